@@ -129,6 +129,8 @@ export const sendRequestSchema = z.object({
 
 export const requestSchemas = {
   'app/info': z.object({}),
+  /** Unlocks the engine with the user's passphrase when no OS keyring holds the key-encryption secret. */
+  'app/unlock': z.object({ passphrase: z.string().min(1).max(1024) }),
   'identities/list': z.object({}),
   'identities/create': z.object({
     alias: z.string().trim().min(1).max(64),
@@ -156,6 +158,14 @@ export const requestSchemas = {
   'poller/pollNow': z.object({}),
   /** Opens an http(s) link in the system browser (main process only; elsewhere it is recorded). */
   'links/open': z.object({ url: z.string().max(4096) }),
+  /** The desktop app can run a drop server on this computer; other hosts answer `unavailable`. */
+  'localServer/status': z.object({}),
+  'localServer/start': z.object({
+    port: z.number().int().min(0).max(65_535).default(0),
+    /** Listen on the local network too (otherwise loopback only). */
+    expose: z.boolean().default(false),
+  }),
+  'localServer/stop': z.object({}),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -167,6 +177,16 @@ export interface AppInfo {
   /** 'electron' in the app, 'websocket' in the browser test host, 'direct' in Node. */
   host: 'electron' | 'websocket' | 'direct';
   paused: boolean;
+  /** True until `app/unlock` succeeds when the key-encryption secret must come from a passphrase. */
+  locked: boolean;
+}
+
+export interface LocalServerStatus {
+  running: boolean;
+  /** Base URL to use for own drops (loopback). */
+  url: string | null;
+  /** URLs reachable from the local network, to give to friends (empty unless exposed). */
+  shareUrls: string[];
 }
 
 export interface ContactCard {
@@ -186,6 +206,7 @@ export interface SendAccepted {
 
 export interface ResponseMap {
   'app/info': AppInfo;
+  'app/unlock': AppInfo;
   'identities/list': IdentitySummary[];
   'identities/create': IdentitySummary;
   'identities/import': IdentitySummary;
@@ -201,6 +222,9 @@ export interface ResponseMap {
   'poller/setPaused': { paused: boolean };
   'poller/pollNow': null;
   'links/open': { opened: boolean };
+  'localServer/status': LocalServerStatus;
+  'localServer/start': LocalServerStatus;
+  'localServer/stop': LocalServerStatus;
 }
 export type ResponseOf<C extends Channel> = ResponseMap[C];
 
