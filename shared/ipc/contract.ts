@@ -266,3 +266,11 @@ export type ApiHandlers = { [C in Channel]: (request: ParsedRequestOf<C>) => Pro
 
 /** Where the engine emits events; each transport forwards them to its UI. */
 export type EventSink = <E extends EventName>(event: E, payload: EventMap[E]) => void;
+
+/**
+ * What the Electron preload exposes as `window.deaddrop`: one named function per channel (derived from this
+ * contract, so no channel string is spelled twice) and an allow-listed event subscription. Never `ipcRenderer`.
+ */
+export type PreloadApi = { [C in Channel]: (request: RequestOf<C>) => Promise<Result<ResponseOf<C>>> } & {
+  on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void;
+};
