@@ -1,0 +1,243 @@
+/**
+ * The version-0 box (PROTOCOL.md section 3) on node:crypto: the crypto worker's fast backend.
+ * Same `BoxBackend` contract and known answers as the portable backend in shared/protocol/box.ts.
+ *
+ * Speed notes (trial decryption is the hot path: every PDU in a drop costs one X25519 per identity):
+ * - X25519 key objects are imported from JWK, which is an order of magnitude cheaper than DER.
+ * - Identity keys are imported once per batch; the ephemeral key once per PDU, shared by all identities.
+ * - A failed GCM tag means "not for us"; Node reports it by throwing, so the throw is made without a
+ *   stack trace (see `gcmOpen`).
+ */
+import {
+  type KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+} from 'node:crypto';
+import {
+  type BoxBackend,
+  type KeyPair,
+  type OpenedBox,
+  PAYLOAD_LENGTH,
+  PDU_LENGTH,
+  PDU_VERSION_0,
+  type TrialHit,
+} from '../../shared/protocol/boxTypes.js';
+
+const KEY_LENGTH = 32;
+const TAG_LENGTH = 16;
+const HEADER_LENGTH = KEY_LENGTH + KEY_LENGTH + TAG_LENGTH;
+const KDF_LENGTH = 92;
+/** `Noise255/AES256-GCM` followed by 5 zero bytes. */
+const SUITE = Buffer.concat([Buffer.from('Noise255/AES256-GCM', 'ascii'), Buffer.alloc(5)]);
+const INFO_HEADER = Buffer.concat([SUITE, Buffer.from([0])]);
+const INFO_BODY = Buffer.concat([SUITE, Buffer.from([1])]);
+const ZERO_CHAIN = Buffer.alloc(48);
+const ZERO_T = Buffer.alloc(64);
+
+/** An identity's keys imported for node:crypto. */
+export interface PreparedIdentity {
+  publicKey: Buffer;
+  privateKey: KeyObject;
+}
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** Imports a raw 32-byte X25519 public key. */
+export function importPublicKey(raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: asBuffer(raw).toString('base64url') }, format: 'jwk' });
+}
+
+/** Imports a raw key pair (JWK needs the public half too). */
+export function prepareIdentity(pair: KeyPair): PreparedIdentity {
+  const jwk = {
+    kty: 'OKP',
+    crv: 'X25519',
+    x: asBuffer(pair.publicKey).toString('base64url'),
+    d: asBuffer(pair.privateKey).toString('base64url'),
+  };
+  return { publicKey: Buffer.from(pair.publicKey), privateKey: createPrivateKey({ key: jwk, format: 'jwk' }) };
+}
+
+/** PKCS#8 prefix of a raw X25519 private key (RFC 8410): the only way node:crypto imports one without its public half. */
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** The public key of a raw X25519 private key. */
+export function publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+  return new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x ?? '', 'base64url'));
+}
+
+/** A fresh X25519 key pair as raw bytes. */
+export function generateNativeKeyPair(): KeyPair {
+  // The private key's JWK export carries both halves.
+  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
+  return {
+    publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')),
+    privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')),
+  };
+}
+
+/** The protocol's KDF (not RFC 5869 HKDF): chained HMAC-SHA512 blocks. */
+export function nativeKdf(secret: Uint8Array, extra: Uint8Array, info: Uint8Array, length: number): Buffer {
+  const blocks: Buffer[] = [];
+  let t: Buffer = ZERO_T;
+  let produced = 0;
+  for (let counter = 0; produced < length; counter++) {
+    t = createHmac('sha512', secret)
+      .update(info)
+      .update(Buffer.from([counter]))
+      .update(t.subarray(0, 32))
+      .update(extra)
+      .digest();
+    blocks.push(t);
+    produced += t.length;
+  }
+  return Buffer.concat(blocks).subarray(0, length);
+}
+
+function gcmSeal(key: Buffer, nonce: Buffer, plaintext: Uint8Array, aad: Buffer): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([body, cipher.getAuthTag()]);
+}
+
+/** AES-256-GCM open; null on a bad tag. Node signals that by throwing, so no stack is captured. */
+function gcmOpen(key: Buffer, nonce: Buffer, sealed: Buffer, aad: Buffer): Buffer | null {
+  if (sealed.length < TAG_LENGTH) return null;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
+  const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));
+  const savedLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    decipher.final();
+    return plain;
+  } catch {
+    return null;
+  } finally {
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+/** X25519; null for low-order points (node:crypto refuses an all-zero shared secret): hostile input. */
+function dh(privateKey: KeyObject, publicKey: KeyObject): Buffer | null {
+  try {
+    return diffieHellman({ privateKey, publicKey });
+  } catch {
+    return null;
+  }
+}
+
+/** Seals `plaintext` (any length, padLen 0) from `sender` to `recipientPublicKey`: header || body. */
+export function sealNativeBox(sender: PreparedIdentity, recipientPublicKey: Uint8Array, plaintext: Uint8Array): Buffer {
+  const recipient = importPublicKey(recipientPublicKey);
+  const recipientRaw = asBuffer(recipientPublicKey);
+  const ephemeral = generateKeyPairSync('x25519');
+  const ephemeralRaw = Buffer.from(ephemeral.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const shared1 = dh(ephemeral.privateKey, recipient);
+  const shared2 = dh(sender.privateKey, recipient);
+  if (!shared1 || !shared2) throw new RangeError('The recipient public key is not a usable X25519 key.');
+  const k1 = nativeKdf(shared1, ZERO_CHAIN, INFO_HEADER, KDF_LENGTH);
+  const header = Buffer.concat([
+    ephemeralRaw,
+    gcmSeal(k1.subarray(48, 80), k1.subarray(80, 92), sender.publicKey, Buffer.concat([recipientRaw, ephemeralRaw])),
+  ]);
+  const k2 = nativeKdf(shared2, k1.subarray(0, 48), INFO_BODY, KDF_LENGTH);
+  const padLength = Buffer.alloc(4);
+  const body = gcmSeal(
+    k2.subarray(48, 80),
+    k2.subarray(80, 92),
+    Buffer.concat([plaintext, padLength]),
+    Buffer.concat([recipientRaw, header]),
+  );
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * Opens a box as `recipient`. `ephemeral` may be passed in when the caller already imported the
+ * header's ephemeral key (trial decryption against several identities). Null when not for us or broken.
+ */
+export function openNativeBox(recipient: PreparedIdentity, box: Uint8Array, ephemeral?: KeyObject): OpenedBox | null {
+  if (box.length < HEADER_LENGTH + TAG_LENGTH + 4) return null;
+  const bytes = asBuffer(box);
+  const ephemeralRaw = bytes.subarray(0, KEY_LENGTH);
+  const ephemeralKey = ephemeral ?? importPublicKey(ephemeralRaw);
+  const shared1 = dh(recipient.privateKey, ephemeralKey);
+  if (!shared1) return null;
+  const k1 = nativeKdf(shared1, ZERO_CHAIN, INFO_HEADER, KDF_LENGTH);
+  const senderRaw = gcmOpen(
+    k1.subarray(48, 80),
+    k1.subarray(80, 92),
+    bytes.subarray(KEY_LENGTH, HEADER_LENGTH),
+    Buffer.concat([recipient.publicKey, ephemeralRaw]),
+  );
+  if (!senderRaw) return null;
+  const shared2 = dh(recipient.privateKey, importPublicKey(senderRaw));
+  if (!shared2) return null;
+  const k2 = nativeKdf(shared2, k1.subarray(0, 48), INFO_BODY, KDF_LENGTH);
+  const plain = gcmOpen(
+    k2.subarray(48, 80),
+    k2.subarray(80, 92),
+    bytes.subarray(HEADER_LENGTH),
+    Buffer.concat([recipient.publicKey, bytes.subarray(0, HEADER_LENGTH)]),
+  );
+  if (!plain || plain.length < 4) return null;
+  const padLength = plain.readInt32BE(plain.length - 4);
+  if (padLength < 0 || padLength > plain.length - 4) return null;
+  return {
+    senderPublicKey: new Uint8Array(senderRaw),
+    payload: new Uint8Array(plain.subarray(0, plain.length - 4 - padLength)),
+  };
+}
+
+function isPdu(pdu: Uint8Array): boolean {
+  return pdu.length === PDU_LENGTH && pdu[0] === PDU_VERSION_0;
+}
+
+/**
+ * Trial-opens each PDU against every prepared identity; the ephemeral key is imported once per PDU.
+ * PDUs of the wrong length or version, or for nobody here, give null.
+ */
+export function trialOpenPrepared(identities: readonly PreparedIdentity[], pdus: readonly Uint8Array[]): (TrialHit | null)[] {
+  return pdus.map((pdu) => {
+    if (!isPdu(pdu) || identities.length === 0) return null;
+    const box = pdu.subarray(1);
+    let ephemeral: KeyObject;
+    try {
+      ephemeral = importPublicKey(box.subarray(0, KEY_LENGTH));
+    } catch {
+      return null; // not a valid curve point encoding: noise
+    }
+    for (let i = 0; i < identities.length; i++) {
+      const opened = openNativeBox(identities[i]!, box, ephemeral);
+      if (opened) return { identityIndex: i, opened };
+    }
+    return null;
+  });
+}
+
+/** The `BoxBackend` contract on node:crypto. */
+export const nativeBox: BoxBackend = {
+  async sealPdu(sender, recipientPublicKey, payload) {
+    if (payload.length !== PAYLOAD_LENGTH) throw new RangeError(`A PDU payload must be exactly ${PAYLOAD_LENGTH} bytes.`);
+    const box = sealNativeBox(prepareIdentity(sender), recipientPublicKey, payload);
+    const pdu = new Uint8Array(PDU_LENGTH);
+    pdu[0] = PDU_VERSION_0;
+    pdu.set(box, 1);
+    return pdu;
+  },
+  async openPdu(recipient, pdu) {
+    return isPdu(pdu) ? openNativeBox(prepareIdentity(recipient), pdu.subarray(1)) : null;
+  },
+  async trialOpen(identities, pdus) {
+    return trialOpenPrepared(identities.map(prepareIdentity), pdus);
+  },
+};
