@@ -1,0 +1,105 @@
+import { promises as fs } from 'node:fs';
+import type { NetworkInterfaceInfo } from 'node:os';
+import path from 'node:path';
+import type { LocalServerStatus, ParsedRequestOf } from '../../shared/ipc/contract.js';
+import { ApiFailure } from '../../shared/ipc/result.js';
+
+/** The slice of `server/index.ts` the shell uses; the real `startDropServer` satisfies it. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+export type StartServer = (options: { host: string; port: number; db: string }) => Promise<RunningServer>;
+
+export interface LocalServerDeps {
+  startServer: StartServer;
+  /** The profile's drop-server folder; the SQLite file lives there. */
+  dataDir: string;
+  /** `os.networkInterfaces`, injected so tests can pretend to have a LAN. */
+  networkInterfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+}
+
+/** The `localServer/*` handlers main puts over core's `unavailable` ones. */
+export interface LocalServerController {
+  status(): Promise<LocalServerStatus>;
+  start(request: ParsedRequestOf<'localServer/start'>): Promise<LocalServerStatus>;
+  stop(): Promise<LocalServerStatus>;
+}
+
+/** The server's path part (`/tools/drop` or empty), so our URLs keep it when we swap the host. */
+function basePathOf(url: string): string {
+  return new URL(url).pathname.replace(/\/+$/, '');
+}
+
+/** Addresses friends on the local network can reach: IPv4, not loopback, not link-local. */
+export function lanAddresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string[] {
+  const found: string[] = [];
+  for (const infos of Object.values(interfaces)) {
+    for (const info of infos ?? []) {
+      if (info.family === 'IPv4' && !info.internal && !info.address.startsWith('169.254.')) found.push(info.address);
+    }
+  }
+  return [...new Set(found)].sort();
+}
+
+/**
+ * Runs at most one drop server in the app process: loopback by default, all interfaces when the user
+ * exposes it (then it lists the LAN URLs to give to friends). Starting again with other settings
+ * restarts it; start and stop calls are serialised so a double click cannot start two servers.
+ */
+export function createLocalServerController(deps: LocalServerDeps): LocalServerController {
+  let running: { server: RunningServer; expose: boolean } | null = null;
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialised = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const statusNow = (): LocalServerStatus => {
+    if (!running) return { running: false, url: null, shareUrls: [] };
+    const { server, expose } = running;
+    const basePath = basePathOf(server.url);
+    return {
+      running: true,
+      url: `http://127.0.0.1:${server.port}${basePath}`,
+      shareUrls: expose ? lanAddresses(deps.networkInterfaces()).map((address) => `http://${address}:${server.port}${basePath}`) : [],
+    };
+  };
+
+  const stopNow = async () => {
+    const current = running;
+    running = null;
+    if (current) await current.server.close();
+  };
+
+  return {
+    status: async () => statusNow(),
+    start: (request) =>
+      serialised(async () => {
+        if (running && running.expose === request.expose && (request.port === 0 || request.port === running.server.port)) {
+          return statusNow();
+        }
+        await stopNow();
+        try {
+          await fs.mkdir(deps.dataDir, { recursive: true });
+          const server = await deps.startServer({
+            host: request.expose ? '0.0.0.0' : '127.0.0.1',
+            port: request.port,
+            db: `sqlite:${path.join(deps.dataDir, 'drops.db')}`,
+          });
+          running = { server, expose: request.expose };
+        } catch (err) {
+          const busy = err instanceof Error && /EADDRINUSE/.test(err.message + String((err as { code?: unknown }).code));
+          throw new ApiFailure('unavailable', busy ? `Port ${request.port} is already in use.` : 'The local drop server could not start.');
+        }
+        return statusNow();
+      }),
+    stop: () =>
+      serialised(async () => {
+        await stopNow();
+        return statusNow();
+      }),
+  };
+}
