@@ -1,0 +1,93 @@
+/** Command-line flags and their environment twins (`--base-path` / `DEADDROP_BASE_PATH`); flags win. */
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '../../shared/log.js';
+import { OptionError, type DropServerOptions } from './options.js';
+import { parseByteSize, parseDurationSeconds } from './units.js';
+
+export const USAGE = `Usage: deaddrop-server [options]
+
+Runs a Qabel drop server. Every option also reads an environment variable (shown in brackets).
+
+  --host <addr>              interface to listen on (default 127.0.0.1)        [DEADDROP_HOST]
+  --port <n>                 TCP port, 0 = any free port (default 8080)        [DEADDROP_PORT]
+  --db <location>            sqlite:<file>, sqlite::memory: or postgres://...  [DEADDROP_DB]
+                             (default sqlite:./deaddrop-data/drops.db)
+  --base-path <path>         service path the drops live under (default /)    [DEADDROP_BASE_PATH]
+  --max-message-bytes <n>    largest accepted message (default 2573)          [DEADDROP_MAX_MESSAGE_BYTES]
+  --ttl <duration>           message lifetime: 7d, 12h, 30m or seconds        [DEADDROP_TTL]
+                             (default 7d)
+  --quota <size>             total stored bytes before the oldest messages    [DEADDROP_QUOTA]
+                             are deleted: 100MB, 2GiB or bytes (default 1GB)
+  --token <secret>           require "Authorization: Bearer <secret>";        [DEADDROP_TOKEN, comma-separated]
+                             repeat for several tokens
+  --log-level <level>        debug, info, warn, error or silent (default info) [DEADDROP_LOG_LEVEL]
+  --help                     show this text
+`;
+
+export type CliCommand = { kind: 'help' } | { kind: 'run'; options: Partial<DropServerOptions> };
+
+const FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  db: { type: 'string' },
+  'base-path': { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  ttl: { type: 'string' },
+  quota: { type: 'string' },
+  token: { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function envName(flag: string): string {
+  return 'DEADDROP_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+function integer(flag: string, text: string): number {
+  if (!/^\d{1,16}$/.test(text.trim())) throw new OptionError(`--${flag} must be a whole number, got "${text}"`);
+  return Number(text);
+}
+
+function converted(flag: string, text: string, parse: (t: string) => number | null, example: string): number {
+  const value = parse(text);
+  if (value === null) throw new OptionError(`--${flag} must look like ${example}, got "${text}"`);
+  return value;
+}
+
+/**
+ * Reads flags and environment into options (validated later by `resolveOptions`).
+ * @throws OptionError for an unknown flag or a value that is not of the expected shape
+ */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new OptionError(`${(error as Error).message} (see --help)`);
+  }
+  if (values.help) return { kind: 'help' };
+  const pick = (flag: Exclude<keyof typeof FLAGS, 'token' | 'help'>): string | undefined => {
+    const fromEnv = env[envName(flag)];
+    return values[flag] ?? (fromEnv === '' ? undefined : fromEnv);
+  };
+  const options: Partial<DropServerOptions> = {};
+  const host = pick('host');
+  if (host !== undefined) options.host = host;
+  const port = pick('port');
+  if (port !== undefined) options.port = integer('port', port);
+  const db = pick('db');
+  if (db !== undefined) options.db = db;
+  const basePath = pick('base-path');
+  if (basePath !== undefined) options.basePath = basePath;
+  const maxBytes = pick('max-message-bytes');
+  if (maxBytes !== undefined) options.maxMessageBytes = converted('max-message-bytes', maxBytes, parseByteSize, '2573 or 4KB');
+  const ttl = pick('ttl');
+  if (ttl !== undefined) options.ttlSeconds = converted('ttl', ttl, parseDurationSeconds, '7d, 12h, 30m or 3600');
+  const quota = pick('quota');
+  if (quota !== undefined) options.quotaBytes = converted('quota', quota, parseByteSize, '100MB, 2GiB or 1000000');
+  const tokens = values.token ?? env.DEADDROP_TOKEN?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (tokens !== undefined) options.tokens = tokens;
+  const logLevel = pick('log-level');
+  if (logLevel !== undefined) options.logLevel = logLevel as LogLevel;
+  return { kind: 'run', options };
+}

@@ -1,0 +1,115 @@
+/** Settings of one drop server instance, their defaults, and their validation. */
+import type { LogLevel } from '../../shared/log.js';
+
+/** Time source; tests inject a fake one to exercise expiry without waiting. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface DropServerOptions {
+  /** Interface to listen on. */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** `sqlite:<file>`, `sqlite::memory:` or `postgres://...`. */
+  db: string;
+  /** Service path the drops live under (`/`, `/tools/drop`); normalised without trailing slash. */
+  basePath: string;
+  /** POST bodies above this are refused with 413 (PROTOCOL.md: 2573, the original server's value). */
+  maxMessageBytes: number;
+  /** Messages older than this are deleted. */
+  ttlSeconds: number;
+  /** When stored bodies exceed this many bytes, the globally oldest messages are deleted. */
+  quotaBytes: number;
+  /** Bearer access tokens; empty means the open protocol (`Authorization: Client Qabel`). */
+  tokens: string[];
+  logLevel: LogLevel;
+  clock: Clock;
+  /** Open TCP connections beyond this are refused. */
+  maxConnections: number;
+  /** WebSocket subscribers beyond this are refused with 503. */
+  maxSubscribers: number;
+  /** Time a client has to send its request headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send its whole request. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number;
+  /** How often expired and over-quota messages are deleted. */
+  sweepIntervalMs: number;
+}
+
+export const DEFAULT_OPTIONS: DropServerOptions = {
+  host: '127.0.0.1',
+  port: 8080,
+  db: 'sqlite:./deaddrop-data/drops.db',
+  basePath: '',
+  maxMessageBytes: 2573,
+  ttlSeconds: 7 * 86_400,
+  quotaBytes: 1e9,
+  tokens: [],
+  logLevel: 'info',
+  clock: systemClock,
+  maxConnections: 1024,
+  maxSubscribers: 4096,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  sweepIntervalMs: 60_000,
+};
+
+/** A setting that cannot be used; the message names the flag and is fit for one error line. */
+export class OptionError extends Error {
+  override readonly name = 'OptionError';
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/** `/`, `` or `/tools/drop/` become `` and `/tools/drop`: the form that is joined with `/<dropId>`. */
+export function normaliseBasePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  if (!/^(\/[-._~A-Za-z0-9]+)+$/.test(trimmed)) {
+    throw new OptionError(`--base-path must look like /tools/drop (letters, digits, - . _ ~ between slashes), got "${path}"`);
+  }
+  return trimmed;
+}
+
+function requireInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new OptionError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * Defaults filled in, every value checked.
+ * @throws OptionError naming the first bad setting
+ */
+export function resolveOptions(partial: Partial<DropServerOptions>): DropServerOptions {
+  const o: DropServerOptions = { ...DEFAULT_OPTIONS, ...stripUndefined(partial) };
+  o.basePath = normaliseBasePath(o.basePath);
+  if (o.host.trim() === '') throw new OptionError('--host must not be empty');
+  requireInteger('--port', o.port, 0, 65_535);
+  requireInteger('--max-message-bytes', o.maxMessageBytes, 1, 64 * 1024 * 1024);
+  requireInteger('--ttl', o.ttlSeconds, 1, 10 * 365 * 86_400);
+  requireInteger('--quota', o.quotaBytes, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger('maxConnections', o.maxConnections, 1, 1_000_000);
+  requireInteger('maxSubscribers', o.maxSubscribers, 0, 1_000_000);
+  for (const name of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'sweepIntervalMs'] as const) {
+    requireInteger(name, o[name], 1, 86_400_000);
+  }
+  if (!LOG_LEVELS.includes(o.logLevel)) throw new OptionError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  for (const token of o.tokens) {
+    if (!/^[\x21-\x7e]{16,512}$/.test(token)) {
+      throw new OptionError('--token must be 16 to 512 printable characters without spaces');
+    }
+  }
+  return o;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

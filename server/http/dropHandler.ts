@@ -1,0 +1,131 @@
+/** GET, HEAD and POST on `<servicepath>/<dropId>` (PROTOCOL.md section 2), point by point. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createLogger } from '../../shared/log.js';
+import { isValidDropId } from '../../shared/protocol/dropId.js';
+import { formatHttpDate } from '../../shared/protocol/httpDate.js';
+import {
+  chooseBoundary,
+  encodeClose,
+  encodePartHead,
+  multipartContentType,
+  PART_TAIL,
+} from '../../shared/protocol/multipart.js';
+import type { Clock } from '../config/options.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { DropQuery, DropStore, MessageStamp, StoredMessage } from '../store/dropStore.js';
+import { CLIENT_QABEL } from './accessTokens.js';
+import { discardRestAndClose, readLimitedBody } from './limitedBody.js';
+import { NO_STORE, sendEmpty, sendError } from './responses.js';
+import { parseSince } from './sinceHeader.js';
+
+const log = createLogger('server/drop');
+
+/**
+ * Most messages one GET returns (about 2.5 MB). A client that echoes `X-Qabel-Latest` fetches the
+ * rest with its next poll, so the cap bounds memory without breaking the cursor guarantee.
+ */
+export const MAX_MESSAGES_PER_RESPONSE = 1000;
+const ALLOW = 'GET, HEAD, POST';
+
+export interface DropHandlerDeps {
+  store: DropStore;
+  clock: Clock;
+  metrics: ServerMetrics;
+  maxMessageBytes: number;
+  ttlMs: number;
+  /** True when the server runs with access tokens (then POST needs no `Client Qabel`). */
+  tokensRequired: boolean;
+  /** Called after each successful POST (quota enforcement). */
+  afterAppend(): void;
+}
+
+function latestHeaders(newest: MessageStamp): Record<string, string> {
+  return {
+    'X-Qabel-Latest': String(newest.position),
+    'Last-Modified': formatHttpDate(new Date(newest.receivedAtMs)),
+  };
+}
+
+function sendMultipart(res: ServerResponse, messages: StoredMessage[]): void {
+  const boundary = chooseBoundary(messages.map((m) => m.body));
+  const pieces: Uint8Array[] = [];
+  for (const m of messages) pieces.push(encodePartHead(boundary, new Date(m.receivedAtMs)), m.body, PART_TAIL);
+  pieces.push(encodeClose(boundary));
+  const body = Buffer.concat(pieces);
+  res.writeHead(200, {
+    ...NO_STORE,
+    ...latestHeaders(messages[messages.length - 1]!),
+    'Content-Type': multipartContentType(boundary),
+    'Content-Length': String(body.length),
+  });
+  res.end(body);
+}
+
+/** Returns the handler for one request on a drop route (the drop ID is not validated yet). */
+export function createDropHandler(deps: DropHandlerDeps) {
+  const { store, clock, metrics } = deps;
+
+  const queryFor = (req: IncomingMessage, dropId: string): DropQuery => ({
+    dropId,
+    since: parseSince(req.headers['x-qabel-new-since'], req.headers['if-modified-since']),
+    notBeforeMs: clock.now() - deps.ttlMs,
+  });
+
+  async function read(req: IncomingMessage, res: ServerResponse, dropId: string, head: boolean): Promise<void> {
+    if (!isValidDropId(dropId)) return sendError(res, 400, 'Invalid drop id', { head });
+    const query = queryFor(req, dropId);
+    const emptyStatus = query.since.kind === 'all' ? 204 : 304;
+    if (head) {
+      const newest = await store.newest(query);
+      return newest ? sendEmpty(res, 200, latestHeaders(newest)) : sendEmpty(res, emptyStatus);
+    }
+    const messages = await store.list(query, MAX_MESSAGES_PER_RESPONSE);
+    if (messages.length === 0) return sendEmpty(res, emptyStatus);
+    metrics.messagesDelivered += messages.length;
+    sendMultipart(res, messages);
+  }
+
+  async function post(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void> {
+    const refuse = (status: number, message: string): void => {
+      if (status === 413) metrics.rejected.tooLarge++;
+      else metrics.rejected.badRequest++;
+      // The body is left unread: close the connection rather than parse what follows as a request.
+      sendError(res, status, message, { close: true });
+      discardRestAndClose(req);
+    };
+    if (!isValidDropId(dropId)) return refuse(400, 'Invalid drop id');
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > deps.maxMessageBytes) return refuse(413, 'Message too large');
+    if (!deps.tokensRequired && req.headers.authorization !== CLIENT_QABEL) return refuse(400, 'Bad authorization');
+    const result = await readLimitedBody(req, deps.maxMessageBytes);
+    if (result.kind === 'aborted') return;
+    if (result.kind === 'tooLarge') return refuse(413, 'Message too large');
+    if (result.body.length === 0) {
+      metrics.rejected.badRequest++;
+      return sendError(res, 400, 'No message provided');
+    }
+    await store.append(dropId, result.body, clock.now());
+    metrics.messagesReceived++;
+    sendEmpty(res, 200);
+    deps.afterAppend();
+  }
+
+  return async function handleDrop(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void> {
+    try {
+      switch (req.method) {
+        case 'GET':
+          return await read(req, res, dropId, false);
+        case 'HEAD':
+          return await read(req, res, dropId, true);
+        case 'POST':
+          return await post(req, res, dropId);
+        default:
+          return sendError(res, 405, 'Method not allowed', { headers: { Allow: ALLOW } });
+      }
+    } catch (error) {
+      log.error('request failed', { method: req.method, error: (error as Error).message });
+      if (!res.headersSent) sendError(res, 503, 'Storage unavailable', { head: req.method === 'HEAD' });
+      else res.destroy();
+    }
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Prometheus counters of the drop server. Only totals: nothing here is ever keyed by drop ID or
+ * client address (PROTOCOL.md, privacy duties).
+ */
+export interface ServerMetrics {
+  messagesReceived: number;
+  /** Messages sent to clients in GET bodies and WebSocket frames. */
+  messagesDelivered: number;
+  /** Refused POSTs by reason. */
+  rejected: { tooLarge: number; badRequest: number; unauthorized: number };
+  websocketConnections: number;
+}
+
+export function createMetrics(): ServerMetrics {
+  return {
+    messagesReceived: 0,
+    messagesDelivered: 0,
+    rejected: { tooLarge: 0, badRequest: 0, unauthorized: 0 },
+    websocketConnections: 0,
+  };
+}
+
+function metric(name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  return lines.join('\n');
+}
+
+/** The Prometheus text exposition (version 0.0.4) of `m` plus the store's current size. */
+export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnections: number): string {
+  return (
+    [
+      metric('deaddrop_messages_received_total', 'counter', 'Messages stored after a POST.', [['', m.messagesReceived]]),
+      metric('deaddrop_messages_delivered_total', 'counter', 'Messages sent to clients (GET bodies and WebSocket frames).', [
+        ['', m.messagesDelivered],
+      ]),
+      metric('deaddrop_posts_rejected_total', 'counter', 'POSTs refused, by reason.', [
+        ['{reason="too_large"}', m.rejected.tooLarge],
+        ['{reason="bad_request"}', m.rejected.badRequest],
+        ['{reason="unauthorized"}', m.rejected.unauthorized],
+      ]),
+      metric('deaddrop_stored_bytes', 'gauge', 'Total size of stored messages.', [['', storedBytes]]),
+      metric('deaddrop_websocket_connections', 'gauge', 'Open WebSocket push connections.', [['', m.websocketConnections]]),
+      metric('deaddrop_http_connections', 'gauge', 'Open TCP connections.', [['', openConnections]]),
+    ].join('\n') + '\n'
+  );
+}

@@ -1,0 +1,22 @@
+import type { DropStore } from './dropStore.js';
+import { openPostgresStore } from './postgresStore.js';
+import { openSqliteStore } from './sqliteStore.js';
+
+/** Why a database location was refused, in words fit for a one-line error. */
+export class StoreConfigError extends Error {
+  override readonly name = 'StoreConfigError';
+}
+
+/**
+ * Opens the store named by `--db`: `sqlite:<file>`, `sqlite::memory:`, or `postgres(ql)://...`.
+ * @throws StoreConfigError for an unknown scheme; the driver's error when the database is unreachable
+ */
+export async function openStore(location: string): Promise<DropStore> {
+  if (location.startsWith('sqlite:')) {
+    const file = location.slice('sqlite:'.length);
+    if (file === '') throw new StoreConfigError('--db sqlite: needs a file name, e.g. sqlite:./deaddrop-data/drops.db');
+    return openSqliteStore(file);
+  }
+  if (/^postgres(ql)?:\/\//.test(location)) return openPostgresStore(location);
+  throw new StoreConfigError('--db must start with sqlite: or postgres://');
+}

@@ -1,0 +1,73 @@
+/**
+ * Lifetime and quota (PROTOCOL.md section 2): messages older than the TTL are deleted, and when the
+ * store exceeds its quota the globally oldest messages go first. Runs on an interval, and the quota
+ * is also checked after appends so a burst cannot overfill the disk between sweeps.
+ */
+import { createLogger } from '../shared/log.js';
+import type { Clock } from './config/options.js';
+import type { DropStore } from './store/dropStore.js';
+
+const log = createLogger('server/sweeper');
+
+export interface SweepResult {
+  expired: number;
+  overQuota: number;
+}
+
+export interface Sweeper {
+  /** Runs one sweep now (after any sweep already running). */
+  sweepNow(): Promise<SweepResult>;
+  /** Asks for a quota check soon; calls while one is running are folded into one more check. */
+  checkQuotaSoon(): void;
+  /** Stops the interval and waits for a running sweep or check. */
+  stop(): Promise<void>;
+}
+
+export function createSweeper(deps: {
+  store: DropStore;
+  clock: Clock;
+  ttlMs: number;
+  quotaBytes: number;
+  intervalMs: number;
+}): Sweeper {
+  const { store } = deps;
+  // One chain serialises sweeps and quota checks, so two deletes never race each other.
+  let chain: Promise<unknown> = Promise.resolve();
+  let quotaCheckQueued = false;
+
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = chain.then(work);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+
+  const sweepNow = (): Promise<SweepResult> =>
+    enqueue(async () => {
+      const expired = await store.deleteExpired(deps.clock.now() - deps.ttlMs);
+      const overQuota = await store.enforceQuota(deps.quotaBytes);
+      if (expired + overQuota > 0) log.info('sweep deleted messages', { expired, overQuota });
+      return { expired, overQuota };
+    });
+
+  const timer = setInterval(() => {
+    sweepNow().catch((error: Error) => log.warn('sweep failed', { error: error.message }));
+  }, deps.intervalMs);
+  timer.unref();
+
+  return {
+    sweepNow,
+    checkQuotaSoon() {
+      if (quotaCheckQueued) return;
+      quotaCheckQueued = true;
+      enqueue(async () => {
+        quotaCheckQueued = false;
+        const deleted = await store.enforceQuota(deps.quotaBytes);
+        if (deleted > 0) log.info('quota reached: deleted the oldest messages', { deleted });
+      }).catch((error: Error) => log.warn('quota check failed', { error: error.message }));
+    },
+    async stop() {
+      clearInterval(timer);
+      await chain;
+    },
+  };
+}
