@@ -122,7 +122,7 @@ export function utf8Decode(
 }
 
 /** `n` bytes from the platform CSPRNG (WebCrypto), in chunks the API accepts. */
-export function randomBytes(n: number): Uint8Array {
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('randomBytes: length must be a non-negative integer');
   const out = new Uint8Array(n);
   for (let offset = 0; offset < n; offset += RANDOM_CHUNK) {
@@ -132,7 +132,7 @@ export function randomBytes(n: number): Uint8Array {
 }
 
 /** One new array holding all `parts` in order. */
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
