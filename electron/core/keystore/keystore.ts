@@ -1,0 +1,222 @@
+/**
+ * The keystore: identities with private keys encrypted at rest, and the rest of the engine's state
+ * file (cursors, settings, outbox records, recent dedupe keys). Every change is written atomically;
+ * a corrupt or foreign file stops the engine with a clear error and is never overwritten.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EngineSettings, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { ApiFailure } from '../../../shared/ipc/result.js';
+import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
+import { writeFileAtomic } from './atomicFile.js';
+import { DataKey } from './dataKey.js';
+import {
+  type EngineState,
+  type OutboxRecord,
+  STATE_FILE_NAME,
+  STATE_FORMAT,
+  STATE_VERSION,
+  type StoredIdentity,
+  defaultSettings,
+  stateSchema,
+} from './stateSchema.js';
+
+/** Seals the data key with the key-encryption secret (a passphrase KDF; slow on purpose). */
+export interface KeyWrap {
+  seal(dataKey: Uint8Array, secret: string): Promise<string>;
+  /** @throws ApiFailure 'bad_passphrase' when the secret is wrong. */
+  open(wrapped: string, secret: string): Promise<Uint8Array>;
+}
+
+/** Recent dedupe keys kept across restarts. */
+const MAX_SEEN = 5000;
+/** Finished outbox records kept for idempotency. */
+const MAX_FINISHED_OUTBOX = 5000;
+
+const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
+
+export class Keystore {
+  private state: EngineState | null = null;
+  private dataKey: DataKey | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly path: string;
+
+  private constructor(
+    dataDir: string,
+    private readonly keyWrap: KeyWrap,
+    /** The state found on disk before unlocking (null: no file yet). */
+    private readonly onDisk: EngineState | null,
+  ) {
+    this.path = join(dataDir, STATE_FILE_NAME);
+  }
+
+  /**
+   * Reads (but does not decrypt) the state file in `dataDir`.
+   * @throws ApiFailure 'bad_input' when the file exists but is not a readable Deaddrop state file.
+   */
+  static async load(dataDir: string, keyWrap: KeyWrap): Promise<Keystore> {
+    const path = join(dataDir, STATE_FILE_NAME);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Keystore(dataDir, keyWrap, null);
+      throw new ApiFailure('unavailable', `The engine state file ${path} cannot be read (${(err as Error).message}).`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw corrupt(path, 'it is not valid JSON');
+    }
+    const parsed = stateSchema.safeParse(json);
+    if (!parsed.success) {
+      const foreign = (json as { format?: unknown } | null)?.format !== STATE_FORMAT;
+      throw corrupt(path, foreign ? 'it is not a Deaddrop engine state file' : 'its contents are damaged');
+    }
+    return new Keystore(dataDir, keyWrap, parsed.data);
+  }
+
+  get locked(): boolean {
+    return this.state === null;
+  }
+
+  /** Decrypts the data key with `secret` (or creates the state on first use). */
+  async unlock(secret: string): Promise<void> {
+    if (this.state) return;
+    if (!this.onDisk) {
+      const dataKey = DataKey.generate();
+      const state: EngineState = {
+        format: STATE_FORMAT,
+        version: STATE_VERSION,
+        keyWrap: await this.keyWrap.seal(dataKey.bytes(), secret),
+        identities: [],
+        cursors: {},
+        settings: defaultSettings,
+        outbox: {},
+        seen: [],
+      };
+      this.dataKey = dataKey;
+      this.state = state;
+      await this.save();
+      return;
+    }
+    const dataKey = DataKey.fromBytes(await this.keyWrap.open(this.onDisk.keyWrap, secret));
+    // Prove the key opens every identity now, not at first use.
+    for (const identity of this.onDisk.identities) {
+      try {
+        dataKey.open(identity.sealedPrivateKey, identityContext(identity.id, identity.publicKey));
+      } catch {
+        throw corrupt(this.path, `the private key of identity "${identity.alias}" cannot be decrypted`);
+      }
+    }
+    this.dataKey = dataKey;
+    this.state = structuredClone(this.onDisk);
+  }
+
+  private get unlocked(): EngineState {
+    if (!this.state) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
+    return this.state;
+  }
+
+  identities(): IdentitySummary[] {
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, ...summary }) => ({ ...summary, dropUrls: [...summary.dropUrls] }));
+  }
+
+  identity(id: string): IdentitySummary {
+    const found = this.identities().find((identity) => identity.id === id);
+    if (!found) throw new ApiFailure('not_found', 'No identity with this id.');
+    return found;
+  }
+
+  keyPair(id: string): KeyPair {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
+    return {
+      publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'hex')),
+      privateKey: this.dataKey.open(stored.sealedPrivateKey, identityContext(stored.id, stored.publicKey)),
+    };
+  }
+
+  async addIdentity(summary: IdentitySummary, privateKey: Uint8Array): Promise<IdentitySummary> {
+    const state = this.unlocked;
+    if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
+      throw new ApiFailure('already_exists', 'This identity is already in the keystore.');
+    }
+    const stored: StoredIdentity = {
+      ...summary,
+      dropUrls: [...summary.dropUrls],
+      sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
+    };
+    state.identities.push(stored);
+    await this.save();
+    return this.identity(summary.id);
+  }
+
+  async deleteIdentity(id: string): Promise<void> {
+    const state = this.unlocked;
+    const index = state.identities.findIndex((identity) => identity.id === id);
+    if (index < 0) throw new ApiFailure('not_found', 'No identity with this id.');
+    const [removed] = state.identities.splice(index, 1);
+    const stillUsed = new Set(state.identities.flatMap((identity) => identity.dropUrls));
+    for (const dropUrl of removed!.dropUrls) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
+    await this.save();
+  }
+
+  cursor(dropUrl: string): string | null {
+    return this.unlocked.cursors[dropUrl] ?? null;
+  }
+
+  /** Records the acknowledged cursor of a drop and the dedupe keys the consumer stored with it. */
+  async acknowledge(dropUrl: string, cursor: string | null, dedupeKeys: readonly string[]): Promise<void> {
+    const state = this.unlocked;
+    if (cursor !== null) state.cursors[dropUrl] = cursor;
+    if (dedupeKeys.length > 0) state.seen = [...state.seen, ...dedupeKeys].slice(-MAX_SEEN);
+    await this.save();
+  }
+
+  seenKeys(): string[] {
+    return [...this.unlocked.seen];
+  }
+
+  settings(): EngineSettings {
+    return structuredClone(this.unlocked.settings);
+  }
+
+  async setSettings(settings: EngineSettings): Promise<EngineSettings> {
+    this.unlocked.settings = structuredClone(settings);
+    await this.save();
+    return this.settings();
+  }
+
+  outboxRecord(localId: string): OutboxRecord | null {
+    const record = this.unlocked.outbox[localId];
+    return record ? structuredClone(record) : null;
+  }
+
+  async putOutboxRecord(localId: string, record: OutboxRecord): Promise<void> {
+    const outbox = this.unlocked.outbox;
+    delete outbox[localId]; // re-insert last: insertion order is age order for pruning
+    outbox[localId] = structuredClone(record);
+    const finished = Object.keys(outbox).filter((id) => outbox[id]!.pendingPdus.length === 0);
+    for (const id of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_OUTBOX))) delete outbox[id];
+    await this.save();
+  }
+
+  /** Serialised atomic writes: concurrent changes never interleave on disk. */
+  private save(): Promise<void> {
+    const snapshot = JSON.stringify(this.unlocked);
+    const write = this.writing.then(() => writeFileAtomic(this.path, snapshot));
+    this.writing = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Waits for pending writes. */
+  async flush(): Promise<void> {
+    await this.writing;
+  }
+}
+
+function corrupt(path: string, why: string): ApiFailure {
+  return new ApiFailure('bad_input', `The engine state file ${path} cannot be used: ${why}. It was left untouched; move it away to start afresh.`);
+}

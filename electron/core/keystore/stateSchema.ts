@@ -1,0 +1,52 @@
+/**
+ * The engine's one state file (DESIGN.md "Who owns which state"): identities with their private keys
+ * encrypted at rest, per-drop acknowledged cursors, engine settings, outbox idempotency records and the
+ * dedupe keys of recently delivered messages. Parsed with a schema: the file is untrusted input too.
+ */
+import { z } from 'zod';
+import { type EngineSettings, engineSettingsSchema } from '../../../shared/ipc/contract.js';
+
+export const STATE_FORMAT = 'deaddrop-engine-state';
+export const STATE_VERSION = 1;
+export const STATE_FILE_NAME = 'engine-state.json';
+
+const storedIdentitySchema = z.object({
+  id: z.string().min(1),
+  alias: z.string(),
+  publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+  dropUrls: z.array(z.string()),
+  dropBits: z.number().int().min(1).max(256),
+  createdAt: z.number(),
+  /** base64 of nonce || AES-256-GCM(private key) || tag under the data key. */
+  sealedPrivateKey: z.string(),
+});
+export type StoredIdentity = z.infer<typeof storedIdentitySchema>;
+
+const outboxRecordSchema = z.object({
+  status: z.enum(['queued', 'sending', 'posted', 'failed', 'cancelled']),
+  identityId: z.string(),
+  acknowledgeIds: z.array(z.string()),
+  parts: z.number().int(),
+  /** How many pieces are posted so far (pieces go out in order). */
+  postedParts: z.number().int(),
+  /** base64 PDUs of the pieces not yet posted: a resend after a restart posts the very same bytes. */
+  pendingPdus: z.array(z.string()),
+  dropUrls: z.array(z.string()),
+  updatedAt: z.number(),
+});
+export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
+
+export const stateSchema = z.object({
+  format: z.literal(STATE_FORMAT),
+  version: z.literal(STATE_VERSION),
+  /** The data key sealed with the key-encryption secret (passphraseSeal text). */
+  keyWrap: z.string(),
+  identities: z.array(storedIdentitySchema),
+  cursors: z.record(z.string(), z.string()),
+  settings: engineSettingsSchema,
+  outbox: z.record(z.string(), outboxRecordSchema),
+  seen: z.array(z.string()),
+});
+export type EngineState = z.infer<typeof stateSchema>;
+
+export const defaultSettings: EngineSettings = { pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' } };
