@@ -1,0 +1,67 @@
+import { database } from '../db/database.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
+import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
+import { type View, useUi } from '../stores/uiStore.js';
+
+const items: Array<{ view: View; label: string }> = [
+  { view: 'chats', label: 'Chats' },
+  { view: 'contacts', label: 'Contacts' },
+  { view: 'identities', label: 'Identities' },
+  { view: 'settings', label: 'Settings' },
+];
+
+/** Identity switcher and the four main places. */
+export function NavRail() {
+  const identities = useSession((s) => s.identities) ?? [];
+  const active = useActiveIdentity();
+  const view = useUi((s) => s.view);
+  const setView = useUi((s) => s.setView);
+  const requests = useLiveQuery(
+    async () => (active ? database().contacts.where('identityId').equals(active.id).filter((c) => c.status === 'unknown').count() : 0),
+    [active?.id],
+    0,
+  );
+
+  return (
+    <nav className="rail" aria-label="Main">
+      <div className="rail-identity">
+        <label htmlFor="identity-switcher" className="visually-hidden">
+          Active identity
+        </label>
+        <select
+          id="identity-switcher"
+          value={active?.id ?? ''}
+          onChange={(e) => {
+            useSession.getState().setActiveIdentity(e.target.value);
+            useUi.getState().openConversation(null);
+          }}
+        >
+          {identities.map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.alias}
+            </option>
+          ))}
+        </select>
+      </div>
+      <ul>
+        {items.map((item) => (
+          <li key={item.view}>
+            <button
+              type="button"
+              className="rail-button"
+              aria-current={view === item.view ? 'page' : undefined}
+              onClick={() => setView(item.view)}
+            >
+              {item.label}
+              {item.view === 'contacts' && requests > 0 && (
+                <span className="badge" aria-label={`${requests} contact requests`}>
+                  {requests}
+                </span>
+              )}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

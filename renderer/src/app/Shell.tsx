@@ -1,0 +1,46 @@
+import { ChatView } from '../chat/ChatView.js';
+import { ConversationList } from '../chat/ConversationList.js';
+import { ContactsScreen } from '../contacts/ContactsScreen.js';
+import { IdentitiesScreen } from '../identities/IdentitiesScreen.js';
+import { SettingsScreen } from '../settings/SettingsScreen.js';
+import { useActiveIdentity } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+import { ConnectionBanner } from './ConnectionBanner.js';
+import { NavRail } from './NavRail.js';
+
+/** The messenger once an identity exists: navigation rail, list pane, content pane. */
+export function Shell() {
+  const identity = useActiveIdentity();
+  const view = useUi((s) => s.view);
+  const selected = useUi((s) => s.selectedContactKey);
+  if (!identity) return null;
+  return (
+    <div className="shell">
+      <NavRail />
+      {view === 'chats' && (
+        <>
+          <ConversationList identityId={identity.id} />
+          <main className="content" aria-label="Conversation">
+            <ConnectionBanner />
+            {selected ? (
+              <ChatView key={`${identity.id}:${selected}`} identityId={identity.id} contactKey={selected} />
+            ) : (
+              <div className="empty-state">
+                <h1>No conversation open</h1>
+                <p>Choose a conversation, or add a contact to start one.</p>
+              </div>
+            )}
+          </main>
+        </>
+      )}
+      {view !== 'chats' && (
+        <main className="content wide" aria-label={view}>
+          <ConnectionBanner />
+          {view === 'contacts' && <ContactsScreen identity={identity} />}
+          {view === 'identities' && <IdentitiesScreen />}
+          {view === 'settings' && <SettingsScreen />}
+        </main>
+      )}
+    </div>
+  );
+}

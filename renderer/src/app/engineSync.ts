@@ -1,0 +1,65 @@
+import { createLogger } from '../../../shared/log.js';
+import type { EngineBridge } from '../bridge/transport.js';
+import type { DeaddropDatabase } from '../db/database.js';
+import { writeInboxBatch } from '../db/inboxWriter.js';
+import { applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
+import { useSession } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+
+const log = createLogger('engine-sync');
+
+/**
+ * Connects the engine's events to the database and the session store. Batches are written one at a
+ * time, in arrival order; each is acknowledged (`inbox/ack`) only after its transaction committed.
+ * Every (re)connection refreshes the engine's state and resumes the outbox.
+ */
+export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () => void {
+  const session = useSession.getState();
+  session.setBridge(bridge);
+  let chain: Promise<unknown> = Promise.resolve();
+  const serially = (work: () => Promise<unknown>) => {
+    chain = chain.then(work).catch((err: unknown) => log.error('event handling failed', { reason: String(err) }));
+  };
+
+  const stops = [
+    bridge.on('inbox/batch', (batch) =>
+      serially(async () => {
+        await writeInboxBatch(db, batch);
+        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId });
+        if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
+      }),
+    ),
+    bridge.on('outbox/status', (event) => serially(() => applyOutboxStatus(db, event))),
+    bridge.on('identities/changed', (list) => useSession.getState().setIdentities(list)),
+    bridge.on('servers/status', (list) => useSession.getState().setServerStatus(list)),
+    bridge.on('app/openConversation', ({ identityId, contactKey }) => {
+      useSession.getState().setActiveIdentity(identityId);
+      useUi.getState().openConversation(contactKey);
+    }),
+    bridge.onConnectionChange((state) => {
+      useSession.getState().setConnection(state);
+      if (state === 'open') serially(() => refresh(bridge, db));
+    }),
+  ];
+  session.setConnection(bridge.connectionState());
+  if (bridge.connectionState() === 'open') serially(() => refresh(bridge, db));
+  return () => stops.forEach((stop) => stop());
+}
+
+/** Pulls the engine's state; once unlocked, hands unfinished messages back to it. */
+export async function refresh(bridge: EngineBridge, db: DeaddropDatabase): Promise<void> {
+  const info = await bridge.invoke('app/info', {});
+  if (!info.ok) return;
+  useSession.getState().setAppInfo(info.value);
+  if (info.value.locked) return;
+  await afterUnlock(bridge, db);
+}
+
+export async function afterUnlock(bridge: EngineBridge, db: DeaddropDatabase): Promise<void> {
+  const identities = await bridge.invoke('identities/list', {});
+  if (identities.ok) useSession.getState().setIdentities(identities.value);
+  const status = await bridge.invoke('servers/status', {});
+  if (status.ok) useSession.getState().setServerStatus(status.value);
+  await resumeOutbox(db, bridge);
+  await bridge.invoke('poller/pollNow', {});
+}

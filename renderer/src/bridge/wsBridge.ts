@@ -1,0 +1,133 @@
+import {
+  type Channel,
+  type EventMap,
+  type EventName,
+  type RequestOf,
+  type ResponseOf,
+  eventNames,
+} from '../../../shared/ipc/contract.js';
+import { type Result, fail } from '../../../shared/ipc/result.js';
+import type { ConnectionState, EngineBridge } from './transport.js';
+import { type HostFrame, parseHostFrame } from './wsFrames.js';
+
+export interface WebSocketBridgeOptions {
+  url: string;
+  /** Per-call bound; a call that gets no answer resolves with a `timeout` failure. */
+  callTimeoutMs?: number;
+  /** Reconnect back-off bounds. */
+  minRetryMs?: number;
+  maxRetryMs?: number;
+}
+
+interface PendingCall {
+  resolve: (result: Result<unknown>) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+type AnyListener = (payload: unknown) => void;
+
+/**
+ * Bridge to the engine host over one WebSocket: request ids, per-call timeouts, automatic reconnect
+ * with back-off. Calls made while disconnected wait for the connection until their timeout; calls in
+ * flight when the socket drops fail with `unavailable` (the engine may or may not have run them, so
+ * callers only repeat idempotent requests).
+ */
+export function createWebSocketBridge(options: WebSocketBridgeOptions): EngineBridge {
+  const callTimeoutMs = options.callTimeoutMs ?? 20_000;
+  const minRetryMs = options.minRetryMs ?? 200;
+  const maxRetryMs = options.maxRetryMs ?? 3_000;
+  const pending = new Map<number, PendingCall>();
+  const waitingToSend: Array<{ id: number; frame: string }> = [];
+  const listeners = new Map<EventName, Set<AnyListener>>();
+  const stateListeners = new Set<(state: ConnectionState) => void>();
+  let socket: WebSocket | null = null;
+  let state: ConnectionState = 'connecting';
+  let nextId = 1;
+  let retryMs = minRetryMs;
+
+  const setState = (next: ConnectionState) => {
+    if (next === state) return;
+    state = next;
+    for (const listener of stateListeners) listener(next);
+  };
+
+  const settle = (id: number, result: Result<unknown>) => {
+    const call = pending.get(id);
+    if (!call) return;
+    pending.delete(id);
+    clearTimeout(call.timer);
+    call.resolve(result);
+  };
+
+  const onFrame = (frame: HostFrame) => {
+    if (frame.kind === 'result') {
+      settle(frame.id, frame.result);
+      return;
+    }
+    for (const listener of listeners.get(frame.event) ?? []) {
+      try {
+        listener(frame.payload);
+      } catch {
+        // A failing listener must not stop the others or the socket.
+      }
+    }
+  };
+
+  const connect = () => {
+    setState('connecting');
+    const ws = new WebSocket(options.url);
+    socket = ws;
+    ws.onopen = () => {
+      retryMs = minRetryMs;
+      setState('open');
+      for (const item of waitingToSend.splice(0)) if (pending.has(item.id)) ws.send(item.frame);
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (typeof ev.data !== 'string') return;
+      const frame = parseHostFrame(ev.data);
+      if (frame) onFrame(frame);
+    };
+    ws.onclose = () => {
+      if (socket !== ws) return;
+      socket = null;
+      for (const id of [...pending.keys()]) {
+        if (!waitingToSend.some((w) => w.id === id)) settle(id, fail('unavailable', 'Lost the connection to the engine.'));
+      }
+      setState('closed');
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(maxRetryMs, retryMs * 2);
+    };
+  };
+
+  connect();
+
+  return {
+    kind: 'websocket',
+    invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<Result<ResponseOf<C>>> {
+      const id = nextId++;
+      const frame = JSON.stringify({ id, channel, request });
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          const queued = waitingToSend.findIndex((w) => w.id === id);
+          if (queued >= 0) waitingToSend.splice(queued, 1);
+          settle(id, fail('timeout', 'The engine did not answer in time.'));
+        }, callTimeoutMs);
+        pending.set(id, { resolve: resolve as (r: Result<unknown>) => void, timer });
+        if (socket && socket.readyState === WebSocket.OPEN) socket.send(frame);
+        else waitingToSend.push({ id, frame });
+      });
+    },
+    on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void {
+      if (!eventNames.includes(event)) return () => undefined;
+      const set = listeners.get(event) ?? new Set<AnyListener>();
+      listeners.set(event, set);
+      set.add(listener as AnyListener);
+      return () => set.delete(listener as AnyListener);
+    },
+    connectionState: () => state,
+    onConnectionChange(listener) {
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { type FormEvent, type KeyboardEvent, useId, useState } from 'react';
+import { database } from '../db/database.js';
+import { queueTextMessage, submitMessage } from '../db/outbox.js';
+import type { ContactRecord } from '../db/records.js';
+import { useSession } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+import { partsNeeded } from './partsNeeded.js';
+
+const MAX_TEXT_LENGTH = 100_000;
+
+/** Message input: Enter sends, Shift+Enter starts a new line. */
+export function Composer({ identityId, contact }: { identityId: string; contact: ContactRecord }) {
+  const bridge = useSession((s) => s.bridge);
+  const inputId = useId();
+  const [text, setText] = useState('');
+  const parts = text.trim() === '' ? 0 : partsNeeded(text);
+  const tooLong = text.length > MAX_TEXT_LENGTH;
+  const disabledReason =
+    contact.dropUrls.length === 0 ? 'This contact did not give a drop address, so you cannot write to them yet.' : null;
+
+  const send = async () => {
+    if (!bridge || text.trim() === '' || tooLong || disabledReason) return;
+    const body = text;
+    setText('');
+    try {
+      const record = await queueTextMessage(database(), identityId, contact, body);
+      await submitMessage(database(), bridge, record);
+    } catch {
+      setText(body);
+      useUi.getState().notify('error', 'The message could not be saved. Please try again.');
+    }
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void send();
+    }
+  };
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void send();
+  };
+
+  return (
+    <form className="composer" onSubmit={onSubmit}>
+      <label htmlFor={inputId} className="visually-hidden">
+        Message to {contact.alias}
+      </label>
+      <textarea
+        id={inputId}
+        rows={Math.min(8, Math.max(1, text.split('\n').length))}
+        placeholder={disabledReason ?? `Message ${contact.alias}`}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={onKeyDown}
+        disabled={disabledReason !== null}
+        aria-describedby={`${inputId}-hint`}
+        data-testid="composer-input"
+      />
+      <button type="submit" className="primary" disabled={text.trim() === '' || tooLong || disabledReason !== null}>
+        Send
+      </button>
+      <p id={`${inputId}-hint`} className="composer-hint" aria-live="polite">
+        {tooLong
+          ? `Too long: at most ${MAX_TEXT_LENGTH.toLocaleString()} characters.`
+          : parts > 1
+            ? `Long text: it will be sent as ${parts} messages.`
+            : 'Enter to send, Shift+Enter for a new line.'}
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,77 @@
+import { useDeferredValue } from 'react';
+import { database } from '../db/database.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
+import { useUi } from '../stores/uiStore.js';
+import { type ConversationRow, listConversations } from './conversationQueries.js';
+import { formatMessageTime } from './formatTime.js';
+
+/** Left pane: search and the conversations of the active identity. */
+export function ConversationList({ identityId }: { identityId: string }) {
+  const search = useUi((s) => s.search);
+  const setSearch = useUi((s) => s.setSearch);
+  const deferredSearch = useDeferredValue(search);
+  const rows = useLiveQuery(() => listConversations(database(), identityId, deferredSearch), [identityId, deferredSearch], null);
+
+  return (
+    <aside className="sidebar" aria-label="Conversations">
+      <div className="sidebar-head">
+        <h2>Chats</h2>
+        <label htmlFor="conversation-search" className="visually-hidden">
+          Search contacts and messages
+        </label>
+        <input
+          id="conversation-search"
+          type="search"
+          placeholder="Search"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+      </div>
+      {rows && rows.length === 0 && (
+        <p className="hint pad">{search ? 'Nothing matches your search.' : 'No conversations yet. Add a contact to start one.'}</p>
+      )}
+      <ul className="conversation-list">
+        {rows?.map((row) => <ConversationItem key={row.contact.publicKey} row={row} />)}
+      </ul>
+    </aside>
+  );
+}
+
+function ConversationItem({ row }: { row: ConversationRow }) {
+  const selected = useUi((s) => s.selectedContactKey === row.contact.publicKey);
+  const open = useUi((s) => s.openConversation);
+  const { conversation, contact, match } = row;
+  const unread = conversation.unreadCount;
+  const preview = match ?? (conversation.lastMessageDirection === 'out' ? `You: ${conversation.lastMessagePreview}` : conversation.lastMessagePreview);
+  return (
+    <li>
+      <button
+        type="button"
+        className="conversation-item"
+        aria-current={selected ? 'true' : undefined}
+        onClick={() => open(contact.publicKey)}
+        data-testid="conversation-item"
+      >
+        <span className="avatar" aria-hidden="true">
+          {contact.alias.slice(0, 1).toUpperCase()}
+        </span>
+        <span className="conversation-text">
+          <span className="conversation-top">
+            <span className="conversation-name">{contact.alias}</span>
+            <time dateTime={new Date(conversation.lastMessageAt).toISOString()}>{formatMessageTime(conversation.lastMessageAt)}</time>
+          </span>
+          <span className="conversation-bottom">
+            <span className="conversation-preview">
+              {contact.status === 'unknown' && <span className="tag">Request</span>} {preview}
+            </span>
+            {unread > 0 && (
+              <span className="badge" aria-label={`${unread} unread`}>
+                {unread}
+              </span>
+            )}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}

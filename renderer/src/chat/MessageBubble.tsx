@@ -1,0 +1,126 @@
+import { memo } from 'react';
+import { database } from '../db/database.js';
+import { cancelMessage, retryMessage } from '../db/outbox.js';
+import type { MessageRecord, MessageStatus } from '../db/records.js';
+import { useSession } from '../stores/sessionStore.js';
+import { formatFullTime, formatMessageTime } from './formatTime.js';
+import { LinkifiedText } from './LinkifiedText.js';
+
+const statusLabel: Record<MessageStatus, string> = {
+  queued: 'Queued',
+  sending: 'Sending',
+  posted: 'Sent',
+  delivered: 'Delivered',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+const statusMark: Record<MessageStatus, string> = {
+  queued: '◷',
+  sending: '◷',
+  posted: '✓',
+  delivered: '✓✓',
+  failed: '!',
+  cancelled: '–',
+};
+
+/** One message: text, a shared-file notice, a long text still arriving, or an unsupported type. */
+export const MessageBubble = memo(function MessageBubble({ message }: { message: MessageRecord }) {
+  const outgoing = message.direction === 'out';
+  return (
+    <article
+      className={`bubble ${outgoing ? 'out' : 'in'}`}
+      data-testid="message"
+      data-direction={message.direction}
+      data-status={message.status ?? undefined}
+      aria-label={outgoing ? 'You' : 'Contact'}
+    >
+      <MessageBody message={message} />
+      <footer className="bubble-meta">
+        <time dateTime={new Date(message.sortAt).toISOString()} title={formatFullTime(message.sortAt)}>
+          {formatMessageTime(message.sortAt)}
+        </time>
+        {outgoing && message.status && (
+          <span className={`status status-${message.status}`} data-testid="message-status" title={message.error ?? undefined}>
+            <span aria-hidden="true">{statusMark[message.status]}</span> {statusLabel[message.status]}
+          </span>
+        )}
+      </footer>
+      {outgoing && message.status === 'failed' && <FailedActions message={message} />}
+      {outgoing && (message.status === 'queued' || message.status === 'sending') && <CancelAction message={message} />}
+    </article>
+  );
+});
+
+function MessageBody({ message }: { message: MessageRecord }) {
+  if (message.parts && message.text === '' && Object.keys(message.parts.received).length < message.parts.count) {
+    const got = Object.keys(message.parts.received).length;
+    return (
+      <p className="placeholder">
+        Receiving a long message ({got} of {message.parts.count} parts)…
+      </p>
+    );
+  }
+  if (message.kind === 'share' && message.share) {
+    return (
+      <div className="share-notice" data-testid="share-notice">
+        <p>
+          <span aria-hidden="true">📎 </span>
+          Shared a file: <strong>{message.share.file}</strong> ({formatBytes(message.share.size)})
+        </p>
+        {message.text && (
+          <p className="message-text">
+            <LinkifiedText text={message.text} />
+          </p>
+        )}
+        <p className="hint">Files are not downloaded by Deaddrop.</p>
+      </div>
+    );
+  }
+  if (message.kind === 'unsupported') {
+    return (
+      <p className="placeholder" data-testid="unsupported-message">
+        This message ({message.payloadType.slice(0, 64) || 'unknown type'}) cannot be shown by this version of Deaddrop.
+      </p>
+    );
+  }
+  return (
+    <p className="message-text" data-testid="message-text">
+      <LinkifiedText text={message.text} />
+    </p>
+  );
+}
+
+function FailedActions({ message }: { message: MessageRecord }) {
+  const bridge = useSession((s) => s.bridge);
+  if (!bridge) return null;
+  return (
+    <div className="bubble-actions">
+      {message.error && <p className="error-text">{message.error}</p>}
+      <button type="button" onClick={() => void retryMessage(database(), bridge, message.id)}>
+        Retry
+      </button>
+      <button type="button" onClick={() => void cancelMessage(database(), bridge, message.id)}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+function CancelAction({ message }: { message: MessageRecord }) {
+  const bridge = useSession((s) => s.bridge);
+  if (!bridge) return null;
+  return (
+    <div className="bubble-actions">
+      <button type="button" className="ghost small" onClick={() => void cancelMessage(database(), bridge, message.id)}>
+        Cancel sending
+      </button>
+    </div>
+  );
+}
+
+function formatBytes(size: number): string {
+  if (!Number.isFinite(size) || size < 0) return 'unknown size';
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MB`;
+}

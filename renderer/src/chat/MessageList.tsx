@@ -1,0 +1,70 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useLayoutEffect, useRef } from 'react';
+import { MessageBubble } from './MessageBubble.js';
+import { useMessagePages } from './useMessagePages.js';
+
+const ESTIMATED_ROW_PX = 72;
+/** How close to the bottom (px) still counts as "reading the newest", so new messages scroll in. */
+const STICK_TO_BOTTOM_PX = 120;
+
+/** The conversation, virtualised: only rows near the viewport exist in the DOM, at any length. */
+export function MessageList({ identityId, contactKey }: { identityId: string; contactKey: string }) {
+  const window = useMessagePages(identityId, contactKey);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const virtualizer = useVirtualizer({
+    count: window.count,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ESTIMATED_ROW_PX,
+    overscan: 8,
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? 0;
+
+  useEffect(() => {
+    window.showRange(first, last);
+  }, [window, first, last]);
+
+  // Open at the newest message, and follow new ones while the reader is at the bottom.
+  useLayoutEffect(() => {
+    if (window.count > 0 && atBottom.current) virtualizer.scrollToIndex(window.count - 1, { align: 'end' });
+  }, [window.count, virtualizer]);
+
+  const onScroll = () => {
+    const el = scrollRef.current;
+    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_TO_BOTTOM_PX;
+  };
+
+  return (
+    <div
+      ref={scrollRef}
+      className="message-scroll"
+      onScroll={onScroll}
+      role="log"
+      aria-label="Messages"
+      aria-live="polite"
+      tabIndex={0}
+      data-testid="message-list"
+      data-count={window.count}
+    >
+      {window.ready && window.count === 0 && <p className="hint pad">No messages yet. Say hello.</p>}
+      <div className="message-canvas" style={{ height: virtualizer.getTotalSize() }}>
+        {items.map((item) => {
+          const message = window.at(item.index);
+          return (
+            <div
+              key={item.key}
+              data-index={item.index}
+              ref={virtualizer.measureElement}
+              className="message-row"
+              style={{ transform: `translateY(${item.start}px)` }}
+            >
+              {message ? <MessageBubble message={message} /> : <div className="bubble skeleton" aria-hidden="true" />}
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,16 @@
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayAndTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const dateOnly = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+
+/** Today: the time; this year: day and time; older: the date. */
+export function formatMessageTime(ms: number, now = Date.now()): string {
+  const date = new Date(ms);
+  const today = new Date(now);
+  if (date.toDateString() === today.toDateString()) return timeOnly.format(date);
+  if (date.getFullYear() === today.getFullYear()) return dayAndTime.format(date);
+  return dateOnly.format(date);
+}
+
+export function formatFullTime(ms: number): string {
+  return new Date(ms).toLocaleString();
+}

@@ -1,0 +1,132 @@
+import { type DragEvent, type FormEvent, useCallback, useId, useState } from 'react';
+import { database } from '../db/database.js';
+import { useActiveIdentity } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+import { CameraScanner } from './CameraScanner.js';
+import { addContact } from './contactActions.js';
+import { decodeQrImageFile } from './qrDecode.js';
+import { type ContactReadResult, readContactFile, readContactText } from './readContact.js';
+
+/** Add a contact: paste a contact string, choose or drop a `.qco` file, open a QR image, or scan. */
+export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => void }) {
+  const identity = useActiveIdentity();
+  const formId = useId();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [scanning, setScanning] = useState(false);
+  const [dragging, setDragging] = useState(false);
+
+  const store = useCallback(
+    async (result: ContactReadResult) => {
+      if (!identity) return;
+      if (!result.ok) {
+        setError(result.reason);
+        return;
+      }
+      const outcome = await addContact(database(), identity.id, identity.publicKey, result.contact);
+      if (outcome === 'own-key') {
+        setError('That is your own contact card.');
+        return;
+      }
+      setError(null);
+      setText('');
+      useUi.getState().notify('info', outcome === 'added' ? `${result.contact.alias} was added to your contacts.` : `${result.contact.alias} was updated.`);
+      onAdded(result.contact.publicKey);
+    },
+    [identity, onAdded],
+  );
+
+  const onPaste = (event: FormEvent) => {
+    event.preventDefault();
+    void store(readContactText(text));
+  };
+  const onFiles = async (files: FileList | null | undefined) => {
+    const file = files?.[0];
+    if (!file) return;
+    if (file.type.startsWith('image/')) {
+      const qr = await decodeQrImageFile(file);
+      await store(qr.ok ? readContactText(qr.text) : qr);
+    } else {
+      await store(await readContactFile(file));
+    }
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    void onFiles(event.dataTransfer.files);
+  };
+  const onScanned = useCallback((scanned: string) => {
+    setScanning(false);
+    void store(readContactText(scanned));
+  }, [store]);
+
+  return (
+    <section className="panel" aria-labelledby={`${formId}-title`}>
+      <h2 id={`${formId}-title`}>Add a contact</h2>
+      <form className="stack" onSubmit={onPaste}>
+        <label htmlFor={`${formId}-text`}>Paste a contact</label>
+        <textarea
+          id={`${formId}-text`}
+          rows={4}
+          placeholder={'QABELCONTACT\nAlias\nhttps://drop.example.org/…\n64 hex characters'}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          data-testid="contact-paste"
+        />
+        <button type="submit" className="primary" disabled={text.trim() === ''}>
+          Add contact
+        </button>
+      </form>
+      <div
+        className={`drop-zone ${dragging ? 'dragging' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <p>Or drop a .qco file or a QR code image here.</p>
+        <div className="button-row">
+          <label className="button" htmlFor={`${formId}-qco`}>
+            Choose .qco file
+          </label>
+          <input
+            id={`${formId}-qco`}
+            className="visually-hidden"
+            type="file"
+            accept=".qco,application/json"
+            onChange={(e) => {
+              void onFiles(e.target.files);
+              e.target.value = '';
+            }}
+            data-testid="contact-file"
+          />
+          <label className="button" htmlFor={`${formId}-qr`}>
+            Open QR code image
+          </label>
+          <input
+            id={`${formId}-qr`}
+            className="visually-hidden"
+            type="file"
+            accept="image/*"
+            onChange={(e) => {
+              void onFiles(e.target.files);
+              e.target.value = '';
+            }}
+            data-testid="contact-qr-image"
+          />
+          <button type="button" onClick={() => setScanning((s) => !s)} aria-expanded={scanning}>
+            Scan with camera
+          </button>
+        </div>
+      </div>
+      {scanning && <CameraScanner onText={onScanned} onClose={() => setScanning(false)} />}
+      {error && (
+        <p className="error-text" role="alert" data-testid="add-contact-error">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}

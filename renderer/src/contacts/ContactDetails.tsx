@@ -1,0 +1,105 @@
+import { type FormEvent, useId, useState } from 'react';
+import { RequestBar } from '../chat/ChatView.js';
+import { database } from '../db/database.js';
+import type { ContactRecord } from '../db/records.js';
+import { useUi } from '../stores/uiStore.js';
+import { deleteContact, renameContact, setContactStatus } from './contactActions.js';
+import { Fingerprint } from './Fingerprint.js';
+
+const statusText: Record<ContactRecord['status'], string> = {
+  unknown: 'Contact request',
+  accepted: 'Not verified',
+  verified: 'Verified',
+  ignored: 'Ignored',
+  blocked: 'Blocked',
+};
+
+/** Fingerprint, verification, rename, block and delete for one contact. */
+export function ContactDetails({ contact }: { contact: ContactRecord }) {
+  const db = database();
+  const formId = useId();
+  const [alias, setAlias] = useState(contact.alias);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+
+  const rename = (event: FormEvent) => {
+    event.preventDefault();
+    void renameContact(db, contact, alias);
+  };
+
+  return (
+    <section className="panel" aria-labelledby={`${formId}-title`}>
+      <h2 id={`${formId}-title`}>{contact.alias}</h2>
+      <p>
+        <span className={`tag tag-${contact.status}`}>{statusText[contact.status]}</span>
+      </p>
+      {contact.status === 'unknown' && <RequestBar contact={contact} />}
+      <Fingerprint publicKey={contact.publicKey} />
+      <p className="hint">
+        Compare this fingerprint with the one your contact sees under “My contact card”, in person or on a call. If
+        they match, mark the contact as verified.
+      </p>
+      <div className="button-row">
+        {contact.status === 'accepted' && (
+          <button type="button" className="primary" onClick={() => void setContactStatus(db, contact, 'verified')}>
+            Mark verified
+          </button>
+        )}
+        {contact.status === 'verified' && (
+          <button type="button" onClick={() => void setContactStatus(db, contact, 'accepted')}>
+            Remove verification
+          </button>
+        )}
+        {(contact.status === 'accepted' || contact.status === 'verified') && (
+          <button type="button" onClick={() => useUi.getState().openConversation(contact.publicKey)}>
+            Open conversation
+          </button>
+        )}
+        {(contact.status === 'blocked' || contact.status === 'ignored') && (
+          <button type="button" onClick={() => void setContactStatus(db, contact, 'accepted')}>
+            {contact.status === 'blocked' ? 'Unblock' : 'Accept'}
+          </button>
+        )}
+        {contact.status !== 'blocked' && (
+          <button type="button" className="danger" onClick={() => void setContactStatus(db, contact, 'blocked')}>
+            Block
+          </button>
+        )}
+      </div>
+      <form className="inline-form" onSubmit={rename}>
+        <label htmlFor={`${formId}-alias`}>Name</label>
+        <input id={`${formId}-alias`} value={alias} onChange={(e) => setAlias(e.target.value)} maxLength={64} />
+        <button type="submit" disabled={alias.trim() === '' || alias === contact.alias}>
+          Rename
+        </button>
+      </form>
+      <h3>Drop addresses</h3>
+      <ul className="plain-list mono">
+        {contact.dropUrls.length === 0 ? <li>None known</li> : contact.dropUrls.map((url) => <li key={url}>{url}</li>)}
+      </ul>
+      <div className="danger-zone">
+        {confirmDelete ? (
+          <div className="button-row" role="group" aria-label="Confirm deletion">
+            <span>Delete {contact.alias} and the whole conversation?</span>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => {
+                void deleteContact(db, contact);
+                useUi.setState({ selectedContactKey: null });
+              }}
+            >
+              Delete
+            </button>
+            <button type="button" onClick={() => setConfirmDelete(false)}>
+              Keep
+            </button>
+          </div>
+        ) : (
+          <button type="button" className="danger ghost" onClick={() => setConfirmDelete(true)}>
+            Delete contact…
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,65 @@
+import QRCode from 'qrcode';
+import { useEffect, useState } from 'react';
+import type { ContactCard, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { useSession } from '../stores/sessionStore.js';
+import { downloadFile } from './fileDownload.js';
+import { Fingerprint } from './Fingerprint.js';
+
+/** My contact as a QR code, a `.qco` file and copyable text, with my fingerprint. */
+export function MyContactCard({ identity }: { identity: IdentitySummary }) {
+  const bridge = useSession((s) => s.bridge);
+  const [card, setCard] = useState<ContactCard | null>(null);
+  const [qr, setQr] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      const result = await bridge?.invoke('identities/contactCard', { identityId: identity.id });
+      if (!live || !result) return;
+      if (!result.ok) {
+        setError(result.error.message);
+        return;
+      }
+      setCard(result.value);
+      const dataUrl = await QRCode.toDataURL(result.value.contactString, { errorCorrectionLevel: 'M', margin: 2, width: 320 });
+      if (live) setQr(dataUrl);
+    })();
+    return () => {
+      live = false;
+    };
+  }, [bridge, identity.id]);
+
+  const saveQr = async () => {
+    if (!qr) return;
+    const blob = await (await fetch(qr)).blob();
+    downloadFile(`contact-${identity.alias}.png`, blob);
+  };
+
+  return (
+    <section className="panel" aria-labelledby="my-card-title">
+      <h2 id="my-card-title">My contact card</h2>
+      <p className="hint">Show this code to a friend, or send them the file. Anyone with it can write to you.</p>
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      {qr && <img className="qr" src={qr} alt={`QR code of the contact card of ${identity.alias}`} data-testid="my-qr" width={320} height={320} />}
+      <Fingerprint publicKey={identity.publicKey} />
+      {card && (
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => downloadFile(card.fileName, card.qco, 'application/json')}>
+            Export .qco file
+          </button>
+          <button type="button" onClick={() => void saveQr()} disabled={!qr}>
+            Save QR code as PNG
+          </button>
+          <button type="button" onClick={() => void navigator.clipboard?.writeText(card.contactString)}>
+            Copy contact text
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

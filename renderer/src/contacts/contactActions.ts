@@ -1,0 +1,72 @@
+import type { DeaddropDatabase } from '../db/database.js';
+import type { ContactRecord, ContactStatus } from '../db/records.js';
+
+/** A contact parsed from a string, a `.qco` file or a QR code, before it is stored. */
+export interface ContactDraft {
+  alias: string;
+  publicKey: string;
+  dropUrls: string[];
+}
+
+export type AddContactOutcome = 'added' | 'updated' | 'own-key';
+
+/**
+ * Stores a contact for an identity. Adding someone who already wrote to us (a request) accepts
+ * them and takes the drop URLs from the card, which the user obtained out of band.
+ */
+export async function addContact(
+  db: DeaddropDatabase,
+  identityId: string,
+  ownPublicKey: string,
+  draft: ContactDraft,
+  now = Date.now(),
+): Promise<AddContactOutcome> {
+  if (draft.publicKey === ownPublicKey) return 'own-key';
+  const key: [string, string] = [identityId, draft.publicKey];
+  return db.transaction('rw', db.contacts, async () => {
+    const existing = await db.contacts.get(key);
+    const alias = draft.alias.trim() || existing?.alias || 'Contact';
+    if (existing) {
+      await db.contacts.update(key, {
+        alias,
+        aliasLower: alias.toLowerCase(),
+        dropUrls: draft.dropUrls,
+        status: existing.status === 'verified' ? 'verified' : 'accepted',
+      });
+      return 'updated';
+    }
+    await db.contacts.add({
+      identityId,
+      publicKey: draft.publicKey,
+      alias,
+      aliasLower: alias.toLowerCase(),
+      dropUrls: draft.dropUrls,
+      status: 'accepted',
+      createdAt: now,
+    });
+    return 'added';
+  });
+}
+
+export async function setContactStatus(db: DeaddropDatabase, contact: ContactRecord, status: ContactStatus): Promise<void> {
+  await db.contacts.update([contact.identityId, contact.publicKey], { status });
+}
+
+export async function renameContact(db: DeaddropDatabase, contact: ContactRecord, alias: string): Promise<void> {
+  const clean = alias.trim().slice(0, 64);
+  if (clean === '') return;
+  await db.contacts.update([contact.identityId, contact.publicKey], { alias: clean, aliasLower: clean.toLowerCase() });
+}
+
+/** Removes the contact with its conversation and messages. */
+export async function deleteContact(db: DeaddropDatabase, contact: ContactRecord): Promise<void> {
+  const key: [string, string] = [contact.identityId, contact.publicKey];
+  await db.transaction('rw', db.contacts, db.conversations, db.messages, async () => {
+    await db.messages
+      .where('[identityId+contactKey+sortAt]')
+      .between([...key, -Infinity], [...key, Infinity])
+      .delete();
+    await db.conversations.delete(key);
+    await db.contacts.delete(key);
+  });
+}

@@ -1,0 +1,38 @@
+import Dexie, { type Table } from 'dexie';
+import type {
+  ContactRecord,
+  ConversationRecord,
+  DropStateRecord,
+  MessageRecord,
+  PendingReceiptRecord,
+  SeenRecord,
+  SettingRecord,
+} from './records.js';
+import { schemaV1, schemaV2, upgradeToV2 } from './schema.js';
+
+export const DATABASE_NAME = 'deaddrop';
+
+/** The user's data in IndexedDB: the source of truth for what they see (DESIGN.md). */
+export class DeaddropDatabase extends Dexie {
+  contacts!: Table<ContactRecord, [string, string]>;
+  conversations!: Table<ConversationRecord, [string, string]>;
+  messages!: Table<MessageRecord, string>;
+  seen!: Table<SeenRecord, [string, string]>;
+  pendingReceipts!: Table<PendingReceiptRecord, [string, string]>;
+  drops!: Table<DropStateRecord, string>;
+  settings!: Table<SettingRecord, string>;
+
+  constructor(name: string = DATABASE_NAME) {
+    super(name);
+    this.version(1).stores(schemaV1);
+    this.version(2).stores(schemaV2).upgrade(upgradeToV2);
+  }
+}
+
+let shared: DeaddropDatabase | null = null;
+
+/** The one database of this window. */
+export function database(): DeaddropDatabase {
+  shared ??= new DeaddropDatabase();
+  return shared;
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage, SenderMeta } from '../../../shared/ipc/contract.js';
+import type { ContactRecord, MessageKind, MessageRecord } from './records.js';
+
+const MAX_ALIAS_LENGTH = 64;
+
+/** How an incoming drop message is shown: chat text, a shared-file notice, or a placeholder. */
+export function messageKind(message: IncomingMessage): MessageKind {
+  if (message.type === 'box_message' && message.text !== null) return 'text';
+  if (message.type === 'box_share_notification' && message.share !== null) return 'share';
+  return 'unsupported';
+}
+
+/**
+ * Where an incoming message sits in its conversation. The sender's clock is trusted only as far as
+ * the past: a claimed time after arrival would pin the message below everything that follows.
+ */
+export function incomingSortAt(message: IncomingMessage): number {
+  return Number.isFinite(message.sentAt) ? Math.min(message.sentAt, message.receivedAt) : message.receivedAt;
+}
+
+/** A stranger's first message becomes a contact request, introduced by the hello's meta data if any. */
+export function contactFromHello(identityId: string, senderKey: string, meta: SenderMeta | null, now: number): ContactRecord {
+  const alias = cleanAlias(meta?.alias) ?? `Unknown ${senderKey.slice(0, 8)}`;
+  return {
+    identityId,
+    publicKey: senderKey,
+    alias,
+    aliasLower: alias.toLowerCase(),
+    dropUrls: helloDropUrls(meta),
+    status: 'unknown',
+    createdAt: now,
+  };
+}
+
+export function helloDropUrls(meta: SenderMeta | null): string[] {
+  const url = meta?.dropUrl;
+  return typeof url === 'string' && /^https?:\/\/\S+$/i.test(url) && url.length <= 2048 ? [url] : [];
+}
+
+function cleanAlias(alias: unknown): string | null {
+  if (typeof alias !== 'string') return null;
+  // Control characters would let a stranger forge line breaks or direction overrides in the UI.
+  const clean = alias.replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_ALIAS_LENGTH);
+  return clean.length > 0 ? clean : null;
+}
+
+/** A complete, single-part incoming message as stored. */
+export function incomingRecord(id: string, message: IncomingMessage): MessageRecord {
+  const kind = messageKind(message);
+  return {
+    id,
+    identityId: message.identityId,
+    contactKey: message.senderKey,
+    direction: 'in',
+    kind,
+    text: kind === 'share' ? (message.text ?? '') : (message.text ?? ''),
+    payloadType: message.type,
+    payload: message.payload,
+    share: message.share,
+    sortAt: incomingSortAt(message),
+    createdAt: message.receivedAt,
+    status: null,
+    localId: null,
+    error: null,
+    ackIds: [],
+    ackedIds: [],
+    parts: null,
+    read: false,
+  };
+}
+
+/** The text of a long message once every part is there, in index order; null while incomplete. */
+export function joinedParts(parts: { count: number; received: Record<number, string> }): string | null {
+  const pieces: string[] = [];
+  for (let i = 0; i < parts.count; i++) {
+    const piece = parts.received[i];
+    if (piece === undefined) return null;
+    pieces.push(piece);
+  }
+  return pieces.join('');
+}
+
+/** One line for the conversation list. */
+export function previewOf(record: Pick<MessageRecord, 'kind' | 'text' | 'share' | 'parts'>): string {
+  if (record.kind === 'share') return `Shared file: ${record.share?.file ?? ''}`;
+  if (record.kind === 'unsupported') return 'Unsupported message';
+  if (record.parts && joinedParts(record.parts) === null) return 'Receiving a long message…';
+  return record.text.slice(0, 140).replace(/\s+/g, ' ');
+}

@@ -1,0 +1,147 @@
+import type { OutboxStatus, SendAccepted } from '../../../shared/ipc/contract.js';
+import type { Result } from '../../../shared/ipc/result.js';
+import type { EngineBridge } from '../bridge/transport.js';
+import type { DeaddropDatabase } from './database.js';
+import { previewOf } from './incomingMessage.js';
+import type { ContactRecord, MessageRecord, MessageStatus } from './records.js';
+
+/** Statuses after which the engine has nothing more to do for a message. */
+const FINISHED: MessageStatus[] = ['posted', 'delivered', 'failed', 'cancelled'];
+
+/**
+ * The outbox: a message is written as `queued` before the engine hears of it, so nothing typed is
+ * lost when the engine is away; `resumeOutbox` hands every unfinished message to the engine again
+ * (idempotent by local id) after a start or a reconnect.
+ */
+export async function queueTextMessage(
+  db: DeaddropDatabase,
+  identityId: string,
+  contact: ContactRecord,
+  text: string,
+  now = Date.now(),
+): Promise<MessageRecord> {
+  const localId = crypto.randomUUID();
+  const record: MessageRecord = {
+    id: `out:${localId}`,
+    identityId,
+    contactKey: contact.publicKey,
+    direction: 'out',
+    kind: 'text',
+    text,
+    payloadType: 'box_message',
+    payload: '',
+    share: null,
+    sortAt: now,
+    createdAt: now,
+    status: 'queued',
+    localId,
+    error: null,
+    ackIds: [],
+    ackedIds: [],
+    parts: null,
+    read: true,
+  };
+  await db.transaction('rw', db.messages, db.conversations, async () => {
+    await db.messages.add(record);
+    const key: [string, string] = [identityId, contact.publicKey];
+    const current = await db.conversations.get(key);
+    await db.conversations.put({
+      identityId,
+      contactKey: contact.publicKey,
+      lastMessageAt: now,
+      lastMessagePreview: previewOf(record),
+      lastMessageDirection: 'out',
+      unreadCount: current?.unreadCount ?? 0,
+    });
+  });
+  return record;
+}
+
+/** Hands one stored outgoing message to the engine and records what it answered. */
+export async function submitMessage(db: DeaddropDatabase, bridge: EngineBridge, message: MessageRecord): Promise<void> {
+  if (message.direction !== 'out' || !message.localId) return;
+  const contact = await db.contacts.get([message.identityId, message.contactKey]);
+  if (!contact || contact.dropUrls.length === 0) {
+    await setStatus(db, message.localId, 'failed', 'This contact has no drop address to send to.');
+    return;
+  }
+  const result: Result<SendAccepted> = await bridge.invoke('messages/send', {
+    identityId: message.identityId,
+    localId: message.localId,
+    recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
+    text: message.text,
+    wantReceipt: true,
+  });
+  if (result.ok) {
+    await recordAccepted(db, message.id, result.value);
+    return;
+  }
+  // Transport trouble leaves the message queued: it goes out when the engine is back.
+  if (result.error.code === 'unavailable' || result.error.code === 'timeout' || result.error.code === 'locked') return;
+  await setStatus(db, message.localId, 'failed', result.error.message);
+}
+
+async function recordAccepted(db: DeaddropDatabase, id: string, accepted: SendAccepted): Promise<void> {
+  await db.transaction('rw', db.messages, db.pendingReceipts, async () => {
+    const message = await db.messages.get(id);
+    if (!message) return;
+    const early = await db.pendingReceipts
+      .where('[identityId+acknowledgeId]')
+      .anyOf(accepted.acknowledgeIds.map((ackId) => [message.identityId, ackId]))
+      .toArray();
+    const ackedIds = early.filter((r) => r.senderKey === message.contactKey).map((r) => r.acknowledgeId);
+    const delivered = accepted.acknowledgeIds.length > 0 && accepted.acknowledgeIds.every((a) => ackedIds.includes(a));
+    await db.messages.update(id, {
+      ackIds: accepted.acknowledgeIds,
+      ackedIds,
+      ...(delivered ? { status: 'delivered' as const } : {}),
+    });
+  });
+}
+
+/** Applies an `outbox/status` event; never moves a message back from `delivered`. */
+export async function applyOutboxStatus(
+  db: DeaddropDatabase,
+  event: { localId: string; status: OutboxStatus; error?: string },
+): Promise<void> {
+  await setStatus(db, event.localId, event.status, event.error ?? null);
+}
+
+async function setStatus(db: DeaddropDatabase, localId: string, status: MessageStatus, error: string | null): Promise<void> {
+  const id = `out:${localId}`;
+  await db.transaction('rw', db.messages, async () => {
+    const message = await db.messages.get(id);
+    if (!message || message.status === 'delivered' || message.status === 'cancelled') return;
+    await db.messages.update(id, { status, error: status === 'failed' ? (error ?? 'Sending failed.') : null });
+  });
+}
+
+/** Re-submits every outgoing message the engine has not finished, oldest first. */
+export async function resumeOutbox(db: DeaddropDatabase, bridge: EngineBridge): Promise<number> {
+  const unfinished = await db.messages
+    .where('[direction+status]')
+    .anyOf([
+      ['out', 'queued'],
+      ['out', 'sending'],
+    ])
+    .toArray();
+  unfinished.sort((a, b) => a.sortAt - b.sortAt);
+  for (const message of unfinished) await submitMessage(db, bridge, message);
+  return unfinished.length;
+}
+
+/** Tries a failed message again under the same local id. */
+export async function retryMessage(db: DeaddropDatabase, bridge: EngineBridge, id: string): Promise<void> {
+  const message = await db.messages.get(id);
+  if (!message || message.status !== 'failed') return;
+  await db.messages.update(id, { status: 'queued', error: null });
+  await submitMessage(db, bridge, { ...message, status: 'queued', error: null });
+}
+
+/** Stops a message that has not gone out; it stays visible as cancelled until deleted. */
+export async function cancelMessage(db: DeaddropDatabase, bridge: EngineBridge, id: string): Promise<void> {
+  const message = await db.messages.get(id);
+  if (!message?.localId || (message.status !== null && FINISHED.includes(message.status) && message.status !== 'failed')) return;
+  await db.messages.update(id, { status: 'cancelled', error: null });
+  await bridge.invoke('messages/cancel', { localId: message.localId });
+}

@@ -1,0 +1,88 @@
+import type { MessagePart } from '../../../shared/ipc/contract.js';
+
+/** How the user treats a contact: `unknown` is a request from a stranger not yet answered. */
+export type ContactStatus = 'unknown' | 'accepted' | 'verified' | 'ignored' | 'blocked';
+
+export interface ContactRecord {
+  identityId: string;
+  /** X25519 public key, 64 lowercase hex: the contact's identity. */
+  publicKey: string;
+  alias: string;
+  dropUrls: string[];
+  status: ContactStatus;
+  createdAt: number;
+  /** Lower-cased alias, indexed for the search field. */
+  aliasLower: string;
+}
+
+export interface ConversationRecord {
+  identityId: string;
+  contactKey: string;
+  lastMessageAt: number;
+  lastMessagePreview: string;
+  lastMessageDirection: 'in' | 'out';
+  unreadCount: number;
+}
+
+/** Outgoing progress; `delivered` comes from the recipient's receipt, the rest from the engine. */
+export type MessageStatus = 'queued' | 'sending' | 'posted' | 'delivered' | 'failed' | 'cancelled';
+
+export type MessageKind = 'text' | 'share' | 'unsupported';
+
+export interface MessageRecord {
+  /** `out:<localId>` for ours, `in:<identityId>:<dedupeKey>` (or the part group) for incoming. */
+  id: string;
+  identityId: string;
+  contactKey: string;
+  direction: 'in' | 'out';
+  kind: MessageKind;
+  /** The shown text; for a long text arriving in parts, the joined parts received so far. */
+  text: string;
+  /** Drop payload type (kept so unsupported types can be shown and upgraded later). */
+  payloadType: string;
+  payload: string;
+  share: { file: string; url: string; size: number } | null;
+  /** Ordering key within a conversation (ms); ties broken by the id. */
+  sortAt: number;
+  createdAt: number;
+  /** Outgoing only. */
+  status: MessageStatus | null;
+  localId: string | null;
+  error: string | null;
+  /** Outgoing: one receipt id per drop message; `delivered` when all have been acknowledged. */
+  ackIds: string[];
+  ackedIds: string[];
+  /** Incoming long text: the parts received so far, by index. */
+  parts: { count: number; received: Record<number, string> } | null;
+  read: boolean;
+}
+
+/** Maps an engine dedupe key to the message it produced, so a repeated batch inserts nothing. */
+export interface SeenRecord {
+  identityId: string;
+  dedupeKey: string;
+  messageId: string;
+}
+
+/** A receipt that arrived before we recorded the acknowledge ids of the message it confirms. */
+export interface PendingReceiptRecord {
+  identityId: string;
+  acknowledgeId: string;
+  /** Who sent the receipt: only the message's recipient may confirm it. */
+  senderKey: string;
+  receivedAt: number;
+}
+
+/** What the UI knows about one drop it receives from. */
+export interface DropStateRecord {
+  dropUrl: string;
+  lastBatchAt: number;
+  messagesReceived: number;
+}
+
+export interface SettingRecord {
+  key: string;
+  value: unknown;
+}
+
+export type { MessagePart };

@@ -1,0 +1,130 @@
+import { type FormEvent, useId, useState } from 'react';
+import type { IdentitySummary } from '../../../shared/ipc/contract.js';
+import { downloadFile } from '../contacts/fileDownload.js';
+import { useSession } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+import { levelForBits } from './anonymityLevels.js';
+import { CreateIdentityForm } from './CreateIdentityForm.js';
+import { ImportIdentityForm } from './ImportIdentityForm.js';
+
+/** Several identities per user, each with its own contacts and conversations. */
+export function IdentitiesScreen() {
+  const identities = useSession((s) => s.identities) ?? [];
+  const activeId = useSession((s) => s.activeIdentityId);
+  const [adding, setAdding] = useState<'create' | 'import' | null>(null);
+
+  return (
+    <div className="page">
+      <h1>Identities</h1>
+      <p className="hint">Each identity has its own key, drop, contacts and conversations. Nobody can link them.</p>
+      <ul className="identity-list">
+        {identities.map((identity) => (
+          <IdentityRow key={identity.id} identity={identity} active={identity.id === activeId} />
+        ))}
+      </ul>
+      <div className="button-row">
+        <button type="button" aria-pressed={adding === 'create'} onClick={() => setAdding(adding === 'create' ? null : 'create')}>
+          New identity
+        </button>
+        <button type="button" aria-pressed={adding === 'import'} onClick={() => setAdding(adding === 'import' ? null : 'import')}>
+          Import backup
+        </button>
+      </div>
+      {adding === 'create' && (
+        <section className="panel" aria-label="New identity">
+          <CreateIdentityForm onCreated={() => setAdding(null)} />
+        </section>
+      )}
+      {adding === 'import' && (
+        <section className="panel" aria-label="Import backup">
+          <ImportIdentityForm onImported={() => setAdding(null)} />
+        </section>
+      )}
+    </div>
+  );
+}
+
+function IdentityRow({ identity, active }: { identity: IdentitySummary; active: boolean }) {
+  const [exporting, setExporting] = useState(false);
+  return (
+    <li className="identity-row">
+      <div className="identity-main">
+        <span className="avatar" aria-hidden="true">
+          {identity.alias.slice(0, 1).toUpperCase()}
+        </span>
+        <div>
+          <strong>{identity.alias}</strong> {active && <span className="tag">Active</span>}
+          <p className="hint">
+            Drop shared with strangers: {levelForBits(identity.dropBits).label.toLowerCase()} · {identity.dropUrls.length} drop
+            {identity.dropUrls.length === 1 ? '' : 's'}
+          </p>
+        </div>
+        <div className="button-row">
+          {!active && (
+            <button
+              type="button"
+              onClick={() => {
+                useSession.getState().setActiveIdentity(identity.id);
+                useUi.getState().openConversation(null);
+              }}
+            >
+              Switch to {identity.alias}
+            </button>
+          )}
+          <button type="button" aria-expanded={exporting} onClick={() => setExporting((x) => !x)}>
+            Export backup
+          </button>
+        </div>
+      </div>
+      {exporting && <ExportBackupForm identity={identity} onDone={() => setExporting(false)} />}
+    </li>
+  );
+}
+
+function ExportBackupForm({ identity, onDone }: { identity: IdentitySummary; onDone: () => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const formId = useId();
+  const [passphrase, setPassphrase] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const mismatch = repeat !== '' && repeat !== passphrase;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!bridge || passphrase.length < 8 || mismatch) return;
+    const result = await bridge.invoke('identities/export', { identityId: identity.id, passphrase });
+    if (!result.ok) {
+      setError(result.error.message);
+      return;
+    }
+    downloadFile(result.value.fileName, result.value.content, 'application/json');
+    useUi.getState().notify('info', 'Backup saved. Keep the file and its passphrase apart.');
+    onDone();
+  };
+
+  return (
+    <form className="stack export-form" onSubmit={submit} aria-label={`Export a backup of ${identity.alias}`}>
+      <p className="hint">The backup holds your private key, encrypted with this passphrase (at least 8 characters).</p>
+      <label htmlFor={`${formId}-p1`}>Backup passphrase</label>
+      <input id={`${formId}-p1`} type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+      <label htmlFor={`${formId}-p2`}>Repeat passphrase</label>
+      <input
+        id={`${formId}-p2`}
+        type="password"
+        autoComplete="new-password"
+        value={repeat}
+        onChange={(e) => setRepeat(e.target.value)}
+        aria-invalid={mismatch}
+      />
+      {mismatch && <p className="error-text">The passphrases differ.</p>}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={passphrase.length < 8 || passphrase !== repeat}>
+        Save backup file
+      </button>
+    </form>
+  );
+}

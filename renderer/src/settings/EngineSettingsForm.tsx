@@ -1,0 +1,89 @@
+import { type FormEvent, useEffect, useId, useState } from 'react';
+import type { EngineSettings } from '../../../shared/ipc/contract.js';
+import { useSession } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+
+type ProxyKind = EngineSettings['proxy']['kind'];
+
+/** Poll interval, push and proxy: settings the engine applies to all drop traffic. */
+export function EngineSettingsForm() {
+  const bridge = useSession((s) => s.bridge);
+  const formId = useId();
+  const [loaded, setLoaded] = useState<EngineSettings | null>(null);
+  const [pollSeconds, setPollSeconds] = useState('30');
+  const [push, setPush] = useState(true);
+  const [proxyKind, setProxyKind] = useState<ProxyKind>('none');
+  const [proxyUrl, setProxyUrl] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void bridge?.invoke('settings/get', {}).then((result) => {
+      if (!result.ok) return setError(result.error.message);
+      const s = result.value;
+      setLoaded(s);
+      setPollSeconds(String(Math.round(s.pollIntervalMs / 1000)));
+      setPush(s.push);
+      setProxyKind(s.proxy.kind);
+      setProxyUrl(s.proxy.kind === 'none' ? '' : s.proxy.url);
+    });
+  }, [bridge]);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!bridge) return;
+    const seconds = Number(pollSeconds);
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+      setError('The poll interval must be a whole number of seconds between 1 and 3600.');
+      return;
+    }
+    const proxy: EngineSettings['proxy'] = proxyKind === 'none' ? { kind: 'none' } : { kind: proxyKind, url: proxyUrl.trim() };
+    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy });
+    if (!result.ok) {
+      setError(result.error.message);
+      return;
+    }
+    setError(null);
+    setLoaded(result.value);
+    useUi.getState().notify('info', 'Network settings saved.');
+  };
+
+  return (
+    <form className="stack" onSubmit={submit} aria-labelledby={`${formId}-title`}>
+      <h2 id={`${formId}-title`}>Network</h2>
+      <label htmlFor={`${formId}-poll`}>Check for messages every (seconds)</label>
+      <input id={`${formId}-poll`} type="number" min={1} max={3600} value={pollSeconds} onChange={(e) => setPollSeconds(e.target.value)} />
+      <label className="choice">
+        <input type="checkbox" checked={push} onChange={(e) => setPush(e.target.checked)} />
+        <span>Use push where the drop server offers it (faster, keeps a connection open)</span>
+      </label>
+      <fieldset>
+        <legend>Proxy for all drop traffic</legend>
+        {(['none', 'http', 'socks5'] as const).map((kind) => (
+          <label key={kind} className="choice">
+            <input type="radio" name={`${formId}-proxy`} checked={proxyKind === kind} onChange={() => setProxyKind(kind)} />
+            <span>{kind === 'none' ? 'No proxy' : kind === 'http' ? 'HTTP proxy' : 'SOCKS5 proxy (e.g. Tor)'}</span>
+          </label>
+        ))}
+      </fieldset>
+      {proxyKind !== 'none' && (
+        <>
+          <label htmlFor={`${formId}-proxy-url`}>Proxy address</label>
+          <input
+            id={`${formId}-proxy-url`}
+            placeholder={proxyKind === 'socks5' ? 'socks5://127.0.0.1:9050' : 'http://127.0.0.1:8080'}
+            value={proxyUrl}
+            onChange={(e) => setProxyUrl(e.target.value)}
+          />
+        </>
+      )}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={!loaded}>
+        Save network settings
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,68 @@
+import { useEffect } from 'react';
+import { formatMessageTime } from '../chat/formatTime.js';
+import { useSession } from '../stores/sessionStore.js';
+
+/** Reachability, last poll and latency per drop server, as the engine last saw them. */
+export function ServerStatusPanel() {
+  const bridge = useSession((s) => s.bridge);
+  const servers = useSession((s) => s.serverStatus);
+  const identities = useSession((s) => s.identities) ?? [];
+
+  useEffect(() => {
+    void bridge?.invoke('servers/status', {}).then((r) => r.ok && useSession.getState().setServerStatus(r.value));
+  }, [bridge]);
+
+  const refresh = async () => {
+    await bridge?.invoke('poller/pollNow', {});
+    const r = await bridge?.invoke('servers/status', {});
+    if (r?.ok) useSession.getState().setServerStatus(r.value);
+  };
+
+  return (
+    <section className="stack" aria-labelledby="server-status-title">
+      <h2 id="server-status-title">Drop servers</h2>
+      <p className="hint">Your identities receive on: {[...new Set(identities.flatMap((i) => i.dropUrls.map(serverOf)))].join(', ') || 'none'}</p>
+      <table className="status-table">
+        <caption className="visually-hidden">Status of each drop server</caption>
+        <thead>
+          <tr>
+            <th scope="col">Server</th>
+            <th scope="col">Reachable</th>
+            <th scope="col">Last poll</th>
+            <th scope="col">Latency</th>
+            <th scope="col">Push</th>
+          </tr>
+        </thead>
+        <tbody>
+          {servers.length === 0 && (
+            <tr>
+              <td colSpan={5}>No status yet.</td>
+            </tr>
+          )}
+          {servers.map((s) => (
+            <tr key={s.serverUrl}>
+              <th scope="row" className="mono">
+                {s.serverUrl}
+              </th>
+              <td>
+                {s.reachable === null ? 'Unknown' : s.reachable ? 'Yes' : 'No'}
+                {s.lastError && <span className="hint"> ({s.lastError})</span>}
+              </td>
+              <td>{s.lastPollAt ? formatMessageTime(s.lastPollAt) : 'Never'}</td>
+              <td>{s.latencyMs === null ? '–' : `${Math.round(s.latencyMs)} ms`}</td>
+              <td>{s.pushConnected ? 'Connected' : 'Off'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button type="button" onClick={() => void refresh()}>
+        Check now
+      </button>
+    </section>
+  );
+}
+
+function serverOf(dropUrl: string): string {
+  const cut = dropUrl.lastIndexOf('/');
+  return cut > 0 ? dropUrl.slice(0, cut) : dropUrl;
+}

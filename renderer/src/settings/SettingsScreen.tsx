@@ -1,0 +1,64 @@
+import { useId } from 'react';
+import { database } from '../db/database.js';
+import { EngineSettingsForm } from './EngineSettingsForm.js';
+import { ServerStatusPanel } from './ServerStatusPanel.js';
+import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
+
+const themes: Array<{ value: Theme; label: string }> = [
+  { value: 'system', label: 'Follow the system' },
+  { value: 'light', label: 'Light' },
+  { value: 'dark', label: 'Dark' },
+];
+const privacyChoices: Array<{ value: NotificationPrivacy; label: string }> = [
+  { value: 'nameAndText', label: 'Name and message text' },
+  { value: 'nameOnly', label: 'Name only' },
+  { value: 'nothing', label: 'Nothing (just “New message”)' },
+];
+
+/** Appearance, notifications, start-up, network and server status. */
+export function SettingsScreen() {
+  const settings = useUiSettings();
+  const id = useId();
+  const save = (patch: Parameters<typeof saveUiSettings>[1]) => void saveUiSettings(database(), patch);
+
+  return (
+    <div className="page settings">
+      <h1>Settings</h1>
+      <div className="settings-grid">
+        <section className="panel stack" aria-labelledby={`${id}-appearance`}>
+          <h2 id={`${id}-appearance`}>Appearance and notifications</h2>
+          <label htmlFor={`${id}-theme`}>Theme</label>
+          <select id={`${id}-theme`} value={settings.theme} onChange={(e) => save({ theme: e.target.value as Theme })}>
+            {themes.map((t) => (
+              <option key={t.value} value={t.value}>
+                {t.label}
+              </option>
+            ))}
+          </select>
+          <label htmlFor={`${id}-privacy`}>Notifications show</label>
+          <select
+            id={`${id}-privacy`}
+            value={settings.notificationPrivacy}
+            onChange={(e) => save({ notificationPrivacy: e.target.value as NotificationPrivacy })}
+          >
+            {privacyChoices.map((p) => (
+              <option key={p.value} value={p.value}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+          <label className="choice">
+            <input type="checkbox" checked={settings.startMinimised} onChange={(e) => save({ startMinimised: e.target.checked })} />
+            <span>Start minimised to the tray</span>
+          </label>
+        </section>
+        <section className="panel">
+          <EngineSettingsForm />
+        </section>
+        <section className="panel wide-panel">
+          <ServerStatusPanel />
+        </section>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,60 @@
+import { create } from 'zustand';
+import type { AppInfo, IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
+import type { ConnectionState, EngineBridge } from '../bridge/transport.js';
+
+/** What the engine told us about itself; the UI's own data lives in Dexie. */
+export interface SessionState {
+  bridge: EngineBridge | null;
+  connection: ConnectionState;
+  appInfo: AppInfo | null;
+  identities: IdentitySummary[] | null;
+  activeIdentityId: string | null;
+  serverStatus: ServerStatus[];
+  setBridge(bridge: EngineBridge | null): void;
+  setConnection(state: ConnectionState): void;
+  setAppInfo(info: AppInfo): void;
+  setIdentities(list: IdentitySummary[]): void;
+  setActiveIdentity(id: string | null): void;
+  setServerStatus(list: ServerStatus[]): void;
+}
+
+const ACTIVE_IDENTITY_KEY = 'deaddrop.activeIdentity';
+
+function rememberedIdentity(): string | null {
+  try {
+    return localStorage.getItem(ACTIVE_IDENTITY_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export const useSession = create<SessionState>()((set, get) => ({
+  bridge: null,
+  connection: 'connecting',
+  appInfo: null,
+  identities: null,
+  activeIdentityId: rememberedIdentity(),
+  serverStatus: [],
+  setBridge: (bridge) => set({ bridge }),
+  setConnection: (connection) => set({ connection }),
+  setAppInfo: (appInfo) => set({ appInfo }),
+  setIdentities(list) {
+    const active = get().activeIdentityId;
+    const stillThere = list.some((i) => i.id === active);
+    set({ identities: list, activeIdentityId: stillThere ? active : (list[0]?.id ?? null) });
+  },
+  setActiveIdentity(id) {
+    try {
+      if (id) localStorage.setItem(ACTIVE_IDENTITY_KEY, id);
+    } catch {
+      // Private mode: the choice just is not remembered.
+    }
+    set({ activeIdentityId: id });
+  },
+  setServerStatus: (serverStatus) => set({ serverStatus }),
+}));
+
+/** The active identity, if the engine has any. */
+export function useActiveIdentity(): IdentitySummary | null {
+  return useSession((s) => s.identities?.find((i) => i.id === s.activeIdentityId) ?? null);
+}

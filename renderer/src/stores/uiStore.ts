@@ -1,0 +1,37 @@
+import { create } from 'zustand';
+
+export type View = 'chats' | 'contacts' | 'identities' | 'settings';
+
+export interface Notice {
+  id: number;
+  tone: 'info' | 'error';
+  text: string;
+}
+
+/** Navigation and transient UI state (not persisted). */
+export interface UiState {
+  view: View;
+  /** Open conversation / contact (public key of the contact). */
+  selectedContactKey: string | null;
+  search: string;
+  notices: Notice[];
+  setView(view: View): void;
+  openConversation(contactKey: string | null): void;
+  setSearch(search: string): void;
+  notify(tone: Notice['tone'], text: string): void;
+  dismiss(id: number): void;
+}
+
+let nextNoticeId = 1;
+
+export const useUi = create<UiState>()((set) => ({
+  view: 'chats',
+  selectedContactKey: null,
+  search: '',
+  notices: [],
+  setView: (view) => set({ view }),
+  openConversation: (selectedContactKey) => set({ selectedContactKey, view: 'chats' }),
+  setSearch: (search) => set({ search }),
+  notify: (tone, text) => set((s) => ({ notices: [...s.notices.slice(-3), { id: nextNoticeId++, tone, text }] })),
+  dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+}));
