@@ -1,0 +1,249 @@
+/**
+ * The drop message: UTF-8 JSON inside the box, zero-padded to 2048 bytes (PROTOCOL.md section 4).
+ * Decoding treats the JSON as hostile: sizes are checked first, every field is validated with a
+ * schema, and every failure is a ProtocolError the caller turns into a silent skip.
+ */
+import { z } from 'zod';
+import { PAYLOAD_LENGTH } from './boxTypes.js';
+import { sha256Hex, toHex, utf8Decode, utf8Encode } from './encoding.js';
+import { ProtocolError } from './errors.js';
+
+export const DROP_MESSAGE_VERSION = 1;
+/** `acknowledge_id` meaning "no receipt wanted". */
+export const NO_ACKNOWLEDGE_ID = '0';
+export const BOX_MESSAGE = 'box_message';
+export const BOX_SHARE_NOTIFICATION = 'box_share_notification';
+export const BOX_ACK = 'box_ack';
+
+const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/);
+const shortText = z.string().max(1024);
+
+/** `meta_data` on the wire; `public_key` is nested one level (a quirk of the original client). */
+export interface DropMessageMeta {
+  alias?: string;
+  drop_url?: string;
+  public_key?: { public_key: string };
+  phone?: string;
+  email?: string;
+}
+
+/** A drop message as it is serialised (field names as on the wire). */
+export interface DropMessage {
+  version: number;
+  /** The sender's clock, ms since the epoch. */
+  time_stamp: number;
+  /** The sender's public key, 64 lowercase hex. */
+  sender: string;
+  /** The type-specific payload, itself JSON, carried as a string. */
+  drop_payload: string;
+  drop_payload_type: string;
+  /** "0", or the UUID a `box_ack` must echo. */
+  acknowledge_id: string;
+  meta_data?: DropMessageMeta;
+}
+
+/** `meta_data` in the form the rest of the app uses: the sender introducing themselves. */
+export interface SenderIntroduction {
+  alias?: string;
+  dropUrl?: string;
+  /** 64 lowercase hex. */
+  publicKey?: string;
+  phone?: string;
+  email?: string;
+}
+
+/** Marks one piece of a long text split over several messages (ours). */
+export interface TextPart {
+  group: string;
+  index: number;
+  count: number;
+}
+
+/** The payload, decoded according to `drop_payload_type`. */
+export type DropContent =
+  | { type: typeof BOX_MESSAGE; msg: string; part: TextPart | null }
+  | { type: typeof BOX_SHARE_NOTIFICATION; msg: string; file: string; url: string; key: string; size: number }
+  | { type: typeof BOX_ACK }
+  /** Any other type: kept with its raw payload, shown as unsupported, never a crash. */
+  | { type: 'unsupported'; payloadType: string; payload: string };
+
+/** A decoded, sender-checked drop message. */
+export interface DecodedDropMessage {
+  message: DropMessage;
+  content: DropContent;
+  meta: SenderIntroduction | null;
+}
+
+/** Pieces a long text may be split into; bounds work on hostile `count` values too. */
+export const MAX_TEXT_PARTS = 4096;
+
+// Gson and other clients may write null for absent fields: null means absent.
+const metaSchema = z.object({
+  alias: shortText.nullish(),
+  drop_url: z.string().max(2048).nullish(),
+  public_key: z.object({ public_key: hex64 }).nullish(),
+  phone: shortText.nullish(),
+  email: shortText.nullish(),
+});
+
+const envelopeSchema = z.object({
+  version: z.number(),
+  time_stamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  sender: hex64,
+  drop_payload: z.string(),
+  drop_payload_type: z.string().min(1).max(128),
+  acknowledge_id: z.string().min(1).max(128),
+  meta_data: metaSchema.nullish(),
+});
+
+const partSchema = z
+  .object({
+    group: z.string().min(1).max(128),
+    index: z.number().int().min(0).max(MAX_TEXT_PARTS - 1),
+    count: z.number().int().min(2).max(MAX_TEXT_PARTS),
+  })
+  .refine((p) => p.index < p.count, 'part index out of range');
+
+const textPayloadSchema = z.object({ msg: z.string(), part: partSchema.nullish() });
+
+const sharePayloadSchema = z.object({
+  msg: z.string().nullish(),
+  file: z.string(),
+  url: z.string(),
+  key: z.string(),
+  size: z.union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)]).pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+});
+
+const ackPayloadSchema = z.object({});
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError('invalid_message', message);
+}
+
+/** The unpadded UTF-8 JSON of `m`, fields in wire order. */
+export function serializeDropMessage(m: DropMessage): Uint8Array {
+  const wire: DropMessage = {
+    version: m.version,
+    time_stamp: m.time_stamp,
+    sender: m.sender,
+    drop_payload: m.drop_payload,
+    drop_payload_type: m.drop_payload_type,
+    acknowledge_id: m.acknowledge_id,
+    ...(m.meta_data ? { meta_data: m.meta_data } : {}),
+  };
+  return utf8Encode(JSON.stringify(wire));
+}
+
+/**
+ * Serialises `m` as UTF-8 JSON zero-padded to exactly 2048 bytes.
+ * @throws ProtocolError 'message_too_long' when the JSON does not fit
+ */
+export function encodeDropMessage(m: DropMessage): Uint8Array {
+  const json = serializeDropMessage(m);
+  if (json.length > PAYLOAD_LENGTH) {
+    throw new ProtocolError('message_too_long', `The message is ${json.length} bytes; at most ${PAYLOAD_LENGTH} fit in one drop message.`);
+  }
+  const padded = new Uint8Array(PAYLOAD_LENGTH);
+  padded.set(json);
+  return padded;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw invalid(`The ${what} is not valid JSON.`);
+  }
+}
+
+function metaFromWire(meta: z.infer<typeof metaSchema> | null | undefined): { wire?: DropMessageMeta; intro: SenderIntroduction | null } {
+  if (!meta) return { intro: null };
+  const wire: DropMessageMeta = {};
+  const intro: SenderIntroduction = {};
+  if (meta.alias != null) wire.alias = intro.alias = meta.alias;
+  if (meta.drop_url != null) wire.drop_url = intro.dropUrl = meta.drop_url;
+  if (meta.public_key != null) {
+    intro.publicKey = meta.public_key.public_key.toLowerCase();
+    wire.public_key = { public_key: intro.publicKey };
+  }
+  if (meta.phone != null) wire.phone = intro.phone = meta.phone;
+  if (meta.email != null) wire.email = intro.email = meta.email;
+  return { wire, intro };
+}
+
+/** The wire `meta_data` for a sender introduction. */
+export function metaToWire(intro: SenderIntroduction): DropMessageMeta {
+  const wire: DropMessageMeta = {};
+  if (intro.alias !== undefined) wire.alias = intro.alias;
+  if (intro.dropUrl !== undefined) wire.drop_url = intro.dropUrl;
+  if (intro.publicKey !== undefined) wire.public_key = { public_key: intro.publicKey };
+  if (intro.phone !== undefined) wire.phone = intro.phone;
+  if (intro.email !== undefined) wire.email = intro.email;
+  return wire;
+}
+
+function decodeContent(type: string, payload: string): DropContent {
+  if (type !== BOX_MESSAGE && type !== BOX_SHARE_NOTIFICATION && type !== BOX_ACK) {
+    return { type: 'unsupported', payloadType: type, payload };
+  }
+  const json = parseJson(payload, `${type} payload`);
+  if (type === BOX_MESSAGE) {
+    const parsed = textPayloadSchema.safeParse(json);
+    if (!parsed.success) throw invalid('The chat message payload is malformed.');
+    return { type, msg: parsed.data.msg, part: parsed.data.part ?? null };
+  }
+  if (type === BOX_SHARE_NOTIFICATION) {
+    const parsed = sharePayloadSchema.safeParse(json);
+    if (!parsed.success) throw invalid('The share notification payload is malformed.');
+    const { msg, file, url, key, size } = parsed.data;
+    return { type, msg: msg ?? '', file, url, key, size };
+  }
+  if (!ackPayloadSchema.safeParse(json).success) throw invalid('The receipt payload is malformed.');
+  return { type };
+}
+
+/**
+ * Decodes a box payload and checks it against the box's authenticated sender key.
+ * @throws ProtocolError 'invalid_message' (malformed), 'unsupported_version', 'forged_sender'
+ */
+export function decodeDropMessage(payload: Uint8Array, boxSenderPublicKey: Uint8Array): DecodedDropMessage {
+  if (!(payload instanceof Uint8Array) || payload.length > PAYLOAD_LENGTH) throw invalid('The message is not a drop message of at most 2048 bytes.');
+  let end = payload.length;
+  while (end > 0 && payload[end - 1] === 0) end--;
+  const json = parseJson(utf8Decode(payload.subarray(0, end)), 'message');
+  const parsed = envelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    const version = (json as { version?: unknown } | null)?.version;
+    if (typeof version === 'number' && version !== DROP_MESSAGE_VERSION) throw new ProtocolError('unsupported_version', `Drop message version ${version} is not supported.`);
+    throw invalid('The message does not have the fields of a drop message.');
+  }
+  const e = parsed.data;
+  if (e.version !== DROP_MESSAGE_VERSION) throw new ProtocolError('unsupported_version', `Drop message version ${e.version} is not supported.`);
+  const sender = e.sender.toLowerCase();
+  if (sender !== toHex(boxSenderPublicKey)) throw new ProtocolError('forged_sender', 'The message claims a sender other than the one who sealed it.');
+  const { wire, intro } = metaFromWire(e.meta_data);
+  const message: DropMessage = {
+    version: e.version,
+    time_stamp: e.time_stamp,
+    sender,
+    drop_payload: e.drop_payload,
+    drop_payload_type: e.drop_payload_type,
+    acknowledge_id: e.acknowledge_id,
+    ...(wire ? { meta_data: wire } : {}),
+  };
+  return { message, content: decodeContent(e.drop_payload_type, e.drop_payload), meta: intro };
+}
+
+/** A `box_ack` acknowledging the message whose `acknowledge_id` was `acknowledgeId`. */
+export function buildAck(sender: string, acknowledgeId: string, now: number): DropMessage {
+  if (acknowledgeId === NO_ACKNOWLEDGE_ID) throw invalid('A message without a receipt id cannot be acknowledged.');
+  return { version: DROP_MESSAGE_VERSION, time_stamp: now, sender, drop_payload: '{}', drop_payload_type: BOX_ACK, acknowledge_id: acknowledgeId };
+}
+
+/**
+ * The deduplication key of PROTOCOL.md section 4: `sender:acknowledge_id` when there is a receipt
+ * id, else `pdu:<sha256 hex of the PDU bytes>`.
+ */
+export async function dedupeKey(senderHex: string, acknowledgeId: string, pdu: Uint8Array): Promise<string> {
+  return acknowledgeId !== NO_ACKNOWLEDGE_ID ? `${senderHex.toLowerCase()}:${acknowledgeId}` : `pdu:${await sha256Hex(pdu)}`;
+}
