@@ -58,7 +58,7 @@ export function resolveAssetPath(rootDir: string, requestUrl: string): string | 
 }
 
 function respond(status: number, body: Uint8Array | string, contentType: string): Response {
-  return new Response(status === 200 ? (body as BodyInit) : String(body), {
+  return new Response(status === 200 ? (body as Uint8Array<ArrayBuffer>) : String(body), {
     status,
     headers: {
       'Content-Type': contentType,

@@ -44,7 +44,7 @@ function setup(handlers?: ApiHandlers, timeoutMs?: number) {
   const ipcMain = new FakeIpcMain();
   const calls: unknown[][] = [];
   const isTrustedSender = mainFrameSenderCheck(() => ourFrame, appUrlMatcher(['deaddrop://app']));
-  const remove = registerApiHandlers(ipcMain, handlers ?? recordingHandlers(calls), { isTrustedSender, ...(timeoutMs ? { timeoutMs } : {}) });
+  const remove = registerApiHandlers(ipcMain as unknown as Parameters<typeof registerApiHandlers>[0], handlers ?? recordingHandlers(calls), { isTrustedSender, ...(timeoutMs ? { timeoutMs } : {}) });
   return { ipcMain, calls, remove };
 }
 

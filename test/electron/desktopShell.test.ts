@@ -1,0 +1,236 @@
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventMap, IncomingMessage } from '../../shared/ipc/contract.js';
+import { createCameraGate } from '../../electron/main/cameraGate.js';
+import { registerDesktopIpc } from '../../electron/main/desktopIpc.js';
+import { type DesktopSettingsStore, openDesktopSettings } from '../../electron/main/desktopSettings.js';
+import { DesktopShell, type ShellPlatform, type ShellWindow } from '../../electron/main/desktopShell.js';
+
+const alice = 'a'.repeat(64);
+
+class FakeWindow extends EventEmitter {
+  visible: boolean;
+  focused: boolean;
+  destroyed = false;
+  loading = false;
+  readonly sent: [string, unknown][] = [];
+  readonly webContents = {
+    send: (channel: string, payload: unknown) => this.sent.push([channel, payload]),
+    isLoading: () => this.loading,
+    once: (name: string, listener: () => void) => this.once(`contents:${name}`, listener),
+  };
+  constructor(show: boolean) {
+    super();
+    this.visible = show;
+    this.focused = show;
+  }
+  show = () => {
+    this.visible = true;
+  };
+  hide = () => {
+    this.visible = false;
+    this.focused = false;
+  };
+  focus = () => {
+    this.focused = true;
+  };
+  restore = () => undefined;
+  isMinimized = () => false;
+  isVisible = () => this.visible;
+  isFocused = () => this.focused;
+  isDestroyed = () => this.destroyed;
+  setOverlayIcon = () => undefined;
+  /** Emits `close` like Electron and tells whether the shell prevented it. */
+  tryClose(): boolean {
+    let prevented = false;
+    this.emit('close', { preventDefault: () => (prevented = true) });
+    if (!prevented) {
+      this.destroyed = true;
+      this.emit('closed');
+    }
+    return !prevented;
+  }
+}
+
+interface Harness {
+  shell: DesktopShell;
+  windows: FakeWindow[];
+  notifications: { title: string; body: string; click: () => void }[];
+  tray: { tooltip: string; menu: unknown; clicks: (() => void)[] };
+  loginItem: boolean[];
+  pausedCalls: boolean[];
+  settings: DesktopSettingsStore;
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-shell-'));
+});
+afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+async function harness(): Promise<Harness> {
+  const windows: FakeWindow[] = [];
+  const notifications: Harness['notifications'] = [];
+  const tray = { tooltip: '', menu: null as unknown, clicks: [] as (() => void)[] };
+  const loginItem: boolean[] = [];
+  const pausedCalls: boolean[] = [];
+  const settings = await openDesktopSettings(path.join(dir, 'desktop-settings.json'));
+  const electron: ShellPlatform = {
+    platform: 'linux',
+    createWindow: (show) => {
+      const window = new FakeWindow(show);
+      windows.push(window);
+      return window as unknown as ShellWindow;
+    },
+    createTray: () =>
+      ({
+        setToolTip: (text: string) => (tray.tooltip = text),
+        setTitle: () => undefined,
+        setContextMenu: (menu: unknown) => (tray.menu = menu),
+        on: (_name: string, listener: () => void) => tray.clicks.push(listener),
+      }) as never,
+    buildMenu: (template) => template as never,
+    showNotification: (n, click) => notifications.push({ title: n.title, body: n.body, click }),
+    setBadgeCount: () => true,
+    setOpenAtLogin: (open) => loginItem.push(open),
+    overlayIcon: null,
+    quit: () => undefined,
+  };
+  const shell = new DesktopShell({
+    electron,
+    settings,
+    camera: createCameraGate(),
+    handlers: {
+      'app/info': async () => ({ version: '0', host: 'electron', paused: false, locked: false }),
+      'poller/setPaused': async ({ paused }) => {
+        pausedCalls.push(paused);
+        return { paused };
+      },
+    },
+  });
+  return { shell, windows, notifications, tray, loginItem, pausedCalls, settings };
+}
+
+function incoming(dedupeKey: string, senderKey = alice): IncomingMessage {
+  return {
+    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: '{}', text: 'hi', share: null, part: null,
+    acknowledgeId: '0', meta: { alias: 'Alice' }, sentAt: 1, receivedAt: 1, dropUrl: 'http://127.0.0.1/d',
+  };
+}
+const batch = (...messages: IncomingMessage[]): EventMap['inbox/batch'] => ({ batchId: 'b', messages, receipts: [] });
+
+describe('desktop shell', () => {
+  it('starts with a window and a tray, and hides the window on close when it lives in the tray', async () => {
+    const h = await harness();
+    await h.shell.start();
+    expect(h.windows).toHaveLength(1);
+    expect(h.windows[0]?.visible).toBe(true);
+    expect(h.tray.tooltip).toBe('Deaddrop');
+    expect(h.windows[0]?.tryClose()).toBe(false);
+    expect(h.windows[0]?.visible).toBe(false);
+    h.tray.clicks.forEach((click) => click());
+    expect(h.windows).toHaveLength(1);
+    expect(h.windows[0]?.visible).toBe(true);
+  });
+  it('really closes when quitting or when close-to-tray is off, and opens a new window afterwards', async () => {
+    const h = await harness();
+    await h.settings.update({ closeToTray: false });
+    await h.shell.start();
+    expect(h.windows[0]?.tryClose()).toBe(true);
+    h.shell.showWindow();
+    expect(h.windows).toHaveLength(2);
+    await h.settings.update({ closeToTray: true });
+    h.shell.beginQuit();
+    expect(h.windows[1]?.tryClose()).toBe(true);
+  });
+  it('starts minimised in the tray and applies start-at-login', async () => {
+    const h = await harness();
+    await h.shell.setSettings({ startMinimised: true, startAtLogin: true });
+    await h.shell.start();
+    expect(h.windows[0]?.visible).toBe(false);
+    expect(h.loginItem).toEqual([true, true]);
+  });
+  it('forwards events to the UI, notifies, counts unread and opens the conversation on click', async () => {
+    const h = await harness();
+    await h.shell.start();
+    const window = h.windows[0]!;
+    window.focused = false;
+    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k1')));
+    expect(window.sent.map(([name]) => name)).toEqual(['inbox/batch']);
+    expect(h.notifications).toHaveLength(1);
+    expect(h.shell.unreadCount).toBe(1);
+    expect(h.tray.tooltip).toBe('Deaddrop: 1 unread message');
+    window.hide();
+    h.notifications[0]?.click();
+    expect(window.visible && window.focused).toBe(true);
+    expect(window.sent.at(-1)).toEqual(['app/openConversation', { identityId: 'me', contactKey: alice }]);
+  });
+  it('waits for the page to load before asking it to open a conversation', async () => {
+    const h = await harness();
+    await h.shell.start();
+    const window = h.windows[0]!;
+    window.loading = true;
+    h.shell.openConversation({ identityId: 'me', contactKey: alice });
+    expect(window.sent).toEqual([]);
+    window.emit('contents:did-finish-load');
+    expect(window.sent).toEqual([['app/openConversation', { identityId: 'me', contactKey: alice }]]);
+  });
+  it('stays silent for the conversation on screen only while the window is focused', async () => {
+    const h = await harness();
+    await h.shell.start();
+    h.shell.setConversationOnScreen({ identityId: 'me', contactKey: alice });
+    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k1')));
+    expect(h.notifications).toHaveLength(0);
+    h.windows[0]!.focused = false;
+    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k2')));
+    expect(h.notifications).toHaveLength(1);
+  });
+  it('pauses polling from the tray menu', async () => {
+    const h = await harness();
+    await h.shell.start();
+    const menu = h.tray.menu as { label?: string; click?: (item: { checked: boolean }) => void }[];
+    menu.find((item) => item.label === 'Pause polling')?.click?.({ checked: true });
+    await expect.poll(() => h.pausedCalls).toEqual([true]);
+    await expect.poll(() => (h.tray.menu as { checked?: boolean }[])[1]?.checked).toBe(true);
+  });
+  it('serves the UI shell messages through validated IPC', async () => {
+    const h = await harness();
+    await h.shell.start();
+    const handlers = new Map<string, (event: unknown, request: unknown) => Promise<unknown>>();
+    registerDesktopIpc({ handle: (c: string, f: never) => handlers.set(c, f), removeHandler: () => undefined } as never, h.shell, (frame) => frame !== null);
+    const call = (channel: string, request: unknown, frame: unknown = {}) => handlers.get(channel)!({ senderFrame: frame }, request);
+    expect(await call('ui/unread', { count: 5 })).toEqual({ ok: true, value: null });
+    expect(h.tray.tooltip).toBe('Deaddrop: 5 unread messages');
+    expect(await call('ui/unread', { count: -1 })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(await call('ui/unread', { count: 9 }, null)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(h.shell.unreadCount).toBe(5);
+    expect(await call('ui/contactNames', { names: { [alice]: 'Al' } })).toEqual({ ok: true, value: null });
+    expect(await call('ui/contactNames', { names: { 'not-a-key': 'x' } })).toMatchObject({ ok: false });
+    h.windows[0]!.focused = false;
+    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k9')));
+    expect(h.notifications.at(-1)?.title).toBe('Al');
+    expect(await call('camera/allow', { seconds: 30 })).toMatchObject({ ok: true, value: { allowedUntil: expect.any(Number) } });
+    expect(await call('camera/allow', { seconds: 3600 })).toMatchObject({ ok: false });
+    expect(await call('desktop/setSettings', { notificationPreview: 'nothing' })).toMatchObject({ ok: true, value: { notificationPreview: 'nothing' } });
+    expect(await call('desktop/setSettings', { notificationPreview: 'everything' })).toMatchObject({ ok: false });
+    expect(await call('desktop/getSettings', {})).toMatchObject({ ok: true, value: { notificationPreview: 'nothing', closeToTray: true } });
+  });
+});
+
+describe('desktop settings file', () => {
+  it('persists updates and keeps valid fields of a damaged file', async () => {
+    const file = path.join(dir, 'settings.json');
+    const store = await openDesktopSettings(file);
+    await store.update({ startAtLogin: true });
+    expect((await openDesktopSettings(file)).get().startAtLogin).toBe(true);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, JSON.stringify({ startAtLogin: true, closeToTray: 'maybe', notificationPreview: 'nameOnly' }));
+    expect((await openDesktopSettings(file)).get()).toEqual({ closeToTray: true, startMinimised: false, startAtLogin: true, notificationPreview: 'nameOnly' });
+    await writeFile(file, '{not json');
+    expect((await openDesktopSettings(file)).get().closeToTray).toBe(true);
+    await expect(store.update({ closeToTray: 'no' as never })).rejects.toThrow();
+  });
+});
