@@ -1,13 +1,11 @@
 /**
- * The embedded store: SQLite through better-sqlite3, one row per message.
- *
- * Durability: WAL with `synchronous=FULL` makes SQLite fsync the WAL at every commit, so a committed
- * message survives a process crash and a power cut. (`NORMAL` in WAL mode syncs only at checkpoints:
- * it survives `kill -9` but may lose the last commits when the machine dies, which breaks the promise
- * of a 200.) The cost of one fsync per commit is shared by all messages in a group commit.
+ * The embedded store: SQLite through better-sqlite3, one row per message. Reads run on this
+ * thread; writes go through a group-commit queue to the writer (a worker thread for files), and a
+ * POST is answered only after its transaction has committed with fsync (see `sqliteSql.ts`).
  *
  * `AUTOINCREMENT` keeps positions from being reused after the newest rows were deleted (expiry,
  * quota), so a cursor never silently skips a later message that got a recycled position.
+ * One server process owns a database file; several instances need PostgreSQL.
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
@@ -15,21 +13,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AppendNotice, DropQuery, DropStore, MessageStamp, StoredMessage } from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
+import { createNewestCache } from './newestCache.js';
 import { queryBounds } from './queryBounds.js';
+import { SQLITE_PRAGMAS, SQLITE_SCHEMA, SQLITE_WRITES, type AppendItem } from './sqliteSql.js';
+import { createInThreadWriter, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
 
 const MAX_BATCH = 256;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS messages (
-  position INTEGER PRIMARY KEY AUTOINCREMENT,
-  drop_id TEXT NOT NULL,
-  received_at_ms INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_drop ON messages (drop_id, position);
-CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
-`;
+const IN_MEMORY = ':memory:';
 
 interface Row {
   position: number;
@@ -38,32 +28,35 @@ interface Row {
 }
 type StampRow = Omit<Row, 'body'>;
 
-interface AppendItem {
-  dropId: string;
-  body: Buffer;
-  receivedAtMs: number;
-}
-
 const toMessage = (r: Row): StoredMessage => ({ position: r.position, receivedAtMs: r.received_at_ms, body: r.body });
+
+function openDatabase(file: string): Database.Database {
+  if (file !== IN_MEMORY) mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
+    db.exec(SQLITE_SCHEMA);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
 
 /**
  * Opens (creating if needed) the SQLite database at `file` (`:memory:` for a throwaway store).
  * @throws Error when the file cannot be opened or is not a usable database
  */
-export function openSqliteStore(file: string): DropStore {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
+export async function openSqliteStore(file: string): Promise<DropStore> {
+  const db = openDatabase(file);
+  let writer: SqliteWriter;
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
+    writer = file === IN_MEMORY ? createInThreadWriter(db) : await startWorkerWriter(file);
   } catch (error) {
     db.close();
     throw error;
   }
 
-  const insert = db.prepare('INSERT INTO messages (drop_id, received_at_ms, size, body) VALUES (?, ?, ?, ?)');
   const newestStmt = db.prepare<[string, number, number], StampRow>(
     'SELECT position, received_at_ms FROM messages WHERE drop_id = ? AND position > ? AND received_at_ms >= ? ORDER BY position DESC LIMIT 1',
   );
@@ -73,71 +66,65 @@ export function openSqliteStore(file: string): DropStore {
   const atStmt = db.prepare<[string, number], Row>(
     'SELECT position, received_at_ms, body FROM messages WHERE drop_id = ? AND position = ?',
   );
-  const expireStmt = db.prepare('DELETE FROM messages WHERE received_at_ms < ?');
-  const quotaStmt = db.prepare(`DELETE FROM messages WHERE position <= (
-    SELECT position FROM (SELECT position, SUM(size) OVER (ORDER BY position DESC) AS kept FROM messages)
-    WHERE kept > ? ORDER BY position DESC LIMIT 1)`);
-  const totalStmt = db.prepare<[], { total: number }>('SELECT total(size) AS total FROM messages');
+  const totalStmt = db.prepare<[], { total: number }>(SQLITE_WRITES.total);
 
   let storedBytes = totalStmt.get()?.total ?? 0;
+  const cache = createNewestCache();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
 
-  const commitBatch = db.transaction((items: AppendItem[]): StoredMessage[] =>
-    items.map((it) => {
-      const info = insert.run(it.dropId, it.receivedAtMs, it.body.length, it.body);
-      return { position: Number(info.lastInsertRowid), receivedAtMs: it.receivedAtMs, body: it.body };
-    }),
-  );
-  const queue = createGroupCommitQueue<AppendItem, StoredMessage>((items) => {
-    const stored = commitBatch(items);
-    items.forEach((it, i) => {
+  const queue = createGroupCommitQueue<AppendItem, StoredMessage>(async (items) => {
+    const positions = await writer.append(items);
+    return items.map((it, i) => {
+      const message = { position: positions[i]!, receivedAtMs: it.receivedAtMs, body: it.body };
       storedBytes += it.body.length;
-      const message = stored[i]!;
+      cache.appended(it.dropId, message);
       appended.emit('message', { dropId: it.dropId, position: message.position, message } satisfies AppendNotice);
+      return message;
     });
-    return stored;
   }, MAX_BATCH);
 
-  const recount = (): void => {
-    storedBytes = totalStmt.get()?.total ?? 0;
+  const afterDelete = ({ deleted, totalBytes }: { deleted: number; totalBytes: number }): number => {
+    storedBytes = totalBytes;
+    if (deleted > 0) cache.clear();
+    return deleted;
   };
 
   return {
     append: (dropId, body, receivedAtMs) => queue.submit({ dropId, body, receivedAtMs }),
     async newest(query: DropQuery): Promise<MessageStamp | null> {
+      const known = cache.answer(query);
+      if (known !== undefined) return known;
       const b = queryBounds(query);
       const row = newestStmt.get(query.dropId, b.afterPosition, b.minReceivedAtMs);
-      return row ? { position: row.position, receivedAtMs: row.received_at_ms } : null;
+      const stamp = row ? { position: row.position, receivedAtMs: row.received_at_ms } : null;
+      if (query.since.kind === 'all') cache.learn(query.dropId, stamp);
+      return stamp;
     },
     async list(query, limit) {
+      if (cache.answer(query) === null) return [];
       const b = queryBounds(query);
-      return listStmt.all(query.dropId, b.afterPosition, b.minReceivedAtMs, limit).map(toMessage);
+      const rows = listStmt.all(query.dropId, b.afterPosition, b.minReceivedAtMs, limit);
+      if (rows.length === 0 && query.since.kind === 'all') cache.learn(query.dropId, null);
+      return rows.map(toMessage);
     },
     async messageAt(dropId, position) {
       const row = atStmt.get(dropId, position);
       return row ? toMessage(row) : null;
     },
-    async deleteExpired(beforeMs) {
-      const { changes } = expireStmt.run(beforeMs);
-      if (changes > 0) recount();
-      return changes;
-    },
+    deleteExpired: async (beforeMs) => afterDelete(await writer.deleteExpired(beforeMs)),
     async enforceQuota(maxBytes) {
       if (storedBytes <= maxBytes) return 0;
-      const { changes } = quotaStmt.run(maxBytes);
-      recount();
-      return changes;
+      return afterDelete(await writer.enforceQuota(maxBytes));
     },
-    async storedBytes() {
-      return storedBytes;
-    },
+    storedBytes: async () => storedBytes,
     onAppended(listener) {
       appended.on('message', listener);
       return () => appended.off('message', listener);
     },
     async close() {
       await queue.drain();
+      await writer.close();
       db.close();
     },
   };

@@ -1,0 +1,124 @@
+/**
+ * `npm run bench:server`: loopback load on the drop server (SQLite, durable commits) and, in the
+ * same run, on a bare node:http server that answers 204, for the ratio of the two. Each server runs
+ * in its own process; autocannon runs here.
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 16;
+const PDU_BYTES = 2149;
+const repoRoot = join(import.meta.dirname, '..', '..');
+
+const BARE_SERVER = `
+const http = require('node:http');
+http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(204); res.end(); }); })
+  .listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });
+`;
+
+async function startProcess(args: string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start within 20 s')), 20_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const match = /^listening on (\S+)$/.exec(line);
+      if (match) resolve(match[1]!);
+      else reject(new Error(`unexpected first line: ${line}`));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function post(url: string, body: Buffer): Promise<void> {
+  const res = await fetch(url, { method: 'POST', body, headers: { Authorization: 'Client Qabel' } });
+  if (res.status !== 200) throw new Error(`seeding POST answered ${res.status}`);
+}
+
+interface Phase {
+  name: string;
+  method: 'GET' | 'HEAD' | 'POST';
+  path: string;
+  expect: number;
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+interface Measured {
+  rps: number;
+  p99: number;
+  ok: boolean;
+}
+
+async function measure(base: string, phase: Phase, expect: number): Promise<Measured> {
+  const result = await autocannon({
+    url: base + phase.path,
+    method: phase.method,
+    headers: phase.headers ?? {},
+    body: phase.body,
+    connections: CONNECTIONS,
+    duration: PHASE_SECONDS,
+    timeout: 10,
+  });
+  const expected = result.statusCodeStats[String(expect)]?.count ?? 0;
+  return { rps: result.requests.average, p99: result.latency.p99, ok: result.errors === 0 && expected === result.requests.total };
+}
+
+const dropId = () => randomBytes(32).toString('base64url');
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-bench-'));
+  const bare = await startProcess(['-e', BARE_SERVER]);
+  const ours = await startProcess([
+    '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-level', 'warn',
+    '--db', `sqlite:${join(dataDir, 'drops.db')}`, '--quota', '10GB',
+  ]);
+  try {
+    const tenDrop = dropId();
+    for (let i = 0; i < 10; i++) await post(`${ours.url}/${tenDrop}`, randomBytes(PDU_BYTES));
+    const head = await fetch(`${ours.url}/${tenDrop}`, { method: 'HEAD' });
+    const latest = head.headers.get('x-qabel-latest') ?? '';
+    const phases: Phase[] = [
+      { name: 'HEAD, 10-message drop', method: 'HEAD', path: `/${tenDrop}`, expect: 200 },
+      { name: 'GET since latest (304)', method: 'GET', path: `/${tenDrop}`, expect: 304, headers: { 'X-Qabel-New-Since': latest } },
+      { name: 'GET 10 messages', method: 'GET', path: `/${tenDrop}`, expect: 200 },
+      {
+        name: `POST ${PDU_BYTES} bytes`, method: 'POST', path: `/${dropId()}`, expect: 200,
+        headers: { Authorization: 'Client Qabel', 'Content-Type': 'application/octet-stream' },
+        body: randomBytes(PDU_BYTES),
+      },
+    ];
+    console.log(`drop server benchmark: ${PHASE_SECONDS} s per phase, ${CONNECTIONS} connections, loopback`);
+    console.log('| request | ours req/s | ours p99 ms | bare req/s | bare p99 ms | req/s ratio |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const phase of phases) {
+      const b = await measure(bare.url, phase, 204);
+      const o = await measure(ours.url, phase, phase.expect);
+      const note = o.ok ? '' : ' (errors or unexpected statuses!)';
+      console.log(
+        `| ${phase.name} | ${o.rps.toFixed(0)} | ${o.p99} | ${b.rps.toFixed(0)} | ${b.p99} | ${(o.rps / b.rps).toFixed(2)}${note} |`,
+      );
+    }
+  } finally {
+    await Promise.all([stop(bare.child), stop(ours.child)]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
