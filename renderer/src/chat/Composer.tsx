@@ -1,8 +1,8 @@
-import { type FormEvent, type KeyboardEvent, useId, useState } from 'react';
+import { type FormEvent, type KeyboardEvent, useDeferredValue, useId, useMemo, useState } from 'react';
 import { database } from '../db/database.js';
 import { queueTextMessage, submitMessage } from '../db/outbox.js';
 import type { ContactRecord } from '../db/records.js';
-import { useSession } from '../stores/sessionStore.js';
+import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { partsNeeded } from './partsNeeded.js';
 
@@ -12,9 +12,15 @@ const MAX_TEXT_LENGTH = 100_000;
 export function Composer({ identityId, contact }: { identityId: string; contact: ContactRecord }) {
   const bridge = useSession((s) => s.bridge);
   const inputId = useId();
+  const identity = useActiveIdentity();
   const [text, setText] = useState('');
-  const parts = text.trim() === '' ? 0 : partsNeeded(text);
-  const tooLong = text.length > MAX_TEXT_LENGTH;
+  // Splitting a long text takes a moment: count on the deferred value so typing stays smooth.
+  const deferredText = useDeferredValue(text);
+  const parts = useMemo(
+    () => (deferredText.trim() === '' || !identity ? 0 : partsNeeded(deferredText, identity)),
+    [deferredText, identity],
+  );
+  const tooLong = text.length > MAX_TEXT_LENGTH || parts === null;
   const disabledReason =
     contact.dropUrls.length === 0 ? 'This contact did not give a drop address, so you cannot write to them yet.' : null;
 
@@ -64,7 +70,7 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
       <p id={`${inputId}-hint`} className="composer-hint" aria-live="polite">
         {tooLong
           ? `Too long: at most ${MAX_TEXT_LENGTH.toLocaleString()} characters.`
-          : parts > 1
+          : parts !== null && parts > 1
             ? `Long text: it will be sent as ${parts} messages.`
             : 'Enter to send, Shift+Enter for a new line.'}
       </p>

@@ -23,15 +23,20 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
         setError(result.reason);
         return;
       }
-      const outcome = await addContact(database(), identity.id, identity.publicKey, result.contact);
-      if (outcome === 'own-key') {
+      const added: string[] = [];
+      for (const contact of result.contacts) {
+        const outcome = await addContact(database(), identity.id, identity.publicKey, contact);
+        if (outcome !== 'own-key') added.push(contact.alias);
+      }
+      const first = result.contacts.find((c) => c.publicKey !== identity.publicKey);
+      if (!first) {
         setError('That is your own contact card.');
         return;
       }
       setError(null);
       setText('');
-      useUi.getState().notify('info', outcome === 'added' ? `${result.contact.alias} was added to your contacts.` : `${result.contact.alias} was updated.`);
-      onAdded(result.contact.publicKey);
+      useUi.getState().notify('info', added.length === 1 ? `${added[0]} was added to your contacts.` : `${added.length} contacts were added.`);
+      onAdded(first.publicKey);
     },
     [identity, onAdded],
   );

@@ -33,7 +33,7 @@ export function ContactsScreen({ identity }: { identity: IdentitySummary }) {
         <h1>Contacts</h1>
         <div className="button-row">
           <button type="button" aria-pressed={pane === 'add'} onClick={() => setPane('add')}>
-            Add contact
+            New contact
           </button>
           <button type="button" aria-pressed={pane === 'me'} onClick={() => setPane('me')}>
             My contact card
