@@ -1,0 +1,165 @@
+/**
+ * Electron main entry: profile and single-instance lock, the app scheme, the engine with its secret,
+ * IPC, the window, tray and notifications. Everything with logic lives in the modules it wires.
+ */
+import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, protocol, safeStorage, session, shell } from 'electron';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApiHandlers } from '../../shared/ipc/contract.js';
+import { createLogger } from '../../shared/log.js';
+import { startDropServer } from '../../server/index.js';
+import { createEngine } from '../core/engine.js';
+import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, appSchemePrivileges, createAppProtocolHandler } from './appProtocol.js';
+import { createCameraGate } from './cameraGate.js';
+import { registerDesktopIpc } from './desktopIpc.js';
+import { openDesktopSettings } from './desktopSettings.js';
+import { DesktopShell } from './desktopShell.js';
+import { createLinkOpener } from './externalLinks.js';
+import { mainFrameSenderCheck, registerApiHandlers } from './ipcBridge.js';
+import { createLocalServerController } from './localDropServer.js';
+import { appUrlMatcher, installNavigationGuard } from './navigationGuard.js';
+import { installPermissionPolicy } from './permissionPolicy.js';
+import { type ProfilePaths, profileNameFrom, profilePaths } from './profile.js';
+import { chooseSecret } from './secretProvider.js';
+import { recordProbe } from './testProbe.js';
+import { createMainWindow } from './windowFactory.js';
+
+const log = createLogger('main');
+const bundleDir = path.dirname(fileURLToPath(import.meta.url));
+const rendererDir = path.join(bundleDir, '..', 'dist-renderer');
+const preloadPath = path.join(bundleDir, 'preload.cjs');
+const iconPath = (name: string) => path.join(bundleDir, 'icons', name);
+/** Vite's dev server during `npm run dev`; never honoured in a packaged app. */
+const devServerUrl = !app.isPackaged ? process.env.DEADDROP_DEV_SERVER_URL : undefined;
+const isAppUrl = appUrlMatcher(devServerUrl ? [APP_ORIGIN, new URL(devServerUrl).origin] : [APP_ORIGIN]);
+
+function setUpProfile(): ProfilePaths | null {
+  try {
+    const name = profileNameFrom(process.argv, process.env);
+    const profile = profilePaths(process.env.DEADDROP_USER_DATA_DIR ?? app.getPath('userData'), name);
+    // Per-profile userData: separate IndexedDB, separate single-instance lock.
+    app.setPath('userData', profile.root);
+    return profile;
+  } catch (err) {
+    dialog.showErrorBox('Deaddrop', err instanceof Error ? err.message : 'Bad command line.');
+    return null;
+  }
+}
+
+async function startApp(profile: ProfilePaths): Promise<void> {
+  const settings = await openDesktopSettings(profile.desktopSettingsFile);
+  const secret = await chooseSecret(safeStorage, profile, process.platform);
+  if (secret.mode === 'passphrase') log.info('engine starts locked', { reason: secret.reason });
+  const engine = await createEngine({ dataDir: profile.engineDir, secret: secret.secret, host: 'electron', version: app.getVersion() });
+  const localServer = createLocalServerController({
+    startServer: (options) => startDropServer({ ...options, logLevel: 'warn' }),
+    dataDir: profile.dropServerDir,
+    networkInterfaces: os.networkInterfaces,
+  });
+  const handlers: ApiHandlers = {
+    ...engine.handlers,
+    'links/open': createLinkOpener((url) => shell.openExternal(url)),
+    'localServer/status': () => localServer.status(),
+    'localServer/start': (request) => localServer.start(request),
+    'localServer/stop': () => localServer.stop(),
+  };
+  const camera = createCameraGate();
+  protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererDir, (file) => readFile(file)));
+  installPermissionPolicy(session.defaultSession, { isAppUrl, camera });
+
+  let mainWindow: BrowserWindow | null = null;
+  const isTrustedSender = mainFrameSenderCheck(() => mainWindow?.webContents.mainFrame ?? null, isAppUrl);
+  const openLink = createLinkOpener((url) => shell.openExternal(url));
+  const notifications = new Set<Notification>();
+
+  const desktop = new DesktopShell({
+    handlers,
+    settings,
+    camera,
+    electron: {
+      platform: process.platform,
+      createWindow: (show) => {
+        const window = createMainWindow(BrowserWindow, { preloadPath, show, icon: iconPath('icon.png') });
+        installNavigationGuard(window.webContents, { isAppUrl, openExternal: (url) => void openLink({ url }).catch(() => undefined) });
+        window.on('closed', () => {
+          if (mainWindow === window) mainWindow = null;
+        });
+        mainWindow = window;
+        void window.loadURL(devServerUrl ?? APP_ENTRY_URL);
+        return window;
+      },
+      createTray: () => {
+        const tray = new Tray(nativeImage.createFromPath(iconPath(process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png')));
+        recordProbe({ trayCreated: true });
+        return tray;
+      },
+      buildMenu: (template) => Menu.buildFromTemplate(template),
+      showNotification: (planned, onClick) => {
+        recordProbe({ notification: { title: planned.title, body: planned.body } });
+        if (!Notification.isSupported()) return;
+        // Keep a reference until it is gone: a collected Notification loses its click handler.
+        const note = new Notification({ title: planned.title, body: planned.body, icon: iconPath('icon.png') });
+        notifications.add(note);
+        note.on('click', () => {
+          notifications.delete(note);
+          onClick();
+        });
+        note.on('close', () => notifications.delete(note));
+        note.show();
+      },
+      setBadgeCount: (count) => {
+        recordProbe({ unread: count });
+        return app.setBadgeCount(count);
+      },
+      setOpenAtLogin: (openAtLogin) => {
+        if (process.platform === 'darwin' || process.platform === 'win32') {
+          app.setLoginItemSettings({ openAtLogin, args: ['--profile', profile.name] });
+        }
+      },
+      overlayIcon: nativeImage.createFromPath(iconPath('overlay.png')),
+      quit: () => app.quit(),
+    },
+  });
+
+  const removeApi = registerApiHandlers(ipcMain, handlers, { isTrustedSender });
+  const removeDesktop = registerDesktopIpc(ipcMain, desktop, isTrustedSender);
+  const unsubscribe = engine.subscribe((event, payload) => desktop.handleEngineEvent(event, payload));
+
+  app.on('second-instance', () => desktop.showWindow());
+  app.on('activate', () => desktop.showWindow());
+  app.on('before-quit', () => desktop.beginQuit());
+  app.on('window-all-closed', () => app.quit());
+  let stopped = false;
+  app.on('will-quit', (event) => {
+    if (stopped) return;
+    event.preventDefault();
+    stopped = true;
+    unsubscribe();
+    removeApi();
+    removeDesktop();
+    void Promise.allSettled([localServer.stop(), engine.close()]).finally(() => app.quit());
+  });
+  await desktop.start();
+}
+
+const profile = setUpProfile();
+if (profile === null) {
+  app.exit(2);
+} else {
+  protocol.registerSchemesAsPrivileged([appSchemePrivileges]);
+  if (!app.requestSingleInstanceLock()) {
+    // Another window of this profile is running: it gets a `second-instance` event and shows itself.
+    app.quit();
+  } else {
+    app
+      .whenReady()
+      .then(() => startApp(profile))
+      .catch((err: unknown) => {
+        log.error('startup failed', { error: err instanceof Error ? err.message : 'unknown' });
+        dialog.showErrorBox('Deaddrop could not start', err instanceof Error ? err.message : 'Unknown error.');
+        app.exit(1);
+      });
+  }
+}
