@@ -1,0 +1,64 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Builds the real bundles with the same esbuild configuration `npm run build:electron` uses (no Electron
+// binary needed) and scans what would ship for weakened window security.
+const bundles = pathToFileURL(path.resolve('scripts/electronBundles.mjs')).href;
+
+interface Built {
+  main: string;
+  preload: string;
+}
+const built: Record<'plain' | 'minified', Built> = { plain: { main: '', preload: '' }, minified: { main: '', preload: '' } };
+let outRoot: string;
+
+beforeAll(async () => {
+  const { buildElectron } = (await import(bundles)) as { buildElectron(o: { outDir: string; minify: boolean }): Promise<unknown> };
+  outRoot = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-bundle-'));
+  for (const variant of ['plain', 'minified'] as const) {
+    const outDir = path.join(outRoot, variant);
+    await buildElectron({ outDir, minify: variant === 'minified' });
+    built[variant] = {
+      main: await readFile(path.join(outDir, 'main.js'), 'utf8'),
+      preload: await readFile(path.join(outDir, 'preload.cjs'), 'utf8'),
+    };
+  }
+}, 120_000);
+afterAll(async () => rm(outRoot, { recursive: true, force: true }));
+
+/** `name: value` in plain output, `name:!0` / `name:!1` once minified. */
+function setting(name: string, value: boolean): RegExp {
+  const spelled = value ? '(?:true|!0)' : '(?:false|!1)';
+  return new RegExp(`["']?${name}["']?\\s*:\\s*${spelled}(?![\\w$])`);
+}
+
+describe.each(['plain', 'minified'] as const)('built main bundle (%s)', (variant) => {
+  it('never weakens window security', () => {
+    const { main } = built[variant];
+    expect(main).not.toMatch(setting('nodeIntegration', true));
+    expect(main).not.toMatch(setting('nodeIntegrationInWorker', true));
+    expect(main).not.toMatch(setting('nodeIntegrationInSubFrames', true));
+    expect(main).not.toMatch(setting('contextIsolation', false));
+    expect(main).not.toMatch(setting('sandbox', false));
+    expect(main).not.toMatch(setting('webSecurity', false));
+    expect(main).not.toMatch(setting('allowRunningInsecureContent', true));
+    expect(main).not.toMatch(setting('webviewTag', true));
+  });
+  it('really contains the secure settings (the scan is not looking at the wrong file)', () => {
+    const { main } = built[variant];
+    expect(main).toMatch(setting('sandbox', true));
+    expect(main).toMatch(setting('contextIsolation', true));
+    expect(main).toMatch(setting('nodeIntegration', false));
+    expect(main).toMatch(/Content-Security-Policy/);
+  });
+  it('has a preload that exposes named functions, never ipcRenderer itself', () => {
+    const { preload } = built[variant];
+    const exposures = [...preload.matchAll(/exposeInMainWorld\(\s*["'](\w+)["']\s*,\s*([^)]*)\)/g)];
+    expect(exposures.map((m) => m[1]).sort()).toEqual(['deaddrop', 'deaddropDesktop']);
+    for (const exposure of exposures) expect(exposure[2]).not.toMatch(/^\s*\w*ipcRenderer\s*$/);
+    expect(preload).not.toMatch(/require\(["'](?:node:)?(?:fs|child_process|path|os)["']\)/);
+  });
+});
