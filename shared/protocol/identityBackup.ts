@@ -1,0 +1,97 @@
+/**
+ * The identity backup file `.qid` (ours: always encrypted, PROTOCOL.md section 5): the identity's
+ * alias, key pair and drop URLs as JSON, sealed with a passphrase (see passphraseSeal.ts).
+ */
+import { z } from 'zod';
+import { parseDropUrl } from './dropId.js';
+import { fromHex, toHex, utf8Decode, utf8Encode } from './encoding.js';
+import { ProtocolError } from './errors.js';
+import { openWithPassphrase, sealWithPassphrase, type PassphraseLimits } from './passphraseSeal.js';
+import { publicKeyFromPrivate } from './box.js';
+
+export {
+  DEFAULT_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS, passphraseOpen, passphraseSeal, type PassphraseLimits,
+} from './passphraseSeal.js';
+
+/** What a backup restores. Keys are 64 lowercase hex characters. */
+export interface IdentityBackup {
+  alias: string;
+  publicKey: string;
+  privateKey: string;
+  dropUrls: string[];
+}
+
+const IDENTITY_FORMAT = 'deaddrop-identity';
+const IDENTITY_VERSION = 1;
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const identitySchema = z.object({
+  format: z.literal(IDENTITY_FORMAT),
+  version: z.literal(IDENTITY_VERSION),
+  alias: z.string().trim().min(1).max(128),
+  public_key: hex64,
+  private_key: hex64,
+  drop_urls: z.array(z.string().max(2048)).min(1).max(16),
+});
+
+function invalidBackup(message: string): ProtocolError {
+  return new ProtocolError('invalid_backup', message);
+}
+
+/** Checks that the key pair belongs together and every drop URL is valid. */
+async function checkIdentity(identity: IdentityBackup): Promise<void> {
+  const privateKey = fromHex(identity.privateKey, 32, 'invalid_backup');
+  const derived = toHex(await publicKeyFromPrivate(privateKey));
+  if (derived !== identity.publicKey.toLowerCase()) throw invalidBackup('The public key does not belong to the private key.');
+  for (const url of identity.dropUrls) {
+    try {
+      parseDropUrl(url);
+    } catch {
+      throw invalidBackup('The backup holds an invalid drop URL.');
+    }
+  }
+}
+
+/** The `.qid` text for `identity`, encrypted under `passphrase`. */
+export async function encryptIdentityBackup(identity: IdentityBackup, passphrase: string, limits?: PassphraseLimits): Promise<string> {
+  await checkIdentity(identity);
+  const json = JSON.stringify({
+    format: IDENTITY_FORMAT,
+    version: IDENTITY_VERSION,
+    alias: identity.alias,
+    public_key: identity.publicKey.toLowerCase(),
+    private_key: identity.privateKey.toLowerCase(),
+    drop_urls: identity.dropUrls,
+  });
+  const plaintext = utf8Encode(json);
+  try {
+    return await sealWithPassphrase('deaddrop-identity-backup', plaintext, passphrase, limits);
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/**
+ * Decrypts and validates a `.qid` file.
+ * @throws ProtocolError 'bad_passphrase' or 'invalid_backup'
+ */
+export async function decryptIdentityBackup(text: string, passphrase: string): Promise<IdentityBackup> {
+  const plaintext = await openWithPassphrase('deaddrop-identity-backup', text, passphrase);
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8Decode(plaintext, 'invalid_backup')) as unknown;
+  } catch {
+    throw invalidBackup('The backup content is damaged.');
+  } finally {
+    plaintext.fill(0);
+  }
+  const parsed = identitySchema.safeParse(json);
+  if (!parsed.success) throw invalidBackup('The backup content is not a Deaddrop identity.');
+  const identity: IdentityBackup = {
+    alias: parsed.data.alias,
+    publicKey: parsed.data.public_key,
+    privateKey: parsed.data.private_key,
+    dropUrls: parsed.data.drop_urls,
+  };
+  await checkIdentity(identity);
+  return identity;
+}
