@@ -1,0 +1,84 @@
+/**
+ * The engine's handler table: one async function per channel of `shared/ipc/contract.ts`. Requests
+ * arrive already validated (by `dispatch` or the caller); failures are thrown as ApiFailure and
+ * turned into Results by the transport.
+ */
+import type { ApiHandlers, AppInfo, EngineSettings } from '../../../shared/ipc/contract.js';
+import { ApiFailure } from '../../../shared/ipc/result.js';
+import type { EngineParts } from '../engine.js';
+import { validateProxy } from '../net/proxyDispatcher.js';
+import { identityHandlers } from './identityHandlers.js';
+
+const DEFAULT_VERSION = '0.1.0';
+
+export function buildHandlers(parts: EngineParts): ApiHandlers {
+  const { keystore, poller, sender, options } = parts;
+  const info = (): AppInfo => ({
+    version: options.version ?? DEFAULT_VERSION,
+    host: options.host,
+    paused: poller.isPaused,
+    locked: keystore.locked,
+  });
+  const requireUnlocked = () => {
+    if (keystore.locked) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
+  };
+  const unavailable = async (): Promise<never> => {
+    throw new ApiFailure('unavailable', 'A local drop server can only run in the desktop app.');
+  };
+
+  return {
+    'app/info': async () => info(),
+    'app/unlock': async ({ passphrase }) => {
+      if (keystore.locked) {
+        await keystore.unlock(passphrase);
+        await parts.started();
+        parts.emit('identities/changed', keystore.identities());
+      }
+      return info();
+    },
+    ...identityHandlers(parts, requireUnlocked),
+    'messages/send': async (request) => {
+      requireUnlocked();
+      return sender.send(request);
+    },
+    'messages/cancel': async ({ localId }) => {
+      requireUnlocked();
+      return sender.cancel(localId);
+    },
+    'inbox/ack': async ({ batchId }) => {
+      requireUnlocked();
+      await poller.acknowledge(batchId);
+      return null;
+    },
+    'settings/get': async () => {
+      requireUnlocked();
+      return keystore.settings();
+    },
+    'settings/set': async (change) => {
+      requireUnlocked();
+      const next: EngineSettings = { ...keystore.settings(), ...change };
+      validateProxy(next.proxy);
+      const saved = await keystore.setSettings(next);
+      parts.network.configure(saved.proxy);
+      if (options.autoPoll !== false) await poller.restart();
+      return saved;
+    },
+    'servers/status': async () => {
+      requireUnlocked();
+      return poller.serverStatus();
+    },
+    'poller/setPaused': async ({ paused }) => {
+      poller.setPaused(paused);
+      return { paused: poller.isPaused };
+    },
+    'poller/pollNow': async () => {
+      requireUnlocked();
+      poller.pollNow();
+      return null;
+    },
+    'links/open': async () => ({ opened: false }),
+    'localServer/status': unavailable,
+    'localServer/start': unavailable,
+    'localServer/stop': unavailable,
+  };
+}

@@ -1,0 +1,77 @@
+/** The `identities/*` channels: create, import and export (`.qid`), delete, contact card. */
+import { randomUUID } from 'node:crypto';
+import type { ApiHandlers, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { formatContactString, formatQco, qcoFileName } from '../../../shared/protocol/contacts.js';
+import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
+import { toHex } from '../../../shared/protocol/encoding.js';
+import type { EngineParts } from '../engine.js';
+import { generateNativeKeyPair } from '../../workers/nativeBox.js';
+import { exportIdentity, importIdentity } from '../keystore/identityFile.js';
+import { asApiFailure } from './protocolFailure.js';
+
+type IdentityChannels =
+  | 'identities/list'
+  | 'identities/create'
+  | 'identities/import'
+  | 'identities/export'
+  | 'identities/delete'
+  | 'identities/contactCard';
+
+export function identityHandlers(parts: EngineParts, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
+  const { keystore, emit, now } = parts;
+  const changed = async () => {
+    emit('identities/changed', keystore.identities());
+    if (parts.options.autoPoll !== false) await parts.poller.sync();
+  };
+
+  return {
+    'identities/list': async () => {
+      requireUnlocked();
+      return keystore.identities();
+    },
+    'identities/create': async ({ alias, serverUrl, dropBits }) => {
+      requireUnlocked();
+      const pair = generateNativeKeyPair();
+      const dropUrl = asApiFailure(() => formatDropUrl(serverUrl, generateDropId(dropBits)));
+      const summary: IdentitySummary = {
+        id: randomUUID(),
+        alias,
+        publicKey: toHex(pair.publicKey),
+        dropUrls: [dropUrl],
+        dropBits,
+        createdAt: now(),
+      };
+      const created = await keystore.addIdentity(summary, pair.privateKey);
+      await changed();
+      return created;
+    },
+    'identities/import': async ({ backup, passphrase }) => {
+      requireUnlocked();
+      const imported = await importIdentity(backup, passphrase);
+      const created = await keystore.addIdentity({ ...imported.summary, id: randomUUID(), createdAt: now() }, imported.privateKey);
+      await changed();
+      return created;
+    },
+    'identities/export': async ({ identityId, passphrase }) => {
+      requireUnlocked();
+      return exportIdentity(keystore.identity(identityId), keystore.keyPair(identityId), passphrase, parts.options.passphraseLimits);
+    },
+    'identities/delete': async ({ identityId }) => {
+      requireUnlocked();
+      await keystore.deleteIdentity(identityId);
+      await changed();
+      return null;
+    },
+    'identities/contactCard': async ({ identityId }) => {
+      requireUnlocked();
+      const identity = keystore.identity(identityId);
+      const contact = { alias: identity.alias, publicKey: identity.publicKey, dropUrls: identity.dropUrls };
+      return asApiFailure(() => ({
+        contactString: formatContactString(contact),
+        qco: formatQco([contact]),
+        fileName: qcoFileName(identity.alias),
+      }));
+    },
+  };
+}
+

@@ -1,0 +1,81 @@
+/**
+ * The CLI runs the real engine (the same handler table as the app) in a throw-away data folder, with
+ * the identity imported from its `.qid` file. Every call goes through `dispatch`, so requests are
+ * validated exactly as for the UI, and failures come back as Results turned into one-line errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Channel, IdentitySummary, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
+import { dispatch } from '../../../shared/ipc/dispatch.js';
+import { type Engine, createEngine } from '../engine.js';
+import type { KeyWrap } from '../keystore/keystore.js';
+import { DataKey } from '../keystore/dataKey.js';
+import { CliError } from './cliError.js';
+
+/**
+ * The throw-away keystore lives for one command only: its data key stays in this process's memory
+ * (the state file holds a random handle), so no passphrase KDF runs and no usable key touches the disk.
+ */
+function memoryKeyWrap(): KeyWrap {
+  const keys = new Map<string, Uint8Array>();
+  return {
+    async seal(dataKey) {
+      const handle = randomBytes(16).toString('hex');
+      keys.set(handle, DataKey.fromBytes(dataKey).bytes());
+      return handle;
+    },
+    async open(handle) {
+      const key = keys.get(handle);
+      if (!key) throw new CliError('The temporary keystore belongs to another process.');
+      return key;
+    },
+  };
+}
+
+export interface CliEngine {
+  engine: Engine;
+  call<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>>;
+  close(): Promise<void>;
+}
+
+export async function openCliEngine(): Promise<CliEngine> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'deaddrop-cli-'));
+  let engine: Engine;
+  try {
+    engine = await createEngine({
+      dataDir,
+      secret: randomBytes(16).toString('hex'),
+      host: 'direct',
+      workers: 1,
+      keyWrap: memoryKeyWrap(),
+      autoPoll: false,
+      timing: {
+        sendRetry: { baseMs: 500, maxMs: 4000, maxAttempts: 5 },
+        receiptRetry: { baseMs: 500, maxMs: 4000, maxAttempts: 3 },
+        requestTimeoutMs: 15_000,
+      },
+    });
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    engine,
+    async call(channel, request) {
+      const result = await dispatch(engine.handlers, channel, request);
+      if (!result.ok) throw new CliError(result.error.message);
+      return result.value as ResponseOf<typeof channel>;
+    },
+    async close() {
+      await engine.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Imports a `.qid` backup into the CLI engine. */
+export async function importIdentityFile(cli: CliEngine, backup: string, passphrase: string): Promise<IdentitySummary> {
+  return cli.call('identities/import', { backup, passphrase });
+}

@@ -1,0 +1,131 @@
+/** The CLI's commands: `id new`, `id card`, `send`, `fetch`. Each prints its result to stdout. */
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
+import { parseContactInput } from '../../../shared/protocol/contacts.js';
+import { asApiFailure } from '../api/protocolFailure.js';
+import { type CliEngine, importIdentityFile, openCliEngine } from './cliEngine.js';
+import { CliError } from './cliError.js';
+import { readPassphrase } from './passphrase.js';
+
+export type Print = (line: string) => void;
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`Cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+}
+
+async function withEngine<T>(work: (cli: CliEngine) => Promise<T>): Promise<T> {
+  const cli = await openCliEngine();
+  try {
+    return await work(cli);
+  } finally {
+    await cli.close();
+  }
+}
+
+async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId: string) => Promise<T>): Promise<T> {
+  const backup = await readText(idFile, 'identity file');
+  const passphrase = await readPassphrase(`Passphrase for ${idFile}: `);
+  return withEngine(async (cli) => work(cli, (await importIdentityFile(cli, backup, passphrase)).id));
+}
+
+export async function idNew(args: { alias: string; server: string; out: string; bits: number }, print: Print): Promise<void> {
+  const passphrase = await readPassphrase('Passphrase for the new identity file: ');
+  await withEngine(async (cli) => {
+    const identity = await cli.call('identities/create', { alias: args.alias, serverUrl: args.server, dropBits: args.bits });
+    const backup = await cli.call('identities/export', { identityId: identity.id, passphrase });
+    try {
+      await writeFile(args.out, backup.content, { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CliError(code === 'EEXIST' ? `${args.out} already exists; it was not overwritten.` : `Cannot write ${args.out}: ${code}.`);
+    }
+    print((await cli.call('identities/contactCard', { identityId: identity.id })).contactString);
+  });
+}
+
+export async function idCard(args: { id: string; qco?: string }, print: Print): Promise<void> {
+  await withIdentity(args.id, async (cli, identityId) => {
+    const card = await cli.call('identities/contactCard', { identityId });
+    if (args.qco) await writeFile(args.qco, card.qco, { mode: 0o644 });
+    print(card.contactString);
+  });
+}
+
+async function readContact(to: string) {
+  const text = to.trimStart().startsWith('QABELCONTACT') ? to : await readText(to, 'contact file');
+  const [contact] = asApiFailure(() => parseContactInput(text));
+  if (!contact) throw new CliError('The contact file holds no contact.');
+  return contact;
+}
+
+export async function send(args: { id: string; to: string; text: string }, print: Print): Promise<void> {
+  const contact = await readContact(args.to);
+  await withIdentity(args.id, async (cli, identityId) => {
+    const localId = randomUUID();
+    const outcome = new Promise<EventMap['outbox/status']>((resolve) => {
+      cli.engine.subscribe((event, payload) => {
+        if (event !== 'outbox/status') return;
+        const status = payload as EventMap['outbox/status'];
+        if (status.localId === localId && (status.status === 'posted' || status.status === 'failed')) resolve(status);
+      });
+    });
+    const accepted = await cli.call('messages/send', {
+      identityId,
+      localId,
+      recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
+      text: args.text,
+      wantReceipt: true,
+    });
+    const final = await outcome;
+    if (final.status === 'failed') throw new CliError(`Not sent: ${final.error ?? 'the drop server did not take the message'}`);
+    for (const ackId of accepted.acknowledgeIds) print(ackId);
+  });
+}
+
+function describeMessage(message: IncomingMessage): string {
+  const time = new Date(message.sentAt).toISOString();
+  return [time, message.senderKey, message.meta?.alias ?? '-', message.type, message.acknowledgeId, JSON.stringify(message.text ?? message.payload)].join('\t');
+}
+
+export async function fetchMessages(args: { id: string; since?: string; json: boolean }, print: Print): Promise<void> {
+  await withIdentity(args.id, async (cli) => {
+    const batches: EventMap['inbox/batch'][] = [];
+    cli.engine.subscribe((event, payload) => {
+      if (event === 'inbox/batch') batches.push(payload as EventMap['inbox/batch']);
+    });
+    const cursors = await cli.engine.fetchOnce(args.since ?? null).catch((err: unknown) => {
+      throw new CliError(err instanceof Error ? err.message : 'The drop could not be fetched.');
+    });
+    for (const batch of batches) {
+      for (const message of batch.messages) print(args.json ? JSON.stringify({ kind: 'message', ...messageJson(message) }) : describeMessage(message));
+      for (const receipt of batch.receipts) print(args.json ? JSON.stringify({ kind: 'receipt', ...receiptJson(receipt) }) : `receipt\t${receipt.senderKey}\t${receipt.acknowledgeId}`);
+      // Acknowledging sends the receipts these messages asked for.
+      await cli.call('inbox/ack', { batchId: batch.batchId });
+    }
+    await cli.engine.settled();
+    const cursor = [...cursors.values()][0] ?? null;
+    print(`cursor ${cursor ?? '-'}`);
+  });
+}
+
+function messageJson(m: IncomingMessage) {
+  return {
+    senderKey: m.senderKey,
+    alias: m.meta?.alias ?? null,
+    type: m.type,
+    text: m.text,
+    sentAt: m.sentAt,
+    acknowledgeId: m.acknowledgeId,
+    part: m.part,
+    dedupeKey: m.dedupeKey,
+  };
+}
+
+function receiptJson(r: Receipt) {
+  return { senderKey: r.senderKey, acknowledgeId: r.acknowledgeId, receivedAt: r.receivedAt };
+}

@@ -1,0 +1,81 @@
+/**
+ * `deaddrop`: the command-line client. Parses flags, runs one command, prints a one-line error and
+ * exits non-zero on any failure (2 for usage errors).
+ */
+import { parseArgs } from 'node:util';
+import { setLogLevel } from '../../../shared/log.js';
+import { CliError } from './cliError.js';
+import { fetchMessages, idCard, idNew, send } from './commands.js';
+
+export const USAGE = `usage:
+  deaddrop id new --alias NAME --server URL --out FILE.qid [--bits N]
+  deaddrop id card --id FILE.qid [--qco OUT.qco]
+  deaddrop send --id FILE.qid --to CONTACT --text TEXT     (CONTACT: a .qco file or a QABELCONTACT string)
+  deaddrop fetch --id FILE.qid [--since TOKEN] [--json]
+The passphrase of FILE.qid comes from DEADDROP_PASSPHRASE or a prompt.`;
+
+type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+
+function flags<T extends Options>(args: string[], options: T, required: string[]) {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new CliError((err as Error).message.split('\n')[0]!, 2);
+  }
+  if (values['help']) return null;
+  for (const name of required) if (typeof values[name] !== 'string' || values[name] === '') throw new CliError(`--${name} is required.`, 2);
+  return values as Record<string, string | boolean | undefined>;
+}
+
+function bitsFrom(text: string | undefined): number {
+  if (text === undefined) return 256;
+  const bits = Number(text);
+  if (!/^\d+$/.test(text) || bits < 1 || bits > 256) throw new CliError('--bits must be a whole number from 1 to 256.', 2);
+  return bits;
+}
+
+async function run(argv: string[], print: (line: string) => void): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return print(USAGE);
+  const str = { type: 'string' } as const;
+  if (command === 'id') {
+    const [sub, ...args] = rest;
+    if (sub === 'new') {
+      const v = flags(args, { alias: str, server: str, out: str, bits: str }, ['alias', 'server', 'out']);
+      if (!v) return print(USAGE);
+      return idNew({ alias: v['alias'] as string, server: v['server'] as string, out: v['out'] as string, bits: bitsFrom(v['bits'] as string | undefined) }, print);
+    }
+    if (sub === 'card') {
+      const v = flags(args, { id: str, qco: str }, ['id']);
+      if (!v) return print(USAGE);
+      return idCard({ id: v['id'] as string, qco: v['qco'] as string | undefined }, print);
+    }
+    throw new CliError(`Unknown command "id ${sub ?? ''}". Try --help.`, 2);
+  }
+  if (command === 'send') {
+    const v = flags(rest, { id: str, to: str, text: str }, ['id', 'to', 'text']);
+    if (!v) return print(USAGE);
+    return send({ id: v['id'] as string, to: v['to'] as string, text: v['text'] as string }, print);
+  }
+  if (command === 'fetch') {
+    const v = flags(rest, { id: str, since: str, json: { type: 'boolean' } }, ['id']);
+    if (!v) return print(USAGE);
+    return fetchMessages({ id: v['id'] as string, since: v['since'] as string | undefined, json: v['json'] === true }, print);
+  }
+  throw new CliError(`Unknown command "${command}". Try --help.`, 2);
+}
+
+/** Runs the CLI; resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  setLogLevel('silent');
+  const print = (line: string) => void process.stdout.write(line + '\n');
+  try {
+    await run(argv, print);
+    return 0;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : 'Unexpected error';
+    process.stderr.write(`deaddrop: ${message.split('\n')[0]}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}

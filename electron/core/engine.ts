@@ -1,0 +1,152 @@
+/**
+ * The engine: keystore, crypto worker pool, drop client, poller and outbox behind one handler table
+ * (`shared/ipc/contract.ts`) that every transport serves: Electron IPC, the WebSocket host of the
+ * browser tests, and direct calls from the CLI and Node tests. Plain Node: never imports electron.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { ApiHandlers, EventSink } from '../../shared/ipc/contract.js';
+import { type Logger, createLogger } from '../../shared/log.js';
+import { ApiFailure } from '../../shared/ipc/result.js';
+import type { PassphraseLimits } from '../../shared/protocol/identityBackup.js';
+import { buildHandlers } from './api/handlers.js';
+import { type CryptoPool, createCryptoPool } from './crypto/cryptoPool.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './inbox/backoff.js';
+import { Poller } from './inbox/poller.js';
+import { type KeyWrap, Keystore } from './keystore/keystore.js';
+import { passphraseKeyWrap } from './keystore/passphraseKeyWrap.js';
+import { Network } from './net/network.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
+import { Sender } from './outbox/sender.js';
+
+export interface EngineOptions {
+  /** Folder of the engine's state file (created if missing). */
+  dataDir: string;
+  /** Key-encryption secret; null = start locked until `app/unlock` supplies a passphrase. */
+  secret: string | null;
+  host: 'electron' | 'websocket' | 'direct';
+  clock?: { now(): number };
+  logger?: Logger;
+  /** Crypto worker count (default: the core count). */
+  workers?: number;
+  /** Crypto worker entry; the packaged app points it at a bundled .js file. */
+  workerEntry?: URL;
+  /** Reported by `app/info`. */
+  version?: string;
+  /** How the data key is sealed with the secret (default: the passphrase seal of shared/protocol). */
+  keyWrap?: KeyWrap;
+  /** Argon2id cost of the key wrap and of exported `.qid` files (tests use the cheapest). */
+  passphraseLimits?: PassphraseLimits;
+  /** Retry and timeout tuning (tests shorten them). */
+  timing?: {
+    pollBackoff?: BackoffPolicy;
+    sendRetry?: RetryPolicy;
+    receiptRetry?: RetryPolicy;
+    requestTimeoutMs?: number;
+  };
+  /** Start polling own drops once unlocked (default true; the CLI polls on demand). */
+  autoPoll?: boolean;
+}
+
+export interface Engine {
+  handlers: ApiHandlers;
+  /** Adds an event sink; returns its removal. */
+  subscribe(sink: EventSink): () => void;
+  /**
+   * Polls every own drop once now (from `since` instead of the stored cursors when given) and resolves
+   * after the resulting `inbox/batch` events were emitted, with each drop's newest cursor.
+   */
+  fetchOnce(since?: string | null): Promise<Map<string, string | null>>;
+  /** Resolves when no poll is running and every queued receipt was posted or given up. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Everything the handler table works with. */
+export interface EngineParts {
+  options: EngineOptions;
+  keystore: Keystore;
+  pool: CryptoPool;
+  network: Network;
+  poller: Poller;
+  sender: Sender;
+  emit: EventSink;
+  now(): number;
+  /** Runs after a successful unlock (starts polling). */
+  started(): Promise<void>;
+}
+
+/** @throws ApiFailure when the state file is corrupt or foreign, or the secret is wrong. */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const logger = options.logger ?? createLogger('engine');
+  const now = () => options.clock?.now() ?? Date.now();
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const keystore = await Keystore.load(options.dataDir, options.keyWrap ?? passphraseKeyWrap(options.passphraseLimits));
+  if (options.secret !== null) await keystore.unlock(options.secret);
+
+  const sinks = new Set<EventSink>();
+  const emit: EventSink = (event, payload) => {
+    for (const sink of sinks) {
+      try {
+        sink(event, payload);
+      } catch (err) {
+        logger.warn('event sink failed', { event, error: err instanceof Error ? err.message : 'unknown' });
+      }
+    }
+  };
+  const pool = await createCryptoPool({ size: options.workers, workerEntry: options.workerEntry, logger: createLogger('crypto-pool') });
+  const network = new Network(options.timing?.requestTimeoutMs);
+  const sender = new Sender({
+    keystore,
+    pool,
+    client: () => network.client,
+    emit,
+    retry: options.timing?.sendRetry ?? DEFAULT_RETRY,
+    receiptRetry: options.timing?.receiptRetry ?? { ...DEFAULT_RETRY, maxAttempts: 8 },
+    now,
+    logger: createLogger('outbox'),
+  });
+  const poller = new Poller({
+    keystore,
+    pool,
+    client: () => network.client,
+    emit,
+    backoff: options.timing?.pollBackoff ?? DEFAULT_BACKOFF,
+    sendReceipt: (...args) => sender.sendReceipt(...args),
+    now,
+    logger: createLogger('poller'),
+  });
+  const started = async () => {
+    network.configure(keystore.settings().proxy);
+    if (options.autoPoll !== false) await poller.sync();
+  };
+  if (!keystore.locked) await started();
+
+  const handlers = buildHandlers({ options, keystore, pool, network, poller, sender, emit, now, started });
+  let closed: Promise<void> | null = null;
+  return {
+    handlers,
+    subscribe(sink) {
+      sinks.add(sink);
+      return () => void sinks.delete(sink);
+    },
+    fetchOnce(since) {
+      if (keystore.locked) return Promise.reject(new ApiFailure('locked', 'The engine is locked.'));
+      return poller.fetchOnce(since);
+    },
+    async settled() {
+      await poller.idle();
+      await sender.receiptsSettled();
+    },
+    close() {
+      closed ??= (async () => {
+        await poller.stop();
+        await sender.close();
+        await keystore.flush();
+        await pool.close();
+        await network.close();
+        sinks.clear();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Polls every own drop and hands what is ours to the consumer as `inbox/batch` events. A drop's
+ * cursor advances only when the consumer acknowledges the batch (`inbox/ack`), so delivery is
+ * at-least-once: an unacknowledged batch comes again on the next poll. Receipts requested by incoming
+ * messages are sent once their batch is acknowledged (the message is then stored on our side).
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventSink, IncomingMessage, ServerStatus } from '../../../shared/ipc/contract.js';
+import type { Logger } from '../../../shared/log.js';
+import { parseDropUrl } from '../../../shared/protocol/dropId.js';
+import { BOX_ACK, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
+import type { CryptoPool } from '../crypto/cryptoPool.js';
+import type { Keystore } from '../keystore/keystore.js';
+import type { DropClient } from '../net/dropClient.js';
+import type { BackoffPolicy } from './backoff.js';
+import { type LocalIdentity, openBatch } from './batchOpener.js';
+import { DropWatcher } from './dropWatcher.js';
+
+export interface PollerOptions {
+  keystore: Keystore;
+  pool: CryptoPool;
+  client(): DropClient;
+  emit: EventSink;
+  backoff: BackoffPolicy;
+  /** Sends a `box_ack` for a stored message that asked for one. */
+  sendReceipt(identityId: string, senderKey: string, dropUrl: string, acknowledgeId: string): void;
+  now(): number;
+  logger: Logger;
+}
+
+interface PendingBatch {
+  dropUrl: string;
+  /** Emission order within the drop: acking an older batch never moves the cursor back. */
+  sequence: number;
+  latest: string | null;
+  dedupeKeys: string[];
+  receiptsToSend: IncomingMessage[];
+}
+
+export class Poller {
+  private readonly watchers = new Map<string, DropWatcher>();
+  private readonly pending = new Map<string, PendingBatch>();
+  private readonly ackedSequence = new Map<string, number>();
+  private readonly servers = new Map<string, ServerStatus>();
+  private sequence = 0;
+  private paused = false;
+  private seen: Set<string> | null = null;
+
+  constructor(private readonly options: PollerOptions) {}
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Starts watchers for new own drops and stops those of deleted identities. */
+  async sync(): Promise<void> {
+    const { keystore } = this.options;
+    this.seen ??= new Set(keystore.seenKeys());
+    const settings = keystore.settings();
+    const wanted = new Set(keystore.identities().flatMap((identity) => identity.dropUrls));
+    for (const [dropUrl, watcher] of this.watchers) {
+      if (wanted.has(dropUrl)) continue;
+      this.watchers.delete(dropUrl);
+      await watcher.stop();
+    }
+    const wantedServers = new Set([...wanted].map((dropUrl) => parseDropUrl(dropUrl).serverUrl));
+    for (const serverUrl of this.servers.keys()) if (!wantedServers.has(serverUrl)) this.servers.delete(serverUrl);
+    for (const dropUrl of wanted) {
+      if (this.watchers.has(dropUrl)) continue;
+      const watcher = new DropWatcher({
+        dropUrl,
+        poll: async (url) => void (await this.pollDrop(url)),
+        intervalMs: () => keystore.settings().pollIntervalMs,
+        usePush: settings.push && settings.proxy.kind === 'none',
+        backoff: this.options.backoff,
+        onResult: (url, result) => this.recordResult(url, result),
+        onPushChange: (url, connected) => this.updateServer(url, { pushConnected: connected }),
+      });
+      this.watchers.set(dropUrl, watcher);
+      if (!this.paused) watcher.start();
+      this.updateServer(dropUrl, {});
+    }
+  }
+
+  /** Restarts every watcher (after a settings change: interval, push or proxy). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.sync();
+  }
+
+  async stop(): Promise<void> {
+    const watchers = [...this.watchers.values()];
+    this.watchers.clear();
+    await Promise.all(watchers.map((watcher) => watcher.stop()));
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    for (const watcher of this.watchers.values()) {
+      if (paused) watcher.setPaused(true);
+      else {
+        watcher.start();
+        watcher.setPaused(false);
+      }
+    }
+  }
+
+  pollNow(): void {
+    for (const watcher of this.watchers.values()) watcher.pollNow();
+  }
+
+  /** Resolves when no poll is running (tests and the CLI use it to wait for one round). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.watchers.values()].map((watcher) => watcher.idle()));
+  }
+
+  serverStatus(): ServerStatus[] {
+    return [...this.servers.values()].map((status) => ({ ...status }));
+  }
+
+  /** The consumer stored batch `batchId`: advance its drop's cursor and send the receipts it asked for. */
+  async acknowledge(batchId: string): Promise<void> {
+    const batch = this.pending.get(batchId);
+    if (!batch) return; // already acknowledged, or from before a restart: nothing left to do
+    for (const [id, other] of this.pending) {
+      if (other.dropUrl === batch.dropUrl && other.sequence <= batch.sequence) this.pending.delete(id);
+    }
+    const newest = (this.ackedSequence.get(batch.dropUrl) ?? -1) < batch.sequence;
+    if (newest) this.ackedSequence.set(batch.dropUrl, batch.sequence);
+    const fresh = batch.dedupeKeys.filter((key) => !this.seen!.has(key));
+    for (const key of fresh) this.seen!.add(key);
+    await this.options.keystore.acknowledge(batch.dropUrl, newest ? batch.latest : null, fresh);
+    const freshSet = new Set(fresh);
+    for (const message of batch.receiptsToSend) {
+      if (freshSet.has(message.dedupeKey)) {
+        this.options.sendReceipt(message.identityId, message.senderKey, message.meta!.dropUrl!, message.acknowledgeId);
+      }
+    }
+  }
+
+  /**
+   * Polls every own drop once, from `since` instead of the stored cursors when given (the CLI's
+   * `fetch --since`). Resolves after the batches were emitted, with each drop's newest cursor.
+   */
+  async fetchOnce(since?: string | null): Promise<Map<string, string | null>> {
+    this.seen ??= new Set(this.options.keystore.seenKeys());
+    const dropUrls = [...new Set(this.options.keystore.identities().flatMap((identity) => identity.dropUrls))];
+    const cursors = new Map<string, string | null>();
+    for (const dropUrl of dropUrls) {
+      const from = since === undefined ? this.options.keystore.cursor(dropUrl) : since;
+      cursors.set(dropUrl, (await this.pollDrop(dropUrl, from)) ?? from);
+    }
+    return cursors;
+  }
+
+  /** Fetches and opens one drop; returns the server's newest cursor (null when nothing was newer). */
+  private async pollDrop(dropUrl: string, since = this.options.keystore.cursor(dropUrl)): Promise<string | null> {
+    const { keystore } = this.options;
+    const result = await this.options.client().fetch(dropUrl, since);
+    if (result.status !== 'messages') return null;
+    const identities: LocalIdentity[] = keystore.identities().map((identity) => ({ id: identity.id, pair: keystore.keyPair(identity.id) }));
+    const opened = await openBatch({
+      dropUrl,
+      pdus: result.items.map((item) => item.body),
+      identities,
+      seen: this.seen!,
+      pool: this.options.pool,
+      now: this.options.now(),
+    });
+    if (opened.messages.length === 0 && opened.receipts.length === 0) {
+      // Nothing for the consumer to store: the cursor may move on at once.
+      if (result.latest !== null) await keystore.acknowledge(dropUrl, result.latest, []);
+      return result.latest;
+    }
+    const batchId = randomUUID();
+    this.pending.set(batchId, {
+      dropUrl,
+      sequence: ++this.sequence,
+      latest: result.latest,
+      dedupeKeys: opened.dedupeKeys,
+      receiptsToSend: opened.messages.filter(
+        (m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK && typeof m.meta?.dropUrl === 'string',
+      ),
+    });
+    this.options.emit('inbox/batch', { batchId, messages: opened.messages, receipts: opened.receipts });
+    return result.latest;
+  }
+
+  private recordResult(dropUrl: string, result: { ok: true; latencyMs: number } | { ok: false; error: string }): void {
+    if (result.ok) this.updateServer(dropUrl, { reachable: true, lastPollAt: this.options.now(), latencyMs: result.latencyMs, lastError: null });
+    else {
+      this.options.logger.warn('poll failed', { error: result.error });
+      this.updateServer(dropUrl, { reachable: false, lastPollAt: this.options.now(), lastError: result.error });
+    }
+  }
+
+  private updateServer(dropUrl: string, change: Partial<ServerStatus>): void {
+    const serverUrl = parseDropUrl(dropUrl).serverUrl;
+    const current: ServerStatus = this.servers.get(serverUrl) ?? {
+      serverUrl,
+      reachable: null,
+      lastPollAt: null,
+      latencyMs: null,
+      pushConnected: false,
+      lastError: null,
+    };
+    const next = { ...current, ...change };
+    const isNew = !this.servers.has(serverUrl);
+    this.servers.set(serverUrl, next);
+    // Timestamps change on every poll; the UI only needs to hear about changes of state.
+    const changed = isNew || next.reachable !== current.reachable || next.pushConnected !== current.pushConnected || next.lastError !== current.lastError;
+    if (changed) this.options.emit('servers/status', this.serverStatus());
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The outbox: seals and posts outgoing messages with retries, reports `outbox/status`, and is
+ * idempotent by localId across restarts (the sealed pieces are persisted before the first POST and
+ * dropped one by one as they are posted, so nothing is ever posted twice once it was posted).
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventSink, ParsedRequestOf, SendAccepted } from '../../../shared/ipc/contract.js';
+import { ApiFailure } from '../../../shared/ipc/result.js';
+import type { Logger } from '../../../shared/log.js';
+import { fromHex } from '../../../shared/protocol/encoding.js';
+import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
+import { buildTextMessages } from '../../../shared/protocol/textMessages.js';
+import type { CryptoPool } from '../crypto/cryptoPool.js';
+import type { Keystore } from '../keystore/keystore.js';
+import type { OutboxRecord } from '../keystore/stateSchema.js';
+import type { DropClient } from '../net/dropClient.js';
+import { type RetryPolicy, postWithRetry } from './postWithRetry.js';
+
+export interface SenderOptions {
+  keystore: Keystore;
+  pool: CryptoPool;
+  client(): DropClient;
+  emit: EventSink;
+  retry: RetryPolicy;
+  /** Receipts are best effort: fewer attempts than chat messages. */
+  receiptRetry: RetryPolicy;
+  now(): number;
+  logger: Logger;
+}
+
+interface Job {
+  abort: AbortController;
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
+export class Sender {
+  private readonly jobs = new Map<string, Job>();
+  private readonly receipts = new Set<Promise<void>>();
+  private readonly closing = new AbortController();
+
+  constructor(private readonly options: SenderOptions) {}
+
+  async send(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
+    const { keystore } = this.options;
+    const existing = keystore.outboxRecord(request.localId);
+    if (existing) {
+      const accepted = { localId: request.localId, acknowledgeIds: existing.acknowledgeIds, parts: existing.parts };
+      if (this.jobs.has(request.localId)) return accepted;
+      if (existing.pendingPdus.length === 0) {
+        this.options.emit('outbox/status', { localId: request.localId, status: existing.status });
+      } else {
+        this.startJob(request.localId);
+      }
+      return accepted;
+    }
+    const identity = keystore.identity(request.identityId);
+    const pair = keystore.keyPair(request.identityId);
+    const messages = buildTextMessages({
+      sender: identity.publicKey,
+      text: request.text,
+      meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
+      wantReceipt: request.wantReceipt,
+      now: this.options.now(),
+      newId: randomUUID,
+    });
+    const recipientKey = fromHex(request.recipient.publicKey, 32);
+    const pdus = await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, encodeDropMessage(m))));
+    const record: OutboxRecord = {
+      status: 'sending',
+      identityId: identity.id,
+      acknowledgeIds: messages.map((m) => m.acknowledge_id).filter((id) => id !== NO_ACKNOWLEDGE_ID),
+      parts: messages.length,
+      postedParts: 0,
+      pendingPdus: pdus.map((pdu) => Buffer.from(pdu).toString('base64')),
+      dropUrls: [...request.recipient.dropUrls],
+      updatedAt: this.options.now(),
+    };
+    await keystore.putOutboxRecord(request.localId, record);
+    this.startJob(request.localId);
+    return { localId: request.localId, acknowledgeIds: record.acknowledgeIds, parts: record.parts };
+  }
+
+  async cancel(localId: string): Promise<{ cancelled: boolean }> {
+    const record = this.options.keystore.outboxRecord(localId);
+    if (!record || record.pendingPdus.length === 0) return { cancelled: false };
+    const job = this.jobs.get(localId);
+    if (job) {
+      job.cancelled = true;
+      job.abort.abort();
+    }
+    await this.options.keystore.putOutboxRecord(localId, { ...record, status: 'cancelled', pendingPdus: [], updatedAt: this.options.now() });
+    this.options.emit('outbox/status', { localId, status: 'cancelled' });
+    return { cancelled: true };
+  }
+
+  /** Sends a `box_ack` for a received message (never acknowledged itself); best effort. */
+  sendReceipt(identityId: string, recipientKey: string, dropUrl: string, acknowledgeId: string): void {
+    const task = this.postReceipt(identityId, recipientKey, dropUrl, acknowledgeId).catch((err: unknown) =>
+      this.options.logger.warn('receipt not sent', { error: err instanceof Error ? err.message : 'unknown' }),
+    );
+    this.receipts.add(task);
+    void task.finally(() => this.receipts.delete(task));
+  }
+
+  /** Resolves when every receipt queued so far has been posted or given up. */
+  async receiptsSettled(): Promise<void> {
+    while (this.receipts.size > 0) await Promise.all([...this.receipts]);
+  }
+
+  /** Stops every job; unfinished messages stay resumable by re-sending their localId. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    for (const job of this.jobs.values()) job.abort.abort();
+    await Promise.all([...this.jobs.values()].map((job) => job.done));
+    await Promise.all([...this.receipts]);
+  }
+
+  private async postReceipt(identityId: string, recipientKey: string, dropUrl: string, acknowledgeId: string): Promise<void> {
+    const { keystore } = this.options;
+    const identity = keystore.identity(identityId);
+    const ack: DropMessage = {
+      ...buildAck(identity.publicKey, acknowledgeId, this.options.now()),
+      meta_data: metaToWire({ alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey }),
+    };
+    const pdu = await this.options.pool.seal(keystore.keyPair(identityId), fromHex(recipientKey, 32), encodeDropMessage(ack));
+    await postWithRetry({ client: this.options.client, dropUrls: [dropUrl], pdu, retry: this.options.receiptRetry, signal: this.closing.signal });
+  }
+
+  private startJob(localId: string): void {
+    const job: Job = { abort: new AbortController(), cancelled: false, done: Promise.resolve() };
+    this.jobs.set(localId, job);
+    job.done = this.runJob(localId, job).finally(() => this.jobs.delete(localId));
+  }
+
+  private async runJob(localId: string, job: Job): Promise<void> {
+    const { keystore, emit } = this.options;
+    let record = keystore.outboxRecord(localId);
+    if (!record) return;
+    try {
+      if (record.status !== 'sending') await keystore.putOutboxRecord(localId, (record = { ...record, status: 'sending' }));
+      while (record.pendingPdus.length > 0) {
+        const pdu = new Uint8Array(Buffer.from(record.pendingPdus[0]!, 'base64'));
+        await postWithRetry({
+          client: this.options.client,
+          dropUrls: record.dropUrls,
+          pdu,
+          retry: this.options.retry,
+          signal: job.abort.signal,
+          onAttempt: (attempt) => emit('outbox/status', { localId, status: 'sending', attempt }),
+        });
+        if (job.cancelled) return;
+        record = { ...record, postedParts: record.postedParts + 1, pendingPdus: record.pendingPdus.slice(1), updatedAt: this.options.now() };
+        if (record.pendingPdus.length === 0) record.status = 'posted';
+        await keystore.putOutboxRecord(localId, record);
+      }
+      emit('outbox/status', { localId, status: 'posted' });
+    } catch (err) {
+      if (job.cancelled || this.closing.signal.aborted) return;
+      const error = err instanceof ApiFailure || err instanceof Error ? err.message : 'Sending failed.';
+      await keystore.putOutboxRecord(localId, { ...record, status: 'failed', updatedAt: this.options.now() });
+      emit('outbox/status', { localId, status: 'failed', error });
+    }
+  }
+}
