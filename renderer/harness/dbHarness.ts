@@ -1,0 +1,128 @@
+/**
+ * Browser-test access to the database layer: each function takes and returns plain JSON so a
+ * Playwright test can drive it with `page.evaluate`. The engine is replaced by a scripted double
+ * that records what the outbox asks of it and answers as told.
+ */
+import type { Channel, EventMap, RequestOf, SendAccepted } from '../../shared/ipc/contract.js';
+import { type Result, fail, ok } from '../../shared/ipc/result.js';
+import type { EngineBridge } from '../src/bridge/transport.js';
+import { DATABASE_NAME, DeaddropDatabase } from '../src/db/database.js';
+import { writeInboxBatch } from '../src/db/inboxWriter.js';
+import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
+import type { ContactRecord } from '../src/db/records.js';
+import { schemaV1 } from '../src/db/schema.js';
+
+let db: DeaddropDatabase | null = null;
+const open = () => (db ??= new DeaddropDatabase());
+
+type EngineAnswer = 'accept' | 'unavailable' | 'invalid';
+const engine = { answer: 'accept' as EngineAnswer, sends: [] as Array<RequestOf<'messages/send'>>, parts: 1 };
+
+const engineDouble: EngineBridge = {
+  kind: 'websocket',
+  async invoke<C extends Channel>(channel: C, request: RequestOf<C>) {
+    if (channel !== 'messages/send') return ok(null) as Result<never>;
+    const send = request as RequestOf<'messages/send'>;
+    engine.sends.push(send);
+    if (engine.answer === 'unavailable') return fail('unavailable', 'Lost the connection to the engine.') as Result<never>;
+    if (engine.answer === 'invalid') return fail('invalid_request', 'The recipient key is not valid.') as Result<never>;
+    const accepted: SendAccepted = {
+      localId: send.localId,
+      acknowledgeIds: Array.from({ length: engine.parts }, (_, i) => `${send.localId}-ack-${i}`),
+      parts: engine.parts,
+    };
+    return ok(accepted) as Result<never>;
+  },
+  on: () => () => undefined,
+  connectionState: () => 'open',
+  onConnectionChange: () => () => undefined,
+};
+
+const harness = {
+  async reset(): Promise<void> {
+    db?.close();
+    db = null;
+    await new DeaddropDatabase().delete();
+    engine.answer = 'accept';
+    engine.sends = [];
+    engine.parts = 1;
+  },
+  async writeBatch(batch: EventMap['inbox/batch']) {
+    return writeInboxBatch(open(), batch);
+  },
+  async addContact(contact: ContactRecord): Promise<void> {
+    await open().contacts.put(contact);
+  },
+  setEngine(answer: EngineAnswer, parts = 1): void {
+    engine.answer = answer;
+    engine.parts = parts;
+  },
+  engineSends: () => engine.sends.map((s) => ({ localId: s.localId, text: s.text, to: s.recipient.publicKey })),
+  async send(identityId: string, contactKey: string, text: string): Promise<string> {
+    const contact = await open().contacts.get([identityId, contactKey]);
+    if (!contact) throw new Error('no such contact');
+    const record = await queueTextMessage(open(), identityId, contact, text);
+    await submitMessage(open(), engineDouble, record);
+    return record.id;
+  },
+  resume: () => resumeOutbox(open(), engineDouble),
+  outboxStatus: (event: EventMap['outbox/status']) => applyOutboxStatus(open(), event),
+  messages: () => open().messages.orderBy('[identityId+contactKey+sortAt]').toArray(),
+  contacts: () => open().contacts.toArray(),
+  conversations: () => open().conversations.toArray(),
+  /** Creates the database as schema version 1 shipped (Dexie stores version n as 10n). */
+  async seedVersion1(contacts: Array<Record<string, unknown>>): Promise<void> {
+    db?.close();
+    db = null;
+    await new Promise<void>((resolve, reject) => {
+      const request = indexedDB.open(DATABASE_NAME, 10);
+      request.onupgradeneeded = () => {
+        const idb = request.result;
+        for (const [name, spec] of Object.entries(schemaV1)) createStore(idb, name, spec);
+      };
+      request.onsuccess = () => {
+        const idb = request.result;
+        const tx = idb.transaction('contacts', 'readwrite');
+        for (const c of contacts) tx.objectStore('contacts').put(c);
+        tx.oncomplete = () => {
+          idb.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+      request.onerror = () => reject(request.error);
+    });
+  },
+  /** Opens with the current code (upgrading) and reports the stored shape. */
+  async openAndDescribe() {
+    const database = open();
+    await database.open();
+    const idb = database.backendDB();
+    const tx = idb.transaction(['contacts', 'messages'], 'readonly');
+    return {
+      version: idb.version,
+      contactIndexes: [...tx.objectStore('contacts').indexNames].sort(),
+      messageIndexes: [...tx.objectStore('messages').indexNames].sort(),
+      contacts: await database.contacts.toArray(),
+      stores: [...idb.objectStoreNames].sort(),
+    };
+  },
+};
+
+/** Creates one object store from a Dexie schema string ("[a+b], c, *d"). */
+function createStore(idb: IDBDatabase, name: string, spec: string): void {
+  const [primary = '', ...indexes] = spec.split(',').map((s) => s.trim());
+  const store = idb.createObjectStore(name, { keyPath: keyPathOf(primary) });
+  for (const index of indexes) {
+    const multiEntry = index.startsWith('*');
+    const clean = index.replace(/^\*/, '');
+    store.createIndex(clean, keyPathOf(clean), { multiEntry });
+  }
+}
+
+function keyPathOf(spec: string): string | string[] {
+  return spec.startsWith('[') ? spec.slice(1, -1).split('+') : spec;
+}
+
+(window as unknown as { harness: typeof harness }).harness = harness;
+document.body.dataset.ready = 'true';

@@ -1,0 +1,181 @@
+import { expect, test } from '@playwright/test';
+import type { IncomingMessage, Receipt } from '../../shared/ipc/contract.js';
+import { harnessCall as call, serveDbHarness } from './support/dbHarness.js';
+
+/**
+ * The renderer's database layer in real Chromium IndexedDB: schema upgrades, idempotent inbox
+ * batches, long texts in parts, receipts, and the outbox against a scripted engine.
+ */
+const ME = 'identity-1';
+const BOB = 'b'.repeat(64);
+const EVE = 'e'.repeat(64);
+const BOB_DROP = 'http://127.0.0.1:9/drop/' + 'B'.repeat(43);
+
+interface StoredMessage {
+  id: string;
+  text: string;
+  kind: string;
+  status: string | null;
+  localId: string | null;
+  ackIds: string[];
+  error: string | null;
+  parts: { count: number } | null;
+}
+
+function incoming(n: number, over: Partial<IncomingMessage> = {}): IncomingMessage {
+  return {
+    dedupeKey: `${BOB}:ack-${n}`,
+    identityId: ME,
+    senderKey: BOB,
+    type: 'box_message',
+    payload: JSON.stringify({ msg: `message ${n}` }),
+    text: `message ${n}`,
+    share: null,
+    part: null,
+    acknowledgeId: `ack-${n}`,
+    meta: { alias: 'Bob', dropUrl: BOB_DROP, publicKey: BOB },
+    sentAt: 1_700_000_000_000 + n,
+    receivedAt: 1_700_000_100_000 + n,
+    dropUrl: 'http://127.0.0.1:9/drop/' + 'A'.repeat(43),
+    ...over,
+  };
+}
+
+const batch = (batchId: string, messages: IncomingMessage[], receipts: Receipt[] = []) => ({ batchId, messages, receipts });
+const receipt = (acknowledgeId: string, senderKey = BOB): Receipt => ({ identityId: ME, senderKey, acknowledgeId, receivedAt: Date.now() });
+
+test.describe('database layer', () => {
+  let harness: Awaited<ReturnType<typeof serveDbHarness>>;
+
+  test.beforeAll(async () => {
+    harness = await serveDbHarness();
+  });
+  test.afterAll(async () => {
+    await harness?.close();
+  });
+  test.beforeEach(async ({ page }) => {
+    await page.goto(harness.url);
+    await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+    await call(page, 'reset');
+  });
+
+  test('schema 1: a fresh database opens with every store at the newest version', async ({ page }) => {
+    const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(20);
+    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings']);
+  });
+
+  test('schema 1 → 2: contacts get a lower-case alias index; the outbox index replaces the status index', async ({ page }) => {
+    await call(page, 'seedVersion1', [
+      { identityId: ME, publicKey: BOB, alias: 'Bob Ärger', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 },
+      { identityId: ME, publicKey: EVE, alias: 'EVE', dropUrls: [], status: 'unknown', createdAt: 2 },
+    ]);
+    const shape = await call<{ version: number; contactIndexes: string[]; messageIndexes: string[]; contacts: Array<{ aliasLower: string; alias: string }> }>(
+      page,
+      'openAndDescribe',
+    );
+    expect(shape.version).toBe(20);
+    expect(shape.contactIndexes).toContain('[identityId+aliasLower]');
+    expect(shape.messageIndexes).toContain('[direction+status]');
+    expect(shape.messageIndexes).not.toContain('status');
+    expect(shape.contacts.map((c) => [c.alias, c.aliasLower])).toEqual([
+      ['Bob Ärger', 'bob ärger'],
+      ['EVE', 'eve'],
+    ]);
+  });
+
+  test('a batch delivered again (or overlapping) stores every message once; a stranger becomes a request', async ({ page }) => {
+    const first = await call<{ inserted: number }>(page, 'writeBatch', batch('b1', [incoming(1), incoming(2)]));
+    const again = await call<{ inserted: number; duplicates: number }>(page, 'writeBatch', batch('b1', [incoming(1), incoming(2)]));
+    const overlap = await call<{ inserted: number; duplicates: number }>(page, 'writeBatch', batch('b2', [incoming(2), incoming(3)]));
+    expect([first.inserted, again.inserted, again.duplicates, overlap.inserted, overlap.duplicates]).toEqual([2, 0, 2, 1, 1]);
+
+    const stored = await call<StoredMessage[]>(page, 'messages');
+    expect(stored.map((m) => m.text)).toEqual(['message 1', 'message 2', 'message 3']);
+    const [contact] = await call<Array<{ alias: string; status: string; dropUrls: string[] }>>(page, 'contacts');
+    expect(contact).toMatchObject({ alias: 'Bob', status: 'unknown', dropUrls: [BOB_DROP] });
+    const [conversation] = await call<Array<{ unreadCount: number; lastMessagePreview: string }>>(page, 'conversations');
+    expect(conversation).toMatchObject({ unreadCount: 3, lastMessagePreview: 'message 3' });
+  });
+
+  test('a long text in parts is shown once, whole and in order, whatever order the parts arrive in', async ({ page }) => {
+    const part = (index: number, text: string) =>
+      incoming(10 + index, { text, part: { groupId: 'g1', index, count: 3 }, payload: JSON.stringify({ msg: text }) });
+    await call(page, 'writeBatch', batch('b1', [part(2, 'three.'), part(0, 'One, ')]));
+    let [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.text).toBe('');
+    await call(page, 'writeBatch', batch('b2', [part(0, 'One, '), part(1, 'two, ')]));
+    const all = await call<StoredMessage[]>(page, 'messages');
+    expect(all).toHaveLength(1);
+    [message] = all;
+    expect(message!.text).toBe('One, two, three.');
+  });
+
+  test('shared files and unknown types are stored as such; a blocked sender stores nothing', async ({ page }) => {
+    await call(page, 'writeBatch', batch('b1', [
+      incoming(1, { type: 'box_share_notification', text: 'a file', share: { file: 'plan.pdf', url: 'https://x.example/f', size: 2048 } }),
+      incoming(2, { type: 'box_future_thing', text: null }),
+    ]));
+    expect((await call<StoredMessage[]>(page, 'messages')).map((m) => m.kind)).toEqual(['share', 'unsupported']);
+
+    await call(page, 'addContact', { identityId: ME, publicKey: EVE, alias: 'Eve', aliasLower: 'eve', dropUrls: [], status: 'blocked', createdAt: 1 });
+    await call(page, 'writeBatch', batch('b2', [incoming(3, { senderKey: EVE, dedupeKey: `${EVE}:x` })]));
+    expect(await call<StoredMessage[]>(page, 'messages')).toHaveLength(2);
+  });
+
+  test('outbox: queued before sending, kept queued while the engine is away, resumed under the same local id', async ({ page }) => {
+    await call(page, 'addContact', { identityId: ME, publicKey: BOB, alias: 'Bob', aliasLower: 'bob', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 });
+    await call(page, 'setEngine', 'unavailable');
+    const id = await call<string>(page, 'send', ME, BOB, 'hello while offline');
+    let [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message).toMatchObject({ id, status: 'queued', ackIds: [] });
+
+    await call(page, 'setEngine', 'accept', 2);
+    expect(await call<number>(page, 'resume')).toBe(1);
+    const sends = await call<Array<{ localId: string }>>(page, 'engineSends');
+    expect(sends.map((s) => s.localId)).toEqual([message!.localId, message!.localId]);
+    [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.ackIds).toHaveLength(2);
+
+    await call(page, 'outboxStatus', { localId: message!.localId, status: 'posted' });
+    [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.status).toBe('posted');
+    expect(await call<number>(page, 'resume')).toBe(0);
+  });
+
+  test('receipts: delivered only when every part is acknowledged by the recipient; early receipts are kept', async ({ page }) => {
+    await call(page, 'addContact', { identityId: ME, publicKey: BOB, alias: 'Bob', aliasLower: 'bob', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 });
+    await call(page, 'setEngine', 'accept', 2);
+    await call(page, 'send', ME, BOB, 'long text in two parts');
+    let [message] = await call<StoredMessage[]>(page, 'messages');
+    const [ack0, ack1] = message!.ackIds;
+
+    await call(page, 'writeBatch', batch('r1', [], [receipt(ack0!), receipt(ack1!, EVE)]));
+    [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.status).toBe('queued');
+    await call(page, 'writeBatch', batch('r2', [], [receipt(ack1!)]));
+    [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.status).toBe('delivered');
+    await call(page, 'outboxStatus', { localId: message!.localId, status: 'posted' });
+    [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.status).toBe('delivered');
+
+    // A receipt that overtakes the engine's answer waits until the acknowledge id is known.
+    await call(page, 'setEngine', 'unavailable');
+    const early = await call<string>(page, 'send', ME, BOB, 'fast reader');
+    const localId = early.slice('out:'.length);
+    await call(page, 'writeBatch', batch('r3', [], [receipt(`${localId}-ack-0`)]));
+    await call(page, 'setEngine', 'accept', 1);
+    await call(page, 'resume');
+    const fast = (await call<StoredMessage[]>(page, 'messages')).find((m) => m.id === early);
+    expect(fast!.status).toBe('delivered');
+  });
+
+  test('outbox: a request the engine rejects fails with its reason', async ({ page }) => {
+    await call(page, 'addContact', { identityId: ME, publicKey: BOB, alias: 'Bob', aliasLower: 'bob', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 });
+    await call(page, 'setEngine', 'invalid');
+    await call(page, 'send', ME, BOB, 'will fail');
+    const [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message).toMatchObject({ status: 'failed', error: 'The recipient key is not valid.' });
+  });
+});
