@@ -42,8 +42,6 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(`cannot start: ${describe(error)}`);
   }
-  process.stdout.write(`listening on ${server.url}\n`);
-
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -56,6 +54,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Printed only now: whoever waits for this line may signal the process right after reading it.
+  process.stdout.write(`listening on ${server.url}\n`);
 }
 
 void main();

@@ -1,0 +1,67 @@
+/** Test helper: a WebSocket subscriber that queues push frames and waits for them with a bound. */
+import WebSocket from 'ws';
+
+export interface PushFrame {
+  latest: string;
+  lastModified: string;
+  body: Buffer;
+}
+
+export function parsePushFrame(data: Buffer): PushFrame {
+  const end = data.indexOf('\n\n');
+  if (end < 0) throw new Error('push frame without header end');
+  const headers = Object.fromEntries(
+    data
+      .subarray(0, end)
+      .toString('latin1')
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+  );
+  return { latest: headers['X-Qabel-Latest']!, lastModified: headers['Last-Modified']!, body: data.subarray(end + 2) };
+}
+
+export interface Subscriber {
+  socket: WebSocket;
+  /** The next frame, or an error after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<PushFrame>;
+  close(): Promise<void>;
+}
+
+export async function subscribe(dropUrl: string, headers: Record<string, string> = {}): Promise<Subscriber> {
+  const socket = new WebSocket(dropUrl.replace(/^http/, 'ws') + '/ws', { headers });
+  const frames: PushFrame[] = [];
+  const waiters: ((frame: PushFrame) => void)[] = [];
+  socket.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) throw new Error('push frames must be binary');
+    const frame = parsePushFrame(data);
+    const waiter = waiters.shift();
+    if (waiter) waiter(frame);
+    else frames.push(frame);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+  });
+  return {
+    socket,
+    next(timeoutMs = 5000) {
+      const queued = frames.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no push frame in time')), timeoutMs);
+        waiters.push((frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (socket.readyState === WebSocket.CLOSED) return resolve();
+        socket.once('close', () => resolve());
+        socket.close();
+      });
+    },
+  };
+}
