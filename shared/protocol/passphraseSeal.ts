@@ -51,6 +51,9 @@ const envelopeSchema = z.object({
 });
 type Envelope = z.infer<typeof envelopeSchema>;
 
+/** Spelled this way because Node's typings have no global CryptoKey type. */
+type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 let sodiumReady: Promise<void> | null = null;
 
 function checkPassphrase(passphrase: string): string {
@@ -60,7 +63,7 @@ function checkPassphrase(passphrase: string): string {
   return passphrase.normalize('NFC');
 }
 
-async function deriveKey(passphrase: string, salt: Uint8Array, limits: PassphraseLimits): Promise<CryptoKey> {
+async function deriveKey(passphrase: string, salt: Uint8Array, limits: PassphraseLimits): Promise<AesKey> {
   sodiumReady ??= sodium.ready;
   await sodiumReady;
   const raw = sodium.crypto_pwhash(KEY_BYTES, utf8Encode(passphrase), salt, limits.opsLimit, limits.memLimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
@@ -141,7 +144,7 @@ export async function openWithPassphrase(format: SealedFormat, text: string, pas
   }
   if (salt.length !== SALT_BYTES || nonce.length !== NONCE_BYTES || ciphertext.length < 16) throw invalidBackup('The backup file is damaged.');
   const normalized = checkPassphrase(passphrase);
-  let key: CryptoKey;
+  let key: AesKey;
   try {
     key = await deriveKey(normalized, salt, { opsLimit: e.kdf.opslimit, memLimit: e.kdf.memlimit });
   } catch {
