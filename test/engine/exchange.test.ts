@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
+import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { waitFor } from './helpers/waitFor.js';
+
+let server: ServerProcess;
+let alice: TestEngine;
+let bob: TestEngine;
+let aliceId: IdentitySummary;
+let bobId: IdentitySummary;
+
+beforeAll(async () => {
+  server = await startServerProcess();
+  alice = await startTestEngine();
+  bob = await startTestEngine();
+  aliceId = await alice.call('identities/create', { alias: 'alice', serverUrl: server.url });
+  bobId = await bob.call('identities/create', { alias: 'bob', serverUrl: server.url });
+});
+
+afterAll(async () => {
+  await alice?.close();
+  await bob?.close();
+  await server?.stop();
+  for (const e of [alice, bob]) if (e) removeDir(e.dataDir);
+});
+
+/** Messages delivered to `engine` so far, acknowledging every batch as a consumer would. */
+async function receiveAndAck(engine: TestEngine, count: number, what: string): Promise<IncomingMessage[]> {
+  const acked = new Set<string>();
+  return waitFor(async () => {
+    const batches = engine.of('inbox/batch');
+    for (const batch of batches) {
+      if (acked.has(batch.batchId)) continue;
+      acked.add(batch.batchId);
+      await engine.call('inbox/ack', { batchId: batch.batchId });
+    }
+    const unique = new Map(batches.flatMap((b) => b.messages).map((m) => [m.dedupeKey, m]));
+    return unique.size >= count ? [...unique.values()] : null;
+  }, what);
+}
+
+describe('two engines through the API', () => {
+  it('exchange messages both ways, and receipts come back', async () => {
+    const sent = await alice.call('messages/send', {
+      identityId: aliceId.id,
+      localId: 'a-1',
+      recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls },
+      text: 'hello bob',
+    });
+    expect(sent.acknowledgeIds).toHaveLength(1);
+    await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'a-1' && s.status === 'posted'), 'alice posted');
+
+    const [atBob] = await receiveAndAck(bob, 1, 'bob receives');
+    expect(atBob).toMatchObject({ identityId: bobId.id, senderKey: aliceId.publicKey, type: 'box_message', text: 'hello bob' });
+    expect(atBob!.meta).toMatchObject({ alias: 'alice', dropUrl: aliceId.dropUrls[0], publicKey: aliceId.publicKey });
+    expect(atBob!.acknowledgeId).toBe(sent.acknowledgeIds[0]);
+
+    // Bob's engine answers the receipt once the batch is stored; it lands in Alice's inbox.
+    const receipt = await waitFor(() => alice.of('inbox/batch').flatMap((b) => b.receipts)[0], 'receipt at alice');
+    expect(receipt).toMatchObject({ identityId: aliceId.id, senderKey: bobId.publicKey, acknowledgeId: sent.acknowledgeIds[0] });
+
+    await bob.call('messages/send', {
+      identityId: bobId.id,
+      localId: 'b-1',
+      recipient: { publicKey: aliceId.publicKey, dropUrls: aliceId.dropUrls },
+      text: 'hi alice',
+      wantReceipt: false,
+    });
+    const atAlice = await receiveAndAck(alice, 1, 'alice receives');
+    expect(atAlice.map((m) => m.text)).toEqual(['hi alice']);
+    expect(atAlice[0]!.acknowledgeId).toBe('0');
+  });
+
+  it('splits a long text into ordered pieces', async () => {
+    const text = Array.from({ length: 900 }, (_, i) => `word${i}`).join(' ');
+    const sent = await alice.call('messages/send', {
+      identityId: aliceId.id,
+      localId: 'a-long',
+      recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls },
+      text,
+    });
+    expect(sent.parts).toBeGreaterThan(1);
+    const messages = (await receiveAndAck(bob, 1 + sent.parts, 'all pieces')).filter((m) => m.part);
+    expect(messages.map((m) => m.part!.index)).toEqual(Array.from({ length: sent.parts }, (_, i) => i));
+    expect(messages.map((m) => m.text).join('')).toBe(text);
+  });
+
+  it('answers the contract for the desktop-only channels and validates requests', async () => {
+    await expect(alice.call('localServer/status', {})).rejects.toThrow(/unavailable/);
+    expect(await alice.call('links/open', { url: 'https://example.org/' })).toEqual({ opened: false });
+    await expect(alice.call('messages/send', { identityId: aliceId.id, localId: 'x', recipient: { publicKey: 'zz', dropUrls: [] }, text: 'x' } as never)).rejects.toThrow(/invalid_request/);
+    expect((await alice.call('app/info', {})).locked).toBe(false);
+  });
+});
