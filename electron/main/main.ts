@@ -48,6 +48,20 @@ function setUpProfile(): ProfilePaths | null {
   }
 }
 
+/** Native confirmation when the UI asks for the camera without opening the gate first. */
+async function confirmCameraUse(parent: BrowserWindow | null): Promise<boolean> {
+  const options = {
+    type: 'question' as const,
+    buttons: ['Allow', 'Deny'],
+    defaultId: 1,
+    cancelId: 1,
+    message: 'Use the camera to scan a QR code?',
+    detail: 'Deaddrop uses the camera only while the QR scanner is open.',
+  };
+  const answer = parent ? await dialog.showMessageBox(parent, options) : await dialog.showMessageBox(options);
+  return answer.response === 0;
+}
+
 async function startApp(profile: ProfilePaths): Promise<void> {
   const settings = await openDesktopSettings(profile.desktopSettingsFile);
   const secret = await chooseSecret(safeStorage, profile, process.platform);
@@ -67,9 +81,13 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   };
   const camera = createCameraGate();
   protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererDir, (file) => readFile(file)));
-  installPermissionPolicy(session.defaultSession, { isAppUrl, camera });
-
   let mainWindow: BrowserWindow | null = null;
+  installPermissionPolicy(session.defaultSession, {
+    isAppUrl,
+    camera,
+    confirmCamera: () => confirmCameraUse(mainWindow),
+  });
+
   const isTrustedSender = mainFrameSenderCheck(() => mainWindow?.webContents.mainFrame ?? null, isAppUrl);
   const openLink = createLinkOpener((url) => shell.openExternal(url));
   const notifications = new Set<Notification>();

@@ -10,6 +10,11 @@ export type PermissionSession = Pick<
 export interface PermissionContext {
   isAppUrl(url: string): boolean;
   camera: CameraGate;
+  /**
+   * Asks the user (a native dialog) when our UI wants the camera without having opened the gate
+   * first: the click on "Allow" is then the user action. Absent: such requests are denied.
+   */
+  confirmCamera?: () => Promise<boolean>;
 }
 
 interface PermissionAsk {
@@ -25,21 +30,31 @@ interface PermissionAsk {
  * while the camera gate is open.
  */
 export function isPermissionAllowed(ask: PermissionAsk, context: PermissionContext): boolean {
+  return isOwnCameraAsk(ask, context) && context.camera.isOpen();
+}
+
+function isOwnCameraAsk(ask: PermissionAsk, context: PermissionContext): boolean {
   if (ask.permission !== 'media') return false;
   if (!ask.isMainFrame || !context.isAppUrl(ask.origin)) return false;
-  if (ask.mediaTypes.length === 0 || ask.mediaTypes.some((type) => type !== 'video')) return false;
-  return context.camera.isOpen();
+  return ask.mediaTypes.length > 0 && ask.mediaTypes.every((type) => type === 'video');
+}
+
+/** A request may also pass by asking the user, for our own camera asks only. */
+async function decideRequest(ask: PermissionAsk, context: PermissionContext): Promise<boolean> {
+  if (isPermissionAllowed(ask, context)) return true;
+  if (!context.confirmCamera || !isOwnCameraAsk(ask, context)) return false;
+  try {
+    return await context.confirmCamera();
+  } catch {
+    return false;
+  }
 }
 
 export function installPermissionPolicy(session: PermissionSession, context: PermissionContext): void {
   session.setPermissionRequestHandler((_contents, permission, callback, details) => {
     const mediaTypes = 'mediaTypes' in details && Array.isArray(details.mediaTypes) ? details.mediaTypes : [];
-    callback(
-      isPermissionAllowed(
-        { permission, origin: details.requestingUrl ?? '', isMainFrame: details.isMainFrame, mediaTypes },
-        context,
-      ),
-    );
+    const ask = { permission, origin: details.requestingUrl ?? '', isMainFrame: details.isMainFrame, mediaTypes };
+    void decideRequest(ask, context).then(callback);
   });
   session.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) => {
     const mediaTypes = details.mediaType ? [details.mediaType] : [];

@@ -57,6 +57,34 @@ describe('permission policy installed on a session', () => {
     expect(check(null, 'media', 'deaddrop://app', { isMainFrame: true, mediaType: 'audio' })).toBe(false);
     expect((installed.device as () => boolean)()).toBe(false);
   });
+  it('asks the user for the camera when the gate is closed, and only for our own video asks', async () => {
+    const installed: Record<string, (...args: never[]) => unknown> = {};
+    const session = {
+      setPermissionRequestHandler: (f: never) => (installed.request = f),
+      setPermissionCheckHandler: () => undefined,
+      setDevicePermissionHandler: () => undefined,
+    } as unknown as PermissionSession;
+    const asked: string[] = [];
+    let answer = true;
+    installPermissionPolicy(session, {
+      isAppUrl: appUrlMatcher(['deaddrop://app']),
+      camera: createCameraGate(),
+      confirmCamera: async () => {
+        asked.push('camera');
+        return answer;
+      },
+    });
+    const request = (permission: string, details: object) =>
+      new Promise<boolean>((resolve) => (installed.request as (...a: unknown[]) => void)(null, permission, resolve, details));
+    const video = { requestingUrl: 'deaddrop://app/index.html', isMainFrame: true, mediaTypes: ['video'] };
+    expect(await request('media', video)).toBe(true);
+    answer = false;
+    expect(await request('media', video)).toBe(false);
+    expect(await request('media', { ...video, mediaTypes: ['audio'] })).toBe(false);
+    expect(await request('media', { ...video, requestingUrl: 'https://evil.example/' })).toBe(false);
+    expect(await request('geolocation', video)).toBe(false);
+    expect(asked).toEqual(['camera', 'camera']);
+  });
 });
 
 let dir: string;
