@@ -33,7 +33,7 @@ describe('external links', () => {
 });
 
 describe('permission policy installed on a session', () => {
-  it('answers requests and checks from the same rules', () => {
+  it('answers requests and checks from the same rules', async () => {
     const installed: Record<string, (...args: never[]) => unknown> = {};
     const session = {
       setPermissionRequestHandler: (f: never) => (installed.request = f),
@@ -42,16 +42,13 @@ describe('permission policy installed on a session', () => {
     } as unknown as PermissionSession;
     const camera = createCameraGate();
     installPermissionPolicy(session, { isAppUrl: appUrlMatcher(['deaddrop://app']), camera });
-    const request = (permission: string, details: object) => {
-      let answer: boolean | undefined;
-      (installed.request as (...a: unknown[]) => void)(null, permission, (granted: boolean) => (answer = granted), details);
-      return answer;
-    };
+    const request = (permission: string, details: object) =>
+      new Promise<boolean>((resolve) => (installed.request as (...a: unknown[]) => void)(null, permission, resolve, details));
     const video = { requestingUrl: 'deaddrop://app/index.html', isMainFrame: true, mediaTypes: ['video'] };
-    expect(request('media', video)).toBe(false);
+    expect(await request('media', video)).toBe(false);
     camera.allowFor(5);
-    expect(request('media', video)).toBe(true);
-    expect(request('notifications', video)).toBe(false);
+    expect(await request('media', video)).toBe(true);
+    expect(await request('notifications', video)).toBe(false);
     const check = installed.check as (...a: unknown[]) => boolean;
     expect(check(null, 'media', 'deaddrop://app', { isMainFrame: true, mediaType: 'video', securityOrigin: 'deaddrop://app/' })).toBe(true);
     expect(check(null, 'media', 'deaddrop://app', { isMainFrame: true, mediaType: 'audio' })).toBe(false);
