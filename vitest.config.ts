@@ -1,11 +1,51 @@
-import { defineConfig } from 'vitest/config';
+import { existsSync } from 'node:fs';
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+/** The system Chromium (Debian package `chromium`); nothing here downloads a browser. */
+const CHROMIUM_PATH = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
+];
+
+const nodeProject: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: 'node',
+    include: ['shared/**/*.test.ts', 'server/**/*.test.ts', 'electron/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['node_modules/**', 'test/e2e/**'],
+    pool: 'forks',
+  },
+};
+
+/**
+ * The shared/protocol tests again, in real Chromium: proves shared/ is runtime-neutral (WebCrypto,
+ * libsodium WASM, no Node APIs). `*.browser.ts` files under test/browser run only here.
+ */
+const browserProject: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: 'browser',
+    include: ['shared/protocol/**/*.test.ts', 'test/browser/**/*.browser.ts'],
+    browser: {
+      enabled: true,
+      headless: true,
+      screenshotFailures: false,
+      provider: playwright({ launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } }),
+      instances: [{ browser: 'chromium' }],
+    },
+  },
+};
+
+const hasChromium = existsSync(CHROMIUM_PATH);
+if (!hasChromium) {
+  console.warn(`vitest: browser project skipped: no Chromium at ${CHROMIUM_PATH} (install the Debian package "chromium")`);
+}
 
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'server/**/*.test.ts', 'electron/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['node_modules/**', 'test/e2e/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: 'forks',
+    projects: hasChromium ? [nodeProject, browserProject] : [nodeProject],
   },
 });
