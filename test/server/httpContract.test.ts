@@ -55,7 +55,7 @@ describe('POST', () => {
     await expectJsonError(await postMessage(dropUrl(), new Uint8Array(0)), 400, 'No message provided');
   });
 
-  it.each([{}, { Authorization: 'Client qabel' }, { Authorization: 'Client  Qabel' }, { Authorization: 'Bearer x' }])(
+  it.each<Record<string, string>>([{}, { Authorization: 'Client qabel' }, { Authorization: 'Client  Qabel' }, { Authorization: 'Bearer x' }])(
     'refuses a missing or wrong Authorization header %j',
     async (headers) => {
       await expectJsonError(await postMessage(dropUrl(), new Uint8Array(10), headers), 400, 'Bad authorization');

@@ -1,0 +1,84 @@
+/** Bearer access tokens, and the operational endpoints /health and /metrics. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
+import { metricsText, metricValue, startTestServer } from './inProcessServer.js';
+import { subscribe } from './pushClient.js';
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function server(options: Parameters<typeof startTestServer>[0] = {}) {
+  const s = await startTestServer(options);
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+const TOKEN = 'correct-horse-battery-staple';
+const bearer = { Authorization: `Bearer ${TOKEN}` };
+
+describe('access tokens', () => {
+  it('requires a valid Bearer token on every drop request (401 otherwise)', async () => {
+    const s = await server({ tokens: ['another-token-of-16+', TOKEN] });
+    const url = `${s.url}/${newDropId()}`;
+    for (const headers of [{}, { Authorization: 'Client Qabel' }, { Authorization: 'Bearer wrong-token-value!' }, { Authorization: `bearer ${TOKEN}` }]) {
+      const post = await postMessage(url, Uint8Array.of(1), headers);
+      expect(post.status).toBe(401);
+      expect(post.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await post.json()).toEqual({ error: 'Unauthorized' });
+      expect((await fetch(url, { headers })).status).toBe(401);
+      expect((await fetch(url, { method: 'HEAD', headers })).status).toBe(401);
+    }
+    expect((await fetchDrop(url, bearer)).status).toBe(204);
+    expect((await postMessage(url, Uint8Array.of(1), bearer)).status).toBe(200);
+    expect((await fetchDrop(url, bearer)).parts).toHaveLength(1);
+  });
+
+  it('requires the token for WebSocket push and metrics, not for health', async () => {
+    const s = await server({ tokens: [TOKEN] });
+    const url = `${s.url}/${newDropId()}`;
+    await expect(subscribe(url)).rejects.toThrow('401');
+    const sub = await subscribe(url, bearer);
+    cleanups.push(() => sub.close());
+    await postMessage(url, Uint8Array.of(42), bearer);
+    expect(Array.from((await sub.next()).body)).toEqual([42]);
+    expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${s.url}/metrics`, { headers: bearer })).status).toBe(200);
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('health and metrics', () => {
+  it('answers /health at the root and under the service path', async () => {
+    const s = await server({ basePath: '/drop' });
+    for (const url of [`http://127.0.0.1:${s.port}/health`, `${s.url}/health`]) {
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.json()).toEqual({ status: 'ok' });
+    }
+  });
+
+  it('counts received and delivered messages, stored bytes and WebSocket connections, without drop IDs', async () => {
+    const s = await server();
+    const id = newDropId();
+    const url = `${s.url}/${id}`;
+    const sub = await subscribe(url);
+    cleanups.push(() => sub.close());
+    await deposit(url, new Uint8Array(100));
+    await deposit(url, new Uint8Array(50));
+    await sub.next();
+    await sub.next();
+    await fetchDrop(url);
+    const text = await metricsText(s.url);
+    expect(metricValue(text, 'deaddrop_messages_received_total')).toBe(2);
+    expect(metricValue(text, 'deaddrop_messages_delivered_total')).toBe(4);
+    expect(metricValue(text, 'deaddrop_stored_bytes')).toBe(150);
+    expect(metricValue(text, 'deaddrop_websocket_connections')).toBe(1);
+    expect(text).toContain('# TYPE deaddrop_messages_received_total counter');
+    expect(text).not.toContain(id);
+    await sub.close();
+    await expect.poll(async () => metricValue(await metricsText(s.url), 'deaddrop_websocket_connections')).toBe(0);
+  });
+});

@@ -1,0 +1,45 @@
+/** Test helper: a server started in this process (for options the CLI does not expose: clock, limits). */
+import { join } from 'node:path';
+import { startDropServer, type DropServerOptions, type RunningDropServer } from '../../server/index.js';
+import { makeDataDir, removeDataDir } from './serverProcess.js';
+
+export interface FakeClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+export function createFakeClock(start = Date.UTC(2026, 0, 1)): FakeClock {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+/** Starts a server on a free loopback port with SQLite in a fresh folder; `stop` removes it all. */
+export async function startTestServer(options: Partial<DropServerOptions> = {}): Promise<RunningDropServer & { stop(): Promise<void> }> {
+  const dataDir = makeDataDir();
+  const server = await startDropServer({
+    port: 0,
+    db: `sqlite:${join(dataDir, 'drops.db')}`,
+    logLevel: 'warn',
+    ...options,
+  });
+  return {
+    ...server,
+    async stop() {
+      await server.close();
+      removeDataDir(dataDir);
+    },
+  };
+}
+
+export async function metricsText(baseUrl: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${baseUrl}/metrics`, { headers });
+  if (res.status !== 200) throw new Error(`metrics answered ${res.status}`);
+  return res.text();
+}
+
+/** The value of one unlabelled sample in a Prometheus text body. */
+export function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  if (!line) throw new Error(`no metric ${name}`);
+  return Number(line.slice(name.length + 1));
+}
