@@ -22,7 +22,8 @@ describe('access tokens', () => {
   it('requires a valid Bearer token on every drop request (401 otherwise)', async () => {
     const s = await server({ tokens: ['another-token-of-16+', TOKEN] });
     const url = `${s.url}/${newDropId()}`;
-    for (const headers of [{}, { Authorization: 'Client Qabel' }, { Authorization: 'Bearer wrong-token-value!' }, { Authorization: `bearer ${TOKEN}` }]) {
+    const attempts: Record<string, string>[] = [{}, { Authorization: 'Client Qabel' }, { Authorization: 'Bearer wrong-token-value!' }, { Authorization: `bearer ${TOKEN}` }];
+    for (const headers of attempts) {
       const post = await postMessage(url, Uint8Array.of(1), headers);
       expect(post.status).toBe(401);
       expect(post.headers.get('www-authenticate')).toBe('Bearer');
