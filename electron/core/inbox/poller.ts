@@ -28,6 +28,9 @@ export interface PollerOptions {
   logger: Logger;
 }
 
+/** Bounds one poll (100 pages of 1000 = 100,000 messages); the next poll continues from there. */
+const MAX_PAGES_PER_POLL = 100;
+
 interface PendingBatch {
   dropUrl: string;
   /** Emission order within the drop: acking an older batch never moves the cursor back. */
@@ -153,15 +156,27 @@ export class Poller {
     return cursors;
   }
 
-  /** Fetches and opens one drop; returns the server's newest cursor (null when nothing was newer). */
+  /**
+   * Fetches and opens one drop, following the server's pages (a server may cap one answer, e.g. at
+   * 1000 messages) until nothing newer is left; returns the newest cursor (null when nothing was newer).
+   */
   private async pollDrop(dropUrl: string, since = this.options.keystore.cursor(dropUrl)): Promise<string | null> {
     const { keystore } = this.options;
-    const result = await this.options.client().fetch(dropUrl, since);
-    if (result.status !== 'messages') return null;
+    const pdus: Uint8Array[] = [];
+    let latest: string | null = null;
+    for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL; page++) {
+      const result = await this.options.client().fetch(dropUrl, cursor);
+      if (result.status !== 'messages' || result.items.length === 0) break;
+      for (const item of result.items) pdus.push(item.body);
+      // Without a cursor the server cannot page; asking again would return the same messages.
+      if (result.latest === null || result.latest === cursor) break;
+      latest = cursor = result.latest;
+    }
+    if (pdus.length === 0) return null;
     const identities: LocalIdentity[] = keystore.identities().map((identity) => ({ id: identity.id, pair: keystore.keyPair(identity.id) }));
     const opened = await openBatch({
       dropUrl,
-      pdus: result.items.map((item) => item.body),
+      pdus,
       identities,
       seen: this.seen!,
       pool: this.options.pool,
@@ -169,21 +184,21 @@ export class Poller {
     });
     if (opened.messages.length === 0 && opened.receipts.length === 0) {
       // Nothing for the consumer to store: the cursor may move on at once.
-      if (result.latest !== null) await keystore.acknowledge(dropUrl, result.latest, []);
-      return result.latest;
+      if (latest !== null) await keystore.acknowledge(dropUrl, latest, []);
+      return latest;
     }
     const batchId = randomUUID();
     this.pending.set(batchId, {
       dropUrl,
       sequence: ++this.sequence,
-      latest: result.latest,
+      latest,
       dedupeKeys: opened.dedupeKeys,
       receiptsToSend: opened.messages.filter(
         (m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK && typeof m.meta?.dropUrl === 'string',
       ),
     });
     this.options.emit('inbox/batch', { batchId, messages: opened.messages, receipts: opened.receipts });
-    return result.latest;
+    return latest;
   }
 
   private recordResult(dropUrl: string, result: { ok: true; latencyMs: number } | { ok: false; error: string }): void {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Channel, EventMap, EventName, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
 import { dispatch } from '../../../shared/ipc/dispatch.js';
 import { TEST_PASSPHRASE_LIMITS } from '../../../shared/protocol/identityBackup.js';
+import { setLogLevel } from '../../../shared/log.js';
 import { type Engine, type EngineOptions, createEngine } from '../../../electron/core/engine.js';
 
 export interface TestEngine {
@@ -28,6 +29,7 @@ export function tempDir(prefix = 'deaddrop-engine-'): string {
 }
 
 export async function startTestEngine(overrides: Partial<EngineOptions> = {}): Promise<TestEngine> {
+  setLogLevel('error'); // expected poll failures in fault tests would drown the output
   const dataDir = overrides.dataDir ?? tempDir();
   const engine = await createEngine({
     dataDir,
