@@ -1,0 +1,178 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildOptions } from 'esbuild';
+import type { FakeElectronState } from './fakes/fakeElectron.js';
+
+// The real main entry (electron/main/main.ts), bundled by the shipping esbuild configuration but with
+// `electron` replaced by a recording fake, runs here under Node: real engine, real crypto worker bundle,
+// real local drop server. It covers main's wiring, which the Electron smoke test covers only where
+// Electron's binary is installed.
+
+const projectRoot = path.resolve('.');
+const fakeElectron = path.join(projectRoot, 'test/electron/fakes/fakeElectron.ts');
+let outRoot: string;
+let userData: string;
+let fake: FakeElectronState;
+
+async function bundleMainWithFakeElectron(outDir: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  const { bundleOptions } = (await import(pathToFileURL(path.join(projectRoot, 'scripts/electronBundles.mjs')).href)) as {
+    bundleOptions(outDir: string, o: { copies: Map<string, string> }): BuildOptions[];
+  };
+  const copies = new Map<string, string>();
+  const [main] = bundleOptions(outDir, { copies });
+  await esbuild.build({
+    ...main,
+    external: (main?.external ?? []).filter((name) => name !== 'electron'),
+    alias: { electron: fakeElectron },
+    sourcemap: false,
+    logLevel: 'error',
+  });
+  for (const [from, to] of copies) {
+    await mkdir(path.dirname(to), { recursive: true });
+    await writeFile(to, await readFile(from));
+  }
+  return path.join(outDir, 'main.js');
+}
+
+const trustedFrame = () => fake.windows[0]?.webContents.mainFrame;
+
+/** A Result as it crossed IPC; the test reads the few fields it needs from `value`. */
+interface Answer {
+  ok: boolean;
+  value?: Record<string, unknown> & { id: string; url: string; contactString: string; publicKey: string };
+  error?: { code: string };
+}
+
+async function call(channel: string, request: unknown, frame: unknown = trustedFrame()): Promise<Answer> {
+  const handler = fake.ipcHandlers.get(channel);
+  if (!handler) throw new Error(`main registered no handler for ${channel}`);
+  return (await handler({ senderFrame: frame }, request)) as Answer;
+}
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+beforeAll(async () => {
+  // Inside the project, so the bundle's external better-sqlite3 resolves from node_modules.
+  await mkdir(path.join(projectRoot, 'test-results'), { recursive: true });
+  outRoot = await mkdtemp(path.join(projectRoot, 'test-results', 'headless-main-'));
+  userData = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-headless-'));
+  await mkdir(path.join(outRoot, 'dist-renderer'), { recursive: true });
+  await writeFile(path.join(outRoot, 'dist-renderer', 'index.html'), '<!doctype html><title>Deaddrop</title>');
+  const mainFile = await bundleMainWithFakeElectron(path.join(outRoot, 'dist-electron'));
+  process.env.FAKE_ELECTRON_USER_DATA = userData;
+  process.env.DEADDROP_PROFILE = 'headless';
+  await import(pathToFileURL(mainFile).href);
+  fake = (globalThis as unknown as { __fakeElectron: FakeElectronState }).__fakeElectron;
+  fake.ready();
+  await until('main to finish starting', () => fake.trays.length === 1 && fake.ipcHandlers.has('app/info') && fake.windows.length === 1);
+}, 120_000);
+
+afterAll(async () => {
+  if (fake && fake.app.quitRequested === 0) {
+    fake.app.quit();
+    await until('main to shut down', () => fake.app.quitRequested >= 2);
+  }
+  await rm(outRoot, { recursive: true, force: true });
+  await rm(userData, { recursive: true, force: true });
+  delete process.env.DEADDROP_PROFILE;
+  delete process.env.FAKE_ELECTRON_USER_DATA;
+});
+
+describe('main entry under Node with a fake electron', () => {
+  it('registers the privileged app scheme and a per-profile userData before ready', () => {
+    expect(fake.privilegedSchemes).toEqual([{ scheme: 'deaddrop', privileges: expect.objectContaining({ standard: true, secure: true }) }]);
+    expect(fake.app.paths.get('userData')).toBe(path.join(userData, 'profiles', 'headless'));
+  });
+  it('opens one secure window on the app scheme and a tray', () => {
+    const [window] = fake.windows;
+    expect(window?.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false });
+    expect(String((window?.options.webPreferences as { preload: string }).preload)).toMatch(/dist-electron[/\\]preload\.cjs$/);
+    expect(window?.webContents.mainFrame.url).toBe('deaddrop://app/index.html');
+    expect(window?.visible).toBe(true);
+    expect(fake.trays[0]?.tooltip).toBe('Deaddrop');
+  });
+  it('serves the UI with its CSP and refuses traversal', async () => {
+    const handler = fake.protocolHandlers.get('deaddrop')!;
+    const page = await handler(new Request('deaddrop://app/index.html'));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await handler(new Request('deaddrop://app/..%2f..%2fpackage.json'))).status).toBe(404);
+  });
+  it('keeps the engine key in the keyring and starts unlocked', async () => {
+    const sealed = await readFile(path.join(userData, 'profiles', 'headless', 'keystore-secret.bin'), 'utf8');
+    expect(sealed).toMatch(/^sealed:[-_A-Za-z0-9]{43}$/);
+    expect(await call('app/info', {})).toMatchObject({ ok: true, value: { host: 'electron', locked: false, version: '0.0.0-test' } });
+  });
+  it('answers only our main frame and validates payloads', async () => {
+    expect(await call('app/info', {}, { url: 'https://evil.example/', processId: 7, routingId: 1 })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(await call('app/info', {}, { url: 'deaddrop://app/index.html', processId: 7, routingId: 2 })).toMatchObject({ ok: false });
+    expect(await call('identities/create', { alias: '' })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+  });
+  it('opens http(s) links externally and nothing else', async () => {
+    expect(await call('links/open', { url: 'https://example.com/x' })).toEqual({ ok: true, value: { opened: true } });
+    expect(await call('links/open', { url: 'file:///etc/passwd' })).toMatchObject({ ok: false, error: { code: 'bad_input' } });
+    expect(fake.openedExternally).toEqual(['https://example.com/x']);
+  });
+  it('runs its own drop server, delivers a message between two identities, notifies and counts it', async () => {
+    const server = await call('localServer/start', { port: 0 });
+    expect(server).toMatchObject({ ok: true, value: { running: true, shareUrls: [] } });
+    const serverUrl = server.value!.url;
+    const alice = await call('identities/create', { alias: 'Alice', serverUrl });
+    const bob = await call('identities/create', { alias: 'Bob', serverUrl });
+    expect(alice.ok && bob.ok).toBe(true);
+    const card = await call('identities/contactCard', { identityId: bob.value!.id });
+    const [, , urls, publicKey] = card.value!.contactString.split('\n');
+    const window = fake.windows[0]!;
+    window.blur();
+    const sent = await call('messages/send', {
+      identityId: alice.value!.id,
+      localId: 'headless-1',
+      recipient: { publicKey, dropUrls: urls!.split(', ') },
+      text: 'Hello Bob',
+    });
+    expect(sent.ok).toBe(true);
+    await call('poller/pollNow', {});
+    await until('the message to reach the window', () =>
+      window.webContents.sent.some(([event, payload]) => event === 'inbox/batch' && (payload as { messages: { text: string }[] }).messages.some((m) => m.text === 'Hello Bob')),
+    );
+    await until('a notification', () => fake.notifications.length > 0);
+    expect(fake.notifications.map((n) => n.options)).toEqual([{ title: 'Alice (unverified)', body: 'Hello Bob', icon: expect.any(String) }]);
+    expect(fake.trays[0]?.tooltip).toBe('Deaddrop: 1 unread message');
+    window.hide();
+    fake.notifications[0]!.emit('click');
+    expect(window.visible).toBe(true);
+    expect(window.webContents.sent.at(-1)).toEqual(['app/openConversation', { identityId: bob.value!.id, contactKey: alice.value!.publicKey }]);
+    expect(await call('ui/unread', { count: 0 })).toEqual({ ok: true, value: null });
+    expect(fake.trays[0]?.tooltip).toBe('Deaddrop');
+  }, 60_000);
+  it('hides the window to the tray on close, and on quit stops the engine and the drop server', async () => {
+    const window = fake.windows[0]!;
+    const closeEvent = { defaultPrevented: false, preventDefault: () => (closeEvent.defaultPrevented = true) };
+    window.emit('close', closeEvent);
+    expect(closeEvent.defaultPrevented).toBe(true);
+    expect(window.visible).toBe(false);
+    const status = await call('localServer/status', {});
+    const port = Number(new URL(status.value!.url).port);
+    fake.app.quit();
+    await until('main to shut down', () => fake.app.quitRequested >= 2);
+    expect(fake.ipcHandlers.size).toBe(0);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    expect(free).toBe(true);
+    expect(fake.errors).toEqual([]);
+  });
+});
