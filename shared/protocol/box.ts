@@ -21,6 +21,8 @@ const GCM_TAG_LENGTH = 16;
 const HEADER_LENGTH = X25519_KEY_LENGTH + X25519_KEY_LENGTH + GCM_TAG_LENGTH;
 const PAD_LENGTH_BYTES = 4;
 const MIN_BOX_LENGTH = HEADER_LENGTH + PAD_LENGTH_BYTES + GCM_TAG_LENGTH;
+/** PDUs trial-opened concurrently. */
+const TRIAL_WINDOW = 32;
 /** Keeps a hostile caller from making us allocate or encrypt arbitrarily much. */
 const MAX_BOX_PLAINTEXT = 1 << 20;
 
@@ -173,16 +175,21 @@ export const portableBox: BoxBackend = {
   },
   async trialOpen(identities, pdus) {
     await cryptoReady();
-    const hits: (TrialHit | null)[] = [];
-    for (const pdu of pdus) {
-      let hit: TrialHit | null = null;
-      if (isVersion0Pdu(pdu)) {
-        for (let identityIndex = 0; identityIndex < identities.length && !hit; identityIndex++) {
+    const hits: (TrialHit | null)[] = new Array<TrialHit | null>(pdus.length).fill(null);
+    // WebCrypto calls are asynchronous (Node runs them on its thread pool): keeping a window of PDUs
+    // in flight overlaps them with the synchronous X25519 of the others.
+    for (let start = 0; start < pdus.length; start += TRIAL_WINDOW) {
+      const window = pdus.slice(start, start + TRIAL_WINDOW);
+      await Promise.all(window.map(async (pdu, offset) => {
+        if (!isVersion0Pdu(pdu)) return;
+        for (let identityIndex = 0; identityIndex < identities.length; identityIndex++) {
           const opened = await openBox(identities[identityIndex]!, pdu.subarray(1));
-          if (opened) hit = { identityIndex, opened };
+          if (opened) {
+            hits[start + offset] = { identityIndex, opened };
+            return;
+          }
         }
-      }
-      hits.push(hit);
+      }));
     }
     return hits;
   },
