@@ -50,6 +50,15 @@ describe('contact string', () => {
     const text = `  \r\nQABELCONTACT\r\n  Alice Müller \r\n${URL1} ,${URL2}\r\n${KEY.toUpperCase()}\r\n\r\n `;
     expect(parseContactString(text)).toEqual({ alias: 'Alice Müller', publicKey: KEY, dropUrls: [URL1, URL2] });
   });
+  it('rejects every truncation of a contact string that loses information', () => {
+    const text = formatContactString(alice);
+    const keyStart = text.lastIndexOf('\n') + 1;
+    for (let end = 0; end < text.length; end++) {
+      const truncated = text.slice(0, end);
+      if (end > keyStart) expect(invalidMessage(() => parseContactString(truncated))).toMatch(/public key/);
+      else invalidMessage(() => parseContactString(truncated));
+    }
+  });
   it('explains what is wrong', () => {
     expect(invalidMessage(() => parseContactString('hello'))).toMatch(/QABELCONTACT/);
     expect(invalidMessage(() => parseContactString(`QABELCONTACT\nA\n${URL1}`))).toMatch(/4 lines/);

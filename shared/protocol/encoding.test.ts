@@ -48,6 +48,15 @@ describe('base64url', () => {
       expect(text).toBe(btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''));
     }));
   });
+  it('decodes arbitrary text either canonically or with a ProtocolError', () => {
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom('A', 'g', 'Q', 'z', '0', '-', '_', '=', '+', '/', ' ', 'é') }), (text) => {
+      try {
+        expect(toBase64Url(fromBase64Url(text))).toBe(text);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ProtocolError);
+      }
+    }));
+  });
   it('rejects padding, foreign characters, impossible lengths and non-canonical trailing bits', () => {
     for (const bad of ['Zg==', 'Zm9v+', 'Zm9v/', 'Z', 'Zm9vY', 'Zh', 'Zm9']) expect(() => fromBase64Url(bad)).toThrow(ProtocolError);
   });
@@ -57,6 +66,15 @@ describe('utf8', () => {
   it('round-trips well-formed strings', () => {
     fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (text) => {
       expect(utf8Decode(utf8Encode(text))).toBe(text);
+    }));
+  });
+  it('decodes arbitrary bytes either losslessly or with a ProtocolError', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      try {
+        expect(utf8Encode(utf8Decode(bytes))).toEqual(bytes);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ProtocolError);
+      }
     }));
   });
   it('rejects invalid UTF-8 instead of replacing it', () => {
