@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { diffieHellman } from 'node:crypto';
+import { diffieHellman, randomBytes } from 'node:crypto';
+import { cryptoReady, generateKeyPair, portableBox, sealBox } from '../../shared/protocol/box.js';
 import { PAYLOAD_LENGTH, PDU_LENGTH } from '../../shared/protocol/boxTypes.js';
 import {
   generateNativeKeyPair,
@@ -94,5 +95,32 @@ describe('native box backend: PDUs', () => {
     const bob = generateNativeKeyPair();
     const box = sealNativeBox(alice, bob.publicKey, Buffer.from('short'));
     expect(Buffer.from(openNativeBox(prepareIdentity(bob), box)!.payload).toString()).toBe('short');
+  });
+});
+
+describe('native and portable backends interoperate', () => {
+  it('native seals what portable opens and the other way round, for random payloads', async () => {
+    await cryptoReady();
+    for (let round = 0; round < 10; round++) {
+      const alice = round % 2 === 0 ? generateNativeKeyPair() : await generateKeyPair();
+      const bob = round % 2 === 0 ? await generateKeyPair() : generateNativeKeyPair();
+      const payload = new Uint8Array(randomBytes(PAYLOAD_LENGTH));
+      const fromNative = await nativeBox.sealPdu(alice, bob.publicKey, payload);
+      const fromPortable = await portableBox.sealPdu(alice, bob.publicKey, payload);
+      for (const [pdu, opener] of [[fromNative, portableBox], [fromPortable, nativeBox]] as const) {
+        const opened = await opener.openPdu(bob, pdu);
+        expect(toHex(opened!.senderPublicKey)).toBe(toHex(alice.publicKey));
+        expect(toHex(opened!.payload)).toBe(toHex(payload));
+      }
+      const hits = await nativeBox.trialOpen([alice, bob], [fromPortable]);
+      expect(hits[0]?.identityIndex).toBe(1);
+    }
+  });
+
+  it('opens portable boxes with random padding', async () => {
+    const alice = await generateKeyPair();
+    const bob = generateNativeKeyPair();
+    const box = await sealBox(alice, bob.publicKey, Buffer.from('padded'), { padLength: 37 });
+    expect(Buffer.from(openNativeBox(prepareIdentity(bob), box)!.payload).toString()).toBe('padded');
   });
 });
