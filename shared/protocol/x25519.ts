@@ -9,8 +9,13 @@ export const X25519_KEY_LENGTH = 32;
 let ready: Promise<void> | null = null;
 let isReady = false;
 
-/** Resolves once libsodium is initialised; call (and await) before any other box function. */
+/** Resolves once libsodium is initialised and WebCrypto is present; await it before using the box. */
 export function cryptoReady(): Promise<void> {
+  // Pages outside a secure context (https, localhost, a privileged app scheme) have no crypto.subtle:
+  // say so here rather than fail later with an obscure TypeError.
+  if (typeof globalThis.crypto?.subtle?.importKey !== 'function') {
+    return Promise.reject(new Error('WebCrypto (crypto.subtle) is unavailable: run in a secure context (https, localhost or a privileged app scheme)'));
+  }
   ready ??= sodium.ready.then(() => {
     isReady = true;
   });
