@@ -63,7 +63,7 @@ test.describe.serial('messenger end to end', () => {
     await expect(alice.page.getByTestId('my-qr')).toBeVisible();
     await screenshot(alice.page, '03-my-contact-card');
     await expectAccessible(alice.page, 'my contact card');
-    const download = alice.page.waitForEvent('download');
+    const download = alice.page.waitForEvent('download', { timeout: 30_000 });
     await alice.page.getByRole('button', { name: 'Export .qco file' }).click();
     const qco = await download;
     expect(qco.suggestedFilename()).toMatch(/\.qco$/);
@@ -144,7 +144,7 @@ test.describe.serial('messenger end to end', () => {
     await setFastPolling(carol.page);
     await goTo(alice.page, 'Contacts');
     await alice.page.getByRole('button', { name: 'My contact card' }).click();
-    const download = alice.page.waitForEvent('download');
+    const download = alice.page.waitForEvent('download', { timeout: 30_000 });
     await alice.page.getByRole('button', { name: 'Save QR code as PNG' }).click();
     const png = await readFile((await (await download).path())!);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');

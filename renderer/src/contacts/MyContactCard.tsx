@@ -30,10 +30,8 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
     };
   }, [bridge, identity.id]);
 
-  const saveQr = async () => {
-    if (!qr) return;
-    const blob = await (await fetch(qr)).blob();
-    downloadFile(`contact-${identity.alias}.png`, blob);
+  const saveQr = () => {
+    if (qr) downloadFile(`contact-${identity.alias}.png`, pngFromDataUrl(qr));
   };
 
   return (
@@ -52,7 +50,7 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
           <button type="button" className="primary" onClick={() => downloadFile(card.fileName, card.qco, 'application/json')}>
             Export .qco file
           </button>
-          <button type="button" onClick={() => void saveQr()} disabled={!qr}>
+          <button type="button" onClick={saveQr} disabled={!qr}>
             Save QR code as PNG
           </button>
           <button type="button" onClick={() => void navigator.clipboard?.writeText(card.contactString)}>
@@ -62,4 +60,12 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
       )}
     </section>
   );
+}
+
+/** The PNG bytes of a `data:image/png;base64,…` URL (the CSP forbids fetching data: URLs). */
+function pngFromDataUrl(dataUrl: string): Blob {
+  const binary = atob(dataUrl.slice(dataUrl.indexOf(',') + 1));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return new Blob([bytes], { type: 'image/png' });
 }
