@@ -37,7 +37,7 @@ const SUITE = Buffer.concat([Buffer.from('Noise255/AES256-GCM', 'ascii'), Buffer
 const INFO_HEADER = Buffer.concat([SUITE, Buffer.from([0])]);
 const INFO_BODY = Buffer.concat([SUITE, Buffer.from([1])]);
 const ZERO_CHAIN = Buffer.alloc(48);
-const ZERO_T = Buffer.alloc(64);
+const kdfScratch = Buffer.alloc(INFO_HEADER.length + 1 + 32 + ZERO_CHAIN.length);
 
 /** An identity's keys imported for node:crypto. */
 export interface PreparedIdentity {
@@ -82,22 +82,21 @@ export function generateNativeKeyPair(): KeyPair {
   };
 }
 
-/** The protocol's KDF (not RFC 5869 HKDF): chained HMAC-SHA512 blocks. */
+/** The protocol's KDF (not RFC 5869 HKDF): chained HMAC-SHA512 blocks, one `update` per block. */
 export function nativeKdf(secret: Uint8Array, extra: Uint8Array, info: Uint8Array, length: number): Buffer {
-  const blocks: Buffer[] = [];
-  let t: Buffer = ZERO_T;
-  let produced = 0;
-  for (let counter = 0; produced < length; counter++) {
-    t = createHmac('sha512', secret)
-      .update(info)
-      .update(Buffer.from([counter]))
-      .update(t.subarray(0, 32))
-      .update(extra)
-      .digest();
-    blocks.push(t);
-    produced += t.length;
+  const out = Buffer.allocUnsafe(Math.ceil(length / 64) * 64);
+  // Block input: info || byte(counter) || t[0..32) || extra, with t = 64 zero bytes for the first block.
+  // The box always uses the same sizes: one scratch buffer (this code is synchronous) spares the GC.
+  const size = info.length + 1 + 32 + extra.length;
+  const input = size === kdfScratch.length ? kdfScratch.fill(0, info.length + 1, info.length + 33) : Buffer.alloc(size);
+  input.set(info, 0);
+  input.set(extra, info.length + 33);
+  for (let counter = 0, offset = 0; offset < length; counter++, offset += 64) {
+    input[info.length] = counter;
+    if (counter > 0) out.copy(input, info.length + 1, offset - 64, offset - 32);
+    createHmac('sha512', secret).update(input).digest().copy(out, offset);
   }
-  return Buffer.concat(blocks).subarray(0, length);
+  return out.subarray(0, length);
 }
 
 function gcmSeal(key: Buffer, nonce: Buffer, plaintext: Uint8Array, aad: Buffer): Buffer {
@@ -111,7 +110,7 @@ function gcmSeal(key: Buffer, nonce: Buffer, plaintext: Uint8Array, aad: Buffer)
 /** AES-256-GCM open; null on a bad tag. Node signals that by throwing, so no stack is captured. */
 function gcmOpen(key: Buffer, nonce: Buffer, sealed: Buffer, aad: Buffer): Buffer | null {
   if (sealed.length < TAG_LENGTH) return null;
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
   const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));

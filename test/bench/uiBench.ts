@@ -1,0 +1,82 @@
+/**
+ * `npm run bench:ui`: the messenger UI in Chromium with 100,000 stored messages in one conversation.
+ *  - open: click on the conversation → its newest messages painted (viewport full, no placeholders);
+ *    baseline: the same for a conversation of 50 messages, measured in the same run.
+ *  - scroll: frame times while scrolling back 5,000 messages; baseline: idle frame times.
+ * Targets (DESIGN): open under 150 ms, no scroll frame over 50 ms. Prints figures; asserts nothing.
+ */
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chromium } from 'playwright';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
+import { createIdentity, openUser } from '../e2e/support/appDriver.js';
+import { startDropServer, startEngineHost } from '../e2e/support/services.js';
+import { idleFramesSource, scrollBackSource, seedConversationSource, timeOpenConversationSource } from './uiSeed.js';
+
+const BIG = 100_000;
+const SMALL = 50;
+const RUNS = 7;
+const SCROLL_BACK = 5_000;
+
+if (!existsSync(CHROMIUM_PATH)) {
+  console.warn(`bench:ui skipped: no Chromium at ${CHROMIUM_PATH}`);
+  process.exit(0);
+}
+if (spawnSync('npm', ['run', '--silent', 'build:renderer'], { stdio: 'ignore' }).status !== 0) {
+  console.error('bench:ui: the renderer build failed');
+  process.exit(1);
+}
+
+const call = <T>(page: import('playwright').Page, source: string, args: unknown) =>
+  page.evaluate(`(${source})(${JSON.stringify(args)})`) as Promise<T>;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+const server = await startDropServer();
+const host = await startEngineHost('bench');
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+try {
+  const user = await openUser(browser, 'bench', host);
+  const page = user.page;
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await createIdentity(page, 'Bench', server.url);
+  const identityId = await page.evaluate(`localStorage.getItem('deaddrop.activeIdentity')`);
+
+  const seedStart = Date.now();
+  await call(page, seedConversationSource, { identityId, contactKey: 'a'.repeat(64), alias: 'Big', count: BIG });
+  await call(page, seedConversationSource, { identityId, contactKey: 'b'.repeat(64), alias: 'Small', count: SMALL });
+  console.log(`seeded ${BIG.toLocaleString('en')} + ${SMALL} messages in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+  await page.reload();
+  await page.getByTestId('conversation-item').first().waitFor();
+
+  const open = async (alias: string, count: number) =>
+    call<number>(page, timeOpenConversationSource, { alias, count, newestText: `message ${count - 1}:` });
+  const bigTimes: number[] = [];
+  const smallTimes: number[] = [];
+  // The first open warms caches (code paths, IndexedDB) and is reported separately.
+  const coldBig = await open('Big', BIG);
+  for (let i = 0; i < RUNS; i++) {
+    smallTimes.push(await open('Small', SMALL));
+    bigTimes.push(await open('Big', BIG));
+  }
+
+  const idle = await call<number[]>(page, idleFramesSource, { frames: 120 });
+  const scroll = await call<{ frames: number[]; reached: number }>(page, scrollBackSource, { messages: SCROLL_BACK, stepPx: 1200 });
+  const frames = scroll.frames;
+  const worst = Math.max(...frames);
+
+  console.log('');
+  console.log(`open conversation (click → newest messages painted), ${RUNS} runs, median:`);
+  console.log(`  ${BIG.toLocaleString('en')} messages: ${ms(median(bigTimes))} (first open ${ms(coldBig)}, worst ${ms(Math.max(...bigTimes))}); target < 150 ms`);
+  console.log(`  ${SMALL} messages (baseline): ${ms(median(smallTimes))}`);
+  console.log(`  ratio 100k / baseline: ${(median(bigTimes) / median(smallTimes)).toFixed(2)}x`);
+  console.log(`scroll back ${SCROLL_BACK.toLocaleString('en')} messages (reached index ${scroll.reached}): ${frames.length} frames`);
+  console.log(`  frame time median ${ms(median(frames))}, p95 ${ms(percentile(frames, 0.95))}, max ${ms(worst)}; frames over 50 ms: ${frames.filter((f) => f > 50).length}; target: none`);
+  console.log(`  idle frame baseline median ${ms(median(idle))}, max ${ms(Math.max(...idle))}; ratio max scroll / median idle: ${(worst / median(idle)).toFixed(2)}x`);
+  await user.context.close();
+} finally {
+  await browser.close();
+  await host.stop();
+  await server.stop();
+}
