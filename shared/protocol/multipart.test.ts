@@ -147,6 +147,21 @@ describe('multipart parser', () => {
     endless.push(text('--B\r\n\r\n'));
     expect(codeOf(() => { for (let i = 0; i < 100; i++) endless.push(new Uint8Array(100).fill(13)); })).toBe('multipart_limit');
   });
+  it('keeps no view into a chunk after push returns (callers may reuse their buffers)', () => {
+    const built = buildMultipart([{ body: text('first part'), date: new Date(0) }, { body: text('second'), date: new Date(0) }]);
+    const parser = new MultipartParser(built.boundary, LIMITS);
+    const buffer = new Uint8Array(built.body.length);
+    const parts: MultipartPart[] = [];
+    for (let i = 0; i < built.body.length; i += 7) {
+      const piece = built.body.subarray(i, i + 7);
+      buffer.set(piece);
+      parts.push(...parser.push(buffer.subarray(0, piece.length)));
+      buffer.fill(0x2d);
+    }
+    parser.finish();
+    expect(parts.map((p) => new TextDecoder().decode(p.body))).toEqual(['first part', 'second']);
+    expect(parts.map((p) => p.headers['content-type'])).toEqual(['application/octet-stream', 'application/octet-stream']);
+  });
   it('stays failed after an error', () => {
     const parser = new MultipartParser('B', LIMITS);
     expect(codeOf(() => parser.push(text('--Bxy')))).toBe('invalid_multipart');

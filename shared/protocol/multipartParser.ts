@@ -102,7 +102,10 @@ export class MultipartParser {
       if (this.totalBytes > this.limits.maxTotalBytes) throw limitError('The multipart body is larger than allowed.');
       if (this.state === 'epilogue' || chunk.length === 0) return [];
       this.pending = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
-      return this.run();
+      const parts = this.run();
+      // Never keep a view into the caller's chunk: stream implementations may reuse its memory.
+      if (this.pending.buffer === chunk.buffer) this.pending = this.pending.slice();
+      return parts;
     } catch (error) {
       this.failed = error instanceof ProtocolError ? error : malformed('The multipart body could not be read.');
       throw this.failed;
