@@ -85,9 +85,3 @@ export function formatDropUrl(serverUrl: string, dropId: string): string {
   const servicePath = parsed.pathname.replace(/\/+$/, '');
   return `${parsed.origin}${servicePath}/${dropId}`;
 }
-
-/** The server URL in canonical form (as `parseDropUrl` returns it), for comparing servers. */
-export function normalizeServerUrl(serverUrl: string): string {
-  const parsed = parseHttpUrl(serverUrl, 'server URL');
-  return parsed.origin + parsed.pathname.replace(/\/+$/, '');
-}
