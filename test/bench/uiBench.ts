@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright';
+import { type Page, chromium } from 'playwright';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
 import { createIdentity, openUser } from '../e2e/support/appDriver.js';
 import { startDropServer, startEngineHost } from '../e2e/support/services.js';
@@ -27,7 +27,7 @@ if (spawnSync('npm', ['run', '--silent', 'build:renderer'], { stdio: 'ignore' })
   process.exit(1);
 }
 
-const call = <T>(page: import('playwright').Page, source: string, args: unknown) =>
+const call = <T>(page: Page, source: string, args: unknown) =>
   page.evaluate(`(${source})(${JSON.stringify(args)})`) as Promise<T>;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;

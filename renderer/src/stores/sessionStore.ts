@@ -28,6 +28,14 @@ function rememberedIdentity(): string | null {
   }
 }
 
+function rememberIdentity(id: string | null): void {
+  try {
+    if (id) localStorage.setItem(ACTIVE_IDENTITY_KEY, id);
+  } catch {
+    // Private mode: the choice just is not remembered.
+  }
+}
+
 export const useSession = create<SessionState>()((set, get) => ({
   bridge: null,
   connection: 'connecting',
@@ -40,15 +48,12 @@ export const useSession = create<SessionState>()((set, get) => ({
   setAppInfo: (appInfo) => set({ appInfo }),
   setIdentities(list) {
     const active = get().activeIdentityId;
-    const stillThere = list.some((i) => i.id === active);
-    set({ identities: list, activeIdentityId: stillThere ? active : (list[0]?.id ?? null) });
+    const next = list.some((i) => i.id === active) ? active : (list[0]?.id ?? null);
+    rememberIdentity(next);
+    set({ identities: list, activeIdentityId: next });
   },
   setActiveIdentity(id) {
-    try {
-      if (id) localStorage.setItem(ACTIVE_IDENTITY_KEY, id);
-    } catch {
-      // Private mode: the choice just is not remembered.
-    }
+    rememberIdentity(id);
     set({ activeIdentityId: id });
   },
   setServerStatus: (serverStatus) => set({ serverStatus }),
