@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ServerProcess, repoRoot, startServerProcess } from './helpers/serverProcess.js';
+import { removeDir, tempDir } from './helpers/testEngine.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function deaddrop(args: string[], passphrase = 'cli test passphrase'): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin/deaddrop.mjs'), ...args],
+      { cwd: repoRoot, env: { ...process.env, DEADDROP_PASSPHRASE: passphrase }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const lines = (run: Run) => run.stdout.trim().split('\n');
+
+describe('deaddrop command-line client', { timeout: 180_000 }, () => {
+  let server: ServerProcess;
+  let dir: string;
+  const file = (name: string) => join(dir, name);
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    dir = tempDir('deaddrop-cli-');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) removeDir(dir);
+  });
+
+  it('exchanges messages both ways and answers receipts', async () => {
+    const [alice, bob] = await Promise.all([
+      deaddrop(['id', 'new', '--alias', 'alice', '--server', server.url, '--out', file('alice.qid')]),
+      deaddrop(['id', 'new', '--alias', 'bob', '--server', server.url, '--out', file('bob.qid'), '--bits', '16']),
+    ]);
+    expect(alice.code, alice.stderr).toBe(0);
+    expect(bob.code, bob.stderr).toBe(0);
+    expect(lines(alice)[0]).toBe('QABELCONTACT');
+    const aliceKey = lines(alice)[3]!;
+
+    const card = await deaddrop(['id', 'card', '--id', file('bob.qid'), '--qco', file('bob.qco')]);
+    expect(card.stdout).toBe(bob.stdout);
+    expect(existsSync(file('bob.qco'))).toBe(true);
+    const bobKey = (JSON.parse(readFileSync(file('bob.qco'), 'utf8')) as { contacts: { public_key: string }[] }).contacts[0]!.public_key;
+
+    const sent = await deaddrop(['send', '--id', file('alice.qid'), '--to', file('bob.qco'), '--text', 'hello from the CLI']);
+    expect(sent.code, sent.stderr).toBe(0);
+    const [ackId] = lines(sent);
+    expect(ackId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const atBob = await deaddrop(['fetch', '--id', file('bob.qid'), '--json']);
+    expect(atBob.code, atBob.stderr).toBe(0);
+    const bobOut = lines(atBob);
+    expect(JSON.parse(bobOut[0]!)).toMatchObject({ kind: 'message', senderKey: aliceKey, alias: 'alice', type: 'box_message', text: 'hello from the CLI', acknowledgeId: ackId });
+    expect(bobOut.at(-1)).toMatch(/^cursor \S+$/);
+
+    // Bob's fetch answered the receipt into Alice's drop.
+    const atAlice = await deaddrop(['fetch', '--id', file('alice.qid'), '--json']);
+    expect(lines(atAlice).map((line) => (line.startsWith('{') ? JSON.parse(line) : line))[0]).toMatchObject({ kind: 'receipt', senderKey: bobKey, acknowledgeId: ackId });
+    const cursor = lines(atAlice).at(-1)!.split(' ')[1]!;
+
+    const reply = await deaddrop(['send', '--id', file('bob.qid'), '--to', lines(alice).join('\n'), '--text', 'hello back']);
+    expect(reply.code, reply.stderr).toBe(0);
+    const newAtAlice = await deaddrop(['fetch', '--id', file('alice.qid'), '--since', cursor]);
+    const [message] = lines(newAtAlice);
+    expect(message!.split('\t').slice(1)).toEqual([bobKey, 'bob', 'box_message', lines(reply)[0], '"hello back"']);
+    const newCursor = lines(newAtAlice).at(-1)!;
+    const nothingNew = await deaddrop(['fetch', '--id', file('alice.qid'), '--since', newCursor.split(' ')[1]!]);
+    expect(lines(nothingNew)).toEqual([newCursor]);
+  });
+
+  it('fails with one line and a non-zero exit on bad passphrases, files, servers and flags', async () => {
+    const wrong = await deaddrop(['fetch', '--id', file('alice.qid')], 'not the passphrase');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/passphrase/i);
+
+    const missing = await deaddrop(['id', 'card', '--id', file('nobody.qid')]);
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^deaddrop: Cannot read the identity file .*ENOENT/) });
+
+    const badFlag = await deaddrop(['send', '--id', file('alice.qid'), '--txet', 'x']);
+    expect(badFlag.code).toBe(2);
+
+    const exists = await deaddrop(['id', 'new', '--alias', 'x', '--server', server.url, '--out', file('alice.qid')]);
+    expect(exists).toMatchObject({ code: 1, stderr: expect.stringMatching(/already exists/) });
+
+    const offline = await deaddrop(['id', 'new', '--alias', 'gone', '--server', 'http://127.0.0.1:9', '--out', file('gone.qid')]);
+    expect(offline.code, offline.stderr).toBe(0);
+    const unreachable = await deaddrop(['fetch', '--id', file('gone.qid')]);
+    expect(unreachable).toMatchObject({ code: 1, stderr: expect.stringMatching(/cannot be reached/) });
+
+    const help = await deaddrop(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/deaddrop send --id FILE.qid/);
+  });
+});
