@@ -134,6 +134,14 @@ describe('sealing and opening', () => {
     expect(await portableBox.openPdu(alice, pdu)).toBeNull();
     await expect(portableBox.sealPdu(alice, bob.publicKey, new Uint8Array(PAYLOAD_LENGTH - 1))).rejects.toThrow(/exactly 2048/);
   });
+  it('does not open a PDU with any single byte changed', async () => {
+    const pdu = await portableBox.sealPdu(alice, bob.publicKey, payloadOf('integrity'));
+    await fc.assert(fc.asyncProperty(fc.nat({ max: PDU_LENGTH - 1 }), fc.integer({ min: 1, max: 255 }), async (at, xor) => {
+      const tampered = pdu.slice();
+      tampered[at] = tampered[at]! ^ xor;
+      expect(await portableBox.openPdu(bob, tampered)).toBeNull();
+    }), { numRuns: 40 });
+  });
   it('skips PDUs of another length or version without an error', async () => {
     const pdu = await portableBox.sealPdu(alice, bob.publicKey, payloadOf('x'));
     const otherVersion = pdu.slice();

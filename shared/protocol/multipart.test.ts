@@ -168,6 +168,25 @@ describe('multipart parser', () => {
     expect(codeOf(() => parser.push(text('\r\n')))).toBe('invalid_multipart');
     expect(codeOf(() => parser.finish())).toBe('invalid_multipart');
   });
+  it('gives the same parts or the same error however the input is split (also for malformed input)', () => {
+    const valid = buildMultipart([{ body: text('a\r\n--'), date: new Date(0) }, { body: text(''), date: new Date(0) }]);
+    const outcome = (body: Uint8Array, cuts: number[]): unknown => {
+      try {
+        return feedInChunks(body, valid.boundary, cuts, { maxParts: 4, maxPartBytes: 64, maxTotalBytes: 512 }).map((p) => [{ ...p.headers }, Array.from(p.body)]);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return error.code;
+      }
+    };
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.constantFrom(valid.body, text('\r\n'), text('--'), text(`--${valid.boundary}`), text(' '), text(':')), fc.uint8Array({ maxLength: 12 })), { maxLength: 8 })
+        .map((pieces) => concatBytes(...pieces)),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      (body, rawCuts) => {
+        expect(outcome(body, rawCuts.map((c) => c % (body.length + 1)))).toEqual(outcome(body, []));
+      },
+    ), { numRuns: 300 });
+  });
   it('throws only ProtocolError on random and mutated input, never hangs', () => {
     const valid = buildMultipart([{ body: text('abc\r\n--'), date: new Date(0) }, { body: text('x'), date: new Date(0) }]);
     fc.assert(fc.property(
