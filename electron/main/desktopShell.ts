@@ -118,6 +118,13 @@ export class DesktopShell implements DesktopShellPort {
     return next;
   }
 
+  /** Keeps the tray's "Pause polling" tick in step when the UI pauses or resumes. */
+  reflectPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    this.refreshTray();
+  }
+
   get unreadCount(): number {
     return this.unread.count;
   }
@@ -169,7 +176,8 @@ export class DesktopShell implements DesktopShellPort {
 
   private async setPaused(paused: boolean): Promise<void> {
     try {
-      this.paused = (await this.deps.handlers['poller/setPaused']({ paused })).paused;
+      this.reflectPaused((await this.deps.handlers['poller/setPaused']({ paused })).paused);
+      return;
     } catch (err) {
       log.warn('could not change polling', { error: err instanceof Error ? err.message : 'unknown' });
     }

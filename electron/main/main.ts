@@ -17,6 +17,7 @@ import { registerDesktopIpc } from './desktopIpc.js';
 import { openDesktopSettings } from './desktopSettings.js';
 import { DesktopShell } from './desktopShell.js';
 import { createLinkOpener } from './externalLinks.js';
+import { type AutostartTarget, setLinuxAutostart } from './linuxAutostart.js';
 import { mainFrameSenderCheck, registerApiHandlers } from './ipcBridge.js';
 import { createLocalServerController } from './localDropServer.js';
 import { appUrlMatcher, installNavigationGuard } from './navigationGuard.js';
@@ -48,6 +49,16 @@ function setUpProfile(): ProfilePaths | null {
   }
 }
 
+/** How a Linux session starts this app: the AppImage, the installed binary, or electron with the app folder. */
+function linuxAutostartTarget(profileName: string): AutostartTarget {
+  const command = process.env.APPIMAGE
+    ? [process.env.APPIMAGE]
+    : app.isPackaged
+      ? [process.execPath]
+      : [process.execPath, app.getAppPath()];
+  return { configHome: process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), profile: profileName, command };
+}
+
 /** Native confirmation when the UI asks for the camera without opening the gate first. */
 async function confirmCameraUse(parent: BrowserWindow | null): Promise<boolean> {
   const options = {
@@ -74,6 +85,11 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   });
   const handlers: ApiHandlers = {
     ...engine.handlers,
+    'poller/setPaused': async (request) => {
+      const answer = await engine.handlers['poller/setPaused'](request);
+      desktop.reflectPaused(answer.paused);
+      return answer;
+    },
     'links/open': createLinkOpener((url) => shell.openExternal(url)),
     'localServer/status': () => localServer.status(),
     'localServer/start': (request) => localServer.start(request),
@@ -132,7 +148,11 @@ async function startApp(profile: ProfilePaths): Promise<void> {
         return app.setBadgeCount(count);
       },
       setOpenAtLogin: (openAtLogin) => {
-        if (process.platform === 'darwin' || process.platform === 'win32') {
+        if (process.platform === 'linux') {
+          void setLinuxAutostart(linuxAutostartTarget(profile.name), openAtLogin).catch((err: unknown) =>
+            log.warn('could not change autostart', { error: err instanceof Error ? err.message : 'unknown' }),
+          );
+        } else {
           app.setLoginItemSettings({ openAtLogin, args: ['--profile', profile.name] });
         }
       },

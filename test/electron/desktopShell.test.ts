@@ -196,6 +196,14 @@ describe('desktop shell', () => {
     await expect.poll(() => h.pausedCalls).toEqual([true]);
     await expect.poll(() => (h.tray.menu as { checked?: boolean }[])[1]?.checked).toBe(true);
   });
+  it('follows pause changes made elsewhere (the UI) in the tray menu', async () => {
+    const h = await harness();
+    await h.shell.start();
+    const checked = () => (h.tray.menu as { checked?: boolean }[])[1]?.checked;
+    expect(checked()).toBe(false);
+    h.shell.reflectPaused(true);
+    expect(checked()).toBe(true);
+  });
   it('serves the UI shell messages through validated IPC', async () => {
     const h = await harness();
     await h.shell.start();

@@ -72,10 +72,14 @@ beforeAll(async () => {
   const mainFile = await bundleMainWithFakeElectron(path.join(outRoot, 'dist-electron'));
   process.env.FAKE_ELECTRON_USER_DATA = userData;
   process.env.DEADDROP_PROFILE = 'headless';
+  process.env.XDG_CONFIG_HOME = path.join(userData, 'xdg-config');
   await import(pathToFileURL(mainFile).href);
   fake = (globalThis as unknown as { __fakeElectron: FakeElectronState }).__fakeElectron;
   fake.ready();
-  await until('main to finish starting', () => fake.trays.length === 1 && fake.ipcHandlers.has('app/info') && fake.windows.length === 1);
+  await until('main to finish starting', () => {
+    if (fake.errors.length > 0) throw new Error(`main failed to start: ${fake.errors.join('; ')}`);
+    return fake.trays.length === 1 && fake.ipcHandlers.has('app/info') && fake.windows.length === 1;
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -87,6 +91,7 @@ afterAll(async () => {
   await rm(userData, { recursive: true, force: true });
   delete process.env.DEADDROP_PROFILE;
   delete process.env.FAKE_ELECTRON_USER_DATA;
+  delete process.env.XDG_CONFIG_HOME;
 });
 
 describe('main entry under Node with a fake electron', () => {

@@ -36,6 +36,9 @@ class FakeApp extends EventEmitter {
   setPath(name: string, value: string) {
     this.paths.set(name, value);
   }
+  getAppPath() {
+    return process.cwd();
+  }
   getVersion() {
     return '0.0.0-test';
   }
