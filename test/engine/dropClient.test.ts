@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { type IncomingHttpHeaders, type Server, type ServerResponse, createServer } from 'node:http';
 import { Agent } from 'undici';
 import { generateDropId } from '../../shared/protocol/dropId.js';
 import { DropClient, DropRequestError } from '../../electron/core/net/dropClient.js';
@@ -38,7 +38,7 @@ describe('drop client hygiene and bounds', () => {
   let fake: Server;
   let base: string;
   const seen: IncomingHttpHeaders[] = [];
-  let answer: (res: import('node:http').ServerResponse) => void = (res) => res.end();
+  let answer: (res: ServerResponse) => void = (res) => res.end();
 
   beforeAll(async () => {
     fake = createServer((req, res) => {
