@@ -84,10 +84,13 @@ describe('identity backup (.qid)', () => {
     const generic = await passphraseSeal(utf8Encode(JSON.stringify(identity)), 'pw', TEST_PASSPHRASE_LIMITS);
     expect(await codeOf(decryptIdentityBackup(generic, 'pw'))).toBe('invalid_backup');
   });
-  it('refuses a key pair that does not belong together or a bad drop URL', async () => {
+  it('refuses to write a backup it could not read back: foreign key pair, bad drop URLs, bad name', async () => {
     const other = toHex(randomBytes(32));
     expect(await codeOf(encryptIdentityBackup({ ...identity, publicKey: other }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
     expect(await codeOf(encryptIdentityBackup({ ...identity, privateKey: 'xy' }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
     expect(await codeOf(encryptIdentityBackup({ ...identity, dropUrls: ['http://x/short'] }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
+    expect(await codeOf(encryptIdentityBackup({ ...identity, dropUrls: [] }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
+    expect(await codeOf(encryptIdentityBackup({ ...identity, alias: 'x'.repeat(129) }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
+    expect(await codeOf(encryptIdentityBackup({ ...identity, alias: '  ' }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
   });
 });

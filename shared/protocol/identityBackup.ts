@@ -54,15 +54,17 @@ async function checkIdentity(identity: IdentityBackup): Promise<void> {
 /** The `.qid` text for `identity`, encrypted under `passphrase`. */
 export async function encryptIdentityBackup(identity: IdentityBackup, passphrase: string, limits?: PassphraseLimits): Promise<string> {
   await checkIdentity(identity);
-  const json = JSON.stringify({
+  const content = {
     format: IDENTITY_FORMAT,
     version: IDENTITY_VERSION,
     alias: identity.alias,
     public_key: identity.publicKey.toLowerCase(),
     private_key: identity.privateKey.toLowerCase(),
     drop_urls: identity.dropUrls,
-  });
-  const plaintext = utf8Encode(json);
+  };
+  // A backup that decryptIdentityBackup would refuse must never be written.
+  if (!identitySchema.safeParse(content).success) throw invalidBackup('This identity cannot be backed up: its name or drop URLs are out of range.');
+  const plaintext = utf8Encode(JSON.stringify(content));
   try {
     return await sealWithPassphrase('deaddrop-identity-backup', plaintext, passphrase, limits);
   } finally {
