@@ -77,6 +77,9 @@ describe('identity backup (.qid)', () => {
     expect(text).not.toContain(identity.privateKey);
     expect(await decryptIdentityBackup(text, 'pass phrase')).toEqual(identity);
     expect(await codeOf(decryptIdentityBackup(text, 'other'))).toBe('bad_passphrase');
+    const withBits = await encryptIdentityBackup({ ...identity, dropBits: 12 }, 'pw', TEST_PASSPHRASE_LIMITS);
+    expect(await decryptIdentityBackup(withBits, 'pw')).toEqual({ ...identity, dropBits: 12 });
+    expect(await codeOf(encryptIdentityBackup({ ...identity, dropBits: 0 }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
   });
   it('is not interchangeable with a generic sealed secret', async () => {
     const backup = await encryptIdentityBackup(identity, 'pw', TEST_PASSPHRASE_LIMITS);

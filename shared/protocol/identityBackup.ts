@@ -19,6 +19,8 @@ export interface IdentityBackup {
   publicKey: string;
   privateKey: string;
   dropUrls: string[];
+  /** Random bits of the drop IDs (PROTOCOL.md section 1), when the writer recorded them. */
+  dropBits?: number;
 }
 
 const IDENTITY_FORMAT = 'deaddrop-identity';
@@ -31,6 +33,7 @@ const identitySchema = z.object({
   public_key: hex64,
   private_key: hex64,
   drop_urls: z.array(z.string().max(2048)).min(1).max(16),
+  drop_bits: z.number().int().min(1).max(256).optional(),
 });
 
 function invalidBackup(message: string): ProtocolError {
@@ -61,6 +64,7 @@ export async function encryptIdentityBackup(identity: IdentityBackup, passphrase
     public_key: identity.publicKey.toLowerCase(),
     private_key: identity.privateKey.toLowerCase(),
     drop_urls: identity.dropUrls,
+    ...(identity.dropBits !== undefined ? { drop_bits: identity.dropBits } : {}),
   };
   // A backup that decryptIdentityBackup would refuse must never be written.
   if (!identitySchema.safeParse(content).success) throw invalidBackup('This identity cannot be backed up: its name or drop URLs are out of range.');
@@ -93,6 +97,7 @@ export async function decryptIdentityBackup(text: string, passphrase: string): P
     publicKey: parsed.data.public_key,
     privateKey: parsed.data.private_key,
     dropUrls: parsed.data.drop_urls,
+    ...(parsed.data.drop_bits !== undefined ? { dropBits: parsed.data.drop_bits } : {}),
   };
   await checkIdentity(identity);
   return identity;
