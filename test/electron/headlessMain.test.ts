@@ -1,98 +1,27 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildOptions } from 'esbuild';
 import type { FakeElectronState } from './fakes/fakeElectron.js';
+import { type HeadlessMain, startHeadlessMain, until } from './fakes/headlessMain.js';
 
 // The real main entry (electron/main/main.ts), bundled by the shipping esbuild configuration but with
 // `electron` replaced by a recording fake, runs here under Node: real engine, real crypto worker bundle,
 // real local drop server. It covers main's wiring, which the Electron smoke test covers only where
 // Electron's binary is installed.
 
-const projectRoot = path.resolve('.');
-const fakeElectron = path.join(projectRoot, 'test/electron/fakes/fakeElectron.ts');
-let outRoot: string;
-let userData: string;
+let main: HeadlessMain;
 let fake: FakeElectronState;
-
-async function bundleMainWithFakeElectron(outDir: string): Promise<string> {
-  const esbuild = await import('esbuild');
-  const { bundleOptions } = (await import(pathToFileURL(path.join(projectRoot, 'scripts/electronBundles.mjs')).href)) as {
-    bundleOptions(outDir: string, o: { copies: Map<string, string> }): BuildOptions[];
-  };
-  const copies = new Map<string, string>();
-  const [main] = bundleOptions(outDir, { copies });
-  await esbuild.build({
-    ...main,
-    external: (main?.external ?? []).filter((name) => name !== 'electron'),
-    alias: { electron: fakeElectron },
-    sourcemap: false,
-    logLevel: 'error',
-  });
-  for (const [from, to] of copies) {
-    await mkdir(path.dirname(to), { recursive: true });
-    await writeFile(to, await readFile(from));
-  }
-  return path.join(outDir, 'main.js');
-}
-
-const trustedFrame = () => fake.windows[0]?.webContents.mainFrame;
-
-/** A Result as it crossed IPC; the test reads the few fields it needs from `value`. */
-interface Answer {
-  ok: boolean;
-  value?: Record<string, unknown> & { id: string; url: string; contactString: string; publicKey: string };
-  error?: { code: string };
-}
-
-async function call(channel: string, request: unknown, frame: unknown = trustedFrame()): Promise<Answer> {
-  const handler = fake.ipcHandlers.get(channel);
-  if (!handler) throw new Error(`main registered no handler for ${channel}`);
-  return (await handler({ senderFrame: frame }, request)) as Answer;
-}
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+let userData: string;
+const call = (channel: string, request: unknown, frame?: unknown) => main.call(channel, request, ...(frame === undefined ? [] : [frame]));
 
 beforeAll(async () => {
-  // Inside the project, so the bundle's external better-sqlite3 resolves from node_modules.
-  await mkdir(path.join(projectRoot, 'test-results'), { recursive: true });
-  outRoot = await mkdtemp(path.join(projectRoot, 'test-results', 'headless-main-'));
-  userData = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-headless-'));
-  await mkdir(path.join(outRoot, 'dist-renderer'), { recursive: true });
-  await writeFile(path.join(outRoot, 'dist-renderer', 'index.html'), '<!doctype html><title>Deaddrop</title>');
-  const mainFile = await bundleMainWithFakeElectron(path.join(outRoot, 'dist-electron'));
-  process.env.FAKE_ELECTRON_USER_DATA = userData;
-  process.env.DEADDROP_PROFILE = 'headless';
-  process.env.XDG_CONFIG_HOME = path.join(userData, 'xdg-config');
-  await import(pathToFileURL(mainFile).href);
-  fake = (globalThis as unknown as { __fakeElectron: FakeElectronState }).__fakeElectron;
-  fake.ready();
-  await until('main to finish starting', () => {
-    if (fake.errors.length > 0) throw new Error(`main failed to start: ${fake.errors.join('; ')}`);
-    return fake.trays.length === 1 && fake.ipcHandlers.has('app/info') && fake.windows.length === 1;
-  });
+  main = await startHeadlessMain('headless', (dir) => writeFile(path.join(dir, 'index.html'), '<!doctype html><title>Deaddrop</title>'));
+  fake = main.fake;
+  userData = main.userData;
 }, 120_000);
 
-afterAll(async () => {
-  if (fake && fake.app.quitRequested === 0) {
-    fake.app.quit();
-    await until('main to shut down', () => fake.app.quitRequested >= 2);
-  }
-  await rm(outRoot, { recursive: true, force: true });
-  await rm(userData, { recursive: true, force: true });
-  delete process.env.DEADDROP_PROFILE;
-  delete process.env.FAKE_ELECTRON_USER_DATA;
-  delete process.env.XDG_CONFIG_HOME;
-});
+afterAll(async () => main?.stop());
 
 describe('main entry under Node with a fake electron', () => {
   it('registers the privileged app scheme and a per-profile userData before ready', () => {

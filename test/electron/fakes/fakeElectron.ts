@@ -68,8 +68,10 @@ class FakeWebContents extends EventEmitter {
   readonly sent: [string, unknown][] = [];
   readonly mainFrame = { url: '', processId: 7, routingId: 1 };
   openHandler: Listener | null = null;
+  /** Records the message and emits `ipc-sent`, so a test can deliver it to a page acting as the renderer. */
   send(channel: string, payload: unknown) {
     this.sent.push([channel, payload]);
+    this.emit('ipc-sent', channel, payload);
   }
   isLoading() {
     return false;
