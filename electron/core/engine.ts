@@ -109,6 +109,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     keystore,
     pool,
     client: () => network.client,
+    pushAgent: (url) => network.webSocketAgent(url),
     emit,
     backoff: options.timing?.pollBackoff ?? DEFAULT_BACKOFF,
     sendReceipt: (...args) => sender.sendReceipt(...args),

@@ -40,11 +40,12 @@ describe('all drop traffic through a proxy', () => {
       wantReceipt: false,
     });
     await waitFor(() => bob.of('inbox/batch').some((b) => b.messages.some((m) => m.text === 'through the tunnel')), 'message via proxies');
+    // The push sockets go through the proxies too: one tunnel for HTTP, one for the WebSocket.
+    for (const engine of [alice, bob]) await waitFor(async () => (await engine.call('servers/status', {}))[0]?.pushConnected, 'push through the proxy');
     const target = `127.0.0.1:${server.port}`;
-    expect(httpProxy.targets).toContain(target);
-    expect(socksProxy.targets).toContain(target);
-    // With a proxy there is no WebSocket (it would go around the proxy).
-    expect((await bob.call('servers/status', {}))[0]).toMatchObject({ reachable: true, pushConnected: false });
+    expect(httpProxy.targets.filter((t) => t === target).length).toBeGreaterThanOrEqual(2);
+    expect(socksProxy.targets.filter((t) => t === target).length).toBeGreaterThanOrEqual(2);
+    expect([...httpProxy.targets, ...socksProxy.targets].every((t) => t === target)).toBe(true);
   });
 
   it('rejects a malformed proxy address', async () => {

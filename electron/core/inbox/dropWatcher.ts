@@ -3,6 +3,7 @@
  * backoff after failures (so it resumes by itself after a network loss or a server restart).
  * Polls of one drop never overlap; hints during a poll cause exactly one more poll.
  */
+import type { Agent } from 'node:http';
 import { type BackoffPolicy, backoffDelay, jitteredInterval } from './backoff.js';
 import { PushSocket } from './pushSocket.js';
 
@@ -11,8 +12,10 @@ export interface DropWatcherOptions {
   /** Fetches and processes the drop once; throws when the drop could not be read. */
   poll(dropUrl: string): Promise<void>;
   intervalMs(): number;
-  /** Open a WebSocket for push hints (off when a proxy is set: the socket would bypass it). */
+  /** Open a WebSocket for push hints. */
   usePush: boolean;
+  /** The proxy tunnel for the push socket, if any. */
+  pushAgent(url: string): Agent | undefined;
   backoff: BackoffPolicy;
   onResult(dropUrl: string, result: { ok: true; latencyMs: number } | { ok: false; error: string }): void;
   onPushChange(dropUrl: string, connected: boolean): void;
@@ -32,6 +35,7 @@ export class DropWatcher {
       ? new PushSocket({
           dropUrl: options.dropUrl,
           backoff: options.backoff,
+          agentFor: options.pushAgent,
           onHint: () => this.pollNow(),
           onConnectedChange: (connected) => options.onPushChange(options.dropUrl, connected),
         })

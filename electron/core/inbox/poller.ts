@@ -5,6 +5,7 @@
  * messages are sent once their batch is acknowledged (the message is then stored on our side).
  */
 import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
 import type { EventSink, IncomingMessage, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
@@ -20,6 +21,8 @@ export interface PollerOptions {
   keystore: Keystore;
   pool: CryptoPool;
   client(): DropClient;
+  /** The proxy tunnel for push sockets, if any. */
+  pushAgent(url: string): Agent | undefined;
   emit: EventSink;
   backoff: BackoffPolicy;
   /** Sends a `box_ack` for a stored message that asked for one. */
@@ -74,7 +77,8 @@ export class Poller {
         dropUrl,
         poll: async (url) => void (await this.pollDrop(url)),
         intervalMs: () => keystore.settings().pollIntervalMs,
-        usePush: settings.push && settings.proxy.kind === 'none',
+        usePush: settings.push,
+        pushAgent: (url) => this.options.pushAgent(url),
         backoff: this.options.backoff,
         onResult: (url, result) => this.recordResult(url, result),
         onPushChange: (url, connected) => this.updateServer(url, { pushConnected: connected }),

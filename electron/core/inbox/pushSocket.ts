@@ -2,6 +2,7 @@
  * The WebSocket push hint of one drop (`<dropUrl>/ws`, PROTOCOL.md section 2): every frame or (re)connect
  * only means "poll now"; delivery always goes through GET. Reconnects with backoff while running.
  */
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { GENERIC_HEADERS } from '../net/dropClient.js';
@@ -9,6 +10,8 @@ import { GENERIC_HEADERS } from '../net/dropClient.js';
 export interface PushSocketOptions {
   dropUrl: string;
   backoff: BackoffPolicy;
+  /** The proxy tunnel for the socket, if any (push must never go around the configured proxy). */
+  agentFor(url: string): Agent | undefined;
   /** Called on open and on every frame. */
   onHint(): void;
   onConnectedChange(connected: boolean): void;
@@ -47,6 +50,7 @@ export class PushSocket {
   private connect(): void {
     const url = this.options.dropUrl.replace(/^http/i, 'ws') + '/ws';
     const socket = new WebSocket(url, {
+      agent: this.options.agentFor(url),
       headers: { 'user-agent': GENERIC_HEADERS['user-agent'] },
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       maxPayload: MAX_FRAME_BYTES,
