@@ -147,6 +147,9 @@ describe.skipIf(skipReason !== null)('Electron app smoke test', () => {
     await expect
       .poll(async () => (await probe(bob.app))?.notifications.some((n) => n.title.startsWith('Alice')) ?? false, { timeout: BOUND_MS })
       .toBe(true);
-    await expect.poll(async () => (await probe(bob.app))?.unread ?? 0, { timeout: BOUND_MS }).toBeGreaterThan(0);
+    // Windows shows the count as a taskbar overlay, not a badge: the probe sees badges only.
+    if (process.platform !== 'win32') {
+      await expect.poll(async () => (await probe(bob.app))?.unread ?? 0, { timeout: BOUND_MS }).toBeGreaterThan(0);
+    }
   }, 240_000);
 });
