@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { type Page, chromium } from 'playwright';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
 import { createIdentity, openUser } from '../e2e/support/appDriver.js';
@@ -67,6 +68,8 @@ try {
   const worst = Math.max(...frames);
 
   console.log('');
+  // Frame times are wall-clock: on a shared machine they are only comparable at a similar load.
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`);
   console.log(`open conversation (click → newest messages painted), ${RUNS} runs, median:`);
   console.log(`  ${BIG.toLocaleString('en')} messages: ${ms(median(bigTimes))} (first open ${ms(coldBig)}, worst ${ms(Math.max(...bigTimes))}); target < 150 ms`);
   console.log(`  ${SMALL} messages (baseline): ${ms(median(smallTimes))}`);

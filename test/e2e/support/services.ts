@@ -29,11 +29,12 @@ export interface EngineHost {
   stop(): Promise<void>;
 }
 
-export async function startEngineHost(name: string): Promise<EngineHost> {
+/** `locked`: the engine starts without its secret, so the UI must unlock it with a passphrase. */
+export async function startEngineHost(name: string, options: { locked?: boolean } = {}): Promise<EngineHost> {
   const dataDir = await mkdtemp(join(tmpdir(), `deaddrop-e2e-${name}-`));
   const ready = /^host ready (http:\/\/127\.0\.0\.1:(\d+)\/)/;
   const launch = (port: string) =>
-    startTsProcess('test/e2e/host/engineHost.ts', ['--data-dir', dataDir, '--port', port, '--secret', `secret-${name}`], ready, {
+    startTsProcess('test/e2e/host/engineHost.ts', ['--data-dir', dataDir, '--port', port, ...(options.locked ? ['--locked'] : ['--secret', `secret-${name}`])], ready, {
       timeoutMs: 60_000,
     });
   let proc: StartedProcess = await launch('0');
