@@ -120,7 +120,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     network.configure(keystore.settings().proxy);
     if (options.autoPoll !== false) await poller.sync();
   };
-  if (!keystore.locked) await started();
+  if (!keystore.locked) {
+    try {
+      await started();
+    } catch (err) {
+      await pool.close();
+      await network.close();
+      throw err;
+    }
+  }
 
   const handlers = buildHandlers({ options, keystore, pool, network, poller, sender, emit, now, started });
   let closed: Promise<void> | null = null;

@@ -33,6 +33,10 @@ export interface PollerOptions {
 
 /** Bounds one poll (100 pages of 1000 = 100,000 messages); the next poll continues from there. */
 const MAX_PAGES_PER_POLL = 100;
+/** Unacknowledged batches kept; a consumer that never acks gets newer, overlapping batches anyway. */
+const MAX_PENDING_BATCHES = 256;
+/** In-memory dedupe keys before they are trimmed back to the persisted (bounded) list. */
+const MAX_SEEN_IN_MEMORY = 20_000;
 
 interface PendingBatch {
   dropUrl: string;
@@ -137,6 +141,7 @@ export class Poller {
     const fresh = batch.dedupeKeys.filter((key) => !this.seen!.has(key));
     for (const key of fresh) this.seen!.add(key);
     await this.options.keystore.acknowledge(batch.dropUrl, newest ? batch.latest : null, fresh);
+    if (this.seen!.size > MAX_SEEN_IN_MEMORY) this.seen = new Set(this.options.keystore.seenKeys());
     const freshSet = new Set(fresh);
     for (const message of batch.receiptsToSend) {
       if (freshSet.has(message.dedupeKey)) {
@@ -192,6 +197,7 @@ export class Poller {
       return latest;
     }
     const batchId = randomUUID();
+    if (this.pending.size >= MAX_PENDING_BATCHES) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(batchId, {
       dropUrl,
       sequence: ++this.sequence,
