@@ -11,6 +11,7 @@ import type { ApiHandlers } from '../../shared/ipc/contract.js';
 import { createLogger } from '../../shared/log.js';
 import { startDropServer } from '../../server/index.js';
 import { createEngine } from '../core/engine.js';
+import { APP_ID } from './appIdentity.js';
 import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, appSchemePrivileges, createAppProtocolHandler } from './appProtocol.js';
 import { createCameraGate } from './cameraGate.js';
 import { registerDesktopIpc } from './desktopIpc.js';
@@ -107,6 +108,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   const isTrustedSender = mainFrameSenderCheck(() => mainWindow?.webContents.mainFrame ?? null, isAppUrl);
   const openLink = createLinkOpener((url) => shell.openExternal(url));
   const notifications = new Set<Notification>();
+  const appIcon = nativeImage.createFromPath(iconPath('icon.png'));
 
   const desktop = new DesktopShell({
     handlers,
@@ -134,7 +136,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
         recordProbe({ notification: { title: planned.title, body: planned.body } });
         if (!Notification.isSupported()) return;
         // Keep a reference until it is gone: a collected Notification loses its click handler.
-        const note = new Notification({ title: planned.title, body: planned.body, icon: iconPath('icon.png') });
+        const note = new Notification({ title: planned.title, body: planned.body, icon: appIcon });
         notifications.add(note);
         note.on('click', () => {
           notifications.delete(note);
@@ -183,6 +185,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
 }
 
 const profile = setUpProfile();
+if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
 if (profile === null) {
   app.exit(2);
 } else {

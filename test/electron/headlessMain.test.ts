@@ -81,7 +81,7 @@ describe('main entry under Node with a fake electron', () => {
       window.webContents.sent.some(([event, payload]) => event === 'inbox/batch' && (payload as { messages: { text: string }[] }).messages.some((m) => m.text === 'Hello Bob')),
     );
     await until('a notification', () => fake.notifications.length > 0);
-    expect(fake.notifications.map((n) => n.options)).toEqual([{ title: 'Alice (unverified)', body: 'Hello Bob', icon: expect.any(String) }]);
+    expect(fake.notifications.map((n) => n.options)).toEqual([{ title: 'Alice (unverified)', body: 'Hello Bob', icon: expect.objectContaining({ file: expect.stringMatching(/icon\.png$/) }) }]);
     expect(fake.trays[0]?.tooltip).toBe('Deaddrop: 1 unread message');
     window.hide();
     fake.notifications[0]!.emit('click');
