@@ -3,7 +3,7 @@
  * replaced by the recording fake. Used by the headless main test and the UI-in-Chromium test.
  * One per process (main is a singleton, as in Electron); vitest runs each test file in its own fork.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,9 +65,9 @@ async function bundleMainWithFakeElectron(outDir: string): Promise<string> {
  * (a stub page, or a real Vite build).
  */
 export async function startHeadlessMain(profile: string, prepareRenderer: (dir: string) => Promise<void>): Promise<HeadlessMain> {
-  // Inside the project, so the bundle's external better-sqlite3 resolves from node_modules.
-  await mkdir(path.join(projectRoot, 'test-results'), { recursive: true });
-  const appRoot = await mkdtemp(path.join(projectRoot, 'test-results', 'headless-main-'));
+  const appRoot = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-app-'));
+  // The bundle keeps better-sqlite3 external: let it resolve from the project's node_modules.
+  await symlink(path.join(projectRoot, 'node_modules'), path.join(appRoot, 'node_modules'), 'dir');
   const userData = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-headless-'));
   await mkdir(path.join(appRoot, 'dist-renderer'), { recursive: true });
   await prepareRenderer(path.join(appRoot, 'dist-renderer'));
