@@ -123,7 +123,9 @@ async function startApp(profile: ProfilePaths): Promise<void> {
           if (mainWindow === window) mainWindow = null;
         });
         mainWindow = window;
-        void window.loadURL(devServerUrl ?? APP_ENTRY_URL);
+        window.loadURL(devServerUrl ?? APP_ENTRY_URL).catch((err: unknown) =>
+          log.error('could not load the UI', { error: err instanceof Error ? err.message : 'unknown' }),
+        );
         return window;
       },
       createTray: () => {
