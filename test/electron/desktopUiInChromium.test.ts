@@ -108,6 +108,10 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
     await until('a notification for Alice', () => main.fake.notifications.some((n) => n.options.body === 'Hello Alice, from the desktop path'));
     // The UI stored the batch and acknowledged it; main saw the acknowledgement through IPC.
     await expect.poll(() => page.getByText('Hello Alice, from the desktop path').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    // Clicking the notification brings the window up and the UI opens Bob's conversation.
+    main.fake.notifications.find((n) => n.options.body === 'Hello Alice, from the desktop path')!.emit('click');
+    expect(main.fake.windows[0]!.isFocused()).toBe(true);
+    await page.getByRole('region', { name: /^Conversation with Bob/ }).waitFor({ timeout: 30_000 });
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);
   }, 120_000);
