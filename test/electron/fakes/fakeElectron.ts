@@ -200,7 +200,8 @@ export const dialog = {
 };
 export const safeStorage = {
   isEncryptionAvailable: () => true,
-  getSelectedStorageBackend: () => 'gnome_libsecret',
+  /** FAKE_SAFE_STORAGE_BACKEND=basic_text plays a Linux session without a keyring. */
+  getSelectedStorageBackend: () => process.env.FAKE_SAFE_STORAGE_BACKEND ?? 'gnome_libsecret',
   encryptString: (text: string) => Buffer.from(`sealed:${text}`),
   decryptString: (data: Buffer) => data.toString().replace(/^sealed:/, ''),
 };
