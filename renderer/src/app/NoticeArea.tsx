@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { useUi } from '../stores/uiStore.js';
 
-const NOTICE_LIFETIME_MS = 8000;
+const NOTICE_LIFETIME_MS = 5000;
 
 /** Short confirmations and errors, announced to screen readers. */
 export function NoticeArea() {

@@ -26,10 +26,16 @@ export function MessageList({ identityId, contactKey }: { identityId: string; co
     window.showRange(first, last);
   }, [window, first, last]);
 
-  // Open at the newest message, and follow new ones while the reader is at the bottom.
+  // Open at the newest message, and follow new ones while the reader is at the bottom, also when
+  // a row turns out taller than estimated once measured (a long text).
+  const totalSize = virtualizer.getTotalSize();
   useLayoutEffect(() => {
     if (window.count > 0 && atBottom.current) virtualizer.scrollToIndex(window.count - 1, { align: 'end' });
   }, [window.count, virtualizer]);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+  }, [totalSize]);
 
   const onScroll = () => {
     const el = scrollRef.current;
@@ -49,7 +55,7 @@ export function MessageList({ identityId, contactKey }: { identityId: string; co
       data-count={window.count}
     >
       {window.ready && window.count === 0 && <p className="hint pad">No messages yet. Say hello.</p>}
-      <div className="message-canvas" style={{ height: virtualizer.getTotalSize() }}>
+      <div className="message-canvas" style={{ height: totalSize }}>
         {items.map((item) => {
           const message = window.at(item.index);
           return (

@@ -1,4 +1,4 @@
-import Dexie from 'dexie';
+import Dexie, { liveQuery } from 'dexie';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DeaddropDatabase } from '../db/database.js';
 import { database } from '../db/database.js';
@@ -7,7 +7,7 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 
 /**
  * Messages are read in pages counted back from the newest, so opening a chat reads only its end.
- * Big pages mean few page reads while scrolling.
+ * Big pages mean few page subscriptions while scrolling.
  */
 export const PAGE_SIZE = 300;
 
@@ -22,8 +22,10 @@ export interface MessageWindow {
   showRange(first: number, last: number): void;
 }
 
-interface Snapshot {
+/** One page as read: `count` is the conversation length at that read, so indexes stay exact. */
+interface Page {
   count: number;
+  rows: MessageRecord[];
 }
 
 function conversationRange(db: DeaddropDatabase, identityId: string, contactKey: string) {
@@ -33,76 +35,87 @@ function conversationRange(db: DeaddropDatabase, identityId: string, contactKey:
 }
 
 /**
- * A live, paged view of one conversation for the virtualised list. One live query watches the
- * conversation: any write to it (new message, status change) yields a new snapshot, which drops
- * the page cache and re-reads the pages in view. Between writes, scrolling reads only the pages
- * it has not read yet, and rows keep their object identity, so memoised bubbles do not re-render.
+ * A live, paged view of one conversation for the virtualised list. Each page on (or next to) the
+ * screen is its own live query, so a receipt that changes one message re-reads one page, and pages
+ * scrolled past are released. Item indexes count from the oldest message, so they do not move
+ * when new messages arrive; each page remembers the length it was read at to map them exactly.
  */
 export function useMessagePages(identityId: string, contactKey: string): MessageWindow {
-  const snapshot = useLiveQuery<Snapshot | null>(
-    async () => ({ count: await conversationRange(database(), identityId, contactKey).count() }),
+  const count = useLiveQuery<number | null>(
+    () => conversationRange(database(), identityId, contactKey).count(),
     [identityId, contactKey],
     null,
   );
   const [wanted, setWanted] = useState<number[]>([0, 1]);
-  const [pages, setPages] = useState<{ snapshot: Snapshot | null; map: Map<number, MessageRecord[]> }>({
-    snapshot: null,
-    map: new Map(),
-  });
-  const loading = useRef(new Set<string>());
+  const [pages, setPages] = useState<ReadonlyMap<number, Page>>(new Map());
+  const subscriptions = useRef(new Map<number, { unsubscribe(): void }>());
 
   useEffect(() => {
-    if (!snapshot) return;
-    const fresh = pages.snapshot === snapshot;
-    const missing = wanted.filter((p) => !(fresh && pages.map.has(p)) && !loading.current.has(`${p}`));
-    if (missing.length === 0) return;
-    missing.forEach((p) => loading.current.add(`${p}`));
-    void Promise.all(
-      missing.map((p) =>
-        conversationRange(database(), identityId, contactKey).reverse().offset(p * PAGE_SIZE).limit(PAGE_SIZE).toArray(),
-      ),
-    ).then(
-      (rows) => {
-        missing.forEach((p) => loading.current.delete(`${p}`));
-        setPages((current) => {
-          // Pages read for an older snapshot are dropped; the newer snapshot reads its own.
-          const map = current.snapshot === snapshot ? new Map(current.map) : new Map<number, MessageRecord[]>();
-          missing.forEach((p, i) => map.set(p, rows[i]!));
-          return { snapshot, map };
-        });
-      },
-      () => missing.forEach((p) => loading.current.delete(`${p}`)),
-    );
-  }, [snapshot, wanted, pages, identityId, contactKey]);
+    const subs = subscriptions.current;
+    for (const page of wanted) {
+      if (subs.has(page)) continue;
+      const query = liveQuery(async () => {
+        const range = conversationRange(database(), identityId, contactKey);
+        const [total, rows] = await Promise.all([
+          range.count(),
+          conversationRange(database(), identityId, contactKey).reverse().offset(page * PAGE_SIZE).limit(PAGE_SIZE).toArray(),
+        ]);
+        return { count: total, rows };
+      });
+      subs.set(page, query.subscribe({ next: (read) => setPages((current) => new Map(current).set(page, read)) }));
+    }
+    const released = [...subs.keys()].filter((page) => !wanted.includes(page));
+    for (const page of released) {
+      subs.get(page)?.unsubscribe();
+      subs.delete(page);
+    }
+    if (released.length > 0) {
+      setPages((current) => {
+        const next = new Map(current);
+        released.forEach((page) => next.delete(page));
+        return next;
+      });
+    }
+  }, [wanted, identityId, contactKey]);
 
-  const count = snapshot?.count ?? 0;
-  // Until the new snapshot's pages are in, the previous pages (offset by the new messages) are shown.
-  const shift = pages.snapshot && snapshot ? snapshot.count - pages.snapshot.count : 0;
+  useEffect(() => {
+    const subs = subscriptions.current;
+    return () => {
+      for (const sub of subs.values()) sub.unsubscribe();
+      subs.clear();
+    };
+  }, []);
 
+  const total = count ?? 0;
   const at = useCallback(
     (index: number) => {
-      const fromNewest = count - 1 - index - shift;
-      if (fromNewest < 0) return undefined;
-      return pages.map.get(Math.floor(fromNewest / PAGE_SIZE))?.[fromNewest % PAGE_SIZE];
+      const guess = Math.floor((total - 1 - index) / PAGE_SIZE);
+      for (const pageNumber of [guess, guess - 1, guess + 1]) {
+        const page = pages.get(pageNumber);
+        if (!page) continue;
+        const offset = page.count - 1 - index - pageNumber * PAGE_SIZE;
+        if (offset >= 0 && offset < page.rows.length) return page.rows[offset];
+      }
+      return undefined;
     },
-    [pages, count, shift],
+    [pages, total],
   );
 
   const showRange = useCallback(
     (first: number, last: number) => {
-      if (count === 0) return;
-      const newestPage = Math.floor((count - 1 - last) / PAGE_SIZE);
-      const oldestPage = Math.floor((count - 1 - first) / PAGE_SIZE);
+      if (total === 0) return;
+      const newestPage = Math.floor((total - 1 - last) / PAGE_SIZE);
+      const oldestPage = Math.floor((total - 1 - first) / PAGE_SIZE);
       // One page beyond each edge is read ahead, so scrolling meets loaded rows, not placeholders
       // that change height (and shift the view) when their data arrives.
-      const lastPage = Math.floor((count - 1) / PAGE_SIZE);
+      const lastPage = Math.floor((total - 1) / PAGE_SIZE);
       const next: number[] = [];
       for (let p = Math.max(0, newestPage - 1); p <= Math.min(lastPage, oldestPage + 1); p++) next.push(p);
       const nextKey = next.join(',');
       setWanted((prev) => (prev.join(',') === nextKey ? prev : next));
     },
-    [count],
+    [total],
   );
 
-  return useMemo(() => ({ count, ready: snapshot !== null, at, showRange }), [count, snapshot, at, showRange]);
+  return useMemo(() => ({ count: total, ready: count !== null, at, showRange }), [total, count, at, showRange]);
 }

@@ -93,9 +93,6 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       >
         <p>Or drop a .qco file or a QR code image here.</p>
         <div className="button-row">
-          <label className="button" htmlFor={`${formId}-qco`}>
-            Choose .qco file
-          </label>
           <input
             id={`${formId}-qco`}
             className="visually-hidden"
@@ -107,8 +104,8 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
             }}
             data-testid="contact-file"
           />
-          <label className="button" htmlFor={`${formId}-qr`}>
-            Open QR code image
+          <label className="button" htmlFor={`${formId}-qco`}>
+            Choose .qco file
           </label>
           <input
             id={`${formId}-qr`}
@@ -121,6 +118,9 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
             }}
             data-testid="contact-qr-image"
           />
+          <label className="button" htmlFor={`${formId}-qr`}>
+            Open QR code image
+          </label>
           <button type="button" onClick={() => setScanning((s) => !s)} aria-expanded={scanning}>
             Scan with camera
           </button>

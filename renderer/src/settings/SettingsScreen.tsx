@@ -1,6 +1,7 @@
 import { useId } from 'react';
 import { database } from '../db/database.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
+import { LocalServerPanel } from './LocalServerPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
 import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
 
@@ -57,6 +58,9 @@ export function SettingsScreen() {
         </section>
         <section className="panel wide-panel">
           <ServerStatusPanel />
+        </section>
+        <section className="panel">
+          <LocalServerPanel />
         </section>
       </div>
     </div>
