@@ -107,6 +107,10 @@ async function startApp(profile: ProfilePaths): Promise<void> {
 
   const isTrustedSender = mainFrameSenderCheck(() => mainWindow?.webContents.mainFrame ?? null, isAppUrl);
   const openLink = createLinkOpener((url) => shell.openExternal(url));
+  // Every web contents, not only our window's: nothing may navigate away, open windows or embed webviews.
+  app.on('web-contents-created', (_event, contents) =>
+    installNavigationGuard(contents, { isAppUrl, openExternal: (url) => void openLink({ url }).catch(() => undefined) }),
+  );
   const notifications = new Set<Notification>();
   const appIcon = nativeImage.createFromPath(iconPath('icon.png'));
 
@@ -118,7 +122,6 @@ async function startApp(profile: ProfilePaths): Promise<void> {
       platform: process.platform,
       createWindow: (show) => {
         const window = createMainWindow(BrowserWindow, { preloadPath, show, icon: iconPath('icon.png') });
-        installNavigationGuard(window.webContents, { isAppUrl, openExternal: (url) => void openLink({ url }).catch(() => undefined) });
         window.on('closed', () => {
           if (mainWindow === window) mainWindow = null;
         });

@@ -53,10 +53,18 @@ describe('main entry under Node with a fake electron', () => {
     expect(await call('app/info', {}, { url: 'deaddrop://app/index.html', processId: 7, routingId: 2 })).toMatchObject({ ok: false });
     expect(await call('identities/create', { alias: '' })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
   });
+  it('guards the window\'s web contents: no navigation away, no new windows', () => {
+    const contents = fake.windows[0]!.webContents;
+    const navigation = { preventDefault: () => (navigation.prevented = true), prevented: false };
+    contents.emit('will-navigate', navigation, 'https://evil.example/');
+    expect(navigation.prevented).toBe(true);
+    expect(contents.openHandler?.({ url: 'https://example.com/new' })).toEqual({ action: 'deny' });
+  });
   it('opens http(s) links externally and nothing else', async () => {
     expect(await call('links/open', { url: 'https://example.com/x' })).toEqual({ ok: true, value: { opened: true } });
     expect(await call('links/open', { url: 'file:///etc/passwd' })).toMatchObject({ ok: false, error: { code: 'bad_input' } });
-    expect(fake.openedExternally).toEqual(['https://example.com/x']);
+    await until('the window-open link to reach the system browser', () => fake.openedExternally.length === 2);
+    expect(fake.openedExternally.sort()).toEqual(['https://example.com/new', 'https://example.com/x']);
   });
   it('runs its own drop server, delivers a message between two identities, notifies and counts it', async () => {
     const server = await call('localServer/start', { port: 0 });

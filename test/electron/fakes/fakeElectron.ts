@@ -89,6 +89,7 @@ export class FakeBrowserWindow extends EventEmitter {
   constructor(readonly options: Record<string, unknown>) {
     super();
     state.windows.push(this);
+    state.app.emit('web-contents-created', {}, this.webContents);
   }
   async loadURL(url: string) {
     this.webContents.mainFrame.url = url;
