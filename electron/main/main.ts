@@ -24,6 +24,7 @@ import { createLocalServerController } from './localDropServer.js';
 import { appUrlMatcher, installNavigationGuard } from './navigationGuard.js';
 import { installPermissionPolicy } from './permissionPolicy.js';
 import { type ProfilePaths, profileNameFrom, profilePaths } from './profile.js';
+import { createRendererRecovery } from './rendererRecovery.js';
 import { chooseSecret } from './secretProvider.js';
 import { recordProbe } from './testProbe.js';
 import { createMainWindow } from './windowFactory.js';
@@ -112,6 +113,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
     installNavigationGuard(contents, { isAppUrl, openExternal: (url) => void openLink({ url }).catch(() => undefined) }),
   );
   const notifications = new Set<Notification>();
+  const recovery = createRendererRecovery();
   const appIcon = nativeImage.createFromPath(iconPath('icon.png'));
 
   const desktop = new DesktopShell({
@@ -124,6 +126,10 @@ async function startApp(profile: ProfilePaths): Promise<void> {
         const window = createMainWindow(BrowserWindow, { preloadPath, show, icon: iconPath('icon.png') });
         window.on('closed', () => {
           if (mainWindow === window) mainWindow = null;
+        });
+        window.webContents.on('render-process-gone', (_event, details) => {
+          log.warn('the UI process ended', { reason: details.reason });
+          if (recovery.shouldReload(details.reason) && !window.isDestroyed()) window.reload();
         });
         mainWindow = window;
         window.loadURL(devServerUrl ?? APP_ENTRY_URL).catch((err: unknown) =>

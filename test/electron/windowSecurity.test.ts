@@ -4,6 +4,7 @@ import { createCameraGate } from '../../electron/main/cameraGate.js';
 import { appUrlMatcher, installNavigationGuard, type GuardedContents } from '../../electron/main/navigationGuard.js';
 import { isPermissionAllowed } from '../../electron/main/permissionPolicy.js';
 import { createMainWindow, mainWindowOptions, secureWebPreferences } from '../../electron/main/windowFactory.js';
+import { createRendererRecovery } from '../../electron/main/rendererRecovery.js';
 
 describe('window factory', () => {
   it('turns on sandbox and context isolation and turns off Node in every frame and worker', () => {
@@ -132,5 +133,18 @@ describe('permissions and the camera gate', () => {
     gate.allowFor(10_000);
     advance(300_000);
     expect(gate.isOpen()).toBe(false);
+  });
+});
+
+describe('renderer recovery', () => {
+  it('reloads after crashes but not after a clean exit, and stops reloading a UI that keeps dying', () => {
+    let now = 0;
+    const recovery = createRendererRecovery(3, 60_000, () => now);
+    expect(recovery.shouldReload('clean-exit')).toBe(false);
+    expect([1, 2, 3, 4].map(() => recovery.shouldReload('crashed'))).toEqual([true, true, true, false]);
+    now += 59_999;
+    expect(recovery.shouldReload('oom')).toBe(false);
+    now += 1;
+    expect(recovery.shouldReload('killed')).toBe(true);
   });
 });

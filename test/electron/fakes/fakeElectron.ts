@@ -108,6 +108,7 @@ export class FakeBrowserWindow extends EventEmitter {
     this.focused = false;
   }
   restore() {}
+  reload() {}
   isMinimized() {
     return false;
   }
