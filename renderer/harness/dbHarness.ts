@@ -10,7 +10,7 @@ import { DATABASE_NAME, DeaddropDatabase } from '../src/db/database.js';
 import { writeInboxBatch } from '../src/db/inboxWriter.js';
 import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
 import type { ContactRecord } from '../src/db/records.js';
-import { schemaV1 } from '../src/db/schema.js';
+import { schemaV1, schemaV2 } from '../src/db/schema.js';
 
 let db: DeaddropDatabase | null = null;
 const open = () => (db ??= new DeaddropDatabase());
@@ -70,20 +70,21 @@ const harness = {
   messages: () => open().messages.orderBy('[identityId+contactKey+sortAt]').toArray(),
   contacts: () => open().contacts.toArray(),
   conversations: () => open().conversations.toArray(),
-  /** Creates the database as schema version 1 shipped (Dexie stores version n as 10n). */
-  async seedVersion1(contacts: Array<Record<string, unknown>>): Promise<void> {
+  /** Creates the database as schema version `version` shipped (Dexie stores version n as 10n). */
+  async seedVersion(version: 1 | 2, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
     db?.close();
     db = null;
+    const schema = version === 1 ? schemaV1 : schemaV2;
     await new Promise<void>((resolve, reject) => {
-      const request = indexedDB.open(DATABASE_NAME, 10);
+      const request = indexedDB.open(DATABASE_NAME, version * 10);
       request.onupgradeneeded = () => {
         const idb = request.result;
-        for (const [name, spec] of Object.entries(schemaV1)) createStore(idb, name, spec);
+        for (const [name, spec] of Object.entries(schema)) createStore(idb, name, spec);
       };
       request.onsuccess = () => {
         const idb = request.result;
-        const tx = idb.transaction('contacts', 'readwrite');
-        for (const c of contacts) tx.objectStore('contacts').put(c);
+        const tx = idb.transaction(Object.keys(schema), 'readwrite');
+        for (const [table, rows] of Object.entries(records)) for (const row of rows) tx.objectStore(table).put(row);
         tx.oncomplete = () => {
           idb.close();
           resolve();
@@ -98,12 +99,13 @@ const harness = {
     const database = open();
     await database.open();
     const idb = database.backendDB();
-    const tx = idb.transaction(['contacts', 'messages'], 'readonly');
+    const tx = idb.transaction(['contacts', 'messages', 'conversations'], 'readonly');
     return {
       version: idb.version,
       contactIndexes: [...tx.objectStore('contacts').indexNames].sort(),
       messageIndexes: [...tx.objectStore('messages').indexNames].sort(),
       contacts: await database.contacts.toArray(),
+      conversations: await database.conversations.toArray(),
       stores: [...idb.objectStoreNames].sort(),
     };
   },

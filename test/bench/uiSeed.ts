@@ -30,7 +30,7 @@ export const seedConversationSource = `async ({ identityId, contactKey, alias, c
         parts: null, read: true });
     }
     tx.objectStore('conversations').put({ identityId, contactKey, lastMessageAt: start + (count - 1) * 60_000,
-      lastMessagePreview: last.slice(0, 140), lastMessageDirection: 'in', unreadCount: 0 });
+      lastMessagePreview: last.slice(0, 140), lastMessageDirection: 'in', unreadCount: 0, messageCount: count });
     tx.oncomplete = () => resolve(undefined);
     tx.onerror = () => reject(tx.error);
   });

@@ -59,28 +59,51 @@ test.describe('database layer', () => {
     await call(page, 'reset');
   });
 
-  test('schema 1: a fresh database opens with every store at the newest version', async ({ page }) => {
+  test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(20);
+    expect(shape.version).toBe(30);
     expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings']);
   });
 
   test('schema 1 → 2: contacts get a lower-case alias index; the outbox index replaces the status index', async ({ page }) => {
-    await call(page, 'seedVersion1', [
-      { identityId: ME, publicKey: BOB, alias: 'Bob Ärger', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 },
-      { identityId: ME, publicKey: EVE, alias: 'EVE', dropUrls: [], status: 'unknown', createdAt: 2 },
-    ]);
+    await call(page, 'seedVersion', 1, {
+      contacts: [
+        { identityId: ME, publicKey: BOB, alias: 'Bob Ärger', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 },
+        { identityId: ME, publicKey: EVE, alias: 'EVE', dropUrls: [], status: 'unknown', createdAt: 2 },
+      ],
+    });
     const shape = await call<{ version: number; contactIndexes: string[]; messageIndexes: string[]; contacts: Array<{ aliasLower: string; alias: string }> }>(
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(20);
+    expect(shape.version).toBe(30);
     expect(shape.contactIndexes).toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
     expect(shape.messageIndexes).not.toContain('status');
     expect(shape.contacts.map((c) => [c.alias, c.aliasLower])).toEqual([
       ['Bob Ärger', 'bob ärger'],
       ['EVE', 'eve'],
+    ]);
+  });
+
+  test('schema 2 → 3: conversations get their message count', async ({ page }) => {
+    const message = (id: string, contactKey: string, sortAt: number) => ({
+      id, identityId: ME, contactKey, direction: 'in', kind: 'text', text: id, payloadType: 'box_message', payload: '',
+      share: null, sortAt, createdAt: sortAt, status: null, localId: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
+    });
+    const conversation = (contactKey: string) => ({
+      identityId: ME, contactKey, lastMessageAt: 3, lastMessagePreview: 'x', lastMessageDirection: 'in', unreadCount: 0,
+    });
+    await call(page, 'seedVersion', 2, {
+      messages: [message('m1', BOB, 1), message('m2', BOB, 2), message('m3', EVE, 3)],
+      conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
+    });
+    const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(30);
+    expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
+      ['b', 2],
+      ['c', 0],
+      ['e', 1],
     ]);
   });
 
@@ -95,7 +118,7 @@ test.describe('database layer', () => {
     const [contact] = await call<Array<{ alias: string; status: string; dropUrls: string[] }>>(page, 'contacts');
     expect(contact).toMatchObject({ alias: 'Bob', status: 'unknown', dropUrls: [BOB_DROP] });
     const [conversation] = await call<Array<{ unreadCount: number; lastMessagePreview: string }>>(page, 'conversations');
-    expect(conversation).toMatchObject({ unreadCount: 3, lastMessagePreview: 'message 3' });
+    expect(conversation).toMatchObject({ unreadCount: 3, messageCount: 3, lastMessagePreview: 'message 3' });
   });
 
   test('a long text in parts is shown once, whole and in order, whatever order the parts arrive in', async ({ page }) => {
@@ -109,6 +132,8 @@ test.describe('database layer', () => {
     expect(all).toHaveLength(1);
     [message] = all;
     expect(message!.text).toBe('One, two, three.');
+    const [conversation] = await call<Array<{ unreadCount: number; messageCount: number }>>(page, 'conversations');
+    expect(conversation).toMatchObject({ unreadCount: 1, messageCount: 1 });
   });
 
   test('shared files and unknown types are stored as such; a blocked sender stores nothing', async ({ page }) => {

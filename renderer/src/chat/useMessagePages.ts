@@ -42,11 +42,11 @@ function conversationRange(db: DeaddropDatabase, identityId: string, contactKey:
  */
 export function useMessagePages(identityId: string, contactKey: string): MessageWindow {
   const count = useLiveQuery<number | null>(
-    () => conversationRange(database(), identityId, contactKey).count(),
+    async () => (await database().conversations.get([identityId, contactKey]))?.messageCount ?? 0,
     [identityId, contactKey],
     null,
   );
-  const [wanted, setWanted] = useState<number[]>([0, 1]);
+  const [wanted, setWanted] = useState<number[]>([0]);
   const [pages, setPages] = useState<ReadonlyMap<number, Page>>(new Map());
   const subscriptions = useRef(new Map<number, { unsubscribe(): void }>());
 
@@ -54,13 +54,14 @@ export function useMessagePages(identityId: string, contactKey: string): Message
     const subs = subscriptions.current;
     for (const page of wanted) {
       if (subs.has(page)) continue;
-      const query = liveQuery(async () => {
-        const range = conversationRange(database(), identityId, contactKey);
-        const [total, rows] = await Promise.all([
-          range.count(),
-          conversationRange(database(), identityId, contactKey).reverse().offset(page * PAGE_SIZE).limit(PAGE_SIZE).toArray(),
-        ]);
-        return { count: total, rows };
+      // Count and rows come from one transaction, so the page's index mapping is exact.
+      const query = liveQuery(() => {
+        const db = database();
+        return db.transaction('r', db.conversations, db.messages, async () => {
+          const conversation = await db.conversations.get([identityId, contactKey]);
+          const rows = await conversationRange(db, identityId, contactKey).reverse().offset(page * PAGE_SIZE).limit(PAGE_SIZE).toArray();
+          return { count: conversation?.messageCount ?? rows.length, rows };
+        });
       });
       subs.set(page, query.subscribe({ next: (read) => setPages((current) => new Map(current).set(page, read)) }));
     }

@@ -50,15 +50,18 @@ async function storeIncoming(db: DeaddropDatabase, message: IncomingMessage): Pr
     return true;
   }
 
-  const record = message.part && message.part.count > 1 ? await mergePart(db, message) : incomingRecord(`in:${message.identityId}:${message.dedupeKey}`, message);
+  const { record, isNewRow } =
+    message.part && message.part.count > 1
+      ? await mergePart(db, message)
+      : { record: incomingRecord(`in:${message.identityId}:${message.dedupeKey}`, message), isNewRow: true };
   await db.messages.put(record);
   await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: record.id });
-  await touchConversation(db, record);
+  await touchConversation(db, record, isNewRow);
   return true;
 }
 
 /** Pieces of one long text are kept in one message row, shown once every piece is there. */
-async function mergePart(db: DeaddropDatabase, message: IncomingMessage): Promise<MessageRecord> {
+async function mergePart(db: DeaddropDatabase, message: IncomingMessage): Promise<{ record: MessageRecord; isNewRow: boolean }> {
   const part = message.part!;
   const id = `in:${message.identityId}:${message.senderKey}:part:${part.groupId}`;
   const existing = await db.messages.get(id);
@@ -66,16 +69,11 @@ async function mergePart(db: DeaddropDatabase, message: IncomingMessage): Promis
   const parts = { count: base.parts?.count ?? part.count, received: { ...base.parts?.received } };
   if (part.index >= 0 && part.index < parts.count) parts.received[part.index] = message.text ?? '';
   const joined = joinedParts(parts);
-  return {
-    ...base,
-    parts,
-    text: joined ?? '',
-    sortAt: Math.min(base.sortAt, incomingRecord(id, message).sortAt),
-    read: false,
-  };
+  const record = { ...base, parts, text: joined ?? '', sortAt: Math.min(base.sortAt, incomingRecord(id, message).sortAt), read: false };
+  return { record, isNewRow: existing === undefined };
 }
 
-async function touchConversation(db: DeaddropDatabase, record: MessageRecord): Promise<void> {
+async function touchConversation(db: DeaddropDatabase, record: MessageRecord, isNewRow: boolean): Promise<void> {
   const key: [string, string] = [record.identityId, record.contactKey];
   const current = await db.conversations.get(key);
   const newest = !current || record.sortAt >= current.lastMessageAt;
@@ -85,7 +83,8 @@ async function touchConversation(db: DeaddropDatabase, record: MessageRecord): P
     lastMessageAt: newest ? record.sortAt : current.lastMessageAt,
     lastMessagePreview: newest ? previewOf(record) : current.lastMessagePreview,
     lastMessageDirection: newest ? record.direction : current.lastMessageDirection,
-    unreadCount: (current?.unreadCount ?? 0) + (record.direction === 'in' ? 1 : 0),
+    unreadCount: (current?.unreadCount ?? 0) + (isNewRow && record.direction === 'in' ? 1 : 0),
+    messageCount: (current?.messageCount ?? 0) + (isNewRow ? 1 : 0),
   });
 }
 

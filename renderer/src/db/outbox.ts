@@ -52,6 +52,7 @@ export async function queueTextMessage(
       lastMessagePreview: previewOf(record),
       lastMessageDirection: 'out',
       unreadCount: current?.unreadCount ?? 0,
+      messageCount: (current?.messageCount ?? 0) + 1,
     });
   });
   return record;

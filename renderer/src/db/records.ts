@@ -22,6 +22,8 @@ export interface ConversationRecord {
   lastMessagePreview: string;
   lastMessageDirection: 'in' | 'out';
   unreadCount: number;
+  /** Messages stored in this conversation, kept with every insert: the chat list's length. */
+  messageCount: number;
 }
 
 /** Outgoing progress; `delivered` comes from the recipient's receipt, the rest from the engine. */

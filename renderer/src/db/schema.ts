@@ -36,3 +36,23 @@ export async function upgradeToV2(tx: Transaction): Promise<void> {
       contact.aliasLower = typeof contact.alias === 'string' ? contact.alias.toLowerCase() : '';
     });
 }
+
+/** Version 3: conversations keep their message count, so opening a long chat needs no count scan. */
+export const schemaV3 = schemaV2;
+
+export async function upgradeToV3(tx: Transaction): Promise<void> {
+  const counts = new Map<string, number>();
+  await tx
+    .table('messages')
+    .toCollection()
+    .each((m: { identityId: string; contactKey: string }) => {
+      const key = JSON.stringify([m.identityId, m.contactKey]);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    });
+  await tx
+    .table('conversations')
+    .toCollection()
+    .modify((c: { identityId: string; contactKey: string; messageCount?: number }) => {
+      c.messageCount = counts.get(JSON.stringify([c.identityId, c.contactKey])) ?? 0;
+    });
+}
