@@ -39,11 +39,20 @@ export interface DropHandlerDeps {
   afterAppend(): void;
 }
 
+/** Polls mostly ask about the same few seconds: remember the last formatted one. */
+let memoSecond = NaN;
+let memoDate = '';
+function httpDateOf(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== memoSecond) {
+    memoDate = formatHttpDate(new Date(second * 1000));
+    memoSecond = second;
+  }
+  return memoDate;
+}
+
 function latestHeaders(newest: MessageStamp): Record<string, string> {
-  return {
-    'X-Qabel-Latest': String(newest.position),
-    'Last-Modified': formatHttpDate(new Date(newest.receivedAtMs)),
-  };
+  return { 'X-Qabel-Latest': String(newest.position), 'Last-Modified': httpDateOf(newest.receivedAtMs) };
 }
 
 function sendMultipart(res: ServerResponse, messages: StoredMessage[]): void {

@@ -7,9 +7,10 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
 /** A response without a body (204, 304, HEAD answers, 200 to POST). */
-export function sendEmpty(res: ServerResponse, status: number, headers: OutgoingHttpHeaders = {}): void {
-  const withLength = status === 204 || status === 304 ? {} : { 'Content-Length': '0' };
-  res.writeHead(status, { ...NO_STORE, ...withLength, ...headers });
+export function sendEmpty(res: ServerResponse, status: number, headers?: OutgoingHttpHeaders): void {
+  res.setHeader('Cache-Control', 'no-store');
+  if (status !== 204 && status !== 304) res.setHeader('Content-Length', '0');
+  res.writeHead(status, headers);
   res.end();
 }
 
