@@ -85,6 +85,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
     dataDir: profile.dropServerDir,
     networkInterfaces: os.networkInterfaces,
   });
+  const openLink = createLinkOpener((url) => shell.openExternal(url));
   const handlers: ApiHandlers = {
     ...engine.handlers,
     'poller/setPaused': async (request) => {
@@ -92,7 +93,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
       desktop.reflectPaused(answer.paused);
       return answer;
     },
-    'links/open': createLinkOpener((url) => shell.openExternal(url)),
+    'links/open': openLink,
     'localServer/status': () => localServer.status(),
     'localServer/start': (request) => localServer.start(request),
     'localServer/stop': () => localServer.stop(),
@@ -107,7 +108,6 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   });
 
   const isTrustedSender = mainFrameSenderCheck(() => mainWindow?.webContents.mainFrame ?? null, isAppUrl);
-  const openLink = createLinkOpener((url) => shell.openExternal(url));
   // Every web contents, not only our window's: nothing may navigate away, open windows or embed webviews.
   app.on('web-contents-created', (_event, contents) =>
     installNavigationGuard(contents, { isAppUrl, openExternal: (url) => void openLink({ url }).catch(() => undefined) }),
