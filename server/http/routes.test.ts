@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { createRouter } from './routes.js';
+
+const id = 'A'.repeat(43);
+
+describe('createRouter', () => {
+  it('routes drops, push sockets and operational endpoints at the root', () => {
+    const route = createRouter('');
+    expect(route(`/${id}`)).toEqual({ kind: 'drop', dropId: id });
+    expect(route(`/${id}?x=1`)).toEqual({ kind: 'drop', dropId: id });
+    expect(route(`/${id}/ws`)).toEqual({ kind: 'push', dropId: id });
+    expect(route('/health')).toEqual({ kind: 'health' });
+    expect(route('/metrics')).toEqual({ kind: 'metrics' });
+    expect(route('/')).toEqual({ kind: 'notFound' });
+    expect(route(`/${id}/x`)).toEqual({ kind: 'notFound' });
+    expect(route(`/a/${id}/ws`)).toEqual({ kind: 'notFound' });
+  });
+
+  it('routes under a service path only', () => {
+    const route = createRouter('/tools/drop');
+    expect(route(`/tools/drop/${id}`)).toEqual({ kind: 'drop', dropId: id });
+    expect(route(`/tools/drop/${id}/ws`)).toEqual({ kind: 'push', dropId: id });
+    expect(route('/tools/drop/health')).toEqual({ kind: 'health' });
+    expect(route('/health')).toEqual({ kind: 'health' });
+    expect(route(`/${id}`)).toEqual({ kind: 'notFound' });
+    expect(route(`/tools/dropx/${id}`)).toEqual({ kind: 'notFound' });
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { createGroupCommitQueue } from './groupCommit.js';
+
+describe('createGroupCommitQueue', () => {
+  it('commits items submitted together in one batch, and later ones in the next', async () => {
+    const batches: number[][] = [];
+    const queue = createGroupCommitQueue<number, string>(async (items) => {
+      batches.push(items);
+      return items.map((n) => `ok ${n}`);
+    }, 100);
+    const first = [1, 2, 3].map((n) => queue.submit(n));
+    expect(await Promise.all(first)).toEqual(['ok 1', 'ok 2', 'ok 3']);
+    expect(await queue.submit(4)).toBe('ok 4');
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('splits at the batch limit and rejects only the batch that failed', async () => {
+    const batches: number[][] = [];
+    const queue = createGroupCommitQueue<number, number>((items) => {
+      batches.push(items);
+      if (items.includes(3)) throw new Error('disk full');
+      return items;
+    }, 2);
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => queue.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(batches).toEqual([[1, 2], [3, 4], [5]]);
+    await queue.drain();
+  });
+});
