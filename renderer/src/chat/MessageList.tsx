@@ -1,7 +1,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useRef } from 'react';
 import { MessageBubble } from './MessageBubble.js';
-import { useMessagePages } from './useMessagePages.js';
+import { type MessageWindow, useMessagePages } from './useMessagePages.js';
 
 const ESTIMATED_ROW_PX = 72;
 /** How close to the bottom (px) still counts as "reading the newest", so new messages scroll in. */
@@ -10,6 +10,12 @@ const STICK_TO_BOTTOM_PX = 120;
 /** The conversation, virtualised: only rows near the viewport exist in the DOM, at any length. */
 export function MessageList({ identityId, contactKey }: { identityId: string; contactKey: string }) {
   const window = useMessagePages(identityId, contactKey);
+  // The list starts at the newest message; until the length is known there is nothing to place.
+  if (!window.ready) return <div className="message-scroll" aria-busy="true" />;
+  return <VirtualMessageList window={window} />;
+}
+
+function VirtualMessageList({ window }: { window: MessageWindow }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const virtualizer = useVirtualizer({
@@ -17,6 +23,8 @@ export function MessageList({ identityId, contactKey }: { identityId: string; co
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ESTIMATED_ROW_PX,
     overscan: 8,
+    // Start at the bottom, so the first range asked for is the newest messages, not the oldest.
+    initialOffset: window.count * ESTIMATED_ROW_PX,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index ?? 0;
