@@ -157,11 +157,21 @@ function listenForAppends(url: string, emitter: EventEmitter): { close(): Promis
 export async function openPostgresStore(url: string): Promise<DropStore> {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
   pool.on('error', (error) => log.warn('idle database connection failed', { error: error.message }));
+  const measureBytes = async (): Promise<number> => {
+    const { rows } = await pool.query<{ total: string }>('SELECT COALESCE(SUM(size), 0) AS total FROM deaddrop_messages');
+    return Number(rows[0]?.total ?? 0);
+  };
+  /**
+   * Stored bytes as last measured plus what this instance appended since: lets the quota check
+   * after each append skip the database. Other instances' appends count from the next sweep on.
+   */
+  let estimatedBytes: number;
   try {
     await inTransaction(pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       await client.query(SCHEMA);
     });
+    estimatedBytes = await measureBytes();
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;
@@ -169,7 +179,11 @@ export async function openPostgresStore(url: string): Promise<DropStore> {
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   const listener = listenForAppends(url, appended);
-  const queue = createGroupCommitQueue<AppendItem, StoredMessage>((items) => commitBatch(pool, items), MAX_BATCH);
+  const queue = createGroupCommitQueue<AppendItem, StoredMessage>(async (items) => {
+    const stored = await commitBatch(pool, items);
+    for (const it of items) estimatedBytes += it.body.length;
+    return stored;
+  }, MAX_BATCH);
 
   const select = async (sql: string, params: unknown[]): Promise<Row[]> => (await pool.query<Row>(sql, params)).rows;
   const columns = 'position, received_at_ms, body';
@@ -203,21 +217,21 @@ export async function openPostgresStore(url: string): Promise<DropStore> {
     },
     async deleteExpired(beforeMs) {
       const result = await pool.query('DELETE FROM deaddrop_messages WHERE received_at_ms < $1', [beforeMs]);
+      estimatedBytes = await measureBytes();
       return result.rowCount ?? 0;
     },
     async enforceQuota(maxBytes) {
+      if (estimatedBytes <= maxBytes) return 0;
       const result = await pool.query(
         `DELETE FROM deaddrop_messages WHERE position <= (
            SELECT position FROM (SELECT position, SUM(size) OVER (ORDER BY position DESC) AS kept FROM deaddrop_messages) t
            WHERE kept > $1 ORDER BY position DESC LIMIT 1)`,
         [maxBytes],
       );
+      estimatedBytes = await measureBytes();
       return result.rowCount ?? 0;
     },
-    async storedBytes() {
-      const { rows } = await pool.query<{ total: string }>('SELECT COALESCE(SUM(size), 0) AS total FROM deaddrop_messages');
-      return Number(rows[0]?.total ?? 0);
-    },
+    storedBytes: measureBytes,
     onAppended(listen) {
       appended.on('message', listen);
       return () => appended.off('message', listen);
