@@ -2,7 +2,7 @@ import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { z } from 'zod';
 import { type Result, fail, ok } from '../../shared/ipc/result.js';
 import type { SenderCheck } from './ipcBridge.js';
-import { type DesktopSettings, desktopSettingsSchema } from './desktopSettings.js';
+import { type DesktopSettings, uiSettableSettingsSchema } from './desktopSettings.js';
 import type { ConversationRef } from './messageNotifications.js';
 
 /**
@@ -31,7 +31,7 @@ export const desktopRequestSchemas = {
   /** Seconds the camera may be opened (the QR scanner is showing); 0 closes the gate. */
   allowCamera: z.object({ seconds: z.number().int().min(0).max(300) }),
   getSettings: z.object({}),
-  setSettings: desktopSettingsSchema.partial(),
+  setSettings: uiSettableSettingsSchema.strict(),
 } satisfies Record<DesktopMethod, z.ZodType>;
 
 /** What the shell does with those messages. */

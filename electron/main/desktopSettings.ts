@@ -15,14 +15,23 @@ export const desktopSettingsSchema = z.object({
   /** Register with the OS to start at login. */
   startAtLogin: z.boolean(),
   notificationPreview: notificationPreviewSchema,
+  /**
+   * The local drop server to start again at launch (null: not running). Identities created on it
+   * have its port in their drop URLs, so it must come back on the same port.
+   */
+  localServer: z.object({ port: z.number().int().min(1).max(65_535), expose: z.boolean() }).nullable(),
 });
 export type DesktopSettings = z.infer<typeof desktopSettingsSchema>;
+
+/** What the UI may change; the local server entry follows `localServer/start|stop` only. */
+export const uiSettableSettingsSchema = desktopSettingsSchema.omit({ localServer: true }).partial();
 
 export const defaultDesktopSettings: DesktopSettings = {
   closeToTray: true,
   startMinimised: false,
   startAtLogin: false,
   notificationPreview: 'nameAndText',
+  localServer: null,
 };
 
 export interface DesktopSettingsStore {

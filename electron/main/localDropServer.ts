@@ -18,6 +18,8 @@ export interface LocalServerDeps {
   dataDir: string;
   /** `os.networkInterfaces`, injected so tests can pretend to have a LAN. */
   networkInterfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** Told the port and exposure after every start and null after a stop, so launch can restore it. */
+  onChange?: (running: { port: number; expose: boolean } | null) => Promise<void> | void;
 }
 
 /** The `localServer/*` handlers main puts over core's `unavailable` ones. */
@@ -25,6 +27,8 @@ export interface LocalServerController {
   status(): Promise<LocalServerStatus>;
   start(request: ParsedRequestOf<'localServer/start'>): Promise<LocalServerStatus>;
   stop(): Promise<LocalServerStatus>;
+  /** Stops for app shutdown: unlike `stop`, the server comes back at the next launch. */
+  close(): Promise<void>;
 }
 
 /** The server's path part (`/tools/drop` or empty), so our URLs keep it when we swap the host. */
@@ -94,12 +98,15 @@ export function createLocalServerController(deps: LocalServerDeps): LocalServerC
           const busy = err instanceof Error && /EADDRINUSE/.test(err.message + String((err as { code?: unknown }).code));
           throw new ApiFailure('unavailable', busy ? `Port ${request.port} is already in use.` : 'The local drop server could not start.');
         }
+        await deps.onChange?.({ port: running.server.port, expose: running.expose });
         return statusNow();
       }),
     stop: () =>
       serialised(async () => {
         await stopNow();
+        await deps.onChange?.(null);
         return statusNow();
       }),
+    close: () => serialised(stopNow),
   };
 }

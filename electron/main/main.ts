@@ -79,12 +79,22 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   const settings = await openDesktopSettings(profile.desktopSettingsFile);
   const secret = await chooseSecret(safeStorage, profile, process.platform);
   if (secret.mode === 'passphrase') log.info('engine starts locked', { reason: secret.reason });
-  const engine = await createEngine({ dataDir: profile.engineDir, secret: secret.secret, host: 'electron', version: app.getVersion() });
   const localServer = createLocalServerController({
     startServer: (options) => startDropServer({ ...options, logLevel: 'warn' }),
     dataDir: profile.dropServerDir,
     networkInterfaces: os.networkInterfaces,
+    onChange: async (running) => {
+      await settings.update({ localServer: running });
+    },
   });
+  // Before the engine starts polling: own drops on the local server must find it listening.
+  const restore = settings.get().localServer;
+  if (restore) {
+    await localServer.start(restore).catch((err: unknown) =>
+      log.warn('could not restart the local drop server', { error: err instanceof Error ? err.message : 'unknown' }),
+    );
+  }
+  const engine = await createEngine({ dataDir: profile.engineDir, secret: secret.secret, host: 'electron', version: app.getVersion() });
   const openLink = createLinkOpener((url) => shell.openExternal(url));
   const handlers: ApiHandlers = {
     ...engine.handlers,
@@ -190,7 +200,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
     unsubscribe();
     removeApi();
     removeDesktop();
-    void Promise.allSettled([localServer.stop(), engine.close()]).finally(() => app.quit());
+    void Promise.allSettled([localServer.close(), engine.close()]).finally(() => app.quit());
   });
   await desktop.start();
 }

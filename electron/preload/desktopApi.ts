@@ -21,6 +21,8 @@ export interface DesktopSettings {
   startMinimised: boolean;
   startAtLogin: boolean;
   notificationPreview: NotificationPreview;
+  /** Read-only here: follows `localServer/start|stop`. */
+  localServer: { port: number; expose: boolean } | null;
 }
 export interface ConversationRef {
   identityId: string;
@@ -34,7 +36,7 @@ export interface DesktopApi {
   setContactNames(request: { names: Record<string, string> }): Promise<Result<null>>;
   allowCamera(request: { seconds: number }): Promise<Result<{ allowedUntil: number }>>;
   getSettings(request?: Record<string, never>): Promise<Result<DesktopSettings>>;
-  setSettings(request: Partial<DesktopSettings>): Promise<Result<DesktopSettings>>;
+  setSettings(request: Partial<Omit<DesktopSettings, 'localServer'>>): Promise<Result<DesktopSettings>>;
 }
 
 export function buildDesktopApi(ipc: PreloadIpc): DesktopApi {

@@ -225,6 +225,9 @@ describe('desktop shell', () => {
     expect(await call('desktop/setSettings', { notificationPreview: 'nothing' })).toMatchObject({ ok: true, value: { notificationPreview: 'nothing' } });
     expect(await call('desktop/setSettings', { notificationPreview: 'everything' })).toMatchObject({ ok: false });
     expect(await call('desktop/getSettings', {})).toMatchObject({ ok: true, value: { notificationPreview: 'nothing', closeToTray: true } });
+    // The local server entry follows localServer/start|stop only, never the UI's settings form.
+    expect(await call('desktop/setSettings', { localServer: { port: 80, expose: true } })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(h.settings.get().localServer).toBeNull();
   });
 });
 
@@ -236,7 +239,13 @@ describe('desktop settings file', () => {
     expect((await openDesktopSettings(file)).get().startAtLogin).toBe(true);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(file, JSON.stringify({ startAtLogin: true, closeToTray: 'maybe', notificationPreview: 'nameOnly' }));
-    expect((await openDesktopSettings(file)).get()).toEqual({ closeToTray: true, startMinimised: false, startAtLogin: true, notificationPreview: 'nameOnly' });
+    expect((await openDesktopSettings(file)).get()).toEqual({
+      closeToTray: true,
+      startMinimised: false,
+      startAtLogin: true,
+      notificationPreview: 'nameOnly',
+      localServer: null,
+    });
     await writeFile(file, '{not json');
     expect((await openDesktopSettings(file)).get().closeToTray).toBe(true);
     await expect(store.update({ closeToTray: 'no' as never })).rejects.toThrow();

@@ -109,6 +109,9 @@ describe('main entry under Node with a fake electron', () => {
     fake.app.quit();
     await until('main to shut down', () => fake.app.quitRequested >= 2);
     expect(fake.ipcHandlers.size).toBe(0);
+    // Shutdown keeps the local server for the next launch, on the same port (own drop URLs use it).
+    const saved = JSON.parse(await readFile(path.join(userData, 'profiles', 'headless', 'desktop-settings.json'), 'utf8'));
+    expect(saved.localServer).toEqual({ port, expose: false });
     const free = await new Promise<boolean>((resolve) => {
       const probe = net.createServer();
       probe.once('error', () => resolve(false));

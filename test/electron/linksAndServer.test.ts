@@ -149,6 +149,17 @@ describe('local drop server', () => {
     expect(exposed.shareUrls).toEqual(['http://10.0.0.7:4321/drops', 'http://192.168.1.20:4321/drops']);
     expect(lanAddresses(lan() as never)).toEqual(['10.0.0.7', '192.168.1.20']);
   });
+  it('reports starts and stops for the next launch, but not the shutdown close', async () => {
+    const changes: unknown[] = [];
+    const startServer: StartServer = async () => ({ url: 'http://127.0.0.1:6001', port: 6001, close: async () => undefined });
+    const controller = createLocalServerController({ startServer, dataDir: dir, networkInterfaces: noLan, onChange: (c) => void changes.push(c) });
+    await controller.start({ port: 0, expose: false });
+    await controller.stop();
+    await controller.start({ port: 0, expose: true });
+    await controller.close();
+    expect(changes).toEqual([{ port: 6001, expose: false }, null, { port: 6001, expose: true }]);
+    expect((await controller.status()).running).toBe(false);
+  });
   it('never starts two servers on concurrent starts', async () => {
     let starts = 0;
     const startServer: StartServer = async () => {

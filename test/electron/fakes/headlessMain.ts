@@ -64,13 +64,22 @@ async function bundleMainWithFakeElectron(outDir: string): Promise<string> {
  * Bundles and starts main with profile `profile`. `prepareRenderer` fills `<appRoot>/dist-renderer`
  * (a stub page, or a real Vite build).
  */
-export async function startHeadlessMain(profile: string, prepareRenderer: (dir: string) => Promise<void>): Promise<HeadlessMain> {
+export async function startHeadlessMain(
+  profile: string,
+  prepareRenderer: (dir: string) => Promise<void>,
+  seedProfile?: (profileDir: string) => Promise<void>,
+): Promise<HeadlessMain> {
   const appRoot = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-app-'));
   // The bundle keeps better-sqlite3 external: let it resolve from the project's node_modules.
   await symlink(path.join(projectRoot, 'node_modules'), path.join(appRoot, 'node_modules'), 'dir');
   const userData = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-headless-'));
   await mkdir(path.join(appRoot, 'dist-renderer'), { recursive: true });
   await prepareRenderer(path.join(appRoot, 'dist-renderer'));
+  if (seedProfile) {
+    const profileDir = path.join(userData, 'profiles', profile);
+    await mkdir(profileDir, { recursive: true });
+    await seedProfile(profileDir);
+  }
   const mainFile = await bundleMainWithFakeElectron(path.join(appRoot, 'dist-electron'));
   process.env.FAKE_ELECTRON_USER_DATA = userData;
   process.env.DEADDROP_PROFILE = profile;
