@@ -20,13 +20,3 @@ export const APP_CSP = [
   "object-src 'none'",
 ].join('; ');
 
-/**
- * Development policy for the Vite dev server: its React refresh preamble is an inline script and hot
- * reload needs a WebSocket back to the dev server. Never used for the packaged UI.
- */
-export function devCsp(devServerOrigin: string): string {
-  const wsOrigin = devServerOrigin.replace(/^http/, 'ws');
-  return APP_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
-    .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-    .replace("connect-src 'self'", `connect-src 'self' ${wsOrigin}`);
-}
