@@ -9,6 +9,7 @@ import { createRequestListener, createUpgradeListener } from './http/requestList
 import { createRouter } from './http/routes.js';
 import { createMetrics } from './metrics.js';
 import { createPushHub } from './push/pushHub.js';
+import { setServerLogLevel } from './serverLog.js';
 import { openStore } from './store/openStore.js';
 import { createSweeper, type SweepResult } from './sweeper.js';
 
@@ -47,6 +48,7 @@ function urlHost(host: string): string {
  */
 export async function startDropServer(partial: Partial<DropServerOptions> = {}): Promise<RunningDropServer> {
   const options = resolveOptions(partial);
+  setServerLogLevel(options.logLevel);
   const store = await openStore(options.db);
   const metrics = createMetrics();
   const ttlMs = options.ttlSeconds * 1000;

@@ -3,11 +3,11 @@
  * store exceeds its quota the globally oldest messages go first. Runs on an interval, and the quota
  * is also checked after appends so a burst cannot overfill the disk between sweeps.
  */
-import { createLogger } from '../shared/log.js';
+import { createServerLogger } from './serverLog.js';
 import type { Clock } from './config/options.js';
 import type { DropStore } from './store/dropStore.js';
 
-const log = createLogger('server/sweeper');
+const log = createServerLogger('server/sweeper');
 
 export interface SweepResult {
   expired: number;

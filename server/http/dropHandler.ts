@@ -1,6 +1,6 @@
 /** GET, HEAD and POST on `<servicepath>/<dropId>` (PROTOCOL.md section 2), point by point. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createLogger } from '../../shared/log.js';
+import { createServerLogger } from '../serverLog.js';
 import { isValidDropId } from '../../shared/protocol/dropId.js';
 import { formatHttpDate } from '../../shared/protocol/httpDate.js';
 import {
@@ -18,7 +18,7 @@ import { discardRestAndClose, readLimitedBody } from './limitedBody.js';
 import { NO_STORE, sendEmpty, sendError } from './responses.js';
 import { parseSince } from './sinceHeader.js';
 
-const log = createLogger('server/drop');
+const log = createServerLogger('server/drop');
 
 /**
  * Most messages one GET returns (about 2.5 MB). A client that echoes `X-Qabel-Latest` fetches the

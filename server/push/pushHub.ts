@@ -6,13 +6,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createLogger } from '../../shared/log.js';
+import { createServerLogger } from '../serverLog.js';
 import { isValidDropId } from '../../shared/protocol/dropId.js';
 import { formatHttpDate } from '../../shared/protocol/httpDate.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { AppendNotice, DropStore, StoredMessage } from '../store/dropStore.js';
 
-const log = createLogger('server/push');
+const log = createServerLogger('server/push');
 /** A subscriber that has this much unsent data is too slow to be worth keeping. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const PING_INTERVAL_MS = 30_000;

@@ -14,12 +14,12 @@
  */
 import pg from 'pg';
 import { EventEmitter } from 'node:events';
-import { createLogger } from '../../shared/log.js';
+import { createServerLogger } from '../serverLog.js';
 import type { AppendNotice, DropQuery, DropStore, StoredMessage } from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
 import { queryBounds } from './queryBounds.js';
 
-const log = createLogger('server/postgres');
+const log = createServerLogger('server/postgres');
 const CHANNEL = 'deaddrop_appended';
 /** Keeps one batch's NOTIFY payload (about 56 bytes a message) under PostgreSQL's 8000-byte limit. */
 const MAX_BATCH = 100;
