@@ -191,6 +191,20 @@ describe('GET and HEAD', () => {
     }
   });
 
+  it('returns at most 1000 messages per GET; the cursor fetches the rest', async () => {
+    const url = dropUrl();
+    for (let n = 0; n < 1005; n += 67) {
+      await Promise.all(Array.from({ length: Math.min(67, 1005 - n) }, (_, i) => deposit(url, new TextEncoder().encode(String(n + i)))));
+    }
+    const first = await fetchDrop(url);
+    expect(first.parts).toHaveLength(1000);
+    const second = await fetchDrop(url, { 'X-Qabel-New-Since': first.latest! });
+    expect(second.parts).toHaveLength(5);
+    const all = [...first.parts, ...second.parts].map((p) => Number(new TextDecoder().decode(p.body)));
+    expect(new Set(all).size).toBe(1005);
+    expect((await fetchDrop(url, { 'X-Qabel-New-Since': second.latest! })).status).toBe(304);
+  });
+
   it('answers unknown paths with 404 and a plain GET on the push path with 426', async () => {
     await expectJsonError(await fetch(`${server.url}/a/b`), 404, 'Not found');
     await expectJsonError(await fetch(`${server.url}/`), 404, 'Not found');
