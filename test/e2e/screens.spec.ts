@@ -150,4 +150,33 @@ test.describe.serial('identities, unlock, search and theme', () => {
     await screenshot(page, '17-dark-contacts');
     await expectAccessible(page, 'dark contacts');
   });
+
+  test('keyboard only: Tab reaches navigation, search, conversations and the composer', async () => {
+    const page = second.page;
+    await goTo(page, 'Chats');
+    await page.getByTestId('conversation-item').first().click();
+    await page.getByRole('button', { name: 'Accept' }).click();
+    // Start from the top of the document, as after opening the window.
+    await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur(): void } | null } }).document.activeElement?.blur());
+    const reached = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      reached.add(
+        await page.evaluate(() => {
+          const el = (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null; textContent: string | null; id: string } | null } })
+            .document.activeElement;
+          if (!el) return '';
+          if (el.getAttribute('data-testid') === 'composer-input') return 'composer';
+          if (el.getAttribute('data-testid') === 'conversation-item') return 'conversation';
+          if (el.id === 'conversation-search') return 'search';
+          return (el.textContent ?? '').trim().split(/\s/)[0] ?? '';
+        }),
+      );
+    }
+    expect([...reached]).toEqual(expect.arrayContaining(['Chats', 'Contacts', 'Identities', 'Settings', 'search', 'conversation', 'composer']));
+    await page.getByTestId('composer-input').focus();
+    await page.keyboard.type('sent from the keyboard');
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('message').filter({ hasText: 'sent from the keyboard' })).toHaveCount(1);
+  });
 });
