@@ -167,21 +167,11 @@ export function sealNativeBox(sender: PreparedIdentity, recipientPublicKey: Uint
 export function openNativeBox(recipient: PreparedIdentity, box: Uint8Array, ephemeral?: KeyObject): OpenedBox | null {
   if (box.length < HEADER_LENGTH + TAG_LENGTH + 4) return null;
   const bytes = asBuffer(box);
-  const ephemeralRaw = bytes.subarray(0, KEY_LENGTH);
-  const ephemeralKey = ephemeral ?? importPublicKey(ephemeralRaw);
-  const shared1 = dh(recipient.privateKey, ephemeralKey);
-  if (!shared1) return null;
-  const k1 = nativeKdf(shared1, ZERO_CHAIN, INFO_HEADER, KDF_LENGTH);
-  const senderRaw = gcmOpen(
-    k1.subarray(48, 80),
-    k1.subarray(80, 92),
-    bytes.subarray(KEY_LENGTH, HEADER_LENGTH),
-    Buffer.concat([recipient.publicKey, ephemeralRaw]),
-  );
-  if (!senderRaw) return null;
-  const shared2 = dh(recipient.privateKey, importPublicKey(senderRaw));
+  const header = openHeader(recipient, bytes, ephemeral ?? importPublicKey(bytes.subarray(0, KEY_LENGTH)));
+  if (!header) return null;
+  const shared2 = dh(recipient.privateKey, importPublicKey(header.senderRaw));
   if (!shared2) return null;
-  const k2 = nativeKdf(shared2, k1.subarray(0, 48), INFO_BODY, KDF_LENGTH);
+  const k2 = nativeKdf(shared2, header.chain, INFO_BODY, KDF_LENGTH);
   const plain = gcmOpen(
     k2.subarray(48, 80),
     k2.subarray(80, 92),
@@ -192,9 +182,23 @@ export function openNativeBox(recipient: PreparedIdentity, box: Uint8Array, ephe
   const padLength = plain.readInt32BE(plain.length - 4);
   if (padLength < 0 || padLength > plain.length - 4) return null;
   return {
-    senderPublicKey: new Uint8Array(senderRaw),
+    senderPublicKey: new Uint8Array(header.senderRaw),
     payload: new Uint8Array(plain.subarray(0, plain.length - 4 - padLength)),
   };
+}
+
+/** Header AAD scratch (R.pub || E.pub): the trial path is synchronous, so one buffer serves every call. */
+const headerAad = Buffer.alloc(2 * KEY_LENGTH);
+
+/** Step 2 of the box: the sender key, or null when the box is not for `recipient` (the trial-decryption hot path). */
+function openHeader(recipient: PreparedIdentity, box: Buffer, ephemeral: KeyObject): { senderRaw: Buffer; chain: Buffer } | null {
+  const shared1 = dh(recipient.privateKey, ephemeral);
+  if (!shared1) return null;
+  const k1 = nativeKdf(shared1, ZERO_CHAIN, INFO_HEADER, KDF_LENGTH);
+  recipient.publicKey.copy(headerAad, 0);
+  box.copy(headerAad, KEY_LENGTH, 0, KEY_LENGTH);
+  const senderRaw = gcmOpen(k1.subarray(48, 80), k1.subarray(80, 92), box.subarray(KEY_LENGTH, HEADER_LENGTH), headerAad);
+  return senderRaw ? { senderRaw, chain: k1.subarray(0, 48) } : null;
 }
 
 function isPdu(pdu: Uint8Array): boolean {
