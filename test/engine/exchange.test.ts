@@ -93,3 +93,23 @@ describe('two engines through the API', () => {
     expect((await alice.call('app/info', {})).locked).toBe(false);
   });
 });
+
+describe('bad recipients', () => {
+  it('refuses an unusable recipient key with bad_input', async () => {
+    const server = await startServerProcess();
+    const engine = await startTestEngine({ autoPoll: false });
+    try {
+      const me = await engine.call('identities/create', { alias: 'me', serverUrl: server.url });
+      await expect(
+        engine.call('messages/send', { identityId: me.id, localId: 'zero', recipient: { publicKey: '0'.repeat(64), dropUrls: me.dropUrls }, text: 'x' }),
+      ).rejects.toThrow(/bad_input/);
+      await expect(
+        engine.call('messages/send', { identityId: 'nobody', localId: 'nobody', recipient: { publicKey: me.publicKey, dropUrls: me.dropUrls }, text: 'x' }),
+      ).rejects.toThrow(/not_found/);
+    } finally {
+      await engine.close();
+      await server.stop();
+      removeDir(engine.dataDir);
+    }
+  });
+});

@@ -65,7 +65,10 @@ export class Sender {
       newId: randomUUID,
     });
     const recipientKey = fromHex(request.recipient.publicKey, 32);
-    const pdus = await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, encodeDropMessage(m))));
+    const pdus = await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, encodeDropMessage(m)))).catch((err: unknown) => {
+      // The worker refuses keys that cannot be used (e.g. low-order points): the request is at fault.
+      throw new ApiFailure('bad_input', err instanceof Error ? err.message : 'The message could not be sealed.');
+    });
     const record: OutboxRecord = {
       status: 'sending',
       identityId: identity.id,
