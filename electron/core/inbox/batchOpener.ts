@@ -17,9 +17,8 @@ export interface LocalIdentity {
 
 export interface OpenedBatch {
   messages: IncomingMessage[];
-  receipts: Receipt[];
-  /** Dedupe keys of everything in the batch (messages and receipts). */
-  dedupeKeys: string[];
+  /** Receipts with their dedupe keys (a Receipt itself carries none). */
+  receipts: { receipt: Receipt; dedupeKey: string }[];
 }
 
 export interface OpenBatchInput {
@@ -37,7 +36,7 @@ export async function openBatch(input: OpenBatchInput): Promise<OpenedBatch> {
     input.identities.map((identity) => identity.pair),
     input.pdus,
   );
-  const batch: OpenedBatch = { messages: [], receipts: [], dedupeKeys: [] };
+  const batch: OpenedBatch = { messages: [], receipts: [] };
   const inBatch = new Set<string>();
   for (let i = 0; i < hits.length; i++) {
     const hit = hits[i];
@@ -52,10 +51,9 @@ export async function openBatch(input: OpenBatchInput): Promise<OpenedBatch> {
     const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, input.pdus[i]!);
     if (input.seen.has(key) || inBatch.has(key)) continue;
     inBatch.add(key);
-    batch.dedupeKeys.push(key);
     const identityId = input.identities[hit.identityIndex]!.id;
     if (decoded.content.type === BOX_ACK) {
-      batch.receipts.push({ identityId, senderKey, acknowledgeId: decoded.message.acknowledge_id, receivedAt: input.now });
+      batch.receipts.push({ receipt: { identityId, senderKey, acknowledgeId: decoded.message.acknowledge_id, receivedAt: input.now }, dedupeKey: key });
     } else {
       batch.messages.push(toIncoming(decoded, { key, identityId, senderKey, dropUrl: input.dropUrl, now: input.now }));
     }

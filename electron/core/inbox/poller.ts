@@ -191,8 +191,13 @@ export class Poller {
       pool: this.options.pool,
       now: this.options.now(),
     });
-    if (opened.messages.length === 0 && opened.receipts.length === 0) {
-      // Nothing for the consumer to store: the cursor may move on at once.
+    // A batch acknowledged while this one was being opened may already hold some of these.
+    const messages = opened.messages.filter((m) => !this.seen!.has(m.dedupeKey));
+    const receipts = opened.receipts.filter((r) => !this.seen!.has(r.dedupeKey));
+    const sequence = ++this.sequence;
+    if (messages.length === 0 && receipts.length === 0) {
+      // Nothing for the consumer to store: the cursor may move on at once (and never back).
+      this.ackedSequence.set(dropUrl, sequence);
       if (latest !== null) await keystore.acknowledge(dropUrl, latest, []);
       return latest;
     }
@@ -200,14 +205,14 @@ export class Poller {
     if (this.pending.size >= MAX_PENDING_BATCHES) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(batchId, {
       dropUrl,
-      sequence: ++this.sequence,
+      sequence,
       latest,
-      dedupeKeys: opened.dedupeKeys,
-      receiptsToSend: opened.messages.filter(
+      dedupeKeys: [...messages.map((m) => m.dedupeKey), ...receipts.map((r) => r.dedupeKey)],
+      receiptsToSend: messages.filter(
         (m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK && typeof m.meta?.dropUrl === 'string',
       ),
     });
-    this.options.emit('inbox/batch', { batchId, messages: opened.messages, receipts: opened.receipts });
+    this.options.emit('inbox/batch', { batchId, messages, receipts: receipts.map((r) => r.receipt) });
     return latest;
   }
 
