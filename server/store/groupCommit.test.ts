@@ -26,4 +26,34 @@ describe('createGroupCommitQueue', () => {
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
     await queue.drain();
   });
+
+  it('keeps up to maxInFlight batches with the writer and settles them in order', async () => {
+    const started: number[][] = [];
+    const finishers: (() => void)[] = [];
+    const queue = createGroupCommitQueue<number, number>(
+      (items) =>
+        new Promise((resolve) => {
+          started.push(items);
+          finishers.push(() => resolve(items));
+        }),
+      100,
+      2,
+    );
+    const settled: number[] = [];
+    const track = (n: number) => queue.submit(n).then((r) => settled.push(r));
+    const a = track(1);
+    await expect.poll(() => started.length).toBe(1);
+    const b = track(2);
+    await expect.poll(() => started.length).toBe(2);
+    const c = track(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([[1], [2]]);
+    finishers[0]!();
+    await a;
+    await expect.poll(() => started.length).toBe(3);
+    finishers[1]!();
+    finishers[2]!();
+    await Promise.all([b, c, queue.drain()]);
+    expect(settled).toEqual([1, 2, 3]);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * Group commit: appends that arrive while a commit is being prepared or is in flight are written
- * together in the next transaction, so one durable sync (fsync) covers many messages. Each caller's
+ * together in a later transaction, so one durable sync (fsync) covers many messages. Each caller's
  * promise settles only after the transaction that holds its item has committed (or failed).
  */
 export interface GroupCommitQueue<T, R> {
@@ -18,39 +18,65 @@ interface Pending<T, R> {
 /**
  * @param commitBatch writes all items in one transaction and returns one result per item, in order
  * @param maxBatch upper bound of items per transaction
+ * @param maxInFlight batches handed to `commitBatch` before the first of them has finished; above 1
+ *   the writer finds its next batch waiting instead of idling for a thread round trip
  */
 export function createGroupCommitQueue<T, R>(
   commitBatch: (items: T[]) => R[] | Promise<R[]>,
   maxBatch: number,
+  maxInFlight = 1,
 ): GroupCommitQueue<T, R> {
   let queue: Pending<T, R>[] = [];
-  let running: Promise<void> | null = null;
+  let inFlight = 0;
+  let scheduled = false;
+  let idleWaiters: (() => void)[] = [];
 
-  async function runBatches(): Promise<void> {
-    // setImmediate lets every request already readable on the sockets join this batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (queue.length > 0) {
+  const settleIdle = (): void => {
+    if (inFlight > 0 || queue.length > 0 || scheduled) return;
+    for (const wake of idleWaiters) wake();
+    idleWaiters = [];
+  };
+
+  const runBatch = async (batch: Pending<T, R>[]): Promise<void> => {
+    try {
+      const results = await commitBatch(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve(results[i] as R));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  };
+
+  const pump = (): void => {
+    while (inFlight < maxInFlight && queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
-      try {
-        const results = await commitBatch(batch.map((p) => p.item));
-        batch.forEach((p, i) => p.resolve(results[i] as R));
-      } catch (error) {
-        for (const p of batch) p.reject(error);
-      }
+      inFlight++;
+      void runBatch(batch).finally(() => {
+        inFlight--;
+        pump();
+        settleIdle();
+      });
     }
-    running = null;
-  }
+  };
 
   return {
     submit(item) {
       return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        running ??= runBatches();
+        if (scheduled) return;
+        scheduled = true;
+        // setImmediate lets every request already readable on the sockets join this batch.
+        setImmediate(() => {
+          scheduled = false;
+          pump();
+        });
       });
     },
-    async drain() {
-      while (running) await running;
+    drain() {
+      return new Promise((resolve) => {
+        idleWaiters.push(resolve);
+        settleIdle();
+      });
     },
   };
 }

@@ -19,6 +19,8 @@ import { SQLITE_PRAGMAS, SQLITE_SCHEMA, SQLITE_WRITES, type AppendItem } from '.
 import { createInThreadWriter, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
 
 const MAX_BATCH = 256;
+/** The writer thread finds the next batch queued when it finishes one (no idle round trip). */
+const WRITES_IN_FLIGHT = 2;
 const IN_MEMORY = ':memory:';
 
 interface Row {
@@ -82,7 +84,7 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
       appended.emit('message', { dropId: it.dropId, position: message.position, message } satisfies AppendNotice);
       return message;
     });
-  }, MAX_BATCH);
+  }, MAX_BATCH, WRITES_IN_FLIGHT);
 
   const afterDelete = ({ deleted, totalBytes }: { deleted: number; totalBytes: number }): number => {
     storedBytes = totalBytes;
