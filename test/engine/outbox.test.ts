@@ -11,6 +11,7 @@ import { waitFor } from './helpers/waitFor.js';
 
 const dispatcher = new Agent();
 const raw = new DropClient({ dispatcher, timeoutMs: 5000 });
+afterAll(() => dispatcher.close());
 
 describe('outbox idempotency, restarts and cancellation', () => {
   let dbDir: string;
@@ -39,7 +40,6 @@ describe('outbox idempotency, restarts and cancellation', () => {
   afterAll(async () => {
     await alice?.close();
     await server?.stop();
-    await dispatcher.close();
     for (const dir of [dbDir, dataDir]) if (dir) removeDir(dir);
   });
 
@@ -94,5 +94,25 @@ describe('outbox idempotency, restarts and cancellation', () => {
     await send('fallback', ['http://127.0.0.1:9/' + bobId.dropUrls[0]!.split('/').at(-1), bobId.dropUrls[0]!]);
     await waitFor(() => statusOf('fallback', 'posted'), 'posted via the second URL');
     expect(await storedAtBob()).toHaveLength(4);
+  });
+});
+
+describe('outbox under concurrent submissions', () => {
+  it('posts once when the same localId is submitted twice at the same time', async () => {
+    const server = await startServerProcess();
+    const engine = await startTestEngine({ autoPoll: false });
+    try {
+      const me = await engine.call('identities/create', { alias: 'me', serverUrl: server.url });
+      const request = { identityId: me.id, localId: 'twice', recipient: { publicKey: me.publicKey, dropUrls: me.dropUrls }, text: 'twice' };
+      const [a, b] = await Promise.all([engine.call('messages/send', request), engine.call('messages/send', request)]);
+      expect(a).toEqual(b);
+      await waitFor(() => engine.of('outbox/status').find((s) => s.localId === 'twice' && s.status === 'posted'), 'posted');
+      const stored = await raw.fetch(me.dropUrls[0]!, null);
+      expect(stored.status === 'messages' && stored.items.length).toBe(1);
+    } finally {
+      await engine.close();
+      await server.stop();
+      removeDir(engine.dataDir);
+    }
   });
 });

@@ -36,12 +36,22 @@ interface Job {
 
 export class Sender {
   private readonly jobs = new Map<string, Job>();
+  private readonly preparing = new Map<string, Promise<SendAccepted>>();
   private readonly receipts = new Set<Promise<void>>();
   private readonly closing = new AbortController();
 
   constructor(private readonly options: SenderOptions) {}
 
   async send(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
+    // Two submissions of one localId racing each other must share one preparation, not seal twice.
+    const preparing = this.preparing.get(request.localId);
+    if (preparing) return preparing;
+    const accepted = this.accept(request).finally(() => this.preparing.delete(request.localId));
+    this.preparing.set(request.localId, accepted);
+    return accepted;
+  }
+
+  private async accept(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
     const { keystore } = this.options;
     const existing = keystore.outboxRecord(request.localId);
     if (existing) {
