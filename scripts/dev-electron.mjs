@@ -74,3 +74,7 @@ await Promise.all(contexts.map((context) => context.watch()));
 launch();
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
+// Vite's own signal handling may end the process first: Electron must not outlive the runner.
+process.on('exit', () => {
+  if (child && child.exitCode === null) child.kill();
+});

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,19 +48,26 @@ const BOUND_MS = 60_000;
 
 describe.skipIf(skipReason !== null)('Electron app smoke test', () => {
   let userData: string;
+  let appDir: string;
   let server: { url: string; close(): Promise<void> };
   let display: ChildProcess | null = null;
   let env: Record<string, string>;
   const apps: ElectronApplication[] = [];
 
   beforeAll(async () => {
+    // An app folder laid out like the packaged app (package.json, dist-electron, dist-renderer), built
+    // here so the test never races other builds of the project's own dist folders.
     const root = path.resolve('.');
-    const ui = spawnSync('npm', ['run', 'build:renderer'], { cwd: root, stdio: 'inherit' });
-    if (ui.status !== 0) throw new Error('npm run build:renderer failed');
+    appDir = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-smoke-app-'));
+    await symlink(path.join(root, 'node_modules'), path.join(appDir, 'node_modules'), 'dir');
+    const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    await writeFile(path.join(appDir, 'package.json'), JSON.stringify({ name: 'deaddrop', version, type: 'module', main: 'dist-electron/main.js' }));
+    const { build } = await import('vite');
+    await build({ configFile: path.join(root, 'renderer/vite.config.ts'), logLevel: 'warn', build: { outDir: path.join(appDir, 'dist-renderer'), emptyOutDir: true } });
     const { buildElectron } = (await import(pathToFileURL(path.join(root, 'scripts/electronBundles.mjs')).href)) as {
-      buildElectron(): Promise<unknown>;
+      buildElectron(options: { outDir: string }): Promise<unknown>;
     };
-    await buildElectron();
+    await buildElectron({ outDir: path.join(appDir, 'dist-electron') });
     userData = await mkdtemp(path.join(os.tmpdir(), 'deaddrop-electron-'));
     server = await startDropServer({ host: '127.0.0.1', port: 0, db: 'sqlite::memory:', logLevel: 'warn' });
     env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -77,12 +84,13 @@ describe.skipIf(skipReason !== null)('Electron app smoke test', () => {
     await server?.close();
     display?.kill();
     if (userData) await rm(userData, { recursive: true, force: true });
+    if (appDir) await rm(appDir, { recursive: true, force: true });
   });
 
   async function launch(profile: string): Promise<{ app: ElectronApplication; page: Page }> {
     const app = await electron.launch({
       executablePath: binary!,
-      args: [path.resolve('.'), '--profile', profile, ...(process.platform === 'linux' ? ['--no-sandbox'] : [])],
+      args: [appDir, '--profile', profile, ...(process.platform === 'linux' ? ['--no-sandbox'] : [])],
       env,
       timeout: BOUND_MS,
     });
