@@ -129,7 +129,9 @@ export function createDropHandler(deps: DropHandlerDeps) {
         case 'POST':
           return await post(req, res, dropId);
         default:
-          return sendError(res, 405, 'Method not allowed', { headers: { Allow: ALLOW } });
+          // Whatever body such a request carries is not worth reading.
+          sendError(res, 405, 'Method not allowed', { close: true, headers: { Allow: ALLOW } });
+          return discardRestAndClose(req);
       }
     } catch (error) {
       log.error('request failed', { method: req.method, error: (error as Error).message });
