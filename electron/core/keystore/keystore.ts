@@ -39,6 +39,7 @@ export class Keystore {
   private state: EngineState | null = null;
   private dataKey: DataKey | null = null;
   private writing: Promise<void> = Promise.resolve();
+  private unlocking: Promise<void> = Promise.resolve();
   private readonly path: string;
 
   private constructor(
@@ -81,8 +82,14 @@ export class Keystore {
     return this.state === null;
   }
 
-  /** Decrypts the data key with `secret` (or creates the state on first use). */
-  async unlock(secret: string): Promise<void> {
+  /** Decrypts the data key with `secret` (or creates the state on first use). Concurrent calls run one at a time. */
+  unlock(secret: string): Promise<void> {
+    const run = this.unlocking.then(() => this.unlockOnce(secret));
+    this.unlocking = run.catch(() => undefined);
+    return run;
+  }
+
+  private async unlockOnce(secret: string): Promise<void> {
     if (this.state) return;
     if (!this.onDisk) {
       const dataKey = DataKey.generate();
