@@ -11,6 +11,12 @@ import { writeInboxBatch } from '../src/db/inboxWriter.js';
 import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
 import type { ContactRecord } from '../src/db/records.js';
 import { schemaV1, schemaV2 } from '../src/db/schema.js';
+import { createElement } from 'react';
+import { flushSync } from 'react-dom';
+import { createRoot } from 'react-dom/client';
+import { MessageBubble } from '../src/chat/MessageBubble.js';
+import type { MessageRecord } from '../src/db/records.js';
+import { useSession } from '../src/stores/sessionStore.js';
 
 let db: DeaddropDatabase | null = null;
 const open = () => (db ??= new DeaddropDatabase());
@@ -94,6 +100,14 @@ const harness = {
       request.onerror = () => reject(request.error);
     });
   },
+  /** Renders one message bubble into the page (replacing the previous one). */
+  renderMessage(message: MessageRecord): void {
+    document.getElementById('bubble')?.remove();
+    const container = document.createElement('div');
+    container.id = 'bubble';
+    document.body.append(container);
+    flushSync(() => createRoot(container).render(createElement(MessageBubble, { message })));
+  },
   /** Opens with the current code (upgrading) and reports the stored shape. */
   async openAndDescribe() {
     const database = open();
@@ -126,5 +140,6 @@ function keyPathOf(spec: string): string | string[] {
   return spec.startsWith('[') ? spec.slice(1, -1).split('+') : spec;
 }
 
+useSession.getState().setBridge(engineDouble);
 (window as unknown as { harness: typeof harness }).harness = harness;
 document.body.dataset.ready = 'true';

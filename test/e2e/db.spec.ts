@@ -203,4 +203,32 @@ test.describe('database layer', () => {
     const [message] = await call<StoredMessage[]>(page, 'messages');
     expect(message).toMatchObject({ status: 'failed', error: 'The recipient key is not valid.' });
   });
+
+  test('message bubbles: shared file, unsupported type, a long text still arriving, a failed message, a link', async ({ page }) => {
+    const base = {
+      id: 'm', identityId: ME, contactKey: BOB, direction: 'in', kind: 'text', text: '', payloadType: 'box_message', payload: '',
+      share: null, sortAt: Date.now(), createdAt: Date.now(), status: null, localId: null, error: null, ackIds: [], ackedIds: [],
+      parts: null, read: true,
+    };
+    const bubble = page.locator('#bubble');
+    await call(page, 'renderMessage', { ...base, kind: 'share', text: 'the plan', payloadType: 'box_share_notification', share: { file: 'plan.pdf', url: 'https://x.example/f', size: 2048 } });
+    await expect(bubble.getByTestId('share-notice')).toContainText('Shared a file: plan.pdf (2.0 KB)');
+    await expect(bubble).toContainText('the plan');
+
+    await call(page, 'renderMessage', { ...base, kind: 'unsupported', payloadType: 'box_future_thing' });
+    await expect(bubble.getByTestId('unsupported-message')).toContainText('box_future_thing');
+
+    await call(page, 'renderMessage', { ...base, parts: { count: 3, received: { 0: 'a', 2: 'c' } } });
+    await expect(bubble).toContainText('Receiving a long message (2 of 3 parts)');
+
+    await call(page, 'renderMessage', { ...base, direction: 'out', text: 'did not go', status: 'failed', localId: 'l1', error: 'The drop server refused it.' });
+    await expect(bubble.getByTestId('message-status')).toContainText('Failed');
+    await expect(bubble).toContainText('The drop server refused it.');
+    await expect(bubble.getByRole('button', { name: 'Retry' })).toBeVisible();
+    await expect(bubble.getByRole('button', { name: 'Cancel' })).toBeVisible();
+
+    await call(page, 'renderMessage', { ...base, text: 'see https://example.org/a, or javascript:alert(1) and ftp://x.example/f' });
+    await expect(bubble.getByRole('link')).toHaveCount(1);
+    await expect(bubble.getByRole('link')).toHaveAttribute('href', 'https://example.org/a');
+  });
 });

@@ -94,7 +94,11 @@ test.describe.serial('messenger end to end', () => {
     await screenshot(alice.page, '06-chat-request');
     await alice.page.getByRole('button', { name: 'Accept' }).click();
     await sendText(alice.page, 'Hi Bob! Got it. https://example.org/welcome');
-    await expect(alice.page.getByRole('link', { name: 'https://example.org/welcome' })).toBeVisible();
+    // A link never navigates the app: the click goes to the engine (`links/open`).
+    const appUrl = alice.page.url();
+    await alice.page.getByRole('link', { name: 'https://example.org/welcome' }).click();
+    expect(alice.page.url()).toBe(appUrl);
+    expect(alice.context.pages()).toHaveLength(1);
 
     await openConversationWith(bob.page, 'Alice');
     await expect(messages(bob.page).filter({ hasText: 'Hi Bob! Got it.' })).toHaveCount(1);

@@ -179,4 +179,17 @@ test.describe.serial('identities, unlock, search and theme', () => {
     await page.keyboard.press('Enter');
     await expect(page.getByTestId('message').filter({ hasText: 'sent from the keyboard' })).toHaveCount(1);
   });
+
+  test('deleting an identity removes it; the other identity keeps its conversations', async () => {
+    const page = second.page;
+    await goTo(page, 'Identities');
+    const danaRow = page.getByRole('listitem').filter({ hasText: 'Dana' });
+    await danaRow.getByRole('button', { name: 'Delete…' }).click();
+    await expectAccessible(page, 'delete identity');
+    await danaRow.getByRole('button', { name: 'Delete Dana' }).click();
+    await expect(page.getByText('Dana was deleted.')).toBeVisible();
+    await expect(page.locator('#identity-switcher option')).toHaveText(['Eli']);
+    await goTo(page, 'Chats');
+    await expect(page.getByTestId('conversation-item')).toHaveCount(1);
+  });
 });

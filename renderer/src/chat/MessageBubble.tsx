@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import type { EngineBridge } from '../bridge/transport.js';
 import { database } from '../db/database.js';
 import { cancelMessage, retryMessage } from '../db/outbox.js';
 import type { MessageRecord, MessageStatus } from '../db/records.js';
@@ -92,17 +93,24 @@ function MessageBody({ message }: { message: MessageRecord }) {
 
 function FailedActions({ message }: { message: MessageRecord }) {
   const bridge = useSession((s) => s.bridge);
-  if (!bridge) return null;
   return (
     <div className="bubble-actions">
       {message.error && <p className="error-text">{message.error}</p>}
+      {bridge && <FailedButtons message={message} bridge={bridge} />}
+    </div>
+  );
+}
+
+function FailedButtons({ message, bridge }: { message: MessageRecord; bridge: EngineBridge }) {
+  return (
+    <>
       <button type="button" onClick={() => void retryMessage(database(), bridge, message.id)}>
         Retry
       </button>
       <button type="button" onClick={() => void cancelMessage(database(), bridge, message.id)}>
         Cancel
       </button>
-    </div>
+    </>
   );
 }
 

@@ -1,10 +1,12 @@
 import { type FormEvent, useId, useState } from 'react';
 import type { IdentitySummary } from '../../../shared/ipc/contract.js';
 import { downloadFile } from '../contacts/fileDownload.js';
+import { database } from '../db/database.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { levelForBits } from './anonymityLevels.js';
 import { CreateIdentityForm } from './CreateIdentityForm.js';
+import { forgetIdentityData } from './forgetIdentityData.js';
 import { ImportIdentityForm } from './ImportIdentityForm.js';
 
 /** Several identities per user, each with its own contacts and conversations. */
@@ -46,6 +48,7 @@ export function IdentitiesScreen() {
 
 function IdentityRow({ identity, active }: { identity: IdentitySummary; active: boolean }) {
   const [exporting, setExporting] = useState(false);
+  const [deleting, setDeleting] = useState(false);
   return (
     <li className="identity-row">
       <div className="identity-main">
@@ -74,9 +77,13 @@ function IdentityRow({ identity, active }: { identity: IdentitySummary; active: 
           <button type="button" aria-expanded={exporting} onClick={() => setExporting((x) => !x)}>
             Export backup
           </button>
+          <button type="button" className="danger ghost" aria-expanded={deleting} onClick={() => setDeleting((x) => !x)}>
+            Delete…
+          </button>
         </div>
       </div>
       {exporting && <ExportBackupForm identity={identity} onDone={() => setExporting(false)} />}
+      {deleting && <DeleteIdentity identity={identity} onCancel={() => setDeleting(false)} />}
     </li>
   );
 }
@@ -126,5 +133,43 @@ function ExportBackupForm({ identity, onDone }: { identity: IdentitySummary; onD
         Save backup file
       </button>
     </form>
+  );
+}
+
+function DeleteIdentity({ identity, onCancel }: { identity: IdentitySummary; onCancel: () => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const [error, setError] = useState<string | null>(null);
+  const remove = async () => {
+    if (!bridge) return;
+    const result = await bridge.invoke('identities/delete', { identityId: identity.id });
+    if (!result.ok) {
+      setError(result.error.message);
+      return;
+    }
+    await forgetIdentityData(database(), identity.id);
+    const list = await bridge.invoke('identities/list', {});
+    if (list.ok) useSession.getState().setIdentities(list.value);
+    useUi.getState().notify('info', `${identity.alias} was deleted.`);
+  };
+  return (
+    <div className="danger-zone" role="group" aria-label={`Delete ${identity.alias}`}>
+      <p>
+        Delete <strong>{identity.alias}</strong> with its key, contacts and conversations? Without a backup this cannot be
+        undone, and messages sent to this identity can no longer be read.
+      </p>
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="button-row">
+        <button type="button" className="danger" onClick={() => void remove()}>
+          Delete {identity.alias}
+        </button>
+        <button type="button" onClick={onCancel}>
+          Keep
+        </button>
+      </div>
+    </div>
   );
 }

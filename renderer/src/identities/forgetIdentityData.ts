@@ -1,0 +1,22 @@
+import Dexie from 'dexie';
+import type { DeaddropDatabase } from '../db/database.js';
+
+/** Removes everything the UI stored for an identity (after the engine deleted its keys). */
+export async function forgetIdentityData(db: DeaddropDatabase, identityId: string): Promise<void> {
+  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts], async () => {
+    await db.messages
+      .where('[identityId+contactKey+sortAt]')
+      .between([identityId, Dexie.minKey, Dexie.minKey], [identityId, Dexie.maxKey, Dexie.maxKey])
+      .delete();
+    await db.contacts.where('identityId').equals(identityId).delete();
+    await db.conversations
+      .where('[identityId+lastMessageAt]')
+      .between([identityId, Dexie.minKey], [identityId, Dexie.maxKey])
+      .delete();
+    await db.seen.where('[identityId+dedupeKey]').between([identityId, Dexie.minKey], [identityId, Dexie.maxKey]).delete();
+    await db.pendingReceipts
+      .where('[identityId+acknowledgeId]')
+      .between([identityId, Dexie.minKey], [identityId, Dexie.maxKey])
+      .delete();
+  });
+}
