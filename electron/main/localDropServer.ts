@@ -2,7 +2,10 @@ import { promises as fs } from 'node:fs';
 import type { NetworkInterfaceInfo } from 'node:os';
 import path from 'node:path';
 import type { LocalServerStatus, ParsedRequestOf } from '../../shared/ipc/contract.js';
+import { createLogger } from '../../shared/log.js';
 import { ApiFailure } from '../../shared/ipc/result.js';
+
+const log = createLogger('local-server');
 
 /** The slice of `server/index.ts` the shell uses; the real `startDropServer` satisfies it. */
 export interface RunningServer {
@@ -45,6 +48,18 @@ export function lanAddresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): s
     }
   }
   return [...new Set(found)].sort();
+}
+
+/** A sentence the user can act on for the usual reasons a start fails. */
+export function startFailureMessage(err: unknown, port: number): string {
+  const text = err instanceof Error ? `${err.message} ${String((err as { code?: unknown }).code)}` : String(err);
+  if (/EADDRINUSE/.test(text)) return `Port ${port} is already in use.`;
+  if (/EACCES/.test(text)) return `Port ${port} needs privileges this app does not have: choose a port above 1024.`;
+  // Running from source, better-sqlite3 is built for Node's ABI, not Electron's (packaged builds rebuild it).
+  if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(text)) {
+    return 'The SQLite driver is built for Node.js, not for this Electron: run `npx electron-rebuild -f -o better-sqlite3`.';
+  }
+  return 'The local drop server could not start.';
 }
 
 /**
@@ -95,8 +110,8 @@ export function createLocalServerController(deps: LocalServerDeps): LocalServerC
           });
           running = { server, expose: request.expose };
         } catch (err) {
-          const busy = err instanceof Error && /EADDRINUSE/.test(err.message + String((err as { code?: unknown }).code));
-          throw new ApiFailure('unavailable', busy ? `Port ${request.port} is already in use.` : 'The local drop server could not start.');
+          log.warn('local drop server did not start', { error: err instanceof Error ? err.message : 'unknown' });
+          throw new ApiFailure('unavailable', startFailureMessage(err, request.port));
         }
         await deps.onChange?.({ port: running.server.port, expose: running.expose });
         return statusNow();

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiFailure } from '../../shared/ipc/result.js';
 import { startDropServer } from '../../server/index.js';
 import { createLinkOpener, safeExternalUrl } from '../../electron/main/externalLinks.js';
-import { type StartServer, createLocalServerController, lanAddresses } from '../../electron/main/localDropServer.js';
+import { type StartServer, createLocalServerController, lanAddresses, startFailureMessage } from '../../electron/main/localDropServer.js';
 import { createCameraGate } from '../../electron/main/cameraGate.js';
 import { installPermissionPolicy, type PermissionSession } from '../../electron/main/permissionPolicy.js';
 import { appUrlMatcher } from '../../electron/main/navigationGuard.js';
@@ -159,6 +159,12 @@ describe('local drop server', () => {
     await controller.close();
     expect(changes).toEqual([{ port: 6001, expose: false }, null, { port: 6001, expose: true }]);
     expect((await controller.status()).running).toBe(false);
+  });
+  it('explains the usual start failures', () => {
+    const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+    expect(startFailureMessage(coded('listen EACCES: permission denied 0.0.0.0:80', 'EACCES'), 80)).toMatch(/above 1024/);
+    expect(startFailureMessage(new Error('The module was compiled against a different Node.js version using NODE_MODULE_VERSION 115'), 0)).toMatch(/electron-rebuild/);
+    expect(startFailureMessage('weird', 0)).toBe('The local drop server could not start.');
   });
   it('never starts two servers on concurrent starts', async () => {
     let starts = 0;
