@@ -1,4 +1,5 @@
 /** Bearer access tokens, and the operational endpoints /health and /metrics. */
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
 import { metricsText, metricValue, startTestServer } from './inProcessServer.js';
@@ -81,5 +82,21 @@ describe('health and metrics', () => {
     expect(text).not.toContain(id);
     await sub.close();
     await expect.poll(async () => metricValue(await metricsText(s.url), 'deaddrop_websocket_connections')).toBe(0);
+  });
+});
+
+/** Whether this machine can listen on IPv6 loopback (some containers cannot). */
+const ipv6Loopback = await new Promise<boolean>((resolve) => {
+  const probe = createServer();
+  probe.once('error', () => resolve(false));
+  probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+});
+if (!ipv6Loopback) console.warn('IPv6 server URL test skipped: cannot listen on ::1 here');
+
+describe.skipIf(!ipv6Loopback)('server URL', () => {
+  it('brackets an IPv6 host and keeps the service path without trailing slash', async () => {
+    const s = await server({ host: '::1', basePath: '/tools/drop/' });
+    expect(s.url).toBe(`http://[::1]:${s.port}/tools/drop`);
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
   });
 });
