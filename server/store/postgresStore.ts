@@ -78,6 +78,8 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
 
 async function commitBatch(pool: pg.Pool, items: AppendItem[]): Promise<StoredMessage[]> {
   return inTransaction(pool, async (client) => {
+    // A 200 promises durability, whatever the database's default for this setting is.
+    await client.query('SET LOCAL synchronous_commit = on');
     const counter = await client.query<{ last_position: string }>(
       'UPDATE deaddrop_counter SET last_position = last_position + $1 WHERE id = 1 RETURNING last_position',
       [items.length],
