@@ -209,4 +209,36 @@ test.describe.serial('messenger end to end', () => {
     await screenshot(page, '12-identities');
     await expectAccessible(page, 'identities');
   });
+
+  test('7. Contact management: ignore and block a request, verify, rename and delete a contact', async () => {
+    // Alice ignores Carol's request: it leaves the chat list, and stays in Contacts as ignored.
+    await openConversationWith(alice.page, 'Carol');
+    await alice.page.getByRole('button', { name: 'Ignore' }).click();
+    await expect(alice.page.getByTestId('conversation-item').filter({ hasText: 'Carol' })).toHaveCount(0);
+    await goTo(alice.page, 'Contacts');
+    const carolItem = alice.page.getByTestId('contact-item').filter({ hasText: 'Carol' });
+    await expect(carolItem).toContainText('Ignored');
+    await carolItem.click();
+    await alice.page.getByRole('button', { name: 'Block' }).click();
+    await expect(carolItem).toContainText('Blocked');
+
+    // Bob verifies Alice's fingerprint, renames her, then deletes her with the conversation.
+    await goTo(bob.page, 'Contacts');
+    await bob.page.getByTestId('contact-item').filter({ hasText: 'Alice' }).click();
+    await bob.page.getByRole('button', { name: 'Mark verified' }).click();
+    await expect(bob.page.getByTestId('contact-item').filter({ hasText: 'Alice' })).toContainText('Verified');
+    await bob.page.getByLabel('Name').fill('Alice Liddell');
+    await bob.page.getByRole('button', { name: 'Rename' }).click();
+    await expect(bob.page.getByTestId('contact-item').filter({ hasText: 'Alice Liddell' })).toBeVisible();
+    await goTo(bob.page, 'Chats');
+    await expect(bob.page.getByTestId('conversation-item').filter({ hasText: 'Alice Liddell' })).toBeVisible();
+
+    await goTo(bob.page, 'Contacts');
+    await bob.page.getByTestId('contact-item').filter({ hasText: 'Alice Liddell' }).click();
+    await bob.page.getByRole('button', { name: 'Delete contact…' }).click();
+    await bob.page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(bob.page.getByTestId('contact-item')).toHaveCount(0);
+    await goTo(bob.page, 'Chats');
+    await expect(bob.page.getByTestId('conversation-item')).toHaveCount(0);
+  });
 });
