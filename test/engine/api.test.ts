@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseContactString, parseQco } from '../../shared/protocol/contacts.js';
+import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+
+const SERVER = 'http://127.0.0.1:9/tools/drop';
+const engines: TestEngine[] = [];
+async function engine(dataDir?: string) {
+  const started = await startTestEngine({ autoPoll: false, ...(dataDir ? { dataDir } : {}) });
+  engines.push(started);
+  return started;
+}
+afterEach(async () => {
+  const dirs = new Set(engines.map((e) => e.dataDir));
+  await Promise.all(engines.splice(0).map((e) => e.close()));
+  for (const dir of dirs) removeDir(dir);
+});
+
+describe('API handler table', () => {
+  it('creates identities on a service path, lists, announces and deletes them', async () => {
+    const e = await engine();
+    const created = await e.call('identities/create', { alias: 'Zoë', serverUrl: `${SERVER}/` });
+    expect(created).toMatchObject({ alias: 'Zoë', dropBits: 256 });
+    expect(created.dropUrls[0]).toMatch(/^http:\/\/127\.0\.0\.1:9\/tools\/drop\/[-_A-Za-z0-9]{43}$/);
+    expect(e.of('identities/changed').at(-1)).toEqual([created]);
+    expect(await e.call('identities/list', {})).toEqual([created]);
+    await e.call('identities/delete', { identityId: created.id });
+    expect(await e.call('identities/list', {})).toEqual([]);
+    expect(e.of('identities/changed').at(-1)).toEqual([]);
+    await expect(e.call('identities/delete', { identityId: created.id })).rejects.toThrow(/not_found/);
+    await expect(e.call('identities/create', { alias: 'x', serverUrl: 'http://127.0.0.1:9/?q=1' })).rejects.toThrow(/bad_input/);
+  });
+
+  it('gives a contact card that parses back to the identity', async () => {
+    const e = await engine();
+    const me = await e.call('identities/create', { alias: 'kai', serverUrl: SERVER, dropBits: 32 });
+    const card = await e.call('identities/contactCard', { identityId: me.id });
+    expect(parseContactString(card.contactString)).toMatchObject({ alias: 'kai', publicKey: me.publicKey, dropUrls: me.dropUrls });
+    expect(parseQco(card.qco)[0]).toMatchObject({ alias: 'kai', publicKey: me.publicKey, dropUrls: me.dropUrls });
+    expect(card.fileName).toBe('contact-kai.qco');
+  });
+
+  it('keeps engine settings across restarts and validates them', async () => {
+    const e = await engine();
+    expect(await e.call('settings/get', {})).toEqual({ pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' } });
+    const saved = await e.call('settings/set', { pollIntervalMs: 5000, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' } });
+    expect(saved).toEqual({ pollIntervalMs: 5000, push: true, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' } });
+    await expect(e.call('settings/set', { pollIntervalMs: 10 })).rejects.toThrow(/invalid_request/);
+    await e.close();
+    const again = await engine(e.dataDir);
+    expect(await again.call('settings/get', {})).toEqual(saved);
+  });
+
+  it('pauses and resumes the poller, and answers app/info', async () => {
+    const e = await engine();
+    expect(await e.call('poller/setPaused', { paused: true })).toEqual({ paused: true });
+    expect(await e.call('app/info', {})).toEqual({ version: '0.1.0', host: 'direct', paused: true, locked: false });
+    expect(await e.call('poller/setPaused', { paused: false })).toEqual({ paused: false });
+    expect(await e.call('inbox/ack', { batchId: 'unknown-batch' })).toBeNull();
+    expect(await e.call('messages/cancel', { localId: 'never-sent' })).toEqual({ cancelled: false });
+  });
+});
