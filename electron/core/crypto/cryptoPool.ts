@@ -39,6 +39,8 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   task: Task | null;
+  /** Envelope number of the request in flight: a reply must carry it. */
+  seq: number;
 }
 
 const DEFAULT_ENTRY = new URL('../../workers/cryptoWorker.ts', import.meta.url);
@@ -77,7 +79,8 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       const task = queue.shift()!;
       slot.task = task;
       task.attempts++;
-      slot.worker.postMessage({ seq: ++seq, request: task.request });
+      slot.seq = ++seq;
+      slot.worker.postMessage({ seq: slot.seq, request: task.request });
     }
   };
 
@@ -85,8 +88,9 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
     const worker = new Worker(BOOTSTRAP, {
       workerData: { entry: entry.href, registerTsx: entry.pathname.endsWith('.ts'), ...options.workerData },
     });
-    const slot: Slot = { worker, ready: false, task: null };
+    const slot: Slot = { worker, ready: false, task: null, seq: ++seq };
     worker.on('message', (reply: CryptoReply) => {
+      if (reply.seq !== slot.seq) return; // not the answer to what this worker was asked last
       if (!slot.ready) {
         slot.ready = true;
         wakeReadyWaiters();
@@ -120,7 +124,7 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       }
       slots.push(spawn());
     });
-    worker.postMessage({ seq: ++seq, request: { kind: 'init' } });
+    worker.postMessage({ seq: slot.seq, request: { kind: 'init' } });
     return slot;
   };
 
