@@ -25,18 +25,29 @@ export interface ScreenState {
 
 const MAX_BODY_CHARS = 180;
 
+/**
+ * Control and bidirectional-override characters let a sender reorder or hide parts of what the OS
+ * shows (e.g. flip "(unverified)" or fake a second line): they never reach a notification.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const invisibleOrReordering = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+function plainText(text: string): string {
+  return text.replace(invisibleOrReordering, ' ').replace(/\s+/g, ' ').trim();
+}
+
 function senderName(message: IncomingMessage, names: ReadonlyMap<string, string>): string {
-  const saved = names.get(message.senderKey);
+  const saved = plainText(names.get(message.senderKey) ?? '');
   if (saved) return saved;
-  const claimed = message.meta?.alias?.trim();
+  const claimed = plainText(message.meta?.alias ?? '');
   // The alias in meta_data is the sender's own claim: mark it so it is not mistaken for a verified contact.
   if (claimed) return `${claimed.slice(0, 64)} (unverified)`;
   return `Unknown contact ${message.senderKey.slice(0, 8)}`;
 }
 
 function previewText(message: IncomingMessage): string {
-  if (message.type === 'box_share_notification') return message.share ? `Shared a file: ${message.share.file}` : 'Shared a file';
-  const text = (message.text ?? '').replace(/\s+/g, ' ').trim();
+  if (message.type === 'box_share_notification') return message.share ? `Shared a file: ${plainText(message.share.file)}` : 'Shared a file';
+  const text = plainText(message.text ?? '');
   return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS - 1)}…` : text;
 }
 

@@ -65,6 +65,14 @@ describe('notification privacy and targeting', () => {
     expect(planner.plan(first, screen())).toHaveLength(2);
     expect(planner.plan(first, screen())).toHaveLength(0);
   });
+  it('keeps control and bidi-override characters out of names and text', () => {
+    const spoof = message({ meta: { alias: 'Bob\u202e)deifirev(\u202c\nBank' }, text: 'line1\r\nline2\u0007' });
+    const [planned] = new NotificationPlanner().plan(batch(spoof), screen());
+    expect(planned?.title).toBe('Bob )deifirev( Bank (unverified)');
+    expect(planned?.body).toBe('line1 line2');
+    const named = new NotificationPlanner().plan(batch(message()), screen({ contactNames: new Map([[alice, '\u2067Eve\u2069']]) }));
+    expect(named[0]?.title).toBe('Eve');
+  });
   it('describes shared files and shortens long texts', () => {
     const share = message({ type: 'box_share_notification', share: { file: 'photo.jpg', url: 'https://x', size: 3 } });
     expect(new NotificationPlanner().plan(batch(share), screen())[0]?.body).toBe('Shared a file: photo.jpg');
