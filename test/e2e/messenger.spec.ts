@@ -120,6 +120,7 @@ test.describe.serial('messenger end to end', () => {
     const queued = messages(bob.page).filter({ hasText: 'Written while my engine was down.' });
     await expect(queued).toHaveAttribute('data-status', 'queued');
     await screenshot(bob.page, '08-engine-down-queued');
+    await expectAccessible(bob.page, 'chat with a queued message');
 
     await bob.host.restart();
     await expect(bob.page.getByTestId('connection-banner')).toBeHidden();

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { DesktopSync } from '../desktop/DesktopSync.js';
 import { OnboardingScreen } from '../screens/OnboardingScreen.js';
 import { UnlockScreen } from '../screens/UnlockScreen.js';
 import { useUiSettings } from '../settings/uiSettings.js';
@@ -33,7 +34,12 @@ export function App({ hasBridge }: { hasBridge: boolean }) {
   } else if (identities.length === 0) {
     screen = <OnboardingScreen />;
   } else {
-    screen = <Shell />;
+    screen = (
+      <>
+        <Shell />
+        <DesktopSync />
+      </>
+    );
   }
   return (
     <>

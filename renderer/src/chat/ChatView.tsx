@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { setContactStatus } from '../contacts/contactActions.js';
 import { database } from '../db/database.js';
+import { desktopApi } from '../desktop/desktopApi.js';
 import type { ContactRecord } from '../db/records.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
@@ -22,6 +23,20 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
       void database().conversations.update([identityId, contactKey], { unreadCount: 0 });
     }
   }, [unread, identityId, contactKey]);
+
+  // The desktop shell does not notify about the conversation the user is looking at.
+  useEffect(() => {
+    const desktop = desktopApi();
+    if (!desktop) return;
+    const report = () =>
+      void desktop.setConversationOnScreen({ conversation: document.visibilityState === 'visible' ? { identityId, contactKey } : null });
+    report();
+    document.addEventListener('visibilitychange', report);
+    return () => {
+      document.removeEventListener('visibilitychange', report);
+      void desktop.setConversationOnScreen({ conversation: null });
+    };
+  }, [identityId, contactKey]);
 
   if (!contact) return null;
   return (

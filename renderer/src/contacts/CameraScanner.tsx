@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
+import { desktopApi } from '../desktop/desktopApi.js';
 import { decodeQrPixels } from './qrDecode.js';
 
 const SCAN_INTERVAL_MS = 250;
+const CAMERA_GATE_SECONDS = 120;
 
 /**
  * Live camera preview that reads QR codes. The camera is asked for only when the user opens the
@@ -20,6 +22,7 @@ export function CameraScanner({ onText, onClose }: { onText: (text: string) => v
       stopped = true;
       clearInterval(timer);
       stream?.getTracks().forEach((t) => t.stop());
+      closeGate();
     };
     const scan = () => {
       const video = videoRef.current;
@@ -35,9 +38,14 @@ export function CameraScanner({ onText, onClose }: { onText: (text: string) => v
         onText(text);
       }
     };
-    navigator.mediaDevices
-      ?.getUserMedia({ video: { facingMode: 'environment' }, audio: false })
+    // The desktop app opens the camera only while the scanner asks for it.
+    const desktop = desktopApi();
+    const gate = desktop ? desktop.allowCamera({ seconds: CAMERA_GATE_SECONDS }) : Promise.resolve(null);
+    const closeGate = () => void desktop?.allowCamera({ seconds: 0 });
+    void gate
+      .then(() => navigator.mediaDevices?.getUserMedia({ video: { facingMode: 'environment' }, audio: false }))
       .then((media) => {
+        if (!media) return;
         if (stopped) {
           media.getTracks().forEach((t) => t.stop());
           return;

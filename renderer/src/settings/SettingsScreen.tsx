@@ -1,5 +1,7 @@
 import { useId } from 'react';
 import { database } from '../db/database.js';
+import { DesktopSettingsPanel } from '../desktop/DesktopSettingsPanel.js';
+import { desktopApi } from '../desktop/desktopApi.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
@@ -20,6 +22,7 @@ const privacyChoices: Array<{ value: NotificationPrivacy; label: string }> = [
 export function SettingsScreen() {
   const settings = useUiSettings();
   const id = useId();
+  const desktop = desktopApi();
   const save = (patch: Parameters<typeof saveUiSettings>[1]) => void saveUiSettings(database(), patch);
 
   return (
@@ -36,22 +39,7 @@ export function SettingsScreen() {
               </option>
             ))}
           </select>
-          <label htmlFor={`${id}-privacy`}>Notifications show</label>
-          <select
-            id={`${id}-privacy`}
-            value={settings.notificationPrivacy}
-            onChange={(e) => save({ notificationPrivacy: e.target.value as NotificationPrivacy })}
-          >
-            {privacyChoices.map((p) => (
-              <option key={p.value} value={p.value}>
-                {p.label}
-              </option>
-            ))}
-          </select>
-          <label className="choice">
-            <input type="checkbox" checked={settings.startMinimised} onChange={(e) => save({ startMinimised: e.target.checked })} />
-            <span>Start minimised to the tray</span>
-          </label>
+          {desktop ? <DesktopSettingsPanel desktop={desktop} /> : <BrowserOnlySettings />}
         </section>
         <section className="panel">
           <EngineSettingsForm />
@@ -64,5 +52,33 @@ export function SettingsScreen() {
         </section>
       </div>
     </div>
+  );
+}
+
+/** Outside the desktop app there are no notifications or tray; the choices are kept for later. */
+function BrowserOnlySettings() {
+  const settings = useUiSettings();
+  const id = useId();
+  const save = (patch: Parameters<typeof saveUiSettings>[1]) => void saveUiSettings(database(), patch);
+  return (
+    <>
+            <label htmlFor={`${id}-privacy`}>Notifications show</label>
+            <select
+              id={`${id}-privacy`}
+              value={settings.notificationPrivacy}
+              onChange={(e) => save({ notificationPrivacy: e.target.value as NotificationPrivacy })}
+            >
+              {privacyChoices.map((p) => (
+                <option key={p.value} value={p.value}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+            <label className="choice">
+              <input type="checkbox" checked={settings.startMinimised} onChange={(e) => save({ startMinimised: e.target.checked })} />
+              <span>Start minimised to the tray</span>
+            </label>
+      <p className="hint">Notifications and the tray exist only in the desktop app.</p>
+    </>
   );
 }

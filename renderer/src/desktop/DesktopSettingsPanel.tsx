@@ -1,0 +1,57 @@
+import { useEffect, useId, useState } from 'react';
+import { type DesktopApi, type DesktopSettings, type NotificationPreview } from './desktopApi.js';
+
+const previews: Array<{ value: NotificationPreview; label: string }> = [
+  { value: 'nameAndText', label: 'Name and message text' },
+  { value: 'nameOnly', label: 'Name only' },
+  { value: 'nothing', label: 'Nothing (just “New message”)' },
+];
+
+/** Notification privacy, tray and start-up: settings the desktop shell applies. */
+export function DesktopSettingsPanel({ desktop }: { desktop: DesktopApi }) {
+  const id = useId();
+  const [settings, setSettings] = useState<DesktopSettings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void desktop.getSettings({}).then((r) => (r.ok ? setSettings(r.value) : setError(r.error.message)));
+  }, [desktop]);
+
+  const save = async (patch: Partial<Omit<DesktopSettings, 'localServer'>>) => {
+    const result = await desktop.setSettings(patch);
+    if (result.ok) setSettings(result.value);
+    else setError(result.error.message);
+  };
+
+  if (!settings) return error ? <p className="error-text">{error}</p> : null;
+  const toggle = (key: 'startMinimised' | 'closeToTray' | 'startAtLogin', label: string) => (
+    <label className="choice">
+      <input type="checkbox" checked={settings[key]} onChange={(e) => void save({ [key]: e.target.checked })} />
+      <span>{label}</span>
+    </label>
+  );
+  return (
+    <>
+      <label htmlFor={`${id}-preview`}>Notifications show</label>
+      <select
+        id={`${id}-preview`}
+        value={settings.notificationPreview}
+        onChange={(e) => void save({ notificationPreview: e.target.value as NotificationPreview })}
+      >
+        {previews.map((p) => (
+          <option key={p.value} value={p.value}>
+            {p.label}
+          </option>
+        ))}
+      </select>
+      {toggle('startMinimised', 'Start minimised to the tray')}
+      {toggle('closeToTray', 'Keep running in the tray when the window is closed')}
+      {toggle('startAtLogin', 'Start Deaddrop when I log in')}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+    </>
+  );
+}
