@@ -3,7 +3,7 @@
  * same code can be wrapped by other entries, e.g. for fault-injection tests).
  */
 import { fail, ok } from '../../shared/ipc/result.js';
-import type { CryptoEnvelope, CryptoReply } from './cryptoProtocol.js';
+import { type CryptoEnvelope, type CryptoReply, unpackPdus } from './cryptoProtocol.js';
 import { nativeBox, prepareIdentity, trialOpenPrepared } from './nativeBox.js';
 
 /** Runs one request; never throws (failures become failed Results). */
@@ -15,7 +15,7 @@ export async function handleCryptoRequest({ seq, request }: CryptoEnvelope): Pro
       case 'seal':
         return { seq, response: ok({ pdu: await nativeBox.sealPdu(request.sender, request.recipientPublicKey, request.payload) }) };
       case 'trialOpen':
-        return { seq, response: ok({ hits: trialOpenPrepared(request.identities.map(prepareIdentity), request.pdus) }) };
+        return { seq, response: ok({ hits: trialOpenPrepared(request.identities.map(prepareIdentity), unpackPdus(request.packed, request.lengths)) }) };
       case 'close':
         return { seq, response: ok({ closed: true }) };
     }

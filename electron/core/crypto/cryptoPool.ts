@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KeyPair, TrialHit } from '../../../shared/protocol/boxTypes.js';
 import { type Logger, createLogger } from '../../../shared/log.js';
-import type { CryptoKind, CryptoReply, CryptoResponseMap, RequestOfKind } from '../../workers/cryptoProtocol.js';
+import { type CryptoKind, type CryptoReply, type CryptoResponseMap, type RequestOfKind, packPdus } from '../../workers/cryptoProtocol.js';
 
 export interface CryptoPoolOptions {
   /** Worker count; defaults to the core count (at most 8). */
@@ -29,7 +29,8 @@ export interface CryptoPool {
 }
 
 interface Task {
-  request: RequestOfKind<CryptoKind>;
+  /** Built at each dispatch: a transferred buffer is gone after the first try. */
+  request(): { request: RequestOfKind<CryptoKind>; transfer: ArrayBuffer[] };
   attempts: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -80,7 +81,8 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       slot.task = task;
       task.attempts++;
       slot.seq = ++seq;
-      slot.worker.postMessage({ seq: slot.seq, request: task.request });
+      const { request, transfer } = task.request();
+      slot.worker.postMessage({ seq: slot.seq, request }, transfer);
     }
   };
 
@@ -128,11 +130,11 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
     return slot;
   };
 
-  const run = <K extends CryptoKind>(request: RequestOfKind<K>): Promise<CryptoResponseMap[K]> => {
+  const run = <K extends CryptoKind>(build: () => { request: RequestOfKind<K>; transfer: ArrayBuffer[] }): Promise<CryptoResponseMap[K]> => {
     if (fatal) return Promise.reject(fatal);
     if (closing) return Promise.reject(new Error('The crypto pool is closed.'));
     return new Promise<CryptoResponseMap[K]>((resolve, reject) => {
-      queue.push({ request, attempts: 0, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ request: build, attempts: 0, resolve: resolve as (value: unknown) => void, reject });
       pump();
     });
   };
@@ -147,14 +149,20 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
   return {
     size,
     async seal(sender, recipientPublicKey, payload) {
-      return (await run<'seal'>({ kind: 'seal', sender, recipientPublicKey, payload })).pdu;
+      return (await run<'seal'>(() => ({ request: { kind: 'seal', sender, recipientPublicKey, payload }, transfer: [] }))).pdu;
     },
     async trialOpen(identities, pdus) {
       if (pdus.length === 0 || identities.length === 0) return pdus.map(() => null);
       const chunk = Math.max(MIN_CHUNK, Math.ceil(pdus.length / (size * 4)));
       const jobs: Promise<CryptoResponseMap['trialOpen']>[] = [];
       for (let start = 0; start < pdus.length; start += chunk) {
-        jobs.push(run<'trialOpen'>({ kind: 'trialOpen', identities: [...identities], pdus: pdus.slice(start, start + chunk) }));
+        const slice = pdus.slice(start, start + chunk);
+        jobs.push(
+          run<'trialOpen'>(() => {
+            const { packed, lengths } = packPdus(slice);
+            return { request: { kind: 'trialOpen', identities: [...identities], packed, lengths }, transfer: [packed.buffer as ArrayBuffer] };
+          }),
+        );
       }
       return (await Promise.all(jobs)).flatMap((done) => done.hits);
     },
