@@ -22,6 +22,7 @@ import { type AutostartTarget, setLinuxAutostart } from './linuxAutostart.js';
 import { mainFrameSenderCheck, registerApiHandlers } from './ipcBridge.js';
 import { createLocalServerController } from './localDropServer.js';
 import { appUrlMatcher, installNavigationGuard } from './navigationGuard.js';
+import { installNetworkGuard } from './networkGuard.js';
 import { installPermissionPolicy } from './permissionPolicy.js';
 import { type ProfilePaths, profileNameFrom, profilePaths } from './profile.js';
 import { createRendererRecovery } from './rendererRecovery.js';
@@ -111,6 +112,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   const camera = createCameraGate();
   protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererDir, (file) => readFile(file)));
   let mainWindow: BrowserWindow | null = null;
+  installNetworkGuard(session.defaultSession, devServerUrl ? new URL(devServerUrl).origin : null);
   installPermissionPolicy(session.defaultSession, {
     isAppUrl,
     camera,

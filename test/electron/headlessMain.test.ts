@@ -60,6 +60,12 @@ describe('main entry under Node with a fake electron', () => {
     expect(navigation.prevented).toBe(true);
     expect(contents.openHandler?.({ url: 'https://example.com/new' })).toEqual({ action: 'deny' });
   });
+  it('cancels network requests of the UI session', () => {
+    const answers: unknown[] = [];
+    fake.beforeRequest?.({ url: 'https://tracker.example/pixel.gif' }, (answer: unknown) => answers.push(answer));
+    fake.beforeRequest?.({ url: 'deaddrop://app/index.html' }, (answer: unknown) => answers.push(answer));
+    expect(answers).toEqual([{ cancel: true }, { cancel: false }]);
+  });
   it('opens http(s) links externally and nothing else', async () => {
     expect(await call('links/open', { url: 'https://example.com/x' })).toEqual({ ok: true, value: { opened: true } });
     expect(await call('links/open', { url: 'file:///etc/passwd' })).toMatchObject({ ok: false, error: { code: 'bad_input' } });

@@ -5,6 +5,7 @@ import { appUrlMatcher, installNavigationGuard, type GuardedContents } from '../
 import { isPermissionAllowed } from '../../electron/main/permissionPolicy.js';
 import { createMainWindow, mainWindowOptions, secureWebPreferences } from '../../electron/main/windowFactory.js';
 import { createRendererRecovery } from '../../electron/main/rendererRecovery.js';
+import { isUiRequestAllowed } from '../../electron/main/networkGuard.js';
 
 describe('window factory', () => {
   it('turns on sandbox and context isolation and turns off Node in every frame and worker', () => {
@@ -146,5 +147,23 @@ describe('renderer recovery', () => {
     expect(recovery.shouldReload('oom')).toBe(false);
     now += 1;
     expect(recovery.shouldReload('killed')).toBe(true);
+  });
+});
+
+describe('network guard for the UI session', () => {
+  it('lets app-scheme, data and blob loads through and cancels the network', () => {
+    for (const url of ['deaddrop://app/assets/a.js', 'data:image/png;base64,AA', 'blob:deaddrop://app/1', 'devtools://devtools/x']) {
+      expect(isUiRequestAllowed(url, null), url).toBe(true);
+    }
+    for (const url of ['https://tracker.example/p.gif', 'http://127.0.0.1:8080/drop', 'ws://127.0.0.1:5173/', 'file:///etc/passwd', 'ftp://x/', 'nonsense']) {
+      expect(isUiRequestAllowed(url, null), url).toBe(false);
+    }
+  });
+  it('allows only the dev server in development, including its hot-reload socket', () => {
+    const dev = 'http://127.0.0.1:5173';
+    expect(isUiRequestAllowed('http://127.0.0.1:5173/src/main.tsx', dev)).toBe(true);
+    expect(isUiRequestAllowed('ws://127.0.0.1:5173/?token=x', dev)).toBe(true);
+    expect(isUiRequestAllowed('http://127.0.0.1:5174/', dev)).toBe(false);
+    expect(isUiRequestAllowed('https://127.0.0.1:5173/', dev)).toBe(false);
   });
 });

@@ -23,6 +23,7 @@ export interface FakeElectronState {
   errors: string[];
   badge: number[];
   permissionRequestHandler: Listener | null;
+  beforeRequest: Listener | null;
 }
 
 class FakeApp extends EventEmitter {
@@ -178,6 +179,7 @@ const state: FakeElectronState = (() => {
     errors: [],
     badge: [],
     permissionRequestHandler: null,
+    beforeRequest: null,
   };
 })();
 (globalThis as unknown as { __fakeElectron: FakeElectronState }).__fakeElectron = state;
@@ -212,6 +214,9 @@ export const session = {
     setPermissionRequestHandler: (handler: Listener) => (state.permissionRequestHandler = handler),
     setPermissionCheckHandler: () => undefined,
     setDevicePermissionHandler: () => undefined,
+    webRequest: {
+      onBeforeRequest: (listener: Listener) => (state.beforeRequest = listener),
+    },
   },
 };
 export const shell = {
