@@ -10,6 +10,7 @@ import type { Logger } from '../../../shared/log.js';
 import { fromHex } from '../../../shared/protocol/encoding.js';
 import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
 import { buildTextMessages } from '../../../shared/protocol/textMessages.js';
+import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { Keystore } from '../keystore/keystore.js';
 import type { OutboxRecord } from '../keystore/stateSchema.js';
@@ -66,14 +67,16 @@ export class Sender {
     }
     const identity = keystore.identity(request.identityId);
     const pair = keystore.keyPair(request.identityId);
-    const messages = buildTextMessages({
-      sender: identity.publicKey,
-      text: request.text,
-      meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
-      wantReceipt: request.wantReceipt,
-      now: this.options.now(),
-      newId: randomUUID,
-    });
+    const messages = asApiFailure(() =>
+      buildTextMessages({
+        sender: identity.publicKey,
+        text: request.text,
+        meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
+        wantReceipt: request.wantReceipt,
+        now: this.options.now(),
+        newId: randomUUID,
+      }),
+    );
     const recipientKey = fromHex(request.recipient.publicKey, 32);
     const pdus = await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, encodeDropMessage(m)))).catch((err: unknown) => {
       // The worker refuses keys that cannot be used (e.g. low-order points): the request is at fault.
