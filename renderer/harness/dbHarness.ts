@@ -17,6 +17,7 @@ import { createRoot } from 'react-dom/client';
 import { MessageBubble } from '../src/chat/MessageBubble.js';
 import type { MessageRecord } from '../src/db/records.js';
 import { useSession } from '../src/stores/sessionStore.js';
+import { createWebSocketBridge } from '../src/bridge/wsBridge.js';
 
 let db: DeaddropDatabase | null = null;
 const open = () => (db ??= new DeaddropDatabase());
@@ -44,7 +45,19 @@ const engineDouble: EngineBridge = {
   onConnectionChange: () => () => undefined,
 };
 
+let socketBridge: EngineBridge | null = null;
+const bridgeLog = { states: [] as string[], events: [] as unknown[] };
+
 const harness = {
+  /** Connects a WebSocket bridge (short bounds, for tests) and records its states and events. */
+  connectBridge(url: string, callTimeoutMs: number): void {
+    socketBridge = createWebSocketBridge({ url, callTimeoutMs, minRetryMs: 50, maxRetryMs: 200 });
+    socketBridge.onConnectionChange((state) => bridgeLog.states.push(state));
+    socketBridge.on('servers/status', (payload) => bridgeLog.events.push(payload));
+  },
+  bridgeInvoke: (channel: Channel, request: unknown) => socketBridge!.invoke(channel, request as never),
+  bridgeState: () => socketBridge?.connectionState() ?? null,
+  bridgeLog: () => bridgeLog,
   async reset(): Promise<void> {
     db?.close();
     db = null;
