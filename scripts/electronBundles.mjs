@@ -86,6 +86,7 @@ export function bundleOptions(outDir, { minify = false, copies = new Map() } = {
       entryPoints: { preload: 'electron/preload/preload.ts' },
       outdir: outDir,
       format: 'cjs',
+      alias: { zod: path.join(projectRoot, 'scripts/preloadZodStub.mjs') },
       outExtension: { '.js': '.cjs' },
       target: 'chrome130',
     },

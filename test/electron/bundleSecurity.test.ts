@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channels } from '../../shared/ipc/contract.js';
+import { desktopChannels } from '../../electron/main/desktopIpc.js';
 
 // Builds the real bundles with the same esbuild configuration `npm run build:electron` uses (no Electron
 // binary needed) and scans what would ship for weakened window security.
@@ -60,5 +63,26 @@ describe.each(['plain', 'minified'] as const)('built main bundle (%s)', (variant
     expect(exposures.map((m) => m[1]).sort()).toEqual(['deaddrop', 'deaddropDesktop']);
     for (const exposure of exposures) expect(exposure[2]).not.toMatch(/^\s*\w*ipcRenderer\s*$/);
     expect(preload).not.toMatch(/require\(["'](?:node:)?(?:fs|child_process|path|os)["']\)/);
+  });
+  it('runs as a sandboxed preload would, requiring only electron, and exposes every channel', async () => {
+    const { preload } = built[variant];
+    const exposed: Record<string, Record<string, unknown>> = {};
+    const invoked: string[] = [];
+    const electron = {
+      contextBridge: { exposeInMainWorld: (key: string, api: Record<string, unknown>) => (exposed[key] = api) },
+      ipcRenderer: { invoke: async (channel: string) => (invoked.push(channel), { ok: true, value: null }), on() {}, removeListener() {} },
+    };
+    const module = { exports: {} };
+    const require = (name: string) => {
+      if (name !== 'electron') throw new Error(`the preload required ${name}`);
+      return electron;
+    };
+    vm.runInNewContext(preload, { require, module, exports: module.exports });
+    expect(Object.keys(exposed.deaddrop ?? {}).sort()).toEqual([...channels, 'on'].sort());
+    expect(Object.keys(exposed.deaddropDesktop ?? {}).sort()).toEqual(Object.keys(desktopChannels).sort());
+    await (exposed.deaddrop?.['messages/send'] as (r: unknown) => Promise<unknown>)({});
+    expect(invoked).toEqual(['messages/send']);
+    // zod stays out of the preload (main validates): the script that runs on every page load stays small.
+    expect(preload.length).toBeLessThan(50_000);
   });
 });
