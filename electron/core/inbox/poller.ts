@@ -38,6 +38,17 @@ const MAX_PENDING_BATCHES = 256;
 /** In-memory dedupe keys before they are trimmed back to the persisted (bounded) list. */
 const MAX_SEEN_IN_MEMORY = 20_000;
 
+/** Receipts go only to well-formed drop URLs: a sender must not make us POST to any address it likes. */
+function isDropUrl(url: string | undefined): url is string {
+  if (typeof url !== 'string') return false;
+  try {
+    parseDropUrl(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface PendingBatch {
   dropUrl: string;
   /** Emission order within the drop: acking an older batch never moves the cursor back. */
@@ -208,9 +219,7 @@ export class Poller {
       sequence,
       latest,
       dedupeKeys: [...messages.map((m) => m.dedupeKey), ...receipts.map((r) => r.dedupeKey)],
-      receiptsToSend: messages.filter(
-        (m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK && typeof m.meta?.dropUrl === 'string',
-      ),
+      receiptsToSend: messages.filter((m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK && isDropUrl(m.meta?.dropUrl)),
     });
     this.options.emit('inbox/batch', { batchId, messages, receipts: receipts.map((r) => r.receipt) });
     return latest;
