@@ -6,7 +6,8 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 300_000 };
+/** At most a minute between attempts: a messenger should notice within a minute that the network is back. */
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
 
 /** Delay before retry number `failures` (1 = first retry), with +-20% jitter so clients do not align. */
 export function backoffDelay(policy: BackoffPolicy, failures: number, random: () => number = Math.random): number {
