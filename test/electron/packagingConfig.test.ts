@@ -28,6 +28,12 @@ describe('packaging configuration', () => {
     expect(config).toContain('"**/*.node"');
     expect(scalar('npmRebuild')).toBe('true');
   });
+  it('lets the hardened macOS runtime use the camera (QR scanning) and registers no URL scheme', async () => {
+    expect(scalar('  entitlements')).toBe('build/entitlements.mac.plist');
+    expect(await readFile('build/entitlements.mac.plist', 'utf8')).toMatch(/<key>com\.apple\.security\.device\.camera<\/key>\s*<true\/>/);
+    expect(config).toMatch(/NSCameraUsageDescription/);
+    expect(config).not.toMatch(/^protocols:/m);
+  });
   it('ships the bundles and the UI, which main loads from next to itself', () => {
     expect(config).toContain('- dist-electron/**/*');
     expect(config).toContain('- dist-renderer/**/*');
