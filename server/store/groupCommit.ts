@@ -47,29 +47,35 @@ export function createGroupCommitQueue<T, R>(
   };
 
   const pump = (): void => {
+    scheduled = false;
     while (inFlight < maxInFlight && queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       inFlight++;
       void runBatch(batch).finally(() => {
         inFlight--;
-        pump();
+        schedule();
         settleIdle();
       });
     }
   };
 
+  /**
+   * Starts the next batch from a later event-loop turn, never from the current one: every request
+   * already readable on the sockets joins it, and a synchronous writer whose callers resubmit at
+   * once cannot keep the loop busy forever.
+   */
+  function schedule(): void {
+    if (scheduled || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(pump);
+  }
+
   return {
     submit(item) {
       return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (scheduled) return;
-        scheduled = true;
-        // setImmediate lets every request already readable on the sockets join this batch.
-        setImmediate(() => {
-          scheduled = false;
-          pump();
-        });
+        schedule();
       });
     },
     drain() {
