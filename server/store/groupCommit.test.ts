@@ -56,4 +56,21 @@ describe('createGroupCommitQueue', () => {
     await Promise.all([b, c, queue.drain()]);
     expect(settled).toEqual([1, 2, 3]);
   });
+
+  it('lets timers run while callers resubmit at once to a synchronous writer', async () => {
+    const queue = createGroupCommitQueue<number, number>((items) => items, 10);
+    let stop = false;
+    let commits = 0;
+    const caller = async (): Promise<void> => {
+      while (!stop) {
+        await queue.submit(1);
+        commits++;
+      }
+    };
+    const callers = [caller(), caller()];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    stop = true;
+    await Promise.all(callers);
+    expect(commits).toBeGreaterThan(0);
+  });
 });
