@@ -49,6 +49,7 @@ export function createPushHub(deps: PushHubDeps): PushHub {
   const { store, metrics } = deps;
   // Clients only listen; a tiny payload limit keeps hostile client frames from costing memory.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, clientTracking: false, perMessageDeflate: false });
+  wss.on('headers', (headers: string[]) => headers.push('Cache-Control: no-store'));
   const subscribers = new Map<string, Set<WebSocket>>();
   const alive = new WeakSet<WebSocket>();
   let count = 0;

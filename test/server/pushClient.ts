@@ -22,6 +22,8 @@ export function parsePushFrame(data: Buffer): PushFrame {
 
 export interface Subscriber {
   socket: WebSocket;
+  /** Headers of the 101 response. */
+  upgradeHeaders: Record<string, string | string[] | undefined>;
   /** The next frame, or an error after `timeoutMs`. */
   next(timeoutMs?: number): Promise<PushFrame>;
   close(): Promise<void>;
@@ -38,6 +40,8 @@ export async function subscribe(dropUrl: string, headers: Record<string, string>
     if (waiter) waiter(frame);
     else frames.push(frame);
   });
+  let upgradeHeaders: Record<string, string | string[] | undefined> = {};
+  socket.once('upgrade', (res) => (upgradeHeaders = res.headers));
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
@@ -45,6 +49,7 @@ export async function subscribe(dropUrl: string, headers: Record<string, string>
   });
   return {
     socket,
+    upgradeHeaders,
     next(timeoutMs = 5000) {
       const queued = frames.shift();
       if (queued) return Promise.resolve(queued);

@@ -56,6 +56,8 @@ describe('WebSocket push', () => {
     const url = `${server.url}/${newDropId()}`;
     await deposit(url, ascii('before'));
     const sub = await subscribe(url);
+    expect(sub.upgradeHeaders['cache-control']).toBe('no-store');
+    expect(sub.upgradeHeaders['set-cookie']).toBeUndefined();
     try {
       await deposit(url, allByteValues);
       await deposit(url, ascii('\n\nsecond'));
