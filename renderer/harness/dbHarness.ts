@@ -1,6 +1,7 @@
 /**
- * Browser-test access to the database layer: each function takes and returns plain JSON so a
- * Playwright test can drive it with `page.evaluate`. The engine is replaced by a scripted double
+ * Browser-test access to the renderer's parts below the screens (database layer, WebSocket bridge,
+ * message bubbles): each function takes and returns plain JSON so a Playwright test can drive it
+ * with `page.evaluate`. The engine is replaced by a scripted double
  * that records what the outbox asks of it and answers as told.
  */
 import type { Channel, EventMap, RequestOf, SendAccepted } from '../../shared/ipc/contract.js';
@@ -10,7 +11,8 @@ import { DATABASE_NAME, DeaddropDatabase } from '../src/db/database.js';
 import { writeInboxBatch } from '../src/db/inboxWriter.js';
 import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
 import type { ContactRecord } from '../src/db/records.js';
-import { schemaV1, schemaV2 } from '../src/db/schema.js';
+import { schemaV1, schemaV2, schemaV3 } from '../src/db/schema.js';
+import { listConversations } from '../src/chat/conversationQueries.js';
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
@@ -86,14 +88,18 @@ const harness = {
   },
   resume: () => resumeOutbox(open(), engineDouble),
   outboxStatus: (event: EventMap['outbox/status']) => applyOutboxStatus(open(), event),
+  async search(identityId: string, query: string) {
+    const rows = await listConversations(open(), identityId, query);
+    return rows.map((r) => ({ contactKey: r.contact.publicKey, match: r.match }));
+  },
   messages: () => open().messages.orderBy('[identityId+contactKey+sortAt]').toArray(),
   contacts: () => open().contacts.toArray(),
   conversations: () => open().conversations.toArray(),
   /** Creates the database as schema version `version` shipped (Dexie stores version n as 10n). */
-  async seedVersion(version: 1 | 2, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
+  async seedVersion(version: 1 | 2 | 3, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
     db?.close();
     db = null;
-    const schema = version === 1 ? schemaV1 : schemaV2;
+    const schema = version === 1 ? schemaV1 : version === 2 ? schemaV2 : schemaV3;
     await new Promise<void>((resolve, reject) => {
       const request = indexedDB.open(DATABASE_NAME, version * 10);
       request.onupgradeneeded = () => {

@@ -61,7 +61,7 @@ test.describe('database layer', () => {
 
   test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(30);
+    expect(shape.version).toBe(40);
     expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings']);
   });
 
@@ -76,7 +76,7 @@ test.describe('database layer', () => {
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(30);
+    expect(shape.version).toBe(40);
     expect(shape.contactIndexes).toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
     expect(shape.messageIndexes).not.toContain('status');
@@ -99,12 +99,42 @@ test.describe('database layer', () => {
       conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
     });
     const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(30);
+    expect(shape.version).toBe(40);
     expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
       ['b', 2],
       ['c', 0],
       ['e', 1],
     ]);
+  });
+
+  test('schema 3 → 4: messages get their search words', async ({ page }) => {
+    const message = (id: string, text: string) => ({
+      id, identityId: ME, contactKey: BOB, direction: 'in', kind: 'text', text, payloadType: 'box_message', payload: '',
+      share: null, sortAt: 1, createdAt: 1, status: null, localId: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
+    });
+    await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')] });
+    const shape = await call<{ version: number; messageIndexes: string[] }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(40);
+    expect(shape.messageIndexes).toContain('words');
+    const words = (await call<Array<{ words: string[] }>>(page, 'messages')).map((m) => m.words);
+    expect(words).toEqual([['grüße', 'zoë', 'meet', 'at', '10', '30'], []]);
+  });
+
+  test('search finds conversations by name, by whole words and by a word being typed, per identity', async ({ page }) => {
+    await call(page, 'writeBatch', batch('b1', [
+      incoming(1, { text: 'The eagle lands at midnight' }),
+      incoming(2, { senderKey: EVE, dedupeKey: `${EVE}:1`, meta: { alias: 'Eve' }, text: 'Nothing to see here' }),
+      incoming(3, { identityId: 'identity-2', dedupeKey: 'other:1', text: 'eagle for someone else' }),
+    ]));
+    const keys = async (query: string) => (await call<Array<{ contactKey: string }>>(page, 'search', ME, query)).map((r) => r.contactKey);
+    expect(await keys('')).toHaveLength(2);
+    expect(await keys('eagle')).toEqual([BOB]);
+    expect(await keys('the eagle lan')).toEqual([BOB]);
+    expect(await keys('eve')).toEqual([EVE]);
+    expect(await keys('see here')).toEqual([EVE]);
+    expect(await keys('midday')).toEqual([]);
+    const [hit] = await call<Array<{ match: string | null }>>(page, 'search', ME, 'midnight');
+    expect(hit!.match).toBe('The eagle lands at midnight');
   });
 
   test('a batch delivered again (or overlapping) stores every message once; a stranger becomes a request', async ({ page }) => {

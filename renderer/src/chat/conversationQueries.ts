@@ -1,6 +1,7 @@
 import Dexie from 'dexie';
 import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, ConversationRecord } from '../db/records.js';
+import { searchWords } from '../db/searchWords.js';
 
 export interface ConversationRow {
   conversation: ConversationRecord;
@@ -10,8 +11,8 @@ export interface ConversationRow {
 }
 
 const HIDDEN = new Set(['ignored', 'blocked']);
-/** Bounds the text search so one keystroke never scans without end. */
-const MAX_SEARCH_HITS = 200;
+/** Bounds the candidates read per search: a word found in more messages than this is not used alone. */
+const MAX_CANDIDATES = 2000;
 
 /** Conversations of one identity, newest first, optionally filtered by name or message text. */
 export async function listConversations(db: DeaddropDatabase, identityId: string, search: string): Promise<ConversationRow[]> {
@@ -29,16 +30,31 @@ export async function listConversations(db: DeaddropDatabase, identityId: string
   const query = search.trim().toLowerCase();
   if (query === '') return rows;
 
-  const textHits = new Map<string, string>();
-  await db.messages
-    .where('[identityId+contactKey+sortAt]')
-    .between([identityId, Dexie.minKey, Dexie.minKey], [identityId, Dexie.maxKey, Dexie.maxKey])
-    .filter((m) => m.text.toLowerCase().includes(query))
-    .limit(MAX_SEARCH_HITS)
-    .each((m) => {
-      if (!textHits.has(m.contactKey)) textHits.set(m.contactKey, m.text);
-    });
+  const textHits = await searchMessageText(db, identityId, query);
   return rows
     .filter((row) => row.contact.aliasLower.includes(query) || textHits.has(row.contact.publicKey))
     .map((row) => ({ ...row, match: row.contact.aliasLower.includes(query) ? null : (textHits.get(row.contact.publicKey) ?? null) }));
+}
+
+/**
+ * Finds conversations whose messages contain the query, through the `words` index: each query word
+ * (the last one as a prefix, as it may still be typed) yields candidate keys without reading a
+ * message; the smallest set is read and checked for the whole query. Returns contact key → text.
+ */
+async function searchMessageText(db: DeaddropDatabase, identityId: string, query: string): Promise<Map<string, string>> {
+  const hits = new Map<string, string>();
+  const words = searchWords(query);
+  if (words.length === 0) return hits;
+  const candidateSets = await Promise.all(
+    words.map((word, i) => {
+      const index = db.messages.where('words');
+      return (i === words.length - 1 ? index.startsWith(word) : index.equals(word)).limit(MAX_CANDIDATES + 1).primaryKeys();
+    }),
+  );
+  const smallest = candidateSets.reduce((a, b) => (b.length < a.length ? b : a));
+  const messages = await db.messages.bulkGet([...new Set(smallest)].slice(0, MAX_CANDIDATES));
+  for (const m of messages) {
+    if (m && m.identityId === identityId && !hits.has(m.contactKey) && m.text.toLowerCase().includes(query)) hits.set(m.contactKey, m.text);
+  }
+  return hits;
 }

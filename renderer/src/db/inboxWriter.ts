@@ -2,6 +2,7 @@ import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/con
 import type { DeaddropDatabase } from './database.js';
 import { contactFromHello, helloDropUrls, incomingRecord, joinedParts, previewOf } from './incomingMessage.js';
 import type { MessageRecord } from './records.js';
+import { searchWords } from './searchWords.js';
 
 export interface InboxWriteSummary {
   inserted: number;
@@ -69,7 +70,9 @@ async function mergePart(db: DeaddropDatabase, message: IncomingMessage): Promis
   const parts = { count: base.parts?.count ?? part.count, received: { ...base.parts?.received } };
   if (part.index >= 0 && part.index < parts.count) parts.received[part.index] = message.text ?? '';
   const joined = joinedParts(parts);
-  const record = { ...base, parts, text: joined ?? '', sortAt: Math.min(base.sortAt, incomingRecord(id, message).sortAt), read: false };
+  const text = joined ?? '';
+  const sortAt = Math.min(base.sortAt, incomingRecord(id, message).sortAt);
+  const record = { ...base, parts, text, sortAt, read: false, words: searchWords(text) };
   return { record, isNewRow: existing === undefined };
 }
 

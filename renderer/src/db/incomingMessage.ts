@@ -1,5 +1,6 @@
 import type { IncomingMessage, SenderMeta } from '../../../shared/ipc/contract.js';
 import type { ContactRecord, MessageKind, MessageRecord } from './records.js';
+import { searchWords } from './searchWords.js';
 
 const MAX_ALIAS_LENGTH = 64;
 
@@ -66,6 +67,7 @@ export function incomingRecord(id: string, message: IncomingMessage): MessageRec
     ackedIds: [],
     parts: null,
     read: false,
+    words: searchWords(message.text ?? ''),
   };
 }
 

@@ -57,6 +57,8 @@ export interface MessageRecord {
   /** Incoming long text: the parts received so far, by index. */
   parts: { count: number; received: Record<number, string> } | null;
   read: boolean;
+  /** Distinct lower-case words of `text`, for the search index (schema 4). */
+  words: string[];
 }
 
 /** Maps an engine dedupe key to the message it produced, so a repeated batch inserts nothing. */

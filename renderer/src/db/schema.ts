@@ -1,4 +1,5 @@
 import type { Transaction } from 'dexie';
+import { searchWords } from './searchWords.js';
 
 /**
  * Schema history. Each version is kept as it shipped, so an old database upgrades step by step;
@@ -54,5 +55,20 @@ export async function upgradeToV3(tx: Transaction): Promise<void> {
     .toCollection()
     .modify((c: { identityId: string; contactKey: string; messageCount?: number }) => {
       c.messageCount = counts.get(JSON.stringify([c.identityId, c.contactKey])) ?? 0;
+    });
+}
+
+/** Version 4: a multi-entry index of each message's words, so searching text never scans. */
+export const schemaV4 = {
+  ...schemaV3,
+  messages: 'id, [identityId+contactKey+sortAt], [direction+status], *ackIds, *words',
+};
+
+export async function upgradeToV4(tx: Transaction): Promise<void> {
+  await tx
+    .table('messages')
+    .toCollection()
+    .modify((m: { text?: unknown; words?: string[] }) => {
+      m.words = searchWords(typeof m.text === 'string' ? m.text : '');
     });
 }
