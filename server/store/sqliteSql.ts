@@ -13,11 +13,13 @@ CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
 `;
 
 /**
+ * 8 KiB pages hold three 2149-byte messages where 4 KiB pages hold one: a third less to write,
+ * checksum and fsync per message (it only takes effect when the file is created).
  * WAL with `synchronous=FULL`: every commit fsyncs the WAL, so a committed message survives a
  * process crash and a power cut. (`NORMAL` in WAL mode syncs only at checkpoints: it survives
  * `kill -9` but may lose the last commits when the machine dies, which breaks the promise of a 200.)
  */
-export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
+export const SQLITE_PRAGMAS = ['page_size = 8192', 'journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
 
 export const SQLITE_WRITES = {
   insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body) VALUES (?, ?, ?, ?)',
