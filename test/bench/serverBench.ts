@@ -13,10 +13,13 @@ import { createInterface } from 'node:readline';
 
 const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
- * Each phase alternates bare and ours in this many one-second slices, so load from elsewhere hits
- * both alike; the ratio reported is the median of the slice ratios.
+ * Each phase alternates bare and ours in slices of SLICE_SECONDS, so load from elsewhere on the
+ * machine hits both alike; the ratio reported is the median of the per-slice ratios. A short
+ * unmeasured warm-up (connections, JIT, page cache) precedes each phase.
  */
-const ROUNDS = PHASE_SECONDS;
+const SLICE_SECONDS = 2;
+const ROUNDS = Math.max(1, Math.round(PHASE_SECONDS / SLICE_SECONDS));
+const WARMUP_SECONDS = 1;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PDU_BYTES = 2149;
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -101,9 +104,11 @@ interface PairResult {
 async function measurePair(bareUrl: string, oursUrl: string, phase: Phase): Promise<PairResult> {
   const bare: Measured[] = [];
   const ours: Measured[] = [];
+  await measureOnce(bareUrl, phase, 204, WARMUP_SECONDS);
+  await measureOnce(oursUrl, phase, phase.expect, WARMUP_SECONDS);
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await measureOnce(bareUrl, phase, 204, 1));
-    ours.push(await measureOnce(oursUrl, phase, phase.expect, 1));
+    bare.push(await measureOnce(bareUrl, phase, 204, SLICE_SECONDS));
+    ours.push(await measureOnce(oursUrl, phase, phase.expect, SLICE_SECONDS));
   }
   const combine = (runs: Measured[]): Measured => ({
     rps: median(runs.map((r) => r.rps)),
@@ -137,7 +142,9 @@ async function main(): Promise<void> {
         body: randomBytes(PDU_BYTES),
       },
     ];
-    console.log(`drop server benchmark: ${ROUNDS} interleaved 1-s slices per phase and server, ${CONNECTIONS} connections, loopback`);
+    console.log(
+      `drop server benchmark: ${ROUNDS} interleaved ${SLICE_SECONDS}-s slices per phase and server after a ${WARMUP_SECONDS}-s warm-up, ${CONNECTIONS} connections, loopback`,
+    );
     console.log('| request | ours req/s (median) | ours p99 ms (worst) | bare req/s (median) | bare p99 ms (worst) | ratio (median of slices) |');
     console.log('|---|---:|---:|---:|---:|---:|');
     for (const phase of phases) {
