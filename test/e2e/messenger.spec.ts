@@ -203,6 +203,17 @@ test.describe.serial('messenger end to end', () => {
     await page.getByTestId('contact-paste').fill('hello, this is not a contact');
     await page.getByRole('button', { name: 'Add contact', exact: true }).click();
     await expect(error).toContainText('Not a valid contact');
+    // A .qco dropped onto the panel; Carol knows Alice already, so the card only updates her.
+    const dataTransfer = await page.evaluateHandle(
+      `(() => { const d = new DataTransfer(); d.items.add(new File([${JSON.stringify(aliceQco)}], 'alice.qco', { type: 'application/json' })); return d; })()`,
+    );
+    await page.getByText('Or drop a .qco file or a QR code image here.').dispatchEvent('drop', { dataTransfer });
+    await expect(page.getByText('Alice is already in your contacts; the card was updated.')).toBeVisible();
+    await expect(error).toHaveCount(0);
+    await page.getByRole('button', { name: 'New contact' }).click();
+    await page.getByTestId('contact-paste').fill('hello, this is not a contact');
+    await page.getByRole('button', { name: 'Add contact', exact: true }).click();
+    await expect(error).toContainText('Not a valid contact');
     await screenshot(page, '11-add-contact-error');
     await expectAccessible(page, 'add contact');
 

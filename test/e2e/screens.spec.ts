@@ -87,8 +87,8 @@ test.describe.serial('identities, unlock, search and theme', () => {
     await expect(page.getByRole('combobox', { name: 'Active identity' })).toHaveValue(/.+/);
     await expect(page.locator('#identity-switcher option')).toHaveText(['Dana', 'Eli']);
     await expect(page.locator('#identity-switcher option:checked')).toHaveText('Eli');
-    await setFastPolling(page);
     await screenshot(page, '14-identities-two');
+    await setFastPolling(page);
   });
 
   test('pasting a contact, Shift+Enter for a new line, and search over names and message text', async () => {

@@ -24,9 +24,11 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
         return;
       }
       const added: string[] = [];
+      const updated: string[] = [];
       for (const contact of result.contacts) {
         const outcome = await addContact(database(), identity.id, identity.publicKey, contact);
-        if (outcome !== 'own-key') added.push(contact.alias);
+        if (outcome === 'added') added.push(contact.alias);
+        if (outcome === 'updated') updated.push(contact.alias);
       }
       const first = result.contacts.find((c) => c.publicKey !== identity.publicKey);
       if (!first) {
@@ -35,7 +37,7 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       }
       setError(null);
       setText('');
-      useUi.getState().notify('info', added.length === 1 ? `${added[0]} was added to your contacts.` : `${added.length} contacts were added.`);
+      useUi.getState().notify('info', addedNotice(added, updated));
       onAdded(first.publicKey);
     },
     [identity, onAdded],
@@ -134,4 +136,10 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       )}
     </section>
   );
+}
+
+function addedNotice(added: string[], updated: string[]): string {
+  if (added.length === 1 && updated.length === 0) return `${added[0]} was added to your contacts.`;
+  if (added.length === 0 && updated.length === 1) return `${updated[0]} is already in your contacts; the card was updated.`;
+  return `${added.length} contacts added, ${updated.length} updated.`;
 }
