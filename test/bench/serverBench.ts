@@ -6,7 +6,7 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,9 +72,30 @@ interface Measured {
   rps: number;
   p99: number;
   ok: boolean;
+  /** Server CPU time (all threads) per request, in microseconds; NaN where /proc is missing. */
+  cpuPerRequestUs: number;
+  requests: number;
 }
 
-async function measureOnce(base: string, phase: Phase, expect: number, seconds: number): Promise<Measured> {
+interface Target {
+  url: string;
+  child: ChildProcess;
+}
+
+/** User plus system CPU time of a process and all its threads, in microseconds (Linux /proc). */
+function cpuTimeUs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 of stat (utime, stime), counted after the command name, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
+}
+
+async function measureOnce(target: Target, phase: Phase, expect: number, seconds: number): Promise<Measured> {
+  const base = target.url;
+  const cpuBefore = cpuTimeUs(target.child.pid);
   const result = await autocannon({
     url: base + phase.path,
     method: phase.method,
@@ -84,8 +105,15 @@ async function measureOnce(base: string, phase: Phase, expect: number, seconds: 
     duration: seconds,
     timeout: 10,
   });
+  const cpuUsed = cpuTimeUs(target.child.pid) - cpuBefore;
   const expected = result.statusCodeStats[String(expect)]?.count ?? 0;
-  return { rps: result.requests.average, p99: result.latency.p99, ok: result.errors === 0 && expected === result.requests.total };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    ok: result.errors === 0 && expected === result.requests.total,
+    cpuPerRequestUs: cpuUsed / result.requests.total,
+    requests: result.requests.total,
+  };
 }
 
 const median = (values: number[]): number => {
@@ -100,21 +128,29 @@ interface PairResult {
   ratio: number;
 }
 
-/** Median requests/s, worst p99 and median ratio over the slices of a phase, bare and ours interleaved. */
-async function measurePair(bareUrl: string, oursUrl: string, phase: Phase): Promise<PairResult> {
+/**
+ * Median requests/s, worst p99, median ratio and mean server CPU per request over the slices of a
+ * phase, bare and ours interleaved. CPU per request does not depend on what else the machine runs.
+ */
+async function measurePair(bareServer: Target, oursServer: Target, phase: Phase): Promise<PairResult> {
   const bare: Measured[] = [];
   const ours: Measured[] = [];
-  await measureOnce(bareUrl, phase, 204, WARMUP_SECONDS);
-  await measureOnce(oursUrl, phase, phase.expect, WARMUP_SECONDS);
+  await measureOnce(bareServer, phase, 204, WARMUP_SECONDS);
+  await measureOnce(oursServer, phase, phase.expect, WARMUP_SECONDS);
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await measureOnce(bareUrl, phase, 204, SLICE_SECONDS));
-    ours.push(await measureOnce(oursUrl, phase, phase.expect, SLICE_SECONDS));
+    bare.push(await measureOnce(bareServer, phase, 204, SLICE_SECONDS));
+    ours.push(await measureOnce(oursServer, phase, phase.expect, SLICE_SECONDS));
   }
-  const combine = (runs: Measured[]): Measured => ({
-    rps: median(runs.map((r) => r.rps)),
-    p99: Math.max(...runs.map((r) => r.p99)),
-    ok: runs.every((r) => r.ok),
-  });
+  const combine = (runs: Measured[]): Measured => {
+    const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+    return {
+      rps: median(runs.map((r) => r.rps)),
+      p99: Math.max(...runs.map((r) => r.p99)),
+      ok: runs.every((r) => r.ok),
+      cpuPerRequestUs: runs.reduce((sum, r) => sum + r.cpuPerRequestUs * r.requests, 0) / requests,
+      requests,
+    };
+  };
   return { bare: combine(bare), ours: combine(ours), ratio: median(ours.map((o, i) => o.rps / bare[i]!.rps)) };
 }
 
@@ -145,15 +181,22 @@ async function main(): Promise<void> {
     console.log(
       `drop server benchmark: ${ROUNDS} interleaved ${SLICE_SECONDS}-s slices per phase and server after a ${WARMUP_SECONDS}-s warm-up, ${CONNECTIONS} connections, loopback`,
     );
-    console.log('| request | ours req/s (median) | ours p99 ms (worst) | bare req/s (median) | bare p99 ms (worst) | ratio (median of slices) |');
-    console.log('|---|---:|---:|---:|---:|---:|');
+    console.log(
+      '| request | ours req/s | ours p99 ms | bare req/s | bare p99 ms | req/s ratio | ours CPU µs/req | bare CPU µs/req |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const phase of phases) {
-      const { bare: b, ours: o, ratio } = await measurePair(bare.url, ours.url, phase);
+      const { bare: b, ours: o, ratio } = await measurePair(bare, ours, phase);
       const note = o.ok ? '' : ' (errors or unexpected statuses!)';
       console.log(
-        `| ${phase.name} | ${o.rps.toFixed(0)} | ${o.p99} | ${b.rps.toFixed(0)} | ${b.p99} | ${ratio.toFixed(2)}${note} |`,
+        `| ${phase.name} | ${o.rps.toFixed(0)} | ${o.p99} | ${b.rps.toFixed(0)} | ${b.p99} | ${ratio.toFixed(2)}${note} | ` +
+          `${o.cpuPerRequestUs.toFixed(0)} | ${b.cpuPerRequestUs.toFixed(0)} |`,
       );
     }
+    console.log(
+      'req/s: median of slices; p99: worst slice; ratio: median of per-slice ours/bare; ' +
+        'CPU µs/req: server process time, all threads (independent of other load on the machine).',
+    );
   } finally {
     await Promise.all([stop(bare.child), stop(ours.child)]);
     rmSync(dataDir, { recursive: true, force: true });
