@@ -59,11 +59,13 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
     throw error;
   }
 
+  // `+received_at_ms` keeps the planner on the (drop_id, position) index: the time index would
+  // scan every live message of every drop.
   const newestStmt = db.prepare<[string, number, number], StampRow>(
-    'SELECT position, received_at_ms FROM messages WHERE drop_id = ? AND position > ? AND received_at_ms >= ? ORDER BY position DESC LIMIT 1',
+    'SELECT position, received_at_ms FROM messages WHERE drop_id = ? AND position > ? AND +received_at_ms >= ? ORDER BY position DESC LIMIT 1',
   );
   const listStmt = db.prepare<[string, number, number, number], Row>(
-    'SELECT position, received_at_ms, body FROM messages WHERE drop_id = ? AND position > ? AND received_at_ms >= ? ORDER BY position LIMIT ?',
+    'SELECT position, received_at_ms, body FROM messages WHERE drop_id = ? AND position > ? AND +received_at_ms >= ? ORDER BY position LIMIT ?',
   );
   const atStmt = db.prepare<[string, number], Row>(
     'SELECT position, received_at_ms, body FROM messages WHERE drop_id = ? AND position = ?',
