@@ -98,13 +98,20 @@ export class MultipartParser {
     if (this.failed) throw this.failed;
     try {
       if (!(chunk instanceof Uint8Array)) throw malformed('A multipart chunk must be bytes.');
-      this.totalBytes += chunk.length;
-      if (this.totalBytes > this.limits.maxTotalBytes) throw limitError('The multipart body is larger than allowed.');
-      if (this.state === 'epilogue' || chunk.length === 0) return [];
-      this.pending = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
-      const parts = this.run();
-      // Never keep a view into the caller's chunk: stream implementations may reuse its memory.
-      if (this.pending.buffer === chunk.buffer) this.pending = this.pending.slice();
+      // Bytes within the budget are read first, so a malformed body fails the same way however it is
+      // chunked; only then does an over-long body fail on the limit.
+      const allowed = Math.max(0, this.limits.maxTotalBytes - this.totalBytes);
+      const overLimit = chunk.length > allowed;
+      const accepted = overLimit ? chunk.subarray(0, allowed) : chunk;
+      this.totalBytes += accepted.length;
+      let parts: MultipartPart[] = [];
+      if (this.state !== 'epilogue' && accepted.length > 0) {
+        this.pending = this.pending.length === 0 ? accepted : concatBytes(this.pending, accepted);
+        parts = this.run();
+        // Never keep a view into the caller's chunk: stream implementations may reuse its memory.
+        if (this.pending.buffer === chunk.buffer) this.pending = this.pending.slice();
+      }
+      if (overLimit) throw limitError('The multipart body is larger than allowed.');
       return parts;
     } catch (error) {
       this.failed = error instanceof ProtocolError ? error : malformed('The multipart body could not be read.');
