@@ -41,6 +41,12 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
       if (state === 'open') serially(() => refresh(bridge, db));
     }),
   ];
+  // Coming back to the window is when people expect news: poll at once instead of at the next tick.
+  const pollOnFocus = () => {
+    if (useSession.getState().appInfo?.locked === false) void bridge.invoke('poller/pollNow', {});
+  };
+  window.addEventListener('focus', pollOnFocus);
+  stops.push(() => window.removeEventListener('focus', pollOnFocus));
   session.setConnection(bridge.connectionState());
   if (bridge.connectionState() === 'open') serially(() => refresh(bridge, db));
   return () => stops.forEach((stop) => stop());

@@ -1,5 +1,8 @@
 import { useEffect } from 'react';
 import { formatMessageTime } from '../chat/formatTime.js';
+import { database } from '../db/database.js';
+import type { DropStateRecord } from '../db/records.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
 
 /** Reachability, last poll and latency per drop server, as the engine last saw them. */
@@ -58,8 +61,44 @@ export function ServerStatusPanel() {
       <button type="button" onClick={() => void refresh()}>
         Check now
       </button>
+      <DropActivity />
     </section>
   );
+}
+
+/** What arrived from each drop, as this window stored it. */
+function DropActivity() {
+  const drops = useLiveQuery(() => database().drops.toArray(), [], [] as DropStateRecord[]);
+  if (drops.length === 0) return null;
+  return (
+    <table className="status-table">
+      <caption>Messages received per drop</caption>
+      <thead>
+        <tr>
+          <th scope="col">Drop</th>
+          <th scope="col">Last messages</th>
+          <th scope="col">Received</th>
+        </tr>
+      </thead>
+      <tbody>
+        {drops.map((d) => (
+          <tr key={d.dropUrl}>
+            <th scope="row" className="mono">
+              {shortDrop(d.dropUrl)}
+            </th>
+            <td>{formatMessageTime(d.lastBatchAt)}</td>
+            <td>{d.messagesReceived.toLocaleString()}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Server and the start of the drop ID: enough to tell drops apart without showing the whole ID. */
+function shortDrop(dropUrl: string): string {
+  const cut = dropUrl.lastIndexOf('/');
+  return cut > 0 ? `${dropUrl.slice(0, cut)}/${dropUrl.slice(cut + 1, cut + 7)}…` : dropUrl;
 }
 
 function serverOf(dropUrl: string): string {
