@@ -39,7 +39,18 @@ const engine = await createEngine({
   workers: 1,
 });
 const server = createServer(createStaticHandler(resolve(values.static)));
-const wss = new WebSocketServer({ server, path: '/ws', maxPayload: MAX_FRAME_BYTES });
+// Only the UI this host serves (or a non-browser client, which sends no Origin) may drive the engine:
+// any other page open in the same browser could otherwise reach the loopback port.
+const wss = new WebSocketServer({
+  server,
+  path: '/ws',
+  maxPayload: MAX_FRAME_BYTES,
+  verifyClient: ({ origin }: { origin?: string }) => origin === undefined || origin === ownOrigin(),
+});
+const ownOrigin = () => {
+  const address = server.address();
+  return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
+};
 const broadcast = attachEngine(wss, engine.handlers);
 engine.subscribe((event, payload) => broadcast(event, payload));
 

@@ -17,9 +17,8 @@ const contentTypes: Record<string, string> = {
 export function createStaticHandler(root: string) {
   const base = normalize(root + sep);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://host').pathname);
-    const wanted = normalize(join(base, pathname === '/' ? 'index.html' : pathname));
-    if (!wanted.startsWith(base) || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    const wanted = resolveInside(base, req.url ?? '/');
+    if (!wanted || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404).end();
       return;
     }
@@ -34,4 +33,16 @@ export function createStaticHandler(root: string) {
       res.writeHead(404).end();
     }
   };
+}
+
+/** The file a request path names inside `base`, or null for anything malformed or outside it. */
+function resolveInside(base: string, url: string): string | null {
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(url, 'http://host').pathname);
+  } catch {
+    return null;
+  }
+  const wanted = normalize(join(base, pathname === '/' ? 'index.html' : pathname));
+  return wanted.startsWith(base) ? wanted : null;
 }
