@@ -44,8 +44,9 @@ describe('keystore', () => {
     await expect(other.call('identities/import', { backup: exported.content, passphrase: 'wrong passphrase' })).rejects.toThrow(/bad_passphrase/);
     const imported = await other.call('identities/import', { backup: exported.content, passphrase: 'export passphrase' });
     expect(imported).toMatchObject({ alias: 'kim', publicKey: identity.publicKey, dropUrls: identity.dropUrls });
-    // A backup does not record the range; it is read back from the drop ID's trailing zero bits.
-    expect(imported.dropBits).toBeLessThanOrEqual(12);
+    // The backup records the range exactly (not estimated from the drop ID's trailing zero bits).
+    expect(imported.dropBits).toBe(12);
+    expect((await decryptIdentityBackup(exported.content, 'export passphrase')).dropBits).toBe(12);
     expect(exported.fileName).toBe('kim.qid');
     await other.close();
     const { privateKey } = await decryptIdentityBackup(exported.content, 'export passphrase');

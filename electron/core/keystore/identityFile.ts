@@ -20,7 +20,8 @@ export async function importIdentity(backup: string, passphrase: string): Promis
         alias: identity.alias,
         publicKey: identity.publicKey,
         dropUrls: identity.dropUrls,
-        dropBits: randomBitsOf(identity.dropUrls[0]),
+        // Older backups did not record the range: estimate it from the drop ID's trailing zero bits.
+        dropBits: identity.dropBits ?? randomBitsOf(identity.dropUrls[0]),
       },
       privateKey: fromHex(identity.privateKey, 32),
     };
@@ -37,7 +38,13 @@ export async function exportIdentity(
 ): Promise<{ fileName: string; content: string }> {
   try {
     const content = await encryptIdentityBackup(
-      { alias: identity.alias, publicKey: identity.publicKey, privateKey: toHex(pair.privateKey), dropUrls: identity.dropUrls },
+      {
+        alias: identity.alias,
+        publicKey: identity.publicKey,
+        privateKey: toHex(pair.privateKey),
+        dropUrls: identity.dropUrls,
+        dropBits: identity.dropBits,
+      },
       passphrase,
       limits,
     );
