@@ -182,19 +182,19 @@ async function main(): Promise<void> {
       `drop server benchmark: ${ROUNDS} interleaved ${SLICE_SECONDS}-s slices per phase and server after a ${WARMUP_SECONDS}-s warm-up, ${CONNECTIONS} connections, loopback`,
     );
     console.log(
-      '| request | ours req/s | ours p99 ms | bare req/s | bare p99 ms | req/s ratio | ours CPU µs/req | bare CPU µs/req |',
+      '| request | ours req/s | bare req/s | req/s ratio | ours p99 ms | bare p99 ms | p99 ratio | ours CPU µs/req | bare CPU µs/req |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const phase of phases) {
       const { bare: b, ours: o, ratio } = await measurePair(bare, ours, phase);
       const note = o.ok ? '' : ' (errors or unexpected statuses!)';
       console.log(
-        `| ${phase.name} | ${o.rps.toFixed(0)} | ${o.p99} | ${b.rps.toFixed(0)} | ${b.p99} | ${ratio.toFixed(2)}${note} | ` +
-          `${o.cpuPerRequestUs.toFixed(0)} | ${b.cpuPerRequestUs.toFixed(0)} |`,
+        `| ${phase.name}${note} | ${o.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio.toFixed(2)} | ${o.p99} | ${b.p99} | ` +
+          `${b.p99 > 0 ? (o.p99 / b.p99).toFixed(2) : 'n/a'} | ${o.cpuPerRequestUs.toFixed(0)} | ${b.cpuPerRequestUs.toFixed(0)} |`,
       );
     }
     console.log(
-      'req/s: median of slices; p99: worst slice; ratio: median of per-slice ours/bare; ' +
+      'req/s: median of slices; req/s ratio: median of per-slice ours/bare; p99: worst slice (ms); ' +
         'CPU µs/req: server process time, all threads (independent of other load on the machine).',
     );
   } finally {
