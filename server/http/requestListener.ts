@@ -37,9 +37,11 @@ async function sendMetrics(res: ServerResponse, deps: ListenerDeps, head: boolea
   res.end(head ? undefined : text);
 }
 
-function sendHealth(res: ServerResponse, head: boolean): void {
-  const body = '{"status":"ok"}';
-  res.writeHead(200, { ...NO_STORE, 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+/** 200 while the store takes writes, else 503, so a load balancer can route around the instance. */
+async function sendHealth(res: ServerResponse, store: DropStore, head: boolean): Promise<void> {
+  const healthy = await store.isHealthy();
+  const body = healthy ? '{"status":"ok"}' : '{"status":"unavailable"}';
+  res.writeHead(healthy ? 200 : 503, { ...NO_STORE, 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
   res.end(head ? undefined : body);
 }
 
@@ -54,7 +56,8 @@ export function createRequestListener(deps: ListenerDeps): RequestListener {
         return;
       case 'health':
         if (!isRead(req.method)) return sendError(res, 405, 'Method not allowed', { headers: { Allow: 'GET, HEAD' } });
-        return sendHealth(res, head);
+        void sendHealth(res, deps.store, head);
+        return;
       case 'metrics':
         if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps.metrics);
         if (!isRead(req.method)) return sendError(res, 405, 'Method not allowed', { headers: { Allow: 'GET, HEAD' } });

@@ -54,6 +54,8 @@ export interface DropStore {
   enforceQuota(maxBytes: number): Promise<number>;
   /** Total size of stored message bodies, in bytes. */
   storedBytes(): Promise<number>;
+  /** Whether the store can take writes (for `/health`, which load balancers poll). */
+  isHealthy(): Promise<boolean>;
   /** Registers a listener for committed messages (from any server instance sharing the store). */
   onAppended(listener: (notice: AppendNotice) => void): () => void;
   /** Flushes pending commits and closes the database. */

@@ -234,6 +234,12 @@ export async function openPostgresStore(url: string): Promise<DropStore> {
       return result.rowCount ?? 0;
     },
     storedBytes: measureBytes,
+    async isHealthy() {
+      return pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+    },
     onAppended(listen) {
       appended.on('message', listen);
       return () => appended.off('message', listen);

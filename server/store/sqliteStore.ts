@@ -122,6 +122,7 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
       return afterDelete(await writer.enforceQuota(maxBytes));
     },
     storedBytes: async () => storedBytes,
+    isHealthy: async () => writer.isRunning(),
     onAppended(listener) {
       appended.on('message', listener);
       return () => appended.off('message', listener);

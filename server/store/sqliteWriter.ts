@@ -20,6 +20,8 @@ export interface SqliteWriter {
   append(items: AppendItem[]): Promise<number[]>;
   deleteExpired(beforeMs: number): Promise<DeleteResult>;
   enforceQuota(maxBytes: number): Promise<DeleteResult>;
+  /** False once the writer has stopped (closed, or its thread died). */
+  isRunning(): boolean;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export function createInThreadWriter(db: Database.Database): SqliteWriter {
     append: async (items) => append(items),
     deleteExpired: async (beforeMs) => deleted(expire.run(beforeMs).changes),
     enforceQuota: async (maxBytes) => deleted(quota.run(maxBytes).changes),
+    isRunning: () => db.open,
     close: async () => undefined,
   };
 }
@@ -137,6 +140,7 @@ export async function startWorkerWriter(file: string): Promise<SqliteWriter> {
     append: async (items) => (await call({ kind: 'append', batch: packBatch(items) })) as number[],
     deleteExpired: async (beforeMs) => (await call({ kind: 'expire', beforeMs })) as DeleteResult,
     enforceQuota: async (maxBytes) => (await call({ kind: 'quota', maxBytes })) as DeleteResult,
+    isRunning: () => failure === null,
     async close() {
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage({ id: -1, command: { kind: 'close' } });

@@ -89,6 +89,14 @@ describe.skipIf(!PG_URL)('PostgreSQL, two instances', () => {
     }
   });
 
+  it('reports healthy on /health while the database answers', async () => {
+    for (const instance of instances) {
+      const res = await fetch(`${instance.url}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok' });
+    }
+  });
+
   it('keeps a message that got its 200 through kill -9 of the instance', async () => {
     const id = newDropId();
     await deposit(`${instances[1]!.url}/${id}`, Uint8Array.of(9));
