@@ -1,8 +1,7 @@
 import { useEffect } from 'react';
-import { setContactStatus } from '../contacts/contactActions.js';
+import { RequestBar } from '../contacts/RequestBar.js';
 import { database } from '../db/database.js';
 import { desktopApi } from '../desktop/desktopApi.js';
-import type { ContactRecord } from '../db/records.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
 import { Composer } from './Composer.js';
@@ -66,29 +65,5 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
       <MessageList identityId={identityId} contactKey={contactKey} />
       {contact.status !== 'unknown' && contact.status !== 'blocked' && <Composer identityId={identityId} contact={contact} />}
     </section>
-  );
-}
-
-/** A stranger wrote: the user decides before any reply (or receipt of reading) is possible. */
-export function RequestBar({ contact }: { contact: ContactRecord }) {
-  const db = database();
-  return (
-    <div className="request-bar" role="region" aria-label="Contact request">
-      <p>
-        <strong>{contact.alias}</strong> is not in your contacts. Accept to reply, ignore to hide the request, or block
-        to drop everything they send.
-      </p>
-      <div className="button-row">
-        <button type="button" className="primary" onClick={() => void setContactStatus(db, contact, 'accepted')}>
-          Accept
-        </button>
-        <button type="button" onClick={() => void setContactStatus(db, contact, 'ignored')}>
-          Ignore
-        </button>
-        <button type="button" className="danger" onClick={() => void setContactStatus(db, contact, 'blocked')}>
-          Block
-        </button>
-      </div>
-    </div>
   );
 }

@@ -1,10 +1,10 @@
 import { type FormEvent, useId, useState } from 'react';
-import { RequestBar } from '../chat/ChatView.js';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { useUi } from '../stores/uiStore.js';
 import { deleteContact, renameContact, setContactStatus } from './contactActions.js';
 import { Fingerprint } from './Fingerprint.js';
+import { RequestBar } from './RequestBar.js';
 
 const statusText: Record<ContactRecord['status'], string> = {
   unknown: 'Contact request',
