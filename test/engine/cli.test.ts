@@ -86,7 +86,7 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     expect(wrong.stderr).toMatch(/passphrase/i);
 
     const missing = await deaddrop(['id', 'card', '--id', file('nobody.qid')]);
-    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^deaddrop: Cannot read the identity file .*ENOENT/) });
+    expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^deaddrop: Cannot read the identity file .*ENOENT.*check the path/) });
 
     const badFlag = await deaddrop(['send', '--id', file('alice.qid'), '--txet', 'x']);
     expect(badFlag.code).toBe(2);
@@ -98,6 +98,19 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     expect(offline.code, offline.stderr).toBe(0);
     const unreachable = await deaddrop(['fetch', '--id', file('gone.qid')]);
     expect(unreachable).toMatchObject({ code: 1, stderr: expect.stringMatching(/cannot be reached/) });
+
+    const shortPassphrase = await deaddrop(['id', 'new', '--alias', 'x', '--server', server.url, '--out', file('short.qid')], 'short');
+    expect(shortPassphrase).toMatchObject({ code: 1, stderr: expect.stringMatching(/at least 8 characters/) });
+    expect(existsSync(file('short.qid'))).toBe(false);
+
+    const foreign = await deaddrop(['id', 'card', '--id', join(repoRoot, 'package.json')]);
+    expect(foreign).toMatchObject({ code: 1, stderr: expect.stringMatching(/package\.json: The file is not a Deaddrop identity backup/) });
+
+    // A drop URL on a path the server does not serve: the refusal says what to check.
+    const wrongPath = await deaddrop(['id', 'new', '--alias', 'lost', '--server', `${server.url}/no/such/path`, '--out', file('lost.qid')]);
+    expect(wrongPath.code, wrongPath.stderr).toBe(0);
+    const refused = await deaddrop(['send', '--id', file('alice.qid'), '--to', lines(wrongPath).join('\n'), '--text', 'x']);
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/HTTP 404\)\. Check the drop URL/) });
 
     const help = await deaddrop(['--help']);
     expect(help.code).toBe(0);

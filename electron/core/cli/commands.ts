@@ -1,6 +1,6 @@
 /** The CLI's commands: `id new`, `id card`, `send`, `fetch`. Each prints its result to stdout. */
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
 import { parseContactInput } from '../../../shared/protocol/contacts.js';
 import { asApiFailure } from '../api/protocolFailure.js';
@@ -10,11 +10,18 @@ import { readPassphrase } from './passphrase.js';
 
 export type Print = (line: string) => void;
 
+/** The `identities/export` request's minimum, checked up front so the user hears it before any work. */
+const MIN_BACKUP_PASSPHRASE = 8;
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
 async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new CliError(`Cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+    throw new CliError(`Cannot read the ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path and its permissions.`);
   }
 }
 
@@ -30,11 +37,20 @@ async function withEngine<T>(work: (cli: CliEngine) => Promise<T>): Promise<T> {
 async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId: string) => Promise<T>): Promise<T> {
   const backup = await readText(idFile, 'identity file');
   const passphrase = await readPassphrase(`Passphrase for ${idFile}: `);
-  return withEngine(async (cli) => work(cli, (await importIdentityFile(cli, backup, passphrase)).id));
+  return withEngine(async (cli) => {
+    const identity = await importIdentityFile(cli, backup, passphrase).catch((err: unknown) => {
+      throw new CliError(`${idFile}: ${err instanceof Error ? err.message : 'not a readable identity file'}`);
+    });
+    return work(cli, identity.id);
+  });
 }
 
 export async function idNew(args: { alias: string; server: string; out: string; bits: number }, print: Print): Promise<void> {
+  if (await exists(args.out)) throw new CliError(`${args.out} already exists; choose another --out file.`);
   const passphrase = await readPassphrase('Passphrase for the new identity file: ');
+  if (passphrase.length < MIN_BACKUP_PASSPHRASE) {
+    throw new CliError(`The passphrase must be at least ${MIN_BACKUP_PASSPHRASE} characters long; choose a longer one.`);
+  }
   await withEngine(async (cli) => {
     const identity = await cli.call('identities/create', { alias: args.alias, serverUrl: args.server, dropBits: args.bits });
     const backup = await cli.call('identities/export', { identityId: identity.id, passphrase });

@@ -121,7 +121,7 @@ export class DropClient {
       });
     } catch (err) {
       const timeout = isTimeout(err);
-      throw new DropRequestError(timeout ? 'timeout' : 'network', timeout ? 'The drop server did not answer in time.' : `The drop server cannot be reached (${(err as Error).message}).`);
+      throw new DropRequestError(timeout ? 'timeout' : 'network', timeout ? `The drop server did not answer in time; ${RETRY_HINT}` : `The drop server cannot be reached (${(err as Error).message}); ${RETRY_HINT}`);
     }
   }
 }
@@ -134,8 +134,19 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+const RETRY_HINT = 'check the server address, the network and the proxy setting, then try again.';
+
+/** What the user can do about a refusal, by status (PROTOCOL.md section 2). */
+function httpHint(status: number): string {
+  if (status === 404 || status === 400) return ' Check the drop URL: its server address and path may be wrong.';
+  if (status === 401) return ' The server wants an access token.';
+  if (status === 413) return ' The message is larger than this server accepts.';
+  if (status >= 500 || status === 429) return ' The server has trouble; try again later.';
+  return '';
+}
+
 function httpError(method: string, status: number): DropRequestError {
-  return new DropRequestError('http', `The drop server refused the ${method} request (HTTP ${status}).`, status);
+  return new DropRequestError('http', `The drop server refused the ${method} request (HTTP ${status}).${httpHint(status)}`, status);
 }
 
 function isTimeout(err: unknown): boolean {

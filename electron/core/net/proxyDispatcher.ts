@@ -3,10 +3,10 @@
  * a SOCKS5 proxy such as Tor (host names are resolved by the proxy, so no DNS query leaks).
  */
 import { connect as tlsConnect } from 'node:tls';
-import { SocksClient } from 'socks';
 import { Agent, type Dispatcher, ProxyAgent, type buildConnector } from 'undici';
 import type { EngineSettings } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
+import { openSocksConnection } from './socksConnection.js';
 
 export type ProxySetting = EngineSettings['proxy'];
 
@@ -35,19 +35,8 @@ export function validateProxy(proxy: ProxySetting): void {
 function socksConnector(proxy: URL): buildConnector.connector {
   return (options, callback) => {
     const secure = options.protocol === 'https:';
-    SocksClient.createConnection({
-      proxy: {
-        host: proxy.hostname.replace(/^\[|\]$/g, ''),
-        port: Number(proxy.port),
-        type: 5,
-        userId: proxy.username ? decodeURIComponent(proxy.username) : undefined,
-        password: proxy.password ? decodeURIComponent(proxy.password) : undefined,
-      },
-      command: 'connect',
-      destination: { host: options.hostname.replace(/^\[|\]$/g, ''), port: Number(options.port) || (secure ? 443 : 80) },
-      timeout: CONNECT_TIMEOUT_MS,
-    }).then(
-      ({ socket }) => {
+    openSocksConnection(proxy, options.hostname, Number(options.port) || (secure ? 443 : 80), CONNECT_TIMEOUT_MS).then(
+      (socket) => {
         if (!secure) return callback(null, socket);
         const tls = tlsConnect({ socket, servername: options.servername ?? options.hostname });
         tls.once('secureConnect', () => callback(null, tls));

@@ -7,7 +7,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { SocksClient } from 'socks';
+import { openSocksConnection } from './socksConnection.js';
 import type { ProxySetting } from './proxyDispatcher.js';
 
 type Callback = (err: Error | null, socket?: Socket) => void;
@@ -21,18 +21,7 @@ interface Target {
 const TUNNEL_TIMEOUT_MS = 15_000;
 
 function openSocksTunnel(proxy: URL, host: string, port: number): Promise<Socket> {
-  return SocksClient.createConnection({
-    proxy: {
-      host: proxy.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(proxy.port),
-      type: 5,
-      userId: proxy.username ? decodeURIComponent(proxy.username) : undefined,
-      password: proxy.password ? decodeURIComponent(proxy.password) : undefined,
-    },
-    command: 'connect',
-    destination: { host, port },
-    timeout: TUNNEL_TIMEOUT_MS,
-  }).then(({ socket }) => socket);
+  return openSocksConnection(proxy, host, port, TUNNEL_TIMEOUT_MS);
 }
 
 function openHttpTunnel(proxy: URL, host: string, port: number): Promise<Socket> {
