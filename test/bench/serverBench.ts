@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createTestDatabase } from '../server/postgresDatabase.js';
 
 const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -156,6 +157,31 @@ async function measurePair(bareServer: Target, oursServer: Target, phase: Phase)
 
 const dropId = () => randomBytes(32).toString('base64url');
 
+function printRow(name: string, { bare: b, ours: o, ratio }: PairResult): void {
+  const note = o.ok ? '' : ' (errors or unexpected statuses!)';
+  console.log(
+    `| ${name}${note} | ${o.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio.toFixed(2)} | ${o.p99} | ${b.p99} | ` +
+      `${b.p99 > 0 ? (o.p99 / b.p99).toFixed(2) : 'n/a'} | ${o.cpuPerRequestUs.toFixed(0)} | ${b.cpuPerRequestUs.toFixed(0)} |`,
+  );
+}
+
+/** Informational: POST through one instance on PostgreSQL (its CPU column leaves out the database's). */
+async function benchPostgresPost(pgUrl: string, bare: Target, postPhase: Phase): Promise<void> {
+  const database = await createTestDatabase(pgUrl);
+  try {
+    const onPostgres = await startProcess([
+      '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-level', 'warn', '--db', database.url, '--quota', '10GB',
+    ]);
+    try {
+      printRow(`${postPhase.name}, PostgreSQL`, await measurePair(bare, onPostgres, postPhase));
+    } finally {
+      await stop(onPostgres.child);
+    }
+  } finally {
+    await database.drop();
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-bench-'));
   const bare = await startProcess(['-e', BARE_SERVER]);
@@ -185,14 +211,10 @@ async function main(): Promise<void> {
       '| request | ours req/s | bare req/s | req/s ratio | ours p99 ms | bare p99 ms | p99 ratio | ours CPU µs/req | bare CPU µs/req |',
     );
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const phase of phases) {
-      const { bare: b, ours: o, ratio } = await measurePair(bare, ours, phase);
-      const note = o.ok ? '' : ' (errors or unexpected statuses!)';
-      console.log(
-        `| ${phase.name}${note} | ${o.rps.toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio.toFixed(2)} | ${o.p99} | ${b.p99} | ` +
-          `${b.p99 > 0 ? (o.p99 / b.p99).toFixed(2) : 'n/a'} | ${o.cpuPerRequestUs.toFixed(0)} | ${b.cpuPerRequestUs.toFixed(0)} |`,
-      );
-    }
+    for (const phase of phases) printRow(phase.name, await measurePair(bare, ours, phase));
+    // Only where a PostgreSQL server is at hand (the variable the tests use).
+    const pgUrl = process.env.DEADDROP_TEST_PG_URL;
+    if (pgUrl) await benchPostgresPost(pgUrl, bare, phases[phases.length - 1]!);
     console.log(
       'req/s: median of slices; req/s ratio: median of per-slice ours/bare; p99: worst slice (ms); ' +
         'CPU µs/req: server process time, all threads (independent of other load on the machine).',
