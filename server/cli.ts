@@ -4,7 +4,7 @@
  */
 import { createLogger, setLogLevel } from '../shared/log.js';
 import { parseCli, USAGE } from './config/cliArgs.js';
-import { resolveOptions } from './config/options.js';
+import { resolveOptions, type DropServerOptions } from './config/options.js';
 import { startDropServer } from './dropServer.js';
 
 const log = createLogger('server');
@@ -24,21 +24,21 @@ function describe(error: unknown): string {
 }
 
 async function main(): Promise<void> {
-  let command;
+  let options: DropServerOptions;
   try {
-    command = parseCli(process.argv.slice(2), process.env);
-    if (command.kind === 'run') resolveOptions(command.options);
+    const command = parseCli(process.argv.slice(2), process.env);
+    if (command.kind === 'help') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    options = resolveOptions(command.options);
   } catch (error) {
     fail(describe(error));
   }
-  if (command.kind === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (command.options.logLevel) setLogLevel(command.options.logLevel);
+  setLogLevel(options.logLevel);
   let server;
   try {
-    server = await startDropServer(command.options);
+    server = await startDropServer(options);
   } catch (error) {
     fail(`cannot start: ${describe(error)}`);
   }
@@ -56,6 +56,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // Printed only now: whoever waits for this line may signal the process right after reading it.
   process.stdout.write(`listening on ${server.url}\n`);
+  log.info('started', {
+    store: options.db.startsWith('sqlite:') ? 'sqlite' : 'postgres',
+    maxMessageBytes: options.maxMessageBytes,
+    ttlSeconds: options.ttlSeconds,
+    quotaBytes: options.quotaBytes,
+    accessTokens: options.tokens.length,
+  });
 }
 
 void main();
