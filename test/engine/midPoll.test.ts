@@ -5,7 +5,7 @@
  * stays where it was, and the next poll delivers every message exactly once.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, type Server, createServer } from 'node:http';
 import { type Socket, connect, createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -31,6 +31,11 @@ async function listen(server: Server | ReturnType<typeof createTcpServer>): Prom
   return (server.address() as { port: number }).port;
 }
 
+/** The push socket's upgrade request reaches a plain request handler too: the fake servers refuse it. */
+function isNotAFetch(req: IncomingMessage): boolean {
+  return req.method !== 'GET' || req.url?.endsWith('/ws') === true;
+}
+
 async function freshEngine(): Promise<TestEngine> {
   const engine = await startTestEngine();
   cleanups.push(async () => {
@@ -49,7 +54,7 @@ describe('server dies while a GET body is streaming', () => {
     const part = (pdu: Uint8Array) =>
       Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/octet-stream\r\nDate: Thu, 26 Nov 2026 20:00:00 GMT\r\n\r\n`), pdu, Buffer.from('\r\n')]);
     const fake = createServer((req, res) => {
-      if (req.method !== 'GET') return void res.writeHead(405).end();
+      if (isNotAFetch(req)) return void res.writeHead(404).end();
       requests.push(req.headers);
       if (req.headers['x-qabel-new-since'] === '2') return void res.writeHead(304).end();
       res.writeHead(200, { 'content-type': `multipart/mixed; boundary="${boundary}"`, 'x-qabel-latest': '2' });
@@ -146,5 +151,35 @@ describe('server dies while a GET body is streaming', () => {
     await bob.call('poller/pollNow', {});
     await bob.engine.settled();
     expect(texts(bob)).toEqual(['before the noise', 'after the noise']);
+  });
+});
+
+describe('answers that hold nothing PDU-sized', () => {
+  it('moves the cursor past a page of garbage instead of fetching it again', async () => {
+    const bob = await freshEngine();
+    const requests: (string | undefined)[] = [];
+    const boundary = 'garbage-boundary';
+    const fake = createServer((req, res) => {
+      if (isNotAFetch(req)) return void res.writeHead(404).end();
+      const since = req.headers['x-qabel-new-since'];
+      requests.push(typeof since === 'string' ? since : undefined);
+      if (since === '7') return void res.writeHead(304).end();
+      res.writeHead(200, { 'content-type': `multipart/mixed; boundary=${boundary}`, 'x-qabel-latest': '7' });
+      const part = Buffer.concat([Buffer.from(`--${boundary}\r\n\r\n`), randomPdu(1000), Buffer.from('\r\n')]);
+      res.end(Buffer.concat([part, part, Buffer.from(`--${boundary}--\r\n`)]));
+    });
+    const port = await listen(fake);
+    cleanups.push(() => new Promise<void>((resolve) => fake.close(() => resolve())));
+    fake.on('connection', (socket) => cleanups.push(() => void socket.destroy()));
+
+    await bob.call('identities/create', { alias: 'bob', serverUrl: `http://127.0.0.1:${port}` });
+    // One poll reads the page, then asks for the next one from its cursor (and hears 304).
+    await waitFor(() => requests.length >= 2, 'the first poll');
+    await bob.engine.settled();
+    await bob.call('poller/pollNow', {});
+    await waitFor(() => requests.length >= 3, 'the second poll');
+    await bob.engine.settled();
+    expect(requests.slice(0, 3)).toEqual([undefined, '7', '7']);
+    expect(bob.of('inbox/batch')).toHaveLength(0);
   });
 });

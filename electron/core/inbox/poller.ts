@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
 import type { EventSink, IncomingMessage, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
+import { PDU_LENGTH } from '../../../shared/protocol/boxTypes.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { BOX_ACK, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
@@ -33,6 +34,11 @@ export interface PollerOptions {
 
 /** Bounds one poll (100 pages of 1000 = 100,000 messages); the next poll continues from there. */
 const MAX_PAGES_PER_POLL = 100;
+/**
+ * Bounds what one poll holds in memory whatever the server sends (about 215 MB of PDUs); pages beyond
+ * it are fetched by the next poll, from the cursor of the last page read.
+ */
+const MAX_PDUS_PER_POLL = 100_000;
 /** Unacknowledged batches kept; a consumer that never acks gets newer, overlapping batches anyway. */
 const MAX_PENDING_BATCHES = 256;
 /** In-memory dedupe keys before they are trimmed back to the persisted (bounded) list. */
@@ -184,15 +190,16 @@ export class Poller {
     const { keystore } = this.options;
     const pdus: Uint8Array[] = [];
     let latest: string | null = null;
-    for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL; page++) {
+    for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL && pdus.length < MAX_PDUS_PER_POLL; page++) {
       const result = await this.options.client().fetch(dropUrl, cursor);
       if (result.status !== 'messages' || result.items.length === 0) break;
-      for (const item of result.items) pdus.push(item.body);
+      // Anything not PDU-sized is not a message for anyone (PROTOCOL.md section 3): not worth holding.
+      for (const item of result.items) if (item.body.length === PDU_LENGTH) pdus.push(item.body);
       // Without a cursor the server cannot page; asking again would return the same messages.
       if (result.latest === null || result.latest === cursor) break;
       latest = cursor = result.latest;
     }
-    if (pdus.length === 0) return null;
+    if (pdus.length === 0 && latest === null) return null;
     const identities: LocalIdentity[] = keystore.identities().map((identity) => ({ id: identity.id, pair: keystore.keyPair(identity.id) }));
     const opened = await openBatch({
       dropUrl,
