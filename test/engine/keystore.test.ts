@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dispatch } from '../../shared/ipc/dispatch.js';
-import { TEST_PASSPHRASE_LIMITS, decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
+import { TEST_PASSPHRASE_LIMITS, decryptIdentityBackup, encryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
+import { formatDropUrl, generateDropId } from '../../shared/protocol/dropId.js';
+import { fromBase64Url } from '../../shared/protocol/encoding.js';
 import { createEngine } from '../../electron/core/engine.js';
 import { writeFileAtomic } from '../../electron/core/keystore/atomicFile.js';
 import { STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
@@ -71,6 +73,29 @@ describe('keystore', () => {
     } finally {
       await locked.close();
     }
+  });
+
+  it('estimates the drop range of a backup that does not record it, from the drop ID', async () => {
+    const source = await startTestEngine({ autoPoll: false });
+    dirs.push(source.dataDir);
+    const created = await source.call('identities/create', { alias: 'old', serverUrl: SERVER, dropBits: 256 });
+    const exported = await source.call('identities/export', { identityId: created.id, passphrase: 'export passphrase' });
+    const { privateKey } = await decryptIdentityBackup(exported.content, 'export passphrase');
+    await source.close();
+    // An older writer: a 12-bit drop ID (the 13th bit is random, so it may be zero too), no drop_bits.
+    const dropId = generateDropId(12);
+    const legacy = await encryptIdentityBackup(
+      { alias: 'old', publicKey: created.publicKey, privateKey, dropUrls: [formatDropUrl(SERVER, dropId)] },
+      'legacy passphrase',
+      TEST_PASSPHRASE_LIMITS,
+    );
+    const target = await startTestEngine({ autoPoll: false });
+    dirs.push(target.dataDir);
+    const imported = await target.call('identities/import', { backup: legacy, passphrase: 'legacy passphrase' });
+    await target.close();
+    expect(imported.dropBits).toBeLessThanOrEqual(12);
+    expect(imported.dropBits).toBeGreaterThanOrEqual(1);
+    expect(fromBase64Url(dropId)[1]! & 0x0f).toBe(0); // bits 13-16 are zero: the estimate cannot exceed 12
   });
 
   it.each([
