@@ -12,7 +12,9 @@ export const USAGE = `usage:
   deaddrop id card --id FILE.qid [--qco OUT.qco]
   deaddrop send --id FILE.qid --to CONTACT --text TEXT     (CONTACT: a .qco file or a QABELCONTACT string)
   deaddrop fetch --id FILE.qid [--since TOKEN] [--json]
-The passphrase of FILE.qid comes from DEADDROP_PASSPHRASE or a prompt.`;
+The passphrase of FILE.qid comes from DEADDROP_PASSPHRASE or a prompt.
+fetch prints the messages newer than TOKEN (all without --since), answers the receipts they ask for, and
+ends with "cursor TOKEN": pass that as --since next time, so old messages are neither shown nor answered again.`;
 
 type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
