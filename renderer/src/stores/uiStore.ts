@@ -23,8 +23,9 @@ export interface UiState {
 }
 
 let nextNoticeId = 1;
+const NOTICE_LIFETIME_MS = 5000;
 
-export const useUi = create<UiState>()((set) => ({
+export const useUi = create<UiState>()((set, get) => ({
   view: 'chats',
   selectedContactKey: null,
   search: '',
@@ -32,6 +33,11 @@ export const useUi = create<UiState>()((set) => ({
   setView: (view) => set({ view }),
   openConversation: (selectedContactKey) => set({ selectedContactKey, view: 'chats' }),
   setSearch: (search) => set({ search }),
-  notify: (tone, text) => set((s) => ({ notices: [...s.notices.slice(-3), { id: nextNoticeId++, tone, text }] })),
+  notify(tone, text) {
+    const id = nextNoticeId++;
+    set((s) => ({ notices: [...s.notices.slice(-3), { id, tone, text }] }));
+    // Confirmations go away on their own; errors stay until dismissed.
+    if (tone === 'info') setTimeout(() => get().dismiss(id), NOTICE_LIFETIME_MS);
+  },
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
 }));
