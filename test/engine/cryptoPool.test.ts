@@ -56,6 +56,22 @@ describe('crypto worker pool', () => {
     expect(hits.filter(Boolean)).toHaveLength(10);
   });
 
+  it('gives up on a batch that kills every worker it is tried in, and keeps serving other work', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deaddrop-pool-'));
+    dirs.push(dir);
+    const pool = await createCryptoPool({
+      size: 1,
+      maxAttempts: 2,
+      workerEntry: new URL('./fixtures/crashOnceWorker.ts', import.meta.url),
+      workerData: { crashMarker: join(dir, 'crashed'), crashAlways: true },
+    });
+    pools.push(pool);
+    const { me, sender, pdus } = await batch(8, 4);
+    await expect(pool.trialOpen([me], pdus)).rejects.toThrow(/kept failing/);
+    const sealed = await pool.seal(sender, me.publicKey, new Uint8Array(PAYLOAD_LENGTH).fill(9));
+    expect((await nativeBox.openPdu(me, sealed))!.payload[0]).toBe(9);
+  });
+
   it('rejects work after close', async () => {
     const pool = await createCryptoPool({ size: 1 });
     await pool.close();
