@@ -5,7 +5,7 @@
  *
  * `AUTOINCREMENT` keeps positions from being reused after the newest rows were deleted (expiry,
  * quota), so a cursor never silently skips a later message that got a recycled position.
- * One server process owns a database file; several instances need PostgreSQL.
+ * One server process owns a database file (`sqliteOwnership.ts`); several instances need PostgreSQL.
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import type { AppendNotice, DropQuery, DropStore, MessageStamp, StoredMessage } from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
 import { createNewestCache } from './newestCache.js';
+import { claimDatabaseFile } from './sqliteOwnership.js';
 import { queryBounds } from './queryBounds.js';
 import { SQLITE_PRAGMAS, SQLITE_SCHEMA, SQLITE_WRITES, type AppendItem } from './sqliteSql.js';
 import { createInThreadWriter, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
@@ -33,7 +34,6 @@ type StampRow = Omit<Row, 'body'>;
 const toMessage = (r: Row): StoredMessage => ({ position: r.position, receivedAtMs: r.received_at_ms, body: r.body });
 
 function openDatabase(file: string): Database.Database {
-  if (file !== IN_MEMORY) mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   try {
     for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
@@ -50,12 +50,21 @@ function openDatabase(file: string): Database.Database {
  * @throws Error when the file cannot be opened or is not a usable database
  */
 export async function openSqliteStore(file: string): Promise<DropStore> {
-  const db = openDatabase(file);
+  if (file !== IN_MEMORY) mkdirSync(dirname(file), { recursive: true });
+  const claim = file === IN_MEMORY ? null : claimDatabaseFile(file);
+  let db: Database.Database;
   let writer: SqliteWriter;
+  try {
+    db = openDatabase(file);
+  } catch (error) {
+    claim?.release();
+    throw error;
+  }
   try {
     writer = file === IN_MEMORY ? createInThreadWriter(db) : await startWorkerWriter(file);
   } catch (error) {
     db.close();
+    claim?.release();
     throw error;
   }
 
@@ -131,6 +140,7 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
       await queue.drain();
       await writer.close();
       db.close();
+      claim?.release();
     },
   };
 }

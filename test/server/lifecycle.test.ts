@@ -1,5 +1,6 @@
 /** Running the server as users do: first line, flags and environment, crashes, signals, bad input. */
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
 import { makeDataDir, removeDataDir, runCli, startServerProcess, type ServerProcess } from './serverProcess.js';
@@ -32,6 +33,19 @@ describe('deaddrop-server process', () => {
     const { parts } = await fetchDrop(`${second.url}/${id}`);
     expect(parts).toHaveLength(1);
     expect(Buffer.from(parts[0]!.body).equals(Buffer.from(body))).toBe(true);
+  });
+
+  it('refuses a second server on the same SQLite file, and frees it when the first dies', async () => {
+    const dataDir = makeDataDir();
+    const first = await started([], {}, dataDir);
+    const db = `sqlite:${join(dataDir, 'drops.db')}`;
+    const second = await runCli(['--port', '0', '--db', db]);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect(second.stderr).toContain('in use by another drop server');
+    await first.kill9();
+    const third = await started([], {}, dataDir);
+    expect((await fetch(`${third.url}/health`)).status).toBe(200);
   });
 
   it('finishes a request in flight on SIGTERM, then exits 0', async () => {
