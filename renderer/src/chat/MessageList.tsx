@@ -74,11 +74,25 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
               className="message-row"
               style={{ transform: `translateY(${item.start}px)` }}
             >
+              {message && <DaySeparator time={message.sortAt} previous={window.at(item.index - 1)?.sortAt} />}
               {message ? <MessageBubble message={message} /> : <div className="bubble skeleton" aria-hidden="true" />}
             </div>
           );
         })}
       </div>
     </div>
+  );
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+
+/** A date line above the first message of each day. */
+function DaySeparator({ time, previous }: { time: number; previous: number | undefined }) {
+  const day = new Date(time).toDateString();
+  if (previous !== undefined && new Date(previous).toDateString() === day) return null;
+  return (
+    <p className="day-separator">
+      <span>{dayFormat.format(time)}</span>
+    </p>
   );
 }
