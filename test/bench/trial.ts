@@ -5,6 +5,7 @@
  *   node --import tsx test/bench/trial.ts [--pdus 10000] [--latency-messages 500] [--skip-latency]
  */
 import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { type CryptoPool, createCryptoPool, defaultPoolSize } from '../../electron/core/crypto/cryptoPool.js';
@@ -59,6 +60,9 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(`trial-open benchmark: ${PDUS} PDUs, 1% ours, 1 identity; ${defaultPoolSize()} cores available`);
+  // Pool scaling needs idle cores: other processes' load shows here so the figures can be judged.
+  const load = loadavg()[0]!;
+  console.log(`load average (1 min) at start: ${load.toFixed(1)} on ${availableParallelism()} cores${load > availableParallelism() - 1 ? '  (busy machine: pool scaling is not meaningful)' : ''}`);
   const batch = await buildBatch();
   let raw = 0;
   const rates = new Map<number, number>();
