@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { formatQco } from '../../shared/protocol/contacts.js';
+import { generateDropId } from '../../shared/protocol/dropId.js';
 import { join } from 'node:path';
 import { type ServerProcess, repoRoot, startServerProcess } from './helpers/serverProcess.js';
 import { removeDir, tempDir } from './helpers/testEngine.js';
@@ -111,6 +113,11 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     expect(wrongPath.code, wrongPath.stderr).toBe(0);
     const refused = await deaddrop(['send', '--id', file('alice.qid'), '--to', lines(wrongPath).join('\n'), '--text', 'x']);
     expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/HTTP 404\)\. Check the drop URL/) });
+
+    const two = [1, 2].map((n) => ({ alias: `c${n}`, publicKey: String(n).repeat(64), dropUrls: [`${server.url}/${generateDropId()}`] }));
+    writeFileSync(file('two.qco'), formatQco(two));
+    const ambiguous = await deaddrop(['send', '--id', file('alice.qid'), '--to', file('two.qco'), '--text', 'x']);
+    expect(ambiguous).toMatchObject({ code: 1, stderr: expect.stringMatching(/holds 2 contacts; pass a file with one contact/) });
 
     const help = await deaddrop(['--help']);
     expect(help.code).toBe(0);

@@ -74,9 +74,11 @@ export async function idCard(args: { id: string; qco?: string }, print: Print): 
 
 async function readContact(to: string) {
   const text = to.trimStart().startsWith('QABELCONTACT') ? to : await readText(to, 'contact file');
-  const [contact] = asApiFailure(() => parseContactInput(text));
-  if (!contact) throw new CliError('The contact file holds no contact.');
-  return contact;
+  const contacts = asApiFailure(() => parseContactInput(text));
+  if (contacts.length !== 1) {
+    throw new CliError(`The contact file holds ${contacts.length} contacts; pass a file with one contact, or that contact's QABELCONTACT string.`);
+  }
+  return contacts[0]!;
 }
 
 export async function send(args: { id: string; to: string; text: string }, print: Print): Promise<void> {
