@@ -1,30 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { z } from 'zod';
+import { type DesktopSettings, desktopSettingsSchema } from '../../shared/ipc/desktopContract.js';
 import { writeFileAtomic } from './atomicFile.js';
-
-/** How much a message notification may reveal on a shared screen. */
-export const notificationPreviewSchema = z.enum(['nameAndText', 'nameOnly', 'nothing']);
-export type NotificationPreview = z.infer<typeof notificationPreviewSchema>;
-
-/** Settings only the desktop shell uses (the engine and the UI keep their own). */
-export const desktopSettingsSchema = z.object({
-  /** Closing the window hides it; the app keeps polling in the tray. */
-  closeToTray: z.boolean(),
-  /** Launch hidden in the tray. */
-  startMinimised: z.boolean(),
-  /** Register with the OS to start at login. */
-  startAtLogin: z.boolean(),
-  notificationPreview: notificationPreviewSchema,
-  /**
-   * The local drop server to start again at launch (null: not running). Identities created on it
-   * have its port in their drop URLs, so it must come back on the same port.
-   */
-  localServer: z.object({ port: z.number().int().min(1).max(65_535), expose: z.boolean() }).nullable(),
-});
-export type DesktopSettings = z.infer<typeof desktopSettingsSchema>;
-
-/** What the UI may change; the local server entry follows `localServer/start|stop` only. */
-export const uiSettableSettingsSchema = desktopSettingsSchema.omit({ localServer: true }).partial();
 
 export const defaultDesktopSettings: DesktopSettings = {
   closeToTray: true,

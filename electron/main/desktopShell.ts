@@ -3,8 +3,9 @@ import type { ApiHandlers, EventMap, EventName } from '../../shared/ipc/contract
 import { createLogger } from '../../shared/log.js';
 import type { CameraGate } from './cameraGate.js';
 import type { DesktopShellPort } from './desktopIpc.js';
-import type { DesktopSettings, DesktopSettingsStore } from './desktopSettings.js';
-import { type ConversationRef, NotificationPlanner, type PlannedNotification } from './messageNotifications.js';
+import type { ConversationRef, DesktopSettings } from '../../shared/ipc/desktopContract.js';
+import type { DesktopSettingsStore } from './desktopSettings.js';
+import { NotificationPlanner, type PlannedNotification } from './messageNotifications.js';
 import { presentUnread, trayMenuTemplate } from './trayPresenter.js';
 import { UnreadCounter } from './unreadCounter.js';
 

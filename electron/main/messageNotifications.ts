@@ -1,12 +1,6 @@
 import type { EventMap, IncomingMessage } from '../../shared/ipc/contract.js';
-import type { NotificationPreview } from './desktopSettings.js';
+import type { ConversationRef, NotificationPreview } from '../../shared/ipc/desktopContract.js';
 import { RecentKeys } from './recentKeys.js';
-
-/** A conversation: one local identity and one contact public key. */
-export interface ConversationRef {
-  identityId: string;
-  contactKey: string;
-}
 
 export interface PlannedNotification {
   title: string;

@@ -1,5 +1,6 @@
 import type { EventMap } from '../../shared/ipc/contract.js';
-import { type ConversationRef, announceKey } from './messageNotifications.js';
+import type { ConversationRef } from '../../shared/ipc/desktopContract.js';
+import { announceKey } from './messageNotifications.js';
 import { RecentKeys } from './recentKeys.js';
 
 /**

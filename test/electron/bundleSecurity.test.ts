@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../../shared/ipc/contract.js';
-import { desktopChannels } from '../../electron/main/desktopIpc.js';
+import { desktopChannels } from '../../shared/ipc/desktopContract.js';
 
 // Builds the real bundles with the same esbuild configuration `npm run build:electron` uses (no Electron
 // binary needed) and scans what would ship for weakened window security.

@@ -3,9 +3,9 @@ import type { WebFrameMain } from 'electron';
 import { type ApiHandlers, channels, eventNames } from '../../shared/ipc/contract.js';
 import { mainFrameSenderCheck, registerApiHandlers, withTimeout } from '../../electron/main/ipcBridge.js';
 import { appUrlMatcher } from '../../electron/main/navigationGuard.js';
-import { desktopChannels } from '../../electron/main/desktopIpc.js';
+import { type DesktopMethod, desktopChannels } from '../../shared/ipc/desktopContract.js';
 import { buildPreloadApi, type PreloadIpc } from '../../electron/preload/preloadApi.js';
-import { buildDesktopApi, desktopChannelNames } from '../../electron/preload/desktopApi.js';
+import { buildDesktopApi } from '../../electron/preload/desktopApi.js';
 
 type Handler = (event: { senderFrame: WebFrameMain | null }, request: unknown) => Promise<unknown> | unknown;
 
@@ -159,11 +159,14 @@ describe('preload API', () => {
     expect(() => api.on('ipc-internal' as never, () => undefined)).toThrow(TypeError);
     expect([...ipc.listeners.keys()].every((name) => (eventNames as string[]).includes(name))).toBe(true);
   });
-  it('spells the shell channels exactly as main registers them', async () => {
-    expect(desktopChannelNames).toEqual(desktopChannels);
+  it('exposes one shell function per desktop contract method, each invoking its channel', async () => {
     const ipc = new FakeIpcRenderer();
     const desktop = buildDesktopApi(ipc as unknown as PreloadIpc);
+    const methods = Object.keys(desktopChannels) as DesktopMethod[];
+    expect(Object.keys(desktop).sort()).toEqual([...methods].sort());
+    for (const method of methods) await (desktop[method] as (request: unknown) => Promise<unknown>)({ probe: method });
+    expect(ipc.invoked).toEqual(methods.map((method) => [desktopChannels[method], { probe: method }]));
     await desktop.setUnreadCount({ count: 3 });
-    expect(ipc.invoked).toEqual([['ui/unread', { count: 3 }]]);
+    expect(ipc.invoked.at(-1)).toEqual(['ui/unread', { count: 3 }]);
   });
 });
