@@ -11,7 +11,7 @@ import type { PassphraseLimits } from '../../shared/protocol/identityBackup.js';
 import { buildHandlers } from './api/handlers.js';
 import { type CryptoPool, createCryptoPool } from './crypto/cryptoPool.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './inbox/backoff.js';
-import { Poller } from './inbox/poller.js';
+import { type FetchSince, Poller } from './inbox/poller.js';
 import { type KeyWrap, Keystore } from './keystore/keystore.js';
 import { passphraseKeyWrap } from './keystore/passphraseKeyWrap.js';
 import { Network } from './net/network.js';
@@ -52,10 +52,11 @@ export interface Engine {
   /** Adds an event sink; returns its removal. */
   subscribe(sink: EventSink): () => void;
   /**
-   * Polls every own drop once now (from `since` instead of the stored cursors when given) and resolves
-   * after the resulting `inbox/batch` events were emitted, with each drop's newest cursor.
+   * Polls every own drop once now (from `since` instead of the stored cursors when given: one cursor
+   * for every drop, or one per drop URL) and resolves after the resulting `inbox/batch` events were
+   * emitted, with each drop's newest cursor.
    */
-  fetchOnce(since?: string | null): Promise<Map<string, string | null>>;
+  fetchOnce(since?: FetchSince): Promise<Map<string, string | null>>;
   /** Resolves when no poll is running and every queued receipt was posted or given up. */
   settled(): Promise<void>;
   close(): Promise<void>;

@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent } from 'undici';
 import { formatQco } from '../../shared/protocol/contacts.js';
 import { generateDropId } from '../../shared/protocol/dropId.js';
-import { join } from 'node:path';
+import { TEST_PASSPHRASE_LIMITS, encryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
+import { DropClient } from '../../electron/core/net/dropClient.js';
+import { generateNativeKeyPair } from '../../electron/workers/nativeBox.js';
+import { craftPdu } from './helpers/craft.js';
 import { type ServerProcess, repoRoot, startServerProcess } from './helpers/serverProcess.js';
 import { removeDir, tempDir } from './helpers/testEngine.js';
 
@@ -25,6 +30,9 @@ function deaddrop(args: string[], passphrase = 'cli test passphrase'): Promise<R
 }
 
 const lines = (run: Run) => run.stdout.trim().split('\n');
+const dispatcher = new Agent();
+const raw = new DropClient({ dispatcher, timeoutMs: 5000 });
+afterAll(() => dispatcher.close());
 
 describe('deaddrop command-line client', { timeout: 180_000 }, () => {
   let server: ServerProcess;
@@ -122,5 +130,31 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     const help = await deaddrop(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/deaddrop send --id FILE.qid/);
+  });
+
+  it('keeps one cursor per drop for an identity with several drops', async () => {
+    const me = generateNativeKeyPair();
+    const stranger = generateNativeKeyPair();
+    const dropUrls = [`${server.url}/${generateDropId()}`, `${server.url}/${generateDropId()}`];
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+    const backup = { alias: 'two drops', publicKey: hex(me.publicKey), privateKey: hex(me.privateKey), dropUrls };
+    writeFileSync(file('two-drops.qid'), await encryptIdentityBackup(backup, 'cli test passphrase', TEST_PASSPHRASE_LIMITS));
+    const post = async (drop: number, text: string) => raw.post(dropUrls[drop]!, await craftPdu({ from: stranger, to: hex(me.publicKey), text }));
+    await post(0, 'first drop');
+    await post(1, 'second drop');
+
+    const first = await deaddrop(['fetch', '--id', file('two-drops.qid')]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(lines(first).slice(0, -1).map((line) => line.split('\t').at(-1)).sort()).toEqual(['"first drop"', '"second drop"']);
+    const token = lines(first).at(-1)!.split(' ')[1]!;
+    expect(token).toMatch(/^m\./);
+
+    await post(1, 'later, second drop');
+    const next = await deaddrop(['fetch', '--id', file('two-drops.qid'), '--since', token]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(lines(next).slice(0, -1).map((line) => line.split('\t').at(-1))).toEqual(['"later, second drop"']);
+
+    const foreignToken = await deaddrop(['fetch', '--id', file('two-drops.qid'), '--since', '12345']);
+    expect(foreignToken).toMatchObject({ code: 2, stderr: expect.stringMatching(/--since does not fit this identity's 2 drops/) });
   });
 });

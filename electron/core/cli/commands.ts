@@ -6,6 +6,7 @@ import { parseContactInput } from '../../../shared/protocol/contacts.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import { type CliEngine, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
+import { formatFetchCursor, parseFetchCursor } from './fetchCursor.js';
 import { readPassphrase } from './passphrase.js';
 
 export type Print = (line: string) => void;
@@ -111,12 +112,14 @@ function describeMessage(message: IncomingMessage): string {
 }
 
 export async function fetchMessages(args: { id: string; since?: string; json: boolean }, print: Print): Promise<void> {
-  await withIdentity(args.id, async (cli) => {
+  await withIdentity(args.id, async (cli, identityId) => {
+    const { dropUrls } = (await cli.call('identities/list', {})).find((identity) => identity.id === identityId)!;
+    const since = args.since === undefined ? null : parseFetchCursor(args.since, dropUrls);
     const batches: EventMap['inbox/batch'][] = [];
     cli.engine.subscribe((event, payload) => {
       if (event === 'inbox/batch') batches.push(payload as EventMap['inbox/batch']);
     });
-    const cursors = await cli.engine.fetchOnce(args.since ?? null).catch((err: unknown) => {
+    const cursors = await cli.engine.fetchOnce(since).catch((err: unknown) => {
       throw new CliError(err instanceof Error ? err.message : 'The drop could not be fetched.');
     });
     for (const batch of batches) {
@@ -126,8 +129,7 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
       await cli.call('inbox/ack', { batchId: batch.batchId });
     }
     await cli.engine.settled();
-    const cursor = [...cursors.values()][0] ?? null;
-    print(`cursor ${cursor ?? '-'}`);
+    print(`cursor ${formatFetchCursor(dropUrls, cursors)}`);
   });
 }
 

@@ -18,6 +18,9 @@ import type { BackoffPolicy } from './backoff.js';
 import { type LocalIdentity, openBatch } from './batchOpener.js';
 import { DropWatcher } from './dropWatcher.js';
 
+/** Where a one-off fetch starts: one cursor for every drop (null: from the start), or one per drop URL. */
+export type FetchSince = string | null | ReadonlyMap<string, string | null>;
+
 export interface PollerOptions {
   keystore: Keystore;
   pool: CryptoPool;
@@ -169,14 +172,14 @@ export class Poller {
 
   /**
    * Polls every own drop once, from `since` instead of the stored cursors when given (the CLI's
-   * `fetch --since`). Resolves after the batches were emitted, with each drop's newest cursor.
+   * `fetch --since`: one cursor for all drops, or one per drop URL). Resolves after the batches were emitted, with each drop's newest cursor.
    */
-  async fetchOnce(since?: string | null): Promise<Map<string, string | null>> {
+  async fetchOnce(since?: FetchSince): Promise<Map<string, string | null>> {
     this.seen ??= new Set(this.options.keystore.seenKeys());
     const dropUrls = [...new Set(this.options.keystore.identities().flatMap((identity) => identity.dropUrls))];
     const cursors = new Map<string, string | null>();
     for (const dropUrl of dropUrls) {
-      const from = since === undefined ? this.options.keystore.cursor(dropUrl) : since;
+      const from = since === undefined ? this.options.keystore.cursor(dropUrl) : typeof since === 'object' && since !== null ? (since.get(dropUrl) ?? null) : since;
       cursors.set(dropUrl, (await this.pollDrop(dropUrl, from)) ?? from);
     }
     return cursors;
