@@ -2,6 +2,7 @@ import { type FormEvent, useId, useState } from 'react';
 import type { IdentitySummary } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { anonymityLevels } from './anonymityLevels.js';
+import { LocalServerChoice } from './LocalServerChoice.js';
 
 /** Alias, drop server and anonymity level for a new identity. */
 export function CreateIdentityForm({ onCreated }: { onCreated: (identity: IdentitySummary) => void }) {
@@ -48,6 +49,7 @@ export function CreateIdentityForm({ onCreated }: { onCreated: (identity: Identi
       <p id={`${formId}-server-help`} className="hint">
         Messages to you wait on this server until you fetch them. It never learns who writes to you.
       </p>
+      <LocalServerChoice onServerUrl={setServerUrl} />
       <fieldset>
         <legend>Share my drop with strangers</legend>
         {anonymityLevels.map((l) => (
