@@ -82,15 +82,27 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
 
   it('shows first run, creates an identity through the UI, and shows an incoming message with a notification', async () => {
     await page.getByRole('heading', { name: 'Welcome to Deaddrop' }).waitFor({ timeout: 30_000 });
-    const server = await main.call('localServer/start', { port: 0 });
-    const serverUrl = server.value!.url;
+    // First run offers a drop server on this computer: choosing it starts main's local server and
+    // fills the server field with its loopback URL.
+    expect((await main.call('localServer/status', {})).value).toMatchObject({ running: false });
     await page.getByLabel('Your name, as contacts will see it').fill('Alice');
-    await page.getByLabel('Drop server').fill(serverUrl);
+    await page.getByLabel('Port (empty: any free port)').fill('70000');
+    await page.getByRole('button', { name: 'Run a drop server on this computer' }).click();
+    await page.getByRole('alert').getByText('The port must be a number from 1 to 65535').waitFor({ timeout: 10_000 });
+    await page.getByLabel('Port (empty: any free port)').fill('');
+    await page.getByRole('button', { name: 'Run a drop server on this computer' }).click();
+    await page.getByText(/^Running at/).waitFor({ timeout: 30_000 });
+    const status = await main.call('localServer/status', {});
+    const serverUrl = (status.value as { running: boolean; url: string }).url;
+    expect(status.value).toMatchObject({ running: true });
+    expect(serverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    await expect.poll(() => page.getByLabel('Drop server', { exact: true }).inputValue(), { timeout: 10_000 }).toBe(serverUrl);
     await page.getByRole('button', { name: 'Create identity' }).click();
     await page.getByRole('heading', { name: 'Welcome to Deaddrop' }).waitFor({ state: 'detached', timeout: 30_000 });
     const identities = await main.call('identities/list', {});
-    const alice = (identities.value as unknown as { id: string; alias: string; publicKey: string }[]).find((i) => i.alias === 'Alice')!;
+    const alice = (identities.value as unknown as { id: string; alias: string; publicKey: string; dropUrls: string[] }[]).find((i) => i.alias === 'Alice')!;
     expect(alice).toBeDefined();
+    expect(alice.dropUrls.every((url) => url.startsWith(serverUrl))).toBe(true);
 
     // Bob lives in the same engine (one profile here); he writes to Alice's card.
     const bob = await main.call('identities/create', { alias: 'Bob', serverUrl });
