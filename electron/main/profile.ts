@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { STATE_FILE_NAME } from '../core/keystore/stateSchema.js';
 
 /** Where one profile keeps everything: Chromium storage (IndexedDB), the engine state, the local drop server. */
 export interface ProfilePaths {
@@ -11,6 +12,8 @@ export interface ProfilePaths {
   secretFile: string;
   /** Written when the profile uses a passphrase instead of the OS keyring, so the choice sticks. */
   passphraseMarkerFile: string;
+  /** The engine's keystore state: its keys are sealed under the secret. */
+  engineStateFile: string;
   desktopSettingsFile: string;
 }
 
@@ -45,6 +48,7 @@ export function profilePaths(baseUserData: string, name: string): ProfilePaths {
     dropServerDir: path.join(root, 'drop-server'),
     secretFile: path.join(root, 'keystore-secret.bin'),
     passphraseMarkerFile: path.join(root, 'keystore-uses-passphrase'),
+    engineStateFile: path.join(root, 'engine', STATE_FILE_NAME),
     desktopSettingsFile: path.join(root, 'desktop-settings.json'),
   };
 }
