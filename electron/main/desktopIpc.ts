@@ -7,7 +7,7 @@ import {
   desktopRequestSchemas,
 } from '../../shared/ipc/desktopContract.js';
 import { type Result, fail, ok } from '../../shared/ipc/result.js';
-import type { SenderCheck } from './ipcBridge.js';
+import { DEFAULT_IPC_TIMEOUT_MS, type SenderCheck, withTimeout } from './ipcBridge.js';
 
 /** What the shell does with the desktop contract's messages (shared/ipc/desktopContract.ts). */
 export interface DesktopShellPort {
@@ -42,21 +42,22 @@ async function runDesktopMethod(port: DesktopShellPort, method: DesktopMethod, r
   }
 }
 
-/** Registers the shell's own channels with the same sender check and Result shape as the engine's. */
+/**
+ * Registers the shell's own channels with the same sender check, Result shape and timeout as the
+ * engine's (a settings write or a login-item change stuck in the OS must not hang the UI).
+ */
 export function registerDesktopIpc(
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
   port: DesktopShellPort,
   isTrustedSender: SenderCheck,
+  timeoutMs = DEFAULT_IPC_TIMEOUT_MS,
 ): () => void {
   const methods = Object.keys(desktopChannels) as DesktopMethod[];
   for (const method of methods) {
-    ipcMain.handle(desktopChannels[method], async (event: IpcMainInvokeEvent, request: unknown) => {
+    const channel = desktopChannels[method];
+    ipcMain.handle(channel, (event: IpcMainInvokeEvent, request: unknown) => {
       if (!isTrustedSender(event.senderFrame)) return fail('invalid_request', 'This window may not call the shell.');
-      try {
-        return await runDesktopMethod(port, method, request);
-      } catch {
-        return fail('internal', `${desktopChannels[method]} failed.`);
-      }
+      return withTimeout(runDesktopMethod(port, method, request), timeoutMs, channel);
     });
   }
   return () => {

@@ -4,6 +4,7 @@ import { type ApiHandlers, channels, eventNames } from '../../shared/ipc/contrac
 import { mainFrameSenderCheck, registerApiHandlers, withTimeout } from '../../electron/main/ipcBridge.js';
 import { appUrlMatcher } from '../../electron/main/navigationGuard.js';
 import { type DesktopMethod, desktopChannels } from '../../shared/ipc/desktopContract.js';
+import { type DesktopShellPort, registerDesktopIpc } from '../../electron/main/desktopIpc.js';
 import { buildPreloadApi, type PreloadIpc } from '../../electron/preload/preloadApi.js';
 import { buildDesktopApi } from '../../electron/preload/desktopApi.js';
 
@@ -102,6 +103,40 @@ describe('IPC bridge in main', () => {
   });
   it('withTimeout never rejects', async () => {
     expect(await withTimeout(Promise.reject(new Error('x')), 1000, 'x')).toMatchObject({ ok: false, error: { code: 'internal' } });
+  });
+});
+
+/** A shell whose settings write never finishes and whose unread count throws. */
+function stuckShell(calls: string[]): DesktopShellPort {
+  const settings = { closeToTray: true, startMinimised: false, startAtLogin: false, notificationPreview: 'nothing' as const, localServer: null };
+  return {
+    setUnreadCount: () => {
+      throw new Error('tray gone');
+    },
+    setConversationOnScreen: () => calls.push('onScreen'),
+    setContactNames: () => calls.push('names'),
+    allowCamera: () => ({ allowedUntil: 1 }),
+    getSettings: () => settings,
+    setSettings: () => new Promise(() => undefined),
+  };
+}
+
+describe('desktop shell IPC in main', () => {
+  it('checks senders, validates, and answers failures and hangs as Results within the timeout', async () => {
+    const ipcMain = new FakeIpcMain();
+    const calls: string[] = [];
+    const isTrustedSender = mainFrameSenderCheck(() => ourFrame, appUrlMatcher(['deaddrop://app']));
+    const remove = registerDesktopIpc(ipcMain as unknown as Parameters<typeof registerDesktopIpc>[0], stuckShell(calls), isTrustedSender, 50);
+    expect([...ipcMain.handlers.keys()].sort()).toEqual(Object.values(desktopChannels).sort());
+    expect(await ipcMain.call('desktop/getSettings', {}, ourFrame)).toMatchObject({ ok: true, value: { notificationPreview: 'nothing' } });
+    expect(await ipcMain.call('desktop/setSettings', { closeToTray: false }, ourFrame)).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(await ipcMain.call('ui/unread', { count: 2 }, ourFrame)).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(await ipcMain.call('ui/contactNames', { names: { x: 'y' } }, ourFrame)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(await ipcMain.call('ui/contactNames', { names: {} }, frame(4, 1, 'https://evil.example/'))).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(await ipcMain.call('ui/conversationOnScreen', { conversation: null }, ourFrame)).toEqual({ ok: true, value: null });
+    expect(calls).toEqual(['onScreen']);
+    remove();
+    expect(ipcMain.handlers.size).toBe(0);
   });
 });
 
