@@ -14,6 +14,7 @@ import { createEngine } from '../core/engine.js';
 import { APP_ID } from './appIdentity.js';
 import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, appSchemePrivileges, createAppProtocolHandler } from './appProtocol.js';
 import { createCameraGate } from './cameraGate.js';
+import { devServerUrlFrom } from './devServer.js';
 import { registerDesktopIpc } from './desktopIpc.js';
 import { openDesktopSettings } from './desktopSettings.js';
 import { DesktopShell } from './desktopShell.js';
@@ -35,8 +36,8 @@ const bundleDir = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.join(bundleDir, '..', 'dist-renderer');
 const preloadPath = path.join(bundleDir, 'preload.cjs');
 const iconPath = (name: string) => path.join(bundleDir, 'icons', name);
-/** Vite's dev server during `npm run dev`; never honoured in a packaged app. */
-const devServerUrl = !app.isPackaged ? process.env.DEADDROP_DEV_SERVER_URL : undefined;
+/** Vite's dev server during `npm run dev`; never honoured in a packaged app, only on loopback. */
+const devServerUrl = devServerUrlFrom(process.env.DEADDROP_DEV_SERVER_URL, app.isPackaged);
 const isAppUrl = appUrlMatcher(devServerUrl ? [APP_ORIGIN, new URL(devServerUrl).origin] : [APP_ORIGIN]);
 
 function setUpProfile(): ProfilePaths | null {
