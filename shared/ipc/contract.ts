@@ -146,6 +146,10 @@ export const requestSchemas = {
   'identities/export': z.object({ identityId: id, passphrase: z.string().min(8).max(1024) }),
   'identities/delete': z.object({ identityId: id }),
   'identities/contactCard': z.object({ identityId: id }),
+  /** Opens one more drop for an identity on another (or the same) drop server, with the identity's drop range. */
+  'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
+  /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
+  'identities/removeDrop': z.object({ identityId: id, dropUrl: httpUrl }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /** The UI committed batch `batchId` to its database: the engine may advance the drop cursors. */
@@ -213,6 +217,8 @@ export interface ResponseMap {
   'identities/export': { fileName: string; content: string };
   'identities/delete': null;
   'identities/contactCard': ContactCard;
+  'identities/addDrop': IdentitySummary;
+  'identities/removeDrop': IdentitySummary;
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'inbox/ack': null;

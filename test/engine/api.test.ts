@@ -30,6 +30,25 @@ describe('API handler table', () => {
     await expect(e.call('identities/create', { alias: 'x', serverUrl: 'http://127.0.0.1:9/?q=1' })).rejects.toThrow(/bad_input/);
   });
 
+  it('adds and removes drops of an identity, never its last one', async () => {
+    const e = await engine();
+    const me = await e.call('identities/create', { alias: 'ines', serverUrl: SERVER, dropBits: 16 });
+    const more = await e.call('identities/addDrop', { identityId: me.id, serverUrl: 'http://[::1]:9' });
+    expect(more.dropUrls).toHaveLength(2);
+    expect(more.dropUrls[0]).toBe(me.dropUrls[0]);
+    expect(more.dropUrls[1]).toMatch(/^http:\/\/\[::1\]:9\/[-_A-Za-z0-9]{43}$/);
+    expect(e.of('identities/changed').at(-1)).toEqual([more]);
+    const card = await e.call('identities/contactCard', { identityId: me.id });
+    expect(parseContactString(card.contactString).dropUrls).toEqual(more.dropUrls);
+    const fewer = await e.call('identities/removeDrop', { identityId: me.id, dropUrl: me.dropUrls[0]! });
+    expect(fewer.dropUrls).toEqual([more.dropUrls[1]]);
+    await expect(e.call('identities/removeDrop', { identityId: me.id, dropUrl: more.dropUrls[1]! })).rejects.toThrow(/bad_input/);
+    await expect(e.call('identities/removeDrop', { identityId: me.id, dropUrl: me.dropUrls[0]! })).rejects.toThrow(/not_found/);
+    await e.close();
+    const again = await engine(e.dataDir);
+    expect((await again.call('identities/list', {}))[0]?.dropUrls).toEqual(fewer.dropUrls);
+  });
+
   it('gives a contact card that parses back to the identity', async () => {
     const e = await engine();
     const me = await e.call('identities/create', { alias: 'kai', serverUrl: SERVER, dropBits: 32 });

@@ -7,6 +7,7 @@ import { toHex } from '../../../shared/protocol/encoding.js';
 import type { EngineParts } from '../engine.js';
 import { generateNativeKeyPair } from '../../workers/nativeBox.js';
 import { exportIdentity, importIdentity } from '../keystore/identityFile.js';
+import { ApiFailure } from '../../../shared/ipc/result.js';
 import { asApiFailure } from './protocolFailure.js';
 
 type IdentityChannels =
@@ -15,7 +16,12 @@ type IdentityChannels =
   | 'identities/import'
   | 'identities/export'
   | 'identities/delete'
-  | 'identities/contactCard';
+  | 'identities/contactCard'
+  | 'identities/addDrop'
+  | 'identities/removeDrop';
+
+/** An identity may watch a handful of drops; each costs a poll (or a socket) per interval. */
+const MAX_DROPS_PER_IDENTITY = 8;
 
 export function identityHandlers(parts: EngineParts, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
   const { keystore, emit, now } = parts;
@@ -61,6 +67,28 @@ export function identityHandlers(parts: EngineParts, requireUnlocked: () => void
       await keystore.deleteIdentity(identityId);
       await changed();
       return null;
+    },
+    'identities/addDrop': async ({ identityId, serverUrl }) => {
+      requireUnlocked();
+      const identity = keystore.identity(identityId);
+      if (identity.dropUrls.length >= MAX_DROPS_PER_IDENTITY) {
+        throw new ApiFailure('bad_input', `An identity can have at most ${MAX_DROPS_PER_IDENTITY} drops: remove one first.`);
+      }
+      const dropUrl = asApiFailure(() => formatDropUrl(serverUrl, generateDropId(identity.dropBits)));
+      const updated = await keystore.setDropUrls(identityId, [...identity.dropUrls, dropUrl]);
+      await changed();
+      return updated;
+    },
+    'identities/removeDrop': async ({ identityId, dropUrl }) => {
+      requireUnlocked();
+      const identity = keystore.identity(identityId);
+      if (!identity.dropUrls.includes(dropUrl)) throw new ApiFailure('not_found', 'This identity has no such drop.');
+      if (identity.dropUrls.length === 1) {
+        throw new ApiFailure('bad_input', 'This is the last drop of this identity: add another drop before removing it.');
+      }
+      const updated = await keystore.setDropUrls(identityId, identity.dropUrls.filter((url) => url !== dropUrl));
+      await changed();
+      return updated;
     },
     'identities/contactCard': async ({ identityId }) => {
       requireUnlocked();

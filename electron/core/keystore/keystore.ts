@@ -170,6 +170,18 @@ export class Keystore {
     await this.save();
   }
 
+  /** Replaces an identity's drop URLs; cursors of drops no identity uses any more are forgotten. */
+  async setDropUrls(id: string, dropUrls: readonly string[]): Promise<IdentitySummary> {
+    const state = this.unlocked;
+    const stored = state.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    stored.dropUrls = [...dropUrls];
+    const stillUsed = new Set(state.identities.flatMap((identity) => identity.dropUrls));
+    for (const dropUrl of Object.keys(state.cursors)) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
+    await this.save();
+    return this.identity(id);
+  }
+
   cursor(dropUrl: string): string | null {
     return this.unlocked.cursors[dropUrl] ?? null;
   }
