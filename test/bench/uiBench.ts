@@ -4,6 +4,8 @@
  *    baseline: the same for a conversation of 50 messages, measured in the same run.
  *  - scroll: frame times while scrolling back 5,000 messages; baseline: idle frame times.
  * Targets (DESIGN): open under 150 ms, no scroll frame over 50 ms. Prints figures; asserts nothing.
+ * `UI_BENCH_TRACE=file.json` also records a Chromium performance trace of the scroll, to see what a
+ * long frame spends its time on.
  */
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -73,7 +75,10 @@ try {
   await open('Big', BIG);
 
   const idle = await call<number[]>(page, idleFramesSource, { frames: 120 });
+  const tracePath = process.env.UI_BENCH_TRACE;
+  if (tracePath) await browser.startTracing(page, { path: tracePath, screenshots: false });
   const scroll = await call<{ frames: number[]; reached: number }>(page, scrollBackSource, { messages: SCROLL_BACK, stepPx: 1200 });
+  if (tracePath) await browser.stopTracing();
   const frames = scroll.frames;
   const worst = Math.max(...frames);
 

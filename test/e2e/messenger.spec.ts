@@ -198,7 +198,7 @@ test.describe.serial('messenger end to end', () => {
 
     const blank = await page.getByRole('heading', { name: 'Contacts', level: 1 }).screenshot();
     await page.getByTestId('contact-qr-image').setInputFiles({ name: 'no-code.png', mimeType: 'image/png', buffer: blank });
-    await expect(error).toHaveText('No QR code was found in that image.');
+    await expect(error).toContainText('No QR code was found in that image. Try a sharper picture');
 
     await page.getByTestId('contact-paste').fill('hello, this is not a contact');
     await page.getByRole('button', { name: 'Add contact', exact: true }).click();

@@ -1,9 +1,9 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { type Virtualizer, elementScroll, useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useLayoutEffect, useRef } from 'react';
-import { MessageBubble } from './MessageBubble.js';
+import { MessageRow } from './MessageRow.js';
+import { DEFAULT_ROW_PX, estimateRowPx } from './rowEstimate.js';
 import { type MessageWindow, useMessagePages } from './useMessagePages.js';
 
-const ESTIMATED_ROW_PX = 72;
 /** How close to the bottom (px) still counts as "reading the newest", so new messages scroll in. */
 const STICK_TO_BOTTOM_PX = 120;
 
@@ -15,16 +15,33 @@ export function MessageList({ identityId, contactKey }: { identityId: string; co
   return <VirtualMessageList window={window} />;
 }
 
+/**
+ * A row measured taller or shorter than estimated above the viewport shifts the view by the
+ * difference. The library writes `offset + difference` with the offset of the last scroll event;
+ * a scroll the reader made since then would be undone, so the list jumps back while scrolling up.
+ * Corrections are applied relative to where the list is now instead.
+ */
+function scrollKeepingUserMoves(
+  offset: number,
+  options: { adjustments?: number; behavior?: ScrollBehavior },
+  instance: Virtualizer<HTMLDivElement, Element>,
+) {
+  const element = instance.scrollElement;
+  if (element && options.adjustments && options.behavior !== 'smooth') element.scrollTop += options.adjustments;
+  else elementScroll(offset, options, instance);
+}
+
 function VirtualMessageList({ window }: { window: MessageWindow }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const virtualizer = useVirtualizer({
     count: window.count,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ESTIMATED_ROW_PX,
+    estimateSize: (index) => estimateRowPx(window.at(index)?.text, scrollRef.current?.clientWidth ?? 0),
     overscan: 8,
+    scrollToFn: scrollKeepingUserMoves,
     // Start at the bottom, so the first range asked for is the newest messages, not the oldest.
-    initialOffset: window.count * ESTIMATED_ROW_PX,
+    initialOffset: window.count * DEFAULT_ROW_PX,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index ?? 0;
@@ -64,35 +81,17 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
     >
       {window.ready && window.count === 0 && <p className="hint pad">No messages yet. Say hello.</p>}
       <div className="message-canvas" style={{ height: totalSize }}>
-        {items.map((item) => {
-          const message = window.at(item.index);
-          return (
-            <div
-              key={item.key}
-              data-index={item.index}
-              ref={virtualizer.measureElement}
-              className="message-row"
-              style={{ transform: `translateY(${item.start}px)` }}
-            >
-              {message && <DaySeparator time={message.sortAt} previous={window.at(item.index - 1)?.sortAt} />}
-              {message ? <MessageBubble message={message} /> : <div className="bubble skeleton" aria-hidden="true" />}
-            </div>
-          );
-        })}
+        {items.map((item) => (
+          <MessageRow
+            key={item.key}
+            index={item.index}
+            start={item.start}
+            message={window.at(item.index)}
+            previousAt={window.at(item.index - 1)?.sortAt}
+            measure={virtualizer.measureElement}
+          />
+        ))}
       </div>
     </div>
-  );
-}
-
-const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
-
-/** A date line above the first message of each day. */
-function DaySeparator({ time, previous }: { time: number; previous: number | undefined }) {
-  const day = new Date(time).toDateString();
-  if (previous !== undefined && new Date(previous).toDateString() === day) return null;
-  return (
-    <p className="day-separator">
-      <span>{dayFormat.format(time)}</span>
-    </p>
   );
 }

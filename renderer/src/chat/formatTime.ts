@@ -11,6 +11,9 @@ export function formatMessageTime(ms: number, now = Date.now()): string {
   return dateOnly.format(date);
 }
 
+// One formatter for all rows: `Date.toLocaleString` builds a new one on every call.
+const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 export function formatFullTime(ms: number): string {
-  return new Date(ms).toLocaleString();
+  return fullTime.format(ms);
 }

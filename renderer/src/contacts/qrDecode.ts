@@ -24,7 +24,7 @@ export async function decodeQrImageFile(file: Blob): Promise<QrImageResult> {
     if (!context) return { ok: false, reason: 'This window cannot read images.' };
     context.drawImage(bitmap, 0, 0, width, height);
     const text = decodeQrPixels(context.getImageData(0, 0, width, height));
-    return text === null ? { ok: false, reason: 'No QR code was found in that image.' } : { ok: true, text };
+    return text === null ? { ok: false, reason: 'No QR code was found in that image. Try a sharper picture showing the whole code, or paste the contact code instead.' } : { ok: true, text };
   } finally {
     bitmap.close();
   }
