@@ -19,8 +19,37 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
   let main: HeadlessMain;
   let browser: Browser;
   let page: Page;
+  let preloadScript = '';
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
+
+  /** A page of the built UI served by main's scheme handler, with the preload modules over `invoke`. */
+  async function openUi(preloadScript: string, invoke: (channel: string, request: unknown) => Promise<unknown>): Promise<Page> {
+    const context = await browser.newContext();
+    const scheme = main.fake.protocolHandlers.get('deaddrop');
+    if (!scheme) throw new Error('main did not register the app scheme');
+    // Every request of the page is answered by main's deaddrop:// handler; nothing reaches a network.
+    await context.route('**/*', async (route) => {
+      const url = new URL(route.request().url());
+      if (url.origin !== STAND_IN_ORIGIN) return route.abort();
+      const response = await scheme(new Request(`deaddrop://app${url.pathname}`));
+      await route.fulfill({
+        status: response.status,
+        headers: Object.fromEntries(response.headers),
+        body: Buffer.from(await response.arrayBuffer()),
+      });
+    });
+    await context.exposeBinding('__deaddropIpcInvoke', (_source, channel: string, request: unknown) => invoke(channel, request));
+    await context.addInitScript({ content: preloadScript });
+    const opened = await context.newPage();
+    opened.on('console', (message) => {
+      // Blocked loads and inline code show up as "Refused to ..." / "violates the following Content Security Policy".
+      if (/Refused to|violates the following Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    opened.on('pageerror', (error) => pageErrors.push(error.message));
+    await opened.goto(`${STAND_IN_ORIGIN}/index.html`);
+    return opened;
+  }
 
   beforeAll(async () => {
     main = await startHeadlessMain('ui', async (dir) => {
@@ -44,35 +73,14 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
     });
-    const context = await browser.newContext();
-    const scheme = main.fake.protocolHandlers.get('deaddrop');
-    if (!scheme) throw new Error('main did not register the app scheme');
-    // Every request of the page is answered by main's deaddrop:// handler; nothing reaches a network.
-    await context.route('**/*', async (route) => {
-      const url = new URL(route.request().url());
-      if (url.origin !== STAND_IN_ORIGIN) return route.abort();
-      const response = await scheme(new Request(`deaddrop://app${url.pathname}`));
-      await route.fulfill({
-        status: response.status,
-        headers: Object.fromEntries(response.headers),
-        body: Buffer.from(await response.arrayBuffer()),
-      });
-    });
     const window = main.fake.windows[0]!;
-    await context.exposeBinding('__deaddropIpcInvoke', (_source, channel: string, request: unknown) => main.call(channel, request));
-    await context.addInitScript({ content: preload.outputFiles[0]!.text });
-    page = await context.newPage();
-    page.on('console', (message) => {
-      // Blocked loads and inline code show up as "Refused to ..." / "violates the following Content Security Policy".
-      if (/Refused to|violates the following Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    preloadScript = preload.outputFiles[0]!.text;
+    page = await openUi(preloadScript, (channel, request) => main.call(channel, request));
     window.webContents.on('ipc-sent', (channel: string, payload: unknown) => {
       void page
         .evaluate(([c, p]) => (globalThis as unknown as { __deaddropIpcDeliver(c: string, p: unknown): void }).__deaddropIpcDeliver(c, p), [channel, payload] as const)
         .catch(() => undefined);
     });
-    await page.goto(`${STAND_IN_ORIGIN}/index.html`);
   }, 240_000);
 
   afterAll(async () => {
@@ -127,4 +135,24 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);
   }, 120_000);
+  it('hides the local drop server choice where the host cannot run one', async () => {
+    // A host answering `localServer/status` with `unavailable` (as the browser test host does) and no identities.
+    let statusAnswered = false;
+    const other = await openUi(preloadScript, async (channel, request) => {
+      if (channel === 'localServer/status') {
+        statusAnswered = true;
+        return { ok: false, error: { code: 'unavailable', message: 'Not in this host.' } };
+      }
+      if (channel === 'identities/list') return { ok: true, value: [] };
+      return main.call(channel, request);
+    });
+    await other.getByRole('heading', { name: 'Welcome to Deaddrop' }).waitFor({ timeout: 30_000 });
+    await other.getByLabel('Drop server', { exact: true }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => statusAnswered, { timeout: 10_000 }).toBe(true);
+    // Two frames after the answer: React has committed whatever the answer rendered.
+    await other.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    expect(await other.getByRole('button', { name: 'Run a drop server on this computer' }).count()).toBe(0);
+    expect(await other.getByText('Or run a drop server on this computer').count()).toBe(0);
+    await other.context().close();
+  }, 60_000);
 });
