@@ -132,6 +132,9 @@ test.describe.serial('messenger end to end', () => {
     // the UI must store each message once.
     await sendText(alice.page, 'Welcome back, Bob.');
     await expect(messages(bob.page).filter({ hasText: 'Welcome back, Bob.' })).toHaveCount(1);
+    // Screen readers hear about it; the list itself is no live region (scrolling back would be read out).
+    await expect(bob.page.getByTestId('new-message-announcement')).toHaveText('New message from Alice: Welcome back, Bob.');
+    await expect(bobList).toHaveAttribute('role', 'region');
     await expect(bobList).toHaveAttribute('data-count', '4');
     await expect(aliceList).toHaveAttribute('data-count', '4');
 

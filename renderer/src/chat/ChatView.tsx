@@ -6,6 +6,7 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
 import { Composer } from './Composer.js';
 import { MessageList } from './MessageList.js';
+import { NewMessageAnnouncer } from './NewMessageAnnouncer.js';
 
 /** One conversation: header, request bar for strangers, messages, composer. */
 export function ChatView({ identityId, contactKey }: { identityId: string; contactKey: string }) {
@@ -63,6 +64,7 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
       </header>
       {contact.status === 'unknown' && <RequestBar contact={contact} />}
       <MessageList identityId={identityId} contactKey={contactKey} />
+      <NewMessageAnnouncer identityId={identityId} contactKey={contactKey} alias={contact.alias} />
       {contact.status !== 'unknown' && contact.status !== 'blocked' && <Composer identityId={identityId} contact={contact} />}
     </section>
   );

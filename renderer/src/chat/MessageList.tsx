@@ -72,9 +72,8 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
       ref={scrollRef}
       className="message-scroll"
       onScroll={onScroll}
-      role="log"
+      role="region"
       aria-label="Messages"
-      aria-live="polite"
       tabIndex={0}
       data-testid="message-list"
       data-count={window.count}

@@ -7,9 +7,11 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 
 /**
  * Messages are read in pages counted back from the newest, so opening a chat reads only its end.
- * Big pages mean few page subscriptions while scrolling.
+ * Pages are kept small so that one arriving while the reader scrolls is cheap to decode and
+ * render within a frame; reading two pages ahead keeps loaded rows in front of the viewport.
  */
-export const PAGE_SIZE = 300;
+export const PAGE_SIZE = 150;
+const PAGES_AHEAD = 2;
 
 export interface MessageWindow {
   /** Messages in the conversation; item 0 is the oldest. */
@@ -107,11 +109,11 @@ export function useMessagePages(identityId: string, contactKey: string): Message
       if (total === 0) return;
       const newestPage = Math.floor((total - 1 - last) / PAGE_SIZE);
       const oldestPage = Math.floor((total - 1 - first) / PAGE_SIZE);
-      // One page beyond each edge is read ahead, so scrolling meets loaded rows, not placeholders
+      // Pages beyond each edge are read ahead, so scrolling meets loaded rows, not placeholders
       // that change height (and shift the view) when their data arrives.
       const lastPage = Math.floor((total - 1) / PAGE_SIZE);
       const next: number[] = [];
-      for (let p = Math.max(0, newestPage - 1); p <= Math.min(lastPage, oldestPage + 1); p++) next.push(p);
+      for (let p = Math.max(0, newestPage - PAGES_AHEAD); p <= Math.min(lastPage, oldestPage + PAGES_AHEAD); p++) next.push(p);
       const nextKey = next.join(',');
       setWanted((prev) => (prev.join(',') === nextKey ? prev : next));
     },

@@ -3,7 +3,7 @@ import { searchWords } from './searchWords.js';
 
 /**
  * Schema history. Each version is kept as it shipped, so an old database upgrades step by step;
- * every step has an upgrade test (test/e2e/db-upgrade.spec.ts) run in real Chromium.
+ * every step has an upgrade test (test/e2e/db.spec.ts) run in real Chromium.
  */
 
 /** Version 1: contacts, conversations, messages, dedupe keys, early receipts, drops, settings. */
