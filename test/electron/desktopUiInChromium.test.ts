@@ -101,7 +101,7 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
     await page.getByRole('button', { name: 'Run a drop server on this computer' }).click();
     await page.getByText(/^Running at/).waitFor({ timeout: 30_000 });
     const status = await main.call('localServer/status', {});
-    const serverUrl = (status.value as { running: boolean; url: string }).url;
+    const serverUrl = status.value!.url;
     expect(status.value).toMatchObject({ running: true });
     expect(serverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
     await expect.poll(() => page.getByLabel('Drop server', { exact: true }).inputValue(), { timeout: 10_000 }).toBe(serverUrl);
@@ -150,7 +150,10 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
     await other.getByLabel('Drop server', { exact: true }).waitFor({ timeout: 10_000 });
     await expect.poll(() => statusAnswered, { timeout: 10_000 }).toBe(true);
     // Two frames after the answer: React has committed whatever the answer rendered.
-    await other.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await other.evaluate(() => {
+      const frame = (globalThis as unknown as { requestAnimationFrame(callback: () => void): void }).requestAnimationFrame;
+      return new Promise<void>((resolve) => frame(() => frame(resolve)));
+    });
     expect(await other.getByRole('button', { name: 'Run a drop server on this computer' }).count()).toBe(0);
     expect(await other.getByText('Or run a drop server on this computer').count()).toBe(0);
     await other.context().close();
