@@ -2,19 +2,10 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
-import { metricsText, metricValue, startTestServer } from './inProcessServer.js';
+import { metricsText, metricValue, serversPerTest } from './inProcessServer.js';
 import { subscribe } from './pushClient.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}) {
-  const s = await startTestServer(options);
-  cleanups.push(() => s.stop());
-  return s;
-}
+const { server, cleanups } = serversPerTest(afterEach);
 
 const TOKEN = 'correct-horse-battery-staple';
 const bearer = { Authorization: `Bearer ${TOKEN}` };

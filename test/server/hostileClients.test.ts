@@ -3,18 +3,9 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchDrop, newDropId } from './dropClient.js';
 import { subscribe } from './pushClient.js';
-import { startTestServer } from './inProcessServer.js';
+import { serversPerTest } from './inProcessServer.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}) {
-  const s = await startTestServer(options);
-  cleanups.push(() => s.stop());
-  return s;
-}
+const { server, cleanups } = serversPerTest(afterEach);
 
 interface RawConnection {
   socket: Socket;

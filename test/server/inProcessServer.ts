@@ -43,3 +43,20 @@ export function metricValue(text: string, name: string): number {
   if (!line) throw new Error(`no metric ${name}`);
   return Number(line.slice(name.length + 1));
 }
+
+/**
+ * Registers an `afterEach` that stops every server started through the returned function in that test
+ * (plus any extra cleanups pushed), newest first.
+ */
+export function serversPerTest(afterEachHook: (fn: () => Promise<void>) => void) {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterEachHook(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  async function server(options: Parameters<typeof startTestServer>[0] = {}) {
+    const s = await startTestServer(options);
+    cleanups.push(() => s.stop());
+    return s;
+  }
+  return { server, cleanups };
+}

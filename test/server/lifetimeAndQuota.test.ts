@@ -1,18 +1,9 @@
 /** Expiry after the TTL and the global quota, driven by a fake clock. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId } from './dropClient.js';
-import { createFakeClock, metricsText, metricValue, startTestServer } from './inProcessServer.js';
+import { createFakeClock, metricsText, metricValue, serversPerTest } from './inProcessServer.js';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(options: Parameters<typeof startTestServer>[0] = {}) {
-  const s = await startTestServer(options);
-  cleanups.push(() => s.stop());
-  return s;
-}
+const { server } = serversPerTest(afterEach);
 
 const HOUR = 3_600_000;
 
