@@ -11,7 +11,7 @@ export const APP_CSP = [
   "font-src 'self'",
   "connect-src 'self'",
   "media-src 'self' blob: mediastream:",
-  "worker-src 'self' blob:",
+  "worker-src 'self'",
   "manifest-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",

@@ -16,6 +16,7 @@ beforeAll(async () => {
   await mkdir(path.join(root, 'assets'), { recursive: true });
   await writeFile(path.join(root, 'index.html'), '<!doctype html><title>ui</title>');
   await writeFile(path.join(root, 'assets', 'app.js'), 'console.log(1)');
+  await writeFile(path.join(root, 'assets', 'data.bin'), '<script>alert(1)</script>');
   await writeFile(outside, 'do not serve');
   handler = createAppProtocolHandler(root, (file) => readFile(file));
 });
@@ -37,6 +38,15 @@ describe('app scheme handler', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
   });
+  it('serves unknown types as opaque bytes the browser may not sniff, and a folder as not found', async () => {
+    const response = await handler(new Request('deaddrop://app/assets/data.bin'));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/octet-stream');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('content-security-policy')).toBe(APP_CSP);
+    expect((await handler(new Request('deaddrop://app/assets/'))).status).toBe(404);
+    expect((await handler(new Request('deaddrop://app:8080/index.html'))).status).toBe(404);
+  });
   it('refuses path traversal in every spelling', async () => {
     const attempts = [
       'deaddrop://app/../secret.txt',
@@ -46,6 +56,8 @@ describe('app scheme handler', () => {
       'deaddrop://app/..%5csecret.txt',
       'deaddrop://app/%00index.html',
       'deaddrop://app/%E0%A4%A',
+      `deaddrop://app/${encodeURIComponent(outside)}`,
+      `deaddrop://app/${outside}`,
     ];
     for (const url of attempts) {
       const response = await handler(new Request(url));
@@ -73,6 +85,10 @@ describe('content security policy', () => {
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('connect-src')).toEqual(["'self'"]);
-    expect(APP_CSP).not.toMatch(/unsafe-eval|https?:|\*/);
+    // Script may only come from our files: no workers built from blobs, no base or form tricks.
+    expect(directives.get('worker-src')).toEqual(["'self'"]);
+    expect(directives.get('base-uri')).toEqual(["'none'"]);
+    expect(directives.get('form-action')).toEqual(["'none'"]);
+    expect(APP_CSP).not.toMatch(/unsafe-eval|unsafe-inline|https?:|\*/);
   });
 });
