@@ -26,10 +26,12 @@ interface PermissionAsk {
 }
 
 /**
- * Everything is denied except the camera (video only, no microphone), asked by our own main frame,
- * while the camera gate is open.
+ * Everything is denied except, for our own main frame: the camera (video only, no microphone) while
+ * the camera gate is open, and writing to the clipboard (the contact card's Copy button; Chromium
+ * still demands a user gesture for it). Reading the clipboard stays denied.
  */
 export function isPermissionAllowed(ask: PermissionAsk, context: PermissionContext): boolean {
+  if (ask.permission === 'clipboard-sanitized-write') return ask.isMainFrame && context.isAppUrl(ask.origin);
   return isOwnCameraAsk(ask, context) && context.camera.isOpen();
 }
 

@@ -53,6 +53,14 @@ describe('permission policy installed on a session', () => {
     expect(check(null, 'media', 'deaddrop://app', { isMainFrame: true, mediaType: 'video', securityOrigin: 'deaddrop://app/' })).toBe(true);
     expect(check(null, 'media', 'deaddrop://app', { isMainFrame: true, mediaType: 'audio' })).toBe(false);
     expect((installed.device as () => boolean)()).toBe(false);
+    // Copy buttons write to the clipboard from our main frame only; nobody reads it.
+    expect(await request('clipboard-sanitized-write', { requestingUrl: 'deaddrop://app/index.html', isMainFrame: true })).toBe(true);
+    expect(await request('clipboard-sanitized-write', { requestingUrl: 'https://evil.example/', isMainFrame: true })).toBe(false);
+    expect(await request('clipboard-sanitized-write', { requestingUrl: 'deaddrop://app/index.html', isMainFrame: false })).toBe(false);
+    expect(await request('clipboard-read', { requestingUrl: 'deaddrop://app/index.html', isMainFrame: true })).toBe(false);
+    expect(check(null, 'clipboard-sanitized-write', 'deaddrop://app', { isMainFrame: true, securityOrigin: 'deaddrop://app/' })).toBe(true);
+    expect(check(null, 'clipboard-sanitized-write', 'https://evil.example', { isMainFrame: true })).toBe(false);
+    expect(check(null, 'clipboard-read', 'deaddrop://app', { isMainFrame: true, securityOrigin: 'deaddrop://app/' })).toBe(false);
   });
   it('asks the user for the camera when the gate is closed, and only for our own video asks', async () => {
     const installed: Record<string, (...args: never[]) => unknown> = {};
