@@ -20,6 +20,7 @@ import { MessageBubble } from '../src/chat/MessageBubble.js';
 import type { MessageRecord } from '../src/db/records.js';
 import { useSession } from '../src/stores/sessionStore.js';
 import { createWebSocketBridge } from '../src/bridge/wsBridge.js';
+import { startEngineSync } from '../src/app/engineSync.js';
 
 let db: DeaddropDatabase | null = null;
 const open = () => (db ??= new DeaddropDatabase());
@@ -47,6 +48,33 @@ const engineDouble: EngineBridge = {
   onConnectionChange: () => () => undefined,
 };
 
+/**
+ * Engine sync against a double that delivers inbox batches and records every acknowledgement
+ * with the message ids stored at that moment, so a test sees whether acks follow the commit.
+ */
+const syncDouble = {
+  deliver: null as ((batch: EventMap['inbox/batch']) => void) | null,
+  acks: [] as Array<{ batchId: string; storedIds: string[] }>,
+  stop: null as (() => void) | null,
+};
+const syncBridge: EngineBridge = {
+  kind: 'websocket',
+  async invoke<C extends Channel>(channel: C, request: RequestOf<C>) {
+    if (channel === 'inbox/ack') {
+      const storedIds = (await open().messages.toCollection().primaryKeys()) as string[];
+      syncDouble.acks.push({ batchId: (request as RequestOf<'inbox/ack'>).batchId, storedIds });
+    }
+    return ok(null) as Result<never>;
+  },
+  on(channel, listener) {
+    if (channel === 'inbox/batch') syncDouble.deliver = listener as (batch: EventMap['inbox/batch']) => void;
+    return () => undefined;
+  },
+  // Closed: engine sync does not ask this double for the engine's state.
+  connectionState: () => 'closed',
+  onConnectionChange: () => () => undefined,
+};
+
 let socketBridge: EngineBridge | null = null;
 const bridgeLog = { states: [] as string[], events: [] as unknown[] };
 
@@ -67,6 +95,22 @@ const harness = {
     engine.answer = 'accept';
     engine.sends = [];
     engine.parts = 1;
+  },
+  startSync(): void {
+    syncDouble.acks = [];
+    syncDouble.stop = startEngineSync(syncBridge, open());
+  },
+  deliverBatch(batch: EventMap['inbox/batch']): void {
+    syncDouble.deliver?.(batch);
+  },
+  syncAcks: () => syncDouble.acks,
+  /** Closes the database as a failing disk or a browser shutting down would: every write fails. */
+  closeDatabase: () => open().close(),
+  reopenDatabase: () => open().open().then(() => undefined),
+  stopSync(): void {
+    syncDouble.stop?.();
+    syncDouble.stop = null;
+    useSession.getState().setBridge(engineDouble);
   },
   async writeBatch(batch: EventMap['inbox/batch']) {
     return writeInboxBatch(open(), batch);

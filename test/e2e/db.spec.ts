@@ -151,6 +151,28 @@ test.describe('database layer', () => {
     expect(conversation).toMatchObject({ unreadCount: 3, messageCount: 3, lastMessagePreview: 'message 3' });
   });
 
+  test('engine sync acknowledges a batch only after it is stored; a batch that failed to store is not acknowledged', async ({ page }) => {
+    await call(page, 'startSync');
+    await call(page, 'closeDatabase');
+    await call(page, 'deliverBatch', batch('lost', [incoming(1)]));
+    await call(page, 'reopenDatabase');
+    await call(page, 'deliverBatch', batch('b2', [incoming(2)]));
+    // Batches are handled in order, so once b2 is acknowledged the failed write is settled too.
+    await expect.poll(() => call<Array<{ batchId: string }>>(page, 'syncAcks').then((acks) => acks.map((a) => a.batchId))).toEqual(['b2']);
+    // The engine delivers the unacknowledged batch again: stored once, then acknowledged.
+    await call(page, 'deliverBatch', batch('lost', [incoming(1)]));
+    await call(page, 'deliverBatch', batch('b2', [incoming(2)]));
+    await expect.poll(() => call<unknown[]>(page, 'syncAcks').then((acks) => acks.length)).toBe(3);
+    const acks = await call<Array<{ batchId: string; storedIds: string[] }>>(page, 'syncAcks');
+    expect(acks.map((a) => [a.batchId, a.storedIds.length])).toEqual([
+      ['b2', 1],
+      ['lost', 2],
+      ['b2', 2],
+    ]);
+    await call(page, 'stopSync');
+    expect((await call<StoredMessage[]>(page, 'messages')).map((m) => m.text)).toEqual(['message 1', 'message 2']);
+  });
+
   test('a long text in parts is shown once, whole and in order, whatever order the parts arrive in', async ({ page }) => {
     const part = (index: number, text: string) =>
       incoming(10 + index, { text, part: { groupId: 'g1', index, count: 3 }, payload: JSON.stringify({ msg: text }) });
