@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { seedConversationSource } from '../bench/uiSeed.js';
-import { type User, createIdentity, openConversationWith, openUser } from './support/appDriver.js';
+import { type User, createIdentity, expectAccessible, openConversationWith, openUser, screenshot } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
 const COUNT = 3_000;
@@ -89,5 +89,14 @@ test.describe.serial('a long conversation', () => {
     await expect(newest).not.toBeInViewport();
     // Every row on screen shows its message once loaded: no placeholders stay behind.
     await expect(list.locator('.skeleton')).toHaveCount(0);
+    await screenshot(page, '19-long-chat-scrolled-back');
+    await expectAccessible(page, 'long chat scrolled back');
+
+    // Away from the newest messages, one click (or Enter) brings them back.
+    const jump = page.getByRole('button', { name: 'Newest messages' });
+    await jump.focus();
+    await page.keyboard.press('Enter');
+    await expect(newest).toBeInViewport();
+    await expect(jump).toHaveCount(0);
   });
 });

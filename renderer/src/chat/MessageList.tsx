@@ -1,5 +1,5 @@
 import { type Virtualizer, elementScroll, useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { MessageRow } from './MessageRow.js';
 import { DEFAULT_ROW_PX, estimateRowPx } from './rowEstimate.js';
 import { type MessageWindow, useMessagePages } from './useMessagePages.js';
@@ -34,6 +34,8 @@ function scrollKeepingUserMoves(
 function VirtualMessageList({ window }: { window: MessageWindow }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  // Mirrors `atBottom` for rendering; set only when it flips, so scrolling does not re-render.
+  const [awayFromNewest, setAwayFromNewest] = useState(false);
   const virtualizer = useVirtualizer({
     count: window.count,
     getScrollElement: () => scrollRef.current,
@@ -64,33 +66,47 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
 
   const onScroll = () => {
     const el = scrollRef.current;
-    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_TO_BOTTOM_PX;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_TO_BOTTOM_PX;
+    setAwayFromNewest(!atBottom.current);
+  };
+  const jumpToNewest = () => {
+    atBottom.current = true;
+    setAwayFromNewest(false);
+    virtualizer.scrollToIndex(window.count - 1, { align: 'end' });
   };
 
   return (
-    <div
-      ref={scrollRef}
-      className="message-scroll"
-      onScroll={onScroll}
-      role="region"
-      aria-label="Messages"
-      tabIndex={0}
-      data-testid="message-list"
-      data-count={window.count}
-    >
-      {window.ready && window.count === 0 && <p className="hint pad">No messages yet. Say hello.</p>}
-      <div className="message-canvas" style={{ height: totalSize }}>
-        {items.map((item) => (
-          <MessageRow
-            key={item.key}
-            index={item.index}
-            start={item.start}
-            message={window.at(item.index)}
-            previousAt={window.at(item.index - 1)?.sortAt}
-            measure={virtualizer.measureElement}
-          />
-        ))}
+    <div className="message-pane">
+      <div
+        ref={scrollRef}
+        className="message-scroll"
+        onScroll={onScroll}
+        role="region"
+        aria-label="Messages"
+        tabIndex={0}
+        data-testid="message-list"
+        data-count={window.count}
+      >
+        {window.ready && window.count === 0 && <p className="hint pad">No messages yet. Say hello.</p>}
+        <div className="message-canvas" style={{ height: totalSize }}>
+          {items.map((item) => (
+            <MessageRow
+              key={item.key}
+              index={item.index}
+              start={item.start}
+              message={window.at(item.index)}
+              previousAt={window.at(item.index - 1)?.sortAt}
+              measure={virtualizer.measureElement}
+            />
+          ))}
+        </div>
       </div>
+      {awayFromNewest && (
+        <button type="button" className="jump-newest" onClick={jumpToNewest} data-testid="jump-newest">
+          <span aria-hidden="true">↓</span> Newest messages
+        </button>
+      )}
     </div>
   );
 }
