@@ -74,15 +74,18 @@ test.describe.serial('a long conversation', () => {
     const newest = page.getByTestId('message-text').filter({ hasText: `message ${COUNT - 1}:` });
     await expect(newest).toBeInViewport();
 
-    // Rows above the viewport get measured while scrolling up; correcting their size must neither
-    // undo the reader's scrolling nor leave rows on top of each other.
-    const result = await page.evaluate(`(${scrollUpSource})({ stepPx: 400, frames: 60 })`) as {
+    // Rows above the viewport get measured while scrolling up, and older messages get placed in
+    // front in blocks (the first 1,000 rows are passed here); neither may undo the reader's
+    // scrolling or leave rows on top of each other.
+    const result = await page.evaluate(`(${scrollUpSource})({ stepPx: 400, frames: 300 })`) as {
       moved: number;
       requested: number;
       lostAnchors: number;
       stacked: boolean;
     };
-    expect(result.requested).toBeGreaterThan(20_000);
+    expect(result.requested).toBeGreaterThan(110_000);
+    // Only messages before the first 1,000 placed prove that older ones were placed in front.
+    expect(Number(await list.locator('.message-row').first().getAttribute('data-index'))).toBeLessThan(COUNT - 1_000);
     expect(result.lostAnchors).toBe(0);
     expect(result.moved).toBeGreaterThan(result.requested * 0.9);
     expect(result.stacked).toBe(true);

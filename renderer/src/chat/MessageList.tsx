@@ -1,11 +1,20 @@
 import { type Virtualizer, elementScroll, useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { MessageRow } from './MessageRow.js';
 import { DEFAULT_ROW_PX, estimateRowPx } from './rowEstimate.js';
 import { type MessageWindow, useMessagePages } from './useMessagePages.js';
 
 /** How close to the bottom (px) still counts as "reading the newest", so new messages scroll in. */
 const STICK_TO_BOTTOM_PX = 120;
+/**
+ * The list places the newest messages first and older ones in blocks as the reader nears the
+ * oldest placed row. The virtualiser keeps per-row arrays as long as the list and copies them
+ * whenever a row is measured, so placing all 100,000 messages of a long chat at once would churn
+ * megabytes per scrolled frame (and stall frames on garbage collection).
+ */
+const FIRST_PLACED = 1_000;
+const PLACED_PER_BLOCK = 400;
+const PLACE_MORE_WITHIN_ROWS = 200;
 
 /** The conversation, virtualised: only rows near the viewport exist in the DOM, at any length. */
 export function MessageList({ identityId, contactKey }: { identityId: string; contactKey: string }) {
@@ -36,29 +45,40 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
   const atBottom = useRef(true);
   // Mirrors `atBottom` for rendering; set only when it flips, so scrolling does not re-render.
   const [awayFromNewest, setAwayFromNewest] = useState(false);
+  // Index of the oldest placed message; list item i shows message `oldest + i`.
+  const [oldest, setOldest] = useState(() => Math.max(0, window.count - FIRST_PLACED));
+  const placed = window.count - oldest;
   const virtualizer = useVirtualizer({
-    count: window.count,
+    count: placed,
+    // Keys are message indexes, so measured sizes survive placing older messages in front.
+    getItemKey: useCallback((item: number) => oldest + item, [oldest]),
+    indexAttribute: 'data-item',
+    // Placing older messages in front keeps the row the reader looks at where it is.
+    anchorTo: 'end',
     getScrollElement: () => scrollRef.current,
-    estimateSize: (index) => estimateRowPx(window.at(index)?.text, scrollRef.current?.clientWidth ?? 0),
+    estimateSize: (item) => estimateRowPx(window.at(oldest + item)?.text, scrollRef.current?.clientWidth ?? 0),
     overscan: 8,
     scrollToFn: scrollKeepingUserMoves,
     // Start at the bottom, so the first range asked for is the newest messages, not the oldest.
-    initialOffset: window.count * DEFAULT_ROW_PX,
+    initialOffset: placed * DEFAULT_ROW_PX,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
 
   useEffect(() => {
-    window.showRange(first, last);
-  }, [window, first, last]);
+    window.showRange(oldest + first, oldest + last);
+  }, [window, oldest, first, last]);
+  useEffect(() => {
+    if (oldest > 0 && first < PLACE_MORE_WITHIN_ROWS) setOldest(Math.max(0, oldest - PLACED_PER_BLOCK));
+  }, [oldest, first]);
 
   // Open at the newest message, and follow new ones while the reader is at the bottom, also when
   // a row turns out taller than estimated once measured (a long text).
   const totalSize = virtualizer.getTotalSize();
   useLayoutEffect(() => {
-    if (window.count > 0 && atBottom.current) virtualizer.scrollToIndex(window.count - 1, { align: 'end' });
-  }, [window.count, virtualizer]);
+    if (placed > 0 && atBottom.current) virtualizer.scrollToIndex(placed - 1, { align: 'end' });
+  }, [placed, virtualizer]);
   useLayoutEffect(() => {
     const el = scrollRef.current;
     if (el && atBottom.current) el.scrollTop = el.scrollHeight;
@@ -73,7 +93,7 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
   const jumpToNewest = () => {
     atBottom.current = true;
     setAwayFromNewest(false);
-    virtualizer.scrollToIndex(window.count - 1, { align: 'end' });
+    virtualizer.scrollToIndex(placed - 1, { align: 'end' });
   };
 
   return (
@@ -93,10 +113,11 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
           {items.map((item) => (
             <MessageRow
               key={item.key}
-              index={item.index}
+              item={item.index}
+              index={oldest + item.index}
               start={item.start}
-              message={window.at(item.index)}
-              previousAt={window.at(item.index - 1)?.sortAt}
+              message={window.at(oldest + item.index)}
+              previousAt={window.at(oldest + item.index - 1)?.sortAt}
               measure={virtualizer.measureElement}
             />
           ))}

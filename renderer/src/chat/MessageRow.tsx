@@ -11,6 +11,9 @@ function dayNumber(ms: number): number {
 }
 
 interface MessageRowProps {
+  /** Position among the rows the list placed (what the virtualiser measures by). */
+  item: number;
+  /** Position in the conversation, 0 = oldest message. */
   index: number;
   /** Top of the row inside the list canvas (px). */
   start: number;
@@ -25,10 +28,10 @@ interface MessageRowProps {
  * One positioned row of the virtual list. Memoised on primitive props and the message record
  * (records are reused between reads of a page), so scrolling renders only rows that enter.
  */
-export const MessageRow = memo(function MessageRow({ index, start, message, previousAt, measure }: MessageRowProps) {
+export const MessageRow = memo(function MessageRow({ item, index, start, message, previousAt, measure }: MessageRowProps) {
   const newDay = message !== undefined && (previousAt === undefined || dayNumber(previousAt) !== dayNumber(message.sortAt));
   return (
-    <div ref={measure} data-index={index} className="message-row" style={{ transform: `translateY(${start}px)` }}>
+    <div ref={measure} data-item={item} data-index={index} className="message-row" style={{ transform: `translateY(${start}px)` }}>
       {newDay && (
         <p className="day-separator">
           <span>{dayFormat.format(message.sortAt)}</span>
