@@ -53,8 +53,9 @@ export function lanAddresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): s
 /** A sentence the user can act on for the usual reasons a start fails. */
 export function startFailureMessage(err: unknown, port: number): string {
   const text = err instanceof Error ? `${err.message} ${String((err as { code?: unknown }).code)}` : String(err);
-  if (/EADDRINUSE/.test(text)) return `Port ${port} is already in use.`;
-  if (/EACCES/.test(text)) return `Port ${port} needs privileges this app does not have: choose a port above 1024.`;
+  // errno codes from an in-process server; the drop server CLI's words from a child process.
+  if (/EADDRINUSE|port is already in use/.test(text)) return `Port ${port} is already in use.`;
+  if (/EACCES|no permission to listen/.test(text)) return `Port ${port} needs privileges this app does not have: choose a port above 1024.`;
   // Running from source, better-sqlite3 is built for Node's ABI, not Electron's (packaged builds rebuild it).
   if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(text)) {
     return 'The SQLite driver is built for Node.js, not for this Electron: run `npx electron-rebuild -f -o better-sqlite3`.';

@@ -14,6 +14,7 @@ import { createEngine } from '../core/engine.js';
 import { APP_ID } from './appIdentity.js';
 import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, appSchemePrivileges, createAppProtocolHandler } from './appProtocol.js';
 import { createCameraGate } from './cameraGate.js';
+import { childProcessServerStarter } from './childDropServer.js';
 import { devServerUrlFrom } from './devServer.js';
 import { registerDesktopIpc } from './desktopIpc.js';
 import { openDesktopSettings } from './desktopSettings.js';
@@ -21,7 +22,7 @@ import { DesktopShell } from './desktopShell.js';
 import { createLinkOpener } from './externalLinks.js';
 import { type AutostartTarget, setLinuxAutostart } from './linuxAutostart.js';
 import { mainFrameSenderCheck, registerApiHandlers } from './ipcBridge.js';
-import { createLocalServerController } from './localDropServer.js';
+import { type StartServer, createLocalServerController } from './localDropServer.js';
 import { appUrlMatcher, installNavigationGuard } from './navigationGuard.js';
 import { installNetworkGuard } from './networkGuard.js';
 import { installPermissionPolicy } from './permissionPolicy.js';
@@ -77,12 +78,23 @@ async function confirmCameraUse(parent: BrowserWindow | null): Promise<boolean> 
   return answer.response === 0;
 }
 
+/**
+ * In-process in a packaged app (its better-sqlite3 is rebuilt for Electron). From source, npm's Node
+ * runs the server instead: there the addon is built for Node's ABI and would not load in Electron.
+ */
+function localServerStarter(): StartServer {
+  const node = process.env.npm_node_execpath;
+  if (app.isPackaged || !node) return (options) => startDropServer({ ...options, logLevel: 'warn' });
+  const root = app.getAppPath();
+  return childProcessServerStarter({ node, serverScript: path.join(root, 'bin', 'deaddrop-server.mjs'), cwd: root });
+}
+
 async function startApp(profile: ProfilePaths): Promise<void> {
   const settings = await openDesktopSettings(profile.desktopSettingsFile);
   const secret = await chooseSecret(safeStorage, profile, process.platform);
   if (secret.mode === 'passphrase') log.info('engine starts locked', { reason: secret.reason });
   const localServer = createLocalServerController({
-    startServer: (options) => startDropServer({ ...options, logLevel: 'warn' }),
+    startServer: localServerStarter(),
     dataDir: profile.dropServerDir,
     networkInterfaces: os.networkInterfaces,
     onChange: async (running) => {
