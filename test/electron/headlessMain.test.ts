@@ -110,6 +110,11 @@ describe('main entry under Node with a fake electron', () => {
     window.emit('close', closeEvent);
     expect(closeEvent.defaultPrevented).toBe(true);
     expect(window.visible).toBe(false);
+    // A second launch of this profile (the single-instance lock sends it here) brings the window back.
+    window.blur();
+    fake.app.emit('second-instance', {}, ['deaddrop', '--profile', 'headless'], '/');
+    expect(window.visible).toBe(true);
+    expect(window.isFocused()).toBe(true);
     const status = await call('localServer/status', {});
     const port = Number(new URL(status.value!.url).port);
     fake.app.quit();
