@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { seedConversationSource } from '../bench/uiSeed.js';
-import { type User, createIdentity, expectAccessible, openConversationWith, openUser, screenshot } from './support/appDriver.js';
+import { type User, createIdentity, expectAccessible, openConversationWith, openUser, screenshot, sendText } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
 const COUNT = 3_000;
@@ -100,6 +100,13 @@ test.describe.serial('a long conversation', () => {
     await jump.focus();
     await page.keyboard.press('Enter');
     await expect(newest).toBeInViewport();
+    await expect(jump).toHaveCount(0);
+
+    // Sending while reading history shows the sent message.
+    await page.getByRole('region', { name: 'Messages' }).evaluate((el) => (el.scrollTop = 0));
+    await expect(jump).toBeVisible();
+    await sendText(page, 'Back to the present.');
+    await expect(page.getByTestId('message-text').filter({ hasText: 'Back to the present.' })).toBeInViewport();
     await expect(jump).toHaveCount(0);
   });
 });

@@ -30,6 +30,8 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
     setText('');
     try {
       const record = await queueTextMessage(database(), identityId, contact, body);
+      // Like other messengers: what you send is shown, even when you were reading history.
+      useUi.getState().noteSent();
       await submitMessage(database(), bridge, record);
     } catch {
       setText(body);

@@ -1,5 +1,6 @@
 import { type Virtualizer, elementScroll, useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useUi } from '../stores/uiStore.js';
 import { MessageRow } from './MessageRow.js';
 import { DEFAULT_ROW_PX, estimateRowPx } from './rowEstimate.js';
 import { type MessageWindow, useMessagePages } from './useMessagePages.js';
@@ -95,6 +96,14 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
     setAwayFromNewest(false);
     virtualizer.scrollToIndex(placed - 1, { align: 'end' });
   };
+  // Sending from the composer brings the newest messages back, where the sent one appears.
+  const sentCount = useUi((s) => s.sentCount);
+  const sentSeen = useRef(sentCount);
+  useLayoutEffect(() => {
+    if (sentSeen.current === sentCount) return;
+    sentSeen.current = sentCount;
+    jumpToNewest();
+  });
 
   return (
     <div className="message-pane">

@@ -15,11 +15,14 @@ export interface UiState {
   selectedContactKey: string | null;
   search: string;
   notices: Notice[];
+  /** Counts messages the user sent; the open chat moves to the newest message on each. */
+  sentCount: number;
   setView(view: View): void;
   openConversation(contactKey: string | null): void;
   setSearch(search: string): void;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
+  noteSent(): void;
 }
 
 let nextNoticeId = 1;
@@ -30,6 +33,7 @@ export const useUi = create<UiState>()((set, get) => ({
   selectedContactKey: null,
   search: '',
   notices: [],
+  sentCount: 0,
   setView: (view) => set({ view }),
   openConversation: (selectedContactKey) => set({ selectedContactKey, view: 'chats' }),
   setSearch: (search) => set({ search }),
@@ -40,4 +44,5 @@ export const useUi = create<UiState>()((set, get) => ({
     if (tone === 'info') setTimeout(() => get().dismiss(id), NOTICE_LIFETIME_MS);
   },
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+  noteSent: () => set((s) => ({ sentCount: s.sentCount + 1 })),
 }));
