@@ -6,6 +6,13 @@ import type { RunningServer, StartServer } from './localDropServer.js';
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+/**
+ * Preloaded into the child: when its stdin (a pipe from the app) ends, because the app quit or crashed,
+ * the server gets SIGTERM and shuts down cleanly, releasing its port and its database lock.
+ */
+export const PARENT_WATCH_IMPORT =
+  'data:text/javascript,process.stdin.resume();process.stdin.on("end",()=>process.kill(process.pid,"SIGTERM"));';
+
 export interface ChildServerCommand {
   /** A Node.js binary (not Electron's): its ABI is the one better-sqlite3 was built for by `npm ci`. */
   node: string;
@@ -23,10 +30,8 @@ export interface ChildServerCommand {
 export function childProcessServerStarter(command: ChildServerCommand): StartServer {
   return ({ host, port, db }) =>
     new Promise<RunningServer>((resolve, reject) => {
-      const child = spawn(command.node, [command.serverScript, '--host', host, '--port', String(port), '--db', db, '--log-level', 'warn'], {
-        cwd: command.cwd,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const args = ['--import', PARENT_WATCH_IMPORT, command.serverScript, '--host', host, '--port', String(port), '--db', db, '--log-level', 'warn'];
+      const child = spawn(command.node, args, { cwd: command.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (chunk: string) => {

@@ -3,7 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { childProcessServerStarter } from '../../electron/main/childDropServer.js';
+import { spawn } from 'node:child_process';
+import { PARENT_WATCH_IMPORT, childProcessServerStarter } from '../../electron/main/childDropServer.js';
 import { startFailureMessage } from '../../electron/main/localDropServer.js';
 
 // The from-source path of the local drop server: the project's server CLI in a Node child process.
@@ -56,4 +57,15 @@ describe('drop server in a Node child process', () => {
     const broken = childProcessServerStarter({ node: path.join(dir, 'no-node'), serverScript: 'x.mjs', cwd: dir });
     await expect(broken({ host: '127.0.0.1', port: 0, db: 'sqlite::memory:' })).rejects.toThrow(/ENOENT/);
   });
+  it('stops a child whose app went away (its stdin pipe ended) through its SIGTERM handler', async () => {
+    const child = spawn(process.execPath, ['--import', PARENT_WATCH_IMPORT, '-e', 'process.on("SIGTERM", () => { process.stdout.write("clean stop"); process.exit(0); }); setInterval(() => {}, 1000);'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(output).toBe('clean stop');
+  }, 30_000);
 });
