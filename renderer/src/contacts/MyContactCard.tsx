@@ -1,6 +1,7 @@
 import QRCode from 'qrcode';
 import { useEffect, useState } from 'react';
 import type { ContactCard, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { serverOfDrop, shortDropId } from '../settings/dropUrls.js';
 import { useSession } from '../stores/sessionStore.js';
 import { downloadFile } from './fileDownload.js';
 import { Fingerprint } from './Fingerprint.js';
@@ -28,7 +29,8 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
     return () => {
       live = false;
     };
-  }, [bridge, identity.id]);
+    // The card changes whenever a drop is added or removed.
+  }, [bridge, identity.id, identity.dropUrls.join(' ')]);
 
   const saveQr = () => {
     if (qr) downloadFile(`contact-${identity.alias}.png`, pngFromDataUrl(qr));
@@ -45,6 +47,14 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
       )}
       {qr && <img className="qr" src={qr} alt={`QR code of the contact card of ${identity.alias}`} data-testid="my-qr" width={320} height={320} />}
       <Fingerprint publicKey={identity.publicKey} />
+      <h3 className="card-drops-title">Contacts write to</h3>
+      <ul className="card-drops" aria-label="Drops on this card">
+        {identity.dropUrls.map((dropUrl) => (
+          <li key={dropUrl} className="mono">
+            {serverOfDrop(dropUrl)} <span className="hint">({shortDropId(dropUrl)})</span>
+          </li>
+        ))}
+      </ul>
       {card && (
         <div className="button-row">
           <button type="button" className="primary" onClick={() => downloadFile(card.fileName, card.qco, 'application/json')}>

@@ -4,6 +4,7 @@ import { database } from '../db/database.js';
 import type { DropStateRecord } from '../db/records.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
+import { serverOfDrop, shortDrop } from './dropUrls.js';
 
 /** Reachability, last poll and latency per drop server, as the engine last saw them. */
 export function ServerStatusPanel() {
@@ -24,7 +25,7 @@ export function ServerStatusPanel() {
   return (
     <section className="stack" aria-labelledby="server-status-title">
       <h2 id="server-status-title">Drop servers</h2>
-      <p className="hint">Your identities receive on: {[...new Set(identities.flatMap((i) => i.dropUrls.map(serverOf)))].join(', ') || 'none'}</p>
+      <p className="hint">Your identities receive on: {[...new Set(identities.flatMap((i) => i.dropUrls.map(serverOfDrop)))].join(', ') || 'none'}</p>
       <table className="status-table">
         <caption className="visually-hidden">Status of each drop server</caption>
         <thead>
@@ -93,15 +94,4 @@ function DropActivity() {
       </tbody>
     </table>
   );
-}
-
-/** Server and the start of the drop ID: enough to tell drops apart without showing the whole ID. */
-function shortDrop(dropUrl: string): string {
-  const cut = dropUrl.lastIndexOf('/');
-  return cut > 0 ? `${dropUrl.slice(0, cut)}/${dropUrl.slice(cut + 1, cut + 7)}…` : dropUrl;
-}
-
-function serverOf(dropUrl: string): string {
-  const cut = dropUrl.lastIndexOf('/');
-  return cut > 0 ? dropUrl.slice(0, cut) : dropUrl;
 }

@@ -2,6 +2,7 @@ import { useId } from 'react';
 import { database } from '../db/database.js';
 import { DesktopSettingsPanel } from '../desktop/DesktopSettingsPanel.js';
 import { desktopApi } from '../desktop/desktopApi.js';
+import { DropsPanel } from './DropsPanel.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
@@ -43,6 +44,9 @@ export function SettingsScreen() {
         </section>
         <section className="panel">
           <EngineSettingsForm />
+        </section>
+        <section className="panel wide-panel">
+          <DropsPanel />
         </section>
         <section className="panel wide-panel">
           <ServerStatusPanel />
