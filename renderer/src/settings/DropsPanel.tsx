@@ -18,7 +18,7 @@ export function DropsPanel() {
     <section className="stack" aria-labelledby="drops-title">
       <h2 id="drops-title">Drops of {identity.alias}</h2>
       <p className="hint">
-        Contacts write to every drop on your contact card. A drop on a second server keeps messages arriving when one server is down.
+        Contacts write to the drops on your contact card, trying the next one when a server cannot be reached. A drop on a second server keeps messages arriving while one server is down.
       </p>
       <ul className="drop-list" aria-label={`Drops of ${identity.alias}`}>
         {identity.dropUrls.map((dropUrl) => (

@@ -50,7 +50,7 @@ export function ServerStatusPanel() {
               </th>
               <td>
                 {s.reachable === null ? 'Unknown' : s.reachable ? 'Yes' : 'No'}
-                {s.lastError && <span className="hint"> ({s.lastError})</span>}
+                {s.lastError && <span className="hint">{s.lastError}</span>}
               </td>
               <td>{s.lastPollAt ? formatMessageTime(s.lastPollAt) : 'Never'}</td>
               <td>{s.latencyMs === null ? '–' : `${Math.round(s.latencyMs)} ms`}</td>
