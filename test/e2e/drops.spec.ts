@@ -99,6 +99,14 @@ test.describe.serial('managing the drops of an identity', () => {
     await expect(messages(fay.page).filter({ hasText: 'Through the second drop.' })).toHaveCount(1);
     await goTo(fay.page, 'Settings');
     await expect(dropRowOn(fay.page, first)).toContainText('Unreachable');
+    const statusTable = fay.page.getByRole('table', { name: 'Status of each drop server' });
+    await expect(statusTable.getByRole('row', { name: new RegExp(`^${first.url.replace(/[.]/g, '\\.')} No`) })).toBeVisible();
+    // Fay's UI counts what each drop delivered: the message came through the second one only.
+    const received = fay.page.getByRole('table', { name: 'Messages received per drop' }).getByRole('row');
+    await expect(received.filter({ hasText: `${second.url}/` }).getByRole('cell').last()).toHaveText('1');
+    await expect(received.filter({ hasText: `${first.url}/` })).toHaveCount(0);
+    await statusTable.scrollIntoViewIfNeeded();
+    await screenshot(fay.page, '22-settings-server-down');
   });
 
   test('removing a drop asks first and mentions the new contact card; the last drop stays', async () => {
