@@ -115,13 +115,22 @@ test.describe.serial('managing the drops of an identity', () => {
     const confirm = page.getByRole('group', { name: 'Remove this drop' });
     await expect(confirm).toContainText('new contact card');
     await expectAccessible(page, 'remove drop confirmation');
+    // Keeping it (button or Escape) puts the focus back on the row's button.
+    const removeFirst = dropRowOn(page, first).getByRole('button', { name: /^Remove the drop on/ });
     await confirm.getByRole('button', { name: 'Keep it' }).click();
     await expect(confirm).toHaveCount(0);
+    await expect(removeFirst).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(confirm).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(confirm).toHaveCount(0);
+    await expect(removeFirst).toBeFocused();
     await expect(dropRows(page)).toHaveCount(2);
 
-    await dropRowOn(page, first).getByRole('button', { name: /^Remove the drop on/ }).click();
+    await removeFirst.click();
     await confirm.getByRole('button', { name: 'Remove drop' }).click();
     await expect(dropRows(page)).toHaveCount(1);
+    await expect(page.getByRole('heading', { name: 'Drops of Fay' })).toBeFocused();
     await expect(dropRowOn(page, second)).toHaveCount(1);
     await expect(page.getByText('Drop removed. Send your contacts your new contact card.')).toBeVisible();
 

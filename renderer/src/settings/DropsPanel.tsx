@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
@@ -12,17 +12,30 @@ export function DropsPanel() {
   const identity = useActiveIdentity();
   const servers = useSession((s) => s.serverStatus);
   const [removing, setRemoving] = useState<string | null>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const toggles = useRef(new Map<string, HTMLButtonElement>());
+
+  // Keyboard users keep their place: back to the row's button when kept, to the heading when the row is gone.
+  const closeConfirmation = (dropUrl: string, removed: boolean) => {
+    setRemoving(null);
+    if (removed) headingRef.current?.focus();
+    else toggles.current.get(dropUrl)?.focus();
+  };
+
+  const escapeCloses = (event: KeyboardEvent, dropUrl: string) => {
+    if (event.key === 'Escape' && removing === dropUrl) closeConfirmation(dropUrl, false);
+  };
 
   if (!identity) return null;
   return (
     <section className="stack" aria-labelledby="drops-title">
-      <h2 id="drops-title">Drops of {identity.alias}</h2>
+      <h2 id="drops-title" ref={headingRef} tabIndex={-1}>Drops of {identity.alias}</h2>
       <p className="hint">
         Contacts write to the drops on your contact card, trying the next one when a server cannot be reached. A drop on a second server keeps messages arriving while one server is down.
       </p>
       <ul className="drop-list" aria-label={`Drops of ${identity.alias}`}>
         {identity.dropUrls.map((dropUrl) => (
-          <li key={dropUrl} className="drop-row" data-testid="drop-row">
+          <li key={dropUrl} className="drop-row" data-testid="drop-row" onKeyDown={(e) => escapeCloses(e, dropUrl)}>
             <div className="drop-main">
               <div className="drop-address">
                 <span className="mono drop-server">{serverOfDrop(dropUrl)}</span>
@@ -34,6 +47,10 @@ export function DropsPanel() {
               <button
                 type="button"
                 className="danger ghost"
+                ref={(button) => {
+                  if (button) toggles.current.set(dropUrl, button);
+                  else toggles.current.delete(dropUrl);
+                }}
                 aria-expanded={removing === dropUrl}
                 aria-label={`Remove the drop on ${serverOfDrop(dropUrl)} (${shortDropId(dropUrl)})`}
                 onClick={() => setRemoving((current) => (current === dropUrl ? null : dropUrl))}
@@ -41,7 +58,7 @@ export function DropsPanel() {
                 Remove…
               </button>
             </div>
-            {removing === dropUrl && <RemoveDrop identity={identity} dropUrl={dropUrl} onDone={() => setRemoving(null)} />}
+            {removing === dropUrl && <RemoveDrop identity={identity} dropUrl={dropUrl} onDone={(removed) => closeConfirmation(dropUrl, removed)} />}
           </li>
         ))}
       </ul>
@@ -117,10 +134,17 @@ function AddDropForm({ identity }: { identity: IdentitySummary }) {
   );
 }
 
-function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; dropUrl: string; onDone: () => void }) {
+function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; dropUrl: string; onDone: (removed: boolean) => void }) {
   const bridge = useSession((s) => s.bridge);
   const [error, setError] = useState<string | null>(null);
   const last = identity.dropUrls.length === 1;
+  const groupRef = useRef<HTMLDivElement>(null);
+
+  // The question may open near the bottom of the window: bring it fully into view.
+  useEffect(() => {
+    // A block body: newer browsers return a promise from scrollIntoView, which must not become the cleanup.
+    void groupRef.current?.scrollIntoView({ block: 'nearest' });
+  }, []);
 
   const remove = async () => {
     if (!bridge) return;
@@ -128,11 +152,11 @@ function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; 
     if (!result.ok) return setError(result.error.message);
     useSession.getState().setIdentities((useSession.getState().identities ?? []).map((i) => (i.id === result.value.id ? result.value : i)));
     useUi.getState().notify('info', 'Drop removed. Send your contacts your new contact card.');
-    onDone();
+    onDone(true);
   };
 
   return (
-    <div className="danger-zone" role="group" aria-label="Remove this drop">
+    <div className="danger-zone" role="group" aria-label="Remove this drop" ref={groupRef}>
       {last ? (
         <p>This is the only drop of {identity.alias}. Without it nobody could write to you: add another drop first, then remove this one.</p>
       ) : (
@@ -150,7 +174,7 @@ function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; 
         <button type="button" className="danger" onClick={() => void remove()} disabled={last}>
           Remove drop
         </button>
-        <button type="button" onClick={onDone}>
+        <button type="button" onClick={() => onDone(false)}>
           Keep it
         </button>
       </div>
