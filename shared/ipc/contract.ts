@@ -274,7 +274,7 @@ export type ApiHandlers = { [C in Channel]: (request: ParsedRequestOf<C>) => Pro
 export type EventSink = <E extends EventName>(event: E, payload: EventMap[E]) => void;
 
 /**
- * What the Electron preload exposes as `window.deaddrop`: one named function per channel (derived from this
+ * What the Electron preload exposes as `deaddrop` on the page's global object: one named function per channel (derived from this
  * contract, so no channel string is spelled twice) and an allow-listed event subscription. Never `ipcRenderer`.
  */
 export type PreloadApi = { [C in Channel]: (request: RequestOf<C>) => Promise<Result<ResponseOf<C>>> } & {

@@ -1,7 +1,7 @@
 /**
  * The contract between the UI and the desktop shell (electron/main), next to the engine contract in
  * `contract.ts`. These messages are not part of the engine's API: the browser test host has no tray,
- * notifications or camera gate, so the preload exposes them separately as `window.deaddropDesktop` and
+ * notifications or camera gate, so the preload exposes them separately as `deaddropDesktop` on the page's global object and
  * the UI feature-detects it.
  *
  * Main validates every request with the schema of its method; the preload builds one function per
@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { Result } from './result.js';
 
-/** Method name on `window.deaddropDesktop` → IPC channel. */
+/** Method name on the page's `deaddropDesktop` → IPC channel. */
 export const desktopChannels = {
   setUnreadCount: 'ui/unread',
   setConversationOnScreen: 'ui/conversationOnScreen',
@@ -80,7 +80,7 @@ export interface DesktopResponseMap {
   setSettings: DesktopSettings;
 }
 
-/** `window.deaddropDesktop`: present only in the desktop app; every function answers a `Result`. */
+/** The page's `deaddropDesktop`: present only in the desktop app; every function answers a `Result`. */
 export type DesktopApi = {
   readonly [M in DesktopMethod]: (request: DesktopRequest<M>) => Promise<Result<DesktopResponseMap[M]>>;
 };

@@ -179,8 +179,8 @@ export const portableBox: BoxBackend = {
     // WebCrypto calls are asynchronous (Node runs them on its thread pool): keeping a window of PDUs
     // in flight overlaps them with the synchronous X25519 of the others.
     for (let start = 0; start < pdus.length; start += TRIAL_WINDOW) {
-      const window = pdus.slice(start, start + TRIAL_WINDOW);
-      await Promise.all(window.map(async (pdu, offset) => {
+      const inFlight = pdus.slice(start, start + TRIAL_WINDOW);
+      await Promise.all(inFlight.map(async (pdu, offset) => {
         if (!isVersion0Pdu(pdu)) return;
         for (let identityIndex = 0; identityIndex < identities.length; identityIndex++) {
           const opened = await openBox(identities[identityIndex]!, pdu.subarray(1));
