@@ -22,6 +22,9 @@ const httpUrl = z
   .refine((s) => /^https?:\/\//i.test(s), 'expected an http or https URL');
 const id = z.string().min(1).max(128);
 
+/** An identity may watch a handful of drops; each costs a poll (or a socket) per interval. */
+export const MAX_DROPS_PER_IDENTITY = 8;
+
 /** A contact as the engine needs it to send: public key and drop URLs (PROTOCOL.md section 5). */
 export const recipientSchema = z.object({
   publicKey: hex64,

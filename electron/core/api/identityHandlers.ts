@@ -1,6 +1,6 @@
 /** The `identities/*` channels: create, import and export (`.qid`), delete, contact card. */
 import { randomUUID } from 'node:crypto';
-import type { ApiHandlers, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { type ApiHandlers, type IdentitySummary, MAX_DROPS_PER_IDENTITY } from '../../../shared/ipc/contract.js';
 import { formatContactString, formatQco, qcoFileName } from '../../../shared/protocol/contacts.js';
 import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
@@ -19,9 +19,6 @@ type IdentityChannels =
   | 'identities/contactCard'
   | 'identities/addDrop'
   | 'identities/removeDrop';
-
-/** An identity may watch a handful of drops; each costs a poll (or a socket) per interval. */
-const MAX_DROPS_PER_IDENTITY = 8;
 
 export function identityHandlers(parts: EngineParts, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
   const { keystore, emit, now } = parts;

@@ -1,11 +1,10 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
-import type { IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
+import { type IdentitySummary, MAX_DROPS_PER_IDENTITY, type ServerStatus } from '../../../shared/ipc/contract.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { checkServerUrl, sameServer, serverOfDrop, shortDropId } from './dropUrls.js';
 
 /** The engine refuses more; the UI says so before the user tries. */
-const MAX_DROPS = 8;
 
 /** The active identity's drops: where contacts write to it. Add one on another server, or stop using one. */
 export function DropsPanel() {
@@ -84,7 +83,7 @@ function AddDropForm({ identity }: { identity: IdentitySummary }) {
   const [serverUrl, setServerUrl] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const full = identity.dropUrls.length >= MAX_DROPS;
+  const full = identity.dropUrls.length >= MAX_DROPS_PER_IDENTITY;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -122,7 +121,7 @@ function AddDropForm({ identity }: { identity: IdentitySummary }) {
       </div>
       <p id={`${formId}-help`} className="hint">
         {full
-          ? `${identity.alias} already has ${MAX_DROPS} drops, the most an identity can have. Remove one to add another.`
+          ? `${identity.alias} already has ${MAX_DROPS_PER_IDENTITY} drops, the most an identity can have. Remove one to add another.`
           : 'The new drop gets a fresh random ID, shared with as many strangers as your existing drops.'}
       </p>
       {error && (
