@@ -155,8 +155,15 @@ export const requestSchemas = {
   'identities/removeDrop': z.object({ identityId: id, dropUrl: httpUrl }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
-  /** The UI committed batch `batchId` to its database: the engine may advance the drop cursors. */
-  'inbox/ack': z.object({ batchId: id }),
+  /**
+   * The UI committed batch `batchId` to its database: the engine may advance the drop cursors and answer
+   * the receipts the batch's messages asked for, except for the messages (by dedupe key) in
+   * `withholdReceipts`: those of senders the user ignored or blocked, who must not learn we got them.
+   */
+  'inbox/ack': z.object({
+    batchId: id,
+    withholdReceipts: z.array(z.string().min(1).max(256)).max(100_000).default([]),
+  }),
   'settings/get': z.object({}),
   'settings/set': engineSettingsSchema.partial(),
   'servers/status': z.object({}),

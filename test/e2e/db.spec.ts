@@ -188,7 +188,7 @@ test.describe('database layer', () => {
     expect(conversation).toMatchObject({ unreadCount: 1, messageCount: 1 });
   });
 
-  test('shared files and unknown types are stored as such; a blocked sender stores nothing', async ({ page }) => {
+  test('shared files and unknown types are stored as such; a blocked sender stores nothing and gets no receipt', async ({ page }) => {
     await call(page, 'writeBatch', batch('b1', [
       incoming(1, { type: 'box_share_notification', text: 'a file', share: { file: 'plan.pdf', url: 'https://x.example/f', size: 2048 } }),
       incoming(2, { type: 'box_future_thing', text: null }),
@@ -196,8 +196,13 @@ test.describe('database layer', () => {
     expect((await call<StoredMessage[]>(page, 'messages')).map((m) => m.kind)).toEqual(['share', 'unsupported']);
 
     await call(page, 'addContact', { identityId: ME, publicKey: EVE, alias: 'Eve', aliasLower: 'eve', dropUrls: [], status: 'blocked', createdAt: 1 });
-    await call(page, 'writeBatch', batch('b2', [incoming(3, { senderKey: EVE, dedupeKey: `${EVE}:x` })]));
-    expect(await call<StoredMessage[]>(page, 'messages')).toHaveLength(2);
+    const written = await call<{ withholdReceipts: string[] }>(page, 'writeBatch', batch('b2', [
+      incoming(3, { senderKey: EVE, dedupeKey: `${EVE}:x` }),
+      incoming(4),
+    ]));
+    expect(await call<StoredMessage[]>(page, 'messages')).toHaveLength(3);
+    // The blocked sender gets no receipt from us; Bob (not blocked) does.
+    expect(written.withholdReceipts).toEqual([`${EVE}:x`]);
   });
 
   test('outbox: queued before sending, kept queued while the engine is away, resumed under the same local id', async ({ page }) => {

@@ -113,3 +113,27 @@ describe('bad recipients', () => {
     }
   });
 });
+
+describe('receipts withheld by the consumer', () => {
+  it('sends no receipt for a message the UI withholds it from (an ignored or blocked sender)', async () => {
+    const send = (localId: string, text: string) =>
+      alice.call('messages/send', { identityId: aliceId.id, localId, recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, text });
+    const arrival = (acknowledgeId: string | undefined, what: string) =>
+      waitFor(
+        () => bob.of('inbox/batch').flatMap((b) => b.messages.map((m) => ({ batchId: b.batchId, m }))).find(({ m }) => m.acknowledgeId === acknowledgeId),
+        what,
+      );
+    const withheld = await send('w-1', 'from someone bob blocked');
+    const first = await arrival(withheld.acknowledgeIds[0], 'bob receives the first message');
+    await bob.call('inbox/ack', { batchId: first.batchId, withholdReceipts: [first.m.dedupeKey] });
+    const answered = await send('w-2', 'after the block was lifted');
+    const second = await arrival(answered.acknowledgeIds[0], 'bob receives the second message');
+    await bob.call('inbox/ack', { batchId: second.batchId });
+    const receipts = () => alice.of('inbox/batch').flatMap((b) => b.receipts).map((r) => r.acknowledgeId);
+    await waitFor(() => receipts().includes(answered.acknowledgeIds[0]!), 'receipt for the second message');
+    await bob.engine.settled();
+    await alice.call('poller/pollNow', {});
+    await alice.engine.settled();
+    expect(receipts()).not.toContain(withheld.acknowledgeIds[0]);
+  });
+});

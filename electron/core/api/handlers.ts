@@ -45,9 +45,9 @@ export function buildHandlers(parts: EngineParts): ApiHandlers {
       requireUnlocked();
       return sender.cancel(localId);
     },
-    'inbox/ack': async ({ batchId }) => {
+    'inbox/ack': async ({ batchId, withholdReceipts }) => {
       requireUnlocked();
-      await poller.acknowledge(batchId);
+      await poller.acknowledge(batchId, withholdReceipts);
       return null;
     },
     'settings/get': async () => {

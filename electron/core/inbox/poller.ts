@@ -149,8 +149,11 @@ export class Poller {
     return [...this.servers.values()].map((status) => ({ ...status }));
   }
 
-  /** The consumer stored batch `batchId`: advance its drop's cursor and send the receipts it asked for. */
-  async acknowledge(batchId: string): Promise<void> {
+  /**
+   * The consumer stored batch `batchId`: advance its drop's cursor and send the receipts it asked for,
+   * except for the messages (dedupe keys) the consumer withholds them from (ignored or blocked senders).
+   */
+  async acknowledge(batchId: string, withholdReceipts: readonly string[] = []): Promise<void> {
     const batch = this.pending.get(batchId);
     if (!batch) return; // already acknowledged, or from before a restart: nothing left to do
     for (const [id, other] of this.pending) {
@@ -163,8 +166,9 @@ export class Poller {
     await this.options.keystore.acknowledge(batch.dropUrl, newest ? batch.latest : null, fresh);
     if (this.seen!.size > MAX_SEEN_IN_MEMORY) this.seen = new Set(this.options.keystore.seenKeys());
     const freshSet = new Set(fresh);
+    const withheld = new Set(withholdReceipts);
     for (const message of batch.receiptsToSend) {
-      if (freshSet.has(message.dedupeKey)) {
+      if (freshSet.has(message.dedupeKey) && !withheld.has(message.dedupeKey)) {
         this.options.sendReceipt(message.identityId, message.senderKey, message.meta!.dropUrl!, message.acknowledgeId);
       }
     }

@@ -8,7 +8,12 @@ export interface InboxWriteSummary {
   inserted: number;
   duplicates: number;
   delivered: number;
+  /** Dedupe keys of messages from ignored or blocked senders: the engine must not answer their receipts. */
+  withholdReceipts: string[];
 }
+
+/** Senders the user turned away learn nothing from us, not even that their message arrived. */
+const NO_RECEIPT_STATUSES = new Set(['ignored', 'blocked']);
 
 /**
  * Stores one `inbox/batch` in a single transaction. Idempotent: a message whose dedupe key was
@@ -17,7 +22,7 @@ export interface InboxWriteSummary {
  * only after this resolves, i.e. after the commit.
  */
 export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inbox/batch']): Promise<InboxWriteSummary> {
-  const summary: InboxWriteSummary = { inserted: 0, duplicates: 0, delivered: 0 };
+  const summary: InboxWriteSummary = { inserted: 0, duplicates: 0, delivered: 0, withholdReceipts: [] };
   await db.transaction(
     'rw',
     [db.messages, db.seen, db.contacts, db.conversations, db.pendingReceipts, db.drops],
@@ -25,6 +30,8 @@ export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inb
       for (const message of batch.messages) {
         if (await storeIncoming(db, message)) summary.inserted++;
         else summary.duplicates++;
+        const sender = await db.contacts.get([message.identityId, message.senderKey]);
+        if (sender && NO_RECEIPT_STATUSES.has(sender.status)) summary.withholdReceipts.push(message.dedupeKey);
       }
       for (const receipt of batch.receipts) summary.delivered += await applyReceipt(db, receipt);
       await recordDrops(db, batch.messages);
