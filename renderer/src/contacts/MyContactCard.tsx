@@ -5,6 +5,7 @@ import { serverOfDrop, shortDropId } from '../settings/dropUrls.js';
 import { useSession } from '../stores/sessionStore.js';
 import { downloadFile } from './fileDownload.js';
 import { Fingerprint } from './Fingerprint.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 /** My contact as a QR code, a `.qco` file and copyable text, with my fingerprint. */
 export function MyContactCard({ identity }: { identity: IdentitySummary }) {
@@ -40,11 +41,7 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
     <section className="panel" aria-labelledby="my-card-title">
       <h2 id="my-card-title">My contact card</h2>
       <p className="hint">Show this code to a friend, or send them the file. Anyone with it can write to you.</p>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       {qr && <img className="qr" src={qr} alt={`QR code of the contact card of ${identity.alias}`} data-testid="my-qr" width={320} height={320} />}
       <Fingerprint publicKey={identity.publicKey} />
       <h3 className="card-drops-title">Contacts write to</h3>

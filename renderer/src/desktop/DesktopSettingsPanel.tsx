@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import { type DesktopApi, type DesktopSettings, type NotificationPreview } from './desktopApi.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 const previews: Array<{ value: NotificationPreview; label: string }> = [
   { value: 'nameAndText', label: 'Name and message text' },
@@ -47,11 +48,7 @@ export function DesktopSettingsPanel({ desktop }: { desktop: DesktopApi }) {
       {toggle('startMinimised', 'Start minimised to the tray')}
       {toggle('closeToTray', 'Keep running in the tray when the window is closed')}
       {toggle('startAtLogin', 'Start Deaddrop when I log in')}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
     </>
   );
 }

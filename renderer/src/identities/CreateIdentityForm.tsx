@@ -3,6 +3,8 @@ import type { IdentitySummary } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { anonymityLevels } from './anonymityLevels.js';
 import { LocalServerChoice } from './LocalServerChoice.js';
+import { ErrorText } from '../components/ErrorText.js';
+import { adoptIdentity } from './adoptIdentity.js';
 
 /** Alias, drop server and anonymity level for a new identity. */
 export function CreateIdentityForm({ onCreated }: { onCreated: (identity: IdentitySummary) => void }) {
@@ -26,9 +28,7 @@ export function CreateIdentityForm({ onCreated }: { onCreated: (identity: Identi
       setError(result.error.message);
       return;
     }
-    const list = await bridge.invoke('identities/list', {});
-    if (list.ok) useSession.getState().setIdentities(list.value);
-    useSession.getState().setActiveIdentity(result.value.id);
+    await adoptIdentity(bridge, result.value);
     onCreated(result.value);
   };
 
@@ -62,11 +62,7 @@ export function CreateIdentityForm({ onCreated }: { onCreated: (identity: Identi
           </label>
         ))}
       </fieldset>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       <button type="submit" className="primary" disabled={busy || alias.trim() === '' || serverUrl.trim() === ''}>
         {busy ? 'Creating…' : 'Create identity'}
       </button>

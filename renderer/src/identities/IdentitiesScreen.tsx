@@ -8,6 +8,7 @@ import { levelForBits } from './anonymityLevels.js';
 import { CreateIdentityForm } from './CreateIdentityForm.js';
 import { forgetIdentityData } from './forgetIdentityData.js';
 import { ImportIdentityForm } from './ImportIdentityForm.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 /** Several identities per user, each with its own contacts and conversations. */
 export function IdentitiesScreen() {
@@ -124,11 +125,7 @@ function ExportBackupForm({ identity, onDone }: { identity: IdentitySummary; onD
         aria-invalid={mismatch}
       />
       {mismatch && <p className="error-text">The passphrases differ.</p>}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       <button type="submit" className="primary" disabled={passphrase.length < 8 || passphrase !== repeat}>
         Save backup file
       </button>
@@ -157,11 +154,7 @@ function DeleteIdentity({ identity, onCancel }: { identity: IdentitySummary; onC
         Delete <strong>{identity.alias}</strong> with its key, contacts and conversations? Without a backup this cannot be
         undone, and messages sent to this identity can no longer be read.
       </p>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       <div className="button-row">
         <button type="button" className="danger" onClick={() => void remove()}>
           Delete {identity.alias}

@@ -1,6 +1,8 @@
 import { type FormEvent, useId, useState } from 'react';
 import type { IdentitySummary } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
+import { ErrorText } from '../components/ErrorText.js';
+import { adoptIdentity } from './adoptIdentity.js';
 
 const MAX_BACKUP_BYTES = 65_536;
 
@@ -33,9 +35,7 @@ export function ImportIdentityForm({ onImported }: { onImported: (identity: Iden
       setError(result.error.message);
       return;
     }
-    const list = await bridge.invoke('identities/list', {});
-    if (list.ok) useSession.getState().setIdentities(list.value);
-    useSession.getState().setActiveIdentity(result.value.id);
+    await adoptIdentity(bridge, result.value);
     onImported(result.value);
   };
 
@@ -51,11 +51,7 @@ export function ImportIdentityForm({ onImported }: { onImported: (identity: Iden
         value={passphrase}
         onChange={(e) => setPassphrase(e.target.value)}
       />
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       <button type="submit" className="primary" disabled={busy || !backup || passphrase === ''}>
         {busy ? 'Importing…' : 'Import identity'}
       </button>

@@ -1,6 +1,7 @@
 import { useEffect, useId, useState } from 'react';
 import type { LocalServerStatus } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 /** Empty means any free port; otherwise a whole number the server may listen on. */
 function parsePort(text: string): number | null {
@@ -97,11 +98,7 @@ export function LocalServerChoice({ onServerUrl }: { onServerUrl: (url: string) 
         </>
       )}
       {status.shareUrls.length > 0 && <p className="hint">Friends on your network can use: {status.shareUrls.join(', ')}</p>}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
     </fieldset>
   );
 }

@@ -3,6 +3,7 @@ import { type IdentitySummary, MAX_DROPS_PER_IDENTITY, type ServerStatus } from 
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { checkServerUrl, sameServer, serverOfDrop, shortDropId } from './dropUrls.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 /** The engine refuses more; the UI says so before the user tries. */
 
@@ -164,11 +165,7 @@ function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; 
           will not reach you. Send them your new contact card (Contacts → My contact card) first.
         </p>
       )}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       <div className="button-row">
         <button type="button" className="danger" onClick={() => void remove()} disabled={last}>
           Remove drop

@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useId, useState } from 'react';
 import type { EngineSettings } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 type ProxyKind = EngineSettings['proxy']['kind'];
 
@@ -76,11 +77,7 @@ export function EngineSettingsForm() {
           />
         </>
       )}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
       <button type="submit" className="primary" disabled={!loaded}>
         Save network settings
       </button>

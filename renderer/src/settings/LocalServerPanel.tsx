@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { LocalServerStatus } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
+import { ErrorText } from '../components/ErrorText.js';
 
 /** The desktop app can run a drop server on this computer; other hosts say it is unavailable. */
 export function LocalServerPanel() {
@@ -47,11 +48,7 @@ export function LocalServerPanel() {
           </button>
         </>
       )}
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText message={error} />
     </section>
   );
 }
