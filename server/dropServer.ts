@@ -49,7 +49,9 @@ function urlHost(host: string): string {
 export async function startDropServer(partial: Partial<DropServerOptions> = {}): Promise<RunningDropServer> {
   const options = resolveOptions(partial);
   setServerLogLevel(options.logLevel);
-  const store = await openStore(options.db);
+  const store = await openStore(options.db, {
+    dropCaps: { maxMessages: options.dropMaxMessages, maxBytes: options.dropMaxBytes },
+  });
   const metrics = createMetrics();
   const ttlMs = options.ttlSeconds * 1000;
   const sweeper = createSweeper({
@@ -66,6 +68,7 @@ export async function startDropServer(partial: Partial<DropServerOptions> = {}):
     clock: options.clock,
     metrics,
     maxMessageBytes: options.maxMessageBytes,
+    pageSize: options.pageSize,
     ttlMs,
     tokensRequired: options.tokens.length > 0,
     afterAppend: () => sweeper.checkQuotaSoon(),

@@ -7,7 +7,9 @@ export interface ServerMetrics {
   /** Messages sent to clients in GET bodies and WebSocket frames. */
   messagesDelivered: number;
   /** Refused POSTs by reason. */
-  rejected: { tooLarge: number; badRequest: number; unauthorized: number };
+  rejected: { tooLarge: number; badRequest: number; unauthorized: number; dropFull: number };
+  /** Connections and push subscriptions refused or closed by the per-client limits. */
+  connectionsRefused: number;
   websocketConnections: number;
 }
 
@@ -15,7 +17,8 @@ export function createMetrics(): ServerMetrics {
   return {
     messagesReceived: 0,
     messagesDelivered: 0,
-    rejected: { tooLarge: 0, badRequest: 0, unauthorized: 0 },
+    rejected: { tooLarge: 0, badRequest: 0, unauthorized: 0, dropFull: 0 },
+    connectionsRefused: 0,
     websocketConnections: 0,
   };
 }
@@ -38,6 +41,10 @@ export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnect
         ['{reason="too_large"}', m.rejected.tooLarge],
         ['{reason="bad_request"}', m.rejected.badRequest],
         ['{reason="unauthorized"}', m.rejected.unauthorized],
+        ['{reason="drop_full"}', m.rejected.dropFull],
+      ]),
+      metric('deaddrop_connections_refused_total', 'counter', 'Connections and push subscriptions refused or closed by the per-client limits.', [
+        ['', m.connectionsRefused],
       ]),
       metric('deaddrop_stored_bytes', 'gauge', 'Total size of stored messages.', [['', storedBytes]]),
       metric('deaddrop_websocket_connections', 'gauge', 'Open WebSocket push connections.', [['', m.websocketConnections]]),

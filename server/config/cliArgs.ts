@@ -18,6 +18,9 @@ Runs a Qabel drop server. Every option also reads an environment variable (shown
                              (default 7d)
   --quota <size>             total stored bytes before the oldest messages    [DEADDROP_QUOTA]
                              are deleted: 100MB, 2GiB or bytes (default 1GB)
+  --drop-max-messages <n>    a POST into a drop holding this many messages    [DEADDROP_DROP_MAX_MESSAGES]
+                             is refused with 507 (default 10000)
+  --drop-max-bytes <size>    the same for stored bytes per drop (default 32MB) [DEADDROP_DROP_MAX_BYTES]
   --token <secret>           require "Authorization: Bearer <secret>";        [DEADDROP_TOKEN, comma-separated]
                              repeat for several tokens
   --log-level <level>        debug, info, warn, error or silent (default info) [DEADDROP_LOG_LEVEL]
@@ -34,6 +37,8 @@ const FLAGS = {
   'max-message-bytes': { type: 'string' },
   ttl: { type: 'string' },
   quota: { type: 'string' },
+  'drop-max-messages': { type: 'string' },
+  'drop-max-bytes': { type: 'string' },
   token: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -85,6 +90,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   if (ttl !== undefined) options.ttlSeconds = converted('ttl', ttl, parseDurationSeconds, '7d, 12h, 30m or 3600');
   const quota = pick('quota');
   if (quota !== undefined) options.quotaBytes = converted('quota', quota, parseByteSize, '100MB, 2GiB or 1000000');
+  const dropMaxMessages = pick('drop-max-messages');
+  if (dropMaxMessages !== undefined) options.dropMaxMessages = integer('drop-max-messages', dropMaxMessages);
+  const dropMaxBytes = pick('drop-max-bytes');
+  if (dropMaxBytes !== undefined) options.dropMaxBytes = converted('drop-max-bytes', dropMaxBytes, parseByteSize, '32MB or 1000000');
   const tokens = values.token ?? env.DEADDROP_TOKEN?.split(',').map((t) => t.trim()).filter((t) => t !== '');
   if (tokens !== undefined) options.tokens = tokens;
   const logLevel = pick('log-level');

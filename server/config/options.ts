@@ -20,10 +20,20 @@ export interface DropServerOptions {
   basePath: string;
   /** POST bodies above this are refused with 413 (PROTOCOL.md: 2573, the original server's value). */
   maxMessageBytes: number;
+  /**
+   * Most messages one GET returns (1000: about 2.5 MB). A client that echoes `X-Qabel-Latest` or
+   * `Last-Modified` fetches the rest with its next poll, so the cap bounds memory without breaking
+   * the cursor guarantee. Not a flag: tests lower it to exercise paging.
+   */
+  pageSize: number;
   /** Messages older than this are deleted. */
   ttlSeconds: number;
   /** When stored bodies exceed this many bytes, the globally oldest messages are deleted. */
   quotaBytes: number;
+  /** A POST into a drop holding this many messages is refused with 507 (a flood cannot evict others). */
+  dropMaxMessages: number;
+  /** A POST into a drop holding this many bytes is refused with 507. */
+  dropMaxBytes: number;
   /** Bearer access tokens; empty means the open protocol (`Authorization: Client Qabel`). */
   tokens: string[];
   logLevel: LogLevel;
@@ -48,8 +58,11 @@ export const DEFAULT_OPTIONS: DropServerOptions = {
   db: 'sqlite:./deaddrop-data/drops.db',
   basePath: '',
   maxMessageBytes: 2573,
+  pageSize: 1000,
   ttlSeconds: 7 * 86_400,
   quotaBytes: 1e9,
+  dropMaxMessages: 10_000,
+  dropMaxBytes: 32e6,
   tokens: [],
   logLevel: 'info',
   clock: systemClock,
@@ -94,8 +107,11 @@ export function resolveOptions(partial: Partial<DropServerOptions>): DropServerO
   if (o.host.trim() === '') throw new OptionError('--host must not be empty');
   requireInteger('--port', o.port, 0, 65_535);
   requireInteger('--max-message-bytes', o.maxMessageBytes, 1, 64 * 1024 * 1024);
+  requireInteger('pageSize', o.pageSize, 1, 100_000);
   requireInteger('--ttl', o.ttlSeconds, 1, 10 * 365 * 86_400);
   requireInteger('--quota', o.quotaBytes, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger('--drop-max-messages', o.dropMaxMessages, 1, 100_000_000);
+  requireInteger('--drop-max-bytes', o.dropMaxBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('maxConnections', o.maxConnections, 1, 1_000_000);
   requireInteger('maxSubscribers', o.maxSubscribers, 0, 1_000_000);
   for (const name of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'sweepIntervalMs'] as const) {

@@ -12,7 +12,7 @@ import {
 } from '../../shared/protocol/multipart.js';
 import type { Clock } from '../config/options.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { DropQuery, DropStore, MessageStamp, StoredMessage } from '../store/dropStore.js';
+import { DropFullError, type DropQuery, type DropStore, type MessageStamp, type StoredMessage } from '../store/dropStore.js';
 import { CLIENT_QABEL } from './accessTokens.js';
 import { discardRestAndClose, readLimitedBody } from './limitedBody.js';
 import { NO_STORE, sendEmpty, sendError } from './responses.js';
@@ -20,11 +20,6 @@ import { parseSince } from './sinceHeader.js';
 
 const log = createServerLogger('server/drop');
 
-/**
- * Most messages one GET returns (about 2.5 MB). A client that echoes `X-Qabel-Latest` fetches the
- * rest with its next poll, so the cap bounds memory without breaking the cursor guarantee.
- */
-export const MAX_MESSAGES_PER_RESPONSE = 1000;
 const ALLOW = 'GET, HEAD, POST';
 
 export interface DropHandlerDeps {
@@ -32,6 +27,8 @@ export interface DropHandlerDeps {
   clock: Clock;
   metrics: ServerMetrics;
   maxMessageBytes: number;
+  /** Most messages one GET returns (see `DropServerOptions.pageSize`). */
+  pageSize: number;
   ttlMs: number;
   /** True when the server runs with access tokens (then POST needs no `Client Qabel`). */
   tokensRequired: boolean;
@@ -70,6 +67,28 @@ function sendMultipart(res: ServerResponse, messages: StoredMessage[]): void {
   res.end(body);
 }
 
+const secondOf = (m: MessageStamp): number => Math.floor(m.receivedAtMs / 1000);
+
+/**
+ * One response's messages. A time-based since-header (`If-Modified-Since`) comes back with the
+ * `Last-Modified` second of the page's last message and asks again from the start of that second:
+ * a page that ended inside a second would be served again and again and the rest of the drop never.
+ * So such a page runs on to the end of its last second (bounded by the per-drop message cap).
+ */
+async function listPage(store: DropStore, query: DropQuery, pageSize: number): Promise<StoredMessage[]> {
+  const page = await store.list(query, pageSize);
+  if (query.since.kind !== 'receivedFrom' || page.length < pageSize) return page;
+  const { minReceivedAtMs } = query.since;
+  const lastSecond = secondOf(page[page.length - 1]!);
+  for (;;) {
+    const after = { kind: 'afterPosition', position: page[page.length - 1]!.position } as const;
+    const more = await store.list({ ...query, since: after }, pageSize);
+    const sameSecond = more.filter((m) => secondOf(m) === lastSecond && m.receivedAtMs >= minReceivedAtMs);
+    page.push(...sameSecond);
+    if (more.length < pageSize || sameSecond.length < more.length) return page;
+  }
+}
+
 /** Returns the handler for one request on a drop route (the drop ID is not validated yet). */
 export function createDropHandler(deps: DropHandlerDeps) {
   const { store, clock, metrics } = deps;
@@ -88,7 +107,7 @@ export function createDropHandler(deps: DropHandlerDeps) {
       const newest = await store.newest(query);
       return newest ? sendEmpty(res, 200, latestHeaders(newest)) : sendEmpty(res, emptyStatus);
     }
-    const messages = await store.list(query, MAX_MESSAGES_PER_RESPONSE);
+    const messages = await listPage(store, query, deps.pageSize);
     if (messages.length === 0) return sendEmpty(res, emptyStatus);
     metrics.messagesDelivered += messages.length;
     sendMultipart(res, messages);
@@ -113,7 +132,13 @@ export function createDropHandler(deps: DropHandlerDeps) {
       metrics.rejected.badRequest++;
       return sendError(res, 400, 'No message provided');
     }
-    await store.append(dropId, result.body, clock.now());
+    try {
+      await store.append(dropId, result.body, clock.now());
+    } catch (error) {
+      if (!(error instanceof DropFullError)) throw error;
+      metrics.rejected.dropFull++;
+      return sendError(res, 507, 'Drop is full');
+    }
     metrics.messagesReceived++;
     sendEmpty(res, 200);
     deps.afterAppend();

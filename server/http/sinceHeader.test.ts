@@ -16,8 +16,8 @@ describe('parseSince', () => {
     expect(parseSince('1451606400.5', undefined)).toEqual({ kind: 'receivedFrom', minReceivedAtMs: 1_451_606_400_501 });
   });
 
-  it('reads If-Modified-Since at one-second resolution', () => {
-    expect(parseSince(undefined, 'Fri, 01 Jan 2016 00:00:00 GMT')).toEqual({ kind: 'receivedFrom', minReceivedAtMs: 1_451_606_401_000 });
+  it('reads If-Modified-Since as "from the start of that second", so nothing of that second is lost', () => {
+    expect(parseSince(undefined, 'Fri, 01 Jan 2016 00:00:00 GMT')).toEqual({ kind: 'receivedFrom', minReceivedAtMs: 1_451_606_400_000 });
   });
 
   it('ignores both headers at once, repeated headers and anything unparseable', () => {

@@ -29,8 +29,10 @@ function fromLatestToken(token: string): SinceFilter {
 
 function fromHttpDate(text: string): SinceFilter {
   const date = parseHttpDate(text);
-  // HTTP dates have 1-second resolution: "modified since" means a later second.
-  return date ? { kind: 'receivedFrom', minReceivedAtMs: date.getTime() + 1000 } : ALL;
+  // HTTP dates have 1-second resolution, and the client saw only some of that second's messages
+  // when another arrived later in it: return the whole second again (the reference server compares
+  // `created_at > since`). A client may see a message twice, never miss one.
+  return date ? { kind: 'receivedFrom', minReceivedAtMs: date.getTime() } : ALL;
 }
 
 /** The filter a GET or HEAD asks for; `{kind:'all'}` when no usable since-header was sent. */

@@ -1,4 +1,4 @@
-import type { DropStore } from './dropStore.js';
+import type { DropStore, StoreSettings } from './dropStore.js';
 import { openPostgresStore } from './postgresStore.js';
 import { openSqliteStore } from './sqliteStore.js';
 
@@ -11,12 +11,12 @@ export class StoreConfigError extends Error {
  * Opens the store named by `--db`: `sqlite:<file>`, `sqlite::memory:`, or `postgres(ql)://...`.
  * @throws StoreConfigError for an unknown scheme; the driver's error when the database is unreachable
  */
-export async function openStore(location: string): Promise<DropStore> {
+export async function openStore(location: string, settings: StoreSettings): Promise<DropStore> {
   if (location.startsWith('sqlite:')) {
     const file = location.slice('sqlite:'.length);
     if (file === '') throw new StoreConfigError('--db sqlite: needs a file name, e.g. sqlite:./deaddrop-data/drops.db');
-    return openSqliteStore(file);
+    return openSqliteStore(file, settings);
   }
-  if (/^postgres(ql)?:\/\//.test(location)) return openPostgresStore(location);
+  if (/^postgres(ql)?:\/\//.test(location)) return openPostgresStore(location, settings);
   throw new StoreConfigError('--db must start with sqlite: or postgres://');
 }

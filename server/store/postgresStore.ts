@@ -15,7 +15,7 @@
 import pg from 'pg';
 import { EventEmitter } from 'node:events';
 import { createServerLogger } from '../serverLog.js';
-import type { AppendNotice, DropQuery, DropStore, StoredMessage } from './dropStore.js';
+import type { AppendNotice, DropQuery, DropStore, StoreSettings, StoredMessage } from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
 import { queryBounds } from './queryBounds.js';
 
@@ -156,7 +156,8 @@ function listenForAppends(url: string, emitter: EventEmitter): { close(): Promis
  * Connects to PostgreSQL at `url`, creates the tables if needed, and starts listening for appends.
  * @throws Error when the database is unreachable or the schema cannot be created
  */
-export async function openPostgresStore(url: string): Promise<DropStore> {
+export async function openPostgresStore(url: string, settings: StoreSettings): Promise<DropStore> {
+  void settings; // per-drop caps: enforced in the append transaction (in progress)
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
   pool.on('error', (error) => log.warn('idle database connection failed', { error: error.message }));
   const measureBytes = async (): Promise<number> => {

@@ -1,5 +1,10 @@
 /** The SQLite schema, connection settings and write statements, shared by the in-thread and worker writers. */
 
+/**
+ * `drops` keeps each drop's message count and bytes, maintained by triggers in the same transaction
+ * as the rows themselves: the per-drop caps are checked against it on every append, and fair quota
+ * eviction picks the largest drop from it without scanning the messages.
+ */
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -10,7 +15,31 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_drop ON messages (drop_id, position);
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
+CREATE TABLE IF NOT EXISTS drops (
+  drop_id TEXT PRIMARY KEY,
+  messages INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS drops_by_bytes ON drops (bytes);
+CREATE TRIGGER IF NOT EXISTS messages_counted AFTER INSERT ON messages BEGIN
+  INSERT INTO drops (drop_id, messages, bytes) VALUES (new.drop_id, 1, new.size)
+    ON CONFLICT (drop_id) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
+  UPDATE drops SET messages = messages - 1, bytes = bytes - old.size WHERE drop_id = old.drop_id;
+  DELETE FROM drops WHERE drop_id = old.drop_id AND messages <= 0;
+END;
+CREATE TABLE IF NOT EXISTS health_probe (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  probed_at_ms INTEGER NOT NULL
+);
 `;
+
+/** Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters. */
+export const SQLITE_SCHEMA_VERSION = 1;
+/** Fills the counters of a database written before they existed (version 0). */
+export const SQLITE_COUNT_DROPS = `DELETE FROM drops;
+INSERT INTO drops (drop_id, messages, bytes) SELECT drop_id, count(*), sum(size) FROM messages GROUP BY drop_id;`;
 
 /**
  * 8 KiB pages hold three 2149-byte messages where 4 KiB pages hold one: a third less to write,
@@ -20,15 +49,24 @@ CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
  * `kill -9` but may lose the last commits when the machine dies, which breaks the promise of a 200.)
  */
 export const SQLITE_PRAGMAS = ['page_size = 8192', 'journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
+/**
+ * The writer never checkpoints: a checkpoint inside a commit made that POST (and every one queued
+ * behind it) wait for copying the WAL into the database and its fsync. A checkpoint thread does it.
+ */
+export const SQLITE_WRITER_PRAGMAS = [...SQLITE_PRAGMAS, 'wal_autocheckpoint = 0'];
 
 export const SQLITE_WRITES = {
   insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body) VALUES (?, ?, ?, ?)',
+  usage: 'SELECT messages, bytes FROM drops WHERE drop_id = ?',
   expire: 'DELETE FROM messages WHERE received_at_ms < ?',
-  /** Deletes the oldest rows so that the newest ones fit in the quota (`?`). */
-  quota: `DELETE FROM messages WHERE position <= (
-    SELECT position FROM (SELECT position, SUM(size) OVER (ORDER BY position DESC) AS kept FROM messages)
-    WHERE kept > ? ORDER BY position DESC LIMIT 1)`,
-  total: 'SELECT total(size) AS total FROM messages',
+  /** The two drops holding the most bytes: the largest is trimmed down towards the second. */
+  largest: 'SELECT drop_id, bytes FROM drops ORDER BY bytes DESC LIMIT 2',
+  /** Deletes the oldest messages of drop `@drop` that together hold at least `@need` bytes (at least one message). */
+  trim: `DELETE FROM messages WHERE drop_id = @drop AND position <= (
+    SELECT position FROM (SELECT position, SUM(size) OVER (ORDER BY position) AS freed FROM messages WHERE drop_id = @drop)
+    WHERE freed >= @need ORDER BY position LIMIT 1)`,
+  total: 'SELECT total(bytes) AS total FROM drops',
+  probe: 'INSERT INTO health_probe (id, probed_at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probed_at_ms = excluded.probed_at_ms',
 } as const;
 
 /** One group commit, packed so that a worker receives it as a single transferable buffer. */

@@ -1,28 +1,40 @@
 /**
  * The embedded store: SQLite through better-sqlite3, one row per message. Reads run on this
- * thread; writes go through a group-commit queue to the writer (a worker thread for files), and a
- * POST is answered only after its transaction has committed with fsync (see `sqliteSql.ts`).
+ * thread; writes go through a group-commit queue to the writer thread, and a POST is answered only
+ * after its transaction has committed with fsync (see `sqliteSql.ts`).
  *
  * `AUTOINCREMENT` keeps positions from being reused after the newest rows were deleted (expiry,
  * quota), so a cursor never silently skips a later message that got a recycled position.
  * One server process owns a database file (`sqliteOwnership.ts`); several instances need PostgreSQL.
+ * The database and its folder are created readable by their owner only.
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { AppendNotice, DropQuery, DropStore, MessageStamp, StoredMessage } from './dropStore.js';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DropFullError, type AppendNotice, type DropQuery, type DropStore, type MessageStamp, type StoreSettings, type StoredMessage } from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
 import { createNewestCache } from './newestCache.js';
 import { claimDatabaseFile } from './sqliteOwnership.js';
 import { queryBounds } from './queryBounds.js';
-import { SQLITE_PRAGMAS, SQLITE_SCHEMA, SQLITE_WRITES, type AppendItem } from './sqliteSql.js';
-import { createInThreadWriter, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
+import {
+  SQLITE_COUNT_DROPS,
+  SQLITE_PRAGMAS,
+  SQLITE_SCHEMA,
+  SQLITE_SCHEMA_VERSION,
+  SQLITE_WRITER_PRAGMAS,
+  SQLITE_WRITES,
+  type AppendItem,
+} from './sqliteSql.js';
+import { DROP_FULL, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
 
 const MAX_BATCH = 256;
 /** The writer thread finds the next batch queued when it finishes one (no idle round trip). */
 const WRITES_IN_FLIGHT = 2;
 const IN_MEMORY = ':memory:';
+/** After a failed write, `/health` tries a probe write at most this often. */
+const PROBE_INTERVAL_MS = 1000;
 
 interface Row {
   position: number;
@@ -37,7 +49,13 @@ function openDatabase(file: string): Database.Database {
   const db = new Database(file);
   try {
     for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
-    db.exec(SQLITE_SCHEMA);
+    db.transaction(() => {
+      db.exec(SQLITE_SCHEMA);
+      if ((db.pragma('user_version', { simple: true }) as number) < SQLITE_SCHEMA_VERSION) {
+        db.exec(SQLITE_COUNT_DROPS);
+        db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+      }
+    }).immediate();
     return db;
   } catch (error) {
     db.close();
@@ -45,29 +63,61 @@ function openDatabase(file: string): Database.Database {
   }
 }
 
+/** Creates the folder and an empty database file owner-only, unless they exist already. */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // SQLite gives its -wal and -shm files the permissions of the database file.
+  closeSync(openSync(file, 'a', 0o600));
+}
+
+interface Location {
+  file: string;
+  /** fsync settings: a throwaway database need not survive a crash. */
+  writerPragmas: readonly string[];
+  removeAfterClose(): void;
+}
+
+/** `:memory:` is a throwaway file in a private temporary folder: the writer thread needs a file to share. */
+function locate(file: string): Location {
+  if (file !== IN_MEMORY) {
+    createPrivately(file);
+    return { file, writerPragmas: SQLITE_WRITER_PRAGMAS, removeAfterClose: () => undefined };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'deaddrop-memory-'));
+  return {
+    file: join(dir, 'drops.db'),
+    writerPragmas: [...SQLITE_WRITER_PRAGMAS, 'synchronous = OFF'],
+    removeAfterClose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 /**
  * Opens (creating if needed) the SQLite database at `file` (`:memory:` for a throwaway store).
  * @throws Error when the file cannot be opened or is not a usable database
  */
-export async function openSqliteStore(file: string): Promise<DropStore> {
-  if (file !== IN_MEMORY) mkdirSync(dirname(file), { recursive: true });
-  const claim = file === IN_MEMORY ? null : claimDatabaseFile(file);
-  let db: Database.Database;
+export async function openSqliteStore(file: string, settings: StoreSettings): Promise<DropStore> {
+  const location = locate(file);
+  let claim: ReturnType<typeof claimDatabaseFile> | null = null;
+  let db: Database.Database | null = null;
   let writer: SqliteWriter;
   try {
-    db = openDatabase(file);
+    claim = claimDatabaseFile(location.file);
+    db = openDatabase(location.file);
+    writer = await startWorkerWriter(location.file, { caps: settings.dropCaps, pragmas: location.writerPragmas });
   } catch (error) {
+    db?.close();
     claim?.release();
+    location.removeAfterClose();
     throw error;
   }
-  try {
-    writer = file === IN_MEMORY ? createInThreadWriter(db) : await startWorkerWriter(file);
-  } catch (error) {
+  return sqliteStore(db, writer, () => {
     db.close();
-    claim?.release();
-    throw error;
-  }
+    claim.release();
+    location.removeAfterClose();
+  });
+}
 
+function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () => void): DropStore {
   // `+received_at_ms` keeps the planner on the (drop_id, position) index: the time index would
   // scan every live message of every drop.
   const newestStmt = db.prepare<[string, number, number], StampRow>(
@@ -85,10 +135,21 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
   const cache = createNewestCache();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
+  /** Set by a failed write, cleared by a successful one (or probe). */
+  let writeFailing = false;
+  let lastProbeMs = 0;
 
-  const queue = createGroupCommitQueue<AppendItem, StoredMessage>(async (items) => {
-    const positions = await writer.append(items);
+  const queue = createGroupCommitQueue<AppendItem, StoredMessage | null>(async (items) => {
+    let positions: number[];
+    try {
+      positions = await writer.append(items);
+    } catch (error) {
+      writeFailing = true;
+      throw error;
+    }
+    writeFailing = false;
     return items.map((it, i) => {
+      if (positions[i] === DROP_FULL) return null;
       const message = { position: positions[i]!, receivedAtMs: it.receivedAtMs, body: it.body };
       storedBytes += it.body.length;
       cache.appended(it.dropId, message);
@@ -103,8 +164,25 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
     return deleted;
   };
 
+  const probeWritePath = async (): Promise<boolean> => {
+    const now = Date.now();
+    if (now - lastProbeMs < PROBE_INTERVAL_MS) return false;
+    lastProbeMs = now;
+    try {
+      await writer.probe(now);
+      writeFailing = false;
+    } catch {
+      // Still failing: stay unhealthy.
+    }
+    return !writeFailing;
+  };
+
   return {
-    append: (dropId, body, receivedAtMs) => queue.submit({ dropId, body, receivedAtMs }),
+    async append(dropId, body, receivedAtMs) {
+      const stored = await queue.submit({ dropId, body, receivedAtMs });
+      if (!stored) throw new DropFullError(dropId);
+      return stored;
+    },
     async newest(query: DropQuery): Promise<MessageStamp | null> {
       const known = cache.answer(query);
       if (known !== undefined) return known;
@@ -131,7 +209,10 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
       return afterDelete(await writer.enforceQuota(maxBytes));
     },
     storedBytes: async () => storedBytes,
-    isHealthy: async () => writer.isRunning(),
+    async isHealthy() {
+      if (!writer.isRunning()) return false;
+      return !writeFailing || probeWritePath();
+    },
     onAppended(listener) {
       appended.on('message', listener);
       return () => appended.off('message', listener);
@@ -139,8 +220,7 @@ export async function openSqliteStore(file: string): Promise<DropStore> {
     async close() {
       await queue.drain();
       await writer.close();
-      db.close();
-      claim?.release();
+      release();
     },
   };
 }

@@ -1,13 +1,13 @@
 /**
- * Writers of the SQLite store. A file database is written by a worker thread with its own
- * connection: a durable commit waits for fsync, and in a worker that wait no longer stops the main
- * thread from parsing requests and serving reads (WAL lets the two connections work side by side).
- * An in-memory database cannot be shared between connections, so it is written in-thread.
+ * The SQLite store's writer: a worker thread with its own connection. A durable commit waits for
+ * fsync, and in a worker that wait no longer stops the main thread from parsing requests and
+ * serving reads (WAL lets the connections work side by side). A second small thread checkpoints the
+ * WAL into the database, so no commit ever waits for a checkpoint.
  */
-import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { packBatch, SQLITE_PRAGMAS, SQLITE_WRITES, type AppendItem, type PackedBatch } from './sqliteSql.js';
+import type { DropCaps } from './dropStore.js';
+import { packBatch, SQLITE_WRITES, type AppendItem, type PackedBatch } from './sqliteSql.js';
 
 export interface DeleteResult {
   deleted: number;
@@ -15,11 +15,17 @@ export interface DeleteResult {
   totalBytes: number;
 }
 
+/** Position of a committed item, or `DROP_FULL` for one refused by its drop's caps. */
+export const DROP_FULL = -1;
+
 export interface SqliteWriter {
-  /** Commits all items in one transaction; resolves with their positions, in order. */
+  /** Commits all items in one transaction; resolves with their positions (or `DROP_FULL`), in order. */
   append(items: AppendItem[]): Promise<number[]>;
   deleteExpired(beforeMs: number): Promise<DeleteResult>;
+  /** Fair eviction (see `DropStore.enforceQuota`). */
   enforceQuota(maxBytes: number): Promise<DeleteResult>;
+  /** A tiny durable write: resolves when the write path works again, rejects while it does not. */
+  probe(nowMs: number): Promise<void>;
   /** False once the writer has stopped (closed, or its thread died). */
   isRunning(): boolean;
   close(): Promise<void>;
@@ -28,33 +34,50 @@ export interface SqliteWriter {
 type WriterCommand =
   | { kind: 'append'; batch: PackedBatch }
   | { kind: 'expire'; beforeMs: number }
-  | { kind: 'quota'; maxBytes: number };
+  | { kind: 'quota'; maxBytes: number }
+  | { kind: 'probe'; nowMs: number };
 
-/**
- * Runs inside the worker (an eval'ed CommonJS script, so it loads with or without a TypeScript
- * loader and inside bundles). Keep it in step with `runInThread` below.
- */
-const WORKER_SOURCE = `
+/** Runs inside the writer thread (an eval'ed CommonJS script, so it loads with or without a TypeScript loader and inside bundles). */
+const WRITER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driverPath);
-const sql = workerData.sql;
+const { sql, caps } = workerData;
 const db = new Database(workerData.file);
 for (const pragma of workerData.pragmas) db.pragma(pragma);
 const insert = db.prepare(sql.insert);
+const usage = db.prepare(sql.usage);
 const expire = db.prepare(sql.expire);
-const quota = db.prepare(sql.quota);
+const largest = db.prepare(sql.largest);
+const trim = db.prepare(sql.trim);
 const total = db.prepare(sql.total);
+const probe = db.prepare(sql.probe);
 const append = db.transaction((batch) => {
   const bodies = Buffer.from(batch.bodies.buffer, batch.bodies.byteOffset, batch.bodies.byteLength);
   const positions = [];
   let offset = 0;
   for (let i = 0; i < batch.dropIds.length; i++) {
     const size = batch.sizes[i];
-    const info = insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, bodies.subarray(offset, offset + size));
+    const body = bodies.subarray(offset, offset + size);
     offset += size;
-    positions.push(Number(info.lastInsertRowid));
+    const held = usage.get(batch.dropIds[i]) || { messages: 0, bytes: 0 };
+    if (held.messages >= caps.maxMessages || held.bytes + size > caps.maxBytes) {
+      positions.push(${DROP_FULL});
+      continue;
+    }
+    positions.push(Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body).lastInsertRowid));
   }
   return positions;
+});
+// While over the quota, the largest drop loses its own oldest messages: down to the size of the
+// next-largest, or by the excess, whichever is less, and always at least one message.
+const enforceQuota = db.transaction((maxBytes) => {
+  let deleted = 0;
+  for (let bytes = total.get().total; bytes > maxBytes; bytes = total.get().total) {
+    const [top, next] = largest.all();
+    const target = Math.max(next ? next.bytes : 0, top.bytes - (bytes - maxBytes));
+    deleted += trim.run({ drop: top.drop_id, need: top.bytes - target }).changes;
+  }
+  return deleted;
 });
 const deleted = (changes) => ({ deleted: changes, totalBytes: total.get().total });
 parentPort.on('message', ({ id, command }) => {
@@ -62,7 +85,8 @@ parentPort.on('message', ({ id, command }) => {
   try {
     const result = command.kind === 'append' ? append(command.batch)
       : command.kind === 'expire' ? deleted(expire.run(command.beforeMs).changes)
-      : deleted(quota.run(command.maxBytes).changes);
+      : command.kind === 'quota' ? deleted(enforceQuota(command.maxBytes))
+      : probe.run(command.nowMs) && null;
     parentPort.postMessage({ id, result });
   } catch (error) {
     parentPort.postMessage({ id, error: String((error && error.message) || error) });
@@ -71,23 +95,21 @@ parentPort.on('message', ({ id, command }) => {
 parentPort.postMessage({ id: 0, result: 'ready' });
 `;
 
-export function createInThreadWriter(db: Database.Database): SqliteWriter {
-  const insert = db.prepare(SQLITE_WRITES.insert);
-  const expire = db.prepare(SQLITE_WRITES.expire);
-  const quota = db.prepare(SQLITE_WRITES.quota);
-  const total = db.prepare<[], { total: number }>(SQLITE_WRITES.total);
-  const append = db.transaction((items: AppendItem[]) =>
-    items.map((it) => Number(insert.run(it.dropId, it.receivedAtMs, it.body.length, it.body).lastInsertRowid)),
-  );
-  const deleted = (changes: number): DeleteResult => ({ deleted: changes, totalBytes: total.get()?.total ?? 0 });
-  return {
-    append: async (items) => append(items),
-    deleteExpired: async (beforeMs) => deleted(expire.run(beforeMs).changes),
-    enforceQuota: async (maxBytes) => deleted(quota.run(maxBytes).changes),
-    isRunning: () => db.open,
-    close: async () => undefined,
-  };
-}
+/**
+ * Copies the WAL into the database in the background. PASSIVE never blocks the writer or readers;
+ * the writer starts the WAL over once a checkpoint has caught up.
+ */
+const CHECKPOINT_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driverPath);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* the next round tries again */ }
+}, workerData.intervalMs);
+parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+`;
+const CHECKPOINT_INTERVAL_MS = 250;
 
 interface Reply {
   id: number;
@@ -95,12 +117,22 @@ interface Reply {
   error?: string;
 }
 
-/** Starts the writer thread on `file` (whose schema must exist already). */
-export async function startWorkerWriter(file: string): Promise<SqliteWriter> {
+export interface WriterSettings {
+  caps: DropCaps;
+  /** Pragmas of the writer connection (a throwaway database runs without fsync). */
+  pragmas: readonly string[];
+}
+
+function exited(worker: Worker): Promise<unknown> {
+  return new Promise((resolve) => worker.once('exit', resolve));
+}
+
+/** Starts the writer and checkpoint threads on `file` (whose schema must exist already). */
+export async function startWorkerWriter(file: string, settings: WriterSettings): Promise<SqliteWriter> {
   const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, {
+  const worker = new Worker(WRITER_SOURCE, {
     eval: true,
-    workerData: { file, driverPath, sql: SQLITE_WRITES, pragmas: SQLITE_PRAGMAS },
+    workerData: { file, driverPath, sql: SQLITE_WRITES, pragmas: settings.pragmas, caps: settings.caps },
   });
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
@@ -136,16 +168,22 @@ export async function startWorkerWriter(file: string): Promise<SqliteWriter> {
     await worker.terminate();
     throw error;
   }
+  const checkpointer = new Worker(CHECKPOINT_SOURCE, {
+    eval: true,
+    workerData: { file, driverPath, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  checkpointer.on('error', () => undefined);
   return {
     append: async (items) => (await call({ kind: 'append', batch: packBatch(items) })) as number[],
     deleteExpired: async (beforeMs) => (await call({ kind: 'expire', beforeMs })) as DeleteResult,
     enforceQuota: async (maxBytes) => (await call({ kind: 'quota', maxBytes })) as DeleteResult,
+    probe: async (nowMs) => void (await call({ kind: 'probe', nowMs })),
     isRunning: () => failure === null,
     async close() {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      const stopped = Promise.all([exited(worker), exited(checkpointer)]);
+      checkpointer.postMessage('close');
       worker.postMessage({ id: -1, command: { kind: 'close' } });
-      await exited;
+      await stopped;
     },
   };
 }
-
