@@ -71,21 +71,31 @@ const secondOf = (m: MessageStamp): number => Math.floor(m.receivedAtMs / 1000);
 
 /**
  * One response's messages. A time-based since-header (`If-Modified-Since`) comes back with the
- * `Last-Modified` second of the page's last message and asks again from the start of that second:
- * a page that ended inside a second would be served again and again and the rest of the drop never.
- * So such a page runs on to the end of its last second (bounded by the per-drop message cap).
+ * `Last-Modified` second of the page's last message and asks again from the start of that second,
+ * so a page must end at the end of a second (else the rest of that second is never served), and
+ * that second must be later than the one asked for (else the client asks for the same page again
+ * and again). The extra messages are bounded by the per-drop message cap.
  */
 async function listPage(store: DropStore, query: DropQuery, pageSize: number): Promise<StoredMessage[]> {
   const page = await store.list(query, pageSize);
   if (query.since.kind !== 'receivedFrom' || page.length < pageSize) return page;
   const { minReceivedAtMs } = query.since;
-  const lastSecond = secondOf(page[page.length - 1]!);
+  const askedSecond = Math.floor(minReceivedAtMs / 1000);
+  let lastSecond = secondOf(page[page.length - 1]!);
+  let after = page[page.length - 1]!.position;
   for (;;) {
-    const after = { kind: 'afterPosition', position: page[page.length - 1]!.position } as const;
-    const more = await store.list({ ...query, since: after }, pageSize);
-    const sameSecond = more.filter((m) => secondOf(m) === lastSecond && m.receivedAtMs >= minReceivedAtMs);
-    page.push(...sameSecond);
-    if (more.length < pageSize || sameSecond.length < more.length) return page;
+    const more = await store.list({ ...query, since: { kind: 'afterPosition', position: after } }, pageSize);
+    for (const m of more) {
+      if (m.receivedAtMs < minReceivedAtMs) continue;
+      const second = secondOf(m);
+      if (second !== lastSecond) {
+        if (lastSecond > askedSecond) return page;
+        lastSecond = second;
+      }
+      page.push(m);
+    }
+    if (more.length < pageSize) return page;
+    after = more[more.length - 1]!.position;
   }
 }
 
