@@ -147,6 +147,30 @@ describe('multipart parser', () => {
     endless.push(text('--B\r\n\r\n'));
     expect(codeOf(() => { for (let i = 0; i < 100; i++) endless.push(new Uint8Array(100).fill(13)); })).toBe('multipart_limit');
   });
+  it('skips oversized parts while streaming when asked to, and goes on with the next part', () => {
+    const skip: MultipartLimits = { ...LIMITS, maxPartBytes: 100, maxTotalBytes: 1 << 26, oversizedParts: 'skip' };
+    const big = new Uint8Array(10_000).fill(0x41);
+    const built = buildMultipart([{ body: text('small'), date: new Date(0) }, { body: big, date: new Date(0) }, { body: new Uint8Array(100), date: new Date(0) }]);
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: built.body.length }), { maxLength: 12 }), (cuts) => {
+      const parser = new MultipartParser(built.boundary, skip);
+      const parts: MultipartPart[] = [];
+      let from = 0;
+      for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
+        parts.push(...parser.push(built.body.subarray(from, cut)));
+        from = cut;
+      }
+      parts.push(...parser.push(built.body.subarray(from)), ...parser.finish());
+      expect(parts.map((p) => p.body.length)).toEqual([5, 100]);
+      expect(parser.skippedParts).toBe(1);
+    }));
+    // A part of 32 MB fed in 64 KB chunks is skipped without being held.
+    const parser = new MultipartParser('B', skip);
+    parser.push(text('--B\r\n\r\n'));
+    const chunk = new Uint8Array(64 * 1024).fill(0x42);
+    for (let i = 0; i < 512; i++) expect(parser.push(chunk)).toEqual([]);
+    expect(parser.push(text('\r\n--B\r\n\r\nok\r\n--B--\r\n')).map((p) => new TextDecoder().decode(p.body))).toEqual(['ok']);
+    expect(parser.skippedParts).toBe(1);
+  });
   it('keeps no view into a chunk after push returns (callers may reuse their buffers)', () => {
     const built = buildMultipart([{ body: text('first part'), date: new Date(0) }, { body: text('second'), date: new Date(0) }]);
     const parser = new MultipartParser(built.boundary, LIMITS);

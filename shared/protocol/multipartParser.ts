@@ -14,6 +14,12 @@ export interface MultipartLimits {
   maxPartBytes: number;
   /** Every byte pushed counts, preamble and epilogue included. */
   maxTotalBytes: number;
+  /**
+   * What a part larger than `maxPartBytes` does: 'fail' (the default) ends the parse with a
+   * 'multipart_limit' error; 'skip' drops that part while streaming, without buffering it, and goes on
+   * with the next one (`skippedParts` counts them).
+   */
+  oversizedParts?: 'fail' | 'skip';
 }
 
 /** One part: its headers (names lower-cased) and its raw bytes. */
@@ -79,6 +85,9 @@ export class MultipartParser {
   private headers: Record<string, string> = {};
   private bodyPieces: Uint8Array[] = [];
   private bodyLength = 0;
+  /** The current part is over `maxPartBytes` and being skipped. */
+  private skipping = false;
+  private skipped = 0;
   private partCount = 0;
   private totalBytes = 0;
   private failed: ProtocolError | null = null;
@@ -119,6 +128,11 @@ export class MultipartParser {
     }
   }
 
+  /** Parts dropped for being larger than `maxPartBytes` (with `oversizedParts: 'skip'`). */
+  get skippedParts(): number {
+    return this.skipped;
+  }
+
   /** Ends the stream; throws 'invalid_multipart' when it stopped before the closing boundary. */
   finish(): MultipartPart[] {
     if (this.failed) throw this.failed;
@@ -150,9 +164,11 @@ export class MultipartParser {
     if (at >= 0) {
       if (this.state === 'body') {
         this.appendBody(this.pending.subarray(0, at));
-        done.push({ headers: this.headers, body: concatBytes(...this.bodyPieces) });
+        if (this.skipping) this.skipped++;
+        else done.push({ headers: this.headers, body: concatBytes(...this.bodyPieces) });
         this.bodyPieces = [];
         this.bodyLength = 0;
+        this.skipping = false;
       }
       this.pending = this.pending.subarray(at + this.delimiter.length);
       this.state = 'afterDelimiter';
@@ -166,8 +182,14 @@ export class MultipartParser {
   }
 
   private appendBody(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    if (this.bodyLength + bytes.length > this.limits.maxPartBytes) throw limitError('A multipart part is larger than allowed.');
+    if (bytes.length === 0 || this.skipping) return;
+    if (this.bodyLength + bytes.length > this.limits.maxPartBytes) {
+      if (this.limits.oversizedParts !== 'skip') throw limitError('A multipart part is larger than allowed.');
+      this.skipping = true;
+      this.bodyPieces = [];
+      this.bodyLength = 0;
+      return;
+    }
     // Copied, so a caller reusing its chunk buffer cannot change a part after the fact.
     this.bodyPieces.push(bytes.slice());
     this.bodyLength += bytes.length;
@@ -217,6 +239,7 @@ export class MultipartParser {
     this.pending = p.subarray(bodyStart);
     this.bodyPieces = [];
     this.bodyLength = 0;
+    this.skipping = false;
     this.state = 'body';
     return true;
   }
