@@ -1,52 +1,95 @@
 /**
  * The shared store: PostgreSQL, for several server instances behind one load balancer.
  *
- * Cursor guarantee across instances: positions come from a single counter row that each append
- * transaction updates before inserting. The row lock is held until commit, so a transaction can only
- * take positions after every earlier holder has committed (or rolled back, returning its numbers).
- * Hence rows become visible in position order, and a reader that has seen position p will never
- * later see a newly committed row below p. A plain sequence would not give this: a transaction that
- * drew a lower value can commit after one that drew a higher value, and a cursor would skip it.
- * The price is one committing append transaction at a time; group commit keeps it cheap.
+ * Cursor guarantee. Each drop has a row in `deaddrop_drops` with its last position and its message
+ * and byte counts. An append transaction (`deaddrop_append` in `postgresSql.ts`, one per group
+ * commit) locks the rows of its drops and holds the locks until it commits. So within a drop,
+ * positions are issued in commit order: a transaction draws positions only after every earlier
+ * holder of the row has committed (or rolled back, and then nobody saw its positions). PostgreSQL
+ * makes a commit visible to new snapshots before it releases the committing transaction's locks,
+ * so a reader that sees position p of a drop also sees every lower position that drop will ever
+ * hold, and a cursor never skips a message. Readers see messages only in committed, whole groups,
+ * so none is repeated either. Every transaction that locks several drop rows (appends, expiry,
+ * eviction) locks them in drop ID order, so two instances never wait for each other crosswise.
+ * Drops share nothing else: instances append to different drops in parallel. What is still shared
+ * is PostgreSQL's ordering of NOTIFY commits, which covers only the commit record's flush.
  *
- * Push across instances: the append transaction sends `NOTIFY`, which PostgreSQL delivers to every
- * listening instance at commit, so WebSocket clients on any instance hear of every message.
+ * Positions never go back. A new one is `GREATEST(last + 1, database clock in microseconds)`. A
+ * drop's row is deleted only after it has been empty for a day, and a row created again starts from
+ * the clock, above anything issued a day before (unless the database clock goes back by more than
+ * that). The microsecond clock stays within JavaScript's safe integers until the year 2255.
+ * Databases of the earlier schema (one global counter, `deaddrop_counter`) are migrated in place
+ * at start: each drop continues above the global counter's value, so old cursors stay valid. Stop
+ * every instance of the old version first: they would write to the counter the migration removes.
+ *
+ * Caps are checked in the append transaction against the drop's row while it is locked, so
+ * instances together never store more than the caps allow.
+ *
+ * Polls from memory (`newestCache.ts`). The newest message of each drop is remembered, so HEAD and
+ * GET with a current cursor need no database read. Why a remembered answer is never ahead of the
+ * database and lags behind it only briefly:
+ * - This instance's appends are recorded after their commit. Other instances' appends arrive as
+ *   notifications, which PostgreSQL delivers after the commit, in commit order. The cache keeps the
+ *   highest position it heard of, which is a committed message; until a commit's notification has
+ *   arrived, polls here may hear "nothing new" and the client gets the message on a later poll.
+ * - A database read that began before a commit may finish after that commit's notification. Reads
+ *   take a ticket first, and the cache ignores an answer when it heard of the drop since the ticket.
+ * - Deletes (expiry, quota) notify too: every instance then forgets everything.
+ * - While the LISTEN connection is down, notifications are lost: the cache is suspended (forgets
+ *   everything and answers nothing, so polls read the database). After reconnecting, LISTEN comes
+ *   first: every commit after it will be heard; then the cache forgets again (dropping answers of
+ *   reads that began earlier, which may predate commits whose notifications were lost); only then
+ *   does it answer. A connection that dies silently is caught by a heartbeat within seconds.
+ *
+ * Expiry and quota eviction run in one instance at a time (advisory lock); they keep the per-drop
+ * counters in the same transaction as the deletes.
  */
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServerLogger } from '../serverLog.js';
-import type { AppendNotice, DropQuery, DropStore, StoreSettings, StoredMessage } from './dropStore.js';
+import {
+  DropFullError,
+  type AppendNotice,
+  type DropQuery,
+  type DropStore,
+  type MessageStamp,
+  type StoreSettings,
+  type StoredMessage,
+} from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
+import { createNewestCache, type NewestCache } from './newestCache.js';
+import { listenForCommits, type CommitListener } from './postgresNotifications.js';
+import {
+  APPEND,
+  APPEND_FUNCTION,
+  DELETE_EXPIRED,
+  DELETED_CHANNEL,
+  EVICTION_LEVEL,
+  FORGET_EMPTY_DROPS,
+  HAS_GLOBAL_COUNTER,
+  MIGRATE_FROM_GLOBAL_COUNTER,
+  MIGRATION_LOCK_KEY,
+  PROBE,
+  READS,
+  SCHEMA,
+  SWEEP_LOCK_KEY,
+  TRIM_TO_LEVEL,
+} from './postgresSql.js';
 import { queryBounds } from './queryBounds.js';
 
 const log = createServerLogger('server/postgres');
-const CHANNEL = 'deaddrop_appended';
-/** Keeps one batch's NOTIFY payload (about 56 bytes a message) under PostgreSQL's 8000-byte limit. */
-const MAX_BATCH = 100;
-const LISTEN_RETRY_MS = 1000;
-/** Serialises schema creation when several instances start at once. */
-const MIGRATION_LOCK_KEY = 0x0dead0d;
+const MAX_BATCH = 256;
+/** A second group commit may run while the first waits for its flush (on other drops, or queued on the same rows). */
+const WRITES_IN_FLIGHT = 2;
+/** After a failed write, `/health` tries a probe write at most this often. */
+const PROBE_INTERVAL_MS = 1000;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS deaddrop_messages (
-  position BIGINT PRIMARY KEY,
-  drop_id TEXT NOT NULL,
-  received_at_ms BIGINT NOT NULL,
-  size INTEGER NOT NULL,
-  body BYTEA NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deaddrop_messages_by_drop ON deaddrop_messages (drop_id, position);
-CREATE INDEX IF NOT EXISTS deaddrop_messages_by_time ON deaddrop_messages (received_at_ms);
-CREATE TABLE IF NOT EXISTS deaddrop_counter (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  last_position BIGINT NOT NULL
-);
-INSERT INTO deaddrop_counter (id, last_position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
-`;
-
-interface Row {
+interface StampRow {
   position: string;
   received_at_ms: string;
+}
+interface Row extends StampRow {
   body: Buffer;
 }
 interface AppendItem {
@@ -55,11 +98,8 @@ interface AppendItem {
   receivedAtMs: number;
 }
 
-const toMessage = (r: Row): StoredMessage => ({
-  position: Number(r.position),
-  receivedAtMs: Number(r.received_at_ms),
-  body: r.body,
-});
+const toStamp = (r: StampRow): MessageStamp => ({ position: Number(r.position), receivedAtMs: Number(r.received_at_ms) });
+const toMessage = (r: Row): StoredMessage => ({ ...toStamp(r), body: r.body });
 
 async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -76,171 +116,195 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
   }
 }
 
-async function commitBatch(pool: pg.Pool, items: AppendItem[]): Promise<StoredMessage[]> {
-  return inTransaction(pool, async (client) => {
-    // A 200 promises durability, whatever the database's default for this setting is.
-    await client.query('SET LOCAL synchronous_commit = on');
-    const counter = await client.query<{ last_position: string }>(
-      'UPDATE deaddrop_counter SET last_position = last_position + $1 WHERE id = 1 RETURNING last_position',
-      [items.length],
-    );
-    const first = Number(counter.rows[0]!.last_position) - items.length + 1;
-    const stored = items.map((it, i) => ({ position: first + i, receivedAtMs: it.receivedAtMs, body: it.body }));
-    await client.query(
-      `INSERT INTO deaddrop_messages (position, drop_id, received_at_ms, size, body)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::bytea[])`,
-      [
-        stored.map((m) => m.position),
-        items.map((it) => it.dropId),
-        items.map((it) => it.receivedAtMs),
-        items.map((it) => it.body.length),
-        items.map((it) => it.body),
-      ],
-    );
-    const payload = items.map((it, i) => `${it.dropId} ${stored[i]!.position}`).join(',');
-    await client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
-    return stored;
+async function prepareSchema(pool: pg.Pool): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(SCHEMA);
+    const { rows } = await client.query<{ found: boolean }>(HAS_GLOBAL_COUNTER);
+    if (rows[0]?.found) {
+      await client.query(MIGRATE_FROM_GLOBAL_COUNTER);
+      log.info('migrated the database from one global position counter to positions per drop');
+    }
+    await client.query(APPEND_FUNCTION);
   });
 }
 
-function parseNotifyPayload(payload: string | undefined): AppendNotice[] {
-  if (!payload) return [];
-  return payload.split(',').flatMap((entry) => {
-    const [dropId, position] = entry.split(' ');
-    const n = Number(position);
-    return dropId && Number.isSafeInteger(n) ? [{ dropId, position: n }] : [];
-  });
-}
-
-/** Keeps one LISTEN connection open, reconnecting after failures until closed. */
-function listenForAppends(url: string, emitter: EventEmitter): { close(): Promise<void> } {
-  let closed = false;
-  let client: pg.Client | null = null;
-  let retry: NodeJS.Timeout | null = null;
-  const connect = (): void => {
-    const next = new pg.Client({ connectionString: url });
-    client = next;
-    const restart = (): void => {
-      if (closed || client !== next) return;
-      client = null;
-      next.end().catch(() => undefined);
-      retry = setTimeout(connect, LISTEN_RETRY_MS);
-    };
-    next.on('notification', (msg) => {
-      for (const notice of parseNotifyPayload(msg.payload)) emitter.emit('message', notice);
-    });
-    next.on('error', (error) => {
-      log.warn('push listener lost its database connection', { error: error.message });
-      restart();
-    });
-    next.on('end', restart);
-    next
-      .connect()
-      .then(() => next.query(`LISTEN ${CHANNEL}`))
-      .catch((error: Error) => {
-        log.warn('push listener could not connect', { error: error.message });
-        restart();
-      });
+/** Write health for `/health`: failing after a failed write, until a write or a probe succeeds. */
+function trackWrites(probe: () => Promise<unknown>) {
+  let failing = false;
+  let lastProbeMs = 0;
+  const writing = async <T>(write: Promise<T>): Promise<T> => {
+    try {
+      const result = await write;
+      failing = false;
+      return result;
+    } catch (error) {
+      failing = true;
+      throw error;
+    }
   };
-  connect();
-  return {
-    async close() {
-      closed = true;
-      if (retry) clearTimeout(retry);
-      await client?.end().catch(() => undefined);
-    },
+  const probeAgain = async (): Promise<boolean> => {
+    const now = Date.now();
+    if (now - lastProbeMs < PROBE_INTERVAL_MS) return false;
+    lastProbeMs = now;
+    await writing(probe()).catch(() => undefined);
+    return !failing;
   };
+  return { writing, isHealthy: async () => !failing || probeAgain() };
 }
 
 /**
- * Connects to PostgreSQL at `url`, creates the tables if needed, and starts listening for appends.
- * @throws Error when the database is unreachable or the schema cannot be created
+ * Connects to PostgreSQL at `url`, creates or migrates the tables, and starts listening for commits.
+ * @throws Error when the database is unreachable or the schema cannot be prepared
  */
 export async function openPostgresStore(url: string, settings: StoreSettings): Promise<DropStore> {
-  void settings; // per-drop caps: enforced in the append transaction (in progress)
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  // A 200 promises durability, whatever the database's default for this setting is.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'deaddrop',
+    options: '-c synchronous_commit=on',
+  });
   pool.on('error', (error) => log.warn('idle database connection failed', { error: error.message }));
-  const measureBytes = async (): Promise<number> => {
-    const { rows } = await pool.query<{ total: string }>('SELECT COALESCE(SUM(size), 0) AS total FROM deaddrop_messages');
-    return Number(rows[0]?.total ?? 0);
-  };
-  /**
-   * Stored bytes as last measured plus what this instance appended since: lets the quota check
-   * after each append skip the database. Other instances' appends count from the next sweep on.
-   */
-  let estimatedBytes: number;
   try {
-    await inTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      await client.query(SCHEMA);
-    });
-    estimatedBytes = await measureBytes();
+    await prepareSchema(pool);
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;
   }
+  return postgresStore(url, pool, settings);
+}
+
+function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): DropStore {
+  /** Tells this instance's notifications from the others'. */
+  const instance = randomBytes(6).toString('base64url');
+  const cache = createNewestCache();
+  // Nothing is heard of other instances' commits until LISTEN is in place.
+  cache.suspend();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
-  const listener = listenForAppends(url, appended);
-  const queue = createGroupCommitQueue<AppendItem, StoredMessage>(async (items) => {
-    const stored = await commitBatch(pool, items);
-    for (const it of items) estimatedBytes += it.body.length;
-    return stored;
-  }, MAX_BATCH);
+  const health = trackWrites(() => pool.query(PROBE));
 
-  const select = async (sql: string, params: unknown[]): Promise<Row[]> => (await pool.query<Row>(sql, params)).rows;
-  const columns = 'position, received_at_ms, body';
-  const where = 'drop_id = $1 AND position > $2 AND received_at_ms >= $3';
+  const select = async <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> =>
+    (await pool.query<R>({ name, text, values })).rows;
+  const measureBytes = async (): Promise<number> =>
+    Number((await select<{ total: string }>('deaddrop_total', READS.totalBytes, []))[0]?.total ?? 0);
+  /**
+   * Stored bytes as last measured plus every append heard of since: lets the quota check after
+   * each append skip the database. Measured again by every sweep.
+   */
+  let estimatedBytes = 0;
+  const remeasure = (): void => {
+    measureBytes().then(
+      (total) => (estimatedBytes = total),
+      (error: Error) => log.warn('could not measure the stored bytes', { error: error.message }),
+    );
+  };
+  remeasure();
+
+  const listener = listenForCommits(url, commitListener({ instance, cache, appended, remeasure, count: (bytes) => (estimatedBytes += bytes) }));
+
+  const queue = createGroupCommitQueue<AppendItem, StoredMessage | null>(async (items) => {
+    const positions = await health.writing(appendBatch(pool, instance, items, settings));
+    return items.map((it, i) => {
+      if (positions[i] === null) return null;
+      const message = { position: positions[i]!, receivedAtMs: it.receivedAtMs, body: it.body };
+      estimatedBytes += it.body.length;
+      cache.appended(it.dropId, message);
+      appended.emit('message', { dropId: it.dropId, position: message.position, message } satisfies AppendNotice);
+      return message;
+    });
+  }, MAX_BATCH, WRITES_IN_FLIGHT);
+
+  const lookUpNewest = async (dropId: string, notBeforeMs: number): Promise<MessageStamp | null> => {
+    const ticket = cache.ticket();
+    const [row] = await select<StampRow>('deaddrop_newest', READS.newest, [dropId, 0, notBeforeMs]);
+    const newest = row ? toStamp(row) : null;
+    cache.learn(dropId, newest, ticket);
+    return newest;
+  };
+
+  /**
+   * A page that ends before the limit ends with the drop's newest message; an empty page after a
+   * cursor says only that nothing is newer than it, so the newest is looked up for later polls.
+   */
+  const learnFromPage = (query: DropQuery, page: StoredMessage[], limit: number, ticket: number): void => {
+    if (query.since.kind === 'receivedFrom') return;
+    if (page.length > 0 && page.length < limit) cache.learn(query.dropId, page[page.length - 1]!, ticket);
+    else if (page.length === 0 && query.since.kind === 'all') cache.learn(query.dropId, null, ticket);
+    else if (page.length === 0) {
+      lookUpNewest(query.dropId, query.notBeforeMs).catch((error: Error) =>
+        log.warn('could not look up the newest message', { error: error.message }),
+      );
+    }
+  };
+
+  /** One sweep transaction, one instance at a time; the others forget what they remember. */
+  const sweep = async (work: (client: pg.PoolClient) => Promise<number>): Promise<number> => {
+    const { deleted, total } = await health.writing(
+      inTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [SWEEP_LOCK_KEY]);
+        const count = await work(client);
+        if (count > 0) await client.query(`SELECT pg_notify($1, '')`, [DELETED_CHANNEL]);
+        const { rows } = await client.query<{ total: string }>(READS.totalBytes);
+        return { deleted: count, total: Number(rows[0]!.total) };
+      }),
+    );
+    if (deleted > 0) cache.clear();
+    estimatedBytes = total;
+    return deleted;
+  };
 
   return {
-    append: (dropId, body, receivedAtMs) => queue.submit({ dropId, body, receivedAtMs }),
+    async append(dropId, body, receivedAtMs) {
+      const stored = await queue.submit({ dropId, body, receivedAtMs });
+      if (!stored) throw new DropFullError(dropId);
+      return stored;
+    },
     async newest(query: DropQuery) {
-      const b = queryBounds(query);
-      const rows = await select(
-        `SELECT position, received_at_ms FROM deaddrop_messages WHERE ${where} ORDER BY position DESC LIMIT 1`,
-        [query.dropId, b.afterPosition, b.minReceivedAtMs],
-      );
-      const row = rows[0];
-      return row ? { position: Number(row.position), receivedAtMs: Number(row.received_at_ms) } : null;
+      const known = cache.answer(query);
+      if (known !== undefined) return known;
+      if (query.since.kind === 'receivedFrom') {
+        const b = queryBounds(query);
+        const [row] = await select<StampRow>('deaddrop_newest', READS.newest, [query.dropId, b.afterPosition, b.minReceivedAtMs]);
+        return row ? toStamp(row) : null;
+      }
+      // The drop's newest answers this query and every later poll.
+      const newest = await lookUpNewest(query.dropId, query.notBeforeMs);
+      const after = query.since.kind === 'afterPosition' ? query.since.position : 0;
+      return newest && newest.position > after ? newest : null;
     },
     async list(query, limit) {
+      if (cache.answer(query) === null) return [];
+      const ticket = cache.ticket();
       const b = queryBounds(query);
-      const rows = await select(
-        `SELECT ${columns} FROM deaddrop_messages WHERE ${where} ORDER BY position LIMIT $4`,
-        [query.dropId, b.afterPosition, b.minReceivedAtMs, limit],
-      );
-      return rows.map(toMessage);
+      const rows = await select<Row>('deaddrop_list', READS.list, [query.dropId, b.afterPosition, b.minReceivedAtMs, limit]);
+      const messages = rows.map(toMessage);
+      learnFromPage(query, messages, limit, ticket);
+      return messages;
     },
     async messageAt(dropId, position) {
-      const rows = await select(`SELECT ${columns} FROM deaddrop_messages WHERE drop_id = $1 AND position = $2`, [
-        dropId,
-        position,
-      ]);
-      return rows[0] ? toMessage(rows[0]) : null;
+      const [row] = await select<Row>('deaddrop_at', READS.at, [dropId, position]);
+      return row ? toMessage(row) : null;
     },
-    async deleteExpired(beforeMs) {
-      const result = await pool.query('DELETE FROM deaddrop_messages WHERE received_at_ms < $1', [beforeMs]);
-      estimatedBytes = await measureBytes();
-      return result.rowCount ?? 0;
-    },
+    deleteExpired: (beforeMs) =>
+      sweep(async (client) => {
+        const { rows } = await client.query<{ deleted: string }>(DELETE_EXPIRED, [beforeMs]);
+        await client.query(FORGET_EMPTY_DROPS);
+        return Number(rows[0]!.deleted);
+      }),
     async enforceQuota(maxBytes) {
       if (estimatedBytes <= maxBytes) return 0;
-      const result = await pool.query(
-        `DELETE FROM deaddrop_messages WHERE position <= (
-           SELECT position FROM (SELECT position, SUM(size) OVER (ORDER BY position DESC) AS kept FROM deaddrop_messages) t
-           WHERE kept > $1 ORDER BY position DESC LIMIT 1)`,
-        [maxBytes],
-      );
-      estimatedBytes = await measureBytes();
-      return result.rowCount ?? 0;
+      return sweep(async (client) => {
+        const level = await client.query<{ level: string }>(EVICTION_LEVEL, [maxBytes]);
+        if (!level.rows[0]) return 0;
+        const { rows } = await client.query<{ deleted: string }>(TRIM_TO_LEVEL, [level.rows[0].level]);
+        return Number(rows[0]!.deleted);
+      });
     },
     storedBytes: measureBytes,
-    async isHealthy() {
-      return pool.query('SELECT 1').then(
-        () => true,
-        () => false,
-      );
-    },
+    isHealthy: health.isHealthy,
     onAppended(listen) {
       appended.on('message', listen);
       return () => appended.off('message', listen);
@@ -250,5 +314,52 @@ export async function openPostgresStore(url: string, settings: StoreSettings): P
       await listener.close();
       await pool.end();
     },
+  };
+
+}
+
+/** One group commit in one statement (and so one transaction); null where the drop was full. */
+async function appendBatch(pool: pg.Pool, instance: string, items: AppendItem[], settings: StoreSettings): Promise<(number | null)[]> {
+  const { rows } = await pool.query<{ positions: (string | null)[] }>({
+    name: 'deaddrop_append',
+    text: APPEND,
+    values: [
+      instance,
+      items.map((it) => it.dropId),
+      items.map((it) => it.receivedAtMs),
+      items.map((it) => it.body.length),
+      items.map((it) => it.body),
+      settings.dropCaps.maxMessages,
+      settings.dropCaps.maxBytes,
+    ],
+  });
+  return rows[0]!.positions.map((p) => (p === null ? null : Number(p)));
+}
+
+/** What the store does with news of commits (see the cache rules in the header). */
+function commitListener(deps: {
+  instance: string;
+  cache: NewestCache;
+  appended: EventEmitter;
+  remeasure(): void;
+  count(bytes: number): void;
+}): CommitListener {
+  const { cache } = deps;
+  return {
+    live() {
+      cache.resume();
+      deps.remeasure();
+    },
+    lost: () => cache.suspend(),
+    appended(from, lines) {
+      // This instance's own appends were recorded when they committed.
+      if (from === deps.instance) return;
+      for (const line of lines) {
+        deps.count(line.size);
+        cache.appended(line.dropId, { position: line.position, receivedAtMs: line.receivedAtMs });
+        deps.appended.emit('message', { dropId: line.dropId, position: line.position } satisfies AppendNotice);
+      }
+    },
+    deleted: () => cache.clear(),
   };
 }

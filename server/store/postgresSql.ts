@@ -1,0 +1,209 @@
+/**
+ * The PostgreSQL schema, its migration from global positions, and the statements of the store
+ * (`postgresStore.ts` says why they are safe together).
+ */
+
+/** Told of every committed append (payload: see `APPENDED_FORMAT`). */
+export const APPENDED_CHANNEL = 'deaddrop_appended';
+/** Told when messages were deleted (expiry, quota): what an instance remembers may be gone. */
+export const DELETED_CHANNEL = 'deaddrop_deleted';
+/**
+ * An appended notification's payload: the writing instance's tag, then one line per message,
+ * `<dropId> <position> <receivedAtMs> <size>` (about 80 bytes). A transaction sends as many
+ * notifications as it takes to stay under PostgreSQL's 8000-byte payload limit.
+ */
+export const APPENDED_FORMAT = { lineSeparator: '\n', fieldSeparator: ' ', maxPayloadChars: 7800 } as const;
+
+/** Serialises schema creation and migration when several instances start at once. */
+export const MIGRATION_LOCK_KEY = 0x0dead0d;
+/** Serialises expiry and quota eviction across instances: two sweeps would evict twice. */
+export const SWEEP_LOCK_KEY = 0x0dead0e;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deaddrop_messages (
+  drop_id TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  received_at_ms BIGINT NOT NULL,
+  size INTEGER NOT NULL,
+  body BYTEA NOT NULL,
+  PRIMARY KEY (drop_id, position)
+);
+CREATE INDEX IF NOT EXISTS deaddrop_messages_by_time ON deaddrop_messages (received_at_ms);
+CREATE TABLE IF NOT EXISTS deaddrop_drops (
+  drop_id TEXT PRIMARY KEY,
+  last_position BIGINT NOT NULL,
+  message_count BIGINT NOT NULL,
+  byte_count BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deaddrop_probe (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  probed_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO deaddrop_probe (id, probed_at) VALUES (1, now()) ON CONFLICT (id) DO NOTHING;
+`;
+
+/** True when the database still has the schema of one global position counter. */
+export const HAS_GLOBAL_COUNTER = `SELECT to_regclass('deaddrop_counter') IS NOT NULL AS found`;
+
+/**
+ * From one global counter to positions per drop, after `SCHEMA` (which leaves an existing message
+ * table as it is). Every drop with messages continues from the global counter, which is at least
+ * any position ever issued to it; a drop without messages starts from the clock in microseconds,
+ * far above any count of messages (see `APPEND_FUNCTION`).
+ */
+export const MIGRATE_FROM_GLOBAL_COUNTER = `
+INSERT INTO deaddrop_drops (drop_id, last_position, message_count, byte_count)
+  SELECT drop_id, (SELECT last_position FROM deaddrop_counter), count(*), sum(size)
+  FROM deaddrop_messages GROUP BY drop_id;
+ALTER TABLE deaddrop_messages DROP CONSTRAINT deaddrop_messages_pkey, ADD PRIMARY KEY (drop_id, position);
+DROP INDEX IF EXISTS deaddrop_messages_by_drop;
+DROP TABLE deaddrop_counter;
+`;
+
+/**
+ * Appends one group commit. Per drop, in drop ID order (so that two transactions never wait for
+ * each other's rows crosswise): locks the drop's row (creating it if needed), refuses items at the
+ * caps, gives the others the next positions, and stores the counters. Then inserts the messages and
+ * notifies. Returns one position per item, NULL for a refused one.
+ *
+ * A new position is `GREATEST(last_position + 1, now in microseconds)`: growing within the row, and
+ * above every position of a row that was deleted (empty for a day, see `FORGET_EMPTY_DROPS`) and is
+ * now created again, unless the database clock went back by more than that day.
+ */
+export const APPEND_FUNCTION = `
+CREATE OR REPLACE FUNCTION deaddrop_append(
+  instance TEXT, drop_ids TEXT[], received_ms BIGINT[], sizes INTEGER[], bodies BYTEA[],
+  max_messages BIGINT, max_bytes BIGINT
+) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
+DECLARE
+  now_us CONSTANT BIGINT := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
+  positions BIGINT[] := array_fill(NULL::BIGINT, ARRAY[cardinality(drop_ids)]);
+  target TEXT;
+  members INTEGER[];
+  i INTEGER;
+  held deaddrop_drops;
+  taken BOOLEAN;
+  line TEXT;
+  notice TEXT := '';
+BEGIN
+  FOR target, members IN
+    SELECT drop_ids[s], array_agg(s ORDER BY s) FROM generate_subscripts(drop_ids, 1) AS s
+    GROUP BY drop_ids[s] ORDER BY drop_ids[s]
+  LOOP
+    SELECT * INTO held FROM deaddrop_drops WHERE drop_id = target FOR UPDATE;
+    IF NOT FOUND THEN
+      INSERT INTO deaddrop_drops (drop_id, last_position, message_count, byte_count) VALUES (target, 0, 0, 0)
+        ON CONFLICT (drop_id) DO UPDATE SET drop_id = EXCLUDED.drop_id
+        RETURNING * INTO held;
+    END IF;
+    taken := false;
+    FOREACH i IN ARRAY members LOOP
+      CONTINUE WHEN held.message_count >= max_messages OR held.byte_count + sizes[i] > max_bytes;
+      held.last_position := GREATEST(held.last_position + 1, now_us);
+      held.message_count := held.message_count + 1;
+      held.byte_count := held.byte_count + sizes[i];
+      positions[i] := held.last_position;
+      taken := true;
+      line := target || ' ' || held.last_position || ' ' || received_ms[i] || ' ' || sizes[i];
+      IF length(notice) + length(line) > ${APPENDED_FORMAT.maxPayloadChars} THEN
+        PERFORM pg_notify('${APPENDED_CHANNEL}', instance || notice);
+        notice := '';
+      END IF;
+      notice := notice || E'\\n' || line;
+    END LOOP;
+    IF taken THEN
+      UPDATE deaddrop_drops
+        SET last_position = held.last_position, message_count = held.message_count, byte_count = held.byte_count
+        WHERE drop_id = target;
+    END IF;
+  END LOOP;
+  INSERT INTO deaddrop_messages (drop_id, position, received_at_ms, size, body)
+    SELECT d, p, r, n, b FROM unnest(drop_ids, positions, received_ms, sizes, bodies) AS item(d, p, r, n, b)
+    WHERE p IS NOT NULL;
+  IF notice <> '' THEN
+    PERFORM pg_notify('${APPENDED_CHANNEL}', instance || notice);
+  END IF;
+  RETURN positions;
+END $$;
+`;
+
+export const APPEND = 'SELECT deaddrop_append($1, $2, $3, $4, $5, $6, $7) AS positions';
+
+const NEWEST_FIELDS = 'position, received_at_ms';
+const MESSAGE_FIELDS = 'position, received_at_ms, body';
+const IN_RANGE = 'drop_id = $1 AND position > $2 AND received_at_ms >= $3';
+
+export const READS = {
+  newest: `SELECT ${NEWEST_FIELDS} FROM deaddrop_messages WHERE ${IN_RANGE} ORDER BY position DESC LIMIT 1`,
+  list: `SELECT ${MESSAGE_FIELDS} FROM deaddrop_messages WHERE ${IN_RANGE} ORDER BY position LIMIT $4`,
+  at: `SELECT ${MESSAGE_FIELDS} FROM deaddrop_messages WHERE drop_id = $1 AND position = $2`,
+  totalBytes: 'SELECT COALESCE(SUM(byte_count), 0) AS total FROM deaddrop_drops',
+} as const;
+
+/**
+ * Takes the deleted rows (`gone`: drop_id, size) off their drops' counters and answers how many
+ * there were. The drops' rows must be locked already, in drop ID order (see `APPEND_FUNCTION`).
+ */
+const UNCOUNT_GONE = `
+freed AS (SELECT drop_id, count(*) AS n, sum(size) AS bytes FROM gone GROUP BY drop_id),
+uncounted AS (
+  UPDATE deaddrop_drops d SET message_count = d.message_count - f.n, byte_count = d.byte_count - f.bytes
+  FROM freed f WHERE d.drop_id = f.drop_id
+)
+SELECT COALESCE(SUM(n), 0) AS deleted FROM freed`;
+
+/** Deletes messages that arrived before `$1`. */
+export const DELETE_EXPIRED = `
+WITH locked AS (
+  SELECT drop_id FROM deaddrop_drops
+  WHERE drop_id IN (SELECT drop_id FROM deaddrop_messages WHERE received_at_ms < $1)
+  ORDER BY drop_id FOR UPDATE
+), gone AS (
+  DELETE FROM deaddrop_messages WHERE received_at_ms < $1 AND drop_id IN (SELECT drop_id FROM locked)
+  RETURNING drop_id, size
+), ${UNCOUNT_GONE}`;
+
+/**
+ * The level fair eviction trims the largest drops down to, for a quota of `$1` bytes (no row when
+ * the store is within it). With drops sorted by bytes b1 >= b2 >= ..., trimming the k largest to a
+ * common level L frees (b1 + ... + bk) - k*L; the level is the highest that frees the excess, taken
+ * at the first k where it does not fall below the next drop's bytes (which is then left alone).
+ */
+export const EVICTION_LEVEL = `
+WITH sized AS (
+  SELECT byte_count, ROW_NUMBER() OVER w AS k, SUM(byte_count) OVER w AS prefix,
+         LEAD(byte_count, 1, 0::BIGINT) OVER w AS next_bytes, SUM(byte_count) OVER () - $1 AS excess
+  FROM deaddrop_drops WHERE byte_count > 0
+  WINDOW w AS (ORDER BY byte_count DESC, drop_id ROWS UNBOUNDED PRECEDING)
+)
+SELECT floor((prefix - excess)::NUMERIC / k)::BIGINT AS level FROM sized
+WHERE excess > 0 AND (prefix - excess)::NUMERIC / k >= next_bytes
+ORDER BY k LIMIT 1`;
+
+/** Deletes the oldest messages of every drop above `$1` bytes until it holds at most `$1`. */
+export const TRIM_TO_LEVEL = `
+WITH locked AS (
+  SELECT drop_id FROM deaddrop_drops WHERE byte_count > $1 ORDER BY drop_id FOR UPDATE
+), ranked AS (
+  SELECT drop_id, position, SUM(size) OVER (PARTITION BY drop_id ORDER BY position DESC) AS from_here
+  FROM deaddrop_messages WHERE drop_id IN (SELECT drop_id FROM locked)
+), gone AS (
+  DELETE FROM deaddrop_messages m USING ranked r
+  WHERE r.from_here > $1 AND m.drop_id = r.drop_id AND m.position = r.position
+  RETURNING m.drop_id, m.size
+), ${UNCOUNT_GONE}`;
+
+/**
+ * Forgets drops that have been empty for a day, so random drop IDs do not pile up. A row locked by
+ * an append is skipped (that append is about to fill it); the clock margin is what keeps a drop
+ * created again above its old positions (see `APPEND_FUNCTION`).
+ */
+export const FORGET_EMPTY_DROPS = `
+DELETE FROM deaddrop_drops WHERE drop_id IN (
+  SELECT drop_id FROM deaddrop_drops
+  WHERE message_count = 0
+    AND last_position < (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT - 86400000000
+  FOR UPDATE SKIP LOCKED)`;
+
+/** A tiny durable write that tells whether the write path works. */
+export const PROBE = 'UPDATE deaddrop_probe SET probed_at = clock_timestamp() WHERE id = 1';
