@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DropQuery } from './dropStore.js';
+import type { DropQuery, MessageStamp } from './dropStore.js';
 import { createNewestCache } from './newestCache.js';
 
 const drop = 'A'.repeat(43);
@@ -35,5 +35,60 @@ describe('createNewestCache', () => {
     expect(cache.answer(all(2000))).toBeUndefined();
     cache.clear();
     expect(cache.answer(all())).toBeUndefined();
+  });
+});
+
+describe('createNewestCache with tickets (a database others write to)', () => {
+  it('drops an answer read before a commit it heard of since', () => {
+    const cache = createNewestCache();
+    const ticket = cache.ticket();
+    cache.appended(drop, { position: 9, receivedAtMs: 2 });
+    cache.learn(drop, { position: 5, receivedAtMs: 1 }, ticket);
+    expect(cache.answer(after(5))).toEqual({ position: 9, receivedAtMs: 2 });
+  });
+
+  it('drops an answer read before everything was forgotten', () => {
+    const cache = createNewestCache();
+    const ticket = cache.ticket();
+    cache.clear();
+    cache.learn(drop, null, ticket);
+    expect(cache.answer(all())).toBeUndefined();
+  });
+
+  it('learns an answer when nothing was heard of the drop since its ticket', () => {
+    const cache = createNewestCache();
+    const ticket = cache.ticket();
+    cache.appended('B'.repeat(43), { position: 3, receivedAtMs: 1 });
+    cache.learn(drop, { position: 5, receivedAtMs: 1 }, ticket);
+    expect(cache.answer(after(5))).toBeNull();
+  });
+
+  it('keeps the highest position when commits are heard out of order', () => {
+    const cache = createNewestCache();
+    cache.appended(drop, { position: 9, receivedAtMs: 2 });
+    cache.appended(drop, { position: 7, receivedAtMs: 1 });
+    expect(cache.answer(all())).toEqual({ position: 9, receivedAtMs: 2 });
+  });
+
+  it('answers nothing while suspended, and nothing learned before it resumed', () => {
+    const cache = createNewestCache();
+    cache.appended(drop, { position: 5, receivedAtMs: 1 });
+    const ticket = cache.ticket();
+    cache.suspend();
+    expect(cache.answer(after(5))).toBeUndefined();
+    cache.appended(drop, { position: 6, receivedAtMs: 1 });
+    cache.learn(drop, null);
+    expect(cache.answer(after(5))).toBeUndefined();
+    cache.resume();
+    cache.learn(drop, { position: 5, receivedAtMs: 1 }, ticket);
+    expect(cache.answer(after(5))).toBeUndefined();
+    cache.learn(drop, { position: 6, receivedAtMs: 1 }, cache.ticket());
+    expect(cache.answer(after(6))).toBeNull();
+  });
+
+  it('keeps no message body', () => {
+    const cache = createNewestCache();
+    cache.appended(drop, { position: 5, receivedAtMs: 1, body: Buffer.alloc(10) } as MessageStamp);
+    expect(cache.answer(all())).toEqual({ position: 5, receivedAtMs: 1 });
   });
 });

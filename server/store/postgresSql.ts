@@ -164,32 +164,42 @@ WITH locked AS (
 ), ${UNCOUNT_GONE}`;
 
 /**
- * The level fair eviction trims the largest drops down to, for a quota of `$1` bytes (no row when
- * the store is within it). With drops sorted by bytes b1 >= b2 >= ..., trimming the k largest to a
+ * Fair eviction for a quota of `$1` bytes (no row when the store is within it): the excess, and a
+ * level that only drops above it can reach. Trimming the k largest drops (b1 >= b2 >= ...) to a
  * common level L frees (b1 + ... + bk) - k*L; the level is the highest that frees the excess, taken
- * at the first k where it does not fall below the next drop's bytes (which is then left alone).
+ * at the first k where it does not fall below the next drop's bytes.
  */
-export const EVICTION_LEVEL = `
+export const EVICTION_BOUNDS = `
 WITH sized AS (
-  SELECT byte_count, ROW_NUMBER() OVER w AS k, SUM(byte_count) OVER w AS prefix,
+  SELECT ROW_NUMBER() OVER w AS k, SUM(byte_count) OVER w AS prefix,
          LEAD(byte_count, 1, 0::BIGINT) OVER w AS next_bytes, SUM(byte_count) OVER () - $1 AS excess
   FROM deaddrop_drops WHERE byte_count > 0
   WINDOW w AS (ORDER BY byte_count DESC, drop_id ROWS UNBOUNDED PRECEDING)
 )
-SELECT floor((prefix - excess)::NUMERIC / k)::BIGINT AS level FROM sized
+SELECT floor((prefix - excess)::NUMERIC / k)::BIGINT AS level, excess FROM sized
 WHERE excess > 0 AND (prefix - excess)::NUMERIC / k >= next_bytes
 ORDER BY k LIMIT 1`;
 
-/** Deletes the oldest messages of every drop above `$1` bytes until it holds at most `$1`. */
-export const TRIM_TO_LEVEL = `
+/**
+ * Deletes what "the drop holding the most bytes loses its oldest message", repeated until `$2`
+ * bytes are freed, would delete. That repetition takes messages in the order of the bytes their
+ * drop holds from them on, largest first (within a drop, oldest first), so it is the shortest run
+ * of that order that frees `$2` bytes. Trimming every drop to the level `$1` frees at least as
+ * much, so the run ends before any drop at or below the level.
+ */
+export const EVICT_LARGEST_FIRST = `
 WITH locked AS (
   SELECT drop_id FROM deaddrop_drops WHERE byte_count > $1 ORDER BY drop_id FOR UPDATE
 ), ranked AS (
-  SELECT drop_id, position, SUM(size) OVER (PARTITION BY drop_id ORDER BY position DESC) AS from_here
+  SELECT drop_id, position, size, SUM(size) OVER (PARTITION BY drop_id ORDER BY position DESC) AS from_here
   FROM deaddrop_messages WHERE drop_id IN (SELECT drop_id FROM locked)
+), queued AS (
+  SELECT drop_id, position,
+         SUM(size) OVER (ORDER BY from_here DESC, drop_id, position ROWS UNBOUNDED PRECEDING) - size AS freed_before
+  FROM ranked
 ), gone AS (
-  DELETE FROM deaddrop_messages m USING ranked r
-  WHERE r.from_here > $1 AND m.drop_id = r.drop_id AND m.position = r.position
+  DELETE FROM deaddrop_messages m USING queued q
+  WHERE q.freed_before < $2 AND m.drop_id = q.drop_id AND m.position = q.position
   RETURNING m.drop_id, m.size
 ), ${UNCOUNT_GONE}`;
 

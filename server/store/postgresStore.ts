@@ -65,7 +65,8 @@ import {
   APPEND_FUNCTION,
   DELETE_EXPIRED,
   DELETED_CHANNEL,
-  EVICTION_LEVEL,
+  EVICT_LARGEST_FIRST,
+  EVICTION_BOUNDS,
   FORGET_EMPTY_DROPS,
   HAS_GLOBAL_COUNTER,
   MIGRATE_FROM_GLOBAL_COUNTER,
@@ -74,7 +75,6 @@ import {
   READS,
   SCHEMA,
   SWEEP_LOCK_KEY,
-  TRIM_TO_LEVEL,
 } from './postgresSql.js';
 import { queryBounds } from './queryBounds.js';
 
@@ -297,9 +297,9 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
     async enforceQuota(maxBytes) {
       if (estimatedBytes <= maxBytes) return 0;
       return sweep(async (client) => {
-        const level = await client.query<{ level: string }>(EVICTION_LEVEL, [maxBytes]);
-        if (!level.rows[0]) return 0;
-        const { rows } = await client.query<{ deleted: string }>(TRIM_TO_LEVEL, [level.rows[0].level]);
+        const [bounds] = (await client.query<{ level: string; excess: string }>(EVICTION_BOUNDS, [maxBytes])).rows;
+        if (!bounds) return 0;
+        const { rows } = await client.query<{ deleted: string }>(EVICT_LARGEST_FIRST, [bounds.level, bounds.excess]);
         return Number(rows[0]!.deleted);
       });
     },
