@@ -5,7 +5,7 @@
 import { createLogger, setLogLevel } from '../shared/log.js';
 import { parseCli, USAGE } from './config/cliArgs.js';
 import { resolveOptions, type DropServerOptions } from './config/options.js';
-import { startDropServer } from './dropServer.js';
+import { PortInUseError, startDropServer } from './dropServer.js';
 
 const log = createLogger('server');
 
@@ -16,6 +16,7 @@ function fail(message: string): never {
 
 function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
+  if (error instanceof PortInUseError) return error.message;
   const e = error as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') return 'the port is already in use';
   if (e.code === 'EACCES') return 'no permission to listen on that port';

@@ -1,17 +1,12 @@
-/** Assembles one drop server instance: store, HTTP server, push hub, sweeper; and takes it down again. */
+/** One drop server instance with listeners of its own: the drop service, its HTTP server, and the optional metrics listener. */
 import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolveOptions, type DropServerOptions } from './config/options.js';
-import { createTokenCheck } from './http/accessTokens.js';
-import { createDropHandler } from './http/dropHandler.js';
-import { createRequestListener, createUpgradeListener } from './http/requestListener.js';
-import { createRouter } from './http/routes.js';
-import { createMetrics } from './metrics.js';
-import { createPushHub } from './push/pushHub.js';
-import { setServerLogLevel } from './serverLog.js';
-import { openStore } from './store/openStore.js';
-import { createSweeper, type SweepResult } from './sweeper.js';
+import { createDropService, type DropService } from './dropService.js';
+import { guardConnections } from './http/connectionGuard.js';
+import { refuseUpgrade } from './push/pushHub.js';
+import { NO_STORE, sendError } from './http/responses.js';
+import type { SweepResult } from './sweeper.js';
 
 /** Requests still running this long after `close()` are cut off. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -20,17 +15,32 @@ export interface RunningDropServer {
   /** `http://host:port/basepath` without trailing slash (`http://127.0.0.1:8080` for the root path). */
   url: string;
   port: number;
+  /** `http://host:port/metrics` of the metrics listener, when `metricsPort` was set. */
+  metricsUrl: string | null;
   /** Stops accepting, lets requests in flight finish, closes WebSockets and the database. */
   close(): Promise<void>;
   /** Runs the expiry and quota sweep now (tests use it with a fake clock). */
   sweepNow(): Promise<SweepResult>;
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+/** The port is taken, with the flag that changes it named (for the CLI's one-line error). */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  readonly code = 'EADDRINUSE';
+  constructor(
+    readonly port: number,
+    flag: string,
+  ) {
+    super(`port ${port} is already in use: stop the program using it, or choose another with ${flag} (0 picks a free one)`);
+  }
+}
+
+function listen(server: Server, host: string, port: number, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException): void => reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, flag) : error);
+    server.once('error', failed);
     server.listen({ host, port, exclusive: true }, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);
     });
@@ -41,49 +51,13 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/**
- * Starts a drop server with `options` over the defaults.
- * @throws OptionError for bad options, StoreConfigError or the driver's error for an unusable
- *   database, the listen error (e.g. EADDRINUSE) when the port cannot be bound
- */
-export async function startDropServer(partial: Partial<DropServerOptions> = {}): Promise<RunningDropServer> {
-  const options = resolveOptions(partial);
-  setServerLogLevel(options.logLevel);
-  const store = await openStore(options.db, {
-    dropCaps: { maxMessages: options.dropMaxMessages, maxBytes: options.dropMaxBytes },
-  });
-  const metrics = createMetrics();
-  const ttlMs = options.ttlSeconds * 1000;
-  const sweeper = createSweeper({
-    store,
-    clock: options.clock,
-    ttlMs,
-    quotaBytes: options.quotaBytes,
-    intervalMs: options.sweepIntervalMs,
-  });
-  const tokenOk = createTokenCheck(options.tokens);
-  const hub = createPushHub({ store, metrics, maxSubscribers: options.maxSubscribers, authorized: tokenOk });
-  const handleDrop = createDropHandler({
-    store,
-    clock: options.clock,
-    metrics,
-    maxMessageBytes: options.maxMessageBytes,
-    pageSize: options.pageSize,
-    ttlMs,
-    tokensRequired: options.tokens.length > 0,
-    afterAppend: () => sweeper.checkQuotaSoon(),
-  });
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
 
-  const sockets = new Set<Socket>();
-  const deps = {
-    route: createRouter(options.basePath),
-    handleDrop,
-    hub,
-    store,
-    metrics,
-    tokenOk,
-    openConnections: () => sockets.size,
-  };
+function createDropHttpServer(options: DropServerOptions, service: DropService): Server {
   const server = createServer(
     {
       headersTimeout: options.headersTimeoutMs,
@@ -91,49 +65,88 @@ export async function startDropServer(partial: Partial<DropServerOptions> = {}):
       keepAliveTimeout: options.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
     },
-    createRequestListener(deps),
+    (req, res) => service.handle(req, res, () => sendError(res, 404, 'Not found', { head: req.method === 'HEAD' })),
   );
   server.maxConnections = options.maxConnections;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  // A response nobody reads (a stalled client) must not hold its socket and buffers for good.
+  server.setTimeout(options.socketTimeoutMs);
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    if (!service.upgrade(req, socket, head)) {
+      socket.on('error', () => socket.destroy());
+      refuseUpgrade(socket, 404, 'Not Found', 'Not found');
+    }
   });
-  server.on('upgrade', createUpgradeListener(deps));
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) return socket.destroy();
-    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  server.on('clientError', answerClientError);
+  return server;
+}
+
+/** `/metrics` alone, on a listener of its own (loopback by default): nothing else is served there. */
+function createMetricsServer(service: DropService): Server {
+  return createServer((req, res) => {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') return sendError(res, 404, 'Not found', { head: req.method === 'HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'Method not allowed', { headers: { Allow: 'GET, HEAD' } });
+    service.metricsText().then(
+      (text) => {
+        res.writeHead(200, { ...NO_STORE, 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      () => sendError(res, 503, 'Storage unavailable'),
+    );
   });
+}
+
+/** Stops accepting, lets keep-alive connections go as their last response is sent, cuts off the rest after a grace period. */
+async function stopServer(server: Server): Promise<void> {
+  if (!server.listening) return;
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const reaper = setInterval(() => server.closeIdleConnections(), 50);
+  const cutOff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  await stopped;
+  clearInterval(reaper);
+  clearTimeout(cutOff);
+}
+
+/**
+ * Starts a drop server with `options` over the defaults.
+ * @throws OptionError for bad options, StoreConfigError or the driver's error for an unusable
+ *   database, PortInUseError or the listen error (e.g. EACCES) when a port cannot be bound
+ */
+export async function startDropServer(partial: Partial<DropServerOptions> = {}): Promise<RunningDropServer> {
+  const options = resolveOptions(partial);
+  let connections: { size(): number } | null = null;
+  const service = await createDropService(options, { operationalAtRoot: true, openConnections: () => connections?.size() ?? 0 });
+  const server = createDropHttpServer(options, service);
+  connections = guardConnections(server, {
+    maxConnectionsPerClient: options.maxConnectionsPerClient,
+    idleConnectionMs: options.idleConnectionMs,
+    trustedProxies: new Set(options.trustedProxies),
+    refused: () => void service.metrics.connectionsRefused++,
+  });
+  const metricsServer = options.metricsPort === null ? null : createMetricsServer(service);
 
   let port: number;
+  let metricsPort: number | null = null;
   try {
-    port = await listen(server, options.host, options.port);
+    port = await listen(server, options.host, options.port, '--port');
+    if (metricsServer) metricsPort = await listen(metricsServer, options.metricsHost, options.metricsPort!, '--metrics-port');
   } catch (error) {
-    hub.close();
-    await sweeper.stop();
-    await store.close();
+    await Promise.all([stopServer(server), metricsServer && stopServer(metricsServer)]);
+    await service.close();
     throw error;
   }
 
   let closing: Promise<void> | null = null;
   const close = async (): Promise<void> => {
-    hub.close();
-    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Keep-alive connections become idle as their last response goes out; close them as they do.
-    server.closeIdleConnections();
-    const reaper = setInterval(() => server.closeIdleConnections(), 50);
-    const cutOff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    await stopped;
-    clearInterval(reaper);
-    clearTimeout(cutOff);
-    await sweeper.stop();
-    await store.close();
+    service.closePush();
+    await Promise.all([stopServer(server), metricsServer && stopServer(metricsServer)]);
+    await service.close();
   };
-
   return {
     url: `http://${urlHost(options.host)}:${port}${options.basePath}`,
     port,
+    metricsUrl: metricsPort === null ? null : `http://${urlHost(options.metricsHost)}:${metricsPort}/metrics`,
     close: () => (closing ??= close()),
-    sweepNow: () => sweeper.sweepNow(),
+    sweepNow: () => service.sweepNow(),
   };
 }

@@ -1,8 +1,10 @@
 /**
- * The drop server's public entry: start an instance in-process (the desktop app does) or through
- * `cli.ts`. See PROTOCOL.md section 2 for what it serves.
+ * The drop server's public entry: start an instance with listeners of its own (`startDropServer`,
+ * as the CLI and the desktop app do), or mount it in an existing Node application
+ * (`createDropHandler`). See PROTOCOL.md section 2 for what it serves.
  */
-export { startDropServer, type RunningDropServer } from './dropServer.js';
+export { startDropServer, PortInUseError, type RunningDropServer } from './dropServer.js';
+export { createDropHandler, type MountedDropHandler, type NextFunction } from './mountedHandler.js';
 export { DEFAULT_OPTIONS, OptionError, type Clock, type DropServerOptions } from './config/options.js';
 export { StoreConfigError } from './store/openStore.js';
 export type { SweepResult } from './sweeper.js';

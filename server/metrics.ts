@@ -29,8 +29,11 @@ function metric(name: string, type: 'counter' | 'gauge', help: string, samples: 
   return lines.join('\n');
 }
 
-/** The Prometheus text exposition (version 0.0.4) of `m` plus the store's current size. */
-export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnections: number): string {
+/**
+ * The Prometheus text exposition (version 0.0.4) of `m` plus the store's current size, and the open
+ * connections where this instance owns them (null when mounted in another application's server).
+ */
+export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnections: number | null): string {
   return (
     [
       metric('deaddrop_messages_received_total', 'counter', 'Messages stored after a POST.', [['', m.messagesReceived]]),
@@ -48,7 +51,7 @@ export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnect
       ]),
       metric('deaddrop_stored_bytes', 'gauge', 'Total size of stored messages.', [['', storedBytes]]),
       metric('deaddrop_websocket_connections', 'gauge', 'Open WebSocket push connections.', [['', m.websocketConnections]]),
-      metric('deaddrop_http_connections', 'gauge', 'Open TCP connections.', [['', openConnections]]),
+      ...(openConnections === null ? [] : [metric('deaddrop_http_connections', 'gauge', 'Open TCP connections.', [['', openConnections]])]),
     ].join('\n') + '\n'
   );
 }

@@ -54,7 +54,7 @@ export function lanAddresses(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): s
 export function startFailureMessage(err: unknown, port: number): string {
   const text = err instanceof Error ? `${err.message} ${String((err as { code?: unknown }).code)}` : String(err);
   // errno codes from an in-process server; the drop server CLI's words from a child process.
-  if (/EADDRINUSE|port is already in use/.test(text)) return `Port ${port} is already in use.`;
+  if (/EADDRINUSE|is already in use/.test(text)) return `Port ${port} is already in use.`;
   if (/EACCES|no permission to listen/.test(text)) return `Port ${port} needs privileges this app does not have: choose a port above 1024.`;
   // Running from source, better-sqlite3 is built for Node's ABI, not Electron's (packaged builds rebuild it).
   if (/NODE_MODULE_VERSION|compiled against a different Node\.js version/.test(text)) {

@@ -23,6 +23,15 @@ Runs a Qabel drop server. Every option also reads an environment variable (shown
   --drop-max-bytes <size>    the same for stored bytes per drop (default 32MB) [DEADDROP_DROP_MAX_BYTES]
   --token <secret>           require "Authorization: Bearer <secret>";        [DEADDROP_TOKEN, comma-separated]
                              repeat for several tokens
+  --max-client-connections <n>  open connections per client address (IPv6: [DEADDROP_MAX_CLIENT_CONNECTIONS]
+                             per /64) before more are closed (default 64)
+  --trusted-proxy <addr>     a reverse proxy whose X-Forwarded-For names the  [DEADDROP_TRUSTED_PROXY, comma-separated]
+                             client; repeat for several
+  --metrics-port <n>         serve /metrics on its own listener on this port  [DEADDROP_METRICS_PORT]
+                             (0 = any free port; off by default)
+  --metrics-host <addr>      interface of that listener (default 127.0.0.1)   [DEADDROP_METRICS_HOST]
+  --metrics-token <secret>   serve /metrics beside the drops, only to         [DEADDROP_METRICS_TOKEN]
+                             "Authorization: Bearer <secret>"
   --log-level <level>        debug, info, warn, error or silent (default info) [DEADDROP_LOG_LEVEL]
   --help                     show this text
 `;
@@ -40,12 +49,21 @@ const FLAGS = {
   'drop-max-messages': { type: 'string' },
   'drop-max-bytes': { type: 'string' },
   token: { type: 'string', multiple: true },
+  'max-client-connections': { type: 'string' },
+  'trusted-proxy': { type: 'string', multiple: true },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  'metrics-token': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 function envName(flag: string): string {
   return 'DEADDROP_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+function commaList(text: string | undefined): string[] | undefined {
+  return text?.split(',').map((t) => t.trim()).filter((t) => t !== '');
 }
 
 function integer(flag: string, text: string): number {
@@ -71,7 +89,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     throw new OptionError(`${(error as Error).message} (see --help)`);
   }
   if (values.help) return { kind: 'help' };
-  const pick = (flag: Exclude<keyof typeof FLAGS, 'token' | 'help'>): string | undefined => {
+  const pick = (flag: Exclude<keyof typeof FLAGS, 'token' | 'trusted-proxy' | 'help'>): string | undefined => {
     const fromEnv = env[envName(flag)];
     return values[flag] ?? (fromEnv === '' ? undefined : fromEnv);
   };
@@ -94,8 +112,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   if (dropMaxMessages !== undefined) options.dropMaxMessages = integer('drop-max-messages', dropMaxMessages);
   const dropMaxBytes = pick('drop-max-bytes');
   if (dropMaxBytes !== undefined) options.dropMaxBytes = converted('drop-max-bytes', dropMaxBytes, parseByteSize, '32MB or 1000000');
-  const tokens = values.token ?? env.DEADDROP_TOKEN?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const tokens = values.token ?? commaList(env.DEADDROP_TOKEN);
   if (tokens !== undefined) options.tokens = tokens;
+  const perClient = pick('max-client-connections');
+  if (perClient !== undefined) options.maxConnectionsPerClient = integer('max-client-connections', perClient);
+  const proxies = values['trusted-proxy'] ?? commaList(env.DEADDROP_TRUSTED_PROXY);
+  if (proxies !== undefined) options.trustedProxies = proxies;
+  const metricsPort = pick('metrics-port');
+  if (metricsPort !== undefined) options.metricsPort = integer('metrics-port', metricsPort);
+  const metricsHost = pick('metrics-host');
+  if (metricsHost !== undefined) options.metricsHost = metricsHost;
+  const metricsToken = pick('metrics-token');
+  if (metricsToken !== undefined) options.metricsToken = metricsToken;
   const logLevel = pick('log-level');
   if (logLevel !== undefined) options.logLevel = logLevel as LogLevel;
   return { kind: 'run', options };

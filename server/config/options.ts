@@ -1,4 +1,5 @@
 /** Settings of one drop server instance, their defaults, and their validation. */
+import { isIP } from 'node:net';
 import type { LogLevel } from '../../shared/log.js';
 
 /** Time source; tests inject a fake one to exercise expiry without waiting. */
@@ -40,8 +41,28 @@ export interface DropServerOptions {
   clock: Clock;
   /** Open TCP connections beyond this are refused. */
   maxConnections: number;
-  /** WebSocket subscribers beyond this are refused with 503. */
+  /**
+   * Open TCP connections of one client (an IPv4 address, an IPv6 /64) beyond this are closed at
+   * once, so one client cannot lock out the rest. A trusted proxy's connections count only against
+   * `maxConnections` (they carry many clients).
+   */
+  maxConnectionsPerClient: number;
+  /** WebSocket subscribers beyond this are refused with 503; kept below `maxConnections`. */
   maxSubscribers: number;
+  /** WebSocket subscribers of one client (behind a trusted proxy: per `X-Forwarded-For`) beyond this get 429. */
+  maxSubscribersPerClient: number;
+  /** Reverse proxies whose `X-Forwarded-For` names the client (their own address is exempt from the per-client connection cap). */
+  trustedProxies: string[];
+  /** A connection that has not begun a request this long after opening is closed. */
+  idleConnectionMs: number;
+  /** A socket with no traffic either way this long (a client that stopped reading its response) is closed. */
+  socketTimeoutMs: number;
+  /** Serve `/metrics` on its own listener on this port (0: any free port); null: not on a listener of its own. */
+  metricsPort: number | null;
+  /** Interface of the metrics listener. */
+  metricsHost: string;
+  /** Serve `/metrics` beside the drops, to `Authorization: Bearer <this>` only; null: not beside the drops. */
+  metricsToken: string | null;
   /** Time a client has to send its request headers. */
   headersTimeoutMs: number;
   /** Time a client has to send its whole request. */
@@ -67,7 +88,15 @@ export const DEFAULT_OPTIONS: DropServerOptions = {
   logLevel: 'info',
   clock: systemClock,
   maxConnections: 1024,
-  maxSubscribers: 4096,
+  maxConnectionsPerClient: 64,
+  maxSubscribers: 768,
+  maxSubscribersPerClient: 32,
+  trustedProxies: [],
+  idleConnectionMs: 5_000,
+  socketTimeoutMs: 30_000,
+  metricsPort: null,
+  metricsHost: '127.0.0.1',
+  metricsToken: null,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -113,8 +142,19 @@ export function resolveOptions(partial: Partial<DropServerOptions>): DropServerO
   requireInteger('--drop-max-messages', o.dropMaxMessages, 1, 100_000_000);
   requireInteger('--drop-max-bytes', o.dropMaxBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('maxConnections', o.maxConnections, 1, 1_000_000);
+  requireInteger('--max-client-connections', o.maxConnectionsPerClient, 1, 1_000_000);
+  o.maxConnectionsPerClient = Math.min(o.maxConnectionsPerClient, o.maxConnections);
   requireInteger('maxSubscribers', o.maxSubscribers, 0, 1_000_000);
-  for (const name of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'sweepIntervalMs'] as const) {
+  requireInteger('maxSubscribersPerClient', o.maxSubscribersPerClient, 0, 1_000_000);
+  // Subscribers hold connections: leave room for the requests that polling and posting need.
+  o.maxSubscribers = Math.min(o.maxSubscribers, Math.floor(o.maxConnections * 0.75));
+  o.maxSubscribersPerClient = Math.min(o.maxSubscribersPerClient, Math.floor(o.maxConnectionsPerClient / 2));
+  if (o.metricsPort !== null) requireInteger('--metrics-port', o.metricsPort, 0, 65_535);
+  if (o.metricsHost.trim() === '') throw new OptionError('--metrics-host must not be empty');
+  for (const proxy of o.trustedProxies) {
+    if (!isIP(proxy)) throw new OptionError(`--trusted-proxy must be an IP address, got "${proxy}"`);
+  }
+  for (const name of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'sweepIntervalMs', 'idleConnectionMs', 'socketTimeoutMs'] as const) {
     requireInteger(name, o[name], 1, 86_400_000);
   }
   if (!LOG_LEVELS.includes(o.logLevel)) throw new OptionError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -122,6 +162,9 @@ export function resolveOptions(partial: Partial<DropServerOptions>): DropServerO
     if (!/^[\x21-\x7e]{16,512}$/.test(token)) {
       throw new OptionError('--token must be 16 to 512 printable characters without spaces');
     }
+  }
+  if (o.metricsToken !== null && !/^[\x21-\x7e]{16,512}$/.test(o.metricsToken)) {
+    throw new OptionError('--metrics-token must be 16 to 512 printable characters without spaces');
   }
   return o;
 }

@@ -100,7 +100,7 @@ async function listPage(store: DropStore, query: DropQuery, pageSize: number): P
 }
 
 /** Returns the handler for one request on a drop route (the drop ID is not validated yet). */
-export function createDropHandler(deps: DropHandlerDeps) {
+export function createDropRequestHandler(deps: DropHandlerDeps) {
   const { store, clock, metrics } = deps;
 
   const queryFor = (req: IncomingMessage, dropId: string): DropQuery => ({

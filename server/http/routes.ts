@@ -3,29 +3,41 @@
 export type Route =
   | { kind: 'drop'; dropId: string }
   | { kind: 'push'; dropId: string }
+  | { kind: 'info' }
   | { kind: 'health' }
   | { kind: 'metrics' }
   | { kind: 'notFound' };
 
 const PUSH_SUFFIX = '/ws';
 
+export interface RouterOptions {
+  /**
+   * Also answer `/health` and `/metrics` at the root (a server of its own). A handler mounted in
+   * another application leaves the root to that application.
+   */
+  operationalAtRoot: boolean;
+}
+
 /**
  * @param basePath normalised service path: '' or '/tools/drop'
  * @returns a function from a raw request URL (path and query) to its route
  */
-export function createRouter(basePath: string): (rawUrl: string) => Route {
+export function createRouter(basePath: string, options: RouterOptions = { operationalAtRoot: true }): (rawUrl: string) => Route {
   const prefix = basePath + '/';
   return (rawUrl) => {
     const q = rawUrl.indexOf('?');
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    // Operational endpoints answer at the root and under the service path (behind a proxy).
-    if (path === '/health') return { kind: 'health' };
-    if (path === '/metrics') return { kind: 'metrics' };
+    if (options.operationalAtRoot) {
+      // Operational endpoints answer at the root and under the service path (behind a proxy).
+      if (path === '/health') return { kind: 'health' };
+      if (path === '/metrics') return { kind: 'metrics' };
+    }
+    if (path === basePath) return { kind: 'info' };
     if (!path.startsWith(prefix)) return { kind: 'notFound' };
     const rest = path.slice(prefix.length);
     if (rest === 'health') return { kind: 'health' };
     if (rest === 'metrics') return { kind: 'metrics' };
-    if (rest === '') return { kind: 'notFound' };
+    if (rest === '') return { kind: 'info' };
     const slash = rest.indexOf('/');
     if (slash < 0) return { kind: 'drop', dropId: rest };
     if (rest.endsWith(PUSH_SUFFIX) && slash === rest.length - PUSH_SUFFIX.length) {

@@ -21,13 +21,15 @@ export interface PushHubDeps {
   store: DropStore;
   metrics: ServerMetrics;
   maxSubscribers: number;
+  /** Subscribers of one client (see `clientAddress.ts`) beyond this are refused with 429. */
+  maxSubscribersPerClient: number;
   /** Access-token check of the upgrade request. */
   authorized(authorization: string | undefined): boolean;
 }
 
 export interface PushHub {
-  /** Takes over an HTTP upgrade request for `dropId` (validated here). */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, dropId: string): void;
+  /** Takes over an HTTP upgrade request for `dropId` (validated here) from `client` (its per-client key). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, dropId: string, client: string): void;
   close(): void;
 }
 
@@ -52,14 +54,22 @@ export function createPushHub(deps: PushHubDeps): PushHub {
   wss.on('headers', (headers: string[]) => headers.push('Cache-Control: no-store'));
   const subscribers = new Map<string, Set<WebSocket>>();
   const alive = new WeakSet<WebSocket>();
+  const perClient = new Map<string, number>();
   let count = 0;
+  let closed = false;
 
-  const remove = (dropId: string, ws: WebSocket): void => {
+  const release = (client: string): void => {
+    count--;
+    const left = (perClient.get(client) ?? 1) - 1;
+    if (left > 0) perClient.set(client, left);
+    else perClient.delete(client);
+    metrics.websocketConnections = count;
+  };
+  const remove = (dropId: string, ws: WebSocket, client: string): void => {
     const set = subscribers.get(dropId);
     if (!set?.delete(ws)) return;
     if (set.size === 0) subscribers.delete(dropId);
-    count--;
-    metrics.websocketConnections = count;
+    release(client);
   };
 
   const deliver = async (notice: AppendNotice): Promise<void> => {
@@ -95,27 +105,48 @@ export function createPushHub(deps: PushHubDeps): PushHub {
   pinger.unref();
 
   return {
-    handleUpgrade(req, socket, head, dropId) {
+    handleUpgrade(req, socket, head, dropId, client) {
       if (!deps.authorized(req.headers.authorization)) return refuseUpgrade(socket, 401, 'Unauthorized', 'Unauthorized');
       if (!isValidDropId(dropId)) return refuseUpgrade(socket, 400, 'Bad Request', 'Invalid drop id');
-      if (count >= deps.maxSubscribers) return refuseUpgrade(socket, 503, 'Service Unavailable', 'Too many subscribers');
+      if (count >= deps.maxSubscribers) {
+        metrics.connectionsRefused++;
+        return refuseUpgrade(socket, 503, 'Service Unavailable', 'Too many subscribers');
+      }
+      if ((perClient.get(client) ?? 0) >= deps.maxSubscribersPerClient) {
+        metrics.connectionsRefused++;
+        return refuseUpgrade(socket, 429, 'Too Many Requests', 'Too many subscriptions from this address');
+      }
+      // Counted before the handshake completes, so a burst of upgrades cannot slip past the caps.
+      count++;
+      perClient.set(client, (perClient.get(client) ?? 0) + 1);
+      let settled = false;
+      const handshakeFailed = (): void => {
+        if (settled) return;
+        settled = true;
+        release(client);
+      };
+      socket.once('close', handshakeFailed);
       wss.handleUpgrade(req, socket, head, (ws) => {
-        count++;
+        settled = true;
+        socket.off('close', handshakeFailed);
         metrics.websocketConnections = count;
         let set = subscribers.get(dropId);
         if (!set) subscribers.set(dropId, (set = new Set()));
         set.add(ws);
         alive.add(ws);
         ws.on('pong', () => alive.add(ws));
-        ws.on('close', () => remove(dropId, ws));
+        ws.on('close', () => remove(dropId, ws, client));
         ws.on('error', () => ws.terminate());
       });
     },
     close() {
+      if (closed) return;
+      closed = true;
       clearInterval(pinger);
       unsubscribe();
       for (const set of subscribers.values()) for (const ws of set) ws.terminate();
       subscribers.clear();
+      perClient.clear();
       count = 0;
       metrics.websocketConnections = 0;
       wss.close();

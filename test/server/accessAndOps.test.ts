@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
-import { metricsText, metricValue, serversPerTest } from './inProcessServer.js';
+import { metricsText, metricValue, serversPerTest, TEST_METRICS_TOKEN } from './inProcessServer.js';
 import { subscribe } from './pushClient.js';
 
 const { server, cleanups } = serversPerTest(afterEach);
@@ -28,7 +28,7 @@ describe('access tokens', () => {
     expect((await fetchDrop(url, bearer)).parts).toHaveLength(1);
   });
 
-  it('requires the token for WebSocket push and metrics, not for health', async () => {
+  it('requires the token for WebSocket push, not for health; metrics want their own token', async () => {
     const s = await server({ tokens: [TOKEN] });
     const url = `${s.url}/${newDropId()}`;
     await expect(subscribe(url)).rejects.toThrow('401');
@@ -37,8 +37,43 @@ describe('access tokens', () => {
     await postMessage(url, Uint8Array.of(42), bearer);
     expect(Array.from((await sub.next()).body)).toEqual([42]);
     expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${s.url}/metrics`, { headers: bearer })).status).toBe(200);
+    expect((await fetch(`${s.url}/metrics`, { headers: bearer })).status).toBe(401);
+    expect((await fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${TEST_METRICS_TOKEN}` } })).status).toBe(200);
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('where /metrics is served', () => {
+  it('nowhere by default: its counters would tell anyone when messages are posted and fetched', async () => {
+    const s = await server({ metricsToken: null });
+    expect((await fetch(`${s.url}/metrics`)).status).toBe(404);
+    expect(s.metricsUrl).toBeNull();
+  });
+
+  it('on a listener of its own that serves nothing else', async () => {
+    const s = await server({ metricsToken: null, metricsPort: 0 });
+    expect(s.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const res = await fetch(s.metricsUrl!);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('deaddrop_messages_received_total 0');
+    expect((await fetch(s.metricsUrl!.replace('/metrics', `/${newDropId()}`))).status).toBe(404);
+    expect((await fetch(s.metricsUrl!.replace('/metrics', '/health'))).status).toBe(404);
+    expect((await fetch(`${s.url}/metrics`)).status).toBe(404);
+  });
+});
+
+describe('the service path itself', () => {
+  it('names the service and protocol, and nothing about any drop', async () => {
+    const s = await server({ basePath: '/tools/drop' });
+    await postMessage(`${s.url}/${newDropId()}`, Uint8Array.of(1));
+    for (const url of [s.url, `${s.url}/`]) {
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.json()).toEqual({ service: 'deaddrop-server', protocol: 'qabel-drop', protocolVersion: 1, push: 'websocket' });
+    }
+    expect((await fetch(`http://127.0.0.1:${s.port}/`)).status).toBe(404);
+    expect((await fetch(s.url, { method: 'POST', body: 'x' })).status).toBe(405);
   });
 });
 

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHttpDate } from '../../shared/protocol/httpDate.js';
 import { deposit, fetchDrop, newDropId, postMessage, QABEL_AUTH } from './dropClient.js';
+import { TEST_CONNECTIONS_PER_CLIENT } from './inProcessServer.js';
 import { createTestDatabase, explainPostgresSkip, PG_URL, type TestDatabase } from './postgresDatabase.js';
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './serverProcess.js';
 
@@ -37,7 +38,9 @@ describe.each(backends)('$name store', ({ postgres }) => {
   beforeAll(async () => {
     dataDir = makeDataDir();
     database = postgres ? await createTestDatabase(PG_URL!) : undefined;
-    server = await startServerProcess(dataDir, database ? ['--db', database.url] : []);
+    // The tests play many clients from one address.
+    const common = ['--max-client-connections', String(TEST_CONNECTIONS_PER_CLIENT)];
+    server = await startServerProcess(dataDir, database ? [...common, '--db', database.url] : common);
   });
   afterAll(async () => {
     await server?.stop();
@@ -204,8 +207,9 @@ describe.each(backends)('$name store', ({ postgres }) => {
 
     it('returns at most 1000 messages per GET; the cursor fetches the rest', async () => {
       const url = dropUrl();
-      for (let n = 0; n < 1005; n += 67) {
-        await Promise.all(Array.from({ length: Math.min(67, 1005 - n) }, (_, i) => deposit(url, new TextEncoder().encode(String(n + i)))));
+      // 40 at a time: one client gets 64 connections at most.
+      for (let n = 0; n < 1005; n += 40) {
+        await Promise.all(Array.from({ length: Math.min(40, 1005 - n) }, (_, i) => deposit(url, new TextEncoder().encode(String(n + i)))));
       }
       const first = await fetchDrop(url);
       expect(first.parts).toHaveLength(1000);
@@ -218,7 +222,7 @@ describe.each(backends)('$name store', ({ postgres }) => {
 
     it('answers unknown paths with 404 and a plain GET on the push path with 426', async () => {
       await expectJsonError(await fetch(`${server.url}/a/b`), 404, 'Not found');
-      await expectJsonError(await fetch(`${server.url}/`), 404, 'Not found');
+      await expectJsonError(await fetch(`${server.url}/${newDropId()}/x`), 404, 'Not found');
       await expectJsonError(await fetch(`${dropUrl()}/ws`), 426, 'WebSocket upgrade required');
     });
   });

@@ -20,6 +20,9 @@ export async function startTestServer(options: Partial<DropServerOptions> = {}):
     port: 0,
     db: `sqlite:${join(dataDir, 'drops.db')}`,
     logLevel: 'warn',
+    metricsToken: TEST_METRICS_TOKEN,
+    // The tests play many clients from one address.
+    maxConnectionsPerClient: TEST_CONNECTIONS_PER_CLIENT,
     ...options,
   });
   return {
@@ -31,7 +34,13 @@ export async function startTestServer(options: Partial<DropServerOptions> = {}):
   };
 }
 
-export async function metricsText(baseUrl: string, headers: Record<string, string> = {}): Promise<string> {
+/** Tests play many clients from one address; the per-client limit has tests of its own. */
+export const TEST_CONNECTIONS_PER_CLIENT = 512;
+
+/** Test servers serve `/metrics` beside the drops to this token (in-process: by default). */
+export const TEST_METRICS_TOKEN = 'metrics-token-for-tests';
+
+export async function metricsText(baseUrl: string, headers: Record<string, string> = { Authorization: `Bearer ${TEST_METRICS_TOKEN}` }): Promise<string> {
   const res = await fetch(`${baseUrl}/metrics`, { headers });
   if (res.status !== 200) throw new Error(`metrics answered ${res.status}`);
   return res.text();

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
+import { metricsText, TEST_METRICS_TOKEN } from './inProcessServer.js';
 import { makeDataDir, removeDataDir, runCli, startServerProcess, type ServerProcess } from './serverProcess.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -49,7 +50,7 @@ describe('deaddrop-server process', () => {
   });
 
   it('finishes a request in flight on SIGTERM, then exits 0', async () => {
-    const server = await started();
+    const server = await started(['--metrics-token', TEST_METRICS_TOKEN]);
     const id = newDropId();
     const socket = connect(server.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
@@ -58,7 +59,7 @@ describe('deaddrop-server process', () => {
     const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.write(`POST /${id} HTTP/1.1\r\nHost: x\r\nAuthorization: Client Qabel\r\nContent-Length: 10\r\n\r\n12345`);
     // Wait until the server has read the partial request (it shows up as an open connection).
-    await expect.poll(async () => (await (await fetch(`${server.url}/metrics`)).text()).includes('deaddrop_http_connections 2')).toBe(true);
+    await expect.poll(async () => (await metricsText(server.url)).includes('deaddrop_http_connections 2')).toBe(true);
     const exitCode = server.stop();
     socket.write('67890');
     await closed;
@@ -115,7 +116,9 @@ describe('deaddrop-server process', () => {
     const server = await started();
     const { code, stderr } = await runCli(['--port', String(server.port), '--db', 'sqlite::memory:']);
     expect(code).not.toBe(0);
-    expect(stderr.trim()).toBe('deaddrop-server: cannot start: the port is already in use');
+    expect(stderr.trim()).toBe(
+      `deaddrop-server: cannot start: port ${server.port} is already in use: stop the program using it, or choose another with --port (0 picks a free one)`,
+    );
   });
 
   it('never logs drop IDs or client addresses', async () => {

@@ -30,17 +30,34 @@ describe('TTL', () => {
 });
 
 describe('quota', () => {
-  it('deletes the globally oldest messages when the stored bytes exceed the quota', async () => {
+  it('over the quota, the drop holding the most bytes loses its own oldest messages first', async () => {
     const s = await server({ quotaBytes: 300 });
     const [a, b] = [`${s.url}/${newDropId()}`, `${s.url}/${newDropId()}`];
-    await deposit(a, new Uint8Array(100).fill(1));
-    await deposit(b, new Uint8Array(100).fill(2));
+    await deposit(b, new Uint8Array(100).fill(1));
+    await deposit(a, new Uint8Array(100).fill(2));
     await deposit(a, new Uint8Array(100).fill(3));
-    await deposit(b, new Uint8Array(100).fill(4));
-    await deposit(a, new Uint8Array(100).fill(5));
+    await deposit(a, new Uint8Array(100).fill(4));
     await expect.poll(async () => metricValue(await metricsText(s.url), 'deaddrop_stored_bytes')).toBe(300);
-    expect((await fetchDrop(a)).parts.map((p) => p.body[0])).toEqual([3, 5]);
-    expect((await fetchDrop(b)).parts.map((p) => p.body[0])).toEqual([4]);
+    // b's message is the oldest of all, yet a (the largest) pays.
+    expect((await fetchDrop(a)).parts.map((p) => p.body[0])).toEqual([3, 4]);
+    expect((await fetchDrop(b)).parts.map((p) => p.body[0])).toEqual([1]);
+  });
+
+  it('a flood of ten times the quota into one drop evicts nothing from the other drops', async () => {
+    const quotaBytes = 200_000;
+    const s = await server({ quotaBytes });
+    const others = Array.from({ length: 5 }, () => `${s.url}/${newDropId()}`);
+    for (const [i, url] of others.entries()) await deposit(url, new Uint8Array(2149).fill(i));
+    const flooded = `${s.url}/${newDropId()}`;
+    const floodCount = Math.ceil((10 * quotaBytes) / 2573);
+    for (let n = 0; n < floodCount; n += 40) {
+      await Promise.all(Array.from({ length: Math.min(40, floodCount - n) }, () => deposit(flooded, new Uint8Array(2573))));
+    }
+    await s.sweepNow();
+    for (const [i, url] of others.entries()) expect((await fetchDrop(url)).parts.map((p) => p.body[0])).toEqual([i]);
+    const kept = (await fetchDrop(flooded)).parts.length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept * 2573 + others.length * 2149).toBeLessThanOrEqual(quotaBytes);
   });
 
   it('never reuses a position after the newest messages were deleted', async () => {
