@@ -1,9 +1,13 @@
 /**
  * Several server processes sharing one PostgreSQL database: the cursor guarantee under concurrent
- * posts (every reader sees every message exactly once, in one order), and push across instances.
+ * posts (every reader sees every message exactly once, in one order), per-drop caps held across
+ * instances, push across instances, and polls that stay right when an instance stops hearing of
+ * the other's commits.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deposit, fetchDrop, newDropId } from './dropClient.js';
+import { LISTEN_APPLICATION_NAME } from '../../server/store/postgresNotifications.js';
+import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
 import { createFakeClock, metricsText, metricValue, startTestServer } from './inProcessServer.js';
 import { createTestDatabase, explainPostgresSkip, PG_URL, type TestDatabase } from './postgresDatabase.js';
 import { subscribe } from './pushClient.js';
@@ -14,6 +18,18 @@ explainPostgresSkip();
 const WRITERS = 6;
 const MESSAGES_PER_WRITER = 40;
 const READERS = 4;
+const DROP_MAX_MESSAGES = 300;
+const DROP_MAX_BYTES = 40_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const texts = (got: { parts: { body: Uint8Array }[] }): string[] => got.parts.map((p) => new TextDecoder().decode(p.body));
+
+/** POSTs and returns the status (the body read, so the connection is free again). */
+async function postStatus(url: string, body: Uint8Array): Promise<number> {
+  const res = await postMessage(url, body);
+  await res.arrayBuffer();
+  return res.status;
+}
 
 describe.skipIf(!PG_URL)('PostgreSQL, two instances', () => {
   let database: TestDatabase;
@@ -23,7 +39,9 @@ describe.skipIf(!PG_URL)('PostgreSQL, two instances', () => {
   beforeAll(async () => {
     database = await createTestDatabase(PG_URL!);
     dataDir = makeDataDir();
-    instances = await Promise.all([0, 1].map(() => startServerProcess(dataDir, ['--db', database.url, '--log-level', 'warn'])));
+    const args = ['--db', database.url, '--log-level', 'warn'];
+    const caps = ['--drop-max-messages', String(DROP_MAX_MESSAGES), '--drop-max-bytes', String(DROP_MAX_BYTES)];
+    instances = await Promise.all([0, 1].map(() => startServerProcess(dataDir, [...args, ...caps])));
   });
   afterAll(async () => {
     await Promise.all(instances.map((i) => i.stop()));
@@ -89,6 +107,93 @@ describe.skipIf(!PG_URL)('PostgreSQL, two instances', () => {
     }
   });
 
+  it('holds a drop to its caps while both instances take posts for it at once', async () => {
+    const posting = async (id: string, writers: number, perWriter: number, size: number): Promise<number[]> => {
+      const urls = instances.map((i) => `${i.url}/${id}`);
+      const each = await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          const statuses: number[] = [];
+          for (let n = 0; n < perWriter; n++) statuses.push(await postStatus(urls[(w + n) % urls.length]!, new Uint8Array(size).fill(w)));
+          return statuses;
+        }),
+      );
+      return each.flat();
+    };
+    const byCount = newDropId();
+    const counted = await posting(byCount, 12, 30, 10);
+    expect(counted.filter((s) => s === 200)).toHaveLength(DROP_MAX_MESSAGES);
+    expect(counted.filter((s) => s !== 200).every((s) => s === 507)).toBe(true);
+    expect((await fetchDrop(`${instances[1]!.url}/${byCount}`)).parts).toHaveLength(DROP_MAX_MESSAGES);
+
+    const bySize = newDropId();
+    const sized = await posting(bySize, 8, 8, 1000);
+    expect(sized.filter((s) => s === 200)).toHaveLength(DROP_MAX_BYTES / 1000);
+    expect((await fetchDrop(`${instances[0]!.url}/${bySize}`)).parts).toHaveLength(DROP_MAX_BYTES / 1000);
+  });
+
+  it('delivers messages posted on one instance to polls on the other after its LISTEN connection was cut, and push recovers', async () => {
+    const id = newDropId();
+    const [here, there] = instances.map((i) => `${i.url}/${id}`) as [string, string];
+    /** Polls `here` with the cursor until something arrives, at most `polls` times. */
+    const pollHere = async (cursor: string, polls = 50): Promise<Awaited<ReturnType<typeof fetchDrop>>> => {
+      for (let poll = 0; poll < polls; poll++) {
+        const got = await fetchDrop(here, { 'X-Qabel-New-Since': cursor });
+        if (got.status === 200) return got;
+        expect(got.status).toBe(304);
+        await sleep(50);
+      }
+      throw new Error(`nothing arrived within ${polls} polls`);
+    };
+
+    await deposit(there, new TextEncoder().encode('before'));
+    let cursor = (await pollHere('0')).latest!;
+    // Now `here` knows the drop's newest message and answers polls from memory.
+    expect((await fetchDrop(here, { 'X-Qabel-New-Since': cursor })).status).toBe(304);
+
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const cut = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()',
+        [LISTEN_APPLICATION_NAME],
+      );
+      expect(cut.rows).toHaveLength(2);
+    } finally {
+      await admin.end();
+    }
+    // Its notification goes to a connection that is gone, and `here` reconnects only after a
+    // second: until then its polls must read the database, not the memory that missed it.
+    await deposit(there, new TextEncoder().encode('while cut'));
+    const missed = await pollHere(cursor, 5);
+    expect(texts(missed)).toEqual(['while cut']);
+    cursor = missed.latest!;
+
+    // Push comes back once the listener has reconnected (it retries after a second).
+    const sub = await subscribe(here);
+    try {
+      // One waiter for the first frame, while a message is posted every second (bounded).
+      const firstFrame = sub.next(15_000);
+      let pushed = false;
+      for (let attempt = 0; attempt < 10 && !pushed; attempt++) {
+        await deposit(there, new TextEncoder().encode(`push ${attempt}`));
+        pushed = await Promise.race([firstFrame.then(() => true), sleep(1000).then(() => false)]);
+      }
+      expect(pushed).toBe(true);
+    } finally {
+      await sub.close();
+    }
+    // Every message exactly once, in order, for the cursor that went through it all.
+    const rest = await pollHere(cursor);
+    const pushes = texts(rest);
+    expect(pushes.every((text, n) => text === `push ${n}`)).toBe(true);
+    cursor = rest.latest!;
+
+    // Polls from memory hear of the other instance's commits again.
+    expect((await fetchDrop(here, { 'X-Qabel-New-Since': cursor })).status).toBe(304);
+    await deposit(there, new TextEncoder().encode('after'));
+    expect(texts(await pollHere(cursor))).toEqual(['after']);
+  });
+
   it('reports healthy on /health while the database answers', async () => {
     for (const instance of instances) {
       const res = await fetch(`${instance.url}/health`);
@@ -114,7 +219,7 @@ describe.skipIf(!PG_URL)('PostgreSQL store: lifetime and quota', () => {
     await database?.drop();
   });
 
-  it('expires by TTL and deletes the globally oldest over the quota', async () => {
+  it('expires by TTL and, over the quota, evicts the oldest message of the drop holding the most bytes', async () => {
     const clock = createFakeClock();
     const s = await startTestServer({ db: database.url, clock, ttlSeconds: 3600, quotaBytes: 250 });
     try {
