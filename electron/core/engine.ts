@@ -14,7 +14,11 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from './inbox/backoff.js';
 import { type FetchSince, Poller } from './inbox/poller.js';
 import { type KeyWrap, Keystore } from './keystore/keystore.js';
 import { passphraseKeyWrap } from './keystore/passphraseKeyWrap.js';
+import { originsOf } from './net/destinationGuard.js';
+import type { BreakerPolicy } from './net/hostBreaker.js';
 import { Network } from './net/network.js';
+import type { GateLimits } from './net/requestGate.js';
+import { RetryBudget, type RetryBudgetPolicy } from './net/retryBudget.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
 import { Sender } from './outbox/sender.js';
 
@@ -45,6 +49,20 @@ export interface EngineOptions {
   };
   /** Start polling own drops once unlocked (default true; the CLI polls on demand). */
   autoPoll?: boolean;
+  /**
+   * Where drop traffic may go. Servers on this computer or the local network (loopback, private,
+   * link-local addresses) are contacted only when they hold one of the user's own drops, are among
+   * `trustedServers`, or local networks are allowed: by the user's setting, or by the host here.
+   */
+  network?: {
+    /** The host allows local-network servers whatever the user's setting says (test hosts on 127.0.0.1). */
+    allowLocalNetwork?: boolean;
+    /** Server URLs the host vouches for: the desktop app's own local drop server, contact files named on the CLI. */
+    trustedServers?(): readonly string[];
+    gate?: GateLimits;
+    breaker?: BreakerPolicy;
+    retryBudget?: RetryBudgetPolicy;
+  };
 }
 
 export interface Engine {
@@ -95,7 +113,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   };
   const pool = await createCryptoPool({ size: options.workers, workerEntry: options.workerEntry, logger: createLogger('crypto-pool') });
-  const network = new Network(options.timing?.requestTimeoutMs);
+  const network = new Network({
+    timeoutMs: options.timing?.requestTimeoutMs,
+    gate: options.network?.gate,
+    breaker: options.network?.breaker,
+    rules: {
+      allowLocalNetwork: () => options.network?.allowLocalNetwork === true || (!keystore.locked && keystore.settings().allowLocalNetwork),
+      trustedOrigins: () =>
+        originsOf([...(keystore.locked ? [] : keystore.identities().flatMap((identity) => identity.dropUrls)), ...(options.network?.trustedServers?.() ?? [])]),
+    },
+  });
   const sender = new Sender({
     keystore,
     pool,
@@ -103,6 +130,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     emit,
     retry: options.timing?.sendRetry ?? DEFAULT_RETRY,
     receiptRetry: options.timing?.receiptRetry ?? { ...DEFAULT_RETRY, maxAttempts: 8 },
+    retryBudget: new RetryBudget(options.network?.retryBudget),
     now,
     logger: createLogger('outbox'),
   });
@@ -110,7 +138,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     keystore,
     pool,
     client: () => network.client,
-    pushAgent: (url) => network.webSocketAgent(url),
+    pushConnection: (url) => network.pushConnection(url),
     emit,
     backoff: options.timing?.pollBackoff ?? DEFAULT_BACKOFF,
     sendReceipt: (...args) => sender.sendReceipt(...args),

@@ -55,6 +55,11 @@ export const engineSettingsSchema = z.object({
     z.object({ kind: z.literal('http'), url: z.string().max(2048) }),
     z.object({ kind: z.literal('socks5'), url: z.string().max(2048) }),
   ]),
+  /**
+   * Contact drop servers on this computer or the local network (loopback, private, link-local
+   * addresses) even when they hold none of the user's own drops: e.g. a friend's server on the LAN.
+   */
+  allowLocalNetwork: z.boolean(),
 });
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;
 

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
 import { parseContactString, parseQco } from '../../shared/protocol/contacts.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 
@@ -60,13 +63,26 @@ describe('API handler table', () => {
 
   it('keeps engine settings across restarts and validates them', async () => {
     const e = await engine();
-    expect(await e.call('settings/get', {})).toEqual({ pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' } });
+    expect(await e.call('settings/get', {})).toEqual({ pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false });
+    await e.call('settings/set', { allowLocalNetwork: true });
     const saved = await e.call('settings/set', { pollIntervalMs: 5000, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' } });
-    expect(saved).toEqual({ pollIntervalMs: 5000, push: true, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' } });
+    expect(saved).toEqual({ pollIntervalMs: 5000, push: true, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' }, allowLocalNetwork: true });
     await expect(e.call('settings/set', { pollIntervalMs: 10 })).rejects.toThrow(/invalid_request/);
     await e.close();
     const again = await engine(e.dataDir);
     expect(await again.call('settings/get', {})).toEqual(saved);
+  });
+
+  it('reads a state file from before the local-network setting as "not allowed"', async () => {
+    const e = await engine();
+    await e.call('settings/set', { allowLocalNetwork: true });
+    await e.close();
+    const file = join(e.dataDir, STATE_FILE_NAME);
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { settings: Record<string, unknown> };
+    delete state.settings['allowLocalNetwork'];
+    writeFileSync(file, JSON.stringify(state));
+    const again = await engine(e.dataDir);
+    expect((await again.call('settings/get', {})).allowLocalNetwork).toBe(false);
   });
 
   it('pauses and resumes the poller, and answers app/info', async () => {

@@ -7,6 +7,7 @@ import { randomPdu } from './helpers/craft.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 
 const dispatcher = new Agent();
+const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 afterAll(() => dispatcher.close());
 
 describe('drop client against the real server', () => {
@@ -66,12 +67,19 @@ describe('drop client hygiene and bounds', () => {
     await expect(client.fetch(`${base}/${generateDropId()}`, null)).rejects.toMatchObject({ kind: 'timeout', retryable: true });
   });
 
-  it('refuses multipart bodies beyond its bounds and truncated bodies', async () => {
+  it('skips oversized parts, stops at its byte and part bounds, and refuses truncated bodies', async () => {
     const part = (body: string) => `--b\r\nContent-Type: application/octet-stream\r\n\r\n${body}\r\n`;
-    answer = (res) => res.writeHead(200, { 'content-type': 'multipart/mixed; boundary=b' }).end(part('x'.repeat(5000)) + '--b--\r\n');
+    const multipart = { 'content-type': 'multipart/mixed; boundary=b', 'x-qabel-latest': '7' };
+    answer = (res) => res.writeHead(200, multipart).end(part('x'.repeat(5000)) + part('ok') + '--b--\r\n');
     const bounded = new DropClient({ dispatcher, limits: { maxPartBytes: 4096 } });
-    await expect(bounded.fetch(`${base}/${generateDropId()}`, null)).rejects.toBeInstanceOf(DropRequestError);
-    answer = (res) => res.writeHead(200, { 'content-type': 'multipart/mixed; boundary=b' }).end(part('short'));
+    expect(await bounded.fetch(`${base}/${generateDropId()}`, null)).toMatchObject({ status: 'messages', complete: true, skippedParts: 1, latest: '7', items: [{ body: bytes('ok') }] });
+    answer = (res) => res.writeHead(200, multipart).end(part('a') + part('b') + part('c') + '--b--\r\n');
+    const fewParts = await new DropClient({ dispatcher, limits: { maxParts: 2 } }).fetch(`${base}/${generateDropId()}`, null);
+    expect(fewParts).toMatchObject({ status: 'messages', complete: false, items: [{ body: bytes('a') }, { body: bytes('b') }] });
+    const fewBytes = await new DropClient({ dispatcher }).fetch(`${base}/${generateDropId()}`, null, { maxBytes: part('a').length + 4 });
+    expect(fewBytes).toMatchObject({ status: 'messages', complete: false, bytes: part('a').length + 4, items: [{ body: bytes('a') }] });
+    answer = (res) => res.writeHead(200, multipart).end(part('short'));
     await expect(new DropClient({ dispatcher }).fetch(`${base}/${generateDropId()}`, null)).rejects.toMatchObject({ kind: 'protocol' });
+    await expect(new DropClient({ dispatcher }).fetch(`${base}/${generateDropId()}`, null)).rejects.toBeInstanceOf(DropRequestError);
   });
 });

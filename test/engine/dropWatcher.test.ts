@@ -26,7 +26,7 @@ describe('drop watcher', () => {
       poll,
       intervalMs: () => 3_600_000,
       usePush: false,
-      pushAgent: () => undefined,
+      pushConnection: () => ({}),
       backoff: { baseMs: 5, maxMs: 20 },
       onResult: (_url, result) => void results.push(result.ok),
       onPushChange: () => undefined,

@@ -3,8 +3,8 @@
  * backoff after failures (so it resumes by itself after a network loss or a server restart).
  * Polls of one drop never overlap; hints during a poll cause exactly one more poll.
  */
-import type { Agent } from 'node:http';
 import { type BackoffPolicy, backoffDelay, jitteredInterval } from './backoff.js';
+import type { PushConnection } from '../net/network.js';
 import { PushSocket } from './pushSocket.js';
 
 export interface DropWatcherOptions {
@@ -14,8 +14,8 @@ export interface DropWatcherOptions {
   intervalMs(): number;
   /** Open a WebSocket for push hints. */
   usePush: boolean;
-  /** The proxy tunnel for the push socket, if any. */
-  pushAgent(url: string): Agent | undefined;
+  /** How the push socket connects (proxy tunnel or guarded lookup); throws when refused. */
+  pushConnection(url: string): PushConnection;
   backoff: BackoffPolicy;
   onResult(dropUrl: string, result: { ok: true; latencyMs: number } | { ok: false; error: string }): void;
   onPushChange(dropUrl: string, connected: boolean): void;
@@ -35,7 +35,7 @@ export class DropWatcher {
       ? new PushSocket({
           dropUrl: options.dropUrl,
           backoff: options.backoff,
-          agentFor: options.pushAgent,
+          connectionFor: options.pushConnection,
           onHint: () => this.pollNow(),
           onConnectedChange: (connected) => options.onPushChange(options.dropUrl, connected),
         })

@@ -5,7 +5,6 @@
  * messages are sent once their batch is acknowledged (the message is then stored on our side).
  */
 import { randomUUID } from 'node:crypto';
-import type { Agent } from 'node:http';
 import type { EventSink, IncomingMessage, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
 import { PDU_LENGTH } from '../../../shared/protocol/boxTypes.js';
@@ -14,6 +13,7 @@ import { BOX_ACK, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js'
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { Keystore } from '../keystore/keystore.js';
 import type { DropClient } from '../net/dropClient.js';
+import type { PushConnection } from '../net/network.js';
 import type { BackoffPolicy } from './backoff.js';
 import { type LocalIdentity, openBatch } from './batchOpener.js';
 import { DropWatcher } from './dropWatcher.js';
@@ -25,8 +25,8 @@ export interface PollerOptions {
   keystore: Keystore;
   pool: CryptoPool;
   client(): DropClient;
-  /** The proxy tunnel for push sockets, if any. */
-  pushAgent(url: string): Agent | undefined;
+  /** How push sockets connect (proxy tunnel or guarded lookup); throws when refused. */
+  pushConnection(url: string): PushConnection;
   emit: EventSink;
   backoff: BackoffPolicy;
   /** Sends a `box_ack` for a stored message that asked for one. */
@@ -102,7 +102,7 @@ export class Poller {
         poll: async (url) => void (await this.pollDrop(url)),
         intervalMs: () => keystore.settings().pollIntervalMs,
         usePush: settings.push,
-        pushAgent: (url) => this.options.pushAgent(url),
+        pushConnection: (url) => this.options.pushConnection(url),
         backoff: this.options.backoff,
         onResult: (url, result) => this.recordResult(url, result),
         onPushChange: (url, connected) => this.updateServer(url, { pushConnected: connected }),

@@ -2,16 +2,19 @@
  * The WebSocket push hint of one drop (`<dropUrl>/ws`, PROTOCOL.md section 2): every frame or (re)connect
  * only means "poll now"; delivery always goes through GET. Reconnects with backoff while running.
  */
-import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { GENERIC_HEADERS } from '../net/dropClient.js';
+import type { PushConnection } from '../net/network.js';
 
 export interface PushSocketOptions {
   dropUrl: string;
   backoff: BackoffPolicy;
-  /** The proxy tunnel for the socket, if any (push must never go around the configured proxy). */
-  agentFor(url: string): Agent | undefined;
+  /**
+   * How to connect: the proxy tunnel, if any (push must never go around the configured proxy), or the
+   * destination guard's lookup. Throws when the guard refuses the address.
+   */
+  connectionFor(url: string): PushConnection;
   /** Called on open and on every frame. */
   onHint(): void;
   onConnectedChange(connected: boolean): void;
@@ -49,8 +52,17 @@ export class PushSocket {
 
   private connect(): void {
     const url = this.options.dropUrl.replace(/^http/i, 'ws') + '/ws';
+    let connection: PushConnection;
+    try {
+      connection = this.options.connectionFor(url);
+    } catch {
+      // Refused by the guard: polling reports why; try again later in case the settings change.
+      this.scheduleReconnect();
+      return;
+    }
     const socket = new WebSocket(url, {
-      agent: this.options.agentFor(url),
+      agent: connection.agent,
+      lookup: connection.lookup,
       headers: { 'user-agent': GENERIC_HEADERS['user-agent'] },
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       maxPayload: MAX_FRAME_BYTES,
@@ -68,13 +80,17 @@ export class PushSocket {
       if (this.socket !== socket) return;
       this.socket = null;
       this.setConnected(false);
-      if (!this.running) return;
-      this.failures++;
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        if (this.running) this.connect();
-      }, backoffDelay(this.options.backoff, this.failures));
+      this.scheduleReconnect();
     });
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.running) return;
+    this.failures++;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) this.connect();
+    }, backoffDelay(this.options.backoff, this.failures));
   }
 
   private setConnected(connected: boolean): void {

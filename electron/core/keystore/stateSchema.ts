@@ -43,10 +43,11 @@ export const stateSchema = z.object({
   keyWrap: z.string(),
   identities: z.array(storedIdentitySchema),
   cursors: z.record(z.string(), z.string()),
-  settings: engineSettingsSchema,
+  // Files written before the local-network setting existed read as "not allowed".
+  settings: engineSettingsSchema.extend({ allowLocalNetwork: z.boolean().default(false) }),
   outbox: z.record(z.string(), outboxRecordSchema),
   seen: z.array(z.string()),
 });
 export type EngineState = z.infer<typeof stateSchema>;
 
-export const defaultSettings: EngineSettings = { pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' } };
+export const defaultSettings: EngineSettings = { pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false };

@@ -1,16 +1,20 @@
 /**
  * HTTP client for the drop server API (PROTOCOL.md section 2): POST a PDU, GET (multipart, streamed
  * and bounded) or HEAD a drop with a since-cursor. Fixed generic headers, no cookies, timeouts on
- * every request, and all traffic through the configured dispatcher (direct or proxy).
+ * every request, all traffic through the configured dispatcher (direct or proxy), and every request
+ * under the shared traffic rules (address guard, connection pool, circuit breaker per host).
  */
 import { type Dispatcher, request } from 'undici';
 import { MultipartParser, boundaryFromContentType } from '../../../shared/protocol/multipart.js';
-import type { MultipartLimits } from '../../../shared/protocol/multipart.js';
+import { type DestinationGuard, refusalOf } from './destinationGuard.js';
+import { HostBreakers } from './hostBreaker.js';
+import { RequestGate } from './requestGate.js';
 
 /** The same for every user and version, so requests do not single anyone out. */
 export const GENERIC_HEADERS = { 'user-agent': 'Mozilla/5.0', accept: '*/*' } as const;
 
-export type DropErrorKind = 'network' | 'timeout' | 'http' | 'protocol';
+/** `refused`: the destination guard would not contact that address (never retried). */
+export type DropErrorKind = 'network' | 'timeout' | 'http' | 'protocol' | 'refused';
 
 /** A failed drop request; `retryable` says whether trying again later may succeed. */
 export class DropRequestError extends Error {
@@ -24,6 +28,7 @@ export class DropRequestError extends Error {
   }
 
   get retryable(): boolean {
+    if (this.kind === 'refused') return false;
     if (this.kind !== 'http') return true;
     return this.status === undefined || this.status >= 500 || this.status === 408 || this.status === 429;
   }
@@ -38,77 +43,192 @@ export interface DropItem {
 export type FetchResult =
   | { status: 'empty' }
   | { status: 'unchanged' }
-  | { status: 'messages'; items: DropItem[]; latest: string | null };
+  | {
+      status: 'messages';
+      /** The parts, unless `onItem` took them one by one. */
+      items: DropItem[];
+      latest: string | null;
+      /** False when reading stopped at a bound before the end of the answer (`latest` then covers unread parts). */
+      complete: boolean;
+      /** Body bytes read. */
+      bytes: number;
+      /** Parts dropped unread for being far larger than a message. */
+      skippedParts: number;
+    };
+
+/** How much of one GET answer is read, whatever the server sends. */
+export interface FetchLimits {
+  /** Parts larger than this are skipped while streaming, never buffered (a PDU is 2149 bytes). */
+  maxPartBytes: number;
+  /** Reading stops after this many body bytes. */
+  maxResponseBytes: number;
+  /** Reading stops after this many parts. */
+  maxParts: number;
+}
+
+export interface FetchOptions {
+  /** Takes each part as it completes, awaited before reading on; without it parts are collected in `items`. */
+  onItem?(item: DropItem): void | Promise<void>;
+  /** A smaller byte bound for this answer (what is left of a poll's budget). */
+  maxBytes?: number;
+}
+
+/** What all drop traffic shares: the connection pool, the stalled-host breaker, the address guard. */
+export interface DropTraffic {
+  gate: RequestGate;
+  breakers: HostBreakers;
+  /** Null only for clients that talk to servers the caller chose itself (tests, tools). */
+  guard: DestinationGuard | null;
+}
 
 export interface DropClientOptions {
   dispatcher: Dispatcher;
   timeoutMs?: number;
-  limits?: Partial<MultipartLimits>;
+  limits?: Partial<FetchLimits>;
+  traffic?: Partial<DropTraffic>;
 }
 
-const DEFAULT_LIMITS: MultipartLimits = { maxParts: 200_000, maxPartBytes: 1 << 20, maxTotalBytes: 512 << 20 };
+export const DEFAULT_FETCH_LIMITS: FetchLimits = { maxPartBytes: 4096, maxResponseBytes: 64 << 20, maxParts: 100_000 };
+
+type Method = 'GET' | 'HEAD' | 'POST';
+type Response = Dispatcher.ResponseData;
 
 export class DropClient {
   private readonly timeoutMs: number;
-  private readonly limits: MultipartLimits;
+  private readonly limits: FetchLimits;
+  private readonly traffic: DropTraffic;
 
   constructor(private readonly options: DropClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.limits = { ...DEFAULT_FETCH_LIMITS, ...options.limits };
+    this.traffic = { gate: new RequestGate(), breakers: new HostBreakers(), guard: null, ...options.traffic };
   }
 
   /** Deposits one PDU. @throws DropRequestError */
   async post(dropUrl: string, pdu: Uint8Array): Promise<void> {
-    const response = await this.send(dropUrl, 'POST', {
-      authorization: 'Client Qabel',
-      'content-type': 'application/octet-stream',
-    }, pdu);
-    await response.body.dump();
-    if (response.statusCode !== 200) throw httpError('POST', response.statusCode);
+    const headers = { authorization: 'Client Qabel', 'content-type': 'application/octet-stream' };
+    await this.exchange(dropUrl, 'POST', headers, pdu, async (response) => {
+      await response.body.dump();
+      if (response.statusCode !== 200) throw httpError('POST', response.statusCode);
+    });
   }
 
-  /** Fetches messages newer than `since` (the whole drop when null). @throws DropRequestError */
-  async fetch(dropUrl: string, since: string | null): Promise<FetchResult> {
-    const response = await this.send(dropUrl, 'GET', sinceHeader(since));
-    if (response.statusCode === 204 || response.statusCode === 304) {
-      await response.body.dump();
-      return { status: response.statusCode === 204 ? 'empty' : 'unchanged' };
-    }
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      throw httpError('GET', response.statusCode);
-    }
-    const boundary = boundaryFromContentType(headerValue(response.headers['content-type']));
-    if (!boundary) {
-      response.body.destroy();
-      throw new DropRequestError('protocol', 'The drop server answered without a multipart boundary.');
-    }
-    const items: DropItem[] = [];
-    try {
-      const parser = new MultipartParser(boundary, this.limits);
-      const collect = (parts: { headers: Record<string, string>; body: Uint8Array }[]) => {
-        for (const part of parts) items.push({ body: part.body, date: part.headers['date'] ?? null });
-      };
-      for await (const chunk of response.body) collect(parser.push(chunk as Uint8Array));
-      parser.finish();
-    } catch (err) {
-      response.body.destroy();
-      if (err instanceof DropRequestError) throw err;
-      throw new DropRequestError(isTimeout(err) ? 'timeout' : 'protocol', `The drop server's answer could not be read: ${(err as Error).message}`);
-    }
-    return { status: 'messages', items, latest: headerValue(response.headers['x-qabel-latest']) ?? null };
+  /**
+   * Fetches messages newer than `since` (the whole drop when null), streaming: oversized parts are
+   * skipped unread and reading stops at the byte and part bounds. @throws DropRequestError
+   */
+  async fetch(dropUrl: string, since: string | null, options: FetchOptions = {}): Promise<FetchResult> {
+    return this.exchange(dropUrl, 'GET', sinceHeader(since), undefined, async (response) => {
+      if (response.statusCode === 204 || response.statusCode === 304) {
+        await response.body.dump();
+        return { status: response.statusCode === 204 ? 'empty' : 'unchanged' };
+      }
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        throw httpError('GET', response.statusCode);
+      }
+      const boundary = boundaryFromContentType(headerValue(response.headers['content-type']));
+      if (!boundary) {
+        response.body.destroy();
+        throw new DropRequestError('protocol', 'The drop server answered without a multipart boundary.');
+      }
+      const read = await this.readParts(response, boundary, options);
+      return { status: 'messages', latest: headerValue(response.headers['x-qabel-latest']) ?? null, ...read };
+    });
   }
 
   /** Probes a drop: does it hold anything newer than `since`? @throws DropRequestError */
   async probe(dropUrl: string, since: string | null): Promise<{ hasNew: boolean; latest: string | null }> {
-    const response = await this.send(dropUrl, 'HEAD', sinceHeader(since));
-    await response.body.dump();
-    if (response.statusCode === 204 || response.statusCode === 304) return { hasNew: false, latest: null };
-    if (response.statusCode !== 200) throw httpError('HEAD', response.statusCode);
-    return { hasNew: true, latest: headerValue(response.headers['x-qabel-latest']) ?? null };
+    return this.exchange(dropUrl, 'HEAD', sinceHeader(since), undefined, async (response) => {
+      await response.body.dump();
+      if (response.statusCode === 204 || response.statusCode === 304) return { hasNew: false, latest: null };
+      if (response.statusCode !== 200) throw httpError('HEAD', response.statusCode);
+      return { hasNew: true, latest: headerValue(response.headers['x-qabel-latest']) ?? null };
+    });
   }
 
-  private async send(url: string, method: 'GET' | 'HEAD' | 'POST', headers: Record<string, string>, body?: Uint8Array) {
+  private async readParts(response: Response, boundary: string, options: FetchOptions) {
+    const maxBytes = Math.min(options.maxBytes ?? Infinity, this.limits.maxResponseBytes);
+    const parser = new MultipartParser(boundary, {
+      maxParts: Number.MAX_SAFE_INTEGER,
+      maxPartBytes: this.limits.maxPartBytes,
+      maxTotalBytes: Number.MAX_SAFE_INTEGER,
+      oversizedParts: 'skip',
+    });
+    const items: DropItem[] = [];
+    const take = options.onItem ?? ((item: DropItem) => void items.push(item));
+    let bytes = 0;
+    let parts = 0;
+    let complete = true;
+    let sinkFailed = false;
+    try {
+      for await (const data of response.body) {
+        const chunk = data as Uint8Array;
+        const room = maxBytes - bytes;
+        const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+        bytes += piece.length;
+        for (const part of parser.push(piece)) {
+          if (parts === this.limits.maxParts) {
+            complete = false;
+            break;
+          }
+          parts++;
+          sinkFailed = true;
+          await take({ body: part.body, date: part.headers['date'] ?? null });
+          sinkFailed = false;
+        }
+        if (piece.length < chunk.length) complete = false;
+        if (!complete) break;
+      }
+      if (complete) parser.finish();
+      else response.body.destroy();
+    } catch (err) {
+      response.body.destroy();
+      if (sinkFailed || err instanceof DropRequestError) throw err;
+      throw new DropRequestError(isTimeout(err) ? 'timeout' : 'protocol', `The drop server's answer could not be read: ${(err as Error).message}`);
+    }
+    return { items, complete, bytes, skippedParts: parser.skippedParts };
+  }
+
+  /**
+   * One request under the shared traffic rules: the address guard, the host's breaker, a slot in
+   * the pool (held until `consume` has read the answer), and one deadline for all of it.
+   */
+  private async exchange<T>(url: string, method: Method, headers: Record<string, string>, body: Uint8Array | undefined, consume: (response: Response) => Promise<T>): Promise<T> {
+    const host = hostOf(url);
+    const { gate, breakers, guard } = this.traffic;
+    try {
+      guard?.checkUrl(url);
+    } catch (err) {
+      throw refusedError(err);
+    }
+    const admission = breakers.admit(host);
+    if (!admission.ok) {
+      throw new DropRequestError('network', `The drop server at ${host} stopped answering; it is tried again in ${Math.ceil(admission.retryInMs / 1000)} s.`);
+    }
+    const deadline = AbortSignal.timeout(this.timeoutMs * 2);
+    let release: () => void;
+    try {
+      release = await gate.acquire(host, deadline);
+    } catch (err) {
+      // No slot for the probe either: the host is still holding every connection it may have.
+      if (admission.probe) breakers.record(host, 'timeout', true);
+      throw new DropRequestError('network', (err as Error).message);
+    }
+    try {
+      const response = await this.send(url, method, headers, body, deadline);
+      const result = await consume(response);
+      breakers.record(host, 'answered', admission.probe);
+      return result;
+    } catch (err) {
+      breakers.record(host, err instanceof DropRequestError && err.kind === 'timeout' ? 'timeout' : 'answered', admission.probe);
+      throw err;
+    } finally {
+      release();
+    }
+  }
+
+  private async send(url: string, method: Method, headers: Record<string, string>, body: Uint8Array | undefined, signal: AbortSignal): Promise<Response> {
     try {
       return await request(url, {
         method,
@@ -117,13 +237,26 @@ export class DropClient {
         body,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs * 2),
+        signal,
       });
     } catch (err) {
+      if (refusalOf(err)) throw refusedError(err);
       const timeout = isTimeout(err);
       throw new DropRequestError(timeout ? 'timeout' : 'network', timeout ? `The drop server did not answer in time; ${RETRY_HINT}` : `The drop server cannot be reached (${(err as Error).message}); ${RETRY_HINT}`);
     }
   }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    throw new DropRequestError('http', 'The drop URL is not a valid URL.', 400);
+  }
+}
+
+function refusedError(err: unknown): DropRequestError {
+  return new DropRequestError('refused', refusalOf(err)?.message ?? (err as Error).message);
 }
 
 function sinceHeader(since: string | null): Record<string, string> {

@@ -3,9 +3,10 @@
  * a SOCKS5 proxy such as Tor (host names are resolved by the proxy, so no DNS query leaks).
  */
 import { connect as tlsConnect } from 'node:tls';
-import { Agent, type Dispatcher, ProxyAgent, type buildConnector } from 'undici';
+import { Agent, type Dispatcher, ProxyAgent, buildConnector } from 'undici';
 import type { EngineSettings } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
+import { type DestinationGuard, httpOrigin } from './destinationGuard.js';
 import { openSocksConnection } from './socksConnection.js';
 
 export type ProxySetting = EngineSettings['proxy'];
@@ -47,15 +48,39 @@ function socksConnector(proxy: URL): buildConnector.connector {
   };
 }
 
+/**
+ * Direct connections under the destination guard: literal hosts are judged before connecting, names
+ * after DNS by the lookup the socket itself uses, so the address checked is the address connected to.
+ */
+function guardedConnector(guard: DestinationGuard): buildConnector.connector {
+  const open = buildConnector({ timeout: CONNECT_TIMEOUT_MS });
+  const publicOnly = buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guard.publicOnlyLookup });
+  return (options, callback) => {
+    try {
+      const origin = httpOrigin(new URL(`${options.protocol}//${options.host}`));
+      guard.checkHost(origin, options.hostname);
+      return (guard.restricted(origin) ? publicOnly : open)(options, callback);
+    } catch (err) {
+      return callback(err as Error, null);
+    }
+  };
+}
+
+export interface DispatcherLimits {
+  /** Open connections per origin (undici keeps at most this many sockets to one server). */
+  connectionsPerOrigin: number;
+}
+
 /** Builds the dispatcher for a proxy setting. @throws ApiFailure 'bad_input' for a malformed proxy URL */
-export function createDispatcher(proxy: ProxySetting): Dispatcher {
+export function createDispatcher(proxy: ProxySetting, guard: DestinationGuard, limits: DispatcherLimits): Dispatcher {
   validateProxy(proxy);
+  const connections = limits.connectionsPerOrigin;
   switch (proxy.kind) {
     case 'none':
-      return new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS } });
+      return new Agent({ connect: guardedConnector(guard), connections });
     case 'http':
-      return new ProxyAgent({ uri: proxy.url, proxyTunnel: true });
+      return new ProxyAgent({ uri: proxy.url, proxyTunnel: true, connections });
     case 'socks5':
-      return new Agent({ connect: socksConnector(parseProxyUrl(proxy.url, ['socks5:', 'socks5h:', 'socks:'])) });
+      return new Agent({ connect: socksConnector(parseProxyUrl(proxy.url, ['socks5:', 'socks5h:', 'socks:'])), connections });
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Posts one PDU to the first drop URL that takes it, trying the URLs in order, with backoff between
- * rounds. Gives up when every URL refused for good (a 4xx) or the attempts run out.
+ * rounds. Gives up when every URL refused for good (a 4xx, or an address the guard refuses) or the
+ * attempts run out. Every retry to a host takes from that host's retry budget; a URL whose host has
+ * none left is passed over in that round.
  */
 import { type BackoffPolicy, backoffDelay } from '../inbox/backoff.js';
 import { type DropClient, DropRequestError } from '../net/dropClient.js';
+import type { RetryBudget } from '../net/retryBudget.js';
 
 export interface RetryPolicy extends BackoffPolicy {
   maxAttempts: number;
@@ -17,19 +20,28 @@ export interface PostAttempt {
   dropUrls: readonly string[];
   pdu: Uint8Array;
   retry: RetryPolicy;
+  /** Shared by all posts: bounds the retries to any one host. */
+  budget: RetryBudget;
   /** Aborts the waiting between rounds (cancel, engine close). */
   signal: AbortSignal;
   onAttempt?(attempt: number): void;
 }
 
 /** Resolves with the drop URL that took the PDU. @throws Error with a user-facing message */
-export async function postWithRetry({ client, dropUrls, pdu, retry, signal, onAttempt }: PostAttempt): Promise<string> {
+export async function postWithRetry({ client, dropUrls, pdu, retry, budget, signal, onAttempt }: PostAttempt): Promise<string> {
   let lastError = 'no drop URL';
+  const tried = new Set<string>();
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     if (signal.aborted) throw new Error('Sending was stopped.');
     onAttempt?.(attempt);
     let retryable = false;
     for (const dropUrl of dropUrls) {
+      if (tried.has(dropUrl) && !budget.take(hostOf(dropUrl))) {
+        lastError = 'The drop server had too many failed attempts lately; it is tried again later.';
+        retryable = true;
+        continue;
+      }
+      tried.add(dropUrl);
       try {
         await client().post(dropUrl, pdu);
         return dropUrl;
@@ -42,6 +54,14 @@ export async function postWithRetry({ client, dropUrls, pdu, retry, signal, onAt
     if (attempt < retry.maxAttempts) await abortableDelay(backoffDelay(retry, attempt), signal);
   }
   throw new Error(lastError);
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
 }
 
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {

@@ -15,6 +15,7 @@ import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { Keystore } from '../keystore/keystore.js';
 import type { OutboxRecord } from '../keystore/stateSchema.js';
 import type { DropClient } from '../net/dropClient.js';
+import type { RetryBudget } from '../net/retryBudget.js';
 import { type RetryPolicy, postWithRetry } from './postWithRetry.js';
 
 export interface SenderOptions {
@@ -25,6 +26,8 @@ export interface SenderOptions {
   retry: RetryPolicy;
   /** Receipts are best effort: fewer attempts than chat messages. */
   receiptRetry: RetryPolicy;
+  /** Retries per destination host, shared by messages and receipts. */
+  retryBudget: RetryBudget;
   now(): number;
   logger: Logger;
 }
@@ -140,7 +143,7 @@ export class Sender {
       meta_data: metaToWire({ alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey }),
     };
     const pdu = await this.options.pool.seal(keystore.keyPair(identityId), fromHex(recipientKey, 32), encodeDropMessage(ack));
-    await postWithRetry({ client: this.options.client, dropUrls: [dropUrl], pdu, retry: this.options.receiptRetry, signal: this.closing.signal });
+    await postWithRetry({ client: this.options.client, dropUrls: [dropUrl], pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });
   }
 
   private startJob(localId: string): void {
@@ -162,6 +165,7 @@ export class Sender {
           dropUrls: record.dropUrls,
           pdu,
           retry: this.options.retry,
+          budget: this.options.retryBudget,
           signal: job.abort.signal,
           onAttempt: (attempt) => emit('outbox/status', { localId, status: 'sending', attempt }),
         });
