@@ -49,25 +49,29 @@ describe.skipIf(!PG_URL)('PostgreSQL, two instances', () => {
     if (dataDir) removeDataDir(dataDir);
   });
 
-  it('gives every polling reader every message exactly once, in the same order, under concurrent posts', async () => {
-    const id = newDropId();
-    const urls = instances.map((i) => `${i.url}/${id}`);
+  /**
+   * WRITERS post MESSAGES_PER_WRITER each, spread over `dropCount` drops and both instances, while
+   * `readersPerDrop` readers per drop poll with their cursors, also through both instances.
+   */
+  async function postAndPollAtOnce(dropCount: number, readersPerDrop: number): Promise<void> {
+    const ids = Array.from({ length: dropCount }, () => newDropId());
+    const urlOf = (drop: number, instance: number): string => `${instances[instance % instances.length]!.url}/${ids[drop]}`;
     let writing = true;
 
     const writer = async (w: number): Promise<void> => {
       for (let n = 0; n < MESSAGES_PER_WRITER; n++) {
-        await deposit(urls[(w + n) % urls.length]!, new TextEncoder().encode(`w${w}:${n}`));
+        await deposit(urlOf((w + n) % dropCount, w + n + Math.floor(n / dropCount)), new TextEncoder().encode(`w${w}:${n}`));
       }
     };
-    const reader = async (r: number): Promise<string[]> => {
+    const reader = async (drop: number, r: number): Promise<string[]> => {
       const seen: string[] = [];
       let cursor: string | null = null;
       // Bounded: enough polls for the whole run, and a final pass once writing has stopped.
       for (let poll = 0; poll < 20_000; poll++) {
         const done = !writing;
-        const got = await fetchDrop(urls[(r + poll) % urls.length]!, cursor ? { 'X-Qabel-New-Since': cursor } : {});
+        const got = await fetchDrop(urlOf(drop, r + poll), cursor ? { 'X-Qabel-New-Since': cursor } : {});
         if (got.status === 200) {
-          seen.push(...got.parts.map((p) => new TextDecoder().decode(p.body)));
+          seen.push(...texts(got));
           cursor = got.latest;
         }
         if (done && got.status !== 200) return seen;
@@ -75,23 +79,31 @@ describe.skipIf(!PG_URL)('PostgreSQL, two instances', () => {
       throw new Error('reader did not finish');
     };
 
-    const readers = Array.from({ length: READERS }, (_, r) => reader(r));
+    const readers = ids.map((_, drop) => Promise.all(Array.from({ length: readersPerDrop }, (_, r) => reader(drop, r))));
     await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
     writing = false;
     const results = await Promise.all(readers);
 
-    const expected = WRITERS * MESSAGES_PER_WRITER;
-    const reference = (await fetchDrop(urls[0]!)).parts.map((p) => new TextDecoder().decode(p.body));
-    expect(reference).toHaveLength(expected);
-    for (const seen of results) {
-      expect(seen).toEqual(reference);
-      expect(new Set(seen).size).toBe(expected);
-    }
-    // Each writer waited for its 200 before posting again, so its messages keep their order.
-    for (let w = 0; w < WRITERS; w++) {
-      const mine = reference.filter((m) => m.startsWith(`w${w}:`)).map((m) => Number(m.split(':')[1]));
-      expect(mine).toEqual(Array.from({ length: MESSAGES_PER_WRITER }, (_, n) => n));
-    }
+    const references = await Promise.all(ids.map(async (_, drop) => texts(await fetchDrop(urlOf(drop, 0)))));
+    const everything = references.flat();
+    expect(everything).toHaveLength(WRITERS * MESSAGES_PER_WRITER);
+    expect(new Set(everything).size).toBe(everything.length);
+    references.forEach((reference, drop) => {
+      for (const seen of results[drop]!) expect(seen).toEqual(reference);
+      // Each writer waited for its 200 before posting again, so its messages keep their order.
+      for (let w = 0; w < WRITERS; w++) {
+        const mine = reference.filter((m) => m.startsWith(`w${w}:`)).map((m) => Number(m.split(':')[1]));
+        expect(mine).toEqual([...mine].sort((a, b) => a - b));
+      }
+    });
+  }
+
+  it('gives every polling reader every message exactly once, in the same order, under concurrent posts', async () => {
+    await postAndPollAtOnce(1, READERS);
+  });
+
+  it('keeps the guarantee for every drop when group commits hold several drops, without deadlocks', async () => {
+    await postAndPollAtOnce(3, 2);
   });
 
   it('pushes a message posted on one instance to a subscriber on the other', async () => {
