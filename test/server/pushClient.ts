@@ -29,8 +29,9 @@ export interface Subscriber {
   close(): Promise<void>;
 }
 
-export async function subscribe(dropUrl: string, headers: Record<string, string> = {}): Promise<Subscriber> {
-  const socket = new WebSocket(dropUrl.replace(/^http/, 'ws') + '/ws', { headers });
+/** Opens a push socket on `dropUrl` (from `localAddress` when given: another client of the same machine). */
+export async function subscribe(dropUrl: string, headers: Record<string, string> = {}, localAddress?: string): Promise<Subscriber> {
+  const socket = new WebSocket(dropUrl.replace(/^http/, 'ws') + '/ws', { headers, ...(localAddress ? { localAddress } : {}) });
   const frames: PushFrame[] = [];
   const waiters: ((frame: PushFrame) => void)[] = [];
   socket.on('message', (data: Buffer, isBinary: boolean) => {
