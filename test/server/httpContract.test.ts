@@ -2,12 +2,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHttpDate } from '../../shared/protocol/httpDate.js';
 import { deposit, fetchDrop, newDropId, postMessage, QABEL_AUTH } from './dropClient.js';
+import { startExpressHost } from './expressHost.js';
 import { TEST_CONNECTIONS_PER_CLIENT } from './inProcessServer.js';
 import { createTestDatabase, explainPostgresSkip, PG_URL, type TestDatabase } from './postgresDatabase.js';
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './serverProcess.js';
 
 explainPostgresSkip();
-const backends = [{ name: 'SQLite', postgres: false }, ...(PG_URL ? [{ name: 'PostgreSQL', postgres: true }] : [])];
+const backends = [
+  { name: 'SQLite', postgres: false, mounted: false },
+  { name: 'SQLite, mounted in an Express application', postgres: false, mounted: true },
+  ...(PG_URL ? [{ name: 'PostgreSQL', postgres: true, mounted: false }] : []),
+];
 
 /** Every response: no caching, no cookies. */
 function expectPrivacyHeaders(res: Response): void {
@@ -30,8 +35,8 @@ const INVALID_IDS = [
   'A'.repeat(42) + '%41',
 ];
 
-describe.each(backends)('$name store', ({ postgres }) => {
-  let server: ServerProcess;
+describe.each(backends)('$name store', ({ postgres, mounted }) => {
+  let server: Pick<ServerProcess, 'url' | 'stop'>;
   let dataDir: string;
   let database: TestDatabase | undefined;
 
@@ -40,7 +45,9 @@ describe.each(backends)('$name store', ({ postgres }) => {
     database = postgres ? await createTestDatabase(PG_URL!) : undefined;
     // The tests play many clients from one address.
     const common = ['--max-client-connections', String(TEST_CONNECTIONS_PER_CLIENT)];
-    server = await startServerProcess(dataDir, database ? [...common, '--db', database.url] : common);
+    server = mounted
+      ? await startExpressHost()
+      : await startServerProcess(dataDir, database ? [...common, '--db', database.url] : common);
   });
   afterAll(async () => {
     await server?.stop();
@@ -221,8 +228,12 @@ describe.each(backends)('$name store', ({ postgres }) => {
     });
 
     it('answers unknown paths with 404 and a plain GET on the push path with 426', async () => {
-      await expectJsonError(await fetch(`${server.url}/a/b`), 404, 'Not found');
-      await expectJsonError(await fetch(`${server.url}/${newDropId()}/x`), 404, 'Not found');
+      for (const path of ['/a/b', `/${newDropId()}/x`]) {
+        const res = await fetch(`${server.url}${path}`);
+        // Mounted, paths that are not ours are the host application's (here Express's own 404).
+        if (mounted) expect([res.status, await res.text()]).toEqual([404, expect.stringContaining('Cannot GET')]);
+        else await expectJsonError(res, 404, 'Not found');
+      }
       await expectJsonError(await fetch(`${dropUrl()}/ws`), 426, 'WebSocket upgrade required');
     });
   });
