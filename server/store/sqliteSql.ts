@@ -1,4 +1,4 @@
-/** The SQLite schema, connection settings and write statements, shared by the in-thread and worker writers. */
+/** The SQLite schema, connection settings and write statements of the store and its writer thread. */
 
 /**
  * `drops` keeps each drop's message count and bytes, maintained by triggers in the same transaction
@@ -31,7 +31,8 @@ CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
 END;
 CREATE TABLE IF NOT EXISTS health_probe (
   id INTEGER PRIMARY KEY CHECK (id = 1),
-  probed_at_ms INTEGER NOT NULL
+  probed_at_ms INTEGER NOT NULL,
+  padding BLOB
 );
 `;
 
@@ -66,7 +67,9 @@ export const SQLITE_WRITES = {
     SELECT position FROM (SELECT position, SUM(size) OVER (ORDER BY position) AS freed FROM messages WHERE drop_id = @drop)
     WHERE freed >= @need ORDER BY position LIMIT 1)`,
   total: 'SELECT total(bytes) AS total FROM drops',
-  probe: 'INSERT INTO health_probe (id, probed_at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probed_at_ms = excluded.probed_at_ms',
+  /** As many new pages as a message's commit needs, so that a disk too full for messages fails the probe too. */
+  probe: `INSERT INTO health_probe (id, probed_at_ms, padding) VALUES (1, ?, randomblob(16384))
+    ON CONFLICT (id) DO UPDATE SET probed_at_ms = excluded.probed_at_ms, padding = excluded.padding`,
 } as const;
 
 /** One group commit, packed so that a worker receives it as a single transferable buffer. */

@@ -33,7 +33,7 @@ const MAX_BATCH = 256;
 /** The writer thread finds the next batch queued when it finishes one (no idle round trip). */
 const WRITES_IN_FLIGHT = 2;
 const IN_MEMORY = ':memory:';
-/** After a failed write, `/health` tries a probe write at most this often. */
+/** After a failed write or probe, `/health` waits this long before it tries a probe write. */
 const PROBE_INTERVAL_MS = 1000;
 
 interface Row {
@@ -137,7 +137,8 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
   appended.setMaxListeners(0);
   /** Set by a failed write, cleared by a successful one (or probe). */
   let writeFailing = false;
-  let lastProbeMs = 0;
+  /** Last failed write or probe: probes wait a while after it, so health does not flap. */
+  let lastFailureMs = 0;
 
   const queue = createGroupCommitQueue<AppendItem, StoredMessage | null>(async (items) => {
     let positions: number[];
@@ -145,6 +146,7 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
       positions = await writer.append(items);
     } catch (error) {
       writeFailing = true;
+      lastFailureMs = Date.now();
       throw error;
     }
     writeFailing = false;
@@ -166,13 +168,12 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
 
   const probeWritePath = async (): Promise<boolean> => {
     const now = Date.now();
-    if (now - lastProbeMs < PROBE_INTERVAL_MS) return false;
-    lastProbeMs = now;
+    if (now - lastFailureMs < PROBE_INTERVAL_MS) return false;
     try {
       await writer.probe(now);
       writeFailing = false;
     } catch {
-      // Still failing: stay unhealthy.
+      lastFailureMs = Date.now();
     }
     return !writeFailing;
   };
