@@ -122,6 +122,32 @@ describe('a flood from one address', () => {
   });
 });
 
+describe('behind a trusted reverse proxy', () => {
+  it("exempts the proxy's connections from the per-client cap and counts push subscribers per X-Forwarded-For client", async () => {
+    const s = await server({ maxConnectionsPerClient: 8, maxSubscribersPerClient: 2, trustedProxies: ['127.0.0.1'] });
+    const dropUrl = `${s.url}/${newDropId()}`;
+    // Twenty connections from the proxy's address at once: all served.
+    const silent = await silentConnections(s.port, 20);
+    expect(silent.open()).toBe(20);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => fetch(dropUrl).then((r) => r.status)));
+    expect(statuses.every((status) => status === 204)).toBe(true);
+    // Each client behind the proxy has its own subscriber budget.
+    const asClient = (address: string) => subscribe(dropUrl, { 'X-Forwarded-For': `198.51.100.1, ${address}` });
+    const subs = await Promise.all([asClient('203.0.113.1'), asClient('203.0.113.1'), asClient('203.0.113.2')]);
+    cleanups.push(() => Promise.all(subs.map((sub) => sub.close())));
+    await expect(asClient('203.0.113.1')).rejects.toThrow('429');
+  });
+
+  it('ignores X-Forwarded-For from anyone else', async () => {
+    const s = await server({ maxConnectionsPerClient: 8, maxSubscribersPerClient: 2 });
+    const dropUrl = `${s.url}/${newDropId()}`;
+    const forged = (address: string) => subscribe(dropUrl, { 'X-Forwarded-For': address });
+    const subs = await Promise.all([forged('203.0.113.1'), forged('203.0.113.2')]);
+    cleanups.push(() => Promise.all(subs.map((sub) => sub.close())));
+    await expect(forged('203.0.113.3')).rejects.toThrow('429');
+  });
+});
+
 describe('per-drop caps', () => {
   it('refuses a POST into a full drop with 507 and a JSON error, keeps what it holds, and serves other drops', async () => {
     const s = await server({ dropMaxMessages: 3, dropMaxBytes: 1_000_000 });
