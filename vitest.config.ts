@@ -20,13 +20,14 @@ const nodeProject: TestProjectInlineConfiguration = {
 
 /**
  * The shared/protocol tests again, in real Chromium: proves shared/ is runtime-neutral (WebCrypto,
- * libsodium WASM, no Node APIs). `*.browser.ts` files under test/browser run only here.
+ * libsodium WASM, no Node APIs). `*.browser.ts` files under test/browser run only here, and so do the
+ * renderer's own tests (real Chromium, real IndexedDB).
  */
 const browserProject: TestProjectInlineConfiguration = {
   extends: true,
   test: {
     name: 'browser',
-    include: ['shared/protocol/**/*.test.ts', 'test/browser/**/*.browser.ts'],
+    include: ['shared/protocol/**/*.test.ts', 'test/browser/**/*.browser.ts', 'renderer/**/*.test.ts', 'renderer/**/*.test.tsx'],
     browser: {
       enabled: true,
       headless: true,

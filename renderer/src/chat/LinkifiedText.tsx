@@ -4,7 +4,9 @@ import { splitLinks } from './splitLinks.js';
 
 /**
  * Message text with http(s) links. A link is never followed by the page itself: a click asks the
- * engine (`links/open`) to open it in the system browser.
+ * engine (`links/open`) to open it in the system browser. Every piece is its own bidirectional
+ * isolate, so right-to-left overrides in a stranger's text cannot rearrange a link or what follows;
+ * a link whose text does not plainly begin with its real host shows that host beside it.
  */
 export function LinkifiedText({ text }: { text: string }) {
   const bridge = useSession((s) => s.bridge);
@@ -16,11 +18,19 @@ export function LinkifiedText({ text }: { text: string }) {
     <>
       {splitLinks(text).map((piece, i) =>
         piece.kind === 'link' ? (
-          <a key={i} href={piece.url} onClick={(e) => open(e, piece.url)} rel="noreferrer noopener" title={`Open ${piece.url} in your browser`}>
-            {piece.text}
-          </a>
+          <bdi key={i} dir="ltr">
+            <a href={piece.url} onClick={(e) => open(e, piece.url)} rel="noreferrer noopener" title={`Open ${piece.url} in your browser`}>
+              {piece.text}
+            </a>
+            {piece.hostHidden && (
+              <span className="link-host" data-testid="link-host">
+                {' '}
+                (goes to {piece.host})
+              </span>
+            )}
+          </bdi>
         ) : (
-          <span key={i}>{piece.text}</span>
+          <bdi key={i}>{piece.text}</bdi>
         ),
       )}
     </>
