@@ -26,30 +26,31 @@ export interface AppendedLine {
 }
 
 export interface CommitListener {
+  /** Tag of this instance's notifications, which are not passed on (it knows its own commits). */
+  instance: string;
   /** LISTEN is in place: every commit from now on will be heard. */
   live(): void;
   /** The connection is gone: commits may go unheard until `live` is called again. */
   lost(): void;
-  /** Another instance (or this one: compare `instance`) committed these messages. */
-  appended(instance: string, lines: AppendedLine[]): void;
+  /** Another instance committed these messages. */
+  appended(lines: AppendedLine[]): void;
   /** Some instance deleted messages. */
   deleted(): void;
 }
 
-/** Parses an appended payload; malformed lines are skipped. */
-export function parseAppended(payload: string): { instance: string; lines: AppendedLine[] } {
-  const [instance = '', ...rest] = payload.split(APPENDED_FORMAT.lineSeparator);
-  const lines = rest.flatMap((text) => {
+/** Parses an appended payload's lines (after the instance tag); malformed lines are skipped. */
+export function parseAppendedLines(payload: string): AppendedLine[] {
+  return payload.split(APPENDED_FORMAT.lineSeparator).slice(1).flatMap((text) => {
     const [dropId, ...numbers] = text.split(APPENDED_FORMAT.fieldSeparator);
     const [position, receivedAtMs, size] = numbers.map(Number);
     const valid = dropId && numbers.length === 3 && [position, receivedAtMs, size].every((n) => Number.isSafeInteger(n));
     return valid ? [{ dropId, position: position!, receivedAtMs: receivedAtMs!, size: size! }] : [];
   });
-  return { instance, lines };
 }
 
 /** Keeps one LISTEN connection open, reconnecting after failures until closed. */
 export function listenForCommits(url: string, listener: CommitListener): { close(): Promise<void> } {
+  const ownTag = listener.instance + APPENDED_FORMAT.lineSeparator;
   let closed = false;
   let client: pg.Client | null = null;
   let retry: NodeJS.Timeout | null = null;
@@ -74,9 +75,8 @@ export function listenForCommits(url: string, listener: CommitListener): { close
     };
     next.on('notification', (msg) => {
       if (msg.channel === DELETED_CHANNEL) listener.deleted();
-      else if (msg.channel === APPENDED_CHANNEL && msg.payload) {
-        const { instance, lines } = parseAppended(msg.payload);
-        listener.appended(instance, lines);
+      else if (msg.channel === APPENDED_CHANNEL && msg.payload && !msg.payload.startsWith(ownTag)) {
+        listener.appended(parseAppendedLines(msg.payload));
       }
     });
     next.on('error', (error) => restart(error.message));

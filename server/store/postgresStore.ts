@@ -328,7 +328,7 @@ async function appendBatch(pool: pg.Pool, instance: string, items: AppendItem[],
       items.map((it) => it.dropId),
       items.map((it) => it.receivedAtMs),
       items.map((it) => it.body.length),
-      items.map((it) => it.body),
+      Buffer.concat(items.map((it) => it.body)),
       settings.dropCaps.maxMessages,
       settings.dropCaps.maxBytes,
     ],
@@ -346,14 +346,13 @@ function commitListener(deps: {
 }): CommitListener {
   const { cache } = deps;
   return {
+    instance: deps.instance,
     live() {
       cache.resume();
       deps.remeasure();
     },
     lost: () => cache.suspend(),
-    appended(from, lines) {
-      // This instance's own appends were recorded when they committed.
-      if (from === deps.instance) return;
+    appended(lines) {
       for (const line of lines) {
         deps.count(line.size);
         cache.appended(line.dropId, { position: line.position, receivedAtMs: line.receivedAtMs });

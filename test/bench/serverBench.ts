@@ -1,7 +1,9 @@
 /**
  * `npm run bench:server`: loopback load on the drop server (SQLite, durable commits) and, in the
  * same run, on a bare node:http server that answers 204, for the ratio of the two. Each server runs
- * in its own process; autocannon runs here.
+ * in its own process; autocannon runs here. With a PostgreSQL server at hand
+ * (`DEADDROP_BENCH_PG_URL`, else `DEADDROP_TEST_PG_URL`), the same rows on PostgreSQL follow, and
+ * POSTs through two instances on one database against one instance alone.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,7 +25,18 @@ const ROUNDS = Math.max(1, Math.round(PHASE_SECONDS / SLICE_SECONDS));
 const WARMUP_SECONDS = 1;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PDU_BYTES = 2149;
+/** The POSTs of the instance comparison go to this many drops, CONNECTIONS / SPREAD_DROPS connections each. */
+const SPREAD_DROPS = 8;
 const repoRoot = join(import.meta.dirname, '..', '..');
+/**
+ * The load generator is one client with many connections, and every POST of a phase goes to one
+ * drop: lift the per-client connection cap and the per-drop caps (their checks still run).
+ */
+const SERVER_ARGS = [
+  '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-level', 'warn', '--quota', '10GB',
+  '--max-client-connections', '1024', '--drop-max-messages', '100000000', '--drop-max-bytes', '1TB',
+];
+const POST_HEADERS = { Authorization: 'Client Qabel', 'Content-Type': 'application/octet-stream' };
 
 const BARE_SERVER = `
 const http = require('node:http');
@@ -49,7 +62,7 @@ async function startProcess(args: string[]): Promise<{ url: string; child: Child
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
@@ -165,17 +178,91 @@ function printRow(name: string, { bare: b, ours: o, ratio }: PairResult): void {
   );
 }
 
-/** Informational: POST through one instance on PostgreSQL (its CPU column leaves out the database's). */
-async function benchPostgresPost(pgUrl: string, bare: Target, postPhase: Phase): Promise<void> {
+/** The four phases against `target`, after seeding a drop of 10 messages there. */
+async function seededPhases(target: Target): Promise<Phase[]> {
+  const tenDrop = dropId();
+  for (let i = 0; i < 10; i++) await post(`${target.url}/${tenDrop}`, randomBytes(PDU_BYTES));
+  const head = await fetch(`${target.url}/${tenDrop}`, { method: 'HEAD' });
+  const latest = head.headers.get('x-qabel-latest') ?? '';
+  return [
+    { name: 'HEAD, 10-message drop', method: 'HEAD', path: `/${tenDrop}`, expect: 200 },
+    { name: 'GET since latest (304)', method: 'GET', path: `/${tenDrop}`, expect: 304, headers: { 'X-Qabel-New-Since': latest } },
+    { name: 'GET 10 messages', method: 'GET', path: `/${tenDrop}`, expect: 200 },
+    { name: `POST ${PDU_BYTES} bytes`, method: 'POST', path: `/${dropId()}`, expect: 200, headers: POST_HEADERS, body: randomBytes(PDU_BYTES) },
+  ];
+}
+
+interface Rate {
+  rps: number;
+  ok: boolean;
+}
+
+/** POSTs for `seconds` into `drops`, drop k through `targets[k % targets.length]`; total requests/s. */
+async function postSpread(targets: Target[], drops: string[], seconds: number): Promise<Rate> {
+  const body = randomBytes(PDU_BYTES);
+  const runs = await Promise.all(
+    drops.map((drop, k) =>
+      autocannon({
+        url: `${targets[k % targets.length]!.url}/${drop}`,
+        method: 'POST',
+        headers: POST_HEADERS,
+        body,
+        connections: Math.max(1, Math.round(CONNECTIONS / drops.length)),
+        duration: seconds,
+        timeout: 10,
+      }),
+    ),
+  );
+  return {
+    rps: runs.reduce((sum, r) => sum + r.requests.average, 0),
+    ok: runs.every((r) => r.errors === 0 && (r.statusCodeStats['200']?.count ?? 0) === r.requests.total),
+  };
+}
+
+/**
+ * POSTs through two instances on one database at once against one instance alone, with the same
+ * connections and drops, interleaved in slices like `measurePair`.
+ */
+async function measureInstances(one: Target, two: Target[], drops: string[]): Promise<{ one: Rate; two: Rate; ratio: number }> {
+  const single: Rate[] = [];
+  const double: Rate[] = [];
+  await postSpread([one], drops, WARMUP_SECONDS);
+  await postSpread(two, drops, WARMUP_SECONDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    single.push(await postSpread([one], drops, SLICE_SECONDS));
+    double.push(await postSpread(two, drops, SLICE_SECONDS));
+  }
+  const combine = (runs: Rate[]): Rate => ({ rps: median(runs.map((r) => r.rps)), ok: runs.every((r) => r.ok) });
+  return { one: combine(single), two: combine(double), ratio: median(double.map((d, i) => d.rps / single[i]!.rps)) };
+}
+
+async function benchInstances(first: Target, second: Target): Promise<void> {
+  console.log(`\nPostgreSQL, POST ${PDU_BYTES} bytes: two instances on one database at once against one alone (same ${CONNECTIONS} connections)`);
+  console.log('| drops posted to | one instance req/s | two instances req/s | ratio |');
+  console.log('|---|---:|---:|---:|');
+  for (const drops of [Array.from({ length: SPREAD_DROPS }, dropId), [dropId()]]) {
+    const { one, two, ratio } = await measureInstances(first, [first, second], drops);
+    const note = one.ok && two.ok ? '' : ' (errors or unexpected statuses!)';
+    console.log(`| ${drops.length}${note} | ${one.rps.toFixed(0)} | ${two.rps.toFixed(0)} | ${ratio.toFixed(2)} |`);
+  }
+}
+
+/** The same rows through one instance on PostgreSQL (its CPU column leaves out the database's), then two instances. */
+async function benchPostgres(pgUrl: string, bare: Target): Promise<void> {
   const database = await createTestDatabase(pgUrl);
+  const start = (): Promise<Target> => startProcess([...SERVER_ARGS, '--db', database.url]);
   try {
-    const onPostgres = await startProcess([
-      '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-level', 'warn', '--db', database.url, '--quota', '10GB',
-    ]);
+    const first = await start();
     try {
-      printRow(`${postPhase.name}, PostgreSQL`, await measurePair(bare, onPostgres, postPhase));
+      for (const phase of await seededPhases(first)) printRow(`${phase.name}, PostgreSQL`, await measurePair(bare, first, phase));
+      const second = await start();
+      try {
+        await benchInstances(first, second);
+      } finally {
+        await stop(second.child);
+      }
     } finally {
-      await stop(onPostgres.child);
+      await stop(first.child);
     }
   } finally {
     await database.drop();
@@ -185,25 +272,8 @@ async function benchPostgresPost(pgUrl: string, bare: Target, postPhase: Phase):
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-bench-'));
   const bare = await startProcess(['-e', BARE_SERVER]);
-  const ours = await startProcess([
-    '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-level', 'warn',
-    '--db', `sqlite:${join(dataDir, 'drops.db')}`, '--quota', '10GB',
-  ]);
+  const ours = await startProcess([...SERVER_ARGS, '--db', `sqlite:${join(dataDir, 'drops.db')}`]);
   try {
-    const tenDrop = dropId();
-    for (let i = 0; i < 10; i++) await post(`${ours.url}/${tenDrop}`, randomBytes(PDU_BYTES));
-    const head = await fetch(`${ours.url}/${tenDrop}`, { method: 'HEAD' });
-    const latest = head.headers.get('x-qabel-latest') ?? '';
-    const phases: Phase[] = [
-      { name: 'HEAD, 10-message drop', method: 'HEAD', path: `/${tenDrop}`, expect: 200 },
-      { name: 'GET since latest (304)', method: 'GET', path: `/${tenDrop}`, expect: 304, headers: { 'X-Qabel-New-Since': latest } },
-      { name: 'GET 10 messages', method: 'GET', path: `/${tenDrop}`, expect: 200 },
-      {
-        name: `POST ${PDU_BYTES} bytes`, method: 'POST', path: `/${dropId()}`, expect: 200,
-        headers: { Authorization: 'Client Qabel', 'Content-Type': 'application/octet-stream' },
-        body: randomBytes(PDU_BYTES),
-      },
-    ];
     console.log(
       `drop server benchmark: ${ROUNDS} interleaved ${SLICE_SECONDS}-s slices per phase and server after a ${WARMUP_SECONDS}-s warm-up, ${CONNECTIONS} connections, loopback`,
     );
@@ -211,12 +281,13 @@ async function main(): Promise<void> {
       '| request | ours req/s | bare req/s | req/s ratio | ours p99 ms | bare p99 ms | p99 ratio | ours CPU µs/req | bare CPU µs/req |',
     );
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const phase of phases) printRow(phase.name, await measurePair(bare, ours, phase));
-    // Only where a PostgreSQL server is at hand (the variable the tests use).
-    const pgUrl = process.env.DEADDROP_TEST_PG_URL;
-    if (pgUrl) await benchPostgresPost(pgUrl, bare, phases[phases.length - 1]!);
+    for (const phase of await seededPhases(ours)) printRow(phase.name, await measurePair(bare, ours, phase));
+    // SQLite's server is done: it would only take CPU from the PostgreSQL runs.
+    await stop(ours.child);
+    const pgUrl = process.env.DEADDROP_BENCH_PG_URL ?? process.env.DEADDROP_TEST_PG_URL;
+    if (pgUrl) await benchPostgres(pgUrl, bare);
     console.log(
-      'req/s: median of slices; req/s ratio: median of per-slice ours/bare; p99: worst slice (ms); ' +
+      'req/s: median of slices; req/s ratio: median of per-slice ours/bare (or two/one); p99: worst slice (ms); ' +
         'CPU µs/req: server process time, all threads (independent of other load on the machine).',
     );
   } finally {
