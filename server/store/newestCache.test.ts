@@ -75,11 +75,13 @@ describe('createNewestCache with tickets (a database others write to)', () => {
     cache.appended(drop, { position: 5, receivedAtMs: 1 });
     const ticket = cache.ticket();
     cache.suspend();
+    expect(cache.isSuspended()).toBe(true);
     expect(cache.answer(after(5))).toBeUndefined();
     cache.appended(drop, { position: 6, receivedAtMs: 1 });
     cache.learn(drop, null);
     expect(cache.answer(after(5))).toBeUndefined();
     cache.resume();
+    expect(cache.isSuspended()).toBe(false);
     cache.learn(drop, { position: 5, receivedAtMs: 1 }, ticket);
     expect(cache.answer(after(5))).toBeUndefined();
     cache.learn(drop, { position: 6, receivedAtMs: 1 }, cache.ticket());

@@ -35,6 +35,8 @@ export interface NewestCache {
   suspend(): void;
   /** Forgets everything learned before and answers again. */
   resume(): void;
+  /** True between `suspend` and `resume`: reads made only to learn are wasted then. */
+  isSuspended(): boolean;
 }
 
 interface DropEntry {
@@ -99,5 +101,6 @@ export function createNewestCache(): NewestCache {
       forget();
       live = true;
     },
+    isSuspended: () => !live,
   };
 }

@@ -233,7 +233,7 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
     if (query.since.kind === 'receivedFrom') return;
     if (page.length > 0 && page.length < limit) cache.learn(query.dropId, page[page.length - 1]!, ticket);
     else if (page.length === 0 && query.since.kind === 'all') cache.learn(query.dropId, null, ticket);
-    else if (page.length === 0) {
+    else if (page.length === 0 && !cache.isSuspended()) {
       lookUpNewest(query.dropId, query.notBeforeMs).catch((error: Error) =>
         log.warn('could not look up the newest message', { error: error.message }),
       );
