@@ -8,11 +8,12 @@
  * holder of the row has committed (or rolled back, and then nobody saw its positions). PostgreSQL
  * makes a commit visible to new snapshots before it releases the committing transaction's locks,
  * so a reader that sees position p of a drop also sees every lower position that drop will ever
- * hold, and a cursor never skips a message. Readers see messages only in committed, whole groups,
- * so none is repeated either. Every transaction that locks several drop rows (appends, expiry,
- * eviction) locks them in drop ID order, so two instances never wait for each other crosswise.
- * Drops share nothing else: instances append to different drops in parallel. What is still shared
- * is PostgreSQL's ordering of NOTIFY commits, which covers only the commit record's flush.
+ * hold, and a cursor never skips a message. Nor is one repeated: a cursor asks for positions above
+ * it, and a position once seen is never issued again. Every transaction that locks several drop
+ * rows (appends, expiry, eviction) locks them in drop ID order, so two instances never wait for
+ * each other crosswise. Drops share nothing else: instances append to different drops in parallel.
+ * What is still shared is PostgreSQL's ordering of NOTIFY commits, which covers only the commit
+ * record's flush.
  *
  * Positions never go back. A new one is `GREATEST(last + 1, database clock in microseconds)`. A
  * drop's row is deleted only after it has been empty for a day, and a row created again starts from
@@ -80,7 +81,10 @@ import { queryBounds } from './queryBounds.js';
 
 const log = createServerLogger('server/postgres');
 const MAX_BATCH = 256;
-/** A second group commit may run while the first waits for its flush (on other drops, or queued on the same rows). */
+/**
+ * A second group commit may run while the first waits for its flush: in parallel on other drops,
+ * or waiting in the database for the same drops' rows instead of a round trip to this process.
+ */
 const WRITES_IN_FLIGHT = 2;
 /** After a failed write, `/health` tries a probe write at most this often. */
 const PROBE_INTERVAL_MS = 1000;
