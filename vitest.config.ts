@@ -45,6 +45,7 @@ if (!hasChromium) {
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/setup/buildNodeCommands.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: hasChromium ? [nodeProject, browserProject] : [nodeProject],

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the drop server from its TypeScript sources: tsx compiles on the fly, so no build step.
-import { register } from 'tsx/esm/api';
+// The drop server, compiled into dist-node/ (`npm run build:node`; `npm ci` and `npm pack` build it).
+import { runBundle } from './runBundle.mjs';
 
-register();
-await import('../server/cli.ts');
+await runBundle('deaddrop-server');

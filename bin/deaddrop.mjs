@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The `deaddrop` command-line client: registers tsx so the TypeScript sources run as they are.
-import { register } from 'tsx/esm/api';
+// The `deaddrop` command-line client, compiled into dist-node/ (`npm run build:node`; `npm ci` and `npm pack` build it).
+import { runBundle } from './runBundle.mjs';
 
-register();
-const { main } = await import('../electron/core/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+await runBundle('deaddrop');

@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { createServer } from 'vite';
 import { buildElectron, bundleOptions, projectRoot } from './electronBundles.mjs';
+import { buildNodeCommands } from './nodeBundles.mjs';
 
 const require = createRequire(import.meta.url);
 let electronBinary;
@@ -20,6 +21,8 @@ try {
 
 const outDir = path.join(projectRoot, 'dist-electron');
 await buildElectron({ outDir });
+// From source the local drop server runs `bin/deaddrop-server.mjs`, which loads dist-node/.
+await buildNodeCommands({ minify: false });
 const vite = await createServer({ configFile: path.join(projectRoot, 'renderer', 'vite.config.ts') });
 await vite.listen();
 const devServerUrl = vite.resolvedUrls?.local[0];

@@ -9,13 +9,13 @@ import * as esbuild from 'esbuild';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Native or optional modules that stay in node_modules (rebuilt for Electron by electron-builder). */
-const external = ['electron', 'better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'];
+export const external = ['electron', 'better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'];
 
 /** Worker entries bundled on their own; a `new URL('…/x.ts', import.meta.url)` in core points at them. */
-const workerEntries = { 'workers/cryptoWorker': 'electron/workers/cryptoWorker.ts' };
+export const workerEntries = { 'workers/cryptoWorker': 'electron/workers/cryptoWorker.ts' };
 
 // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-const esmRequireBanner =
+export const esmRequireBanner =
   "import { createRequire as __deaddropCreateRequire } from 'node:module';\n" +
   'const require = __deaddropCreateRequire(import.meta.url);';
 
@@ -27,7 +27,7 @@ const assetUrlPattern = /new URL\(\s*(['"])(\.{1,2}\/[^'"]+)\1\s*,\s*import\.met
  * to the bundle: `.ts` targets must be worker entries (bundled as `.js`), other files are copied.
  * An unknown `.ts` target fails the build instead of shipping a path that cannot exist.
  */
-function relocateAssetUrls(outDir, copies) {
+export function relocateAssetUrls(outDir, copies) {
   const workerOutputs = new Map(
     Object.entries(workerEntries).map(([out, source]) => [path.join(projectRoot, source), `./${out}.js`]),
   );

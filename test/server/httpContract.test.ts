@@ -36,7 +36,7 @@ const INVALID_IDS = [
 ];
 
 describe.each(backends)('$name store', ({ postgres, mounted }) => {
-  let server: Pick<ServerProcess, 'url' | 'stop'>;
+  let server: { url: string; stop(): Promise<unknown> };
   let dataDir: string;
   let database: TestDatabase | undefined;
 

@@ -31,7 +31,7 @@ describe.each(['/tools/drop', '/'])('mounted in Express with app.use(%s, middlew
     // The root's /health is the host's business; the service's own answers under its path.
     expect((await fetch(`${host.origin}/health`)).status).toBe(404);
     expect(await (await fetch(`${host.url}/health`)).json()).toEqual({ status: 'ok' });
-    expect((await (await fetch(host.url)).json()).service).toBe('deaddrop-server');
+    expect(((await (await fetch(host.url)).json()) as { service: string }).service).toBe('deaddrop-server');
   });
 });
 

@@ -64,7 +64,7 @@ describe('a full disk', () => {
     expect(await refused!.json()).toEqual({ error: 'Storage unavailable' });
     const health = await fetch(`${s.url}/health`);
     expect(health.status).toBe(503);
-    expect((await health.json()).status).toBe('unavailable');
+    expect(((await health.json()) as { status: string }).status).toBe('unavailable');
     // What was stored is still served.
     expect((await fetchDrop(url)).parts[0]!.body[0]).toBe(1);
 
