@@ -10,8 +10,9 @@ import type { EngineBridge } from '../src/bridge/transport.js';
 import { DATABASE_NAME, DeaddropDatabase } from '../src/db/database.js';
 import { writeInboxBatch } from '../src/db/inboxWriter.js';
 import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
-import type { ContactRecord } from '../src/db/records.js';
-import { schemaV1, schemaV2, schemaV3 } from '../src/db/schema.js';
+import type { ContactRecord, ContactStatus } from '../src/db/records.js';
+import { schemaV1, schemaV2, schemaV3, schemaV4 } from '../src/db/schema.js';
+import { acceptContact, setContactStatus } from '../src/contacts/contactActions.js';
 import { listConversations } from '../src/chat/conversationQueries.js';
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
@@ -26,11 +27,12 @@ let db: DeaddropDatabase | null = null;
 const open = () => (db ??= new DeaddropDatabase());
 
 type EngineAnswer = 'accept' | 'unavailable' | 'invalid';
-const engine = { answer: 'accept' as EngineAnswer, sends: [] as Array<RequestOf<'messages/send'>>, parts: 1 };
+const engine = { answer: 'accept' as EngineAnswer, sends: [] as Array<RequestOf<'messages/send'>>, parts: 1, receipts: [] as Array<RequestOf<'receipts/send'>> };
 
 const engineDouble: EngineBridge = {
   kind: 'websocket',
   async invoke<C extends Channel>(channel: C, request: RequestOf<C>) {
+    if (channel === 'receipts/send') engine.receipts.push(request as RequestOf<'receipts/send'>);
     if (channel !== 'messages/send') return ok(null) as Result<never>;
     const send = request as RequestOf<'messages/send'>;
     engine.sends.push(send);
@@ -94,6 +96,7 @@ const harness = {
     await new DeaddropDatabase().delete();
     engine.answer = 'accept';
     engine.sends = [];
+    engine.receipts = [];
     engine.parts = 1;
   },
   startSync(): void {
@@ -118,10 +121,23 @@ const harness = {
   async addContact(contact: ContactRecord): Promise<void> {
     await open().contacts.put(contact);
   },
+  /** The status change the contact screens make (Accept, Ignore, Block, Unblock). */
+  async setContactStatus(identityId: string, publicKey: string, status: ContactStatus): Promise<void> {
+    const contact = await open().contacts.get([identityId, publicKey]);
+    if (!contact) throw new Error('no such contact');
+    await setContactStatus(open(), contact, status);
+  },
   setEngine(answer: EngineAnswer, parts = 1): void {
     engine.answer = answer;
     engine.parts = parts;
   },
+  /** The Accept button: accepts and answers the receipts held for that contact. */
+  async acceptContact(identityId: string, publicKey: string): Promise<void> {
+    const contact = await open().contacts.get([identityId, publicKey]);
+    if (!contact) throw new Error('no such contact');
+    await acceptContact(open(), engineDouble, contact);
+  },
+  engineReceipts: () => engine.receipts,
   engineSends: () => engine.sends.map((s) => ({ localId: s.localId, text: s.text, to: s.recipient.publicKey })),
   async send(identityId: string, contactKey: string, text: string): Promise<string> {
     const contact = await open().contacts.get([identityId, contactKey]);
@@ -140,10 +156,10 @@ const harness = {
   contacts: () => open().contacts.toArray(),
   conversations: () => open().conversations.toArray(),
   /** Creates the database as schema version `version` shipped (Dexie stores version n as 10n). */
-  async seedVersion(version: 1 | 2 | 3, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
+  async seedVersion(version: 1 | 2 | 3 | 4, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
     db?.close();
     db = null;
-    const schema = version === 1 ? schemaV1 : version === 2 ? schemaV2 : schemaV3;
+    const schema = [schemaV1, schemaV2, schemaV3, schemaV4][version - 1]!;
     await new Promise<void>((resolve, reject) => {
       const request = indexedDB.open(DATABASE_NAME, version * 10);
       request.onupgradeneeded = () => {

@@ -32,6 +32,9 @@ export const recipientSchema = z.object({
 });
 export type Recipient = z.infer<typeof recipientSchema>;
 
+/** A receipt the UI owes (see `inbox/ack`): which message, and where its sender accepted to be written. */
+export type OwedReceipt = z.infer<(typeof requestSchemas)['inbox/ack']>['receipts'][number];
+
 export interface IdentitySummary {
   /** Stable local id of the identity (not secret, not sent anywhere). */
   id: string;
@@ -162,12 +165,26 @@ export const requestSchemas = {
   'messages/cancel': z.object({ localId: id }),
   /**
    * The UI committed batch `batchId` to its database: the engine may advance the drop cursors and answer
-   * the receipts the batch's messages asked for, except for the messages (by dedupe key) in
-   * `withholdReceipts`: those of senders the user ignored or blocked, who must not learn we got them.
+   * the receipts listed in `receipts`, and no others. The UI owns the contacts, so it decides: a receipt
+   * is owed only to an accepted contact, and goes only to the drop URLs the user accepted for them (from
+   * a contact card, or the hello they accepted), never to a URL a message merely claims. Strangers,
+   * ignored and blocked senders get none. The engine answers only messages of this batch that asked.
    */
   'inbox/ack': z.object({
     batchId: id,
-    withholdReceipts: z.array(z.string().min(1).max(256)).max(100_000).default([]),
+    receipts: z
+      .array(z.object({ dedupeKey: z.string().min(1).max(256), dropUrls: z.array(httpUrl).min(1).max(16) }))
+      .max(100_000)
+      .default([]),
+  }),
+  /**
+   * Answers receipts the UI held back: messages that asked for one while their sender was not yet an
+   * accepted contact, answered once the user accepts them, at the drop URLs the user accepted.
+   */
+  'receipts/send': z.object({
+    identityId: id,
+    recipient: recipientSchema,
+    acknowledgeIds: z.array(z.string().min(1).max(128).refine((ackId) => ackId !== '0', 'not a receipt id')).min(1).max(64),
   }),
   'settings/get': z.object({}),
   'settings/set': engineSettingsSchema.partial(),
@@ -237,6 +254,7 @@ export interface ResponseMap {
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'inbox/ack': null;
+  'receipts/send': null;
   'settings/get': EngineSettings;
   'settings/set': EngineSettings;
   'servers/status': ServerStatus[];

@@ -61,7 +61,7 @@ test.describe('database layer', () => {
 
   test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(40);
+    expect(shape.version).toBe(50);
     expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings']);
   });
 
@@ -76,7 +76,7 @@ test.describe('database layer', () => {
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(40);
+    expect(shape.version).toBe(50);
     expect(shape.contactIndexes).toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
     expect(shape.messageIndexes).not.toContain('status');
@@ -99,7 +99,7 @@ test.describe('database layer', () => {
       conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
     });
     const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(40);
+    expect(shape.version).toBe(50);
     expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
       ['b', 2],
       ['c', 0],
@@ -114,10 +114,25 @@ test.describe('database layer', () => {
     });
     await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')] });
     const shape = await call<{ version: number; messageIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(40);
+    expect(shape.version).toBe(50);
     expect(shape.messageIndexes).toContain('words');
     const words = (await call<Array<{ words: string[] }>>(page, 'messages')).map((m) => m.words);
     expect(words).toEqual([['grüße', 'zoë', 'meet', 'at', '10', '30'], []]);
+  });
+
+  test('schema 4 → 5: drop URLs only claimed by requests and ignored senders become offered, not used', async ({ page }) => {
+    const contact = (publicKey: string, status: string, dropUrls: string[]) => ({ identityId: ME, publicKey, alias: status, aliasLower: status, dropUrls, status, createdAt: 1 });
+    await call(page, 'seedVersion', 4, {
+      contacts: [contact(BOB, 'accepted', [BOB_DROP]), contact(EVE, 'unknown', [BOB_DROP]), contact('c'.repeat(64), 'ignored', [BOB_DROP]), contact('d'.repeat(64), 'blocked', [])],
+    });
+    const shape = await call<{ version: number; contacts: Array<{ status: string; dropUrls: string[]; offeredDropUrls: string[] }> }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(50);
+    expect(shape.contacts.map((c) => [c.status, c.dropUrls, c.offeredDropUrls])).toEqual([
+      ['accepted', [BOB_DROP], []],
+      ['ignored', [], [BOB_DROP]],
+      ['blocked', [], []],
+      ['unknown', [], [BOB_DROP]],
+    ]);
   });
 
   test('search finds conversations by name, by whole words and by a word being typed, per identity', async ({ page }) => {
@@ -145,8 +160,9 @@ test.describe('database layer', () => {
 
     const stored = await call<StoredMessage[]>(page, 'messages');
     expect(stored.map((m) => m.text)).toEqual(['message 1', 'message 2', 'message 3']);
+    // The drop URL the stranger claims is only offered: nothing goes there before the user accepts.
     const [contact] = await call<Array<{ alias: string; status: string; dropUrls: string[] }>>(page, 'contacts');
-    expect(contact).toMatchObject({ alias: 'Bob', status: 'unknown', dropUrls: [BOB_DROP] });
+    expect(contact).toMatchObject({ alias: 'Bob', status: 'unknown', dropUrls: [], offeredDropUrls: [BOB_DROP] });
     const [conversation] = await call<Array<{ unreadCount: number; lastMessagePreview: string }>>(page, 'conversations');
     expect(conversation).toMatchObject({ unreadCount: 3, messageCount: 3, lastMessagePreview: 'message 3' });
   });
@@ -195,14 +211,59 @@ test.describe('database layer', () => {
     ]));
     expect((await call<StoredMessage[]>(page, 'messages')).map((m) => m.kind)).toEqual(['share', 'unsupported']);
 
-    await call(page, 'addContact', { identityId: ME, publicKey: EVE, alias: 'Eve', aliasLower: 'eve', dropUrls: [], status: 'blocked', createdAt: 1 });
-    const written = await call<{ withholdReceipts: string[] }>(page, 'writeBatch', batch('b2', [
+    const eveDrop = 'http://127.0.0.1:9/drop/' + 'E'.repeat(43);
+    await call(page, 'addContact', { identityId: ME, publicKey: EVE, alias: 'Eve', aliasLower: 'eve', dropUrls: [eveDrop], offeredDropUrls: [], status: 'blocked', createdAt: 1 });
+    await call(page, 'setContactStatus', ME, BOB, 'accepted');
+    const written = await call<{ owedReceipts: unknown[] }>(page, 'writeBatch', batch('b2', [
       incoming(3, { senderKey: EVE, dedupeKey: `${EVE}:x` }),
       incoming(4),
     ]));
     expect(await call<StoredMessage[]>(page, 'messages')).toHaveLength(3);
-    // The blocked sender gets no receipt from us; Bob (not blocked) does.
-    expect(written.withholdReceipts).toEqual([`${EVE}:x`]);
+    // The blocked sender gets no receipt from us; Bob (accepted) does.
+    expect(written.owedReceipts).toEqual([{ dedupeKey: `${BOB}:ack-4`, dropUrls: [BOB_DROP] }]);
+  });
+
+  test('receipts are owed only to accepted contacts, at the drop URLs the user accepted, never at a URL a message claims', async ({ page }) => {
+    const cardDrop = 'https://drop.example/d/' + 'C'.repeat(43);
+    const claimed = 'http://127.0.0.1:8080/cgi-bin/admin/' + 'X'.repeat(43);
+    await call(page, 'addContact', { identityId: ME, publicKey: BOB, alias: 'Bob', aliasLower: 'bob', dropUrls: [cardDrop], offeredDropUrls: [], status: 'accepted', createdAt: 1 });
+    const stranger = (n: number) => incoming(n, { senderKey: EVE, dedupeKey: `${EVE}:${n}`, meta: { alias: 'Eve', dropUrl: claimed } });
+    const first = await call<{ owedReceipts: unknown[] }>(page, 'writeBatch', batch('b1', [
+      incoming(1, { meta: { alias: 'Bob', dropUrl: claimed } }),
+      incoming(2, { acknowledgeId: '0', dedupeKey: `${BOB}:pdu`, meta: { alias: 'Bob', dropUrl: claimed } }),
+      stranger(3),
+    ]));
+    expect(first.owedReceipts).toEqual([{ dedupeKey: `${BOB}:ack-1`, dropUrls: [cardDrop] }]);
+    let contacts = await call<Array<{ publicKey: string; status: string; dropUrls: string[]; offeredDropUrls: string[] }>>(page, 'contacts');
+    expect(contacts.find((c) => c.publicKey === BOB)).toMatchObject({ dropUrls: [cardDrop], offeredDropUrls: [claimed] });
+    expect(contacts.find((c) => c.publicKey === EVE)).toMatchObject({ status: 'unknown', dropUrls: [], offeredDropUrls: [claimed] });
+
+    await call(page, 'setContactStatus', ME, EVE, 'ignored');
+    expect((await call<{ owedReceipts: unknown[] }>(page, 'writeBatch', batch('b2', [stranger(4)]))).owedReceipts).toEqual([]);
+    // Accepting the request is the user's agreement: the offered URL becomes Eve's address.
+    await call(page, 'setContactStatus', ME, EVE, 'accepted');
+    contacts = await call(page, 'contacts');
+    expect(contacts.find((c) => c.publicKey === EVE)).toMatchObject({ status: 'accepted', dropUrls: [claimed] });
+    expect((await call<{ owedReceipts: unknown[] }>(page, 'writeBatch', batch('b3', [stranger(5)]))).owedReceipts).toEqual([{ dedupeKey: `${EVE}:5`, dropUrls: [claimed] }]);
+  });
+
+  test('a request’s receipts are held, and answered when the user accepts, at the accepted drop URL', async ({ page }) => {
+    const eveDrop = 'https://drop.example/d/' + 'E'.repeat(43);
+    const fromEve = (n: number, over: Partial<IncomingMessage> = {}) =>
+      incoming(n, { senderKey: EVE, dedupeKey: `${EVE}:${n}`, acknowledgeId: `eve-${n}`, meta: { alias: 'Eve', dropUrl: eveDrop }, ...over });
+    const written = await call<{ owedReceipts: unknown[] }>(page, 'writeBatch', batch('b1', [fromEve(1), fromEve(2, { acknowledgeId: '0', dedupeKey: `${EVE}:pdu` }), fromEve(3)]));
+    expect(written.owedReceipts).toEqual([]);
+    expect(await call(page, 'engineReceipts')).toEqual([]);
+    await call(page, 'acceptContact', ME, EVE);
+    expect(await call(page, 'engineReceipts')).toEqual([{ identityId: ME, recipient: { publicKey: EVE, dropUrls: [eveDrop] }, acknowledgeIds: ['eve-3', 'eve-1'] }]);
+    // Answered once: accepting again (or after a re-import) sends nothing more.
+    await call(page, 'acceptContact', ME, EVE);
+    expect(await call<unknown[]>(page, 'engineReceipts')).toHaveLength(1);
+    // A blocked sender's messages hold nothing, so unblocking answers nothing either.
+    await call(page, 'addContact', { identityId: ME, publicKey: 'c'.repeat(64), alias: 'C', aliasLower: 'c', dropUrls: [], offeredDropUrls: [], status: 'blocked', createdAt: 1 });
+    await call(page, 'writeBatch', batch('b2', [incoming(9, { senderKey: 'c'.repeat(64), dedupeKey: 'c:9' })]));
+    await call(page, 'acceptContact', ME, 'c'.repeat(64));
+    expect(await call<unknown[]>(page, 'engineReceipts')).toHaveLength(1);
   });
 
   test('outbox: queued before sending, kept queued while the engine is away, resumed under the same local id', async ({ page }) => {

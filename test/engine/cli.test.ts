@@ -48,7 +48,7 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     if (dir) removeDir(dir);
   });
 
-  it('exchanges messages both ways and answers receipts', async () => {
+  it('exchanges messages both ways and answers receipts only for senders in --contacts files', async () => {
     const [alice, bob] = await Promise.all([
       deaddrop(['id', 'new', '--alias', 'alice', '--server', server.url, '--out', file('alice.qid')]),
       deaddrop(['id', 'new', '--alias', 'bob', '--server', server.url, '--out', file('bob.qid'), '--bits', '16']),
@@ -68,13 +68,22 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     const [ackId] = lines(sent);
     expect(ackId).toMatch(/^[0-9a-f-]{36}$/);
 
+    // Without --contacts Bob's fetch answers no receipt, and says so on stderr; stdout stays JSON lines.
     const atBob = await deaddrop(['fetch', '--id', file('bob.qid'), '--json']);
     expect(atBob.code, atBob.stderr).toBe(0);
     const bobOut = lines(atBob);
     expect(JSON.parse(bobOut[0]!)).toMatchObject({ kind: 'message', senderKey: aliceKey, alias: 'alice', type: 'box_message', text: 'hello from the CLI', acknowledgeId: ackId });
     expect(bobOut.at(-1)).toMatch(/^cursor \S+$/);
+    expect(atBob.stderr).toBe('deaddrop: 1 receipt was withheld: receipts are answered only for senders in a --contacts file.\n');
+    const noReceipt = await deaddrop(['fetch', '--id', file('alice.qid'), '--json']);
+    expect(lines(noReceipt)).toHaveLength(1);
 
-    // Bob's fetch answered the receipt into Alice's drop.
+    // With Alice's card, Bob's fetch answers the receipt into the drop that card names.
+    const aliceCard = await deaddrop(['id', 'card', '--id', file('alice.qid'), '--qco', file('alice.qco')]);
+    expect(aliceCard.code, aliceCard.stderr).toBe(0);
+    const answering = await deaddrop(['fetch', '--id', file('bob.qid'), '--json', '--contacts', file('bob.qco'), '--contacts', file('alice.qco')]);
+    expect(answering.code, answering.stderr).toBe(0);
+    expect(answering.stderr).toBe('');
     const atAlice = await deaddrop(['fetch', '--id', file('alice.qid'), '--json']);
     expect(lines(atAlice).map((line) => (line.startsWith('{') ? JSON.parse(line) : line))[0]).toMatchObject({ kind: 'receipt', senderKey: bobKey, acknowledgeId: ackId });
     const cursor = lines(atAlice).at(-1)!.split(' ')[1]!;
@@ -97,6 +106,12 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
 
     const missing = await deaddrop(['id', 'card', '--id', file('nobody.qid')]);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^deaddrop: Cannot read the identity file .*ENOENT.*check the path/) });
+
+    const noContacts = await deaddrop(['fetch', '--id', file('alice.qid'), '--contacts', file('nobody.qco')]);
+    expect(noContacts).toMatchObject({ code: 1, stderr: expect.stringMatching(/^deaddrop: Cannot read the contact file .*nobody\.qco/) });
+    writeFileSync(file('garbage.qco'), '{"contacts": 5}');
+    const badContacts = await deaddrop(['fetch', '--id', file('alice.qid'), '--contacts', file('garbage.qco')]);
+    expect(badContacts).toMatchObject({ code: 1, stderr: expect.stringMatching(/^deaddrop: .*garbage\.qco: /) });
 
     const badFlag = await deaddrop(['send', '--id', file('alice.qid'), '--txet', 'x']);
     expect(badFlag.code).toBe(2);

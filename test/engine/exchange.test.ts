@@ -25,15 +25,19 @@ afterAll(async () => {
   for (const e of [alice, bob]) if (e) removeDir(e.dataDir);
 });
 
-/** Messages delivered to `engine` so far, acknowledging every batch as a consumer would. */
-async function receiveAndAck(engine: TestEngine, count: number, what: string): Promise<IncomingMessage[]> {
+/**
+ * Messages delivered to `engine` so far, acknowledging every batch as a consumer would that has the
+ * sender as an accepted contact (their card's drop URLs): it answers the receipts they asked for.
+ */
+async function receiveAndAck(engine: TestEngine, count: number, what: string, sender: IdentitySummary): Promise<IncomingMessage[]> {
   const acked = new Set<string>();
   return waitFor(async () => {
     const batches = engine.of('inbox/batch');
     for (const batch of batches) {
       if (acked.has(batch.batchId)) continue;
       acked.add(batch.batchId);
-      await engine.call('inbox/ack', { batchId: batch.batchId });
+      const receipts = batch.messages.filter((m) => m.senderKey === sender.publicKey).map((m) => ({ dedupeKey: m.dedupeKey, dropUrls: sender.dropUrls }));
+      await engine.call('inbox/ack', { batchId: batch.batchId, receipts });
     }
     const unique = new Map(batches.flatMap((b) => b.messages).map((m) => [m.dedupeKey, m]));
     return unique.size >= count ? [...unique.values()] : null;
@@ -51,7 +55,7 @@ describe('two engines through the API', () => {
     expect(sent.acknowledgeIds).toHaveLength(1);
     await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'a-1' && s.status === 'posted'), 'alice posted');
 
-    const [atBob] = await receiveAndAck(bob, 1, 'bob receives');
+    const [atBob] = await receiveAndAck(bob, 1, 'bob receives', aliceId);
     expect(atBob).toMatchObject({ identityId: bobId.id, senderKey: aliceId.publicKey, type: 'box_message', text: 'hello bob' });
     expect(atBob!.meta).toMatchObject({ alias: 'alice', dropUrl: aliceId.dropUrls[0], publicKey: aliceId.publicKey });
     expect(atBob!.acknowledgeId).toBe(sent.acknowledgeIds[0]);
@@ -67,7 +71,7 @@ describe('two engines through the API', () => {
       text: 'hi alice',
       wantReceipt: false,
     });
-    const atAlice = await receiveAndAck(alice, 1, 'alice receives');
+    const atAlice = await receiveAndAck(alice, 1, 'alice receives', bobId);
     expect(atAlice.map((m) => m.text)).toEqual(['hi alice']);
     expect(atAlice[0]!.acknowledgeId).toBe('0');
   });
@@ -81,7 +85,7 @@ describe('two engines through the API', () => {
       text,
     });
     expect(sent.parts).toBeGreaterThan(1);
-    const messages = (await receiveAndAck(bob, 1 + sent.parts, 'all pieces')).filter((m) => m.part);
+    const messages = (await receiveAndAck(bob, 1 + sent.parts, 'all pieces', aliceId)).filter((m) => m.part);
     expect(messages.map((m) => m.part!.index)).toEqual(Array.from({ length: sent.parts }, (_, i) => i));
     expect(messages.map((m) => m.text).join('')).toBe(text);
   });
@@ -114,8 +118,8 @@ describe('bad recipients', () => {
   });
 });
 
-describe('receipts withheld by the consumer', () => {
-  it('sends no receipt for a message the UI withholds it from (an ignored or blocked sender)', async () => {
+describe('receipts only where the consumer says', () => {
+  it('answers only the receipts the UI names, at the drop URLs it names (none for strangers, ignored or blocked senders)', async () => {
     const send = (localId: string, text: string) =>
       alice.call('messages/send', { identityId: aliceId.id, localId, recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, text });
     const arrival = (acknowledgeId: string | undefined, what: string) =>
@@ -125,10 +129,12 @@ describe('receipts withheld by the consumer', () => {
       );
     const withheld = await send('w-1', 'from someone bob blocked');
     const first = await arrival(withheld.acknowledgeIds[0], 'bob receives the first message');
-    await bob.call('inbox/ack', { batchId: first.batchId, withholdReceipts: [first.m.dedupeKey] });
+    // Not named (a request, or a sender the user ignored or blocked): no receipt, also not for a key
+    // of another batch named by mistake.
+    await bob.call('inbox/ack', { batchId: first.batchId, receipts: [{ dedupeKey: 'not-in-this-batch', dropUrls: aliceId.dropUrls }] });
     const answered = await send('w-2', 'after the block was lifted');
     const second = await arrival(answered.acknowledgeIds[0], 'bob receives the second message');
-    await bob.call('inbox/ack', { batchId: second.batchId });
+    await bob.call('inbox/ack', { batchId: second.batchId, receipts: [{ dedupeKey: second.m.dedupeKey, dropUrls: aliceId.dropUrls }] });
     const receipts = () => alice.of('inbox/batch').flatMap((b) => b.receipts).map((r) => r.acknowledgeId);
     await waitFor(() => receipts().includes(answered.acknowledgeIds[0]!), 'receipt for the second message');
     await bob.engine.settled();

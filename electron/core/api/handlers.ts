@@ -45,9 +45,15 @@ export function buildHandlers(parts: EngineParts): ApiHandlers {
       requireUnlocked();
       return sender.cancel(localId);
     },
-    'inbox/ack': async ({ batchId, withholdReceipts }) => {
+    'inbox/ack': async ({ batchId, receipts }) => {
       requireUnlocked();
-      await poller.acknowledge(batchId, withholdReceipts);
+      await poller.acknowledge(batchId, receipts);
+      return null;
+    },
+    'receipts/send': async ({ identityId, recipient, acknowledgeIds }) => {
+      requireUnlocked();
+      keystore.identity(identityId);
+      for (const acknowledgeId of acknowledgeIds) sender.sendReceipt(identityId, recipient.publicKey, recipient.dropUrls, acknowledgeId);
       return null;
     },
     'settings/get': async () => {

@@ -40,7 +40,11 @@ export interface CliEngine {
   close(): Promise<void>;
 }
 
-export async function openCliEngine(): Promise<CliEngine> {
+/**
+ * @param trustedServers drop URLs from contact files named on the command line: the user handed them
+ *   over for this run, so they may be contacted even on the local network (see the destination guard).
+ */
+export async function openCliEngine(trustedServers: readonly string[] = []): Promise<CliEngine> {
   const dataDir = await mkdtemp(join(tmpdir(), 'deaddrop-cli-'));
   let engine: Engine;
   try {
@@ -51,6 +55,7 @@ export async function openCliEngine(): Promise<CliEngine> {
       workers: 1,
       keyWrap: memoryKeyWrap(),
       autoPoll: false,
+      network: { trustedServers: () => trustedServers },
       timing: {
         sendRetry: { baseMs: 500, maxMs: 4000, maxAttempts: 5 },
         receiptRetry: { baseMs: 500, maxMs: 4000, maxAttempts: 3 },

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
-import { parseContactInput } from '../../../shared/protocol/contacts.js';
+import { type Contact, parseContactInput } from '../../../shared/protocol/contacts.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import { type CliEngine, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
@@ -26,8 +26,8 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-async function withEngine<T>(work: (cli: CliEngine) => Promise<T>): Promise<T> {
-  const cli = await openCliEngine();
+async function withEngine<T>(work: (cli: CliEngine) => Promise<T>, trustedServers: readonly string[] = []): Promise<T> {
+  const cli = await openCliEngine(trustedServers);
   try {
     return await work(cli);
   } finally {
@@ -35,7 +35,7 @@ async function withEngine<T>(work: (cli: CliEngine) => Promise<T>): Promise<T> {
   }
 }
 
-async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId: string) => Promise<T>): Promise<T> {
+async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId: string) => Promise<T>, trustedServers: readonly string[] = []): Promise<T> {
   const backup = await readText(idFile, 'identity file');
   const passphrase = await readPassphrase(`Passphrase for ${idFile}: `);
   return withEngine(async (cli) => {
@@ -43,7 +43,7 @@ async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId
       throw new CliError(`${idFile}: ${err instanceof Error ? err.message : 'not a readable identity file'}`);
     });
     return work(cli, identity.id);
-  });
+  }, trustedServers);
 }
 
 export async function idNew(args: { alias: string; server: string; out: string; bits: number }, print: Print): Promise<void> {
@@ -73,9 +73,17 @@ export async function idCard(args: { id: string; qco?: string }, print: Print): 
   });
 }
 
+async function readContacts(source: string): Promise<Contact[]> {
+  const text = source.trimStart().startsWith('QABELCONTACT') ? source : await readText(source, 'contact file');
+  try {
+    return asApiFailure(() => parseContactInput(text));
+  } catch (err) {
+    throw new CliError(`${source.startsWith('QABELCONTACT') ? 'The contact string' : source}: ${(err as Error).message}`);
+  }
+}
+
 async function readContact(to: string) {
-  const text = to.trimStart().startsWith('QABELCONTACT') ? to : await readText(to, 'contact file');
-  const contacts = asApiFailure(() => parseContactInput(text));
+  const contacts = await readContacts(to);
   if (contacts.length !== 1) {
     throw new CliError(`The contact file holds ${contacts.length} contacts; pass a file with one contact, or that contact's QABELCONTACT string.`);
   }
@@ -103,7 +111,7 @@ export async function send(args: { id: string; to: string; text: string }, print
     const final = await outcome;
     if (final.status === 'failed') throw new CliError(`Not sent: ${final.error ?? 'the drop server did not take the message'}`);
     for (const ackId of accepted.acknowledgeIds) print(ackId);
-  });
+  }, contact.dropUrls);
 }
 
 function describeMessage(message: IncomingMessage): string {
@@ -111,7 +119,14 @@ function describeMessage(message: IncomingMessage): string {
   return [time, message.senderKey, message.meta?.alias ?? '-', message.type, message.acknowledgeId, JSON.stringify(message.text ?? message.payload)].join('\t');
 }
 
-export async function fetchMessages(args: { id: string; since?: string; json: boolean }, print: Print): Promise<void> {
+/**
+ * Receipts go only to senders in the `--contacts` files, at the drop URLs those files give: never to
+ * a stranger, nor to an address a message claims for itself. The others are withheld (said on stderr).
+ */
+export async function fetchMessages(args: { id: string; since?: string; json: boolean; contacts: string[] }, print: Print, note: Print): Promise<void> {
+  const known = new Map<string, string[]>();
+  for (const file of args.contacts) for (const contact of await readContacts(file)) known.set(contact.publicKey, contact.dropUrls);
+  let withheld = 0;
   await withIdentity(args.id, async (cli, identityId) => {
     const { dropUrls } = (await cli.call('identities/list', {})).find((identity) => identity.id === identityId)!;
     const since = args.since === undefined ? null : parseFetchCursor(args.since, dropUrls);
@@ -125,12 +140,28 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
     for (const batch of batches) {
       for (const message of batch.messages) print(args.json ? JSON.stringify({ kind: 'message', ...messageJson(message) }) : describeMessage(message));
       for (const receipt of batch.receipts) print(args.json ? JSON.stringify({ kind: 'receipt', ...receiptJson(receipt) }) : `receipt\t${receipt.senderKey}\t${receipt.acknowledgeId}`);
-      // Acknowledging sends the receipts these messages asked for.
-      await cli.call('inbox/ack', { batchId: batch.batchId });
+      const receipts = [];
+      for (const message of batch.messages.filter(asksForReceipt)) {
+        const urls = known.get(message.senderKey);
+        if (urls && urls.length > 0) receipts.push({ dedupeKey: message.dedupeKey, dropUrls: urls.slice(0, MAX_RECEIPT_URLS) });
+        else withheld++;
+      }
+      // Acknowledging sends the receipts named here, and no others.
+      await cli.call('inbox/ack', { batchId: batch.batchId, receipts });
     }
     await cli.engine.settled();
     print(`cursor ${formatFetchCursor(dropUrls, cursors)}`);
-  });
+  }, [...known.values()].flat());
+  if (withheld > 0) {
+    note(`${withheld} receipt${withheld === 1 ? ' was' : 's were'} withheld: receipts are answered only for senders in a --contacts file.`);
+  }
+}
+
+/** The engine takes this many drop URLs per receipt (its `inbox/ack` schema). */
+const MAX_RECEIPT_URLS = 16;
+
+function asksForReceipt(message: IncomingMessage): boolean {
+  return message.acknowledgeId !== '0' && message.type !== 'box_ack';
 }
 
 function messageJson(m: IncomingMessage) {

@@ -5,16 +5,18 @@
 import { parseArgs } from 'node:util';
 import { setLogLevel } from '../../../shared/log.js';
 import { CliError } from './cliError.js';
-import { fetchMessages, idCard, idNew, send } from './commands.js';
+import { type Print, fetchMessages, idCard, idNew, send } from './commands.js';
 
 export const USAGE = `usage:
   deaddrop id new --alias NAME --server URL --out FILE.qid [--bits N]
   deaddrop id card --id FILE.qid [--qco OUT.qco]
   deaddrop send --id FILE.qid --to CONTACT --text TEXT     (CONTACT: a .qco file or a QABELCONTACT string)
-  deaddrop fetch --id FILE.qid [--since TOKEN] [--json]
+  deaddrop fetch --id FILE.qid [--since TOKEN] [--json] [--contacts FILE.qco ...]
 The passphrase of FILE.qid comes from DEADDROP_PASSPHRASE or a prompt.
-fetch prints the messages newer than TOKEN (all without --since), answers the receipts they ask for, and
-ends with "cursor TOKEN": pass that as --since next time, so old messages are neither shown nor answered again.`;
+fetch prints the messages newer than TOKEN (all without --since) and ends with "cursor TOKEN": pass that as
+--since next time, so old messages are neither shown nor answered again. It answers the receipts messages
+ask for only when their sender is in a --contacts file (repeatable), at the drop URLs that file gives;
+the others are withheld, and stderr says so.`;
 
 type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
@@ -37,7 +39,7 @@ function bitsFrom(text: string | undefined): number {
   return bits;
 }
 
-async function run(argv: string[], print: (line: string) => void): Promise<void> {
+async function run(argv: string[], print: Print, note: Print): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') return print(USAGE);
   const str = { type: 'string' } as const;
@@ -61,9 +63,10 @@ async function run(argv: string[], print: (line: string) => void): Promise<void>
     return send({ id: v['id'] as string, to: v['to'] as string, text: v['text'] as string }, print);
   }
   if (command === 'fetch') {
-    const v = flags(rest, { id: str, since: str, json: { type: 'boolean' } }, ['id']);
+    const v = flags(rest, { id: str, since: str, json: { type: 'boolean' }, contacts: { type: 'string', multiple: true } }, ['id']);
     if (!v) return print(USAGE);
-    return fetchMessages({ id: v['id'] as string, since: v['since'] as string | undefined, json: v['json'] === true }, print);
+    const contacts = (v['contacts'] as unknown as string[] | undefined) ?? [];
+    return fetchMessages({ id: v['id'] as string, since: v['since'] as string | undefined, json: v['json'] === true, contacts }, print, note);
   }
   throw new CliError(`Unknown command "${command}". Try --help.`, 2);
 }
@@ -72,8 +75,9 @@ async function run(argv: string[], print: (line: string) => void): Promise<void>
 export async function main(argv: string[]): Promise<number> {
   setLogLevel('silent');
   const print = (line: string) => void process.stdout.write(line + '\n');
+  const note = (line: string) => void process.stderr.write(`deaddrop: ${line}\n`);
   try {
-    await run(argv, print);
+    await run(argv, print, note);
     return 0;
   } catch (err) {
     const message = err instanceof Error ? err.message : 'Unexpected error';

@@ -2,10 +2,11 @@
  * Polls every own drop and hands what is ours to the consumer as `inbox/batch` events. A drop's
  * cursor advances only when the consumer acknowledges the batch (`inbox/ack`), so delivery is
  * at-least-once: an unacknowledged batch comes again on the next poll. Receipts requested by incoming
- * messages are sent once their batch is acknowledged (the message is then stored on our side).
+ * messages are sent once their batch is acknowledged (the message is then stored on our side), and
+ * only those the consumer says are owed, to the addresses it names.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventSink, IncomingMessage, ServerStatus } from '../../../shared/ipc/contract.js';
+import type { EventSink, IncomingMessage, OwedReceipt, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
 import { PDU_LENGTH } from '../../../shared/protocol/boxTypes.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
@@ -29,8 +30,8 @@ export interface PollerOptions {
   pushConnection(url: string): PushConnection;
   emit: EventSink;
   backoff: BackoffPolicy;
-  /** Sends a `box_ack` for a stored message that asked for one. */
-  sendReceipt(identityId: string, senderKey: string, dropUrl: string, acknowledgeId: string): void;
+  /** Sends a `box_ack` for a stored message that asked for one, to the drop URLs the consumer gave. */
+  sendReceipt(identityId: string, senderKey: string, dropUrls: readonly string[], acknowledgeId: string): void;
   now(): number;
   logger: Logger;
 }
@@ -46,17 +47,6 @@ const MAX_PDUS_PER_POLL = 100_000;
 const MAX_PENDING_BATCHES = 256;
 /** In-memory dedupe keys before they are trimmed back to the persisted (bounded) list. */
 const MAX_SEEN_IN_MEMORY = 20_000;
-
-/** Receipts go only to well-formed drop URLs: a sender must not make us POST to any address it likes. */
-function isDropUrl(url: string | undefined): url is string {
-  if (typeof url !== 'string') return false;
-  try {
-    parseDropUrl(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface PendingBatch {
   dropUrl: string;
@@ -150,10 +140,11 @@ export class Poller {
   }
 
   /**
-   * The consumer stored batch `batchId`: advance its drop's cursor and send the receipts it asked for,
-   * except for the messages (dedupe keys) the consumer withholds them from (ignored or blocked senders).
+   * The consumer stored batch `batchId`: advance its drop's cursor and send the receipts the consumer
+   * says are owed (only for messages of this batch that asked for one, seen for the first time), to the
+   * drop URLs the consumer gives: never to a URL a message claims for itself.
    */
-  async acknowledge(batchId: string, withholdReceipts: readonly string[] = []): Promise<void> {
+  async acknowledge(batchId: string, owed: readonly OwedReceipt[] = []): Promise<void> {
     const batch = this.pending.get(batchId);
     if (!batch) return; // already acknowledged, or from before a restart: nothing left to do
     for (const [id, other] of this.pending) {
@@ -166,11 +157,12 @@ export class Poller {
     await this.options.keystore.acknowledge(batch.dropUrl, newest ? batch.latest : null, fresh);
     if (this.seen!.size > MAX_SEEN_IN_MEMORY) this.seen = new Set(this.options.keystore.seenKeys());
     const freshSet = new Set(fresh);
-    const withheld = new Set(withholdReceipts);
-    for (const message of batch.receiptsToSend) {
-      if (freshSet.has(message.dedupeKey) && !withheld.has(message.dedupeKey)) {
-        this.options.sendReceipt(message.identityId, message.senderKey, message.meta!.dropUrl!, message.acknowledgeId);
-      }
+    const wanted = new Map(batch.receiptsToSend.map((message) => [message.dedupeKey, message]));
+    for (const { dedupeKey, dropUrls } of owed) {
+      const message = wanted.get(dedupeKey);
+      if (!message || !freshSet.has(dedupeKey)) continue;
+      wanted.delete(dedupeKey);
+      this.options.sendReceipt(message.identityId, message.senderKey, dropUrls, message.acknowledgeId);
     }
   }
 
@@ -233,7 +225,7 @@ export class Poller {
       sequence,
       latest,
       dedupeKeys: [...messages.map((m) => m.dedupeKey), ...receipts.map((r) => r.dedupeKey)],
-      receiptsToSend: messages.filter((m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK && isDropUrl(m.meta?.dropUrl)),
+      receiptsToSend: messages.filter((m) => m.acknowledgeId !== NO_ACKNOWLEDGE_ID && m.type !== BOX_ACK),
     });
     this.options.emit('inbox/batch', { batchId, messages, receipts: receipts.map((r) => r.receipt) });
     return latest;

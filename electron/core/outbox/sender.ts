@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventSink, ParsedRequestOf, SendAccepted } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import type { Logger } from '../../../shared/log.js';
+import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { fromHex } from '../../../shared/protocol/encoding.js';
 import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
 import { buildTextMessages } from '../../../shared/protocol/textMessages.js';
@@ -113,9 +114,14 @@ export class Sender {
     return { cancelled: true };
   }
 
-  /** Sends a `box_ack` for a received message (never acknowledged itself); best effort. */
-  sendReceipt(identityId: string, recipientKey: string, dropUrl: string, acknowledgeId: string): void {
-    const task = this.postReceipt(identityId, recipientKey, dropUrl, acknowledgeId).catch((err: unknown) =>
+  /**
+   * Sends a `box_ack` for a received message (never acknowledged itself) to the first of `dropUrls`
+   * that takes it; best effort. Only well-formed drop URLs are tried, each under the destination guard.
+   */
+  sendReceipt(identityId: string, recipientKey: string, dropUrls: readonly string[], acknowledgeId: string): void {
+    const usable = dropUrls.filter(isDropUrl);
+    if (usable.length === 0) return;
+    const task = this.postReceipt(identityId, recipientKey, usable, acknowledgeId).catch((err: unknown) =>
       this.options.logger.warn('receipt not sent', { error: err instanceof Error ? err.message : 'unknown' }),
     );
     this.receipts.add(task);
@@ -135,7 +141,7 @@ export class Sender {
     await Promise.all([...this.receipts]);
   }
 
-  private async postReceipt(identityId: string, recipientKey: string, dropUrl: string, acknowledgeId: string): Promise<void> {
+  private async postReceipt(identityId: string, recipientKey: string, dropUrls: string[], acknowledgeId: string): Promise<void> {
     const { keystore } = this.options;
     const identity = keystore.identity(identityId);
     const ack: DropMessage = {
@@ -143,7 +149,7 @@ export class Sender {
       meta_data: metaToWire({ alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey }),
     };
     const pdu = await this.options.pool.seal(keystore.keyPair(identityId), fromHex(recipientKey, 32), encodeDropMessage(ack));
-    await postWithRetry({ client: this.options.client, dropUrls: [dropUrl], pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });
+    await postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });
   }
 
   private startJob(localId: string): void {
@@ -181,5 +187,14 @@ export class Sender {
       await keystore.putOutboxRecord(localId, { ...record, status: 'failed', updatedAt: this.options.now() });
       emit('outbox/status', { localId, status: 'failed', error });
     }
+  }
+}
+
+function isDropUrl(url: string): boolean {
+  try {
+    parseDropUrl(url);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -24,8 +24,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
   const stops = [
     bridge.on('inbox/batch', (batch) =>
       serially(async () => {
-        const { withholdReceipts } = await writeInboxBatch(db, batch);
-        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, withholdReceipts });
+        const { owedReceipts } = await writeInboxBatch(db, batch);
+        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts: owedReceipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
       }),
     ),

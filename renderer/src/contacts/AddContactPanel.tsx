@@ -1,6 +1,7 @@
 import { type DragEvent, type FormEvent, useCallback, useId, useState } from 'react';
 import { database } from '../db/database.js';
-import { useActiveIdentity } from '../stores/sessionStore.js';
+import { answerHeldReceipts } from '../db/heldReceipts.js';
+import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { CameraScanner } from './CameraScanner.js';
 import { addContact } from './contactActions.js';
@@ -10,6 +11,7 @@ import { type ContactReadResult, readContactFile, readContactText } from './read
 /** Add a contact: paste a contact string, choose or drop a `.qco` file, open a QR image, or scan. */
 export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => void }) {
   const identity = useActiveIdentity();
+  const bridge = useSession((s) => s.bridge);
   const formId = useId();
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -28,7 +30,11 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       for (const contact of result.contacts) {
         const outcome = await addContact(database(), identity.id, identity.publicKey, contact);
         if (outcome === 'added') added.push(contact.alias);
-        if (outcome === 'updated') updated.push(contact.alias);
+        if (outcome === 'updated') {
+          updated.push(contact.alias);
+          // Adding someone who already wrote accepts them: answer what their messages asked for.
+          await answerHeldReceipts(database(), bridge, identity.id, contact.publicKey);
+        }
       }
       const first = result.contacts.find((c) => c.publicKey !== identity.publicKey);
       if (!first) {
@@ -40,7 +46,7 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       useUi.getState().notify('info', addedNotice(added, updated));
       onAdded(first.publicKey);
     },
-    [identity, onAdded],
+    [identity, onAdded, bridge],
   );
 
   const onPaste = (event: FormEvent) => {

@@ -2,7 +2,8 @@ import { type FormEvent, useId, useState } from 'react';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { useUi } from '../stores/uiStore.js';
-import { deleteContact, renameContact, setContactStatus } from './contactActions.js';
+import { acceptContact, deleteContact, renameContact, setContactStatus } from './contactActions.js';
+import { useSession } from '../stores/sessionStore.js';
 import { Fingerprint } from './Fingerprint.js';
 import { RequestBar } from './RequestBar.js';
 
@@ -17,6 +18,7 @@ const statusText: Record<ContactRecord['status'], string> = {
 /** Fingerprint, verification, rename, block and delete for one contact. */
 export function ContactDetails({ contact }: { contact: ContactRecord }) {
   const db = database();
+  const bridge = useSession((s) => s.bridge);
   const formId = useId();
   const [alias, setAlias] = useState(contact.alias);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -55,7 +57,7 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
           </button>
         )}
         {(contact.status === 'blocked' || contact.status === 'ignored') && (
-          <button type="button" onClick={() => void setContactStatus(db, contact, 'accepted')}>
+          <button type="button" onClick={() => void acceptContact(db, bridge, contact)}>
             {contact.status === 'blocked' ? 'Unblock' : 'Accept'}
           </button>
         )}
@@ -74,7 +76,11 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
       </form>
       <h3>Drop addresses</h3>
       <ul className="plain-list mono">
-        {contact.dropUrls.length === 0 ? <li>None known</li> : contact.dropUrls.map((url) => <li key={url}>{url}</li>)}
+        {contact.dropUrls.length > 0
+          ? contact.dropUrls.map((url) => <li key={url}>{url}</li>)
+          : (contact.offeredDropUrls ?? []).length > 0
+            ? <li>None accepted yet; their message names {(contact.offeredDropUrls ?? []).join(', ')}, used only once you accept them</li>
+            : <li>None known</li>}
       </ul>
       <div className="danger-zone">
         {confirmDelete ? (

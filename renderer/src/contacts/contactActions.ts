@@ -1,4 +1,6 @@
+import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
+import { answerHeldReceipts } from '../db/heldReceipts.js';
 import type { ContactRecord, ContactStatus } from '../db/records.js';
 
 /** A contact parsed from a string, a `.qco` file or a QR code, before it is stored. */
@@ -41,6 +43,7 @@ export async function addContact(
       alias,
       aliasLower: alias.toLowerCase(),
       dropUrls: draft.dropUrls,
+      offeredDropUrls: [],
       status: 'accepted',
       createdAt: now,
     });
@@ -48,8 +51,24 @@ export async function addContact(
   });
 }
 
+/**
+ * Changes how the user treats a contact. Accepting someone known only from their hello takes the drop
+ * URL that hello offered: from now on the user agreed to write there (and to send receipts there).
+ */
 export async function setContactStatus(db: DeaddropDatabase, contact: ContactRecord, status: ContactStatus): Promise<void> {
-  await db.contacts.update([contact.identityId, contact.publicKey], { status });
+  const key: [string, string] = [contact.identityId, contact.publicKey];
+  await db.transaction('rw', db.contacts, async () => {
+    const current = await db.contacts.get(key);
+    if (!current) return;
+    const accepting = (status === 'accepted' || status === 'verified') && current.dropUrls.length === 0;
+    await db.contacts.update(key, accepting ? { status, dropUrls: current.offeredDropUrls ?? [] } : { status });
+  });
+}
+
+/** Accepts a request (or an ignored or blocked sender) and answers the receipts their messages asked for. */
+export async function acceptContact(db: DeaddropDatabase, bridge: EngineBridge | null, contact: ContactRecord): Promise<void> {
+  await setContactStatus(db, contact, 'accepted');
+  await answerHeldReceipts(db, bridge, contact.identityId, contact.publicKey);
 }
 
 export async function renameContact(db: DeaddropDatabase, contact: ContactRecord, alias: string): Promise<void> {

@@ -8,7 +8,7 @@ import type {
   SeenRecord,
   SettingRecord,
 } from './records.js';
-import { schemaV1, schemaV2, schemaV3, schemaV4, upgradeToV2, upgradeToV3, upgradeToV4 } from './schema.js';
+import { schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5 } from './schema.js';
 
 export const DATABASE_NAME = 'deaddrop';
 
@@ -28,6 +28,7 @@ export class DeaddropDatabase extends Dexie {
     this.version(2).stores(schemaV2).upgrade(upgradeToV2);
     this.version(3).stores(schemaV3).upgrade(upgradeToV3);
     this.version(4).stores(schemaV4).upgrade(upgradeToV4);
+    this.version(5).stores(schemaV5).upgrade(upgradeToV5);
   }
 }
 

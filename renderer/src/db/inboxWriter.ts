@@ -1,4 +1,4 @@
-import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
+import type { EventMap, IncomingMessage, OwedReceipt, Receipt } from '../../../shared/ipc/contract.js';
 import type { DeaddropDatabase } from './database.js';
 import { contactFromHello, helloDropUrls, incomingRecord, joinedParts, previewOf } from './incomingMessage.js';
 import type { MessageRecord } from './records.js';
@@ -8,12 +8,18 @@ export interface InboxWriteSummary {
   inserted: number;
   duplicates: number;
   delivered: number;
-  /** Dedupe keys of messages from ignored or blocked senders: the engine must not answer their receipts. */
-  withholdReceipts: string[];
+  /**
+   * The receipts owed for this batch, for `inbox/ack`: only to accepted contacts, at the drop URLs the
+   * user accepted for them. Strangers, ignored and blocked senders learn nothing from us.
+   */
+  owedReceipts: OwedReceipt[];
 }
 
-/** Senders the user turned away learn nothing from us, not even that their message arrived. */
-const NO_RECEIPT_STATUSES = new Set(['ignored', 'blocked']);
+/** The engine takes this many drop URLs per receipt (its `inbox/ack` schema). */
+const MAX_RECEIPT_URLS = 16;
+const RECEIPT_STATUSES = new Set(['accepted', 'verified']);
+const NO_RECEIPT = '0';
+const RECEIPT_TYPE = 'box_ack';
 
 /**
  * Stores one `inbox/batch` in a single transaction. Idempotent: a message whose dedupe key was
@@ -22,16 +28,23 @@ const NO_RECEIPT_STATUSES = new Set(['ignored', 'blocked']);
  * only after this resolves, i.e. after the commit.
  */
 export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inbox/batch']): Promise<InboxWriteSummary> {
-  const summary: InboxWriteSummary = { inserted: 0, duplicates: 0, delivered: 0, withholdReceipts: [] };
+  const summary: InboxWriteSummary = { inserted: 0, duplicates: 0, delivered: 0, owedReceipts: [] };
   await db.transaction(
     'rw',
     [db.messages, db.seen, db.contacts, db.conversations, db.pendingReceipts, db.drops],
     async () => {
       for (const message of batch.messages) {
-        if (await storeIncoming(db, message)) summary.inserted++;
+        const storedId = await storeIncoming(db, message);
+        if (storedId !== null) summary.inserted++;
         else summary.duplicates++;
         const sender = await db.contacts.get([message.identityId, message.senderKey]);
-        if (sender && NO_RECEIPT_STATUSES.has(sender.status)) summary.withholdReceipts.push(message.dedupeKey);
+        const asked = message.acknowledgeId !== NO_RECEIPT && message.type !== RECEIPT_TYPE;
+        if (!asked || !sender) continue;
+        if (RECEIPT_STATUSES.has(sender.status)) {
+          if (sender.dropUrls.length > 0) summary.owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: sender.dropUrls.slice(0, MAX_RECEIPT_URLS) });
+        } else if (sender.status !== 'blocked' && storedId) {
+          await holdReceipt(db, storedId, message.acknowledgeId);
+        }
       }
       for (const receipt of batch.receipts) summary.delivered += await applyReceipt(db, receipt);
       await recordDrops(db, batch.messages);
@@ -40,22 +53,27 @@ export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inb
   return summary;
 }
 
-async function storeIncoming(db: DeaddropDatabase, message: IncomingMessage): Promise<boolean> {
+/** Stores one message; returns the id of the row it went into ('' for a blocked sender), null for a duplicate. */
+async function storeIncoming(db: DeaddropDatabase, message: IncomingMessage): Promise<string | null> {
   const seenKey: [string, string] = [message.identityId, message.dedupeKey];
-  if (await db.seen.get(seenKey)) return false;
+  if (await db.seen.get(seenKey)) return null;
 
   const contactKey: [string, string] = [message.identityId, message.senderKey];
   let contact = await db.contacts.get(contactKey);
   if (!contact) {
     contact = contactFromHello(message.identityId, message.senderKey, message.meta, message.receivedAt);
     await db.contacts.put(contact);
-  } else if (contact.dropUrls.length === 0 && helloDropUrls(message.meta).length > 0) {
-    await db.contacts.update(contactKey, { dropUrls: helloDropUrls(message.meta) });
+  } else {
+    // A newer hello may name another drop: offered again, never taken without the user.
+    const offered = helloDropUrls(message.meta);
+    if (offered.length > 0 && offered.join(' ') !== (contact.offeredDropUrls ?? []).join(' ')) {
+      await db.contacts.update(contactKey, { offeredDropUrls: offered });
+    }
   }
   if (contact.status === 'blocked') {
     // Remember the key so a blocked sender's repeats are not even looked at again.
     await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: '' });
-    return true;
+    return '';
   }
 
   const { record, isNewRow } =
@@ -65,7 +83,18 @@ async function storeIncoming(db: DeaddropDatabase, message: IncomingMessage): Pr
   await db.messages.put(record);
   await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: record.id });
   await touchConversation(db, record, isNewRow);
-  return true;
+  return record.id;
+}
+
+/** A request's message asked for a receipt: kept with the message, answered only if the user accepts. */
+async function holdReceipt(db: DeaddropDatabase, messageId: string, acknowledgeId: string): Promise<void> {
+  await db.messages
+    .where('id')
+    .equals(messageId)
+    .modify((m) => {
+      const held = m.heldAckIds ?? [];
+      if (!held.includes(acknowledgeId)) m.heldAckIds = [...held, acknowledgeId];
+    });
 }
 
 /** Pieces of one long text are kept in one message row, shown once every piece is there. */

@@ -19,7 +19,10 @@ export function incomingSortAt(message: IncomingMessage): number {
   return Number.isFinite(message.sentAt) ? Math.min(message.sentAt, message.receivedAt) : message.receivedAt;
 }
 
-/** A stranger's first message becomes a contact request, introduced by the hello's meta data if any. */
+/**
+ * A stranger's first message becomes a contact request, introduced by the hello's meta data if any.
+ * The drop URL the hello claims is only offered: nothing is sent there unless the user accepts.
+ */
 export function contactFromHello(identityId: string, senderKey: string, meta: SenderMeta | null, now: number): ContactRecord {
   const alias = cleanAlias(meta?.alias) ?? `Unknown ${senderKey.slice(0, 8)}`;
   return {
@@ -27,15 +30,23 @@ export function contactFromHello(identityId: string, senderKey: string, meta: Se
     publicKey: senderKey,
     alias,
     aliasLower: alias.toLowerCase(),
-    dropUrls: helloDropUrls(meta),
+    dropUrls: [],
+    offeredDropUrls: helloDropUrls(meta),
     status: 'unknown',
     createdAt: now,
   };
 }
 
+/** The hello's drop URL in the URL parser's spelling (control and bidi characters escaped), if it is one. */
 export function helloDropUrls(meta: SenderMeta | null): string[] {
   const url = meta?.dropUrl;
-  return typeof url === 'string' && /^https?:\/\/\S+$/i.test(url) && url.length <= 2048 ? [url] : [];
+  if (typeof url !== 'string' || !/^https?:\/\/\S+$/i.test(url) || url.length > 2048) return [];
+  try {
+    const href = new URL(url).href;
+    return href.length <= 2048 ? [href] : [];
+  } catch {
+    return [];
+  }
 }
 
 function cleanAlias(alias: unknown): string | null {

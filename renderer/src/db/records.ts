@@ -8,7 +8,13 @@ export interface ContactRecord {
   /** X25519 public key, 64 lowercase hex: the contact's identity. */
   publicKey: string;
   alias: string;
+  /** Where we may write to them: from a contact card, or the hello the user accepted. */
   dropUrls: string[];
+  /**
+   * The drop URLs a stranger's hello claims: shown in the request, never contacted; they become
+   * `dropUrls` only when the user accepts the request.
+   */
+  offeredDropUrls: string[];
   status: ContactStatus;
   createdAt: number;
   /** Lower-cased alias, indexed for the search field. */
@@ -59,6 +65,11 @@ export interface MessageRecord {
   read: boolean;
   /** Distinct lower-case words of `text`, for the search index (schema 4). */
   words: string[];
+  /**
+   * Incoming: receipt ids asked for while the sender was not an accepted contact, answered (and
+   * cleared) if the user accepts them. Absent when none.
+   */
+  heldAckIds?: string[];
 }
 
 /** Maps an engine dedupe key to the message it produced, so a repeated batch inserts nothing. */

@@ -64,6 +64,25 @@ export const schemaV4 = {
   messages: 'id, [identityId+contactKey+sortAt], [direction+status], *ackIds, *words',
 };
 
+/**
+ * Version 5: a stranger's claimed drop URLs are kept apart (`offeredDropUrls`) until the user accepts
+ * them, so nothing is sent to an address a request merely claims. Requests and ignored senders were
+ * only ever introduced by their hello, so their addresses move there.
+ */
+export const schemaV5 = schemaV4;
+
+export async function upgradeToV5(tx: Transaction): Promise<void> {
+  await tx
+    .table('contacts')
+    .toCollection()
+    .modify((contact: { status?: unknown; dropUrls?: unknown; offeredDropUrls?: string[] }) => {
+      const urls = Array.isArray(contact.dropUrls) ? (contact.dropUrls as string[]) : [];
+      const fromHello = contact.status === 'unknown' || contact.status === 'ignored';
+      contact.offeredDropUrls = fromHello ? urls : [];
+      if (fromHello) contact.dropUrls = [];
+    });
+}
+
 export async function upgradeToV4(tx: Transaction): Promise<void> {
   await tx
     .table('messages')
