@@ -1,6 +1,7 @@
 import type { EventMap, IncomingMessage } from '../../shared/ipc/contract.js';
 import type { ConversationRef, NotificationPreview } from '../../shared/ipc/desktopContract.js';
 import { RecentKeys } from './recentKeys.js';
+import { flattenUnsafe } from '../../shared/text/untrustedText.js';
 
 export interface PlannedNotification {
   title: string;
@@ -23,12 +24,7 @@ const MAX_BODY_CHARS = 180;
  * Control and bidirectional-override characters let a sender reorder or hide parts of what the OS
  * shows (e.g. flip "(unverified)" or fake a second line): they never reach a notification.
  */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const invisibleOrReordering = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
-
-function plainText(text: string): string {
-  return text.replace(invisibleOrReordering, ' ').replace(/\s+/g, ' ').trim();
-}
+const plainText = flattenUnsafe;
 
 function senderName(message: IncomingMessage, names: ReadonlyMap<string, string>): string {
   const saved = plainText(names.get(message.senderKey) ?? '');
