@@ -197,17 +197,21 @@ interface Rate {
   ok: boolean;
 }
 
-/** POSTs for `seconds` into `drops`, drop k through `targets[k % targets.length]`; total requests/s. */
+/**
+ * POSTs for `seconds` into `drops` through `targets`, in as many load streams as there are drops
+ * (at least two, so that two targets get one each); total requests/s.
+ */
 async function postSpread(targets: Target[], drops: string[], seconds: number): Promise<Rate> {
   const body = randomBytes(PDU_BYTES);
+  const streams = Math.max(drops.length, 2);
   const runs = await Promise.all(
-    drops.map((drop, k) =>
+    Array.from({ length: streams }, (_, k) =>
       autocannon({
-        url: `${targets[k % targets.length]!.url}/${drop}`,
+        url: `${targets[k % targets.length]!.url}/${drops[k % drops.length]}`,
         method: 'POST',
         headers: POST_HEADERS,
         body,
-        connections: Math.max(1, Math.round(CONNECTIONS / drops.length)),
+        connections: Math.max(1, Math.round(CONNECTIONS / streams)),
         duration: seconds,
         timeout: 10,
       }),
