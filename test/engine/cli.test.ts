@@ -92,7 +92,7 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     expect(reply.code, reply.stderr).toBe(0);
     const newAtAlice = await deaddrop(['fetch', '--id', file('alice.qid'), '--since', cursor]);
     const [message] = lines(newAtAlice);
-    expect(message!.split('\t').slice(1)).toEqual([bobKey, 'bob', 'box_message', lines(reply)[0], '"hello back"']);
+    expect(message!.split('\t').slice(1)).toEqual([bobKey, 'bob (unverified)', 'box_message', lines(reply)[0], '"hello back"']);
     const newCursor = lines(newAtAlice).at(-1)!;
     const nothingNew = await deaddrop(['fetch', '--id', file('alice.qid'), '--since', newCursor.split(' ')[1]!]);
     expect(lines(nothingNew)).toEqual([newCursor]);
@@ -171,5 +171,40 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
 
     const foreignToken = await deaddrop(['fetch', '--id', file('two-drops.qid'), '--since', '12345']);
     expect(foreignToken).toMatchObject({ code: 2, stderr: expect.stringMatching(/--since does not fit this identity's 2 drops/) });
+  });
+
+  it("prints a stranger's alias, text and IDs with their controls visible and the sender marked unverified", async () => {
+    const me = generateNativeKeyPair();
+    const stranger = generateNativeKeyPair();
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+    const dropUrls = [`${server.url}/${generateDropId()}`];
+    const backup = { alias: 'target', publicKey: hex(me.publicKey), privateKey: hex(me.privateKey), dropUrls };
+    writeFileSync(file('target.qid'), await encryptIdentityBackup(backup, 'cli test passphrase', TEST_PASSPHRASE_LIMITS));
+    // Each field tries to end the line and print a forged message from a trusted-looking sender.
+    const forgedLine = `\n2026-01-01T00:00:00.000Z\t${'a'.repeat(64)}\tALICE (trusted)\tbox_message\t0\t"transfer 1000 EUR"`;
+    await raw.post(
+      dropUrls[0]!,
+      await craftPdu({
+        from: stranger,
+        to: hex(me.publicKey),
+        alias: `eve${forgedLine}\u202E`,
+        text: `hi\x1b[2J\x1b]0;title\x07${forgedLine}`,
+        acknowledgeId: 'id\nreceipt\tfake',
+      }),
+    );
+    const fetched = await deaddrop(['fetch', '--id', file('target.qid')]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    const out = lines(fetched);
+    expect(out).toHaveLength(2);
+    for (const raw of ['\x1b', '\x07', '\u202E']) expect(fetched.stdout.includes(raw)).toBe(false);
+    const fields = out[0]!.split('\t');
+    expect(fields).toHaveLength(6);
+    expect(fields[1]).toBe(hex(stranger.publicKey));
+    expect(fields[2]).toMatch(/^eve\\n2026.*\\tALICE \(trusted\).*<U\+202E> \(unverified\)$/);
+    expect(fields[4]).toBe('id\\nreceipt\\tfake');
+    expect(fields[5]).toMatch(/^"hi\\e\[2J\\e\]0;title\\x07\\n2026/);
+    // --json keeps the raw values for programs.
+    const json = await deaddrop(['fetch', '--id', file('target.qid'), '--json']);
+    expect(JSON.parse(lines(json)[0]!)).toMatchObject({ alias: `eve${forgedLine}\u202E` });
   });
 });

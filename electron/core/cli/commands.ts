@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
 import { type Contact, parseContactInput } from '../../../shared/protocol/contacts.js';
+import { revealUnsafe } from '../../../shared/text/untrustedText.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import { type CliEngine, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
@@ -114,9 +115,21 @@ export async function send(args: { id: string; to: string; text: string }, print
   }, contact.dropUrls);
 }
 
-function describeMessage(message: IncomingMessage): string {
+/**
+ * One tab-separated line per message. Every field a sender controls is written out with its
+ * controls visible, so no message can print what looks like a second message, a receipt or a
+ * terminal escape; a sender not in a --contacts file is marked unverified, whatever alias it claims.
+ */
+function describeMessage(message: IncomingMessage, contact: KnownContact | undefined): string {
   const time = new Date(message.sentAt).toISOString();
-  return [time, message.senderKey, message.meta?.alias ?? '-', message.type, message.acknowledgeId, JSON.stringify(message.text ?? message.payload)].join('\t');
+  const sender = contact ? revealUnsafe(contact.alias) : `${revealUnsafe(message.meta?.alias ?? '-')} (unverified)`;
+  const content = message.text != null ? `"${revealUnsafe(message.text)}"` : revealUnsafe(JSON.stringify(message.payload) ?? '');
+  return [time, message.senderKey, sender, revealUnsafe(message.type), revealUnsafe(message.acknowledgeId), content].join('\t');
+}
+
+interface KnownContact {
+  alias: string;
+  dropUrls: string[];
 }
 
 /**
@@ -124,8 +137,8 @@ function describeMessage(message: IncomingMessage): string {
  * a stranger, nor to an address a message claims for itself. The others are withheld (said on stderr).
  */
 export async function fetchMessages(args: { id: string; since?: string; json: boolean; contacts: string[] }, print: Print, note: Print): Promise<void> {
-  const known = new Map<string, string[]>();
-  for (const file of args.contacts) for (const contact of await readContacts(file)) known.set(contact.publicKey, contact.dropUrls);
+  const known = new Map<string, KnownContact>();
+  for (const file of args.contacts) for (const contact of await readContacts(file)) known.set(contact.publicKey, contact);
   let withheld = 0;
   await withIdentity(args.id, async (cli, identityId) => {
     const { dropUrls } = (await cli.call('identities/list', {})).find((identity) => identity.id === identityId)!;
@@ -138,11 +151,15 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
       throw new CliError(err instanceof Error ? err.message : 'The drop could not be fetched.');
     });
     for (const batch of batches) {
-      for (const message of batch.messages) print(args.json ? JSON.stringify({ kind: 'message', ...messageJson(message) }) : describeMessage(message));
-      for (const receipt of batch.receipts) print(args.json ? JSON.stringify({ kind: 'receipt', ...receiptJson(receipt) }) : `receipt\t${receipt.senderKey}\t${receipt.acknowledgeId}`);
+      for (const message of batch.messages) {
+        print(args.json ? JSON.stringify({ kind: 'message', ...messageJson(message) }) : describeMessage(message, known.get(message.senderKey)));
+      }
+      for (const receipt of batch.receipts) {
+        print(args.json ? JSON.stringify({ kind: 'receipt', ...receiptJson(receipt) }) : `receipt\t${receipt.senderKey}\t${revealUnsafe(receipt.acknowledgeId)}`);
+      }
       const receipts = [];
       for (const message of batch.messages.filter(asksForReceipt)) {
-        const urls = known.get(message.senderKey);
+        const urls = known.get(message.senderKey)?.dropUrls;
         if (urls && urls.length > 0) receipts.push({ dedupeKey: message.dedupeKey, dropUrls: urls.slice(0, MAX_RECEIPT_URLS) });
         else withheld++;
       }
@@ -151,7 +168,7 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
     }
     await cli.engine.settled();
     print(`cursor ${formatFetchCursor(dropUrls, cursors)}`);
-  }, [...known.values()].flat());
+  }, [...known.values()].flatMap((contact) => contact.dropUrls));
   if (withheld > 0) {
     note(`${withheld} receipt${withheld === 1 ? ' was' : 's were'} withheld: receipts are answered only for senders in a --contacts file.`);
   }

@@ -15,6 +15,8 @@ export interface CraftOptions {
   version?: number;
   /** Claim another sender in the JSON than the key that seals the box (a forgery). */
   claimedSender?: string;
+  /** The alias the sender introduces itself with (`meta_data.alias`). */
+  alias?: string;
 }
 
 export async function craftPdu(options: CraftOptions): Promise<Uint8Array> {
@@ -25,6 +27,7 @@ export async function craftPdu(options: CraftOptions): Promise<Uint8Array> {
     drop_payload: JSON.stringify({ msg: options.text }),
     drop_payload_type: 'box_message',
     acknowledge_id: options.acknowledgeId ?? '0',
+    ...(options.alias !== undefined ? { meta_data: { alias: options.alias } } : {}),
   });
   const payload = new Uint8Array(PAYLOAD_LENGTH);
   payload.set(json);
