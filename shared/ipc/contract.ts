@@ -142,6 +142,8 @@ export const requestSchemas = {
   'app/info': z.object({}),
   /** Unlocks the engine with the user's passphrase when no OS keyring holds the key-encryption secret. */
   'app/unlock': z.object({ passphrase: z.string().min(1).max(1024) }),
+  /** The key the UI seals its database records with; only while unlocked. */
+  'app/databaseKey': z.object({}),
   'identities/list': z.object({}),
   'identities/create': z.object({
     alias: z.string().trim().min(1).max(64),
@@ -243,6 +245,8 @@ export interface SendAccepted {
 export interface ResponseMap {
   'app/info': AppInfo;
   'app/unlock': AppInfo;
+  /** base64 of 32 bytes. */
+  'app/databaseKey': { key: string };
   'identities/list': IdentitySummary[];
   'identities/create': IdentitySummary;
   'identities/import': IdentitySummary;

@@ -67,9 +67,17 @@ describe('keystore', () => {
     try {
       expect(await dispatch(locked.handlers, 'app/info', {})).toMatchObject({ ok: true, value: { locked: true } });
       expect(await dispatch(locked.handlers, 'identities/list', {})).toMatchObject({ ok: false, error: { code: 'locked' } });
+      expect(await dispatch(locked.handlers, 'app/databaseKey', {})).toMatchObject({ ok: false, error: { code: 'locked' } });
       expect(await dispatch(locked.handlers, 'app/unlock', { passphrase: 'wrong' })).toMatchObject({ ok: false, error: { code: 'bad_passphrase' } });
       expect(await dispatch(locked.handlers, 'app/unlock', { passphrase: 'test secret' })).toMatchObject({ ok: true, value: { locked: false } });
       expect(await dispatch(locked.handlers, 'identities/list', {})).toEqual({ ok: true, value: [identity] });
+      // The UI's database key: 32 bytes, the same at every unlock, never in the state file.
+      const key = await dispatch(locked.handlers, 'app/databaseKey', {});
+      expect(key.ok && Buffer.from(key.value.key, 'base64')).toHaveLength(32);
+      const again = await startTestEngine({ dataDir, autoPoll: false });
+      expect(await again.call('app/databaseKey', {})).toEqual(key.ok && key.value);
+      await again.close();
+      expect(readFileSync(join(dataDir, STATE_FILE_NAME), 'utf8')).not.toContain(key.ok && key.value.key);
     } finally {
       await locked.close();
     }

@@ -36,6 +36,10 @@ export function buildHandlers(parts: EngineParts): ApiHandlers {
       }
       return info();
     },
+    'app/databaseKey': async () => {
+      requireUnlocked();
+      return { key: Buffer.from(keystore.databaseKey()).toString('base64') };
+    },
     ...identityHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
       requireUnlocked();

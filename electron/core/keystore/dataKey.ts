@@ -2,7 +2,7 @@
  * The data key that encrypts private keys at rest. It is random, sealed once with the key-encryption
  * secret (an expensive passphrase KDF), so unlocking derives once and saving derives never.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
@@ -21,6 +21,14 @@ export class DataKey {
 
   bytes(): Uint8Array {
     return new Uint8Array(this.key);
+  }
+
+  /**
+   * A 32-byte key for another purpose, derived with HKDF-SHA256 under `purpose`: the same for the
+   * life of the data key (a passphrase change rewraps the data key, it does not replace it).
+   */
+  derive(purpose: string): Uint8Array {
+    return new Uint8Array(hkdfSync('sha256', this.key, new Uint8Array(0), purpose, 32));
   }
 
   /** base64 of nonce || ciphertext || tag; `context` binds the secret to its owner (AAD). */

@@ -33,6 +33,8 @@ const MAX_SEEN = 5000;
 /** Finished outbox records kept for idempotency. */
 const MAX_FINISHED_OUTBOX = 5000;
 
+const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
+
 const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
 
 export class Keystore {
@@ -124,6 +126,15 @@ export class Keystore {
   private get unlocked(): EngineState {
     if (!this.state) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
     return this.state;
+  }
+
+  /**
+   * The key the UI's database seals its records with (message texts, names, previews). It exists
+   * only while the keystore is unlocked and is never written anywhere.
+   */
+  databaseKey(): Uint8Array {
+    if (!this.dataKey) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
+    return this.dataKey.derive(DATABASE_KEY_PURPOSE);
   }
 
   identities(): IdentitySummary[] {
