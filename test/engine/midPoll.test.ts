@@ -10,7 +10,7 @@ import { type Socket, connect, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { DropClient } from '../../electron/core/net/dropClient.js';
-import { generateNativeKeyPair } from '../../electron/workers/nativeBox.js';
+import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
 import { craftPdu, randomPdu } from './helpers/craft.js';
 import { startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine, tempDir } from './helpers/testEngine.js';
@@ -173,13 +173,15 @@ describe('answers that hold nothing PDU-sized', () => {
     fake.on('connection', (socket) => cleanups.push(() => void socket.destroy()));
 
     await bob.call('identities/create', { alias: 'bob', serverUrl: `http://127.0.0.1:${port}` });
-    // One poll reads the page, then asks for the next one from its cursor (and hears 304).
-    await waitFor(() => requests.length >= 2, 'the first poll');
+    // One poll reads the page and stops there (a page without a message is no reason to page on);
+    // the next poll asks from its cursor and hears 304.
+    await waitFor(() => requests.length >= 1, 'the first poll');
     await bob.engine.settled();
+    expect(requests).toEqual([undefined]);
     await bob.call('poller/pollNow', {});
-    await waitFor(() => requests.length >= 3, 'the second poll');
+    await waitFor(() => requests.length >= 2, 'the second poll');
     await bob.engine.settled();
-    expect(requests.slice(0, 3)).toEqual([undefined, '7', '7']);
+    expect(requests.slice(0, 2)).toEqual([undefined, '7']);
     expect(bob.of('inbox/batch')).toHaveLength(0);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Turns the raw items of one drop fetch into our messages and receipts: trial-opens every PDU against
+ * Turns the raw items of one drop poll into our messages and receipts: trial-opens every PDU against
  * all local identities (in the worker pool), then decodes and checks what opened. PDUs for others,
  * malformed or wrong-version messages and forgeries are skipped silently (PROTOCOL.md sections 3-4);
  * duplicates are dropped by their dedupe key.
@@ -21,44 +21,86 @@ export interface OpenedBatch {
   receipts: { receipt: Receipt; dedupeKey: string }[];
 }
 
-export interface OpenBatchInput {
+export interface BatchCollectorInput {
   dropUrl: string;
-  pdus: readonly Uint8Array[];
   identities: readonly LocalIdentity[];
   /** Keys already delivered and acknowledged: never surface again. */
   seen: ReadonlySet<string>;
   pool: CryptoPool;
   now: number;
+  /** PDUs trial-opened together: bounds what waits in memory while an answer streams in. */
+  chunkSize: number;
+  /** Messages and receipts one batch may hold; PDUs beyond it are not opened (see `dropped`). */
+  maxKept: number;
 }
 
-export async function openBatch(input: OpenBatchInput): Promise<OpenedBatch> {
-  const hits = await input.pool.trialOpen(
-    input.identities.map((identity) => identity.pair),
-    input.pdus,
-  );
-  const batch: OpenedBatch = { messages: [], receipts: [] };
-  const inBatch = new Set<string>();
-  for (let i = 0; i < hits.length; i++) {
-    const hit = hits[i];
-    if (!hit) continue;
-    let decoded: DecodedDropMessage;
-    try {
-      decoded = decodeDropMessage(hit.opened.payload, hit.opened.senderPublicKey);
-    } catch {
-      continue; // malformed, unsupported version or forged: skipped, never shown
+/**
+ * Collects one poll's PDUs as they stream in and trial-opens them in chunks, so foreign PDUs are
+ * dropped as they come and memory stays bounded by one chunk plus what is ours.
+ */
+export class BatchCollector {
+  private pending: Uint8Array[] = [];
+  private readonly batch: OpenedBatch = { messages: [], receipts: [] };
+  private readonly inBatch = new Set<string>();
+  private droppedPdus = 0;
+
+  constructor(private readonly input: BatchCollectorInput) {}
+
+  /** The batch is at `maxKept`: further PDUs are dropped unopened. */
+  get full(): boolean {
+    return this.batch.messages.length + this.batch.receipts.length >= this.input.maxKept;
+  }
+
+  /** PDUs dropped because the batch was full: their page must be read again. */
+  get dropped(): number {
+    return this.droppedPdus;
+  }
+
+  /** Adds one PDU; returns a promise (to await before reading on) when a chunk is being opened. */
+  add(pdu: Uint8Array): Promise<void> | undefined {
+    if (this.full) {
+      this.droppedPdus++;
+      return undefined;
     }
-    const senderKey = toHex(hit.opened.senderPublicKey);
-    const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, input.pdus[i]!);
-    if (input.seen.has(key) || inBatch.has(key)) continue;
-    inBatch.add(key);
-    const identityId = input.identities[hit.identityIndex]!.id;
-    if (decoded.content.type === BOX_ACK) {
-      batch.receipts.push({ receipt: { identityId, senderKey, acknowledgeId: decoded.message.acknowledge_id, receivedAt: input.now }, dedupeKey: key });
-    } else {
-      batch.messages.push(toIncoming(decoded, { key, identityId, senderKey, dropUrl: input.dropUrl, now: input.now }));
+    this.pending.push(pdu);
+    return this.pending.length >= this.input.chunkSize ? this.flush() : undefined;
+  }
+
+  async finish(): Promise<OpenedBatch> {
+    await this.flush();
+    return this.batch;
+  }
+
+  private async flush(): Promise<void> {
+    const pdus = this.pending;
+    this.pending = [];
+    if (pdus.length === 0) return;
+    const { identities, seen, dropUrl, now } = this.input;
+    const hits = await this.input.pool.trialOpen(
+      identities.map((identity) => identity.pair),
+      pdus,
+    );
+    for (let i = 0; i < hits.length; i++) {
+      const hit = hits[i];
+      if (!hit) continue;
+      let decoded: DecodedDropMessage;
+      try {
+        decoded = decodeDropMessage(hit.opened.payload, hit.opened.senderPublicKey);
+      } catch {
+        continue; // malformed, unsupported version or forged: skipped, never shown
+      }
+      const senderKey = toHex(hit.opened.senderPublicKey);
+      const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
+      if (seen.has(key) || this.inBatch.has(key)) continue;
+      this.inBatch.add(key);
+      const identityId = identities[hit.identityIndex]!.id;
+      if (decoded.content.type === BOX_ACK) {
+        this.batch.receipts.push({ receipt: { identityId, senderKey, acknowledgeId: decoded.message.acknowledge_id, receivedAt: now }, dedupeKey: key });
+      } else {
+        this.batch.messages.push(toIncoming(decoded, { key, identityId, senderKey, dropUrl, now }));
+      }
     }
   }
-  return batch;
 }
 
 function toIncoming(

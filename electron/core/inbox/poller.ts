@@ -16,7 +16,7 @@ import type { Keystore } from '../keystore/keystore.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { PushConnection } from '../net/network.js';
 import type { BackoffPolicy } from './backoff.js';
-import { type LocalIdentity, openBatch } from './batchOpener.js';
+import { BatchCollector, type LocalIdentity } from './batchOpener.js';
 import { DropWatcher } from './dropWatcher.js';
 
 /** Where a one-off fetch starts: one cursor for every drop (null: from the start), or one per drop URL. */
@@ -36,13 +36,15 @@ export interface PollerOptions {
   logger: Logger;
 }
 
-/** Bounds one poll (100 pages of 1000 = 100,000 messages); the next poll continues from there. */
-const MAX_PAGES_PER_POLL = 100;
 /**
- * Bounds what one poll holds in memory whatever the server sends (about 215 MB of PDUs); pages beyond
- * it are fetched by the next poll, from the cursor of the last page read.
+ * Bounds one poll whatever the server sends: pages, bytes (64 MB, about 31,000 messages) and the
+ * messages for us it holds. The next poll goes on from the cursor of the last page read whole.
  */
-const MAX_PDUS_PER_POLL = 100_000;
+const MAX_PAGES_PER_POLL = 32;
+const MAX_BYTES_PER_POLL = 64 << 20;
+const MAX_KEPT_PER_POLL = 20_000;
+/** PDUs trial-opened together while an answer streams in (about 2 MB). */
+const OPEN_CHUNK = 1024;
 /** Unacknowledged batches kept; a consumer that never acks gets newer, overlapping batches anyway. */
 const MAX_PENDING_BATCHES = 256;
 /** In-memory dedupe keys before they are trimmed back to the persisted (bounded) list. */
@@ -183,31 +185,47 @@ export class Poller {
 
   /**
    * Fetches and opens one drop, following the server's pages (a server may cap one answer, e.g. at
-   * 1000 messages) until nothing newer is left; returns the newest cursor (null when nothing was newer).
+   * 1000 messages) until nothing newer is left or a bound of this poll is reached; PDUs are opened
+   * while they stream in. Returns the newest cursor (null when nothing was newer).
    */
   private async pollDrop(dropUrl: string, since = this.options.keystore.cursor(dropUrl)): Promise<string | null> {
     const { keystore } = this.options;
-    const pdus: Uint8Array[] = [];
-    let latest: string | null = null;
-    for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL && pdus.length < MAX_PDUS_PER_POLL; page++) {
-      const result = await this.options.client().fetch(dropUrl, cursor);
-      if (result.status !== 'messages' || result.items.length === 0) break;
-      // Anything not PDU-sized is not a message for anyone (PROTOCOL.md section 3): not worth holding.
-      for (const item of result.items) if (item.body.length === PDU_LENGTH) pdus.push(item.body);
-      // Without a cursor the server cannot page; asking again would return the same messages.
-      if (result.latest === null || result.latest === cursor) break;
-      latest = cursor = result.latest;
-    }
-    if (pdus.length === 0 && latest === null) return null;
     const identities: LocalIdentity[] = keystore.identities().map((identity) => ({ id: identity.id, pair: keystore.keyPair(identity.id) }));
-    const opened = await openBatch({
+    const collector = new BatchCollector({
       dropUrl,
-      pdus,
       identities,
       seen: this.seen!,
       pool: this.options.pool,
       now: this.options.now(),
+      chunkSize: OPEN_CHUNK,
+      maxKept: MAX_KEPT_PER_POLL,
     });
+    let latest: string | null = null;
+    let bytesLeft = MAX_BYTES_PER_POLL;
+    for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL && bytesLeft > 0; page++) {
+      let pdusInPage = 0;
+      const result = await this.options.client().fetch(dropUrl, cursor, {
+        maxBytes: bytesLeft,
+        // Anything not PDU-sized is not a message for anyone (PROTOCOL.md section 3): not worth holding.
+        onItem: (item) => {
+          if (item.body.length !== PDU_LENGTH) return undefined;
+          pdusInPage++;
+          return collector.add(item.body);
+        },
+      });
+      if (result.status !== 'messages') break;
+      bytesLeft -= result.bytes;
+      // A page read only in part: its cursor would skip what was not read, so the next poll reads it again.
+      if (!result.complete || collector.dropped > 0) break;
+      // Without a cursor the server cannot page; asking again would return the same messages.
+      if (result.latest === null || result.latest === cursor) break;
+      latest = cursor = result.latest;
+      // A page without one message-sized part gives no reason to ask for more now (a hostile server
+      // could page through junk forever); the next poll goes on from here.
+      if (pdusInPage === 0) break;
+    }
+    const opened = await collector.finish();
+    if (opened.messages.length === 0 && opened.receipts.length === 0 && latest === null) return null;
     // A batch acknowledged while this one was being opened may already hold some of these.
     const messages = opened.messages.filter((m) => !this.seen!.has(m.dedupeKey));
     const receipts = opened.receipts.filter((r) => !this.seen!.has(r.dedupeKey));
