@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type Page, expect, test } from '@playwright/test';
 import {
   type User,
+  allowLocalNetworkServers,
   createIdentity,
   expectAccessible,
   goTo,
@@ -48,6 +49,9 @@ test.describe.serial('managing the drops of an identity', () => {
     await createIdentity(gus.page, 'Gus', first.url);
     await setFastPolling(gus.page);
     await setFastPolling(fay.page);
+    // Fay's second drop will be on another server at 127.0.0.1 that holds none of Gus's own drops: Gus
+    // agrees to local-network servers, as someone writing to a friend's server on their LAN would.
+    await allowLocalNetworkServers(gus.page);
 
     const page = fay.page;
     await expect(dropRows(page)).toHaveCount(1);

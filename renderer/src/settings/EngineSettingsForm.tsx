@@ -6,13 +6,14 @@ import { ErrorText } from '../components/ErrorText.js';
 
 type ProxyKind = EngineSettings['proxy']['kind'];
 
-/** Poll interval, push and proxy: settings the engine applies to all drop traffic. */
+/** Poll interval, push, proxy and local-network access: settings the engine applies to all drop traffic. */
 export function EngineSettingsForm() {
   const bridge = useSession((s) => s.bridge);
   const formId = useId();
   const [loaded, setLoaded] = useState<EngineSettings | null>(null);
   const [pollSeconds, setPollSeconds] = useState('30');
   const [push, setPush] = useState(true);
+  const [allowLocalNetwork, setAllowLocalNetwork] = useState(false);
   const [proxyKind, setProxyKind] = useState<ProxyKind>('none');
   const [proxyUrl, setProxyUrl] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -24,6 +25,7 @@ export function EngineSettingsForm() {
       setLoaded(s);
       setPollSeconds(String(Math.round(s.pollIntervalMs / 1000)));
       setPush(s.push);
+      setAllowLocalNetwork(s.allowLocalNetwork);
       setProxyKind(s.proxy.kind);
       setProxyUrl(s.proxy.kind === 'none' ? '' : s.proxy.url);
     });
@@ -38,7 +40,7 @@ export function EngineSettingsForm() {
       return;
     }
     const proxy: EngineSettings['proxy'] = proxyKind === 'none' ? { kind: 'none' } : { kind: proxyKind, url: proxyUrl.trim() };
-    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy });
+    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork });
     if (!result.ok) {
       setError(result.error.message);
       return;
@@ -57,6 +59,15 @@ export function EngineSettingsForm() {
         <input type="checkbox" checked={push} onChange={(e) => setPush(e.target.checked)} />
         <span>Use push where the drop server offers it (faster, keeps a connection open)</span>
       </label>
+      <label className="choice">
+        <input type="checkbox" checked={allowLocalNetwork} onChange={(e) => setAllowLocalNetwork(e.target.checked)} aria-describedby={`${formId}-local-hint`} />
+        <span>Allow drop servers on this computer and the local network</span>
+      </label>
+      <p className="hint" id={`${formId}-local-hint`}>
+        Off: contacts’ drop servers at loopback, private or link-local addresses (127.0.0.1, 192.168.x.x, …) are
+        refused, so a message cannot make this app reach devices on your network. Servers of your own drops are
+        always used. Turn it on to write to a friend’s server on your network.
+      </p>
       <fieldset>
         <legend>Proxy for all drop traffic</legend>
         {(['none', 'http', 'socks5'] as const).map((kind) => (

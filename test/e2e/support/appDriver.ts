@@ -44,6 +44,17 @@ export async function setFastPolling(page: Page) {
   await expect(page.getByText('Network settings saved.')).toBeVisible();
 }
 
+/** Turns on "Allow drop servers on this computer and the local network" in the network settings. */
+export async function allowLocalNetworkServers(page: Page) {
+  await goTo(page, 'Settings');
+  const allow = page.getByLabel('Allow drop servers on this computer and the local network');
+  await expect(page.getByLabel('Check for messages every (seconds)')).not.toHaveValue('');
+  await allow.check();
+  await page.getByRole('button', { name: 'Save network settings' }).click();
+  await expect(page.getByText('Network settings saved.').last()).toBeVisible();
+  await expect(allow).toBeChecked();
+}
+
 export async function openConversationWith(page: Page, alias: string) {
   await goTo(page, 'Chats');
   await page.getByTestId('conversation-item').filter({ hasText: alias }).click();
