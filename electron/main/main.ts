@@ -93,11 +93,15 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   const settings = await openDesktopSettings(profile.desktopSettingsFile);
   const secret = await chooseSecret(safeStorage, profile, process.platform);
   if (secret.mode === 'passphrase') log.info('engine starts locked', { reason: secret.reason });
+  // The app's own drop server, at its loopback URL, is one the user chose: the engine may reach it
+  // even with local-network servers not allowed (see the destination guard in electron/core/net).
+  let localServerUrl: string | null = null;
   const localServer = createLocalServerController({
     startServer: localServerStarter(),
     dataDir: profile.dropServerDir,
     networkInterfaces: os.networkInterfaces,
     onChange: async (running) => {
+      localServerUrl = running ? (await localServer.status()).url : null;
       await settings.update({ localServer: running });
     },
   });
@@ -108,7 +112,13 @@ async function startApp(profile: ProfilePaths): Promise<void> {
       log.warn('could not restart the local drop server', { error: err instanceof Error ? err.message : 'unknown' }),
     );
   }
-  const engine = await createEngine({ dataDir: profile.engineDir, secret: secret.secret, host: 'electron', version: app.getVersion() });
+  const engine = await createEngine({
+    dataDir: profile.engineDir,
+    secret: secret.secret,
+    host: 'electron',
+    version: app.getVersion(),
+    network: { trustedServers: () => (localServerUrl ? [localServerUrl] : []) },
+  });
   const openLink = createLinkOpener((url) => shell.openExternal(url));
   const handlers: ApiHandlers = {
     ...engine.handlers,
