@@ -72,16 +72,6 @@ export function publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
   return new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x ?? '', 'base64url'));
 }
 
-/** A fresh X25519 key pair as raw bytes. */
-export function generateNativeKeyPair(): KeyPair {
-  // The private key's JWK export carries both halves.
-  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-  return {
-    publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')),
-    privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')),
-  };
-}
-
 /** The protocol's KDF (not RFC 5869 HKDF): chained HMAC-SHA512 blocks, one `update` per block. */
 export function nativeKdf(secret: Uint8Array, extra: Uint8Array, info: Uint8Array, length: number): Buffer {
   const out = Buffer.allocUnsafe(Math.ceil(length / 64) * 64);

@@ -9,7 +9,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { type CryptoPool, createCryptoPool, defaultPoolSize } from '../../electron/core/crypto/cryptoPool.js';
-import { generateNativeKeyPair, nativeBox } from '../../electron/workers/nativeBox.js';
+import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { measureLatency } from './trialLatency.js';
 
 const { values } = parseArgs({

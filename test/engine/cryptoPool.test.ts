@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { type CryptoPool, createCryptoPool } from '../../electron/core/crypto/cryptoPool.js';
-import { generateNativeKeyPair, nativeBox } from '../../electron/workers/nativeBox.js';
+import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { nativeBox } from '../../electron/workers/nativeBox.js';
 
 const pools: CryptoPool[] = [];
 const dirs: string[] = [];

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { diffieHellman, randomBytes } from 'node:crypto';
 import { cryptoReady, generateKeyPair, portableBox, sealBox } from '../../shared/protocol/box.js';
 import { PAYLOAD_LENGTH, PDU_LENGTH } from '../../shared/protocol/boxTypes.js';
+import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
 import {
-  generateNativeKeyPair,
   importPublicKey,
   nativeBox,
   openNativeBox,

@@ -5,7 +5,7 @@ import { formatContactString, formatQco, qcoFileName } from '../../../shared/pro
 import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
 import type { EngineParts } from '../engine.js';
-import { generateNativeKeyPair } from '../../workers/nativeBox.js';
+import { generateNativeKeyPair } from '../keystore/nativeKeyPair.js';
 import { exportIdentity, importIdentity } from '../keystore/identityFile.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { asApiFailure } from './protocolFailure.js';
