@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -172,5 +173,44 @@ describe('runtime-specific globals in shared/', () => {
   it('accepts the web-platform APIs shared/ is built on', async () => {
     const code = 'export const x = new TextEncoder().encode("a");\nexport const r = globalThis.crypto.getRandomValues(new Uint8Array(4));\n';
     expect(await lint('shared/protocol/probe.ts', code)).toEqual([]);
+  });
+});
+
+describe('no runtime file switches the layering off', () => {
+  const runtimeFolders = ['shared', 'electron', 'renderer', 'server', 'tools', 'bin'];
+  const guarded = /deaddrop\/layering|no-restricted-/;
+  /** Directives that would exempt a file from the rules above: a bare eslint-disable switches off every rule. */
+  function bypasses(text: string): string[] {
+    const found: string[] = [];
+    for (const m of text.matchAll(/(?:\/\/|\/\*)\s*eslint-disable(?:-next-line|-line)?\b([^\n]*)/g)) {
+      const rules = (m[1] ?? '').split('--')[0]!.replace(/\*\/.*$/, '').trim();
+      if (rules === '' || guarded.test(rules)) found.push(m[0]);
+    }
+    for (const m of text.matchAll(/\/\*\s*eslint\s[^*]*\*\//g)) found.push(m[0]);
+    return found;
+  }
+
+  it('has no inline directive that disables or reconfigures the layering rules', () => {
+    const offending: string[] = [];
+    for (const folder of runtimeFolders) {
+      let names: string[];
+      try {
+        names = readdirSync(folder, { recursive: true, encoding: 'utf8' });
+      } catch {
+        continue; // a folder of the table that holds nothing yet
+      }
+      for (const name of names.filter((n) => /\.(?:[cm]?[jt]sx?)$/.test(n))) {
+        const file = path.join(folder, name);
+        for (const directive of bypasses(readFileSync(file, 'utf8'))) offending.push(`${file}: ${directive}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
+  it('recognises such directives', () => {
+    expect(bypasses('/* eslint-disable */\n')).toHaveLength(1);
+    expect(bypasses('// eslint-disable-next-line deaddrop/layering -- because\n')).toHaveLength(1);
+    expect(bypasses('/* eslint deaddrop/layering: off */\n')).toHaveLength(1);
+    expect(bypasses('// eslint-disable-next-line no-console -- the logger\n')).toEqual([]);
   });
 });
