@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NODE_BUILTINS = new Set(builtinModules);
-const CODE_EXTENSION = /\.(?:[cm]?[jt]sx?|d\.[cm]?ts)$/;
+const CODE_EXTENSION = /\.[cm]?[jt]sx?$/;
 
 /** @param {string} specifier */
 function isNodeBuiltin(specifier) {
@@ -32,7 +32,13 @@ function projectPath(root, file) {
  * @param {string} specifier @param {string} fromFile @param {string} root
  */
 function classify(specifier, fromFile, root) {
-  if (specifier.startsWith('file:')) return classifyPath(fileURLToPath(specifier), root);
+  if (specifier.startsWith('file:')) {
+    try {
+      return classifyPath(fileURLToPath(specifier), root);
+    } catch {
+      return { kind: 'other', label: specifier };
+    }
+  }
   if (specifier.startsWith('.') || path.isAbsolute(specifier)) {
     return classifyPath(path.resolve(path.dirname(fromFile), specifier), root);
   }
