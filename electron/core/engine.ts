@@ -15,7 +15,7 @@ import { type FetchSince, Poller } from './inbox/poller.js';
 import { type KeyWrap, Keystore } from './keystore/keystore.js';
 import { passphraseKeyWrap } from './keystore/passphraseKeyWrap.js';
 import { originsOf } from './net/destinationGuard.js';
-import type { BreakerPolicy } from './net/hostBreaker.js';
+import type { BreakerPolicy } from './net/serverBreaker.js';
 import { Network } from './net/network.js';
 import type { GateLimits } from './net/requestGate.js';
 import { RetryBudget, type RetryBudgetPolicy } from './net/retryBudget.js';

@@ -2,12 +2,12 @@
  * HTTP client for the drop server API (PROTOCOL.md section 2): POST a PDU, GET (multipart, streamed
  * and bounded) or HEAD a drop with a since-cursor. Fixed generic headers, no cookies, timeouts on
  * every request, all traffic through the configured dispatcher (direct or proxy), and every request
- * under the shared traffic rules (address guard, connection pool, circuit breaker per host).
+ * under the shared traffic rules (address guard, connection pool, circuit breaker per server).
  */
 import { type Dispatcher, request } from 'undici';
 import { MultipartParser, boundaryFromContentType } from '../../../shared/protocol/multipart.js';
-import { type DestinationGuard, refusalOf } from './destinationGuard.js';
-import { HostBreakers } from './hostBreaker.js';
+import { type DestinationGuard, httpOrigin, refusalOf } from './destinationGuard.js';
+import { ServerBreakers } from './serverBreaker.js';
 import { RequestGate } from './requestGate.js';
 
 /** The same for every user and version, so requests do not single anyone out. */
@@ -73,10 +73,10 @@ export interface FetchOptions {
   maxBytes?: number;
 }
 
-/** What all drop traffic shares: the connection pool, the stalled-host breaker, the address guard. */
+/** What all drop traffic shares: the connection pool, the stalled-server breaker, the address guard. */
 export interface DropTraffic {
   gate: RequestGate;
-  breakers: HostBreakers;
+  breakers: ServerBreakers;
   /** Null only for clients that talk to servers the caller chose itself (tests, tools). */
   guard: DestinationGuard | null;
 }
@@ -101,7 +101,7 @@ export class DropClient {
   constructor(private readonly options: DropClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.limits = { ...DEFAULT_FETCH_LIMITS, ...options.limits };
-    this.traffic = { gate: new RequestGate(), breakers: new HostBreakers(), guard: null, ...options.traffic };
+    this.traffic = { gate: new RequestGate(), breakers: new ServerBreakers(), guard: null, ...options.traffic };
   }
 
   /** Deposits one PDU. @throws DropRequestError */
@@ -191,37 +191,44 @@ export class DropClient {
   }
 
   /**
-   * One request under the shared traffic rules: the address guard, the host's breaker, a slot in
-   * the pool (held until `consume` has read the answer), and one deadline for all of it.
+   * One request under the shared traffic rules: the address guard, the server's breaker (checked
+   * before queueing and again once a slot is free), a slot in the pool (held until `consume` has read
+   * the answer), and one deadline for all of it.
    */
   private async exchange<T>(url: string, method: Method, headers: Record<string, string>, body: Uint8Array | undefined, consume: (response: Response) => Promise<T>): Promise<T> {
-    const host = hostOf(url);
+    const { origin: server, host } = parseTarget(url);
     const { gate, breakers, guard } = this.traffic;
     try {
       guard?.checkUrl(url);
     } catch (err) {
       throw refusedError(err);
     }
-    const admission = breakers.admit(host);
-    if (!admission.ok) {
-      throw new DropRequestError('network', `The drop server at ${host} stopped answering; it is tried again in ${Math.ceil(admission.retryInMs / 1000)} s.`);
-    }
-    const deadline = AbortSignal.timeout(this.timeoutMs * 2);
+    const stalled = (retryInMs: number) =>
+      new DropRequestError('network', `The drop server at ${host} stopped answering; it is tried again in ${Math.ceil(retryInMs / 1000)} s.`);
+    const blocked = breakers.blockedFor(server);
+    if (blocked > 0) throw stalled(blocked);
+    const abort = new AbortController();
+    const deadline = AbortSignal.any([abort.signal, AbortSignal.timeout(this.timeoutMs * 2)]);
     let release: () => void;
     try {
-      release = await gate.acquire(host, deadline);
+      release = await gate.acquire(server, deadline);
     } catch (err) {
-      // No slot for the probe either: the host is still holding every connection it may have.
-      if (admission.probe) breakers.record(host, 'timeout', true);
       throw new DropRequestError('network', (err as Error).message);
+    }
+    const admission = breakers.admit(server);
+    if (!admission.ok) {
+      release();
+      throw stalled(admission.retryInMs);
     }
     try {
       const response = await this.send(url, method, headers, body, deadline);
       const result = await consume(response);
-      breakers.record(host, 'answered', admission.probe);
+      breakers.record(server, 'answered', admission.probe);
       return result;
     } catch (err) {
-      breakers.record(host, err instanceof DropRequestError && err.kind === 'timeout' ? 'timeout' : 'answered', admission.probe);
+      // Whatever failed, the connection goes too: a socket left to a server that stalls is a socket lost.
+      abort.abort();
+      breakers.record(server, err instanceof DropRequestError && err.kind === 'timeout' ? 'timeout' : 'answered', admission.probe);
       throw err;
     } finally {
       release();
@@ -247,9 +254,11 @@ export class DropClient {
   }
 }
 
-function hostOf(url: string): string {
+/** The server a request goes to (its origin: the unit of the pool, the breaker and the retry budget). */
+function parseTarget(url: string): { origin: string; host: string } {
   try {
-    return new URL(url).hostname;
+    const parsed = new URL(url);
+    return { origin: httpOrigin(parsed), host: parsed.host };
   } catch {
     throw new DropRequestError('http', 'The drop URL is not a valid URL.', 400);
   }

@@ -7,7 +7,7 @@ import type { LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { DropClient, type DropTraffic } from './dropClient.js';
 import { DestinationGuard, type DestinationRules, type Resolve, httpOrigin } from './destinationGuard.js';
-import { type BreakerPolicy, DEFAULT_BREAKER, HostBreakers } from './hostBreaker.js';
+import { type BreakerPolicy, DEFAULT_BREAKER, ServerBreakers } from './serverBreaker.js';
 import { type ProxySetting, createDispatcher } from './proxyDispatcher.js';
 import { DEFAULT_GATE_LIMITS, type GateLimits, RequestGate } from './requestGate.js';
 import { createTunnelAgent } from './tunnelAgent.js';
@@ -38,8 +38,8 @@ export class Network {
   constructor(private readonly options: NetworkOptions) {
     this.guard = new DestinationGuard(options.rules, options.resolve);
     const gate = options.gate ?? DEFAULT_GATE_LIMITS;
-    this.connectionsPerOrigin = gate.maxPerHost;
-    this.traffic = { gate: new RequestGate(gate), breakers: new HostBreakers(options.breaker ?? DEFAULT_BREAKER), guard: this.guard };
+    this.connectionsPerOrigin = gate.maxPerServer;
+    this.traffic = { gate: new RequestGate(gate), breakers: new ServerBreakers(options.breaker ?? DEFAULT_BREAKER), guard: this.guard };
     this.dispatcher = this.createDispatcher(this.proxy);
     this.current = this.createClient();
   }
@@ -63,11 +63,6 @@ export class Network {
     this.guard.checkUrl(url);
     if (this.proxy.kind !== 'none') return { agent: createTunnelAgent(this.proxy, url.startsWith('wss:')) };
     return this.guard.restricted(httpOrigin(new URL(url))) ? { lookup: this.guard.publicOnlyLookup } : {};
-  }
-
-  /** Hosts left alone for now because they stalled. */
-  stalledHosts(): string[] {
-    return this.traffic.breakers.openHosts();
   }
 
   async close(): Promise<void> {

@@ -4,8 +4,8 @@ import { GateClosedError, RequestGate } from './requestGate.js';
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('RequestGate', () => {
-  it('bounds requests per host and in total, and lets other hosts past a full one', async () => {
-    const gate = new RequestGate({ maxConnections: 3, maxPerHost: 2, maxQueuedPerHost: 10 });
+  it('bounds requests per server and in total, and lets other servers past a full one', async () => {
+    const gate = new RequestGate({ maxConnections: 3, maxPerServer: 2, maxQueuedPerServer: 10 });
     const slow = [await gate.acquire('tarpit'), await gate.acquire('tarpit')];
     let third = false;
     void gate.acquire('tarpit').then(() => (third = true));
@@ -26,8 +26,8 @@ describe('RequestGate', () => {
     expect(gate.running('tarpit')).toBe(2);
   });
 
-  it('refuses at once when a host has too many requests waiting, and on the deadline', async () => {
-    const gate = new RequestGate({ maxConnections: 10, maxPerHost: 1, maxQueuedPerHost: 2 });
+  it('refuses at once when a server has too many requests waiting, and on the deadline', async () => {
+    const gate = new RequestGate({ maxConnections: 10, maxPerServer: 1, maxQueuedPerServer: 2 });
     const release = await gate.acquire('h');
     const deadline = new AbortController();
     const waiting = [gate.acquire('h', deadline.signal), gate.acquire('h')];

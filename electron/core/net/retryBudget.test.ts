@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RetryBudget } from './retryBudget.js';
 
 describe('RetryBudget', () => {
-  it('allows a burst of retries per host, then one per refill period', () => {
+  it('allows a burst of retries per server, then one per refill period', () => {
     let now = 0;
     const budget = new RetryBudget({ burst: 3, refillMs: 1000 }, () => now);
     expect([1, 2, 3, 4].map(() => budget.take('a'))).toEqual([true, true, true, false]);
@@ -16,10 +16,10 @@ describe('RetryBudget', () => {
     expect([1, 2, 3, 4].map(() => budget.take('a'))).toEqual([true, true, true, false]);
   });
 
-  it('forgets hosts whose budget is full again', () => {
+  it('forgets servers whose budget is full again', () => {
     let now = 0;
     const budget = new RetryBudget({ burst: 2, refillMs: 10 }, () => now);
-    for (let i = 0; i < 1000; i++) budget.take(`host-${i}`);
+    for (let i = 0; i < 1000; i++) budget.take(`server-${i}`);
     now = 1000;
     budget.take('last');
     expect((budget as unknown as { buckets: Map<string, unknown> }).buckets.size).toBe(1);

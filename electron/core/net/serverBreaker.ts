@@ -1,6 +1,6 @@
 /**
- * A circuit breaker per host for servers that stall: after `timeoutsToOpen` timeouts in a row the
- * host is left alone for `openMs` (doubling up to `maxOpenMs` while it keeps stalling); then one
+ * A circuit breaker per server for servers that stall: after `timeoutsToOpen` timeouts in a row the
+ * server is left alone for `openMs` (doubling up to `maxOpenMs` while it keeps stalling); then one
  * probe request may go (half-open), and its outcome closes or reopens the circuit. A server that
  * answers at all, even with an error or a refused connection, is not stalling.
  */
@@ -15,7 +15,7 @@ export const DEFAULT_BREAKER: BreakerPolicy = { timeoutsToOpen: 3, openMs: 30_00
 export type Admission = { ok: true; probe: boolean } | { ok: false; retryInMs: number };
 export type Outcome = 'answered' | 'timeout';
 
-interface HostState {
+interface ServerState {
   timeouts: number;
   /** 0 while closed. */
   openUntil: number;
@@ -23,17 +23,25 @@ interface HostState {
   probing: boolean;
 }
 
-export class HostBreakers {
-  private readonly hosts = new Map<string, HostState>();
+export class ServerBreakers {
+  private readonly servers = new Map<string, ServerState>();
 
   constructor(
     private readonly policy: BreakerPolicy = DEFAULT_BREAKER,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** May a request to `host` go now? A granted probe must be followed by `record(..., probe=true)`. */
-  admit(host: string): Admission {
-    const state = this.hosts.get(host);
+  /** How long `server` is left alone from now (0: a request may try, possibly as the probe). */
+  blockedFor(server: string): number {
+    const state = this.servers.get(server);
+    if (!state || state.openUntil === 0) return 0;
+    const wait = state.openUntil - this.now();
+    return wait > 0 ? wait : state.probing ? state.openMs : 0;
+  }
+
+  /** May a request to `server` go now? A granted probe must be followed by `record(..., probe=true)`. */
+  admit(server: string): Admission {
+    const state = this.servers.get(server);
     if (!state || state.openUntil === 0) return { ok: true, probe: false };
     const wait = state.openUntil - this.now();
     if (wait > 0) return { ok: false, retryInMs: wait };
@@ -42,15 +50,15 @@ export class HostBreakers {
     return { ok: true, probe: true };
   }
 
-  record(host: string, outcome: Outcome, probe: boolean): void {
-    const state = this.hosts.get(host);
+  record(server: string, outcome: Outcome, probe: boolean): void {
+    const state = this.servers.get(server);
     if (outcome === 'answered') {
       // An answer from before the circuit opened does not close it; only the probe's answer does.
-      if (state && (state.openUntil === 0 || probe)) this.hosts.delete(host);
+      if (state && (state.openUntil === 0 || probe)) this.servers.delete(server);
       return;
     }
     const current = state ?? { timeouts: 0, openUntil: 0, openMs: 0, probing: false };
-    this.hosts.set(host, current);
+    this.servers.set(server, current);
     if (probe) {
       current.probing = false;
       current.openMs = Math.min(current.openMs * 2, this.policy.maxOpenMs);
@@ -66,7 +74,7 @@ export class HostBreakers {
   }
 
   /** Hosts whose circuit is open or half-open now. */
-  openHosts(): string[] {
-    return [...this.hosts].filter(([, state]) => state.openUntil !== 0).map(([host]) => host);
+  openServers(): string[] {
+    return [...this.servers].filter(([, state]) => state.openUntil !== 0).map(([server]) => server);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Posts one PDU to the first drop URL that takes it, trying the URLs in order, with backoff between
  * rounds. Gives up when every URL refused for good (a 4xx, or an address the guard refuses) or the
- * attempts run out. Every retry to a host takes from that host's retry budget; a URL whose host has
- * none left is passed over in that round.
+ * attempts run out. Every retry to a server takes from that server's retry budget; a URL whose server
+ * has none left is passed over in that round.
  */
 import { type BackoffPolicy, backoffDelay } from '../inbox/backoff.js';
 import { type DropClient, DropRequestError } from '../net/dropClient.js';
+import { httpOrigin } from '../net/destinationGuard.js';
 import type { RetryBudget } from '../net/retryBudget.js';
 
 export interface RetryPolicy extends BackoffPolicy {
@@ -36,7 +37,7 @@ export async function postWithRetry({ client, dropUrls, pdu, retry, budget, sign
     onAttempt?.(attempt);
     let retryable = false;
     for (const dropUrl of dropUrls) {
-      if (tried.has(dropUrl) && !budget.take(hostOf(dropUrl))) {
+      if (tried.has(dropUrl) && !budget.take(serverOf(dropUrl))) {
         lastError = 'The drop server had too many failed attempts lately; it is tried again later.';
         retryable = true;
         continue;
@@ -56,9 +57,9 @@ export async function postWithRetry({ client, dropUrls, pdu, retry, budget, sign
   throw new Error(lastError);
 }
 
-function hostOf(url: string): string {
+function serverOf(url: string): string {
   try {
-    return new URL(url).hostname;
+    return httpOrigin(new URL(url));
   } catch {
     return url;
   }

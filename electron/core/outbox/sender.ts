@@ -27,7 +27,7 @@ export interface SenderOptions {
   retry: RetryPolicy;
   /** Receipts are best effort: fewer attempts than chat messages. */
   receiptRetry: RetryPolicy;
-  /** Retries per destination host, shared by messages and receipts. */
+  /** Retries per destination server, shared by messages and receipts. */
   retryBudget: RetryBudget;
   now(): number;
   logger: Logger;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { PAYLOAD_LENGTH } from '../../../shared/protocol/boxTypes.js';
-import { serializeDropMessage } from '../../../shared/protocol/message.js';
+import { metaToWire, serializeDropMessage } from '../../../shared/protocol/message.js';
 import { nativeBox } from '../../../electron/workers/nativeBox.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -17,6 +17,8 @@ export interface CraftOptions {
   claimedSender?: string;
   /** The alias the sender introduces itself with (`meta_data.alias`). */
   alias?: string;
+  /** The drop URL the sender claims for itself (`meta_data.drop_url`): any address an attacker likes. */
+  dropUrl?: string;
 }
 
 export async function craftPdu(options: CraftOptions): Promise<Uint8Array> {
@@ -27,7 +29,7 @@ export async function craftPdu(options: CraftOptions): Promise<Uint8Array> {
     drop_payload: JSON.stringify({ msg: options.text }),
     drop_payload_type: 'box_message',
     acknowledge_id: options.acknowledgeId ?? '0',
-    ...(options.alias !== undefined ? { meta_data: { alias: options.alias } } : {}),
+    ...(options.alias !== undefined || options.dropUrl !== undefined ? { meta_data: metaToWire({ alias: options.alias, dropUrl: options.dropUrl }) } : {}),
   });
   const payload = new Uint8Array(PAYLOAD_LENGTH);
   payload.set(json);
