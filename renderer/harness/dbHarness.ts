@@ -22,6 +22,9 @@ import type { MessageRecord } from '../src/db/records.js';
 import { useSession } from '../src/stores/sessionStore.js';
 import { createWebSocketBridge } from '../src/bridge/wsBridge.js';
 import { startEngineSync } from '../src/app/engineSync.js';
+import { ensureSearchIndex } from '../src/db/messageSearch.js';
+import { setDatabaseKey } from '../src/db/sealing.js';
+import { sealLegacyRecords } from '../src/db/unlockDatabase.js';
 
 let db: DeaddropDatabase | null = null;
 const open = () => (db ??= new DeaddropDatabase());
@@ -187,6 +190,21 @@ const harness = {
     document.body.append(container);
     flushSync(() => createRoot(container).render(createElement(MessageBubble, { message })));
   },
+  /** The records of `table` as IndexedDB stores them, read around Dexie (sealed fields as base64). */
+  async rawRecords(table: string): Promise<unknown[]> {
+    const idb = open().backendDB();
+    const rows = await new Promise<unknown[]>((resolve, reject) => {
+      const request = idb.transaction(table, 'readonly').objectStore(table).getAll();
+      request.onsuccess = () => resolve(request.result as unknown[]);
+      request.onerror = () => reject(request.error);
+    });
+    return JSON.parse(JSON.stringify(rows, (_key, value: unknown) => (value instanceof Uint8Array ? `sealed:${btoa(String.fromCharCode(...value))}` : value))) as unknown[];
+  },
+  /** What the app does right after unlock: seal records of older versions, build the search index. */
+  async afterUnlockPass(): Promise<void> {
+    await sealLegacyRecords(open());
+    await ensureSearchIndex(open());
+  },
   /** Opens with the current code (upgrading) and reports the stored shape. */
   async openAndDescribe() {
     const database = open();
@@ -221,4 +239,7 @@ function keyPathOf(spec: string): string | string[] {
 
 useSession.getState().setBridge(engineDouble);
 (window as unknown as { harness: typeof harness }).harness = harness;
-document.body.dataset.ready = 'true';
+// The engine double's database key (the real one comes from `app/databaseKey`).
+void setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(7)))).then(() => {
+  document.body.dataset.ready = 'true';
+});

@@ -27,7 +27,7 @@ export const seedConversationSource = `async ({ identityId, contactKey, alias, c
       messages.put({ id, identityId, contactKey, direction: out ? 'out' : 'in', kind: 'text', text,
         payloadType: 'box_message', payload: '', share: null, sortAt: start + i * 60_000, createdAt: start + i * 60_000,
         status: out ? 'delivered' : null, localId: out ? id.slice(4) : null, error: null, ackIds: [], ackedIds: [],
-        parts: null, read: true, words: [...new Set(text.toLowerCase().match(/[\\p{L}\\p{N}]{2,}/gu))] });
+        parts: null, read: true });
     }
     tx.objectStore('conversations').put({ identityId, contactKey, lastMessageAt: start + (count - 1) * 60_000,
       lastMessagePreview: last.slice(0, 140), lastMessageDirection: 'in', unreadCount: 0, messageCount: count });

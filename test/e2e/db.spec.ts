@@ -9,6 +9,7 @@ import { harnessCall as call, serveDbHarness } from './support/dbHarness.js';
 const ME = 'identity-1';
 const BOB = 'b'.repeat(64);
 const EVE = 'e'.repeat(64);
+const CAROL = 'c'.repeat(64);
 const BOB_DROP = 'http://127.0.0.1:9/drop/' + 'B'.repeat(43);
 
 interface StoredMessage {
@@ -61,7 +62,7 @@ test.describe('database layer', () => {
 
   test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(50);
+    expect(shape.version).toBe(60);
     expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings']);
   });
 
@@ -76,8 +77,9 @@ test.describe('database layer', () => {
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(50);
-    expect(shape.contactIndexes).toContain('[identityId+aliasLower]');
+    expect(shape.version).toBe(60);
+    // (Schema 6 dropped the alias index again: names are sealed.)
+    expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
     expect(shape.messageIndexes).not.toContain('status');
     expect(shape.contacts.map((c) => [c.alias, c.aliasLower])).toEqual([
@@ -99,7 +101,7 @@ test.describe('database layer', () => {
       conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
     });
     const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(50);
+    expect(shape.version).toBe(60);
     expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
       ['b', 2],
       ['c', 0],
@@ -107,17 +109,38 @@ test.describe('database layer', () => {
     ]);
   });
 
-  test('schema 3 → 4: messages get their search words', async ({ page }) => {
+  test('schema 3 → 6: the plaintext search words go, and the first pass after unlock seals every record', async ({ page }) => {
     const message = (id: string, text: string) => ({
       id, identityId: ME, contactKey: BOB, direction: 'in', kind: 'text', text, payloadType: 'box_message', payload: '',
       share: null, sortAt: 1, createdAt: 1, status: null, localId: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
     });
-    await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')] });
-    const shape = await call<{ version: number; messageIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(50);
-    expect(shape.messageIndexes).toContain('words');
-    const words = (await call<Array<{ words: string[] }>>(page, 'messages')).map((m) => m.words);
-    expect(words).toEqual([['grüße', 'zoë', 'meet', 'at', '10', '30'], []]);
+    const contact = { identityId: ME, publicKey: BOB, alias: 'Bob Secretname', aliasLower: 'bob secretname', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 };
+    await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')], contacts: [contact] });
+    const shape = await call<{ version: number; messageIndexes: string[]; contactIndexes: string[] }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(60);
+    expect(shape.messageIndexes).not.toContain('words');
+    expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
+    // Until unlock the old records are as they were (an upgrade cannot seal without the key)...
+    expect(JSON.stringify(await call(page, 'rawRecords', 'messages'))).toContain('Zoë');
+    await call(page, 'afterUnlockPass');
+    // ...after it, nothing of what they say is left in the clear, and the app reads them as before.
+    for (const table of ['messages', 'contacts']) {
+      const raw = JSON.stringify(await call(page, 'rawRecords', table));
+      for (const secret of ['Zoë', 'grüße', 'Meet', 'Secretname', 'secretname', '"words"']) expect(raw, table).not.toContain(secret);
+      expect(raw).toContain('sealed:');
+    }
+    expect((await call<Array<{ text: string }>>(page, 'messages')).map((m) => m.text)).toEqual(['Grüße, Zoë! Meet at 10:30?', '']);
+    expect((await call<Array<{ alias: string }>>(page, 'contacts')).map((c) => c.alias)).toEqual(['Bob Secretname']);
+  });
+
+  test('what the app writes is sealed: texts, names and previews never reach IndexedDB in the clear', async ({ page }) => {
+    await call(page, 'writeBatch', batch('b1', [incoming(1, { text: 'a secret plan for tuesday', meta: { alias: 'Roberta Hidden' } })]));
+    for (const table of ['messages', 'contacts', 'conversations']) {
+      const raw = JSON.stringify(await call(page, 'rawRecords', table));
+      for (const secret of ['secret plan', 'tuesday', 'Roberta', 'Hidden']) expect(raw, table).not.toContain(secret);
+    }
+    const [stored] = await call<Array<{ text: string }>>(page, 'messages');
+    expect(stored!.text).toBe('a secret plan for tuesday');
   });
 
   test('schema 4 → 5: drop URLs only claimed by requests and ignored senders become offered, not used', async ({ page }) => {
@@ -126,7 +149,7 @@ test.describe('database layer', () => {
       contacts: [contact(BOB, 'accepted', [BOB_DROP]), contact(EVE, 'unknown', [BOB_DROP]), contact('c'.repeat(64), 'ignored', [BOB_DROP]), contact('d'.repeat(64), 'blocked', [])],
     });
     const shape = await call<{ version: number; contacts: Array<{ status: string; dropUrls: string[]; offeredDropUrls: string[] }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(50);
+    expect(shape.version).toBe(60);
     expect(shape.contacts.map((c) => [c.status, c.dropUrls, c.offeredDropUrls])).toEqual([
       ['accepted', [BOB_DROP], []],
       ['ignored', [], [BOB_DROP]],
@@ -135,19 +158,25 @@ test.describe('database layer', () => {
     ]);
   });
 
-  test('search finds conversations by name, by whole words and by a word being typed, per identity', async ({ page }) => {
+  test('search finds conversations by name and by any part of a message, ignoring case and accents, per identity', async ({ page }) => {
     await call(page, 'writeBatch', batch('b1', [
       incoming(1, { text: 'The eagle lands at midnight' }),
       incoming(2, { senderKey: EVE, dedupeKey: `${EVE}:1`, meta: { alias: 'Eve' }, text: 'Nothing to see here' }),
       incoming(3, { identityId: 'identity-2', dedupeKey: 'other:1', text: 'eagle for someone else' }),
+      incoming(4, { senderKey: CAROL, dedupeKey: `${CAROL}:1`, meta: { alias: 'Carol' }, text: 'Grüße aus dem Café' }),
     ]));
     const keys = async (query: string) => (await call<Array<{ contactKey: string }>>(page, 'search', ME, query)).map((r) => r.contactKey);
-    expect(await keys('')).toHaveLength(2);
+    expect(await keys('')).toHaveLength(3);
+    expect(await keys('grusse')).toEqual([]);
+    expect(await keys('CAFE')).toEqual([CAROL]);
+    expect(await keys('aus dem caf')).toEqual([CAROL]);
     expect(await keys('eagle')).toEqual([BOB]);
     expect(await keys('the eagle lan')).toEqual([BOB]);
     expect(await keys('eve')).toEqual([EVE]);
     expect(await keys('see here')).toEqual([EVE]);
     expect(await keys('midday')).toEqual([]);
+    expect(await keys('AGLE LAN')).toEqual([BOB]);
+    expect(await keys('thing to s')).toEqual([EVE]);
     const [hit] = await call<Array<{ match: string | null }>>(page, 'search', ME, 'midnight');
     expect(hit!.match).toBe('The eagle lands at midnight');
   });

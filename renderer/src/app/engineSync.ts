@@ -3,6 +3,8 @@ import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import { writeInboxBatch } from '../db/inboxWriter.js';
 import { applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
+import { hasDatabaseKey } from '../db/sealing.js';
+import { unlockDatabase } from '../db/unlockDatabase.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 
@@ -56,6 +58,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
 export async function refresh(bridge: EngineBridge, db: DeaddropDatabase): Promise<void> {
   const info = await bridge.invoke('app/info', {});
   if (!info.ok) return;
+  // The screens read the database as soon as they learn the engine is unlocked: the key comes first.
+  if (!info.value.locked && !hasDatabaseKey()) await unlockDatabase(bridge, db);
   useSession.getState().setAppInfo(info.value);
   if (info.value.locked) return;
   await afterUnlock(bridge, db);

@@ -1,5 +1,6 @@
 import { useDeferredValue } from 'react';
 import { database } from '../db/database.js';
+import { useSearchIndex } from '../db/messageSearch.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
 import { type ConversationRow, listConversations } from './conversationQueries.js';
@@ -10,7 +11,10 @@ export function ConversationList({ identityId }: { identityId: string }) {
   const search = useUi((s) => s.search);
   const setSearch = useUi((s) => s.setSearch);
   const deferredSearch = useDeferredValue(search);
-  const rows = useLiveQuery(() => listConversations(database(), identityId, deferredSearch), [identityId, deferredSearch], null);
+  const index = useSearchIndex();
+  // Searching reads the in-memory index too: a search runs again as the index grows.
+  const indexVersion = deferredSearch.trim() === '' ? 0 : index.version;
+  const rows = useLiveQuery(() => listConversations(database(), identityId, deferredSearch), [identityId, deferredSearch, indexVersion], null);
 
   return (
     <aside className="sidebar" aria-label="Conversations">
@@ -25,7 +29,13 @@ export function ConversationList({ identityId }: { identityId: string }) {
           placeholder="Search"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
+          data-index-ready={index.ready}
         />
+        {search && !index.ready && (
+          <p className="hint" role="status">
+            Still reading your messages for search ({index.indexed.toLocaleString()} so far)…
+          </p>
+        )}
       </div>
       {rows && rows.length === 0 && (
         <p className="hint pad">{search ? 'Nothing matches your search.' : 'No conversations yet. Add a contact to start one.'}</p>

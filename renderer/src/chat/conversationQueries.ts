@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, ConversationRecord } from '../db/records.js';
-import { searchWords } from '../db/searchWords.js';
+import { foldForSearch, searchMessages } from '../db/messageSearch.js';
 
 export interface ConversationRow {
   conversation: ConversationRecord;
@@ -11,8 +11,6 @@ export interface ConversationRow {
 }
 
 const HIDDEN = new Set(['ignored', 'blocked']);
-/** Bounds the candidates read per search: a word found in more messages than this is not used alone. */
-const MAX_CANDIDATES = 2000;
 
 /** Conversations of one identity, newest first, optionally filtered by name or message text. */
 export async function listConversations(db: DeaddropDatabase, identityId: string, search: string): Promise<ConversationRow[]> {
@@ -27,34 +25,21 @@ export async function listConversations(db: DeaddropDatabase, identityId: string
     const contact = contacts[i];
     if (contact && !HIDDEN.has(contact.status)) rows.push({ conversation, contact, match: null });
   });
-  const query = search.trim().toLowerCase();
+  const query = foldForSearch(search.trim());
   if (query === '') return rows;
 
   const textHits = await searchMessageText(db, identityId, query);
+  const nameMatches = (row: ConversationRow) => foldForSearch(row.contact.alias).includes(query);
   return rows
-    .filter((row) => row.contact.aliasLower.includes(query) || textHits.has(row.contact.publicKey))
-    .map((row) => ({ ...row, match: row.contact.aliasLower.includes(query) ? null : (textHits.get(row.contact.publicKey) ?? null) }));
+    .filter((row) => nameMatches(row) || textHits.has(row.contact.publicKey))
+    .map((row) => ({ ...row, match: nameMatches(row) ? null : (textHits.get(row.contact.publicKey) ?? null) }));
 }
 
-/**
- * Finds conversations whose messages contain the query, through the `words` index: each query word
- * (the last one as a prefix, as it may still be typed) yields candidate keys without reading a
- * message; the smallest set is read and checked for the whole query. Returns contact key → text.
- */
+/** Conversations whose messages contain the query (the in-memory index), with the text of the newest such message. */
 async function searchMessageText(db: DeaddropDatabase, identityId: string, query: string): Promise<Map<string, string>> {
-  const hits = new Map<string, string>();
-  const words = searchWords(query);
-  if (words.length === 0) return hits;
-  const candidateSets = await Promise.all(
-    words.map((word, i) => {
-      const index = db.messages.where('words');
-      return (i === words.length - 1 ? index.startsWith(word) : index.equals(word)).limit(MAX_CANDIDATES + 1).primaryKeys();
-    }),
-  );
-  const smallest = candidateSets.reduce((a, b) => (b.length < a.length ? b : a));
-  const messages = await db.messages.bulkGet([...new Set(smallest)].slice(0, MAX_CANDIDATES));
-  for (const m of messages) {
-    if (m && m.identityId === identityId && !hits.has(m.contactKey) && m.text.toLowerCase().includes(query)) hits.set(m.contactKey, m.text);
-  }
-  return hits;
+  const hits = searchMessages(identityId, query);
+  const messages = await db.messages.bulkGet([...hits.values()]);
+  const texts = new Map<string, string>();
+  for (const m of messages) if (m) texts.set(m.contactKey, m.text);
+  return texts;
 }

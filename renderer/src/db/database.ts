@@ -8,11 +8,12 @@ import type {
   SeenRecord,
   SettingRecord,
 } from './records.js';
-import { schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5 } from './schema.js';
+import { schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5 } from './schema.js';
+import { sealingMiddleware } from './sealing.js';
 
 export const DATABASE_NAME = 'deaddrop';
 
-/** The user's data in IndexedDB: the source of truth for what they see (DESIGN.md). */
+/** The user's data in IndexedDB: the source of truth for what they see (DESIGN.md), sealed at rest (`sealing.ts`). */
 export class DeaddropDatabase extends Dexie {
   contacts!: Table<ContactRecord, [string, string]>;
   conversations!: Table<ConversationRecord, [string, string]>;
@@ -29,6 +30,8 @@ export class DeaddropDatabase extends Dexie {
     this.version(3).stores(schemaV3).upgrade(upgradeToV3);
     this.version(4).stores(schemaV4).upgrade(upgradeToV4);
     this.version(5).stores(schemaV5).upgrade(upgradeToV5);
+    this.version(6).stores(schemaV6);
+    this.use(sealingMiddleware);
   }
 }
 

@@ -2,7 +2,6 @@ import type { EventMap, IncomingMessage, OwedReceipt, Receipt } from '../../../s
 import type { DeaddropDatabase } from './database.js';
 import { contactFromHello, helloDropUrls, incomingRecord, joinedParts, previewOf } from './incomingMessage.js';
 import type { MessageRecord } from './records.js';
-import { searchWords } from './searchWords.js';
 
 export interface InboxWriteSummary {
   inserted: number;
@@ -108,7 +107,7 @@ async function mergePart(db: DeaddropDatabase, message: IncomingMessage): Promis
   const joined = joinedParts(parts);
   const text = joined ?? '';
   const sortAt = Math.min(base.sortAt, incomingRecord(id, message).sortAt);
-  const record = { ...base, parts, text, sortAt, read: false, words: searchWords(text) };
+  const record = { ...base, parts, text, sortAt, read: false };
   return { record, isNewRow: existing === undefined };
 }
 

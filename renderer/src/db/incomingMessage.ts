@@ -1,6 +1,5 @@
 import type { IncomingMessage, SenderMeta } from '../../../shared/ipc/contract.js';
 import type { ContactRecord, MessageKind, MessageRecord } from './records.js';
-import { searchWords } from './searchWords.js';
 
 const MAX_ALIAS_LENGTH = 64;
 
@@ -78,7 +77,6 @@ export function incomingRecord(id: string, message: IncomingMessage): MessageRec
     ackedIds: [],
     parts: null,
     read: false,
-    words: searchWords(message.text ?? ''),
   };
 }
 

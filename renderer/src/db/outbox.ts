@@ -4,7 +4,6 @@ import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from './database.js';
 import { previewOf } from './incomingMessage.js';
 import type { ContactRecord, MessageRecord, MessageStatus } from './records.js';
-import { searchWords } from './searchWords.js';
 
 /** Statuses after which the engine has nothing more to do for a message. */
 const FINISHED: MessageStatus[] = ['posted', 'delivered', 'failed', 'cancelled'];
@@ -41,7 +40,6 @@ export async function queueTextMessage(
     ackedIds: [],
     parts: null,
     read: true,
-    words: searchWords(text),
   };
   await db.transaction('rw', db.messages, db.conversations, async () => {
     await db.messages.add(record);

@@ -63,8 +63,6 @@ export interface MessageRecord {
   /** Incoming long text: the parts received so far, by index. */
   parts: { count: number; received: Record<number, string> } | null;
   read: boolean;
-  /** Distinct lower-case words of `text`, for the search index (schema 4). */
-  words: string[];
   /**
    * Incoming: receipt ids asked for while the sender was not an accepted contact, answered (and
    * cleared) if the user accepts them. Absent when none.

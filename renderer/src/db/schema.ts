@@ -91,3 +91,15 @@ export async function upgradeToV4(tx: Transaction): Promise<void> {
       m.words = searchWords(typeof m.text === 'string' ? m.text : '');
     });
 }
+
+/**
+ * Version 6: records are sealed at rest (`sealing.ts`), so nothing may be indexed by what it says:
+ * the plaintext `words` index of message texts and the `aliasLower` index of names go. The records
+ * themselves are sealed after unlock by the search index's first pass (an upgrade runs when the
+ * database opens, possibly before the key is there), which also drops their `words`.
+ */
+export const schemaV6 = {
+  ...schemaV5,
+  contacts: '[identityId+publicKey], identityId, status',
+  messages: 'id, [identityId+contactKey+sortAt], [direction+status], *ackIds',
+};

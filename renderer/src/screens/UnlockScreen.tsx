@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { afterUnlock } from '../app/engineSync.js';
 import { database } from '../db/database.js';
+import { unlockDatabase } from '../db/unlockDatabase.js';
 import { useSession } from '../stores/sessionStore.js';
 
 /** Asks for the passphrase when the engine keeps its keys encrypted with one. */
@@ -15,11 +16,19 @@ export function UnlockScreen() {
     if (!bridge || passphrase.length === 0) return;
     setBusy(true);
     const result = await bridge.invoke('app/unlock', { passphrase });
-    setBusy(false);
     if (!result.ok) {
+      setBusy(false);
       setError(result.error.message);
       return;
     }
+    try {
+      await unlockDatabase(bridge, database());
+    } catch (err) {
+      setBusy(false);
+      setError((err as Error).message);
+      return;
+    }
+    setBusy(false);
     setPassphrase('');
     useSession.getState().setAppInfo(result.value);
     await afterUnlock(bridge, database());
