@@ -21,8 +21,9 @@ export function App({ hasBridge }: { hasBridge: boolean }) {
   if (!hasBridge) {
     screen = (
       <CenteredMessage title="No engine">
-        This window is not connected to a Deaddrop engine. Open it from the desktop app, or add
-        <code> ?host=ws://127.0.0.1:PORT/ </code> with the address of a running engine host.
+        This window is not connected to a Deaddrop engine. Open it from the desktop app, or run
+        <code> npm run web -- --profile NAME </code> and open the address it prints (it ends in
+        <code> ?host=ws://127.0.0.1:PORT/ws</code>).
       </CenteredMessage>
     );
   } else if (!appInfo) {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { build } from 'vite';
-import { createStaticHandler } from '../host/staticFiles.js';
+import { createStaticHandler } from '../../../tools/webHost/staticFiles.js';
 
 const HARNESS_OUT = resolve('test-results/db-harness');
 

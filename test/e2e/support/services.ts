@@ -34,7 +34,7 @@ export async function startEngineHost(name: string, options: { locked?: boolean 
   const dataDir = await mkdtemp(join(tmpdir(), `deaddrop-e2e-${name}-`));
   const ready = /^host ready (http:\/\/127\.0\.0\.1:(\d+)\/)/;
   const launch = (port: string) =>
-    startTsProcess('test/e2e/host/engineHost.ts', ['--data-dir', dataDir, '--port', port, ...(options.locked ? ['--locked'] : ['--secret', `secret-${name}`])], ready, {
+    startTsProcess('tools/webHost/engineHost.ts', ['--data-dir', dataDir, '--port', port, ...(options.locked ? ['--locked'] : ['--secret', `secret-${name}`])], ready, {
       timeoutMs: 60_000,
     });
   let proc: StartedProcess = await launch('0');

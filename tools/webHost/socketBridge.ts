@@ -1,7 +1,7 @@
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { ApiHandlers, EventName } from '../../../shared/ipc/contract.js';
-import { dispatch } from '../../../shared/ipc/dispatch.js';
-import { fail } from '../../../shared/ipc/result.js';
+import type { ApiHandlers, EventName } from '../../shared/ipc/contract.js';
+import { dispatch } from '../../shared/ipc/dispatch.js';
+import { fail } from '../../shared/ipc/result.js';
 
 /** Largest request frame accepted from a page (a long text is at most 100,000 characters). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
