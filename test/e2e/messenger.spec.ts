@@ -90,6 +90,8 @@ test.describe.serial('messenger end to end', () => {
     await expectAccessible(alice.page, 'conversation list');
     await request.click();
     await expect(alice.page.getByRole('region', { name: 'Contact request' })).toBeVisible();
+    // The drop URL Bob's message claims is shown, and nothing is sent there before Accept.
+    await expect(alice.page.getByRole('region', { name: 'Contact request' })).toContainText('Nothing is sent there, not even a delivery receipt');
     await expect(messages(alice.page).filter({ hasText: 'Hello Alice, it is Bob.' })).toHaveCount(1);
     await screenshot(alice.page, '06-chat-request');
     await alice.page.getByRole('button', { name: 'Accept' }).click();
