@@ -141,5 +141,10 @@ describe('receipts only where the consumer says', () => {
     await alice.call('poller/pollNow', {});
     await alice.engine.settled();
     expect(receipts()).not.toContain(withheld.acknowledgeIds[0]);
+
+    // Later the user accepts the sender: the UI answers the receipt it held back.
+    await bob.call('receipts/send', { identityId: bobId.id, recipient: { publicKey: aliceId.publicKey, dropUrls: aliceId.dropUrls }, acknowledgeIds: [withheld.acknowledgeIds[0]!] });
+    await waitFor(() => receipts().includes(withheld.acknowledgeIds[0]!), 'the held receipt at alice');
+    await expect(bob.call('receipts/send', { identityId: bobId.id, recipient: { publicKey: aliceId.publicKey, dropUrls: aliceId.dropUrls }, acknowledgeIds: ['0'] })).rejects.toThrow(/invalid_request/);
   });
 });
