@@ -15,6 +15,9 @@ const nodeProject: TestProjectInlineConfiguration = {
     include: ['shared/**/*.test.ts', 'server/**/*.test.ts', 'electron/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['node_modules/**', 'test/e2e/**'],
     pool: 'forks',
+    // GitHub's workflow parser imports its JSON schema without an import attribute, which Node's own
+    // loader refuses: let Vite load it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 };
 
