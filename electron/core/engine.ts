@@ -147,6 +147,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   const started = async () => {
     network.configure(keystore.settings().proxy);
+    sender.resumeReceipts();
     if (options.autoPoll !== false) await poller.sync();
   };
   if (!keystore.locked) {

@@ -1,6 +1,6 @@
 /**
  * The keystore: identities with private keys encrypted at rest, and the rest of the engine's state
- * file (cursors, settings, outbox records, recent dedupe keys). Every change is written atomically;
+ * file (cursors, settings, outbox records, queued receipts, recent dedupe keys). Every change is written atomically;
  * a corrupt or foreign file stops the engine with a clear error and is never overwritten.
  */
 import { readFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { DataKey } from './dataKey.js';
 import {
   type EngineState,
   type OutboxRecord,
+  type QueuedReceipt,
   STATE_FILE_NAME,
   STATE_FORMAT,
   STATE_VERSION,
@@ -32,6 +33,8 @@ export interface KeyWrap {
 const MAX_SEEN = 5000;
 /** Finished outbox records kept for idempotency. */
 const MAX_FINISHED_OUTBOX = 5000;
+/** Receipts waiting to be posted; beyond this the oldest are given up. */
+const MAX_QUEUED_RECEIPTS = 2000;
 
 const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
 
@@ -103,6 +106,7 @@ export class Keystore {
         cursors: {},
         settings: defaultSettings,
         outbox: {},
+        receipts: [],
         seen: [],
       };
       this.dataKey = dataKey;
@@ -233,6 +237,28 @@ export class Keystore {
     await this.save();
   }
 
+  /** Receipts owed and not posted yet, oldest first. */
+  queuedReceipts(): QueuedReceipt[] {
+    return structuredClone(this.unlocked.receipts);
+  }
+
+  /** Queues a receipt unless the same one (identity, recipient, acknowledge id) is queued already. */
+  async queueReceipt(receipt: QueuedReceipt): Promise<void> {
+    const state = this.unlocked;
+    if (state.receipts.some((queued) => sameReceipt(queued, receipt))) return;
+    state.receipts = [...state.receipts, structuredClone(receipt)].slice(-MAX_QUEUED_RECEIPTS);
+    await this.save();
+  }
+
+  /** Takes a receipt off the queue: posted, or given up. */
+  async removeReceipt(receipt: Pick<QueuedReceipt, 'identityId' | 'recipientKey' | 'acknowledgeId'>): Promise<void> {
+    const state = this.unlocked;
+    const kept = state.receipts.filter((queued) => !sameReceipt(queued, receipt));
+    if (kept.length === state.receipts.length) return;
+    state.receipts = kept;
+    await this.save();
+  }
+
   /** Serialised atomic writes: concurrent changes never interleave on disk. */
   private save(): Promise<void> {
     const snapshot = JSON.stringify(this.unlocked);
@@ -245,6 +271,10 @@ export class Keystore {
   async flush(): Promise<void> {
     await this.writing;
   }
+}
+
+function sameReceipt(a: Pick<QueuedReceipt, 'identityId' | 'recipientKey' | 'acknowledgeId'>, b: typeof a): boolean {
+  return a.identityId === b.identityId && a.recipientKey === b.recipientKey && a.acknowledgeId === b.acknowledgeId;
 }
 
 function corrupt(path: string, why: string): ApiFailure {

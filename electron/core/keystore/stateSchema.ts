@@ -1,7 +1,7 @@
 /**
  * The engine's one state file (DESIGN.md "Who owns which state"): identities with their private keys
- * encrypted at rest, per-drop acknowledged cursors, engine settings, outbox idempotency records and the
- * dedupe keys of recently delivered messages. Parsed with a schema: the file is untrusted input too.
+ * encrypted at rest, per-drop acknowledged cursors, engine settings, outbox idempotency records, the
+ * receipts still to post and the dedupe keys of recently delivered messages. Parsed with a schema: the file is untrusted input too.
  */
 import { z } from 'zod';
 import { type EngineSettings, engineSettingsSchema } from '../../../shared/ipc/contract.js';
@@ -36,6 +36,18 @@ const outboxRecordSchema = z.object({
 });
 export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
 
+/** A `box_ack` the engine owes and has not posted yet: it survives a restart until it is posted. */
+const queuedReceiptSchema = z.object({
+  identityId: z.string(),
+  /** The public key of the message's sender, who gets the receipt. */
+  recipientKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The drop URLs the UI named for it, tried in order. */
+  dropUrls: z.array(z.string()).min(1),
+  acknowledgeId: z.string(),
+  queuedAt: z.number(),
+});
+export type QueuedReceipt = z.infer<typeof queuedReceiptSchema>;
+
 export const stateSchema = z.object({
   format: z.literal(STATE_FORMAT),
   version: z.literal(STATE_VERSION),
@@ -46,6 +58,8 @@ export const stateSchema = z.object({
   // Files written before the local-network setting existed read as "not allowed".
   settings: engineSettingsSchema.extend({ allowLocalNetwork: z.boolean().default(false) }),
   outbox: z.record(z.string(), outboxRecordSchema),
+  // Files written before receipts were queued on disk owe none.
+  receipts: z.array(queuedReceiptSchema).default([]),
   seen: z.array(z.string()),
 });
 export type EngineState = z.infer<typeof stateSchema>;

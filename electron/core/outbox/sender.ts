@@ -2,6 +2,8 @@
  * The outbox: seals and posts outgoing messages with retries, reports `outbox/status`, and is
  * idempotent by localId across restarts (the sealed pieces are persisted before the first POST and
  * dropped one by one as they are posted, so nothing is ever posted twice once it was posted).
+ * Receipts owed go into the state file's queue before they are posted and leave it once posted, so
+ * a receipt the engine could not post before it stopped is posted after the next start.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventSink, ParsedRequestOf, SendAccepted } from '../../../shared/ipc/contract.js';
@@ -14,7 +16,7 @@ import { buildTextMessages } from '../../../shared/protocol/textMessages.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { Keystore } from '../keystore/keystore.js';
-import type { OutboxRecord } from '../keystore/stateSchema.js';
+import type { OutboxRecord, QueuedReceipt } from '../keystore/stateSchema.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { RetryBudget } from '../net/retryBudget.js';
 import { type RetryPolicy, postWithRetry } from './postWithRetry.js';
@@ -33,6 +35,9 @@ export interface SenderOptions {
   logger: Logger;
 }
 
+/** A queued receipt no start managed to post within this time is given up. */
+const MAX_RECEIPT_AGE_MS = 7 * 24 * 3600_000;
+
 interface Job {
   abort: AbortController;
   cancelled: boolean;
@@ -43,6 +48,8 @@ export class Sender {
   private readonly jobs = new Map<string, Job>();
   private readonly preparing = new Map<string, Promise<SendAccepted>>();
   private readonly receipts = new Set<Promise<void>>();
+  /** Queued receipts being posted now, by identity, recipient and acknowledge id. */
+  private readonly receiptsPosting = new Set<string>();
   private readonly closing = new AbortController();
 
   constructor(private readonly options: SenderOptions) {}
@@ -115,17 +122,21 @@ export class Sender {
   }
 
   /**
-   * Sends a `box_ack` for a received message (never acknowledged itself) to the first of `dropUrls`
-   * that takes it; best effort. Only well-formed drop URLs are tried, each under the destination guard.
+   * Owes a `box_ack` for a received message (never acknowledged itself): queues it in the state file,
+   * then posts it to the first of `dropUrls` that takes it. Only well-formed drop URLs are tried, each
+   * under the destination guard. A receipt not posted by the time the engine stops is posted after
+   * the next start.
    */
   sendReceipt(identityId: string, recipientKey: string, dropUrls: readonly string[], acknowledgeId: string): void {
     const usable = dropUrls.filter(isDropUrl);
     if (usable.length === 0) return;
-    const task = this.postReceipt(identityId, recipientKey, usable, acknowledgeId).catch((err: unknown) =>
-      this.options.logger.warn('receipt not sent', { error: err instanceof Error ? err.message : 'unknown' }),
-    );
-    this.receipts.add(task);
-    void task.finally(() => this.receipts.delete(task));
+    const receipt: QueuedReceipt = { identityId, recipientKey, dropUrls: usable, acknowledgeId, queuedAt: this.options.now() };
+    this.trackReceipt(this.options.keystore.queueReceipt(receipt).then(() => this.deliverReceipt(receipt)));
+  }
+
+  /** Posts the receipts an earlier run queued and did not post (call once the keystore is unlocked). */
+  resumeReceipts(): void {
+    for (const receipt of this.options.keystore.queuedReceipts()) this.trackReceipt(this.deliverReceipt(receipt));
   }
 
   /** Resolves when every receipt queued so far has been posted or given up. */
@@ -141,7 +152,39 @@ export class Sender {
     await Promise.all([...this.receipts]);
   }
 
-  private async postReceipt(identityId: string, recipientKey: string, dropUrls: string[], acknowledgeId: string): Promise<void> {
+  private trackReceipt(work: Promise<void>): void {
+    const task = work.catch((err: unknown) =>
+      this.options.logger.warn('receipt not sent', { error: err instanceof Error ? err.message : 'unknown' }),
+    );
+    this.receipts.add(task);
+    void task.finally(() => this.receipts.delete(task));
+  }
+
+  /** Posts one queued receipt and takes it off the queue; a failure leaves it queued for the next start. */
+  private async deliverReceipt(receipt: QueuedReceipt): Promise<void> {
+    const { keystore } = this.options;
+    const key = `${receipt.identityId}:${receipt.recipientKey}:${receipt.acknowledgeId}`;
+    if (this.receiptsPosting.has(key) || this.closing.signal.aborted) return;
+    const gone = !keystore.identities().some((identity) => identity.id === receipt.identityId);
+    if (gone || receipt.queuedAt < this.options.now() - MAX_RECEIPT_AGE_MS) {
+      await keystore.removeReceipt(receipt);
+      return;
+    }
+    this.receiptsPosting.add(key);
+    try {
+      await this.postReceipt(receipt);
+    } catch (err) {
+      if (!this.closing.signal.aborted) {
+        this.options.logger.warn('receipt not sent; tried again at the next start', { error: err instanceof Error ? err.message : 'unknown' });
+      }
+      return;
+    } finally {
+      this.receiptsPosting.delete(key);
+    }
+    await keystore.removeReceipt(receipt);
+  }
+
+  private async postReceipt({ identityId, recipientKey, dropUrls, acknowledgeId }: QueuedReceipt): Promise<void> {
     const { keystore } = this.options;
     const identity = keystore.identity(identityId);
     const ack: DropMessage = {
