@@ -24,12 +24,25 @@ export function sameServer(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }
 
+/**
+ * An address typed without a scheme gets one: `http://` for this computer and the local network
+ * (`127.0.0.1:8080`, `localhost:8080`, `192.168.1.5:8080`: such servers rarely have certificates),
+ * `https://` for everything else.
+ */
+function withScheme(text: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  const host = text.split(/[/:]/, 1)[0]!.toLowerCase();
+  const local = host === 'localhost' || /^(127|10|192\.168|172\.(1[6-9]|2\d|3[01]))\./.test(host) || text.startsWith('[');
+  return `${local ? 'http' : 'https'}://${text}`;
+}
+
 export type ServerUrlCheck = { ok: true; url: string } | { ok: false; message: string };
 
 /** Checks what the user typed as a drop server address and says how to fix it when it is wrong. */
 export function checkServerUrl(input: string): ServerUrlCheck {
-  const text = input.trim();
-  if (text === '') return { ok: false, message: 'Enter the address of a drop server, for example https://drop.example.org.' };
+  const typed = input.trim();
+  if (typed === '') return { ok: false, message: 'Enter the address of a drop server, for example https://drop.example.org.' };
+  const text = withScheme(typed);
   let url: URL;
   try {
     url = new URL(text);
