@@ -29,6 +29,19 @@ function deaddrop(args: string[], passphrase = 'cli test passphrase'): Promise<R
   });
 }
 
+/** Runs the CLI with nothing in DEADDROP_PASSPHRASE and `input` on stdin (piped: the lines are read as typed). */
+function deaddropWithInput(args: string[], input: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [join(repoRoot, 'bin/deaddrop.mjs'), ...args],
+      { cwd: repoRoot, env: { ...process.env, DEADDROP_PASSPHRASE: '' }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
 const lines = (run: Run) => run.stdout.trim().split('\n');
 const dispatcher = new Agent();
 const raw = new DropClient({ dispatcher, timeoutMs: 5000 });
@@ -206,5 +219,18 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     // --json keeps the raw values for programs.
     const json = await deaddrop(['fetch', '--id', file('target.qid'), '--json']);
     expect(JSON.parse(lines(json)[0]!)).toMatchObject({ alias: `eve${forgedLine}\u202E` });
+  });
+
+  it('asks for a new passphrase twice, and refuses a mismatch or a short one without writing anything', async () => {
+    const args = (out: string) => ['id', 'new', '--alias', 'typist', '--server', server.url, '--out', file(out)];
+    const mismatch = await deaddropWithInput(args('typo.qid'), 'first passphrase\nfirst passphrasf\n');
+    expect(mismatch).toMatchObject({ code: 1, stderr: expect.stringMatching(/two passphrases differ; nothing was written/) });
+    expect(existsSync(file('typo.qid'))).toBe(false);
+    const short = await deaddropWithInput(args('short2.qid'), 'short\nshort\n');
+    expect(short).toMatchObject({ code: 1, stderr: expect.stringMatching(/at least 8 characters/) });
+    const made = await deaddropWithInput(args('typed.qid'), 'typed passphrase\ntyped passphrase\n');
+    expect(made.code, made.stderr).toBe(0);
+    const card = await deaddropWithInput(['id', 'card', '--id', file('typed.qid')], 'typed passphrase\n');
+    expect(lines(card)[1]).toBe('typist');
   });
 });

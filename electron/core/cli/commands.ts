@@ -8,12 +8,11 @@ import { asApiFailure } from '../api/protocolFailure.js';
 import { type CliEngine, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
 import { formatFetchCursor, parseFetchCursor } from './fetchCursor.js';
-import { readPassphrase } from './passphrase.js';
+import { readNewPassphrase, readPassphrase } from './passphrase.js';
 
 export type Print = (line: string) => void;
 
 /** The `identities/export` request's minimum, checked up front so the user hears it before any work. */
-const MIN_BACKUP_PASSPHRASE = 8;
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
@@ -49,10 +48,7 @@ async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId
 
 export async function idNew(args: { alias: string; server: string; out: string; bits: number }, print: Print): Promise<void> {
   if (await exists(args.out)) throw new CliError(`${args.out} already exists; choose another --out file.`);
-  const passphrase = await readPassphrase('Passphrase for the new identity file: ');
-  if (passphrase.length < MIN_BACKUP_PASSPHRASE) {
-    throw new CliError(`The passphrase must be at least ${MIN_BACKUP_PASSPHRASE} characters long; choose a longer one.`);
-  }
+  const passphrase = await readNewPassphrase('Passphrase for the new identity file: ');
   await withEngine(async (cli) => {
     const identity = await cli.call('identities/create', { alias: args.alias, serverUrl: args.server, dropBits: args.bits });
     const backup = await cli.call('identities/export', { identityId: identity.id, passphrase });
