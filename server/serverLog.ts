@@ -3,9 +3,8 @@
  * app), so its `logLevel` option filters only the server's own lines and leaves the host's level
  * alone. The shared logger still applies its own threshold and redaction.
  */
-import { createLogger, type Logger, type LogLevel } from '../shared/log.js';
+import { createLogger, logLevelPasses, type Logger, type LogLevel } from '../shared/log.js';
 
-const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 let threshold: LogLevel = 'info';
 
 /** Sets the level of every server logger (the most recently started instance decides). */
@@ -18,7 +17,7 @@ export function createServerLogger(scope: string): Logger {
   const at =
     (level: Exclude<LogLevel, 'silent'>) =>
     (msg: string, fields?: Record<string, unknown>): void => {
-      if (order[level] >= order[threshold]) inner[level](msg, fields);
+      if (logLevelPasses(level, threshold)) inner[level](msg, fields);
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

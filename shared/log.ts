@@ -4,6 +4,13 @@
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+/** Every level, least severe first (for flags and settings that name one). */
+export const LOG_LEVELS = Object.keys(order) as readonly LogLevel[];
+
+/** Whether a line of `level` passes a `threshold`. */
+export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
+  return order[level] >= order[threshold];
+}
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -35,7 +42,7 @@ export function redact(text: string): string {
 
 export function createLogger(scope: string): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (order[level] < order[threshold]) return;
+    if (!logLevelPasses(level, threshold)) return;
     const extra = fields ? ' ' + JSON.stringify(fields) : '';
     writer(redact(`${new Date().toISOString()} ${level} [${scope}] ${msg}${extra}`), level);
   };

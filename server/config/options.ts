@@ -1,6 +1,6 @@
 /** Settings of one drop server instance, their defaults, and their validation. */
 import { isIP } from 'node:net';
-import type { LogLevel } from '../../shared/log.js';
+import { LOG_LEVELS, type LogLevel } from '../../shared/log.js';
 
 /** Time source; tests inject a fake one to exercise expiry without waiting. */
 export interface Clock {
@@ -108,7 +108,6 @@ export class OptionError extends Error {
   override readonly name = 'OptionError';
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
 /** `/`, `` or `/tools/drop/` become `` and `/tools/drop`: the form that is joined with `/<dropId>`. */
 export function normaliseBasePath(path: string): string {

@@ -9,10 +9,9 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright';
 import { build } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.js';
 
 const ENTRY = path.resolve('test/browser/cryptoSmoke.page.ts');
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 const SMOKE_ORIGIN = 'https://crypto-smoke.invalid';
 const hasChromium = existsSync(CHROMIUM_PATH);
 if (!hasChromium) console.warn(`bundles.test: Chromium checks skipped: no Chromium at ${CHROMIUM_PATH} (install the Debian package "chromium")`);

@@ -8,10 +8,9 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright';
 import type { ProtocolBenchResult } from './protocolBench.page.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.js';
 
 const ENTRY = path.resolve('test/browser/protocolBench.page.ts');
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 const BENCH_ORIGIN = 'https://protocol-bench.invalid';
 
 type BenchGlobal = { protocolBench?: () => Promise<ProtocolBenchResult> };

@@ -3,14 +3,14 @@ import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HeadlessMain, startHeadlessMain, until } from './fakes/headlessMain.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.js';
 
 // The built UI in the system Chromium, talking to the real main process code (headless, fake electron)
 // through the real preload API modules: the desktop path minus Electron itself. Pages come from main's
 // own app-scheme handler (CSP header included) under an http stand-in origin, since Chromium does not
 // know `deaddrop://`. This also checks the first-run flow the Electron smoke test drives.
 
-const CHROMIUM = '/usr/bin/chromium';
-const skipReason = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium)`;
+const skipReason = existsSync(CHROMIUM_PATH) ? null : `${CHROMIUM_PATH} is missing (apt-get install chromium)`;
 if (skipReason) console.warn(`Desktop UI in Chromium skipped: ${skipReason}`);
 
 const STAND_IN_ORIGIN = 'http://app.deaddrop.test';
@@ -70,8 +70,8 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
       logLevel: 'error',
     });
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS,
     });
     const window = main.fake.windows[0]!;
     preloadScript = preload.outputFiles[0]!.text;
