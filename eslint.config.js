@@ -11,7 +11,7 @@ const packages = {
   /** Node only: HTTP client and proxies, WebSocket, databases. */
   node: ['undici', 'ws', 'socks', 'better-sqlite3', 'pg'],
   /** The renderer's UI, state, database and QR code libraries. */
-  browser: ['react', 'react-dom', 'dexie', 'zustand', 'jsqr', 'qrcode', '@tanstack/react-virtual', '@noble/ciphers'],
+  browser: ['react', 'react-dom', 'dexie', 'zustand', 'jsqr', 'qrcode', '@tanstack/react-virtual', '@noble/ciphers', 'confusables'],
   /** What unit tests beside the code may use on top of their folder's allow-list. */
   test: ['vitest', 'fast-check'],
 };
