@@ -4,13 +4,14 @@
  *
  *   node --import tsx test/bench/trial.ts [--pdus 10000] [--latency-messages 500] [--skip-latency]
  */
-import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { type CryptoPool, createCryptoPool, defaultPoolSize } from '../../electron/core/crypto/cryptoPool.js';
 import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
+import { rawX25519Rate } from './rawX25519.js';
 import { measureLatency } from './trialLatency.js';
 
 const { values } = parseArgs({
@@ -25,15 +26,6 @@ const OURS_EVERY = 100; // 1% of the batch is ours
 
 /** Rounds per measurement; the best round counts (the machine may be shared and noisy). */
 const ROUNDS = 3;
-const pairs = Array.from({ length: 64 }, () => generateKeyPairSync('x25519'));
-
-function rawX25519Rate(): number {
-  const operations = 10_000;
-  for (let i = 0; i < 1000; i++) diffieHellman({ privateKey: pairs[i % 64]!.privateKey, publicKey: pairs[(i + 1) % 64]!.publicKey });
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < operations; i++) diffieHellman({ privateKey: pairs[i % 64]!.privateKey, publicKey: pairs[(i + 7) % 64]!.publicKey });
-  return operations / (Number(process.hrtime.bigint() - start) / 1e9);
-}
 
 async function buildBatch() {
   const me = generateNativeKeyPair();
