@@ -99,8 +99,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const logger = options.logger ?? createLogger('engine');
   const now = () => options.clock?.now() ?? Date.now();
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const keystore = await Keystore.load(options.dataDir, options.keyWrap ?? passphraseKeyWrap(options.passphraseLimits));
-  if (options.secret !== null) await keystore.unlock(options.secret);
+  // Argon2id runs in the pool, never on this thread: the pool comes first.
+  const pool = await createCryptoPool({ size: options.workers, workerEntry: options.workerEntry, logger: createLogger('crypto-pool') });
+  let keystore: Keystore;
+  try {
+    keystore = await Keystore.load(options.dataDir, options.keyWrap ?? passphraseKeyWrap(options.passphraseLimits, pool.argon2id));
+    if (options.secret !== null) await keystore.unlock(options.secret);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
 
   const sinks = new Set<EventSink>();
   const emit: EventSink = (event, payload) => {
@@ -112,7 +120,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       }
     }
   };
-  const pool = await createCryptoPool({ size: options.workers, workerEntry: options.workerEntry, logger: createLogger('crypto-pool') });
   const network = new Network({
     timeoutMs: options.timing?.requestTimeoutMs,
     gate: options.network?.gate,

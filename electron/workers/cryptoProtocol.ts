@@ -3,6 +3,7 @@
  * requests in a `{seq, request}` envelope, answered by `{seq, response}` where the response is a
  * Result (errors are serialised, never thrown across the thread boundary).
  */
+import type { PassphraseLimits } from '../../shared/protocol/argon2id.js';
 import type { KeyPair, TrialHit } from '../../shared/protocol/boxTypes.js';
 import type { Result } from '../../shared/ipc/result.js';
 
@@ -16,6 +17,11 @@ export type CryptoRequest =
    * one buffer (transferred, not copied: cloning thousands of small arrays costs microseconds each).
    */
   | { kind: 'trialOpen'; identities: KeyPair[]; packed: Uint8Array; lengths: number[] }
+  /**
+   * Argon2id of a passphrase (UTF-8, transferred): a third of a second at our defaults, seconds at
+   * the most a file may ask for. The pool sends these to one worker only, which keeps libsodium's memory.
+   */
+  | { kind: 'argon2id'; passphrase: Uint8Array; salt: Uint8Array; limits: PassphraseLimits; length: number }
   /** Last message: the worker answers, then lets its thread end. */
   | { kind: 'close' };
 
@@ -23,6 +29,7 @@ export interface CryptoResponseMap {
   init: { ready: true };
   seal: { pdu: Uint8Array };
   trialOpen: { hits: (TrialHit | null)[] };
+  argon2id: { key: Uint8Array };
   close: { closed: true };
 }
 

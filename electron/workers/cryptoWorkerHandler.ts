@@ -3,8 +3,18 @@
  * same code can be wrapped by other entries, e.g. for fault-injection tests).
  */
 import { fail, ok } from '../../shared/ipc/result.js';
-import { type CryptoEnvelope, type CryptoReply, unpackPdus } from './cryptoProtocol.js';
+import { type CryptoEnvelope, type CryptoReply, type RequestOfKind, unpackPdus } from './cryptoProtocol.js';
 import { nativeBox, prepareIdentity, trialOpenPrepared } from './nativeBox.js';
+
+/** Loaded at the first request that needs it: workers that only trial-open never start libsodium. */
+async function deriveArgon2id({ passphrase, salt, limits, length }: RequestOfKind<'argon2id'>): Promise<Uint8Array> {
+  const { argon2id } = await import('../../shared/protocol/argon2id.js');
+  try {
+    return await argon2id(passphrase, salt, limits, length);
+  } finally {
+    passphrase.fill(0);
+  }
+}
 
 /** Runs one request; never throws (failures become failed Results). */
 export async function handleCryptoRequest({ seq, request }: CryptoEnvelope): Promise<CryptoReply> {
@@ -16,6 +26,8 @@ export async function handleCryptoRequest({ seq, request }: CryptoEnvelope): Pro
         return { seq, response: ok({ pdu: await nativeBox.sealPdu(request.sender, request.recipientPublicKey, request.payload) }) };
       case 'trialOpen':
         return { seq, response: ok({ hits: trialOpenPrepared(request.identities.map(prepareIdentity), unpackPdus(request.packed, request.lengths)) }) };
+      case 'argon2id':
+        return { seq, response: ok({ key: await deriveArgon2id(request) }) };
       case 'close':
         return { seq, response: ok({ closed: true }) };
     }

@@ -4,9 +4,10 @@ import { generateKeyPair } from './box.js';
 import { generateDropId } from './dropId.js';
 import { randomBytes, toHex, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
+import { argon2id } from './argon2id.js';
 import {
-  DEFAULT_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS, decryptIdentityBackup, encryptIdentityBackup, passphraseOpen, passphraseSeal,
-  type IdentityBackup,
+  DEFAULT_PASSPHRASE_LIMITS, MAX_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS, decryptIdentityBackup, encryptIdentityBackup, passphraseOpen, passphraseSeal,
+  type IdentityBackup, type PassphraseKdf,
 } from './identityBackup.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string | null> {
@@ -80,6 +81,32 @@ describe('identity backup (.qid)', () => {
     const withBits = await encryptIdentityBackup({ ...identity, dropBits: 12 }, 'pw', TEST_PASSPHRASE_LIMITS);
     expect(await decryptIdentityBackup(withBits, 'pw')).toEqual({ ...identity, dropBits: 12 });
     expect(await codeOf(encryptIdentityBackup({ ...identity, dropBits: 0 }, 'pw', TEST_PASSPHRASE_LIMITS))).toBe('invalid_backup');
+  });
+  it('refuses a backup asking for more Argon2id than allowed before deriving anything, naming what it asks for', async () => {
+    const backup = JSON.parse(await encryptIdentityBackup(identity, 'pw', TEST_PASSPHRASE_LIMITS)) as { kdf: object };
+    const noKdf = () => Promise.reject(new Error('the KDF must not run'));
+    const hostile = JSON.stringify({ ...backup, kdf: { ...backup.kdf, memlimit: 4 * 2 ** 30, opslimit: 100 } });
+    await expect(decryptIdentityBackup(hostile, 'pw', noKdf)).rejects.toMatchObject({
+      code: 'invalid_backup',
+      message: 'The backup asks for Argon2id with 4096 MiB of memory and 100 passes; at most 256 MiB and 8 passes are accepted, so it is refused unopened (it could stall this computer).',
+    });
+    const tooManyPasses = JSON.stringify({ ...backup, kdf: { ...backup.kdf, opslimit: MAX_PASSPHRASE_LIMITS.opsLimit + 1 } });
+    await expect(decryptIdentityBackup(tooManyPasses, 'pw', noKdf)).rejects.toThrow(/with 8 KiB of memory and 9 passes/);
+    // At the caps it is tried (and here fails on the changed, authenticated header).
+    const atCaps = JSON.stringify({ ...backup, kdf: { ...backup.kdf, opslimit: 8, memlimit: 256 * 2 ** 20 } });
+    expect(await codeOf(decryptIdentityBackup(atCaps, 'pw', async () => new Uint8Array(32)))).toBe('bad_passphrase');
+    await expect(encryptIdentityBackup(identity, 'pw', { opsLimit: 9, memLimit: 8192 })).rejects.toThrow(RangeError);
+  });
+  it('derives its key with the Argon2id it is given', async () => {
+    const derived: number[] = [];
+    const kdf: PassphraseKdf = async (passphrase, salt, limits, length) => {
+      derived.push(limits.memLimit);
+      return argon2id(passphrase, salt, limits, length);
+    };
+    const text = await encryptIdentityBackup(identity, 'pass phrase', TEST_PASSPHRASE_LIMITS, kdf);
+    expect(await decryptIdentityBackup(text, 'pass phrase')).toEqual(identity);
+    expect(await decryptIdentityBackup(text, 'pass phrase', kdf)).toEqual(identity);
+    expect(derived).toEqual([TEST_PASSPHRASE_LIMITS.memLimit, TEST_PASSPHRASE_LIMITS.memLimit]);
   });
   it('is not interchangeable with a generic sealed secret', async () => {
     const backup = await encryptIdentityBackup(identity, 'pw', TEST_PASSPHRASE_LIMITS);

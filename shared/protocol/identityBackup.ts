@@ -6,11 +6,11 @@ import { z } from 'zod';
 import { parseDropUrl } from './dropId.js';
 import { fromHex, toHex, utf8Decode, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
-import { openWithPassphrase, sealWithPassphrase, type PassphraseLimits } from './passphraseSeal.js';
+import { openWithPassphrase, sealWithPassphrase, type PassphraseKdf, type PassphraseLimits } from './passphraseSeal.js';
 import { publicKeyFromPrivate } from './box.js';
 
 export {
-  DEFAULT_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS, passphraseOpen, passphraseSeal, type PassphraseLimits,
+  DEFAULT_PASSPHRASE_LIMITS, MAX_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS, passphraseOpen, passphraseSeal, type PassphraseKdf, type PassphraseLimits,
 } from './passphraseSeal.js';
 
 /** What a backup restores. Keys are 64 lowercase hex characters. */
@@ -54,8 +54,8 @@ async function checkIdentity(identity: IdentityBackup): Promise<void> {
   }
 }
 
-/** The `.qid` text for `identity`, encrypted under `passphrase`. */
-export async function encryptIdentityBackup(identity: IdentityBackup, passphrase: string, limits?: PassphraseLimits): Promise<string> {
+/** The `.qid` text for `identity`, encrypted under `passphrase` (Argon2id by `kdf`, in place by default). */
+export async function encryptIdentityBackup(identity: IdentityBackup, passphrase: string, limits?: PassphraseLimits, kdf?: PassphraseKdf): Promise<string> {
   await checkIdentity(identity);
   const content = {
     format: IDENTITY_FORMAT,
@@ -70,18 +70,18 @@ export async function encryptIdentityBackup(identity: IdentityBackup, passphrase
   if (!identitySchema.safeParse(content).success) throw invalidBackup('This identity cannot be backed up: its name or drop URLs are out of range.');
   const plaintext = utf8Encode(JSON.stringify(content));
   try {
-    return await sealWithPassphrase('deaddrop-identity-backup', plaintext, passphrase, limits);
+    return await sealWithPassphrase('deaddrop-identity-backup', plaintext, passphrase, limits, kdf);
   } finally {
     plaintext.fill(0);
   }
 }
 
 /**
- * Decrypts and validates a `.qid` file.
- * @throws ProtocolError 'bad_passphrase' or 'invalid_backup'
+ * Decrypts and validates a `.qid` file (Argon2id by `kdf`, in place by default).
+ * @throws ProtocolError 'bad_passphrase' or 'invalid_backup' (also for key-derivation settings above `MAX_PASSPHRASE_LIMITS`)
  */
-export async function decryptIdentityBackup(text: string, passphrase: string): Promise<IdentityBackup> {
-  const plaintext = await openWithPassphrase('deaddrop-identity-backup', text, passphrase);
+export async function decryptIdentityBackup(text: string, passphrase: string, kdf?: PassphraseKdf): Promise<IdentityBackup> {
+  const plaintext = await openWithPassphrase('deaddrop-identity-backup', text, passphrase, kdf);
   let json: unknown;
   try {
     json = JSON.parse(utf8Decode(plaintext, 'invalid_backup')) as unknown;

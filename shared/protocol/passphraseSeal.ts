@@ -1,29 +1,26 @@
 /**
  * Passphrase encryption for secrets at rest (identity backups, the engine's key store): Argon2id
- * (libsodium's crypto_pwhash, sumo build: the standard build lacks it) derives an AES-256-GCM key.
- * The output is a versioned JSON envelope carrying its format tag and KDF parameters, all bound to
+ * (argon2id.ts, or the caller's `PassphraseKdf`: the engine runs it in a worker) derives an AES-256-GCM
+ * key. The output is a versioned JSON envelope carrying its format tag and KDF parameters, all bound to
  * the ciphertext as associated data. Opening treats the text as hostile and bounds the KDF cost.
  */
-import sodium from 'libsodium-wrappers-sumo';
 import { z } from 'zod';
+import { type PassphraseKdf, type PassphraseLimits, argon2id } from './argon2id.js';
 import { fromBase64Url, randomBytes, toArrayBufferView, toBase64Url, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
 
-/** Argon2id cost. Stored in the envelope, so files keep opening when defaults change. */
-export interface PassphraseLimits {
-  /** Passes over memory (libsodium opslimit). */
-  opsLimit: number;
-  /** Bytes of memory (libsodium memlimit). */
-  memLimit: number;
-}
+export type { PassphraseKdf, PassphraseLimits } from './argon2id.js';
 
 /** libsodium's INTERACTIVE memory with one more pass: ~0.3 s under WASM on a laptop. */
 export const DEFAULT_PASSPHRASE_LIMITS: PassphraseLimits = { opsLimit: 3, memLimit: 64 * 1024 * 1024 };
 /** The cheapest Argon2id libsodium accepts; for tests only. */
 export const TEST_PASSPHRASE_LIMITS: PassphraseLimits = { opsLimit: 1, memLimit: 8192 };
-/** A hostile file must not make us spend minutes or gigabytes. */
-const MAX_OPS_LIMIT = 16;
-const MAX_MEM_LIMIT = 512 * 1024 * 1024;
+/**
+ * The most a file may ask for: a hostile file must not make us spend minutes or gigabytes. At both
+ * caps Argon2id takes about 2 s in WASM on the 2-core development machine (4 times our default
+ * memory, 8 passes where the default makes 3).
+ */
+export const MAX_PASSPHRASE_LIMITS: PassphraseLimits = { opsLimit: 8, memLimit: 256 * 1024 * 1024 };
 const MAX_ENVELOPE_LENGTH = 1024 * 1024;
 const MAX_PASSPHRASE_LENGTH = 1024;
 const SALT_BYTES = 16;
@@ -42,8 +39,9 @@ const envelopeSchema = z.object({
   version: z.number(),
   kdf: z.object({
     name: z.literal(KDF_NAME),
-    opslimit: z.number().int().min(TEST_PASSPHRASE_LIMITS.opsLimit).max(MAX_OPS_LIMIT),
-    memlimit: z.number().int().min(TEST_PASSPHRASE_LIMITS.memLimit).max(MAX_MEM_LIMIT),
+    // Above the caps the file is readable but refused with a message naming its demand (see limitsRefusal).
+    opslimit: z.number().int().min(TEST_PASSPHRASE_LIMITS.opsLimit),
+    memlimit: z.number().int().min(TEST_PASSPHRASE_LIMITS.memLimit),
     salt: base64Url,
   }),
   cipher: z.object({ name: z.literal(CIPHER_NAME), nonce: base64Url }),
@@ -54,8 +52,6 @@ type Envelope = z.infer<typeof envelopeSchema>;
 /** Spelled this way because Node's typings have no global CryptoKey type. */
 type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
-let sodiumReady: Promise<void> | null = null;
-
 function checkPassphrase(passphrase: string): string {
   if (typeof passphrase !== 'string' || passphrase.length === 0) throw new ProtocolError('bad_passphrase', 'The passphrase is empty.');
   if (passphrase.length > MAX_PASSPHRASE_LENGTH) throw new ProtocolError('bad_passphrase', 'The passphrase is too long.');
@@ -63,15 +59,33 @@ function checkPassphrase(passphrase: string): string {
   return passphrase.normalize('NFC');
 }
 
-async function deriveKey(passphrase: string, salt: Uint8Array, limits: PassphraseLimits): Promise<AesKey> {
-  sodiumReady ??= sodium.ready;
-  await sodiumReady;
-  const raw = sodium.crypto_pwhash(KEY_BYTES, utf8Encode(passphrase), salt, limits.opsLimit, limits.memLimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
+async function deriveKey(passphrase: string, salt: Uint8Array, limits: PassphraseLimits, kdf: PassphraseKdf): Promise<AesKey> {
+  const encoded = utf8Encode(passphrase);
+  let raw: Uint8Array;
+  try {
+    raw = await kdf(encoded, salt, limits, KEY_BYTES);
+  } finally {
+    encoded.fill(0);
+  }
   try {
     return await crypto.subtle.importKey('raw', toArrayBufferView(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
   } finally {
     raw.fill(0);
   }
+}
+
+/** `256 MiB`, `64.5 MiB`, `8 KiB`: how a file's memory demand is named to the user. */
+function memorySize(bytes: number): string {
+  const [amount, unit] = bytes >= 1024 * 1024 ? [bytes / (1024 * 1024), 'MiB'] : [bytes / 1024, 'KiB'];
+  return `${Number.isInteger(amount) ? amount : amount.toFixed(1)} ${unit}`;
+}
+
+/** Why limits beyond the caps are refused, naming what was asked for; null when within them. */
+function limitsRefusal(limits: PassphraseLimits, what: string): string | null {
+  const max = MAX_PASSPHRASE_LIMITS;
+  if (limits.opsLimit <= max.opsLimit && limits.memLimit <= max.memLimit) return null;
+  return `${what} asks for Argon2id with ${memorySize(limits.memLimit)} of memory and ${limits.opsLimit} passes; `
+    + `at most ${memorySize(max.memLimit)} and ${max.opsLimit} passes are accepted, so it is refused unopened (it could stall this computer).`;
 }
 
 /** Everything but the ciphertext, in a fixed order: authenticated as AES-GCM associated data. */
@@ -91,10 +105,12 @@ export async function sealWithPassphrase(
   plaintext: Uint8Array,
   passphrase: string,
   limits: PassphraseLimits = DEFAULT_PASSPHRASE_LIMITS,
+  kdf: PassphraseKdf = argon2id,
 ): Promise<string> {
   const normalized = checkPassphrase(passphrase);
-  if (!Number.isInteger(limits.opsLimit) || limits.opsLimit < TEST_PASSPHRASE_LIMITS.opsLimit || limits.opsLimit > MAX_OPS_LIMIT
-    || !Number.isInteger(limits.memLimit) || limits.memLimit < TEST_PASSPHRASE_LIMITS.memLimit || limits.memLimit > MAX_MEM_LIMIT) {
+  // Nothing is written that opening would refuse.
+  if (!Number.isInteger(limits.opsLimit) || limits.opsLimit < TEST_PASSPHRASE_LIMITS.opsLimit
+    || !Number.isInteger(limits.memLimit) || limits.memLimit < TEST_PASSPHRASE_LIMITS.memLimit || limitsRefusal(limits, '') !== null) {
     throw new RangeError('Passphrase limits out of range');
   }
   const salt = randomBytes(SALT_BYTES);
@@ -105,7 +121,7 @@ export async function sealWithPassphrase(
     kdf: { name: KDF_NAME, opslimit: limits.opsLimit, memlimit: limits.memLimit, salt: toBase64Url(salt) },
     cipher: { name: CIPHER_NAME, nonce: toBase64Url(nonce) },
   } as const;
-  const key = await deriveKey(normalized, salt, limits);
+  const key = await deriveKey(normalized, salt, limits, kdf);
   const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: associatedData(header) }, key, toArrayBufferView(plaintext));
   return JSON.stringify({ ...header, ciphertext: toBase64Url(new Uint8Array(ciphertext)) });
 }
@@ -115,10 +131,11 @@ function invalidBackup(message: string): ProtocolError {
 }
 
 /**
- * Opens an envelope sealed with `format`.
- * @throws ProtocolError 'invalid_backup' (not such a file, damaged, unknown version) or 'bad_passphrase'
+ * Opens an envelope sealed with `format`. Key-derivation settings beyond `MAX_PASSPHRASE_LIMITS` are
+ * refused before any work, with a message naming them.
+ * @throws ProtocolError 'invalid_backup' (not such a file, damaged, unknown version, too costly) or 'bad_passphrase'
  */
-export async function openWithPassphrase(format: SealedFormat, text: string, passphrase: string): Promise<Uint8Array> {
+export async function openWithPassphrase(format: SealedFormat, text: string, passphrase: string, kdf: PassphraseKdf = argon2id): Promise<Uint8Array> {
   if (typeof text !== 'string' || text.length > MAX_ENVELOPE_LENGTH) throw invalidBackup('The file is too large to be an encrypted backup.');
   let json: unknown;
   try {
@@ -132,6 +149,9 @@ export async function openWithPassphrase(format: SealedFormat, text: string, pas
   const parsed = envelopeSchema.safeParse(json);
   if (!parsed.success) throw invalidBackup('The backup file is damaged or has unsupported settings.');
   const e = parsed.data;
+  const limits = { opsLimit: e.kdf.opslimit, memLimit: e.kdf.memlimit };
+  const refusal = limitsRefusal(limits, format === 'deaddrop-identity-backup' ? 'The backup' : 'The sealed key');
+  if (refusal) throw invalidBackup(refusal);
   let salt: Uint8Array;
   let nonce: Uint8Array;
   let ciphertext: Uint8Array;
@@ -146,8 +166,10 @@ export async function openWithPassphrase(format: SealedFormat, text: string, pas
   const normalized = checkPassphrase(passphrase);
   let key: AesKey;
   try {
-    key = await deriveKey(normalized, salt, { opsLimit: e.kdf.opslimit, memLimit: e.kdf.memlimit });
-  } catch {
+    key = await deriveKey(normalized, salt, limits, kdf);
+  } catch (err) {
+    // A KDF run elsewhere may fail for reasons of its own (a worker pool closing): those say so.
+    if (kdf !== argon2id) throw err;
     throw invalidBackup('The backup asks for key-derivation settings this device cannot run.');
   }
   try {
@@ -159,14 +181,14 @@ export async function openWithPassphrase(format: SealedFormat, text: string, pas
 }
 
 /** Generic passphrase seal (the engine's key store uses it for its data key). */
-export function passphraseSeal(plaintext: Uint8Array, passphrase: string, limits?: PassphraseLimits): Promise<string> {
-  return sealWithPassphrase('deaddrop-sealed', plaintext, passphrase, limits);
+export function passphraseSeal(plaintext: Uint8Array, passphrase: string, limits?: PassphraseLimits, kdf?: PassphraseKdf): Promise<string> {
+  return sealWithPassphrase('deaddrop-sealed', plaintext, passphrase, limits, kdf);
 }
 
 /**
  * Opens what `passphraseSeal` wrote.
  * @throws ProtocolError 'bad_passphrase' or 'invalid_backup'
  */
-export function passphraseOpen(text: string, passphrase: string): Promise<Uint8Array> {
-  return openWithPassphrase('deaddrop-sealed', text, passphrase);
+export function passphraseOpen(text: string, passphrase: string, kdf?: PassphraseKdf): Promise<Uint8Array> {
+  return openWithPassphrase('deaddrop-sealed', text, passphrase, kdf);
 }

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { argon2id } from '../../shared/protocol/argon2id.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
+import { DEFAULT_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/passphraseSeal.js';
 import { type CryptoPool, createCryptoPool } from '../../electron/core/crypto/cryptoPool.js';
 import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
@@ -47,8 +49,8 @@ describe('crypto worker pool', () => {
     const crashMarker = join(dir, 'crashed');
     const pool = await createCryptoPool({
       size: 1,
-      workerEntry: new URL('./fixtures/crashOnceWorker.ts', import.meta.url),
-      workerData: { crashMarker },
+      workerEntry: new URL('./fixtures/faultyWorker.ts', import.meta.url),
+      workerData: { marker: crashMarker, fault: 'crash' },
     });
     pools.push(pool);
     const { me, pdus } = await batch(40, 4);
@@ -63,14 +65,62 @@ describe('crypto worker pool', () => {
     const pool = await createCryptoPool({
       size: 1,
       maxAttempts: 2,
-      workerEntry: new URL('./fixtures/crashOnceWorker.ts', import.meta.url),
-      workerData: { crashMarker: join(dir, 'crashed'), crashAlways: true },
+      workerEntry: new URL('./fixtures/faultyWorker.ts', import.meta.url),
+      workerData: { marker: join(dir, 'crashed'), always: true, fault: 'crash' },
     });
     pools.push(pool);
     const { me, sender, pdus } = await batch(8, 4);
     await expect(pool.trialOpen([me], pdus)).rejects.toThrow(/kept failing/);
     const sealed = await pool.seal(sender, me.publicKey, new Uint8Array(PAYLOAD_LENGTH).fill(9));
     expect((await nativeBox.openPdu(me, sealed))!.payload[0]).toBe(9);
+  });
+
+  it('replaces a worker that hangs mid-batch (alive, silent) once its task times out, and retries the batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deaddrop-pool-'));
+    dirs.push(dir);
+    const hungMarker = join(dir, 'hung');
+    const pool = await createCryptoPool({
+      size: 1,
+      taskTimeoutMs: 1000,
+      workerEntry: new URL('./fixtures/faultyWorker.ts', import.meta.url),
+      workerData: { marker: hungMarker, fault: 'hang' },
+    });
+    pools.push(pool);
+    const { me, pdus } = await batch(40, 4);
+    const hits = await pool.trialOpen([me], pdus);
+    expect(existsSync(hungMarker)).toBe(true);
+    expect(hits.filter(Boolean)).toHaveLength(10);
+  });
+
+  it('fails a batch that hangs every worker it is tried in with a clear error, and keeps serving other work', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deaddrop-pool-'));
+    dirs.push(dir);
+    const pool = await createCryptoPool({
+      size: 1,
+      maxAttempts: 2,
+      taskTimeoutMs: 1000,
+      workerEntry: new URL('./fixtures/faultyWorker.ts', import.meta.url),
+      workerData: { marker: join(dir, 'hung'), always: true, fault: 'hang' },
+    });
+    pools.push(pool);
+    const { me, sender, pdus } = await batch(8, 4);
+    await expect(pool.trialOpen([me], pdus)).rejects.toThrow('The crypto worker did not answer a trialOpen task in time, 2 times; gave up on it.');
+    const sealed = await pool.seal(sender, me.publicKey, new Uint8Array(PAYLOAD_LENGTH).fill(5));
+    expect((await nativeBox.openPdu(me, sealed))!.payload[0]).toBe(5);
+  });
+
+  it('derives Argon2id keys in a worker, equal to the in-place derivation', async () => {
+    const pool = await createCryptoPool({ size: 2 });
+    pools.push(pool);
+    const salt = new Uint8Array(16).fill(3);
+    const passphrase = () => new TextEncoder().encode('correct horse');
+    const [inWorker, again] = await Promise.all([
+      pool.argon2id(passphrase(), salt, TEST_PASSPHRASE_LIMITS, 32),
+      pool.argon2id(passphrase(), salt, DEFAULT_PASSPHRASE_LIMITS, 32),
+    ]);
+    expect(inWorker).toEqual(await argon2id(passphrase(), salt, TEST_PASSPHRASE_LIMITS, 32));
+    expect(again).toEqual(await argon2id(passphrase(), salt, DEFAULT_PASSPHRASE_LIMITS, 32));
+    expect(inWorker).not.toEqual(again);
   });
 
   it('rejects work after close', async () => {

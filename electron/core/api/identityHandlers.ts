@@ -50,14 +50,14 @@ export function identityHandlers(parts: EngineParts, requireUnlocked: () => void
     },
     'identities/import': async ({ backup, passphrase }) => {
       requireUnlocked();
-      const imported = await importIdentity(backup, passphrase);
+      const imported = await importIdentity(backup, passphrase, parts.pool.argon2id);
       const created = await keystore.addIdentity({ ...imported.summary, id: randomUUID(), createdAt: now() }, imported.privateKey);
       await changed();
       return created;
     },
     'identities/export': async ({ identityId, passphrase }) => {
       requireUnlocked();
-      return exportIdentity(keystore.identity(identityId), keystore.keyPair(identityId), passphrase, parts.options.passphraseLimits);
+      return exportIdentity(keystore.identity(identityId), keystore.keyPair(identityId), passphrase, parts.options.passphraseLimits, parts.pool.argon2id);
     },
     'identities/delete': async ({ identityId }) => {
       requireUnlocked();

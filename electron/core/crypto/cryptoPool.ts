@@ -1,9 +1,11 @@
 /**
- * A pool of crypto worker threads: seals messages and trial-opens whole batches off the main thread.
- * Each worker runs one task at a time; a worker that dies mid-task is replaced and its task retried.
+ * A pool of crypto worker threads: seals messages, trial-opens whole batches and derives passphrase
+ * keys (Argon2id) off the main thread. Each worker runs one task at a time; a worker that dies
+ * mid-task, or does not answer in time (hung), is replaced and its task retried.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { PassphraseKdf } from '../../../shared/protocol/argon2id.js';
 import type { KeyPair, TrialHit } from '../../../shared/protocol/boxTypes.js';
 import { type Logger, createLogger } from '../../../shared/log.js';
 import { type CryptoKind, type CryptoReply, type CryptoResponseMap, type RequestOfKind, packPdus } from '../../workers/cryptoProtocol.js';
@@ -13,8 +15,16 @@ export interface CryptoPoolOptions {
   size?: number;
   /** Worker entry module: the TypeScript source by default; the packaged app passes a bundled .js. */
   workerEntry?: URL;
-  /** How many times a task is tried in a fresh worker after its worker died. */
+  /** How many times a task is tried in a fresh worker after its worker died or hung. */
   maxAttempts?: number;
+  /**
+   * How long a worker may take to answer a task (a seal, a chunk of a batch) before it is taken for
+   * hung: it is terminated and replaced, and the task tried again. Default 20 s: a chunk takes
+   * milliseconds, so only a worker that is stuck ever gets near it. Start-up gets 30 s.
+   */
+  taskTimeoutMs?: number;
+  /** The same for Argon2id, which takes seconds at the most a file may ask for (default 60 s). */
+  kdfTimeoutMs?: number;
   /** Extra data handed to each worker (fault-injection entries in tests read it). */
   workerData?: Record<string, unknown>;
   logger?: Logger;
@@ -25,10 +35,13 @@ export interface CryptoPool {
   seal(sender: KeyPair, recipientPublicKey: Uint8Array, payload: Uint8Array): Promise<Uint8Array>;
   /** For every PDU, the identity that opens it (index into `identities`) or null. Keeps input order. */
   trialOpen(identities: readonly KeyPair[], pdus: readonly Uint8Array[]): Promise<(TrialHit | null)[]>;
+  /** Argon2id in a worker (a `PassphraseKdf`: pass it to the passphrase seal). */
+  argon2id: PassphraseKdf;
   close(): Promise<void>;
 }
 
 interface Task {
+  kind: CryptoKind;
   /** Built at each dispatch: a transferred buffer is gone after the first try. */
   request(): { request: RequestOfKind<CryptoKind>; transfer: ArrayBuffer[] };
   attempts: number;
@@ -42,12 +55,20 @@ interface Slot {
   task: Task | null;
   /** Envelope number of the request in flight: a reply must carry it. */
   seq: number;
+  /** Fires when the worker takes too long to answer `init` or its task. */
+  deadline: ReturnType<typeof setTimeout> | null;
+  /** The worker was terminated for not answering in time. */
+  hung: boolean;
 }
 
 const DEFAULT_ENTRY = new URL('../../workers/cryptoWorker.ts', import.meta.url);
 const BOOTSTRAP = new URL('../../workers/bootstrap.mjs', import.meta.url);
 /** Small enough to spread a batch over every worker and to make a retry cheap. */
 const MIN_CHUNK = 64;
+const DEFAULT_TASK_TIMEOUT_MS = 20_000;
+const DEFAULT_KDF_TIMEOUT_MS = 60_000;
+/** Loading the worker's code (through tsx when running from source) on a busy machine. */
+const START_TIMEOUT_MS = 30_000;
 
 export function defaultPoolSize(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
@@ -58,6 +79,8 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
   const size = options.size ?? defaultPoolSize();
   const entry = options.workerEntry ?? DEFAULT_ENTRY;
   const maxAttempts = options.maxAttempts ?? 3;
+  const taskTimeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+  const kdfTimeoutMs = options.kdfTimeoutMs ?? DEFAULT_KDF_TIMEOUT_MS;
   const log = options.logger ?? createLogger('crypto-pool');
   const queue: Task[] = [];
   const slots: Slot[] = [];
@@ -74,25 +97,53 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
     waiting.forEach((wake) => wake());
   };
 
+  /** A worker that does not answer within `ms` is terminated; its exit handler replaces it. */
+  const watch = (slot: Slot, ms: number): void => {
+    slot.deadline = setTimeout(() => {
+      slot.hung = true;
+      log.warn('crypto worker did not answer in time; replacing it', { task: slot.task?.kind ?? 'init', ms });
+      void slot.worker.terminate();
+    }, ms);
+  };
+  const unwatch = (slot: Slot): void => {
+    if (slot.deadline) clearTimeout(slot.deadline);
+    slot.deadline = null;
+  };
+
+  /**
+   * Argon2id runs in the first worker only: libsodium's memory (64 MiB at our defaults) stays
+   * allocated in a worker once used, so one worker holds it, not all of them.
+   */
+  const takesTask = (slot: Slot, task: Task): boolean => task.kind !== 'argon2id' || slot === slots[0];
+
   const pump = (): void => {
     for (const slot of slots) {
-      if (!slot.ready || slot.task || queue.length === 0) continue;
-      const task = queue.shift()!;
+      if (!slot.ready || slot.task) continue;
+      const index = queue.findIndex((task) => takesTask(slot, task));
+      if (index < 0) continue;
+      const task = queue.splice(index, 1)[0]!;
       slot.task = task;
       task.attempts++;
       slot.seq = ++seq;
       const { request, transfer } = task.request();
+      watch(slot, task.kind === 'argon2id' ? kdfTimeoutMs : taskTimeoutMs);
       slot.worker.postMessage({ seq: slot.seq, request }, transfer);
     }
   };
+
+  const failure = (slot: Slot, task: Task): Error =>
+    slot.hung
+      ? new Error(`The crypto worker did not answer a ${task.kind} task in time, ${task.attempts} times; gave up on it.`)
+      : new Error('The crypto worker kept failing on this task.');
 
   const spawn = (): Slot => {
     const worker = new Worker(BOOTSTRAP, {
       workerData: { entry: entry.href, registerTsx: entry.pathname.endsWith('.ts'), ...options.workerData },
     });
-    const slot: Slot = { worker, ready: false, task: null, seq: ++seq };
+    const slot: Slot = { worker, ready: false, task: null, seq: ++seq, deadline: null, hung: false };
     worker.on('message', (reply: CryptoReply) => {
-      if (reply.seq !== slot.seq) return; // not the answer to what this worker was asked last
+      if (reply.seq !== slot.seq || slot.hung) return; // not the answer to what this worker was asked last
+      unwatch(slot);
       if (!slot.ready) {
         slot.ready = true;
         wakeReadyWaiters();
@@ -109,13 +160,14 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
     });
     worker.on('error', (err) => log.warn('crypto worker failed', { error: err.message }));
     worker.on('exit', (code) => {
+      unwatch(slot);
       const index = slots.indexOf(slot);
       if (index >= 0) slots.splice(index, 1);
       if (closing) return;
-      log.warn('crypto worker exited; replacing it', { code });
+      log.warn('crypto worker exited; replacing it', { code, hung: slot.hung });
       const task = slot.task;
       if (task) {
-        if (task.attempts >= maxAttempts) task.reject(new Error('The crypto worker kept failing on this task.'));
+        if (task.attempts >= maxAttempts) task.reject(failure(slot, task));
         else queue.unshift(task);
       }
       if (!slot.ready && ++startupFailures >= maxAttempts) {
@@ -126,15 +178,16 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       }
       slots.push(spawn());
     });
+    watch(slot, START_TIMEOUT_MS);
     worker.postMessage({ seq: slot.seq, request: { kind: 'init' } });
     return slot;
   };
 
-  const run = <K extends CryptoKind>(build: () => { request: RequestOfKind<K>; transfer: ArrayBuffer[] }): Promise<CryptoResponseMap[K]> => {
+  const run = <K extends CryptoKind>(kind: K, build: () => { request: RequestOfKind<K>; transfer: ArrayBuffer[] }): Promise<CryptoResponseMap[K]> => {
     if (fatal) return Promise.reject(fatal);
     if (closing) return Promise.reject(new Error('The crypto pool is closed.'));
     return new Promise<CryptoResponseMap[K]>((resolve, reject) => {
-      queue.push({ request: build, attempts: 0, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ kind, request: build, attempts: 0, resolve: resolve as (value: unknown) => void, reject });
       pump();
     });
   };
@@ -149,7 +202,7 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
   return {
     size,
     async seal(sender, recipientPublicKey, payload) {
-      return (await run<'seal'>(() => ({ request: { kind: 'seal', sender, recipientPublicKey, payload }, transfer: [] }))).pdu;
+      return (await run('seal', () => ({ request: { kind: 'seal', sender, recipientPublicKey, payload }, transfer: [] }))).pdu;
     },
     async trialOpen(identities, pdus) {
       if (pdus.length === 0 || identities.length === 0) return pdus.map(() => null);
@@ -158,7 +211,7 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       for (let start = 0; start < pdus.length; start += chunk) {
         const slice = pdus.slice(start, start + chunk);
         jobs.push(
-          run<'trialOpen'>(() => {
+          run('trialOpen', () => {
             const { packed, lengths } = packPdus(slice);
             return { request: { kind: 'trialOpen', identities: [...identities], packed, lengths }, transfer: [packed.buffer as ArrayBuffer] };
           }),
@@ -166,12 +219,23 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       }
       return (await Promise.all(jobs)).flatMap((done) => done.hits);
     },
+    async argon2id(passphrase, salt, limits, length) {
+      const reply = await run('argon2id', () => {
+        // A fresh copy per try: the transferred buffer is gone after sending.
+        const secret = new Uint8Array(passphrase);
+        return { request: { kind: 'argon2id', passphrase: secret, salt, limits, length }, transfer: [secret.buffer] };
+      });
+      return reply.key;
+    },
     async close() {
       if (closing) return;
       closing = true;
       const closed = new Error('The crypto pool is closed.');
       for (const task of queue.splice(0)) task.reject(closed);
-      for (const slot of slots) slot.task?.reject(closed);
+      for (const slot of slots) {
+        unwatch(slot);
+        slot.task?.reject(closed);
+      }
       await Promise.all(
         slots.map(
           (slot) =>

@@ -3,7 +3,7 @@ import type { IdentitySummary } from '../../../shared/ipc/contract.js';
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { fromBase64Url, fromHex, toHex } from '../../../shared/protocol/encoding.js';
-import { type PassphraseLimits, decryptIdentityBackup, encryptIdentityBackup } from '../../../shared/protocol/identityBackup.js';
+import { type PassphraseKdf, type PassphraseLimits, decryptIdentityBackup, encryptIdentityBackup } from '../../../shared/protocol/identityBackup.js';
 import { toApiFailure } from '../api/protocolFailure.js';
 
 export interface ImportedIdentity {
@@ -11,10 +11,13 @@ export interface ImportedIdentity {
   privateKey: Uint8Array;
 }
 
-/** @throws ApiFailure 'bad_passphrase' or 'bad_input' */
-export async function importIdentity(backup: string, passphrase: string): Promise<ImportedIdentity> {
+/**
+ * `kdf` runs Argon2id (the engine passes its worker pool's).
+ * @throws ApiFailure 'bad_passphrase' or 'bad_input' (also for a file asking for more Argon2id than allowed)
+ */
+export async function importIdentity(backup: string, passphrase: string, kdf: PassphraseKdf): Promise<ImportedIdentity> {
   try {
-    const identity = await decryptIdentityBackup(backup, passphrase);
+    const identity = await decryptIdentityBackup(backup, passphrase, kdf);
     return {
       summary: {
         alias: identity.alias,
@@ -34,7 +37,8 @@ export async function exportIdentity(
   identity: IdentitySummary,
   pair: KeyPair,
   passphrase: string,
-  limits?: PassphraseLimits,
+  limits: PassphraseLimits | undefined,
+  kdf: PassphraseKdf,
 ): Promise<{ fileName: string; content: string }> {
   try {
     const content = await encryptIdentityBackup(
@@ -47,6 +51,7 @@ export async function exportIdentity(
       },
       passphrase,
       limits,
+      kdf,
     );
     return { fileName: `${safeFileName(identity.alias)}.qid`, content };
   } catch (err) {
