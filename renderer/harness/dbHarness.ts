@@ -11,7 +11,9 @@ import { DATABASE_NAME, DeaddropDatabase } from '../src/db/database.js';
 import { writeInboxBatch } from '../src/db/inboxWriter.js';
 import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
 import type { ContactRecord, ContactStatus } from '../src/db/records.js';
-import { schemaV1, schemaV2, schemaV3, schemaV4 } from '../src/db/schema.js';
+import { schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6 } from '../src/db/schema.js';
+import { unstoredRequestsKey } from '../src/db/senderBounds.js';
+import { RequestBar } from '../src/contacts/RequestBar.js';
 import { acceptContact, setContactStatus } from '../src/contacts/contactActions.js';
 import { listConversations } from '../src/chat/conversationQueries.js';
 import { createElement } from 'react';
@@ -110,6 +112,19 @@ const harness = {
     syncDouble.deliver?.(batch);
   },
   syncAcks: () => syncDouble.acks,
+  /**
+   * Hands the batches to engine sync all at once (as a flood arrives), then presses Block on
+   * `blockKey` at once, while they are being written. Reports how many batches were acknowledged
+   * and which messages were stored when the block had committed.
+   */
+  async deliverAndBlock(batches: Array<EventMap['inbox/batch']>, identityId: string, blockKey: string) {
+    for (const batch of batches) syncDouble.deliver?.(batch);
+    const contact = await open().contacts.get([identityId, blockKey]);
+    if (!contact) throw new Error('no such contact');
+    await setContactStatus(open(), contact, 'blocked');
+    const storedIds = (await open().messages.toCollection().primaryKeys()) as string[];
+    return { acks: syncDouble.acks.length, storedIds };
+  },
   /** Closes the database as a failing disk or a browser shutting down would: every write fails. */
   closeDatabase: () => open().close(),
   reopenDatabase: () => open().open().then(() => undefined),
@@ -156,13 +171,18 @@ const harness = {
     return rows.map((r) => ({ contactKey: r.contact.publicKey, match: r.match }));
   },
   messages: () => open().messages.orderBy('[identityId+contactKey+sortAt]').toArray(),
+  textParts: () => open().textParts.toArray(),
+  pendingReceipts: () => open().pendingReceipts.toArray(),
+  seenCount: () => open().seen.count(),
+  /** Messages from strangers beyond the open-request bound, counted for `identityId`. */
+  unstoredRequests: async (identityId: string) => (await open().settings.get(unstoredRequestsKey(identityId)))?.value ?? 0,
   contacts: () => open().contacts.toArray(),
   conversations: () => open().conversations.toArray(),
   /** Creates the database as schema version `version` shipped (Dexie stores version n as 10n). */
-  async seedVersion(version: 1 | 2 | 3 | 4, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
+  async seedVersion(version: 1 | 2 | 3 | 4 | 5 | 6, records: Record<string, Array<Record<string, unknown>>>): Promise<void> {
     db?.close();
     db = null;
-    const schema = [schemaV1, schemaV2, schemaV3, schemaV4][version - 1]!;
+    const schema = [schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6][version - 1]!;
     await new Promise<void>((resolve, reject) => {
       const request = indexedDB.open(DATABASE_NAME, version * 10);
       request.onupgradeneeded = () => {
@@ -190,6 +210,14 @@ const harness = {
     document.body.append(container);
     flushSync(() => createRoot(container).render(createElement(MessageBubble, { message })));
   },
+  /** Renders the request bar of a stranger's conversation (replacing the previous one). */
+  renderRequestBar(contact: ContactRecord): void {
+    document.getElementById('request')?.remove();
+    const container = document.createElement('div');
+    container.id = 'request';
+    document.body.append(container);
+    flushSync(() => createRoot(container).render(createElement(RequestBar, { contact })));
+  },
   /** The records of `table` as IndexedDB stores them, read around Dexie (sealed fields as base64). */
   async rawRecords(table: string): Promise<unknown[]> {
     const idb = open().backendDB();
@@ -210,11 +238,12 @@ const harness = {
     const database = open();
     await database.open();
     const idb = database.backendDB();
-    const tx = idb.transaction(['contacts', 'messages', 'conversations'], 'readonly');
+    const tx = idb.transaction(['contacts', 'messages', 'conversations', 'pendingReceipts'], 'readonly');
     return {
       version: idb.version,
       contactIndexes: [...tx.objectStore('contacts').indexNames].sort(),
       messageIndexes: [...tx.objectStore('messages').indexNames].sort(),
+      pendingReceiptIndexes: [...tx.objectStore('pendingReceipts').indexNames].sort(),
       contacts: await database.contacts.toArray(),
       conversations: await database.conversations.toArray(),
       stores: [...idb.objectStoreNames].sort(),

@@ -74,8 +74,17 @@ export interface DecodedDropMessage {
   meta: SenderIntroduction | null;
 }
 
-/** Pieces a long text may be split into; bounds work on hostile `count` values too. */
-export const MAX_TEXT_PARTS = 4096;
+/**
+ * Pieces a long text may be split into (ours). Our sender splits the longest text the app takes
+ * (100,000 characters) into 60 to 220 pieces unless it is mostly escaped characters; it refuses texts
+ * that need more, and receivers drop (counted) the pieces of a group that claims more.
+ */
+export const MAX_TEXT_PARTS = 256;
+/**
+ * The piece numbers the parser accepts: looser than MAX_TEXT_PARTS, so that a receiver sees the
+ * oversized groups it drops (and counts them) instead of losing them as malformed.
+ */
+const MAX_PARSED_TEXT_PARTS = 4096;
 
 // Gson and other clients may write null for absent fields: null means absent.
 const metaSchema = z.object({
@@ -99,8 +108,8 @@ const envelopeSchema = z.object({
 const partSchema = z
   .object({
     group: z.string().min(1).max(128),
-    index: z.number().int().min(0).max(MAX_TEXT_PARTS - 1),
-    count: z.number().int().min(2).max(MAX_TEXT_PARTS),
+    index: z.number().int().min(0).max(MAX_PARSED_TEXT_PARTS - 1),
+    count: z.number().int().min(2).max(MAX_PARSED_TEXT_PARTS),
   })
   .refine((p) => p.index < p.count, 'part index out of range');
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PAYLOAD_LENGTH } from './boxTypes.js';
 import { randomBytes, toHex } from './encoding.js';
 import { ProtocolError } from './errors.js';
-import { decodeDropMessage, encodeDropMessage, serializeDropMessage, type DropMessage } from './message.js';
+import { decodeDropMessage, encodeDropMessage, MAX_TEXT_PARTS, serializeDropMessage, type DropMessage } from './message.js';
 import { buildTextMessages, type TextMessageInput } from './textMessages.js';
 
 const senderKey = randomBytes(32);
@@ -81,6 +81,23 @@ describe('buildTextMessages', () => {
     fc.assert(fc.property(fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', '"', '\n', '\u0000', '\ud800'), minLength: 0, maxLength: 3000 }), fc.boolean(), (text, wantReceipt) => {
       checkSplit(text, build(text, { wantReceipt }));
     }), { numRuns: 40 });
+  });
+  it('fits the longest text the app takes (100,000 characters) within MAX_TEXT_PARTS, with the largest introduction', () => {
+    const meta = { alias: 'x'.repeat(64), dropUrl: `https://drop.example.org:8443/some/service/path/${'A'.repeat(43)}`, publicKey: sender };
+    for (const unit of ['a', 'é', '漢', '😀', '\n']) {
+      const text = unit.repeat(100_000 / unit.length);
+      const messages = build(text, { wantReceipt: true, meta });
+      expect(messages.length, unit).toBeLessThanOrEqual(MAX_TEXT_PARTS);
+      expect(messages.map((m) => pieceOf(m).msg).join('')).toBe(text);
+    }
+  });
+  it('refuses with message_too_long a text that needs more than MAX_TEXT_PARTS pieces (receivers would drop it)', () => {
+    try {
+      build('\u0001'.repeat(100_000));
+      expect.unreachable('should have thrown');
+    } catch (error) {
+      expect((error as ProtocolError).code).toBe('message_too_long');
+    }
   });
   it('fails with message_too_long when not even the envelope fits', () => {
     try {

@@ -21,7 +21,7 @@ export interface TextMessageInput {
   newId: () => string;
 }
 
-/** The most digits a piece count can have (MAX_TEXT_PARTS = 4096). */
+/** The most digits a piece count can have. */
 const MAX_COUNT_DIGITS = String(MAX_TEXT_PARTS).length;
 
 function isHighSurrogate(code: number): boolean {
@@ -103,7 +103,7 @@ class TextMessageBuilder {
 /**
  * The drop messages that carry `text`: one message when it fits, else the fewest consecutive
  * pieces of maximal size, split between code points (never inside a surrogate pair).
- * @throws ProtocolError 'message_too_long' when even the envelope does not fit or the text needs more than 4096 pieces
+ * @throws ProtocolError 'message_too_long' when even the envelope does not fit or the text needs more than MAX_TEXT_PARTS pieces
  */
 export function buildTextMessages(input: TextMessageInput): DropMessage[] {
   const builder = new TextMessageBuilder(input);

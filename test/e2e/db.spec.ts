@@ -1,5 +1,7 @@
 import { expect, test } from '@playwright/test';
 import type { IncomingMessage, Receipt } from '../../shared/ipc/contract.js';
+import { MAX_TEXT_PARTS } from '../../shared/protocol/message.js';
+import { MAX_OPEN_REQUESTS, MAX_REQUEST_MESSAGES, MAX_WAITING_RECEIPTS_PER_SENDER } from '../../renderer/src/db/senderBounds.js';
 import { harnessCall as call, serveDbHarness } from './support/dbHarness.js';
 
 /**
@@ -20,7 +22,7 @@ interface StoredMessage {
   localId: string | null;
   ackIds: string[];
   error: string | null;
-  parts: { count: number } | null;
+  parts: { count: number; stored?: number } | null;
 }
 
 function incoming(n: number, over: Partial<IncomingMessage> = {}): IncomingMessage {
@@ -43,7 +45,23 @@ function incoming(n: number, over: Partial<IncomingMessage> = {}): IncomingMessa
 }
 
 const batch = (batchId: string, messages: IncomingMessage[], receipts: Receipt[] = []) => ({ batchId, messages, receipts });
-const receipt = (acknowledgeId: string, senderKey = BOB): Receipt => ({ identityId: ME, senderKey, acknowledgeId, receivedAt: Date.now() });
+const receipt = (acknowledgeId: string, senderKey = BOB, receivedAt = Date.now()): Receipt => ({ identityId: ME, senderKey, acknowledgeId, receivedAt });
+const DAY = 24 * 60 * 60 * 1000;
+
+/** A message from Eve, a stranger. */
+const fromEve = (n: number, over: Partial<IncomingMessage> = {}) =>
+  incoming(n, { senderKey: EVE, dedupeKey: `${EVE}:${n}`, acknowledgeId: `eve-${n}`, meta: { alias: 'Eve' }, text: `eve ${n}`, ...over });
+/** Piece `index` of the long text `group` (claiming `count` pieces), as message `n` of `sender`. */
+const piece = (n: number, group: string, index: number, count: number, sender = EVE) =>
+  incoming(n, { senderKey: sender, dedupeKey: `${sender}:${group}:${n}`, acknowledgeId: `${group}-${n}`, meta: { alias: 'Sender' }, text: `${group}:${index};`, part: { groupId: group, index, count } });
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+interface StoredContact {
+  publicKey: string;
+  status: string;
+  unstoredMessages?: number;
+}
+const accepted = (publicKey: string) => ({ identityId: ME, publicKey, alias: 'Contact', aliasLower: 'contact', dropUrls: [BOB_DROP], offeredDropUrls: [], status: 'accepted', createdAt: 1 });
 
 test.describe('database layer', () => {
   let harness: Awaited<ReturnType<typeof serveDbHarness>>;
@@ -62,8 +80,8 @@ test.describe('database layer', () => {
 
   test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(60);
-    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings']);
+    expect(shape.version).toBe(70);
+    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings', 'textParts']);
   });
 
   test('schema 1 → 2: contacts get a lower-case alias index; the outbox index replaces the status index', async ({ page }) => {
@@ -77,7 +95,7 @@ test.describe('database layer', () => {
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(60);
+    expect(shape.version).toBe(70);
     // (Schema 6 dropped the alias index again: names are sealed.)
     expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
@@ -101,7 +119,7 @@ test.describe('database layer', () => {
       conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
     });
     const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(60);
+    expect(shape.version).toBe(70);
     expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
       ['b', 2],
       ['c', 0],
@@ -117,7 +135,7 @@ test.describe('database layer', () => {
     const contact = { identityId: ME, publicKey: BOB, alias: 'Bob Secretname', aliasLower: 'bob secretname', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 };
     await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')], contacts: [contact] });
     const shape = await call<{ version: number; messageIndexes: string[]; contactIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(60);
+    expect(shape.version).toBe(70);
     expect(shape.messageIndexes).not.toContain('words');
     expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     // Until unlock the old records are as they were (an upgrade cannot seal without the key)...
@@ -149,7 +167,7 @@ test.describe('database layer', () => {
       contacts: [contact(BOB, 'accepted', [BOB_DROP]), contact(EVE, 'unknown', [BOB_DROP]), contact('c'.repeat(64), 'ignored', [BOB_DROP]), contact('d'.repeat(64), 'blocked', [])],
     });
     const shape = await call<{ version: number; contacts: Array<{ status: string; dropUrls: string[]; offeredDropUrls: string[] }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(60);
+    expect(shape.version).toBe(70);
     expect(shape.contacts.map((c) => [c.status, c.dropUrls, c.offeredDropUrls])).toEqual([
       ['accepted', [BOB_DROP], []],
       ['ignored', [], [BOB_DROP]],
@@ -224,6 +242,10 @@ test.describe('database layer', () => {
     await call(page, 'writeBatch', batch('b1', [part(2, 'three.'), part(0, 'One, ')]));
     let [message] = await call<StoredMessage[]>(page, 'messages');
     expect(message!.text).toBe('');
+    expect(message!.parts).toEqual({ count: 3, stored: 2 });
+    // Waiting pieces are sealed like the messages they belong to.
+    expect((await call<Array<{ text: string }>>(page, 'textParts')).map((p) => p.text).sort()).toEqual(['One, ', 'three.']);
+    expect(JSON.stringify(await call(page, 'rawRecords', 'textParts'))).not.toContain('three');
     await call(page, 'writeBatch', batch('b2', [part(0, 'One, '), part(1, 'two, ')]));
     const all = await call<StoredMessage[]>(page, 'messages');
     expect(all).toHaveLength(1);
@@ -231,6 +253,8 @@ test.describe('database layer', () => {
     expect(message!.text).toBe('One, two, three.');
     const [conversation] = await call<Array<{ unreadCount: number; messageCount: number }>>(page, 'conversations');
     expect(conversation).toMatchObject({ unreadCount: 1, messageCount: 1 });
+    // The pieces waited in records of their own, and went once the text was joined.
+    expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
   });
 
   test('shared files and unknown types are stored as such; a blocked sender stores nothing and gets no receipt', async ({ page }) => {
@@ -365,6 +389,9 @@ test.describe('database layer', () => {
     await call(page, 'renderMessage', { ...base, kind: 'unsupported', payloadType: 'box_future_thing' });
     await expect(bubble.getByTestId('unsupported-message')).toContainText('box_future_thing');
 
+    await call(page, 'renderMessage', { ...base, parts: { count: 40, stored: 17 } });
+    await expect(bubble.getByTestId('long-text-arriving')).toHaveText('Receiving a long message (17 of 40 parts)…');
+    // A row of schema 6 kept its pieces inline.
     await call(page, 'renderMessage', { ...base, parts: { count: 3, received: { 0: 'a', 2: 'c' } } });
     await expect(bubble).toContainText('Receiving a long message (2 of 3 parts)');
 
@@ -377,5 +404,178 @@ test.describe('database layer', () => {
     await call(page, 'renderMessage', { ...base, text: 'see https://example.org/a, or javascript:alert(1) and ftp://x.example/f' });
     await expect(bubble.getByRole('link')).toHaveCount(1);
     await expect(bubble.getByRole('link')).toHaveAttribute('href', 'https://example.org/a');
+  });
+  test('schema 6 → 7: indexes for the bounds; a long text kept inline by schema 6 finishes through part records', async ({ page }) => {
+    const groupId = `in:${ME}:${BOB}:part:g0`;
+    await call(page, 'seedVersion', 6, {
+      contacts: [accepted(BOB)],
+      messages: [{
+        id: groupId, identityId: ME, contactKey: BOB, direction: 'in', kind: 'text', text: '', payloadType: 'box_message', payload: '',
+        share: null, sortAt: 5, createdAt: 5, status: null, localId: null, error: null, ackIds: [], ackedIds: [],
+        parts: { count: 3, received: { 0: 'One, ', 2: 'three.' } }, read: false,
+      }],
+      conversations: [{ identityId: ME, contactKey: BOB, lastMessageAt: 5, lastMessagePreview: 'Receiving a long message…', lastMessageDirection: 'in', unreadCount: 1, messageCount: 1 }],
+      pendingReceipts: [
+        { identityId: ME, acknowledgeId: 'day-old', senderKey: BOB, receivedAt: Date.now() - 2 * DAY },
+        { identityId: ME, acknowledgeId: 'fresh', senderKey: BOB, receivedAt: Date.now() },
+      ],
+    });
+    const shape = await call<{ version: number; stores: string[]; contactIndexes: string[]; pendingReceiptIndexes: string[] }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(70);
+    expect(shape.stores).toContain('textParts');
+    expect(shape.contactIndexes).toContain('[identityId+status]');
+    expect(shape.pendingReceiptIndexes).toEqual(['[identityId+senderKey]', 'receivedAt']);
+
+    await call(page, 'writeBatch', batch('b1', [piece(1, 'g0', 1, 3, BOB)]));
+    const [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message).toMatchObject({ id: groupId, text: 'One, g0:1;three.', parts: { count: 3, stored: 3 } });
+    expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
+    const [conversation] = await call<Array<{ messageCount: number; lastMessagePreview: string }>>(page, 'conversations');
+    expect(conversation).toMatchObject({ messageCount: 1, lastMessagePreview: 'One, g0:1;three.' });
+
+    // Receipts waiting for a message expire after a day.
+    await call(page, 'writeBatch', batch('b2', [], [receipt('unknown-id')]));
+    expect((await call<Array<{ acknowledgeId: string }>>(page, 'pendingReceipts')).map((r) => r.acknowledgeId).sort()).toEqual(['fresh', 'unknown-id']);
+  });
+
+  test('long texts: a group claiming more than MAX_TEXT_PARTS pieces is dropped and counted; the longest allowed completes from a request', async ({ page }) => {
+    const oversized = await call<{ inserted: number; dropped: number }>(page, 'writeBatch', batch('b1', range(0, 5).map((i) => piece(i, 'big', i, MAX_TEXT_PARTS + 1))));
+    expect(oversized).toMatchObject({ inserted: 0, dropped: 5 });
+    expect(await call<StoredMessage[]>(page, 'messages')).toEqual([]);
+    expect(await call<StoredContact[]>(page, 'contacts')).toMatchObject([{ publicKey: EVE, status: 'unknown', unstoredMessages: 5 }]);
+
+    // MAX_TEXT_PARTS pieces, newest first, over two batches: stored as records, joined once.
+    const pieces = range(0, MAX_TEXT_PARTS).reverse().map((index) => piece(1000 + index, 'long', index, MAX_TEXT_PARTS));
+    await call(page, 'writeBatch', batch('b2', pieces.slice(0, 200)));
+    expect(await call<unknown[]>(page, 'textParts')).toHaveLength(200);
+    const [arriving] = await call<StoredMessage[]>(page, 'messages');
+    expect(arriving).toMatchObject({ text: '', parts: { count: MAX_TEXT_PARTS, stored: 200 } });
+    await call(page, 'writeBatch', batch('b3', pieces.slice(200)));
+    const [message] = await call<StoredMessage[]>(page, 'messages');
+    expect(message!.text).toBe(range(0, MAX_TEXT_PARTS).map((i) => `long:${i};`).join(''));
+    expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
+  });
+
+  test('a request keeps MAX_REQUEST_MESSAGES messages; the rest is counted once, also when the batch comes again; a contact has no such bound', async ({ page }) => {
+    const flood = range(0, MAX_REQUEST_MESSAGES + 30).map((n) => fromEve(n));
+    expect(await call(page, 'writeBatch', batch('f1', flood))).toMatchObject({ inserted: MAX_REQUEST_MESSAGES, dropped: 30 });
+    expect(await call(page, 'writeBatch', batch('f1', flood))).toMatchObject({ inserted: 0, duplicates: MAX_REQUEST_MESSAGES, dropped: 30 });
+    const [eve] = await call<Array<StoredContact & Record<string, unknown>>>(page, 'contacts');
+    expect(eve).toMatchObject({ status: 'unknown', unstoredMessages: 30 });
+    expect(await call(page, 'conversations')).toMatchObject([{ contactKey: EVE, messageCount: MAX_REQUEST_MESSAGES, unreadCount: MAX_REQUEST_MESSAGES }]);
+    await call(page, 'renderRequestBar', eve);
+    await expect(page.getByTestId('request-unstored')).toContainText('And 30 more messages from them, not kept');
+
+    await call(page, 'addContact', accepted(BOB));
+    const fromBob = range(0, MAX_REQUEST_MESSAGES + 30).map((n) => incoming(n));
+    expect(await call(page, 'writeBatch', batch('b1', fromBob))).toMatchObject({ inserted: MAX_REQUEST_MESSAGES + 30, dropped: 0 });
+  });
+
+  test('unfinished long texts are bounded per sender: one longest text for a request, four for a contact; a completing piece is kept', async ({ page }) => {
+    const requestPieces = [
+      ...range(0, MAX_TEXT_PARTS - 1).map((i) => piece(i, 'a', i, MAX_TEXT_PARTS)),
+      piece(500, 'b', 0, 3), // the bound exactly
+      piece(501, 'b', 1, 3), // beyond it
+      piece(502, 'a', MAX_TEXT_PARTS - 1, MAX_TEXT_PARTS), // completes "a": kept, and frees its pieces
+      piece(503, 'b', 1, 3),
+      piece(504, 'b', 2, 3),
+    ];
+    expect(await call(page, 'writeBatch', batch('r1', requestPieces))).toMatchObject({ inserted: MAX_TEXT_PARTS + 3, dropped: 1 });
+    expect((await call<StoredMessage[]>(page, 'messages')).map((m) => m.parts)).toEqual([
+      { count: MAX_TEXT_PARTS, stored: MAX_TEXT_PARTS },
+      { count: 3, stored: 3 },
+    ]);
+    expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
+
+    // Bob, a contact, may have four longest texts unfinished at once.
+    await call(page, 'addContact', accepted(BOB));
+    const bobPieces = range(0, 5).flatMap((g) => range(0, MAX_TEXT_PARTS - 1).map((i) => piece(g * 1000 + i, `bob${g}`, i, MAX_TEXT_PARTS, BOB)));
+    const written = await call<{ dropped: number }>(page, 'writeBatch', batch('c1', bobPieces));
+    expect(written.dropped).toBe(5 * (MAX_TEXT_PARTS - 1) - 4 * MAX_TEXT_PARTS);
+    expect(await call<unknown[]>(page, 'textParts')).toHaveLength(4 * MAX_TEXT_PARTS);
+    expect((await call<StoredContact[]>(page, 'contacts')).find((c) => c.publicKey === BOB)!.unstoredMessages).toBe(written.dropped);
+  });
+
+  test('open requests are capped per identity: messages from further strangers are counted, not stored', async ({ page }) => {
+    const stranger = (i: number) => i.toString(16).padStart(64, 'f');
+    const hellos = range(0, MAX_OPEN_REQUESTS + 20).map((i) => incoming(i, { senderKey: stranger(i), dedupeKey: `${stranger(i)}:1` }));
+    expect(await call(page, 'writeBatch', batch('s1', hellos))).toMatchObject({ inserted: MAX_OPEN_REQUESTS, dropped: 20 });
+    expect(await call<unknown[]>(page, 'contacts')).toHaveLength(MAX_OPEN_REQUESTS);
+    expect(await call(page, 'unstoredRequests', ME)).toBe(20);
+    // Another identity has its own requests; an answered request makes room.
+    expect(await call(page, 'writeBatch', batch('s2', [incoming(1, { identityId: 'identity-2', senderKey: EVE, dedupeKey: `${EVE}:x` })]))).toMatchObject({ inserted: 1 });
+    await call(page, 'setContactStatus', ME, stranger(0), 'ignored');
+    expect(await call(page, 'writeBatch', batch('s3', [fromEve(1)]))).toMatchObject({ inserted: 1, dropped: 0 });
+    expect(await call(page, 'writeBatch', batch('s4', [fromEve(2, { senderKey: CAROL, dedupeKey: `${CAROL}:2` })]))).toMatchObject({ inserted: 0, dropped: 1 });
+    expect(await call(page, 'unstoredRequests', ME)).toBe(21);
+  });
+
+  test('Block: nothing a blocked sender sends is written, and their unfinished long texts go', async ({ page }) => {
+    await call(page, 'writeBatch', batch('b1', [fromEve(1), piece(2, 'g', 0, 3)]));
+    expect(await call<unknown[]>(page, 'textParts')).toHaveLength(1);
+    await call(page, 'setContactStatus', ME, EVE, 'blocked');
+    expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
+    const before = { seen: await call<number>(page, 'seenCount'), contacts: await call(page, 'contacts'), messages: await call(page, 'messages') };
+    const written = await call(page, 'writeBatch', batch('b2', [fromEve(3), piece(4, 'g', 1, 3), piece(5, 'big', 0, 4096)]));
+    expect(written).toMatchObject({ inserted: 0, dropped: 3, owedReceipts: [] });
+    expect({ seen: await call<number>(page, 'seenCount'), contacts: await call(page, 'contacts'), messages: await call(page, 'messages') }).toEqual(before);
+  });
+
+  test('receipts waiting for a message: only from contacts, at most MAX_WAITING_RECEIPTS_PER_SENDER per sender, for a day', async ({ page }) => {
+    await call(page, 'addContact', accepted(BOB));
+    await call(page, 'writeBatch', batch('r1', [], range(0, 3).map((i) => receipt(`spoofed-${i}`, EVE))));
+    expect(await call<unknown[]>(page, 'pendingReceipts')).toEqual([]);
+    await call(page, 'writeBatch', batch('r2', [], range(0, MAX_WAITING_RECEIPTS_PER_SENDER + 10).map((i) => receipt(`early-${i}`, BOB, Date.now() - 2 * DAY))));
+    expect(await call<unknown[]>(page, 'pendingReceipts')).toHaveLength(MAX_WAITING_RECEIPTS_PER_SENDER);
+    // A day later they are gone, and the sender may have others waiting.
+    await call(page, 'writeBatch', batch('r3', [], [receipt('later')]));
+    expect((await call<Array<{ acknowledgeId: string }>>(page, 'pendingReceipts')).map((r) => r.acknowledgeId)).toEqual(['later']);
+  });
+
+  test('a stranger’s 4,096-message flood collapses to one request while it is written; a contact’s message in it is stored; Block works during it', async ({ page }) => {
+    // 2,048 pieces of one text claiming 4,096, then 8 texts of MAX_TEXT_PARTS pieces that never finish,
+    // in 16 batches; Bob writes during the flood (batches 4 and 12).
+    const floodBatches = () => {
+      const flood = [
+        ...range(0, 2048).map((i) => piece(i, 'huge', i, 4096)),
+        ...range(0, 8).flatMap((g) => range(0, MAX_TEXT_PARTS - 1).map((i) => piece(10_000 + g * 1000 + i, `t${g}`, i, MAX_TEXT_PARTS))),
+        ...range(0, 8).map((n) => fromEve(n)),
+      ];
+      expect(flood).toHaveLength(4096);
+      return range(0, 16).map((b) => batch(`flood-${b}`, [...flood.slice(b * 256, (b + 1) * 256), ...(b === 4 || b === 12 ? [incoming(b)] : [])]));
+    };
+    const bobIds = [`in:${ME}:${BOB}:ack-4`, `in:${ME}:${BOB}:ack-12`];
+    const eveRows = (ids: string[]) => ids.filter((id) => id.includes(EVE));
+
+    await call(page, 'addContact', accepted(BOB));
+    await call(page, 'startSync');
+    for (const b of floodBatches()) await call(page, 'deliverBatch', b);
+    await expect.poll(() => call<unknown[]>(page, 'syncAcks').then((acks) => acks.length)).toBe(16);
+    const acks = await call<Array<{ batchId: string; storedIds: string[] }>>(page, 'syncAcks');
+    expect(acks.map((a) => a.batchId)).toEqual(range(0, 16).map((b) => `flood-${b}`));
+    // Bob's message is stored when its batch is acknowledged; Eve never has more than a request's share.
+    expect(acks[4]!.storedIds).toContain(bobIds[0]);
+    expect(acks[12]!.storedIds).toContain(bobIds[1]);
+    for (const ack of acks) expect(eveRows(ack.storedIds).length).toBeLessThanOrEqual(MAX_REQUEST_MESSAGES);
+    const eve = (await call<StoredContact[]>(page, 'contacts')).find((c) => c.publicKey === EVE)!;
+    // Kept: t0 (255 pieces) and the first piece of t1 (the pending bound), and the 8 short messages.
+    expect(eveRows(acks[15]!.storedIds)).toHaveLength(10);
+    expect(eve).toMatchObject({ status: 'unknown', unstoredMessages: 4096 - MAX_TEXT_PARTS - 8 });
+    expect(await call<unknown[]>(page, 'textParts')).toHaveLength(MAX_TEXT_PARTS);
+    await call(page, 'stopSync');
+
+    // Again, with Eve known as a request, and Block pressed as soon as the flood is handed over.
+    await call(page, 'reset');
+    await call(page, 'addContact', accepted(BOB));
+    await call(page, 'addContact', { ...accepted(EVE), alias: 'Eve', dropUrls: [], status: 'unknown' });
+    await call(page, 'startSync');
+    const atBlock = await call<{ acks: number; storedIds: string[] }>(page, 'deliverAndBlock', floodBatches(), ME, EVE);
+    expect(atBlock.acks).toBeLessThan(16);
+    await expect.poll(() => call<unknown[]>(page, 'syncAcks').then((acks) => acks.length)).toBe(16);
+    const stored = (await call<StoredMessage[]>(page, 'messages')).map((m) => m.id);
+    expect(stored).toEqual(expect.arrayContaining(bobIds));
+    expect(eveRows(stored)).toEqual(eveRows(atBlock.storedIds));
+    expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
+    await call(page, 'stopSync');
   });
 });

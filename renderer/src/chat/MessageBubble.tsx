@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import type { EngineBridge } from '../bridge/transport.js';
 import { database } from '../db/database.js';
+import { isArriving, partsStored } from '../db/incomingMessage.js';
 import { cancelMessage, retryMessage } from '../db/outbox.js';
 import type { MessageRecord, MessageStatus } from '../db/records.js';
 import { useSession } from '../stores/sessionStore.js';
@@ -53,11 +54,10 @@ export const MessageBubble = memo(function MessageBubble({ message }: { message:
 });
 
 function MessageBody({ message }: { message: MessageRecord }) {
-  if (message.parts && message.text === '' && Object.keys(message.parts.received).length < message.parts.count) {
-    const got = Object.keys(message.parts.received).length;
+  if (message.parts && isArriving(message)) {
     return (
-      <p className="placeholder">
-        Receiving a long message ({got} of {message.parts.count} parts)…
+      <p className="placeholder" data-testid="long-text-arriving">
+        Receiving a long message ({partsStored(message.parts)} of {message.parts.count} parts)…
       </p>
     );
   }

@@ -57,11 +57,13 @@ export async function addContact(
  */
 export async function setContactStatus(db: DeaddropDatabase, contact: ContactRecord, status: ContactStatus): Promise<void> {
   const key: [string, string] = [contact.identityId, contact.publicKey];
-  await db.transaction('rw', db.contacts, async () => {
+  await db.transaction('rw', db.contacts, db.textParts, async () => {
     const current = await db.contacts.get(key);
     if (!current) return;
     const accepting = (status === 'accepted' || status === 'verified') && current.dropUrls.length === 0;
     await db.contacts.update(key, accepting ? { status, dropUrls: current.offeredDropUrls ?? [] } : { status });
+    // Nothing more of a blocked sender is stored, so their unfinished long texts never finish.
+    if (status === 'blocked') await db.textParts.where('[identityId+contactKey]').equals(key).delete();
   });
 }
 
@@ -80,7 +82,8 @@ export async function renameContact(db: DeaddropDatabase, contact: ContactRecord
 /** Removes the contact with its conversation and messages. */
 export async function deleteContact(db: DeaddropDatabase, contact: ContactRecord): Promise<void> {
   const key: [string, string] = [contact.identityId, contact.publicKey];
-  await db.transaction('rw', db.contacts, db.conversations, db.messages, async () => {
+  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.textParts], async () => {
+    await db.textParts.where('[identityId+contactKey]').equals(key).delete();
     await db.messages
       .where('[identityId+contactKey+sortAt]')
       .between([...key, -Infinity], [...key, Infinity])

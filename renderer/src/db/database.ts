@@ -7,8 +7,11 @@ import type {
   PendingReceiptRecord,
   SeenRecord,
   SettingRecord,
+  TextPartRecord,
 } from './records.js';
-import { schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5 } from './schema.js';
+import {
+  schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5,
+} from './schema.js';
 import { sealingMiddleware } from './sealing.js';
 
 export const DATABASE_NAME = 'deaddrop';
@@ -22,6 +25,7 @@ export class DeaddropDatabase extends Dexie {
   pendingReceipts!: Table<PendingReceiptRecord, [string, string]>;
   drops!: Table<DropStateRecord, string>;
   settings!: Table<SettingRecord, string>;
+  textParts!: Table<TextPartRecord, [string, number]>;
 
   constructor(name: string = DATABASE_NAME) {
     super(name);
@@ -31,6 +35,7 @@ export class DeaddropDatabase extends Dexie {
     this.version(4).stores(schemaV4).upgrade(upgradeToV4);
     this.version(5).stores(schemaV5).upgrade(upgradeToV5);
     this.version(6).stores(schemaV6);
+    this.version(7).stores(schemaV7);
     this.use(sealingMiddleware);
   }
 }

@@ -1,11 +1,15 @@
-import type { EventMap, IncomingMessage, OwedReceipt, Receipt } from '../../../shared/ipc/contract.js';
+import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
 import type { DeaddropDatabase } from './database.js';
-import { contactFromHello, helloDropUrls, incomingRecord, joinedParts, previewOf } from './incomingMessage.js';
-import type { MessageRecord } from './records.js';
+import { InboxChunkWriter } from './inboxChunk.js';
+import { applyReceipts } from './incomingReceipts.js';
+import { DroppedKeys, MESSAGES_PER_TRANSACTION } from './senderBounds.js';
 
 export interface InboxWriteSummary {
+  /** Messages stored (a piece of a long text counts once). */
   inserted: number;
   duplicates: number;
+  /** Not stored: from blocked senders, beyond a sender bound (counted on the sender), or oversized long texts. */
+  dropped: number;
   delivered: number;
   /**
    * The receipts owed for this batch, for `inbox/ack`: only to accepted contacts, at the drop URLs the
@@ -14,142 +18,37 @@ export interface InboxWriteSummary {
   owedReceipts: OwedReceipt[];
 }
 
-/** The engine takes this many drop URLs per receipt (its `inbox/ack` schema). */
-const MAX_RECEIPT_URLS = 16;
-const RECEIPT_STATUSES = new Set(['accepted', 'verified']);
-const NO_RECEIPT = '0';
-const RECEIPT_TYPE = 'box_ack';
+const droppedKeys = new WeakMap<DeaddropDatabase, DroppedKeys>();
 
 /**
- * Stores one `inbox/batch` in a single transaction. Idempotent: a message whose dedupe key was
- * seen before inserts nothing, so the engine may deliver a batch again (at-least-once) and the
- * screen still shows every message exactly once. The caller acknowledges the batch to the engine
- * only after this resolves, i.e. after the commit.
+ * Stores one `inbox/batch`, in slices of MESSAGES_PER_TRANSACTION messages, one transaction each: a
+ * flood in a batch holds up a Block, or the next slice's messages, for one slice at most, and each
+ * slice writes only what the sender bounds keep. Idempotent: a message whose dedupe key was seen
+ * before inserts nothing, so the engine may deliver a batch again (at-least-once) and the screen
+ * still shows every message exactly once; a slice that committed before a failure is simply found
+ * again. The caller acknowledges the batch to the engine only after this resolves, i.e. after the
+ * last commit.
  */
 export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inbox/batch']): Promise<InboxWriteSummary> {
-  const summary: InboxWriteSummary = { inserted: 0, duplicates: 0, delivered: 0, owedReceipts: [] };
-  await db.transaction(
-    'rw',
-    [db.messages, db.seen, db.contacts, db.conversations, db.pendingReceipts, db.drops],
-    async () => {
-      for (const message of batch.messages) {
-        const storedId = await storeIncoming(db, message);
-        if (storedId !== null) summary.inserted++;
-        else summary.duplicates++;
-        const sender = await db.contacts.get([message.identityId, message.senderKey]);
-        const asked = message.acknowledgeId !== NO_RECEIPT && message.type !== RECEIPT_TYPE;
-        if (!asked || !sender) continue;
-        if (RECEIPT_STATUSES.has(sender.status)) {
-          if (sender.dropUrls.length > 0) summary.owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: sender.dropUrls.slice(0, MAX_RECEIPT_URLS) });
-        } else if (sender.status !== 'blocked' && storedId) {
-          await holdReceipt(db, storedId, message.acknowledgeId);
-        }
-      }
-      for (const receipt of batch.receipts) summary.delivered += await applyReceipt(db, receipt);
-      await recordDrops(db, batch.messages);
-    },
-  );
-  return summary;
-}
-
-/** Stores one message; returns the id of the row it went into ('' for a blocked sender), null for a duplicate. */
-async function storeIncoming(db: DeaddropDatabase, message: IncomingMessage): Promise<string | null> {
-  const seenKey: [string, string] = [message.identityId, message.dedupeKey];
-  if (await db.seen.get(seenKey)) return null;
-
-  const contactKey: [string, string] = [message.identityId, message.senderKey];
-  let contact = await db.contacts.get(contactKey);
-  if (!contact) {
-    contact = contactFromHello(message.identityId, message.senderKey, message.meta, message.receivedAt);
-    await db.contacts.put(contact);
-  } else {
-    // A newer hello may name another drop: offered again, never taken without the user.
-    const offered = helloDropUrls(message.meta);
-    if (offered.length > 0 && offered.join(' ') !== (contact.offeredDropUrls ?? []).join(' ')) {
-      await db.contacts.update(contactKey, { offeredDropUrls: offered });
-    }
-  }
-  if (contact.status === 'blocked') {
-    // Remember the key so a blocked sender's repeats are not even looked at again.
-    await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: '' });
-    return '';
-  }
-
-  const { record, isNewRow } =
-    message.part && message.part.count > 1
-      ? await mergePart(db, message)
-      : { record: incomingRecord(`in:${message.identityId}:${message.dedupeKey}`, message), isNewRow: true };
-  await db.messages.put(record);
-  await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: record.id });
-  await touchConversation(db, record, isNewRow);
-  return record.id;
-}
-
-/** A request's message asked for a receipt: kept with the message, answered only if the user accepts. */
-async function holdReceipt(db: DeaddropDatabase, messageId: string, acknowledgeId: string): Promise<void> {
-  await db.messages
-    .where('id')
-    .equals(messageId)
-    .modify((m) => {
-      const held = m.heldAckIds ?? [];
-      if (!held.includes(acknowledgeId)) m.heldAckIds = [...held, acknowledgeId];
+  const summary: InboxWriteSummary = { inserted: 0, duplicates: 0, dropped: 0, delivered: 0, owedReceipts: [] };
+  let dropped = droppedKeys.get(db);
+  if (!dropped) droppedKeys.set(db, (dropped = new DroppedKeys()));
+  // Scope functions are `async` so that Dexie keeps the transaction alive across their awaits.
+  const tables = [db.messages, db.seen, db.contacts, db.conversations, db.textParts, db.settings];
+  for (let start = 0; start < batch.messages.length; start += MESSAGES_PER_TRANSACTION) {
+    const slice = batch.messages.slice(start, start + MESSAGES_PER_TRANSACTION);
+    await db.transaction('rw', tables, async () => {
+      await new InboxChunkWriter(db, summary, dropped).write(slice);
     });
-}
-
-/** Pieces of one long text are kept in one message row, shown once every piece is there. */
-async function mergePart(db: DeaddropDatabase, message: IncomingMessage): Promise<{ record: MessageRecord; isNewRow: boolean }> {
-  const part = message.part!;
-  const id = `in:${message.identityId}:${message.senderKey}:part:${part.groupId}`;
-  const existing = await db.messages.get(id);
-  const base = existing ?? { ...incomingRecord(id, message), parts: { count: part.count, received: {} } };
-  const parts = { count: base.parts?.count ?? part.count, received: { ...base.parts?.received } };
-  if (part.index >= 0 && part.index < parts.count) parts.received[part.index] = message.text ?? '';
-  const joined = joinedParts(parts);
-  const text = joined ?? '';
-  const sortAt = Math.min(base.sortAt, incomingRecord(id, message).sortAt);
-  const record = { ...base, parts, text, sortAt, read: false };
-  return { record, isNewRow: existing === undefined };
-}
-
-async function touchConversation(db: DeaddropDatabase, record: MessageRecord, isNewRow: boolean): Promise<void> {
-  const key: [string, string] = [record.identityId, record.contactKey];
-  const current = await db.conversations.get(key);
-  const newest = !current || record.sortAt >= current.lastMessageAt;
-  await db.conversations.put({
-    identityId: record.identityId,
-    contactKey: record.contactKey,
-    lastMessageAt: newest ? record.sortAt : current.lastMessageAt,
-    lastMessagePreview: newest ? previewOf(record) : current.lastMessagePreview,
-    lastMessageDirection: newest ? record.direction : current.lastMessageDirection,
-    unreadCount: (current?.unreadCount ?? 0) + (isNewRow && record.direction === 'in' ? 1 : 0),
-    messageCount: (current?.messageCount ?? 0) + (isNewRow ? 1 : 0),
+  }
+  for (let start = 0; start < batch.receipts.length; start += MESSAGES_PER_TRANSACTION) {
+    const slice = batch.receipts.slice(start, start + MESSAGES_PER_TRANSACTION);
+    summary.delivered += await db.transaction('rw', [db.messages, db.contacts, db.pendingReceipts], async () => await applyReceipts(db, slice));
+  }
+  await db.transaction('rw', db.drops, async () => {
+    await recordDrops(db, batch.messages);
   });
-}
-
-/**
- * Marks our outgoing message delivered once every part's receipt is in. Only the recipient can
- * confirm: a receipt from anyone else for the same id is ignored.
- */
-export async function applyReceipt(db: DeaddropDatabase, receipt: Receipt): Promise<number> {
-  const matches = await db.messages.where('ackIds').equals(receipt.acknowledgeId).toArray();
-  const mine = matches.filter((m) => m.identityId === receipt.identityId && m.contactKey === receipt.senderKey);
-  if (mine.length === 0) {
-    await db.pendingReceipts.put({
-      identityId: receipt.identityId,
-      acknowledgeId: receipt.acknowledgeId,
-      senderKey: receipt.senderKey,
-      receivedAt: receipt.receivedAt,
-    });
-    return 0;
-  }
-  let delivered = 0;
-  for (const message of mine) {
-    const ackedIds = message.ackedIds.includes(receipt.acknowledgeId) ? message.ackedIds : [...message.ackedIds, receipt.acknowledgeId];
-    const complete = message.ackIds.every((ackId) => ackedIds.includes(ackId));
-    if (complete && message.status !== 'delivered') delivered++;
-    await db.messages.update(message.id, { ackedIds, ...(complete ? { status: 'delivered', error: null } : {}) });
-  }
-  return delivered;
+  return summary;
 }
 
 async function recordDrops(db: DeaddropDatabase, messages: IncomingMessage[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, SenderMeta } from '../../../shared/ipc/contract.js';
-import type { ContactRecord, MessageKind, MessageRecord } from './records.js';
+import type { ContactRecord, LongTextParts, MessageKind, MessageRecord } from './records.js';
 
 const MAX_ALIAS_LENGTH = 64;
 
@@ -80,21 +80,20 @@ export function incomingRecord(id: string, message: IncomingMessage): MessageRec
   };
 }
 
-/** The text of a long message once every part is there, in index order; null while incomplete. */
-export function joinedParts(parts: { count: number; received: Record<number, string> }): string | null {
-  const pieces: string[] = [];
-  for (let i = 0; i < parts.count; i++) {
-    const piece = parts.received[i];
-    if (piece === undefined) return null;
-    pieces.push(piece);
-  }
-  return pieces.join('');
+/** Distinct parts of a long text stored so far (rows of schema 6 and before count their inline pieces). */
+export function partsStored(parts: LongTextParts): number {
+  return parts.stored ?? Object.keys(parts.received ?? {}).length;
+}
+
+/** Whether a message is a long text of which some parts have not arrived yet. */
+export function isArriving(record: Pick<MessageRecord, 'parts'>): boolean {
+  return record.parts !== null && partsStored(record.parts) < record.parts.count;
 }
 
 /** One line for the conversation list. */
 export function previewOf(record: Pick<MessageRecord, 'kind' | 'text' | 'share' | 'parts'>): string {
   if (record.kind === 'share') return `Shared file: ${record.share?.file ?? ''}`;
   if (record.kind === 'unsupported') return 'Unsupported message';
-  if (record.parts && joinedParts(record.parts) === null) return 'Receiving a long message…';
+  if (isArriving(record)) return 'Receiving a long message…';
   return record.text.slice(0, 140).replace(/\s+/g, ' ');
 }

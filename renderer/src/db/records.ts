@@ -19,6 +19,11 @@ export interface ContactRecord {
   createdAt: number;
   /** Lower-cased alias, indexed for the search field. */
   aliasLower: string;
+  /**
+   * Messages from this sender that were not stored: beyond the bounds of `senderBounds.ts` (a request's
+   * flood) or pieces of a long text claiming more parts than any sender makes. Absent when none.
+   */
+  unstoredMessages?: number;
 }
 
 export interface ConversationRecord {
@@ -44,7 +49,7 @@ export interface MessageRecord {
   contactKey: string;
   direction: 'in' | 'out';
   kind: MessageKind;
-  /** The shown text; for a long text arriving in parts, the joined parts received so far. */
+  /** The shown text; for a long text arriving in parts, empty until every part is there. */
   text: string;
   /** Drop payload type (kept so unsupported types can be shown and upgraded later). */
   payloadType: string;
@@ -60,14 +65,36 @@ export interface MessageRecord {
   /** Outgoing: one receipt id per drop message; `delivered` when all have been acknowledged. */
   ackIds: string[];
   ackedIds: string[];
-  /** Incoming long text: the parts received so far, by index. */
-  parts: { count: number; received: Record<number, string> } | null;
+  /** Incoming long text: how many parts it has and how many are stored (see `LongTextParts`). */
+  parts: LongTextParts | null;
   read: boolean;
   /**
    * Incoming: receipt ids asked for while the sender was not an accepted contact, answered (and
    * cleared) if the user accepts them. Absent when none.
    */
   heldAckIds?: string[];
+}
+
+/**
+ * The parts of an incoming long text. Pieces wait in `textParts`, one record each, and are joined into
+ * the message's text once, when the last one arrives. Rows written by schema 6 and before kept the
+ * pieces here (`received`); they move to `textParts` when the next piece of their text arrives.
+ */
+export interface LongTextParts {
+  count: number;
+  /** Distinct parts stored so far; absent in rows of schema 6 and before (count `received` there). */
+  stored?: number;
+  received?: Record<number, string>;
+}
+
+/** One piece of a long text that is still arriving. */
+export interface TextPartRecord {
+  /** The message row the text is joined into: `in:<identityId>:<senderKey>:part:<group>`. */
+  messageId: string;
+  index: number;
+  identityId: string;
+  contactKey: string;
+  text: string;
 }
 
 /** Maps an engine dedupe key to the message it produced, so a repeated batch inserts nothing. */

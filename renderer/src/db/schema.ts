@@ -103,3 +103,17 @@ export const schemaV6 = {
   contacts: '[identityId+publicKey], identityId, status',
   messages: 'id, [identityId+contactKey+sortAt], [direction+status], *ackIds',
 };
+
+/**
+ * Version 7: bounds on what strangers can make us store (`senderBounds.ts`). Pieces of long texts
+ * get their own records (`textParts`), so each piece costs one small write instead of a rewrite of
+ * the growing text; open requests are counted per identity (`[identityId+status]`); receipts waiting
+ * for a message expire (`receivedAt`) and are capped per sender (`[identityId+senderKey]`). Rows that
+ * kept their pieces inline move them over when their next piece arrives, so nothing is rewritten here.
+ */
+export const schemaV7 = {
+  ...schemaV6,
+  contacts: '[identityId+publicKey], identityId, status, [identityId+status]',
+  pendingReceipts: '[identityId+acknowledgeId], [identityId+senderKey], receivedAt',
+  textParts: '[messageId+index], [identityId+contactKey]',
+};

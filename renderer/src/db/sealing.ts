@@ -17,6 +17,7 @@ export const CLEAR_FIELDS: Readonly<Record<string, readonly string[]>> = {
   messages: ['id', 'identityId', 'contactKey', 'sortAt', 'direction', 'status', 'ackIds'],
   contacts: ['identityId', 'publicKey', 'status'],
   conversations: ['identityId', 'contactKey', 'lastMessageAt'],
+  textParts: ['messageId', 'index', 'identityId', 'contactKey'],
 };
 
 /** The sealed fields of a record, under this property. */

@@ -1,9 +1,10 @@
 import Dexie from 'dexie';
 import type { DeaddropDatabase } from '../db/database.js';
+import { unstoredRequestsKey } from '../db/senderBounds.js';
 
 /** Removes everything the UI stored for an identity (after the engine deleted its keys). */
 export async function forgetIdentityData(db: DeaddropDatabase, identityId: string): Promise<void> {
-  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts], async () => {
+  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings], async () => {
     await db.messages
       .where('[identityId+contactKey+sortAt]')
       .between([identityId, Dexie.minKey, Dexie.minKey], [identityId, Dexie.maxKey, Dexie.maxKey])
@@ -18,5 +19,10 @@ export async function forgetIdentityData(db: DeaddropDatabase, identityId: strin
       .where('[identityId+acknowledgeId]')
       .between([identityId, Dexie.minKey], [identityId, Dexie.maxKey])
       .delete();
+    await db.textParts
+      .where('[identityId+contactKey]')
+      .between([identityId, Dexie.minKey], [identityId, Dexie.maxKey])
+      .delete();
+    await db.settings.delete(unstoredRequestsKey(identityId));
   });
 }

@@ -1,0 +1,250 @@
+/**
+ * Stores one slice of an `inbox/batch` in one transaction: everything it needs is read first in a
+ * few bulk reads, every message is then placed or dropped in memory against the sender bounds
+ * (`senderBounds.ts`), and what is kept is written in a few bulk writes. So the work grows with
+ * what is stored, not with what a flood sends, and nothing a blocked sender sends is written.
+ */
+import type { IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
+import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
+import type { DeaddropDatabase } from './database.js';
+import { contactFromHello, helloDropUrls, incomingRecord, incomingSortAt, previewOf } from './incomingMessage.js';
+import { type PartGroup, addPiece, groupMessageId, hasPiece, loadGroups, newGroup, settleGroup } from './longTextParts.js';
+import type { ContactRecord, ConversationRecord, MessageRecord, SeenRecord, TextPartRecord } from './records.js';
+import {
+  type DroppedKeys, MAX_OPEN_REQUESTS, MAX_REQUEST_MESSAGES, isAccepted, maxPendingParts, unstoredRequestsKey,
+} from './senderBounds.js';
+
+/** The engine takes this many drop URLs per receipt (its `inbox/ack` schema). */
+const MAX_RECEIPT_URLS = 16;
+const NO_RECEIPT = '0';
+const RECEIPT_TYPE = 'box_ack';
+
+export interface ChunkSummary {
+  inserted: number;
+  duplicates: number;
+  /** Not stored: from blocked senders, beyond a bound, or pieces of an oversized long text. */
+  dropped: number;
+  owedReceipts: OwedReceipt[];
+}
+
+/** One sender's state while a slice is written. */
+interface Sender {
+  contact: ContactRecord | undefined;
+  contactChanged: boolean;
+  conversation: ConversationRecord | undefined;
+  /** Rows of this sender written by this slice (new or changed). */
+  touched: Map<string, MessageRecord>;
+  newRows: number;
+  /** Pieces of unfinished long texts stored for this sender, including this slice's. */
+  pendingParts: number;
+  unstored: number;
+}
+
+/** Where a message went: the row it is stored in, or why it is not. */
+type Placement = MessageRecord | 'duplicate' | 'dropped';
+
+const senderId = (identityId: string, senderKey: string) => `${identityId}\n${senderKey}`;
+
+export class InboxChunkWriter {
+  private readonly senders = new Map<string, Sender>();
+  private readonly seenBefore = new Set<string>();
+  private readonly newSeen = new Map<string, SeenRecord>();
+  private groups = new Map<string, PartGroup>();
+  private readonly touchedGroups = new Set<PartGroup>();
+  private readonly openRequests = new Map<string, number>();
+  private readonly unstoredRequests = new Map<string, number>();
+
+  constructor(
+    private readonly db: DeaddropDatabase,
+    private readonly summary: ChunkSummary,
+    private readonly droppedKeys: DroppedKeys,
+  ) {}
+
+  /** Call inside a transaction over messages, seen, contacts, conversations, textParts and settings. */
+  async write(messages: readonly IncomingMessage[]): Promise<void> {
+    await this.load(messages);
+    for (const message of messages) this.receiptFor(message, this.place(message));
+    await this.flush();
+  }
+
+  private async load(messages: readonly IncomingMessage[]): Promise<void> {
+    const { db } = this;
+    const seen = await db.seen.bulkGet(messages.map((m) => [m.identityId, m.dedupeKey] as [string, string]));
+    seen.forEach((record, i) => record && this.seenBefore.add(senderId(messages[i]!.identityId, messages[i]!.dedupeKey)));
+    const keys = new Map<string, [string, string]>();
+    for (const m of messages) keys.set(senderId(m.identityId, m.senderKey), [m.identityId, m.senderKey]);
+    const senderKeys = [...keys.values()];
+    const contacts = await db.contacts.bulkGet(senderKeys);
+    const conversations = await db.conversations.bulkGet(senderKeys);
+    senderKeys.forEach(([identityId, senderKey], i) => {
+      const sender: Sender = { contact: contacts[i], contactChanged: false, conversation: conversations[i], touched: new Map(), newRows: 0, pendingParts: 0, unstored: 0 };
+      this.senders.set(senderId(identityId, senderKey), sender);
+    });
+
+    const wanted = messages.filter((m) => !this.seenBefore.has(senderId(m.identityId, m.dedupeKey)) && this.sender(m).contact?.status !== 'blocked');
+    const withParts = wanted.filter((m) => m.part && m.part.count > 1 && m.part.count <= MAX_TEXT_PARTS);
+    for (const [id, sender] of this.sendersOf(withParts)) {
+      sender.pendingParts = await db.textParts.where('[identityId+contactKey]').equals(keys.get(id)!).count();
+    }
+    for (const identityId of new Set(wanted.filter((m) => !this.sender(m).contact).map((m) => m.identityId))) {
+      this.openRequests.set(identityId, await db.contacts.where('[identityId+status]').equals([identityId, 'unknown']).count());
+    }
+    this.groups = await loadGroups(db, [...new Set(withParts.map(groupMessageId))]);
+  }
+
+  private sender(message: IncomingMessage): Sender {
+    return this.senders.get(senderId(message.identityId, message.senderKey))!;
+  }
+
+  private sendersOf(messages: IncomingMessage[]): Map<string, Sender> {
+    return new Map(messages.map((m) => [senderId(m.identityId, m.senderKey), this.sender(m)]));
+  }
+
+  private place(message: IncomingMessage): Placement {
+    const key = senderId(message.identityId, message.dedupeKey);
+    if (this.seenBefore.has(key) || this.newSeen.has(key)) return 'duplicate';
+    // Dropped and counted when first seen: a batch delivered again is not counted twice.
+    if (this.droppedKeys.has(message.identityId, message.dedupeKey)) return 'dropped';
+    const sender = this.sender(message);
+    if (sender.contact?.status === 'blocked') return 'dropped';
+    if (!sender.contact && !this.openRequest(message, sender)) return this.drop(message, null);
+
+    const placed = message.part && message.part.count > 1 ? this.placePiece(message, sender) : this.placeSingle(message, sender);
+    if (typeof placed === 'string') return placed;
+    this.newSeen.set(key, { identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: placed.id });
+    sender.touched.set(placed.id, placed);
+    this.takeOffer(message, sender);
+    return placed;
+  }
+
+  /** A stranger's first message opens a request, unless the identity has too many open already. */
+  private openRequest(message: IncomingMessage, sender: Sender): boolean {
+    const open = this.openRequests.get(message.identityId) ?? 0;
+    if (open >= MAX_OPEN_REQUESTS) return false;
+    this.openRequests.set(message.identityId, open + 1);
+    sender.contact = contactFromHello(message.identityId, message.senderKey, message.meta, message.receivedAt);
+    sender.contactChanged = true;
+    return true;
+  }
+
+  /** A newer hello may name another drop: offered again, never taken without the user. */
+  private takeOffer(message: IncomingMessage, sender: Sender): void {
+    const offered = helloDropUrls(message.meta);
+    const contact = sender.contact!;
+    if (offered.length > 0 && offered.join(' ') !== (contact.offeredDropUrls ?? []).join(' ')) {
+      sender.contact = { ...contact, offeredDropUrls: offered };
+      sender.contactChanged = true;
+    }
+  }
+
+  /** Whether a sender the user has not accepted may start one more message. */
+  private roomForMessage(sender: Sender): boolean {
+    return isAccepted(sender.contact!.status) || (sender.conversation?.messageCount ?? 0) + sender.newRows < MAX_REQUEST_MESSAGES;
+  }
+
+  private placeSingle(message: IncomingMessage, sender: Sender): Placement {
+    if (!this.roomForMessage(sender)) return this.drop(message, sender);
+    sender.newRows++;
+    return incomingRecord(`in:${message.identityId}:${message.dedupeKey}`, message);
+  }
+
+  private placePiece(message: IncomingMessage, sender: Sender): Placement {
+    const part = message.part!;
+    if (part.count > MAX_TEXT_PARTS) return this.drop(message, sender);
+    const id = groupMessageId(message);
+    let group = this.groups.get(id);
+    // Pieces of one text agree on the count; one that does not fit the first is not ours to show.
+    const count = group?.row.parts.count ?? part.count;
+    if (part.index >= count) return this.drop(message, sender);
+    if (group && hasPiece(group, part.index)) return 'duplicate';
+    const before = group?.row.parts.stored ?? 0;
+    const completes = before + 1 >= count;
+    if (!completes && sender.pendingParts + 1 > maxPendingParts(sender.contact!.status)) return this.drop(message, sender);
+    if (!group) {
+      if (!this.roomForMessage(sender)) return this.drop(message, sender);
+      group = newGroup(id, message);
+      this.groups.set(id, group);
+      sender.newRows++;
+    }
+    addPiece(group, part.index, message.text ?? '');
+    sender.pendingParts += completes ? -before : 1;
+    const { row } = group;
+    row.sortAt = Math.min(row.sortAt, incomingSortAt(message));
+    row.read = false;
+    this.touchedGroups.add(group);
+    return row;
+  }
+
+  /** Counts a message that is not stored: on its sender, or on the identity for a request not opened. */
+  private drop(message: IncomingMessage, sender: Sender | null): 'dropped' {
+    this.droppedKeys.add(message.identityId, message.dedupeKey);
+    if (sender) sender.unstored++;
+    else this.unstoredRequests.set(message.identityId, (this.unstoredRequests.get(message.identityId) ?? 0) + 1);
+    return 'dropped';
+  }
+
+  /**
+   * Receipts go only to accepted contacts, at the drop URLs the user accepted; a request's are held
+   * with the message, answered if the user accepts. Strangers, ignored and blocked senders learn nothing.
+   */
+  private receiptFor(message: IncomingMessage, placed: Placement): void {
+    if (placed === 'dropped') this.summary.dropped++;
+    else if (placed === 'duplicate') this.summary.duplicates++;
+    else this.summary.inserted++;
+    const contact = this.sender(message).contact;
+    if (placed === 'dropped' || !contact || message.acknowledgeId === NO_RECEIPT || message.type === RECEIPT_TYPE) return;
+    if (isAccepted(contact.status)) {
+      if (contact.dropUrls.length > 0) this.summary.owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: contact.dropUrls.slice(0, MAX_RECEIPT_URLS) });
+    } else if (placed !== 'duplicate') {
+      const held = placed.heldAckIds ?? [];
+      if (!held.includes(message.acknowledgeId)) placed.heldAckIds = [...held, message.acknowledgeId];
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const { db } = this;
+    const pieces: TextPartRecord[] = [];
+    for (const group of this.touchedGroups) pieces.push(...(await settleGroup(db, group)));
+    if (pieces.length > 0) await db.textParts.bulkPut(pieces);
+    const rows = [...this.senders.values()].flatMap((s) => [...s.touched.values()]);
+    if (rows.length > 0) await db.messages.bulkPut(rows);
+    if (this.newSeen.size > 0) await db.seen.bulkPut([...this.newSeen.values()]);
+
+    const contacts: ContactRecord[] = [];
+    const conversations: ConversationRecord[] = [];
+    for (const sender of this.senders.values()) {
+      if (sender.unstored > 0 && sender.contact) {
+        sender.contact = { ...sender.contact, unstoredMessages: (sender.contact.unstoredMessages ?? 0) + sender.unstored };
+        sender.contactChanged = true;
+      }
+      if (sender.contactChanged && sender.contact) contacts.push(sender.contact);
+      if (sender.touched.size > 0) conversations.push(conversationAfter(sender));
+    }
+    if (contacts.length > 0) await db.contacts.bulkPut(contacts);
+    if (conversations.length > 0) await db.conversations.bulkPut(conversations);
+    for (const [identityId, count] of this.unstoredRequests) {
+      const key = unstoredRequestsKey(identityId);
+      const current = (await db.settings.get(key))?.value;
+      await db.settings.put({ key, value: (typeof current === 'number' ? current : 0) + count });
+    }
+  }
+}
+
+/** The conversation once a slice's rows of one sender are in: newest message, unread and message counts. */
+function conversationAfter(sender: Sender): ConversationRecord {
+  const rows = [...sender.touched.values()].sort((a, b) => a.sortAt - b.sortAt);
+  const first = rows[0]!;
+  const current = sender.conversation;
+  const next: ConversationRecord = current
+    ? { ...current }
+    : { identityId: first.identityId, contactKey: first.contactKey, lastMessageAt: first.sortAt, lastMessagePreview: '', lastMessageDirection: 'in', unreadCount: 0, messageCount: 0 };
+  for (const row of rows) {
+    if (row.sortAt < next.lastMessageAt) continue;
+    next.lastMessageAt = row.sortAt;
+    next.lastMessagePreview = previewOf(row);
+    next.lastMessageDirection = row.direction;
+  }
+  next.unreadCount += sender.newRows;
+  next.messageCount += sender.newRows;
+  return next;
+}
