@@ -86,7 +86,6 @@ export function bundleOptions(outDir, { minify = false, copies = new Map() } = {
       entryPoints: { preload: 'electron/preload/preload.ts' },
       outdir: outDir,
       format: 'cjs',
-      alias: { zod: path.join(projectRoot, 'scripts/preloadZodStub.mjs') },
       outExtension: { '.js': '.cjs' },
       target: 'chrome130',
     },

@@ -4,7 +4,7 @@
  * browser tests, and direct calls from the CLI and Node tests. Plain Node: never imports electron.
  */
 import { mkdir } from 'node:fs/promises';
-import type { ApiHandlers, EventSink } from '../../shared/ipc/contract.js';
+import { type ApiHandlers, type Capabilities, type AppEventListener, type EventSink, appEvent } from '../../shared/ipc/contract.js';
 import { type Logger, createLogger } from '../../shared/log.js';
 import { ApiFailure } from '../../shared/ipc/result.js';
 import type { PassphraseLimits } from '../../shared/protocol/identityBackup.js';
@@ -28,6 +28,8 @@ export interface EngineOptions {
   /** Key-encryption secret; null = start locked until `app/unlock` supplies a passphrase. */
   secret: string | null;
   host: 'electron' | 'websocket' | 'direct';
+  /** What the host serves beyond the engine, reported by `app/info` (none unless given). */
+  capabilities?(): Capabilities;
   clock?: { now(): number };
   logger?: Logger;
   /** Crypto worker count (default: the core count). */
@@ -67,8 +69,8 @@ export interface EngineOptions {
 
 export interface Engine {
   handlers: ApiHandlers;
-  /** Adds an event sink; returns its removal. */
-  subscribe(sink: EventSink): () => void;
+  /** Adds an event listener; returns its removal. */
+  subscribe(listener: AppEventListener): () => void;
   /**
    * Polls every own drop once now (from `since` instead of the stored cursors when given: one cursor
    * for every drop, or one per drop URL) and resolves after the resulting `inbox/batch` events were
@@ -110,11 +112,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw err;
   }
 
-  const sinks = new Set<EventSink>();
+  const sinks = new Set<AppEventListener>();
   const emit: EventSink = (event, payload) => {
+    const message = appEvent(event, payload);
     for (const sink of sinks) {
       try {
-        sink(event, payload);
+        sink(message);
       } catch (err) {
         logger.warn('event sink failed', { event, error: err instanceof Error ? err.message : 'unknown' });
       }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { type DesktopSettings, desktopSettingsSchema } from '../../shared/ipc/desktopContract.js';
+import { type DesktopSettings, desktopSettingsSchema } from '../../shared/ipc/contract.js';
 import { writeFileAtomic } from './atomicFile.js';
 
 export const defaultDesktopSettings: DesktopSettings = {

@@ -1,13 +1,10 @@
 import type { BrowserWindow, Menu, MenuItemConstructorOptions, NativeImage, Tray } from 'electron';
-import type { ApiHandlers, EventMap, EventName } from '../../shared/ipc/contract.js';
+import type { ApiHandlers, AppEvent, ConversationRef, DesktopSettings, HostHandlers, ParsedRequestOf } from '../../shared/ipc/contract.js';
 import { createLogger } from '../../shared/log.js';
+import { flattenUnsafe } from '../../shared/text/untrustedText.js';
 import type { CameraGate } from './cameraGate.js';
-import type { DesktopShellPort } from './desktopIpc.js';
-import type { ConversationRef, DesktopSettings } from '../../shared/ipc/desktopContract.js';
 import type { DesktopSettingsStore } from './desktopSettings.js';
-import { NotificationPlanner, type PlannedNotification } from './messageNotifications.js';
 import { presentUnread, trayMenuTemplate } from './trayPresenter.js';
-import { UnreadCounter } from './unreadCounter.js';
 
 const log = createLogger('shell');
 
@@ -26,12 +23,21 @@ export interface ShellPlatform {
   createWindow(show: boolean): ShellWindow;
   createTray(): ShellTray;
   buildMenu(template: MenuItemConstructorOptions[]): Menu;
-  showNotification(notification: PlannedNotification, onClick: () => void): void;
+  showNotification(notification: ShellNotification, onClick: () => void): void;
   setBadgeCount(count: number): boolean;
   setOpenAtLogin(open: boolean): void;
   overlayIcon: NativeImage | null;
   quit(): void;
 }
+
+/** A notification as the OS shows it: one line of plain text each. */
+export interface ShellNotification {
+  title: string;
+  body: string;
+}
+
+/** The channels the shell itself serves (main adds links and the local drop server). */
+export type ShellHandlers = Pick<HostHandlers, 'notifications/show' | 'unread/set' | 'camera/allow' | 'desktop/getSettings' | 'desktop/setSettings'>;
 
 export interface ShellDeps {
   electron: ShellPlatform;
@@ -42,17 +48,15 @@ export interface ShellDeps {
 
 /**
  * The desktop shell's state and behaviour: one main window (hidden, not closed, when it lives in the
- * tray), the tray menu and unread badge, message notifications, and the UI's shell messages.
+ * tray), the tray menu and unread badge, and notifications. It decides nothing about messages: the UI
+ * owns them and says what to notify and what the unread count is (DESIGN.md, "Who owns which state").
  */
-export class DesktopShell implements DesktopShellPort {
+export class DesktopShell {
   private window: ShellWindow | null = null;
   private tray: ShellTray | null = null;
   private quitting = false;
   private paused = false;
-  private conversationOnScreen: ConversationRef | null = null;
-  private contactNames = new Map<string, string>();
-  private readonly unread = new UnreadCounter();
-  private readonly planner = new NotificationPlanner();
+  private unread = 0;
 
   constructor(private readonly deps: ShellDeps) {}
 
@@ -85,32 +89,40 @@ export class DesktopShell implements DesktopShellPort {
     return window;
   }
 
-  /** Forwards an engine event to the UI; new messages also drive notifications and the badge. */
-  handleEngineEvent<E extends EventName>(event: E, payload: EventMap[E]): void {
-    const window = this.liveWindow();
-    window?.webContents.send(event, payload);
-    if (event === 'inbox/batch') this.onBatch(payload as EventMap['inbox/batch']);
+  /** Forwards an event to the UI. */
+  forward({ event, payload }: AppEvent): void {
+    this.liveWindow()?.webContents.send(event, payload);
+  }
+
+  /** The channels the shell serves, for main's IPC table. */
+  handlers(): ShellHandlers {
+    return {
+      'notifications/show': async (request) => {
+        this.showNotification(request);
+        return null;
+      },
+      'unread/set': async ({ count }) => {
+        this.setUnreadCount(count);
+        return null;
+      },
+      'camera/allow': async ({ seconds }) => ({ allowedUntil: this.deps.camera.allowFor(seconds) }),
+      'desktop/getSettings': async () => this.deps.settings.get(),
+      'desktop/setSettings': (patch) => this.setSettings(patch),
+    };
+  }
+
+  /**
+   * Shows what the UI composed. Its text comes from strangers in part (names, messages): control and
+   * bidi characters could reorder or fake lines in what the OS shows, so they go once more here.
+   */
+  showNotification({ title, body, conversation }: ParsedRequestOf<'notifications/show'>): void {
+    const shown = { title: flattenUnsafe(title) || 'Deaddrop', body: flattenUnsafe(body) };
+    this.deps.electron.showNotification(shown, () => this.openConversation(conversation));
   }
 
   setUnreadCount(count: number): void {
-    this.unread.report(count);
+    this.unread = Math.max(0, Math.floor(count));
     this.presentUnread();
-  }
-
-  setConversationOnScreen(conversation: ConversationRef | null): void {
-    this.conversationOnScreen = conversation;
-  }
-
-  setContactNames(names: Record<string, string>): void {
-    this.contactNames = new Map(Object.entries(names));
-  }
-
-  allowCamera(seconds: number): { allowedUntil: number } {
-    return { allowedUntil: this.deps.camera.allowFor(seconds) };
-  }
-
-  getSettings(): DesktopSettings {
-    return this.deps.settings.get();
   }
 
   async setSettings(patch: Partial<DesktopSettings>): Promise<DesktopSettings> {
@@ -127,29 +139,13 @@ export class DesktopShell implements DesktopShellPort {
   }
 
   get unreadCount(): number {
-    return this.unread.count;
-  }
-
-  private onBatch(batch: EventMap['inbox/batch']): void {
-    const window = this.liveWindow();
-    const watching = window !== null && window.isVisible() && window.isFocused();
-    const onScreen = watching ? this.conversationOnScreen : null;
-    const planned = this.planner.plan(batch, {
-      conversationOnScreen: onScreen,
-      preview: this.deps.settings.get().notificationPreview,
-      contactNames: this.contactNames,
-    });
-    for (const notification of planned) {
-      this.deps.electron.showNotification(notification, () => this.openConversation(notification.conversation));
-    }
-    this.unread.addBatch(batch, onScreen);
-    this.presentUnread();
+    return this.unread;
   }
 
   /** A clicked notification: bring the window up and ask the UI to open that conversation. */
   openConversation(conversation: ConversationRef): void {
     const window = this.showWindow();
-    const send = () => window.webContents.send('app/openConversation', conversation);
+    const send = () => this.forward({ event: 'app/openConversation', payload: conversation });
     if (window.webContents.isLoading()) window.webContents.once('did-finish-load', send);
     else send();
   }
@@ -201,7 +197,7 @@ export class DesktopShell implements DesktopShellPort {
 
   private presentUnread(): void {
     if (!this.tray) return;
-    presentUnread(this.unread.count, {
+    presentUnread(this.unread, {
       platform: this.deps.electron.platform,
       tray: this.tray,
       setBadgeCount: (count) => this.deps.electron.setBadgeCount(count),

@@ -1,64 +1,33 @@
 import type { IpcMain, IpcMainInvokeEvent, WebFrameMain } from 'electron';
-import { type ApiHandlers, type Channel, channels } from '../../shared/ipc/contract.js';
-import { dispatch } from '../../shared/ipc/dispatch.js';
-import { type Result, fail } from '../../shared/ipc/result.js';
+import { type Channel, channels } from '../../shared/ipc/channels.js';
+import type { HandlerTable } from '../../shared/ipc/contract.js';
+import { fail } from '../../shared/ipc/result.js';
+import { serveCall } from '../core/api/serveCall.js';
 
 /** Decides whether an IPC message comes from our UI: our window's main frame, on our origin. */
 export type SenderCheck = (frame: WebFrameMain | null) => boolean;
 
-export const DEFAULT_IPC_TIMEOUT_MS = 30_000;
-
-/** Calls that may legitimately take longer (key derivation, file-sized payloads, server start). */
-const slowChannelTimeoutsMs: Partial<Record<Channel, number>> = {
-  'app/unlock': 120_000,
-  'identities/import': 120_000,
-  'identities/export': 120_000,
-  'localServer/start': 60_000,
-};
-
-export function timeoutFor(channel: Channel, fallbackMs: number): number {
-  return slowChannelTimeoutsMs[channel] ?? fallbackMs;
-}
-
-/** Resolves to the promise's result, or a `timeout` failure after `ms`; never rejects. */
-export function withTimeout<T>(work: Promise<Result<T>>, ms: number, what: string): Promise<Result<T>> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(fail('timeout', `${what} did not answer within ${Math.round(ms / 1000)} s.`)), ms);
-    work.then(
-      (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(fail('internal', `${what} failed unexpectedly.`));
-      },
-    );
-  });
-}
-
 export interface IpcBridgeOptions {
   isTrustedSender: SenderCheck;
-  timeoutMs?: number;
+  /** Replaces the contract's per-channel timeouts (tests). */
+  timeoutMs?: (channel: Channel) => number;
 }
 
 /**
- * Registers one `ipcMain.handle` per contract channel. Each call is checked for its sender, validated
- * against the channel's schema (dispatch) and answered as a Result within a timeout; nothing throws
- * across the boundary. Returns a function that removes the handlers.
+ * Registers one `ipcMain.handle` per contract channel, the engine's and the shell's alike. Each call
+ * is checked for its sender, validated against the channel's schema and answered as a Result within
+ * the channel's timeout (`serveCall`); nothing throws across the boundary. Returns a function that
+ * removes the handlers.
  */
-export function registerApiHandlers(
+export function registerIpcHandlers(
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
-  handlers: ApiHandlers,
+  table: HandlerTable,
   options: IpcBridgeOptions,
 ): () => void {
-  const fallbackMs = options.timeoutMs ?? DEFAULT_IPC_TIMEOUT_MS;
   for (const channel of channels) {
     ipcMain.handle(channel, (event: IpcMainInvokeEvent, request: unknown) => {
-      if (!options.isTrustedSender(event.senderFrame)) {
-        return fail('invalid_request', 'This window may not call the engine.');
-      }
-      return withTimeout(dispatch(handlers, channel, request), timeoutFor(channel, fallbackMs), channel);
+      if (!options.isTrustedSender(event.senderFrame)) return fail('invalid_request', 'This window may not call the app.');
+      return serveCall(table, channel, request, options.timeoutMs);
     });
   }
   return () => {

@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiHandlers } from '../../shared/ipc/contract.js';
+import { capabilitiesOf } from '../../shared/ipc/channels.js';
+import type { HandlerTable } from '../../shared/ipc/contract.js';
 import { createLogger } from '../../shared/log.js';
 import { startDropServer } from '../../server/index.js';
 import { createEngine } from '../core/engine.js';
@@ -16,12 +17,11 @@ import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, appSchemePrivileges, createAppPr
 import { createCameraGate } from './cameraGate.js';
 import { childProcessServerStarter } from './childDropServer.js';
 import { devServerUrlFrom } from './devServer.js';
-import { registerDesktopIpc } from './desktopIpc.js';
 import { openDesktopSettings } from './desktopSettings.js';
 import { DesktopShell } from './desktopShell.js';
 import { createLinkOpener } from './externalLinks.js';
 import { type AutostartTarget, setLinuxAutostart } from './linuxAutostart.js';
-import { mainFrameSenderCheck, registerApiHandlers } from './ipcBridge.js';
+import { mainFrameSenderCheck, registerIpcHandlers } from './ipcBridge.js';
 import { type StartServer, createLocalServerController } from './localDropServer.js';
 import { appUrlMatcher, installNavigationGuard } from './navigationGuard.js';
 import { installNetworkGuard } from './networkGuard.js';
@@ -112,26 +112,17 @@ async function startApp(profile: ProfilePaths): Promise<void> {
       log.warn('could not restart the local drop server', { error: err instanceof Error ? err.message : 'unknown' }),
     );
   }
+  // What main serves beyond the engine; known once the table below exists, asked for by `app/info`.
+  let capabilities = capabilitiesOf([]);
   const engine = await createEngine({
     dataDir: profile.engineDir,
     secret: secret.secret,
     host: 'electron',
+    capabilities: () => capabilities,
     version: app.getVersion(),
     network: { trustedServers: () => (localServerUrl ? [localServerUrl] : []) },
   });
   const openLink = createLinkOpener((url) => shell.openExternal(url));
-  const handlers: ApiHandlers = {
-    ...engine.handlers,
-    'poller/setPaused': async (request) => {
-      const answer = await engine.handlers['poller/setPaused'](request);
-      desktop.reflectPaused(answer.paused);
-      return answer;
-    },
-    'links/open': openLink,
-    'localServer/status': () => localServer.status(),
-    'localServer/start': (request) => localServer.start(request),
-    'localServer/stop': () => localServer.stop(),
-  };
   const camera = createCameraGate();
   protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererDir, (file) => readFile(file)));
   let mainWindow: BrowserWindow | null = null;
@@ -152,7 +143,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   const appIcon = nativeImage.createFromPath(iconPath('icon.png'));
 
   const desktop = new DesktopShell({
-    handlers,
+    handlers: engine.handlers,
     settings,
     camera,
     electron: {
@@ -209,9 +200,23 @@ async function startApp(profile: ProfilePaths): Promise<void> {
     },
   });
 
-  const removeApi = registerApiHandlers(ipcMain, handlers, { isTrustedSender });
-  const removeDesktop = registerDesktopIpc(ipcMain, desktop, isTrustedSender);
-  const unsubscribe = engine.subscribe((event, payload) => desktop.handleEngineEvent(event, payload));
+  // One table for every channel: the engine's, the shell's, links and the local drop server.
+  const table: HandlerTable = {
+    ...engine.handlers,
+    'poller/setPaused': async (request) => {
+      const answer = await engine.handlers['poller/setPaused'](request);
+      desktop.reflectPaused(answer.paused);
+      return answer;
+    },
+    ...desktop.handlers(),
+    'links/open': openLink,
+    'localServer/status': () => localServer.status(),
+    'localServer/start': (request) => localServer.start(request),
+    'localServer/stop': () => localServer.stop(),
+  };
+  capabilities = capabilitiesOf(Object.keys(table));
+  const removeIpc = registerIpcHandlers(ipcMain, table, { isTrustedSender });
+  const unsubscribe = engine.subscribe((event) => desktop.forward(event));
 
   app.on('second-instance', () => desktop.showWindow());
   app.on('activate', () => desktop.showWindow());
@@ -223,8 +228,7 @@ async function startApp(profile: ProfilePaths): Promise<void> {
     event.preventDefault();
     stopped = true;
     unsubscribe();
-    removeApi();
-    removeDesktop();
+    removeIpc();
     void Promise.allSettled([localServer.close(), engine.close()]).finally(() => app.quit());
   });
   await desktop.start();

@@ -3,8 +3,6 @@
  * `ipcRenderer` itself never reaches the page.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { buildDesktopApi } from './desktopApi.js';
 import { buildPreloadApi } from './preloadApi.js';
 
 contextBridge.exposeInMainWorld('deaddrop', buildPreloadApi(ipcRenderer));
-contextBridge.exposeInMainWorld('deaddropDesktop', buildDesktopApi(ipcRenderer));

@@ -1,16 +1,21 @@
 /**
- * The one API contract between the UI and the engine (electron/core).
+ * The one API contract between the UI and the rest of the app: the engine (electron/core) and, in
+ * the desktop app, the shell (electron/main).
  *
- * Every transport derives from this file: Electron IPC (main + preload), the WebSocket host used by
- * browser tests, direct calls in Node tests and in the CLI. Channel names are `domain/verb`; nothing
- * else in the code base spells a channel as a bare string.
+ * Every transport derives from this file and `channels.ts`, which lists the names: Electron IPC (main
+ * + preload), the WebSocket host of the browser, direct calls in Node tests and in the CLI. Channel
+ * names are `domain/verb`; nothing else in the code base spells a channel as a bare string.
  *
  * Requests are validated with the zod schema of their channel at every boundary (the renderer is
- * untrusted from the engine's point of view). Responses and events are produced by the engine and are
- * typed only.
+ * untrusted from the engine's point of view). Responses and events are produced by the engine and the
+ * shell and are typed only. Channels that need a capability (`channels.ts`) are served only by hosts
+ * that offer it, and `app/info` says which those are.
  */
 import { z } from 'zod';
+import type { Capabilities, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 import type { Result } from './result.js';
+
+export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value types
@@ -126,6 +131,37 @@ export interface Receipt {
 
 export type OutboxStatus = 'queued' | 'sending' | 'posted' | 'failed' | 'cancelled';
 
+/** How much a message notification may reveal on a shared screen. */
+export const notificationPreviewSchema = z.enum(['nameAndText', 'nameOnly', 'nothing']);
+export type NotificationPreview = z.infer<typeof notificationPreviewSchema>;
+
+/** Settings only the desktop shell keeps (the engine and the UI keep their own). */
+export const desktopSettingsSchema = z.object({
+  /** Closing the window hides it; the app keeps polling in the tray. */
+  closeToTray: z.boolean(),
+  /** Launch hidden in the tray. */
+  startMinimised: z.boolean(),
+  /** Register with the OS to start at login. */
+  startAtLogin: z.boolean(),
+  /** Read by the UI when it composes a notification. */
+  notificationPreview: notificationPreviewSchema,
+  /**
+   * The local drop server to start again at launch (null: not running). Read-only for the UI: it
+   * follows `localServer/start|stop`. Identities created on it have its port in their drop URLs, so it
+   * must come back on the same port.
+   */
+  localServer: z.object({ port: z.number().int().min(1).max(65_535), expose: z.boolean() }).nullable(),
+});
+export type DesktopSettings = z.infer<typeof desktopSettingsSchema>;
+
+/** What the UI may change of the desktop settings. */
+export const uiSettableSettingsSchema = desktopSettingsSchema.omit({ localServer: true }).partial();
+export type UiSettableSettings = z.infer<typeof uiSettableSettingsSchema>;
+
+/** One conversation: the local identity and the contact's public key. */
+export const conversationRefSchema = z.object({ identityId: id, contactKey: hex64 });
+export type ConversationRef = z.infer<typeof conversationRefSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Requests: channel -> request schema and response type
 
@@ -194,9 +230,9 @@ export const requestSchemas = {
   'poller/setPaused': z.object({ paused: z.boolean() }),
   /** Poll every drop now (e.g. on window focus or a "refresh" action). */
   'poller/pollNow': z.object({}),
-  /** Opens an http(s) link in the system browser (main process only; elsewhere it is recorded). */
+  /** Opens an http(s) link in the system browser. */
   'links/open': z.object({ url: z.string().max(4096) }),
-  /** The desktop app can run a drop server on this computer; other hosts answer `unavailable`. */
+  /** A drop server on this computer. */
   'localServer/status': z.object({}),
   'localServer/start': z.object({
     port: z.number().int().min(0).max(65_535).default(0),
@@ -204,9 +240,25 @@ export const requestSchemas = {
     expose: z.boolean().default(false),
   }),
   'localServer/stop': z.object({}),
-} as const;
+  /**
+   * Shows a system notification the UI composed after it stored a message: the UI owns the contacts
+   * and the messages, so it decides whether one is due (never for ignored or blocked senders, nor for
+   * the conversation on screen) and what it reveals (the privacy setting). Main only shows it.
+   */
+  'notifications/show': z.object({
+    title: z.string().min(1).max(200),
+    body: z.string().max(500),
+    /** Opened when the notification is clicked. */
+    conversation: conversationRefSchema,
+  }),
+  /** The unread count for the tray badge and tooltip, as the UI counts it. */
+  'unread/set': z.object({ count: z.number().int().min(0).max(1_000_000) }),
+  /** Seconds the camera may be opened (the QR scanner is showing); 0 closes the gate. */
+  'camera/allow': z.object({ seconds: z.number().int().min(0).max(300) }),
+  'desktop/getSettings': z.object({}),
+  'desktop/setSettings': uiSettableSettingsSchema.strict(),
+} as const satisfies Record<Channel, z.ZodType>;
 
-export type Channel = keyof typeof requestSchemas;
 export type RequestOf<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
 export type ParsedRequestOf<C extends Channel> = z.output<(typeof requestSchemas)[C]>;
 
@@ -217,6 +269,8 @@ export interface AppInfo {
   paused: boolean;
   /** True until `app/unlock` succeeds when the key-encryption secret must come from a passphrase. */
   locked: boolean;
+  /** What this host offers beyond the engine: the UI calls a capability's channels only when it is there. */
+  capabilities: Capabilities;
 }
 
 export interface LocalServerStatus {
@@ -268,11 +322,17 @@ export interface ResponseMap {
   'localServer/status': LocalServerStatus;
   'localServer/start': LocalServerStatus;
   'localServer/stop': LocalServerStatus;
+  'notifications/show': null;
+  'unread/set': null;
+  /** Epoch milliseconds until which a camera permission request is granted. */
+  'camera/allow': { allowedUntil: number };
+  'desktop/getSettings': DesktopSettings;
+  'desktop/setSettings': DesktopSettings;
 }
 export type ResponseOf<C extends Channel> = ResponseMap[C];
 
 // ---------------------------------------------------------------------------------------------
-// Events: engine -> UI
+// Events: engine and shell -> UI
 
 export interface EventMap {
   /**
@@ -284,35 +344,48 @@ export interface EventMap {
   'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number };
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];
-  /** Main process asks the UI to open a conversation (e.g. a notification was clicked). */
-  'app/openConversation': { identityId: string; contactKey: string };
+  /** The shell asks the UI to open a conversation (its notification was clicked). */
+  'app/openConversation': ConversationRef;
 }
-export type EventName = keyof EventMap;
 
-export const channels = Object.keys(requestSchemas) as Channel[];
-export const eventNames: EventName[] = [
-  'inbox/batch',
-  'outbox/status',
-  'servers/status',
-  'identities/changed',
-  'app/openConversation',
-];
+/** One event as a discriminated union: switching on `event` narrows `payload`, no cast needed. */
+export type AppEvent = { [E in EventName]: { event: E; payload: EventMap[E] } }[EventName];
 
-/** What the renderer sees: one named async function per channel, plus event subscription. */
+/** Builds the union member of one event (the one place where the pair is joined). */
+export function appEvent<E extends EventName>(event: E, payload: EventMap[E]): AppEvent {
+  return { event, payload } as AppEvent;
+}
+
+// `channels.ts` lists the event names for the preload; both lists must name the same events.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const eventNamesMatch: Same<keyof EventMap, EventName> = true;
+void eventNamesMatch;
+
+/** What the renderer sees: one async call per channel, answered with a Result, plus event subscription. */
 export interface DeaddropBridge {
   invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<Result<ResponseOf<C>>>;
   on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void;
 }
 
-/** The engine's handler table: one async function per channel, serving every transport. */
-export type ApiHandlers = { [C in Channel]: (request: ParsedRequestOf<C>) => Promise<ResponseOf<C>> };
+/** Handlers of some channels: one async function each; requests arrive validated. */
+export type HandlerTable<C extends Channel = Channel> = { [K in C]: (request: ParsedRequestOf<K>) => Promise<ResponseOf<K>> };
+
+/** The engine's handler table: every channel that needs no capability, served by every transport. */
+export type ApiHandlers = HandlerTable<EngineChannel>;
+
+/** The desktop shell's handlers: the channels that need a capability. */
+export type HostHandlers = HandlerTable<HostChannel>;
 
 /** Where the engine emits events; each transport forwards them to its UI. */
 export type EventSink = <E extends EventName>(event: E, payload: EventMap[E]) => void;
 
+/** Receives events as the discriminated union. */
+export type AppEventListener = (event: AppEvent) => void;
+
 /**
- * What the Electron preload exposes as `deaddrop` on the page's global object: one named function per channel (derived from this
- * contract, so no channel string is spelled twice) and an allow-listed event subscription. Never `ipcRenderer`.
+ * What the Electron preload exposes as `deaddrop` on the page's global object: one named function per
+ * channel (built from `channels.ts`, so no channel string is spelled twice) and an allow-listed event
+ * subscription. Never `ipcRenderer`.
  */
 export type PreloadApi = { [C in Channel]: (request: RequestOf<C>) => Promise<Result<ResponseOf<C>>> } & {
   on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void;

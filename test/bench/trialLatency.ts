@@ -3,7 +3,6 @@
  * engine receives (push hint or poll, GET, trial open) and the time is taken when Bob's consumer sees
  * the message in an `inbox/batch` event. Messages go out at a steady rate, not one at a time.
  */
-import type { EventMap } from '../../shared/ipc/contract.js';
 import { startServerProcess } from '../engine/helpers/serverProcess.js';
 import { removeDir, startTestEngine } from '../engine/helpers/testEngine.js';
 import { waitFor } from '../engine/helpers/waitFor.js';
@@ -31,9 +30,8 @@ export async function measureLatency({ push, messages }: { push: boolean; messag
     if (push) await waitFor(async () => (await bob.call('servers/status', {}))[0]?.pushConnected, 'push socket');
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
-    bob.engine.subscribe((event, payload) => {
+    bob.engine.subscribe(({ event, payload: batch }) => {
       if (event !== 'inbox/batch') return;
-      const batch = payload as EventMap['inbox/batch'];
       const now = performance.now();
       for (const message of batch.messages) {
         const started = sentAt.get(message.text ?? '');

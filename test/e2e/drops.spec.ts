@@ -57,7 +57,7 @@ test.describe.serial('managing the drops of an identity', () => {
     await expect(dropRows(page)).toHaveCount(1);
     await expect(dropRowOn(page, first)).toContainText('Reachable');
     const serverField = page.getByLabel('Drop server for the new drop');
-    await serverField.fill('drop.example.org');
+    await serverField.fill('drop.example.org:port');
     await page.getByRole('button', { name: 'Add drop' }).click();
     await expect(page.getByRole('alert')).toContainText('starting with https://');
     await expect(serverField).toHaveAttribute('aria-invalid', 'true');
@@ -109,8 +109,22 @@ test.describe.serial('managing the drops of an identity', () => {
     const received = fay.page.getByRole('table', { name: 'Messages received per drop' }).getByRole('row');
     await expect(received.filter({ hasText: `${second.url}/` }).getByRole('cell').last()).toHaveText('1');
     await expect(received.filter({ hasText: `${first.url}/` })).toHaveCount(0);
+    await expect(statusTable).toContainText('nothing answers at that address');
+    await expect(statusTable).not.toContainText('ECONNREFUSED');
     await statusTable.scrollIntoViewIfNeeded();
     await screenshot(fay.page, '22-settings-server-down');
+
+    // In Chats, a banner says which server is down and why, in words, and can try again at once.
+    await goTo(fay.page, 'Chats');
+    const banner = fay.page.getByTestId('server-banner');
+    await expect(banner).toContainText(`Cannot reach your drop server ${new URL(first.url).host}`);
+    await expect(banner).toContainText('the server may not be running');
+    await expect(banner).not.toContainText('ECONNREFUSED');
+    await banner.getByRole('button', { name: 'Retry now' }).click();
+    await expect(banner.getByRole('button', { name: 'Retry now' })).toBeEnabled();
+    await screenshot(fay.page, '22b-chats-server-down-banner');
+    await expectAccessible(fay.page, 'chats with a server down');
+    await goTo(fay.page, 'Settings');
   });
 
   test('removing a drop asks first and mentions the new contact card; the last drop stays', async () => {

@@ -96,7 +96,7 @@ test.describe.serial('messenger end to end', () => {
     await screenshot(alice.page, '06-chat-request');
     await alice.page.getByRole('button', { name: 'Accept' }).click();
     await sendText(alice.page, 'Hi Bob! Got it. https://example.org/welcome');
-    // A link never navigates the app: the click goes to the engine (`links/open`).
+    // A link never navigates the app (the desktop app opens it in the system browser with `links/open`).
     const appUrl = alice.page.url();
     await alice.page.getByRole('link', { name: 'https://example.org/welcome' }).click();
     expect(alice.page.url()).toBe(appUrl);

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventMap, IncomingMessage } from '../../shared/ipc/contract.js';
+import { capabilitiesOf } from '../../shared/ipc/channels.js';
+import { dispatch } from '../../shared/ipc/dispatch.js';
 import { createCameraGate } from '../../electron/main/cameraGate.js';
-import { registerDesktopIpc } from '../../electron/main/desktopIpc.js';
 import { type DesktopSettingsStore, openDesktopSettings } from '../../electron/main/desktopSettings.js';
 import { DesktopShell, type ShellPlatform, type ShellWindow } from '../../electron/main/desktopShell.js';
 
@@ -104,7 +105,7 @@ async function harness(): Promise<Harness> {
     settings,
     camera: createCameraGate(),
     handlers: {
-      'app/info': async () => ({ version: '0', host: 'electron', paused: false, locked: false }),
+      'app/info': async () => ({ version: '0', host: 'electron', paused: false, locked: false, capabilities: capabilitiesOf([]) }),
       'poller/setPaused': async ({ paused }) => {
         pausedCalls.push(paused);
         return { paused };
@@ -153,20 +154,42 @@ describe('desktop shell', () => {
     expect(h.windows[0]?.visible).toBe(false);
     expect(h.loginItem).toEqual([true, true]);
   });
-  it('forwards events to the UI, notifies, counts unread and opens the conversation on click', async () => {
+  it('forwards engine events to the UI and decides nothing about them: no notification, no unread count of its own', async () => {
     const h = await harness();
     await h.shell.start();
     const window = h.windows[0]!;
     window.focused = false;
-    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k1')));
+    // Any sender, blocked or ignored in the UI or not: main cannot tell, so it never notifies by itself.
+    h.shell.forward({ event: 'inbox/batch', payload: batch(incoming('k1')) });
     expect(window.sent.map(([name]) => name)).toEqual(['inbox/batch']);
-    expect(h.notifications).toHaveLength(1);
-    expect(h.shell.unreadCount).toBe(1);
-    expect(h.tray.tooltip).toBe('Deaddrop: 1 unread message');
+    expect(h.notifications).toEqual([]);
+    expect(h.shell.unreadCount).toBe(0);
+    expect(h.tray.tooltip).toBe('Deaddrop');
+  });
+  it('shows the notifications the UI asks for and the count it reports, and opens the conversation on click', async () => {
+    const h = await harness();
+    await h.shell.start();
+    const window = h.windows[0]!;
+    const call = (channel: string, request: unknown) => dispatch(h.shell.handlers(), channel, request);
+    expect(await call('notifications/show', { title: 'Alice', body: 'hello', conversation: { identityId: 'me', contactKey: alice } })).toEqual({ ok: true, value: null });
+    expect(h.notifications.map(({ title, body }) => ({ title, body }))).toEqual([{ title: 'Alice', body: 'hello' }]);
+    expect(await call('unread/set', { count: 5 })).toEqual({ ok: true, value: null });
+    expect(h.shell.unreadCount).toBe(5);
+    expect(h.tray.tooltip).toBe('Deaddrop: 5 unread messages');
     window.hide();
     h.notifications[0]?.click();
     expect(window.visible && window.focused).toBe(true);
     expect(window.sent.at(-1)).toEqual(['app/openConversation', { identityId: 'me', contactKey: alice }]);
+  });
+  it('keeps control and bidi characters out of what the OS shows, whatever the UI sends', async () => {
+    const h = await harness();
+    await h.shell.start();
+    h.shell.showNotification({ title: 'Bob\u202e)deifirev(\u202c\nBank', body: 'line1\r\nline2\u0007', conversation: { identityId: 'me', contactKey: alice } });
+    h.shell.showNotification({ title: '\u2067\u2069', body: '', conversation: { identityId: 'me', contactKey: alice } });
+    expect(h.notifications.map(({ title, body }) => ({ title, body }))).toEqual([
+      { title: 'Bob )deifirev( Bank', body: 'line1 line2' },
+      { title: 'Deaddrop', body: '' },
+    ]);
   });
   it('waits for the page to load before asking it to open a conversation', async () => {
     const h = await harness();
@@ -177,16 +200,6 @@ describe('desktop shell', () => {
     expect(window.sent).toEqual([]);
     window.emit('contents:did-finish-load');
     expect(window.sent).toEqual([['app/openConversation', { identityId: 'me', contactKey: alice }]]);
-  });
-  it('stays silent for the conversation on screen only while the window is focused', async () => {
-    const h = await harness();
-    await h.shell.start();
-    h.shell.setConversationOnScreen({ identityId: 'me', contactKey: alice });
-    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k1')));
-    expect(h.notifications).toHaveLength(0);
-    h.windows[0]!.focused = false;
-    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k2')));
-    expect(h.notifications).toHaveLength(1);
   });
   it('pauses polling from the tray menu', async () => {
     const h = await harness();
@@ -204,29 +217,15 @@ describe('desktop shell', () => {
     h.shell.reflectPaused(true);
     expect(checked()).toBe(true);
   });
-  it('serves the UI shell messages through validated IPC', async () => {
+  it('serves the camera gate and the desktop settings', async () => {
     const h = await harness();
     await h.shell.start();
-    const handlers = new Map<string, (event: unknown, request: unknown) => Promise<unknown>>();
-    registerDesktopIpc({ handle: (c: string, f: never) => handlers.set(c, f), removeHandler: () => undefined } as never, h.shell, (frame) => frame !== null);
-    const call = (channel: string, request: unknown, frame: unknown = {}) => handlers.get(channel)!({ senderFrame: frame }, request);
-    expect(await call('ui/unread', { count: 5 })).toEqual({ ok: true, value: null });
-    expect(h.tray.tooltip).toBe('Deaddrop: 5 unread messages');
-    expect(await call('ui/unread', { count: -1 })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
-    expect(await call('ui/unread', { count: 9 }, null)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
-    expect(h.shell.unreadCount).toBe(5);
-    expect(await call('ui/contactNames', { names: { [alice]: 'Al' } })).toEqual({ ok: true, value: null });
-    expect(await call('ui/contactNames', { names: { 'not-a-key': 'x' } })).toMatchObject({ ok: false });
-    h.windows[0]!.focused = false;
-    h.shell.handleEngineEvent('inbox/batch', batch(incoming('k9')));
-    expect(h.notifications.at(-1)?.title).toBe('Al');
+    const call = (channel: string, request: unknown) => dispatch(h.shell.handlers(), channel, request);
     expect(await call('camera/allow', { seconds: 30 })).toMatchObject({ ok: true, value: { allowedUntil: expect.any(Number) } });
-    expect(await call('camera/allow', { seconds: 3600 })).toMatchObject({ ok: false });
     expect(await call('desktop/setSettings', { notificationPreview: 'nothing' })).toMatchObject({ ok: true, value: { notificationPreview: 'nothing' } });
-    expect(await call('desktop/setSettings', { notificationPreview: 'everything' })).toMatchObject({ ok: false });
     expect(await call('desktop/getSettings', {})).toMatchObject({ ok: true, value: { notificationPreview: 'nothing', closeToTray: true } });
-    // The local server entry follows localServer/start|stop only, never the UI's settings form.
-    expect(await call('desktop/setSettings', { localServer: { port: 80, expose: true } })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(await call('desktop/setSettings', { startAtLogin: true })).toMatchObject({ ok: true });
+    expect(h.loginItem.at(-1)).toBe(true);
     expect(h.settings.get().localServer).toBeNull();
   });
 });

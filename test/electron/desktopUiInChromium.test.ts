@@ -135,21 +135,68 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
     expect(pageErrors).toEqual([]);
     expect(cspViolations).toEqual([]);
   }, 120_000);
+  it('raises no notification and leaves the badge unchanged for an ignored and a blocked sender', async () => {
+    const list = (await main.call('identities/list', {})).value as unknown as { id: string; alias: string }[];
+    const alice = list.find((i) => i.alias === 'Alice')!;
+    const card = await main.call('identities/contactCard', { identityId: alice.id });
+    const [, , urls, publicKey] = card.value!.contactString.split('\n');
+    const serverUrl = (await main.call('localServer/status', {})).value!.url;
+    const carol = await main.call('identities/create', { alias: 'Carol', serverUrl });
+    const dave = await main.call('identities/create', { alias: 'Dave', serverUrl });
+    const bob = list.find((i) => i.alias === 'Bob')!;
+    const write = async (from: string, localId: string, text: string) => {
+      expect((await main.call('messages/send', { identityId: from, localId, recipient: { publicKey, dropUrls: urls!.split(', ') }, text })).ok).toBe(true);
+      await main.call('poller/pollNow', {});
+    };
+    const noticed = (text: string) => main.fake.notifications.some((n) => n.options.body === text);
+    const badge = () => main.fake.badge.at(-1);
+    const conversation = (name: string) => page.getByTestId('conversation-item').filter({ hasText: name });
+    const nav = (place: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: new RegExp(`^${place}`) }).click();
+
+    // Strangers' first messages notify; the UI then ignores Carol and blocks Dave.
+    await nav('Chats');
+    await write(carol.value!.id, 'carol-1', 'Carol writes first');
+    await write(dave.value!.id, 'dave-1', 'Dave writes first');
+    await until('notifications for Carol and Dave', () => noticed('Carol writes first') && noticed('Dave writes first'));
+    for (const [name, action] of [['Carol', 'Ignore'], ['Dave', 'Block']] as const) {
+      await conversation(name).click();
+      await page.getByRole('region', { name: 'Contact request' }).getByRole('button', { name: action }).click();
+      await page.getByRole('region', { name: 'Contact request' }).waitFor({ state: 'detached', timeout: 10_000 });
+    }
+    // Nothing on screen: every conversation would notify now, were it not for the UI's decision. Each
+    // conversation was read when it was open, so nothing is unread.
+    await nav('Contacts');
+    await expect.poll(badge, { timeout: 10_000 }).toBe(0);
+    const shownBefore = main.fake.notifications.length;
+
+    await write(carol.value!.id, 'carol-2', 'Carol writes again');
+    await write(dave.value!.id, 'dave-2', 'Dave writes again');
+    // Batches are stored in order: once Bob's later message notified, the two before it were handled.
+    await write(bob.id, 'bob-2', 'Bob writes after them');
+    await until('the notification for Bob', () => noticed('Bob writes after them'));
+    expect(main.fake.notifications.slice(shownBefore).map((n) => n.options.body)).toEqual(['Bob writes after them']);
+    // Bob's message counts; the ignored one is stored but not counted, the blocked one not even stored.
+    await expect.poll(badge, { timeout: 10_000 }).toBe(1);
+    expect(main.fake.notifications.some((n) => /Carol writes again|Dave writes again/.test(`${n.options.title} ${n.options.body}`))).toBe(false);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
   it('hides the local drop server choice where the host cannot run one', async () => {
-    // A host answering `localServer/status` with `unavailable` (as the browser test host does) and no identities.
-    let statusAnswered = false;
+    // A host whose `app/info` offers no local drop server (as the browser host), and no identities.
+    let infoAnswered = false;
     const other = await openUi(preloadScript, async (channel, request) => {
-      if (channel === 'localServer/status') {
-        statusAnswered = true;
-        return { ok: false, error: { code: 'unavailable', message: 'Not in this host.' } };
-      }
+      if (channel === 'localServer/status') throw new Error('the UI asked for a capability the host does not offer');
       if (channel === 'identities/list') return { ok: true, value: [] };
-      return main.call(channel, request);
+      const answer = await main.call(channel, request);
+      if ((channel === 'app/info' || channel === 'app/unlock') && answer.ok) {
+        infoAnswered = true;
+        return { ...answer, value: { ...answer.value, capabilities: { ...(answer.value!.capabilities as object), localServer: false } } };
+      }
+      return answer;
     });
     await other.getByRole('heading', { name: 'Welcome to Deaddrop' }).waitFor({ timeout: 30_000 });
     await other.getByLabel('Drop server', { exact: true }).waitFor({ timeout: 10_000 });
-    await expect.poll(() => statusAnswered, { timeout: 10_000 }).toBe(true);
-    // Two frames after the answer: React has committed whatever the answer rendered.
+    expect(infoAnswered).toBe(true);
+    // Two frames: React has committed whatever the answer rendered.
     await other.evaluate(() => {
       const frame = (globalThis as unknown as { requestAnimationFrame(callback: () => void): void }).requestAnimationFrame;
       return new Promise<void>((resolve) => frame(() => frame(resolve)));

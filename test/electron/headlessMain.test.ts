@@ -72,7 +72,13 @@ describe('main entry under Node with a fake electron', () => {
     await until('the window-open link to reach the system browser', () => fake.openedExternally.length === 2);
     expect(fake.openedExternally.sort()).toEqual(['https://example.com/new', 'https://example.com/x']);
   });
-  it('runs its own drop server, delivers a message between two identities, notifies and counts it', async () => {
+  it('reports its capabilities: everything the desktop shell serves', async () => {
+    expect(await call('app/info', {})).toMatchObject({
+      ok: true,
+      value: { capabilities: { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true } },
+    });
+  });
+  it('runs its own drop server and forwards a message between two identities; notifies and counts only as the UI says', async () => {
     const server = await call('localServer/start', { port: 0 });
     expect(server).toMatchObject({ ok: true, value: { running: true, shareUrls: [] } });
     const serverUrl = server.value!.url;
@@ -94,14 +100,20 @@ describe('main entry under Node with a fake electron', () => {
     await until('the message to reach the window', () =>
       window.webContents.sent.some(([event, payload]) => event === 'inbox/batch' && (payload as { messages: { text: string }[] }).messages.some((m) => m.text === 'Hello Bob')),
     );
-    await until('a notification', () => fake.notifications.length > 0);
+    // Main knows nothing of the UI's contacts (a blocked sender, an ignored one): it never notifies or
+    // counts by itself. The UI, which stores the batch, asks for both (here: this test plays the UI).
+    expect(fake.notifications).toEqual([]);
+    expect(fake.trays[0]?.tooltip).toBe('Deaddrop');
+    const conversation = { identityId: bob.value!.id, contactKey: alice.value!.publicKey };
+    expect(await call('notifications/show', { title: 'Alice (unverified)', body: 'Hello Bob', conversation })).toEqual({ ok: true, value: null });
+    expect(await call('unread/set', { count: 1 })).toEqual({ ok: true, value: null });
     expect(fake.notifications.map((n) => n.options)).toEqual([{ title: 'Alice (unverified)', body: 'Hello Bob', icon: expect.objectContaining({ file: expect.stringMatching(/icon\.png$/) }) }]);
     expect(fake.trays[0]?.tooltip).toBe('Deaddrop: 1 unread message');
     window.hide();
     fake.notifications[0]!.emit('click');
     expect(window.visible).toBe(true);
     expect(window.webContents.sent.at(-1)).toEqual(['app/openConversation', { identityId: bob.value!.id, contactKey: alice.value!.publicKey }]);
-    expect(await call('ui/unread', { count: 0 })).toEqual({ ok: true, value: null });
+    expect(await call('unread/set', { count: 0 })).toEqual({ ok: true, value: null });
     expect(fake.trays[0]?.tooltip).toBe('Deaddrop');
   }, 60_000);
   it('hides the window to the tray on close, and on quit stops the engine and the drop server', async () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { WebFrameMain } from 'electron';
-import { type ApiHandlers, channels, eventNames } from '../../shared/ipc/contract.js';
-import { mainFrameSenderCheck, registerApiHandlers, withTimeout } from '../../electron/main/ipcBridge.js';
+import { type Channel, callTimeoutMs, capabilitiesOf, channels, eventNames, handlerTimeoutMs } from '../../shared/ipc/channels.js';
+import type { ApiHandlers, HandlerTable } from '../../shared/ipc/contract.js';
+import { dispatch } from '../../shared/ipc/dispatch.js';
+import { withTimeout } from '../../electron/core/api/serveCall.js';
+import { mainFrameSenderCheck, registerIpcHandlers } from '../../electron/main/ipcBridge.js';
 import { appUrlMatcher } from '../../electron/main/navigationGuard.js';
-import { type DesktopMethod, desktopChannels } from '../../shared/ipc/desktopContract.js';
-import { type DesktopShellPort, registerDesktopIpc } from '../../electron/main/desktopIpc.js';
 import { buildPreloadApi, type PreloadIpc } from '../../electron/preload/preloadApi.js';
-import { buildDesktopApi } from '../../electron/preload/desktopApi.js';
 
 type Handler = (event: { senderFrame: WebFrameMain | null }, request: unknown) => Promise<unknown> | unknown;
 
@@ -30,7 +30,7 @@ class FakeIpcMain {
 const frame = (processId: number, routingId: number, url: string) => ({ processId, routingId, url }) as unknown as WebFrameMain;
 const ourFrame = frame(4, 1, 'deaddrop://app/index.html');
 
-function recordingHandlers(calls: unknown[][]): ApiHandlers {
+function recordingHandlers(calls: unknown[][]): HandlerTable {
   const table: Record<string, (request: unknown) => Promise<unknown>> = {};
   for (const channel of channels) {
     table[channel] = async (request) => {
@@ -38,32 +38,40 @@ function recordingHandlers(calls: unknown[][]): ApiHandlers {
       return { answeredBy: channel };
     };
   }
-  return table as unknown as ApiHandlers;
+  return table as unknown as HandlerTable;
 }
 
-function setup(handlers?: ApiHandlers, timeoutMs?: number) {
+function setup(handlers?: HandlerTable, timeoutMs?: number) {
   const ipcMain = new FakeIpcMain();
   const calls: unknown[][] = [];
   const isTrustedSender = mainFrameSenderCheck(() => ourFrame, appUrlMatcher(['deaddrop://app']));
-  const remove = registerApiHandlers(ipcMain as unknown as Parameters<typeof registerApiHandlers>[0], handlers ?? recordingHandlers(calls), { isTrustedSender, ...(timeoutMs ? { timeoutMs } : {}) });
+  const remove = registerIpcHandlers(ipcMain as unknown as Parameters<typeof registerIpcHandlers>[0], handlers ?? recordingHandlers(calls), {
+    isTrustedSender,
+    ...(timeoutMs ? { timeoutMs: () => timeoutMs } : {}),
+  });
   return { ipcMain, calls, remove };
 }
 
 describe('IPC bridge in main', () => {
-  it('registers exactly one handler per contract channel and removes them all', () => {
+  it('registers exactly one handler per contract channel, the engine\'s and the shell\'s, and removes them all', () => {
     const { ipcMain, remove } = setup();
     expect([...ipcMain.handlers.keys()].sort()).toEqual([...channels].sort());
+    expect(channels).toEqual(expect.arrayContaining(['app/info', 'notifications/show', 'unread/set', 'camera/allow', 'desktop/setSettings']));
     remove();
     expect(ipcMain.handlers.size).toBe(0);
   });
   it('runs valid requests and answers a Result', async () => {
     const { ipcMain, calls } = setup();
-    const result = await ipcMain.call('poller/setPaused', { paused: true }, ourFrame);
-    expect(result).toEqual({ ok: true, value: { answeredBy: 'poller/setPaused' } });
-    expect(calls).toEqual([['poller/setPaused', { paused: true }]]);
+    expect(await ipcMain.call('poller/setPaused', { paused: true }, ourFrame)).toEqual({ ok: true, value: { answeredBy: 'poller/setPaused' } });
+    expect(await ipcMain.call('unread/set', { count: 3 }, ourFrame)).toEqual({ ok: true, value: { answeredBy: 'unread/set' } });
+    expect(calls).toEqual([
+      ['poller/setPaused', { paused: true }],
+      ['unread/set', { count: 3 }],
+    ]);
   });
   it('rejects bad payloads before any handler runs', async () => {
     const { ipcMain, calls } = setup();
+    const alice = 'a'.repeat(64);
     const bad: [string, unknown][] = [
       ['poller/setPaused', { paused: 'yes' }],
       ['identities/create', { alias: '', serverUrl: 'http://x' }],
@@ -71,6 +79,13 @@ describe('IPC bridge in main', () => {
       ['messages/send', { identityId: 'i', localId: 'l', recipient: { publicKey: 'zz', dropUrls: [] }, text: 'hi' }],
       ['localServer/start', { port: 70_000 }],
       ['app/unlock', 'not an object'],
+      ['unread/set', { count: -1 }],
+      ['notifications/show', { title: '', body: 'x', conversation: { identityId: 'me', contactKey: alice } }],
+      ['notifications/show', { title: 'Alice', body: 'x', conversation: { identityId: 'me', contactKey: 'not-a-key' } }],
+      ['camera/allow', { seconds: 3600 }],
+      // The local server entry follows localServer/start|stop only, never the UI's settings form.
+      ['desktop/setSettings', { localServer: { port: 80, expose: true } }],
+      ['desktop/setSettings', { notificationPreview: 'everything' }],
     ];
     for (const [channel, request] of bad) {
       const result = (await ipcMain.call(channel, request, ourFrame)) as { ok: boolean; error?: { code: string } };
@@ -88,8 +103,10 @@ describe('IPC bridge in main', () => {
       null,
     ];
     for (const sender of foreign) {
-      const result = (await ipcMain.call('app/info', {}, sender)) as { ok: boolean; error?: { code: string } };
-      expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+      for (const channel of ['app/info', 'desktop/getSettings'] as Channel[]) {
+        const result = (await ipcMain.call(channel, {}, sender)) as { ok: boolean; error?: { code: string } };
+        expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+      }
     }
     expect(calls).toEqual([]);
   });
@@ -97,46 +114,41 @@ describe('IPC bridge in main', () => {
     const handlers = recordingHandlers([]);
     handlers['app/info'] = () => Promise.reject(new Error('boom'));
     handlers['servers/status'] = () => new Promise(() => undefined);
+    handlers['desktop/setSettings'] = () => new Promise(() => undefined);
+    handlers['unread/set'] = () => Promise.reject(new Error('tray gone'));
     const { ipcMain } = setup(handlers, 50);
     expect(await ipcMain.call('app/info', {}, ourFrame)).toEqual({ ok: false, error: { code: 'internal', message: 'boom' } });
     expect(await ipcMain.call('servers/status', {}, ourFrame)).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(await ipcMain.call('desktop/setSettings', { closeToTray: false }, ourFrame)).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(await ipcMain.call('unread/set', { count: 2 }, ourFrame)).toMatchObject({ ok: false, error: { code: 'internal' } });
   });
   it('withTimeout never rejects', async () => {
     expect(await withTimeout(Promise.reject(new Error('x')), 1000, 'x')).toMatchObject({ ok: false, error: { code: 'internal' } });
   });
 });
 
-/** A shell whose settings write never finishes and whose unread count throws. */
-function stuckShell(calls: string[]): DesktopShellPort {
-  const settings = { closeToTray: true, startMinimised: false, startAtLogin: false, notificationPreview: 'nothing' as const, localServer: null };
-  return {
-    setUnreadCount: () => {
-      throw new Error('tray gone');
-    },
-    setConversationOnScreen: () => calls.push('onScreen'),
-    setContactNames: () => calls.push('names'),
-    allowCamera: () => ({ allowedUntil: 1 }),
-    getSettings: () => settings,
-    setSettings: () => new Promise(() => undefined),
-  };
-}
-
-describe('desktop shell IPC in main', () => {
-  it('checks senders, validates, and answers failures and hangs as Results within the timeout', async () => {
-    const ipcMain = new FakeIpcMain();
-    const calls: string[] = [];
-    const isTrustedSender = mainFrameSenderCheck(() => ourFrame, appUrlMatcher(['deaddrop://app']));
-    const remove = registerDesktopIpc(ipcMain as unknown as Parameters<typeof registerDesktopIpc>[0], stuckShell(calls), isTrustedSender, 50);
-    expect([...ipcMain.handlers.keys()].sort()).toEqual(Object.values(desktopChannels).sort());
-    expect(await ipcMain.call('desktop/getSettings', {}, ourFrame)).toMatchObject({ ok: true, value: { notificationPreview: 'nothing' } });
-    expect(await ipcMain.call('desktop/setSettings', { closeToTray: false }, ourFrame)).toMatchObject({ ok: false, error: { code: 'timeout' } });
-    expect(await ipcMain.call('ui/unread', { count: 2 }, ourFrame)).toMatchObject({ ok: false, error: { code: 'internal' } });
-    expect(await ipcMain.call('ui/contactNames', { names: { x: 'y' } }, ourFrame)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
-    expect(await ipcMain.call('ui/contactNames', { names: {} }, frame(4, 1, 'https://evil.example/'))).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
-    expect(await ipcMain.call('ui/conversationOnScreen', { conversation: null }, ourFrame)).toEqual({ ok: true, value: null });
-    expect(calls).toEqual(['onScreen']);
-    remove();
-    expect(ipcMain.handlers.size).toBe(0);
+describe('the contract', () => {
+  it('gives every channel one timeout, and callers wait longer than the handler may run', () => {
+    expect(handlerTimeoutMs('app/unlock')).toBe(120_000);
+    expect(handlerTimeoutMs('app/info')).toBe(30_000);
+    for (const channel of channels) expect(callTimeoutMs(channel), channel).toBeGreaterThan(handlerTimeoutMs(channel));
+  });
+  it('answers `unavailable` for a channel the table does not serve, and reports capabilities by what is served', async () => {
+    const engineOnly = recordingHandlers([]) as Partial<HandlerTable>;
+    for (const channel of ['links/open', 'localServer/status', 'localServer/start', 'localServer/stop', 'notifications/show', 'unread/set', 'camera/allow', 'desktop/getSettings', 'desktop/setSettings'] as Channel[]) {
+      delete engineOnly[channel];
+    }
+    expect(await dispatch(engineOnly, 'localServer/status', {})).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(await dispatch(engineOnly, 'no/such', {})).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(capabilitiesOf(Object.keys(engineOnly as ApiHandlers))).toEqual({
+      localServer: false,
+      notifications: false,
+      cameraGate: false,
+      desktopSettings: false,
+      externalLinks: false,
+    });
+    expect(Object.values(capabilitiesOf(channels)).every(Boolean)).toBe(true);
+    expect(capabilitiesOf(channels.filter((c) => c !== 'unread/set')).notifications).toBe(false);
   });
 });
 
@@ -192,16 +204,6 @@ describe('preload API', () => {
     ipc.emit('servers/status', []);
     expect(received).toEqual([[[{ serverUrl: 'http://x' }]]]);
     expect(() => api.on('ipc-internal' as never, () => undefined)).toThrow(TypeError);
-    expect([...ipc.listeners.keys()].every((name) => (eventNames as string[]).includes(name))).toBe(true);
-  });
-  it('exposes one shell function per desktop contract method, each invoking its channel', async () => {
-    const ipc = new FakeIpcRenderer();
-    const desktop = buildDesktopApi(ipc as unknown as PreloadIpc);
-    const methods = Object.keys(desktopChannels) as DesktopMethod[];
-    expect(Object.keys(desktop).sort()).toEqual([...methods].sort());
-    for (const method of methods) await (desktop[method] as (request: unknown) => Promise<unknown>)({ probe: method });
-    expect(ipc.invoked).toEqual(methods.map((method) => [desktopChannels[method], { probe: method }]));
-    await desktop.setUnreadCount({ count: 3 });
-    expect(ipc.invoked.at(-1)).toEqual(['ui/unread', { count: 3 }]);
+    expect([...ipc.listeners.keys()].every((name) => (eventNames as readonly string[]).includes(name))).toBe(true);
   });
 });

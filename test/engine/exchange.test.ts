@@ -90,9 +90,10 @@ describe('two engines through the API', () => {
     expect(messages.map((m) => m.text).join('')).toBe(text);
   });
 
-  it('answers the contract for the desktop-only channels and validates requests', async () => {
+  it('reports no capability beyond the engine, answers its channels `unavailable`, and validates requests', async () => {
+    expect((await alice.call('app/info', {})).capabilities).toEqual({ localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false });
     await expect(alice.call('localServer/status', {})).rejects.toThrow(/unavailable/);
-    expect(await alice.call('links/open', { url: 'https://example.org/' })).toEqual({ opened: false });
+    await expect(alice.call('links/open', { url: 'https://example.org/' })).rejects.toThrow(/unavailable/);
     await expect(alice.call('messages/send', { identityId: aliceId.id, localId: 'x', recipient: { publicKey: 'zz', dropUrls: [] }, text: 'x' } as never)).rejects.toThrow(/invalid_request/);
     expect((await alice.call('app/info', {})).locked).toBe(false);
   });

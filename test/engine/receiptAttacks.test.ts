@@ -49,9 +49,8 @@ const consumers = new Map<TestEngine, () => void>();
  */
 function consume(engine: TestEngine, accepted: Map<string, string[]>, strangerUrl?: (m: IncomingMessage) => string | undefined): void {
   consumers.get(engine)?.();
-  consumers.set(engine, engine.engine.subscribe((event, payload) => {
+  consumers.set(engine, engine.engine.subscribe(({ event, payload: batch }) => {
     if (event !== 'inbox/batch') return;
-    const batch = payload as { batchId: string; messages: IncomingMessage[] };
     const receipts = batch.messages.flatMap((m) => {
       const urls = accepted.get(m.senderKey) ?? [strangerUrl?.(m)].filter((u): u is string => u !== undefined);
       return urls.length > 0 ? [{ dedupeKey: m.dedupeKey, dropUrls: urls }] : [];

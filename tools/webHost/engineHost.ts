@@ -77,7 +77,7 @@ const ownOrigin = () => {
   return typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
 };
 const broadcast = attachEngine(wss, engine.handlers);
-engine.subscribe((event, payload) => broadcast(event, payload));
+engine.subscribe(broadcast);
 
 server.listen(Number(values.port), '127.0.0.1', () => {
   const address = server.address();

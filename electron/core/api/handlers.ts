@@ -1,15 +1,16 @@
 /**
- * The engine's handler table: one async function per channel of `shared/ipc/contract.ts`. Requests
- * arrive already validated (by `dispatch` or the caller); failures are thrown as ApiFailure and
- * turned into Results by the transport.
+ * The engine's handler table: one async function per channel of `shared/ipc/contract.ts` that needs
+ * no capability (the host serves the others). Requests arrive already validated (by `dispatch` or the
+ * caller); failures are thrown as ApiFailure and turned into Results by the transport.
  */
-import type { ApiHandlers, AppInfo, EngineSettings } from '../../../shared/ipc/contract.js';
+import type { ApiHandlers, AppInfo, Capabilities, EngineSettings } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import type { EngineParts } from '../engine.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 
 const DEFAULT_VERSION = '0.1.0';
+const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false };
 
 export function buildHandlers(parts: EngineParts): ApiHandlers {
   const { keystore, poller, sender, options } = parts;
@@ -18,12 +19,10 @@ export function buildHandlers(parts: EngineParts): ApiHandlers {
     host: options.host,
     paused: poller.isPaused,
     locked: keystore.locked,
+    capabilities: options.capabilities?.() ?? NO_CAPABILITIES,
   });
   const requireUnlocked = () => {
     if (keystore.locked) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
-  };
-  const unavailable = async (): Promise<never> => {
-    throw new ApiFailure('unavailable', 'A local drop server can only run in the desktop app.');
   };
 
   return {
@@ -86,9 +85,5 @@ export function buildHandlers(parts: EngineParts): ApiHandlers {
       poller.pollNow();
       return null;
     },
-    'links/open': async () => ({ opened: false }),
-    'localServer/status': unavailable,
-    'localServer/start': unavailable,
-    'localServer/stop': unavailable,
   };
 }

@@ -92,9 +92,8 @@ export async function send(args: { id: string; to: string; text: string }, print
   await withIdentity(args.id, async (cli, identityId) => {
     const localId = randomUUID();
     const outcome = new Promise<EventMap['outbox/status']>((resolve) => {
-      cli.engine.subscribe((event, payload) => {
+      cli.engine.subscribe(({ event, payload: status }) => {
         if (event !== 'outbox/status') return;
-        const status = payload as EventMap['outbox/status'];
         if (status.localId === localId && (status.status === 'posted' || status.status === 'failed')) resolve(status);
       });
     });
@@ -140,8 +139,8 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
     const { dropUrls } = (await cli.call('identities/list', {})).find((identity) => identity.id === identityId)!;
     const since = args.since === undefined ? null : parseFetchCursor(args.since, dropUrls);
     const batches: EventMap['inbox/batch'][] = [];
-    cli.engine.subscribe((event, payload) => {
-      if (event === 'inbox/batch') batches.push(payload as EventMap['inbox/batch']);
+    cli.engine.subscribe(({ event, payload }) => {
+      if (event === 'inbox/batch') batches.push(payload);
     });
     const cursors = await cli.engine.fetchOnce(since).catch((err: unknown) => {
       throw new CliError(err instanceof Error ? err.message : 'The drop could not be fetched.');

@@ -7,6 +7,7 @@ import { useActiveIdentity } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
 import { NavRail } from './NavRail.js';
+import { ServerBanner } from './ServerBanner.js';
 
 /** The messenger once an identity exists: navigation rail, list pane, content pane. */
 export function Shell() {
@@ -22,6 +23,7 @@ export function Shell() {
           <ConversationList identityId={identity.id} />
           <main className="content" aria-label="Conversation">
             <ConnectionBanner />
+            <ServerBanner />
             {selected ? (
               <ChatView key={`${identity.id}:${selected}`} identityId={identity.id} contactKey={selected} />
             ) : (

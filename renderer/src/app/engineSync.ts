@@ -5,6 +5,7 @@ import { writeInboxBatch } from '../db/inboxWriter.js';
 import { applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
 import { hasDatabaseKey } from '../db/sealing.js';
 import { unlockDatabase } from '../db/unlockDatabase.js';
+import { notifyNewMessages, withNewlyStored } from '../desktop/newMessageNotifications.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 
@@ -12,7 +13,8 @@ const log = createLogger('engine-sync');
 
 /**
  * Connects the engine's events to the database and the session store. Batches are written one at a
- * time, in arrival order; each is acknowledged (`inbox/ack`) only after its transaction committed.
+ * time, in arrival order; each is acknowledged (`inbox/ack`) only after its transaction committed,
+ * and what it newly stored may then raise notifications.
  * Every (re)connection refreshes the engine's state and resumes the outbox.
  */
 export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () => void {
@@ -26,9 +28,10 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
   const stops = [
     bridge.on('inbox/batch', (batch) =>
       serially(async () => {
-        const { owedReceipts } = await writeInboxBatch(db, batch);
-        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts: owedReceipts });
+        const { result, stored } = await withNewlyStored(db, batch, () => writeInboxBatch(db, batch));
+        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts: result.owedReceipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
+        await notifyNewMessages(bridge, db, stored);
       }),
     ),
     bridge.on('outbox/status', (event) => serially(() => applyOutboxStatus(db, event))),

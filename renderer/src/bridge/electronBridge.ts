@@ -1,9 +1,7 @@
-import type { Channel, EventMap, EventName, PreloadApi, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
+import { type Channel, callTimeoutMs } from '../../../shared/ipc/channels.js';
+import type { EventMap, EventName, PreloadApi, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
 import { type Result, fail } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from './transport.js';
-
-/** Every call gets an answer in bounded time, even if the main process never replies. */
-const CALL_TIMEOUT_MS = 30_000;
 
 /** Adapts the preload's named functions (`window.deaddrop`) to the bridge interface. */
 export function createElectronBridge(api: PreloadApi): EngineBridge {
@@ -11,14 +9,15 @@ export function createElectronBridge(api: PreloadApi): EngineBridge {
     kind: 'electron',
     async invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<Result<ResponseOf<C>>> {
       const call = api[channel] as unknown as (req: RequestOf<C>) => Promise<Result<ResponseOf<C>>>;
+      // Main answers `timeout` at the channel's bound; this one, a little later, is for a main that never answers.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<Result<ResponseOf<C>>>((resolve) => {
-        timer = setTimeout(() => resolve(fail('timeout', 'The app engine did not answer in time.')), CALL_TIMEOUT_MS);
+        timer = setTimeout(() => resolve(fail('timeout', 'The app did not answer in time.')), callTimeoutMs(channel));
       });
       try {
         return await Promise.race([call(request), timeout]);
       } catch {
-        return fail('unavailable', 'The app engine could not be reached.');
+        return fail('unavailable', 'The app could not be reached.');
       } finally {
         clearTimeout(timer);
       }

@@ -1,18 +1,15 @@
-import {
-  type Channel,
-  type EventMap,
-  type EventName,
-  type RequestOf,
-  type ResponseOf,
-  eventNames,
-} from '../../../shared/ipc/contract.js';
+import { type Channel, type EventName, callTimeoutMs, isEventName } from '../../../shared/ipc/channels.js';
+import type { EventMap, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
+import { type HostFrame, encodeRequest, parseHostFrame } from '../../../shared/ipc/hostFrames.js';
 import { type Result, fail } from '../../../shared/ipc/result.js';
 import type { ConnectionState, EngineBridge } from './transport.js';
-import { type HostFrame, parseHostFrame } from './wsFrames.js';
 
 export interface WebSocketBridgeOptions {
   url: string;
-  /** Per-call bound; a call that gets no answer resolves with a `timeout` failure. */
+  /**
+   * One bound for every call (tests); by default each channel's bound from the contract. A call that
+   * gets no answer in time resolves with a `timeout` failure.
+   */
   callTimeoutMs?: number;
   /** Reconnect back-off bounds. */
   minRetryMs?: number;
@@ -24,7 +21,7 @@ interface PendingCall {
   timer: ReturnType<typeof setTimeout>;
 }
 
-type AnyListener = (payload: unknown) => void;
+type Listeners = { [E in EventName]?: Set<(payload: EventMap[E]) => void> };
 
 /**
  * Bridge to the engine host over one WebSocket: request ids, per-call timeouts, automatic reconnect
@@ -33,12 +30,12 @@ type AnyListener = (payload: unknown) => void;
  * callers only repeat idempotent requests).
  */
 export function createWebSocketBridge(options: WebSocketBridgeOptions): EngineBridge {
-  const callTimeoutMs = options.callTimeoutMs ?? 20_000;
+  const timeoutFor = (channel: Channel) => options.callTimeoutMs ?? callTimeoutMs(channel);
   const minRetryMs = options.minRetryMs ?? 200;
   const maxRetryMs = options.maxRetryMs ?? 3_000;
   const pending = new Map<number, PendingCall>();
   const waitingToSend: Array<{ id: number; frame: string }> = [];
-  const listeners = new Map<EventName, Set<AnyListener>>();
+  const listeners: Listeners = {};
   const stateListeners = new Set<(state: ConnectionState) => void>();
   let socket: WebSocket | null = null;
   let state: ConnectionState = 'connecting';
@@ -64,14 +61,18 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): EngineBr
       settle(frame.id, frame.result);
       return;
     }
-    for (const listener of listeners.get(frame.event) ?? []) {
+    notify(frame.event.event, frame.event.payload);
+  };
+
+  function notify<E extends EventName>(event: E, payload: EventMap[E]) {
+    for (const listener of listeners[event] ?? []) {
       try {
-        listener(frame.payload);
+        listener(payload);
       } catch {
         // A failing listener must not stop the others or the socket.
       }
     }
-  };
+  }
 
   const connect = () => {
     setState('connecting');
@@ -105,24 +106,24 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): EngineBr
     kind: 'websocket',
     invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<Result<ResponseOf<C>>> {
       const id = nextId++;
-      const frame = JSON.stringify({ id, channel, request });
+      const frame = encodeRequest(id, channel, request);
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
           const queued = waitingToSend.findIndex((w) => w.id === id);
           if (queued >= 0) waitingToSend.splice(queued, 1);
           settle(id, fail('timeout', 'The engine did not answer in time.'));
-        }, callTimeoutMs);
+        }, timeoutFor(channel));
         pending.set(id, { resolve: resolve as (r: Result<unknown>) => void, timer });
         if (socket && socket.readyState === WebSocket.OPEN) socket.send(frame);
         else waitingToSend.push({ id, frame });
       });
     },
     on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void {
-      if (!eventNames.includes(event)) return () => undefined;
-      const set = listeners.get(event) ?? new Set<AnyListener>();
-      listeners.set(event, set);
-      set.add(listener as AnyListener);
-      return () => set.delete(listener as AnyListener);
+      if (!isEventName(event)) return () => undefined;
+      const set: Set<(payload: EventMap[E]) => void> = listeners[event] ?? new Set();
+      listeners[event] = set as Listeners[E];
+      set.add(listener);
+      return () => set.delete(listener);
     },
     connectionState: () => state,
     onConnectionChange(listener) {

@@ -1,7 +1,6 @@
 import { useEffect } from 'react';
 import { RequestBar } from '../contacts/RequestBar.js';
 import { database } from '../db/database.js';
-import { desktopApi } from '../desktop/desktopApi.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
 import { Composer } from './Composer.js';
@@ -23,20 +22,6 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
       void database().conversations.update([identityId, contactKey], { unreadCount: 0 });
     }
   }, [unread, identityId, contactKey]);
-
-  // The desktop shell does not notify about the conversation the user is looking at.
-  useEffect(() => {
-    const desktop = desktopApi();
-    if (!desktop) return;
-    const report = () =>
-      void desktop.setConversationOnScreen({ conversation: document.visibilityState === 'visible' ? { identityId, contactKey } : null });
-    report();
-    document.addEventListener('visibilitychange', report);
-    return () => {
-      document.removeEventListener('visibilitychange', report);
-      void desktop.setConversationOnScreen({ conversation: null });
-    };
-  }, [identityId, contactKey]);
 
   if (!contact) return null;
   return (

@@ -1,18 +1,19 @@
 import type { MouseEvent } from 'react';
-import { useSession } from '../stores/sessionStore.js';
+import { useCapability, useSession } from '../stores/sessionStore.js';
 import { splitLinks } from './splitLinks.js';
 
 /**
  * Message text with http(s) links. A link is never followed by the page itself: a click asks the
- * engine (`links/open`) to open it in the system browser. Every piece is its own bidirectional
+ * desktop app (`links/open`) to open it in the system browser; other hosts cannot. Every piece is its own bidirectional
  * isolate, so right-to-left overrides in a stranger's text cannot rearrange a link or what follows;
  * a link whose text does not plainly begin with its real host shows that host beside it.
  */
 export function LinkifiedText({ text }: { text: string }) {
   const bridge = useSession((s) => s.bridge);
+  const externalLinks = useCapability('externalLinks');
   const open = (event: MouseEvent, url: string) => {
     event.preventDefault();
-    void bridge?.invoke('links/open', { url });
+    if (externalLinks) void bridge?.invoke('links/open', { url });
   };
   return (
     <>

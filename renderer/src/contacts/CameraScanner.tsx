@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { desktopApi } from '../desktop/desktopApi.js';
+import { hasCapability, useSession } from '../stores/sessionStore.js';
 import { decodeQrPixels } from './qrDecode.js';
 
 const SCAN_INTERVAL_MS = 250;
@@ -39,9 +39,9 @@ export function CameraScanner({ onText, onClose }: { onText: (text: string) => v
       }
     };
     // The desktop app opens the camera only while the scanner asks for it.
-    const desktop = desktopApi();
-    const gate = desktop ? desktop.allowCamera({ seconds: CAMERA_GATE_SECONDS }) : Promise.resolve(null);
-    const closeGate = () => void desktop?.allowCamera({ seconds: 0 });
+    const bridge = hasCapability('cameraGate') ? useSession.getState().bridge : null;
+    const gate = bridge ? bridge.invoke('camera/allow', { seconds: CAMERA_GATE_SECONDS }) : Promise.resolve(null);
+    const closeGate = () => void bridge?.invoke('camera/allow', { seconds: 0 });
     void gate
       .then(() => navigator.mediaDevices?.getUserMedia({ video: { facingMode: 'environment' }, audio: false }))
       .then((media) => {

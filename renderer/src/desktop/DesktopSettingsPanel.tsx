@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from 'react';
-import { type DesktopApi, type DesktopSettings, type NotificationPreview } from './desktopApi.js';
+import type { DesktopSettings, NotificationPreview, UiSettableSettings } from '../../../shared/ipc/contract.js';
+import type { EngineBridge } from '../bridge/transport.js';
 import { ErrorText } from '../components/ErrorText.js';
 
 const previews: Array<{ value: NotificationPreview; label: string }> = [
@@ -8,18 +9,18 @@ const previews: Array<{ value: NotificationPreview; label: string }> = [
   { value: 'nothing', label: 'Nothing (just “New message”)' },
 ];
 
-/** Notification privacy, tray and start-up: settings the desktop shell applies. */
-export function DesktopSettingsPanel({ desktop }: { desktop: DesktopApi }) {
+/** Notification privacy, tray and start-up: settings the desktop shell keeps (capability `desktopSettings`). */
+export function DesktopSettingsPanel({ bridge }: { bridge: EngineBridge }) {
   const id = useId();
   const [settings, setSettings] = useState<DesktopSettings | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    void desktop.getSettings({}).then((r) => (r.ok ? setSettings(r.value) : setError(r.error.message)));
-  }, [desktop]);
+    void bridge.invoke('desktop/getSettings', {}).then((r) => (r.ok ? setSettings(r.value) : setError(r.error.message)));
+  }, [bridge]);
 
-  const save = async (patch: Partial<Omit<DesktopSettings, 'localServer'>>) => {
-    const result = await desktop.setSettings(patch);
+  const save = async (patch: UiSettableSettings) => {
+    const result = await bridge.invoke('desktop/setSettings', patch);
     if (result.ok) setSettings(result.value);
     else setError(result.error.message);
   };

@@ -1,18 +1,16 @@
 import { useEffect } from 'react';
 import { database } from '../db/database.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
-import { desktopApi } from './desktopApi.js';
-
-const SAVED = new Set(['accepted', 'verified']);
-/** The shell accepts at most this many names (its IPC schema). */
-const MAX_NAMES = 10_000;
+import { useCapability, useSession } from '../stores/sessionStore.js';
 
 /**
- * Keeps the desktop shell informed: the unread total for the tray badge, and the names the user
- * gave contacts so notifications use them. Renders nothing; does nothing outside the desktop app.
+ * Reports the unread total to the desktop shell for the tray badge, counted here where the messages
+ * and contacts are: ignored and blocked senders never count. Renders nothing; does nothing where the
+ * host has no notifications (the browser).
  */
 export function DesktopSync() {
-  const desktop = desktopApi();
+  const bridge = useSession((s) => s.bridge);
+  const offered = useCapability('notifications');
   const unread = useLiveQuery(
     async () => {
       const [conversations, contacts] = await Promise.all([database().conversations.toArray(), database().contacts.toArray()]);
@@ -22,21 +20,9 @@ export function DesktopSync() {
     [],
     0,
   );
-  const names = useLiveQuery(
-    async () => {
-      const contacts = await database().contacts.toArray();
-      const entries = contacts.filter((c) => SAVED.has(c.status)).slice(0, MAX_NAMES).map((c) => [c.publicKey, c.alias.slice(0, 128)]);
-      return JSON.stringify(Object.fromEntries(entries));
-    },
-    [],
-    '{}',
-  );
 
   useEffect(() => {
-    void desktop?.setUnreadCount({ count: unread });
-  }, [desktop, unread]);
-  useEffect(() => {
-    void desktop?.setContactNames({ names: JSON.parse(names) as Record<string, string> });
-  }, [desktop, names]);
+    if (offered) void bridge?.invoke('unread/set', { count: unread });
+  }, [bridge, offered, unread]);
   return null;
 }

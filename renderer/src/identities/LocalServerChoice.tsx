@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import type { LocalServerStatus } from '../../../shared/ipc/contract.js';
-import { useSession } from '../stores/sessionStore.js';
+import { useCapability, useSession } from '../stores/sessionStore.js';
 import { ErrorText } from '../components/ErrorText.js';
 
 /** Empty means any free port; otherwise a whole number the server may listen on. */
@@ -13,10 +13,11 @@ function parsePort(text: string): number | null {
 
 /**
  * First-run alternative to typing a server URL: the desktop app runs the project's drop server itself
- * (data in the profile folder) and fills in its address. Hidden where the host cannot run one
- * (`localServer/status` fails, e.g. `unavailable` in the browser test host).
+ * (data in the profile folder) and fills in its address. Hidden where the host cannot run one (no
+ * `localServer` capability, e.g. in the browser).
  */
 export function LocalServerChoice({ onServerUrl }: { onServerUrl: (url: string) => void }) {
+  const offered = useCapability('localServer');
   const bridge = useSession((s) => s.bridge);
   const formId = useId();
   const [status, setStatus] = useState<LocalServerStatus | null>(null);
@@ -26,6 +27,7 @@ export function LocalServerChoice({ onServerUrl }: { onServerUrl: (url: string) 
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
+    if (!offered) return;
     let mounted = true;
     void bridge?.invoke('localServer/status', {}).then((result) => {
       if (mounted && result.ok) setStatus(result.value);
@@ -33,9 +35,9 @@ export function LocalServerChoice({ onServerUrl }: { onServerUrl: (url: string) 
     return () => {
       mounted = false;
     };
-  }, [bridge]);
+  }, [bridge, offered]);
 
-  if (!status) return null;
+  if (!offered || !status) return null;
 
   // The identity's drop URL goes into its contact card: when friends on the network should reach the
   // server, it must be an address they can use, not loopback.

@@ -1,22 +1,23 @@
 import { useEffect, useState } from 'react';
 import type { LocalServerStatus } from '../../../shared/ipc/contract.js';
-import { useSession } from '../stores/sessionStore.js';
+import { useCapability, useSession } from '../stores/sessionStore.js';
 import { ErrorText } from '../components/ErrorText.js';
 
-/** The desktop app can run a drop server on this computer; other hosts say it is unavailable. */
+/** The desktop app can run a drop server on this computer (capability `localServer`); other hosts cannot. */
 export function LocalServerPanel() {
+  const offered = useCapability('localServer');
   const bridge = useSession((s) => s.bridge);
   const [status, setStatus] = useState<LocalServerStatus | null>(null);
-  const [unavailable, setUnavailable] = useState<string | null>(null);
   const [expose, setExpose] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
+    if (!offered) return;
     void bridge?.invoke('localServer/status', {}).then((r) => {
       if (r.ok) setStatus(r.value);
-      else setUnavailable(r.error.code === 'unavailable' ? 'Only the desktop app can run a drop server on this computer.' : r.error.message);
+      else setError(r.error.message);
     });
-  }, [bridge]);
+  }, [bridge, offered]);
 
   const toggle = async () => {
     if (!bridge || !status) return;
@@ -32,7 +33,7 @@ export function LocalServerPanel() {
   return (
     <section className="stack" aria-labelledby="local-server-title">
       <h2 id="local-server-title">Drop server on this computer</h2>
-      {unavailable && <p className="hint">{unavailable}</p>}
+      {!offered && <p className="hint">Only the desktop app can run a drop server on this computer.</p>}
       {status && (
         <>
           <p>{status.running ? `Running at ${status.url ?? ''}` : 'Not running.'}</p>

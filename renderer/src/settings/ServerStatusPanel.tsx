@@ -5,6 +5,7 @@ import type { DropStateRecord } from '../db/records.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
 import { serverOfDrop, shortDrop } from './dropUrls.js';
+import { describeServerProblem } from './serverProblem.js';
 
 /** Reachability, last poll and latency per drop server, as the engine last saw them. */
 export function ServerStatusPanel() {
@@ -50,10 +51,15 @@ export function ServerStatusPanel() {
               </th>
               <td>
                 {s.reachable === null ? 'Unknown' : s.reachable ? 'Yes' : 'No'}
-                {s.lastError && <span className="hint">{s.lastError}</span>}
+                {s.lastError && (
+                  <span className="hint" title={s.lastError}>
+                    {' '}
+                    ({describeServerProblem(s.lastError)})
+                  </span>
+                )}
               </td>
               <td>{s.lastPollAt ? formatMessageTime(s.lastPollAt) : 'Never'}</td>
-              <td>{s.latencyMs === null ? '–' : `${Math.round(s.latencyMs)} ms`}</td>
+              <td>{s.latencyMs === null || s.reachable === false ? '–' : `${Math.round(s.latencyMs)} ms`}</td>
               <td>{s.pushConnected ? 'Connected' : 'Off'}</td>
             </tr>
           ))}

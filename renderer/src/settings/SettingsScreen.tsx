@@ -1,11 +1,11 @@
 import { useId } from 'react';
 import { database } from '../db/database.js';
 import { DesktopSettingsPanel } from '../desktop/DesktopSettingsPanel.js';
-import { desktopApi } from '../desktop/desktopApi.js';
 import { DropsPanel } from './DropsPanel.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
+import { useCapability, useSession } from '../stores/sessionStore.js';
 import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
 
 const themes: Array<{ value: Theme; label: string }> = [
@@ -23,7 +23,8 @@ const privacyChoices: Array<{ value: NotificationPrivacy; label: string }> = [
 export function SettingsScreen() {
   const settings = useUiSettings();
   const id = useId();
-  const desktop = desktopApi();
+  const bridge = useSession((s) => s.bridge);
+  const desktopSettings = useCapability('desktopSettings');
   const save = (patch: Parameters<typeof saveUiSettings>[1]) => void saveUiSettings(database(), patch);
 
   return (
@@ -40,7 +41,7 @@ export function SettingsScreen() {
               </option>
             ))}
           </select>
-          {desktop ? <DesktopSettingsPanel desktop={desktop} /> : <BrowserOnlySettings />}
+          {bridge && desktopSettings ? <DesktopSettingsPanel bridge={bridge} /> : <BrowserOnlySettings />}
         </section>
         <section className="panel">
           <EngineSettingsForm />

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { AppInfo, IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
+import type { AppInfo, Capability, IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { ConnectionState, EngineBridge } from '../bridge/transport.js';
 
 /** What the engine told us about itself; the UI's own data lives in Dexie. */
@@ -62,4 +62,14 @@ export const useSession = create<SessionState>()((set, get) => ({
 /** The active identity, if the engine has any. */
 export function useActiveIdentity(): IdentitySummary | null {
   return useSession((s) => s.identities?.find((i) => i.id === s.activeIdentityId) ?? null);
+}
+
+/** Whether the host offers a capability beyond the engine (`app/info`); false until it said so. */
+export function useCapability(capability: Capability): boolean {
+  return useSession((s) => s.appInfo?.capabilities[capability] === true);
+}
+
+/** The same outside React. */
+export function hasCapability(capability: Capability): boolean {
+  return useSession.getState().appInfo?.capabilities[capability] === true;
 }

@@ -3,7 +3,6 @@
  * ipcRenderer sends invokes through a Playwright binding to main's real IPC handlers and receives
  * main's `webContents.send` events from the test. Bundled to an init script by the UI-in-Chromium test.
  */
-import { buildDesktopApi } from '../../../electron/preload/desktopApi.js';
 import { buildPreloadApi, type PreloadIpc } from '../../../electron/preload/preloadApi.js';
 
 type Listener = (event: unknown, payload: unknown) => void;
@@ -11,7 +10,6 @@ interface HarnessWindow {
   __deaddropIpcInvoke(channel: string, request: unknown): Promise<unknown>;
   __deaddropIpcDeliver?: (channel: string, payload: unknown) => void;
   deaddrop?: unknown;
-  deaddropDesktop?: unknown;
 }
 
 const page = globalThis as unknown as HarnessWindow;
@@ -32,4 +30,3 @@ page.__deaddropIpcDeliver = (channel, payload) => {
   for (const listener of listeners.get(channel) ?? []) listener({}, payload);
 };
 page.deaddrop = buildPreloadApi(ipc as unknown as PreloadIpc);
-page.deaddropDesktop = buildDesktopApi(ipc as unknown as PreloadIpc);

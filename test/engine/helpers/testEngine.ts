@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Channel, EventMap, EventName, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
+import type { AppEvent, Channel, EventMap, EventName, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
 import { dispatch } from '../../../shared/ipc/dispatch.js';
 import { TEST_PASSPHRASE_LIMITS } from '../../../shared/protocol/identityBackup.js';
 import { setLogLevel } from '../../../shared/log.js';
@@ -11,7 +11,7 @@ import { type Engine, type EngineOptions, createEngine } from '../../../electron
 export interface TestEngine {
   engine: Engine;
   dataDir: string;
-  events: { event: EventName; payload: unknown }[];
+  events: AppEvent[];
   call<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>>;
   of<E extends EventName>(event: E): EventMap[E][];
   close(): Promise<void>;
@@ -41,7 +41,7 @@ export async function startTestEngine(overrides: Partial<EngineOptions> = {}): P
     ...overrides,
   });
   const events: TestEngine['events'] = [];
-  engine.subscribe((event, payload) => void events.push({ event, payload }));
+  engine.subscribe((event) => void events.push(event));
   return {
     engine,
     dataDir,
@@ -52,7 +52,7 @@ export async function startTestEngine(overrides: Partial<EngineOptions> = {}): P
       return result.value as ResponseOf<typeof channel>;
     },
     of(event) {
-      return events.filter((e) => e.event === event).map((e) => e.payload as EventMap[typeof event]);
+      return events.flatMap((e) => (e.event === event ? [e.payload as EventMap[typeof event]] : []));
     },
     async close() {
       await engine.close();
