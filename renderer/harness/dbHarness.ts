@@ -4,21 +4,25 @@
  * with `page.evaluate`. The engine is replaced by a scripted double
  * that records what the outbox asks of it and answers as told.
  */
-import type { Channel, EventMap, RequestOf, SendAccepted } from '../../shared/ipc/contract.js';
+import type { Channel, EventMap, IdentitySummary, RequestOf, SendAccepted } from '../../shared/ipc/contract.js';
 import { type Result, fail, ok } from '../../shared/ipc/result.js';
 import type { EngineBridge } from '../src/bridge/transport.js';
 import { DATABASE_NAME, DeaddropDatabase } from '../src/db/database.js';
 import { writeInboxBatch } from '../src/db/inboxWriter.js';
 import { applyOutboxStatus, queueTextMessage, resumeOutbox, submitMessage } from '../src/db/outbox.js';
-import type { ContactRecord, ContactStatus } from '../src/db/records.js';
+import type { ContactRecord, ContactStatus, ConversationRecord } from '../src/db/records.js';
 import { schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6 } from '../src/db/schema.js';
 import { unstoredRequestsKey } from '../src/db/senderBounds.js';
 import { RequestBar } from '../src/contacts/RequestBar.js';
+import { ContactsScreen } from '../src/contacts/ContactsScreen.js';
+// The screens rendered here are laid out as in the app (the contact list scrolls inside its pane).
+import '../src/styles/app.css';
 import { acceptContact, setContactStatus } from '../src/contacts/contactActions.js';
 import { listConversations } from '../src/chat/conversationQueries.js';
-import { createElement } from 'react';
+import { ConversationList } from '../src/chat/ConversationList.js';
+import { type ReactElement, createElement } from 'react';
 import { flushSync } from 'react-dom';
-import { createRoot } from 'react-dom/client';
+import { type Root, createRoot } from 'react-dom/client';
 import { MessageBubble } from '../src/chat/MessageBubble.js';
 import type { MessageRecord } from '../src/db/records.js';
 import { useSession } from '../src/stores/sessionStore.js';
@@ -210,6 +214,18 @@ const harness = {
     document.body.append(container);
     flushSync(() => createRoot(container).render(createElement(MessageBubble, { message })));
   },
+  /** Stores records as they are (contacts and conversations by the thousand). */
+  async putRecords(table: 'contacts' | 'conversations', records: Array<ContactRecord | ConversationRecord>): Promise<void> {
+    await open().table(table).bulkPut(records);
+  },
+  /** Renders the Contacts screen of `identity` in a window-high box, as in the app (replacing the previous screen). */
+  renderContacts(identity: IdentitySummary): void {
+    renderScreen(createElement('main', { className: 'content wide', style: { height: '100vh' } }, createElement(ContactsScreen, { identity })));
+  },
+  /** Renders the conversation list of `identityId` in a window-high box, as in the app. */
+  renderConversations(identityId: string): void {
+    renderScreen(createElement('div', { style: { display: 'grid', height: '100vh', width: '20rem' } }, createElement(ConversationList, { identityId })));
+  },
   /** Renders the request bar of a stranger's conversation (replacing the previous one). */
   renderRequestBar(contact: ContactRecord): void {
     document.getElementById('request')?.remove();
@@ -250,6 +266,18 @@ const harness = {
     };
   },
 };
+
+let screenRoot: Root | null = null;
+
+function renderScreen(screen: ReactElement): void {
+  screenRoot?.unmount();
+  document.getElementById('screen')?.remove();
+  const container = document.createElement('div');
+  container.id = 'screen';
+  document.body.append(container);
+  screenRoot = createRoot(container);
+  flushSync(() => screenRoot!.render(screen));
+}
 
 /** Creates one object store from a Dexie schema string ("[a+b], c, *d"). */
 function createStore(idb: IDBDatabase, name: string, spec: string): void {

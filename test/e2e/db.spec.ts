@@ -578,4 +578,32 @@ test.describe('database layer', () => {
     expect(await call<unknown[]>(page, 'textParts')).toEqual([]);
     await call(page, 'stopSync');
   });
+  test('contacts and conversations are listed virtualised: 3,000 strangers cost a screenful; strangers not kept are counted', async ({ page }) => {
+    const key = (i: number) => i.toString(16).padStart(64, '0');
+    const alias = (i: number) => `Stranger ${String(i).padStart(4, '0')}`;
+    await call(page, 'putRecords', 'contacts', range(0, 3000).map((i) => ({
+      identityId: ME, publicKey: key(i), alias: alias(i), aliasLower: alias(i).toLowerCase(), dropUrls: [], offeredDropUrls: [], status: i % 2 ? 'ignored' : 'accepted', createdAt: i,
+    })));
+    await call(page, 'putRecords', 'conversations', range(0, 3000).map((i) => ({
+      identityId: ME, contactKey: key(i), lastMessageAt: 1_700_000_000_000 + i, lastMessagePreview: `hello ${i}`, lastMessageDirection: 'in', unreadCount: 0, messageCount: 1,
+    })));
+    const hellos = range(0, MAX_OPEN_REQUESTS + 5).map((i) => incoming(i, { senderKey: i.toString(16).padStart(64, 'f'), dedupeKey: `f:${i}` }));
+    await call(page, 'writeBatch', batch('b1', hellos));
+
+    await call(page, 'renderContacts', { id: ME, alias: 'Me', publicKey: 'a'.repeat(64), dropUrls: [], dropBits: 256, createdAt: 1 });
+    await expect(page.getByTestId('request-item').first()).toBeVisible();
+    await expect(page.getByTestId('requests-unstored')).toContainText('And 5 more messages from further strangers, not kept');
+    const rendered = async () => (await page.getByTestId('request-item').count()) + (await page.getByTestId('contact-item').count());
+    expect(await rendered()).toBeLessThan(80);
+    await page.locator('.list-pane').evaluate((pane) => pane.scrollTo(0, pane.scrollHeight));
+    await expect(page.getByTestId('contact-item').filter({ hasText: alias(2999) })).toBeVisible();
+    expect(await rendered()).toBeLessThan(80);
+
+    // The conversation list: ignored strangers are hidden, the others newest first, a screenful at a time.
+    await call(page, 'renderConversations', ME);
+    await expect(page.getByTestId('conversation-item').first()).toBeVisible();
+    expect(await page.getByTestId('conversation-item').count()).toBeLessThan(60);
+    await page.locator('.conversation-list').evaluate((list) => list.scrollTo(0, list.scrollHeight));
+    await expect(page.getByTestId('conversation-item').filter({ hasText: alias(0) })).toBeVisible();
+  });
 });

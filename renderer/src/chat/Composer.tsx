@@ -1,4 +1,5 @@
 import { type FormEvent, type KeyboardEvent, useDeferredValue, useId, useMemo, useState } from 'react';
+import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
 import { database } from '../db/database.js';
 import { queueTextMessage, submitMessage } from '../db/outbox.js';
 import type { ContactRecord } from '../db/records.js';
@@ -71,7 +72,9 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
       </button>
       <p id={`${inputId}-hint`} className="composer-hint" aria-live="polite">
         {tooLong
-          ? `Too long: at most ${MAX_TEXT_LENGTH.toLocaleString()} characters.`
+          ? text.length > MAX_TEXT_LENGTH
+            ? `Too long: at most ${MAX_TEXT_LENGTH.toLocaleString()} characters.`
+            : `Too long: it would take more than ${MAX_TEXT_PARTS} messages.`
           : parts !== null && parts > 1
             ? `Long text: it will be sent as ${parts} messages.`
             : 'Enter to send, Shift+Enter for a new line.'}

@@ -1,4 +1,5 @@
-import { useDeferredValue } from 'react';
+import { useDeferredValue, useRef } from 'react';
+import { VirtualList } from '../components/VirtualList.js';
 import { database } from '../db/database.js';
 import { useSearchIndex } from '../db/messageSearch.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
@@ -6,7 +7,10 @@ import { useUi } from '../stores/uiStore.js';
 import { type ConversationRow, listConversations } from './conversationQueries.js';
 import { formatMessageTime } from './formatTime.js';
 
-/** Left pane: search and the conversations of the active identity. */
+/** A conversation row's height before it is measured (two lines of text and padding). */
+const CONVERSATION_ROW_PX = 64;
+
+/** Left pane: search and the conversations of the active identity, virtualised (the list may be long). */
 export function ConversationList({ identityId }: { identityId: string }) {
   const search = useUi((s) => s.search);
   const setSearch = useUi((s) => s.setSearch);
@@ -15,6 +19,7 @@ export function ConversationList({ identityId }: { identityId: string }) {
   // Searching reads the in-memory index too: a search runs again as the index grows.
   const indexVersion = deferredSearch.trim() === '' ? 0 : index.version;
   const rows = useLiveQuery(() => listConversations(database(), identityId, deferredSearch), [identityId, deferredSearch, indexVersion], null);
+  const scrollRef = useRef<HTMLDivElement>(null);
 
   return (
     <aside className="sidebar" aria-label="Conversations">
@@ -40,9 +45,16 @@ export function ConversationList({ identityId }: { identityId: string }) {
       {rows && rows.length === 0 && (
         <p className="hint pad">{search ? 'Nothing matches your search.' : 'No conversations yet. Add a contact to start one.'}</p>
       )}
-      <ul className="conversation-list">
-        {rows?.map((row) => <ConversationItem key={row.contact.publicKey} row={row} />)}
-      </ul>
+      <div className="conversation-list" ref={scrollRef}>
+        <VirtualList
+          className="plain-list"
+          items={rows ?? []}
+          itemKey={(row) => row.contact.publicKey}
+          estimatePx={CONVERSATION_ROW_PX}
+          scrollElement={() => scrollRef.current}
+          renderItem={(row) => <ConversationItem row={row} />}
+        />
+      </div>
     </aside>
   );
 }
@@ -54,34 +66,32 @@ function ConversationItem({ row }: { row: ConversationRow }) {
   const unread = conversation.unreadCount;
   const preview = match ?? (conversation.lastMessageDirection === 'out' ? `You: ${conversation.lastMessagePreview}` : conversation.lastMessagePreview);
   return (
-    <li>
-      <button
-        type="button"
-        className="conversation-item"
-        aria-current={selected ? 'true' : undefined}
-        onClick={() => open(contact.publicKey)}
-        data-testid="conversation-item"
-      >
-        <span className="avatar" aria-hidden="true">
-          {contact.alias.slice(0, 1).toUpperCase()}
+    <button
+      type="button"
+      className="conversation-item"
+      aria-current={selected ? 'true' : undefined}
+      onClick={() => open(contact.publicKey)}
+      data-testid="conversation-item"
+    >
+      <span className="avatar" aria-hidden="true">
+        {contact.alias.slice(0, 1).toUpperCase()}
+      </span>
+      <span className="conversation-text">
+        <span className="conversation-top">
+          <span className="conversation-name">{contact.alias}</span>
+          <time dateTime={new Date(conversation.lastMessageAt).toISOString()}>{formatMessageTime(conversation.lastMessageAt)}</time>
         </span>
-        <span className="conversation-text">
-          <span className="conversation-top">
-            <span className="conversation-name">{contact.alias}</span>
-            <time dateTime={new Date(conversation.lastMessageAt).toISOString()}>{formatMessageTime(conversation.lastMessageAt)}</time>
+        <span className="conversation-bottom">
+          <span className="conversation-preview">
+            {contact.status === 'unknown' && <span className="tag">Request</span>} {preview}
           </span>
-          <span className="conversation-bottom">
-            <span className="conversation-preview">
-              {contact.status === 'unknown' && <span className="tag">Request</span>} {preview}
+          {unread > 0 && (
+            <span className="badge" aria-label={`${unread} unread`}>
+              {unread}
             </span>
-            {unread > 0 && (
-              <span className="badge" aria-label={`${unread} unread`}>
-                {unread}
-              </span>
-            )}
-          </span>
+          )}
         </span>
-      </button>
-    </li>
+      </span>
+    </button>
   );
 }
