@@ -88,7 +88,13 @@ describe('API handler table', () => {
   it('pauses and resumes the poller, and answers app/info', async () => {
     const e = await engine();
     expect(await e.call('poller/setPaused', { paused: true })).toEqual({ paused: true });
-    expect(await e.call('app/info', {})).toEqual({ version: '0.1.0', host: 'direct', paused: true, locked: false });
+    expect(await e.call('app/info', {})).toEqual({
+      version: '0.1.0',
+      host: 'direct',
+      paused: true,
+      locked: false,
+      capabilities: { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false },
+    });
     expect(await e.call('poller/setPaused', { paused: false })).toEqual({ paused: false });
     expect(await e.call('inbox/ack', { batchId: 'unknown-batch' })).toBeNull();
     expect(await e.call('messages/cancel', { localId: 'never-sent' })).toEqual({ cancelled: false });
