@@ -72,8 +72,9 @@ export function CameraScanner({ onText, onClose }: { onText: (text: string) => v
       ) : (
         <video ref={videoRef} className="scanner-video" muted playsInline aria-label="Camera preview for scanning a QR code" />
       )}
+      {/* Without a camera there is none to close: the button only dismisses the message. */}
       <button type="button" onClick={onClose}>
-        Close camera
+        {error ? 'Dismiss' : 'Close camera'}
       </button>
     </div>
   );

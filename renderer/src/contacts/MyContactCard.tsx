@@ -33,6 +33,19 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
     // The card changes whenever a drop is added or removed.
   }, [bridge, identity.id, identity.dropUrls.join(' ')]);
 
+  const [copied, setCopied] = useState<'idle' | 'done'>('idle');
+  const copy = async (text: string) => {
+    setError(null);
+    try {
+      if (!navigator.clipboard) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(text);
+      setCopied('done');
+      setTimeout(() => setCopied('idle'), 2000);
+    } catch {
+      setError('The contact text could not be copied here: export the .qco file or show the QR code instead.');
+    }
+  };
+
   const saveQr = () => {
     if (qr) downloadFile(`contact-${identity.alias}.png`, pngFromDataUrl(qr));
   };
@@ -60,8 +73,8 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
           <button type="button" onClick={saveQr} disabled={!qr}>
             Save QR code as PNG
           </button>
-          <button type="button" onClick={() => void navigator.clipboard?.writeText(card.contactString)}>
-            Copy contact text
+          <button type="button" onClick={() => void copy(card.contactString)}>
+            {copied === 'done' ? 'Copied' : 'Copy contact text'}
           </button>
         </div>
       )}
