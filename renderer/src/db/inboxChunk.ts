@@ -43,7 +43,8 @@ interface Sender {
 /** Where a message went: the row it is stored in, or why it is not. */
 type Placement = MessageRecord | 'duplicate' | 'dropped';
 
-const senderId = (identityId: string, senderKey: string) => `${identityId}\n${senderKey}`;
+/** One key for a pair of ids (identity and sender, or identity and dedupe key). */
+const pairKey = (a: string, b: string) => `${a}\n${b}`;
 
 export class InboxChunkWriter {
   private readonly senders = new Map<string, Sender>();
@@ -63,28 +64,28 @@ export class InboxChunkWriter {
   /** Call inside a transaction over messages, seen, contacts, conversations, textParts and settings. */
   async write(messages: readonly IncomingMessage[]): Promise<void> {
     await this.load(messages);
-    for (const message of messages) this.receiptFor(message, this.place(message));
+    for (const message of messages) this.recordOutcome(message, this.place(message));
     await this.flush();
   }
 
   private async load(messages: readonly IncomingMessage[]): Promise<void> {
     const { db } = this;
     const seen = await db.seen.bulkGet(messages.map((m) => [m.identityId, m.dedupeKey] as [string, string]));
-    seen.forEach((record, i) => record && this.seenBefore.add(senderId(messages[i]!.identityId, messages[i]!.dedupeKey)));
+    seen.forEach((record, i) => record && this.seenBefore.add(pairKey(messages[i]!.identityId, messages[i]!.dedupeKey)));
     const keys = new Map<string, [string, string]>();
-    for (const m of messages) keys.set(senderId(m.identityId, m.senderKey), [m.identityId, m.senderKey]);
+    for (const m of messages) keys.set(pairKey(m.identityId, m.senderKey), [m.identityId, m.senderKey]);
     const senderKeys = [...keys.values()];
     const contacts = await db.contacts.bulkGet(senderKeys);
     const conversations = await db.conversations.bulkGet(senderKeys);
     senderKeys.forEach(([identityId, senderKey], i) => {
       const sender: Sender = { contact: contacts[i], contactChanged: false, conversation: conversations[i], touched: new Map(), newRows: 0, pendingParts: 0, unstored: 0 };
-      this.senders.set(senderId(identityId, senderKey), sender);
+      this.senders.set(pairKey(identityId, senderKey), sender);
     });
 
-    const wanted = messages.filter((m) => !this.seenBefore.has(senderId(m.identityId, m.dedupeKey)) && this.sender(m).contact?.status !== 'blocked');
+    const wanted = messages.filter((m) => !this.seenBefore.has(pairKey(m.identityId, m.dedupeKey)) && this.sender(m).contact?.status !== 'blocked');
     const withParts = wanted.filter((m) => m.part && m.part.count > 1 && m.part.count <= MAX_TEXT_PARTS);
-    for (const [id, sender] of this.sendersOf(withParts)) {
-      sender.pendingParts = await db.textParts.where('[identityId+contactKey]').equals(keys.get(id)!).count();
+    for (const id of new Set(withParts.map((m) => pairKey(m.identityId, m.senderKey)))) {
+      this.senders.get(id)!.pendingParts = await db.textParts.where('[identityId+contactKey]').equals(keys.get(id)!).count();
     }
     for (const identityId of new Set(wanted.filter((m) => !this.sender(m).contact).map((m) => m.identityId))) {
       this.openRequests.set(identityId, await db.contacts.where('[identityId+status]').equals([identityId, 'unknown']).count());
@@ -93,15 +94,11 @@ export class InboxChunkWriter {
   }
 
   private sender(message: IncomingMessage): Sender {
-    return this.senders.get(senderId(message.identityId, message.senderKey))!;
-  }
-
-  private sendersOf(messages: IncomingMessage[]): Map<string, Sender> {
-    return new Map(messages.map((m) => [senderId(m.identityId, m.senderKey), this.sender(m)]));
+    return this.senders.get(pairKey(message.identityId, message.senderKey))!;
   }
 
   private place(message: IncomingMessage): Placement {
-    const key = senderId(message.identityId, message.dedupeKey);
+    const key = pairKey(message.identityId, message.dedupeKey);
     if (this.seenBefore.has(key) || this.newSeen.has(key)) return 'duplicate';
     // Dropped and counted when first seen: a batch delivered again is not counted twice.
     if (this.droppedKeys.has(message.identityId, message.dedupeKey)) return 'dropped';
@@ -184,10 +181,11 @@ export class InboxChunkWriter {
   }
 
   /**
-   * Receipts go only to accepted contacts, at the drop URLs the user accepted; a request's are held
-   * with the message, answered if the user accepts. Strangers, ignored and blocked senders learn nothing.
+   * Counts the outcome and settles the receipt asked for: receipts go only to accepted contacts, at the
+   * drop URLs the user accepted; a request's are held with the message, answered if the user accepts.
+   * Strangers, ignored and blocked senders learn nothing.
    */
-  private receiptFor(message: IncomingMessage, placed: Placement): void {
+  private recordOutcome(message: IncomingMessage, placed: Placement): void {
     if (placed === 'dropped') this.summary.dropped++;
     else if (placed === 'duplicate') this.summary.duplicates++;
     else this.summary.inserted++;
