@@ -5,7 +5,7 @@
  * duplicates are dropped by their dedupe key.
  */
 import type { IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
-import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
+import type { KeyPair, TrialHit } from '../../../shared/protocol/boxTypes.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
 import { BOX_ACK, type DecodedDropMessage, decodeDropMessage, dedupeKey } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
@@ -30,59 +30,104 @@ export interface BatchCollectorInput {
   now: number;
   /** PDUs trial-opened together: bounds what waits in memory while an answer streams in. */
   chunkSize: number;
-  /** Messages and receipts one batch may hold; PDUs beyond it are not opened (see `dropped`). */
+  /**
+   * Chunks being opened at once while reading goes on (download and trial decryption overlap); the
+   * reader waits when this many are out. Memory stays below (chunksInFlight + 1) chunks plus what is ours.
+   */
+  chunksInFlight: number;
+  /** Messages and receipts one batch may hold; ours beyond it are dropped (see `firstDropped`). */
   maxKept: number;
 }
 
 /**
- * Collects one poll's PDUs as they stream in and trial-opens them in chunks, so foreign PDUs are
- * dropped as they come and memory stays bounded by one chunk plus what is ours.
+ * Collects one poll's PDUs as they stream in and trial-opens them in chunks while reading goes on,
+ * so foreign PDUs are dropped as they come and memory stays bounded by a few chunks plus what is ours.
+ * Chunks are opened in parallel (the pool spreads each over its workers) and taken in order.
  */
 export class BatchCollector {
   private pending: Uint8Array[] = [];
   private readonly batch: OpenedBatch = { messages: [], receipts: [] };
   private readonly inBatch = new Set<string>();
-  private droppedPdus = 0;
+  /** PDUs handed to `add` so far. */
+  private count = 0;
+  private firstDroppedIndex = Infinity;
+  /** Opened chunks taken into the batch in order; rejects when a chunk could not be opened. */
+  private taken: Promise<void> = Promise.resolve();
+  /**
+   * Chunks whose results are not taken yet, oldest first (each rejects when its chunk could not be
+   * opened). A chunk leaves the set before anyone waiting on it resumes.
+   */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly input: BatchCollectorInput) {}
 
-  /** The batch is at `maxKept`: further PDUs are dropped unopened. */
+  /** The batch is at `maxKept` (as far as opened chunks tell): further PDUs are dropped unopened. */
   get full(): boolean {
     return this.batch.messages.length + this.batch.receipts.length >= this.input.maxKept;
   }
 
-  /** PDUs dropped because the batch was full: their page must be read again. */
-  get dropped(): number {
-    return this.droppedPdus;
+  /** PDUs handed to `add` so far: a page's PDUs end at the count after its last one. */
+  get added(): number {
+    return this.count;
   }
 
-  /** Adds one PDU; returns a promise (to await before reading on) when a chunk is being opened. */
+  /**
+   * The position (in `add` order) of the first PDU that may have been ours and was dropped for the
+   * batch being full; Infinity when none was. A page with PDUs at or after it must be read again.
+   * Final only after `finish`.
+   */
+  get firstDropped(): number {
+    return this.firstDroppedIndex;
+  }
+
+  /** Adds one PDU; returns a promise (to await before reading on) when too many chunks are being opened. */
   add(pdu: Uint8Array): Promise<void> | undefined {
+    const index = this.count++;
     if (this.full) {
-      this.droppedPdus++;
+      this.firstDroppedIndex = Math.min(this.firstDroppedIndex, index);
       return undefined;
     }
     this.pending.push(pdu);
-    return this.pending.length >= this.input.chunkSize ? this.flush() : undefined;
+    if (this.pending.length < this.input.chunkSize) return undefined;
+    this.dispatch();
+    // Chunks are taken in order: the oldest is the next to leave.
+    return this.inFlight.size >= this.input.chunksInFlight ? this.inFlight.values().next().value : undefined;
   }
 
+  /** Opens what is left and resolves with the batch. @throws when a chunk could not be opened */
   async finish(): Promise<OpenedBatch> {
-    await this.flush();
+    this.dispatch();
+    await this.taken;
     return this.batch;
   }
 
-  private async flush(): Promise<void> {
+  private dispatch(): void {
     const pdus = this.pending;
     this.pending = [];
     if (pdus.length === 0) return;
-    const { identities, seen, dropUrl, now } = this.input;
-    const hits = await this.input.pool.trialOpen(
-      identities.map((identity) => identity.pair),
+    const firstIndex = this.count - pdus.length;
+    const opening = this.input.pool.trialOpen(
+      this.input.identities.map((identity) => identity.pair),
       pdus,
     );
+    opening.catch(() => undefined); // taken below, in order: no unhandled rejection meanwhile
+    const taken: Promise<void> = this.taken
+      .then(async () => this.take(pdus, await opening, firstIndex))
+      .finally(() => this.inFlight.delete(taken));
+    taken.catch(() => undefined); // a reader or `finish` sees the failure; nothing is left unhandled
+    this.taken = taken;
+    this.inFlight.add(taken);
+  }
+
+  private async take(pdus: readonly Uint8Array[], hits: readonly (TrialHit | null)[], firstIndex: number): Promise<void> {
+    const { identities, seen, dropUrl, now } = this.input;
     for (let i = 0; i < hits.length; i++) {
       const hit = hits[i];
       if (!hit) continue;
+      if (this.full) {
+        this.firstDroppedIndex = Math.min(this.firstDroppedIndex, firstIndex + i);
+        continue;
+      }
       let decoded: DecodedDropMessage;
       try {
         decoded = decodeDropMessage(hit.opened.payload, hit.opened.senderPublicKey);

@@ -45,6 +45,11 @@ const MAX_BYTES_PER_POLL = 64 << 20;
 const MAX_KEPT_PER_POLL = 20_000;
 /** PDUs trial-opened together while an answer streams in (about 2 MB). */
 const OPEN_CHUNK = 1024;
+/**
+ * Chunks being opened while reading goes on: the workers decrypt one page while the next downloads.
+ * Enough to keep every worker busy (the pool spreads a chunk over all of them); about 2 MB each.
+ */
+const CHUNKS_IN_FLIGHT = 3;
 /** Unacknowledged batches kept; a consumer that never acks gets newer, overlapping batches anyway. */
 const MAX_PENDING_BATCHES = 256;
 /** In-memory dedupe keys before they are trimmed back to the persisted (bounded) list. */
@@ -186,7 +191,8 @@ export class Poller {
   /**
    * Fetches and opens one drop, following the server's pages (a server may cap one answer, e.g. at
    * 1000 messages) until nothing newer is left or a bound of this poll is reached; PDUs are opened
-   * while they stream in. Returns the newest cursor (null when nothing was newer).
+   * while they stream in, and the next page is asked for while this one is still being opened.
+   * Returns the newest cursor (null when nothing was newer).
    */
   private async pollDrop(dropUrl: string, since = this.options.keystore.cursor(dropUrl)): Promise<string | null> {
     const { keystore } = this.options;
@@ -198,9 +204,11 @@ export class Poller {
       pool: this.options.pool,
       now: this.options.now(),
       chunkSize: OPEN_CHUNK,
+      chunksInFlight: CHUNKS_IN_FLIGHT,
       maxKept: MAX_KEPT_PER_POLL,
     });
-    let latest: string | null = null;
+    /** Pages read whole: their cursors, and where their PDUs end in the collector's order. */
+    const pages: { latest: string; end: number }[] = [];
     let bytesLeft = MAX_BYTES_PER_POLL;
     for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL && bytesLeft > 0; page++) {
       let pdusInPage = 0;
@@ -216,15 +224,18 @@ export class Poller {
       if (result.status !== 'messages') break;
       bytesLeft -= result.bytes;
       // A page read only in part: its cursor would skip what was not read, so the next poll reads it again.
-      if (!result.complete || collector.dropped > 0) break;
+      if (!result.complete || collector.firstDropped < Infinity) break;
       // Without a cursor the server cannot page; asking again would return the same messages.
       if (result.latest === null || result.latest === cursor) break;
-      latest = cursor = result.latest;
+      pages.push({ latest: result.latest, end: collector.added });
+      cursor = result.latest;
       // A page without one message-sized part gives no reason to ask for more now (a hostile server
       // could page through junk forever); the next poll goes on from here.
       if (pdusInPage === 0) break;
     }
     const opened = await collector.finish();
+    // Only pages whose every PDU was taken count: the batch may have filled up in a page still being opened.
+    const latest = pages.filter((page) => page.end <= collector.firstDropped).at(-1)?.latest ?? null;
     if (opened.messages.length === 0 && opened.receipts.length === 0 && latest === null) return null;
     // A batch acknowledged while this one was being opened may already hold some of these.
     const messages = opened.messages.filter((m) => !this.seen!.has(m.dedupeKey));
