@@ -78,6 +78,7 @@ import {
   SWEEP_LOCK_KEY,
 } from './postgresSql.js';
 import { queryBounds } from './queryBounds.js';
+import { trackWrites } from './writeHealth.js';
 
 const log = createServerLogger('server/postgres');
 const MAX_BATCH = 256;
@@ -86,8 +87,6 @@ const MAX_BATCH = 256;
  * or waiting in the database for the same drops' rows instead of a round trip to this process.
  */
 const WRITES_IN_FLIGHT = 2;
-/** After a failed write, `/health` tries a probe write at most this often. */
-const PROBE_INTERVAL_MS = 1000;
 
 interface StampRow {
   position: string;
@@ -131,30 +130,6 @@ async function prepareSchema(pool: pg.Pool): Promise<void> {
     }
     await client.query(APPEND_FUNCTION);
   });
-}
-
-/** Write health for `/health`: failing after a failed write, until a write or a probe succeeds. */
-function trackWrites(probe: () => Promise<unknown>) {
-  let failing = false;
-  let lastProbeMs = 0;
-  const writing = async <T>(write: Promise<T>): Promise<T> => {
-    try {
-      const result = await write;
-      failing = false;
-      return result;
-    } catch (error) {
-      failing = true;
-      throw error;
-    }
-  };
-  const probeAgain = async (): Promise<boolean> => {
-    const now = Date.now();
-    if (now - lastProbeMs < PROBE_INTERVAL_MS) return false;
-    lastProbeMs = now;
-    await writing(probe()).catch(() => undefined);
-    return !failing;
-  };
-  return { writing, isHealthy: async () => !failing || probeAgain() };
 }
 
 /**

@@ -28,13 +28,12 @@ import {
   type AppendItem,
 } from './sqliteSql.js';
 import { DROP_FULL, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
+import { trackWrites } from './writeHealth.js';
 
 const MAX_BATCH = 256;
 /** The writer thread finds the next batch queued when it finishes one (no idle round trip). */
 const WRITES_IN_FLIGHT = 2;
 const IN_MEMORY = ':memory:';
-/** After a failed write or probe, `/health` waits this long before it tries a probe write. */
-const PROBE_INTERVAL_MS = 1000;
 
 interface Row {
   position: number;
@@ -135,21 +134,10 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
   const cache = createNewestCache();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
-  /** Set by a failed write, cleared by a successful one (or probe). */
-  let writeFailing = false;
-  /** Last failed write or probe: probes wait a while after it, so health does not flap. */
-  let lastFailureMs = 0;
+  const health = trackWrites(() => writer.probe(Date.now()));
 
   const queue = createGroupCommitQueue<AppendItem, StoredMessage | null>(async (items) => {
-    let positions: number[];
-    try {
-      positions = await writer.append(items);
-    } catch (error) {
-      writeFailing = true;
-      lastFailureMs = Date.now();
-      throw error;
-    }
-    writeFailing = false;
+    const positions = await health.writing(writer.append(items));
     return items.map((it, i) => {
       if (positions[i] === DROP_FULL) return null;
       const message = { position: positions[i]!, receivedAtMs: it.receivedAtMs, body: it.body };
@@ -164,18 +152,6 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
     storedBytes = totalBytes;
     if (deleted > 0) cache.clear();
     return deleted;
-  };
-
-  const probeWritePath = async (): Promise<boolean> => {
-    const now = Date.now();
-    if (now - lastFailureMs < PROBE_INTERVAL_MS) return false;
-    try {
-      await writer.probe(now);
-      writeFailing = false;
-    } catch {
-      lastFailureMs = Date.now();
-    }
-    return !writeFailing;
   };
 
   return {
@@ -210,10 +186,7 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
       return afterDelete(await writer.enforceQuota(maxBytes));
     },
     storedBytes: async () => storedBytes,
-    async isHealthy() {
-      if (!writer.isRunning()) return false;
-      return !writeFailing || probeWritePath();
-    },
+    isHealthy: async () => writer.isRunning() && health.isHealthy(),
     onAppended(listener) {
       appended.on('message', listener);
       return () => appended.off('message', listener);
