@@ -61,9 +61,9 @@ export const MIGRATE_FROM_GLOBAL_COUNTER = `
 INSERT INTO deaddrop_drops (drop_id, last_position, message_count, byte_count)
   SELECT drop_id, (SELECT last_position FROM deaddrop_counter), count(*), sum(size)
   FROM deaddrop_messages GROUP BY drop_id;
+DROP INDEX IF EXISTS deaddrop_messages_by_drop;
 ALTER TABLE deaddrop_messages DROP CONSTRAINT deaddrop_messages_pkey,
   ALTER COLUMN drop_id TYPE TEXT COLLATE "C", ADD PRIMARY KEY (drop_id, position);
-DROP INDEX IF EXISTS deaddrop_messages_by_drop;
 ALTER TABLE deaddrop_messages SET (toast_tuple_target = 8160);
 DROP TABLE deaddrop_counter;
 `;
