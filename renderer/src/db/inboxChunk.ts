@@ -100,8 +100,6 @@ export class InboxChunkWriter {
   private place(message: IncomingMessage): Placement {
     const key = pairKey(message.identityId, message.dedupeKey);
     if (this.seenBefore.has(key) || this.newSeen.has(key)) return 'duplicate';
-    // Dropped and counted when first seen: a batch delivered again is not counted twice.
-    if (this.droppedKeys.has(message.identityId, message.dedupeKey)) return 'dropped';
     const sender = this.sender(message);
     if (sender.contact?.status === 'blocked') return 'dropped';
     if (!sender.contact && !this.openRequest(message, sender)) return this.drop(message, null);
@@ -172,9 +170,12 @@ export class InboxChunkWriter {
     return row;
   }
 
-  /** Counts a message that is not stored: on its sender, or on the identity for a request not opened. */
+  /**
+   * Counts a message that is not stored, on its sender or on the identity for a request not opened;
+   * once, also when its batch comes again.
+   */
   private drop(message: IncomingMessage, sender: Sender | null): 'dropped' {
-    this.droppedKeys.add(message.identityId, message.dedupeKey);
+    if (!this.droppedKeys.remember(message.identityId, message.dedupeKey)) return 'dropped';
     if (sender) sender.unstored++;
     else this.unstoredRequests.set(message.identityId, (this.unstoredRequests.get(message.identityId) ?? 0) + 1);
     return 'dropped';

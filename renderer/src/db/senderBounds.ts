@@ -19,7 +19,7 @@ export const MESSAGES_PER_TRANSACTION = 256;
 /** Receipts for acknowledge ids we do not know (yet) kept per sender, and for how long. */
 export const MAX_WAITING_RECEIPTS_PER_SENDER = 64;
 export const WAITING_RECEIPT_TTL_MS = 24 * 60 * 60 * 1000;
-/** Dedupe keys of dropped messages remembered, so a batch delivered again does not count them twice. */
+/** Dropped messages remembered: as many as the engine keeps per poll, so a whole batch delivered again is known. */
 const REMEMBERED_DROPS = 20_000;
 
 /** Contacts the user accepted: they owe us nothing, we owe them receipts. */
@@ -41,19 +41,34 @@ export function unstoredRequestsKey(identityId: string): string {
 }
 
 /**
- * The dedupe keys of messages dropped by a bound lately. The engine delivers a batch again until it
- * is acknowledged, so without this a flood would be counted once per delivery. In memory and
- * bounded: a key forgotten only makes a count too high.
+ * The messages dropped by a bound lately, so that a batch the engine delivers again (it does until
+ * the batch is acknowledged) does not count a flood twice. Only consulted for messages dropped anyway,
+ * so it decides what is counted, never what is stored; kept as 53-bit hashes, in memory, bounded: a
+ * key forgotten makes a count too high, a colliding one (about 1 in 10^11) one too low.
  */
 export class DroppedKeys {
-  private readonly keys = new Set<string>();
+  private readonly hashes = new Set<number>();
 
-  has(identityId: string, dedupeKey: string): boolean {
-    return this.keys.has(`${identityId}\n${dedupeKey}`);
+  /** Notes a dropped message; false when it was noted before. */
+  remember(identityId: string, dedupeKey: string): boolean {
+    const hash = hash53(`${identityId}\n${dedupeKey}`);
+    if (this.hashes.has(hash)) return false;
+    this.hashes.add(hash);
+    if (this.hashes.size > REMEMBERED_DROPS) this.hashes.delete(this.hashes.values().next().value!);
+    return true;
   }
+}
 
-  add(identityId: string, dedupeKey: string): void {
-    this.keys.add(`${identityId}\n${dedupeKey}`);
-    if (this.keys.size > REMEMBERED_DROPS) this.keys.delete(this.keys.values().next().value!);
+/** cyrb53: a fast 53-bit string hash (not cryptographic; collisions only skew a count). */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
   }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
