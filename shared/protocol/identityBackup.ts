@@ -7,7 +7,6 @@ import { parseDropUrl } from './dropId.js';
 import { fromHex, toHex, utf8Decode, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { openWithPassphrase, sealWithPassphrase, type PassphraseKdf, type PassphraseLimits } from './passphraseSeal.js';
-import { publicKeyFromPrivate } from './box.js';
 
 export {
   DEFAULT_PASSPHRASE_LIMITS, MAX_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS, passphraseOpen, passphraseSeal, type PassphraseKdf, type PassphraseLimits,
@@ -43,6 +42,8 @@ function invalidBackup(message: string): ProtocolError {
 /** Checks that the key pair belongs together and every drop URL is valid. */
 async function checkIdentity(identity: IdentityBackup): Promise<void> {
   const privateKey = fromHex(identity.privateKey, 32, 'invalid_backup');
+  // Loaded at first use, like Argon2id: hosts that never open a backup never load libsodium for it.
+  const { publicKeyFromPrivate } = await import('./box.js');
   const derived = toHex(await publicKeyFromPrivate(privateKey));
   if (derived !== identity.publicKey.toLowerCase()) throw invalidBackup('The public key does not belong to the private key.');
   for (const url of identity.dropUrls) {

@@ -5,11 +5,17 @@
  * the ciphertext as associated data. Opening treats the text as hostile and bounds the KDF cost.
  */
 import { z } from 'zod';
-import { type PassphraseKdf, type PassphraseLimits, argon2id } from './argon2id.js';
+import type { PassphraseKdf, PassphraseLimits } from './argon2id.js';
 import { fromBase64Url, randomBytes, toArrayBufferView, toBase64Url, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
 
 export type { PassphraseKdf, PassphraseLimits } from './argon2id.js';
+
+/**
+ * Argon2id in the calling thread, loaded at first use: a host that passes its own KDF (the engine:
+ * its worker pool) never loads libsodium here, nor pays for it when starting (the CLI starts often).
+ */
+const argon2idInPlace: PassphraseKdf = async (...args) => (await import('./argon2id.js')).argon2id(...args);
 
 /** libsodium's INTERACTIVE memory with one more pass: ~0.3 s under WASM on a laptop. */
 export const DEFAULT_PASSPHRASE_LIMITS: PassphraseLimits = { opsLimit: 3, memLimit: 64 * 1024 * 1024 };
@@ -105,7 +111,7 @@ export async function sealWithPassphrase(
   plaintext: Uint8Array,
   passphrase: string,
   limits: PassphraseLimits = DEFAULT_PASSPHRASE_LIMITS,
-  kdf: PassphraseKdf = argon2id,
+  kdf: PassphraseKdf = argon2idInPlace,
 ): Promise<string> {
   const normalized = checkPassphrase(passphrase);
   // Nothing is written that opening would refuse.
@@ -135,7 +141,7 @@ function invalidBackup(message: string): ProtocolError {
  * refused before any work, with a message naming them.
  * @throws ProtocolError 'invalid_backup' (not such a file, damaged, unknown version, too costly) or 'bad_passphrase'
  */
-export async function openWithPassphrase(format: SealedFormat, text: string, passphrase: string, kdf: PassphraseKdf = argon2id): Promise<Uint8Array> {
+export async function openWithPassphrase(format: SealedFormat, text: string, passphrase: string, kdf: PassphraseKdf = argon2idInPlace): Promise<Uint8Array> {
   if (typeof text !== 'string' || text.length > MAX_ENVELOPE_LENGTH) throw invalidBackup('The file is too large to be an encrypted backup.');
   let json: unknown;
   try {
@@ -169,7 +175,7 @@ export async function openWithPassphrase(format: SealedFormat, text: string, pas
     key = await deriveKey(normalized, salt, limits, kdf);
   } catch (err) {
     // A KDF run elsewhere may fail for reasons of its own (a worker pool closing): those say so.
-    if (kdf !== argon2id) throw err;
+    if (kdf !== argon2idInPlace) throw err;
     throw invalidBackup('The backup asks for key-derivation settings this device cannot run.');
   }
   try {
