@@ -51,8 +51,8 @@ function malformed(message: string): ProtocolError {
 /** Header block bytes (ASCII; other bytes kept as Latin-1) to a header map. */
 function parseHeaderBlock(block: Uint8Array): Record<string, string> {
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-  let text = '';
-  for (const byte of block) text += String.fromCharCode(byte);
+  // One call for the whole block (at most MAX_HEADER_BYTES arguments): this runs once per message.
+  const text = String.fromCharCode(...block);
   let lastName: string | null = null;
   for (const line of text.split('\r\n')) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && lastName !== null) {
@@ -165,7 +165,8 @@ export class MultipartParser {
       if (this.state === 'body') {
         this.appendBody(this.pending.subarray(0, at));
         if (this.skipping) this.skipped++;
-        else done.push({ headers: this.headers, body: concatBytes(...this.bodyPieces) });
+        // The pieces are copies already: a part within one chunk (the usual case) needs no other.
+        else done.push({ headers: this.headers, body: this.bodyPieces.length === 1 ? this.bodyPieces[0]! : concatBytes(...this.bodyPieces) });
         this.bodyPieces = [];
         this.bodyLength = 0;
         this.skipping = false;

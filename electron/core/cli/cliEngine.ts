@@ -40,11 +40,17 @@ export interface CliEngine {
   close(): Promise<void>;
 }
 
-/**
- * @param trustedServers drop URLs from contact files named on the command line: the user handed them
- *   over for this run, so they may be contacted even on the local network (see the destination guard).
- */
-export async function openCliEngine(trustedServers: readonly string[] = []): Promise<CliEngine> {
+export interface CliEngineOptions {
+  /**
+   * Drop URLs from contact files named on the command line: the user handed them over for this run,
+   * so they may be contacted even on the local network (see the destination guard).
+   */
+  trustedServers?: readonly string[];
+  /** Crypto workers: one (default) seals a message or two; `fetch` wants one per core to trial-decrypt a drop. */
+  workers?: number;
+}
+
+export async function openCliEngine({ trustedServers = [], workers = 1 }: CliEngineOptions = {}): Promise<CliEngine> {
   const dataDir = await mkdtemp(join(tmpdir(), 'deaddrop-cli-'));
   let engine: Engine;
   try {
@@ -52,7 +58,7 @@ export async function openCliEngine(trustedServers: readonly string[] = []): Pro
       dataDir,
       secret: randomBytes(16).toString('hex'),
       host: 'direct',
-      workers: 1,
+      workers,
       keyWrap: memoryKeyWrap(),
       autoPoll: false,
       network: { trustedServers: () => trustedServers },

@@ -5,7 +5,8 @@ import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/con
 import { type Contact, parseContactInput } from '../../../shared/protocol/contacts.js';
 import { revealUnsafe } from '../../../shared/text/untrustedText.js';
 import { asApiFailure } from '../api/protocolFailure.js';
-import { type CliEngine, importIdentityFile, openCliEngine } from './cliEngine.js';
+import { defaultPoolSize } from '../crypto/cryptoPool.js';
+import { type CliEngine, type CliEngineOptions, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
 import { formatFetchCursor, parseFetchCursor } from './fetchCursor.js';
 import { readNewPassphrase, readPassphrase } from './passphrase.js';
@@ -26,8 +27,8 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-async function withEngine<T>(work: (cli: CliEngine) => Promise<T>, trustedServers: readonly string[] = []): Promise<T> {
-  const cli = await openCliEngine(trustedServers);
+async function withEngine<T>(work: (cli: CliEngine) => Promise<T>, options: CliEngineOptions = {}): Promise<T> {
+  const cli = await openCliEngine(options);
   try {
     return await work(cli);
   } finally {
@@ -35,7 +36,7 @@ async function withEngine<T>(work: (cli: CliEngine) => Promise<T>, trustedServer
   }
 }
 
-async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId: string) => Promise<T>, trustedServers: readonly string[] = []): Promise<T> {
+async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId: string) => Promise<T>, options: CliEngineOptions = {}): Promise<T> {
   const backup = await readText(idFile, 'identity file');
   const passphrase = await readPassphrase(`Passphrase for ${idFile}: `);
   return withEngine(async (cli) => {
@@ -43,7 +44,7 @@ async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId
       throw new CliError(`${idFile}: ${err instanceof Error ? err.message : 'not a readable identity file'}`);
     });
     return work(cli, identity.id);
-  }, trustedServers);
+  }, options);
 }
 
 export async function idNew(args: { alias: string; server: string; out: string; bits: number }, print: Print): Promise<void> {
@@ -107,7 +108,7 @@ export async function send(args: { id: string; to: string; text: string }, print
     const final = await outcome;
     if (final.status === 'failed') throw new CliError(`Not sent: ${final.error ?? 'the drop server did not take the message'}`);
     for (const ackId of accepted.acknowledgeIds) print(ackId);
-  }, contact.dropUrls);
+  }, { trustedServers: contact.dropUrls });
 }
 
 /**
@@ -163,7 +164,7 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
     }
     await cli.engine.settled();
     print(`cursor ${formatFetchCursor(dropUrls, cursors)}`);
-  }, [...known.values()].flatMap((contact) => contact.dropUrls));
+  }, { trustedServers: [...known.values()].flatMap((contact) => contact.dropUrls), workers: defaultPoolSize() });
   if (withheld > 0) {
     note(`${withheld} receipt${withheld === 1 ? ' was' : 's were'} withheld: receipts are answered only for senders in a --contacts file.`);
   }

@@ -174,7 +174,9 @@ export class DropClient {
           }
           parts++;
           sinkFailed = true;
-          await take({ body: part.body, date: part.headers['date'] ?? null });
+          // Waits only when the sink asks to (a trial chunk backlog): a drop holds thousands of parts.
+          const waiting = take({ body: part.body, date: part.headers['date'] ?? null });
+          if (waiting) await waiting;
           sinkFailed = false;
         }
         if (piece.length < chunk.length) complete = false;
