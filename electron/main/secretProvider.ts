@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { SafeStorage } from 'electron';
-import { writeFileAtomic, writeFileAtomicExclusive } from './atomicFile.js';
+import { writeFileAtomic, writeFileAtomicExclusive } from '../core/keystore/atomicFile.js';
 
 /** The parts of Electron's safeStorage the provider needs. */
 export type SecretStorage = Pick<

@@ -24,7 +24,7 @@ test.describe('contact card and scanner', () => {
     await page.getByRole('button', { name: 'My contact card' }).click();
     await page.getByRole('button', { name: 'Copy contact text' }).click();
     await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^QABELCONTACT\nHana\nhttp:\/\/127\.0\.0\.1:\d+\/[-_A-Za-z0-9]{43}\n[0-9a-f]{64}$/);
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toMatch(/^QABELCONTACT\nHana\nhttp:\/\/127\.0\.0\.1:\d+\/[-_A-Za-z0-9]{43}\n[0-9a-f]{64}$/);
     await expect(page.getByRole('button', { name: 'Copy contact text' })).toBeVisible({ timeout: 5000 });
 
     // No camera in this browser: the scanner says so, and its button only dismisses the message.
