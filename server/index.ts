@@ -4,6 +4,7 @@
  * (`createDropHandler`). See PROTOCOL.md section 2 for what it serves.
  */
 export { startDropServer, PortInUseError, type RunningDropServer } from './dropServer.js';
+export { spawnDropServer, type SpawnedDropServer, type SpawnServerOptions } from './serverProcess.js';
 export { createDropHandler, type MountedDropHandler, type NextFunction } from './mountedHandler.js';
 export { DEFAULT_OPTIONS, OptionError, type Clock, type DropServerOptions } from './config/options.js';
 export { StoreConfigError } from './store/openStore.js';

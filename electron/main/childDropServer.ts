@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import type { RunningServer, StartServer } from './localDropServer.js';
+import { spawnDropServer } from '../../server/index.js';
+import type { StartServer } from './localDropServer.js';
 
 /** How long the server may take to print its listening line, and to exit after SIGTERM. */
 const START_TIMEOUT_MS = 30_000;
@@ -28,47 +27,19 @@ export interface ChildServerCommand {
  * addon for Electron and run the server in-process.
  */
 export function childProcessServerStarter(command: ChildServerCommand): StartServer {
-  return ({ host, port, db }) =>
-    new Promise<RunningServer>((resolve, reject) => {
-      const args = ['--import', PARENT_WATCH_IMPORT, command.serverScript, '--host', host, '--port', String(port), '--db', db, '--log-level', 'warn'];
-      const child = spawn(command.node, args, { cwd: command.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => {
-        if (stderr.length < 4096) stderr += chunk;
-      });
-      // 'close' comes after the child's output is read to the end, so a failure can quote it.
-      const exited = new Promise<void>((done) => child.once('close', () => done()));
-      let settled = false;
-      const fail = (reason: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        // The child's own words carry the errno code (EADDRINUSE, EACCES) the caller explains.
-        reject(new Error(`${reason} ${stderr.trim().split('\n')[0] ?? ''}`.trim()));
-      };
-      const timer = setTimeout(() => fail('the drop server did not start in time.'), START_TIMEOUT_MS);
-      child.once('error', (err) => fail(err.message));
-      void exited.then(() => fail(`the drop server exited (${String(child.exitCode ?? child.signalCode)}).`));
-      const lines = createInterface({ input: child.stdout });
-      lines.once('line', (line) => {
-        const match = /^listening on (http:\/\/\S+)$/.exec(line);
-        if (!match) return fail('the drop server printed something unexpected.');
-        settled = true;
-        clearTimeout(timer);
-        const url = match[1]!;
-        resolve({
-          url,
-          port: Number(new URL(url).port),
-          close: async () => {
-            if (child.exitCode !== null || child.signalCode !== null) return;
-            child.kill('SIGTERM');
-            const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-            await exited;
-            clearTimeout(killer);
-          },
-        });
-      });
+  return async ({ host, port, db }) => {
+    const server = await spawnDropServer({
+      command: command.node,
+      args: ['--import', PARENT_WATCH_IMPORT, command.serverScript, '--host', host, '--port', String(port), '--db', db, '--log-level', 'warn'],
+      cwd: command.cwd,
+      stdin: 'pipe',
+      startTimeoutMs: START_TIMEOUT_MS,
+      stopTimeoutMs: STOP_TIMEOUT_MS,
     });
+    return {
+      url: server.url,
+      port: server.port,
+      close: async () => void (await server.stop()),
+    };
+  };
 }

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawnDropServer } from '../../server/index.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 20_000;
@@ -52,45 +52,12 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 export async function startServerProcess(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const fullArgs = ['--port', '0', '--log-level', 'info', ...args];
   if (!args.includes('--db')) fullArgs.push('--db', `sqlite:${join(dataDir, 'drops.db')}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...fullArgs], {
+  const server = await spawnDropServer({
+    command: process.execPath,
+    args: ['--import', 'tsx', 'server/cli.ts', ...fullArgs],
     cwd: repoRoot,
     env: { ...process.env, ...env },
+    startTimeoutMs: START_TIMEOUT_MS,
   });
-  let output = '';
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const lines = createInterface({ input: child.stdout });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), START_TIMEOUT_MS);
-    let first = true;
-    lines.on('line', (line) => {
-      output += line + '\n';
-      if (!first) return;
-      first = false;
-      clearTimeout(timer);
-      const match = /^listening on (http:\/\/\S+)$/.exec(line);
-      if (match) resolve(match[1]!);
-      else reject(new Error(`unexpected first line: ${line}`));
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  }).catch(async (error: unknown) => {
-    child.kill('SIGKILL');
-    await exited;
-    throw error;
-  });
-  return {
-    url,
-    port: Number(new URL(url).port),
-    child,
-    dataDir,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-    async kill9() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { ...server, dataDir };
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnDropServer } from '../../../server/index.js';
 import { type StartedProcess, startTsProcess } from './processes.js';
 
 /** A real drop server on a free loopback port, in-memory SQLite. */
@@ -10,9 +11,11 @@ export interface DropServer {
 }
 
 export async function startDropServer(): Promise<DropServer> {
-  const proc = await startTsProcess('server/cli.ts', ['--host', '127.0.0.1', '--port', '0', '--db', 'sqlite::memory:'], /^listening on (\S+)/);
-  const url = proc.match[1]!.replace(/\/$/, '');
-  return { url, stop: () => proc.stop() };
+  const server = await spawnDropServer({
+    command: process.execPath,
+    args: ['--import', 'tsx', 'server/cli.ts', '--host', '127.0.0.1', '--port', '0', '--db', 'sqlite::memory:'],
+  });
+  return { url: server.url, stop: async () => void (await server.stop()) };
 }
 
 /** One user's engine host: its own process, its own data folder, on a port kept across restarts. */
