@@ -1,9 +1,12 @@
 /**
  * The outbox: seals and posts outgoing messages with retries, reports `outbox/status`, and is
- * idempotent by localId across restarts (the sealed pieces are persisted before the first POST and
- * dropped one by one as they are posted, so nothing is ever posted twice once it was posted).
+ * idempotent by localId across restarts (the sealed pieces are on disk before the first POST and
+ * dropped one by one as they are posted; that progress is written within the state file's write
+ * delay, so a piece posted just before a crash may be posted again after it: the very same bytes,
+ * which the recipient drops as a duplicate).
  * Receipts owed go into the state file's queue before they are posted and leave it once posted, so
- * a receipt the engine could not post before it stopped is posted after the next start.
+ * a receipt the engine could not post before it stopped is posted after the next start (and one
+ * posted just before a crash may be posted twice).
  */
 import { randomUUID } from 'node:crypto';
 import type { EventSink, ParsedRequestOf, SendAccepted } from '../../../shared/ipc/contract.js';
