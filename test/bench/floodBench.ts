@@ -25,8 +25,7 @@ import { metaToWire, serializeDropMessage, type TextPart } from '../../shared/pr
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
 import { createIdentity, goTo, openUser } from '../e2e/support/appDriver.js';
-import { startTsProcess } from '../e2e/support/processes.js';
-import { startEngineHost } from '../e2e/support/services.js';
+import { startDropServer, startEngineHost } from '../e2e/support/services.js';
 
 const FLOOD = 4_096;
 const BASELINE_RUNS = 5;
@@ -99,12 +98,7 @@ function watchFor(page: Page, marker: string): Promise<number> {
 }
 
 // The floods together hold more than a drop takes by default (10,000 messages, 32 MB).
-const serverProcess = await startTsProcess(
-  'server/cli.ts',
-  ['--host', '127.0.0.1', '--port', '0', '--db', 'sqlite::memory:', '--drop-max-messages', '100000', '--drop-max-bytes', '1GB'],
-  /^listening on (\S+)/,
-);
-const server = { url: serverProcess.match[1]!.replace(/\/$/, ''), stop: () => serverProcess.stop() };
+const server = await startDropServer(['--drop-max-messages', '100000', '--drop-max-bytes', '1GB']);
 const host = await startEngineHost('flood');
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 try {

@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import { spawnDropServer } from '../../../server/index.js';
 import { type StartedProcess, startTsProcess } from './processes.js';
 
-/** A real drop server on a free loopback port, in-memory SQLite. */
+/** A real drop server on a free loopback port, in-memory SQLite; `flags` are further server options. */
 export interface DropServer {
   url: string;
   stop(): Promise<void>;
 }
 
-export async function startDropServer(): Promise<DropServer> {
+export async function startDropServer(flags: string[] = []): Promise<DropServer> {
   const server = await spawnDropServer({
     command: process.execPath,
-    args: ['--import', 'tsx', 'server/cli.ts', '--host', '127.0.0.1', '--port', '0', '--db', 'sqlite::memory:'],
+    args: ['--import', 'tsx', 'server/cli.ts', '--host', '127.0.0.1', '--port', '0', '--db', 'sqlite::memory:', ...flags],
   });
   return { url: server.url, stop: async () => void (await server.stop()) };
 }
