@@ -26,17 +26,22 @@ import {
   PDU_LENGTH,
   PDU_VERSION_0,
   type TrialHit,
+  BOX_CHAIN_LENGTH,
+  BOX_GCM_TAG_LENGTH,
+  BOX_HEADER_LENGTH,
+  BOX_KDF_LENGTH,
+  BOX_KEY_LENGTH,
+  BOX_SUITE,
 } from '../../shared/protocol/boxTypes.js';
 
-const KEY_LENGTH = 32;
-const TAG_LENGTH = 16;
-const HEADER_LENGTH = KEY_LENGTH + KEY_LENGTH + TAG_LENGTH;
-const KDF_LENGTH = 92;
-/** `Noise255/AES256-GCM` followed by 5 zero bytes. */
-const SUITE = Buffer.concat([Buffer.from('Noise255/AES256-GCM', 'ascii'), Buffer.alloc(5)]);
+const KEY_LENGTH = BOX_KEY_LENGTH;
+const TAG_LENGTH = BOX_GCM_TAG_LENGTH;
+const HEADER_LENGTH = BOX_HEADER_LENGTH;
+const KDF_LENGTH = BOX_KDF_LENGTH;
+const SUITE = Buffer.from(BOX_SUITE);
 const INFO_HEADER = Buffer.concat([SUITE, Buffer.from([0])]);
 const INFO_BODY = Buffer.concat([SUITE, Buffer.from([1])]);
-const ZERO_CHAIN = Buffer.alloc(48);
+const ZERO_CHAIN = Buffer.alloc(BOX_CHAIN_LENGTH);
 const kdfScratch = Buffer.alloc(INFO_HEADER.length + 1 + 32 + ZERO_CHAIN.length);
 
 /** An identity's keys imported for node:crypto. */
@@ -61,15 +66,6 @@ export function prepareIdentity(pair: KeyPair): PreparedIdentity {
     d: asBuffer(pair.privateKey).toString('base64url'),
   };
   return { publicKey: Buffer.from(pair.publicKey), privateKey: createPrivateKey({ key: jwk, format: 'jwk' }) };
-}
-
-/** PKCS#8 prefix of a raw X25519 private key (RFC 8410): the only way node:crypto imports one without its public half. */
-const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-
-/** The public key of a raw X25519 private key. */
-export function publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
-  return new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x ?? '', 'base64url'));
 }
 
 /** The protocol's KDF (not RFC 5869 HKDF): chained HMAC-SHA512 blocks, one `update` per block. */

@@ -14,13 +14,15 @@
 import { z } from 'zod';
 import type { Capabilities, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 import type { Result } from './result.js';
+import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
+import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value types
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
+const hex64 = z.string().regex(LOWER_HEX_KEY, 'expected 64 lowercase hex characters');
 const httpUrl = z
   .string()
   .max(2048)
@@ -170,7 +172,7 @@ export const sendRequestSchema = z.object({
   /** Caller's id for this outgoing message; re-sending the same localId never posts twice. */
   localId: id,
   recipient: recipientSchema,
-  text: z.string().min(1).max(100_000),
+  text: z.string().min(1).max(MAX_TEXT_LENGTH),
   wantReceipt: z.boolean().default(true),
 });
 

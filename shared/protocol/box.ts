@@ -4,7 +4,7 @@
  * browsers and workers. Opening never throws on foreign or malformed input: it returns null.
  */
 import {
-  BOX_LENGTH, PAYLOAD_LENGTH, PDU_LENGTH, PDU_VERSION_0,
+  BOX_CHAIN_LENGTH, BOX_GCM_TAG_LENGTH, BOX_HEADER_LENGTH, BOX_KDF_LENGTH, BOX_LENGTH, BOX_SUITE, PAYLOAD_LENGTH, PDU_LENGTH, PDU_VERSION_0,
   type BoxBackend, type KeyPair, type OpenedBox, type TrialHit,
 } from './boxTypes.js';
 import { concatBytes, randomBytes, toArrayBufferView } from './encoding.js';
@@ -13,12 +13,11 @@ import { cryptoReady, x25519, x25519Base, X25519_KEY_LENGTH } from './x25519.js'
 
 export { cryptoReady } from './x25519.js';
 
-/** `Noise255/AES256-GCM` followed by 5 zero bytes. */
-const SUITE = concatBytes(new TextEncoder().encode('Noise255/AES256-GCM'), new Uint8Array(5));
-const KDF_OUTPUT_LENGTH = 92;
-const CHAIN_LENGTH = 48;
-const GCM_TAG_LENGTH = 16;
-const HEADER_LENGTH = X25519_KEY_LENGTH + X25519_KEY_LENGTH + GCM_TAG_LENGTH;
+const SUITE = BOX_SUITE;
+const KDF_OUTPUT_LENGTH = BOX_KDF_LENGTH;
+const CHAIN_LENGTH = BOX_CHAIN_LENGTH;
+const GCM_TAG_LENGTH = BOX_GCM_TAG_LENGTH;
+const HEADER_LENGTH = BOX_HEADER_LENGTH;
 const PAD_LENGTH_BYTES = 4;
 const MIN_BOX_LENGTH = HEADER_LENGTH + PAD_LENGTH_BYTES + GCM_TAG_LENGTH;
 /** PDUs trial-opened concurrently. */

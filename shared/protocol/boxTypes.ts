@@ -11,6 +11,17 @@ export const BOX_LENGTH = 2148;
 export const PAYLOAD_LENGTH = 2048;
 export const PDU_VERSION_0 = 0;
 
+/** The box's constants (PROTOCOL.md section 3), one definition for both implementations. */
+export const BOX_KEY_LENGTH = 32;
+export const BOX_GCM_TAG_LENGTH = 16;
+/** Ephemeral key, then the sealed sender key with its tag. */
+export const BOX_HEADER_LENGTH = BOX_KEY_LENGTH + BOX_KEY_LENGTH + BOX_GCM_TAG_LENGTH;
+/** Output of one KDF step: chain value (48), key (32), nonce (12). */
+export const BOX_KDF_LENGTH = 92;
+export const BOX_CHAIN_LENGTH = 48;
+/** `Noise255/AES256-GCM` followed by 5 zero bytes. */
+export const BOX_SUITE: Uint8Array = Uint8Array.from([...'Noise255/AES256-GCM'].map((c) => c.charCodeAt(0)).concat([0, 0, 0, 0, 0]));
+
 export interface KeyPair {
   /** X25519 public key, 32 bytes. */
   publicKey: Uint8Array;

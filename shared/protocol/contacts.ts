@@ -6,6 +6,7 @@
  */
 import { parseDropUrl } from './dropId.js';
 import { ProtocolError } from './errors.js';
+import { HEX_KEY } from './encoding.js';
 
 /** A contact: who they are and where to drop messages for them. */
 export interface Contact {
@@ -27,7 +28,6 @@ const MAX_QCO_CONTACTS = 10_000;
 const MAX_FILE_NAME_ALIAS = 100;
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 function invalid(message: string): ProtocolError {
   return new ProtocolError('invalid_contact', message);
@@ -43,7 +43,7 @@ function checkAlias(alias: unknown, where: string): string {
 }
 
 function checkPublicKey(key: unknown, where: string): string {
-  if (typeof key !== 'string' || !HEX64.test(key.trim())) throw invalid(`${where}: the public key must be 64 hexadecimal characters.`);
+  if (typeof key !== 'string' || !HEX_KEY.test(key.trim())) throw invalid(`${where}: the public key must be 64 hexadecimal characters.`);
   return key.trim().toLowerCase();
 }
 

@@ -17,6 +17,11 @@ const base64UrlLookup = new Int16Array(128).fill(-1);
 for (let i = 0; i < BASE64URL_ALPHABET.length; i++) base64UrlLookup[BASE64URL_ALPHABET.charCodeAt(i)] = i;
 
 /** Lower-case hex of `bytes`. */
+/** A 32-byte key as hex in either case, as other clients may write it (`sender`, contact files). */
+export const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+/** A 32-byte key as we write it: lower-case hex. */
+export const LOWER_HEX_KEY = /^[0-9a-f]{64}$/;
+
 export function toHex(bytes: Uint8Array): string {
   let out = '';
   for (const byte of bytes) out += HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 15]!;

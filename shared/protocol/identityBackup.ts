@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDropUrl } from './dropId.js';
-import { fromHex, toHex, utf8Decode, utf8Encode } from './encoding.js';
+import { fromHex, toHex, utf8Decode, utf8Encode, LOWER_HEX_KEY } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { openWithPassphrase, sealWithPassphrase, type PassphraseKdf, type PassphraseLimits } from './passphraseSeal.js';
 
@@ -24,7 +24,7 @@ export interface IdentityBackup {
 
 const IDENTITY_FORMAT = 'deaddrop-identity';
 const IDENTITY_VERSION = 1;
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const hex64 = z.string().regex(LOWER_HEX_KEY);
 const identitySchema = z.object({
   format: z.literal(IDENTITY_FORMAT),
   version: z.literal(IDENTITY_VERSION),

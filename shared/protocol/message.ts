@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { PAYLOAD_LENGTH } from './boxTypes.js';
-import { sha256Hex, toHex, utf8Decode, utf8Encode } from './encoding.js';
+import { sha256Hex, toHex, utf8Decode, utf8Encode, HEX_KEY } from './encoding.js';
 import { ProtocolError } from './errors.js';
 
 export const DROP_MESSAGE_VERSION = 1;
@@ -15,7 +15,7 @@ export const BOX_MESSAGE = 'box_message';
 export const BOX_SHARE_NOTIFICATION = 'box_share_notification';
 export const BOX_ACK = 'box_ack';
 
-const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/);
+const hex64 = z.string().regex(HEX_KEY);
 const shortText = z.string().max(1024);
 
 /** `meta_data` on the wire; `public_key` is nested one level (a quirk of the original client). */

@@ -9,6 +9,9 @@ import {
   type DropMessage, type SenderIntroduction, type TextPart,
 } from './message.js';
 
+/** The longest text a user may send as one message (split into at most MAX_TEXT_PARTS drop messages). */
+export const MAX_TEXT_LENGTH = 100_000;
+
 export interface TextMessageInput {
   /** Our public key, 64 lowercase hex. */
   sender: string;

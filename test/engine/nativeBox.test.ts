@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { diffieHellman, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 import { cryptoReady, generateKeyPair, portableBox, sealBox } from '../../shared/protocol/box.js';
 import { PAYLOAD_LENGTH, PDU_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
@@ -9,9 +9,17 @@ import {
   nativeBox,
   openNativeBox,
   prepareIdentity,
-  publicKeyFromPrivate,
   sealNativeBox,
 } from '../../electron/workers/nativeBox.js';
+
+/** PKCS#8 prefix of a raw X25519 private key (RFC 8410): the only way node:crypto imports one without its public half. */
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** The public key of a raw X25519 private key, derived with node:crypto (the product derives it in shared/protocol/box.ts). */
+function publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+  return new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x ?? '', 'base64url'));
+}
 
 interface Vectors {
   x25519: { alice_private: string; alice_public: string; bob_private: string; shared: string }[];

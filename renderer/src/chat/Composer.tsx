@@ -6,8 +6,8 @@ import type { ContactRecord } from '../db/records.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { partsNeeded } from './partsNeeded.js';
+import { MAX_TEXT_LENGTH } from '../../../shared/protocol/textMessages.js';
 
-const MAX_TEXT_LENGTH = 100_000;
 
 /** Message input: Enter sends, Shift+Enter starts a new line. */
 export function Composer({ identityId, contact }: { identityId: string; contact: ContactRecord }) {
