@@ -39,7 +39,7 @@ export interface CommitListener {
 }
 
 /** Parses an appended payload's lines (after the instance tag); malformed lines are skipped. */
-export function parseAppendedLines(payload: string): AppendedLine[] {
+function parseAppendedLines(payload: string): AppendedLine[] {
   return payload.split(APPENDED_FORMAT.lineSeparator).slice(1).flatMap((text) => {
     const [dropId, ...numbers] = text.split(APPENDED_FORMAT.fieldSeparator);
     const [position, receivedAtMs, size] = numbers.map(Number);
