@@ -7,7 +7,7 @@ import { writeInboxBatch } from '../db/inboxWriter.js';
 import type { ContactRecord, ContactStatus, MessageRecord } from '../db/records.js';
 import { setDatabaseKey } from '../db/sealing.js';
 import { useSession } from '../stores/sessionStore.js';
-import { notifyNewMessages, withNewlyStored } from './newMessageNotifications.js';
+import { MAX_NOTIFICATIONS_PER_BATCH, notifyNewMessages, withNewlyStored } from './newMessageNotifications.js';
 import { notificationText } from './notificationText.js';
 
 const key = (c: string) => c.repeat(64);
@@ -84,6 +84,23 @@ describe('notifications for newly stored messages', () => {
     const last = await withNewlyStored(db, rest, () => writeInboxBatch(db, rest));
     await notifyNewMessages(bridge, db, last.stored);
     expect(shown.slice(2)).toEqual([{ title: 'Alice', body: 'first half second half', conversation: conversation('a') }]);
+  });
+  it('raises one notification per conversation and batch, the newest message, and at most a few per batch', async () => {
+    const flood = {
+      batchId: 'f1',
+      messages: [
+        ...Array.from({ length: 30 }, (_, i) => incoming(key('e'), `e:${i}`, `spam ${i}`, { sentAt: i, receivedAt: i })),
+        ...['1', '2', '3', '4', '5'].map((c) => incoming(key(c), `${c}:1`, `hello from ${c}`)),
+      ],
+      receipts: [],
+    };
+    const shown: Array<{ conversation: { contactKey: string }; body: string }> = [];
+    const { stored } = await withNewlyStored(db, flood, () => writeInboxBatch(db, flood));
+    await notifyNewMessages(recordingBridge(shown), db, stored);
+    expect(shown.length).toBe(MAX_NOTIFICATIONS_PER_BATCH);
+    expect(new Set(shown.map((n) => n.conversation.contactKey)).size).toBe(shown.length);
+    const fromE = shown.find((n) => n.conversation.contactKey === key('e'));
+    if (fromE) expect(fromE.body).toBe('spam 29');
   });
   it('asks nothing of a host without notifications', async () => {
     useSession.getState().setAppInfo({ version: '0', host: 'websocket', paused: false, locked: false, capabilities: { ...desktop, notifications: false } });

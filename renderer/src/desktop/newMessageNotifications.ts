@@ -43,17 +43,28 @@ export function conversationOnScreen(): ConversationRef | null {
   return identityId && view === 'chats' && selectedContactKey ? { identityId, contactKey: selectedContactKey } : null;
 }
 
-/** Asks the shell for one notification per newly stored message that deserves one. */
+/** A flood of senders must not become a flood of notifications: this many conversations per batch at most. */
+export const MAX_NOTIFICATIONS_PER_BATCH = 3;
+
+/**
+ * Asks the shell for a notification per conversation with newly stored messages that deserve one:
+ * the newest message of each, and at most MAX_NOTIFICATIONS_PER_BATCH conversations per batch.
+ */
 export async function notifyNewMessages(bridge: EngineBridge, db: DeaddropDatabase, messageIds: readonly string[]): Promise<void> {
   if (messageIds.length === 0 || !hasCapability('notifications')) return;
   const onScreen = conversationOnScreen();
   let preview: NotificationPreview | null = null;
-  for (const message of await db.messages.bulkGet([...messageIds])) {
-    if (!message || !isAnnounced(message)) continue;
+  const stored = (await db.messages.bulkGet([...messageIds])).filter((m): m is MessageRecord => m !== undefined && isAnnounced(m));
+  const notified = new Set<string>();
+  for (const message of stored.sort((a, b) => b.sortAt - a.sortAt)) {
+    if (notified.size >= MAX_NOTIFICATIONS_PER_BATCH) break;
     const conversation = { identityId: message.identityId, contactKey: message.contactKey };
+    const id = `${conversation.identityId}:${conversation.contactKey}`;
+    if (notified.has(id)) continue;
     if (onScreen?.identityId === conversation.identityId && onScreen.contactKey === conversation.contactKey) continue;
     const contact = await db.contacts.get([conversation.identityId, conversation.contactKey]);
     if (contact && SILENT_STATUSES.has(contact.status)) continue;
+    notified.add(id);
     preview ??= await notificationPreview(bridge);
     await bridge.invoke('notifications/show', { ...notificationText(message, contact, preview), conversation });
   }
