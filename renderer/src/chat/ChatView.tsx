@@ -6,6 +6,8 @@ import { useUi } from '../stores/uiStore.js';
 import { Composer } from './Composer.js';
 import { MessageList } from './MessageList.js';
 import { NewMessageAnnouncer } from './NewMessageAnnouncer.js';
+import { KeyAvatar } from '../components/KeyAvatar.js';
+import { formatFingerprint } from '../../../shared/protocol/contacts.js';
 
 /** One conversation: header, request bar for strangers, messages, composer. */
 export function ChatView({ identityId, contactKey }: { identityId: string; contactKey: string }) {
@@ -27,13 +29,18 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
   return (
     <section className="chat" aria-label={`Conversation with ${contact.alias}`}>
       <header className="chat-head">
-        <span className="avatar" aria-hidden="true">
-          {contact.alias.slice(0, 1).toUpperCase()}
-        </span>
+        <KeyAvatar publicKey={contact.publicKey} size={40} />
         <div>
           <h1 className="chat-title">{contact.alias}</h1>
           <p className="hint">
             {contact.status === 'verified' ? 'Verified contact' : contact.status === 'unknown' ? 'Not in your contacts' : 'Not verified yet'}
+            {contact.status !== 'verified' && (
+              // Two senders of one name differ here: the key's start, as the fingerprint shows it.
+              <span className="mono" data-testid="chat-key-prefix" title="The start of this contact's key: compare the fingerprint to be sure">
+                {' · key '}
+                {formatFingerprint(contact.publicKey).split(' ').slice(0, 4).join(' ')}
+              </span>
+            )}
           </p>
         </div>
         <button
@@ -50,7 +57,7 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
       {contact.status === 'unknown' && <RequestBar contact={contact} />}
       <MessageList identityId={identityId} contactKey={contactKey} />
       <NewMessageAnnouncer identityId={identityId} contactKey={contactKey} alias={contact.alias} />
-      {contact.status !== 'unknown' && contact.status !== 'blocked' && <Composer identityId={identityId} contact={contact} />}
+      {(contact.status === 'accepted' || contact.status === 'verified') && <Composer identityId={identityId} contact={contact} />}
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
 import { type ConversationRow, listConversations } from './conversationQueries.js';
 import { formatMessageTime } from './formatTime.js';
+import { KeyAvatar } from '../components/KeyAvatar.js';
 
 /** A conversation row's height before it is measured (two lines of text and padding). */
 const CONVERSATION_ROW_PX = 64;
@@ -73,9 +74,7 @@ function ConversationItem({ row }: { row: ConversationRow }) {
       onClick={() => open(contact.publicKey)}
       data-testid="conversation-item"
     >
-      <span className="avatar" aria-hidden="true">
-        {contact.alias.slice(0, 1).toUpperCase()}
-      </span>
+      <KeyAvatar publicKey={contact.publicKey} />
       <span className="conversation-text">
         <span className="conversation-top">
           <span className="conversation-name">{contact.alias}</span>

@@ -9,6 +9,7 @@ import { useUi } from '../stores/uiStore.js';
 import { AddContactPanel } from './AddContactPanel.js';
 import { ContactDetails } from './ContactDetails.js';
 import { MyContactCard } from './MyContactCard.js';
+import { KeyAvatar } from '../components/KeyAvatar.js';
 
 type Pane = 'add' | 'me' | 'contact';
 
@@ -105,9 +106,7 @@ function ContactItem(props: { contact: ContactRecord; selected: string | undefin
       onClick={() => props.onChoose(c.publicKey)}
       data-testid={props.testId}
     >
-      <span className="avatar" aria-hidden="true">
-        {c.alias.slice(0, 1).toUpperCase()}
-      </span>
+      <KeyAvatar publicKey={c.publicKey} />
       <span className="contact-name">{c.alias}</span>
       {c.status === 'verified' && <span className="tag tag-verified">Verified</span>}
       {c.status === 'blocked' && <span className="tag tag-blocked">Blocked</span>}

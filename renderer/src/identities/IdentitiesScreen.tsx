@@ -9,6 +9,7 @@ import { CreateIdentityForm } from './CreateIdentityForm.js';
 import { forgetIdentityData } from './forgetIdentityData.js';
 import { ImportIdentityForm } from './ImportIdentityForm.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { KeyAvatar } from '../components/KeyAvatar.js';
 
 /** Several identities per user, each with its own contacts and conversations. */
 export function IdentitiesScreen() {
@@ -53,9 +54,7 @@ function IdentityRow({ identity, active }: { identity: IdentitySummary; active: 
   return (
     <li className="identity-row">
       <div className="identity-main">
-        <span className="avatar" aria-hidden="true">
-          {identity.alias.slice(0, 1).toUpperCase()}
-        </span>
+        <KeyAvatar publicKey={identity.publicKey} />
         <div>
           <strong>{identity.alias}</strong> {active && <span className="tag">Active</span>}
           <p className="hint">
