@@ -59,7 +59,7 @@ const layers = [
     // Tests, build scripts and tool configuration run in Node at development time and see everything.
     from: [
       'test/', 'scripts/', 'eslint/',
-      'eslint.config.js', 'vitest.config.ts', 'playwright.config.ts', 'renderer/vite.config.ts', 'renderer/harness/vite.config.ts',
+      'eslint.config.js', 'vitest.config.ts', 'playwright.config.ts', 'renderer/vite.config.ts',
     ],
     may: { everything: true },
   },
@@ -110,7 +110,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx', 'test/dbHarness/dbHarness.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {

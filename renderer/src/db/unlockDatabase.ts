@@ -9,6 +9,8 @@ import { clearSearchIndex, ensureSearchIndex } from './messageSearch.js';
 import { clearDatabaseKey, isLegacyRecord, setDatabaseKey } from './sealing.js';
 
 const log = createLogger('database');
+/** The search index is read after the first screens had their turn at the database. */
+const INDEX_START_DELAY_MS = 1500;
 
 /** Seals contacts and conversations stored before sealing existed (messages: the search index's pass). */
 export async function sealLegacyRecords(db: DeaddropDatabase): Promise<void> {
@@ -29,8 +31,13 @@ export async function unlockDatabase(bridge: EngineBridge, db: DeaddropDatabase)
   if (!answer.ok) throw new Error(`The message database cannot be opened: ${answer.error.message}`);
   await setDatabaseKey(answer.value.key);
   await sealLegacyRecords(db);
-  ensureSearchIndex(db).catch((error: unknown) => log.warn('the search index could not be built', { reason: String(error) }));
+  // Reading every message for the search index competes with the first screens for the database:
+  // it starts once they have had their turn.
+  setTimeout(() => {
+    ensureSearchIndex(db).catch((error: unknown) => log.warn('the search index could not be built', { reason: String(error) }));
+  }, INDEX_START_DELAY_MS);
 }
+
 
 /** Forgets the key and everything read with it. */
 export function lockDatabase(): void {

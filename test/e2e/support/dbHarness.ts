@@ -7,9 +7,9 @@ import { createStaticHandler } from '../../../tools/webHost/staticFiles.js';
 
 const HARNESS_OUT = resolve('test-results/db-harness');
 
-/** Builds renderer/harness (the database layer on a bare page) and serves it on loopback. */
+/** Builds test/dbHarness (the database layer on a bare page) and serves it on loopback. */
 export async function serveDbHarness(): Promise<{ url: string; close: () => Promise<void> }> {
-  await build({ configFile: resolve('renderer/harness/vite.config.ts') });
+  await build({ configFile: resolve('test/dbHarness/vite.config.ts') });
   const server: Server = createServer(createStaticHandler(HARNESS_OUT));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
