@@ -404,6 +404,16 @@ test.describe('database layer', () => {
     await call(page, 'renderMessage', { ...base, text: 'see https://example.org/a, or javascript:alert(1) and ftp://x.example/f' });
     await expect(bubble.getByRole('link')).toHaveCount(1);
     await expect(bubble.getByRole('link')).toHaveAttribute('href', 'https://example.org/a');
+
+    // A right-to-left override cannot disguise where a link goes: it ends the link, the rest is isolated,
+    // and a link whose text hides its real host names it.
+    await call(page, 'renderMessage', { ...base, text: 'pay here https://evil.example/\u202E/moc.knab-ruoy.www//:sptth now' });
+    await expect(bubble.getByRole('link')).toHaveAttribute('href', 'https://evil.example/');
+    await expect(bubble.getByRole('link')).toHaveText('https://evil.example/');
+    const isolated = await bubble.locator('bdi').count();
+    expect(isolated).toBeGreaterThanOrEqual(3);
+    await call(page, 'renderMessage', { ...base, text: 'login at https://www.your-bank.com@evil.example/login' });
+    await expect(bubble.getByTestId('link-host')).toContainText('goes to evil.example');
   });
   test('schema 6 → 7: indexes for the bounds; a long text kept inline by schema 6 finishes through part records', async ({ page }) => {
     const groupId = `in:${ME}:${BOB}:part:g0`;
