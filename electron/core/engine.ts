@@ -34,6 +34,8 @@ export interface EngineOptions {
   logger?: Logger;
   /** Crypto worker count (default: the core count). */
   workers?: number;
+  /** Crypto workers started at once (default: all); the others start with the first batch to trial-open. */
+  initialWorkers?: number;
   /** Crypto worker entry; the packaged app points it at a bundled .js file. */
   workerEntry?: URL;
   /** Reported by `app/info`. */
@@ -102,7 +104,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const now = () => options.clock?.now() ?? Date.now();
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   // Argon2id runs in the pool, never on this thread: the pool comes first.
-  const pool = await createCryptoPool({ size: options.workers, workerEntry: options.workerEntry, logger: createLogger('crypto-pool') });
+  const pool = await createCryptoPool({
+    size: options.workers,
+    initialSize: options.initialWorkers,
+    workerEntry: options.workerEntry,
+    logger: createLogger('crypto-pool'),
+  });
   let keystore: Keystore;
   try {
     keystore = await Keystore.load(options.dataDir, options.keyWrap ?? passphraseKeyWrap(options.passphraseLimits, pool.argon2id));

@@ -123,6 +123,16 @@ describe('crypto worker pool', () => {
     expect(inWorker).not.toEqual(again);
   });
 
+  it('starts the rest of its workers with the first batch to trial-open', async () => {
+    const pool = await createCryptoPool({ size: 2, initialSize: 1 });
+    pools.push(pool);
+    const { me, sender, pdus } = await batch(200, 10);
+    await pool.seal(sender, me.publicKey, new Uint8Array(PAYLOAD_LENGTH));
+    expect(pool.started).toBe(1);
+    expect((await pool.trialOpen([me], pdus)).filter(Boolean)).toHaveLength(20);
+    expect(pool.started).toBe(2);
+  });
+
   it('rejects work after close', async () => {
     const pool = await createCryptoPool({ size: 1 });
     await pool.close();

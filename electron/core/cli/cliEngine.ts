@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Channel, IdentitySummary, RequestOf, ResponseOf } from '../../../shared/ipc/contract.js';
 import { dispatch } from '../../../shared/ipc/dispatch.js';
+import { defaultPoolSize } from '../crypto/cryptoPool.js';
 import { type Engine, createEngine } from '../engine.js';
 import type { KeyWrap } from '../keystore/keystore.js';
 import { DataKey } from '../keystore/dataKey.js';
@@ -46,11 +47,9 @@ export interface CliEngineOptions {
    * so they may be contacted even on the local network (see the destination guard).
    */
   trustedServers?: readonly string[];
-  /** Crypto workers: one (default) seals a message or two; `fetch` wants one per core to trial-decrypt a drop. */
-  workers?: number;
 }
 
-export async function openCliEngine({ trustedServers = [], workers = 1 }: CliEngineOptions = {}): Promise<CliEngine> {
+export async function openCliEngine({ trustedServers = [] }: CliEngineOptions = {}): Promise<CliEngine> {
   const dataDir = await mkdtemp(join(tmpdir(), 'deaddrop-cli-'));
   let engine: Engine;
   try {
@@ -58,7 +57,10 @@ export async function openCliEngine({ trustedServers = [], workers = 1 }: CliEng
       dataDir,
       secret: randomBytes(16).toString('hex'),
       host: 'direct',
-      workers,
+      // One crypto worker per core for trial decryption, started only when a drop holds messages:
+      // most commands seal a message or two, and an empty drop needs no second worker.
+      workers: defaultPoolSize(),
+      initialWorkers: 1,
       keyWrap: memoryKeyWrap(),
       autoPoll: false,
       network: { trustedServers: () => trustedServers },

@@ -5,7 +5,6 @@ import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/con
 import { type Contact, parseContactInput } from '../../../shared/protocol/contacts.js';
 import { revealUnsafe } from '../../../shared/text/untrustedText.js';
 import { asApiFailure } from '../api/protocolFailure.js';
-import { defaultPoolSize } from '../crypto/cryptoPool.js';
 import { type CliEngine, type CliEngineOptions, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
 import { formatFetchCursor, parseFetchCursor } from './fetchCursor.js';
@@ -164,7 +163,7 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
     }
     await cli.engine.settled();
     print(`cursor ${formatFetchCursor(dropUrls, cursors)}`);
-  }, { trustedServers: [...known.values()].flatMap((contact) => contact.dropUrls), workers: defaultPoolSize() });
+  }, { trustedServers: [...known.values()].flatMap((contact) => contact.dropUrls) });
   if (withheld > 0) {
     note(`${withheld} receipt${withheld === 1 ? ' was' : 's were'} withheld: receipts are answered only for senders in a --contacts file.`);
   }

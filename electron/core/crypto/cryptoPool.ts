@@ -13,6 +13,11 @@ import { type CryptoKind, type CryptoReply, type CryptoResponseMap, type Request
 export interface CryptoPoolOptions {
   /** Worker count; defaults to the core count (at most 8). */
   size?: number;
+  /**
+   * Workers started at once (default: all); the others start with the first batch to trial-open.
+   * The CLI starts one: most commands seal a message or two, and an empty drop needs no second worker.
+   */
+  initialSize?: number;
   /** Worker entry module: the TypeScript source by default; the packaged app passes a bundled .js. */
   workerEntry?: URL;
   /** How many times a task is tried in a fresh worker after its worker died or hung. */
@@ -32,6 +37,8 @@ export interface CryptoPoolOptions {
 
 export interface CryptoPool {
   readonly size: number;
+  /** Workers started so far (up to `size`). */
+  readonly started: number;
   seal(sender: KeyPair, recipientPublicKey: Uint8Array, payload: Uint8Array): Promise<Uint8Array>;
   /** For every PDU, the identity that opens it (index into `identities`) or null. Keeps input order. */
   trialOpen(identities: readonly KeyPair[], pdus: readonly Uint8Array[]): Promise<(TrialHit | null)[]>;
@@ -192,7 +199,13 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
     });
   };
 
-  for (let i = 0; i < size; i++) slots.push(spawn());
+  /** Starts the workers not started yet; they take work as soon as they are ready. */
+  const grow = (): void => {
+    while (!closing && !fatal && slots.length < size) slots.push(spawn());
+  };
+
+  const initialSize = Math.min(size, Math.max(1, options.initialSize ?? size));
+  for (let i = 0; i < initialSize; i++) slots.push(spawn());
   await new Promise<void>((resolve) => {
     const check = () => (fatal || slots.every((s) => s.ready) ? resolve() : readyWaiters.push(check));
     check();
@@ -201,11 +214,15 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
 
   return {
     size,
+    get started() {
+      return slots.length;
+    },
     async seal(sender, recipientPublicKey, payload) {
       return (await run('seal', () => ({ request: { kind: 'seal', sender, recipientPublicKey, payload }, transfer: [] }))).pdu;
     },
     async trialOpen(identities, pdus) {
       if (pdus.length === 0 || identities.length === 0) return pdus.map(() => null);
+      grow();
       const chunk = Math.max(MIN_CHUNK, Math.ceil(pdus.length / (size * 4)));
       const jobs: Promise<CryptoResponseMap['trialOpen']>[] = [];
       for (let start = 0; start < pdus.length; start += chunk) {
