@@ -39,12 +39,26 @@ function invalidBackup(message: string): ProtocolError {
   return new ProtocolError('invalid_backup', message);
 }
 
+type PublicKeyOf = (privateKey: Uint8Array) => Promise<Uint8Array>;
+
+/**
+ * The portable X25519 base multiplication, loaded at first use like Argon2id: hosts that never open a
+ * backup never load libsodium for it. Started before a slow step so the two overlap; never rejects
+ * unobserved.
+ */
+function loadPublicKeyOf(): Promise<PublicKeyOf> {
+  const loading = import('./box.js').then(async ({ cryptoReady, publicKeyFromPrivate }) => {
+    await cryptoReady();
+    return publicKeyFromPrivate;
+  });
+  loading.catch(() => undefined);
+  return loading;
+}
+
 /** Checks that the key pair belongs together and every drop URL is valid. */
-async function checkIdentity(identity: IdentityBackup): Promise<void> {
+async function checkIdentity(identity: IdentityBackup, publicKeyOf = loadPublicKeyOf()): Promise<void> {
   const privateKey = fromHex(identity.privateKey, 32, 'invalid_backup');
-  // Loaded at first use, like Argon2id: hosts that never open a backup never load libsodium for it.
-  const { publicKeyFromPrivate } = await import('./box.js');
-  const derived = toHex(await publicKeyFromPrivate(privateKey));
+  const derived = toHex(await (await publicKeyOf)(privateKey));
   if (derived !== identity.publicKey.toLowerCase()) throw invalidBackup('The public key does not belong to the private key.');
   for (const url of identity.dropUrls) {
     try {
@@ -82,6 +96,7 @@ export async function encryptIdentityBackup(identity: IdentityBackup, passphrase
  * @throws ProtocolError 'bad_passphrase' or 'invalid_backup' (also for key-derivation settings above `MAX_PASSPHRASE_LIMITS`)
  */
 export async function decryptIdentityBackup(text: string, passphrase: string, kdf?: PassphraseKdf): Promise<IdentityBackup> {
+  const publicKeyOf = loadPublicKeyOf(); // loads while Argon2id runs
   const plaintext = await openWithPassphrase('deaddrop-identity-backup', text, passphrase, kdf);
   let json: unknown;
   try {
@@ -100,6 +115,6 @@ export async function decryptIdentityBackup(text: string, passphrase: string, kd
     dropUrls: parsed.data.drop_urls,
     ...(parsed.data.drop_bits !== undefined ? { dropBits: parsed.data.drop_bits } : {}),
   };
-  await checkIdentity(identity);
+  await checkIdentity(identity, publicKeyOf);
   return identity;
 }
