@@ -75,6 +75,9 @@ test.describe('message history at rest', () => {
     const again = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     const reopened = again.pages()[0] ?? (await again.newPage());
     await reopened.goto(host.appUrl);
+    await reopened.getByLabel('Passphrase').fill('not the passphrase');
+    await reopened.getByRole('button', { name: /Unlock/ }).click();
+    await expect(reopened.getByText('Wrong passphrase. Try again.')).toBeVisible();
     await reopened.getByLabel('Passphrase').fill(PASSPHRASE);
     await reopened.getByRole('button', { name: /Unlock/ }).click();
     await reopened.getByTestId('conversation-item').filter({ hasText: SECRET_ALIAS }).click();

@@ -18,7 +18,8 @@ export function UnlockScreen() {
     const result = await bridge.invoke('app/unlock', { passphrase });
     if (!result.ok) {
       setBusy(false);
-      setError(result.error.message);
+      // The state file is checked separately: a refused unlock here means the passphrase is wrong.
+      setError(result.error.code === 'bad_passphrase' ? 'Wrong passphrase. Try again.' : result.error.message);
       return;
     }
     try {
