@@ -50,7 +50,12 @@ test.describe.serial('a stranger with a contact’s name', () => {
     await mallory.page.getByRole('button', { name: 'Open conversation' }).click();
     await sendText(mallory.page, 'It is me, Bob. Please send the code.');
 
+    // Unread: on Chats, in the identity switcher and in the window title.
+    await expect(alice.page.getByTestId('chats-unread')).toHaveText('1');
+    await expect(alice.page.locator('#identity-switcher option')).toHaveText(['Alice (1 unread)']);
+    await expect(alice.page).toHaveTitle('(1) Deaddrop');
     await openConversationWith(alice.page, 'Воb');
+    await expect(alice.page).toHaveTitle('Deaddrop');
     await expect(alice.page.getByTestId('lookalike-warning')).toContainText('Not the Bob in your contacts: this is a different key');
     await expect(alice.page.getByTestId('chat-key-prefix')).toContainText('key ');
     // No composer before Accept.

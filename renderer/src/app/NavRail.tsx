@@ -1,6 +1,7 @@
 import { database } from '../db/database.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
+import { useUnreadCounts } from './unreadCounts.js';
 import { type View, useUi } from '../stores/uiStore.js';
 
 const items: Array<{ view: View; label: string }> = [
@@ -16,6 +17,7 @@ export function NavRail() {
   const active = useActiveIdentity();
   const view = useUi((s) => s.view);
   const setView = useUi((s) => s.setView);
+  const unread = useUnreadCounts().byIdentity;
   const requests = useLiveQuery(
     async () => (active ? database().contacts.where('identityId').equals(active.id).filter((c) => c.status === 'unknown').count() : 0),
     [active?.id],
@@ -39,6 +41,7 @@ export function NavRail() {
           {identities.map((i) => (
             <option key={i.id} value={i.id}>
               {i.alias}
+              {(unread.get(i.id) ?? 0) > 0 ? ` (${unread.get(i.id)} unread)` : ''}
             </option>
           ))}
         </select>
@@ -53,6 +56,11 @@ export function NavRail() {
               onClick={() => setView(item.view)}
             >
               {item.label}
+              {item.view === 'chats' && active && (unread.get(active.id) ?? 0) > 0 && (
+                <span className="badge" aria-label={`${unread.get(active.id)} unread messages`} data-testid="chats-unread">
+                  {unread.get(active.id)}
+                </span>
+              )}
               {item.view === 'contacts' && requests > 0 && (
                 <span className="badge" aria-label={`${requests} contact requests`}>
                   {requests}
