@@ -141,6 +141,12 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     expect(shortPassphrase).toMatchObject({ code: 1, stderr: expect.stringMatching(/at least 8 characters/) });
     expect(existsSync(file('short.qid'))).toBe(false);
 
+    // A .qid asking for 4 GiB and a million passes of Argon2id is refused before any derivation.
+    const written = JSON.parse(readFileSync(file('alice.qid'), 'utf8')) as { kdf: object };
+    writeFileSync(file('costly.qid'), JSON.stringify({ ...written, kdf: { ...written.kdf, memlimit: 2 ** 32, opslimit: 1_000_000 } }));
+    const costly = await deaddrop(['fetch', '--id', file('costly.qid')]);
+    expect(costly).toMatchObject({ code: 1, stderr: expect.stringMatching(/costly\.qid: The backup asks for Argon2id with 4096 MiB of memory and 1000000 passes; at most 256 MiB/) });
+
     const foreign = await deaddrop(['id', 'card', '--id', join(repoRoot, 'package.json')]);
     expect(foreign).toMatchObject({ code: 1, stderr: expect.stringMatching(/package\.json: The file is not a Deaddrop identity backup/) });
 
