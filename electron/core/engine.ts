@@ -84,8 +84,8 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Everything the handler table works with. */
-export interface EngineParts {
+/** The engine's running pieces that the handler table works with (its context, not message parts). */
+export interface EngineContext {
   options: EngineOptions;
   keystore: Keystore;
   pool: CryptoPool;

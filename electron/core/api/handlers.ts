@@ -5,14 +5,14 @@
  */
 import type { ApiHandlers, AppInfo, Capabilities, EngineSettings } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
-import type { EngineParts } from '../engine.js';
+import type { EngineContext } from '../engine.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 
 const DEFAULT_VERSION = '0.1.0';
 const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false };
 
-export function buildHandlers(parts: EngineParts): ApiHandlers {
+export function buildHandlers(parts: EngineContext): ApiHandlers {
   const { keystore, poller, sender, options } = parts;
   const info = (): AppInfo => ({
     version: options.version ?? DEFAULT_VERSION,

@@ -4,7 +4,7 @@ import { type ApiHandlers, type IdentitySummary, MAX_DROPS_PER_IDENTITY } from '
 import { formatContactString, formatQco, qcoFileName } from '../../../shared/protocol/contacts.js';
 import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
-import type { EngineParts } from '../engine.js';
+import type { EngineContext } from '../engine.js';
 import { generateNativeKeyPair } from '../keystore/nativeKeyPair.js';
 import { exportIdentity, importIdentity } from '../keystore/identityFile.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
@@ -20,7 +20,7 @@ type IdentityChannels =
   | 'identities/addDrop'
   | 'identities/removeDrop';
 
-export function identityHandlers(parts: EngineParts, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
+export function identityHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
   const { keystore, emit, now } = parts;
   const changed = async () => {
     emit('identities/changed', keystore.identities());
