@@ -15,39 +15,27 @@ const backends = [{ name: 'SQLite', postgres: false }, ...(PG_URL ? [{ name: 'Po
 const label = (n: number): Uint8Array => new TextEncoder().encode(`m${n}`);
 const text = (body: Uint8Array): string => new TextDecoder().decode(body);
 
-/** A client of the original kind: echoes the last Last-Modified it saw and keeps what it got. */
-function ifModifiedSinceClient(url: string) {
-  let lastModified: string | null = null;
+/**
+ * A polling client that echoes one response header as one request header and keeps what it got:
+ * `Last-Modified` as `If-Modified-Since` (the original clients), or `X-Qabel-Latest` as `X-Qabel-New-Since` (ours).
+ */
+function echoingClient(url: string, echo: { from: string; as: string }) {
+  let token: string | null = null;
   const seen: string[] = [];
   return {
     seen,
     async poll(): Promise<number> {
-      const got = await fetchDrop(url, lastModified ? { 'If-Modified-Since': lastModified } : {});
+      const got = await fetchDrop(url, token ? { [echo.as]: token } : {});
       if (got.status === 200) {
         seen.push(...got.parts.map((p) => text(p.body)));
-        lastModified = got.response.headers.get('last-modified');
+        token = got.response.headers.get(echo.from);
       }
       return got.status;
     },
   };
 }
-
-/** A client of ours: echoes X-Qabel-Latest. */
-function cursorClient(url: string) {
-  let cursor: string | null = null;
-  const seen: string[] = [];
-  return {
-    seen,
-    async poll(): Promise<number> {
-      const got = await fetchDrop(url, cursor ? { 'X-Qabel-New-Since': cursor } : {});
-      if (got.status === 200) {
-        seen.push(...got.parts.map((p) => text(p.body)));
-        cursor = got.latest;
-      }
-      return got.status;
-    },
-  };
-}
+const ifModifiedSinceClient = (url: string) => echoingClient(url, { from: 'last-modified', as: 'If-Modified-Since' });
+const cursorClient = (url: string) => echoingClient(url, { from: 'x-qabel-latest', as: 'X-Qabel-New-Since' });
 
 /**
  * Polls until a poll brings nothing new; bounded. (An If-Modified-Since client is sent the messages
