@@ -1,5 +1,5 @@
 /**
- * The engine: keystore, crypto worker pool, drop client, poller and outbox behind one handler table
+ * The engine: stateStore, crypto worker pool, drop client, poller and outbox behind one handler table
  * (`shared/ipc/contract.ts`) that every transport serves: Electron IPC, the WebSocket host of the
  * browser tests, and direct calls from the CLI and Node tests. Plain Node: never imports electron.
  */
@@ -12,8 +12,8 @@ import { buildHandlers } from './api/handlers.js';
 import { type CryptoPool, createCryptoPool } from './crypto/cryptoPool.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './inbox/backoff.js';
 import { type FetchSince, Poller } from './inbox/poller.js';
-import { type KeyWrap, Keystore } from './keystore/keystore.js';
-import { passphraseKeyWrap } from './keystore/passphraseKeyWrap.js';
+import { type KeyWrap, StateStore } from './state/stateStore.js';
+import { passphraseKeyWrap } from './state/passphraseKeyWrap.js';
 import { originsOf } from './net/destinationGuard.js';
 import type { BreakerPolicy } from './net/serverBreaker.js';
 import { Network } from './net/network.js';
@@ -87,7 +87,7 @@ export interface Engine {
 /** The engine's running pieces that the handler table works with (its context, not message parts). */
 export interface EngineContext {
   options: EngineOptions;
-  keystore: Keystore;
+  stateStore: StateStore;
   pool: CryptoPool;
   network: Network;
   poller: Poller;
@@ -110,10 +110,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     workerEntry: options.workerEntry,
     logger: createLogger('crypto-pool'),
   });
-  let keystore: Keystore;
+  let stateStore: StateStore;
   try {
-    keystore = await Keystore.load(options.dataDir, options.keyWrap ?? passphraseKeyWrap(options.passphraseLimits, pool.argon2id));
-    if (options.secret !== null) await keystore.unlock(options.secret);
+    stateStore = await StateStore.load(options.dataDir, options.keyWrap ?? passphraseKeyWrap(options.passphraseLimits, pool.argon2id));
+    if (options.secret !== null) await stateStore.unlock(options.secret);
   } catch (err) {
     await pool.close();
     throw err;
@@ -135,13 +135,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     gate: options.network?.gate,
     breaker: options.network?.breaker,
     rules: {
-      allowLocalNetwork: () => options.network?.allowLocalNetwork === true || (!keystore.locked && keystore.settings().allowLocalNetwork),
+      allowLocalNetwork: () => options.network?.allowLocalNetwork === true || (!stateStore.locked && stateStore.settings().allowLocalNetwork),
       trustedOrigins: () =>
-        originsOf([...(keystore.locked ? [] : keystore.identities().flatMap((identity) => identity.dropUrls)), ...(options.network?.trustedServers?.() ?? [])]),
+        originsOf([...(stateStore.locked ? [] : stateStore.identities().flatMap((identity) => identity.dropUrls)), ...(options.network?.trustedServers?.() ?? [])]),
     },
   });
   const sender = new Sender({
-    keystore,
+    stateStore,
     pool,
     client: () => network.client,
     emit,
@@ -152,7 +152,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     logger: createLogger('outbox'),
   });
   const poller = new Poller({
-    keystore,
+    stateStore,
     pool,
     client: () => network.client,
     pushConnection: (url) => network.pushConnection(url),
@@ -163,11 +163,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     logger: createLogger('poller'),
   });
   const started = async () => {
-    network.configure(keystore.settings().proxy);
+    network.configure(stateStore.settings().proxy);
     sender.resumeReceipts();
     if (options.autoPoll !== false) await poller.sync();
   };
-  if (!keystore.locked) {
+  if (!stateStore.locked) {
     try {
       await started();
     } catch (err) {
@@ -177,7 +177,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
-  const handlers = buildHandlers({ options, keystore, pool, network, poller, sender, emit, now, started });
+  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, emit, now, started });
   let closed: Promise<void> | null = null;
   return {
     handlers,
@@ -186,7 +186,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       return () => void sinks.delete(sink);
     },
     fetchOnce(since) {
-      if (keystore.locked) return Promise.reject(new ApiFailure('locked', 'The engine is locked.'));
+      if (stateStore.locked) return Promise.reject(new ApiFailure('locked', 'The engine is locked.'));
       return poller.fetchOnce(since);
     },
     async settled() {
@@ -197,7 +197,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       closed ??= (async () => {
         await poller.stop();
         await sender.close();
-        await keystore.flush();
+        await stateStore.flush();
         await pool.close();
         await network.close();
         sinks.clear();

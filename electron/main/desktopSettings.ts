@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { type DesktopSettings, desktopSettingsSchema } from '../../shared/ipc/contract.js';
-import { writeFileAtomic } from '../core/keystore/atomicFile.js';
+import { writeFileAtomic } from '../core/state/atomicFile.js';
 
 export const defaultDesktopSettings: DesktopSettings = {
   closeToTray: true,

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/keystore/atomicFile.js';
+import { writeFileAtomic } from '../core/state/atomicFile.js';
 
 /** Electron's login items exist on macOS and Windows only; Linux desktops read XDG autostart entries. */
 export interface AutostartTarget {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { STATE_FILE_NAME } from '../core/keystore/stateSchema.js';
+import { STATE_FILE_NAME } from '../core/state/stateSchema.js';
 
 /** Where one profile keeps everything: Chromium storage (IndexedDB), the engine state, the local drop server. */
 export interface ProfilePaths {
@@ -12,7 +12,7 @@ export interface ProfilePaths {
   secretFile: string;
   /** Written when the profile uses a passphrase instead of the OS keyring, so the choice sticks. */
   passphraseMarkerFile: string;
-  /** The engine's keystore state: its keys are sealed under the secret. */
+  /** The engine's state store state: its keys are sealed under the secret. */
   engineStateFile: string;
   desktopSettingsFile: string;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { SafeStorage } from 'electron';
-import { writeFileAtomic, writeFileAtomicExclusive } from '../core/keystore/atomicFile.js';
+import { writeFileAtomic, writeFileAtomicExclusive } from '../core/state/atomicFile.js';
 
 /** The parts of Electron's safeStorage the provider needs. */
 export type SecretStorage = Pick<
@@ -12,7 +12,7 @@ export type SecretStorage = Pick<
 export interface SecretFiles {
   secretFile: string;
   passphraseMarkerFile: string;
-  /** The engine's keystore state; if it exists, its keys are already sealed under some secret. */
+  /** The engine's state store state; if it exists, its keys are already sealed under some secret. */
   engineStateFile: string;
 }
 

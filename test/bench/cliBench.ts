@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { PDU_LENGTH, PDU_VERSION_0 } from '../../shared/protocol/boxTypes.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { craftPdu } from '../engine/helpers/craft.js';
 import { rawX25519Rate } from './rawX25519.js';
 // @ts-expect-error: a plain .mjs build script without type declarations

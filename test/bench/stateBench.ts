@@ -16,10 +16,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { argon2id } from '../../shared/protocol/argon2id.js';
 import { TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/passphraseSeal.js';
-import { writeFileAtomic } from '../../electron/core/keystore/atomicFile.js';
-import { Keystore } from '../../electron/core/keystore/keystore.js';
-import { passphraseKeyWrap } from '../../electron/core/keystore/passphraseKeyWrap.js';
-import { STATE_FILE_NAME, type OutboxRecord } from '../../electron/core/keystore/stateSchema.js';
+import { writeFileAtomic } from '../../electron/core/state/atomicFile.js';
+import { StateStore } from '../../electron/core/state/stateStore.js';
+import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
+import { STATE_FILE_NAME, type OutboxRecord } from '../../electron/core/state/stateSchema.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,10 +57,10 @@ interface Measured {
   busyMs: number;
 }
 
-async function livedInKeystore(mode: string) {
+async function livedInStateStore(mode: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-state-bench-'));
   const counter = { writes: 0, measuring: false };
-  const keystore = await Keystore.load(dataDir, passphraseKeyWrap(TEST_PASSPHRASE_LIMITS, argon2id), {
+  const stateStore = await StateStore.load(dataDir, passphraseKeyWrap(TEST_PASSPHRASE_LIMITS, argon2id), {
     writeDelayMs: mode === BATCHED ? undefined : 0,
     writeFile: async (path, contents) => {
       if (!counter.measuring) return writeFile(path, contents); // filling the state: no fsync, not counted
@@ -68,26 +68,26 @@ async function livedInKeystore(mode: string) {
       await writeFileAtomic(path, contents);
     },
   });
-  await keystore.unlock('bench secret');
-  await keystore.acknowledge(DROP, 'start', Array.from({ length: SEEN_KEYS }, (_, i) => key(i)));
-  for (let i = 0; i < FINISHED_RECORDS; i++) await keystore.putOutboxRecord(`done-${i}`, record(0, 1));
-  await keystore.flush();
+  await stateStore.unlock('bench secret');
+  await stateStore.acknowledge(DROP, 'start', Array.from({ length: SEEN_KEYS }, (_, i) => key(i)));
+  for (let i = 0; i < FINISHED_RECORDS; i++) await stateStore.putOutboxRecord(`done-${i}`, record(0, 1));
+  await stateStore.flush();
   counter.measuring = true;
-  return { keystore, dataDir, counter };
+  return { stateStore, dataDir, counter };
 }
 
 /** Runs `change(i)` COUNT times, paced, each awaited as its caller does; then waits for the disk. */
-async function stream(mode: string, change: (keystore: Keystore, i: number) => Promise<void>): Promise<Measured & { fileBytes: number }> {
-  const { keystore, dataDir, counter } = await livedInKeystore(mode);
+async function stream(mode: string, change: (stateStore: StateStore, i: number) => Promise<void>): Promise<Measured & { fileBytes: number }> {
+  const { stateStore, dataDir, counter } = await livedInStateStore(mode);
   const loopBefore = performance.eventLoopUtilization();
   const start = performance.now();
   for (let i = 0; i < COUNT; i++) {
     const due = start + i * INTERVAL_MS;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    await change(keystore, i);
+    await change(stateStore, i);
   }
-  await keystore.flush();
+  await stateStore.flush();
   const seconds = (performance.now() - start) / 1000;
   const busyMs = performance.eventLoopUtilization(loopBefore).active;
   const fileBytes = statSync(join(dataDir, STATE_FILE_NAME)).size;
@@ -95,15 +95,15 @@ async function stream(mode: string, change: (keystore: Keystore, i: number) => P
   return { writes: counter.writes, seconds, busyMs, fileBytes };
 }
 
-const scenarios: { name: string; change(keystore: Keystore, i: number): Promise<void> }[] = [
-  { name: 'acknowledged messages (one batch each)', change: (keystore, i) => keystore.acknowledge(DROP, `cursor-${i}`, [key(SEEN_KEYS + i)]) },
+const scenarios: { name: string; change(stateStore: StateStore, i: number): Promise<void> }[] = [
+  { name: 'acknowledged messages (one batch each)', change: (stateStore, i) => stateStore.acknowledge(DROP, `cursor-${i}`, [key(SEEN_KEYS + i)]) },
   {
     // Each message's record is created (on disk before its first POST, in both modes), then its parts go out one by one.
     name: 'posted parts (10-part messages sent one after another)',
-    change: async (keystore, i) => {
+    change: async (stateStore, i) => {
       const localId = `long-${Math.floor(i / 10)}`;
-      if (i % 10 === 0) await keystore.putOutboxRecord(localId, record(10, 0));
-      await keystore.putOutboxRecord(localId, record(9 - (i % 10), 1 + (i % 10)));
+      if (i % 10 === 0) await stateStore.putOutboxRecord(localId, record(10, 0));
+      await stateStore.putOutboxRecord(localId, record(9 - (i % 10), 1 + (i % 10)));
     },
   },
 ];

@@ -9,7 +9,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { type CryptoPool, createCryptoPool, defaultPoolSize } from '../../electron/core/crypto/cryptoPool.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { rawX25519Rate } from './rawX25519.js';
 import { measureLatency } from './trialLatency.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomicExclusive } from '../../electron/core/keystore/atomicFile.js';
+import { writeFileAtomicExclusive } from '../../electron/core/state/atomicFile.js';
 import { type SecretStorage, chooseSecret, keyringUsable } from '../../electron/main/secretProvider.js';
 
 type Backend = ReturnType<SecretStorage['getSelectedStorageBackend']>;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
+import { STATE_FILE_NAME } from '../../electron/core/state/stateSchema.js';
 import { parseContactString, parseQco } from '../../shared/protocol/contacts.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 

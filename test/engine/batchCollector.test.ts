@@ -8,7 +8,7 @@ import { PDU_LENGTH, PDU_VERSION_0 } from '../../shared/protocol/boxTypes.js';
 import { toHex } from '../../shared/protocol/encoding.js';
 import { type CryptoPool, createCryptoPool } from '../../electron/core/crypto/cryptoPool.js';
 import { BatchCollector, type BatchCollectorInput } from '../../electron/core/inbox/batchOpener.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { craftPdu } from './helpers/craft.js';
 
 const me = { id: 'me', pair: generateNativeKeyPair() };

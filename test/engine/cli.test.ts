@@ -7,7 +7,7 @@ import { formatQco } from '../../shared/protocol/contacts.js';
 import { generateDropId } from '../../shared/protocol/dropId.js';
 import { TEST_PASSPHRASE_LIMITS, encryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { craftPdu } from './helpers/craft.js';
 import { type ServerProcess, repoRoot, startServerProcess } from './helpers/serverProcess.js';
 import { removeDir, tempDir } from './helpers/testEngine.js';

@@ -6,7 +6,7 @@ import { argon2id } from '../../shared/protocol/argon2id.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { DEFAULT_PASSPHRASE_LIMITS, TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/passphraseSeal.js';
 import { type CryptoPool, createCryptoPool } from '../../electron/core/crypto/cryptoPool.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 
 const pools: CryptoPool[] = [];

@@ -10,7 +10,7 @@ import { type Socket, connect, createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { DropClient } from '../../electron/core/net/dropClient.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { craftPdu, randomPdu } from './helpers/craft.js';
 import { startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine, tempDir } from './helpers/testEngine.js';

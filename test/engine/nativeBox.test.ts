@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 import { cryptoReady, generateKeyPair, portableBox, sealBox } from '../../shared/protocol/box.js';
 import { PAYLOAD_LENGTH, PDU_LENGTH } from '../../shared/protocol/boxTypes.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import {
   importPublicKey,
   nativeBox,

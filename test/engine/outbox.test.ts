@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
+import { STATE_FILE_NAME } from '../../electron/core/state/stateSchema.js';
 import { Agent } from 'undici';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';

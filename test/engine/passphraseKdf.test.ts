@@ -8,7 +8,7 @@ import type { PassphraseKdf } from '../../shared/protocol/argon2id.js';
 import { TEST_PASSPHRASE_LIMITS, decryptIdentityBackup, encryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
 import { formatDropUrl, generateDropId } from '../../shared/protocol/dropId.js';
 import { toHex } from '../../shared/protocol/encoding.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 
 /** Counts Argon2id runs on this thread; the worker threads load their own, uncounted copy. */

@@ -15,7 +15,7 @@ import { Agent } from 'undici';
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { generateDropId } from '../../shared/protocol/dropId.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
-import { generateNativeKeyPair } from '../../electron/core/keystore/nativeKeyPair.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { craftPdu } from './helpers/craft.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { FAST_TIMING, type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';

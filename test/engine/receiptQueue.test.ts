@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
-import { STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
+import { STATE_FILE_NAME } from '../../electron/core/state/stateSchema.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine, tempDir } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';

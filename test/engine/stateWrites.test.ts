@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { argon2id } from '../../shared/protocol/argon2id.js';
 import { TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/passphraseSeal.js';
-import { writeFileAtomic } from '../../electron/core/keystore/atomicFile.js';
-import { Keystore } from '../../electron/core/keystore/keystore.js';
-import { passphraseKeyWrap } from '../../electron/core/keystore/passphraseKeyWrap.js';
-import { type EngineState, type OutboxRecord, STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
+import { writeFileAtomic } from '../../electron/core/state/atomicFile.js';
+import { StateStore } from '../../electron/core/state/stateStore.js';
+import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
+import { type EngineState, type OutboxRecord, STATE_FILE_NAME } from '../../electron/core/state/stateSchema.js';
 import { type TestEngine, removeDir, startTestEngine, tempDir } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 
@@ -29,13 +29,13 @@ afterEach(async () => {
 const DROP = 'http://127.0.0.1:9/drops/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 const onDisk = (dataDir: string) => JSON.parse(readFileSync(join(dataDir, STATE_FILE_NAME), 'utf8')) as EngineState;
 
-/** An unlocked keystore in a fresh folder whose writes are recorded; `failNext` makes the next write fail. */
-async function keystoreWith(writeDelayMs: number) {
+/** An unlocked state store in a fresh folder whose writes are recorded; `failNext` makes the next write fail. */
+async function stateStoreWith(writeDelayMs: number) {
   const dataDir = tempDir('deaddrop-state-');
   dirs.push(dataDir);
   const writes: EngineState[] = [];
   let failNext = false;
-  const keystore = await Keystore.load(dataDir, passphraseKeyWrap(TEST_PASSPHRASE_LIMITS, argon2id), {
+  const stateStore = await StateStore.load(dataDir, passphraseKeyWrap(TEST_PASSPHRASE_LIMITS, argon2id), {
     writeDelayMs,
     writeFile: async (path, contents) => {
       if (failNext) {
@@ -46,8 +46,8 @@ async function keystoreWith(writeDelayMs: number) {
       writes.push(JSON.parse(contents) as EngineState);
     },
   });
-  await keystore.unlock('secret');
-  return { keystore, dataDir, writes, failNextWrite: () => void (failNext = true) };
+  await stateStore.unlock('secret');
+  return { stateStore, dataDir, writes, failNextWrite: () => void (failNext = true) };
 }
 
 const record = (pending: number): OutboxRecord => ({
@@ -63,55 +63,55 @@ const record = (pending: number): OutboxRecord => ({
 
 describe('batched state writes', () => {
   it('writes a thousand acknowledgements as one, and only cursors the consumer acknowledged', async () => {
-    const { keystore, dataDir, writes } = await keystoreWith(60_000);
+    const { stateStore, dataDir, writes } = await stateStoreWith(60_000);
     expect(writes).toHaveLength(1); // the new state file itself is durable at once
-    for (let i = 0; i < 1000; i++) await keystore.acknowledge(DROP, `cursor-${i}`, [`key-${i}`]);
+    for (let i = 0; i < 1000; i++) await stateStore.acknowledge(DROP, `cursor-${i}`, [`key-${i}`]);
     expect(writes).toHaveLength(1);
     expect(onDisk(dataDir).cursors).toEqual({});
-    await keystore.flush();
+    await stateStore.flush();
     expect(writes).toHaveLength(2);
     expect(onDisk(dataDir).cursors).toEqual({ [DROP]: 'cursor-999' });
     expect(onDisk(dataDir).seen).toHaveLength(1000);
   });
 
   it('writes a lagging change within the delay without being asked again', async () => {
-    const { keystore, dataDir } = await keystoreWith(50);
-    await keystore.acknowledge(DROP, 'later', []);
+    const { stateStore, dataDir } = await stateStoreWith(50);
+    await stateStore.acknowledge(DROP, 'later', []);
     await waitFor(() => onDisk(dataDir).cursors[DROP] === 'later', 'the cursor on disk');
   });
 
   it('has a new outbox record, a queued receipt and settings on disk when the call resolves, lagging changes with them', async () => {
-    const { keystore, dataDir, writes } = await keystoreWith(60_000);
-    await keystore.acknowledge(DROP, 'lagging', []);
-    await keystore.putOutboxRecord('new', record(2));
+    const { stateStore, dataDir, writes } = await stateStoreWith(60_000);
+    await stateStore.acknowledge(DROP, 'lagging', []);
+    await stateStore.putOutboxRecord('new', record(2));
     expect(onDisk(dataDir).outbox['new']!.pendingPdus).toHaveLength(2);
     expect(onDisk(dataDir).cursors[DROP]).toBe('lagging');
     // Progress of a record already on disk may lag: a part posted again carries the same bytes.
-    await keystore.putOutboxRecord('new', record(1));
+    await stateStore.putOutboxRecord('new', record(1));
     expect(onDisk(dataDir).outbox['new']!.pendingPdus).toHaveLength(2);
     const receipt = { identityId: 'i', recipientKey: 'a'.repeat(64), dropUrls: [DROP], acknowledgeId: 'ack', queuedAt: 1 };
-    await keystore.queueReceipt(receipt);
+    await stateStore.queueReceipt(receipt);
     expect(onDisk(dataDir).receipts).toEqual([receipt]);
     expect(onDisk(dataDir).outbox['new']!.pendingPdus).toHaveLength(1);
-    await keystore.removeReceipt(receipt);
+    await stateStore.removeReceipt(receipt);
     expect(onDisk(dataDir).receipts).toHaveLength(1);
-    await keystore.setSettings({ ...keystore.settings(), pollIntervalMs: 5000 });
+    await stateStore.setSettings({ ...stateStore.settings(), pollIntervalMs: 5000 });
     expect(onDisk(dataDir)).toMatchObject({ receipts: [], settings: { pollIntervalMs: 5000 } });
     expect(writes).toHaveLength(4);
   });
 
   it('keeps changes whose write failed pending, and writes them with the next one', async () => {
-    const { keystore, dataDir, failNextWrite } = await keystoreWith(60_000);
-    await keystore.acknowledge(DROP, 'kept', []);
+    const { stateStore, dataDir, failNextWrite } = await stateStoreWith(60_000);
+    await stateStore.acknowledge(DROP, 'kept', []);
     failNextWrite();
-    await expect(keystore.flush()).rejects.toThrow('disk full');
-    await keystore.flush();
+    await expect(stateStore.flush()).rejects.toThrow('disk full');
+    await stateStore.flush();
     expect(onDisk(dataDir).cursors[DROP]).toBe('kept');
   });
 
   it('writes every change before its call resolves with a delay of 0 (the unbatched behaviour)', async () => {
-    const { keystore, writes } = await keystoreWith(0);
-    for (let i = 0; i < 5; i++) await keystore.acknowledge(DROP, `cursor-${i}`, []);
+    const { stateStore, writes } = await stateStoreWith(0);
+    for (let i = 0; i < 5; i++) await stateStore.acknowledge(DROP, `cursor-${i}`, []);
     expect(writes.map((state) => state.cursors[DROP])).toEqual([undefined, 'cursor-0', 'cursor-1', 'cursor-2', 'cursor-3', 'cursor-4']);
   });
 

@@ -13,31 +13,31 @@ const DEFAULT_VERSION = '0.1.0';
 const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false };
 
 export function buildHandlers(parts: EngineContext): ApiHandlers {
-  const { keystore, poller, sender, options } = parts;
+  const { stateStore, poller, sender, options } = parts;
   const info = (): AppInfo => ({
     version: options.version ?? DEFAULT_VERSION,
     host: options.host,
     paused: poller.isPaused,
-    locked: keystore.locked,
+    locked: stateStore.locked,
     capabilities: options.capabilities?.() ?? NO_CAPABILITIES,
   });
   const requireUnlocked = () => {
-    if (keystore.locked) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
+    if (stateStore.locked) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
   };
 
   return {
     'app/info': async () => info(),
     'app/unlock': async ({ passphrase }) => {
-      if (keystore.locked) {
-        await keystore.unlock(passphrase);
+      if (stateStore.locked) {
+        await stateStore.unlock(passphrase);
         await parts.started();
-        parts.emit('identities/changed', keystore.identities());
+        parts.emit('identities/changed', stateStore.identities());
       }
       return info();
     },
     'app/databaseKey': async () => {
       requireUnlocked();
-      return { key: Buffer.from(keystore.databaseKey()).toString('base64') };
+      return { key: Buffer.from(stateStore.databaseKey()).toString('base64') };
     },
     ...identityHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
@@ -55,19 +55,19 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     },
     'receipts/send': async ({ identityId, recipient, acknowledgeIds }) => {
       requireUnlocked();
-      keystore.identity(identityId);
+      stateStore.identity(identityId);
       for (const acknowledgeId of acknowledgeIds) sender.sendReceipt(identityId, recipient.publicKey, recipient.dropUrls, acknowledgeId);
       return null;
     },
     'settings/get': async () => {
       requireUnlocked();
-      return keystore.settings();
+      return stateStore.settings();
     },
     'settings/set': async (change) => {
       requireUnlocked();
-      const next: EngineSettings = { ...keystore.settings(), ...change };
+      const next: EngineSettings = { ...stateStore.settings(), ...change };
       validateProxy(next.proxy);
-      const saved = await keystore.setSettings(next);
+      const saved = await stateStore.setSettings(next);
       parts.network.configure(saved.proxy);
       if (options.autoPoll !== false) await poller.restart();
       return saved;

@@ -5,8 +5,8 @@ import { formatContactString, formatQco, qcoFileName } from '../../../shared/pro
 import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
 import type { EngineContext } from '../engine.js';
-import { generateNativeKeyPair } from '../keystore/nativeKeyPair.js';
-import { exportIdentity, importIdentity } from '../keystore/identityFile.js';
+import { generateNativeKeyPair } from '../state/nativeKeyPair.js';
+import { exportIdentity, importIdentity } from '../state/identityFile.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { asApiFailure } from './protocolFailure.js';
 
@@ -21,16 +21,16 @@ type IdentityChannels =
   | 'identities/removeDrop';
 
 export function identityHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
-  const { keystore, emit, now } = parts;
+  const { stateStore, emit, now } = parts;
   const changed = async () => {
-    emit('identities/changed', keystore.identities());
+    emit('identities/changed', stateStore.identities());
     if (parts.options.autoPoll !== false) await parts.poller.sync();
   };
 
   return {
     'identities/list': async () => {
       requireUnlocked();
-      return keystore.identities();
+      return stateStore.identities();
     },
     'identities/create': async ({ alias, serverUrl, dropBits }) => {
       requireUnlocked();
@@ -44,52 +44,52 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
         dropBits,
         createdAt: now(),
       };
-      const created = await keystore.addIdentity(summary, pair.privateKey);
+      const created = await stateStore.addIdentity(summary, pair.privateKey);
       await changed();
       return created;
     },
     'identities/import': async ({ backup, passphrase }) => {
       requireUnlocked();
       const imported = await importIdentity(backup, passphrase, parts.pool.argon2id);
-      const created = await keystore.addIdentity({ ...imported.summary, id: randomUUID(), createdAt: now() }, imported.privateKey);
+      const created = await stateStore.addIdentity({ ...imported.summary, id: randomUUID(), createdAt: now() }, imported.privateKey);
       await changed();
       return created;
     },
     'identities/export': async ({ identityId, passphrase }) => {
       requireUnlocked();
-      return exportIdentity(keystore.identity(identityId), keystore.keyPair(identityId), passphrase, parts.options.passphraseLimits, parts.pool.argon2id);
+      return exportIdentity(stateStore.identity(identityId), stateStore.keyPair(identityId), passphrase, parts.options.passphraseLimits, parts.pool.argon2id);
     },
     'identities/delete': async ({ identityId }) => {
       requireUnlocked();
-      await keystore.deleteIdentity(identityId);
+      await stateStore.deleteIdentity(identityId);
       await changed();
       return null;
     },
     'identities/addDrop': async ({ identityId, serverUrl }) => {
       requireUnlocked();
-      const identity = keystore.identity(identityId);
+      const identity = stateStore.identity(identityId);
       if (identity.dropUrls.length >= MAX_DROPS_PER_IDENTITY) {
         throw new ApiFailure('bad_input', `An identity can have at most ${MAX_DROPS_PER_IDENTITY} drops: remove one first.`);
       }
       const dropUrl = asApiFailure(() => formatDropUrl(serverUrl, generateDropId(identity.dropBits)));
-      const updated = await keystore.setDropUrls(identityId, [...identity.dropUrls, dropUrl]);
+      const updated = await stateStore.setDropUrls(identityId, [...identity.dropUrls, dropUrl]);
       await changed();
       return updated;
     },
     'identities/removeDrop': async ({ identityId, dropUrl }) => {
       requireUnlocked();
-      const identity = keystore.identity(identityId);
+      const identity = stateStore.identity(identityId);
       if (!identity.dropUrls.includes(dropUrl)) throw new ApiFailure('not_found', 'This identity has no such drop.');
       if (identity.dropUrls.length === 1) {
         throw new ApiFailure('bad_input', 'This is the last drop of this identity: add another drop before removing it.');
       }
-      const updated = await keystore.setDropUrls(identityId, identity.dropUrls.filter((url) => url !== dropUrl));
+      const updated = await stateStore.setDropUrls(identityId, identity.dropUrls.filter((url) => url !== dropUrl));
       await changed();
       return updated;
     },
     'identities/contactCard': async ({ identityId }) => {
       requireUnlocked();
-      const identity = keystore.identity(identityId);
+      const identity = stateStore.identity(identityId);
       const contact = { alias: identity.alias, publicKey: identity.publicKey, dropUrls: identity.dropUrls };
       return asApiFailure(() => ({
         contactString: formatContactString(contact),

@@ -11,12 +11,12 @@ import type { Channel, IdentitySummary, RequestOf, ResponseOf } from '../../../s
 import { dispatch } from '../../../shared/ipc/dispatch.js';
 import { defaultPoolSize } from '../crypto/cryptoPool.js';
 import { type Engine, createEngine } from '../engine.js';
-import type { KeyWrap } from '../keystore/keystore.js';
-import { DataKey } from '../keystore/dataKey.js';
+import type { KeyWrap } from '../state/stateStore.js';
+import { DataKey } from '../state/dataKey.js';
 import { CliError } from './cliError.js';
 
 /**
- * The throw-away keystore lives for one command only: its data key stays in this process's memory
+ * The throw-away state store lives for one command only: its data key stays in this process's memory
  * (the state file holds a random handle), so no passphrase KDF runs and no usable key touches the disk.
  */
 function memoryKeyWrap(): KeyWrap {
@@ -29,7 +29,7 @@ function memoryKeyWrap(): KeyWrap {
     },
     async open(handle) {
       const key = keys.get(handle);
-      if (!key) throw new CliError('The temporary keystore belongs to another process.');
+      if (!key) throw new CliError('The temporary state store belongs to another process.');
       return key;
     },
   };

@@ -12,7 +12,7 @@ import { PDU_LENGTH } from '../../../shared/protocol/boxTypes.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { BOX_ACK, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
-import type { Keystore } from '../keystore/keystore.js';
+import type { StateStore } from '../state/stateStore.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { PushConnection } from '../net/network.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -23,7 +23,7 @@ import { DropWatcher } from './dropWatcher.js';
 export type FetchSince = string | null | ReadonlyMap<string, string | null>;
 
 export interface PollerOptions {
-  keystore: Keystore;
+  stateStore: StateStore;
   pool: CryptoPool;
   client(): DropClient;
   /** How push sockets connect (proxy tunnel or guarded lookup); throws when refused. */
@@ -81,10 +81,10 @@ export class Poller {
 
   /** Starts watchers for new own drops and stops those of deleted identities. */
   async sync(): Promise<void> {
-    const { keystore } = this.options;
-    this.seen ??= new Set(keystore.seenKeys());
-    const settings = keystore.settings();
-    const wanted = new Set(keystore.identities().flatMap((identity) => identity.dropUrls));
+    const { stateStore } = this.options;
+    this.seen ??= new Set(stateStore.seenKeys());
+    const settings = stateStore.settings();
+    const wanted = new Set(stateStore.identities().flatMap((identity) => identity.dropUrls));
     for (const [dropUrl, watcher] of this.watchers) {
       if (wanted.has(dropUrl)) continue;
       this.watchers.delete(dropUrl);
@@ -97,7 +97,7 @@ export class Poller {
       const watcher = new DropWatcher({
         dropUrl,
         poll: async (url) => void (await this.pollDrop(url)),
-        intervalMs: () => keystore.settings().pollIntervalMs,
+        intervalMs: () => stateStore.settings().pollIntervalMs,
         usePush: settings.push,
         pushConnection: (url) => this.options.pushConnection(url),
         backoff: this.options.backoff,
@@ -161,8 +161,8 @@ export class Poller {
     if (newest) this.ackedSequence.set(batch.dropUrl, batch.sequence);
     const fresh = batch.dedupeKeys.filter((key) => !this.seen!.has(key));
     for (const key of fresh) this.seen!.add(key);
-    await this.options.keystore.acknowledge(batch.dropUrl, newest ? batch.latest : null, fresh);
-    if (this.seen!.size > MAX_SEEN_IN_MEMORY) this.seen = new Set(this.options.keystore.seenKeys());
+    await this.options.stateStore.acknowledge(batch.dropUrl, newest ? batch.latest : null, fresh);
+    if (this.seen!.size > MAX_SEEN_IN_MEMORY) this.seen = new Set(this.options.stateStore.seenKeys());
     const freshSet = new Set(fresh);
     const wanted = new Map(batch.receiptsToSend.map((message) => [message.dedupeKey, message]));
     for (const { dedupeKey, dropUrls } of owed) {
@@ -178,11 +178,11 @@ export class Poller {
    * `fetch --since`: one cursor for all drops, or one per drop URL). Resolves after the batches were emitted, with each drop's newest cursor.
    */
   async fetchOnce(since?: FetchSince): Promise<Map<string, string | null>> {
-    this.seen ??= new Set(this.options.keystore.seenKeys());
-    const dropUrls = [...new Set(this.options.keystore.identities().flatMap((identity) => identity.dropUrls))];
+    this.seen ??= new Set(this.options.stateStore.seenKeys());
+    const dropUrls = [...new Set(this.options.stateStore.identities().flatMap((identity) => identity.dropUrls))];
     const cursors = new Map<string, string | null>();
     for (const dropUrl of dropUrls) {
-      const from = since === undefined ? this.options.keystore.cursor(dropUrl) : typeof since === 'object' && since !== null ? (since.get(dropUrl) ?? null) : since;
+      const from = since === undefined ? this.options.stateStore.cursor(dropUrl) : typeof since === 'object' && since !== null ? (since.get(dropUrl) ?? null) : since;
       cursors.set(dropUrl, (await this.pollDrop(dropUrl, from)) ?? from);
     }
     return cursors;
@@ -194,9 +194,9 @@ export class Poller {
    * while they stream in, and the next page is asked for while this one is still being opened.
    * Returns the newest cursor (null when nothing was newer).
    */
-  private async pollDrop(dropUrl: string, since = this.options.keystore.cursor(dropUrl)): Promise<string | null> {
-    const { keystore } = this.options;
-    const identities: LocalIdentity[] = keystore.identities().map((identity) => ({ id: identity.id, pair: keystore.keyPair(identity.id) }));
+  private async pollDrop(dropUrl: string, since = this.options.stateStore.cursor(dropUrl)): Promise<string | null> {
+    const { stateStore } = this.options;
+    const identities: LocalIdentity[] = stateStore.identities().map((identity) => ({ id: identity.id, pair: stateStore.keyPair(identity.id) }));
     const collector = new BatchCollector({
       dropUrl,
       identities,
@@ -244,7 +244,7 @@ export class Poller {
     if (messages.length === 0 && receipts.length === 0) {
       // Nothing for the consumer to store: the cursor may move on at once (and never back).
       this.ackedSequence.set(dropUrl, sequence);
-      if (latest !== null) await keystore.acknowledge(dropUrl, latest, []);
+      if (latest !== null) await stateStore.acknowledge(dropUrl, latest, []);
       return latest;
     }
     const batchId = randomUUID();

@@ -18,14 +18,14 @@ import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaT
 import { buildTextMessages } from '../../../shared/protocol/textMessages.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
-import type { Keystore } from '../keystore/keystore.js';
-import type { OutboxRecord, QueuedReceipt } from '../keystore/stateSchema.js';
+import type { StateStore } from '../state/stateStore.js';
+import type { OutboxRecord, QueuedReceipt } from '../state/stateSchema.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { RetryBudget } from '../net/retryBudget.js';
 import { type RetryPolicy, postWithRetry } from './postWithRetry.js';
 
 export interface SenderOptions {
-  keystore: Keystore;
+  stateStore: StateStore;
   pool: CryptoPool;
   client(): DropClient;
   emit: EventSink;
@@ -67,8 +67,8 @@ export class Sender {
   }
 
   private async accept(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
-    const { keystore } = this.options;
-    const existing = keystore.outboxRecord(request.localId);
+    const { stateStore } = this.options;
+    const existing = stateStore.outboxRecord(request.localId);
     if (existing) {
       const accepted = { localId: request.localId, acknowledgeIds: existing.acknowledgeIds, parts: existing.parts };
       if (this.jobs.has(request.localId)) return accepted;
@@ -79,8 +79,8 @@ export class Sender {
       }
       return accepted;
     }
-    const identity = keystore.identity(request.identityId);
-    const pair = keystore.keyPair(request.identityId);
+    const identity = stateStore.identity(request.identityId);
+    const pair = stateStore.keyPair(request.identityId);
     const messages = asApiFailure(() =>
       buildTextMessages({
         sender: identity.publicKey,
@@ -106,20 +106,20 @@ export class Sender {
       dropUrls: [...request.recipient.dropUrls],
       updatedAt: this.options.now(),
     };
-    await keystore.putOutboxRecord(request.localId, record);
+    await stateStore.putOutboxRecord(request.localId, record);
     this.startJob(request.localId);
     return { localId: request.localId, acknowledgeIds: record.acknowledgeIds, parts: record.parts };
   }
 
   async cancel(localId: string): Promise<{ cancelled: boolean }> {
-    const record = this.options.keystore.outboxRecord(localId);
+    const record = this.options.stateStore.outboxRecord(localId);
     if (!record || record.pendingPdus.length === 0) return { cancelled: false };
     const job = this.jobs.get(localId);
     if (job) {
       job.cancelled = true;
       job.abort.abort();
     }
-    await this.options.keystore.putOutboxRecord(localId, { ...record, status: 'cancelled', pendingPdus: [], updatedAt: this.options.now() });
+    await this.options.stateStore.putOutboxRecord(localId, { ...record, status: 'cancelled', pendingPdus: [], updatedAt: this.options.now() });
     this.options.emit('outbox/status', { localId, status: 'cancelled' });
     return { cancelled: true };
   }
@@ -134,12 +134,12 @@ export class Sender {
     const usable = dropUrls.filter(isDropUrl);
     if (usable.length === 0) return;
     const receipt: QueuedReceipt = { identityId, recipientKey, dropUrls: usable, acknowledgeId, queuedAt: this.options.now() };
-    this.trackReceipt(this.options.keystore.queueReceipt(receipt).then(() => this.deliverReceipt(receipt)));
+    this.trackReceipt(this.options.stateStore.queueReceipt(receipt).then(() => this.deliverReceipt(receipt)));
   }
 
-  /** Posts the receipts an earlier run queued and did not post (call once the keystore is unlocked). */
+  /** Posts the receipts an earlier run queued and did not post (call once the state store is unlocked). */
   resumeReceipts(): void {
-    for (const receipt of this.options.keystore.queuedReceipts()) this.trackReceipt(this.deliverReceipt(receipt));
+    for (const receipt of this.options.stateStore.queuedReceipts()) this.trackReceipt(this.deliverReceipt(receipt));
   }
 
   /** Resolves when every receipt queued so far has been posted or given up. */
@@ -165,12 +165,12 @@ export class Sender {
 
   /** Posts one queued receipt and takes it off the queue; a failure leaves it queued for the next start. */
   private async deliverReceipt(receipt: QueuedReceipt): Promise<void> {
-    const { keystore } = this.options;
+    const { stateStore } = this.options;
     const key = `${receipt.identityId}:${receipt.recipientKey}:${receipt.acknowledgeId}`;
     if (this.receiptsPosting.has(key) || this.closing.signal.aborted) return;
-    const gone = !keystore.identities().some((identity) => identity.id === receipt.identityId);
+    const gone = !stateStore.identities().some((identity) => identity.id === receipt.identityId);
     if (gone || receipt.queuedAt < this.options.now() - MAX_RECEIPT_AGE_MS) {
-      await keystore.removeReceipt(receipt);
+      await stateStore.removeReceipt(receipt);
       return;
     }
     this.receiptsPosting.add(key);
@@ -184,17 +184,17 @@ export class Sender {
     } finally {
       this.receiptsPosting.delete(key);
     }
-    await keystore.removeReceipt(receipt);
+    await stateStore.removeReceipt(receipt);
   }
 
   private async postReceipt({ identityId, recipientKey, dropUrls, acknowledgeId }: QueuedReceipt): Promise<void> {
-    const { keystore } = this.options;
-    const identity = keystore.identity(identityId);
+    const { stateStore } = this.options;
+    const identity = stateStore.identity(identityId);
     const ack: DropMessage = {
       ...buildAck(identity.publicKey, acknowledgeId, this.options.now()),
       meta_data: metaToWire({ alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey }),
     };
-    const pdu = await this.options.pool.seal(keystore.keyPair(identityId), fromHex(recipientKey, 32), encodeDropMessage(ack));
+    const pdu = await this.options.pool.seal(stateStore.keyPair(identityId), fromHex(recipientKey, 32), encodeDropMessage(ack));
     await postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });
   }
 
@@ -205,11 +205,11 @@ export class Sender {
   }
 
   private async runJob(localId: string, job: Job): Promise<void> {
-    const { keystore, emit } = this.options;
-    let record = keystore.outboxRecord(localId);
+    const { stateStore, emit } = this.options;
+    let record = stateStore.outboxRecord(localId);
     if (!record) return;
     try {
-      if (record.status !== 'sending') await keystore.putOutboxRecord(localId, (record = { ...record, status: 'sending' }));
+      if (record.status !== 'sending') await stateStore.putOutboxRecord(localId, (record = { ...record, status: 'sending' }));
       while (record.pendingPdus.length > 0) {
         const pdu = new Uint8Array(Buffer.from(record.pendingPdus[0]!, 'base64'));
         await postWithRetry({
@@ -224,13 +224,13 @@ export class Sender {
         if (job.cancelled) return;
         record = { ...record, postedParts: record.postedParts + 1, pendingPdus: record.pendingPdus.slice(1), updatedAt: this.options.now() };
         if (record.pendingPdus.length === 0) record.status = 'posted';
-        await keystore.putOutboxRecord(localId, record);
+        await stateStore.putOutboxRecord(localId, record);
       }
       emit('outbox/status', { localId, status: 'posted' });
     } catch (err) {
       if (job.cancelled || this.closing.signal.aborted) return;
       const error = err instanceof ApiFailure || err instanceof Error ? err.message : 'Sending failed.';
-      await keystore.putOutboxRecord(localId, { ...record, status: 'failed', updatedAt: this.options.now() });
+      await stateStore.putOutboxRecord(localId, { ...record, status: 'failed', updatedAt: this.options.now() });
       emit('outbox/status', { localId, status: 'failed', error });
     }
   }

@@ -6,13 +6,13 @@ import { TEST_PASSPHRASE_LIMITS, decryptIdentityBackup, encryptIdentityBackup } 
 import { formatDropUrl, generateDropId } from '../../shared/protocol/dropId.js';
 import { fromBase64Url } from '../../shared/protocol/encoding.js';
 import { createEngine } from '../../electron/core/engine.js';
-import { writeFileAtomic } from '../../electron/core/keystore/atomicFile.js';
-import { STATE_FILE_NAME } from '../../electron/core/keystore/stateSchema.js';
+import { writeFileAtomic } from '../../electron/core/state/atomicFile.js';
+import { STATE_FILE_NAME } from '../../electron/core/state/stateSchema.js';
 import { removeDir, startTestEngine, tempDir } from './helpers/testEngine.js';
 
 const dirs: string[] = [];
 const freshDir = () => {
-  const dir = tempDir('deaddrop-keystore-');
+  const dir = tempDir('deaddrop-state-');
   dirs.push(dir);
   return dir;
 };
@@ -29,7 +29,7 @@ async function engineWithIdentity(dataDir: string) {
   return identity;
 }
 
-describe('keystore', () => {
+describe('state store', () => {
   it('keeps identities across restarts, with the private key encrypted at rest', async () => {
     const dataDir = freshDir();
     const identity = await engineWithIdentity(dataDir);

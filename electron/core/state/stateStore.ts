@@ -1,5 +1,5 @@
 /**
- * The keystore: identities with private keys encrypted at rest, and the rest of the engine's state
+ * The stateStore: identities with private keys encrypted at rest, and the rest of the engine's state
  * file (cursors, settings, outbox records, queued receipts, recent dedupe keys). The file is always
  * replaced atomically; a corrupt or foreign file stops the engine with a clear error and is never
  * overwritten.
@@ -41,7 +41,7 @@ export interface KeyWrap {
   open(wrapped: string, secret: string): Promise<Uint8Array>;
 }
 
-export interface KeystoreOptions {
+export interface StateStoreOptions {
   /**
    * Longest a change that may lag waits before it is written (default 200 ms). 0 writes every
    * change before the call resolves (the behaviour before writes were batched; benchmarks compare).
@@ -65,7 +65,7 @@ const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
 
 const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
 
-export class Keystore {
+export class StateStore {
   private state: EngineState | null = null;
   private dataKey: DataKey | null = null;
   private unlocking: Promise<void> = Promise.resolve();
@@ -78,12 +78,12 @@ export class Keystore {
     private readonly keyWrap: KeyWrap,
     /** The state found on disk before unlocking (null: no file yet). */
     private readonly onDisk: EngineState | null,
-    options: KeystoreOptions,
+    options: StateStoreOptions,
   ) {
     this.path = join(dataDir, STATE_FILE_NAME);
     this.writeDelayMs = options.writeDelayMs ?? DEFAULT_WRITE_DELAY_MS;
     const writeFile = options.writeFile ?? writeFileAtomic;
-    const log = options.logger ?? createLogger('keystore');
+    const log = options.logger ?? createLogger('state');
     this.writes = new CoalescedWrites({
       snapshot: () => JSON.stringify(this.unlocked),
       write: (contents) => writeFile(this.path, contents),
@@ -96,13 +96,13 @@ export class Keystore {
    * Reads (but does not decrypt) the state file in `dataDir`.
    * @throws ApiFailure 'bad_input' when the file exists but is not a readable Deaddrop state file.
    */
-  static async load(dataDir: string, keyWrap: KeyWrap, options: KeystoreOptions = {}): Promise<Keystore> {
+  static async load(dataDir: string, keyWrap: KeyWrap, options: StateStoreOptions = {}): Promise<StateStore> {
     const path = join(dataDir, STATE_FILE_NAME);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Keystore(dataDir, keyWrap, null, options);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new StateStore(dataDir, keyWrap, null, options);
       throw new ApiFailure('unavailable', `The engine state file ${path} cannot be read (${(err as Error).message}).`);
     }
     let json: unknown;
@@ -116,7 +116,7 @@ export class Keystore {
       const foreign = (json as { format?: unknown } | null)?.format !== STATE_FORMAT;
       throw corrupt(path, foreign ? 'it is not a Deaddrop engine state file' : 'its contents are damaged');
     }
-    return new Keystore(dataDir, keyWrap, parsed.data, options);
+    return new StateStore(dataDir, keyWrap, parsed.data, options);
   }
 
   get locked(): boolean {
@@ -170,7 +170,7 @@ export class Keystore {
 
   /**
    * The key the UI's database seals its records with (message texts, names, previews). It exists
-   * only while the keystore is unlocked and is never written anywhere.
+   * only while the state store is unlocked and is never written anywhere.
    */
   databaseKey(): Uint8Array {
     if (!this.dataKey) throw new ApiFailure('locked', 'The engine is locked: unlock it with your passphrase first.');
@@ -199,7 +199,7 @@ export class Keystore {
   async addIdentity(summary: IdentitySummary, privateKey: Uint8Array): Promise<IdentitySummary> {
     const state = this.unlocked;
     if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
-      throw new ApiFailure('already_exists', 'This identity is already in the keystore.');
+      throw new ApiFailure('already_exists', 'This identity is already in the stateStore.');
     }
     const stored: StoredIdentity = {
       ...summary,
