@@ -55,11 +55,16 @@ export async function subscribe(dropUrl: string, headers: Record<string, string>
       const queued = frames.shift();
       if (queued) return Promise.resolve(queued);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no push frame in time')), timeoutMs);
-        waiters.push((frame) => {
+        const waiter = (frame: PushFrame) => {
           clearTimeout(timer);
           resolve(frame);
-        });
+        };
+        // A waiter that timed out leaves the queue, so the next frame goes to the next caller, not to it.
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error('no push frame in time'));
+        }, timeoutMs);
+        waiters.push(waiter);
       });
     },
     close() {
