@@ -62,5 +62,12 @@ function isResult(value: unknown): value is Result<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as { ok?: unknown; error?: unknown };
   if (r.ok === true) return 'value' in r;
-  return r.ok === false && typeof r.error === 'object' && r.error !== null;
+  return r.ok === false && isApiError(r.error);
+}
+
+/** The UI shows `message` and branches on `code`: a failure with anything else there is not one. */
+function isApiError(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as { code?: unknown; message?: unknown };
+  return typeof e.code === 'string' && typeof e.message === 'string';
 }
