@@ -3,6 +3,8 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUnreadCounts } from './unreadCounts.js';
 import { type View, useUi } from '../stores/uiStore.js';
+import { KeyAvatar } from '../components/KeyAvatar.js';
+import { RailIcon } from '../components/RailIcon.js';
 
 const items: Array<{ view: View; label: string }> = [
   { view: 'chats', label: 'Chats' },
@@ -11,7 +13,11 @@ const items: Array<{ view: View; label: string }> = [
   { view: 'settings', label: 'Settings' },
 ];
 
-/** Identity switcher and the four main places. */
+/**
+ * Identity switcher and the four main places. In a narrow window the rail shows icons only: each
+ * entry keeps its name for screen readers and as a tooltip, and the switcher shows the active
+ * identity's avatar over the (invisible) list it opens.
+ */
 export function NavRail() {
   const identities = useSession((s) => s.identities) ?? [];
   const active = useActiveIdentity();
@@ -26,7 +32,8 @@ export function NavRail() {
 
   return (
     <nav className="rail" aria-label="Main">
-      <div className="rail-identity">
+      <div className="rail-identity" title={active ? `Active identity: ${active.alias}` : undefined}>
+        {active && <KeyAvatar publicKey={active.publicKey} size={34} />}
         <label htmlFor="identity-switcher" className="visually-hidden">
           Active identity
         </label>
@@ -54,8 +61,10 @@ export function NavRail() {
               className="rail-button"
               aria-current={view === item.view ? 'page' : undefined}
               onClick={() => setView(item.view)}
+              title={item.label}
             >
-              {item.label}
+              <RailIcon view={item.view} />
+              <span className="rail-label">{item.label}</span>
               {item.view === 'chats' && active && (unread.get(active.id) ?? 0) > 0 && (
                 <span className="badge" aria-label={`${unread.get(active.id)} unread messages`} data-testid="chats-unread">
                   {unread.get(active.id)}
