@@ -57,11 +57,15 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(`HTTP/1.1 ${status}\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+const BLOB_REQUEST_TIMEOUT_MS = 3_600_000;
+
 function createDropHttpServer(options: DropServerOptions, service: DropService): Server {
   const server = createServer(
     {
       headersTimeout: options.headersTimeoutMs,
-      requestTimeout: options.requestTimeoutMs,
+      // A blob upload of 100 MB takes longer than a message: give whole requests an hour then. A
+      // stalled upload is still cut after `socketTimeoutMs` without traffic.
+      requestTimeout: options.blobs ? Math.max(options.requestTimeoutMs, BLOB_REQUEST_TIMEOUT_MS) : options.requestTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
     },

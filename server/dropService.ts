@@ -7,13 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { DropServerOptions } from './config/options.js';
 import { createTokenCheck } from './http/accessTokens.js';
+import { createBlobRequestHandler } from './http/blobHandler.js';
 import { createDropRequestHandler } from './http/dropHandler.js';
 import { createRequestHandler, createUpgradeHandler, type ListenerDeps } from './http/requestListener.js';
 import { createRouter } from './http/routes.js';
+import { serviceDescription } from './http/serviceDescription.js';
 import { createMetrics, renderMetrics, type ServerMetrics } from './metrics.js';
 import { createPushHub } from './push/pushHub.js';
 import { setServerLogLevel } from './serverLog.js';
-import { openStore } from './store/openStore.js';
+import type { BlobStore } from './store/blobStore.js';
+import { openBlobStore, openStore } from './store/openStore.js';
 import { createSweeper, type SweepResult } from './sweeper.js';
 
 export interface DropService {
@@ -44,10 +47,20 @@ export async function createDropService(options: DropServerOptions, context: Ser
   const store = await openStore(options.db, {
     dropCaps: { maxMessages: options.dropMaxMessages, maxBytes: options.dropMaxBytes },
   });
+  let blobs: BlobStore | null = null;
+  if (options.blobs) {
+    try {
+      blobs = await openBlobStore(options.db);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
   const metrics = createMetrics();
   const ttlMs = options.ttlSeconds * 1000;
   const sweeper = createSweeper({
     store,
+    blobs,
     clock: options.clock,
     ttlMs,
     quotaBytes: options.quotaBytes,
@@ -75,6 +88,17 @@ export async function createDropService(options: DropServerOptions, context: Ser
       tokensRequired: options.tokens.length > 0,
       afterAppend: () => sweeper.checkQuotaSoon(),
     }),
+    handleBlob: createBlobRequestHandler({
+      blobs,
+      clock: options.clock,
+      basePath: options.basePath,
+      maxBlobBytes: options.maxBlobBytes,
+      ttlMs,
+      quotaBytes: options.quotaBytes,
+      messageBytes: () => store.storedBytes(),
+      tokensRequired: options.tokens.length > 0,
+    }),
+    serviceDescription: serviceDescription(blobs ? { maxBytes: options.maxBlobBytes } : null),
     hub,
     store,
     tokenOk,
@@ -94,6 +118,7 @@ export async function createDropService(options: DropServerOptions, context: Ser
       hub.close();
       await sweeper.stop();
       await store.close();
+      await blobs?.close();
     },
   };
 }

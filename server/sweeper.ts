@@ -1,10 +1,12 @@
 /**
- * Lifetime and quota (PROTOCOL.md section 2): messages older than the TTL are deleted, and when the
- * store exceeds its quota the globally oldest messages go first. Runs on an interval, and the quota
+ * Lifetime and quota (PROTOCOL.md section 2): messages (and blobs) older than the TTL are deleted,
+ * and when the messages exceed the quota the largest drop loses its own oldest first (fair
+ * eviction: see `DropStore.enforceQuota`). Runs on an interval, and the quota
  * is also checked after appends so a burst cannot overfill the disk between sweeps.
  */
 import { createServerLogger } from './serverLog.js';
 import type { Clock } from './config/options.js';
+import type { BlobStore } from './store/blobStore.js';
 import type { DropStore } from './store/dropStore.js';
 
 const log = createServerLogger('server/sweeper');
@@ -12,6 +14,7 @@ const log = createServerLogger('server/sweeper');
 export interface SweepResult {
   expired: number;
   overQuota: number;
+  expiredBlobs: number;
 }
 
 export interface Sweeper {
@@ -25,6 +28,8 @@ export interface Sweeper {
 
 export function createSweeper(deps: {
   store: DropStore;
+  /** Null when the server stores no blobs. */
+  blobs?: BlobStore | null;
   clock: Clock;
   ttlMs: number;
   quotaBytes: number;
@@ -43,10 +48,12 @@ export function createSweeper(deps: {
 
   const sweepNow = (): Promise<SweepResult> =>
     enqueue(async () => {
-      const expired = await store.deleteExpired(deps.clock.now() - deps.ttlMs);
+      const horizon = deps.clock.now() - deps.ttlMs;
+      const expired = await store.deleteExpired(horizon);
       const overQuota = await store.enforceQuota(deps.quotaBytes);
-      if (expired + overQuota > 0) log.info('sweep deleted messages', { expired, overQuota });
-      return { expired, overQuota };
+      const expiredBlobs = (await deps.blobs?.deleteExpired(horizon)) ?? 0;
+      if (expired + overQuota + expiredBlobs > 0) log.info('sweep deleted messages', { expired, overQuota, expiredBlobs });
+      return { expired, overQuota, expiredBlobs };
     });
 
   const timer = setInterval(() => {

@@ -31,6 +31,16 @@ describe('parseCli', () => {
     });
   });
 
+  it('turns blobs on by flag or DEADDROP_BLOBS=1, reads their size limit, and refuses a DEADDROP_BLOBS that is not a yes or no', () => {
+    expect(parseCli(['--blobs', '--max-blob-bytes', '20MB'], {})).toEqual({ kind: 'run', options: { blobs: true, maxBlobBytes: 20_000_000 } });
+    expect(parseCli([], { DEADDROP_BLOBS: '1' })).toEqual({ kind: 'run', options: { blobs: true } });
+    expect(parseCli([], { DEADDROP_BLOBS: '0' })).toEqual({ kind: 'run', options: {} });
+    expect(() => parseCli([], { DEADDROP_BLOBS: 'yes please' })).toThrow(/DEADDROP_BLOBS must be 1 or 0/);
+    expect(() => parseCli(['--max-blob-bytes', 'lots'], {})).toThrow(/--max-blob-bytes must look like/);
+    expect(resolveOptions({}).blobs).toBe(false);
+    expect(resolveOptions({}).maxBlobBytes).toBe(100_000_000);
+  });
+
   it('knows --help', () => expect(parseCli(['--help'], {})).toEqual({ kind: 'help' }));
 
   it.each([['--nope'], ['--port', '8o'], ['--ttl', 'soon'], ['--quota', '12 parsecs'], ['positional']])(

@@ -21,6 +21,10 @@ Runs a Qabel drop server. Every option also reads an environment variable (shown
   --drop-max-messages <n>    a POST into a drop holding this many messages    [DEADDROP_DROP_MAX_MESSAGES]
                              is refused with 507 (default 10000)
   --drop-max-bytes <size>    the same for stored bytes per drop (default 32MB) [DEADDROP_DROP_MAX_BYTES]
+  --blobs                    also store encrypted blobs (files) under        [DEADDROP_BLOBS=1]
+                             <base>/blobs; they expire with the TTL and count
+                             against the quota (off by default)
+  --max-blob-bytes <size>    largest accepted blob (default 100MB)           [DEADDROP_MAX_BLOB_BYTES]
   --token <secret>           require "Authorization: Bearer <secret>";        [DEADDROP_TOKEN, comma-separated]
                              repeat for several tokens
   --max-client-connections <n>  open connections per client address (IPv6: [DEADDROP_MAX_CLIENT_CONNECTIONS]
@@ -48,6 +52,8 @@ const FLAGS = {
   quota: { type: 'string' },
   'drop-max-messages': { type: 'string' },
   'drop-max-bytes': { type: 'string' },
+  blobs: { type: 'boolean' },
+  'max-blob-bytes': { type: 'string' },
   token: { type: 'string', multiple: true },
   'max-client-connections': { type: 'string' },
   'trusted-proxy': { type: 'string', multiple: true },
@@ -89,7 +95,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     throw new OptionError(`${(error as Error).message} (see --help)`);
   }
   if (values.help) return { kind: 'help' };
-  const pick = (flag: Exclude<keyof typeof FLAGS, 'token' | 'trusted-proxy' | 'help'>): string | undefined => {
+  const pick = (flag: Exclude<keyof typeof FLAGS, 'token' | 'trusted-proxy' | 'help' | 'blobs'>): string | undefined => {
     const fromEnv = env[envName(flag)];
     return values[flag] ?? (fromEnv === '' ? undefined : fromEnv);
   };
@@ -112,6 +118,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   if (dropMaxMessages !== undefined) options.dropMaxMessages = integer('drop-max-messages', dropMaxMessages);
   const dropMaxBytes = pick('drop-max-bytes');
   if (dropMaxBytes !== undefined) options.dropMaxBytes = converted('drop-max-bytes', dropMaxBytes, parseByteSize, '32MB or 1000000');
+  const blobsFromEnv = env.DEADDROP_BLOBS;
+  if (blobsFromEnv !== undefined && blobsFromEnv !== '' && !['0', '1', 'true', 'false'].includes(blobsFromEnv)) {
+    throw new OptionError(`DEADDROP_BLOBS must be 1 or 0, got "${blobsFromEnv}"`);
+  }
+  if (values.blobs || blobsFromEnv === '1' || blobsFromEnv === 'true') options.blobs = true;
+  const maxBlobBytes = pick('max-blob-bytes');
+  if (maxBlobBytes !== undefined) options.maxBlobBytes = converted('max-blob-bytes', maxBlobBytes, parseByteSize, '100MB or 1000000');
   const tokens = values.token ?? commaList(env.DEADDROP_TOKEN);
   if (tokens !== undefined) options.tokens = tokens;
   const perClient = pick('max-client-connections');

@@ -29,8 +29,15 @@ export interface DropServerOptions {
   pageSize: number;
   /** Messages older than this are deleted. */
   ttlSeconds: number;
-  /** When stored bodies exceed this many bytes, the globally oldest messages are deleted. */
+  /**
+   * When stored message bodies exceed this many bytes, the largest drop loses its own oldest messages
+   * (fair eviction); blob uploads are refused while messages and blobs together would exceed it.
+   */
   quotaBytes: number;
+  /** Store encrypted blobs (`POST <base>/blobs`); off by default. */
+  blobs: boolean;
+  /** A blob upload larger than this is refused with 413. */
+  maxBlobBytes: number;
   /** A POST into a drop holding this many messages is refused with 507 (a flood cannot evict others). */
   dropMaxMessages: number;
   /** A POST into a drop holding this many bytes is refused with 507. */
@@ -82,6 +89,8 @@ export const DEFAULT_OPTIONS: DropServerOptions = {
   pageSize: 1000,
   ttlSeconds: 7 * 86_400,
   quotaBytes: 1e9,
+  blobs: false,
+  maxBlobBytes: 100e6,
   dropMaxMessages: 10_000,
   dropMaxBytes: 32e6,
   tokens: [],
@@ -138,6 +147,7 @@ export function resolveOptions(partial: Partial<DropServerOptions>): DropServerO
   requireInteger('pageSize', o.pageSize, 1, 100_000);
   requireInteger('--ttl', o.ttlSeconds, 1, 10 * 365 * 86_400);
   requireInteger('--quota', o.quotaBytes, 1, Number.MAX_SAFE_INTEGER);
+  requireInteger('--max-blob-bytes', o.maxBlobBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('--drop-max-messages', o.dropMaxMessages, 1, 100_000_000);
   requireInteger('--drop-max-bytes', o.dropMaxBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('maxConnections', o.maxConnections, 1, 1_000_000);

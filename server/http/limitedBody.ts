@@ -55,6 +55,8 @@ export function readLimitedBody(req: IncomingMessage, limit: number): Promise<Bo
 export function discardRestAndClose(req: IncomingMessage): void {
   let discarded = 0;
   const socket = req.socket;
+  // The response already went out and the connection was let go (the whole body had arrived).
+  if (!socket) return;
   const timer = setTimeout(() => socket.destroy(), DISCARD_MS);
   timer.unref();
   req.on('data', (chunk: Buffer) => {

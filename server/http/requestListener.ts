@@ -7,11 +7,11 @@ import { requestClient } from './clientAddress.js';
 import { discardRestAndClose } from './limitedBody.js';
 import { NO_STORE, sendError } from './responses.js';
 import type { Route } from './routes.js';
-import { SERVICE_DESCRIPTION } from './serviceDescription.js';
 
 export interface ListenerDeps {
   route(rawUrl: string): Route;
   handleDrop(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void>;
+  handleBlob(req: IncomingMessage, res: ServerResponse, blobId: string | null): Promise<void>;
   hub: PushHub;
   store: DropStore;
   /** Access-token check of drop and push requests (always true on an open server). */
@@ -21,6 +21,8 @@ export interface ListenerDeps {
   metricsText(): Promise<string>;
   countUnauthorized(): void;
   trustedProxies: ReadonlySet<string>;
+  /** What `GET <servicepath>` answers (serviceDescription.ts). */
+  serviceDescription: string;
 }
 
 const isRead = (method: string | undefined): boolean => method === 'GET' || method === 'HEAD';
@@ -68,9 +70,13 @@ export function createRequestHandler(deps: ListenerDeps): (req: IncomingMessage,
         if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps);
         void deps.handleDrop(req, res, route.dropId);
         return;
+      case 'blob':
+        if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps);
+        void deps.handleBlob(req, res, route.blobId);
+        return;
       case 'info':
         if (!isRead(req.method)) return readOnly(res);
-        return sendJson(res, 200, SERVICE_DESCRIPTION, head);
+        return sendJson(res, 200, deps.serviceDescription, head);
       case 'health':
         if (!isRead(req.method)) return readOnly(res);
         sendHealth(res, deps.store, head).catch(() => sendJson(res, 503, '{"status":"unavailable"}', head));

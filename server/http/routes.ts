@@ -3,12 +3,16 @@
 export type Route =
   | { kind: 'drop'; dropId: string }
   | { kind: 'push'; dropId: string }
+  /** `<base>/blobs` (upload: `blobId` null) or `<base>/blobs/<id>`. */
+  | { kind: 'blob'; blobId: string | null }
   | { kind: 'info' }
   | { kind: 'health' }
   | { kind: 'metrics' }
   | { kind: 'notFound' };
 
 const PUSH_SUFFIX = '/ws';
+/** Not a drop ID (those are 43 characters), so it cannot hide one. */
+const BLOBS = 'blobs';
 
 export interface RouterOptions {
   /**
@@ -38,8 +42,10 @@ export function createRouter(basePath: string, options: RouterOptions = { operat
     if (rest === 'health') return { kind: 'health' };
     if (rest === 'metrics') return { kind: 'metrics' };
     if (rest === '') return { kind: 'info' };
+    if (rest === BLOBS) return { kind: 'blob', blobId: null };
     const slash = rest.indexOf('/');
     if (slash < 0) return { kind: 'drop', dropId: rest };
+    if (rest.slice(0, slash) === BLOBS && rest.indexOf('/', slash + 1) < 0) return { kind: 'blob', blobId: rest.slice(slash + 1) };
     if (rest.endsWith(PUSH_SUFFIX) && slash === rest.length - PUSH_SUFFIX.length) {
       return { kind: 'push', dropId: rest.slice(0, slash) };
     }

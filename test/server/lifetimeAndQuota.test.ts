@@ -19,13 +19,13 @@ describe('TTL', () => {
 
     clock.advance(2 * HOUR);
     expect((await fetchDrop(url)).parts.map((p) => p.body[0])).toEqual([2]);
-    expect(await s.sweepNow()).toEqual({ expired: 1, overQuota: 0 });
+    expect(await s.sweepNow()).toEqual({ expired: 1, overQuota: 0, expiredBlobs: 0 });
     expect(metricValue(await metricsText(s.url), 'deaddrop_stored_bytes')).toBe(1);
 
     clock.advance(23 * HOUR);
     expect((await fetch(url, { method: 'HEAD' })).status).toBe(204);
     expect((await fetchDrop(url)).status).toBe(204);
-    expect(await s.sweepNow()).toEqual({ expired: 1, overQuota: 0 });
+    expect(await s.sweepNow()).toEqual({ expired: 1, overQuota: 0, expiredBlobs: 0 });
   });
 });
 

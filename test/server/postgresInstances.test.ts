@@ -239,7 +239,7 @@ describe.skipIf(!PG_URL)('PostgreSQL store: lifetime and quota', () => {
       await deposit(a, new Uint8Array(100).fill(1));
       clock.advance(2 * 3_600_000);
       expect((await fetchDrop(a)).status).toBe(204);
-      expect(await s.sweepNow()).toEqual({ expired: 1, overQuota: 0 });
+      expect(await s.sweepNow()).toEqual({ expired: 1, overQuota: 0, expiredBlobs: 0 });
       await deposit(b, new Uint8Array(100).fill(2));
       await deposit(a, new Uint8Array(100).fill(3));
       await deposit(b, new Uint8Array(100).fill(4));
