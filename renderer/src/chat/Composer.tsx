@@ -1,4 +1,4 @@
-import { type FormEvent, type KeyboardEvent, useDeferredValue, useId, useMemo, useState } from 'react';
+import { type FormEvent, type KeyboardEvent, useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
 import { database } from '../db/database.js';
 import { queueTextMessage, submitMessage } from '../db/outbox.js';
@@ -6,6 +6,7 @@ import type { ContactRecord } from '../db/records.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { partsNeeded } from './partsNeeded.js';
+import { useComposerFocus } from './chatIntents.js';
 import { MAX_TEXT_LENGTH } from '../../../shared/protocol/textMessages.js';
 
 
@@ -15,6 +16,13 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
   const inputId = useId();
   const identity = useActiveIdentity();
   const [text, setText] = useState('');
+  const input = useRef<HTMLTextAreaElement>(null);
+  // Opened to write (after adding the contact): the cursor waits in the input.
+  useEffect(() => {
+    if (useComposerFocus.getState().contactKey !== contact.publicKey) return;
+    useComposerFocus.setState({ contactKey: null });
+    input.current?.focus();
+  }, [contact.publicKey]);
   // Splitting a long text takes a moment: count on the deferred value so typing stays smooth.
   const deferredText = useDeferredValue(text);
   const parts = useMemo(
@@ -57,6 +65,7 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
         Message to {contact.alias}
       </label>
       <textarea
+        ref={input}
         id={inputId}
         rows={Math.min(8, Math.max(1, text.split('\n').length))}
         placeholder={disabledReason ?? `Message ${contact.alias}`}

@@ -7,6 +7,8 @@ import { useUi } from '../stores/uiStore.js';
 import { type ConversationRow, listConversations } from './conversationQueries.js';
 import { formatMessageTime } from './formatTime.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
+import { HighlightedText, textAroundMatch } from '../components/HighlightedText.js';
+import { useSearchJump } from './chatIntents.js';
 
 /** A conversation row's height before it is measured (two lines of text and padding). */
 const CONVERSATION_ROW_PX = 64;
@@ -53,36 +55,44 @@ export function ConversationList({ identityId }: { identityId: string }) {
           itemKey={(row) => row.contact.publicKey}
           estimatePx={CONVERSATION_ROW_PX}
           scrollElement={() => scrollRef.current}
-          renderItem={(row) => <ConversationItem row={row} />}
+          renderItem={(row) => <ConversationItem row={row} query={deferredSearch} />}
         />
       </div>
     </aside>
   );
 }
 
-function ConversationItem({ row }: { row: ConversationRow }) {
+function ConversationItem({ row, query }: { row: ConversationRow; query: string }) {
   const selected = useUi((s) => s.selectedContactKey === row.contact.publicKey);
   const open = useUi((s) => s.openConversation);
   const { conversation, contact, match } = row;
   const unread = conversation.unreadCount;
-  const preview = match ?? (conversation.lastMessageDirection === 'out' ? `You: ${conversation.lastMessagePreview}` : conversation.lastMessagePreview);
+  const preview = conversation.lastMessageDirection === 'out' ? `You: ${conversation.lastMessagePreview}` : conversation.lastMessagePreview;
+  const choose = () => {
+    // A result found in a message opens the conversation at that message.
+    useSearchJump.setState({ target: match ? { contactKey: contact.publicKey, messageId: match.id } : null });
+    open(contact.publicKey);
+  };
   return (
     <button
       type="button"
       className="conversation-item"
       aria-current={selected ? 'true' : undefined}
-      onClick={() => open(contact.publicKey)}
+      onClick={choose}
       data-testid="conversation-item"
     >
       <KeyAvatar publicKey={contact.publicKey} />
       <span className="conversation-text">
         <span className="conversation-top">
-          <span className="conversation-name">{contact.alias}</span>
+          <span className="conversation-name">
+            <HighlightedText text={contact.alias} query={query} />
+          </span>
           <time dateTime={new Date(conversation.lastMessageAt).toISOString()}>{formatMessageTime(conversation.lastMessageAt)}</time>
         </span>
         <span className="conversation-bottom">
-          <span className="conversation-preview">
-            {contact.status === 'unknown' && <span className="tag">Request</span>} {preview}
+          <span className="conversation-preview" data-testid={match ? 'search-result-text' : undefined}>
+            {contact.status === 'unknown' && <span className="tag">Request</span>}{' '}
+            {match ? <HighlightedText text={textAroundMatch(match.text, query)} query={query} /> : preview}
           </span>
           {unread > 0 && (
             <span className="badge" aria-label={`${unread} unread`}>

@@ -7,6 +7,7 @@ import type { MessageRecord, MessageStatus } from '../db/records.js';
 import { useSession } from '../stores/sessionStore.js';
 import { formatFullTime, formatMessageTime } from './formatTime.js';
 import { LinkifiedText } from './LinkifiedText.js';
+import type { GroupPosition } from './messageGroups.js';
 
 const statusLabel: Record<MessageStatus, string> = {
   queued: 'Queued',
@@ -25,19 +26,35 @@ const statusMark: Record<MessageStatus, string> = {
   cancelled: '–',
 };
 
+/** Statuses that are shown on every message, also inside a group: they ask for attention. */
+const STATUS_ALWAYS_SHOWN = new Set<MessageStatus>(['queued', 'sending', 'failed', 'cancelled']);
+
+interface MessageBubbleProps {
+  message: MessageRecord;
+  /** Its place among consecutive messages of one sender: only the last of a group shows the time line. */
+  group?: GroupPosition;
+  /** The search text, whose matches are marked. */
+  highlight?: string;
+  /** The message a search result opened. */
+  targeted?: boolean;
+}
+
 /** One message: text, a shared-file notice, a long text still arriving, or an unsupported type. */
-export const MessageBubble = memo(function MessageBubble({ message }: { message: MessageRecord }) {
+export const MessageBubble = memo(function MessageBubble({ message, group = 'single', highlight = '', targeted = false }: MessageBubbleProps) {
   const outgoing = message.direction === 'out';
+  const endsGroup = group === 'single' || group === 'last';
+  const showMeta = endsGroup || (message.status !== null && STATUS_ALWAYS_SHOWN.has(message.status));
   return (
     <article
-      className={`bubble ${outgoing ? 'out' : 'in'}`}
+      className={`bubble ${outgoing ? 'out' : 'in'} group-${group}${targeted ? ' search-target' : ''}`}
       data-testid="message"
       data-direction={message.direction}
       data-status={message.status ?? undefined}
+      data-search-target={targeted || undefined}
       aria-label={outgoing ? 'You' : 'Contact'}
     >
-      <MessageBody message={message} />
-      <footer className="bubble-meta">
+      <MessageBody message={message} highlight={highlight} />
+      <footer className={showMeta ? 'bubble-meta' : 'visually-hidden'}>
         <time dateTime={new Date(message.sortAt).toISOString()} title={formatFullTime(message.sortAt)}>
           {formatMessageTime(message.sortAt)}
         </time>
@@ -53,7 +70,7 @@ export const MessageBubble = memo(function MessageBubble({ message }: { message:
   );
 });
 
-function MessageBody({ message }: { message: MessageRecord }) {
+function MessageBody({ message, highlight }: { message: MessageRecord; highlight: string }) {
   if (message.parts && isArriving(message)) {
     return (
       <p className="placeholder" data-testid="long-text-arriving">
@@ -70,7 +87,7 @@ function MessageBody({ message }: { message: MessageRecord }) {
         </p>
         {message.text && (
           <p className="message-text">
-            <LinkifiedText text={message.text} />
+            <LinkifiedText text={message.text} highlight={highlight} />
           </p>
         )}
         <p className="hint">Files are not downloaded by Deaddrop.</p>
@@ -86,7 +103,7 @@ function MessageBody({ message }: { message: MessageRecord }) {
   }
   return (
     <p className="message-text" data-testid="message-text">
-      <LinkifiedText text={message.text} />
+      <LinkifiedText text={message.text} highlight={highlight} />
     </p>
   );
 }

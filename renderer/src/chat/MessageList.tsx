@@ -1,8 +1,12 @@
 import { type Virtualizer, elementScroll, useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { database } from '../db/database.js';
 import { useUi } from '../stores/uiStore.js';
+import { messageIndex } from './conversationQueries.js';
+import { continuesGroup } from './messageGroups.js';
 import { MessageRow } from './MessageRow.js';
 import { DEFAULT_ROW_PX, estimateRowPx } from './rowEstimate.js';
+import { useSearchJump } from './chatIntents.js';
 import { type MessageWindow, useMessagePages } from './useMessagePages.js';
 
 /** How close to the bottom (px) still counts as "reading the newest", so new messages scroll in. */
@@ -22,7 +26,7 @@ export function MessageList({ identityId, contactKey }: { identityId: string; co
   const window = useMessagePages(identityId, contactKey);
   // The list starts at the newest message; until the length is known there is nothing to place.
   if (!window.ready) return <div className="message-scroll" aria-busy="true" />;
-  return <VirtualMessageList window={window} />;
+  return <VirtualMessageList window={window} identityId={identityId} contactKey={contactKey} />;
 }
 
 /**
@@ -41,7 +45,7 @@ function scrollKeepingUserMoves(
   else elementScroll(offset, options, instance);
 }
 
-function VirtualMessageList({ window }: { window: MessageWindow }) {
+function VirtualMessageList({ window, identityId, contactKey }: { window: MessageWindow; identityId: string; contactKey: string }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   // Mirrors `atBottom` for rendering; set only when it flips, so scrolling does not re-render.
@@ -57,7 +61,12 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
     // Placing older messages in front keeps the row the reader looks at where it is.
     anchorTo: 'end',
     getScrollElement: () => scrollRef.current,
-    estimateSize: (item) => estimateRowPx(window.at(oldest + item)?.text, scrollRef.current?.clientWidth ?? 0),
+    estimateSize: (item) => {
+      const message = window.at(oldest + item);
+      const joinsPrevious = continuesGroup(window.at(oldest + item - 1), message);
+      const joinsNext = continuesGroup(message, window.at(oldest + item + 1));
+      return estimateRowPx(message?.text, scrollRef.current?.clientWidth ?? 0, joinsPrevious, joinsNext);
+    },
     overscan: 8,
     scrollToFn: scrollKeepingUserMoves,
     // Start at the bottom, so the first range asked for is the newest messages, not the oldest.
@@ -96,6 +105,33 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
     setAwayFromNewest(false);
     virtualizer.scrollToIndex(placed - 1, { align: 'end' });
   };
+  // A search result opened this conversation at one of its messages: place it, scroll to it, mark it.
+  const jump = useSearchJump((s) => (s.target?.contactKey === contactKey ? s.target : null));
+  const [target, setTarget] = useState<{ id: string; index: number; scrolled: boolean } | null>(null);
+  useEffect(() => {
+    if (!jump) return;
+    let live = true;
+    void messageIndex(database(), identityId, contactKey, jump.messageId).then((index) => {
+      if (!live) return;
+      useSearchJump.setState({ target: null });
+      if (index === null) return;
+      atBottom.current = false;
+      setAwayFromNewest(true);
+      // Rows in front of it too, so that placing the next block does not start at once.
+      setOldest((current) => Math.min(current, Math.max(0, index - PLACE_MORE_WITHIN_ROWS - PLACED_PER_BLOCK)));
+      setTarget({ id: jump.messageId, index, scrolled: false });
+    });
+    return () => {
+      live = false;
+    };
+  }, [jump, identityId, contactKey]);
+  useLayoutEffect(() => {
+    if (!target || target.scrolled || target.index < oldest) return;
+    virtualizer.scrollToIndex(target.index - oldest, { align: 'center' });
+    setTarget({ ...target, scrolled: true });
+  }, [target, oldest, virtualizer]);
+  const highlight = useUi((s) => s.search).trim();
+
   // Sending from the composer brings the newest messages back, where the sent one appears.
   const sentCount = useUi((s) => s.sentCount);
   const sentSeen = useRef(sentCount);
@@ -119,17 +155,26 @@ function VirtualMessageList({ window }: { window: MessageWindow }) {
       >
         {window.ready && window.count === 0 && <p className="hint pad">No messages yet. Say hello.</p>}
         <div className="message-canvas" style={{ height: totalSize }}>
-          {items.map((item) => (
-            <MessageRow
-              key={item.key}
-              item={item.index}
-              index={oldest + item.index}
-              start={item.start}
-              message={window.at(oldest + item.index)}
-              previousAt={window.at(oldest + item.index - 1)?.sortAt}
-              measure={virtualizer.measureElement}
-            />
-          ))}
+          {items.map((item) => {
+            const index = oldest + item.index;
+            const message = window.at(index);
+            const previous = window.at(index - 1);
+            return (
+              <MessageRow
+                key={item.key}
+                item={item.index}
+                index={index}
+                start={item.start}
+                message={message}
+                previousAt={previous?.sortAt}
+                joinsPrevious={continuesGroup(previous, message)}
+                joinsNext={continuesGroup(message, window.at(index + 1))}
+                highlight={highlight}
+                targeted={message !== undefined && message.id === target?.id}
+                measure={virtualizer.measureElement}
+              />
+            );
+          })}
         </div>
       </div>
       {awayFromNewest && (

@@ -1,14 +1,9 @@
 import { memo } from 'react';
 import type { MessageRecord } from '../db/records.js';
 import { MessageBubble } from './MessageBubble.js';
+import { dayNumber, groupPosition } from './messageGroups.js';
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
-
-/** Local calendar day of a timestamp, as a number that is equal for the same day. */
-function dayNumber(ms: number): number {
-  const d = new Date(ms);
-  return d.getFullYear() * 10_000 + d.getMonth() * 100 + d.getDate();
-}
 
 interface MessageRowProps {
   /** Position among the rows the list placed (what the virtualiser measures by). */
@@ -21,6 +16,13 @@ interface MessageRowProps {
   message: MessageRecord | undefined;
   /** Time of the message above, to decide whether a day separator starts here. */
   previousAt: number | undefined;
+  /** Whether this message continues the group of the one above, and the one below continues it. */
+  joinsPrevious: boolean;
+  joinsNext: boolean;
+  /** The search text, whose matches are marked. */
+  highlight: string;
+  /** The message a search result opened. */
+  targeted: boolean;
   measure: (node: HTMLDivElement | null) => void;
 }
 
@@ -28,16 +30,29 @@ interface MessageRowProps {
  * One positioned row of the virtual list. Memoised on primitive props and the message record
  * (records are reused between reads of a page), so scrolling renders only rows that enter.
  */
-export const MessageRow = memo(function MessageRow({ item, index, start, message, previousAt, measure }: MessageRowProps) {
+export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
+  const { item, index, start, message, previousAt, joinsPrevious, joinsNext, highlight, targeted, measure } = props;
   const newDay = message !== undefined && (previousAt === undefined || dayNumber(previousAt) !== dayNumber(message.sortAt));
+  const position = groupPosition(joinsPrevious, joinsNext);
   return (
-    <div ref={measure} data-item={item} data-index={index} className="message-row" style={{ transform: `translateY(${start}px)` }}>
+    <div
+      ref={measure}
+      data-item={item}
+      data-index={index}
+      data-group={position}
+      className={`message-row group-${position}`}
+      style={{ transform: `translateY(${start}px)` }}
+    >
       {newDay && (
         <p className="day-separator">
           <span>{dayFormat.format(message.sortAt)}</span>
         </p>
       )}
-      {message ? <MessageBubble message={message} /> : <div className="bubble skeleton" aria-hidden="true" />}
+      {message ? (
+        <MessageBubble message={message} group={position} highlight={highlight} targeted={targeted} />
+      ) : (
+        <div className="bubble skeleton" aria-hidden="true" />
+      )}
     </div>
   );
 });

@@ -6,8 +6,8 @@ import { foldForSearch, searchMessages } from '../db/messageSearch.js';
 export interface ConversationRow {
   conversation: ConversationRecord;
   contact: ContactRecord;
-  /** A matching message text when the search hit the text rather than the name. */
-  match: string | null;
+  /** The matching message when the search hit a message text rather than the name. */
+  match: { id: string; text: string } | null;
 }
 
 const HIDDEN = new Set(['ignored', 'blocked']);
@@ -36,10 +36,23 @@ export async function listConversations(db: DeaddropDatabase, identityId: string
 }
 
 /** Conversations whose messages contain the query (the in-memory index), with the text of the newest such message. */
-async function searchMessageText(db: DeaddropDatabase, identityId: string, query: string): Promise<Map<string, string>> {
+async function searchMessageText(db: DeaddropDatabase, identityId: string, query: string): Promise<Map<string, { id: string; text: string }>> {
   const hits = searchMessages(identityId, query);
   const messages = await db.messages.bulkGet([...hits.values()]);
-  const texts = new Map<string, string>();
-  for (const m of messages) if (m) texts.set(m.contactKey, m.text);
-  return texts;
+  const found = new Map<string, { id: string; text: string }>();
+  for (const m of messages) if (m) found.set(m.contactKey, { id: m.id, text: m.text });
+  return found;
+}
+
+/**
+ * A message's position in its conversation (0 = oldest), as the message list counts: by time, and
+ * by id among messages of the same time. Null when it is not there (deleted since it was found).
+ */
+export async function messageIndex(db: DeaddropDatabase, identityId: string, contactKey: string, messageId: string): Promise<number | null> {
+  const message = await db.messages.get(messageId);
+  if (!message || message.identityId !== identityId || message.contactKey !== contactKey) return null;
+  const byTime = db.messages.where('[identityId+contactKey+sortAt]');
+  const earlier = await byTime.between([identityId, contactKey, Dexie.minKey], [identityId, contactKey, message.sortAt], true, false).count();
+  const sameTime = await byTime.equals([identityId, contactKey, message.sortAt]).primaryKeys();
+  return earlier + Math.max(0, sameTime.indexOf(messageId));
 }

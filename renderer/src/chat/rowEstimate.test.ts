@@ -15,6 +15,13 @@ describe('estimateRowPx', () => {
     expect(estimateRowPx('x'.repeat(1_000_000), 800)).toBe(estimateRowPx('x'.repeat(2_000_000), 800));
   });
 
+  it('guesses a message inside a group shorter: no time line before the next one, less space', () => {
+    const alone = estimateRowPx('hi', 800);
+    expect(estimateRowPx('hi', 800, true, false)).toBeLessThan(alone);
+    expect(estimateRowPx('hi', 800, false, true)).toBeLessThan(estimateRowPx('hi', 800, true, false));
+    expect(estimateRowPx('hi', 800, true, true)).toBeLessThan(estimateRowPx('hi', 800, false, true));
+  });
+
   it('uses the default for rows not loaded yet or a list not laid out', () => {
     expect(estimateRowPx(undefined, 800)).toBe(DEFAULT_ROW_PX);
     expect(estimateRowPx('hi', 0)).toBe(DEFAULT_ROW_PX);

@@ -2,6 +2,7 @@ import { type FormEvent, useId, useState } from 'react';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { useUi } from '../stores/uiStore.js';
+import { useComposerFocus } from '../chat/chatIntents.js';
 import { acceptContact, deleteContact, renameContact, setContactStatus } from './contactActions.js';
 import { useSession } from '../stores/sessionStore.js';
 import { Fingerprint } from './Fingerprint.js';
@@ -41,19 +42,26 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
         they match, mark the contact as verified.
       </p>
       <div className="button-row">
+        {(contact.status === 'accepted' || contact.status === 'verified') && (
+          <button
+            type="button"
+            className="primary"
+            onClick={() => {
+              useComposerFocus.setState({ contactKey: contact.publicKey });
+              useUi.getState().openConversation(contact.publicKey);
+            }}
+          >
+            Open conversation
+          </button>
+        )}
         {contact.status === 'accepted' && (
-          <button type="button" className="primary" onClick={() => void setContactStatus(db, contact, 'verified')}>
+          <button type="button" onClick={() => void setContactStatus(db, contact, 'verified')}>
             Mark verified
           </button>
         )}
         {contact.status === 'verified' && (
           <button type="button" onClick={() => void setContactStatus(db, contact, 'accepted')}>
             Remove verification
-          </button>
-        )}
-        {(contact.status === 'accepted' || contact.status === 'verified') && (
-          <button type="button" onClick={() => useUi.getState().openConversation(contact.publicKey)}>
-            Open conversation
           </button>
         )}
         {(contact.status === 'blocked' || contact.status === 'ignored') && (

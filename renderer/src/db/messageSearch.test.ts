@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeaddropDatabase } from './database.js';
-import { clearSearchIndex, ensureSearchIndex, searchMessages, useSearchIndex } from './messageSearch.js';
+import { clearSearchIndex, ensureSearchIndex, findMatches, foldForSearch, searchMessages, useSearchIndex } from './messageSearch.js';
 import type { MessageRecord } from './records.js';
 import { setDatabaseKey } from './sealing.js';
 
@@ -46,5 +46,41 @@ describe('message search', () => {
     await db.messages.delete('3');
     expect(searchMessages('me', 'cafe').has('eve')).toBe(false);
     db.close();
+  });
+});
+
+/** The matched pieces of `text`, as the highlighter marks them. */
+const marked = (text: string, query: string) => findMatches(text, query).map(({ start, end }) => text.slice(start, end));
+
+describe('matching for search and highlighting', () => {
+  it('finds a query inside words, in any case, with or without accents and compatibility forms', () => {
+    expect(marked('Überraschung am Montag', 'rasch')).toEqual(['rasch']);
+    expect(marked('Überraschung am Montag', 'UBERR')).toEqual(['Überr']);
+    expect(marked('CAFÉ café Cafe', 'cafe')).toEqual(['CAFÉ', 'café', 'Cafe']);
+    expect(marked('ﬁnal ＦＵＬＬ ㎒', 'fin')).toEqual(['ﬁn']);
+    expect(marked('ﬁnal ＦＵＬＬ ㎒', 'full')).toEqual(['ＦＵＬＬ']);
+    expect(marked('ﬁnal ＦＵＬＬ ㎒', 'mhz')).toEqual(['㎒']);
+    expect(marked('ΟΔΟΣ οδός', 'οδοσ')).toEqual(['ΟΔΟΣ', 'οδός']);
+    expect(marked('İstanbul', 'ist')).toEqual(['İst']);
+    expect(marked('nothing here', 'zebra')).toEqual([]);
+    expect(marked('anything', '   ')).toEqual([]);
+  });
+
+  it('keeps combining marks with the letter they belong to, and surrogate pairs whole', () => {
+    const decomposed = 'Cafe\u0301 au lait';
+    expect(marked(decomposed, 'cafe')).toEqual(['Cafe\u0301']);
+    expect(marked('a😀b 😀', '😀')).toEqual(['😀', '😀']);
+    expect(marked('x𝐀𝐁y', '𝐁')).toEqual(['𝐁']);
+    expect(marked('x𝐀𝐁y', 'ab')).toEqual(['𝐀𝐁']);
+  });
+
+  it('folds a text the same whole and character by character, so highlights land where the index matched', () => {
+    const texts = ['ΣΟΦΟΣ ΛΟΓΟΣ', 'İIıi', 'Grüße ﬀ ㎒ ½ Ⅻ', '한국어 텍스트', 'e\u0301\u0327 ǅ ß', '👩🏽‍💻 ✔️'];
+    for (const text of texts) expect(foldForSearch(text)).toBe([...text].map(foldForSearch).join(''));
+  });
+
+  it('stops after a limit, so a 10,000-character flood of one letter costs little', () => {
+    expect(findMatches('a'.repeat(10_000), 'a')).toHaveLength(100);
+    expect(findMatches('a'.repeat(10_000), 'a', 3)).toHaveLength(3);
   });
 });

@@ -21,9 +21,50 @@ interface Entry {
   folded: string;
 }
 
-/** Lower case, accents removed: what a search compares. */
+/**
+ * What a search compares: compatibility forms unfolded (ligatures, full-width letters, ㎒), lower
+ * case, accents and other marks removed, final sigma as sigma. Each step works character by
+ * character, so folding a text equals folding its characters one by one (`findMatches` relies on it).
+ */
 export function foldForSearch(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  return text.normalize('NFKD').toLowerCase().replace(/\p{M}/gu, '').replace(/ς/g, 'σ');
+}
+
+/** Where a text was matched: UTF-16 offsets into the original text, end exclusive. */
+export interface MatchRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Every place where `query` occurs in `text` as a search sees it (`foldForSearch`), as ranges of the
+ * original text, for highlighting. A match ends after the marks that belong to its last character.
+ */
+export function findMatches(text: string, query: string, limit = 100): MatchRange[] {
+  const needle = foldForSearch(query.trim());
+  if (needle === '' || text === '') return [];
+  // The folded text, and for each of its characters the code point of the original it came from.
+  let folded = '';
+  const origin: number[] = [];
+  const codePointEnds: number[] = [];
+  let offset = 0;
+  for (const char of text) {
+    const piece = foldForSearch(char);
+    for (let k = 0; k < piece.length; k++) origin.push(offset);
+    folded += piece;
+    offset += char.length;
+    codePointEnds[offset - char.length] = offset;
+  }
+  const ranges: MatchRange[] = [];
+  for (let at = folded.indexOf(needle); at !== -1 && ranges.length < limit; at = folded.indexOf(needle, at + needle.length)) {
+    const start = origin[at]!;
+    const lastStart = origin[at + needle.length - 1]!;
+    // The end is where the next folded character comes from: marks that folded away stay inside.
+    const next = origin[at + needle.length];
+    const end = next !== undefined && next > lastStart ? next : next === undefined ? text.length : codePointEnds[lastStart]!;
+    ranges.push({ start, end });
+  }
+  return ranges;
 }
 
 /** Progress of the index, for the UI (and a change every time it grows, so searches re-run). */
