@@ -21,9 +21,13 @@ export interface Logger {
 
 export type LogWriter = (line: string, level: LogLevel) => void;
 
+/** The default writer: warnings and errors to stderr, the rest to stdout. A host adds its own beside it. */
+export const consoleLogWriter: LogWriter = (line, level) =>
+  // eslint-disable-next-line no-console -- the logger is the one place that writes to the console
+  level === 'error' || level === 'warn' ? console.error(line) : console.log(line);
+
 let threshold: LogLevel = 'info';
-// eslint-disable-next-line no-console -- the logger is the one place that writes to the console
-let writer: LogWriter = (line, level) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line));
+let writer: LogWriter = consoleLogWriter;
 
 export function setLogLevel(level: LogLevel): void {
   threshold = level;

@@ -13,16 +13,20 @@ import { createCameraGate } from './cameraGate.js';
 import { startDesktopEngine } from './desktopEngine.js';
 import { openDesktopSettings } from './desktopSettings.js';
 import { DesktopShell } from './desktopShell.js';
+import { debugLogExport, installLogFile } from './debugLog.js';
 import { registerIpcHandlers } from './ipcBridge.js';
 import { launchLocalServer } from './localServerLaunch.js';
 import { mainHandlerTable } from './mainHandlers.js';
 import type { ProfilePaths } from './profile.js';
+import type { RotatingLogFile } from './rotatingLogFile.js';
 import { profileSecret, setUpProfile } from './profileSetup.js';
 import { electronShellPlatform } from './shellPlatform.js';
 
 const log = createLogger('main');
 
-async function startApp(profile: ProfilePaths): Promise<void> {
+async function startApp(profile: ProfilePaths, logFile: RotatingLogFile): Promise<void> {
+  // Marks where a run begins in the log file, which keeps the runs before it.
+  log.info('Deaddrop starts', { version: app.getVersion(), platform: process.platform, arch: process.arch });
   const settings = await openDesktopSettings(profile.desktopSettingsFile);
   const secret = await profileSecret(profile);
   const localServer = await launchLocalServer(profile, settings);
@@ -33,14 +37,16 @@ async function startApp(profile: ProfilePaths): Promise<void> {
   const windows = installAppWindows(camera);
   const desktop = new DesktopShell({ handlers: engine.handlers, settings, camera, electron: electronShellPlatform(profile, windows.createWindow) });
 
-  const table = mainHandlerTable({ engine, desktop, openLink: windows.openLink, localServer: localServer.controller });
+  const debugLog = debugLogExport(logFile, { version: app.getVersion(), platform: process.platform, arch: process.arch });
+  const table = mainHandlerTable({ engine, desktop, openLink: windows.openLink, localServer: localServer.controller, debugLog });
   capabilities = capabilitiesOf(Object.keys(table));
   const removeIpc = registerIpcHandlers(ipcMain, table, { isTrustedSender: windows.isTrustedSender });
   const unsubscribe = engine.subscribe((event) => desktop.forward(event));
   installAppLifecycle(desktop, () => {
     unsubscribe();
     removeIpc();
-    return Promise.allSettled([localServer.controller.close(), engine.close()]);
+    // The log file last, so it keeps what the engine and the server said while they stopped.
+    return Promise.allSettled([localServer.controller.close(), engine.close()]).then(() => logFile.close());
   });
   await desktop.start();
 }
@@ -55,12 +61,14 @@ if (profile === null) {
     // Another window of this profile is running: it gets a `second-instance` event and shows itself.
     app.quit();
   } else {
+    const logFile = installLogFile({ dir: profile.logDir });
     app
       .whenReady()
-      .then(() => startApp(profile))
-      .catch((err: unknown) => {
+      .then(() => startApp(profile, logFile))
+      .catch(async (err: unknown) => {
         log.error('startup failed', { error: err instanceof Error ? err.message : 'unknown' });
         dialog.showErrorBox('Deaddrop could not start', err instanceof Error ? err.message : 'Unknown error.');
+        await logFile.close();
         app.exit(1);
       });
   }

@@ -1,7 +1,7 @@
-import type { HandlerTable } from '../../shared/ipc/contract.js';
+import type { HandlerTable, HostHandlers } from '../../shared/ipc/contract.js';
 import type { Engine } from '../core/engine.js';
-import type { DesktopShell } from './desktopShell.js';
 import type { AppWindows } from './appWindow.js';
+import type { DesktopShell } from './desktopShell.js';
 import type { LocalServerController } from './localDropServer.js';
 
 export interface MainHandlerParts {
@@ -9,10 +9,11 @@ export interface MainHandlerParts {
   desktop: DesktopShell;
   openLink: AppWindows['openLink'];
   localServer: LocalServerController;
+  debugLog: Pick<HostHandlers, 'logs/export'>;
 }
 
-/** One table for every channel main serves: the engine's, the shell's, links and the local drop server. */
-export function mainHandlerTable({ engine, desktop, openLink, localServer }: MainHandlerParts): HandlerTable {
+/** One table for every channel main serves: the engine's, the shell's, links, the local drop server and the log. */
+export function mainHandlerTable({ engine, desktop, openLink, localServer, debugLog }: MainHandlerParts): HandlerTable {
   return {
     ...engine.handlers,
     // The tray's "Pause polling" tick follows a pause the UI asks for.
@@ -26,5 +27,6 @@ export function mainHandlerTable({ engine, desktop, openLink, localServer }: Mai
     'localServer/status': () => localServer.status(),
     'localServer/start': (request) => localServer.start(request),
     'localServer/stop': () => localServer.stop(),
+    ...debugLog,
   };
 }

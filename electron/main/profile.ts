@@ -15,6 +15,8 @@ export interface ProfilePaths {
   /** The engine's state store state: its keys are sealed under the secret. */
   engineStateFile: string;
   desktopSettingsFile: string;
+  /** The app's rotating log files (owner-only), what "Export debug log" gathers. */
+  logDir: string;
 }
 
 export const DEFAULT_PROFILE = 'default';
@@ -50,5 +52,6 @@ export function profilePaths(baseUserData: string, name: string): ProfilePaths {
     passphraseMarkerFile: path.join(root, 'keystore-uses-passphrase'),
     engineStateFile: path.join(root, 'engine', STATE_FILE_NAME),
     desktopSettingsFile: path.join(root, 'desktop-settings.json'),
+    logDir: path.join(root, 'logs'),
   };
 }

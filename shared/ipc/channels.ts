@@ -19,6 +19,8 @@ export interface Capabilities {
   desktopSettings: boolean;
   /** Links open in the system browser: `links/open`. */
   externalLinks: boolean;
+  /** A log file the user can export for a bug report: `logs/export`. */
+  debugLog: boolean;
 }
 export type Capability = keyof Capabilities;
 
@@ -65,6 +67,7 @@ export const channelSpecs = {
   'camera/allow': { capability: 'cameraGate' },
   'desktop/getSettings': { capability: 'desktopSettings' },
   'desktop/setSettings': { capability: 'desktopSettings' },
+  'logs/export': { capability: 'debugLog' },
 } as const satisfies Record<string, ChannelSpec>;
 
 export type Channel = keyof typeof channelSpecs;
@@ -100,7 +103,7 @@ export function callTimeoutMs(channel: Channel): number {
 /** A capability is offered when every channel that needs it is served. */
 export function capabilitiesOf(served: Iterable<string>): Capabilities {
   const have = new Set(served);
-  const capabilities: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true };
+  const capabilities: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true };
   for (const channel of channels) {
     const spec: ChannelSpec = channelSpecs[channel];
     if (spec.capability && !have.has(channel)) capabilities[spec.capability] = false;

@@ -259,6 +259,8 @@ export const requestSchemas = {
   'camera/allow': z.object({ seconds: z.number().int().min(0).max(300) }),
   'desktop/getSettings': z.object({}),
   'desktop/setSettings': uiSettableSettingsSchema.strict(),
+  /** The app's log files joined, oldest line first, to save as one file for a bug report. */
+  'logs/export': z.object({}),
 } as const satisfies Record<Channel, z.ZodType>;
 
 export type RequestOf<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
@@ -330,6 +332,8 @@ export interface ResponseMap {
   'camera/allow': { allowedUntil: number };
   'desktop/getSettings': DesktopSettings;
   'desktop/setSettings': DesktopSettings;
+  /** Already redacted (no keys, drop IDs, message text or passphrases); the suggested file name. */
+  'logs/export': { fileName: string; content: string };
 }
 export type ResponseOf<C extends Channel> = ResponseMap[C];
 

@@ -75,7 +75,7 @@ describe('main entry under Node with a fake electron', () => {
   it('reports its capabilities: everything the desktop shell serves', async () => {
     expect(await call('app/info', {})).toMatchObject({
       ok: true,
-      value: { capabilities: { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true } },
+      value: { capabilities: { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true } },
     });
   });
   it('runs its own drop server and forwards a message between two identities; notifies and counts only as the UI says', async () => {
@@ -116,6 +116,24 @@ describe('main entry under Node with a fake electron', () => {
     expect(await call('unread/set', { count: 0 })).toEqual({ ok: true, value: null });
     expect(fake.trays[0]?.tooltip).toBe('Deaddrop');
   }, 60_000);
+  it('keeps a redacted log in the profile and exports it: no message text, keys or drop IDs', async () => {
+    const exported = await call('logs/export', {});
+    expect(exported).toMatchObject({ ok: true, value: { fileName: expect.stringMatching(/^deaddrop-debug-[-0-9]+\.log$/) } });
+    const content = String(exported.value!.content);
+    expect(content).toMatch(/^Deaddrop 0\.0\.0-test on \w+ \w+, exported /);
+    expect(content).toMatch(/info \[main\] Deaddrop starts \{"version":"0\.0\.0-test"/);
+    const onDisk = await readFile(path.join(userData, 'profiles', 'headless', 'logs', 'deaddrop.log'), 'utf8');
+    expect(content.endsWith(onDisk)).toBe(true);
+    // The previous test sent 'Hello Bob' between two identities with their own keys and drops.
+    const identities = await call('identities/list', {});
+    const secrets = (identities.value as unknown as { publicKey: string; dropUrls: string[] }[]).flatMap((identity) => [
+      identity.publicKey,
+      ...identity.dropUrls.map((url) => url.slice(url.lastIndexOf('/') + 1)),
+    ]);
+    expect(secrets.length).toBeGreaterThanOrEqual(4);
+    for (const text of ['Hello Bob', ...secrets]) expect(content).not.toContain(text);
+    expect(content).not.toMatch(/[0-9a-fA-F]{64}|[-_A-Za-z0-9]{43}/);
+  });
   it('hides the window to the tray on close, and on quit stops the engine and the drop server', async () => {
     const window = fake.windows[0]!;
     const closeEvent = { defaultPrevented: false, preventDefault: () => (closeEvent.defaultPrevented = true) };

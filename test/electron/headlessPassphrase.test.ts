@@ -31,5 +31,10 @@ describe.skipIf(!onLinux)('main without an OS keyring', () => {
     expect(await main.call('identities/list', {})).toMatchObject({ ok: false, error: { code: 'locked' } });
     expect(await main.call('app/unlock', { passphrase: 'a long enough passphrase' })).toMatchObject({ ok: true, value: { locked: false } });
     expect(await main.call('identities/list', {})).toEqual({ ok: true, value: [] });
+    // The log says why the engine started locked, and never what unlocked it.
+    const exported = await main.call('logs/export', {});
+    expect(exported.ok).toBe(true);
+    expect(exported.value?.content).toMatch(/info \[main\] engine starts locked/);
+    expect(exported.value?.content).not.toContain('a long enough passphrase');
   }, 60_000);
 });

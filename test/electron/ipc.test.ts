@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WebFrameMain } from 'electron';
-import { type Channel, callTimeoutMs, capabilitiesOf, channels, eventNames, handlerTimeoutMs } from '../../shared/ipc/channels.js';
+import { type Channel, callTimeoutMs, capabilitiesOf, channelSpecs, channels, eventNames, handlerTimeoutMs } from '../../shared/ipc/channels.js';
 import type { ApiHandlers, HandlerTable } from '../../shared/ipc/contract.js';
 import { dispatch } from '../../shared/ipc/dispatch.js';
 import { withTimeout } from '../../electron/core/api/serveCall.js';
@@ -135,9 +135,9 @@ describe('the contract', () => {
   });
   it('answers `unavailable` for a channel the table does not serve, and reports capabilities by what is served', async () => {
     const engineOnly = recordingHandlers([]) as Partial<HandlerTable>;
-    for (const channel of ['links/open', 'localServer/status', 'localServer/start', 'localServer/stop', 'notifications/show', 'unread/set', 'camera/allow', 'desktop/getSettings', 'desktop/setSettings'] as Channel[]) {
-      delete engineOnly[channel];
-    }
+    const shellChannels = channels.filter((channel) => 'capability' in channelSpecs[channel]);
+    expect(shellChannels).toContain('logs/export');
+    for (const channel of shellChannels) delete engineOnly[channel];
     expect(await dispatch(engineOnly, 'localServer/status', {})).toMatchObject({ ok: false, error: { code: 'unavailable' } });
     expect(await dispatch(engineOnly, 'no/such', {})).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
     expect(capabilitiesOf(Object.keys(engineOnly as ApiHandlers))).toEqual({
@@ -146,6 +146,7 @@ describe('the contract', () => {
       cameraGate: false,
       desktopSettings: false,
       externalLinks: false,
+      debugLog: false,
     });
     expect(Object.values(capabilitiesOf(channels)).every(Boolean)).toBe(true);
     expect(capabilitiesOf(channels.filter((c) => c !== 'unread/set')).notifications).toBe(false);

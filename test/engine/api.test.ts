@@ -93,7 +93,7 @@ describe('API handler table', () => {
       host: 'direct',
       paused: true,
       locked: false,
-      capabilities: { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false },
+      capabilities: { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false },
     });
     expect(await e.call('poller/setPaused', { paused: false })).toEqual({ paused: false });
     expect(await e.call('inbox/ack', { batchId: 'unknown-batch' })).toBeNull();

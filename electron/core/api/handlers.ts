@@ -10,7 +10,7 @@ import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 
 const DEFAULT_VERSION = '0.1.0';
-const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false };
+const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false };
 
 export function buildHandlers(parts: EngineContext): ApiHandlers {
   const { stateStore, poller, sender, options } = parts;

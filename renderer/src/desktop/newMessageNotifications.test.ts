@@ -11,7 +11,7 @@ import { MAX_NOTIFICATIONS_PER_BATCH, notifyNewMessages, withNewlyStored } from 
 import { notificationText } from './notificationText.js';
 
 const key = (c: string) => c.repeat(64);
-const desktop: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true };
+const desktop: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true };
 
 function incoming(senderKey: string, dedupeKey: string, text: string, overrides: Partial<IncomingMessage> = {}): IncomingMessage {
   return {
