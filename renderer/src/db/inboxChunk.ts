@@ -54,6 +54,8 @@ export class InboxChunkWriter {
   private readonly touchedGroups = new Set<PartGroup>();
   private readonly openRequests = new Map<string, number>();
   private readonly unstoredRequests = new Map<string, number>();
+  /** Messages this slice stored, per drop they came from (duplicates of a batch delivered again are not). */
+  readonly storedPerDrop = new Map<string, number>();
 
   constructor(
     private readonly db: DeaddropDatabase,
@@ -189,7 +191,10 @@ export class InboxChunkWriter {
   private recordOutcome(message: IncomingMessage, placed: Placement): void {
     if (placed === 'dropped') this.summary.dropped++;
     else if (placed === 'duplicate') this.summary.duplicates++;
-    else this.summary.inserted++;
+    else {
+      this.summary.inserted++;
+      this.storedPerDrop.set(message.dropUrl, (this.storedPerDrop.get(message.dropUrl) ?? 0) + 1);
+    }
     const contact = this.sender(message).contact;
     if (placed === 'dropped' || !contact || message.acknowledgeId === NO_RECEIPT || message.type === RECEIPT_TYPE) return;
     if (isAccepted(contact.status)) {

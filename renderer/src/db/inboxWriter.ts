@@ -1,4 +1,4 @@
-import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
+import type { EventMap, OwedReceipt } from '../../../shared/ipc/contract.js';
 import type { DeaddropDatabase } from './database.js';
 import { InboxChunkWriter } from './inboxChunk.js';
 import { applyReceipts } from './incomingReceipts.js';
@@ -35,26 +35,28 @@ export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inb
   if (!dropped) droppedKeys.set(db, (dropped = new DroppedKeys()));
   // Scope functions are `async` so that Dexie keeps the transaction alive across their awaits.
   const tables = [db.messages, db.seen, db.contacts, db.conversations, db.textParts, db.settings];
+  const storedPerDrop = new Map<string, number>();
   for (let start = 0; start < batch.messages.length; start += MESSAGES_PER_TRANSACTION) {
     const slice = batch.messages.slice(start, start + MESSAGES_PER_TRANSACTION);
+    const writer = new InboxChunkWriter(db, summary, dropped);
     await db.transaction('rw', tables, async () => {
-      await new InboxChunkWriter(db, summary, dropped).write(slice);
+      await writer.write(slice);
     });
+    for (const [dropUrl, count] of writer.storedPerDrop) storedPerDrop.set(dropUrl, (storedPerDrop.get(dropUrl) ?? 0) + count);
   }
   for (let start = 0; start < batch.receipts.length; start += MESSAGES_PER_TRANSACTION) {
     const slice = batch.receipts.slice(start, start + MESSAGES_PER_TRANSACTION);
     summary.delivered += await db.transaction('rw', [db.messages, db.contacts, db.pendingReceipts], async () => await applyReceipts(db, slice));
   }
   await db.transaction('rw', db.drops, async () => {
-    await recordDrops(db, batch.messages);
+    await recordDrops(db, storedPerDrop);
   });
   return summary;
 }
 
-async function recordDrops(db: DeaddropDatabase, messages: IncomingMessage[]): Promise<void> {
-  const counts = new Map<string, number>();
-  for (const m of messages) counts.set(m.dropUrl, (counts.get(m.dropUrl) ?? 0) + 1);
-  for (const [dropUrl, count] of counts) {
+/** What arrived from each drop, as stored: a batch delivered again (at-least-once) adds nothing. */
+async function recordDrops(db: DeaddropDatabase, storedPerDrop: ReadonlyMap<string, number>): Promise<void> {
+  for (const [dropUrl, count] of storedPerDrop) {
     const current = await db.drops.get(dropUrl);
     await db.drops.put({ dropUrl, lastBatchAt: Date.now(), messagesReceived: (current?.messagesReceived ?? 0) + count });
   }
