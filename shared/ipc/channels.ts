@@ -41,6 +41,8 @@ export const channelSpecs = {
   'app/info': {},
   'app/unlock': { timeoutMs: SLOW_MS },
   'app/databaseKey': {},
+  'app/lock': {},
+  'app/changePassphrase': { timeoutMs: SLOW_MS },
   'identities/list': {},
   'identities/create': {},
   'identities/import': { timeoutMs: SLOW_MS },
@@ -78,7 +80,7 @@ export type HostChannel = Exclude<Channel, EngineChannel>;
 
 export const channels = Object.keys(channelSpecs) as Channel[];
 
-export const eventNames = ['inbox/batch', 'outbox/status', 'servers/status', 'identities/changed', 'app/openConversation'] as const;
+export const eventNames = ['inbox/batch', 'outbox/status', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked'] as const;
 export type EventName = (typeof eventNames)[number];
 
 export function isChannel(value: unknown): value is Channel {

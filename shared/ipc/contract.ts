@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { Capabilities, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 import type { Result } from './result.js';
 import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
+import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
@@ -70,6 +71,12 @@ export const engineSettingsSchema = z.object({
    * addresses) even when they hold none of the user's own drops: e.g. a friend's server on the LAN.
    */
   allowLocalNetwork: z.boolean(),
+  /**
+   * Lock after this many minutes without input in the UI (0: never). Only a profile with a passphrase
+   * locks (`AppInfo.keyProtection`); the UI measures the idle time, the engine keeps the choice so
+   * every window of the profile (desktop or browser) applies the same one.
+   */
+  autoLockMinutes: z.union([z.literal(0), z.literal(5), z.literal(15), z.literal(60)]),
 });
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;
 
@@ -182,6 +189,19 @@ export const requestSchemas = {
   'app/unlock': z.object({ passphrase: z.string().min(1).max(1024) }),
   /** The key the UI seals its database records with; only while unlocked. */
   'app/databaseKey': z.object({}),
+  /**
+   * Locks a profile protected by a passphrase: pending state is written, the data key and private
+   * keys are forgotten, polling and sending stop until `app/unlock`. Every UI hears `app/locked`.
+   */
+  'app/lock': z.object({}),
+  /**
+   * Seals the data key under a new passphrase (the old one must be given) and replaces the state
+   * file atomically: after a crash at any moment either the old or the new passphrase unlocks.
+   */
+  'app/changePassphrase': z.object({
+    oldPassphrase: z.string().min(1).max(1024),
+    newPassphrase: z.string().min(MIN_PASSPHRASE_LENGTH, `Choose a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters.`).max(1024),
+  }),
   'identities/list': z.object({}),
   'identities/create': z.object({
     alias: z.string().trim().min(1).max(64),
@@ -266,6 +286,8 @@ export const requestSchemas = {
 export type RequestOf<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
 export type ParsedRequestOf<C extends Channel> = z.output<(typeof requestSchemas)[C]>;
 
+export type KeyProtection = 'new' | 'passphrase' | 'host';
+
 export interface AppInfo {
   version: string;
   /** 'electron' in the app, 'websocket' in the browser test host, 'direct' in Node. */
@@ -273,6 +295,13 @@ export interface AppInfo {
   paused: boolean;
   /** True until `app/unlock` succeeds when the key-encryption secret must come from a passphrase. */
   locked: boolean;
+  /**
+   * Where the key-encryption secret comes from. `new`: no state yet, the first `app/unlock` chooses
+   * the passphrase (at least MIN_PASSPHRASE_LENGTH characters); `passphrase`: a passphrase the user
+   * chose (Lock, auto-lock and Change passphrase apply); `host`: the host supplies the secret (the
+   * OS keyring of the desktop app), so there is nothing to type and nothing to lock with.
+   */
+  keyProtection: KeyProtection;
   /** What this host offers beyond the engine: the UI calls a capability's channels only when it is there. */
   capabilities: Capabilities;
 }
@@ -305,6 +334,8 @@ export interface ResponseMap {
   'app/unlock': AppInfo;
   /** base64 of 32 bytes. */
   'app/databaseKey': { key: string };
+  'app/lock': AppInfo;
+  'app/changePassphrase': null;
   'identities/list': IdentitySummary[];
   'identities/create': IdentitySummary;
   'identities/import': IdentitySummary;
@@ -352,6 +383,8 @@ export interface EventMap {
   'identities/changed': IdentitySummary[];
   /** The shell asks the UI to open a conversation (its notification was clicked). */
   'app/openConversation': ConversationRef;
+  /** The engine locked (`app/lock`, from any window, the tray or the menu): forget what was read with its keys. */
+  'app/locked': AppInfo;
 }
 
 /** One event as a discriminated union: switching on `event` narrows `payload`, no cast needed. */

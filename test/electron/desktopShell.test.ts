@@ -105,7 +105,7 @@ async function harness(): Promise<Harness> {
     settings,
     camera: createCameraGate(),
     handlers: {
-      'app/info': async () => ({ version: '0', host: 'electron', paused: false, locked: false, capabilities: capabilitiesOf([]) }),
+      'app/info': async () => ({ version: '0', host: 'electron', paused: false, locked: false, keyProtection: 'host', capabilities: capabilitiesOf([]) }),
       'poller/setPaused': async ({ paused }) => {
         pausedCalls.push(paused);
         return { paused };

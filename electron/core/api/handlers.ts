@@ -5,6 +5,7 @@
  */
 import type { ApiHandlers, AppInfo, Capabilities, EngineSettings } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
+import { newPassphraseProblem } from '../../../shared/protocol/passphrasePolicy.js';
 import type { EngineContext } from '../engine.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
@@ -19,6 +20,7 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     host: options.host,
     paused: poller.isPaused,
     locked: stateStore.locked,
+    keyProtection: options.secret !== null ? 'host' : stateStore.initialised ? 'passphrase' : 'new',
     capabilities: options.capabilities?.() ?? NO_CAPABILITIES,
   });
   const requireUnlocked = () => {
@@ -29,11 +31,38 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     'app/info': async () => info(),
     'app/unlock': async ({ passphrase }) => {
       if (stateStore.locked) {
+        // The first unlock chooses the passphrase: the engine holds it to the policy, whatever the UI checked.
+        const problem = stateStore.initialised ? null : newPassphraseProblem(passphrase);
+        if (problem) throw new ApiFailure('bad_input', problem);
         await stateStore.unlock(passphrase);
+        sender.resume();
         await parts.started();
         parts.emit('identities/changed', stateStore.identities());
       }
       return info();
+    },
+    'app/lock': async () => {
+      if (options.secret !== null) {
+        throw new ApiFailure('unavailable', 'This profile has no passphrase to lock with: the system keyring unlocks it when you log in.');
+      }
+      if (!stateStore.locked) {
+        // Nothing polls or sends once the keys are gone; what was read and not acknowledged comes again.
+        await poller.forget();
+        await sender.close();
+        await stateStore.lock();
+        parts.emit('app/locked', info());
+      }
+      return info();
+    },
+    'app/changePassphrase': async ({ oldPassphrase, newPassphrase }) => {
+      requireUnlocked();
+      if (options.secret !== null) {
+        throw new ApiFailure('unavailable', 'This profile has no passphrase to change: the system keyring protects its keys.');
+      }
+      const problem = newPassphraseProblem(newPassphrase);
+      if (problem) throw new ApiFailure('bad_input', problem);
+      await stateStore.changeSecret(oldPassphrase, newPassphrase);
+      return null;
     },
     'app/databaseKey': async () => {
       requireUnlocked();
@@ -68,6 +97,8 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
       const next: EngineSettings = { ...stateStore.settings(), ...change };
       validateProxy(next.proxy);
       const saved = await stateStore.setSettings(next);
+      // Auto-lock is the UI's to apply: changing only that leaves drop traffic alone.
+      if (Object.keys(change).every((key) => key === 'autoLockMinutes')) return saved;
       parts.network.configure(saved.proxy);
       if (options.autoPoll !== false) await poller.restart();
       return saved;

@@ -122,6 +122,16 @@ export class Poller {
     await Promise.all(watchers.map((watcher) => watcher.stop()));
   }
 
+  /**
+   * Stops every watcher and forgets what polls decrypted (the engine locks): batches not acknowledged
+   * yet are read again after the next unlock, and dedupe keys come back from the state store.
+   */
+  async forget(): Promise<void> {
+    await this.stop();
+    this.pending.clear();
+    this.seen = null;
+  }
+
   setPaused(paused: boolean): void {
     this.paused = paused;
     for (const watcher of this.watchers.values()) {

@@ -53,7 +53,7 @@ export class Sender {
   private readonly receipts = new Set<Promise<void>>();
   /** Queued receipts being posted now, by identity, recipient and acknowledge id. */
   private readonly receiptsPosting = new Set<string>();
-  private readonly closing = new AbortController();
+  private closing = new AbortController();
 
   constructor(private readonly options: SenderOptions) {}
 
@@ -153,6 +153,11 @@ export class Sender {
     for (const job of this.jobs.values()) job.abort.abort();
     await Promise.all([...this.jobs.values()].map((job) => job.done));
     await Promise.all([...this.receipts]);
+  }
+
+  /** Takes work again after `close()` (the engine was locked, now unlocked); then `resumeReceipts`. */
+  resume(): void {
+    if (this.closing.signal.aborted) this.closing = new AbortController();
   }
 
   private trackReceipt(work: Promise<void>): void {

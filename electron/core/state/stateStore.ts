@@ -12,6 +12,10 @@
  * the recipient drops as a duplicate), and receipts taken off the queue (one may be posted twice).
  * What is on disk before the call resolves: a new state file, identities, settings, a new outbox
  * record (before its first POST) and a queued receipt.
+ *
+ * Locking forgets the data key (and so every private key); the state itself holds nothing secret
+ * beyond the file. A passphrase change seals the same data key under the new passphrase and replaces
+ * the whole file in one atomic rename: a crash at any moment leaves the old or the new one working.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,7 +72,8 @@ const identityContext = (id: string, publicKey: string) => `deaddrop identity ${
 export class StateStore {
   private state: EngineState | null = null;
   private dataKey: DataKey | null = null;
-  private unlocking: Promise<void> = Promise.resolve();
+  /** Unlock, lock and passphrase changes run one at a time, in call order. */
+  private keyChanges: Promise<void> = Promise.resolve();
   private readonly path: string;
   private readonly writes: CoalescedWrites;
   private readonly writeDelayMs: number;
@@ -76,8 +81,8 @@ export class StateStore {
   private constructor(
     dataDir: string,
     private readonly keyWrap: KeyWrap,
-    /** The state found on disk before unlocking (null: no file yet). */
-    private readonly onDisk: EngineState | null,
+    /** The state to unlock: as found on disk, or as it was when locked (null: no file yet). */
+    private onDisk: EngineState | null,
     options: StateStoreOptions,
   ) {
     this.path = join(dataDir, STATE_FILE_NAME);
@@ -85,7 +90,8 @@ export class StateStore {
     const writeFile = options.writeFile ?? writeFileAtomic;
     const log = options.logger ?? createLogger('state');
     this.writes = new CoalescedWrites({
-      snapshot: () => JSON.stringify(this.unlocked),
+      // While locked the last state is written as it was (a write that failed before locking).
+      snapshot: () => JSON.stringify(this.state ?? this.onDisk),
       write: (contents) => writeFile(this.path, contents),
       delayMs: this.writeDelayMs,
       onError: (err) => log.warn('state file not written; tried again with the next change', { error: err instanceof Error ? err.message : 'unknown' }),
@@ -123,10 +129,62 @@ export class StateStore {
     return this.state === null;
   }
 
+  /** False until a state file exists: the first unlock then chooses the secret. */
+  get initialised(): boolean {
+    return this.onDisk !== null || this.state !== null;
+  }
+
   /** Decrypts the data key with `secret` (or creates the state on first use). Concurrent calls run one at a time. */
   unlock(secret: string): Promise<void> {
-    const run = this.unlocking.then(() => this.unlockOnce(secret));
-    this.unlocking = run.catch(() => undefined);
+    return this.serially(() => this.unlockOnce(secret));
+  }
+
+  /**
+   * Writes every pending change, then forgets the data key: nothing can be decrypted until `unlock`.
+   * A write that fails is tried again later; locking does not wait for the disk to recover.
+   */
+  lock(log: Logger = createLogger('state')): Promise<void> {
+    return this.serially(async () => {
+      if (!this.state) return;
+      await this.writes.flush().catch((err: unknown) =>
+        log.warn('state file not written before locking; tried again later', { error: err instanceof Error ? err.message : 'unknown' }),
+      );
+      this.onDisk = this.state;
+      this.state = null;
+      this.dataKey = null;
+    });
+  }
+
+  /**
+   * Seals the data key under `newSecret` once `oldSecret` proves to open the current wrap, and
+   * resolves once the new file is on disk. If the file cannot be written, the old secret stays.
+   * @throws ApiFailure 'bad_passphrase' when `oldSecret` is wrong, 'unavailable' when the file cannot be written.
+   */
+  changeSecret(oldSecret: string, newSecret: string): Promise<void> {
+    return this.serially(async () => {
+      const state = this.unlocked;
+      const dataKey = this.dataKey!;
+      const opened = await this.keyWrap.open(state.keyWrap, oldSecret);
+      if (!Buffer.from(opened).equals(Buffer.from(dataKey.bytes()))) {
+        throw new ApiFailure('bad_passphrase', 'Wrong passphrase: the current passphrase was not accepted.');
+      }
+      const previous = state.keyWrap;
+      state.keyWrap = await this.keyWrap.seal(dataKey.bytes(), newSecret);
+      try {
+        await this.save();
+      } catch (err) {
+        state.keyWrap = previous;
+        throw new ApiFailure(
+          'unavailable',
+          `The new passphrase could not be saved (${err instanceof Error ? err.message : 'write failed'}); the old passphrase still unlocks. Free some disk space and try again.`,
+        );
+      }
+    });
+  }
+
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.keyChanges.then(work);
+    this.keyChanges = run.catch(() => undefined);
     return run;
   }
 
@@ -237,6 +295,41 @@ export class StateStore {
     return this.unlocked.cursors[dropUrl] ?? null;
   }
 
+  /** The acknowledged cursors of these drops (those that have one), for a backup. */
+  cursorsOf(dropUrls: readonly string[]): Record<string, string> {
+    const cursors = this.unlocked.cursors;
+    return Object.fromEntries(dropUrls.filter((dropUrl) => dropUrl in cursors).map((dropUrl) => [dropUrl, cursors[dropUrl]!]));
+  }
+
+  /**
+   * Adds an identity restored from a backup, keeping its id, with the cursors of its drops: both in one
+   * state write, so a restored poller resumes where the backup was made, or nothing was restored.
+   */
+  async restoreIdentity(summary: IdentitySummary, privateKey: Uint8Array, cursors: Readonly<Record<string, string>>): Promise<IdentitySummary> {
+    const state = this.unlocked;
+    if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
+      throw new ApiFailure('already_exists', `${summary.alias} is already here: delete it first to restore it from this backup.`);
+    }
+    if (state.identities.some((identity) => identity.id === summary.id)) throw new ApiFailure('already_exists', 'An identity with this id is already here.');
+    const stored: StoredIdentity = {
+      ...summary,
+      dropUrls: [...summary.dropUrls],
+      sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
+    };
+    const previousCursors = { ...state.cursors };
+    state.identities.push(stored);
+    for (const [dropUrl, cursor] of Object.entries(cursors)) if (summary.dropUrls.includes(dropUrl)) state.cursors[dropUrl] = cursor;
+    try {
+      await this.save();
+    } catch (err) {
+      // Not on disk: not restored in memory either.
+      state.identities.splice(state.identities.indexOf(stored), 1);
+      state.cursors = previousCursors;
+      throw err;
+    }
+    return this.identity(summary.id);
+  }
+
   /** Records the acknowledged cursor of a drop and the dedupe keys the consumer stored with it. */
   async acknowledge(dropUrl: string, cursor: string | null, dedupeKeys: readonly string[]): Promise<void> {
     const state = this.unlocked;
@@ -311,7 +404,7 @@ export class StateStore {
 
   /** Writes every pending change now; resolves once they are on disk (the engine calls it when closing). */
   async flush(): Promise<void> {
-    if (this.state) await this.writes.flush();
+    await this.writes.flush();
   }
 }
 

@@ -46,7 +46,7 @@ beforeEach(async () => {
   const name = `notify-test-${crypto.randomUUID()}`;
   names.push(name);
   db = new DeaddropDatabase(name);
-  useSession.getState().setAppInfo({ version: '0', host: 'electron', paused: false, locked: false, capabilities: desktop });
+  useSession.getState().setAppInfo({ version: '0', host: 'electron', paused: false, locked: false, keyProtection: 'host', capabilities: desktop });
 });
 afterEach(async () => {
   db.close();
@@ -103,7 +103,7 @@ describe('notifications for newly stored messages', () => {
     if (fromE) expect(fromE.body).toBe('spam 29');
   });
   it('asks nothing of a host without notifications', async () => {
-    useSession.getState().setAppInfo({ version: '0', host: 'websocket', paused: false, locked: false, capabilities: { ...desktop, notifications: false } });
+    useSession.getState().setAppInfo({ version: '0', host: 'websocket', paused: false, locked: false, keyProtection: 'host', capabilities: { ...desktop, notifications: false } });
     const batch = { batchId: 'b1', messages: [incoming(key('b'), 'b:1', 'hi')], receipts: [] };
     const shown: unknown[] = [];
     const { stored } = await withNewlyStored(db, batch, () => writeInboxBatch(db, batch));
