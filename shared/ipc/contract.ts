@@ -16,6 +16,7 @@ import type { Capabilities, Channel, EngineChannel, EventName, HostChannel } fro
 import type { Result } from './result.js';
 import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
 import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
+import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
@@ -171,6 +172,29 @@ export type UiSettableSettings = z.infer<typeof uiSettableSettingsSchema>;
 export const conversationRefSchema = z.object({ identityId: id, contactKey: hex64 });
 export type ConversationRef = z.infer<typeof conversationRefSchema>;
 
+/**
+ * A backup file travels between the UI and the engine in chunks of at most this many bytes (base64url
+ * in a request): each call stays well under the WebSocket host's 1 MiB frame and Electron's IPC limits.
+ */
+export const BACKUP_CHUNK_BYTES = 512 * 1024;
+const backupChunk = z.string().min(1).max(Math.ceil((BACKUP_CHUNK_BYTES * 4) / 3)).regex(/^[-_A-Za-z0-9]+$/, 'expected base64url');
+
+/** What an opened backup file would restore (`backup/importOpen`); nothing is written yet. */
+export interface BackupPreview {
+  /** `full`: a backup with contacts and conversations; `identity`: an identity-only `.qid` of an older version. */
+  kind: 'full' | 'identity';
+  alias: string;
+  publicKey: string;
+  /** The identity's id in the backup (kept when restoring a full backup); null for a `.qid`. */
+  identityId: string | null;
+  includesHistory: boolean;
+  contacts: number;
+  conversations: number;
+  messages: number;
+  /** Bytes of the UI's part, read with `backup/download` before `backup/importCommit` (0 for a `.qid`). */
+  uiBytes: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests: channel -> request schema and response type
 
@@ -221,6 +245,30 @@ export const requestSchemas = {
   'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
   /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
   'identities/removeDrop': z.object({ identityId: id, dropUrl: httpUrl }),
+  /**
+   * Starts a full backup of an identity (README "Backup files"): the engine notes the identity's drop
+   * cursors now, before the UI reads its records, so a restored poller may fetch a message again
+   * (found as a duplicate) but never skips one. The UI then uploads its part (`backup/upload`: JSON of
+   * its records as UTF-8) and calls `backup/exportSeal`.
+   */
+  'backup/exportBegin': z.object({ identityId: id, includeHistory: z.boolean() }),
+  /** Checks the uploaded UI part, seals the whole backup with `passphrase`; the file is read with `backup/download`. */
+  'backup/exportSeal': z.object({ transferId: id, passphrase: z.string().min(MIN_PASSPHRASE_LENGTH).max(1024) }),
+  /** Starts reading a backup file (a full backup or an identity-only `.qid`), uploaded with `backup/upload`. */
+  'backup/importBegin': z.object({}),
+  /**
+   * Decrypts and checks the uploaded file completely, and that its identity is not here already.
+   * Writes nothing; the UI reads its part with `backup/download`, stores it, then calls `backup/importCommit`.
+   */
+  'backup/importOpen': z.object({ transferId: id, passphrase: z.string().min(1).max(1024) }),
+  /** Adds the opened backup's identity with its drop cursors, in one write of the engine's state. */
+  'backup/importCommit': z.object({ transferId: id }),
+  /** The next chunk of what the UI hands over; `offset` must be the bytes received so far. */
+  'backup/upload': z.object({ transferId: id, offset: z.number().int().min(0), data: backupChunk }),
+  /** A chunk of what the engine hands back (the sealed file, or the UI's part of an opened one) from `offset`. */
+  'backup/download': z.object({ transferId: id, offset: z.number().int().min(0) }),
+  /** Forgets a transfer (cancelled, or finished by the UI). */
+  'backup/discard': z.object({ transferId: id }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /**
@@ -344,6 +392,16 @@ export interface ResponseMap {
   'identities/contactCard': ContactCard;
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
+  'backup/exportBegin': { transferId: string };
+  /** `size`: bytes of the sealed file. */
+  'backup/exportSeal': { fileName: string; size: number };
+  'backup/importBegin': { transferId: string };
+  'backup/importOpen': BackupPreview;
+  'backup/importCommit': IdentitySummary;
+  'backup/upload': { received: number };
+  /** base64url of up to BACKUP_CHUNK_BYTES bytes from the offset, and the total size. */
+  'backup/download': { data: string; size: number };
+  'backup/discard': null;
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'inbox/ack': null;

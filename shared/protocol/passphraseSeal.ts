@@ -87,7 +87,7 @@ function memorySize(bytes: number): string {
 }
 
 /** Why limits beyond the caps are refused, naming what was asked for; null when within them. */
-function limitsRefusal(limits: PassphraseLimits, what: string): string | null {
+export function limitsRefusal(limits: PassphraseLimits, what: string): string | null {
   const max = MAX_PASSPHRASE_LIMITS;
   if (limits.opsLimit <= max.opsLimit && limits.memLimit <= max.memLimit) return null;
   return `${what} asks for Argon2id with ${memorySize(limits.memLimit)} of memory and ${limits.opsLimit} passes; `

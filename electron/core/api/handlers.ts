@@ -9,6 +9,7 @@ import { newPassphraseProblem } from '../../../shared/protocol/passphrasePolicy.
 import type { EngineContext } from '../engine.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
+import { backupHandlers } from './backupHandlers.js';
 
 const DEFAULT_VERSION = '0.1.0';
 const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false };
@@ -69,6 +70,7 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
       return { key: Buffer.from(stateStore.databaseKey()).toString('base64') };
     },
     ...identityHandlers(parts, requireUnlocked),
+    ...backupHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
       requireUnlocked();
       return sender.send(request);

@@ -20,12 +20,15 @@ type IdentityChannels =
   | 'identities/addDrop'
   | 'identities/removeDrop';
 
+/** Tells the UI the identities changed and lets the poller follow (watch new drops, forget old ones). */
+export async function identitiesChanged(parts: EngineContext): Promise<void> {
+  parts.emit('identities/changed', parts.stateStore.identities());
+  if (parts.options.autoPoll !== false) await parts.poller.sync();
+}
+
 export function identityHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
-  const { stateStore, emit, now } = parts;
-  const changed = async () => {
-    emit('identities/changed', stateStore.identities());
-    if (parts.options.autoPoll !== false) await parts.poller.sync();
-  };
+  const { stateStore, now } = parts;
+  const changed = () => identitiesChanged(parts);
 
   return {
     'identities/list': async () => {

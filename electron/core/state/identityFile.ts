@@ -76,7 +76,8 @@ function randomBitsOf(dropUrl: string | undefined): number {
   return Math.max(1, 256 - zeros);
 }
 
-function safeFileName(alias: string): string {
+/** The alias as a file name (without extension): no characters file systems refuse, at most 100. */
+export function safeFileName(alias: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are not allowed in file names
   const cleaned = alias.replace(/[<>:"/\\|?*\u0000-\u001f]/g, '_').replace(/^[\s.]+|[\s.]+$/g, '');
   return cleaned.length > 0 ? cleaned.slice(0, 100) : 'identity';

@@ -1,0 +1,187 @@
+/**
+ * What a full backup holds once decrypted (README "Backup files"): one identity with its key, drops
+ * and the engine's cursors, and the UI's records of that identity (contacts, conversations, and when
+ * chosen the message history). The engine writes and reads it; the UI produces and consumes `ui`.
+ * Everything is checked before anything is restored: a file is hostile until it passed `parseBackupPayload`.
+ */
+import { z } from 'zod';
+import { LOWER_HEX_KEY } from '../protocol/encoding.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
+
+export const BACKUP_PAYLOAD_SCHEMA = 'deaddrop-backup-payload';
+export const BACKUP_PAYLOAD_VERSION = 1;
+
+/** Bounds far above what a person stores, so a hostile file cannot ask for unbounded work. */
+export const MAX_BACKUP_MESSAGES = 2_000_000;
+const MAX_BACKUP_CONTACTS = 200_000;
+const MAX_STRING = 1_000_000;
+const MAX_IDS = 4096;
+
+const hex64 = z.string().regex(LOWER_HEX_KEY);
+const text = z.string().max(MAX_STRING);
+const url = z.string().max(2048);
+const time = z.number().finite();
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const ackId = z.string().max(256);
+
+const identitySchema = z.object({
+  id: z.string().min(1).max(128),
+  alias: z.string().trim().min(1).max(128),
+  publicKey: hex64,
+  privateKey: hex64,
+  dropUrls: z.array(url).min(1).max(16),
+  dropBits: z.number().int().min(1).max(256),
+  createdAt: time,
+});
+
+const contactSchema = z.object({
+  publicKey: hex64,
+  alias: text,
+  dropUrls: z.array(url).max(16),
+  offeredDropUrls: z.array(url).max(16),
+  status: z.enum(['unknown', 'accepted', 'verified', 'ignored', 'blocked']),
+  createdAt: time,
+  unstoredMessages: count.optional(),
+});
+
+const conversationSchema = z.object({
+  contactKey: hex64,
+  lastMessageAt: time,
+  lastMessagePreview: text,
+  lastMessageDirection: z.enum(['in', 'out']),
+  unreadCount: count,
+  messageCount: count,
+});
+
+const messageSchema = z.object({
+  id: z.string().min(1).max(1024),
+  contactKey: hex64,
+  direction: z.enum(['in', 'out']),
+  kind: z.enum(['text', 'share', 'unsupported']),
+  text: z.string().max(Math.max(MAX_STRING, MAX_TEXT_LENGTH)),
+  payloadType: z.string().max(256),
+  payload: text,
+  share: z.object({ file: text, url: text, size: z.number().finite() }).nullable(),
+  sortAt: time,
+  createdAt: time,
+  status: z.enum(['queued', 'sending', 'posted', 'delivered', 'failed', 'cancelled']).nullable(),
+  localId: z.string().max(128).nullable(),
+  error: text.nullable(),
+  ackIds: z.array(ackId).max(MAX_IDS),
+  ackedIds: z.array(ackId).max(MAX_IDS),
+  parts: z
+    .object({
+      count: z.number().int().min(1).max(MAX_IDS),
+      stored: z.number().int().min(0).max(MAX_IDS).optional(),
+      received: z.record(z.string().max(8), text).optional(),
+    })
+    .nullable(),
+  read: z.boolean(),
+  heldAckIds: z.array(ackId).max(MAX_IDS).optional(),
+});
+
+const textPartSchema = z.object({
+  messageId: z.string().min(1).max(1024),
+  index: z.number().int().min(0).max(MAX_IDS),
+  contactKey: hex64,
+  text,
+});
+
+const seenSchema = z.object({ dedupeKey: z.string().min(1).max(1024), messageId: z.string().min(1).max(1024) });
+
+const uiSchema = z.object({
+  contacts: z.array(contactSchema).max(MAX_BACKUP_CONTACTS),
+  conversations: z.array(conversationSchema).max(MAX_BACKUP_CONTACTS),
+  messages: z.array(messageSchema).max(MAX_BACKUP_MESSAGES),
+  textParts: z.array(textPartSchema).max(MAX_BACKUP_MESSAGES),
+  seen: z.array(seenSchema).max(MAX_BACKUP_MESSAGES),
+});
+
+const payloadSchema = z.object({
+  schema: z.literal(BACKUP_PAYLOAD_SCHEMA),
+  version: z.literal(BACKUP_PAYLOAD_VERSION),
+  createdAt: time,
+  identity: identitySchema,
+  /** The engine's acknowledged cursor per drop URL of the identity. */
+  cursors: z.record(url, z.string().max(4096)),
+  includesHistory: z.boolean(),
+  ui: uiSchema,
+});
+
+export type BackupPayload = z.infer<typeof payloadSchema>;
+export type BackupIdentity = BackupPayload['identity'];
+/** The UI's part: its records of the identity, without the identity's id (the payload names it once). */
+export type BackupUiPart = z.infer<typeof uiSchema>;
+export type BackupContact = BackupUiPart['contacts'][number];
+export type BackupConversation = BackupUiPart['conversations'][number];
+export type BackupMessage = BackupUiPart['messages'][number];
+export type BackupTextPart = BackupUiPart['textParts'][number];
+export type BackupSeen = BackupUiPart['seen'][number];
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError('invalid_backup', message);
+}
+
+/**
+ * Checks the UI's part alone (the engine checks what the UI hands it for export with this, so a backup
+ * that restoring would refuse is never written).
+ * @throws ProtocolError 'invalid_backup'
+ */
+export function parseBackupUiPart(json: unknown, identityId: string, includesHistory: boolean): BackupUiPart {
+  const parsed = uiSchema.safeParse(json);
+  if (!parsed.success) throw invalid(`The backup's contacts or messages are not in the expected form (${describeIssue(parsed.error)}).`);
+  checkUiPart(parsed.data, identityId, includesHistory);
+  return parsed.data;
+}
+
+/**
+ * Validates a decrypted payload completely: its form and how its parts refer to each other.
+ * @throws ProtocolError 'invalid_backup'
+ */
+export function parseBackupPayload(json: unknown): BackupPayload {
+  const head = json as { schema?: unknown; version?: unknown } | null;
+  if (typeof json !== 'object' || head === null || head.schema !== BACKUP_PAYLOAD_SCHEMA) throw invalid('The backup content is not a Deaddrop backup.');
+  if (typeof head.version === 'number' && head.version > BACKUP_PAYLOAD_VERSION) {
+    throw invalid('The backup content was written by a newer version of Deaddrop: update Deaddrop to restore it.');
+  }
+  const parsed = payloadSchema.safeParse(json);
+  if (!parsed.success) throw invalid(`The backup content is damaged or incomplete (${describeIssue(parsed.error)}).`);
+  const payload = parsed.data;
+  for (const dropUrl of Object.keys(payload.cursors)) {
+    if (!payload.identity.dropUrls.includes(dropUrl)) throw invalid('The backup holds a cursor for a drop the identity does not have.');
+  }
+  checkUiPart(payload.ui, payload.identity.id, payload.includesHistory);
+  return payload;
+}
+
+function checkUiPart(ui: BackupUiPart, identityId: string, includesHistory: boolean): void {
+  if (!includesHistory && (ui.messages.length > 0 || ui.textParts.length > 0)) throw invalid('The backup says it holds no messages, yet it does.');
+  unique(ui.contacts, (c) => c.publicKey, 'a contact');
+  unique(ui.conversations, (c) => c.contactKey, 'a conversation');
+  unique(ui.seen, (s) => s.dedupeKey, 'a delivered message key');
+  unique(ui.textParts, (p) => `${p.messageId}\n${p.index}`, 'a piece of a long text');
+  unique(ui.messages, (m) => m.id, 'a message');
+  // Message ids are keys of the whole database: incoming ones must name this identity, so restoring can
+  // never touch another identity's records.
+  const incoming = `in:${identityId}:`;
+  for (const m of ui.messages) {
+    if (m.direction === 'in' ? !m.id.startsWith(incoming) : !m.id.startsWith('out:')) throw invalid('The backup holds a message of another identity.');
+  }
+  for (const p of ui.textParts) if (!p.messageId.startsWith(incoming)) throw invalid('The backup holds a piece of text of another identity.');
+}
+
+function unique<T>(items: readonly T[], keyOf: (item: T) => string, what: string): void {
+  const keys = new Set<string>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (keys.has(key)) throw invalid(`The backup holds ${what} twice.`);
+    keys.add(key);
+  }
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'unknown problem';
+  return issue.path.length > 0 ? `at ${issue.path.join('.')}: ${issue.message}` : issue.message;
+}
