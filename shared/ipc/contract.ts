@@ -16,7 +16,6 @@ import type { Capabilities, Channel, EngineChannel, EventName, HostChannel } fro
 import type { Result } from './result.js';
 import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
 import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
-import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';

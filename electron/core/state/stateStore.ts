@@ -330,41 +330,6 @@ export class StateStore {
     return this.identity(summary.id);
   }
 
-  /** The acknowledged cursors of these drops (those that have one), for a backup. */
-  cursorsOf(dropUrls: readonly string[]): Record<string, string> {
-    const cursors = this.unlocked.cursors;
-    return Object.fromEntries(dropUrls.filter((dropUrl) => dropUrl in cursors).map((dropUrl) => [dropUrl, cursors[dropUrl]!]));
-  }
-
-  /**
-   * Adds an identity restored from a backup, keeping its id, with the cursors of its drops: both in one
-   * state write, so a restored poller resumes where the backup was made, or nothing was restored.
-   */
-  async restoreIdentity(summary: IdentitySummary, privateKey: Uint8Array, cursors: Readonly<Record<string, string>>): Promise<IdentitySummary> {
-    const state = this.unlocked;
-    if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
-      throw new ApiFailure('already_exists', `${summary.alias} is already here: delete it first to restore it from this backup.`);
-    }
-    if (state.identities.some((identity) => identity.id === summary.id)) throw new ApiFailure('already_exists', 'An identity with this id is already here.');
-    const stored: StoredIdentity = {
-      ...summary,
-      dropUrls: [...summary.dropUrls],
-      sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
-    };
-    const previousCursors = { ...state.cursors };
-    state.identities.push(stored);
-    for (const [dropUrl, cursor] of Object.entries(cursors)) if (summary.dropUrls.includes(dropUrl)) state.cursors[dropUrl] = cursor;
-    try {
-      await this.save();
-    } catch (err) {
-      // Not on disk: not restored in memory either.
-      state.identities.splice(state.identities.indexOf(stored), 1);
-      state.cursors = previousCursors;
-      throw err;
-    }
-    return this.identity(summary.id);
-  }
-
   /** Records the acknowledged cursor of a drop and the dedupe keys the consumer stored with it. */
   async acknowledge(dropUrl: string, cursor: string | null, dedupeKeys: readonly string[]): Promise<void> {
     const state = this.unlocked;
