@@ -10,6 +10,7 @@ import { createTokenCheck } from './http/accessTokens.js';
 import { createBlobRequestHandler } from './http/blobHandler.js';
 import { createDropRequestHandler } from './http/dropHandler.js';
 import { createRequestHandler, createUpgradeHandler, type ListenerDeps } from './http/requestListener.js';
+import { discoveryDocument } from './http/paddedPage.js';
 import { createRouter } from './http/routes.js';
 import { serviceDescription } from './http/serviceDescription.js';
 import { createMetrics, renderMetrics, type ServerMetrics } from './metrics.js';
@@ -99,6 +100,7 @@ export async function createDropService(options: DropServerOptions, context: Ser
       tokensRequired: options.tokens.length > 0,
     }),
     serviceDescription: serviceDescription(blobs ? { maxBytes: options.maxBlobBytes } : null),
+    discoveryDocument: discoveryDocument({ ttlSeconds: options.ttlSeconds, blobs: blobs !== null }),
     hub,
     store,
     tokenOk,

@@ -6,6 +6,8 @@ export interface ServerMetrics {
   messagesReceived: number;
   /** Messages sent to clients in GET bodies and WebSocket frames. */
   messagesDelivered: number;
+  /** POSTs with `X-Qabel-Cover: 1`, answered and discarded. */
+  coverDiscarded: number;
   /** Refused POSTs by reason. */
   rejected: { tooLarge: number; badRequest: number; unauthorized: number; dropFull: number };
   /** Connections and push subscriptions refused or closed by the per-client limits. */
@@ -17,6 +19,7 @@ export function createMetrics(): ServerMetrics {
   return {
     messagesReceived: 0,
     messagesDelivered: 0,
+    coverDiscarded: 0,
     rejected: { tooLarge: 0, badRequest: 0, unauthorized: 0, dropFull: 0 },
     connectionsRefused: 0,
     websocketConnections: 0,
@@ -40,6 +43,7 @@ export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnect
       metric('deaddrop_messages_delivered_total', 'counter', 'Messages sent to clients (GET bodies and WebSocket frames).', [
         ['', m.messagesDelivered],
       ]),
+      metric('deaddrop_cover_posts_total', 'counter', 'POSTs marked as cover traffic, answered and discarded.', [['', m.coverDiscarded]]),
       metric('deaddrop_posts_rejected_total', 'counter', 'POSTs refused, by reason.', [
         ['{reason="too_large"}', m.rejected.tooLarge],
         ['{reason="bad_request"}', m.rejected.badRequest],

@@ -16,6 +16,7 @@ import { DropFullError, type DropQuery, type DropStore, type MessageStamp, type 
 import { CLIENT_QABEL } from './accessTokens.js';
 import { discardRestAndClose, readLimitedBody } from './limitedBody.js';
 import { NO_STORE, sendEmpty, sendError } from './responses.js';
+import { isCover, MAX_PAGE, paddedPage, requestedPage } from './paddedPage.js';
 import { parseSince } from './sinceHeader.js';
 
 const log = createServerLogger('server/drop');
@@ -112,6 +113,9 @@ export function createDropRequestHandler(deps: DropHandlerDeps) {
   async function read(req: IncomingMessage, res: ServerResponse, dropId: string, head: boolean): Promise<void> {
     if (!isValidDropId(dropId)) return sendError(res, 400, 'Invalid drop id', { head });
     const query = queryFor(req, dropId);
+    const page = requestedPage(req.headers['x-qabel-page']);
+    if (page === 'bad') return sendError(res, 400, `X-Qabel-Page must be a number from 1 to ${MAX_PAGE}`, { head });
+    if (page !== null && !head) return readPadded(res, query, page);
     const emptyStatus = query.since.kind === 'all' ? 204 : 304;
     if (head) {
       const newest = await store.newest(query);
@@ -121,6 +125,17 @@ export function createDropRequestHandler(deps: DropHandlerDeps) {
     if (messages.length === 0) return sendEmpty(res, emptyStatus);
     metrics.messagesDelivered += messages.length;
     sendMultipart(res, messages);
+  }
+
+  /** `X-Qabel-Page: n`: exactly n parts, real ones first (paddedPage.ts). */
+  async function readPadded(res: ServerResponse, query: DropQuery, n: number): Promise<void> {
+    const listed = await store.list(query, n + 1);
+    const messages = listed.slice(0, n);
+    const cursor = query.since.kind === 'afterPosition' ? query.since.position : 0;
+    const { headers, body } = paddedPage(messages, n, cursor, listed.length > n, new Date(clock.now()));
+    metrics.messagesDelivered += messages.length;
+    res.writeHead(200, { ...NO_STORE, ...headers, 'Content-Length': String(body.length) });
+    res.end(body);
   }
 
   async function post(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void> {
@@ -141,6 +156,11 @@ export function createDropRequestHandler(deps: DropHandlerDeps) {
     if (result.body.length === 0) {
       metrics.rejected.badRequest++;
       return sendError(res, 400, 'No message provided');
+    }
+    if (isCover(req.headers['x-qabel-cover'])) {
+      // Answered like a stored message, so nobody on the way can tell cover from mail.
+      metrics.coverDiscarded++;
+      return sendEmpty(res, 200);
     }
     try {
       await store.append(dropId, result.body, clock.now());

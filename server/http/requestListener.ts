@@ -23,6 +23,8 @@ export interface ListenerDeps {
   trustedProxies: ReadonlySet<string>;
   /** What `GET <servicepath>` answers (serviceDescription.ts). */
   serviceDescription: string;
+  /** What `GET <servicepath>/.well-known/deaddrop` answers (paddedPage.ts). */
+  discoveryDocument: string;
 }
 
 const isRead = (method: string | undefined): boolean => method === 'GET' || method === 'HEAD';
@@ -74,6 +76,9 @@ export function createRequestHandler(deps: ListenerDeps): (req: IncomingMessage,
         if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps);
         void deps.handleBlob(req, res, route.blobId);
         return;
+      case 'discovery':
+        if (!isRead(req.method)) return readOnly(res);
+        return sendJson(res, 200, deps.discoveryDocument, head);
       case 'info':
         if (!isRead(req.method)) return readOnly(res);
         return sendJson(res, 200, deps.serviceDescription, head);

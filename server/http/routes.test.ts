@@ -30,6 +30,17 @@ describe('createRouter', () => {
     expect(route(`/tools/dropx/${id}`)).toEqual({ kind: 'notFound' });
   });
 
+  it('routes blobs and discovery beside the drops (neither is a drop ID) and nothing deeper', () => {
+    const route = createRouter('/tools/drop');
+    expect(route('/tools/drop/blobs')).toEqual({ kind: 'blob', blobId: null });
+    expect(route(`/tools/drop/blobs/${id}`)).toEqual({ kind: 'blob', blobId: id });
+    expect(route(`/tools/drop/blobs/${id}?x=1`)).toEqual({ kind: 'blob', blobId: id });
+    expect(route(`/tools/drop/blobs/${id}/more`)).toEqual({ kind: 'notFound' });
+    expect(route('/tools/drop/.well-known/deaddrop')).toEqual({ kind: 'discovery' });
+    expect(route('/tools/drop/.well-known/other')).toEqual({ kind: 'notFound' });
+    expect(route('/blobs')).toEqual({ kind: 'notFound' });
+  });
+
   it('leaves the root to the host application when mounted', () => {
     const route = createRouter('/tools/drop', { operationalAtRoot: false });
     expect(route('/health')).toEqual({ kind: 'notFound' });

@@ -6,6 +6,8 @@ export type Route =
   /** `<base>/blobs` (upload: `blobId` null) or `<base>/blobs/<id>`. */
   | { kind: 'blob'; blobId: string | null }
   | { kind: 'info' }
+  /** `<base>/.well-known/deaddrop`: which protocol extensions this server offers. */
+  | { kind: 'discovery' }
   | { kind: 'health' }
   | { kind: 'metrics' }
   | { kind: 'notFound' };
@@ -13,6 +15,7 @@ export type Route =
 const PUSH_SUFFIX = '/ws';
 /** Not a drop ID (those are 43 characters), so it cannot hide one. */
 const BLOBS = 'blobs';
+const DISCOVERY = '.well-known/deaddrop';
 
 export interface RouterOptions {
   /**
@@ -43,6 +46,7 @@ export function createRouter(basePath: string, options: RouterOptions = { operat
     if (rest === 'metrics') return { kind: 'metrics' };
     if (rest === '') return { kind: 'info' };
     if (rest === BLOBS) return { kind: 'blob', blobId: null };
+    if (rest === DISCOVERY) return { kind: 'discovery' };
     const slash = rest.indexOf('/');
     if (slash < 0) return { kind: 'drop', dropId: rest };
     if (rest.slice(0, slash) === BLOBS && rest.indexOf('/', slash + 1) < 0) return { kind: 'blob', blobId: rest.slice(slash + 1) };
