@@ -77,6 +77,11 @@ export const engineSettingsSchema = z.object({
    * every window of the profile (desktop or browser) applies the same one.
    */
   autoLockMinutes: z.union([z.literal(0), z.literal(5), z.literal(15), z.literal(60)]),
+  /**
+   * Answer messages that ask for a delivery receipt (`box_ack`). Off: no receipt leaves this engine,
+   * whatever the UI owes, so senders never learn that a message arrived.
+   */
+  sendReceipts: z.boolean(),
 });
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;
 
@@ -139,6 +144,24 @@ export interface Receipt {
 }
 
 export type OutboxStatus = 'queued' | 'sending' | 'posted' | 'failed' | 'cancelled';
+
+/** Why a message is still `sending`: what the last attempt met, and when the next one is due. */
+export interface SendingReason {
+  /**
+   * `unreachable`: no answer (down, wrong address, no network, or left alone after stalling);
+   * `full`: the recipient's drop holds all it may (HTTP 507); `rateLimited`: the server asked to slow
+   * down (429); `serverError`: another 5xx; `tooManyRetries`: this app's retry budget for that server
+   * is used up for now.
+   */
+  kind: 'unreachable' | 'full' | 'rateLimited' | 'serverError' | 'tooManyRetries';
+  /** The engine's own text of the last failure (for details and bug reports). */
+  detail: string;
+  /** When the next attempt is due (epoch ms); null while one is being made. */
+  retryAt: number | null;
+}
+
+/** What a drop server probe found (`servers/probe`). */
+export type ServerProbeOutcome = 'dropServer' | 'unreachable' | 'notDropServer' | 'trouble' | 'refused';
 
 /** How much a message notification may reveal on a shared screen. */
 export const notificationPreviewSchema = z.enum(['nameAndText', 'nameOnly', 'nothing']);
@@ -271,6 +294,14 @@ export const requestSchemas = {
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /**
+   * Makes the next attempt for a message still `sending` now instead of at its scheduled time. The
+   * attempt meets the same rules as any other (a server left alone for stalling stays left alone),
+   * and its outcome arrives as `outbox/status`.
+   */
+  'messages/retryNow': z.object({ localId: id }),
+  /** Why a message still `sending` waits, as its last `outbox/status` said (for a window opened since). */
+  'messages/sendingReason': z.object({ localId: id }),
+  /**
    * The UI committed batch `batchId` to its database: the engine may advance the drop cursors and answer
    * the receipts listed in `receipts`, and no others. The UI owns the contacts, so it decides: a receipt
    * is owed only to an accepted contact, and goes only to the drop URLs the user accepted for them (from
@@ -296,6 +327,13 @@ export const requestSchemas = {
   'settings/get': z.object({}),
   'settings/set': engineSettingsSchema.partial(),
   'servers/status': z.object({}),
+  /**
+   * Asks a server whether it is a drop server before the user puts a drop there: a HEAD on a fresh
+   * random drop ID, which a drop server answers with 204 (or 200/304 with its drop headers). The
+   * user chose this server for their own drop, so it counts as theirs for this request, as it will
+   * once the drop exists.
+   */
+  'servers/probe': z.object({ serverUrl: httpUrl }),
   'poller/setPaused': z.object({ paused: z.boolean() }),
   /** Poll every drop now (e.g. on window focus or a "refresh" action). */
   'poller/pollNow': z.object({}),
@@ -403,11 +441,17 @@ export interface ResponseMap {
   'backup/discard': null;
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
+  /** False when the message is not being sent (posted, failed, cancelled or unknown). */
+  'messages/retryNow': { retrying: boolean };
+  /** Null when the message is not waiting for a next attempt (or not being sent). */
+  'messages/sendingReason': SendingReason | null;
   'inbox/ack': null;
   'receipts/send': null;
   'settings/get': EngineSettings;
   'settings/set': EngineSettings;
   'servers/status': ServerStatus[];
+  /** `detail`: the engine's own text of what went wrong (null for a drop server). */
+  'servers/probe': { outcome: ServerProbeOutcome; detail: string | null };
   'poller/setPaused': { paused: boolean };
   'poller/pollNow': null;
   'links/open': { opened: boolean };
@@ -435,7 +479,7 @@ export interface EventMap {
    */
   'inbox/batch': { batchId: string; messages: IncomingMessage[]; receipts: Receipt[] };
   /** Progress of an outgoing message accepted by `messages/send`. */
-  'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number };
+  'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number; reason?: SendingReason };
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];
   /** The shell asks the UI to open a conversation (its notification was clicked). */

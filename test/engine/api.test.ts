@@ -63,10 +63,10 @@ describe('API handler table', () => {
 
   it('keeps engine settings across restarts and validates them', async () => {
     const e = await engine();
-    expect(await e.call('settings/get', {})).toEqual({ pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0 });
+    expect(await e.call('settings/get', {})).toEqual({ pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0, sendReceipts: true });
     await e.call('settings/set', { allowLocalNetwork: true });
     const saved = await e.call('settings/set', { pollIntervalMs: 5000, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' } });
-    expect(saved).toEqual({ pollIntervalMs: 5000, push: true, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' }, allowLocalNetwork: true, autoLockMinutes: 0 });
+    expect(saved).toEqual({ pollIntervalMs: 5000, push: true, proxy: { kind: 'socks5', url: 'socks5://127.0.0.1:9050' }, allowLocalNetwork: true, autoLockMinutes: 0, sendReceipts: true });
     await expect(e.call('settings/set', { pollIntervalMs: 10 })).rejects.toThrow(/invalid_request/);
     await e.close();
     const again = await engine(e.dataDir);

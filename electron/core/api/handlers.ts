@@ -9,6 +9,7 @@ import { newPassphraseProblem } from '../../../shared/protocol/passphrasePolicy.
 import type { EngineContext } from '../engine.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
+import { feedbackHandlers } from './feedbackHandlers.js';
 import { backupHandlers } from './backupHandlers.js';
 
 const DEFAULT_VERSION = '0.1.0';
@@ -70,6 +71,7 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
       return { key: Buffer.from(stateStore.databaseKey()).toString('base64') };
     },
     ...identityHandlers(parts, requireUnlocked),
+    ...feedbackHandlers(parts, requireUnlocked),
     ...backupHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
       requireUnlocked();

@@ -1,6 +1,7 @@
 /**
  * Owns everything drop traffic shares: the dispatcher (swapping the proxy setting closes the old
  * connections), the destination guard, the connection pool and the stalled-host breakers.
+ * A server the user is about to put a drop on counts as theirs while it is probed (`asOwnServer`).
  */
 import type { Agent } from 'node:http';
 import type { LookupFunction } from 'node:net';
@@ -34,9 +35,18 @@ export class Network {
   private dispatcher: Dispatcher;
   private current: DropClient;
   private proxy: ProxySetting = { kind: 'none' };
+  /** Origins probed as a server for the user's own drop right now, with how many probes each. */
+  private readonly ownServersProbed = new Map<string, number>();
 
   constructor(private readonly options: NetworkOptions) {
-    this.guard = new DestinationGuard(options.rules, options.resolve);
+    const { rules } = options;
+    this.guard = new DestinationGuard(
+      {
+        allowLocalNetwork: () => rules.allowLocalNetwork(),
+        trustedOrigins: () => (this.ownServersProbed.size === 0 ? rules.trustedOrigins() : new Set([...rules.trustedOrigins(), ...this.ownServersProbed.keys()])),
+      },
+      options.resolve,
+    );
     const gate = options.gate ?? DEFAULT_GATE_LIMITS;
     this.connectionsPerOrigin = gate.maxPerServer;
     this.traffic = { gate: new RequestGate(gate), breakers: new ServerBreakers(options.breaker ?? DEFAULT_BREAKER), guard: this.guard };
@@ -56,6 +66,22 @@ export class Network {
     this.proxy = proxy;
     this.current = this.createClient();
     void previous.close().catch(() => undefined);
+  }
+
+  /**
+   * Runs `work` with `serverUrl`'s origin trusted as one of the user's own (it will be, once their
+   * drop is there). @throws TypeError for an unparsable URL
+   */
+  async asOwnServer<T>(serverUrl: string, work: () => Promise<T>): Promise<T> {
+    const origin = httpOrigin(new URL(serverUrl));
+    this.ownServersProbed.set(origin, (this.ownServersProbed.get(origin) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.ownServersProbed.get(origin) ?? 1) - 1;
+      if (left === 0) this.ownServersProbed.delete(origin);
+      else this.ownServersProbed.set(origin, left);
+    }
   }
 
   /** How the push socket to `url` connects. @throws DestinationRefusedError when the guard refuses it */

@@ -2,12 +2,15 @@
  * Posts one PDU to the first drop URL that takes it, trying the URLs in order, with backoff between
  * rounds. Gives up when every URL refused for good (a 4xx, or an address the guard refuses) or the
  * attempts run out. Every retry to a server takes from that server's retry budget; a URL whose server
- * has none left is passed over in that round.
+ * has none left is passed over in that round. A nudge (the user's "Retry now") ends the wait between
+ * rounds at once; the round it starts counts as a first attempt to each server, so it is not refused
+ * for the retry budget (one request per press), while a server's breaker still applies.
  */
 import { type BackoffPolicy, backoffDelay } from '../inbox/backoff.js';
 import { type DropClient, DropRequestError } from '../net/dropClient.js';
 import { httpOrigin } from '../net/destinationGuard.js';
 import type { RetryBudget } from '../net/retryBudget.js';
+import { RetryBudgetSpent } from './sendingReason.js';
 
 export interface RetryPolicy extends BackoffPolicy {
   maxAttempts: number;
@@ -26,11 +29,45 @@ export interface PostAttempt {
   /** Aborts the waiting between rounds (cancel, engine close). */
   signal: AbortSignal;
   onAttempt?(attempt: number): void;
+  /** A round failed and the next is due in `delayMs`; `failure` is what the round met last. */
+  onWaiting?(failure: unknown, delayMs: number): void;
+  nudge?: RetryNudge;
+}
+
+/** Ends the wait between two rounds early, when someone asks for an attempt now. */
+export class RetryNudge {
+  private wake: (() => void) | null = null;
+
+  /** Ends the current wait; false when no wait is running (an attempt is under way already). */
+  nudge(): boolean {
+    const wake = this.wake;
+    if (!wake) return false;
+    this.wake = null;
+    wake();
+    return true;
+  }
+
+  /** Waits `ms`, or less when nudged or aborted; true when nudged. */
+  wait(ms: number, signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (nudged: boolean) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', aborted);
+        if (this.wake === woken) this.wake = null;
+        resolve(nudged);
+      };
+      const aborted = () => finish(false);
+      const woken = () => finish(true);
+      const timer = setTimeout(() => finish(false), ms);
+      this.wake = woken;
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
 }
 
 /** Resolves with the drop URL that took the PDU. @throws Error with a user-facing message */
-export async function postWithRetry({ client, dropUrls, pdu, retry, budget, signal, onAttempt }: PostAttempt): Promise<string> {
-  let lastError = 'no drop URL';
+export async function postWithRetry({ client, dropUrls, pdu, retry, budget, signal, onAttempt, onWaiting, nudge = new RetryNudge() }: PostAttempt): Promise<string> {
+  let lastError: unknown = new Error('no drop URL');
   const tried = new Set<string>();
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     if (signal.aborted) throw new Error('Sending was stopped.');
@@ -38,7 +75,7 @@ export async function postWithRetry({ client, dropUrls, pdu, retry, budget, sign
     let retryable = false;
     for (const dropUrl of dropUrls) {
       if (tried.has(dropUrl) && !budget.take(serverOf(dropUrl))) {
-        lastError = 'The drop server had too many failed attempts lately; it is tried again later.';
+        lastError = new RetryBudgetSpent();
         retryable = true;
         continue;
       }
@@ -47,14 +84,16 @@ export async function postWithRetry({ client, dropUrls, pdu, retry, budget, sign
         await client().post(dropUrl, pdu);
         return dropUrl;
       } catch (err) {
-        lastError = err instanceof Error ? err.message : 'unknown error';
+        lastError = err;
         retryable ||= !(err instanceof DropRequestError) || err.retryable;
       }
     }
-    if (!retryable) break;
-    if (attempt < retry.maxAttempts) await abortableDelay(backoffDelay(retry, attempt), signal);
+    if (!retryable || attempt === retry.maxAttempts) break;
+    const delay = backoffDelay(retry, attempt);
+    onWaiting?.(lastError, delay);
+    if (await nudge.wait(delay, signal)) tried.clear();
   }
-  throw new Error(lastError);
+  throw lastError instanceof Error ? lastError : new Error('unknown error');
 }
 
 function serverOf(url: string): string {
@@ -63,16 +102,4 @@ function serverOf(url: string): string {
   } catch {
     return url;
   }
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -6,10 +6,13 @@
  * which the recipient drops as a duplicate).
  * Receipts owed go into the state file's queue before they are posted and leave it once posted, so
  * a receipt the engine could not post before it stopped is posted after the next start (and one
- * posted just before a crash may be posted twice).
+ * posted just before a crash may be posted twice). With the `sendReceipts` setting off, no receipt is
+ * queued or posted, and those still queued are dropped unsent.
+ * While a message waits between attempts, its status says why (`SendingReason`), and `retryNow`
+ * makes the next attempt at once.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventSink, ParsedRequestOf, SendAccepted } from '../../../shared/ipc/contract.js';
+import type { EventSink, ParsedRequestOf, SendAccepted, SendingReason } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import type { Logger } from '../../../shared/log.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
@@ -22,7 +25,8 @@ import type { StateStore } from '../state/stateStore.js';
 import type { OutboxRecord, QueuedReceipt } from '../state/stateSchema.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { RetryBudget } from '../net/retryBudget.js';
-import { type RetryPolicy, postWithRetry } from './postWithRetry.js';
+import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js';
+import { sendingReasonOf } from './sendingReason.js';
 
 export interface SenderOptions {
   stateStore: StateStore;
@@ -45,6 +49,9 @@ interface Job {
   abort: AbortController;
   cancelled: boolean;
   done: Promise<void>;
+  nudge: RetryNudge;
+  /** What the last failed attempt met, while the message waits for the next one. */
+  reason: SendingReason | null;
 }
 
 export class Sender {
@@ -111,6 +118,22 @@ export class Sender {
     return { localId: request.localId, acknowledgeIds: record.acknowledgeIds, parts: record.parts };
   }
 
+  /**
+   * Makes the next attempt for a message being sent now. False when it is not being sent (posted,
+   * failed, cancelled, unknown); an attempt under way already counts as the retry.
+   */
+  retryNow(localId: string): { retrying: boolean } {
+    const job = this.jobs.get(localId);
+    if (!job || job.cancelled) return { retrying: false };
+    job.nudge.nudge();
+    return { retrying: true };
+  }
+
+  /** Why a message being sent waits (null when it is not waiting, or not being sent). */
+  sendingReason(localId: string): SendingReason | null {
+    return this.jobs.get(localId)?.reason ?? null;
+  }
+
   async cancel(localId: string): Promise<{ cancelled: boolean }> {
     const record = this.options.stateStore.outboxRecord(localId);
     if (!record || record.pendingPdus.length === 0) return { cancelled: false };
@@ -132,7 +155,7 @@ export class Sender {
    */
   sendReceipt(identityId: string, recipientKey: string, dropUrls: readonly string[], acknowledgeId: string): void {
     const usable = dropUrls.filter(isDropUrl);
-    if (usable.length === 0) return;
+    if (usable.length === 0 || !this.options.stateStore.settings().sendReceipts) return;
     const receipt: QueuedReceipt = { identityId, recipientKey, dropUrls: usable, acknowledgeId, queuedAt: this.options.now() };
     this.trackReceipt(this.options.stateStore.queueReceipt(receipt).then(() => this.deliverReceipt(receipt)));
   }
@@ -174,7 +197,7 @@ export class Sender {
     const key = `${receipt.identityId}:${receipt.recipientKey}:${receipt.acknowledgeId}`;
     if (this.receiptsPosting.has(key) || this.closing.signal.aborted) return;
     const gone = !stateStore.identities().some((identity) => identity.id === receipt.identityId);
-    if (gone || receipt.queuedAt < this.options.now() - MAX_RECEIPT_AGE_MS) {
+    if (gone || !stateStore.settings().sendReceipts || receipt.queuedAt < this.options.now() - MAX_RECEIPT_AGE_MS) {
       await stateStore.removeReceipt(receipt);
       return;
     }
@@ -204,7 +227,7 @@ export class Sender {
   }
 
   private startJob(localId: string): void {
-    const job: Job = { abort: new AbortController(), cancelled: false, done: Promise.resolve() };
+    const job: Job = { abort: new AbortController(), cancelled: false, done: Promise.resolve(), nudge: new RetryNudge(), reason: null };
     this.jobs.set(localId, job);
     job.done = this.runJob(localId, job).finally(() => this.jobs.delete(localId));
   }
@@ -224,8 +247,18 @@ export class Sender {
           retry: this.options.retry,
           budget: this.options.retryBudget,
           signal: job.abort.signal,
-          onAttempt: (attempt) => emit('outbox/status', { localId, status: 'sending', attempt }),
+          nudge: job.nudge,
+          onAttempt: (attempt) => {
+            // During an attempt the last reason stays true, but no attempt is scheduled.
+            if (job.reason) job.reason = { ...job.reason, retryAt: null };
+            emit('outbox/status', { localId, status: 'sending', attempt, ...(job.reason ? { reason: job.reason } : {}) });
+          },
+          onWaiting: (failure, delayMs) => {
+            job.reason = sendingReasonOf(failure, this.options.now() + delayMs);
+            emit('outbox/status', { localId, status: 'sending', reason: job.reason });
+          },
         });
+        job.reason = null;
         if (job.cancelled) return;
         record = { ...record, postedParts: record.postedParts + 1, pendingPdus: record.pendingPdus.slice(1), updatedAt: this.options.now() };
         if (record.pendingPdus.length === 0) record.status = 'posted';

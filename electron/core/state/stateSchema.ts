@@ -55,9 +55,10 @@ export const stateSchema = z.object({
   keyWrap: z.string(),
   identities: z.array(storedIdentitySchema),
   cursors: z.record(z.string(), z.string()),
-  // Files written before the local-network setting existed read as "not allowed".
+  // Files written before the local-network setting existed read as "not allowed"; before the receipts
+  // setting, as "send receipts" (what those versions did).
   // Files written before auto-lock existed never lock by themselves (autoLockMinutes 0).
-  settings: engineSettingsSchema.extend({ allowLocalNetwork: z.boolean().default(false), autoLockMinutes: engineSettingsSchema.shape.autoLockMinutes.default(0) }),
+  settings: engineSettingsSchema.extend({ allowLocalNetwork: z.boolean().default(false), autoLockMinutes: engineSettingsSchema.shape.autoLockMinutes.default(0), sendReceipts: z.boolean().default(true) }),
   outbox: z.record(z.string(), outboxRecordSchema),
   // Files written before receipts were queued on disk owe none.
   receipts: z.array(queuedReceiptSchema).default([]),
@@ -65,4 +66,4 @@ export const stateSchema = z.object({
 });
 export type EngineState = z.infer<typeof stateSchema>;
 
-export const defaultSettings: EngineSettings = { pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0 };
+export const defaultSettings: EngineSettings = { pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0, sendReceipts: true };
