@@ -68,7 +68,7 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
         ref={input}
         id={inputId}
         rows={Math.min(8, Math.max(1, text.split('\n').length))}
-        placeholder={disabledReason ?? `Message ${contact.alias}`}
+        placeholder={disabledReason ?? `Message ${shortName(contact.alias)}`}
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={onKeyDown}
@@ -90,4 +90,10 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
       </p>
     </form>
   );
+}
+
+/** A name for the input's placeholder, which cannot end in an ellipsis by itself: a 10,000-character alias would wrap. */
+function shortName(alias: string): string {
+  const chars = [...alias];
+  return chars.length > 32 ? `${chars.slice(0, 31).join('')}…` : alias;
 }

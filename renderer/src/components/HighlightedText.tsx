@@ -27,13 +27,13 @@ export function HighlightedText({ text, query }: { text: string; query: string |
  * The part of a long text around its first match, so a search result shows why it matched even
  * when the match lies past what fits on one line.
  */
-export function textAroundMatch(text: string, query: string, before = 24): string {
+export function textAroundMatch(text: string, query: string, before = 14): string {
   const first = findMatches(text, query, 1)[0];
   if (!first || first.start <= before) return text;
   let from = first.start - before;
   // Start at a word if one begins shortly before, and never inside a surrogate pair.
   const space = text.indexOf(' ', from);
-  if (space !== -1 && space < first.start - 6) from = space + 1;
+  if (space !== -1 && space < first.start - 4) from = space + 1;
   if (/[\uDC00-\uDFFF]/.test(text.charAt(from))) from -= 1;
   return `…${text.slice(from)}`;
 }
