@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,6 +207,34 @@ describe.skipIf(skipReason !== null)('desktop UI over main IPC, in Chromium', ()
     });
     expect(await other.getByRole('button', { name: 'Run a drop server on this computer' }).count()).toBe(0);
     expect(await other.getByText('Or run a drop server on this computer').count()).toBe(0);
+    await other.context().close();
+  }, 60_000);
+  it('offers "Export debug log" in Settings and saves main\'s redacted log as a file', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: /^Settings/ }).click();
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.getByRole('button', { name: 'Export debug log' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^deaddrop-debug-[-0-9]+\.log$/);
+    const saved = await readFile(await download.path(), 'utf8');
+    expect(saved).toMatch(/^Deaddrop 0\.0\.0-test on \w+ \w+, exported /);
+    expect(saved).toMatch(/info \[main\] Deaddrop starts/);
+    // The earlier tests exchanged these texts between identities with their own keys and drops.
+    for (const text of ['Hello Alice, from the desktop path', 'Carol writes again', 'Bob writes after them']) expect(saved).not.toContain(text);
+    expect(saved).not.toMatch(/[0-9a-fA-F]{64}|[-_A-Za-z0-9]{43}/);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+  it('shows no debug log export where the host keeps no log file', async () => {
+    const other = await openUi(preloadScript, async (channel, request) => {
+      if (channel === 'logs/export') throw new Error('the UI asked for a capability the host does not offer');
+      const answer = await main.call(channel, request);
+      if ((channel === 'app/info' || channel === 'app/unlock') && answer.ok) {
+        return { ...answer, value: { ...answer.value, capabilities: { ...(answer.value!.capabilities as object), debugLog: false } } };
+      }
+      return answer;
+    });
+    await other.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: /^Settings/ }).click({ timeout: 30_000 });
+    // The panel beside it comes from the same screen: once it shows, the debug log panel would have too.
+    await other.getByRole('heading', { name: 'Drop server on this computer' }).waitFor({ timeout: 10_000 });
+    expect(await other.getByRole('button', { name: 'Export debug log' }).count()).toBe(0);
+    expect(await other.getByRole('heading', { name: 'Debug log' }).count()).toBe(0);
     await other.context().close();
   }, 60_000);
 });

@@ -1,9 +1,11 @@
 import { useId } from 'react';
 import { database } from '../db/database.js';
 import { DesktopSettingsPanel } from '../desktop/DesktopSettingsPanel.js';
+import { DebugLogPanel } from './DebugLogPanel.js';
 import { DropsPanel } from './DropsPanel.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
+import { SecurityPanel } from './SecurityPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
@@ -43,6 +45,7 @@ export function SettingsScreen() {
           </select>
           {bridge && desktopSettings ? <DesktopSettingsPanel bridge={bridge} /> : <BrowserOnlySettings />}
         </section>
+        <SecurityPanel />
         <section className="panel">
           <EngineSettingsForm />
         </section>
@@ -55,6 +58,7 @@ export function SettingsScreen() {
         <section className="panel">
           <LocalServerPanel />
         </section>
+        <DebugLogPanel />
       </div>
     </div>
   );
