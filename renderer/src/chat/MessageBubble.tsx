@@ -7,6 +7,7 @@ import type { MessageRecord, MessageStatus } from '../db/records.js';
 import { useSession } from '../stores/sessionStore.js';
 import { formatFullTime, formatMessageTime } from './formatTime.js';
 import { LinkifiedText } from './LinkifiedText.js';
+import { SendingStatus } from './SendingStatus.js';
 import type { GroupPosition } from './messageGroups.js';
 
 const statusLabel: Record<MessageStatus, string> = {
@@ -65,6 +66,7 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
         )}
       </footer>
       {outgoing && message.status === 'failed' && <FailedActions message={message} />}
+      {outgoing && message.status === 'sending' && <SendingStatus message={message} />}
       {outgoing && (message.status === 'queued' || message.status === 'sending') && <CancelAction message={message} />}
     </article>
   );

@@ -12,6 +12,7 @@ const CAMERA_GATE_SECONDS = 120;
 export function CameraScanner({ onText, onClose }: { onText: (text: string) => void; onClose: () => void }) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const [error, setError] = useState<string | null>(null);
+  const [opened, setOpened] = useState(false);
 
   useEffect(() => {
     let stream: MediaStream | null = null;
@@ -51,6 +52,7 @@ export function CameraScanner({ onText, onClose }: { onText: (text: string) => v
           return;
         }
         stream = media;
+        setOpened(true);
         const video = videoRef.current;
         if (video) {
           video.srcObject = media;
@@ -72,9 +74,9 @@ export function CameraScanner({ onText, onClose }: { onText: (text: string) => v
       ) : (
         <video ref={videoRef} className="scanner-video" muted playsInline aria-label="Camera preview for scanning a QR code" />
       )}
-      {/* Without a camera there is none to close: the button only dismisses the message. */}
+      {/* Only an opened camera can be closed: before, the button stops the asking; after a refusal it dismisses the message. */}
       <button type="button" onClick={onClose}>
-        {error ? 'Dismiss' : 'Close camera'}
+        {error ? 'Dismiss' : opened ? 'Close camera' : 'Cancel'}
       </button>
     </div>
   );

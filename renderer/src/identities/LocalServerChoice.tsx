@@ -14,9 +14,10 @@ function parsePort(text: string): number | null {
 /**
  * First-run alternative to typing a server URL: the desktop app runs the project's drop server itself
  * (data in the profile folder) and fills in its address. Hidden where the host cannot run one (no
- * `localServer` capability, e.g. in the browser).
+ * `localServer` capability, e.g. in the browser). `first`: offered before the address field, as the
+ * first choice, rather than as an alternative after it.
  */
-export function LocalServerChoice({ onServerUrl }: { onServerUrl: (url: string) => void }) {
+export function LocalServerChoice({ onServerUrl, first = false }: { onServerUrl: (url: string) => void; first?: boolean }) {
   const offered = useCapability('localServer');
   const bridge = useSession((s) => s.bridge);
   const formId = useId();
@@ -67,7 +68,7 @@ export function LocalServerChoice({ onServerUrl }: { onServerUrl: (url: string) 
 
   return (
     <fieldset className="stack" aria-describedby={`${formId}-local-help`}>
-      <legend>Or run a drop server on this computer</legend>
+      <legend>{first ? 'Run a drop server on this computer' : 'Or run a drop server on this computer'}</legend>
       <p id={`${formId}-local-help`} className="hint">
         Messages then wait on this computer, so it has to be on for them to arrive.
       </p>

@@ -6,7 +6,10 @@ import { ErrorText } from '../components/ErrorText.js';
 
 type ProxyKind = EngineSettings['proxy']['kind'];
 
-/** Poll interval, push, proxy and local-network access: settings the engine applies to all drop traffic. */
+/**
+ * Poll interval, push, proxy, local-network access and delivery receipts: settings the engine applies
+ * to all drop traffic (the command-line client of the same profile honours them too).
+ */
 export function EngineSettingsForm() {
   const bridge = useSession((s) => s.bridge);
   const formId = useId();
@@ -14,6 +17,7 @@ export function EngineSettingsForm() {
   const [pollSeconds, setPollSeconds] = useState('30');
   const [push, setPush] = useState(true);
   const [allowLocalNetwork, setAllowLocalNetwork] = useState(false);
+  const [sendReceipts, setSendReceipts] = useState(true);
   const [proxyKind, setProxyKind] = useState<ProxyKind>('none');
   const [proxyUrl, setProxyUrl] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -26,6 +30,7 @@ export function EngineSettingsForm() {
       setPollSeconds(String(Math.round(s.pollIntervalMs / 1000)));
       setPush(s.push);
       setAllowLocalNetwork(s.allowLocalNetwork);
+      setSendReceipts(s.sendReceipts);
       setProxyKind(s.proxy.kind);
       setProxyUrl(s.proxy.kind === 'none' ? '' : s.proxy.url);
     });
@@ -40,7 +45,8 @@ export function EngineSettingsForm() {
       return;
     }
     const proxy: EngineSettings['proxy'] = proxyKind === 'none' ? { kind: 'none' } : { kind: proxyKind, url: proxyUrl.trim() };
-    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork });
+    setError(null);
+    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork, sendReceipts });
     if (!result.ok) {
       setError(result.error.message);
       return;
@@ -67,6 +73,14 @@ export function EngineSettingsForm() {
         Off: contacts’ drop servers at loopback, private or link-local addresses (127.0.0.1, 192.168.x.x, …) are
         refused, so a message cannot make this app reach devices on your network. Servers of your own drops are
         always used. Turn it on to write to a friend’s server on your network.
+      </p>
+      <label className="choice">
+        <input type="checkbox" checked={sendReceipts} onChange={(e) => setSendReceipts(e.target.checked)} aria-describedby={`${formId}-receipts-hint`} />
+        <span>Send delivery receipts</span>
+      </label>
+      <p className="hint" id={`${formId}-receipts-hint`}>
+        On: contacts who ask see “Delivered” once a message reached this app (strangers never get a receipt).
+        Off: nobody learns when, or whether, you received a message.
       </p>
       <fieldset>
         <legend>Proxy for all drop traffic</legend>

@@ -1,0 +1,79 @@
+import { useEffect, useState } from 'react';
+import type { SendingReason } from '../../../shared/ipc/contract.js';
+import type { MessageRecord } from '../db/records.js';
+import { describeServerProblem } from '../settings/serverProblem.js';
+import { useSession } from '../stores/sessionStore.js';
+import { formatMessageTime } from './formatTime.js';
+
+/** What each reason means for the person waiting, in words. */
+const REASON_WORDS: Record<SendingReason['kind'], (detail: string) => string> = {
+  unreachable: (detail) => `The recipient’s drop server cannot be reached: ${describeServerProblem(detail)}.`,
+  full: () => 'The recipient’s drop is full. It takes new messages once older ones expire on the server.',
+  rateLimited: () => 'The recipient’s drop server asked to slow down.',
+  serverError: () => 'The recipient’s drop server has trouble at the moment.',
+  tooManyRetries: () => 'Sending to this drop server failed too often lately, so Deaddrop waits before trying again.',
+};
+
+/** Below this, the next try is shown in seconds (and counted down); above, as a time of day. */
+const COUNTDOWN_MS = 120_000;
+
+/**
+ * Why a message is still "Sending" (what the last attempt met, when the next one is due) and a
+ * "Retry now". The engine reports the reason with each attempt; a window opened since asks for it.
+ */
+export function SendingStatus({ message }: { message: MessageRecord }) {
+  const bridge = useSession((s) => s.bridge);
+  const localId = message.localId;
+  const [reason, setReason] = useState<SendingReason | null>(null);
+  const [retrying, setRetrying] = useState(false);
+
+  useEffect(() => {
+    if (!bridge || !localId) return;
+    let live = true;
+    const stop = bridge.on('outbox/status', (event) => {
+      if (event.localId !== localId || event.status !== 'sending') return;
+      setReason(event.reason ?? null);
+      if (event.reason?.retryAt) setRetrying(false);
+    });
+    void bridge.invoke('messages/sendingReason', { localId }).then((result) => {
+      if (live && result.ok) setReason((current) => current ?? result.value);
+    });
+    return () => {
+      live = false;
+      stop();
+    };
+  }, [bridge, localId]);
+
+  if (!reason || !bridge || !localId) return null;
+
+  const retryNow = async () => {
+    setRetrying(true);
+    const result = await bridge.invoke('messages/retryNow', { localId });
+    if (!result.ok || !result.value.retrying) setRetrying(false);
+  };
+
+  return (
+    <div className="bubble-actions" data-testid="sending-status">
+      <p>
+        {REASON_WORDS[reason.kind](reason.detail)}{' '}
+        {retrying || reason.retryAt === null ? 'Trying again now…' : <NextTry at={reason.retryAt} />}
+      </p>
+      <button type="button" className="small" onClick={() => void retryNow()} disabled={retrying || reason.retryAt === null}>
+        Retry now
+      </button>
+    </div>
+  );
+}
+
+function NextTry({ at }: { at: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  const left = at - now;
+  useEffect(() => {
+    if (left > COUNTDOWN_MS || left <= 0) return;
+    const timer = setTimeout(() => setNow(Date.now()), 1000);
+    return () => clearTimeout(timer);
+  }, [left]);
+  if (left <= 0) return <>Trying again now…</>;
+  if (left <= COUNTDOWN_MS) return <>Next try in {Math.ceil(left / 1000)} s.</>;
+  return <>Next try at {formatMessageTime(at)}.</>;
+}
