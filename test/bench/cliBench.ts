@@ -6,17 +6,17 @@
  *
  *   npm run bench:cli -- [--foreign 20000] [--ours 10] [--rounds 5]
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { PDU_LENGTH, PDU_VERSION_0 } from '../../shared/protocol/boxTypes.js';
 import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
+import { spawnDropServer } from '../../server/index.js';
 import { craftPdu } from '../engine/helpers/craft.js';
 import { rawX25519Rate } from './rawX25519.js';
 // @ts-expect-error: a plain .mjs build script without type declarations
@@ -43,27 +43,9 @@ const bundleDir = join(repoRoot, 'node_modules', '.cache', 'deaddrop-bench', `cl
 const POST_HEADERS = { authorization: 'Client Qabel', 'content-type': 'application/octet-stream' };
 const SERVER_ARGS = ['--port', '0', '--db', 'sqlite::memory:', '--log-level', 'warn', '--quota', '10GB', '--drop-max-messages', '1000000', '--drop-max-bytes', '1GB', '--max-client-connections', '1024'];
 
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(bundleDir, 'deaddrop-server.js'), ...SERVER_ARGS], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('drop server did not start within 20 s')), 20_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      const match = /^listening on (http:\/\/\S+?)\/?$/.exec(line);
-      if (match) resolve(match[1]!);
-      else reject(new Error(`unexpected first line: ${line}`));
-    });
-    child.once('exit', (code) => reject(new Error(`drop server exited with ${code}`)));
-  });
-  return { url, child };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+/** The drop server from this run's bundle, as the installed `deaddrop-server` runs. */
+function startServer() {
+  return spawnDropServer({ command: process.execPath, args: [join(bundleDir, 'deaddrop-server.js'), ...SERVER_ARGS], cwd: repoRoot });
 }
 
 /** Runs `deaddrop` to completion; resolves with its output and wall time in seconds. */
@@ -163,7 +145,7 @@ async function main(): Promise<void> {
         `${fmt(rate)} msgs/s end to end, ratio to raw X25519: ${(rate / raw).toFixed(2)}  (target >= 0.3)`,
     );
   } finally {
-    await stop(server.child);
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
     rmSync(bundleDir, { recursive: true, force: true });
   }

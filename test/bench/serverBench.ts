@@ -6,12 +6,11 @@
  * POSTs through two instances on one database against one instance alone.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { type SpawnedDropServer, spawnDropServer } from '../../server/index.js';
 import { createTestDatabase } from '../server/postgresDatabase.js';
 
 const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -38,34 +37,15 @@ const SERVER_ARGS = [
 ];
 const POST_HEADERS = { Authorization: 'Client Qabel', 'Content-Type': 'application/octet-stream' };
 
+/** Prints the drop server's ready line, so one helper starts and stops both. */
 const BARE_SERVER = `
 const http = require('node:http');
 http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(204); res.end(); }); })
   .listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port); });
 `;
 
-async function startProcess(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 20 s')), 20_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      const match = /^listening on (\S+)$/.exec(line);
-      if (match) resolve(match[1]!);
-      else reject(new Error(`unexpected first line: ${line}`));
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url, child };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+function startProcess(args: string[]): Promise<Target> {
+  return spawnDropServer({ command: process.execPath, args, cwd: repoRoot });
 }
 
 async function post(url: string, body: Buffer): Promise<void> {
@@ -91,10 +71,7 @@ interface Measured {
   requests: number;
 }
 
-interface Target {
-  url: string;
-  child: ChildProcess;
-}
+type Target = SpawnedDropServer;
 
 /** User plus system CPU time of a process and all its threads, in microseconds (Linux /proc). */
 function cpuTimeUs(pid: number | undefined): number {
@@ -263,10 +240,10 @@ async function benchPostgres(pgUrl: string, bare: Target): Promise<void> {
       try {
         await benchInstances(first, second);
       } finally {
-        await stop(second.child);
+        await second.stop();
       }
     } finally {
-      await stop(first.child);
+      await first.stop();
     }
   } finally {
     await database.drop();
@@ -287,7 +264,7 @@ async function main(): Promise<void> {
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const phase of await seededPhases(ours)) printRow(phase.name, await measurePair(bare, ours, phase));
     // SQLite's server is done: it would only take CPU from the PostgreSQL runs.
-    await stop(ours.child);
+    await ours.stop();
     const pgUrl = process.env.DEADDROP_BENCH_PG_URL ?? process.env.DEADDROP_TEST_PG_URL;
     if (pgUrl) await benchPostgres(pgUrl, bare);
     console.log(
@@ -295,7 +272,7 @@ async function main(): Promise<void> {
         'CPU µs/req: server process time, all threads (independent of other load on the machine).',
     );
   } finally {
-    await Promise.all([stop(bare.child), stop(ours.child)]);
+    await Promise.all([bare.stop(), ours.stop()]);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
