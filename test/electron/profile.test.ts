@@ -20,7 +20,7 @@ describe('profile selection', () => {
   it('lays every file of a profile out under userData/profiles/NAME', () => {
     const paths = profilePaths('/data', 'alice');
     expect(paths.root).toBe(path.join('/data', 'profiles', 'alice'));
-    for (const file of [paths.engineDir, paths.dropServerDir, paths.secretFile, paths.passphraseMarkerFile, paths.engineStateFile, paths.desktopSettingsFile]) {
+    for (const file of [paths.engineDir, paths.dropServerDir, paths.secretFile, paths.passphraseMarkerFile, paths.engineStateFile, paths.desktopSettingsFile, paths.logDir]) {
       expect(file.startsWith(paths.root + path.sep)).toBe(true);
     }
     expect(profilePaths('/data', 'bob').root).not.toBe(paths.root);
