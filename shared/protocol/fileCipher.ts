@@ -6,7 +6,7 @@
  * 64 KiB; the last holds less (possibly nothing) and it, and only it, carries the FINAL tag, so a
  * stream cut short, extended, reordered or spliced from two files fails to open.
  *
- * The share notice carries the key, the ciphertext's size and its BLAKE2b-256 hash (base64url): a
+ * The share notice carries the key, the ciphertext's size and its SHA-256 hash (base64url): a
  * download is checked against both before anything is decrypted to its final place.
  *
  * Memory stays bounded by one chunk on both sides, whatever the file's size. Await `cryptoReady()`
@@ -20,7 +20,6 @@ export const FILE_KEY_BYTES = 32;
 const HEADER_BYTES = 24;
 const CHUNK_OVERHEAD = 17;
 const CIPHER_CHUNK_BYTES = FILE_CHUNK_BYTES + CHUNK_OVERHEAD;
-const HASH_BYTES = 32;
 
 /** A ciphertext that does not open: wrong key, or changed, cut short or extended on the way. */
 export class FileCipherError extends Error {
@@ -116,11 +115,13 @@ export class FileDecryptor {
       this.pending = this.pending.slice(HEADER_BYTES);
     }
     const out: Uint8Array[] = [];
-    // A full-size chunk is never the last one.
-    while (this.pending.length >= CIPHER_CHUNK_BYTES) {
-      out.push(this.open(this.pending.subarray(0, CIPHER_CHUNK_BYTES), false));
-      this.pending = this.pending.slice(CIPHER_CHUNK_BYTES);
+    // A full-size chunk is never the last one. Walk the chunks without copying; keep a copy of the rest only.
+    let offset = 0;
+    while (this.pending.length - offset >= CIPHER_CHUNK_BYTES) {
+      out.push(this.open(this.pending.subarray(offset, offset + CIPHER_CHUNK_BYTES), false));
+      offset += CIPHER_CHUNK_BYTES;
     }
+    if (offset > 0) this.pending = this.pending.slice(offset);
     return out;
   }
 
@@ -154,22 +155,6 @@ export async function* decryptFile(key: Uint8Array, ciphertext: AsyncIterable<Ui
   const decryptor = new FileDecryptor(key);
   for await (const piece of ciphertext) yield* decryptor.push(piece);
   yield decryptor.finish();
-}
-
-/** BLAKE2b-256 over a ciphertext fed in pieces; `digest()` gives it in base64url. */
-export class CiphertextHash {
-  private readonly state = sodium.crypto_generichash_init(null, HASH_BYTES);
-  private done = false;
-
-  update(piece: Uint8Array): void {
-    sodium.crypto_generichash_update(this.state, piece);
-  }
-
-  digest(): string {
-    if (this.done) throw new Error('digest() already called');
-    this.done = true;
-    return sodium.to_base64(sodium.crypto_generichash_final(this.state, HASH_BYTES), sodium.base64_variants.URLSAFE_NO_PADDING);
-  }
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -6,23 +6,25 @@
  * declared up front so the server can refuse a file too large before a byte is sent. Memory stays at
  * a few chunks whatever the file's size.
  *
- * Download: the ciphertext goes to `<dest>.part`; a broken-off download resumes from that file's
- * length with a `Range` request. Only once the whole ciphertext is there and its size and BLAKE2b hash
- * match the notice is it decrypted, to `<dest>.decrypting`, which is synced and renamed to `<dest>`:
- * nothing unchecked ever reaches the final place, and a file that fails leaves nothing behind there.
+ * Download: the ciphertext goes to `<dest>.part` and, decrypted on the way, to `<dest>.decrypting`;
+ * a broken-off download resumes from the part file's length with a `Range` request (and decrypts
+ * the whole part file once it is complete). Only when the whole ciphertext is there, its size and
+ * SHA-256 hash match the notice and every chunk opened, is `<dest>.decrypting` synced and renamed to
+ * `<dest>`: nothing unchecked ever reaches the final place, and a file that fails leaves nothing
+ * behind.
  *
  * Requests go through the engine's dispatcher and destination rules (`BlobHttp`), like drop traffic.
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
+import { createHash } from 'node:crypto';
 import {
-  CiphertextHash,
   FILE_SCHEME,
   FileCipherError,
+  FileDecryptor,
   ciphertextSize,
-  decryptFile,
   encryptFile,
   newFileKey,
   plaintextSize,
@@ -58,7 +60,7 @@ export interface EncryptedFileRef {
   size: number;
   /** Bytes of the ciphertext (what is downloaded). */
   cipherSize: number;
-  /** BLAKE2b-256 of the ciphertext, base64url. */
+  /** SHA-256 of the ciphertext, base64url. */
   hash: string;
 }
 
@@ -66,6 +68,19 @@ export interface TransferOptions {
   /** Bytes done and bytes in all, as they go. */
   onProgress?(done: number, total: number): void;
   signal?: AbortSignal;
+}
+
+/** SHA-256 (native, far faster than the WASM ciphers) over a ciphertext fed in pieces, base64url. */
+class CiphertextHash {
+  private readonly hash = createHash('sha256');
+
+  update(piece: Uint8Array): void {
+    this.hash.update(piece);
+  }
+
+  digest(): string {
+    return this.hash.digest('base64url');
+  }
 }
 
 const BLOB_URL_PATH = /\/blobs\/[A-Za-z0-9_-]{43}$/;
@@ -159,14 +174,70 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
-/** Appends the rest of the blob to `part` (from its current length); resolves when the blob is whole. */
-async function fetchCiphertext(ref: EncryptedFileRef, part: string, http: BlobHttp, options: TransferOptions): Promise<void> {
+/** Decrypts a ciphertext fed in pieces into `path`, writing in batches of about 1 MiB. */
+class PlaintextWriter {
+  private readonly decryptor: FileDecryptor;
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+
+  private constructor(
+    private readonly file: FileHandle,
+    key: Uint8Array,
+  ) {
+    this.decryptor = new FileDecryptor(key);
+  }
+
+  static async create(path: string, key: Uint8Array): Promise<PlaintextWriter> {
+    return new PlaintextWriter(await open(path, 'w', 0o600), key);
+  }
+
+  async push(piece: Uint8Array): Promise<void> {
+    for (const chunk of this.decryptor.push(piece)) await this.keep(chunk);
+  }
+
+  /** Checks the stream ended where it should and makes the file durable. @throws FileCipherError */
+  async finish(): Promise<void> {
+    await this.keep(this.decryptor.finish());
+    await this.flush();
+    await this.file.sync();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  private async keep(chunk: Uint8Array): Promise<void> {
+    this.batch.push(chunk);
+    this.batchBytes += chunk.length;
+    if (this.batchBytes >= 1024 * 1024) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.length > 0) await this.file.writev(this.batch);
+    this.batch = [];
+    this.batchBytes = 0;
+  }
+}
+
+/**
+ * Appends the rest of the blob to `part` (from its current length) and resolves with the hash of the
+ * whole ciphertext once it is there: the bytes already on disk are hashed first, the rest as it
+ * arrives. A download from the start is also decrypted on the way into `plain` (so the file is not
+ * read a second time); `decrypted` says whether that happened.
+ */
+async function fetchCiphertext(
+  ref: EncryptedFileRef,
+  part: string,
+  plain: () => Promise<PlaintextWriter>,
+  http: BlobHttp,
+  options: TransferOptions,
+): Promise<{ hash: string; decrypted: boolean }> {
   let have = await fileSize(part);
   if (have > ref.cipherSize) {
     await truncate(part, 0);
     have = 0;
   }
-  if (have === ref.cipherSize) return;
+  if (have === ref.cipherSize) return { hash: await hashOf(part), decrypted: false };
   let response: Dispatcher.ResponseData;
   try {
     response = await request(ref.url, {
@@ -178,6 +249,7 @@ async function fetchCiphertext(ref: EncryptedFileRef, part: string, http: BlobHt
   } catch (error) {
     throw networkError(error, options.signal);
   }
+  const hash = new CiphertextHash();
   if (response.statusCode === 200 && have > 0) {
     // The server ignored the range: start over.
     await truncate(part, 0);
@@ -191,22 +263,43 @@ async function fetchCiphertext(ref: EncryptedFileRef, part: string, http: BlobHt
   } else if (response.statusCode !== 200) {
     throw await errorFor(response, 'download');
   }
+  if (have > 0) for await (const chunk of createReadStream(part, { end: have - 1, highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+  const writer = have === 0 ? await plain() : null;
   const file = await open(part, have > 0 ? 'a' : 'w', 0o600);
+  // Written in batches of about 1 MiB; what arrived before a break is written before it is reported.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const writePending = async (): Promise<void> => {
+    if (pending.length > 0) await file.writev(pending);
+    pending = [];
+    pendingBytes = 0;
+  };
   try {
     for await (const data of response.body) {
       const chunk = data as Uint8Array;
       if (have + chunk.length > ref.cipherSize) throw new FileTransferError('corrupt', 'The drop server sent more than the file holds.');
-      await file.write(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= 1024 * 1024) await writePending();
+      hash.update(chunk);
+      // A chunk that does not open is not fatal yet: the hash check below says what went wrong.
+      await writer?.push(chunk);
       have += chunk.length;
       options.onProgress?.(have, ref.cipherSize);
     }
+    await writePending();
     await file.sync();
+    if (have === ref.cipherSize) await writer?.finish();
   } catch (error) {
+    if (error instanceof FileCipherError) throw error;
+    await writePending().catch(() => undefined);
     throw networkError(error, options.signal);
   } finally {
     await file.close();
+    await writer?.close();
   }
   if (have !== ref.cipherSize) throw new FileTransferError('network', 'The download broke off; try again, it resumes where it stopped.');
+  return { hash: hash.digest(), decrypted: writer !== null };
 }
 
 async function hashOf(path: string): Promise<string> {
@@ -228,23 +321,39 @@ export async function downloadEncryptedFile(ref: EncryptedFileRef, dest: string,
   checked(http, ref.url);
   const part = `${dest}.part`;
   const decrypting = `${dest}.decrypting`;
-  await fetchCiphertext(ref, part, http, options);
-  if ((await hashOf(part)) !== ref.hash) {
-    await rm(part, { force: true });
-    throw new FileTransferError('corrupt', 'The downloaded file is not the one that was sent (its hash differs); it was deleted.');
-  }
-  const out = await open(decrypting, 'w', 0o600);
-  try {
-    for await (const chunk of decryptFile(key, createReadStream(part, { highWaterMark: 256 * 1024 }))) await out.write(chunk);
-    await out.sync();
-  } catch (error) {
-    await out.close();
+  const discard = async (): Promise<void> => {
     await rm(decrypting, { force: true });
     await rm(part, { force: true });
-    if (error instanceof FileCipherError) throw new FileTransferError('corrupt', 'The file does not open with its key; it was deleted.');
-    throw error;
+  };
+  let fetched: { hash: string; decrypted: boolean };
+  try {
+    fetched = await fetchCiphertext(ref, part, () => PlaintextWriter.create(decrypting, key), http, options);
+  } catch (error) {
+    // A plaintext decrypted on the way is of no use to a resumed download, which decrypts afterwards.
+    await rm(decrypting, { force: true });
+    if (!(error instanceof FileCipherError)) throw error;
+    // The ciphertext did not open: either it is not the one sent (hash) or the key is wrong.
+    const whole = (await fileSize(part)) === ref.cipherSize && (await hashOf(part)) === ref.hash;
+    await discard();
+    throw new FileTransferError('corrupt', whole ? 'The file does not open with its key; it was deleted.' : 'The file does not open with the key in its notice, or it was changed on the way; it was deleted.');
   }
-  await out.close();
+  if (fetched.hash !== ref.hash) {
+    await discard();
+    throw new FileTransferError('corrupt', 'The downloaded file is not the one that was sent (its hash differs); it was deleted.');
+  }
+  if (!fetched.decrypted) {
+    const writer = await PlaintextWriter.create(decrypting, key);
+    try {
+      for await (const piece of createReadStream(part, { highWaterMark: 1024 * 1024 })) await writer.push(piece as Buffer);
+      await writer.finish();
+    } catch (error) {
+      await writer.close();
+      await discard();
+      if (error instanceof FileCipherError) throw new FileTransferError('corrupt', 'The file does not open with its key; it was deleted.');
+      throw error;
+    }
+    await writer.close();
+  }
   await rename(decrypting, dest);
   await rm(part, { force: true });
 }
