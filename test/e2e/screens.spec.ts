@@ -70,12 +70,12 @@ test.describe.serial('identities, unlock, search and theme', () => {
 
     const page = second.page;
     await page.getByRole('button', { name: 'Import a backup' }).click();
-    await page.getByLabel('Backup file (.qid)').setInputFiles({ name: 'dana.qid', mimeType: 'application/json', buffer: Buffer.from(backup) });
+    await page.getByLabel('Backup file').setInputFiles({ name: 'dana.ddbackup', mimeType: 'application/json', buffer: Buffer.from(backup) });
     await page.getByLabel('Backup passphrase').fill('not the passphrase');
-    await page.getByRole('button', { name: 'Import identity' }).click();
+    await page.getByRole('button', { name: 'Restore backup' }).click();
     await expect(page.getByRole('alert')).toBeVisible();
     await page.getByLabel('Backup passphrase').fill('backup passphrase 1');
-    await page.getByRole('button', { name: 'Import identity' }).click();
+    await page.getByRole('button', { name: 'Restore backup' }).click();
     await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
     await expect(page.getByLabel('Active identity')).toHaveText(/Dana/);
 

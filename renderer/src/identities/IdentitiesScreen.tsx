@@ -4,6 +4,9 @@ import { downloadFile } from '../contacts/fileDownload.js';
 import { database } from '../db/database.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
+import { MIN_PASSPHRASE_LENGTH } from '../../../shared/protocol/passphrasePolicy.js';
+import { BackupProgressBar } from './BackupProgressBar.js';
+import { type BackupProgress, exportFullBackup } from './backupTransfer.js';
 import { levelForBits } from './anonymityLevels.js';
 import { CreateIdentityForm } from './CreateIdentityForm.js';
 import { forgetIdentityData } from './forgetIdentityData.js';
@@ -93,25 +96,35 @@ function ExportBackupForm({ identity, onDone }: { identity: IdentitySummary; onD
   const formId = useId();
   const [passphrase, setPassphrase] = useState('');
   const [repeat, setRepeat] = useState('');
+  const [includeHistory, setIncludeHistory] = useState(true);
+  const [progress, setProgress] = useState<BackupProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
   const mismatch = repeat !== '' && repeat !== passphrase;
+  const tooShort = passphrase.length < MIN_PASSPHRASE_LENGTH;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (!bridge || passphrase.length < 8 || mismatch) return;
-    const result = await bridge.invoke('identities/export', { identityId: identity.id, passphrase });
-    if (!result.ok) {
-      setError(result.error.message);
-      return;
+    if (!bridge || tooShort || passphrase !== repeat || progress) return;
+    setError(null);
+    setProgress({ step: 'Starting', fraction: null });
+    try {
+      const file = await exportFullBackup(bridge, database(), identity, { passphrase, includeHistory }, setProgress);
+      downloadFile(file.fileName, new Blob([file.bytes], { type: 'application/json' }));
+      useUi.getState().notify('info', 'Backup saved. Keep the file and its passphrase apart.');
+      onDone();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : 'The backup could not be made.');
+    } finally {
+      setProgress(null);
     }
-    downloadFile(result.value.fileName, result.value.content, 'application/json');
-    useUi.getState().notify('info', 'Backup saved. Keep the file and its passphrase apart.');
-    onDone();
   };
 
   return (
     <form className="stack export-form" onSubmit={submit} aria-label={`Export a backup of ${identity.alias}`}>
-      <p className="hint">The backup holds your private key, encrypted with this passphrase (at least 8 characters).</p>
+      <p className="hint">
+        The backup holds your private key, drops, contacts with their verification, and conversations, encrypted with this
+        passphrase (at least {MIN_PASSPHRASE_LENGTH} characters). Without the passphrase nobody can open it, you neither.
+      </p>
       <label htmlFor={`${formId}-p1`}>Backup passphrase</label>
       <input id={`${formId}-p1`} type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
       <label htmlFor={`${formId}-p2`}>Repeat passphrase</label>
@@ -124,9 +137,15 @@ function ExportBackupForm({ identity, onDone }: { identity: IdentitySummary; onD
         aria-invalid={mismatch}
       />
       {mismatch && <p className="error-text">The passphrases differ.</p>}
+      <label className="choice">
+        <input type="checkbox" checked={includeHistory} onChange={(e) => setIncludeHistory(e.target.checked)} />
+        <span>Include message history</span>
+      </label>
+      {!includeHistory && <p className="hint">Without history, a restore brings back contacts and empty conversations.</p>}
+      <BackupProgressBar progress={progress} label="Backup progress" />
       <ErrorText message={error} />
-      <button type="submit" className="primary" disabled={passphrase.length < 8 || passphrase !== repeat}>
-        Save backup file
+      <button type="submit" className="primary" disabled={tooShort || passphrase !== repeat || progress !== null}>
+        {progress ? 'Saving backup…' : 'Save backup file'}
       </button>
     </form>
   );
@@ -150,8 +169,9 @@ function DeleteIdentity({ identity, onCancel }: { identity: IdentitySummary; onC
   return (
     <div className="danger-zone" role="group" aria-label={`Delete ${identity.alias}`}>
       <p>
-        Delete <strong>{identity.alias}</strong> with its key, contacts and conversations? Without a backup this cannot be
-        undone, and messages sent to this identity can no longer be read.
+        Delete <strong>{identity.alias}</strong> with its key, contacts and conversations? Only a backup file brings them
+        back: the key, drops and contacts, and the messages only if the backup included message history. Without a backup,
+        messages sent to this identity can no longer be read.
       </p>
       <ErrorText message={error} />
       <div className="button-row">

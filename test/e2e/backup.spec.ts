@@ -1,0 +1,304 @@
+import { readFile } from 'node:fs/promises';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { type Page, expect, test } from '@playwright/test';
+import WebSocket from 'ws';
+import { encodeRequest, parseHostFrame } from '../../shared/ipc/hostFrames.js';
+import {
+  type User,
+  createIdentity,
+  expectAccessible,
+  goTo,
+  messages,
+  openConversationWith,
+  openUser,
+  screenshot,
+  sendText,
+  setFastPolling,
+} from './support/appDriver.js';
+import { type DropServer, type EngineHost, startDropServer, startEngineHost } from './support/services.js';
+
+/**
+ * Full backups against real engine hosts, a real drop server and Chromium's IndexedDB. Alice and Bob
+ * write to each other and Alice verifies Bob; Alice's backup (with history) fails to open with a wrong
+ * passphrase, damaged, or while Alice is still here, each time leaving every table as it was; after
+ * deleting Alice it brings back every table unchanged, in the same profile and in a fresh one, where
+ * new messages go both ways. Then a history of 100,000 messages makes the round trip.
+ */
+
+const PASSPHRASE = 'backup passphrase 1';
+const TABLES = ['contacts', 'conversations', 'messages', 'seen', 'textParts'] as const;
+type Snapshot = Record<(typeof TABLES)[number], Record<string, unknown>[]>;
+
+/** The UI's database key, asked of the engine host as the page asks for it. */
+async function databaseKey(host: EngineHost): Promise<Uint8Array> {
+  const socketUrl = new URL(host.appUrl).searchParams.get('host')!;
+  const socket = new WebSocket(socketUrl);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  try {
+    const answer = new Promise<string>((resolve) => {
+      socket.on('message', (data) => {
+        const frame = parseHostFrame(data.toString());
+        if (frame?.kind === 'result' && frame.id === 1) resolve(frame.result.ok ? (frame.result.value as { key: string }).key : '');
+      });
+    });
+    socket.send(encodeRequest(1, 'app/databaseKey', {}));
+    return new Uint8Array(Buffer.from(await answer, 'base64'));
+  } finally {
+    socket.close();
+  }
+}
+
+/** Every record of `identityId` in the UI's tables, opened with the profile's key, in key order. */
+async function snapshot(user: User, identityId: string): Promise<Snapshot> {
+  const key = await databaseKey(user.host);
+  const raw = await user.page.evaluate(async ({ tables, identityId }) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('deaddrop');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const out: Record<string, unknown[]> = {};
+    for (const table of tables) {
+      const all = await new Promise<unknown[]>((resolve, reject) => {
+        const request = db.transaction(table).objectStore(table).getAll();
+        request.onsuccess = () => resolve(request.result as unknown[]);
+        request.onerror = () => reject(request.error);
+      });
+      out[table] = all
+        .filter((r) => (r as { identityId?: string }).identityId === identityId)
+        .map((r) => {
+          const { sealed, ...clear } = r as { sealed?: Uint8Array };
+          return { ...clear, ...(sealed ? { sealed: Array.from(sealed) } : {}) };
+        });
+    }
+    db.close();
+    return out;
+  }, { tables: [...TABLES], identityId });
+  const opened = {} as Snapshot;
+  for (const table of TABLES) {
+    opened[table] = raw[table]!
+      .map((record) => {
+        const { sealed, ...clear } = record as { sealed?: number[] };
+        if (!sealed) return clear;
+        const bytes = new Uint8Array(sealed);
+        const plain = xchacha20poly1305(key, bytes.subarray(0, 24), new TextEncoder().encode(table)).decrypt(bytes.subarray(24));
+        return { ...(JSON.parse(new TextDecoder().decode(plain)) as Record<string, unknown>), ...clear };
+      })
+      .sort((a, b) => (JSON.stringify(keyOf(table, a)) < JSON.stringify(keyOf(table, b)) ? -1 : 1));
+  }
+  return opened;
+}
+
+function keyOf(table: string, r: Record<string, unknown>): unknown {
+  if (table === 'contacts') return r.publicKey;
+  if (table === 'conversations') return r.contactKey;
+  if (table === 'seen') return r.dedupeKey;
+  if (table === 'textParts') return [r.messageId, r.index];
+  return r.id;
+}
+
+async function activeIdentityId(page: Page): Promise<string> {
+  return page.getByRole('combobox', { name: 'Active identity' }).inputValue();
+}
+
+/** Saves a backup of the identity in the first row of the Identities screen; returns the file. */
+async function exportBackup(page: Page, options: { history: boolean; shots?: string }): Promise<Buffer> {
+  await goTo(page, 'Identities');
+  await page.getByRole('button', { name: 'Export backup' }).first().click();
+  await page.getByLabel('Backup passphrase').fill(PASSPHRASE);
+  await page.getByLabel('Repeat passphrase').fill(PASSPHRASE);
+  const history = page.getByLabel('Include message history');
+  await expect(history).toBeChecked();
+  if (!options.history) await history.uncheck();
+  if (options.shots) await screenshotsAllWays(page, options.shots);
+  const download = page.waitForEvent('download', { timeout: 300_000 });
+  await page.getByRole('button', { name: 'Save backup file' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/\.ddbackup$/);
+  return readFile((await file.path())!);
+}
+
+/** Chooses a backup file and passphrase in the restore form on screen and presses Restore. */
+async function restore(page: Page, file: Buffer, passphrase: string) {
+  await page.getByLabel('Backup file').setInputFiles({ name: 'Alice.ddbackup', mimeType: 'application/json', buffer: file });
+  await page.getByLabel('Backup passphrase').fill(passphrase);
+  await page.getByRole('button', { name: 'Restore backup' }).click();
+}
+
+async function openRestoreForm(page: Page) {
+  if (await page.getByRole('heading', { name: 'Welcome to Deaddrop' }).isVisible()) {
+    await page.getByRole('button', { name: 'Import a backup' }).click();
+  } else {
+    await goTo(page, 'Identities');
+    const open = page.getByRole('button', { name: 'Import backup' });
+    if ((await open.getAttribute('aria-pressed')) !== 'true') await open.click();
+  }
+}
+
+/** Light and dark, 1280×800 and 800×600: `40-backup-<name>-<theme>-<width>`. */
+async function screenshotsAllWays(page: Page, name: string) {
+  for (const [width, height] of [[1280, 800], [800, 600]] as const) {
+    await page.setViewportSize({ width, height });
+    for (const theme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: theme });
+      await screenshot(page, `40-backup-${name}-${theme}-${width}`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+test.describe.serial('full backups', () => {
+  let server: DropServer;
+  let alice: User;
+  let bob: User;
+  let fresh: User;
+  let aliceId = '';
+  let before: Snapshot;
+  let backup: Buffer;
+
+  test.beforeAll(async ({ browser }) => {
+    test.setTimeout(180_000);
+    server = await startDropServer();
+    const [aliceHost, bobHost, freshHost] = await Promise.all([startEngineHost('alice'), startEngineHost('bob'), startEngineHost('fresh')]);
+    alice = await openUser(browser, 'alice', aliceHost);
+    bob = await openUser(browser, 'bob', bobHost);
+    fresh = await openUser(browser, 'fresh', freshHost);
+  });
+
+  test.afterAll(async () => {
+    for (const user of [alice, bob, fresh]) {
+      await user?.context.close();
+      await user?.host.stop();
+    }
+    await server?.stop();
+  });
+
+  test('Alice and Bob write to each other; Alice verifies Bob and saves a backup with history', async () => {
+    await createIdentity(alice.page, 'Alice', server.url);
+    await createIdentity(bob.page, 'Bob', server.url);
+    await setFastPolling(alice.page);
+    await setFastPolling(bob.page);
+    aliceId = await activeIdentityId(alice.page);
+
+    await goTo(alice.page, 'Contacts');
+    await alice.page.getByRole('button', { name: 'My contact card' }).click();
+    const cardDownload = alice.page.waitForEvent('download');
+    await alice.page.getByRole('button', { name: 'Export .qco file' }).click();
+    const card = await readFile((await (await cardDownload).path())!);
+    await goTo(bob.page, 'Contacts');
+    await bob.page.getByTestId('contact-file').setInputFiles({ name: 'contact-Alice.qco', mimeType: 'application/json', buffer: card });
+    await bob.page.getByRole('button', { name: 'Open conversation' }).click();
+    await sendText(bob.page, 'Hello Alice, it is Bob.');
+
+    await goTo(alice.page, 'Chats');
+    await alice.page.getByTestId('conversation-item').filter({ hasText: 'Bob' }).click();
+    await alice.page.getByRole('button', { name: 'Accept' }).click();
+    await sendText(alice.page, 'Hi Bob, got it.');
+    await openConversationWith(bob.page, 'Alice');
+    await expect(messages(bob.page).filter({ hasText: 'Hi Bob, got it.' })).toHaveCount(1);
+    await sendText(bob.page, 'Then this is our second.');
+    await expect(messages(alice.page).filter({ hasText: 'Then this is our second.' })).toHaveCount(1);
+    await expect(messages(alice.page).filter({ hasText: 'Hi Bob, got it.' })).toHaveAttribute('data-status', 'delivered', { timeout: 60_000 });
+    await expect(messages(bob.page).filter({ hasText: 'Then this is our second.' })).toHaveAttribute('data-status', 'delivered', { timeout: 60_000 });
+
+    await goTo(alice.page, 'Contacts');
+    await alice.page.getByTestId('contact-item').filter({ hasText: 'Bob' }).click();
+    await alice.page.getByRole('button', { name: 'Mark verified' }).click();
+    await expect(alice.page.getByRole('button', { name: 'Remove verification' })).toBeVisible();
+
+    before = await snapshot(alice, aliceId);
+    expect(before.contacts).toEqual([expect.objectContaining({ alias: 'Bob', status: 'verified' })]);
+    expect(before.messages.map((m) => m.text).sort()).toEqual(['Hello Alice, it is Bob.', 'Hi Bob, got it.', 'Then this is our second.']);
+    expect(before.conversations).toHaveLength(1);
+    expect(before.seen).toHaveLength(2);
+
+    backup = await exportBackup(alice.page, { history: true, shots: 'export' });
+    const envelope = JSON.parse(backup.toString('utf8')) as Record<string, unknown>;
+    expect(envelope).toMatchObject({ format: 'deaddrop-backup', version: 1, compression: 'gzip' });
+    expect(backup.toString('utf8')).not.toContain('our second');
+  });
+
+  test('a wrong passphrase, a damaged file, and Alice still being here each leave every table untouched', async () => {
+    const page = alice.page;
+    await openRestoreForm(page);
+    await screenshotsAllWays(page, 'restore');
+    await expectAccessible(page, 'restore form');
+
+    await restore(page, backup, 'not the passphrase');
+    await expect(page.getByRole('alert')).toContainText('Wrong passphrase');
+    await screenshot(page, '40-backup-restore-wrong-passphrase');
+
+    const text = backup.toString('utf8');
+    const at = text.indexOf('"ciphertext":"') + 40;
+    const damaged = Buffer.from(text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1));
+    await restore(page, damaged, PASSPHRASE);
+    await expect(page.getByRole('alert')).toContainText(/Wrong passphrase for this backup, or the file was changed/);
+    await restore(page, Buffer.from(text.slice(0, text.length - 100)), PASSPHRASE);
+    await expect(page.getByRole('alert')).toContainText('cut short');
+
+    await restore(page, backup, PASSPHRASE);
+    await expect(page.getByRole('alert')).toContainText('Alice is already here');
+    expect(await snapshot(alice, aliceId)).toEqual(before);
+  });
+
+  test('deleted and restored: every table as before, Bob a verified contact, and no old message shown again', async () => {
+    const page = alice.page;
+    await goTo(page, 'Identities');
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await expect(page.getByRole('group', { name: 'Delete Alice' })).toContainText('the messages only if the backup included message history');
+    await screenshot(page, '40-backup-delete-dialog');
+    await page.getByRole('button', { name: 'Delete Alice' }).click();
+    await expect(page.getByRole('heading', { name: 'Welcome to Deaddrop' })).toBeVisible();
+    expect((await snapshot(alice, aliceId)).messages).toEqual([]);
+
+    await openRestoreForm(page);
+    await restore(page, backup, PASSPHRASE);
+    await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+    await expect(page.getByText('Alice was restored with 1 contact and 3 messages.')).toBeVisible();
+    expect(await activeIdentityId(page)).toBe(aliceId);
+    expect(await snapshot(alice, aliceId)).toEqual(before);
+
+    await goTo(page, 'Chats');
+    const bobItem = page.getByTestId('conversation-item').filter({ hasText: 'Bob' });
+    await expect(bobItem).not.toContainText('Request');
+    await bobItem.click();
+    await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '3');
+    // The restored poller goes on from the saved cursors: Bob's next message is the only new one.
+    await sendText(bob.page, 'Back again?');
+    await expect(messages(page).filter({ hasText: 'Back again?' })).toHaveCount(1);
+    await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '4');
+    await sendText(page, 'Yes, restored.');
+    await expect(messages(bob.page).filter({ hasText: 'Yes, restored.' })).toHaveCount(1);
+  });
+
+  test('restored into a fresh profile: every table as before, and new messages go both ways', async () => {
+    const page = fresh.page;
+    await openRestoreForm(page);
+    await restore(page, backup, PASSPHRASE);
+    await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+    // The poller starts at once from the saved cursors and finds the one message Bob wrote since.
+    await expect.poll(async () => (await snapshot(fresh, aliceId)).messages.length).toBe(4);
+    const after = await snapshot(fresh, aliceId);
+    const isNew = (r: Record<string, unknown>) => r.text === 'Back again?' || (typeof r.messageId === 'string' && !before.seen.some((s) => s.messageId === r.messageId));
+    expect(after.messages.filter(isNew).map((m) => m.text)).toEqual(['Back again?']);
+    expect({ ...after, messages: after.messages.filter((m) => !isNew(m)), seen: after.seen.filter((s) => !isNew(s)), conversations: [] })
+      .toEqual({ ...before, conversations: [] });
+    const { lastMessageAt: _at, lastMessagePreview: _preview, messageCount: _count, unreadCount: _unread, ...conversation } = before.conversations[0]!;
+    expect(after.conversations).toEqual([{ ...conversation, lastMessageAt: expect.any(Number), lastMessagePreview: 'Back again?', messageCount: 4, unreadCount: 1 }]);
+    await setFastPolling(page);
+
+    await goTo(page, 'Contacts');
+    await page.getByTestId('contact-item').filter({ hasText: 'Bob' }).click();
+    await expect(page.getByRole('button', { name: 'Remove verification' })).toBeVisible();
+    await openConversationWith(page, 'Bob');
+    // Messages Bob wrote after the backup was made come in once; nothing from before comes twice.
+    await expect(messages(page).filter({ hasText: 'Back again?' })).toHaveCount(1);
+    await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '4');
+    await sendText(page, 'Written on my new computer.');
+    await expect(messages(bob.page).filter({ hasText: 'Written on my new computer.' })).toHaveCount(1);
+    await sendText(bob.page, 'Received on the new one?');
+    await expect(messages(page).filter({ hasText: 'Received on the new one?' })).toHaveCount(1);
+    await expect(messages(page).filter({ hasText: 'Written on my new computer.' })).toHaveAttribute('data-status', 'delivered', { timeout: 60_000 });
+  });
+});
