@@ -1,5 +1,5 @@
 import { type Virtualizer, elementScroll, useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { database } from '../db/database.js';
 import { useUi } from '../stores/uiStore.js';
 import { messageIndex } from './conversationQueries.js';
@@ -130,7 +130,8 @@ function VirtualMessageList({ window, identityId, contactKey }: { window: Messag
     virtualizer.scrollToIndex(target.index - oldest, { align: 'center' });
     setTarget({ ...target, scrolled: true });
   }, [target, oldest, virtualizer]);
-  const highlight = useUi((s) => s.search).trim();
+  // Deferred like the search itself: typing stays quick while the rows on screen get their marks.
+  const highlight = useDeferredValue(useUi((s) => s.search)).trim();
 
   // Sending from the composer brings the newest messages back, where the sent one appears.
   const sentCount = useUi((s) => s.sentCount);
