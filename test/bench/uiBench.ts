@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { type Page, chromium } from 'playwright';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
-import { createIdentity, openUser } from '../e2e/support/appDriver.js';
+import { choosePassphrase, createIdentity, openUser } from '../e2e/support/appDriver.js';
 import { startDropServer, startEngineHost } from '../e2e/support/services.js';
 import { idleFramesSource, scrollBackSource, seedConversationSource, timeOpenConversationSource } from './uiSeed.js';
 
@@ -49,7 +49,7 @@ try {
     await page.getByLabel('Passphrase').fill(PASSPHRASE);
     await page.getByRole('button', { name: /Unlock/ }).click();
   };
-  await unlock();
+  await choosePassphrase(page, PASSPHRASE);
   await createIdentity(page, 'Bench', server.url);
   const identityId = await page.evaluate(`localStorage.getItem('deaddrop.activeIdentity')`);
   const open = async (alias: string, count: number) =>

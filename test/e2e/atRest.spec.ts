@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
-import { allowLocalNetworkServers, createIdentity, goTo, messages, sendText } from './support/appDriver.js';
+import { allowLocalNetworkServers, choosePassphrase, createIdentity, goTo, messages, sendText } from './support/appDriver.js';
 import { startDropServer, startEngineHost, type DropServer, type EngineHost } from './support/services.js';
 
 const SECRET_TEXT = 'zebra quantum 7331 meet at the old mill';
@@ -50,8 +50,7 @@ test.describe('message history at rest', () => {
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(host.appUrl);
-    await page.getByLabel('Passphrase').fill(PASSPHRASE);
-    await page.getByRole('button', { name: /Unlock/ }).click();
+    await choosePassphrase(page, PASSPHRASE);
     await createIdentity(page, 'Alice', server.url);
     await allowLocalNetworkServers(page);
 

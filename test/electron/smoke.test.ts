@@ -99,14 +99,15 @@ describe.skipIf(skipReason !== null)('Electron app smoke test', () => {
     return { app, page };
   }
 
-  /** First run: unlock with a passphrase where no keyring exists, then the onboarding screen must show. */
+  /** First run: choose a passphrase where no keyring exists, then the onboarding screen must show. */
   async function firstRun(page: Page, alias: string): Promise<string> {
     const welcome = page.getByRole('heading', { name: 'Welcome to Deaddrop' });
-    const unlock = page.getByRole('heading', { name: 'Unlock Deaddrop' });
-    await expect.poll(async () => (await welcome.isVisible()) || (await unlock.isVisible()), { timeout: BOUND_MS }).toBe(true);
-    if (await unlock.isVisible()) {
-      await page.getByLabel('Passphrase').fill(PASSPHRASE);
-      await page.getByRole('button', { name: 'Unlock' }).click();
+    const choose = page.getByRole('heading', { name: 'Choose a passphrase' });
+    await expect.poll(async () => (await welcome.isVisible()) || (await choose.isVisible()), { timeout: BOUND_MS }).toBe(true);
+    if (await choose.isVisible()) {
+      await page.getByLabel('New passphrase').fill(PASSPHRASE);
+      await page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
+      await page.getByRole('button', { name: 'Set passphrase' }).click();
     }
     await welcome.waitFor({ timeout: BOUND_MS });
     await page.getByLabel('Your name, as contacts will see it').fill(alias);

@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { DesktopSync } from '../desktop/DesktopSync.js';
+import { LockGuard } from '../screens/LockGuard.js';
 import { OnboardingScreen } from '../screens/OnboardingScreen.js';
 import { UnlockScreen } from '../screens/UnlockScreen.js';
 import { useUiSettings } from '../settings/uiSettings.js';
@@ -45,6 +46,7 @@ export function App({ hasBridge }: { hasBridge: boolean }) {
   return (
     <>
       {screen}
+      {hasBridge && <LockGuard />}
       <NoticeArea />
     </>
   );

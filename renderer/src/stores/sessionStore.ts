@@ -16,6 +16,8 @@ export interface SessionState {
   setIdentities(list: IdentitySummary[]): void;
   setActiveIdentity(id: string | null): void;
   setServerStatus(list: ServerStatus[]): void;
+  /** The engine locked: keep only what it says about itself; identities and server status come again after unlock. */
+  forgetUnlocked(info: AppInfo): void;
 }
 
 const ACTIVE_IDENTITY_KEY = 'deaddrop.activeIdentity';
@@ -57,6 +59,7 @@ export const useSession = create<SessionState>()((set, get) => ({
     set({ activeIdentityId: id });
   },
   setServerStatus: (serverStatus) => set({ serverStatus }),
+  forgetUnlocked: (appInfo) => set({ appInfo, identities: null, serverStatus: [] }),
 }));
 
 /** The active identity, if the engine has any. */

@@ -21,6 +21,15 @@ export async function openUser(browser: Browser, name: string, host: EngineHost)
   return { name, host, context, page };
 }
 
+/** First run of a profile that keeps its keys under a passphrase: choose it (typed twice). */
+export async function choosePassphrase(page: Page, passphrase: string) {
+  await expect(page.getByRole('heading', { name: 'Choose a passphrase' })).toBeVisible();
+  await page.getByLabel('New passphrase').fill(passphrase);
+  await page.getByLabel('Repeat the passphrase').fill(passphrase);
+  await page.getByRole('button', { name: 'Set passphrase' }).click();
+  await expect(page.getByRole('heading', { name: 'Choose a passphrase' })).toHaveCount(0);
+}
+
 /** First run: alias, drop server, anonymity level. Waits until the messenger shows. */
 export async function createIdentity(page: Page, alias: string, serverUrl: string, level: 'None' | 'Some' | 'Many' = 'None') {
   await page.getByLabel('Your name, as contacts will see it').fill(alias);
