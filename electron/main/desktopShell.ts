@@ -4,7 +4,8 @@ import { createLogger } from '../../shared/log.js';
 import { flattenUnsafe } from '../../shared/text/untrustedText.js';
 import type { CameraGate } from './cameraGate.js';
 import type { DesktopSettingsStore } from './desktopSettings.js';
-import { presentUnread, trayMenuTemplate } from './trayPresenter.js';
+import { appMenuTemplate } from './appMenu.js';
+import { type LockMenuState, lockMenuState, presentUnread, trayMenuTemplate } from './trayPresenter.js';
 
 const log = createLogger('shell');
 
@@ -23,6 +24,8 @@ export interface ShellPlatform {
   createWindow(show: boolean): ShellWindow;
   createTray(): ShellTray;
   buildMenu(template: MenuItemConstructorOptions[]): Menu;
+  /** Electron's `Menu.setApplicationMenu`. */
+  setApplicationMenu(menu: Menu): void;
   showNotification(notification: ShellNotification, onClick: () => void): void;
   setBadgeCount(count: number): boolean;
   setOpenAtLogin(open: boolean): void;
@@ -41,7 +44,7 @@ export type ShellHandlers = Pick<HostHandlers, 'notifications/show' | 'unread/se
 
 export interface ShellDeps {
   electron: ShellPlatform;
-  handlers: Pick<ApiHandlers, 'app/info' | 'poller/setPaused'>;
+  handlers: Pick<ApiHandlers, 'app/info' | 'poller/setPaused' | 'app/lock'>;
   settings: DesktopSettingsStore;
   camera: CameraGate;
 }
@@ -57,6 +60,7 @@ export class DesktopShell {
   private quitting = false;
   private paused = false;
   private unread = 0;
+  private lock: LockMenuState = 'none';
 
   constructor(private readonly deps: ShellDeps) {}
 
@@ -66,7 +70,9 @@ export class DesktopShell {
     this.tray = this.deps.electron.createTray();
     this.tray.on('click', () => this.showWindow());
     try {
-      this.paused = (await this.deps.handlers['app/info']({})).paused;
+      const info = await this.deps.handlers['app/info']({});
+      this.paused = info.paused;
+      this.lock = lockMenuState(info);
     } catch {
       this.paused = false;
     }
@@ -89,9 +95,20 @@ export class DesktopShell {
     return window;
   }
 
-  /** Forwards an event to the UI. */
+  /** Forwards an event to the UI; locking and unlocking (which announces the identities) also update Lock now. */
   forward({ event, payload }: AppEvent): void {
     this.liveWindow()?.webContents.send(event, payload);
+    if (event === 'app/locked') this.reflectLock(lockMenuState(payload));
+    if (event === 'identities/changed') void this.refreshLock();
+  }
+
+  /** "Lock now" from the tray or the app menu: the engine locks and tells the UI (`app/locked`). */
+  async lockNow(): Promise<void> {
+    try {
+      this.reflectLock(lockMenuState(await this.deps.handlers['app/lock']({})));
+    } catch (err) {
+      log.warn('could not lock', { error: err instanceof Error ? err.message : 'unknown' });
+    }
   }
 
   /** The channels the shell serves, for main's IPC table. */
@@ -181,17 +198,37 @@ export class DesktopShell {
     this.refreshTray();
   }
 
+  private async refreshLock(): Promise<void> {
+    try {
+      this.reflectLock(lockMenuState(await this.deps.handlers['app/info']({})));
+    } catch {
+      // The menus keep their last state; the next lock or unlock refreshes them.
+    }
+  }
+
+  private reflectLock(lock: LockMenuState): void {
+    if (lock === this.lock) return;
+    this.lock = lock;
+    this.refreshTray();
+  }
+
   private refreshTray(): void {
     if (!this.tray) return;
-    const template = trayMenuTemplate(this.paused, {
-      open: () => this.showWindow(),
-      setPaused: (paused) => void this.setPaused(paused),
-      quit: () => {
-        this.beginQuit();
-        this.deps.electron.quit();
+    const template = trayMenuTemplate(
+      this.paused,
+      {
+        open: () => this.showWindow(),
+        setPaused: (paused) => void this.setPaused(paused),
+        quit: () => {
+          this.beginQuit();
+          this.deps.electron.quit();
+        },
+        lock: () => void this.lockNow(),
       },
-    });
+      this.lock,
+    );
     this.tray.setContextMenu(this.deps.electron.buildMenu(template));
+    this.deps.electron.setApplicationMenu(this.deps.electron.buildMenu(appMenuTemplate(this.deps.electron.platform, this.lock, () => void this.lockNow())));
     this.presentUnread();
   }
 

@@ -45,6 +45,7 @@ export function electronShellPlatform(profile: ProfilePaths, createWindow: (show
       return tray;
     },
     buildMenu: (template) => Menu.buildFromTemplate(template),
+    setApplicationMenu: (menu) => Menu.setApplicationMenu(menu),
     showNotification: (planned, onClick) => {
       recordProbe({ notification: { title: planned.title, body: planned.body } });
       if (!Notification.isSupported()) return;

@@ -1,15 +1,35 @@
 import type { BrowserWindow, MenuItemConstructorOptions, NativeImage, Tray } from 'electron';
+import type { AppInfo } from '../../shared/ipc/contract.js';
 
 export interface TrayMenuActions {
   open(): void;
   setPaused(paused: boolean): void;
   quit(): void;
+  lock?(): void;
 }
 
-/** The tray menu: Open, Pause polling (a checkbox showing the engine's state), Quit. */
-export function trayMenuTemplate(paused: boolean, actions: TrayMenuActions): MenuItemConstructorOptions[] {
+/**
+ * Whether "Lock now" is offered, and usable. `none`: the profile's keys open with the OS keyring at
+ * login, so there is no passphrase to lock with and no Lock item (the screen lock protects it).
+ */
+export type LockMenuState = 'none' | 'unlocked' | 'locked';
+
+export function lockMenuState(info: Pick<AppInfo, 'keyProtection' | 'locked'>): LockMenuState {
+  if (info.keyProtection === 'host') return 'none';
+  return info.locked ? 'locked' : 'unlocked';
+}
+
+/** The "Lock now" item of the tray and app menus (none without a passphrase; greyed out while locked). */
+export function lockMenuItems(lock: LockMenuState, onLock: () => void, accelerator?: string): MenuItemConstructorOptions[] {
+  if (lock === 'none') return [];
+  return [{ label: 'Lock now', ...(accelerator ? { accelerator } : {}), enabled: lock === 'unlocked', click: () => onLock() }];
+}
+
+/** The tray menu: Open, Lock now (with a passphrase), Pause polling (a checkbox showing the engine's state), Quit. */
+export function trayMenuTemplate(paused: boolean, actions: TrayMenuActions, lock: LockMenuState = 'none'): MenuItemConstructorOptions[] {
   return [
     { label: 'Open Deaddrop', click: () => actions.open() },
+    ...lockMenuItems(lock, () => actions.lock?.()),
     {
       label: 'Pause polling',
       type: 'checkbox',

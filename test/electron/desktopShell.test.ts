@@ -94,6 +94,7 @@ async function harness(): Promise<Harness> {
         on: (_name: string, listener: () => void) => tray.clicks.push(listener),
       }) as never,
     buildMenu: (template) => template as never,
+    setApplicationMenu: () => undefined,
     showNotification: (n, click) => notifications.push({ title: n.title, body: n.body, click }),
     setBadgeCount: () => true,
     setOpenAtLogin: (open) => loginItem.push(open),
@@ -109,6 +110,9 @@ async function harness(): Promise<Harness> {
       'poller/setPaused': async ({ paused }) => {
         pausedCalls.push(paused);
         return { paused };
+      },
+      'app/lock': async () => {
+        throw new Error('this profile has no passphrase');
       },
     },
   });

@@ -188,7 +188,7 @@ export const app = state.app;
 export const BrowserWindow = FakeBrowserWindow;
 export const Tray = FakeTray;
 export const Notification = FakeNotification;
-export const Menu = { buildFromTemplate: (template: unknown) => ({ template }) };
+export const Menu = { buildFromTemplate: (template: unknown) => ({ template }), setApplicationMenu: (_menu: unknown) => undefined };
 export const nativeImage = { createFromPath: (file: string) => ({ file }) };
 export const ipcMain = {
   handle: (channel: string, handler: InvokeHandler) => state.ipcHandlers.set(channel, handler),
