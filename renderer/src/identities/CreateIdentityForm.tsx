@@ -107,6 +107,20 @@ export function CreateIdentityForm({ onCreated }: { onCreated: (identity: Identi
       <p id={`${formId}-server-help`} className="hint">
         Messages to you wait on this server until you fetch them. It never learns who writes to you.
       </p>
+      {doubt && (
+        <div className="stack" role="alert" data-testid="server-doubt">
+          <p>{doubt.problem}</p>
+          <p>You can create the identity anyway: messages to you wait until the server answers. Or correct the address.</p>
+          <div className="button-row">
+            <button type="button" className="primary" onClick={fixAddress}>
+              Correct the address
+            </button>
+            <button type="button" onClick={() => void create(doubt.url)} disabled={busy !== null}>
+              {busy === 'creating' ? 'Creating…' : 'Create anyway'}
+            </button>
+          </div>
+        </div>
+      )}
       <fieldset>
         <legend>Share my drop with strangers</legend>
         {anonymityLevels.map((l) => (
@@ -120,20 +134,7 @@ export function CreateIdentityForm({ onCreated }: { onCreated: (identity: Identi
         ))}
       </fieldset>
       <ErrorText message={error} />
-      {doubt ? (
-        <div className="stack" role="alert" data-testid="server-doubt">
-          <p>{doubt.problem}</p>
-          <p>You can create the identity anyway: messages to you wait until the server answers. Or correct the address.</p>
-          <div className="button-row">
-            <button type="button" className="primary" onClick={fixAddress}>
-              Correct the address
-            </button>
-            <button type="button" onClick={() => void create(doubt.url)} disabled={busy !== null}>
-              {busy === 'creating' ? 'Creating…' : 'Create anyway'}
-            </button>
-          </div>
-        </div>
-      ) : (
+      {!doubt && (
         <button type="submit" className="primary" disabled={busy !== null || alias.trim() === '' || serverUrl.trim() === ''}>
           {busy === 'checking' ? 'Checking the server…' : busy === 'creating' ? 'Creating…' : 'Create identity'}
         </button>

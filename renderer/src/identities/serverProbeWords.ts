@@ -11,12 +11,16 @@ export function serverProbeProblem(serverUrl: string, { outcome, detail }: Respo
     case 'dropServer':
       return null;
     case 'unreachable':
-      return `No drop server answered at ${name}: ${describeServerProblem(detail)}.`;
+      return `No drop server answered at ${name}. ${sentence(describeServerProblem(detail))}`;
     case 'notDropServer':
       return `${name} answered, but not as a drop server. Check the address and its path (some servers keep their drops under a path, like /drop).`;
     case 'trouble':
       return `The server at ${name} has trouble at the moment.`;
     case 'refused':
-      return `Your safety settings do not let Deaddrop contact ${name}: ${describeServerProblem(detail)}.`;
+      return `Your safety settings do not let Deaddrop contact ${name}. ${sentence(describeServerProblem(detail))}`;
   }
+}
+
+function sentence(words: string): string {
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
 }
