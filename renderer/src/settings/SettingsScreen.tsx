@@ -6,7 +6,6 @@ import { DropsPanel } from './DropsPanel.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
-import { SecurityPanel } from './SecurityPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
@@ -46,7 +45,6 @@ export function SettingsScreen() {
           </select>
           {bridge && desktopSettings ? <DesktopSettingsPanel bridge={bridge} /> : <BrowserOnlySettings />}
         </section>
-        <SecurityPanel />
         <SecurityPanel />
         <section className="panel">
           <EngineSettingsForm />
