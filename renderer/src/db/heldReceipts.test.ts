@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel, EventMap, IncomingMessage, RequestOf } from '../../../shared/ipc/contract.js';
 import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
-import { DeaddropDatabase } from './database.js';
+import type { DeaddropDatabase } from './database.js';
 import { answerHeldReceipts } from './heldReceipts.js';
 import { writeInboxBatch } from './inboxWriter.js';
 import type { ContactStatus } from './records.js';
-import { setDatabaseKey } from './sealing.js';
+import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 
 const SAM = '5'.repeat(64);
 const ACCEPTED_DROP = 'http://127.0.0.1:1/sam-accepted';
@@ -36,17 +36,10 @@ function recordingEngine(answer: Result<unknown> = ok(null)) {
 }
 
 let db: DeaddropDatabase;
-const names: string[] = [];
 beforeEach(async () => {
-  await setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(23))));
-  const name = `held-test-${crypto.randomUUID()}`;
-  names.push(name);
-  db = new DeaddropDatabase(name);
+  db = await openTestDatabase('held');
 });
-afterEach(async () => {
-  db.close();
-  for (const name of names.splice(0)) await DeaddropDatabase.delete(name);
-});
+afterEach(deleteTestDatabases);
 
 async function setStatus(status: ContactStatus, dropUrls = [ACCEPTED_DROP]): Promise<void> {
   await db.contacts.update(['me', SAM], { status, dropUrls });

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventMap, IncomingMessage } from '../../../shared/ipc/contract.js';
-import { DeaddropDatabase } from './database.js';
+import type { DeaddropDatabase } from './database.js';
 import { writeInboxBatch } from './inboxWriter.js';
 import type { ContactRecord, ContactStatus } from './records.js';
-import { setDatabaseKey } from './sealing.js';
+import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 import { MAX_OPEN_REQUESTS, MAX_REQUEST_MESSAGES, MESSAGES_PER_TRANSACTION, unstoredRequestsKey } from './senderBounds.js';
 
 const key = (c: string) => c.repeat(64);
@@ -25,17 +25,10 @@ function contact(publicKey: string, status: ContactStatus, dropUrls = [`http://1
 const batch = (batchId: string, messages: IncomingMessage[], receipts: EventMap['inbox/batch']['receipts'] = []): EventMap['inbox/batch'] => ({ batchId, messages, receipts });
 
 let db: DeaddropDatabase;
-const names: string[] = [];
 beforeEach(async () => {
-  await setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(11))));
-  const name = `inbox-test-${crypto.randomUUID()}`;
-  names.push(name);
-  db = new DeaddropDatabase(name);
+  db = await openTestDatabase('inbox');
 });
-afterEach(async () => {
-  db.close();
-  for (const name of names.splice(0)) await DeaddropDatabase.delete(name);
-});
+afterEach(deleteTestDatabases);
 
 const conversation = (contactKey: string) => db.conversations.get(['me', contactKey]);
 

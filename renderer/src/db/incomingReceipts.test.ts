@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Receipt } from '../../../shared/ipc/contract.js';
-import { DeaddropDatabase } from './database.js';
+import type { DeaddropDatabase } from './database.js';
 import { applyReceipts } from './incomingReceipts.js';
 import type { ContactRecord, MessageRecord, MessageStatus } from './records.js';
-import { setDatabaseKey } from './sealing.js';
+import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 import { MAX_WAITING_RECEIPTS_PER_SENDER, WAITING_RECEIPT_TTL_MS } from './senderBounds.js';
 
 const BOB = 'b'.repeat(64);
@@ -24,18 +24,11 @@ function contact(publicKey: string): ContactRecord {
 const receipt = (acknowledgeId: string, senderKey = BOB, receivedAt = NOW, identityId = 'me'): Receipt => ({ identityId, senderKey, acknowledgeId, receivedAt });
 
 let db: DeaddropDatabase;
-const names: string[] = [];
 beforeEach(async () => {
-  await setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(17))));
-  const name = `receipts-test-${crypto.randomUUID()}`;
-  names.push(name);
-  db = new DeaddropDatabase(name);
+  db = await openTestDatabase('receipts');
   await db.contacts.put(contact(BOB));
 });
-afterEach(async () => {
-  db.close();
-  for (const name of names.splice(0)) await DeaddropDatabase.delete(name);
-});
+afterEach(deleteTestDatabases);
 
 const apply = (receipts: Receipt[], now = NOW) => db.transaction('rw', [db.messages, db.contacts, db.pendingReceipts], () => applyReceipts(db, receipts, now));
 

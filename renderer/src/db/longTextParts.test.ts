@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventMap, IncomingMessage } from '../../../shared/ipc/contract.js';
 import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
-import { DeaddropDatabase } from './database.js';
+import type { DeaddropDatabase } from './database.js';
 import { writeInboxBatch } from './inboxWriter.js';
 import { isArriving, previewOf } from './incomingMessage.js';
 import type { ContactRecord } from './records.js';
-import { setDatabaseKey } from './sealing.js';
+import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 
 const ALICE = 'a'.repeat(64);
 const BOB = 'b'.repeat(64);
@@ -26,18 +26,11 @@ const accepted = (publicKey: string): ContactRecord => ({
 });
 
 let db: DeaddropDatabase;
-const names: string[] = [];
 beforeEach(async () => {
-  await setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(13))));
-  const name = `parts-test-${crypto.randomUUID()}`;
-  names.push(name);
-  db = new DeaddropDatabase(name);
+  db = await openTestDatabase('parts');
   await db.contacts.bulkPut([accepted(ALICE), accepted(BOB)]);
 });
-afterEach(async () => {
-  db.close();
-  for (const name of names.splice(0)) await DeaddropDatabase.delete(name);
-});
+afterEach(deleteTestDatabases);
 
 const row = (sender: string, group: string) => db.messages.get(rowId(sender, group));
 

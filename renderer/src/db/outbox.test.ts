@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel, RequestOf } from '../../../shared/ipc/contract.js';
 import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
-import { DeaddropDatabase } from './database.js';
+import type { DeaddropDatabase } from './database.js';
 import { applyReceipts } from './incomingReceipts.js';
 import { applyOutboxStatus, cancelMessage, queueTextMessage, resumeOutbox, retryMessage, submitMessage } from './outbox.js';
 import type { ContactRecord } from './records.js';
-import { setDatabaseKey } from './sealing.js';
+import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 
 const BOB = 'b'.repeat(64);
 
@@ -33,18 +33,11 @@ function scriptedEngine(answer: (request: RequestOf<'messages/send'>) => Result<
 const accepting = (parts = 1) => scriptedEngine((r) => ok({ localId: r.localId, acknowledgeIds: Array.from({ length: parts }, (_, i) => `${r.localId}-${i}`), parts }));
 
 let db: DeaddropDatabase;
-const names: string[] = [];
 beforeEach(async () => {
-  await setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(19))));
-  const name = `outbox-test-${crypto.randomUUID()}`;
-  names.push(name);
-  db = new DeaddropDatabase(name);
+  db = await openTestDatabase('outbox');
   await db.contacts.put(contact());
 });
-afterEach(async () => {
-  db.close();
-  for (const name of names.splice(0)) await DeaddropDatabase.delete(name);
-});
+afterEach(deleteTestDatabases);
 
 describe('outbox', () => {
   it('stores a message as queued before the engine hears of it, and moves the conversation to it', async () => {

@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Capabilities, EventMap, IncomingMessage } from '../../../shared/ipc/contract.js';
 import { ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
-import { DeaddropDatabase } from '../db/database.js';
+import type { DeaddropDatabase } from '../db/database.js';
 import { writeInboxBatch } from '../db/inboxWriter.js';
 import type { ContactRecord, ContactStatus, MessageRecord } from '../db/records.js';
-import { setDatabaseKey } from '../db/sealing.js';
+import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { useSession } from '../stores/sessionStore.js';
 import { MAX_NOTIFICATIONS_PER_BATCH, notifyNewMessages, withNewlyStored } from './newMessageNotifications.js';
 import { notificationText } from './notificationText.js';
@@ -40,18 +40,11 @@ function recordingBridge(shown: unknown[]): EngineBridge {
 }
 
 let db: DeaddropDatabase;
-const names: string[] = [];
 beforeEach(async () => {
-  await setDatabaseKey(btoa(String.fromCharCode(...new Uint8Array(32).fill(7))));
-  const name = `notify-test-${crypto.randomUUID()}`;
-  names.push(name);
-  db = new DeaddropDatabase(name);
+  db = await openTestDatabase('notify');
   useSession.getState().setAppInfo({ version: '0', host: 'electron', paused: false, locked: false, keyProtection: 'host', capabilities: desktop });
 });
-afterEach(async () => {
-  db.close();
-  for (const name of names.splice(0)) await DeaddropDatabase.delete(name);
-});
+afterEach(deleteTestDatabases);
 
 describe('notifications for newly stored messages', () => {
   it('notifies contacts and strangers once, never ignored or blocked senders, nor a long text before its last part', async () => {
