@@ -112,13 +112,26 @@ async function buildIndex(db: DeaddropDatabase): Promise<void> {
       note(record);
       if (isLegacyRecord(record)) legacy.push(record);
     }
-    if (legacy.length > 0) await db.messages.bulkPut(legacy.map(withoutPlaintextIndex));
+    if (legacy.length > 0) await resealLegacy(db, legacy.map((record) => record.id));
     after = page[page.length - 1]!.id;
     bump(false);
     // Let the window paint between pages.
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   bump(true);
+}
+
+/**
+ * Writes records stored before sealing back, sealed. Read again inside the writing transaction: a
+ * record deleted since the page was read (a conversation or an identity deleted meanwhile) must stay
+ * deleted, not come back from the copy read earlier.
+ */
+export async function resealLegacy(db: DeaddropDatabase, ids: string[]): Promise<void> {
+  await db.transaction('rw', db.messages, async () => {
+    const current = await db.messages.bulkGet(ids);
+    const still = current.filter((record): record is MessageRecord => record !== undefined && isLegacyRecord(record));
+    if (still.length > 0) await db.messages.bulkPut(still.map(withoutPlaintextIndex));
+  });
 }
 
 /** A record of schema 4/5 kept a plaintext word list for the old search index: it goes when the record is sealed. */

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { DeaddropDatabase } from './database.js';
-import { clearSearchIndex, searchMessages, useSearchIndex } from './messageSearch.js';
+import { clearSearchIndex, resealLegacy, searchMessages, useSearchIndex } from './messageSearch.js';
 import { DatabaseLockedError, hasDatabaseKey } from './sealing.js';
 import { lockDatabase, unlockDatabase } from './unlockDatabase.js';
 
@@ -86,6 +86,18 @@ describe('unlocking the database', () => {
     await indexReady();
     expect(searchMessages('me', 'harbour')).toEqual(new Map([[BOB, 'in:me:1']]));
     await vi.waitFor(async () => expect((await rawRows('messages'))[0]).toHaveProperty('sealed'), { timeout: 10_000, interval: 100 });
+  });
+
+  it('sealing old records never brings back one deleted since the search pass read it', async () => {
+    const other = { ...legacyMessage, id: 'in:me:2', text: 'deleted meanwhile' };
+    await putRaw('messages', [legacyMessage, other]);
+    await unlockDatabase(engine(ok({ key: KEY })), db);
+    // The pass read both; then the user deleted one (a conversation, an identity) before it wrote them back.
+    await db.messages.delete('in:me:2');
+    await resealLegacy(db, ['in:me:1', 'in:me:2']);
+    const raw = await rawRows('messages');
+    expect(raw.map((r) => r.id)).toEqual(['in:me:1']);
+    expect(raw[0]).toHaveProperty('sealed');
   });
 
   it('says why it cannot open when the engine refuses the key, and stays locked', async () => {
