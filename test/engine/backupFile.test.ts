@@ -1,5 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { BACKUP_PAYLOAD_SCHEMA, BACKUP_PAYLOAD_VERSION, type BackupPayload } from '../../shared/backup/backupPayload.js';
 import { ApiFailure } from '../../shared/ipc/result.js';
@@ -121,6 +121,22 @@ describe('backup file format', () => {
     const old = await openBackup(Buffer.from(qid), PASSPHRASE, argon2id);
     expect(old.kind).toBe('identity');
     expect(old.kind === 'identity' && old.identity.summary).toMatchObject({ alias: 'Old', publicKey: payload.identity.publicKey });
+  });
+
+  it('a small file that inflates beyond the payload cap (a decompression bomb) is refused once it passes the cap', async () => {
+    // 400 MiB of zeros compress to about 400 KB; the cap on the decompressed payload is 384 MiB.
+    const gzip = createGzip({ level: 9 });
+    const compressed: Buffer[] = [];
+    gzip.on('data', (chunk: Buffer) => compressed.push(chunk));
+    const ended = new Promise<void>((resolve) => gzip.on('end', resolve));
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < 400; i++) if (!gzip.write(zeros)) await new Promise((resolve) => gzip.once('drain', resolve));
+    gzip.end();
+    await ended;
+    const bomb = Buffer.concat(compressed);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const failure = await refusal(await craftWithKdf(bomb, {}, PASSPHRASE));
+    expect(failure.message).toMatch(/too large/);
   });
 
   it('a wrong passphrase is refused as such', async () => {
