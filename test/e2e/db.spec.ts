@@ -195,8 +195,8 @@ test.describe('database layer', () => {
     expect(await keys('midday')).toEqual([]);
     expect(await keys('AGLE LAN')).toEqual([BOB]);
     expect(await keys('thing to s')).toEqual([EVE]);
-    const [hit] = await call<Array<{ match: string | null }>>(page, 'search', ME, 'midnight');
-    expect(hit!.match).toBe('The eagle lands at midnight');
+    const [hit] = await call<Array<{ match: { id: string; text: string } | null }>>(page, 'search', ME, 'midnight');
+    expect(hit!.match).toEqual({ id: expect.stringMatching(/^in:identity-1:/), text: 'The eagle lands at midnight' });
   });
 
   test('a batch delivered again (or overlapping) stores every message once; a stranger becomes a request', async ({ page }) => {

@@ -47,7 +47,7 @@ async function receivedTexts(e: TestEngine, count: number, what: string): Promis
       await e.call('inbox/ack', { batchId: batch.batchId, receipts: [] });
     }
     // A batch comes again until it is acknowledged: count each message once.
-    const texts = [...new Set(e.of('inbox/batch').flatMap((b) => b.messages.map((m) => m.text)))];
+    const texts = [...new Set(e.of('inbox/batch').flatMap((b) => b.messages.map((m) => m.text ?? '')))];
     return texts.length >= count ? texts : null;
   }, what);
 }

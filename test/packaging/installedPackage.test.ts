@@ -3,13 +3,13 @@
  * without devDependencies (no tsx, no esbuild), and the two commands run from there: the server
  * starts, and two identities made with the installed CLI exchange a message through it.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnDropServer } from '../../server/index.js';
 import { repoRoot } from '../server/serverProcess.js';
 
 const run = promisify(execFile);
@@ -49,15 +49,13 @@ describe('the packed package, installed without devDependencies', { timeout: 600
     const help = await run(bin('deaddrop-server'), ['--help']);
     expect(help.stdout).toContain('Usage: deaddrop-server');
 
-    const server = spawn(bin('deaddrop-server'), ['--port', '0', '--db', `sqlite:${join(dir, 'data', 'drops.db')}`, '--log-level', 'warn']);
+    const server = await spawnDropServer({
+      command: bin('deaddrop-server'),
+      args: ['--port', '0', '--db', `sqlite:${join(dir, 'data', 'drops.db')}`, '--log-level', 'warn'],
+      startTimeoutMs: 20_000,
+    });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the installed server did not start')), 20_000);
-        createInterface({ input: server.stdout }).once('line', (line) => {
-          clearTimeout(timer);
-          resolve(line.replace(/^listening on /, ''));
-        });
-      });
+      const { url } = server;
       const env = { ...process.env, DEADDROP_PASSPHRASE: 'installed package passphrase' };
       const cli = (args: string[]) => run(bin('deaddrop'), args, { cwd: dir, env });
       await cli(['id', 'new', '--alias', 'alice', '--server', url, '--out', 'alice.qid']);
@@ -69,7 +67,7 @@ describe('the packed package, installed without devDependencies', { timeout: 600
       const first = JSON.parse(fetched.stdout.split('\n')[0]!) as { text: string; alias: string };
       expect(first).toMatchObject({ text: 'hello from an installed package', alias: 'alice' });
     } finally {
-      server.kill('SIGTERM');
+      await server.stop();
     }
   });
 });
