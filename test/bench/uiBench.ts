@@ -14,7 +14,7 @@ import { type Page, chromium } from 'playwright';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
 import { choosePassphrase, createIdentity, openUser } from '../e2e/support/appDriver.js';
 import { startDropServer, startEngineHost } from '../e2e/support/services.js';
-import { idleFramesSource, scrollBackSource, seedConversationSource, timeOpenConversationSource } from './uiSeed.js';
+import { idleFramesSource, scrollBackSource, seedConversationSource, timeOpenConversationSource, timeSearchSource } from './uiSeed.js';
 
 const BIG = 100_000;
 const SMALL = 50;
@@ -90,12 +90,15 @@ try {
   }
 
   // Search over names and message text: a word found only in one old message of the big chat.
+  // Timed in the page, from the input event to the matching result in the list (a MutationObserver
+  // sees it as it is rendered), for several words each found in one message: the median.
   const search = page.getByLabel('Search contacts and messages');
-  const searchStart = Date.now();
-  await search.fill('message 12345:');
-  await page.getByTestId('conversation-item').filter({ hasText: 'Big' }).and(page.getByTestId('conversation-item').filter({ hasText: 'message 12345:' })).waitFor();
-  const searchMs = Date.now() - searchStart;
-  await search.fill('');
+  const searchTimes: number[] = [];
+  for (const n of [12345, 54321, 777, 99999, 31415]) {
+    searchTimes.push((await page.evaluate(`(${timeSearchSource})(${JSON.stringify(`message ${n}:`)})`)) as number);
+    await search.fill('');
+  }
+  const searchMs = Math.round(median(searchTimes));
   await page.getByTestId('conversation-item').nth(1).waitFor();
   await open('Big', BIG);
 
@@ -116,7 +119,7 @@ try {
   console.log(`  ${BIG.toLocaleString('en')} messages: ${ms(median(bigTimes))} (first open ${ms(coldBig)}, worst ${ms(Math.max(...bigTimes))}); target < 150 ms`);
   console.log(`  ${SMALL} messages (baseline): ${ms(median(smallTimes))}`);
   console.log(`  ratio 100k / baseline: ${(median(bigTimes) / median(smallTimes)).toFixed(2)}x`);
-  console.log(`search "message 12345:" over ${(BIG + SMALL).toLocaleString('en')} messages, typed → matching conversation listed: ${searchMs} ms (from Node, includes Playwright round trips)`);
+  console.log(`search over ${(BIG + SMALL).toLocaleString('en')} messages, typed → matching message listed (in the page, median of ${searchTimes.length} words): ${searchMs} ms (each: ${searchTimes.map((t) => Math.round(t)).join(', ')}); target < 100 ms`);
   console.log(`scroll back ${SCROLL_BACK.toLocaleString('en')} messages (reached index ${scroll.reached}): ${frames.length} frames`);
   console.log(`  frame time median ${ms(median(frames))}, p95 ${ms(percentile(frames, 0.95))}, max ${ms(worst)}; frames over 50 ms: ${frames.filter((f) => f > 50).length}; target: none`);
   console.log(`  idle frame baseline median ${ms(median(idle))}, max ${ms(Math.max(...idle))}; ratio max scroll / median idle: ${(worst / median(idle)).toFixed(2)}x`);
@@ -126,3 +129,4 @@ try {
   await host.stop();
   await server.stop();
 }
+

@@ -106,3 +106,24 @@ export const idleFramesSource = `({ frames }) => new Promise((resolve) => {
   };
   requestAnimationFrame(step);
 })`;
+
+/**
+ * Types a query into the search field and resolves with the milliseconds until a result showing it
+ * is listed (a MutationObserver sees it as it is rendered; no round trip to Node is timed).
+ */
+export const timeSearchSource = `(query) => {
+  const input = document.getElementById('conversation-search');
+  const listed = () => [...document.querySelectorAll('[data-testid="search-result-text"]')].some((el) => el.textContent.includes(query));
+  return new Promise((resolve) => {
+    const start = performance.now();
+    const observer = new MutationObserver(() => {
+      if (!listed()) return;
+      observer.disconnect();
+      resolve(performance.now() - start);
+    });
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    // React listens for the input event and reads the value through the element's own setter.
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, query);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+}`;
