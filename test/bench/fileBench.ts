@@ -15,7 +15,6 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { type BlobHttp, downloadEncryptedFile, uploadEncryptedFile } from '../../electron/core/files/blobTransfer.js';
 import { spawnDropServer } from '../../server/index.js';
-import { cryptoReady } from '../../shared/protocol/x25519.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +50,6 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  await cryptoReady();
   const dir = mkdtempSync(join(tmpdir(), 'deaddrop-bench-files-'));
   const server = await spawnDropServer({
     command: process.execPath,
@@ -118,7 +116,11 @@ async function main(): Promise<void> {
       rmSync(path);
       console.log(`sending ${bytes / MB} MB: peak RSS growth ${(peaks[name]! / MB).toFixed(1)} MB`);
     }
-    console.log(`memory: large / small peak growth ${(Math.max(peaks.large!, MB) / Math.max(peaks.small!, MB)).toFixed(2)} (flat: ≈ 1; the file is ${(LARGE / Math.min(SIZE, 50 * MB)).toFixed(0)}× larger)`);
+    const smallBytes = Math.min(SIZE, 50 * MB);
+    console.log(
+      `memory: peak growth ${(peaks.large! / MB).toFixed(1)} MB for a ${LARGE / MB} MB file (${((100 * peaks.large!) / LARGE).toFixed(1)} % of it), ` +
+        `${(peaks.small! / MB).toFixed(1)} MB for a ${smallBytes / MB} MB file: memory does not follow the file's size if both stay a few MB`,
+    );
   } finally {
     await agent.close();
     await server.stop();

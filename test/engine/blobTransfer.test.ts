@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type BlobHttp, type EncryptedFileRef, FileTransferError, downloadEncryptedFile, uploadEncryptedFile } from '../../electron/core/files/blobTransfer.js';
-import { cryptoReady } from '../../shared/protocol/x25519.js';
 import { serversPerTest } from '../server/inProcessServer.js';
 
 const { server, cleanups } = serversPerTest(afterEach);
@@ -21,7 +20,6 @@ const http: BlobHttp = { dispatcher: agent, checkUrl: () => undefined };
 let dir: string;
 
 beforeAll(async () => {
-  await cryptoReady();
   dir = mkdtempSync(join(tmpdir(), 'deaddrop-files-'));
 });
 afterAll(async () => {

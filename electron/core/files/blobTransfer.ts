@@ -28,7 +28,7 @@ import {
   encryptFile,
   newFileKey,
   plaintextSize,
-} from '../../../shared/protocol/fileCipher.js';
+} from './fileCipher.js';
 
 /** What a transfer needs of the network: the dispatcher and the destination rules of drop traffic. */
 export interface BlobHttp {

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { hkdfSync } from 'node:crypto';
+import sodium from 'libsodium-wrappers';
+import { describe, expect, it } from 'vitest';
 import {
   FILE_CHUNK_BYTES,
   FileCipherError,
@@ -9,10 +11,7 @@ import {
   encryptFile,
   newFileKey,
   plaintextSize,
-} from './fileCipher.js';
-import { cryptoReady } from './x25519.js';
-
-beforeAll(() => cryptoReady());
+} from '../../electron/core/files/fileCipher.js';
 
 async function* pieces(bytes: Uint8Array, cuts: number[] = []): AsyncIterable<Uint8Array> {
   let start = 0;
@@ -81,7 +80,23 @@ describe('deaddrop-file-1', () => {
     );
   });
 
-  it('two encryptions of one file under one key differ (a fresh stream header each time)', async () => {
+  it('follows its description: salt, HKDF-SHA-256 payload key, ChaCha20-Poly1305 with an 11-byte counter and a last flag (checked with libsodium)', async () => {
+    await sodium.ready;
+    const key = newFileKey();
+    const plain = random(FILE_CHUNK_BYTES + 100);
+    const cipher = await encrypt(key, plain);
+    const salt = cipher.subarray(0, 16);
+    const payloadKey = new Uint8Array(hkdfSync('sha256', key, salt, 'deaddrop-file-1 payload', 32));
+    const nonceOf = (index: number, last: boolean) => Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, index, last ? 1 : 0);
+    const first = cipher.subarray(16, 16 + FILE_CHUNK_BYTES + 16);
+    const second = cipher.subarray(16 + FILE_CHUNK_BYTES + 16);
+    const open = (chunk: Uint8Array, nonce: Uint8Array) => sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, chunk, null, nonce, payloadKey);
+    expect(same(open(first, nonceOf(0, false)), plain.subarray(0, FILE_CHUNK_BYTES))).toBe(true);
+    expect(same(open(second, nonceOf(1, true)), plain.subarray(FILE_CHUNK_BYTES))).toBe(true);
+    expect(() => open(second, nonceOf(1, false))).toThrow();
+  });
+
+  it('two encryptions of one file under one key differ (a fresh salt, so a fresh payload key, each time)', async () => {
     const key = newFileKey();
     const plain = random(100);
     expect(same(await encrypt(key, plain), await encrypt(key, plain))).toBe(false);
@@ -92,19 +107,19 @@ describe('deaddrop-file-1', () => {
     const plain = random(2 * FILE_CHUNK_BYTES + 10);
     const cipher = await encrypt(key, plain);
     await expect(decrypt(newFileKey(), cipher)).rejects.toBeInstanceOf(FileCipherError);
-    for (const at of [0, 23, 24, 100, 24 + FILE_CHUNK_BYTES + 17, cipher.length - 1]) {
+    for (const at of [0, 15, 16, 100, 16 + FILE_CHUNK_BYTES + 16, cipher.length - 1]) {
       const changed = cipher.slice();
       changed[at]! ^= 1;
       await expect(decrypt(key, changed), `byte ${at}`).rejects.toBeInstanceOf(FileCipherError);
     }
-    const chunk = FILE_CHUNK_BYTES + 17;
-    await expect(decrypt(key, cipher.subarray(0, 24 + chunk))).rejects.toThrow('ends in the middle');
-    await expect(decrypt(key, cipher.subarray(0, 24 + chunk + 17))).rejects.toBeInstanceOf(FileCipherError);
-    await expect(decrypt(key, cipher.subarray(0, 24 + chunk + 5))).rejects.toBeInstanceOf(FileCipherError);
+    const chunk = FILE_CHUNK_BYTES + 16;
+    await expect(decrypt(key, cipher.subarray(0, 16 + chunk))).rejects.toThrow('ends in the middle');
+    await expect(decrypt(key, cipher.subarray(0, 16 + chunk + 16))).rejects.toBeInstanceOf(FileCipherError);
+    await expect(decrypt(key, cipher.subarray(0, 16 + chunk + 5))).rejects.toBeInstanceOf(FileCipherError);
     await expect(decrypt(key, cipher.subarray(0, 10))).rejects.toThrow('shorter than its header');
     const other = await encrypt(key, random(10));
-    await expect(decrypt(key, join([cipher, other.subarray(24)]))).rejects.toBeInstanceOf(FileCipherError);
-    const swapped = join([cipher.subarray(0, 24), cipher.subarray(24 + chunk, 24 + 2 * chunk), cipher.subarray(24, 24 + chunk), cipher.subarray(24 + 2 * chunk)]);
+    await expect(decrypt(key, join([cipher, other.subarray(16)]))).rejects.toBeInstanceOf(FileCipherError);
+    const swapped = join([cipher.subarray(0, 16), cipher.subarray(16 + chunk, 16 + 2 * chunk), cipher.subarray(16, 16 + chunk), cipher.subarray(16 + 2 * chunk)]);
     await expect(decrypt(key, swapped)).rejects.toBeInstanceOf(FileCipherError);
   });
 
@@ -118,10 +133,10 @@ describe('deaddrop-file-1', () => {
   });
 
   it('sizes: no plaintext has a ciphertext shorter than one empty chunk or with a dangling partial tag', () => {
-    expect(ciphertextSize(0)).toBe(24 + 17);
-    expect(plaintextSize(24 + 17)).toBe(0);
-    expect(plaintextSize(24 + 16)).toBeNull();
-    expect(plaintextSize(24 + FILE_CHUNK_BYTES + 17 + 5)).toBeNull();
+    expect(ciphertextSize(0)).toBe(16 + 16);
+    expect(plaintextSize(16 + 16)).toBe(0);
+    expect(plaintextSize(16 + 15)).toBeNull();
+    expect(plaintextSize(16 + FILE_CHUNK_BYTES + 16 + 5)).toBeNull();
     expect(plaintextSize(-1)).toBeNull();
     for (const size of [1, 1000, FILE_CHUNK_BYTES, 5 * FILE_CHUNK_BYTES - 1, 500_000_000]) expect(plaintextSize(ciphertextSize(size))).toBe(size);
   });
