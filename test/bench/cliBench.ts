@@ -21,6 +21,7 @@ import { craftPdu } from '../engine/helpers/craft.js';
 import { rawX25519Rate } from './rawX25519.js';
 // @ts-expect-error: a plain .mjs build script without type declarations
 import { buildNodeCommands } from '../../scripts/nodeBundles.mjs';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -104,7 +105,6 @@ async function fillSharedDrop(dropUrl: string, publicKey: string): Promise<void>
   await dispatcher.close();
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { type BlobHttp, downloadEncryptedFile, uploadEncryptedFile } from '../../electron/core/files/blobTransfer.js';
 import { spawnDropServer } from '../../server/index.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +48,6 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T
   return { ms: performance.now() - start, result };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'deaddrop-bench-files-'));

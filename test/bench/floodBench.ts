@@ -26,6 +26,7 @@ import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
 import { createIdentity, goTo, openUser } from '../e2e/support/appDriver.js';
 import { startDropServer, startEngineHost } from '../e2e/support/services.js';
+import { median } from './stats.js';
 
 const FLOOD = 4_096;
 const BASELINE_RUNS = 5;
@@ -44,7 +45,6 @@ if (spawnSync('npm', ['run', '--silent', 'build:renderer'], { stdio: 'ignore' })
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 interface Pdu {

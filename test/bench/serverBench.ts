@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SpawnedDropServer, spawnDropServer } from '../../server/index.js';
 import { createTestDatabase } from '../server/postgresDatabase.js';
+import { median } from './stats.js';
 
 const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -107,11 +108,6 @@ async function measureOnce(target: Target, phase: Phase, expect: number, seconds
   };
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 interface PairResult {
   bare: Measured;

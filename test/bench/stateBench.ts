@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../../electron/core/state/atomicFile.js';
 import { StateStore } from '../../electron/core/state/stateStore.js';
 import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
 import { STATE_FILE_NAME, type OutboxRecord } from '../../electron/core/state/stateSchema.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -108,7 +109,6 @@ const scenarios: { name: string; change(stateStore: StateStore, i: number): Prom
   },
 ];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {

@@ -15,6 +15,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright.config.js';
 import { choosePassphrase, createIdentity, openUser } from '../e2e/support/appDriver.js';
 import { startDropServer, startEngineHost } from '../e2e/support/services.js';
 import { idleFramesSource, scrollBackSource, seedConversationSource, timeOpenConversationSource, timeSearchSource } from './uiSeed.js';
+import { median } from './stats.js';
 
 const BIG = 100_000;
 const SMALL = 50;
@@ -32,7 +33,6 @@ if (spawnSync('npm', ['run', '--silent', 'build:renderer'], { stdio: 'ignore' })
 
 const call = <T>(page: Page, source: string, args: unknown) =>
   page.evaluate(`(${source})(${JSON.stringify(args)})`) as Promise<T>;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
