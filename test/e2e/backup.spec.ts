@@ -4,7 +4,7 @@ import { type Page, expect, test } from '@playwright/test';
 import WebSocket from 'ws';
 import { encodeRequest, parseHostFrame } from '../../shared/ipc/hostFrames.js';
 import {
-  type User,
+  closeAll,
   createIdentity,
   expectAccessible,
   goTo,
@@ -14,6 +14,7 @@ import {
   screenshot,
   sendText,
   setFastPolling,
+  type User,
 } from './support/appDriver.js';
 import { type DropServer, type EngineHost, startDropServer, startEngineHost } from './support/services.js';
 
@@ -232,13 +233,7 @@ test.describe.serial('full backups', () => {
     fresh = await openUser(browser, 'fresh', freshHost);
   });
 
-  test.afterAll(async () => {
-    for (const user of [alice, bob, fresh]) {
-      await user?.context.close();
-      await user?.host.stop();
-    }
-    await server?.stop();
-  });
+  test.afterAll(() => closeAll([alice, bob, fresh], [server]));
 
   test('Alice and Bob write to each other; Alice verifies Bob and saves a backup with history', async () => {
     await createIdentity(alice.page, 'Alice', server.url);

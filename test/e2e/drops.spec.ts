@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { type Page, expect, test } from '@playwright/test';
 import {
-  type User,
   allowLocalNetworkServers,
+  closeAll,
   createIdentity,
   expectAccessible,
   goTo,
@@ -12,6 +12,7 @@ import {
   screenshot,
   sendText,
   setFastPolling,
+  type User,
 } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
@@ -33,13 +34,7 @@ test.describe.serial('managing the drops of an identity', () => {
     gus = await openUser(browser, 'gus', gusHost);
   });
 
-  test.afterAll(async () => {
-    for (const user of [fay, gus]) {
-      await user?.context.close();
-      await user?.host.stop();
-    }
-    await Promise.all([first?.stop(), second?.stop()]);
-  });
+  test.afterAll(() => closeAll([fay, gus], [first, second]));
 
   const dropRows = (page: Page) => page.getByTestId('drop-row');
   const dropRowOn = (page: Page, server: DropServer) => dropRows(page).filter({ has: page.getByText(server.url, { exact: true }) });

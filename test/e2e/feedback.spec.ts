@@ -11,8 +11,8 @@ import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.j
 import { parseQco } from '../../shared/protocol/contacts.js';
 import { craftPdu } from '../engine/helpers/craft.js';
 import {
-  type User,
   allowLocalNetworkServers,
+  closeAll,
   expectAccessible,
   goTo,
   messages,
@@ -21,6 +21,7 @@ import {
   screenshot,
   sendText,
   setFastPolling,
+  type User,
 } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
@@ -72,13 +73,7 @@ test.describe.serial('telling the user what is happening', () => {
     alice = await openUser(browser, 'alice', aliceHost);
     bob = await openUser(browser, 'bob', bobHost);
   });
-  test.afterAll(async () => {
-    for (const user of [alice, bob]) {
-      await user?.context.close();
-      await user?.host.stop();
-    }
-    await Promise.all([server?.stop(), fullServer?.stop()]);
-  });
+  test.afterAll(() => closeAll([alice, bob], [server, fullServer]));
 
   test('creating an identity checks the server first; the user corrects the address or goes on', async () => {
     const page = alice.page;

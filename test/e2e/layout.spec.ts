@@ -4,7 +4,16 @@
  * matches and opens a conversation at the message found, and "Open conversation" after adding a contact.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { type User, createIdentity, expectAccessible, goTo, openConversationWith, openUser, screenshot } from './support/appDriver.js';
+import {
+  closeAll,
+  createIdentity,
+  expectAccessible,
+  goTo,
+  openConversationWith,
+  openUser,
+  screenshot,
+  type User,
+} from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
 interface SeedMessage {
@@ -165,11 +174,7 @@ test.describe.serial('layout and text', () => {
     await user.page.reload();
     await expect(user.page.getByRole('navigation', { name: 'Main' })).toBeVisible();
   });
-  test.afterAll(async () => {
-    await user?.context.close();
-    await user?.host.stop();
-    await server?.stop();
-  });
+  test.afterAll(() => closeAll([user], [server]));
 
   test('at 800 × 600 the rail shows icons, nothing scrolls sideways and long names stay on one line', async () => {
     const page = user.page;

@@ -1,6 +1,15 @@
 import { expect, test } from '@playwright/test';
 import { seedConversationSource } from '../bench/uiSeed.js';
-import { type User, createIdentity, expectAccessible, openConversationWith, openUser, screenshot, sendText } from './support/appDriver.js';
+import {
+  closeAll,
+  createIdentity,
+  expectAccessible,
+  openConversationWith,
+  openUser,
+  screenshot,
+  sendText,
+  type User,
+} from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
 const COUNT = 3_000;
@@ -55,11 +64,7 @@ test.describe.serial('a long conversation', () => {
     server = await startDropServer();
     user = await openUser(browser, 'long', await startEngineHost('long'));
   });
-  test.afterAll(async () => {
-    await user?.context.close();
-    await user?.host.stop();
-    await server?.stop();
-  });
+  test.afterAll(() => closeAll([user], [server]));
 
   test('opens at the newest message and scrolls back without jumping or overlapping rows', async () => {
     const page = user.page;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import {
-  type User,
+  closeAll,
   createIdentity,
   expectAccessible,
   goTo,
@@ -11,6 +11,7 @@ import {
   screenshot,
   sendText,
   setFastPolling,
+  type User,
 } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
@@ -38,13 +39,7 @@ test.describe.serial('messenger end to end', () => {
     carol = await openUser(browser, 'carol', carolHost);
   });
 
-  test.afterAll(async () => {
-    for (const user of [alice, bob, carol]) {
-      await user?.context.close();
-      await user?.host.stop();
-    }
-    await server?.stop();
-  });
+  test.afterAll(() => closeAll([alice, bob, carol], [server]));
 
   test('1. Alice and Bob create identities; Bob imports Alice’s .qco and writes to her', async () => {
     await expect(alice.page.getByRole('heading', { name: 'Welcome to Deaddrop' })).toBeVisible();

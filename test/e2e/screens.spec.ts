@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import {
-  type User,
   choosePassphrase,
+  closeAll,
   createIdentity,
   expectAccessible,
   goTo,
@@ -10,6 +10,7 @@ import {
   openUser,
   screenshot,
   setFastPolling,
+  type User,
 } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
@@ -31,13 +32,7 @@ test.describe.serial('identities, unlock, search and theme', () => {
     second = await openUser(browser, 'second', otherHost);
   });
 
-  test.afterAll(async () => {
-    for (const user of [dana, second]) {
-      await user?.context.close();
-      await user?.host.stop();
-    }
-    await server?.stop();
-  });
+  test.afterAll(() => closeAll([dana, second], [server]));
 
   test('a locked engine asks for the passphrase; a wrong one is refused with a message', async () => {
     const page = dana.page;

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, type Page, expect } from '@playwright/test';
-import type { EngineHost } from './services.js';
+import type { DropServer, EngineHost } from './services.js';
 
 export const SCREENSHOT_DIR = join('artifacts', 'screenshots');
 
@@ -19,6 +19,15 @@ export async function openUser(browser: Browser, name: string, host: EngineHost)
   const page = await context.newPage();
   await page.goto(host.appUrl);
   return { name, host, context, page };
+}
+
+/** An `afterAll` in one call: each user's browser context and engine host, then the drop servers. */
+export async function closeAll(users: (User | undefined)[], servers: (DropServer | undefined)[]): Promise<void> {
+  for (const user of users) {
+    await user?.context.close();
+    await user?.host.stop();
+  }
+  await Promise.all(servers.map((server) => server?.stop()));
 }
 
 /** First run of a profile that keeps its keys under a passphrase: choose it (typed twice). */
