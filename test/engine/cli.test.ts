@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -225,6 +225,31 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     // --json keeps the raw values for programs.
     const json = await deaddrop(['fetch', '--id', file('target.qid'), '--json']);
     expect(JSON.parse(lines(json)[0]!)).toMatchObject({ alias: `eve${forgedLine}\u202E` });
+  });
+
+  it('stops quietly with exit 0 when the reader of its output goes away (deaddrop fetch | head)', async () => {
+    const me = generateNativeKeyPair();
+    const stranger = generateNativeKeyPair();
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+    const dropUrls = [`${server.url}/${generateDropId()}`];
+    const backup = { alias: 'piped', publicKey: hex(me.publicKey), privateKey: hex(me.privateKey), dropUrls };
+    writeFileSync(file('piped.qid'), await encryptIdentityBackup(backup, 'cli test passphrase', TEST_PASSPHRASE_LIMITS));
+    // Far more output than a pipe holds (64 KiB), so writes go on after the reader left.
+    const text = 'x'.repeat(900);
+    for (let i = 0; i < 300; i++) await raw.post(dropUrls[0]!, await craftPdu({ from: stranger, to: hex(me.publicKey), alias: 'flood', text: `${i} ${text}` }));
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/deaddrop.mjs'), 'fetch', '--id', file('piped.qid'), '--json'], {
+      cwd: repoRoot,
+      env: { ...process.env, DEADDROP_PASSPHRASE: 'cli test passphrase' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Like `head -1`: read the first line, then close the pipe.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('close', (exit) => resolve(exit)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('asks for a new passphrase twice, and refuses a mismatch or a short one without writing anything', async () => {

@@ -74,7 +74,14 @@ async function run(argv: string[], print: Print, note: Print): Promise<void> {
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   setLogLevel('silent');
-  const print = (line: string) => void process.stdout.write(line + '\n');
+  // A reader that stops early (`deaddrop fetch | head`) closes the pipe: the rest is not wanted, and
+  // that is no error. Printing stops; the command finishes and exits 0.
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    stdoutClosed = true;
+    if (error.code !== 'EPIPE') process.stderr.write(`deaddrop: cannot write the output (${error.code ?? error.message})\n`);
+  });
+  const print = (line: string) => void (stdoutClosed || process.stdout.write(line + '\n'));
   const note = (line: string) => void process.stderr.write(`deaddrop: ${line}\n`);
   try {
     await run(argv, print, note);
