@@ -76,7 +76,8 @@ export async function createDropService(options: DropServerOptions, context: Ser
     maxSubscribersPerClient: options.maxSubscribersPerClient,
     authorized: tokenOk,
   });
-  const metricsText = async (): Promise<string> => renderMetrics(metrics, await store.storedBytes(), context.openConnections());
+  const metricsText = async (): Promise<string> =>
+    renderMetrics(metrics, await store.storedBytes(), context.openConnections(), blobs ? await blobs.storedBytes() : null);
   const deps: ListenerDeps = {
     route: createRouter(options.basePath, { operationalAtRoot: context.operationalAtRoot }),
     handleDrop: createDropRequestHandler({
@@ -97,6 +98,7 @@ export async function createDropService(options: DropServerOptions, context: Ser
       ttlMs,
       quotaBytes: options.quotaBytes,
       messageBytes: () => store.storedBytes(),
+      metrics,
       tokensRequired: options.tokens.length > 0,
     }),
     serviceDescription: serviceDescription(blobs ? { maxBytes: options.maxBlobBytes } : null),

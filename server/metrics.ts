@@ -8,6 +8,9 @@ export interface ServerMetrics {
   messagesDelivered: number;
   /** POSTs with `X-Qabel-Cover: 1`, answered and discarded. */
   coverDiscarded: number;
+  /** Blobs stored (`--blobs`), and uploads refused by reason. */
+  blobsStored: number;
+  blobsRejected: { tooLarge: number; full: number; badRequest: number };
   /** Refused POSTs by reason. */
   rejected: { tooLarge: number; badRequest: number; unauthorized: number; dropFull: number };
   /** Connections and push subscriptions refused or closed by the per-client limits. */
@@ -20,6 +23,8 @@ export function createMetrics(): ServerMetrics {
     messagesReceived: 0,
     messagesDelivered: 0,
     coverDiscarded: 0,
+    blobsStored: 0,
+    blobsRejected: { tooLarge: 0, full: 0, badRequest: 0 },
     rejected: { tooLarge: 0, badRequest: 0, unauthorized: 0, dropFull: 0 },
     connectionsRefused: 0,
     websocketConnections: 0,
@@ -36,7 +41,7 @@ function metric(name: string, type: 'counter' | 'gauge', help: string, samples: 
  * The Prometheus text exposition (version 0.0.4) of `m` plus the store's current size, and the open
  * connections where this instance owns them (null when mounted in another application's server).
  */
-export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnections: number | null): string {
+export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnections: number | null, blobBytes: number | null = null): string {
   return (
     [
       metric('deaddrop_messages_received_total', 'counter', 'Messages stored after a POST.', [['', m.messagesReceived]]),
@@ -54,6 +59,17 @@ export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnect
         ['', m.connectionsRefused],
       ]),
       metric('deaddrop_stored_bytes', 'gauge', 'Total size of stored messages.', [['', storedBytes]]),
+      ...(blobBytes === null
+        ? []
+        : [
+            metric('deaddrop_blob_bytes', 'gauge', 'Total size of stored blobs.', [['', blobBytes]]),
+            metric('deaddrop_blobs_stored_total', 'counter', 'Blob uploads stored.', [['', m.blobsStored]]),
+            metric('deaddrop_blob_uploads_rejected_total', 'counter', 'Blob uploads refused, by reason.', [
+              ['{reason="too_large"}', m.blobsRejected.tooLarge],
+              ['{reason="storage_full"}', m.blobsRejected.full],
+              ['{reason="bad_request"}', m.blobsRejected.badRequest],
+            ]),
+          ]),
       metric('deaddrop_websocket_connections', 'gauge', 'Open WebSocket push connections.', [['', m.websocketConnections]]),
       ...(openConnections === null ? [] : [metric('deaddrop_http_connections', 'gauge', 'Open TCP connections.', [['', openConnections]])]),
     ].join('\n') + '\n'

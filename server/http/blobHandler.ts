@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../config/options.js';
+import type { ServerMetrics } from '../metrics.js';
 import { createServerLogger } from '../serverLog.js';
 import { BlobTooLargeError, type BlobStore, isValidBlobId, newBlobId } from '../store/blobStore.js';
 import { CLIENT_QABEL } from './accessTokens.js';
@@ -28,6 +29,7 @@ export interface BlobHandlerDeps {
   /** Bytes of stored messages (they share the quota). */
   messageBytes(): Promise<number>;
   tokensRequired: boolean;
+  metrics: ServerMetrics;
 }
 
 /** A byte range of a blob of `size` bytes: inclusive bounds, 'unsatisfiable', or null for "send it whole". */
@@ -54,6 +56,10 @@ export function createBlobRequestHandler(deps: BlobHandlerDeps) {
 
   async function upload(req: IncomingMessage, res: ServerResponse, blobs: BlobStore): Promise<void> {
     const refuse = (status: number, message: string): void => {
+      const counts = deps.metrics.blobsRejected;
+      if (status === 413) counts.tooLarge++;
+      else if (status === 507) counts.full++;
+      else counts.badRequest++;
       sendError(res, status, message, { close: true });
       discardRestAndClose(req);
     };
@@ -79,7 +85,11 @@ export function createBlobRequestHandler(deps: BlobHandlerDeps) {
     } finally {
       reserved -= claim;
     }
-    if (size === 0) return sendError(res, 400, 'No blob provided');
+    if (size === 0) {
+      deps.metrics.blobsRejected.badRequest++;
+      return sendError(res, 400, 'No blob provided');
+    }
+    deps.metrics.blobsStored++;
     const body = JSON.stringify({ id, size });
     res.writeHead(201, {
       ...NO_STORE,

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDropServer } from '../../server/index.js';
 import { openPostgresBlobStore } from '../../server/store/postgresBlobStore.js';
 import { deposit, newDropId, QABEL_AUTH } from './dropClient.js';
-import { createFakeClock, serversPerTest } from './inProcessServer.js';
+import { createFakeClock, metricValue, metricsText, serversPerTest } from './inProcessServer.js';
 import { PG_URL, createTestDatabase, explainPostgresSkip, type TestDatabase } from './postgresDatabase.js';
 import { makeDataDir, removeDataDir } from './serverProcess.js';
 
@@ -203,6 +203,40 @@ describe('blobs on SQLite (files)', () => {
     expect(await res.json()).toEqual({ error: 'Server storage is full' });
     expect(await s.sweepNow()).toMatchObject({ overQuota: 0 });
     await uploaded(s.url, new Uint8Array(1_900));
+  });
+
+  it('an upload in progress holds its room: a second one that would not fit beside it is refused at once', async () => {
+    const s = await server({ blobs: true, quotaBytes: 10_000 });
+    let firstStatus = 0;
+    const first = request(`${s.url}/blobs`, { method: 'POST', headers: { ...QABEL_AUTH, 'Content-Length': '6000' } }, (res) => {
+      firstStatus = res.statusCode ?? 0;
+      res.resume();
+    });
+    const firstDone = new Promise<void>((resolve) => first.on('close', () => resolve()));
+    await new Promise<void>((resolve) => first.write(new Uint8Array(1000), () => resolve()));
+    // Give the server the moment to read the headers and reserve the declared size.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await upload(s.url, new Uint8Array(6000));
+    expect(second.status).toBe(507);
+    first.end(new Uint8Array(5000));
+    await firstDone;
+    expect(firstStatus).toBe(201);
+  });
+
+  it('counts stored and refused uploads and the stored blob bytes in /metrics', async () => {
+    const s = await server({ blobs: true, maxBlobBytes: 5000, quotaBytes: 8000 });
+    await uploaded(s.url, new Uint8Array(4000));
+    expect((await upload(s.url, new Uint8Array(5001))).status).toBe(413);
+    expect((await upload(s.url, new Uint8Array(4500))).status).toBe(507);
+    expect((await upload(s.url, new Uint8Array(0))).status).toBe(400);
+    const text = await metricsText(s.url);
+    expect(metricValue(text, 'deaddrop_blob_bytes')).toBe(4000);
+    expect(metricValue(text, 'deaddrop_blobs_stored_total')).toBe(1);
+    for (const [reason, count] of [['too_large', 1], ['storage_full', 1], ['bad_request', 1]] as const) {
+      expect(text).toContain(`deaddrop_blob_uploads_rejected_total{reason="${reason}"} ${count}`);
+    }
+    // Without blobs the rows are not there at all.
+    expect(await metricsText((await server()).url)).not.toContain('deaddrop_blob');
   });
 
   it('expires with the TTL: not served after it, and deleted by the sweeper', async () => {
