@@ -169,6 +169,22 @@ describe('blobs on SQLite (files)', () => {
     expect((await upload(s.url, Uint8Array.of(1))).status).toBe(201);
   });
 
+  it('an upload that stalls is cut after the socket timeout, and nothing is stored', async () => {
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const s = await startDropServer({ port: 0, db: `sqlite:${join(dataDir, 'drops.db')}`, logLevel: 'warn', blobs: true, socketTimeoutMs: 500 });
+    cleanups.push(() => s.close());
+    // The server closing the connection ends this wait (else the test times out).
+    await new Promise<void>((resolve) => {
+      const req = request(`${s.url}/blobs`, { method: 'POST', headers: { ...QABEL_AUTH, 'Content-Length': '100000' } });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      // 10 KB, then silence.
+      req.write(randomBytes(10_000));
+    });
+    await expect.poll(() => blobFiles(dataDir)).toEqual([]);
+  });
+
   it('refuses empty uploads, bad IDs, unknown IDs, other methods, and posts without the protocol authorization', async () => {
     const s = await server({ blobs: true });
     expect((await upload(s.url, new Uint8Array(0))).status).toBe(400);
