@@ -13,8 +13,7 @@
  *   send at a constant rate whether or not it has something to say.
  */
 import { randomBytes } from 'node:crypto';
-import { formatHttpDate } from '../../shared/protocol/httpDate.js';
-import { PART_TAIL, chooseBoundary, encodeClose, multipartContentType } from '../../shared/protocol/multipart.js';
+import { PART_TAIL, chooseBoundary, encodeClose, encodePartHead, multipartContentType } from '../../shared/protocol/multipart.js';
 import type { StoredMessage } from '../store/dropStore.js';
 
 /** Largest `X-Qabel-Page`: enough for a slot, small enough that a padded answer stays about 20 KB. */
@@ -22,8 +21,6 @@ export const MAX_PAGE = 8;
 /** A v0 PDU's size (PROTOCOL.md section 4). */
 export const FILLER_BYTES = 2149;
 const LATEST_DIGITS = 20;
-
-const encoder = new TextEncoder();
 
 /** The page size a GET asks for: null when it asks for none, 'bad' for a header we cannot honour. */
 export function requestedPage(header: string | string[] | undefined): number | null | 'bad' {
@@ -48,12 +45,6 @@ export function discoveryDocument(options: { ttlSeconds: number; blobs: boolean 
   });
 }
 
-function partHead(boundary: string, date: Date, filler: boolean): Uint8Array {
-  return encoder.encode(
-    `--${boundary}\r\nContent-Type: application/octet-stream\r\nDate: ${formatHttpDate(date)}\r\nX-Qabel-Filler: ${filler ? 1 : 0}\r\n\r\n`,
-  );
-}
-
 /**
  * The padded answer: `messages` (at most n, oldest first), then filler up to n parts.
  * @param cursor the position the client asked after (0 when it asked for everything)
@@ -63,8 +54,8 @@ export function paddedPage(messages: StoredMessage[], n: number, cursor: number,
   const fillers = Array.from({ length: n - messages.length }, () => randomBytes(FILLER_BYTES));
   const boundary = chooseBoundary([...messages.map((m) => m.body), ...fillers]);
   const pieces: Uint8Array[] = [];
-  for (const m of messages) pieces.push(partHead(boundary, new Date(m.receivedAtMs), false), m.body, PART_TAIL);
-  for (const filler of fillers) pieces.push(partHead(boundary, now, true), filler, PART_TAIL);
+  for (const m of messages) pieces.push(encodePartHead(boundary, new Date(m.receivedAtMs), 'X-Qabel-Filler: 0'), m.body, PART_TAIL);
+  for (const filler of fillers) pieces.push(encodePartHead(boundary, now, 'X-Qabel-Filler: 1'), filler, PART_TAIL);
   pieces.push(encodeClose(boundary));
   const latest = messages.length > 0 ? messages[messages.length - 1]!.position : cursor;
   return {

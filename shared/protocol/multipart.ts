@@ -29,9 +29,12 @@ export function chooseBoundary(parts: readonly Uint8Array[]): string {
   throw new Error('chooseBoundary: no boundary found that avoids every part');
 }
 
-/** `--B\r\nContent-Type: application/octet-stream\r\nDate: <date>\r\n\r\n`: what precedes a part's bytes. */
-export function encodePartHead(boundary: string, date: Date): Uint8Array {
-  return encoder.encode(`--${boundary}\r\nContent-Type: application/octet-stream\r\nDate: ${formatHttpDate(date)}\r\n\r\n`);
+/**
+ * `--B\r\nContent-Type: application/octet-stream\r\nDate: <date>\r\n\r\n`: what precedes a part's bytes,
+ * with `extra` header lines (`Name: value`) before the blank line when given.
+ */
+export function encodePartHead(boundary: string, date: Date, extra = ''): Uint8Array {
+  return encoder.encode(`--${boundary}\r\nContent-Type: application/octet-stream\r\nDate: ${formatHttpDate(date)}\r\n${extra && `${extra}\r\n`}\r\n`);
 }
 
 /** `--B--\r\n`: closes the body. */

@@ -8,6 +8,7 @@ import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { type SpawnedDropServer, spawnDropServer } from '../../server/index.js';
 import { repoRoot } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 
 const BACKUP_PASSPHRASE = 'backup passphrase 1';
@@ -37,19 +38,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Texts the engine handed to the UI, acknowledging every batch as the UI does once it stored it. */
+/** Texts delivered, each batch acknowledged as the UI does once it stored it. */
 async function receivedTexts(e: TestEngine, count: number, what: string): Promise<string[]> {
-  const acked = new Set<string>();
-  return waitFor(async () => {
-    for (const batch of e.of('inbox/batch')) {
-      if (acked.has(batch.batchId)) continue;
-      acked.add(batch.batchId);
-      await e.call('inbox/ack', { batchId: batch.batchId, receipts: [] });
-    }
-    // A batch comes again until it is acknowledged: count each message once.
-    const texts = [...new Set(e.of('inbox/batch').flatMap((b) => b.messages.map((m) => m.text ?? '')))];
-    return texts.length >= count ? texts : null;
-  }, what);
+  return (await receiveAndAck(e, count, what)).map((m) => m.text ?? '');
 }
 
 async function send(from: TestEngine, fromId: IdentitySummary, to: IdentitySummary, localId: string, text: string): Promise<void> {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 
 let server: ServerProcess;
@@ -24,25 +25,6 @@ afterAll(async () => {
   await server?.stop();
   for (const e of [alice, bob]) if (e) removeDir(e.dataDir);
 });
-
-/**
- * Messages delivered to `engine` so far, acknowledging every batch as a consumer would that has the
- * sender as an accepted contact (their card's drop URLs): it answers the receipts they asked for.
- */
-async function receiveAndAck(engine: TestEngine, count: number, what: string, sender: IdentitySummary): Promise<IncomingMessage[]> {
-  const acked = new Set<string>();
-  return waitFor(async () => {
-    const batches = engine.of('inbox/batch');
-    for (const batch of batches) {
-      if (acked.has(batch.batchId)) continue;
-      acked.add(batch.batchId);
-      const receipts = batch.messages.filter((m) => m.senderKey === sender.publicKey).map((m) => ({ dedupeKey: m.dedupeKey, dropUrls: sender.dropUrls }));
-      await engine.call('inbox/ack', { batchId: batch.batchId, receipts });
-    }
-    const unique = new Map(batches.flatMap((b) => b.messages).map((m) => [m.dedupeKey, m]));
-    return unique.size >= count ? [...unique.values()] : null;
-  }, what);
-}
 
 describe('two engines through the API', () => {
   it('exchange messages both ways, and receipts come back', async () => {
