@@ -49,19 +49,27 @@ async function* rechunked(body: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
 }
 
 export async function openPostgresBlobStore(url: string): Promise<BlobStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, application_name: 'deaddrop-blobs' });
-  pool.on('error', (error) => log.warn('idle database connection failed', { error: error.message }));
+  const newPool = (name: string) => {
+    const created = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, application_name: name });
+    created.on('error', (error) => log.warn('idle database connection failed', { error: error.message }));
+    return created;
+  };
+  // An upload holds its connection (and transaction) while its bytes arrive, as slowly as the
+  // client sends them: uploads get connections of their own, so slow ones never keep downloads
+  // waiting (a fifth upload at once waits for one of them, and is refused after 10 s).
+  const uploads = newPool('deaddrop-blob-uploads');
+  const pool = newPool('deaddrop-blobs');
   try {
     await pool.query(SCHEMA);
   } catch (error) {
-    await pool.end().catch(() => undefined);
+    await Promise.all([pool.end(), uploads.end()]).catch(() => undefined);
     throw error;
   }
 
   return {
     async put(id, body, maxBytes, createdAtMs) {
       if (!isValidBlobId(id)) throw new Error('invalid blob id');
-      const client = await pool.connect();
+      const client = await uploads.connect();
       let size = 0;
       try {
         await client.query('BEGIN');
@@ -118,7 +126,7 @@ export async function openPostgresBlobStore(url: string): Promise<BlobStore> {
     },
 
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), uploads.end()]);
     },
   };
 }

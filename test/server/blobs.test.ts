@@ -293,6 +293,25 @@ describe.skipIf(!PG_URL)('blobs on PostgreSQL (chunk rows)', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(start, start + 1024 * 1024 + 21))).toBe(true);
   });
 
+  it('slow uploads holding their connections keep no download waiting', async () => {
+    const s = await startDropServer({ port: 0, db: database.url, logLevel: 'warn', blobs: true });
+    cleanups.push(() => s.close());
+    const bytes = randomBytes(5000);
+    const url = await uploaded(s.url, bytes);
+    // Four uploads that send a little and then nothing for now: each holds an upload connection.
+    const slow = Array.from({ length: 4 }, () => {
+      const req = request(`${s.url}/blobs`, { method: 'POST', headers: { ...QABEL_AUTH, 'Content-Length': '100000' } });
+      req.on('error', () => undefined);
+      req.write(randomBytes(1000));
+      return req;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+    for (const req of slow) req.destroy();
+  });
+
   it('a broken-off or oversized upload leaves no row; expired blobs are deleted', async () => {
     const store = await openPostgresBlobStore(database.url);
     try {
