@@ -4,6 +4,7 @@ import { database } from '../db/database.js';
 import { isArriving, partsStored } from '../db/incomingMessage.js';
 import { cancelMessage, retryMessage } from '../db/outbox.js';
 import type { MessageRecord, MessageStatus } from '../db/records.js';
+import { FileCard } from '../files/FileCard.js';
 import { useSession } from '../stores/sessionStore.js';
 import { formatFullTime, formatMessageTime } from './formatTime.js';
 import { LinkifiedText } from './LinkifiedText.js';
@@ -40,7 +41,7 @@ interface MessageBubbleProps {
   targeted?: boolean;
 }
 
-/** One message: text, a shared-file notice, a long text still arriving, or an unsupported type. */
+/** One message: text, a shared file, a long text still arriving, or an unsupported type. */
 export const MessageBubble = memo(function MessageBubble({ message, group = 'single', highlight = '', targeted = false }: MessageBubbleProps) {
   const outgoing = message.direction === 'out';
   const endsGroup = group === 'single' || group === 'last';
@@ -65,9 +66,10 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
           </span>
         )}
       </footer>
-      {outgoing && message.status === 'failed' && <FailedActions message={message} />}
+      {/* A file's card has its own actions: retrying or cancelling a file is not retrying a text. */}
+      {outgoing && message.status === 'failed' && message.kind !== 'share' && <FailedActions message={message} />}
       {outgoing && message.status === 'sending' && <SendingStatus message={message} />}
-      {outgoing && (message.status === 'queued' || message.status === 'sending') && <CancelAction message={message} />}
+      {outgoing && (message.status === 'queued' || message.status === 'sending') && message.kind !== 'share' && <CancelAction message={message} />}
     </article>
   );
 });
@@ -80,22 +82,7 @@ function MessageBody({ message, highlight }: { message: MessageRecord; highlight
       </p>
     );
   }
-  if (message.kind === 'share' && message.share) {
-    return (
-      <div className="share-notice" data-testid="share-notice">
-        <p>
-          <span aria-hidden="true">📎 </span>
-          Shared a file: <strong>{message.share.file}</strong> ({formatBytes(message.share.size)})
-        </p>
-        {message.text && (
-          <p className="message-text">
-            <LinkifiedText text={message.text} highlight={highlight} />
-          </p>
-        )}
-        <p className="hint">Files are not downloaded by Deaddrop.</p>
-      </div>
-    );
-  }
+  if (message.kind === 'share') return <FileCard message={message} highlight={highlight} />;
   if (message.kind === 'unsupported') {
     return (
       <p className="placeholder" data-testid="unsupported-message">
@@ -143,11 +130,4 @@ function CancelAction({ message }: { message: MessageRecord }) {
       </button>
     </div>
   );
-}
-
-function formatBytes(size: number): string {
-  if (!Number.isFinite(size) || size < 0) return 'unknown size';
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
-  return `${(size / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -146,3 +146,80 @@ export async function cancelMessage(db: DeaddropDatabase, bridge: EngineBridge, 
   await db.messages.update(id, { status: 'cancelled', error: null });
   await bridge.invoke('messages/cancel', { localId: message.localId });
 }
+
+/**
+ * Writes an outgoing file as a `share` message before anything is staged, so its card shows at once.
+ * Its status stays null while the UI hands the bytes to the engine: a null status keeps it out of
+ * `resumeOutbox`, which re-submits queued and sending messages by their text. The engine reports
+ * `sending` when `files/send` starts the upload, and the notice's statuses after it.
+ *
+ * `text` is the caption, or the file's name when there is none: re-submitting a notice the engine
+ * has queued (after a restart, by `resumeOutbox`) only names its local id, and `messages/send`
+ * refuses an empty text.
+ */
+export async function queueFileMessage(
+  db: DeaddropDatabase,
+  identityId: string,
+  contact: ContactRecord,
+  file: { name: string; size: number },
+  caption: string,
+  now = Date.now(),
+): Promise<MessageRecord> {
+  const localId = crypto.randomUUID();
+  const record: MessageRecord = {
+    id: `out:${localId}`,
+    identityId,
+    contactKey: contact.publicKey,
+    direction: 'out',
+    kind: 'share',
+    text: caption.trim() === '' ? file.name : caption,
+    payloadType: 'box_share_notification',
+    payload: '',
+    share: { file: file.name, url: '', size: file.size },
+    sortAt: now,
+    createdAt: now,
+    status: null,
+    localId,
+    error: null,
+    ackIds: [],
+    ackedIds: [],
+    parts: null,
+    read: true,
+  };
+  await db.transaction('rw', db.messages, db.conversations, async () => {
+    await db.messages.add(record);
+    const key: [string, string] = [identityId, contact.publicKey];
+    const current = await db.conversations.get(key);
+    await db.conversations.put({
+      identityId,
+      contactKey: contact.publicKey,
+      lastMessageAt: now,
+      lastMessagePreview: previewOf(record),
+      lastMessageDirection: 'out',
+      unreadCount: current?.unreadCount ?? 0,
+      messageCount: (current?.messageCount ?? 0) + 1,
+    });
+  });
+  return record;
+}
+
+/**
+ * Learns the acknowledge ids of a file's notice, so its recipient's receipt can mark it delivered.
+ * `files/send` answers before the notice exists (it is built once the upload is done); call this once
+ * the notice was posted. The engine answers a local id it knows with what it accepted then, without
+ * building anything: the text only satisfies the request's schema.
+ */
+export async function learnFileAcknowledgeIds(db: DeaddropDatabase, bridge: EngineBridge, localId: string): Promise<void> {
+  const message = await db.messages.get(`out:${localId}`);
+  if (message?.kind !== 'share' || message.direction !== 'out' || message.ackIds.length > 0) return;
+  const contact = await db.contacts.get([message.identityId, message.contactKey]);
+  if (!contact) return;
+  const result = await bridge.invoke('messages/send', {
+    identityId: message.identityId,
+    localId,
+    recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
+    text: message.text || (message.share?.file ?? 'file'),
+    wantReceipt: true,
+  });
+  if (result.ok) await recordAccepted(db, message.id, result.value);
+}

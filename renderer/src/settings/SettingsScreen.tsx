@@ -4,6 +4,7 @@ import { DesktopSettingsPanel } from '../desktop/DesktopSettingsPanel.js';
 import { DebugLogPanel } from './DebugLogPanel.js';
 import { DropsPanel } from './DropsPanel.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
+import { FilesSettingsPanel } from './FilesSettingsPanel.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
@@ -21,7 +22,7 @@ const privacyChoices: Array<{ value: NotificationPrivacy; label: string }> = [
   { value: 'nothing', label: 'Nothing (just “New message”)' },
 ];
 
-/** Appearance, notifications, start-up, network and server status. */
+/** Appearance, notifications, start-up, network, files and server status. */
 export function SettingsScreen() {
   const settings = useUiSettings();
   const id = useId();
@@ -48,6 +49,9 @@ export function SettingsScreen() {
         <SecurityPanel />
         <section className="panel">
           <EngineSettingsForm />
+        </section>
+        <section className="panel">
+          <FilesSettingsPanel />
         </section>
         <section className="panel wide-panel">
           <DropsPanel />

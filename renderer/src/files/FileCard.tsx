@@ -1,0 +1,281 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { EncryptedFileRef } from '../../../shared/ipc/contract.js';
+import type { EngineBridge } from '../bridge/transport.js';
+import { database } from '../db/database.js';
+import type { ContactStatus, MessageRecord } from '../db/records.js';
+import { ErrorText } from '../components/ErrorText.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
+import { LinkifiedText } from '../chat/LinkifiedText.js';
+import { useCapability, useSession } from '../stores/sessionStore.js';
+import { useFileSettings } from './fileSettings.js';
+import { formatBytes, formatProgress } from './formatBytes.js';
+import { isInlineImageType, shouldAutoDownload } from './inlineImages.js';
+import {
+  type SharedFile,
+  cancelDownload,
+  downloadIdOf,
+  readInlineImage,
+  saveDownloadedFile,
+  saveDownloadedFileAs,
+  sharedFileOf,
+  startDownload,
+} from './receiveFile.js';
+import { canRetryFile, cancelFile, retryFile } from './sendFile.js';
+import { type Transfer, useTransfers, watchFileProgress } from './transfers.js';
+import './files.css';
+
+/** A shared file in the conversation: ours with its upload, a contact's with download, save and inline image. */
+export function FileCard({ message, highlight }: { message: MessageRecord; highlight: string }) {
+  const file = useMemo(() => sharedFileOf(message), [message]);
+  const bridge = useSession((s) => s.bridge);
+  useEffect(() => {
+    if (bridge) watchFileProgress(bridge, database());
+  }, [bridge]);
+  const contact = useLiveQuery(
+    async () => (await database().contacts.get([message.identityId, message.contactKey])) ?? null,
+    [message.identityId, message.contactKey],
+    null,
+  );
+  const from = message.direction === 'out' ? 'You' : (contact?.alias ?? 'Contact');
+  return (
+    <div className="file-card share-notice" data-testid="share-notice">
+      <p className="file-head">
+        <span aria-hidden="true">📎</span>
+        <span className="file-name" title={file.name} data-testid="file-name">
+          {file.name}
+        </span>
+      </p>
+      <p className="file-facts">
+        {file.size >= 0 ? formatBytes(file.size) : 'Unknown size'} · from {from}
+      </p>
+      {file.caption && (
+        <p className="message-text">
+          <LinkifiedText text={file.caption} highlight={highlight} />
+        </p>
+      )}
+      {message.direction === 'out' ? (
+        bridge && <OutgoingFile message={message} bridge={bridge} />
+      ) : file.ref === null ? (
+        <p className="hint" data-testid="share-unsupported">
+          Shared file — this app cannot open files in this format.
+        </p>
+      ) : (
+        bridge && (
+          <IncomingFile
+            message={message}
+            file={file}
+            fileRef={file.ref}
+            bridge={bridge}
+            contactStatus={contact?.status ?? null}
+          />
+        )
+      )}
+    </div>
+  );
+}
+
+/** Our file while it is handed over and uploaded: a bar and Cancel; a failed upload says why, with Try again. */
+function OutgoingFile({ message, bridge }: { message: MessageRecord; bridge: EngineBridge }) {
+  const localId = message.localId ?? '';
+  const transfer = useTransfers((s) => s.transfers[localId]);
+  const active = transfer !== undefined && (transfer.state === 'staging' || transfer.state === 'running');
+  if (active && message.status !== 'cancelled') {
+    return (
+      <div className="stack" data-testid="file-upload">
+        <TransferBar transfer={transfer} label={transfer.state === 'staging' ? 'Preparing' : 'Uploading'} />
+        <div className="bubble-actions">
+          <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
+            Cancel
+          </button>
+        </div>
+      </div>
+    );
+  }
+  if (message.status === null) {
+    // Stored, but no upload of this window is running: the window was reloaded while it was handed over.
+    return (
+      <div className="bubble-actions">
+        <p className="hint">Waiting for the upload to start…</p>
+        <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
+          Cancel
+        </button>
+      </div>
+    );
+  }
+  if (message.status === 'failed') {
+    return (
+      <div className="bubble-actions" data-testid="file-failed">
+        <p className="error-text" role="alert">
+          {message.error ?? 'Sending the file failed.'}
+        </p>
+        {canRetryFile(localId) ? (
+          <>
+            <button type="button" className="small" onClick={() => void retryFile(bridge, database(), message)}>
+              Try again
+            </button>
+            <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
+              Cancel
+            </button>
+          </>
+        ) : (
+          <p className="hint">To send it, attach the file again.</p>
+        )}
+      </div>
+    );
+  }
+  if (message.status === 'queued' || message.status === 'sending') {
+    return (
+      <div className="bubble-actions">
+        <button type="button" className="ghost small" onClick={() => void cancelFile(bridge, database(), message)}>
+          Cancel sending
+        </button>
+      </div>
+    );
+  }
+  return null;
+}
+
+interface IncomingFileProps {
+  message: MessageRecord;
+  file: SharedFile;
+  fileRef: EncryptedFileRef;
+  bridge: EngineBridge;
+  contactStatus: ContactStatus | null;
+}
+
+/** A contact's file: Download (bar, Cancel, Resume after a failure), then Save, Save as… and images inline. */
+function IncomingFile({ message, file, fileRef, bridge, contactStatus }: IncomingFileProps) {
+  const [downloadId, setDownloadId] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    void downloadIdOf(message.id).then((id) => live && setDownloadId(id));
+    return () => {
+      live = false;
+    };
+  }, [message.id]);
+  const transfer = useTransfers((s) => (downloadId ? s.transfers[downloadId] : undefined));
+  const settings = useFileSettings();
+  const fileDialogs = useCapability('fileDialogs');
+  const image = isInlineImageType(file.mime);
+  const automatic =
+    settings !== null &&
+    shouldAutoDownload({ direction: message.direction, contactStatus, ref: fileRef, mime: file.mime, limitMb: settings.autoDownloadImagesMb });
+  const [showImage, setShowImage] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  // An image within the user's limit is fetched as soon as its card shows (once: not after a Cancel).
+  useEffect(() => {
+    if (!automatic || !downloadId || transfer !== undefined) return;
+    setShowImage(true);
+    void startDownload(bridge, downloadId, fileRef);
+  }, [automatic, downloadId, transfer, bridge, fileRef]);
+
+  if (!downloadId) return null;
+  const download = () => {
+    setError(null);
+    void startDownload(bridge, downloadId, fileRef);
+  };
+  const save = async (as: boolean) => {
+    setError(null);
+    try {
+      if (as) await saveDownloadedFileAs(bridge, downloadId, fileRef, file.name);
+      else await saveDownloadedFile(bridge, downloadId, fileRef, file.name);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : 'The file could not be saved.');
+    }
+  };
+
+  const state = transfer?.state;
+  return (
+    <div className="stack" data-testid="file-download" data-state={state ?? 'none'}>
+      {state === 'running' && <TransferBar transfer={transfer!} label="Downloading" />}
+      {state === 'failed' && (
+        <div role="alert">
+          <p className="error-text">The download stopped: {transfer!.error ?? 'unknown error'}</p>
+          <p className="hint">
+            Check your connection and choose Resume: it goes on where it stopped. If it fails again, the sender’s server may no longer have
+            the file (files expire there): ask them to send it again.
+          </p>
+        </div>
+      )}
+      {state === 'done' && showImage && image && <InlineImage bridge={bridge} id={downloadId} fileRef={fileRef} name={file.name} />}
+      <ErrorText message={error} />
+      <div className="bubble-actions">
+        {(state === undefined || state === 'cancelled') && (
+          <button type="button" className="small" onClick={download}>
+            Download
+          </button>
+        )}
+        {state === 'running' && (
+          <button type="button" className="small" onClick={() => void cancelDownload(bridge, downloadId, fileRef)}>
+            Cancel
+          </button>
+        )}
+        {state === 'failed' && (
+          <>
+            <button type="button" className="small" onClick={download}>
+              Resume
+            </button>
+            <button type="button" className="small" onClick={() => void cancelDownload(bridge, downloadId, fileRef)}>
+              Cancel
+            </button>
+          </>
+        )}
+        {state === 'done' && (
+          <>
+            <button type="button" className="small" onClick={() => void save(false)}>
+              Save
+            </button>
+            {fileDialogs && (
+              <button type="button" className="small" onClick={() => void save(true)}>
+                Save as…
+              </button>
+            )}
+            {image && !showImage && (
+              <button type="button" className="small" onClick={() => setShowImage(true)}>
+                Show image
+              </button>
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function TransferBar({ transfer, label }: { transfer: Transfer; label: string }) {
+  const total = Math.max(transfer.total, 1);
+  return (
+    <div role="status" aria-live="off" className="stack">
+      <progress aria-label={label} max={total} value={Math.min(transfer.done, total)} />
+      <p className="hint">
+        {label}… {formatProgress(transfer.done, transfer.total)}
+      </p>
+    </div>
+  );
+}
+
+/** A downloaded image shown in the bubble, through an object URL that lives as long as the card. */
+function InlineImage({ bridge, id, fileRef, name }: { bridge: EngineBridge; id: string; fileRef: EncryptedFileRef; name: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    let made: string | null = null;
+    readInlineImage(bridge, id, fileRef).then(
+      (blob) => {
+        if (!live) return;
+        if (blob === null) setProblem('This file is not an image of a format shown here: save it to open it.');
+        else setUrl((made = URL.createObjectURL(blob)));
+      },
+      (error: unknown) => live && setProblem(error instanceof Error ? error.message : 'The image could not be read.'),
+    );
+    return () => {
+      live = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [bridge, id, fileRef]);
+  if (problem) return <p className="hint file-image-missing">{problem}</p>;
+  if (!url) return null;
+  return <img className="file-image" src={url} alt={name} data-testid="inline-image" />;
+}

@@ -1,0 +1,66 @@
+/**
+ * Files moving between the UI, the engine and the drop servers, in memory: uploads by their message's
+ * local id, downloads by their download id (`downloadIdOf`). The engine keeps the files themselves;
+ * this is what the cards show while a window is open, fed by `files/progress`.
+ */
+import { create } from 'zustand';
+import type { FileProgress } from '../../../shared/ipc/contract.js';
+import type { EngineBridge } from '../bridge/transport.js';
+import type { DeaddropDatabase } from '../db/database.js';
+import { learnFileAcknowledgeIds } from '../db/outbox.js';
+
+export interface Transfer {
+  direction: 'up' | 'down';
+  /** `staging`: the UI hands the bytes to the engine (before the upload); the rest as the engine reports. */
+  state: 'staging' | FileProgress['state'];
+  done: number;
+  total: number;
+  error: string | null;
+}
+
+interface TransferState {
+  transfers: Record<string, Transfer>;
+}
+
+export const useTransfers = create<TransferState>()(() => ({ transfers: {} }));
+
+export function transferOf(id: string): Transfer | undefined {
+  return useTransfers.getState().transfers[id];
+}
+
+export function setTransfer(id: string, transfer: Transfer): void {
+  useTransfers.setState((s) => ({ transfers: { ...s.transfers, [id]: transfer } }));
+}
+
+export function forgetTransfer(id: string): void {
+  useTransfers.setState((s) => {
+    const { [id]: _gone, ...rest } = s.transfers;
+    return { transfers: rest };
+  });
+}
+
+/**
+ * A finished transfer stays finished: a `running` event sent before the last one must not undo it.
+ * Every new attempt sets its transfer running (or staging) itself before it asks the engine.
+ */
+export function applyFileProgress(event: FileProgress): void {
+  const current = transferOf(event.id);
+  if (current && event.state === 'running' && (current.state === 'done' || current.state === 'failed' || current.state === 'cancelled')) return;
+  setTransfer(event.id, { direction: event.direction, state: event.state, done: event.done, total: event.total, error: event.error ?? null });
+}
+
+const watched = new WeakSet<EngineBridge>();
+
+/**
+ * Follows the engine's file events on `bridge`, once per bridge, from whichever card or composer
+ * shows first: the progress of every transfer, and the acknowledge ids of a file's notice once it is
+ * posted (so the recipient's receipt turns it "delivered").
+ */
+export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): void {
+  if (watched.has(bridge)) return;
+  watched.add(bridge);
+  bridge.on('files/progress', applyFileProgress);
+  bridge.on('outbox/status', (event) => {
+    if (event.status === 'posted') void learnFileAcknowledgeIds(db, bridge, event.localId).catch(() => undefined);
+  });
+}
