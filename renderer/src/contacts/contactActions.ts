@@ -32,6 +32,9 @@ export async function addContact(
       await db.contacts.update(key, {
         alias,
         aliasLower: alias.toLowerCase(),
+        // The card is the contact's own word on their name, as an update would be.
+        announcedAlias: alias,
+        aliasFromUser: false,
         dropUrls: draft.dropUrls,
         status: existing.status === 'verified' ? 'verified' : 'accepted',
       });
@@ -42,6 +45,7 @@ export async function addContact(
       publicKey: draft.publicKey,
       alias,
       aliasLower: alias.toLowerCase(),
+      announcedAlias: alias,
       dropUrls: draft.dropUrls,
       offeredDropUrls: [],
       status: 'accepted',
@@ -73,17 +77,22 @@ export async function acceptContact(db: DeaddropDatabase, bridge: EngineBridge |
   await answerHeldReceipts(db, bridge, contact.identityId, contact.publicKey);
 }
 
+/** The user names a contact: a name the contact announces later no longer replaces it. */
 export async function renameContact(db: DeaddropDatabase, contact: ContactRecord, alias: string): Promise<void> {
   const clean = alias.trim().slice(0, 64);
   if (clean === '') return;
-  await db.contacts.update([contact.identityId, contact.publicKey], { alias: clean, aliasLower: clean.toLowerCase() });
+  await db.contacts.update([contact.identityId, contact.publicKey], { alias: clean, aliasLower: clean.toLowerCase(), aliasFromUser: true });
 }
 
-/** Removes the contact with its conversation and messages. */
+/** Removes the contact with its conversation, messages and posts. */
 export async function deleteContact(db: DeaddropDatabase, contact: ContactRecord): Promise<void> {
   const key: [string, string] = [contact.identityId, contact.publicKey];
-  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.textParts], async () => {
+  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.textParts, db.posts], async () => {
     await db.textParts.where('[identityId+contactKey]').equals(key).delete();
+    await db.posts
+      .where('[identityId+authorKey+sortAt]')
+      .between([...key, -Infinity], [...key, Infinity])
+      .delete();
     await db.messages
       .where('[identityId+contactKey+sortAt]')
       .between([...key, -Infinity], [...key, Infinity])

@@ -35,7 +35,11 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
         .where('[identityId+contactKey+sortAt]')
         .between([identityId, Dexie.minKey, Dexie.minKey], [identityId, Dexie.maxKey, Dexie.maxKey])
         .each((record) => {
-          messages.push(backupMessage(record));
+          // Lines about a contact (a rename, a new drop) say what the restored contact record shows anyway;
+          // the backup format (shared/backup/backupPayload.ts) knows chat rows only.
+          const message = backupMessage(record);
+          if (!message) return;
+          messages.push(message);
           counts.set(record.contactKey, (counts.get(record.contactKey) ?? 0) + 1);
           if (messages.length % 2_000 === 0) progress(messages.length, Math.max(total, messages.length));
         });
@@ -60,7 +64,7 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
  * replace one of another identity.
  */
 export async function restoreBackupRecords(db: DeaddropDatabase, identityId: string, ui: BackupUiPart, progress: StepProgress = () => undefined): Promise<void> {
-  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings];
+  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings, db.posts, db.postCopies];
   await db.transaction('rw', tables, async () => {
     const existing = await db.messages.bulkGet(ui.messages.map((m) => m.id));
     if (existing.some((record) => record !== undefined && record.identityId !== identityId)) {
@@ -107,7 +111,8 @@ function backupConversation(c: ConversationRecord, messageCount: number, include
   };
 }
 
-function backupMessage(m: MessageRecord): BackupMessage {
+function backupMessage(m: MessageRecord): BackupMessage | null {
+  if (m.kind === 'event') return null;
   return {
     id: m.id,
     contactKey: m.contactKey,

@@ -5,12 +5,14 @@ import type {
   DropStateRecord,
   MessageRecord,
   PendingReceiptRecord,
+  PostCopyRecord,
+  PostRecord,
   SeenRecord,
   SettingRecord,
   TextPartRecord,
 } from './records.js';
 import {
-  schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5,
+  schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5,
 } from './schema.js';
 import { sealingMiddleware } from './sealing.js';
 
@@ -26,6 +28,8 @@ export class DeaddropDatabase extends Dexie {
   drops!: Table<DropStateRecord, string>;
   settings!: Table<SettingRecord, string>;
   textParts!: Table<TextPartRecord, [string, number]>;
+  posts!: Table<PostRecord, string>;
+  postCopies!: Table<PostCopyRecord, string>;
 
   constructor(name: string = DATABASE_NAME) {
     super(name);
@@ -36,6 +40,7 @@ export class DeaddropDatabase extends Dexie {
     this.version(5).stores(schemaV5).upgrade(upgradeToV5);
     this.version(6).stores(schemaV6);
     this.version(7).stores(schemaV7);
+    this.version(8).stores(schemaV8);
     this.use(sealingMiddleware);
   }
 }

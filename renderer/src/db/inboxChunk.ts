@@ -3,13 +3,21 @@
  * few bulk reads, every message is then placed or dropped in memory against the sender bounds
  * (`senderBounds.ts`), and what is kept is written in a few bulk writes. So the work grows with
  * what is stored, not with what a flood sends, and nothing a blocked sender sends is written.
+ *
+ * Where a message goes is its module's choice (modules/registry.ts): a chat row, the sender's contact
+ * record (contact updates, with a line in the conversation), or the posts table.
  */
 import type { IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
+import type { ContactUpdateContent } from '../../../shared/modules/contactUpdate.js';
+import type { MicroblogContent } from '../../../shared/modules/microblog.js';
 import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
+import { type AppliedUpdate, applyContactUpdate, applyMetaData, eventRecord } from '../modules/contactUpdate.js';
+import { storageOf } from '../modules/registry.js';
 import type { DeaddropDatabase } from './database.js';
-import { contactFromHello, helloDropUrls, incomingRecord, incomingSortAt, previewOf } from './incomingMessage.js';
+import { cleanDropUrls, contactFromHello, helloDropUrls, incomingRecord, incomingSortAt, previewOf } from './incomingMessage.js';
 import { type PartGroup, addPiece, groupMessageId, hasPiece, loadGroups, newGroup, settleGroup } from './longTextParts.js';
-import type { ContactRecord, ConversationRecord, MessageRecord, SeenRecord, TextPartRecord } from './records.js';
+import { incomingPostId } from './posts.js';
+import type { ContactRecord, ConversationRecord, MessageRecord, PostRecord, SeenRecord, TextPartRecord } from './records.js';
 import {
   type DroppedKeys, MAX_OPEN_REQUESTS, MAX_REQUEST_MESSAGES, isAccepted, maxPendingParts, unstoredRequestsKey,
 } from './senderBounds.js';
@@ -35,13 +43,18 @@ interface Sender {
   /** Rows of this sender written by this slice (new or changed). */
   touched: Map<string, MessageRecord>;
   newRows: number;
+  /** Lines about the contact (kind `event`) among `touched`: counted in the conversation, never unread. */
+  eventRows: number;
   /** Pieces of unfinished long texts stored for this sender, including this slice's. */
   pendingParts: number;
   unstored: number;
 }
 
-/** Where a message went: the row it is stored in, or why it is not. */
-type Placement = MessageRecord | 'duplicate' | 'dropped';
+/**
+ * Where a message went: the chat row it is stored in, `absorbed` when it went elsewhere (applied to
+ * the contact, or a post), or why it is not stored.
+ */
+type Placement = MessageRecord | 'absorbed' | 'duplicate' | 'dropped';
 
 /** One key for a pair of ids (identity and sender, or identity and dedupe key). */
 const pairKey = (a: string, b: string) => `${a}\n${b}`;
@@ -54,6 +67,11 @@ export class InboxChunkWriter {
   private readonly touchedGroups = new Set<PartGroup>();
   private readonly openRequests = new Map<string, number>();
   private readonly unstoredRequests = new Map<string, number>();
+  /** Posts stored before this slice (by record id), and those it stores. */
+  private readonly postsBefore = new Set<string>();
+  private readonly newPosts = new Map<string, PostRecord>();
+  /** The contact's drop URLs as they were when a message came, where its meta data changed them since. */
+  private readonly receiptUrls = new Map<string, readonly string[]>();
   /** Messages this slice stored, per drop they came from (duplicates of a batch delivered again are not). */
   readonly storedPerDrop = new Map<string, number>();
 
@@ -63,7 +81,7 @@ export class InboxChunkWriter {
     private readonly droppedKeys: DroppedKeys,
   ) {}
 
-  /** Call inside a transaction over messages, seen, contacts, conversations, textParts and settings. */
+  /** Call inside a transaction over messages, seen, contacts, conversations, textParts, settings and posts. */
   async write(messages: readonly IncomingMessage[]): Promise<void> {
     await this.load(messages);
     for (const message of messages) this.recordOutcome(message, this.place(message));
@@ -80,12 +98,16 @@ export class InboxChunkWriter {
     const contacts = await db.contacts.bulkGet(senderKeys);
     const conversations = await db.conversations.bulkGet(senderKeys);
     senderKeys.forEach(([identityId, senderKey], i) => {
-      const sender: Sender = { contact: contacts[i], contactChanged: false, conversation: conversations[i], touched: new Map(), newRows: 0, pendingParts: 0, unstored: 0 };
+      const sender: Sender = {
+        contact: contacts[i], contactChanged: false, conversation: conversations[i], touched: new Map(), newRows: 0, eventRows: 0, pendingParts: 0, unstored: 0,
+      };
       this.senders.set(pairKey(identityId, senderKey), sender);
     });
 
     const wanted = messages.filter((m) => !this.seenBefore.has(pairKey(m.identityId, m.dedupeKey)) && this.sender(m).contact?.status !== 'blocked');
-    const withParts = wanted.filter((m) => m.part && m.part.count > 1 && m.part.count <= MAX_TEXT_PARTS);
+    const withParts = wanted.filter((m) => m.part && m.part.count > 1 && m.part.count <= MAX_TEXT_PARTS && isChat(m));
+    const postIds = wanted.flatMap((m) => (m.content.type === 'box_microblog' ? [incomingPostId(m.identityId, m.senderKey, m.content.postId)] : []));
+    if (postIds.length > 0) (await db.posts.bulkGet(postIds)).forEach((post) => post && this.postsBefore.add(post.id));
     for (const id of new Set(withParts.map((m) => pairKey(m.identityId, m.senderKey)))) {
       this.senders.get(id)!.pendingParts = await db.textParts.where('[identityId+contactKey]').equals(keys.get(id)!).count();
     }
@@ -104,14 +126,97 @@ export class InboxChunkWriter {
     if (this.seenBefore.has(key) || this.newSeen.has(key)) return 'duplicate';
     const sender = this.sender(message);
     if (sender.contact?.status === 'blocked') return 'dropped';
+    const content = message.content;
+    if (content.type === 'box_contact_update') return this.placeUpdate(message, content, sender);
+    if (content.type === 'box_microblog') return this.placePost(message, content, sender);
     if (!sender.contact && !this.openRequest(message, sender)) return this.drop(message, null);
 
+    // `part` is the piece marker of a chat text as the engine decoded it (content.part, with the group as `groupId`).
     const placed = message.part && message.part.count > 1 ? this.placePiece(message, sender) : this.placeSingle(message, sender);
     if (typeof placed === 'string') return placed;
     this.newSeen.set(key, { identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: placed.id });
     sender.touched.set(placed.id, placed);
     this.takeOffer(message, sender);
+    this.takeMetaData(message, sender);
     return placed;
+  }
+
+  /**
+   * A contact update changes an accepted or verified contact (a line says what, unless it was stale or
+   * changed nothing visible); a request's may only renew the drops it offers; a stranger's or an
+   * ignored sender's is not applied, and opens no request.
+   */
+  private placeUpdate(message: IncomingMessage, update: ContactUpdateContent, sender: Sender): Placement {
+    const contact = sender.contact;
+    if (contact?.status === 'unknown') {
+      const offered = cleanDropUrls(update.dropUrls);
+      if (offered.length > 0 && offered.join(' ') !== (contact.offeredDropUrls ?? []).join(' ')) {
+        sender.contact = { ...contact, offeredDropUrls: offered };
+        sender.contactChanged = true;
+      }
+      return this.absorbed(message, 'update');
+    }
+    if (!contact || contact.status === 'ignored') return 'dropped';
+    this.applyUpdate(message, sender, applyContactUpdate(contact, update), '');
+    return this.absorbed(message, 'update');
+  }
+
+  /**
+   * What the meta data of a message from an accepted or verified contact announces (original Qabel
+   * clients' way). The receipt this message asks for still goes to the drops known when it came.
+   */
+  private takeMetaData(message: IncomingMessage, sender: Sender): void {
+    const contact = sender.contact!;
+    this.receiptUrls.set(pairKey(message.identityId, message.dedupeKey), contact.dropUrls);
+    this.applyUpdate(message, sender, applyMetaData(contact, message.meta, message.sentAt), ':meta');
+  }
+
+  private applyUpdate(message: IncomingMessage, sender: Sender, applied: AppliedUpdate | null, idSuffix: string): void {
+    if (!applied) return;
+    sender.contact = applied.contact;
+    sender.contactChanged = true;
+    if (applied.lines.length === 0) return;
+    const id = `in:${message.identityId}:${message.dedupeKey}${idSuffix}`;
+    if (sender.touched.has(id)) return;
+    sender.touched.set(id, eventRecord(id, message.identityId, message.senderKey, 'in', applied.lines, incomingSortAt(message)));
+    sender.eventRows++;
+  }
+
+  /**
+   * A post of an accepted or verified contact goes to the posts table, once per author and post id
+   * (each recipient gets a copy, and a copy may come twice). A stranger's or an ignored sender's post is
+   * dropped: it opens no request and is shown nowhere.
+   */
+  private placePost(message: IncomingMessage, post: MicroblogContent, sender: Sender): Placement {
+    if (!sender.contact || !isAccepted(sender.contact.status)) return 'dropped';
+    const id = incomingPostId(message.identityId, message.senderKey, post.postId);
+    this.takeMetaData(message, sender);
+    if (this.postsBefore.has(id) || this.newPosts.has(id)) {
+      this.newSeen.set(pairKey(message.identityId, message.dedupeKey), { identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: `post:${id}` });
+      return 'duplicate';
+    }
+    this.newPosts.set(id, {
+      id,
+      identityId: message.identityId,
+      authorKey: message.senderKey,
+      direction: 'in',
+      postId: post.postId,
+      text: post.msg,
+      sortAt: incomingSortAt(message),
+      createdAt: message.receivedAt,
+      unread: 1,
+    });
+    return this.absorbed(message, `post:${id}`);
+  }
+
+  /**
+   * Marks a message handled outside the chat as seen, so a batch delivered again changes nothing. The
+   * seen record names no chat row (so no notification is raised for it).
+   */
+  private absorbed(message: IncomingMessage, what: string): 'absorbed' {
+    const messageId = what === 'update' ? `update:${message.identityId}:${message.dedupeKey}` : what;
+    this.newSeen.set(pairKey(message.identityId, message.dedupeKey), { identityId: message.identityId, dedupeKey: message.dedupeKey, messageId });
+    return 'absorbed';
   }
 
   /** A stranger's first message opens a request, unless the identity has too many open already. */
@@ -198,8 +303,9 @@ export class InboxChunkWriter {
     const contact = this.sender(message).contact;
     if (placed === 'dropped' || !contact || message.acknowledgeId === NO_RECEIPT || message.type === RECEIPT_TYPE) return;
     if (isAccepted(contact.status)) {
-      if (contact.dropUrls.length > 0) this.summary.owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: contact.dropUrls.slice(0, MAX_RECEIPT_URLS) });
-    } else if (placed !== 'duplicate') {
+      const dropUrls = this.receiptUrls.get(pairKey(message.identityId, message.dedupeKey)) ?? contact.dropUrls;
+      if (dropUrls.length > 0) this.summary.owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: dropUrls.slice(0, MAX_RECEIPT_URLS) });
+    } else if (typeof placed === 'object') {
       const held = placed.heldAckIds ?? [];
       if (!held.includes(message.acknowledgeId)) placed.heldAckIds = [...held, message.acknowledgeId];
     }
@@ -213,6 +319,7 @@ export class InboxChunkWriter {
     const rows = [...this.senders.values()].flatMap((s) => [...s.touched.values()]);
     if (rows.length > 0) await db.messages.bulkPut(rows);
     if (this.newSeen.size > 0) await db.seen.bulkPut([...this.newSeen.values()]);
+    if (this.newPosts.size > 0) await db.posts.bulkPut([...this.newPosts.values()]);
 
     const contacts: ContactRecord[] = [];
     const conversations: ConversationRecord[] = [];
@@ -234,6 +341,11 @@ export class InboxChunkWriter {
   }
 }
 
+/** Whether a message becomes a chat row (rather than a contact update or a post). */
+function isChat(message: IncomingMessage): boolean {
+  return storageOf(message.content).table === 'messages';
+}
+
 /** The conversation once a slice's rows of one sender are in: newest message, unread and message counts. */
 function conversationAfter(sender: Sender): ConversationRecord {
   const rows = [...sender.touched.values()].sort((a, b) => a.sortAt - b.sortAt);
@@ -249,6 +361,6 @@ function conversationAfter(sender: Sender): ConversationRecord {
     next.lastMessageDirection = row.direction;
   }
   next.unreadCount += sender.newRows;
-  next.messageCount += sender.newRows;
+  next.messageCount += sender.newRows + sender.eventRows;
   return next;
 }

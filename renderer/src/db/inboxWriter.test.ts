@@ -13,7 +13,7 @@ const OTHER_DROP = 'http://127.0.0.1:1/second';
 function incoming(senderKey: string, dedupeKey: string, overrides: Partial<IncomingMessage> = {}): IncomingMessage {
   const text = overrides.text === undefined ? `text ${dedupeKey}` : overrides.text;
   return {
-    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: JSON.stringify({ msg: text }), text, share: null, part: null,
+    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: JSON.stringify({ msg: text }), content: { type: 'box_message', msg: text ?? '', part: null }, text, share: null, part: null,
     acknowledgeId: `ack-${dedupeKey}`, meta: null, sentAt: 1000, receivedAt: 2000, dropUrl: DROP, ...overrides,
   };
 }
@@ -95,10 +95,13 @@ describe('inbox writer: storing a batch', () => {
   it('stores shares and unknown types as such', async () => {
     await db.contacts.put(contact(key('a'), 'accepted'));
     await writeInboxBatch(db, batch('b1', [
-      incoming(key('a'), 's', { type: 'box_share_notification', text: 'look', share: { file: 'f.pdf', url: 'http://x/f', size: 3 } }),
-      incoming(key('a'), 'u', { type: 'box_future_thing', text: null }),
+      incoming(key('a'), 's', {
+        type: 'box_share_notification', text: 'look', share: { file: 'f.pdf', url: 'http://x/f', size: 3 },
+        content: { type: 'box_share_notification', msg: 'look', file: 'f.pdf', url: 'http://x/f', key: 'k', size: 3, ref: null, mime: null },
+      }),
+      incoming(key('a'), 'u', { type: 'box_future_thing', text: null, content: { type: 'unsupported', payloadType: 'box_future_thing', payload: '{}' } }),
     ]));
-    expect((await db.messages.get('in:me:s'))).toMatchObject({ kind: 'share', share: { file: 'f.pdf' } });
+    expect((await db.messages.get('in:me:s'))).toMatchObject({ kind: 'share', text: 'look', share: { file: 'f.pdf', url: 'http://x/f', size: 3 } });
     expect((await db.messages.get('in:me:u'))).toMatchObject({ kind: 'unsupported', payloadType: 'box_future_thing' });
   });
 });
@@ -127,7 +130,7 @@ describe('inbox writer: strangers, ignored and blocked senders', () => {
       incoming(key('s'), 's1'),
       incoming(key('n'), 'n1'),
       incoming(key('a'), 'a2', { acknowledgeId: '0' }),
-      incoming(key('a'), 'a3', { type: 'box_ack', text: null }),
+      incoming(key('a'), 'a3', { type: 'box_ack', text: null, content: { type: 'unsupported', payloadType: 'box_ack', payload: '{}' } }),
     ]));
     expect(summary.owedReceipts).toEqual([
       { dedupeKey: 'a1', dropUrls: many.slice(0, 16) },

@@ -2,6 +2,7 @@ import type { EventMap, OwedReceipt } from '../../../shared/ipc/contract.js';
 import type { DeaddropDatabase } from './database.js';
 import { InboxChunkWriter } from './inboxChunk.js';
 import { applyReceipts } from './incomingReceipts.js';
+import { applyPostReceipts } from './posts.js';
 import { DroppedKeys, MESSAGES_PER_TRANSACTION } from './senderBounds.js';
 
 export interface InboxWriteSummary {
@@ -34,7 +35,7 @@ export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inb
   let dropped = droppedKeys.get(db);
   if (!dropped) droppedKeys.set(db, (dropped = new DroppedKeys()));
   // Scope functions are `async` so that Dexie keeps the transaction alive across their awaits.
-  const tables = [db.messages, db.seen, db.contacts, db.conversations, db.textParts, db.settings];
+  const tables = [db.messages, db.seen, db.contacts, db.conversations, db.textParts, db.settings, db.posts];
   const storedPerDrop = new Map<string, number>();
   for (let start = 0; start < batch.messages.length; start += MESSAGES_PER_TRANSACTION) {
     const slice = batch.messages.slice(start, start + MESSAGES_PER_TRANSACTION);
@@ -46,7 +47,10 @@ export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inb
   }
   for (let start = 0; start < batch.receipts.length; start += MESSAGES_PER_TRANSACTION) {
     const slice = batch.receipts.slice(start, start + MESSAGES_PER_TRANSACTION);
-    summary.delivered += await db.transaction('rw', [db.messages, db.contacts, db.pendingReceipts], async () => await applyReceipts(db, slice));
+    // Copies of our posts first: what confirms none goes on as a chat receipt (or waits for its message).
+    summary.delivered += await db.transaction('rw', [db.messages, db.contacts, db.pendingReceipts, db.postCopies], async () => {
+      return await applyReceipts(db, await applyPostReceipts(db, slice));
+    });
   }
   await db.transaction('rw', db.drops, async () => {
     await recordDrops(db, storedPerDrop);

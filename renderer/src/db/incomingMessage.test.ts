@@ -4,18 +4,21 @@ import { contactFromHello, helloDropUrls, incomingSortAt, isArriving, messageKin
 
 function incoming(overrides: Partial<IncomingMessage>): IncomingMessage {
   return {
-    dedupeKey: 'd', identityId: 'me', senderKey: 'a'.repeat(64), type: 'box_message', payload: '{}', text: 'hi', share: null, part: null,
+    dedupeKey: 'd', identityId: 'me', senderKey: 'a'.repeat(64), type: 'box_message', payload: '{}', content: { type: 'box_message', msg: 'hi', part: null }, text: 'hi', share: null, part: null,
     acknowledgeId: '0', meta: null, sentAt: 1, receivedAt: 2, dropUrl: 'http://127.0.0.1:1/drop', ...overrides,
   };
 }
 
 describe('incoming messages', () => {
   it('are shown as text, a shared file, or a placeholder', () => {
+    // By the payload as the engine decoded it (`content`), not by the older `text` and `share` fields.
     expect(messageKind(incoming({}))).toBe('text');
-    expect(messageKind(incoming({ text: null }))).toBe('unsupported');
-    expect(messageKind(incoming({ type: 'box_share_notification', share: { file: 'f', url: 'u', size: 1 } }))).toBe('share');
-    expect(messageKind(incoming({ type: 'box_share_notification', share: null }))).toBe('unsupported');
-    expect(messageKind(incoming({ type: 'box_unknown' }))).toBe('unsupported');
+    expect(messageKind(incoming({ text: null }))).toBe('text');
+    const share = { type: 'box_share_notification' as const, msg: '', file: 'f', url: 'u', key: 'k', size: 1, ref: null, mime: null };
+    expect(messageKind(incoming({ type: 'box_share_notification', content: share }))).toBe('share');
+    expect(messageKind(incoming({ type: 'box_unknown', content: { type: 'unsupported', payloadType: 'box_unknown', payload: '{}' } }))).toBe('unsupported');
+    // Contact updates and posts never become chat rows.
+    expect(messageKind(incoming({ type: 'box_microblog', content: { type: 'box_microblog', msg: 'p', postId: 'p1' } }))).toBe('unsupported');
   });
 
   it('sit at the sender’s time unless it is after arrival or not a number', () => {

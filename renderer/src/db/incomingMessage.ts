@@ -1,13 +1,21 @@
 import type { IncomingMessage, SenderMeta } from '../../../shared/ipc/contract.js';
+import { type ChatFields, previews, storageOf } from '../modules/registry.js';
 import type { ContactRecord, LongTextParts, MessageKind, MessageRecord } from './records.js';
 
 const MAX_ALIAS_LENGTH = 64;
+/** Drop URLs kept from one contact update (shared/modules/contactUpdate.ts MAX_UPDATE_DROP_URLS). */
+const MAX_DROP_URLS = 16;
+const UNSUPPORTED: ChatFields = { kind: 'unsupported', text: '', share: null, part: null };
+
+/** How an incoming drop message is stored as a chat row, by its module (modules/registry.ts). */
+export function chatFields(message: IncomingMessage): ChatFields {
+  const placement = storageOf(message.content);
+  return placement.table === 'messages' ? placement.fields : UNSUPPORTED;
+}
 
 /** How an incoming drop message is shown: chat text, a shared-file notice, or a placeholder. */
 export function messageKind(message: IncomingMessage): MessageKind {
-  if (message.type === 'box_message' && message.text !== null) return 'text';
-  if (message.type === 'box_share_notification' && message.share !== null) return 'share';
-  return 'unsupported';
+  return chatFields(message).kind;
 }
 
 /**
@@ -23,12 +31,14 @@ export function incomingSortAt(message: IncomingMessage): number {
  * The drop URL the hello claims is only offered: nothing is sent there unless the user accepts.
  */
 export function contactFromHello(identityId: string, senderKey: string, meta: SenderMeta | null, now: number): ContactRecord {
-  const alias = cleanAlias(meta?.alias) ?? `Unknown ${senderKey.slice(0, 8)}`;
+  const announced = cleanAlias(meta?.alias);
+  const alias = announced ?? `Unknown ${senderKey.slice(0, 8)}`;
   return {
     identityId,
     publicKey: senderKey,
     alias,
     aliasLower: alias.toLowerCase(),
+    ...(announced !== null ? { announcedAlias: announced } : {}),
     dropUrls: [],
     offeredDropUrls: helloDropUrls(meta),
     status: 'unknown',
@@ -38,17 +48,33 @@ export function contactFromHello(identityId: string, senderKey: string, meta: Se
 
 /** The hello's drop URL in the URL parser's spelling (control and bidi characters escaped), if it is one. */
 export function helloDropUrls(meta: SenderMeta | null): string[] {
-  const url = meta?.dropUrl;
-  if (typeof url !== 'string' || !/^https?:\/\/\S+$/i.test(url) || url.length > 2048) return [];
+  const url = cleanDropUrl(meta?.dropUrl);
+  return url === null ? [] : [url];
+}
+
+/** Drop URLs a contact announces, cleaned like a hello's: http(s) only, the URL parser's spelling, no repeats, at most 16. */
+export function cleanDropUrls(urls: readonly unknown[]): string[] {
+  const clean: string[] = [];
+  for (const url of urls) {
+    const href = cleanDropUrl(url);
+    if (href !== null && !clean.includes(href)) clean.push(href);
+    if (clean.length === MAX_DROP_URLS) break;
+  }
+  return clean;
+}
+
+function cleanDropUrl(url: unknown): string | null {
+  if (typeof url !== 'string' || !/^https?:\/\/\S+$/i.test(url) || url.length > 2048) return null;
   try {
     const href = new URL(url).href;
-    return href.length <= 2048 ? [href] : [];
+    return href.length <= 2048 ? href : null;
   } catch {
-    return [];
+    return null;
   }
 }
 
-function cleanAlias(alias: unknown): string | null {
+/** A name a contact announces, without control and format characters, trimmed, at most 64 characters; null when nothing is left. */
+export function cleanAlias(alias: unknown): string | null {
   if (typeof alias !== 'string') return null;
   // Control characters would let a stranger forge line breaks or direction overrides in the UI.
   const clean = alias.replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_ALIAS_LENGTH);
@@ -57,17 +83,17 @@ function cleanAlias(alias: unknown): string | null {
 
 /** A complete, single-part incoming message as stored. */
 export function incomingRecord(id: string, message: IncomingMessage): MessageRecord {
-  const kind = messageKind(message);
+  const { kind, text, share } = chatFields(message);
   return {
     id,
     identityId: message.identityId,
     contactKey: message.senderKey,
     direction: 'in',
     kind,
-    text: kind === 'share' ? (message.text ?? '') : (message.text ?? ''),
+    text,
     payloadType: message.type,
     payload: message.payload,
-    share: message.share,
+    share,
     sortAt: incomingSortAt(message),
     createdAt: message.receivedAt,
     status: null,
@@ -92,8 +118,6 @@ export function isArriving(record: Pick<MessageRecord, 'parts'>): boolean {
 
 /** One line for the conversation list. */
 export function previewOf(record: Pick<MessageRecord, 'kind' | 'text' | 'share' | 'parts'>): string {
-  if (record.kind === 'share') return `Shared file: ${record.share?.file ?? ''}`;
-  if (record.kind === 'unsupported') return 'Unsupported message';
-  if (isArriving(record)) return 'Receiving a long message…';
-  return record.text.slice(0, 140).replace(/\s+/g, ' ');
+  if (record.kind === 'text' && isArriving(record)) return 'Receiving a long message…';
+  return previews[record.kind](record);
 }

@@ -24,6 +24,20 @@ export interface ContactRecord {
    * flood) or pieces of a long text claiming more parts than any sender makes. Absent when none.
    */
   unstoredMessages?: number;
+  /** The name came from the user (renamed by hand): an alias the contact announces does not replace it. */
+  aliasFromUser?: boolean;
+  /**
+   * The alias the contact last announced (card, hello, `box_contact_update` or a message's meta data):
+   * a message's meta alias differing from it is a rename. Absent for contacts stored before schema 8,
+   * whose next announced alias is taken as the baseline without a line.
+   */
+  announcedAlias?: string;
+  /** The sender's clock (ms) of the newest announced alias applied; older announcements are stale. */
+  aliasRevision?: number;
+  /** The `revision` of the newest `box_contact_update` applied; absent when they never sent one. */
+  updateRevision?: number;
+  /** The sending time (ms) of the newest meta data that changed `dropUrls` (before any update). */
+  metaDropsRevision?: number;
 }
 
 export interface ConversationRecord {
@@ -40,7 +54,11 @@ export interface ConversationRecord {
 /** Outgoing progress; `delivered` comes from the recipient's receipt, the rest from the engine. */
 export type MessageStatus = 'queued' | 'sending' | 'posted' | 'delivered' | 'failed' | 'cancelled';
 
-export type MessageKind = 'text' | 'share' | 'unsupported';
+/**
+ * `event`: a line in the conversation about the contact or us rather than a message (a rename, a drop
+ * added or removed), shown centred and small, never unread, never announced.
+ */
+export type MessageKind = 'text' | 'share' | 'unsupported' | 'event';
 
 export interface MessageRecord {
   /** `out:<localId>` for ours, `in:<identityId>:<dedupeKey>` (or the part group) for incoming. */
@@ -118,6 +136,39 @@ export interface DropStateRecord {
   dropUrl: string;
   lastBatchAt: number;
   messagesReceived: number;
+}
+
+/**
+ * A microblog post (`box_microblog`): a contact's, or our own. Never part of a conversation. Incoming
+ * ones are stored once per author and post id (`in:<identityId>:<authorKey>:<postId>`), own ones as
+ * `out:<identityId>:<postId>` with one `PostCopyRecord` per recipient.
+ */
+export interface PostRecord {
+  id: string;
+  identityId: string;
+  /** The author's public key; '' for our own posts. */
+  authorKey: string;
+  direction: 'in' | 'out';
+  postId: string;
+  text: string;
+  /** Ordering key (ms): the sender's time, never later than arrival. */
+  sortAt: number;
+  createdAt: number;
+  /** 1 for an incoming post not yet seen in the feed, else 0 (a number: IndexedDB cannot index booleans). */
+  unread: 0 | 1;
+}
+
+/** One recipient's copy of an own post: a drop message of its own, with its own progress. */
+export interface PostCopyRecord {
+  localId: string;
+  /** The `PostRecord` it is a copy of. */
+  postRowId: string;
+  identityId: string;
+  contactKey: string;
+  status: MessageStatus;
+  error: string | null;
+  ackIds: string[];
+  ackedIds: string[];
 }
 
 export interface SettingRecord {

@@ -117,3 +117,16 @@ export const schemaV7 = {
   pendingReceipts: '[identityId+acknowledgeId], [identityId+senderKey], receivedAt',
   textParts: '[messageId+index], [identityId+contactKey]',
 };
+
+/**
+ * Version 8: microblog posts (`posts`, listed per identity by time, per author for a contact's page,
+ * unread ones counted for the feed's badge) and the copies of our own posts with their progress
+ * (`postCopies`, found by receipt id and resumed by status). The contact fields of announced names
+ * and drop lists are optional and filled as updates arrive: contacts are sealed, so an upgrade (which
+ * may run before unlock) could not rewrite them anyway.
+ */
+export const schemaV8 = {
+  ...schemaV7,
+  posts: 'id, [identityId+sortAt], [identityId+authorKey+sortAt], [identityId+unread]',
+  postCopies: 'localId, postRowId, identityId, status, *ackIds',
+};

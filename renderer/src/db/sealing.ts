@@ -18,6 +18,8 @@ export const CLEAR_FIELDS: Readonly<Record<string, readonly string[]>> = {
   contacts: ['identityId', 'publicKey', 'status'],
   conversations: ['identityId', 'contactKey', 'lastMessageAt'],
   textParts: ['messageId', 'index', 'identityId', 'contactKey'],
+  posts: ['id', 'identityId', 'authorKey', 'sortAt', 'unread'],
+  postCopies: ['localId', 'postRowId', 'identityId', 'status', 'ackIds'],
 };
 
 /** The sealed fields of a record, under this property. */

@@ -1,10 +1,12 @@
 import Dexie from 'dexie';
 import type { DeaddropDatabase } from '../db/database.js';
+import { forgetPosts } from '../db/posts.js';
 import { unstoredRequestsKey } from '../db/senderBounds.js';
 
 /** Removes everything the UI stored for an identity (after the engine deleted its keys). */
 export async function forgetIdentityData(db: DeaddropDatabase, identityId: string): Promise<void> {
-  await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings], async () => {
+  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings, db.posts, db.postCopies];
+  await db.transaction('rw', tables, async () => {
     await db.messages
       .where('[identityId+contactKey+sortAt]')
       .between([identityId, Dexie.minKey, Dexie.minKey], [identityId, Dexie.maxKey, Dexie.maxKey])
@@ -24,5 +26,6 @@ export async function forgetIdentityData(db: DeaddropDatabase, identityId: strin
       .between([identityId, Dexie.minKey], [identityId, Dexie.maxKey])
       .delete();
     await db.settings.delete(unstoredRequestsKey(identityId));
+    await forgetPosts(db, identityId);
   });
 }
