@@ -1,20 +1,22 @@
 import { database } from '../db/database.js';
+import { unreadPostCount } from '../db/posts.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUnreadCounts } from './unreadCounts.js';
-import { type View, useUi } from '../stores/uiStore.js';
+import { type Place, useUi } from '../stores/uiStore.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
 import { RailIcon } from '../components/RailIcon.js';
 
-const items: Array<{ view: View; label: string }> = [
+const items: Array<{ view: Place; label: string }> = [
   { view: 'chats', label: 'Chats' },
+  { view: 'posts', label: 'Posts' },
   { view: 'contacts', label: 'Contacts' },
   { view: 'identities', label: 'Identities' },
   { view: 'settings', label: 'Settings' },
 ];
 
 /**
- * Identity switcher and the four main places. In a narrow window the rail shows icons only: each
+ * Identity switcher and the five main places. In a narrow window the rail shows icons only: each
  * entry keeps its name for screen readers and as a tooltip, and the switcher shows the active
  * identity's avatar over the (invisible) list it opens.
  */
@@ -29,6 +31,7 @@ export function NavRail() {
     [active?.id],
     0,
   );
+  const unreadPosts = useLiveQuery(async () => (active ? unreadPostCount(database(), active.id) : 0), [active?.id], 0);
 
   return (
     <nav className="rail" aria-label="Main">
@@ -63,11 +66,16 @@ export function NavRail() {
               onClick={() => setView(item.view)}
               title={item.label}
             >
-              <RailIcon view={item.view} />
+              {item.view === 'posts' ? <PostsIcon /> : <RailIcon view={item.view} />}
               <span className="rail-label">{item.label}</span>
               {item.view === 'chats' && active && (unread.get(active.id) ?? 0) > 0 && (
                 <span className="badge" aria-label={`${unread.get(active.id)} unread messages`} data-testid="chats-unread">
                   {unread.get(active.id)}
+                </span>
+              )}
+              {item.view === 'posts' && unreadPosts > 0 && (
+                <span className="badge" aria-label={`${unreadPosts} unread posts`} data-testid="posts-unread">
+                  {unreadPosts}
                 </span>
               )}
               {item.view === 'contacts' && requests > 0 && (
@@ -80,5 +88,15 @@ export function NavRail() {
         ))}
       </ul>
     </nav>
+  );
+}
+
+/** The posts entry's drawing, in RailIcon's style (24 × 24 lines): a page of short lines. */
+function PostsIcon() {
+  return (
+    <svg className="rail-icon" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      <rect x="4" y="3.5" width="16" height="17" rx="2" />
+      <path d="M8 8.5h8M8 12h8M8 15.5h5" />
+    </svg>
   );
 }

@@ -2,6 +2,7 @@ import { ChatView } from '../chat/ChatView.js';
 import { ConversationList } from '../chat/ConversationList.js';
 import { ContactsScreen } from '../contacts/ContactsScreen.js';
 import { IdentitiesScreen } from '../identities/IdentitiesScreen.js';
+import { PostsScreen } from '../posts/PostsScreen.js';
 import { SettingsScreen } from '../settings/SettingsScreen.js';
 import { useActiveIdentity } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
@@ -38,6 +39,7 @@ export function Shell() {
       {view !== 'chats' && (
         <main className="content wide" aria-label={view}>
           <ConnectionBanner />
+          {view === 'posts' && <PostsScreen identity={identity} />}
           {view === 'contacts' && <ContactsScreen identity={identity} />}
           {view === 'identities' && <IdentitiesScreen />}
           {view === 'settings' && <SettingsScreen />}

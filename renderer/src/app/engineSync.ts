@@ -3,6 +3,7 @@ import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import { writeInboxBatch } from '../db/inboxWriter.js';
 import { applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
+import { applyPostStatus, resumePosts } from '../db/posts.js';
 import { hasDatabaseKey } from '../db/sealing.js';
 import { unlockDatabase } from '../db/unlockDatabase.js';
 import { notifyNewMessages, withNewlyStored } from '../desktop/newMessageNotifications.js';
@@ -34,7 +35,12 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         await notifyNewMessages(bridge, db, stored);
       }),
     ),
-    bridge.on('outbox/status', (event) => serially(() => applyOutboxStatus(db, event))),
+    // A post's copies are sent like messages, each under its own local id.
+    bridge.on('outbox/status', (event) =>
+      serially(async () => {
+        if (!(await applyPostStatus(db, event))) await applyOutboxStatus(db, event);
+      }),
+    ),
     bridge.on('identities/changed', (list) => useSession.getState().setIdentities(list)),
     bridge.on('servers/status', (list) => useSession.getState().setServerStatus(list)),
     bridge.on('app/openConversation', ({ identityId, contactKey }) => {
@@ -74,5 +80,6 @@ export async function afterUnlock(bridge: EngineBridge, db: DeaddropDatabase): P
   const status = await bridge.invoke('servers/status', {});
   if (status.ok) useSession.getState().setServerStatus(status.value);
   await resumeOutbox(db, bridge);
+  await resumePosts(db, bridge);
   await bridge.invoke('poller/pollNow', {});
 }

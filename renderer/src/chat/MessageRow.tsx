@@ -48,7 +48,9 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
           <span>{dayFormat.format(message.sortAt)}</span>
         </p>
       )}
-      {message ? (
+      {message?.kind === 'event' ? (
+        <EventLine message={message} />
+      ) : message ? (
         <MessageBubble message={message} group={position} highlight={highlight} targeted={targeted} />
       ) : (
         <div className="bubble skeleton" aria-hidden="true" />
@@ -56,3 +58,19 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
     </div>
   );
 });
+
+/**
+ * A line about the contact or us (a rename, a drop added or removed): centred and small like the day
+ * separators, one line per change. Not a message: no bubble, no status, never unread.
+ */
+function EventLine({ message }: { message: MessageRecord }) {
+  return (
+    <div className="event-lines" data-testid="event-line" data-direction={message.direction}>
+      {message.text.split('\n').map((line, i) => (
+        <p key={i} className="day-separator">
+          <span>{line}</span>
+        </p>
+      ))}
+    </div>
+  );
+}

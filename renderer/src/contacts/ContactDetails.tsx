@@ -1,6 +1,10 @@
 import { type FormEvent, useId, useState } from 'react';
+import { LinkifiedText } from '../chat/LinkifiedText.js';
+import { formatFullTime, formatMessageTime } from '../chat/formatTime.js';
 import { database } from '../db/database.js';
-import type { ContactRecord } from '../db/records.js';
+import { postsOf } from '../db/posts.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
+import type { ContactRecord, PostRecord } from '../db/records.js';
 import { useUi } from '../stores/uiStore.js';
 import { useComposerFocus } from '../chat/chatIntents.js';
 import { acceptContact, deleteContact, renameContact, setContactStatus } from './contactActions.js';
@@ -90,6 +94,7 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
             ? <li>None accepted yet; their message names {(contact.offeredDropUrls ?? []).join(', ')}, used only once you accept them</li>
             : <li>None known</li>}
       </ul>
+      <ContactPosts contact={contact} />
       <div className="danger-zone">
         {confirmDelete ? (
           <div className="button-row" role="group" aria-label="Confirm deletion">
@@ -114,6 +119,29 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
           </button>
         )}
       </div>
+    </section>
+  );
+}
+
+/** What the contact posted to this identity, newest first (their feed entries, here by themselves). */
+function ContactPosts({ contact }: { contact: ContactRecord }) {
+  const posts = useLiveQuery(() => postsOf(database(), contact.identityId, contact.publicKey), [contact.identityId, contact.publicKey], [] as PostRecord[]);
+  if (posts.length === 0) return null;
+  return (
+    <section aria-label={`Posts of ${contact.alias}`}>
+      <h3>Posts</h3>
+      <ul className="plain-list" data-testid="contact-posts">
+        {posts.map((post) => (
+          <li key={post.id}>
+            <time className="hint" dateTime={new Date(post.sortAt).toISOString()} title={formatFullTime(post.sortAt)}>
+              {formatMessageTime(post.sortAt)}
+            </time>
+            <p className="message-text">
+              <LinkifiedText text={post.text} />
+            </p>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

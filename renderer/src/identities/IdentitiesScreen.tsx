@@ -11,6 +11,7 @@ import { levelForBits } from './anonymityLevels.js';
 import { CreateIdentityForm } from './CreateIdentityForm.js';
 import { forgetIdentityData } from './forgetIdentityData.js';
 import { ImportIdentityForm } from './ImportIdentityForm.js';
+import { adoptChange, toldText } from './tellContacts.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
 
@@ -54,6 +55,7 @@ export function IdentitiesScreen() {
 function IdentityRow({ identity, active }: { identity: IdentitySummary; active: boolean }) {
   const [exporting, setExporting] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  const [renaming, setRenaming] = useState(false);
   return (
     <li className="identity-row">
       <div className="identity-main">
@@ -77,6 +79,9 @@ function IdentityRow({ identity, active }: { identity: IdentitySummary; active: 
               Switch to {identity.alias}
             </button>
           )}
+          <button type="button" aria-expanded={renaming} onClick={() => setRenaming((x) => !x)}>
+            Rename…
+          </button>
           <button type="button" aria-expanded={exporting} onClick={() => setExporting((x) => !x)}>
             Export backup
           </button>
@@ -85,9 +90,50 @@ function IdentityRow({ identity, active }: { identity: IdentitySummary; active: 
           </button>
         </div>
       </div>
+      {renaming && <RenameForm identity={identity} onDone={() => setRenaming(false)} />}
       {exporting && <ExportBackupForm identity={identity} onDone={() => setExporting(false)} />}
       {deleting && <DeleteIdentity identity={identity} onCancel={() => setDeleting(false)} />}
     </li>
+  );
+}
+
+/** A new alias: contacts see it on the next contact card, and accepted contacts are told at once. */
+function RenameForm({ identity, onDone }: { identity: IdentitySummary; onDone: () => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const formId = useId();
+  const [alias, setAlias] = useState(identity.alias);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const clean = alias.trim();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!bridge || busy || clean === '' || clean === identity.alias) return;
+    setBusy(true);
+    const result = await bridge.invoke('identities/rename', { identityId: identity.id, alias: clean });
+    if (!result.ok) {
+      setBusy(false);
+      setError(result.error.message);
+      return;
+    }
+    const told = await adoptChange(identity, result.value);
+    setBusy(false);
+    useUi.getState().notify('info', `${identity.alias} is now called ${result.value.alias}.${toldText(told)}`);
+    onDone();
+  };
+
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label={`Rename ${identity.alias}`}>
+      <label htmlFor={`${formId}-alias`}>New name</label>
+      <input id={`${formId}-alias`} value={alias} onChange={(e) => setAlias(e.target.value)} maxLength={64} autoComplete="off" />
+      <button type="submit" className="primary" disabled={busy || clean === '' || clean === identity.alias}>
+        {busy ? 'Renaming…' : 'Rename'}
+      </button>
+      <button type="button" onClick={onDone}>
+        Cancel
+      </button>
+      <ErrorText message={error} />
+    </form>
   );
 }
 

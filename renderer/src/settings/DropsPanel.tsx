@@ -4,6 +4,7 @@ import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { checkServerUrl, sameServer, serverOfDrop, shortDropId } from './dropUrls.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { adoptChange, toldText } from '../identities/tellContacts.js';
 
 /** The engine refuses more; the UI says so before the user tries. */
 
@@ -97,8 +98,9 @@ function AddDropForm({ identity }: { identity: IdentitySummary }) {
     if (!result.ok) return setError(result.error.message);
     setError(null);
     setServerUrl('');
-    useSession.getState().setIdentities((useSession.getState().identities ?? []).map((i) => (i.id === result.value.id ? result.value : i)));
-    useUi.getState().notify('info', 'Drop added. Give your contacts your new contact card so they write to it too.');
+    // Contacts using Deaddrop hear of it now (a contact update); others need the new card.
+    const told = await adoptChange(identity, result.value);
+    useUi.getState().notify('info', `Drop added. Give your contacts your new contact card so they write to it too.${toldText(told)}`);
   };
 
   return (
@@ -150,8 +152,8 @@ function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; 
     if (!bridge) return;
     const result = await bridge.invoke('identities/removeDrop', { identityId: identity.id, dropUrl });
     if (!result.ok) return setError(result.error.message);
-    useSession.getState().setIdentities((useSession.getState().identities ?? []).map((i) => (i.id === result.value.id ? result.value : i)));
-    useUi.getState().notify('info', 'Drop removed. Send your contacts your new contact card.');
+    const told = await adoptChange(identity, result.value);
+    useUi.getState().notify('info', `Drop removed. Send your contacts your new contact card.${toldText(told)}`);
     onDone(true);
   };
 

@@ -1,6 +1,9 @@
 import { create } from 'zustand';
 
+/** The places the rail draws an icon for (components/RailIcon.tsx). */
 export type View = 'chats' | 'contacts' | 'identities' | 'settings';
+/** Every place of the rail: the posts view draws its own icon (app/NavRail.tsx). */
+export type Place = View | 'posts';
 
 export interface Notice {
   id: number;
@@ -10,14 +13,14 @@ export interface Notice {
 
 /** Navigation and transient UI state (not persisted). */
 export interface UiState {
-  view: View;
+  view: Place;
   /** Open conversation / contact (public key of the contact). */
   selectedContactKey: string | null;
   search: string;
   notices: Notice[];
   /** Counts messages the user sent; the open chat moves to the newest message on each. */
   sentCount: number;
-  setView(view: View): void;
+  setView(view: Place): void;
   openConversation(contactKey: string | null): void;
   setSearch(search: string): void;
   notify(tone: Notice['tone'], text: string): void;
