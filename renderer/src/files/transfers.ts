@@ -7,7 +7,7 @@ import { create } from 'zustand';
 import type { FileProgress } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
-import { learnFileAcknowledgeIds } from '../db/outbox.js';
+import { applyOutboxStatus, learnFileAcknowledgeIds } from '../db/outbox.js';
 
 export interface Transfer {
   direction: 'up' | 'down';
@@ -40,26 +40,54 @@ export function forgetTransfer(id: string): void {
 }
 
 /**
- * A finished transfer stays finished: a `running` event sent before the last one must not undo it.
- * Every new attempt sets its transfer running (or staging) itself before it asks the engine.
+ * A finished transfer stays finished: a `running` event sent before the last one must not undo it,
+ * and after a cancel nothing the engine sent before it counts (a download that ended just before
+ * was discarded with it). Every new attempt sets its transfer running (or staging) itself before it
+ * asks the engine, which opens it to events again.
  */
 export function applyFileProgress(event: FileProgress): void {
   const current = transferOf(event.id);
-  if (current && event.state === 'running' && (current.state === 'done' || current.state === 'failed' || current.state === 'cancelled')) return;
+  if (current?.state === 'cancelled') return;
+  if (current && event.state === 'running' && (current.state === 'done' || current.state === 'failed')) return;
   setTransfer(event.id, { direction: event.direction, state: event.state, done: event.done, total: event.total, error: event.error ?? null });
+}
+
+/**
+ * The engine went away: what it was moving stopped with it (a download resumes when asked again).
+ * Returns the local ids of the uploads that stopped.
+ */
+export function interruptTransfers(reasons: Record<Transfer['direction'], string>): string[] {
+  const transfers = { ...useTransfers.getState().transfers };
+  const uploads: string[] = [];
+  for (const [id, transfer] of Object.entries(transfers)) {
+    if (transfer.state !== 'running' && transfer.state !== 'staging') continue;
+    transfers[id] = { ...transfer, state: 'failed', error: reasons[transfer.direction] };
+    if (transfer.direction === 'up') uploads.push(id);
+  }
+  useTransfers.setState({ transfers });
+  return uploads;
 }
 
 const watched = new WeakSet<EngineBridge>();
 
 /**
  * Follows the engine's file events on `bridge`, once per bridge, from whichever card or composer
- * shows first: the progress of every transfer, and the acknowledge ids of a file's notice once it is
+ * shows first: the progress of every transfer (stopped when the engine goes away), and the acknowledge ids of a file's notice once it is
  * posted (so the recipient's receipt turns it "delivered").
  */
 export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): void {
   if (watched.has(bridge)) return;
   watched.add(bridge);
   bridge.on('files/progress', applyFileProgress);
+  bridge.onConnectionChange((state) => {
+    if (state !== 'closed') return;
+    // An upload's message is `sending` from its start, and the outbox re-submits sending messages by
+    // their text on reconnection: marked failed first, it is never sent as a text. Should the engine
+    // have carried on, its next status for the message sets it right.
+    const error = 'The upload stopped when the connection to the engine was lost: try again.';
+    const stopped = interruptTransfers({ up: error, down: 'The connection to the engine was lost.' });
+    for (const localId of stopped) void applyOutboxStatus(db, { localId, status: 'failed', error });
+  });
   bridge.on('outbox/status', (event) => {
     if (event.status === 'posted') void learnFileAcknowledgeIds(db, bridge, event.localId).catch(() => undefined);
   });
