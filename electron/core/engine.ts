@@ -3,8 +3,9 @@
  * (`shared/ipc/contract.ts`) that every transport serves: Electron IPC, the WebSocket host of the
  * browser tests, and direct calls from the CLI and Node tests. Plain Node: never imports electron.
  */
+import { FileService } from './files/fileService.js';
 import { mkdir } from 'node:fs/promises';
-import { type ApiHandlers, type Capabilities, type AppEventListener, type EventSink, appEvent } from '../../shared/ipc/contract.js';
+import { type ApiHandlers, type Capabilities, type AppEventListener, type EncryptedFileRef, type EventSink, appEvent } from '../../shared/ipc/contract.js';
 import { type Logger, createLogger } from '../../shared/log.js';
 import { ApiFailure } from '../../shared/ipc/result.js';
 import type { PassphraseLimits } from '../../shared/protocol/identityBackup.js';
@@ -81,6 +82,11 @@ export interface Engine {
   fetchOnce(since?: FetchSince): Promise<Map<string, string | null>>;
   /** Resolves when no poll is running and every queued receipt was posted or given up. */
   settled(): Promise<void>;
+  /**
+   * Writes a downloaded file (`files/download`), decrypted, to `dest` (the desktop's Save As).
+   * @throws ApiFailure 'not_found' when it is not downloaded
+   */
+  saveFile(id: string, ref: EncryptedFileRef, dest: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,6 +98,7 @@ export interface EngineContext {
   network: Network;
   poller: Poller;
   sender: Sender;
+  files: FileService;
   emit: EventSink;
   now(): number;
   /** Runs after a successful unlock (starts polling). */
@@ -162,6 +169,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     now,
     logger: createLogger('poller'),
   });
+  const files = new FileService({
+    dataDir: options.dataDir,
+    stateStore,
+    sender,
+    http: () => network.blobHttp(),
+    emit,
+    logger: createLogger('files'),
+  });
   const started = async () => {
     network.configure(stateStore.settings().proxy);
     sender.resumeReceipts();
@@ -177,7 +192,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
-  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, emit, now, started });
+  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, emit, now, started });
   let closed: Promise<void> | null = null;
   return {
     handlers,
@@ -189,6 +204,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       if (stateStore.locked) return Promise.reject(new ApiFailure('locked', 'The engine is locked.'));
       return poller.fetchOnce(since);
     },
+    saveFile(id, ref, dest) {
+      if (stateStore.locked) return Promise.reject(new ApiFailure('locked', 'The engine is locked.'));
+      return files.saveTo(id, ref, dest);
+    },
     async settled() {
       await poller.idle();
       await sender.receiptsSettled();
@@ -196,6 +215,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     close() {
       closed ??= (async () => {
         await poller.stop();
+        await files.close();
         await sender.close();
         await stateStore.flush();
         await pool.close();

@@ -2,7 +2,8 @@
  * Electron main entry: profile and single-instance lock, then the shell's parts in order. Everything
  * with logic lives in the modules it wires.
  */
-import { app, dialog, ipcMain, protocol } from 'electron';
+import { BrowserWindow, app, dialog, ipcMain, protocol } from 'electron';
+import { fileSaving } from './fileSaving.js';
 import { capabilitiesOf } from '../../shared/ipc/channels.js';
 import { createLogger } from '../../shared/log.js';
 import { APP_ID } from './appIdentity.js';
@@ -38,7 +39,15 @@ async function startApp(profile: ProfilePaths, logFile: RotatingLogFile): Promis
   const desktop = new DesktopShell({ handlers: engine.handlers, settings, camera, electron: electronShellPlatform(profile, windows.createWindow) });
 
   const debugLog = debugLogExport(logFile, { version: app.getVersion(), platform: process.platform, arch: process.arch });
-  const table = mainHandlerTable({ engine, desktop, openLink: windows.openLink, localServer: localServer.controller, debugLog });
+  const saving = fileSaving(engine, {
+    choose: async (defaultPath) => {
+      const parent = BrowserWindow.getFocusedWindow();
+      const answer = parent ? await dialog.showSaveDialog(parent, { defaultPath }) : await dialog.showSaveDialog({ defaultPath });
+      return answer.canceled || !answer.filePath ? null : answer.filePath;
+    },
+    defaultFolder: () => app.getPath('downloads'),
+  });
+  const table = mainHandlerTable({ engine, desktop, openLink: windows.openLink, localServer: localServer.controller, debugLog, fileSaving: saving });
   capabilities = capabilitiesOf(Object.keys(table));
   const removeIpc = registerIpcHandlers(ipcMain, table, { isTrustedSender: windows.isTrustedSender });
   const unsubscribe = engine.subscribe((event) => desktop.forward(event));

@@ -10,10 +10,11 @@ export interface MainHandlerParts {
   openLink: AppWindows['openLink'];
   localServer: LocalServerController;
   debugLog: Pick<HostHandlers, 'logs/export'>;
+  fileSaving: Pick<HostHandlers, 'files/saveAs'>;
 }
 
-/** One table for every channel main serves: the engine's, the shell's, links, the local drop server and the log. */
-export function mainHandlerTable({ engine, desktop, openLink, localServer, debugLog }: MainHandlerParts): HandlerTable {
+/** One table for every channel main serves: the engine's, the shell's, links, the local drop server, the log and Save As. */
+export function mainHandlerTable({ engine, desktop, openLink, localServer, debugLog, fileSaving }: MainHandlerParts): HandlerTable {
   return {
     ...engine.handlers,
     // The tray's "Pause polling" tick follows a pause the UI asks for.
@@ -28,5 +29,6 @@ export function mainHandlerTable({ engine, desktop, openLink, localServer, debug
     'localServer/start': (request) => localServer.start(request),
     'localServer/stop': () => localServer.stop(),
     ...debugLog,
+    ...fileSaving,
   };
 }

@@ -21,6 +21,8 @@ export interface Capabilities {
   externalLinks: boolean;
   /** A log file the user can export for a bug report: `logs/export`. */
   debugLog: boolean;
+  /** Save dialogs of the operating system: `files/saveAs`. */
+  fileDialogs: boolean;
 }
 export type Capability = keyof Capabilities;
 
@@ -51,6 +53,7 @@ export const channelSpecs = {
   'identities/contactCard': {},
   'identities/addDrop': {},
   'identities/removeDrop': {},
+  'identities/rename': {},
   'backup/exportBegin': {},
   'backup/exportSeal': { timeoutMs: SLOW_MS },
   'backup/importBegin': {},
@@ -60,6 +63,13 @@ export const channelSpecs = {
   'backup/download': {},
   'backup/discard': {},
   'messages/send': {},
+  'files/stageBegin': {},
+  'files/stageChunk': {},
+  'files/send': {},
+  'files/download': {},
+  'files/read': {},
+  'files/discard': {},
+  'files/saveAs': { capability: 'fileDialogs', timeoutMs: 3_600_000 },
   'messages/cancel': {},
   'messages/retryNow': {},
   'messages/sendingReason': {},
@@ -91,7 +101,7 @@ export type HostChannel = Exclude<Channel, EngineChannel>;
 
 export const channels = Object.keys(channelSpecs) as Channel[];
 
-export const eventNames = ['inbox/batch', 'outbox/status', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked'] as const;
+export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked'] as const;
 export type EventName = (typeof eventNames)[number];
 
 export function isChannel(value: unknown): value is Channel {
@@ -116,7 +126,7 @@ export function callTimeoutMs(channel: Channel): number {
 /** A capability is offered when every channel that needs it is served. */
 export function capabilitiesOf(served: Iterable<string>): Capabilities {
   const have = new Set(served);
-  const capabilities: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true };
+  const capabilities: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true, fileDialogs: true };
   for (const channel of channels) {
     const spec: ChannelSpec = channelSpecs[channel];
     if (spec.capability && !have.has(channel)) capabilities[spec.capability] = false;

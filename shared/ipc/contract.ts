@@ -17,8 +17,12 @@ import type { Result } from './result.js';
 import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
 import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
+import { type MessageContent, sendContentSchema } from '../modules/registry.js';
+import { encryptedFileRefSchema } from '../modules/share.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
+export type { MessageContent, SendContent, SendContentInput } from '../modules/registry.js';
+export type { EncryptedFileRef } from '../modules/share.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value types
@@ -93,6 +97,11 @@ export interface ServerStatus {
   latencyMs: number | null;
   pushConnected: boolean;
   lastError: string | null;
+  /**
+   * Messages sealed for one of our identities that were dropped unread since the engine started: a
+   * payload failing its module's schema, an unsupported version, or a forged sender field.
+   */
+  malformedMessages: number;
 }
 
 /** Optional sender introduction carried in `meta_data` (PROTOCOL.md section 4). */
@@ -121,6 +130,8 @@ export interface IncomingMessage {
   type: string;
   /** Raw `drop_payload` string, kept so unsupported types can be shown or upgraded later. */
   payload: string;
+  /** The payload as its module decoded it (shared/modules); `unsupported` for types no module reads. */
+  content: MessageContent;
   /** Chat text for box_message (and the `msg` of a share notification), if present and a string. */
   text: string | null;
   share: { file: string; url: string; size: number } | null;
@@ -217,17 +228,39 @@ export interface BackupPreview {
   uiBytes: number;
 }
 
+/** Files travel between the UI and the engine in chunks of this many bytes at most (as backups do). */
+export const FILE_CHUNK_BYTES = BACKUP_CHUNK_BYTES;
+/** The largest file the engine takes to send (a drop server may take less: `--max-blob-bytes`). */
+export const MAX_SEND_FILE_BYTES = 4 * 1024 ** 3;
+
+/** Progress of a file going up (`files/send`, by its localId) or down (`files/download`, by its id). */
+export interface FileProgress {
+  id: string;
+  direction: 'up' | 'down';
+  /** Bytes of the file done and in all. */
+  done: number;
+  total: number;
+  /** `done`: uploaded (the notice is queued) or downloaded and checked; `failed` says why in `error`. */
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  error?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests: channel -> request schema and response type
 
-export const sendRequestSchema = z.object({
-  identityId: id,
-  /** Caller's id for this outgoing message; re-sending the same localId never posts twice. */
-  localId: id,
-  recipient: recipientSchema,
-  text: z.string().min(1).max(MAX_TEXT_LENGTH),
-  wantReceipt: z.boolean().default(true),
-});
+export const sendRequestSchema = z
+  .object({
+    identityId: id,
+    /** Caller's id for this outgoing message; re-sending the same localId never posts twice. */
+    localId: id,
+    recipient: recipientSchema,
+    /** A chat text: the same as `content: {type: 'box_message', text}`. */
+    text: z.string().min(1).max(MAX_TEXT_LENGTH).optional(),
+    /** What to send, by payload module (shared/modules/registry.ts). */
+    content: sendContentSchema.optional(),
+    wantReceipt: z.boolean().default(true),
+  })
+  .refine((request) => (request.text === undefined) !== (request.content === undefined), 'Give either a text or a content to send, not both.');
 
 export const requestSchemas = {
   'app/info': z.object({}),
@@ -267,6 +300,8 @@ export const requestSchemas = {
   'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
   /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
   'identities/removeDrop': z.object({ identityId: id, dropUrl: httpUrl }),
+  /** Changes the alias an identity introduces itself with (contacts hear it from the UI's `box_contact_update`). */
+  'identities/rename': z.object({ identityId: id, alias: z.string().trim().min(1).max(64) }),
   /**
    * Starts a full backup of an identity (README "Backup files"): the engine notes the identity's drop
    * cursors now, before the UI reads its records, so a restored poller may fetch a message again
@@ -293,6 +328,44 @@ export const requestSchemas = {
   'backup/discard': z.object({ transferId: id }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
+  /**
+   * Starts handing a file to the engine to send: its bytes follow in order with `files/stageChunk`.
+   * The staged file waits in the profile (owner-only) until `files/send` has uploaded it, or the
+   * engine stops; it is never sent anywhere before `files/send`.
+   */
+  'files/stageBegin': z.object({ size: z.number().int().min(0).max(MAX_SEND_FILE_BYTES) }),
+  /** The next chunk of a staged file; `offset` must be the bytes received so far. */
+  'files/stageChunk': z.object({ stageId: id, offset: z.number().int().min(0), data: backupChunk }),
+  /**
+   * Sends a staged file: encrypts it under a fresh key, uploads it to the first drop server of the
+   * identity's drops that stores files (`files/progress` with direction `up`, id `localId`), then
+   * sends the recipient a `box_share_notification` through the outbox under the same `localId`
+   * (`outbox/status`). `messages/cancel` with the localId stops the upload.
+   */
+  'files/send': z.object({
+    stageId: id,
+    identityId: id,
+    localId: id,
+    recipient: recipientSchema,
+    /** The name the recipient sees (no path). */
+    fileName: z.string().trim().min(1).max(255),
+    mime: z.string().max(128).regex(/^[\w.+-]+\/[\w.+-]+$/).nullable().default(null),
+    text: z.string().max(500).default(''),
+    wantReceipt: z.boolean().default(true),
+  }),
+  /**
+   * Downloads a file a notice announced and checks it (size, SHA-256, every chunk opens), keeping it
+   * encrypted in the profile under the caller's `id`; progress as `files/progress` (direction `down`).
+   * Calling again after a failure resumes where the download stopped; for a file already here it
+   * answers at once.
+   */
+  'files/download': z.object({ id, ref: encryptedFileRefSchema }),
+  /** Decrypted bytes of a downloaded file from `offset` (at most FILE_CHUNK_BYTES). */
+  'files/read': z.object({ id, ref: encryptedFileRefSchema, offset: z.number().int().min(0) }),
+  /** Forgets a downloaded (or partly downloaded) file. */
+  'files/discard': z.object({ id }),
+  /** Asks where to save a downloaded file (the system's Save As) and writes it there decrypted. */
+  'files/saveAs': z.object({ id, ref: encryptedFileRefSchema, fileName: z.string().min(1).max(255) }),
   /**
    * Makes the next attempt for a message still `sending` now instead of at its scheduled time. The
    * attempt meets the same rules as any other (a server left alone for stalling stays left alone),
@@ -429,6 +502,7 @@ export interface ResponseMap {
   'identities/contactCard': ContactCard;
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
+  'identities/rename': IdentitySummary;
   'backup/exportBegin': { transferId: string };
   /** `size`: bytes of the sealed file. */
   'backup/exportSeal': { fileName: string; size: number };
@@ -441,6 +515,16 @@ export interface ResponseMap {
   'backup/discard': null;
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
+  'files/stageBegin': { stageId: string };
+  'files/stageChunk': { received: number };
+  'files/send': { localId: string };
+  /** `ready`: the file was here already (no download started). */
+  'files/download': { ready: boolean };
+  /** base64url of up to FILE_CHUNK_BYTES decrypted bytes from the offset, and the file's size. */
+  'files/read': { data: string; size: number };
+  'files/discard': null;
+  /** `saved`: false when the user closed the dialog. */
+  'files/saveAs': { saved: boolean };
   /** False when the message is not being sent (posted, failed, cancelled or unknown). */
   'messages/retryNow': { retrying: boolean };
   /** Null when the message is not waiting for a next attempt (or not being sent). */
@@ -480,6 +564,7 @@ export interface EventMap {
   'inbox/batch': { batchId: string; messages: IncomingMessage[]; receipts: Receipt[] };
   /** Progress of an outgoing message accepted by `messages/send`. */
   'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number; reason?: SendingReason };
+  'files/progress': FileProgress;
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];
   /** The shell asks the UI to open a conversation (its notification was clicked). */

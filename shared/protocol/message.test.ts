@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { PAYLOAD_LENGTH } from './boxTypes.js';
 import { fromHex, randomBytes, sha256Hex, toHex, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
-import { buildAck, decodeDropMessage, dedupeKey, encodeDropMessage, type DropMessage } from './message.js';
+import { buildAck, dedupeKey, encodeDropMessage, type DropMessage } from './message.js';
+import { decodeDropMessage } from '../modules/registry.js';
 
 const senderKey = randomBytes(32);
 const sender = toHex(senderKey);
@@ -64,7 +65,7 @@ describe('drop message decoding', () => {
   });
   it('decodes share notifications, acks, parts and keeps unknown types raw', () => {
     const share = decodeDropMessage(rawPayload(base({ drop_payload_type: 'box_share_notification', drop_payload: '{"msg":"see","file":"a.pdf","url":"https://x/y","key":"00ff","size":"1234"}' })), senderKey);
-    expect(share.content).toEqual({ type: 'box_share_notification', msg: 'see', file: 'a.pdf', url: 'https://x/y', key: '00ff', size: 1234 });
+    expect(share.content).toEqual({ type: 'box_share_notification', msg: 'see', file: 'a.pdf', url: 'https://x/y', key: '00ff', size: 1234, ref: null, mime: null });
     expect(decodeDropMessage(rawPayload(base({ drop_payload_type: 'box_ack', drop_payload: '{}', acknowledge_id: 'u' })), senderKey).content).toEqual({ type: 'box_ack' });
     const part = decodeDropMessage(rawPayload(base({ drop_payload: '{"msg":"a","part":{"group":"g","index":1,"count":3}}' })), senderKey);
     expect(part.content).toEqual({ type: 'box_message', msg: 'a', part: { group: 'g', index: 1, count: 3 } });

@@ -11,9 +11,8 @@ import { ProtocolError } from './errors.js';
 export const DROP_MESSAGE_VERSION = 1;
 /** `acknowledge_id` meaning "no receipt wanted". */
 export const NO_ACKNOWLEDGE_ID = '0';
-export const BOX_MESSAGE = 'box_message';
-export const BOX_SHARE_NOTIFICATION = 'box_share_notification';
-export const BOX_ACK = 'box_ack';
+import { BOX_ACK } from './payloadTypes.js';
+export { BOX_ACK, BOX_CONTACT_UPDATE, BOX_MESSAGE, BOX_MICROBLOG, BOX_SHARE_NOTIFICATION } from './payloadTypes.js';
 
 const hex64 = z.string().regex(HEX_KEY);
 const shortText = z.string().max(1024);
@@ -59,18 +58,9 @@ export interface TextPart {
   count: number;
 }
 
-/** The payload, decoded according to `drop_payload_type`. */
-export type DropContent =
-  | { type: typeof BOX_MESSAGE; msg: string; part: TextPart | null }
-  | { type: typeof BOX_SHARE_NOTIFICATION; msg: string; file: string; url: string; key: string; size: number }
-  | { type: typeof BOX_ACK }
-  /** Any other type: kept with its raw payload, shown as unsupported, never a crash. */
-  | { type: 'unsupported'; payloadType: string; payload: string };
-
-/** A decoded, sender-checked drop message. */
-export interface DecodedDropMessage {
+/** A decoded, sender-checked drop message envelope (the payload is decoded by its module). */
+export interface DropEnvelope {
   message: DropMessage;
-  content: DropContent;
   meta: SenderIntroduction | null;
 }
 
@@ -80,12 +70,6 @@ export interface DecodedDropMessage {
  * that need more, and receivers drop (counted) the pieces of a group that claims more.
  */
 export const MAX_TEXT_PARTS = 256;
-/**
- * The piece numbers the parser accepts: looser than MAX_TEXT_PARTS, so that a receiver sees the
- * oversized groups it drops (and counts them) instead of losing them as malformed.
- */
-const MAX_PARSED_TEXT_PARTS = 4096;
-
 // Gson and other clients may write null for absent fields: null means absent.
 const metaSchema = z.object({
   alias: shortText.nullish(),
@@ -104,26 +88,6 @@ const envelopeSchema = z.object({
   acknowledge_id: z.string().min(1).max(128),
   meta_data: metaSchema.nullish(),
 });
-
-const partSchema = z
-  .object({
-    group: z.string().min(1).max(128),
-    index: z.number().int().min(0).max(MAX_PARSED_TEXT_PARTS - 1),
-    count: z.number().int().min(2).max(MAX_PARSED_TEXT_PARTS),
-  })
-  .refine((p) => p.index < p.count, 'part index out of range');
-
-const textPayloadSchema = z.object({ msg: z.string(), part: partSchema.nullish() });
-
-const sharePayloadSchema = z.object({
-  msg: z.string().nullish(),
-  file: z.string(),
-  url: z.string(),
-  key: z.string(),
-  size: z.union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)]).pipe(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
-});
-
-const ackPayloadSchema = z.object({});
 
 function invalid(message: string): ProtocolError {
   return new ProtocolError('invalid_message', message);
@@ -157,14 +121,6 @@ export function encodeDropMessage(m: DropMessage): Uint8Array {
   return padded;
 }
 
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw invalid(`The ${what} is not valid JSON.`);
-  }
-}
-
 function metaFromWire(meta: z.infer<typeof metaSchema> | null | undefined): { wire?: DropMessageMeta; intro: SenderIntroduction | null } {
   if (!meta) return { intro: null };
   const wire: DropMessageMeta = {};
@@ -191,31 +147,21 @@ export function metaToWire(intro: SenderIntroduction): DropMessageMeta {
   return wire;
 }
 
-function decodeContent(type: string, payload: string): DropContent {
-  if (type !== BOX_MESSAGE && type !== BOX_SHARE_NOTIFICATION && type !== BOX_ACK) {
-    return { type: 'unsupported', payloadType: type, payload };
+/** Parses JSON text; a ProtocolError 'invalid_message' naming `what` when it is not JSON. */
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw invalid(`The ${what} is not valid JSON.`);
   }
-  const json = parseJson(payload, `${type} payload`);
-  if (type === BOX_MESSAGE) {
-    const parsed = textPayloadSchema.safeParse(json);
-    if (!parsed.success) throw invalid('The chat message payload is malformed.');
-    return { type, msg: parsed.data.msg, part: parsed.data.part ?? null };
-  }
-  if (type === BOX_SHARE_NOTIFICATION) {
-    const parsed = sharePayloadSchema.safeParse(json);
-    if (!parsed.success) throw invalid('The share notification payload is malformed.');
-    const { msg, file, url, key, size } = parsed.data;
-    return { type, msg: msg ?? '', file, url, key, size };
-  }
-  if (!ackPayloadSchema.safeParse(json).success) throw invalid('The receipt payload is malformed.');
-  return { type };
 }
 
 /**
- * Decodes a box payload and checks it against the box's authenticated sender key.
+ * Decodes a box payload's envelope and checks it against the box's authenticated sender key; the
+ * payload itself is decoded by its module (shared/modules/registry.ts `decodeDropMessage`).
  * @throws ProtocolError 'invalid_message' (malformed), 'unsupported_version', 'forged_sender'
  */
-export function decodeDropMessage(payload: Uint8Array, boxSenderPublicKey: Uint8Array): DecodedDropMessage {
+export function decodeDropEnvelope(payload: Uint8Array, boxSenderPublicKey: Uint8Array): DropEnvelope {
   if (!(payload instanceof Uint8Array) || payload.length > PAYLOAD_LENGTH) throw invalid('The message is not a drop message of at most 2048 bytes.');
   let end = payload.length;
   while (end > 0 && payload[end - 1] === 0) end--;
@@ -240,7 +186,7 @@ export function decodeDropMessage(payload: Uint8Array, boxSenderPublicKey: Uint8
     acknowledge_id: e.acknowledge_id,
     ...(wire ? { meta_data: wire } : {}),
   };
-  return { message, content: decodeContent(e.drop_payload_type, e.drop_payload), meta: intro };
+  return { message, meta: intro };
 }
 
 /** A `box_ack` acknowledging the message whose `acknowledge_id` was `acknowledgeId`. */

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { PAYLOAD_LENGTH } from './boxTypes.js';
 import { randomBytes, toHex } from './encoding.js';
 import { ProtocolError } from './errors.js';
-import { decodeDropMessage, encodeDropMessage, MAX_TEXT_PARTS, serializeDropMessage, type DropMessage } from './message.js';
+import { encodeDropMessage, MAX_TEXT_PARTS, serializeDropMessage, type DropMessage } from './message.js';
+import { decodeDropMessage } from '../modules/registry.js';
 import { buildTextMessages, type TextMessageInput } from './textMessages.js';
 
 const senderKey = randomBytes(32);

@@ -121,7 +121,7 @@ async function harness(): Promise<Harness> {
 
 function incoming(dedupeKey: string, senderKey = alice): IncomingMessage {
   return {
-    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: '{}', text: 'hi', share: null, part: null,
+    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: '{}', content: { type: 'box_message', msg: 'hi', part: null }, text: 'hi', share: null, part: null,
     acknowledgeId: '0', meta: { alias: 'Alice' }, sentAt: 1, receivedAt: 1, dropUrl: 'http://127.0.0.1/d',
   };
 }

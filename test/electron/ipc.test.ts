@@ -147,6 +147,7 @@ describe('the contract', () => {
       desktopSettings: false,
       externalLinks: false,
       debugLog: false,
+      fileDialogs: false,
     });
     expect(Object.values(capabilitiesOf(channels)).every(Boolean)).toBe(true);
     expect(capabilitiesOf(channels.filter((c) => c !== 'unread/set')).notifications).toBe(false);

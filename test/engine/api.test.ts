@@ -94,7 +94,7 @@ describe('API handler table', () => {
       paused: true,
       locked: false,
       keyProtection: 'host',
-      capabilities: { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false },
+      capabilities: { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false, fileDialogs: false },
     });
     expect(await e.call('poller/setPaused', { paused: false })).toEqual({ paused: false });
     expect(await e.call('inbox/ack', { batchId: 'unknown-batch' })).toBeNull();

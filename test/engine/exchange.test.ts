@@ -73,7 +73,7 @@ describe('two engines through the API', () => {
   });
 
   it('reports no capability beyond the engine, answers its channels `unavailable`, and validates requests', async () => {
-    expect((await alice.call('app/info', {})).capabilities).toEqual({ localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false });
+    expect((await alice.call('app/info', {})).capabilities).toEqual({ localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false, fileDialogs: false });
     await expect(alice.call('localServer/status', {})).rejects.toThrow(/unavailable/);
     await expect(alice.call('links/open', { url: 'https://example.org/' })).rejects.toThrow(/unavailable/);
     await expect(alice.call('messages/send', { identityId: aliceId.id, localId: 'x', recipient: { publicKey: 'zz', dropUrls: [] }, text: 'x' } as never)).rejects.toThrow(/invalid_request/);

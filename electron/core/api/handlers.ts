@@ -11,9 +11,18 @@ import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 import { feedbackHandlers } from './feedbackHandlers.js';
 import { backupHandlers } from './backupHandlers.js';
+import { fileHandlers } from './fileHandlers.js';
 
 const DEFAULT_VERSION = '0.1.0';
-const NO_CAPABILITIES: Capabilities = { localServer: false, notifications: false, cameraGate: false, desktopSettings: false, externalLinks: false, debugLog: false };
+const NO_CAPABILITIES: Capabilities = {
+  localServer: false,
+  notifications: false,
+  cameraGate: false,
+  desktopSettings: false,
+  externalLinks: false,
+  debugLog: false,
+  fileDialogs: false,
+};
 
 export function buildHandlers(parts: EngineContext): ApiHandlers {
   const { stateStore, poller, sender, options } = parts;
@@ -50,6 +59,7 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
       if (!stateStore.locked) {
         // Nothing polls or sends once the keys are gone; what was read and not acknowledged comes again.
         await poller.forget();
+        await parts.files.close();
         await sender.close();
         await stateStore.lock();
         parts.emit('app/locked', info());
@@ -73,12 +83,15 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     ...identityHandlers(parts, requireUnlocked),
     ...feedbackHandlers(parts, requireUnlocked),
     ...backupHandlers(parts, requireUnlocked),
+    ...fileHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
       requireUnlocked();
       return sender.send(request);
     },
     'messages/cancel': async ({ localId }) => {
       requireUnlocked();
+      // A file's notice is queued only once its upload is done: cancelling before that stops the upload.
+      if (await parts.files.cancelUpload(localId)) return { cancelled: true };
       return sender.cancel(localId);
     },
     'inbox/ack': async ({ batchId, receipts }) => {

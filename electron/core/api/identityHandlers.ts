@@ -18,7 +18,8 @@ type IdentityChannels =
   | 'identities/delete'
   | 'identities/contactCard'
   | 'identities/addDrop'
-  | 'identities/removeDrop';
+  | 'identities/removeDrop'
+  | 'identities/rename';
 
 /** Tells the UI the identities changed and lets the poller follow (watch new drops, forget old ones). */
 export async function identitiesChanged(parts: EngineContext): Promise<void> {
@@ -87,6 +88,12 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
         throw new ApiFailure('bad_input', 'This is the last drop of this identity: add another drop before removing it.');
       }
       const updated = await stateStore.setDropUrls(identityId, identity.dropUrls.filter((url) => url !== dropUrl));
+      await changed();
+      return updated;
+    },
+    'identities/rename': async ({ identityId, alias }) => {
+      requireUnlocked();
+      const updated = await stateStore.setAlias(identityId, alias);
       await changed();
       return updated;
     },

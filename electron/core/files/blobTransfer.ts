@@ -21,6 +21,7 @@ import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { createHash } from 'node:crypto';
 import { toBase64Url } from '../../../shared/protocol/encoding.js';
+import type { EncryptedFileRef } from '../../../shared/modules/share.js';
 import {
   FILE_SCHEME,
   FileCipherError,
@@ -50,20 +51,7 @@ export class FileTransferError extends Error {
   }
 }
 
-/** What a share notice carries so the recipient can fetch, check and open the file. */
-export interface EncryptedFileRef {
-  scheme: typeof FILE_SCHEME;
-  /** The blob's URL on the sender's drop server. */
-  url: string;
-  /** The file key, base64url. */
-  key: string;
-  /** Bytes of the file. */
-  size: number;
-  /** Bytes of the ciphertext (what is downloaded). */
-  cipherSize: number;
-  /** SHA-256 of the ciphertext, base64url (Node's native hash: far faster than a WASM one). */
-  hash: string;
-}
+export type { EncryptedFileRef };
 
 export interface TransferOptions {
   /** Bytes done and bytes in all, as they go. */
@@ -158,21 +146,24 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
-/** Decrypts a ciphertext fed in pieces into `path`, writing in batches of about 1 MiB. */
+/**
+ * Decrypts a ciphertext fed in pieces into `path`, writing in batches of about 1 MiB; without a path
+ * it only checks that every chunk opens (for a file kept encrypted).
+ */
 class PlaintextWriter {
   private readonly decryptor: FileDecryptor;
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
 
   private constructor(
-    private readonly file: FileHandle,
+    private readonly file: FileHandle | null,
     key: Uint8Array,
   ) {
     this.decryptor = new FileDecryptor(key);
   }
 
-  static async create(path: string, key: Uint8Array): Promise<PlaintextWriter> {
-    return new PlaintextWriter(await open(path, 'w', 0o600), key);
+  static async create(path: string | null, key: Uint8Array): Promise<PlaintextWriter> {
+    return new PlaintextWriter(path === null ? null : await open(path, 'w', 0o600), key);
   }
 
   async push(piece: Uint8Array): Promise<void> {
@@ -183,21 +174,22 @@ class PlaintextWriter {
   async finish(): Promise<void> {
     await this.keep(this.decryptor.finish());
     await this.flush();
-    await this.file.sync();
+    await this.file?.sync();
   }
 
-  close(): Promise<void> {
-    return this.file.close();
+  async close(): Promise<void> {
+    await this.file?.close();
   }
 
   private async keep(chunk: Uint8Array): Promise<void> {
+    if (!this.file) return;
     this.batch.push(chunk);
     this.batchBytes += chunk.length;
     if (this.batchBytes >= 1024 * 1024) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (this.batch.length > 0) await this.file.writev(this.batch);
+    if (this.batch.length > 0) await this.file?.writev(this.batch);
     this.batch = [];
     this.batchBytes = 0;
   }
@@ -298,15 +290,32 @@ async function hashOf(path: string): Promise<string> {
  * @throws FileTransferError ('corrupt' when the ciphertext is not what the notice promised)
  */
 export async function downloadEncryptedFile(ref: EncryptedFileRef, dest: string, http: BlobHttp, options: TransferOptions & { maxBytes?: number } = {}): Promise<void> {
+  await download(ref, dest, http, options, 'plaintext');
+}
+
+/**
+ * Downloads and checks the file `ref` names like `downloadEncryptedFile`, but keeps its ciphertext at
+ * `dest` (read it with fileCipher's `readPlaintextRange`): what the app keeps at rest stays encrypted
+ * under the key in the notice, which only the sealed message records hold.
+ * @throws FileTransferError
+ */
+export async function downloadCiphertext(ref: EncryptedFileRef, dest: string, http: BlobHttp, options: TransferOptions & { maxBytes?: number } = {}): Promise<void> {
+  await download(ref, dest, http, options, 'ciphertext');
+}
+
+async function download(ref: EncryptedFileRef, dest: string, http: BlobHttp, options: TransferOptions & { maxBytes?: number }, keep: 'plaintext' | 'ciphertext'): Promise<void> {
   if (ref.scheme !== FILE_SCHEME) throw new FileTransferError('corrupt', `Files in the scheme "${String(ref.scheme).slice(0, 40)}" cannot be opened here.`);
   if (plaintextSize(ref.cipherSize) !== ref.size) throw new FileTransferError('corrupt', 'The notice gives sizes that do not fit together.');
   if (options.maxBytes !== undefined && ref.size > options.maxBytes) throw new FileTransferError('tooLarge', 'The file is larger than you allow downloads to be.');
   const key = Buffer.from(ref.key, 'base64url');
   checked(http, ref.url);
   const part = `${dest}.part`;
-  const decrypting = `${dest}.decrypting`;
+  const decrypting = keep === 'plaintext' ? `${dest}.decrypting` : null;
+  const dropDecrypting = async (): Promise<void> => {
+    if (decrypting) await rm(decrypting, { force: true });
+  };
   const discard = async (): Promise<void> => {
-    await rm(decrypting, { force: true });
+    await dropDecrypting();
     await rm(part, { force: true });
   };
   let fetched: { hash: string; decrypted: boolean };
@@ -314,7 +323,7 @@ export async function downloadEncryptedFile(ref: EncryptedFileRef, dest: string,
     fetched = await fetchCiphertext(ref, part, () => PlaintextWriter.create(decrypting, key), http, options);
   } catch (error) {
     // A plaintext decrypted on the way is of no use to a resumed download, which decrypts afterwards.
-    await rm(decrypting, { force: true });
+    await dropDecrypting();
     if (!(error instanceof FileCipherError)) throw error;
     // The ciphertext did not open: either it is not the one sent (hash) or the key is wrong.
     const whole = (await fileSize(part)) === ref.cipherSize && (await hashOf(part)) === ref.hash;
@@ -338,6 +347,10 @@ export async function downloadEncryptedFile(ref: EncryptedFileRef, dest: string,
     }
     await writer.close();
   }
-  await rename(decrypting, dest);
-  await rm(part, { force: true });
+  if (decrypting) {
+    await rename(decrypting, dest);
+    await rm(part, { force: true });
+  } else {
+    await rename(part, dest);
+  }
 }

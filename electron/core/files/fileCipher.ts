@@ -17,8 +17,10 @@
  * checked against both before anything is decrypted to its final place.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { FILE_SCHEME } from '../../../shared/modules/share.js';
 
-export const FILE_SCHEME = 'deaddrop-file-1';
+export { FILE_SCHEME };
 export const FILE_CHUNK_BYTES = 64 * 1024;
 export const FILE_KEY_BYTES = 32;
 const TAG_BYTES = 16;
@@ -182,4 +184,42 @@ export async function* decryptFile(key: Uint8Array, ciphertext: AsyncIterable<Ui
   const decryptor = new FileDecryptor(key);
   for await (const piece of ciphertext) yield* decryptor.push(piece);
   yield decryptor.finish();
+}
+
+/**
+ * Decrypts bytes `[offset, offset + length)` of the file whose whole, checked ciphertext is `file`
+ * (`size`: bytes of the file): only the chunks that hold them are read and opened, so a file kept
+ * encrypted at rest is read in pieces without ever being decrypted whole.
+ * @throws FileCipherError when a chunk does not open
+ */
+export async function readPlaintextRange(file: FileHandle, fileKey: Uint8Array, size: number, offset: number, length: number): Promise<Uint8Array> {
+  checkKey(fileKey);
+  const end = Math.min(size, offset + length);
+  if (offset >= end) return new Uint8Array(0);
+  const salt = Buffer.alloc(SALT_BYTES);
+  if ((await file.read(salt, 0, SALT_BYTES, 0)).bytesRead !== SALT_BYTES) throw new FileCipherError('the file is shorter than its header');
+  const key = payloadKey(fileKey, salt);
+  const lastIndex = Math.floor(size / FILE_CHUNK_BYTES);
+  const first = Math.floor(offset / FILE_CHUNK_BYTES);
+  const last = Math.floor((end - 1) / FILE_CHUNK_BYTES);
+  const pieces: Uint8Array[] = [];
+  for (let index = first; index <= last; index++) {
+    const plainLength = index === lastIndex ? size - index * FILE_CHUNK_BYTES : FILE_CHUNK_BYTES;
+    const chunk = Buffer.alloc(plainLength + TAG_BYTES);
+    const { bytesRead } = await file.read(chunk, 0, chunk.length, SALT_BYTES + index * CIPHER_CHUNK_BYTES);
+    if (bytesRead !== chunk.length) throw new FileCipherError('the file ends in the middle of a chunk');
+    let plain: Buffer;
+    try {
+      const decipher = createDecipheriv(ALGORITHM, key, nonce(index, index === lastIndex), { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(chunk.subarray(plainLength));
+      plain = decipher.update(chunk.subarray(0, plainLength));
+      decipher.final();
+    } catch {
+      throw new FileCipherError('a chunk of the file does not open: wrong key, or the file was changed');
+    }
+    const from = index === first ? offset - index * FILE_CHUNK_BYTES : 0;
+    const to = index === last ? end - index * FILE_CHUNK_BYTES : plain.length;
+    pieces.push(plain.subarray(from, to));
+  }
+  return Buffer.concat(pieces);
 }

@@ -4,10 +4,13 @@
  * malformed or wrong-version messages and forgeries are skipped silently (PROTOCOL.md sections 3-4);
  * duplicates are dropped by their dedupe key.
  */
-import type { IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
+import type { IncomingMessage, MessageContent, Receipt } from '../../../shared/ipc/contract.js';
 import type { KeyPair, TrialHit } from '../../../shared/protocol/boxTypes.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
-import { BOX_ACK, type DecodedDropMessage, decodeDropMessage, dedupeKey } from '../../../shared/protocol/message.js';
+import { dedupeKey } from '../../../shared/protocol/message.js';
+import { BOX_ACK } from '../../../shared/protocol/payloadTypes.js';
+import { type DecodedDropMessage, decodeDropMessage } from '../../../shared/modules/registry.js';
+import { ProtocolError } from '../../../shared/protocol/errors.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 
 export interface LocalIdentity {
@@ -19,6 +22,12 @@ export interface OpenedBatch {
   messages: IncomingMessage[];
   /** Receipts with their dedupe keys (a Receipt itself carries none). */
   receipts: { receipt: Receipt; dedupeKey: string }[];
+  /**
+   * Messages sealed for us that were dropped unread (an envelope or payload that fails its schema, an
+   * unsupported version, or a sender field other than the sealing key), each named by its PDU's
+   * ephemeral key in hex so that one read again by a later poll is counted once.
+   */
+  malformed: string[];
 }
 
 export interface BatchCollectorInput {
@@ -46,7 +55,7 @@ export interface BatchCollectorInput {
  */
 export class BatchCollector {
   private pending: Uint8Array[] = [];
-  private readonly batch: OpenedBatch = { messages: [], receipts: [] };
+  private readonly batch: OpenedBatch = { messages: [], receipts: [], malformed: [] };
   private readonly inBatch = new Set<string>();
   /** PDUs handed to `add` so far. */
   private count = 0;
@@ -131,18 +140,21 @@ export class BatchCollector {
       let decoded: DecodedDropMessage;
       try {
         decoded = decodeDropMessage(hit.opened.payload, hit.opened.senderPublicKey);
-      } catch {
-        continue; // malformed, unsupported version or forged: skipped, never shown
+      } catch (error) {
+        // Malformed, unsupported version or forged: skipped, never shown (half parsed or otherwise).
+        if (error instanceof ProtocolError) this.batch.malformed.push(toHex(pdus[i]!.subarray(1, 33)));
+        continue;
       }
       const senderKey = toHex(hit.opened.senderPublicKey);
       const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
       if (seen.has(key) || this.inBatch.has(key)) continue;
       this.inBatch.add(key);
       const identityId = identities[hit.identityIndex]!.id;
-      if (decoded.content.type === BOX_ACK) {
+      const { content } = decoded;
+      if (content.type === BOX_ACK) {
         this.batch.receipts.push({ receipt: { identityId, senderKey, acknowledgeId: decoded.message.acknowledge_id, receivedAt: now }, dedupeKey: key });
       } else {
-        this.batch.messages.push(toIncoming(decoded, { key, identityId, senderKey, dropUrl, now }));
+        this.batch.messages.push(toIncoming(decoded, content, { key, identityId, senderKey, dropUrl, now }));
       }
     }
   }
@@ -150,9 +162,10 @@ export class BatchCollector {
 
 function toIncoming(
   decoded: DecodedDropMessage,
+  content: MessageContent,
   at: { key: string; identityId: string; senderKey: string; dropUrl: string; now: number },
 ): IncomingMessage {
-  const { message, content, meta } = decoded;
+  const { message, meta } = decoded;
   const text = content.type === 'box_message' || content.type === 'box_share_notification' ? content.msg : null;
   return {
     dedupeKey: at.key,
@@ -161,6 +174,7 @@ function toIncoming(
     type: message.drop_payload_type,
     payload: message.drop_payload,
     text,
+    content,
     share: content.type === 'box_share_notification' ? { file: content.file, url: content.url, size: content.size } : null,
     part: content.type === 'box_message' && content.part ? { groupId: content.part.group, index: content.part.index, count: content.part.count } : null,
     acknowledgeId: message.acknowledge_id,

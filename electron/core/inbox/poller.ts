@@ -69,6 +69,8 @@ export class Poller {
   private readonly pending = new Map<string, PendingBatch>();
   private readonly ackedSequence = new Map<string, number>();
   private readonly servers = new Map<string, ServerStatus>();
+  /** PDUs counted as malformed (by ephemeral key), so a page read again does not count them twice. */
+  private readonly malformedSeen = new Set<string>();
   private sequence = 0;
   private paused = false;
   private seen: Set<string> | null = null;
@@ -244,6 +246,16 @@ export class Poller {
       if (pdusInPage === 0) break;
     }
     const opened = await collector.finish();
+    const malformed = opened.malformed.filter((key) => !this.malformedSeen.has(key));
+    if (malformed.length > 0) {
+      // Sealed for us and unreadable: a broken or hostile client of someone who has our key. Counted
+      // (once, though a poll before the cursor moves on reads it again), never shown.
+      if (this.malformedSeen.size > MAX_SEEN_IN_MEMORY) this.malformedSeen.clear();
+      for (const key of malformed) this.malformedSeen.add(key);
+      this.options.logger.warn('malformed messages dropped', { count: malformed.length });
+      const serverUrl = parseDropUrl(dropUrl).serverUrl;
+      this.updateServer(dropUrl, { malformedMessages: (this.servers.get(serverUrl)?.malformedMessages ?? 0) + malformed.length });
+    }
     // Only pages whose every PDU was taken count: the batch may have filled up in a page still being opened.
     const latest = pages.filter((page) => page.end <= collector.firstDropped).at(-1)?.latest ?? null;
     if (opened.messages.length === 0 && opened.receipts.length === 0 && latest === null) return null;
@@ -287,12 +299,18 @@ export class Poller {
       latencyMs: null,
       pushConnected: false,
       lastError: null,
+      malformedMessages: 0,
     };
     const next = { ...current, ...change };
     const isNew = !this.servers.has(serverUrl);
     this.servers.set(serverUrl, next);
     // Timestamps change on every poll; the UI only needs to hear about changes of state.
-    const changed = isNew || next.reachable !== current.reachable || next.pushConnected !== current.pushConnected || next.lastError !== current.lastError;
+    const changed =
+      isNew ||
+      next.reachable !== current.reachable ||
+      next.pushConnected !== current.pushConnected ||
+      next.lastError !== current.lastError ||
+      next.malformedMessages !== current.malformedMessages;
     if (changed) this.options.emit('servers/status', this.serverStatus());
   }
 }

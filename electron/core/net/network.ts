@@ -3,6 +3,7 @@
  * connections), the destination guard, the connection pool and the stalled-host breakers.
  * A server the user is about to put a drop on counts as theirs while it is probed (`asOwnServer`).
  */
+import type { BlobHttp } from '../files/blobTransfer.js';
 import type { Agent } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
@@ -82,6 +83,11 @@ export class Network {
       if (left === 0) this.ownServersProbed.delete(origin);
       else this.ownServersProbed.set(origin, left);
     }
+  }
+
+  /** What file transfers need: the current dispatcher (proxy included) and the destination rules. */
+  blobHttp(): BlobHttp {
+    return { dispatcher: this.dispatcher, checkUrl: (url) => this.guard.checkUrl(url) };
   }
 
   /** How the push socket to `url` connects. @throws DestinationRefusedError when the guard refuses it */

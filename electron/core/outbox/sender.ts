@@ -18,7 +18,8 @@ import type { Logger } from '../../../shared/log.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { fromHex } from '../../../shared/protocol/encoding.js';
 import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
-import { buildTextMessages } from '../../../shared/protocol/textMessages.js';
+import { buildMessages, type SendContent } from '../../../shared/modules/registry.js';
+import { BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { StateStore } from '../state/stateStore.js';
@@ -88,10 +89,11 @@ export class Sender {
     }
     const identity = stateStore.identity(request.identityId);
     const pair = stateStore.keyPair(request.identityId);
+    const content: SendContent = request.content ?? { type: BOX_MESSAGE, text: request.text ?? '' };
     const messages = asApiFailure(() =>
-      buildTextMessages({
+      buildMessages(content, {
         sender: identity.publicKey,
-        text: request.text,
+        identity: { alias: identity.alias, dropUrls: identity.dropUrls },
         meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
         wantReceipt: request.wantReceipt,
         now: this.options.now(),

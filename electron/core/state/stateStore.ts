@@ -291,6 +291,14 @@ export class StateStore {
     return this.identity(id);
   }
 
+  async setAlias(id: string, alias: string): Promise<IdentitySummary> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    stored.alias = alias;
+    await this.save();
+    return this.identity(id);
+  }
+
   cursor(dropUrl: string): string | null {
     return this.unlocked.cursors[dropUrl] ?? null;
   }

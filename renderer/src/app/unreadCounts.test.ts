@@ -10,7 +10,7 @@ const key = (c: string) => c.repeat(64);
 
 function incoming(senderKey: string, dedupeKey: string, identityId = 'me'): IncomingMessage {
   return {
-    dedupeKey, identityId, senderKey, type: 'box_message', payload: '{}', text: dedupeKey, share: null, part: null, acknowledgeId: '0', meta: null,
+    dedupeKey, identityId, senderKey, type: 'box_message', payload: '{}', content: { type: 'box_message', msg: dedupeKey, part: null }, text: dedupeKey, share: null, part: null, acknowledgeId: '0', meta: null,
     sentAt: 1, receivedAt: 2, dropUrl: 'http://127.0.0.1:1/drop',
   };
 }

@@ -13,7 +13,7 @@ const ACCEPTED_DROP = 'http://127.0.0.1:1/sam-accepted';
 
 function incoming(dedupeKey: string, sentAt: number, acknowledgeId = `ack-${dedupeKey}`): IncomingMessage {
   return {
-    dedupeKey, identityId: 'me', senderKey: SAM, type: 'box_message', payload: '{}', text: dedupeKey, share: null, part: null, acknowledgeId,
+    dedupeKey, identityId: 'me', senderKey: SAM, type: 'box_message', payload: '{}', content: { type: 'box_message', msg: dedupeKey, part: null }, text: dedupeKey, share: null, part: null, acknowledgeId,
     meta: { alias: 'Sam', dropUrl: 'https://claimed.example/drop' }, sentAt, receivedAt: 1e12, dropUrl: 'http://127.0.0.1:1/mine',
   };
 }

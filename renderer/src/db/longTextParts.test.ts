@@ -14,7 +14,7 @@ const rowId = (sender: string, group: string) => `in:me:${sender}:part:${group}`
 /** One piece of a long text, its dedupe key made from sender, group and index (as the engine's would differ). */
 function piece(group: string, index: number, count: number, text: string, sender = ALICE, extra = ''): IncomingMessage {
   return {
-    dedupeKey: `${sender.slice(0, 1)}:${group}:${index}${extra}`, identityId: 'me', senderKey: sender, type: 'box_message', payload: '{}', text,
+    dedupeKey: `${sender.slice(0, 1)}:${group}:${index}${extra}`, identityId: 'me', senderKey: sender, type: 'box_message', payload: '{}', content: { type: 'box_message', msg: text, part: { group, index, count } }, text,
     share: null, part: { groupId: group, index, count }, acknowledgeId: `ack-${group}-${index}${extra}`, meta: null,
     sentAt: 1000 + index, receivedAt: 5000, dropUrl: 'http://127.0.0.1:1/drop',
   };

@@ -11,11 +11,11 @@ import { MAX_NOTIFICATIONS_PER_BATCH, notifyNewMessages, withNewlyStored } from 
 import { notificationText } from './notificationText.js';
 
 const key = (c: string) => c.repeat(64);
-const desktop: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true };
+const desktop: Capabilities = { localServer: true, notifications: true, cameraGate: true, desktopSettings: true, externalLinks: true, debugLog: true, fileDialogs: true };
 
 function incoming(senderKey: string, dedupeKey: string, text: string, overrides: Partial<IncomingMessage> = {}): IncomingMessage {
   return {
-    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: JSON.stringify({ message: text }), text, share: null, part: null,
+    dedupeKey, identityId: 'me', senderKey, type: 'box_message', payload: JSON.stringify({ message: text }), content: { type: 'box_message', msg: text, part: null }, text, share: null, part: null,
     acknowledgeId: '0', meta: { alias: 'Sam' }, sentAt: 1, receivedAt: 2, dropUrl: 'http://127.0.0.1:1/drop', ...overrides,
   };
 }

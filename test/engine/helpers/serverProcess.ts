@@ -12,10 +12,15 @@ export interface ServerProcess {
   restart(): Promise<void>;
 }
 
-function launch(port: number, db: string): Promise<SpawnedDropServer> {
+export interface ServerProcessOptions {
+  /** Store encrypted files (`--blobs`). */
+  blobs?: boolean;
+}
+
+function launch(port: number, db: string, options: ServerProcessOptions): Promise<SpawnedDropServer> {
   return spawnDropServer({
     command: process.execPath,
-    args: ['--import', 'tsx', 'server/cli.ts', '--port', String(port), '--db', db, '--log-level', 'error'],
+    args: ['--import', 'tsx', 'server/cli.ts', '--port', String(port), '--db', db, '--log-level', 'error', ...(options.blobs ? ['--blobs'] : [])],
     cwd: repoRoot,
     startTimeoutMs: 20_000,
     stopTimeoutMs: 5000,
@@ -23,8 +28,8 @@ function launch(port: number, db: string): Promise<SpawnedDropServer> {
 }
 
 /** `db` defaults to an in-memory SQLite; pass `sqlite:<file>` to survive restarts. */
-export async function startServerProcess(db = 'sqlite::memory:'): Promise<ServerProcess> {
-  let running = await launch(0, db);
+export async function startServerProcess(db = 'sqlite::memory:', options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  let running = await launch(0, db, options);
   const server: ServerProcess = {
     url: running.url,
     port: running.port,
@@ -33,7 +38,7 @@ export async function startServerProcess(db = 'sqlite::memory:'): Promise<Server
     },
     async restart() {
       await running.stop();
-      running = await launch(server.port, db);
+      running = await launch(server.port, db, options);
     },
   };
   return server;
