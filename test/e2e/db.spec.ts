@@ -26,7 +26,7 @@ interface StoredMessage {
 }
 
 function incoming(n: number, over: Partial<IncomingMessage> = {}): IncomingMessage {
-  return {
+  const message: Omit<IncomingMessage, 'content'> = {
     dedupeKey: `${BOB}:ack-${n}`,
     identityId: ME,
     senderKey: BOB,
@@ -42,6 +42,15 @@ function incoming(n: number, over: Partial<IncomingMessage> = {}): IncomingMessa
     dropUrl: 'http://127.0.0.1:9/drop/' + 'A'.repeat(43),
     ...over,
   };
+  return { ...message, content: over.content ?? contentOf(message) };
+}
+
+/** The payload as the engine decodes it, from the same facts as the older `text`, `share` and `part` fields. */
+function contentOf(message: Omit<IncomingMessage, 'content'>): IncomingMessage['content'] {
+  const { type, text, share, part } = message;
+  if (type === 'box_message' && text !== null) return { type, msg: text, part: part && { group: part.groupId, index: part.index, count: part.count } };
+  if (type === 'box_share_notification' && share) return { type, msg: text ?? '', ...share, key: 'k', ref: null, mime: null };
+  return { type: 'unsupported', payloadType: type, payload: message.payload };
 }
 
 const batch = (batchId: string, messages: IncomingMessage[], receipts: Receipt[] = []) => ({ batchId, messages, receipts });
@@ -80,8 +89,8 @@ test.describe('database layer', () => {
 
   test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(70);
-    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'seen', 'settings', 'textParts']);
+    expect(shape.version).toBe(80);
+    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'postCopies', 'posts', 'seen', 'settings', 'textParts']);
   });
 
   test('schema 1 → 2: contacts get a lower-case alias index; the outbox index replaces the status index', async ({ page }) => {
@@ -95,7 +104,7 @@ test.describe('database layer', () => {
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(70);
+    expect(shape.version).toBe(80);
     // (Schema 6 dropped the alias index again: names are sealed.)
     expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
@@ -119,7 +128,7 @@ test.describe('database layer', () => {
       conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
     });
     const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(70);
+    expect(shape.version).toBe(80);
     expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
       ['b', 2],
       ['c', 0],
@@ -135,7 +144,7 @@ test.describe('database layer', () => {
     const contact = { identityId: ME, publicKey: BOB, alias: 'Bob Secretname', aliasLower: 'bob secretname', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 };
     await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')], contacts: [contact] });
     const shape = await call<{ version: number; messageIndexes: string[]; contactIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(70);
+    expect(shape.version).toBe(80);
     expect(shape.messageIndexes).not.toContain('words');
     expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     // Until unlock the old records are as they were (an upgrade cannot seal without the key)...
@@ -167,7 +176,7 @@ test.describe('database layer', () => {
       contacts: [contact(BOB, 'accepted', [BOB_DROP]), contact(EVE, 'unknown', [BOB_DROP]), contact('c'.repeat(64), 'ignored', [BOB_DROP]), contact('d'.repeat(64), 'blocked', [])],
     });
     const shape = await call<{ version: number; contacts: Array<{ status: string; dropUrls: string[]; offeredDropUrls: string[] }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(70);
+    expect(shape.version).toBe(80);
     expect(shape.contacts.map((c) => [c.status, c.dropUrls, c.offeredDropUrls])).toEqual([
       ['accepted', [BOB_DROP], []],
       ['ignored', [], [BOB_DROP]],
@@ -288,7 +297,10 @@ test.describe('database layer', () => {
     ]));
     expect(first.owedReceipts).toEqual([{ dedupeKey: `${BOB}:ack-1`, dropUrls: [cardDrop] }]);
     let contacts = await call<Array<{ publicKey: string; status: string; dropUrls: string[]; offeredDropUrls: string[] }>>(page, 'contacts');
-    expect(contacts.find((c) => c.publicKey === BOB)).toMatchObject({ dropUrls: [cardDrop], offeredDropUrls: [claimed] });
+    // Bob's own (authenticated) message naming a drop he has not announced otherwise is how original
+    // Qabel clients tell a new drop: it becomes his address from then on (modules/contactUpdate.ts),
+    // while the receipt of that very message still went to the drop the user had accepted.
+    expect(contacts.find((c) => c.publicKey === BOB)).toMatchObject({ dropUrls: [claimed], offeredDropUrls: [claimed] });
     expect(contacts.find((c) => c.publicKey === EVE)).toMatchObject({ status: 'unknown', dropUrls: [], offeredDropUrls: [claimed] });
 
     await call(page, 'setContactStatus', ME, EVE, 'ignored');
@@ -431,7 +443,7 @@ test.describe('database layer', () => {
       ],
     });
     const shape = await call<{ version: number; stores: string[]; contactIndexes: string[]; pendingReceiptIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(70);
+    expect(shape.version).toBe(80);
     expect(shape.stores).toContain('textParts');
     expect(shape.contactIndexes).toContain('[identityId+status]');
     expect(shape.pendingReceiptIndexes).toEqual(['[identityId+senderKey]', 'receivedAt']);
@@ -446,6 +458,41 @@ test.describe('database layer', () => {
     // Receipts waiting for a message expire after a day.
     await call(page, 'writeBatch', batch('b2', [], [receipt('unknown-id')]));
     expect((await call<Array<{ acknowledgeId: string }>>(page, 'pendingReceipts')).map((r) => r.acknowledgeId).sort()).toEqual(['fresh', 'unknown-id']);
+  });
+
+  test('schema 7 → 8: stores for posts and post copies; older records stay; posts and contact updates are stored, sealed', async ({ page }) => {
+    const newDrop = 'https://drop.example.org/d/' + 'N'.repeat(43);
+    await call(page, 'seedVersion', 6, {
+      contacts: [accepted(BOB)],
+      messages: [{
+        id: `in:${ME}:old`, identityId: ME, contactKey: BOB, direction: 'in', kind: 'text', text: 'before', payloadType: 'box_message', payload: '',
+        share: null, sortAt: 5, createdAt: 5, status: null, localId: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
+      }],
+      conversations: [{ identityId: ME, contactKey: BOB, lastMessageAt: 5, lastMessagePreview: 'before', lastMessageDirection: 'in', unreadCount: 0, messageCount: 1 }],
+    });
+    const shape = await call<{ version: number; stores: string[]; contacts: Array<{ alias: string; dropUrls: string[] }> }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(80);
+    expect(shape.stores).toEqual(expect.arrayContaining(['posts', 'postCopies']));
+    expect(shape.contacts).toMatchObject([{ alias: 'Contact', dropUrls: [BOB_DROP] }]);
+
+    const post = incoming(1, { type: 'box_microblog', payload: '{}', text: null, content: { type: 'box_microblog', msg: 'A secret post', postId: 'p1' } });
+    const update = incoming(2, {
+      type: 'box_contact_update', payload: '{}', text: null, acknowledgeId: '0',
+      content: { type: 'box_contact_update', alias: 'Robert', dropUrls: [BOB_DROP, newDrop], revision: 1_700_000_000_002 },
+    });
+    await call(page, 'writeBatch', batch('b1', [post, update, { ...post, dedupeKey: `${BOB}:copy` }]));
+    const posts = await call<Array<Record<string, unknown>>>(page, 'rawRecords', 'posts');
+    expect(posts).toHaveLength(1);
+    expect(Object.keys(posts[0]!).sort()).toEqual(['authorKey', 'id', 'identityId', 'sealed', 'sortAt', 'unread']);
+    expect(JSON.stringify(posts)).not.toContain('secret');
+    expect(await call<Array<{ alias: string; dropUrls: string[] }>>(page, 'contacts')).toMatchObject([{ alias: 'Robert', dropUrls: [BOB_DROP, newDrop] }]);
+    const messages = await call<StoredMessage[]>(page, 'messages');
+    expect(messages.map((m) => [m.kind, m.text])).toEqual([
+      ['text', 'before'],
+      ['event', 'Contact is now called Robert\nRobert now also receives at drop.example.org'],
+    ]);
+    const [conversation] = await call<Array<{ messageCount: number; unreadCount: number }>>(page, 'conversations');
+    expect(conversation).toMatchObject({ messageCount: 2, unreadCount: 0 });
   });
 
   test('long texts: a group claiming more than MAX_TEXT_PARTS pieces is dropped and counted; the longest allowed completes from a request', async ({ page }) => {
