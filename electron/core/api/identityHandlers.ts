@@ -76,7 +76,7 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
         throw new ApiFailure('bad_input', `An identity can have at most ${MAX_DROPS_PER_IDENTITY} drops: remove one first.`);
       }
       const dropUrl = asApiFailure(() => formatDropUrl(serverUrl, generateDropId(identity.dropBits)));
-      const updated = await stateStore.setDropUrls(identityId, [...identity.dropUrls, dropUrl]);
+      const updated = await stateStore.setDropUrls(identityId, [...identity.dropUrls, dropUrl], parts.now());
       await changed();
       return updated;
     },
@@ -87,7 +87,7 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
       if (identity.dropUrls.length === 1) {
         throw new ApiFailure('bad_input', 'This is the last drop of this identity: add another drop before removing it.');
       }
-      const updated = await stateStore.setDropUrls(identityId, identity.dropUrls.filter((url) => url !== dropUrl));
+      const updated = await stateStore.setDropUrls(identityId, identity.dropUrls.filter((url) => url !== dropUrl), parts.now());
       await changed();
       return updated;
     },

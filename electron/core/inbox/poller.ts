@@ -74,6 +74,7 @@ export class Poller {
   private sequence = 0;
   private paused = false;
   private seen: Set<string> | null = null;
+  private retirementTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: PollerOptions) {}
 
@@ -86,7 +87,9 @@ export class Poller {
     const { stateStore } = this.options;
     this.seen ??= new Set(stateStore.seenKeys());
     const settings = stateStore.settings();
-    const wanted = new Set(stateStore.identities().flatMap((identity) => identity.dropUrls));
+    // Removed drops are read on for a while (StateStore.setDropUrls); a timer drops them when that ends.
+    const wanted = new Set(stateStore.readDropUrls(this.options.now()));
+    this.scheduleRetirement();
     for (const [dropUrl, watcher] of this.watchers) {
       if (wanted.has(dropUrl)) continue;
       this.watchers.delete(dropUrl);
@@ -118,7 +121,26 @@ export class Poller {
     await this.sync();
   }
 
+  /** Syncs again when the next removed drop is no longer to be read. */
+  private scheduleRetirement(): void {
+    if (this.retirementTimer) clearTimeout(this.retirementTimer);
+    this.retirementTimer = null;
+    const next = this.options.stateStore.nextRetirement(this.options.now());
+    if (next === null) return;
+    // Timers hold at most about 24.8 days; a later retirement is looked at again then.
+    const delay = Math.min(Math.max(0, next - this.options.now()) + 1000, 2 ** 31 - 1);
+    this.retirementTimer = setTimeout(() => {
+      this.retirementTimer = null;
+      if (!this.options.stateStore.locked && this.watchers.size > 0) {
+        this.sync().catch((err: unknown) => this.options.logger.warn('sync after a drop retired failed', { error: err instanceof Error ? err.message : 'unknown' }));
+      }
+    }, delay);
+    this.retirementTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    if (this.retirementTimer) clearTimeout(this.retirementTimer);
+    this.retirementTimer = null;
     const watchers = [...this.watchers.values()];
     this.watchers.clear();
     await Promise.all(watchers.map((watcher) => watcher.stop()));
@@ -191,7 +213,7 @@ export class Poller {
    */
   async fetchOnce(since?: FetchSince): Promise<Map<string, string | null>> {
     this.seen ??= new Set(this.options.stateStore.seenKeys());
-    const dropUrls = [...new Set(this.options.stateStore.identities().flatMap((identity) => identity.dropUrls))];
+    const dropUrls = this.options.stateStore.readDropUrls(this.options.now());
     const cursors = new Map<string, string | null>();
     for (const dropUrl of dropUrls) {
       const from = since === undefined ? this.options.stateStore.cursor(dropUrl) : typeof since === 'object' && since !== null ? (since.get(dropUrl) ?? null) : since;

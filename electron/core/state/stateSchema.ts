@@ -19,6 +19,11 @@ const storedIdentitySchema = z.object({
   createdAt: z.number(),
   /** base64 of nonce || AES-256-GCM(private key) || tag under the data key. */
   sealedPrivateKey: z.string(),
+  /**
+   * Drops the user removed, still read until `until` (ms) so that nothing contacts posted before they
+   * heard of the change is lost. Files written before this existed have none.
+   */
+  retiredDrops: z.array(z.object({ url: z.string(), until: z.number() })).default([]),
 });
 export type StoredIdentity = z.infer<typeof storedIdentitySchema>;
 

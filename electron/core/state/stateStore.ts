@@ -60,6 +60,11 @@ const DEFAULT_WRITE_DELAY_MS = 200;
 
 /** Recent dedupe keys kept across restarts. */
 const MAX_SEEN = 5000;
+/**
+ * How long a removed drop is still read: twice the protocol's default TTL (7 days), for servers kept
+ * longer than the default and contacts that post late.
+ */
+export const RETIRED_DROP_READ_MS = 14 * 24 * 3600_000;
 /** Finished outbox records kept for idempotency. */
 const MAX_FINISHED_OUTBOX = 5000;
 /** Receipts waiting to be posted; beyond this the oldest are given up. */
@@ -236,7 +241,23 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, ...summary }) => ({ ...summary, dropUrls: [...summary.dropUrls] }));
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops: _retired, ...summary }) => ({ ...summary, dropUrls: [...summary.dropUrls] }));
+  }
+
+  /**
+   * Every drop to read at `now`: the identities' drops and those removed less than
+   * RETIRED_DROP_READ_MS ago, each once.
+   */
+  readDropUrls(now: number): string[] {
+    const identities = this.unlocked.identities;
+    const retired = identities.flatMap((identity) => identity.retiredDrops.filter((drop) => drop.until > now).map((drop) => drop.url));
+    return [...new Set([...identities.flatMap((identity) => identity.dropUrls), ...retired])];
+  }
+
+  /** When the next removed drop stops being read (null: none is being read). */
+  nextRetirement(now: number): number | null {
+    const untils = this.unlocked.identities.flatMap((identity) => identity.retiredDrops.map((drop) => drop.until)).filter((until) => until > now);
+    return untils.length > 0 ? Math.min(...untils) : null;
   }
 
   identity(id: string): IdentitySummary {
@@ -263,6 +284,7 @@ export class StateStore {
       ...summary,
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
+      retiredDrops: [],
     };
     state.identities.push(stored);
     await this.save();
@@ -274,19 +296,27 @@ export class StateStore {
     const index = state.identities.findIndex((identity) => identity.id === id);
     if (index < 0) throw new ApiFailure('not_found', 'No identity with this id.');
     const [removed] = state.identities.splice(index, 1);
-    const stillUsed = new Set(state.identities.flatMap((identity) => identity.dropUrls));
-    for (const dropUrl of removed!.dropUrls) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
+    const stillUsed = new Set(this.readDropUrls(Date.now()));
+    for (const dropUrl of [...removed!.dropUrls, ...removed!.retiredDrops.map((drop) => drop.url)]) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
     await this.save();
   }
 
-  /** Replaces an identity's drop URLs; cursors of drops no identity uses any more are forgotten. */
-  async setDropUrls(id: string, dropUrls: readonly string[]): Promise<IdentitySummary> {
+  /**
+   * Sets an identity's drops. A drop taken off the list is still read for RETIRED_DROP_READ_MS from
+   * `now` (with its cursor kept), so nothing posted there before contacts heard of the change is lost.
+   */
+  async setDropUrls(id: string, dropUrls: readonly string[], now = Date.now()): Promise<IdentitySummary> {
     const state = this.unlocked;
     const stored = state.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    const removed = stored.dropUrls.filter((url) => !dropUrls.includes(url));
+    stored.retiredDrops = [
+      ...stored.retiredDrops.filter((drop) => drop.until > now && !dropUrls.includes(drop.url) && !removed.includes(drop.url)),
+      ...removed.map((url) => ({ url, until: now + RETIRED_DROP_READ_MS })),
+    ];
     stored.dropUrls = [...dropUrls];
-    const stillUsed = new Set(state.identities.flatMap((identity) => identity.dropUrls));
-    for (const dropUrl of Object.keys(state.cursors)) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
+    const stillRead = new Set(this.readDropUrls(now));
+    for (const dropUrl of Object.keys(state.cursors)) if (!stillRead.has(dropUrl)) delete state.cursors[dropUrl];
     await this.save();
     return this.identity(id);
   }
@@ -323,6 +353,7 @@ export class StateStore {
       ...summary,
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
+      retiredDrops: [],
     };
     const previousCursors = { ...state.cursors };
     state.identities.push(stored);
