@@ -86,8 +86,8 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
           Rename
         </button>
       </form>
-      <h3>Drop addresses</h3>
-      <ul className="plain-list mono">
+      <h3 id={`${formId}-drops`}>Drop addresses</h3>
+      <ul className="plain-list mono" aria-labelledby={`${formId}-drops`}>
         {contact.dropUrls.length > 0
           ? contact.dropUrls.map((url) => <li key={url}>{url}</li>)
           : (contact.offeredDropUrls ?? []).length > 0
