@@ -1,0 +1,200 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import { parseQco } from '../../shared/protocol/contacts.js';
+import { generateKeyPair, sealBox } from '../../shared/protocol/box.js';
+import { fromHex, toHex } from '../../shared/protocol/encoding.js';
+import { encodeDropMessage } from '../../shared/protocol/message.js';
+import {
+  closeAll,
+  createIdentity,
+  expectAccessible,
+  goTo,
+  messages,
+  openConversationWith,
+  openUser,
+  screenshot,
+  sendText,
+  setFastPolling,
+  type User,
+} from './support/appDriver.js';
+import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
+
+/** A 1×1 PNG, as a camera would never make one but every browser decodes. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Alice sends Bob files through one real drop server that stores blobs (`--blobs`), each with their
+ * own engine host: a 20 MB file downloaded, cancelled, downloaded again and saved byte for byte; an
+ * image shown inline without a click; a notice in Qabel's format shown as one this app cannot open.
+ */
+test.describe.serial('files end to end', () => {
+  let server: DropServer;
+  let alice: User;
+  let bob: User;
+  let bobCard = '';
+
+  test.beforeAll(async ({ browser }) => {
+    test.setTimeout(180_000);
+    server = await startDropServer(['--blobs']);
+    const [aliceHost, bobHost] = await Promise.all([startEngineHost('files-alice'), startEngineHost('files-bob')]);
+    alice = await openUser(browser, 'alice', aliceHost);
+    bob = await openUser(browser, 'bob', bobHost);
+  });
+
+  test.afterAll(() => closeAll([alice, bob], [server]));
+
+  test('1. Alice and Bob become contacts', async () => {
+    await createIdentity(alice.page, 'Alice', server.url);
+    await createIdentity(bob.page, 'Bob', server.url);
+    await setFastPolling(alice.page);
+    await setFastPolling(bob.page);
+
+    const exportCard = async (user: User) => {
+      await goTo(user.page, 'Contacts');
+      await user.page.getByRole('button', { name: 'My contact card' }).click();
+      const download = user.page.waitForEvent('download', { timeout: 30_000 });
+      await user.page.getByRole('button', { name: 'Export .qco file' }).click();
+      return (await readFile((await (await download).path())!)).toString('utf8');
+    };
+    const aliceCard = await exportCard(alice);
+    bobCard = await exportCard(bob);
+
+    await goTo(bob.page, 'Contacts');
+    await bob.page.getByRole('button', { name: 'New contact' }).click();
+    await bob.page.getByTestId('contact-file').setInputFiles({ name: 'contact-Alice.qco', mimeType: 'application/json', buffer: Buffer.from(aliceCard) });
+    await expect(bob.page.getByText('Alice was added to your contacts.')).toBeVisible();
+    await bob.page.getByRole('button', { name: 'Open conversation' }).click();
+    await sendText(bob.page, 'Hello Alice, send me the file?');
+
+    await goTo(alice.page, 'Chats');
+    await alice.page.getByTestId('conversation-item').filter({ hasText: 'Bob' }).click();
+    await alice.page.getByRole('button', { name: 'Accept' }).click();
+    await expect(alice.page.getByTestId('composer-input')).toBeVisible();
+  });
+
+  test('2. Alice sends a 20 MB file with a caption; Bob downloads it, cancels, downloads again and saves the same bytes', async () => {
+    test.setTimeout(240_000);
+    const content = randomBytes(20 * 1024 * 1024);
+    await alice.page.getByTestId('composer-file').setInputFiles({ name: 'measurements.bin', mimeType: 'application/octet-stream', buffer: content });
+    await expect(alice.page.getByTestId('composer-attachment')).toContainText('measurements.bin');
+    await expect(alice.page.getByTestId('composer-attachment')).toContainText('20 MB');
+    await alice.page.getByTestId('composer-input').fill('The measurements from Tuesday');
+    await alice.page.getByRole('button', { name: 'Send', exact: true }).click();
+
+    // The card shows at once, with the caption; it goes through the upload to sent.
+    const sent = messages(alice.page).filter({ hasText: 'measurements.bin' });
+    await expect(sent).toHaveCount(1);
+    await expect(sent).toContainText('The measurements from Tuesday');
+    await expect(sent).toContainText('from You');
+    await expect(sent).toHaveAttribute('data-status', /posted|delivered/, { timeout: 120_000 });
+    await expect(sent.getByTestId('file-upload')).toHaveCount(0);
+
+    await openConversationWith(bob.page, 'Alice');
+    const card = messages(bob.page).filter({ hasText: 'measurements.bin' });
+    await expect(card).toHaveCount(1, { timeout: 60_000 });
+    await expect(card).toContainText('20 MB · from Alice');
+    await expect(card).toContainText('The measurements from Tuesday');
+    // Not an image: nothing is fetched before Bob asks.
+    const download = card.getByTestId('file-download');
+    await expect(download).toHaveAttribute('data-state', 'none');
+    await screenshot(bob.page, 'files-01-card');
+    await expectAccessible(bob.page, 'chat with a file card');
+
+    // Cancel right after starting: the engine forgets what arrived (`files/discard`), whether the
+    // download was still running or had just finished.
+    await card.getByRole('button', { name: 'Download' }).click();
+    await card.getByRole('button', { name: 'Cancel' }).click();
+    await expect(download).toHaveAttribute('data-state', 'cancelled');
+    await expect(card.getByRole('button', { name: 'Save', exact: true })).toHaveCount(0);
+
+    await card.getByRole('button', { name: 'Download' }).click();
+    await expect(download).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+    // The web build has no system dialogs: "Save as…" is the desktop app's.
+    await expect(card.getByRole('button', { name: 'Save as…' })).toHaveCount(0);
+    const saving = bob.page.waitForEvent('download', { timeout: 60_000 });
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    const saved = await saving;
+    expect(saved.suggestedFilename()).toBe('measurements.bin');
+    const bytes = await readFile((await saved.path())!);
+    expect(bytes.length).toBe(content.length);
+    expect(sha256(bytes)).toBe(sha256(content));
+
+    // Bob's receipt reaches Alice.
+    await expect(sent).toHaveAttribute('data-status', 'delivered', { timeout: 60_000 });
+  });
+
+  test('3. An image from Alice shows inline by itself; with the limit at 0 it waits for a click', async () => {
+    await alice.page.getByTestId('composer-file').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
+    await alice.page.getByTestId('composer-input').press('Enter');
+    const card = messages(bob.page).filter({ hasText: 'dot.png' });
+    await expect(card).toHaveCount(1, { timeout: 60_000 });
+    const image = card.getByTestId('inline-image');
+    await expect(image).toBeVisible({ timeout: 60_000 });
+    await expect(image).toHaveAttribute('alt', 'dot.png');
+    // Decoded, not just placed.
+    await expect.poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1);
+    await expectAccessible(bob.page, 'chat with an inline image');
+
+    await goTo(bob.page, 'Settings');
+    const limit = bob.page.getByLabel('Download images automatically up to (MB)');
+    await expect(limit).toHaveValue('5');
+    await limit.fill('0');
+    await bob.page.getByRole('button', { name: 'Save file settings' }).click();
+    await expect(bob.page.getByText('File settings saved.')).toBeVisible();
+    await openConversationWith(bob.page, 'Alice');
+
+    // This one is dropped on Alice's conversation instead of chosen.
+    await alice.page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob('${PNG.toString('base64')}'), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'second dot.png', { type: 'image/png' }));
+      const chat = document.querySelector('.chat');
+      chat.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      chat.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    })()`);
+    await expect(alice.page.getByTestId('composer-attachment')).toContainText('second dot.png');
+    await alice.page.getByTestId('composer-input').press('Enter');
+
+    const second = messages(bob.page).filter({ hasText: 'second dot.png' });
+    await expect(second).toHaveCount(1, { timeout: 60_000 });
+    await expect(second.getByTestId('file-download')).toHaveAttribute('data-state', 'none');
+    await second.getByRole('button', { name: 'Download' }).click();
+    await second.getByRole('button', { name: 'Show image' }).click();
+    await expect(second.getByTestId('inline-image')).toBeVisible();
+    await screenshot(bob.page, 'files-02-inline-images');
+  });
+
+  test('4. A file notice in Qabel’s original format is shown as one this app cannot open', async () => {
+    // A stranger with a client of the original format writes to Bob's drop directly.
+    const bobContact = parseQco(bobCard)[0]!;
+    const stranger = await generateKeyPair();
+    const payload = JSON.stringify({ msg: 'Here is the report', file: 'report.pdf', url: 'https://qabel.example/api/v0/files/abc', key: 'a'.repeat(64), size: 2048 });
+    const pdu = await sealBox(
+      stranger,
+      fromHex(bobContact.publicKey, 32),
+      encodeDropMessage({
+        version: 1,
+        time_stamp: Date.now(),
+        sender: toHex(stranger.publicKey),
+        drop_payload: payload,
+        drop_payload_type: 'box_share_notification',
+        acknowledge_id: '0',
+        meta_data: { alias: 'Old Client' },
+      }),
+    );
+    const posted = await fetch(bobContact.dropUrls[0]!, { method: 'POST', headers: { authorization: 'Client Qabel', 'content-type': 'application/octet-stream' }, body: pdu });
+    expect(posted.status).toBe(200);
+
+    await goTo(bob.page, 'Chats');
+    await bob.page.getByTestId('conversation-item').filter({ hasText: 'Old Client' }).click({ timeout: 60_000 });
+    const card = messages(bob.page).filter({ hasText: 'report.pdf' });
+    await expect(card).toHaveCount(1);
+    await expect(card.getByTestId('share-unsupported')).toHaveText('Shared file — this app cannot open files in this format.');
+    await expect(card).toContainText('Here is the report');
+    await expect(card).toContainText('2.0 KB');
+    await expect(card.getByRole('button', { name: 'Download' })).toHaveCount(0);
+    await expectAccessible(bob.page, 'a file notice this app cannot open');
+  });
+});
