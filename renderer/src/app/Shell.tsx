@@ -39,7 +39,7 @@ export function Shell() {
       {view !== 'chats' && (
         <main className="content wide" aria-label={view}>
           <ConnectionBanner />
-          {view === 'posts' && <PostsScreen identity={identity} />}
+          {view === 'posts' && <PostsScreen key={identity.id} identity={identity} />}
           {view === 'contacts' && <ContactsScreen identity={identity} />}
           {view === 'identities' && <IdentitiesScreen />}
           {view === 'settings' && <SettingsScreen />}

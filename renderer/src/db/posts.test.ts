@@ -159,11 +159,21 @@ describe('own posts', () => {
     expect(await resumePosts(db, refusing.bridge)).toBe(2);
     const statuses = async () => Object.fromEntries((await db.postCopies.toArray()).map((c) => [c.contactKey, [c.status, c.error]]));
     expect(await statuses()).toEqual({ [key('a')]: ['queued', null], [key('b')]: ['failed', 'No.'] });
+    const aCopy = (await db.postCopies.toArray()).find((c) => c.contactKey === key('a'))!;
+    await applyPostStatus(db, { localId: aCopy.localId, status: 'sending' });
     const back = accepting();
     await retryPost(db, back.bridge, stored.id);
-    // The failed copy goes to the engine again under its own local id; the other is tried now.
-    expect(back.calls.map(([channel]) => channel).sort()).toEqual(['messages/retryNow', 'messages/send']);
-    expect(await statuses()).toEqual({ [key('a')]: ['queued', null], [key('b')]: ['queued', null] });
+    // The failed copy goes to the engine again under its own local id; the one it is sending is tried now.
+    expect(back.calls.map(([channel, request]) => [channel, (request as { localId: string }).localId === aCopy.localId]).sort()).toEqual([
+      ['messages/retryNow', true],
+      ['messages/send', false],
+    ]);
+    expect(await statuses()).toEqual({ [key('a')]: ['sending', null], [key('b')]: ['queued', null] });
+    // A copy the engine never took (it was away) is handed to it again.
+    await applyPostStatus(db, { localId: aCopy.localId, status: 'queued' });
+    const again = accepting();
+    await retryPost(db, again.bridge, stored.id);
+    expect(again.calls.map(([channel]) => channel)).toEqual(['messages/send', 'messages/send']);
   });
 
   it('refuse an empty or overlong text, and a post without recipients', async () => {

@@ -145,8 +145,9 @@ export async function resumePosts(db: DeaddropDatabase, bridge: EngineBridge): P
 }
 
 /**
- * Tries the copies of a post that have not arrived yet: failed ones go to the engine again, ones it is
- * still sending are tried now rather than at their scheduled time (`messages/retryNow`).
+ * Tries the copies of a post that have not arrived yet: failed ones and ones the engine never took
+ * (it was away) go to it again, ones it is still sending are tried now rather than at their scheduled
+ * time (`messages/retryNow`).
  */
 export async function retryPost(db: DeaddropDatabase, bridge: EngineBridge, postRowId: string): Promise<void> {
   const copies = await db.postCopies.where('postRowId').equals(postRowId).toArray();
@@ -154,6 +155,8 @@ export async function retryPost(db: DeaddropDatabase, bridge: EngineBridge, post
     if (copy.status === 'failed') {
       await db.postCopies.update(copy.localId, { status: 'queued', error: null });
       await submitPostCopy(db, bridge, { ...copy, status: 'queued', error: null });
+    } else if (copy.status === 'queued') {
+      await submitPostCopy(db, bridge, copy);
     } else if (!FINISHED.has(copy.status)) {
       await bridge.invoke('messages/retryNow', { localId: copy.localId });
     }
