@@ -11,23 +11,7 @@ import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.j
 import { craftPdu } from './helpers/craft.js';
 import { type ServerProcess, repoRoot, startServerProcess } from './helpers/serverProcess.js';
 import { removeDir, tempDir } from './helpers/testEngine.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function deaddrop(args: string[], passphrase = 'cli test passphrase'): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin/deaddrop.mjs'), ...args],
-      { cwd: repoRoot, env: { ...process.env, DEADDROP_PASSPHRASE: passphrase }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { type Run, deaddrop, lines } from './helpers/cliRun.js';
 
 /** Runs the CLI with nothing in DEADDROP_PASSPHRASE and `input` on stdin (piped: the lines are read as typed). */
 function deaddropWithInput(args: string[], input: string): Promise<Run> {
@@ -42,7 +26,6 @@ function deaddropWithInput(args: string[], input: string): Promise<Run> {
   });
 }
 
-const lines = (run: Run) => run.stdout.trim().split('\n');
 const dispatcher = new Agent();
 const raw = new DropClient({ dispatcher, timeoutMs: 5000 });
 afterAll(() => dispatcher.close());

@@ -1,12 +1,13 @@
 /** The CLI's commands: `id new`, `id card`, `send`, `fetch`. Each prints its result to stdout. */
 import { randomUUID } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
 import { type Contact, parseContactInput } from '../../../shared/protocol/contacts.js';
 import { revealUnsafe } from '../../../shared/text/untrustedText.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import { type CliEngine, type CliEngineOptions, importIdentityFile, openCliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
+import { downloadInto, fileOf, outcomeOf, progressLine, stageFile } from './fileCommands.js';
 import { formatFetchCursor, parseFetchCursor } from './fetchCursor.js';
 import { readNewPassphrase, readPassphrase } from './passphrase.js';
 
@@ -87,26 +88,29 @@ async function readContact(to: string) {
   return contacts[0]!;
 }
 
-export async function send(args: { id: string; to: string; text: string }, print: Print): Promise<void> {
+export async function send(args: { id: string; to: string; text?: string; file?: string }, print: Print): Promise<void> {
   const contact = await readContact(args.to);
   await withIdentity(args.id, async (cli, identityId) => {
     const localId = randomUUID();
-    const outcome = new Promise<EventMap['outbox/status']>((resolve) => {
-      cli.engine.subscribe(({ event, payload: status }) => {
-        if (event !== 'outbox/status') return;
-        if (status.localId === localId && (status.status === 'posted' || status.status === 'failed')) resolve(status);
+    const outcome = outcomeOf(cli, localId);
+    const recipient = { publicKey: contact.publicKey, dropUrls: contact.dropUrls };
+    let acknowledgeIds: string[] = [];
+    if (args.file !== undefined) {
+      const staged = await stageFile(cli, args.file, progressLine('reading'));
+      const upload = progressLine('uploading');
+      cli.engine.subscribe(({ event, payload }) => {
+        if (event === 'files/progress' && payload.id === localId && payload.state === 'running') upload(payload.done, payload.total);
       });
-    });
-    const accepted = await cli.call('messages/send', {
-      identityId,
-      localId,
-      recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
-      text: args.text,
-      wantReceipt: true,
-    });
+      await cli.call('files/send', { stageId: staged.stageId, identityId, localId, recipient, fileName: staged.fileName, mime: staged.mime, text: args.text ?? '', wantReceipt: true });
+    } else {
+      acknowledgeIds = (await cli.call('messages/send', { identityId, localId, recipient, text: args.text ?? '', wantReceipt: true })).acknowledgeIds;
+    }
     const final = await outcome;
-    if (final.status === 'failed') throw new CliError(`Not sent: ${final.error ?? 'the drop server did not take the message'}`);
-    for (const ackId of accepted.acknowledgeIds) print(ackId);
+    if (final.status !== 'posted') throw new CliError(`Not sent: ${final.error ?? 'the drop server did not take the message'}`);
+    // A file's notice is built once its upload is done, so its receipt id is known only now: asking
+    // again under the same localId answers with the message already accepted (and sends nothing).
+    if (args.file !== undefined) acknowledgeIds = (await cli.call('messages/send', { identityId, localId, recipient, text: '-', wantReceipt: true })).acknowledgeIds;
+    for (const ackId of acknowledgeIds) print(ackId);
   }, { trustedServers: contact.dropUrls });
 }
 
@@ -131,10 +135,17 @@ interface KnownContact {
  * Receipts go only to senders in the `--contacts` files, at the drop URLs those files give: never to
  * a stranger, nor to an address a message claims for itself. The others are withheld (said on stderr).
  */
-export async function fetchMessages(args: { id: string; since?: string; json: boolean; contacts: string[] }, print: Print, note: Print): Promise<void> {
+export async function fetchMessages(
+  args: { id: string; since?: string; json: boolean; contacts: string[]; downloadDir?: string },
+  print: Print,
+  note: Print,
+): Promise<void> {
   const known = new Map<string, KnownContact>();
   for (const file of args.contacts) for (const contact of await readContacts(file)) known.set(contact.publicKey, contact);
+  if (args.downloadDir !== undefined) await requireFolder(args.downloadDir);
   let withheld = 0;
+  let filesWithheld = 0;
+  const failedDownloads: string[] = [];
   await withIdentity(args.id, async (cli, identityId) => {
     const { dropUrls } = (await cli.call('identities/list', {})).find((identity) => identity.id === identityId)!;
     const since = args.since === undefined ? null : parseFetchCursor(args.since, dropUrls);
@@ -148,6 +159,23 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
     for (const batch of batches) {
       for (const message of batch.messages) {
         print(args.json ? JSON.stringify({ kind: 'message', ...messageJson(message) }) : describeMessage(message, known.get(message.senderKey)));
+      }
+      if (args.downloadDir !== undefined) {
+        for (const message of batch.messages) {
+          const file = fileOf(message);
+          if (!file) continue;
+          // A stranger's file is not fetched: its size and server are theirs to choose.
+          if (!known.has(message.senderKey)) {
+            filesWithheld++;
+            continue;
+          }
+          try {
+            const path = await downloadInto(cli, args.downloadDir, `cli-${batch.batchId}-${message.dedupeKey}`.slice(0, 128), file);
+            print(args.json ? JSON.stringify({ kind: 'file', dedupeKey: message.dedupeKey, path }) : `file\t${revealUnsafe(message.dedupeKey)}\t${revealUnsafe(path)}`);
+          } catch (err) {
+            failedDownloads.push(`${revealUnsafe(file.name)}: ${err instanceof Error ? err.message : 'not downloaded'}`);
+          }
+        }
       }
       for (const receipt of batch.receipts) {
         print(args.json ? JSON.stringify({ kind: 'receipt', ...receiptJson(receipt) }) : `receipt\t${receipt.senderKey}\t${revealUnsafe(receipt.acknowledgeId)}`);
@@ -167,6 +195,21 @@ export async function fetchMessages(args: { id: string; since?: string; json: bo
   if (withheld > 0) {
     note(`${withheld} receipt${withheld === 1 ? ' was' : 's were'} withheld: receipts are answered only for senders in a --contacts file.`);
   }
+  if (filesWithheld > 0) {
+    note(`${filesWithheld} file${filesWithheld === 1 ? ' was' : 's were'} not downloaded: files are downloaded only from senders in a --contacts file.`);
+  }
+  if (failedDownloads.length > 0) {
+    for (const failure of failedDownloads) note(failure);
+    throw new CliError(`${failedDownloads.length} file${failedDownloads.length === 1 ? '' : 's'} could not be downloaded; fetch again with the same --since to retry.`);
+  }
+}
+
+async function requireFolder(path: string): Promise<void> {
+  const isFolder = await stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) throw new CliError(`--download-dir ${path} is not a folder; create it first.`, 2);
 }
 
 /** The engine takes this many drop URLs per receipt (its `inbox/ack` schema). */
@@ -182,6 +225,7 @@ function messageJson(m: IncomingMessage) {
     alias: m.meta?.alias ?? null,
     type: m.type,
     text: m.text,
+    file: m.content.type === 'box_share_notification' ? { name: m.content.file, size: m.content.size, mime: m.content.mime, openable: m.content.ref !== null } : null,
     sentAt: m.sentAt,
     acknowledgeId: m.acknowledgeId,
     part: m.part,

@@ -11,12 +11,15 @@ export const USAGE = `usage:
   deaddrop id new --alias NAME --server URL --out FILE.qid [--bits N]
   deaddrop id card --id FILE.qid [--qco OUT.qco]
   deaddrop send --id FILE.qid --to CONTACT --text TEXT     (CONTACT: a .qco file or a QABELCONTACT string)
-  deaddrop fetch --id FILE.qid [--since TOKEN] [--json] [--contacts FILE.qco ...]
+  deaddrop send --id FILE.qid --to CONTACT --file PATH [--text CAPTION]
+  deaddrop fetch --id FILE.qid [--since TOKEN] [--json] [--contacts FILE.qco ...] [--download-dir DIR]
 The passphrase of FILE.qid comes from DEADDROP_PASSPHRASE or a prompt.
 fetch prints the messages newer than TOKEN (all without --since) and ends with "cursor TOKEN": pass that as
 --since next time, so old messages are neither shown nor answered again. It answers the receipts messages
 ask for only when their sender is in a --contacts file (repeatable), at the drop URLs that file gives;
-the others are withheld, and stderr says so.`;
+the others are withheld, and stderr says so. With --download-dir it downloads the files that senders in a
+--contacts file announce, checked and decrypted, into DIR (never replacing a file there), and prints
+"file KEY PATH" for each.`;
 
 type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
@@ -58,15 +61,19 @@ async function run(argv: string[], print: Print, note: Print): Promise<void> {
     throw new CliError(`Unknown command "id ${sub ?? ''}". Try --help.`, 2);
   }
   if (command === 'send') {
-    const v = flags(rest, { id: str, to: str, text: str }, ['id', 'to', 'text']);
+    const v = flags(rest, { id: str, to: str, text: str, file: str }, ['id', 'to']);
     if (!v) return print(USAGE);
-    return send({ id: v['id'] as string, to: v['to'] as string, text: v['text'] as string }, print);
+    const text = v['text'] as string | undefined;
+    const file = v['file'] as string | undefined;
+    if (file === undefined && (text === undefined || text === '')) throw new CliError('--text or --file is required.', 2);
+    return send({ id: v['id'] as string, to: v['to'] as string, text, file }, print);
   }
   if (command === 'fetch') {
-    const v = flags(rest, { id: str, since: str, json: { type: 'boolean' }, contacts: { type: 'string', multiple: true } }, ['id']);
+    const v = flags(rest, { id: str, since: str, json: { type: 'boolean' }, contacts: { type: 'string', multiple: true }, 'download-dir': str }, ['id']);
     if (!v) return print(USAGE);
     const contacts = (v['contacts'] as unknown as string[] | undefined) ?? [];
-    return fetchMessages({ id: v['id'] as string, since: v['since'] as string | undefined, json: v['json'] === true, contacts }, print, note);
+    const downloadDir = v['download-dir'] as string | undefined;
+    return fetchMessages({ id: v['id'] as string, since: v['since'] as string | undefined, json: v['json'] === true, contacts, downloadDir }, print, note);
   }
   throw new CliError(`Unknown command "${command}". Try --help.`, 2);
 }
