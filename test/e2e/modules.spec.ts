@@ -103,8 +103,11 @@ test.describe.serial('contact updates and posts', () => {
   test.beforeAll(async ({ browser }) => {
     test.setTimeout(240_000);
     [first, second, daves] = await Promise.all([startDropServer(), startDropServer(), startKeptServer()]);
-    const hosts = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((name) => startEngineHost(name)));
-    [alice, bob, carol, dave] = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((name, i) => openUser(browser, name, hosts[i]!)));
+    const [aliceHost, bobHost, carolHost, daveHost] = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((name) => startEngineHost(name)));
+    alice = await openUser(browser, 'alice', aliceHost!);
+    bob = await openUser(browser, 'bob', bobHost!);
+    carol = await openUser(browser, 'carol', carolHost!);
+    dave = await openUser(browser, 'dave', daveHost!);
   });
 
   test.afterAll(() => closeAll([alice, bob, carol, dave], [first, second, daves]));
