@@ -106,7 +106,10 @@ export class InboxChunkWriter {
 
     const wanted = messages.filter((m) => !this.seenBefore.has(pairKey(m.identityId, m.dedupeKey)) && this.sender(m).contact?.status !== 'blocked');
     const withParts = wanted.filter((m) => m.part && m.part.count > 1 && m.part.count <= MAX_TEXT_PARTS && isChat(m));
-    const postIds = wanted.flatMap((m) => (m.content.type === 'box_microblog' ? [incomingPostId(m.identityId, m.senderKey, m.content.postId)] : []));
+    const postIds = wanted.flatMap((m) => {
+      const storage = storageOf(m.content);
+      return storage.table === 'posts' ? [incomingPostId(m.identityId, m.senderKey, storage.post.postId)] : [];
+    });
     if (postIds.length > 0) (await db.posts.bulkGet(postIds)).forEach((post) => post && this.postsBefore.add(post.id));
     for (const id of new Set(withParts.map((m) => pairKey(m.identityId, m.senderKey)))) {
       this.senders.get(id)!.pendingParts = await db.textParts.where('[identityId+contactKey]').equals(keys.get(id)!).count();
@@ -126,9 +129,9 @@ export class InboxChunkWriter {
     if (this.seenBefore.has(key) || this.newSeen.has(key)) return 'duplicate';
     const sender = this.sender(message);
     if (sender.contact?.status === 'blocked') return 'dropped';
-    const content = message.content;
-    if (content.type === 'box_contact_update') return this.placeUpdate(message, content, sender);
-    if (content.type === 'box_microblog') return this.placePost(message, content, sender);
+    const storage = storageOf(message.content);
+    if (storage.table === 'contacts') return this.placeUpdate(message, storage.update, sender);
+    if (storage.table === 'posts') return this.placePost(message, storage.post, sender);
     if (!sender.contact && !this.openRequest(message, sender)) return this.drop(message, null);
 
     // `part` is the piece marker of a chat text as the engine decoded it (content.part, with the group as `groupId`).

@@ -9,8 +9,8 @@ const UNSUPPORTED: ChatFields = { kind: 'unsupported', text: '', share: null, pa
 
 /** How an incoming drop message is stored as a chat row, by its module (modules/registry.ts). */
 export function chatFields(message: IncomingMessage): ChatFields {
-  const placement = storageOf(message.content);
-  return placement.table === 'messages' ? placement.fields : UNSUPPORTED;
+  const storage = storageOf(message.content);
+  return storage.table === 'messages' ? storage.fields : UNSUPPORTED;
 }
 
 /** How an incoming drop message is shown: chat text, a shared-file notice, or a placeholder. */

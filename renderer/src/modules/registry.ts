@@ -9,6 +9,8 @@
  * - microblog posts: the `posts` table, never the chat.
  */
 import type { MessageContent } from '../../../shared/ipc/contract.js';
+import type { ContactUpdateContent } from '../../../shared/modules/contactUpdate.js';
+import type { MicroblogContent } from '../../../shared/modules/microblog.js';
 import type { MessageKind, MessageRecord } from '../db/records.js';
 
 /** A chat row's fields as a module fills them. */
@@ -20,35 +22,29 @@ export interface ChatFields {
   part: { group: string; index: number; count: number } | null;
 }
 
-/** Where a message of one module goes. */
-export type Storage<C extends MessageContent> =
-  | { table: 'messages'; row: (content: C) => ChatFields }
-  | { table: 'contacts' }
-  | { table: 'posts' };
+/** Where one incoming message goes, with what that place needs of it. */
+export type Storage =
+  | { table: 'messages'; fields: ChatFields }
+  | { table: 'contacts'; update: ContactUpdateContent }
+  | { table: 'posts'; post: MicroblogContent };
 
-type Modules = { [T in MessageContent['type']]: Storage<Extract<MessageContent, { type: T }>> };
+type Modules = { [T in MessageContent['type']]: (content: Extract<MessageContent, { type: T }>) => Storage };
 
 const UNSUPPORTED: ChatFields = { kind: 'unsupported', text: '', share: null, part: null };
 
 const modules: Modules = {
-  box_message: { table: 'messages', row: (c) => ({ kind: 'text', text: c.msg, share: null, part: c.part }) },
-  box_share_notification: {
-    table: 'messages',
-    row: (c) => ({ kind: 'share', text: c.msg, share: { file: c.file, url: c.url, size: c.size }, part: null }),
-  },
-  box_contact_update: { table: 'contacts' },
-  box_microblog: { table: 'posts' },
-  unsupported: { table: 'messages', row: () => UNSUPPORTED },
+  box_message: (c) => ({ table: 'messages', fields: { kind: 'text', text: c.msg, share: null, part: c.part } }),
+  box_share_notification: (c) => ({ table: 'messages', fields: { kind: 'share', text: c.msg, share: { file: c.file, url: c.url, size: c.size }, part: null } }),
+  box_contact_update: (update) => ({ table: 'contacts', update }),
+  box_microblog: (post) => ({ table: 'posts', post }),
+  unsupported: () => ({ table: 'messages', fields: UNSUPPORTED }),
 };
 
-/** Where `content` is stored; `row` already bound to it for chat rows. */
-export type Placement = { table: 'messages'; fields: ChatFields } | { table: 'contacts' } | { table: 'posts' };
-
-export function storageOf(content: MessageContent): Placement {
-  const storage = modules[content.type] as Storage<MessageContent> | undefined;
+/** Where `content` is stored, by its module. */
+export function storageOf(content: MessageContent): Storage {
+  const store = modules[content.type] as ((content: MessageContent) => Storage) | undefined;
   // A content type this build has no entry for is shown like an unknown payload type.
-  if (!storage) return { table: 'messages', fields: UNSUPPORTED };
-  return storage.table === 'messages' ? { table: 'messages', fields: storage.row(content) } : storage;
+  return store ? store(content) : { table: 'messages', fields: UNSUPPORTED };
 }
 
 type Previewed = Pick<MessageRecord, 'kind' | 'text' | 'share'>;
