@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { crc32, deflateSync } from 'node:zlib';
 import { expect, test } from '@playwright/test';
 import { parseQco } from '../../shared/protocol/contacts.js';
-import { generateKeyPair, sealBox } from '../../shared/protocol/box.js';
+import { generateKeyPair, portableBox } from '../../shared/protocol/box.js';
 import { fromHex, toHex } from '../../shared/protocol/encoding.js';
 import { encodeDropMessage } from '../../shared/protocol/message.js';
 import {
@@ -20,8 +21,29 @@ import {
 } from './support/appDriver.js';
 import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
 
-/** A 1×1 PNG, as a camera would never make one but every browser decodes. */
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+/** A `width`×`height` RGB PNG of a colour gradient: something to see in the screenshots. */
+function gradientPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits per channel, RGB, no interlace
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    const row = y * (1 + width * 3); // each row starts with filter type 0
+    for (let x = 0; x < width; x++) rows.set([(x * 255) / width, (y * 255) / height, 160], row + 1 + x * 3);
+  }
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+const PNG = gradientPng(160, 100);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
@@ -134,7 +156,7 @@ test.describe.serial('files end to end', () => {
     await expect(image).toBeVisible({ timeout: 60_000 });
     await expect(image).toHaveAttribute('alt', 'dot.png');
     // Decoded, not just placed.
-    await expect.poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1);
+    await expect.poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(160);
     await expectAccessible(bob.page, 'chat with an inline image');
 
     await goTo(bob.page, 'Settings');
@@ -144,6 +166,8 @@ test.describe.serial('files end to end', () => {
     await bob.page.getByRole('button', { name: 'Save file settings' }).click();
     await expect(bob.page.getByText('File settings saved.')).toBeVisible();
     await openConversationWith(bob.page, 'Alice');
+    // What was shown stays shown when the conversation is opened again.
+    await expect(card.getByTestId('inline-image')).toBeVisible();
 
     // This one is dropped on Alice's conversation instead of chosen.
     await alice.page.evaluate(`(() => {
@@ -171,7 +195,7 @@ test.describe.serial('files end to end', () => {
     const bobContact = parseQco(bobCard)[0]!;
     const stranger = await generateKeyPair();
     const payload = JSON.stringify({ msg: 'Here is the report', file: 'report.pdf', url: 'https://qabel.example/api/v0/files/abc', key: 'a'.repeat(64), size: 2048 });
-    const pdu = await sealBox(
+    const pdu = await portableBox.sealPdu(
       stranger,
       fromHex(bobContact.publicKey, 32),
       encodeDropMessage({

@@ -14,6 +14,8 @@ import {
   type SharedFile,
   cancelDownload,
   downloadIdOf,
+  imageWasShown,
+  noteImageShown,
   readInlineImage,
   saveDownloadedFile,
   saveDownloadedFileAs,
@@ -160,13 +162,13 @@ function IncomingFile({ message, file, fileRef, bridge, contactStatus }: Incomin
   const automatic =
     settings !== null &&
     shouldAutoDownload({ direction: message.direction, contactStatus, ref: fileRef, mime: file.mime, limitMb: settings.autoDownloadImagesMb });
-  const [showImage, setShowImage] = useState(false);
+  const [showClicked, setShowClicked] = useState(false);
+  const showImage = downloadId !== null && (showClicked || automatic || imageWasShown(downloadId));
   const [error, setError] = useState<string | null>(null);
 
   // An image within the user's limit is fetched as soon as its card shows (once: not after a Cancel).
   useEffect(() => {
     if (!automatic || !downloadId || transfer !== undefined) return;
-    setShowImage(true);
     void startDownload(bridge, downloadId, fileRef);
   }, [automatic, downloadId, transfer, bridge, fileRef]);
 
@@ -232,7 +234,7 @@ function IncomingFile({ message, file, fileRef, bridge, contactStatus }: Incomin
               </button>
             )}
             {image && !showImage && (
-              <button type="button" className="small" onClick={() => setShowImage(true)}>
+              <button type="button" className="small" onClick={() => setShowClicked(true)}>
                 Show image
               </button>
             )}
@@ -265,8 +267,9 @@ function InlineImage({ bridge, id, fileRef, name }: { bridge: EngineBridge; id: 
     readInlineImage(bridge, id, fileRef).then(
       (blob) => {
         if (!live) return;
-        if (blob === null) setProblem('This file is not an image of a format shown here: save it to open it.');
-        else setUrl((made = URL.createObjectURL(blob)));
+        if (blob === null) return setProblem('This file is not an image of a format shown here: save it to open it.');
+        noteImageShown(id);
+        setUrl((made = URL.createObjectURL(blob)));
       },
       (error: unknown) => live && setProblem(error instanceof Error ? error.message : 'The image could not be read.'),
     );

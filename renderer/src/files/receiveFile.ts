@@ -127,8 +127,20 @@ export async function saveDownloadedFileAs(bridge: EngineBridge, id: string, ref
 const IMAGE_CACHE_SIZE = 40;
 const images = new Map<string, Blob | null>();
 
+/** Images shown inline in this window: shown again when their row comes back, whatever the limit says now. */
+const shownImages = new Set<string>();
+
+export function noteImageShown(id: string): void {
+  shownImages.add(id);
+}
+
+export function imageWasShown(id: string): boolean {
+  return shownImages.has(id);
+}
+
 function forgetImage(id: string): void {
   images.delete(id);
+  shownImages.delete(id);
 }
 
 /**
