@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useState } from 'react';
 import { LinkifiedText } from '../chat/LinkifiedText.js';
 import { formatFullTime, formatMessageTime } from '../chat/formatTime.js';
 import { database } from '../db/database.js';
@@ -27,6 +27,8 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
   const formId = useId();
   const [alias, setAlias] = useState(contact.alias);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  // The name may change while this is open (the contact announced a new one): the field follows it.
+  useEffect(() => setAlias(contact.alias), [contact.alias]);
 
   const rename = (event: FormEvent) => {
     event.preventDefault();
