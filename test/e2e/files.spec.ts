@@ -147,7 +147,26 @@ test.describe.serial('files end to end', () => {
     await expect(sent).toHaveAttribute('data-status', 'delivered', { timeout: 60_000 });
   });
 
-  test('3. An image from Alice shows inline by itself; with the limit at 0 it waits for a click', async () => {
+  test('3. Alice cancels a file while it is handed over: it is never announced to Bob', async () => {
+    await alice.page.getByTestId('composer-file').setInputFiles({ name: 'draft.bin', mimeType: 'application/octet-stream', buffer: randomBytes(20 * 1024 * 1024) });
+    await alice.page.getByTestId('composer-input').press('Enter');
+    const card = messages(alice.page).filter({ hasText: 'draft.bin' });
+    const upload = card.getByTestId('file-upload');
+    await expect(upload).toBeVisible();
+    await expect(upload.getByRole('progressbar')).toBeVisible();
+    await screenshot(alice.page, 'files-03-uploading');
+    await expectAccessible(alice.page, 'chat with a file being sent');
+    await upload.getByRole('button', { name: 'Cancel' }).click();
+    await expect(card).toHaveAttribute('data-status', 'cancelled');
+    await expect(upload).toHaveCount(0);
+
+    // A text sent after it arrives; the cancelled file never does.
+    await sendText(alice.page, 'Never mind the draft.');
+    await expect(messages(bob.page).filter({ hasText: 'Never mind the draft.' })).toHaveCount(1, { timeout: 60_000 });
+    await expect(messages(bob.page).filter({ hasText: 'draft.bin' })).toHaveCount(0);
+  });
+
+  test('4. An image from Alice shows inline by itself; with the limit at 0 it waits for a click', async () => {
     await alice.page.getByTestId('composer-file').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
     await alice.page.getByTestId('composer-input').press('Enter');
     const card = messages(bob.page).filter({ hasText: 'dot.png' });
@@ -188,9 +207,22 @@ test.describe.serial('files end to end', () => {
     await second.getByRole('button', { name: 'Show image' }).click();
     await expect(second.getByTestId('inline-image')).toBeVisible();
     await screenshot(bob.page, 'files-02-inline-images');
+
+    // An image pasted into the input is attached like a chosen one.
+    await alice.page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob('${PNG.toString('base64')}'), (c) => c.charCodeAt(0));
+      const clipboard = new DataTransfer();
+      clipboard.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+      const input = document.querySelector('[data-testid="composer-input"]');
+      input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true }));
+    })()`);
+    await expect(alice.page.getByTestId('composer-attachment')).toContainText('pasted.png');
+    await alice.page.getByTestId('composer-input').fill('Pasted');
+    await alice.page.getByTestId('composer-input').press('Enter');
+    await expect(messages(bob.page).filter({ hasText: 'pasted.png' })).toContainText('Pasted', { timeout: 60_000 });
   });
 
-  test('4. A file notice in Qabel’s original format is shown as one this app cannot open', async () => {
+  test('5. A file notice in Qabel’s original format is shown as one this app cannot open', async () => {
     // A stranger with a client of the original format writes to Bob's drop directly.
     const bobContact = parseQco(bobCard)[0]!;
     const stranger = await generateKeyPair();
