@@ -66,6 +66,7 @@ export const channelSpecs = {
   'files/stageBegin': {},
   'files/stageChunk': {},
   'files/send': {},
+  'files/upload': {},
   'files/download': {},
   'files/read': {},
   'files/discard': {},

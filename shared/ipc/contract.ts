@@ -18,7 +18,7 @@ import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
 import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 import { type MessageContent, sendContentSchema } from '../modules/registry.js';
-import { encryptedFileRefSchema } from '../modules/share.js';
+import { type EncryptedFileRef, encryptedFileRefSchema } from '../modules/share.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 export type { MessageContent, SendContent, SendContentInput } from '../modules/registry.js';
@@ -243,6 +243,8 @@ export interface FileProgress {
   /** `done`: uploaded (the notice is queued) or downloaded and checked; `failed` says why in `error`. */
   state: 'running' | 'done' | 'failed' | 'cancelled';
   error?: string;
+  /** An upload of `files/upload` that is done: how to fetch and open the file. */
+  ref?: EncryptedFileRef;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,6 +356,12 @@ export const requestSchemas = {
     wantReceipt: z.boolean().default(true),
   }),
   /**
+   * Uploads a staged file like `files/send` but sends no notice: the final `files/progress` (id
+   * `uploadId`, state `done`) carries the file's reference, e.g. for the files and the listing of a
+   * shared folder (shared/modules/shareListing.ts). `files/discard` with the uploadId stops it.
+   */
+  'files/upload': z.object({ stageId: id, identityId: id, uploadId: id }),
+  /**
    * Downloads a file a notice announced and checks it (size, SHA-256, every chunk opens), keeping it
    * encrypted in the profile under the caller's `id`; progress as `files/progress` (direction `down`).
    * Calling again after a failure resumes where the download stopped; for a file already here it
@@ -362,7 +370,7 @@ export const requestSchemas = {
   'files/download': z.object({ id, ref: encryptedFileRefSchema }),
   /** Decrypted bytes of a downloaded file from `offset` (at most FILE_CHUNK_BYTES). */
   'files/read': z.object({ id, ref: encryptedFileRefSchema, offset: z.number().int().min(0) }),
-  /** Forgets a downloaded (or partly downloaded) file. */
+  /** Forgets a downloaded (or partly downloaded) file, stopping its download, or stops an upload of `files/upload`. */
   'files/discard': z.object({ id }),
   /** Asks where to save a downloaded file (the system's Save As) and writes it there decrypted. */
   'files/saveAs': z.object({ id, ref: encryptedFileRefSchema, fileName: z.string().min(1).max(255) }),
@@ -518,6 +526,7 @@ export interface ResponseMap {
   'files/stageBegin': { stageId: string };
   'files/stageChunk': { received: number };
   'files/send': { localId: string };
+  'files/upload': { uploadId: string };
   /** `ready`: the file was here already (no download started). */
   'files/download': { ready: boolean };
   /** base64url of up to FILE_CHUNK_BYTES decrypted bytes from the offset, and the file's size. */

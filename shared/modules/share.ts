@@ -37,6 +37,10 @@ export const encryptedFileRefSchema = z.object({
 });
 export type EncryptedFileRef = z.infer<typeof encryptedFileRefSchema>;
 
+/** Shares (ours): an announcement names the share and its revision; removal says so. */
+const shareIdSchema = z.string().min(1).max(64).regex(/^[\w-]+$/, 'expected a share id of letters, digits, - and _');
+const revisionSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
 const payloadSchema = z.object({
   msg: z.string().nullish(),
   file: z.string(),
@@ -47,7 +51,20 @@ const payloadSchema = z.object({
   hash: z.string().max(128).nullish(),
   cipher_size: z.number().nullish(),
   type: z.string().max(256).nullish(),
+  share_id: shareIdSchema.nullish(),
+  revision: revisionSchema.nullish(),
+  removed: z.boolean().nullish(),
 });
+
+/**
+ * A shared folder (ours): the notice's file is the share's listing (shareListing.ts) at `revision`;
+ * a later revision replaces it; `removed` ends the share (the notice then carries no file).
+ */
+export interface ShareRevision {
+  id: string;
+  revision: number;
+  removed: boolean;
+}
 
 export interface ShareContent {
   type: typeof BOX_SHARE_NOTIFICATION;
@@ -60,6 +77,8 @@ export interface ShareContent {
   ref: EncryptedFileRef | null;
   /** The content type the sender gave, if it is one. */
   mime: string | null;
+  /** Set when the notice announces a revision of a shared folder rather than one file. */
+  share: ShareRevision | null;
 }
 
 export const shareSendSchema = z.object({
@@ -69,8 +88,11 @@ export const shareSendSchema = z.object({
   /** An optional caption. */
   text: z.string().max(500).default(''),
   mime: mimeType.nullable().default(null),
-  ref: encryptedFileRefSchema,
-});
+  /** Null only for the removal of a share. */
+  ref: encryptedFileRefSchema.nullable(),
+  /** For a shared folder: the share and the revision this listing (`ref`) is. */
+  share: z.object({ id: shareIdSchema, revision: revisionSchema, removed: z.boolean().default(false) }).nullable().default(null),
+}).refine((send) => (send.ref === null) === (send.share?.removed === true), 'A notice carries a file, unless it removes a share.');
 export type ShareSend = z.infer<typeof shareSendSchema>;
 
 export const shareModule: SendingModule<typeof BOX_SHARE_NOTIFICATION, ShareContent, ShareSend> = {
@@ -81,6 +103,7 @@ export const shareModule: SendingModule<typeof BOX_SHARE_NOTIFICATION, ShareCont
     const p = parsed.data;
     const ref = encryptedFileRefSchema.safeParse({ scheme: p.scheme, url: p.url, key: p.key, size: p.size, cipherSize: p.cipher_size, hash: p.hash });
     const mime = mimeType.safeParse(p.type);
+    const share = p.share_id != null && p.revision != null ? { id: p.share_id, revision: p.revision, removed: p.removed === true } : null;
     return {
       type: BOX_SHARE_NOTIFICATION,
       msg: orNull(p.msg) ?? '',
@@ -88,23 +111,24 @@ export const shareModule: SendingModule<typeof BOX_SHARE_NOTIFICATION, ShareCont
       url: p.url,
       key: p.key,
       size: p.size,
-      ref: ref.success ? ref.data : null,
+      ref: ref.success && !share?.removed ? ref.data : null,
       mime: mime.success ? mime.data : null,
+      share,
     };
   },
   sendSchema: shareSendSchema,
   build(request, context) {
-    const { ref } = request;
+    const { ref, share } = request;
+    // A removal carries no file; the original fields stay present (empty) for clients that require them.
     const payload = {
       msg: request.text,
       file: request.file,
-      url: ref.url,
-      key: ref.key,
-      size: ref.size,
-      scheme: ref.scheme,
-      hash: ref.hash,
-      cipher_size: ref.cipherSize,
+      url: ref?.url ?? '',
+      key: ref?.key ?? '',
+      size: ref?.size ?? 0,
+      ...(ref ? { scheme: ref.scheme, hash: ref.hash, cipher_size: ref.cipherSize } : {}),
       ...(request.mime ? { type: request.mime } : {}),
+      ...(share ? { share_id: share.id, revision: share.revision, ...(share.removed ? { removed: true } : {}) } : {}),
     };
     return [singleMessage(BOX_SHARE_NOTIFICATION, payload, context)];
   },

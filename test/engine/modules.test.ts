@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncryptedFileRef, IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { FILE_CHUNK_BYTES } from '../../shared/ipc/contract.js';
 import { fromBase64Url, toBase64Url } from '../../shared/protocol/encoding.js';
+import { type ShareListing, SHARE_LISTING_FORMAT, parseShareListing } from '../../shared/modules/shareListing.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
@@ -153,6 +154,49 @@ describe('payload modules between two engines', () => {
       await carol.close();
       removeDir(carol.dataDir);
     }
+  });
+
+  it('shares a folder: files and listing uploaded without notices, each revision announced, removal too', async () => {
+    const files = [randomBytes(70_000), randomBytes(10)];
+    const refs: EncryptedFileRef[] = [];
+    for (const [index, bytes] of files.entries()) {
+      await alice.call('files/upload', { stageId: await stage(alice, bytes), identityId: aliceId.id, uploadId: `up-${index}` });
+      const done = await waitFor(() => alice.of('files/progress').find((p) => p.id === `up-${index}` && p.state === 'done'), 'uploaded');
+      refs.push(done.ref!);
+    }
+    const listing: ShareListing = {
+      format: SHARE_LISTING_FORMAT,
+      version: 1,
+      name: 'Holiday',
+      files: refs.map((ref, index) => ({ path: `day ${index}/photo.bin`, mime: null, ref })),
+    };
+    await alice.call('files/upload', { stageId: await stage(alice, Buffer.from(JSON.stringify(listing))), identityId: aliceId.id, uploadId: 'listing-1' });
+    const listingRef = (await waitFor(() => alice.of('files/progress').find((p) => p.id === 'listing-1' && p.state === 'done'), 'listing up')).ref!;
+    const recipient = { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls };
+    await alice.call('messages/send', {
+      identityId: aliceId.id,
+      localId: 'share-1',
+      recipient,
+      content: { type: 'box_share_notification', file: 'Holiday', mime: 'application/json', ref: listingRef, share: { id: 'share-a', revision: 1 } },
+    });
+    await alice.call('messages/send', {
+      identityId: aliceId.id,
+      localId: 'share-2',
+      recipient,
+      content: { type: 'box_share_notification', file: 'Holiday', ref: null, share: { id: 'share-a', revision: 2, removed: true } },
+    });
+    const [announced, removed] = await nextAtBob(2, 'the share and its removal');
+    if (announced!.content.type !== 'box_share_notification' || !announced!.content.ref) throw new Error('expected a share revision');
+    expect(announced!.content.share).toEqual({ id: 'share-a', revision: 1, removed: false });
+    expect(removed!.content).toMatchObject({ ref: null, share: { id: 'share-a', revision: 2, removed: true } });
+    // Bob reads the listing, then any file in it.
+    await bob.call('files/download', { id: 'listing', ref: announced!.content.ref });
+    await waitFor(() => bob.of('files/progress').find((p) => p.id === 'listing' && p.state === 'done'), 'listing down');
+    const read = parseShareListing((await readAll(bob, 'listing', announced!.content.ref)).toString('utf8'));
+    expect(read?.files.map((file) => file.path)).toEqual(['day 0/photo.bin', 'day 1/photo.bin']);
+    await bob.call('files/download', { id: 'photo-0', ref: read!.files[0]!.ref });
+    await waitFor(() => bob.of('files/progress').find((p) => p.id === 'photo-0' && p.state === 'done'), 'photo down');
+    expect((await readAll(bob, 'photo-0', read!.files[0]!.ref)).equals(files[0]!)).toBe(true);
   });
 
   it('builds contact updates and posts from the identity as it is now', async () => {

@@ -2,7 +2,7 @@
 import type { ApiHandlers } from '../../../shared/ipc/contract.js';
 import type { EngineContext } from '../engine.js';
 
-type FileChannel = 'files/stageBegin' | 'files/stageChunk' | 'files/send' | 'files/download' | 'files/read' | 'files/discard';
+type FileChannel = 'files/stageBegin' | 'files/stageChunk' | 'files/send' | 'files/upload' | 'files/download' | 'files/read' | 'files/discard';
 
 export function fileHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, FileChannel> {
   const { files } = parts;
@@ -18,6 +18,10 @@ export function fileHandlers(parts: EngineContext, requireUnlocked: () => void):
     'files/send': async (request) => {
       requireUnlocked();
       return files.send(request);
+    },
+    'files/upload': async (request) => {
+      requireUnlocked();
+      return files.upload(request);
     },
     'files/download': async (request) => {
       requireUnlocked();

@@ -94,23 +94,38 @@ export class FileService {
 
   /** Starts uploading a staged file; its notice goes out through the outbox under `localId`. */
   async send(request: ParsedRequestOf<'files/send'>): Promise<{ localId: string }> {
-    const staged = this.staged.get(request.stageId);
-    if (!staged || staged.taken) throw new ApiFailure('not_found', 'No file is being handed over under this id: start again.');
-    if (staged.received !== staged.size) throw new ApiFailure('bad_input', `Only ${staged.received} of the file's ${staged.size} bytes arrived.`);
     if (this.uploads.has(request.localId) || this.options.stateStore.outboxRecord(request.localId)) {
       throw new ApiFailure('already_exists', 'A message with this id is being sent already.');
     }
-    const identity = this.options.stateStore.identity(request.identityId);
+    this.startUpload(request.stageId, request.identityId, request.localId, (ref) => this.announce(request, ref));
+    return { localId: request.localId };
+  }
+
+  /** Starts uploading a staged file with no notice; the last progress event carries its reference. */
+  async upload({ stageId, identityId, uploadId }: ParsedRequestOf<'files/upload'>): Promise<{ uploadId: string }> {
+    if (this.uploads.has(uploadId)) throw new ApiFailure('already_exists', 'An upload with this id is running already.');
+    this.startUpload(stageId, identityId, uploadId, null);
+    return { uploadId };
+  }
+
+  /**
+   * Takes a completely staged file and uploads it in the background under `id`; `then` (for a file
+   * sent as a message) queues its notice, and the outbox reports on `id` too.
+   */
+  private startUpload(stageId: string, identityId: string, id: string, then: ((ref: EncryptedFileRef) => Promise<void>) | null): void {
+    const staged = this.staged.get(stageId);
+    if (!staged || staged.taken) throw new ApiFailure('not_found', 'No file is being handed over under this id: start again.');
+    if (staged.received !== staged.size) throw new ApiFailure('bad_input', `Only ${staged.received} of the file's ${staged.size} bytes arrived.`);
+    const identity = this.options.stateStore.identity(identityId);
     staged.taken = true;
     const servers = [...new Set(identity.dropUrls.map((url) => parseDropUrl(url).serverUrl))];
     const job: Job = { abort: new AbortController(), done: Promise.resolve() };
-    this.uploads.set(request.localId, job);
-    job.done = this.upload(request, staged, servers, job.abort.signal).finally(() => {
-      this.uploads.delete(request.localId);
-      this.staged.delete(request.stageId);
+    this.uploads.set(id, job);
+    job.done = this.runUpload(id, staged, servers, job.abort.signal, then).finally(() => {
+      this.uploads.delete(id);
+      this.staged.delete(stageId);
       return rm(staged.path, { force: true }).catch(() => undefined);
     });
-    return { localId: request.localId };
   }
 
   /** Stops the upload of `localId` (true) or does nothing when none is running (false). */
@@ -175,6 +190,11 @@ export class FileService {
   }
 
   async discard({ id }: ParsedRequestOf<'files/discard'>): Promise<null> {
+    const upload = this.uploads.get(id);
+    if (upload) {
+      upload.abort.abort(new Error('cancelled'));
+      await upload.done;
+    }
     const job = this.downloads.get(id);
     if (job) {
       job.abort.abort(new Error('cancelled'));
@@ -223,12 +243,12 @@ export class FileService {
     };
   }
 
-  private async upload(request: ParsedRequestOf<'files/send'>, staged: Staged, servers: readonly string[], signal: AbortSignal): Promise<void> {
-    const { emit, sender, logger } = this.options;
-    const { localId } = request;
-    const report = this.progress(localId, 'up', staged.size);
-    emit('files/progress', { id: localId, direction: 'up', done: 0, total: staged.size, state: 'running' });
-    emit('outbox/status', { localId, status: 'sending' });
+  private async runUpload(id: string, staged: Staged, servers: readonly string[], signal: AbortSignal, then: ((ref: EncryptedFileRef) => Promise<void>) | null): Promise<void> {
+    const { emit, logger } = this.options;
+    const asMessage = then !== null;
+    const report = this.progress(id, 'up', staged.size);
+    emit('files/progress', { id, direction: 'up', done: 0, total: staged.size, state: 'running' });
+    if (asMessage) emit('outbox/status', { localId: id, status: 'sending' });
     let ref: EncryptedFileRef | null = null;
     let failure: FileTransferError | null = null;
     for (const server of servers) {
@@ -243,8 +263,8 @@ export class FileService {
       }
     }
     if (signal.aborted) {
-      emit('files/progress', { id: localId, direction: 'up', done: 0, total: staged.size, state: 'cancelled' });
-      emit('outbox/status', { localId, status: 'cancelled' });
+      emit('files/progress', { id, direction: 'up', done: 0, total: staged.size, state: 'cancelled' });
+      if (asMessage) emit('outbox/status', { localId: id, status: 'cancelled' });
       return;
     }
     if (!ref) {
@@ -253,22 +273,28 @@ export class FileService {
           ? 'None of your drop servers stores files: add a drop on a server that does (its operator starts it with --blobs), then send the file again.'
           : (failure?.message ?? 'The upload failed.');
       logger.warn('file upload failed', { kind: failure?.kind ?? 'unknown' });
-      emit('files/progress', { id: localId, direction: 'up', done: 0, total: staged.size, state: 'failed', error });
-      emit('outbox/status', { localId, status: 'failed', error });
+      emit('files/progress', { id, direction: 'up', done: 0, total: staged.size, state: 'failed', error });
+      if (asMessage) emit('outbox/status', { localId: id, status: 'failed', error });
       return;
     }
-    emit('files/progress', { id: localId, direction: 'up', done: staged.size, total: staged.size, state: 'done' });
+    emit('files/progress', { id, direction: 'up', done: staged.size, total: staged.size, state: 'done', ref });
+    await then?.(ref);
+  }
+
+  /** Queues the notice of an uploaded file through the outbox, under the file's localId. */
+  private async announce(request: ParsedRequestOf<'files/send'>, ref: EncryptedFileRef): Promise<void> {
+    const { localId } = request;
     try {
-      await sender.send({
+      await this.options.sender.send({
         identityId: request.identityId,
         localId,
         recipient: request.recipient,
-        content: { type: BOX_SHARE_NOTIFICATION, file: request.fileName, text: request.text, mime: request.mime, ref },
+        content: { type: BOX_SHARE_NOTIFICATION, file: request.fileName, text: request.text, mime: request.mime, ref, share: null },
         wantReceipt: request.wantReceipt,
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : 'The notice could not be sent.';
-      emit('outbox/status', { localId, status: 'failed', error: message });
+      this.options.emit('outbox/status', { localId, status: 'failed', error: message });
     }
   }
 

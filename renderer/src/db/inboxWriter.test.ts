@@ -97,7 +97,7 @@ describe('inbox writer: storing a batch', () => {
     await writeInboxBatch(db, batch('b1', [
       incoming(key('a'), 's', {
         type: 'box_share_notification', text: 'look', share: { file: 'f.pdf', url: 'http://x/f', size: 3 },
-        content: { type: 'box_share_notification', msg: 'look', file: 'f.pdf', url: 'http://x/f', key: 'k', size: 3, ref: null, mime: null },
+        content: { type: 'box_share_notification', msg: 'look', file: 'f.pdf', url: 'http://x/f', key: 'k', size: 3, ref: null, mime: null, share: null },
       }),
       incoming(key('a'), 'u', { type: 'box_future_thing', text: null, content: { type: 'unsupported', payloadType: 'box_future_thing', payload: '{}' } }),
     ]));

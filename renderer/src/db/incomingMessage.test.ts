@@ -14,7 +14,7 @@ describe('incoming messages', () => {
     // By the payload as the engine decoded it (`content`), not by the older `text` and `share` fields.
     expect(messageKind(incoming({}))).toBe('text');
     expect(messageKind(incoming({ text: null }))).toBe('text');
-    const share = { type: 'box_share_notification' as const, msg: '', file: 'f', url: 'u', key: 'k', size: 1, ref: null, mime: null };
+    const share = { type: 'box_share_notification' as const, msg: '', file: 'f', url: 'u', key: 'k', size: 1, ref: null, mime: null, share: null };
     expect(messageKind(incoming({ type: 'box_share_notification', content: share }))).toBe('share');
     expect(messageKind(incoming({ type: 'box_unknown', content: { type: 'unsupported', payloadType: 'box_unknown', payload: '{}' } }))).toBe('unsupported');
     // Contact updates and posts never become chat rows.
