@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import type { ServerStatus } from '../../../shared/ipc/contract.js';
 import { formatMessageTime } from '../chat/formatTime.js';
 import { database } from '../db/database.js';
 import type { DropStateRecord } from '../db/records.js';
@@ -68,8 +69,25 @@ export function ServerStatusPanel() {
       <button type="button" onClick={() => void refresh()}>
         Check now
       </button>
+      <MalformedNote servers={servers} />
       <DropActivity />
     </section>
+  );
+}
+
+/**
+ * Messages sealed for one of the user's identities that could not be read (a payload failing its
+ * module's schema, a forged sender field): dropped unseen, so only this count says they came.
+ */
+function MalformedNote({ servers }: { servers: readonly ServerStatus[] }) {
+  const withMalformed = servers.filter((s) => s.malformedMessages > 0);
+  if (withMalformed.length === 0) return null;
+  return (
+    <p className="hint" role="note">
+      Unreadable messages dropped since Deaddrop started:{' '}
+      {withMalformed.map((s) => `${s.malformedMessages.toLocaleString()} at ${s.serverUrl}`).join(', ')}. They were sealed for you but malformed (a
+      broken or hostile sender); nothing of them is shown.
+    </p>
   );
 }
 
