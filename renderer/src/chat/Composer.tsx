@@ -10,6 +10,7 @@ import { useComposerFocus } from './chatIntents.js';
 import { MAX_TEXT_LENGTH } from '../../../shared/protocol/textMessages.js';
 import { formatBytes } from '../files/formatBytes.js';
 import { FileSendError, MAX_CAPTION_LENGTH, refuseFile, sendFile } from '../files/sendFile.js';
+import { watchFileProgress } from '../files/transfers.js';
 import '../files/files.css';
 
 /**
@@ -47,7 +48,8 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
   const attach = (files: FileList | File[] | null | undefined) => {
     const list = files ? [...files] : [];
     const file = list[0];
-    if (!file || disabledReason) return;
+    if (!file) return;
+    if (disabledReason) return setRefusal(disabledReason);
     const refused = refuseFile(file);
     setRefusal(refused ?? (list.length > 1 ? 'One file at a time: the first one is attached.' : null));
     setAttachment(refused ? null : file);
@@ -59,7 +61,7 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
   // Files dropped anywhere on the conversation are attached, not opened by the browser.
   useEffect(() => {
     const chat = form.current?.closest('.chat');
-    if (!(chat instanceof HTMLElement) || disabledReason) return;
+    if (!(chat instanceof HTMLElement)) return;
     const hasFiles = (event: DragEvent) => event.dataTransfer?.types.includes('Files') === true;
     const over = (event: DragEvent) => {
       if (!hasFiles(event)) return;
@@ -85,7 +87,12 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
       chat.removeEventListener('drop', drop);
       chat.classList.remove('file-drop-active');
     };
-  }, [disabledReason]);
+  }, []);
+  // From the first conversation opened on, the engine's file events are followed: a file sent gets
+  // its progress and, once posted, its acknowledge ids (for "delivered") also while its row is scrolled away.
+  useEffect(() => {
+    if (bridge) watchFileProgress(bridge, database());
+  }, [bridge]);
 
   const onPaste = (event: ClipboardEvent<HTMLTextAreaElement>) => {
     const files = [...event.clipboardData.files];

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { EncryptedFileRef } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { database } from '../db/database.js';
-import type { ContactStatus, MessageRecord } from '../db/records.js';
+import type { ContactRecord, ContactStatus, MessageRecord } from '../db/records.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { LinkifiedText } from '../chat/LinkifiedText.js';
@@ -33,10 +33,11 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
   useEffect(() => {
     if (bridge) watchFileProgress(bridge, database());
   }, [bridge]);
-  const contact = useLiveQuery(
+  // Undefined while it is read, null when there is no such contact.
+  const contact = useLiveQuery<ContactRecord | null | undefined>(
     async () => (await database().contacts.get([message.identityId, message.contactKey])) ?? null,
     [message.identityId, message.contactKey],
-    null,
+    undefined,
   );
   const from = message.direction === 'out' ? 'You' : (contact?.alias ?? 'Contact');
   return (
@@ -56,10 +57,15 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
         </p>
       )}
       {message.direction === 'out' ? (
-        bridge && <OutgoingFile message={message} bridge={bridge} />
+        bridge && <OutgoingFile message={message} name={file.name} bridge={bridge} />
       ) : file.ref === null ? (
         <p className="hint" data-testid="share-unsupported">
           Shared file — this app cannot open files in this format.
+        </p>
+      ) : contact === undefined ? null : !isAccepted(contact?.status) ? (
+        // Fetching contacts the server the notice names: not before the user accepted the sender.
+        <p className="hint" data-testid="share-not-accepted">
+          Files are downloaded only from contacts you accepted: accept the request to download this one.
         </p>
       ) : (
         bridge && (
@@ -76,15 +82,19 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
   );
 }
 
+function isAccepted(status: ContactStatus | undefined): boolean {
+  return status === 'accepted' || status === 'verified';
+}
+
 /** Our file while it is handed over and uploaded: a bar and Cancel; a failed upload says why, with Try again. */
-function OutgoingFile({ message, bridge }: { message: MessageRecord; bridge: EngineBridge }) {
+function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name: string; bridge: EngineBridge }) {
   const localId = message.localId ?? '';
   const transfer = useTransfers((s) => s.transfers[localId]);
   const active = transfer !== undefined && (transfer.state === 'staging' || transfer.state === 'running');
   if (active && message.status !== 'cancelled') {
     return (
       <div className="stack" data-testid="file-upload">
-        <TransferBar transfer={transfer} label={transfer.state === 'staging' ? 'Preparing' : 'Uploading'} />
+        <TransferBar transfer={transfer} label={transfer.state === 'staging' ? 'Preparing' : 'Uploading'} name={name} />
         <div className="bubble-actions">
           <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
             Cancel
@@ -190,7 +200,7 @@ function IncomingFile({ message, file, fileRef, bridge, contactStatus }: Incomin
   const state = transfer?.state;
   return (
     <div className="stack" data-testid="file-download" data-state={state ?? 'none'}>
-      {state === 'running' && <TransferBar transfer={transfer!} label="Downloading" />}
+      {state === 'running' && <TransferBar transfer={transfer!} label="Downloading" name={file.name} />}
       {state === 'failed' && (
         <div role="alert">
           <p className="error-text">The download stopped: {transfer!.error ?? 'unknown error'}</p>
@@ -245,11 +255,11 @@ function IncomingFile({ message, file, fileRef, bridge, contactStatus }: Incomin
   );
 }
 
-function TransferBar({ transfer, label }: { transfer: Transfer; label: string }) {
+function TransferBar({ transfer, label, name }: { transfer: Transfer; label: string; name: string }) {
   const total = Math.max(transfer.total, 1);
   return (
     <div role="status" aria-live="off" className="stack">
-      <progress aria-label={label} max={total} value={Math.min(transfer.done, total)} />
+      <progress aria-label={`${label} ${name}`} max={total} value={Math.min(transfer.done, total)} />
       <p className="hint">
         {label}… {formatProgress(transfer.done, transfer.total)}
       </p>

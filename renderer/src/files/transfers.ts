@@ -69,6 +69,8 @@ export function interruptTransfers(reasons: Record<Transfer['direction'], string
 }
 
 const watched = new WeakSet<EngineBridge>();
+/** Notices whose acknowledge ids were asked for in this window: once each (an answer without any ends it too). */
+const askedForIds = new Set<string>();
 
 /**
  * Follows the engine's file events on `bridge`, once per bridge, from whichever card or composer
@@ -89,6 +91,8 @@ export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): v
     for (const localId of stopped) void applyOutboxStatus(db, { localId, status: 'failed', error });
   });
   bridge.on('outbox/status', (event) => {
-    if (event.status === 'posted') void learnFileAcknowledgeIds(db, bridge, event.localId).catch(() => undefined);
+    if (event.status !== 'posted' || askedForIds.has(event.localId)) return;
+    askedForIds.add(event.localId);
+    void learnFileAcknowledgeIds(db, bridge, event.localId).catch(() => undefined);
   });
 }
