@@ -49,7 +49,7 @@ function incoming(n: number, over: Partial<IncomingMessage> = {}): IncomingMessa
 function contentOf(message: Omit<IncomingMessage, 'content'>): IncomingMessage['content'] {
   const { type, text, share, part } = message;
   if (type === 'box_message' && text !== null) return { type, msg: text, part: part && { group: part.groupId, index: part.index, count: part.count } };
-  if (type === 'box_share_notification' && share) return { type, msg: text ?? '', ...share, key: 'k', ref: null, mime: null };
+  if (type === 'box_share_notification' && share) return { type, msg: text ?? '', ...share, key: 'k', ref: null, mime: null, share: null };
   return { type: 'unsupported', payloadType: type, payload: message.payload };
 }
 
