@@ -6,7 +6,20 @@
  */
 import { parseDropUrl } from './dropId.js';
 import { ProtocolError } from './errors.js';
-import { HEX_KEY } from './encoding.js';
+import { HEX_KEY, fromBase64Url, fromHex, toBase64Url, toHex } from './encoding.js';
+
+/**
+ * What a version-1 contact card adds (PROTOCOL-V1.md 1c "Capability negotiation"): a QR prekey, so
+ * the first message can already be forward-secret, and the capabilities of the client.
+ */
+export interface ContactV1 {
+  /** The QR prekey's X25519 public key, 64 lowercase hex. */
+  qrPrekey: string;
+  /** The last day (days since 1970-01-01, UTC) the prekey may be used. */
+  qrPrekeyExpiresDay: number;
+  /** Capability bits (none defined yet beyond version 1 itself). */
+  caps: number;
+}
 
 /** A contact: who they are and where to drop messages for them. */
 export interface Contact {
@@ -16,9 +29,13 @@ export interface Contact {
   dropUrls: string[];
   email?: string;
   phone?: string;
+  /** Present when the card was a version-1 card (`DEADDROP1`, or a `.qco` with a `deaddrop` field). */
+  v1?: ContactV1;
 }
 
 export const CONTACT_STRING_TAG = 'QABELCONTACT';
+/** The five-line version-1 contact string's first line (old Qabel apps read only the four-line one). */
+export const CONTACT_STRING_V1_TAG = 'DEADDROP1';
 export const MAX_ALIAS_LENGTH = 128;
 export const MAX_DROP_URLS = 16;
 const MAX_CONTACT_FIELD_LENGTH = 256;
@@ -69,6 +86,42 @@ function checkOptional(value: unknown, what: string, where: string): string | un
   return trimmed.length > 0 ? trimmed : undefined;
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const V1_FIELD_BYTES = 35;
+
+function checkV1(v1: unknown, where: string): ContactV1 {
+  if (typeof v1 !== 'object' || v1 === null) throw invalid(`${where}: the version-1 part is not readable.`);
+  const { qrPrekey, qrPrekeyExpiresDay, caps } = v1 as Record<string, unknown>;
+  if (typeof qrPrekey !== 'string' || !HEX_KEY.test(qrPrekey)) throw invalid(`${where}: the prekey must be 64 hexadecimal characters.`);
+  if (typeof qrPrekeyExpiresDay !== 'number' || !Number.isInteger(qrPrekeyExpiresDay) || qrPrekeyExpiresDay < 0 || qrPrekeyExpiresDay > 0xffff) {
+    throw invalid(`${where}: the prekey's expiry day is out of range.`);
+  }
+  if (typeof caps !== 'number' || !Number.isInteger(caps) || caps < 0 || caps > 0xff) throw invalid(`${where}: the capabilities are out of range.`);
+  return { qrPrekey: qrPrekey.toLowerCase(), qrPrekeyExpiresDay, caps };
+}
+
+/** The fifth line of a `DEADDROP1` string: base64url of prekey (32) · expiry day u16 · caps u8. */
+export function encodeV1Field(v1: ContactV1): string {
+  const bytes = new Uint8Array(V1_FIELD_BYTES);
+  bytes.set(fromHex(v1.qrPrekey, 32), 0);
+  bytes[32] = v1.qrPrekeyExpiresDay >> 8;
+  bytes[33] = v1.qrPrekeyExpiresDay & 0xff;
+  bytes[34] = v1.caps;
+  return toBase64Url(bytes);
+}
+
+function decodeV1Field(text: string, where: string): ContactV1 {
+  if (!BASE64URL.test(text) || text.length !== 47) throw invalid(`${where}: the last line is not a version-1 prekey field.`);
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(text);
+  } catch {
+    throw invalid(`${where}: the last line is not a version-1 prekey field.`);
+  }
+  if (bytes.length !== V1_FIELD_BYTES) throw invalid(`${where}: the last line is not a version-1 prekey field.`);
+  return checkV1({ qrPrekey: toHex(bytes.subarray(0, 32)), qrPrekeyExpiresDay: (bytes[32]! << 8) | bytes[33]!, caps: bytes[34]! }, where);
+}
+
 /** Validates and normalises a contact (trimmed fields, lowercase key, canonical URLs). */
 export function validateContact(c: Contact, where = 'Contact'): Contact {
   const contact: Contact = {
@@ -80,6 +133,7 @@ export function validateContact(c: Contact, where = 'Contact'): Contact {
   const phone = checkOptional(c.phone, 'phone number', where);
   if (email !== undefined) contact.email = email;
   if (phone !== undefined) contact.phone = phone;
+  if (c.v1 !== undefined) contact.v1 = checkV1(c.v1, where);
   return contact;
 }
 
@@ -96,6 +150,29 @@ export function parseContactString(text: string): Contact {
   return validateContact({ alias: lines[1]!, dropUrls: lines[2]!.split(',').map((u) => u.trim()), publicKey: lines[3]! }, where);
 }
 
+/**
+ * Reads the five-line version-1 contact string: `DEADDROP1`, alias, drop URLs joined by ", ",
+ * public key, and the prekey field (`encodeV1Field`).
+ */
+export function parseContactStringV1(text: string): Contact {
+  if (typeof text !== 'string' || text.length > MAX_CONTACT_STRING_LENGTH) throw invalid('This is not a contact code.');
+  const lines = text.trim().split(/\r?\n/).map((line) => line.trim());
+  if (lines[0] !== CONTACT_STRING_V1_TAG) throw invalid('This is not a version-1 contact code: it does not start with DEADDROP1.');
+  if (lines.length !== 5) throw invalid(`A version-1 contact code has 5 lines; this one has ${lines.length}.`);
+  const where = 'Contact code';
+  return validateContact(
+    { alias: lines[1]!, dropUrls: lines[2]!.split(',').map((u) => u.trim()), publicKey: lines[3]!, v1: decodeV1Field(lines[4]!, where) },
+    where,
+  );
+}
+
+/** The five-line version-1 contact string of `c`, which must have its `v1` part. */
+export function formatContactStringV1(c: Contact): string {
+  const contact = validateContact(c);
+  if (!contact.v1) throw invalid('A version-1 contact code needs a prekey.');
+  return [CONTACT_STRING_V1_TAG, contact.alias, contact.dropUrls.join(', '), contact.publicKey, encodeV1Field(contact.v1)].join('\n');
+}
+
 /** The four-line contact string of `c` (for QR codes and copy/paste). */
 export function formatContactString(c: Contact): string {
   const contact = validateContact(c);
@@ -105,10 +182,20 @@ export function formatContactString(c: Contact): string {
 function contactFromQcoObject(value: unknown, where: string): Contact {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${where} is not a contact object.`);
   const o = value as Record<string, unknown>;
-  return validateContact(
+  const contact = validateContact(
     { alias: o.alias as string, publicKey: o.public_key as string, dropUrls: o.drop_urls as string[], email: o.email as string, phone: o.phone as string },
     where,
   );
+  // Our version-1 field; old importers ignore it, and a broken one only costs the upgrade, not the contact.
+  const dd = o.deaddrop as Record<string, unknown> | undefined;
+  if (dd && typeof dd === 'object' && dd.v === 1 && typeof dd.qpk === 'string') {
+    try {
+      contact.v1 = decodeV1Field(dd.qpk, where);
+    } catch {
+      // Kept as a version-0 contact.
+    }
+  }
+  return contact;
 }
 
 /** Reads a `.qco` file: `{"contacts":[...]}` or one bare contact object. */
@@ -140,6 +227,7 @@ export function formatQco(contacts: readonly Contact[]): string {
       ...(v.phone !== undefined ? { phone: v.phone } : {}),
       public_key: v.publicKey,
       drop_urls: v.dropUrls,
+      ...(v.v1 !== undefined ? { deaddrop: { v: 1, qpk: encodeV1Field(v.v1) } } : {}),
     };
   });
   return `${JSON.stringify({ contacts: list }, null, 2)}\n`;
@@ -160,8 +248,9 @@ export function parseContactInput(text: string): Contact[] {
   if (typeof text !== 'string') throw invalid('Nothing to import.');
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed.startsWith(CONTACT_STRING_TAG)) return [parseContactString(trimmed)];
+  if (trimmed.startsWith(CONTACT_STRING_V1_TAG)) return [parseContactStringV1(trimmed)];
   if (trimmed.startsWith('{')) return parseQco(trimmed);
-  throw invalid('This is neither a contact code (QABELCONTACT ...) nor a contact file.');
+  throw invalid('This is neither a contact code (QABELCONTACT or DEADDROP1 ...) nor a contact file.');
 }
 
 /** The public key as 16 groups of four hex characters, for comparing by eye. */
