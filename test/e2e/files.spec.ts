@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { expect, test } from '@playwright/test';
 import { parseQco } from '../../shared/protocol/contacts.js';
@@ -56,16 +58,23 @@ test.describe.serial('files end to end', () => {
   let alice: User;
   let bob: User;
   let bobCard = '';
+  // The server keeps drops and blobs in a file, so it can be stopped and started again (test 6).
+  let serverDir = '';
+  const serverFlags = () => ['--blobs', '--db', `sqlite:${join(serverDir, 'drops.db')}`];
 
   test.beforeAll(async ({ browser }) => {
     test.setTimeout(180_000);
-    server = await startDropServer(['--blobs']);
+    serverDir = await mkdtemp(join(tmpdir(), 'deaddrop-e2e-files-'));
+    server = await startDropServer(serverFlags());
     const [aliceHost, bobHost] = await Promise.all([startEngineHost('files-alice'), startEngineHost('files-bob')]);
     alice = await openUser(browser, 'alice', aliceHost);
     bob = await openUser(browser, 'bob', bobHost);
   });
 
-  test.afterAll(() => closeAll([alice, bob], [server]));
+  test.afterAll(async () => {
+    await closeAll([alice, bob], [server]);
+    await rm(serverDir, { recursive: true, force: true });
+  });
 
   test('1. Alice and Bob become contacts', async () => {
     await createIdentity(alice.page, 'Alice', server.url);
@@ -252,5 +261,35 @@ test.describe.serial('files end to end', () => {
     await expect(card).toContainText('2.0 KB');
     await expect(card.getByRole('button', { name: 'Download' })).toHaveCount(0);
     await expectAccessible(bob.page, 'a file notice this app cannot open');
+  });
+
+  test('6. A download that fails says why; Resume once the sender’s server is back completes it', async () => {
+    test.setTimeout(240_000);
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    await openConversationWith(alice.page, 'Bob');
+    await alice.page.getByTestId('composer-file').setInputFiles({ name: 'notes.bin', mimeType: 'application/octet-stream', buffer: content });
+    await alice.page.getByTestId('composer-input').press('Enter');
+    await expect(messages(alice.page).filter({ hasText: 'notes.bin' })).toHaveAttribute('data-status', /posted|delivered/, { timeout: 60_000 });
+    await openConversationWith(bob.page, 'Alice');
+    const card = messages(bob.page).filter({ hasText: 'notes.bin' });
+    await expect(card).toHaveCount(1, { timeout: 60_000 });
+
+    const port = new URL(server.url).port;
+    await server.stop();
+    await card.getByRole('button', { name: 'Download' }).click();
+    const download = card.getByTestId('file-download');
+    await expect(download).toHaveAttribute('data-state', 'failed', { timeout: 60_000 });
+    await expect(card.getByRole('alert')).toContainText('The download stopped:');
+    await expect(card.getByRole('alert')).toContainText('Choose Resume once the connection is back');
+    await screenshot(bob.page, 'files-04-download-failed');
+    await expectAccessible(bob.page, 'chat with a failed download');
+
+    server = await startDropServer([...serverFlags(), '--port', port]);
+    await card.getByRole('button', { name: 'Resume' }).click();
+    await expect(download).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+    const saving = bob.page.waitForEvent('download', { timeout: 60_000 });
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    const bytes = await readFile((await (await saving).path())!);
+    expect(sha256(bytes)).toBe(sha256(content));
   });
 });

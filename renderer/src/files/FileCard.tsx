@@ -205,8 +205,8 @@ function IncomingFile({ message, file, fileRef, bridge, contactStatus }: Incomin
         <div role="alert">
           <p className="error-text">The download stopped: {transfer!.error ?? 'unknown error'}</p>
           <p className="hint">
-            Check your connection and choose Resume: it goes on where it stopped. If it fails again, the sender’s server may no longer have
-            the file (files expire there): ask them to send it again.
+            Choose Resume once the connection is back: the download goes on where it stopped. If it keeps failing, the sender’s server may
+            no longer have the file (files expire there): ask them to send it again.
           </p>
         </div>
       )}
