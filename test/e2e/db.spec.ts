@@ -395,7 +395,9 @@ test.describe('database layer', () => {
     };
     const bubble = page.locator('#bubble');
     await call(page, 'renderMessage', { ...base, kind: 'share', text: 'the plan', payloadType: 'box_share_notification', share: { file: 'plan.pdf', url: 'https://x.example/f', size: 2048 } });
-    await expect(bubble.getByTestId('share-notice')).toContainText('Shared a file: plan.pdf (2.0 KB)');
+    // The file card (renderer/src/files) names the file and its size; its wording is the card's own.
+    await expect(bubble.getByTestId('share-notice')).toContainText('plan.pdf');
+    await expect(bubble.getByTestId('share-notice')).toContainText('2.0 KB');
     await expect(bubble).toContainText('the plan');
 
     await call(page, 'renderMessage', { ...base, kind: 'unsupported', payloadType: 'box_future_thing' });
