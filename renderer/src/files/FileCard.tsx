@@ -104,10 +104,11 @@ function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name:
     );
   }
   if (message.status === null) {
-    // Stored, but no upload of this window is running: the window was reloaded while it was handed over.
+    // Stored, but never handed over completely: the window was closed or reloaded meanwhile, and the
+    // engine forgets a partly staged file. Only the user can hand it over again.
     return (
-      <div className="bubble-actions">
-        <p className="hint">Waiting for the upload to start…</p>
+      <div className="bubble-actions" data-testid="file-interrupted">
+        <p className="hint">This file was not handed over completely (the window was closed or reloaded): attach it again to send it.</p>
         <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
           Cancel
         </button>

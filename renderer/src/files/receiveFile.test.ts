@@ -164,6 +164,21 @@ describe('downloads', () => {
     expect(await readInlineImage(holding(svg, 1000).bridge, 'img-2', { ...ref, size: svg.length })).toBeNull();
   });
 
+  it('keeps recently shown images in memory, up to a total size: the oldest is read again', async () => {
+    const png = new Uint8Array(30 * 1024 * 1024);
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const engine = holding(png, 8 * 1024 * 1024);
+    const big = { ...ref, size: png.length };
+    const reads = () => engine.calls.filter(([, r]) => r.offset === 0).length;
+    for (const id of ['cache-a', 'cache-b', 'cache-c']) await readInlineImage(engine.bridge, id, big);
+    expect(reads()).toBe(3);
+    await readInlineImage(engine.bridge, 'cache-c', big);
+    await readInlineImage(engine.bridge, 'cache-b', big);
+    expect(reads()).toBe(3);
+    await readInlineImage(engine.bridge, 'cache-a', big);
+    expect(reads()).toBe(4);
+  });
+
   it('saves under a name that is no path', () => {
     expect(saveName('../../etc/passwd')).toBe('_.._etc_passwd');
     expect(saveName('...')).toBe('file');

@@ -123,9 +123,25 @@ export async function saveDownloadedFileAs(bridge: EngineBridge, id: string, ref
   return result.value.saved;
 }
 
-/** Images read once stay in memory for a while: a row scrolled away and back does not read them again. */
+/**
+ * Images read once stay in memory for a while, so a row scrolled away and back does not read its
+ * image again: the most recent ones, up to a number and a total size.
+ */
 const IMAGE_CACHE_SIZE = 40;
+const IMAGE_CACHE_BYTES = 64 * 1024 * 1024;
 const images = new Map<string, Blob | null>();
+
+function cacheImage(id: string, image: Blob | null): void {
+  images.delete(id);
+  images.set(id, image);
+  let bytes = 0;
+  for (const blob of images.values()) bytes += blob?.size ?? 0;
+  for (const [oldest, blob] of images) {
+    if (images.size <= 1 || (images.size <= IMAGE_CACHE_SIZE && bytes <= IMAGE_CACHE_BYTES)) break;
+    images.delete(oldest);
+    bytes -= blob?.size ?? 0;
+  }
+}
 
 /** Images shown inline in this window: shown again when their row comes back, whatever the limit says now. */
 const shownImages = new Set<string>();
@@ -148,11 +164,14 @@ function forgetImage(id: string): void {
  * formats shown inline (whatever the notice claimed).
  */
 export async function readInlineImage(bridge: EngineBridge, id: string, ref: EncryptedFileRef): Promise<Blob | null> {
-  if (images.has(id)) return images.get(id)!;
+  const cached = images.get(id);
+  if (cached !== undefined) {
+    cacheImage(id, cached);
+    return cached;
+  }
   const raw = await readDownloadedFile(bridge, id, ref);
   const type = sniffImageType(new Uint8Array(await raw.slice(0, 16).arrayBuffer()));
   const image = type === null ? null : new Blob([raw], { type });
-  images.set(id, image);
-  while (images.size > IMAGE_CACHE_SIZE) images.delete(images.keys().next().value!);
+  cacheImage(id, image);
   return image;
 }
