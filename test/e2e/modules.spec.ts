@@ -250,4 +250,18 @@ test.describe.serial('contact updates and posts', () => {
     // Receipts come back: each copy delivered.
     await expect(own.getByTestId('post-progress')).toContainText('3 received it', { timeout: 90_000 });
   });
+
+  test('7. A post to chosen contacts goes to them only', async () => {
+    const page = alice.page;
+    await goToPosts(page);
+    await page.getByLabel('Your post').fill('Only for Bob.');
+    await page.getByLabel('All 3 contacts').uncheck();
+    await expect(page.getByRole('button', { name: 'Post', exact: true })).toBeDisabled();
+    await page.getByRole('group', { name: 'Send to' }).getByLabel('Bob').check();
+    await page.getByRole('button', { name: 'Post', exact: true }).click();
+    const own = page.getByTestId('post').filter({ hasText: 'Only for Bob.' });
+    await expect(own.getByTestId('post-progress')).toContainText('Posted to 1 of 1 contact', { timeout: 60_000 });
+    await goToPosts(bob.page);
+    await expect(bob.page.getByTestId('post').first()).toContainText('Only for Bob.', { timeout: 60_000 });
+  });
 });
