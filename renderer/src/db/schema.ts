@@ -130,3 +130,12 @@ export const schemaV8 = {
   posts: 'id, [identityId+sortAt], [identityId+authorKey+sortAt], [identityId+unread]',
   postCopies: 'localId, postRowId, identityId, status, *ackIds',
 };
+
+/**
+ * Version 9: shared folders (`shares`: our own, and those contacts announced to us), listed per
+ * identity; one record each, with its recipients' progress and its listing inside (sealed).
+ */
+export const schemaV9 = {
+  ...schemaV8,
+  shares: 'id, identityId',
+};
