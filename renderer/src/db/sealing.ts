@@ -20,6 +20,7 @@ export const CLEAR_FIELDS: Readonly<Record<string, readonly string[]>> = {
   textParts: ['messageId', 'index', 'identityId', 'contactKey'],
   posts: ['id', 'identityId', 'authorKey', 'sortAt', 'unread'],
   postCopies: ['localId', 'postRowId', 'identityId', 'status', 'ackIds'],
+  shares: ['id', 'identityId'],
 };
 
 /** The sealed fields of a record, under this property. */
