@@ -11,8 +11,9 @@ import type {
   SettingRecord,
   TextPartRecord,
 } from './records.js';
+import type { ShareRecord } from '../shares/shareRecords.js';
 import {
-  schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5,
+  schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaV7, schemaV8, schemaV9, upgradeToV2, upgradeToV3, upgradeToV4, upgradeToV5,
 } from './schema.js';
 import { sealingMiddleware } from './sealing.js';
 
@@ -30,6 +31,7 @@ export class DeaddropDatabase extends Dexie {
   textParts!: Table<TextPartRecord, [string, number]>;
   posts!: Table<PostRecord, string>;
   postCopies!: Table<PostCopyRecord, string>;
+  shares!: Table<ShareRecord, string>;
 
   constructor(name: string = DATABASE_NAME) {
     super(name);
@@ -41,6 +43,7 @@ export class DeaddropDatabase extends Dexie {
     this.version(6).stores(schemaV6);
     this.version(7).stores(schemaV7);
     this.version(8).stores(schemaV8);
+    this.version(9).stores(schemaV9);
     this.use(sealingMiddleware);
   }
 }
