@@ -6,12 +6,14 @@
  * - chat rows (`messages`, one MessageKind each): chat texts (long ones in parts), shared-file notices,
  *   and anything of a type no module reads (kept raw, shown as unsupported);
  * - contact updates: applied to the sender's contact record, with an `event` line in the conversation;
- * - microblog posts: the `posts` table, never the chat.
+ * - microblog posts: the `posts` table, never the chat;
+ * - announcements of shared folders (a share notice with `share` set): the `shares` table, never the chat.
  */
 import type { MessageContent } from '../../../shared/ipc/contract.js';
 import type { ContactUpdateContent } from '../../../shared/modules/contactUpdate.js';
 import type { MicroblogContent } from '../../../shared/modules/microblog.js';
 import type { MessageKind, MessageRecord } from '../db/records.js';
+import type { ShareNotice } from '../shares/shareRecords.js';
 
 /** A chat row's fields as a module fills them. */
 export interface ChatFields {
@@ -26,7 +28,8 @@ export interface ChatFields {
 export type Storage =
   | { table: 'messages'; fields: ChatFields }
   | { table: 'contacts'; update: ContactUpdateContent }
-  | { table: 'posts'; post: MicroblogContent };
+  | { table: 'posts'; post: MicroblogContent }
+  | { table: 'shares'; notice: ShareNotice };
 
 type Modules = { [T in MessageContent['type']]: (content: Extract<MessageContent, { type: T }>) => Storage };
 
@@ -34,7 +37,10 @@ const UNSUPPORTED: ChatFields = { kind: 'unsupported', text: '', share: null, pa
 
 const modules: Modules = {
   box_message: (c) => ({ table: 'messages', fields: { kind: 'text', text: c.msg, share: null, part: c.part } }),
-  box_share_notification: (c) => ({ table: 'messages', fields: { kind: 'share', text: c.msg, share: { file: c.file, url: c.url, size: c.size }, part: null } }),
+  box_share_notification: (c) =>
+    c.share
+      ? { table: 'shares', notice: { ...c, share: c.share } }
+      : { table: 'messages', fields: { kind: 'share', text: c.msg, share: { file: c.file, url: c.url, size: c.size }, part: null } },
   box_contact_update: (update) => ({ table: 'contacts', update }),
   box_microblog: (post) => ({ table: 'posts', post }),
   unsupported: () => ({ table: 'messages', fields: UNSUPPORTED }),
