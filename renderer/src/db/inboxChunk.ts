@@ -5,7 +5,8 @@
  * what is stored, not with what a flood sends, and nothing a blocked sender sends is written.
  *
  * Where a message goes is its module's choice (modules/registry.ts): a chat row, the sender's contact
- * record (contact updates, with a line in the conversation), or the posts table.
+ * record (contact updates, with a line in the conversation), the posts table, or the shares table
+ * (announcements of shared folders).
  */
 import type { IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
 import type { ContactUpdateContent } from '../../../shared/modules/contactUpdate.js';
@@ -13,6 +14,7 @@ import type { MicroblogContent } from '../../../shared/modules/microblog.js';
 import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
 import { type AppliedUpdate, applyContactUpdate, applyMetaData, eventRecord } from '../modules/contactUpdate.js';
 import { storageOf } from '../modules/registry.js';
+import { type ShareNotice, type ShareRecord, applyShareNotice, receivedShareRowId } from '../shares/shareRecords.js';
 import type { DeaddropDatabase } from './database.js';
 import { cleanDropUrls, contactFromHello, helloDropUrls, incomingRecord, incomingSortAt, previewOf } from './incomingMessage.js';
 import { type PartGroup, addPiece, groupMessageId, hasPiece, loadGroups, newGroup, settleGroup } from './longTextParts.js';
@@ -70,6 +72,9 @@ export class InboxChunkWriter {
   /** Posts stored before this slice (by record id), and those it stores. */
   private readonly postsBefore = new Set<string>();
   private readonly newPosts = new Map<string, PostRecord>();
+  /** Received shares as stored before this slice (by record id), and as this slice leaves them. */
+  private readonly sharesBefore = new Map<string, ShareRecord>();
+  private readonly newShares = new Map<string, ShareRecord>();
   /** The contact's drop URLs as they were when a message came, where its meta data changed them since. */
   private readonly receiptUrls = new Map<string, readonly string[]>();
   /** Messages this slice stored, per drop they came from (duplicates of a batch delivered again are not). */
@@ -81,7 +86,7 @@ export class InboxChunkWriter {
     private readonly droppedKeys: DroppedKeys,
   ) {}
 
-  /** Call inside a transaction over messages, seen, contacts, conversations, textParts, settings and posts. */
+  /** Call inside a transaction over messages, seen, contacts, conversations, textParts, settings, posts and shares. */
   async write(messages: readonly IncomingMessage[]): Promise<void> {
     await this.load(messages);
     for (const message of messages) this.recordOutcome(message, this.place(message));
@@ -111,6 +116,11 @@ export class InboxChunkWriter {
       return storage.table === 'posts' ? [incomingPostId(m.identityId, m.senderKey, storage.post.postId)] : [];
     });
     if (postIds.length > 0) (await db.posts.bulkGet(postIds)).forEach((post) => post && this.postsBefore.add(post.id));
+    const shareIds = wanted.flatMap((m) => {
+      const storage = storageOf(m.content);
+      return storage.table === 'shares' ? [receivedShareRowId(m.identityId, m.senderKey, storage.notice.share.id)] : [];
+    });
+    if (shareIds.length > 0) (await db.shares.bulkGet([...new Set(shareIds)])).forEach((share) => share && this.sharesBefore.set(share.id, share));
     for (const id of new Set(withParts.map((m) => pairKey(m.identityId, m.senderKey)))) {
       this.senders.get(id)!.pendingParts = await db.textParts.where('[identityId+contactKey]').equals(keys.get(id)!).count();
     }
@@ -132,6 +142,7 @@ export class InboxChunkWriter {
     const storage = storageOf(message.content);
     if (storage.table === 'contacts') return this.placeUpdate(message, storage.update, sender);
     if (storage.table === 'posts') return this.placePost(message, storage.post, sender);
+    if (storage.table === 'shares') return this.placeShare(message, storage.notice, sender);
     if (!sender.contact && !this.openRequest(message, sender)) return this.drop(message, null);
 
     // `part` is the piece marker of a chat text as the engine decoded it (content.part, with the group as `groupId`).
@@ -210,6 +221,20 @@ export class InboxChunkWriter {
       unread: 1,
     });
     return this.absorbed(message, `post:${id}`);
+  }
+
+  /**
+   * An announcement of a shared folder of an accepted or verified contact updates the share it names
+   * (shareRecords.ts `applyShareNotice`: a stale revision changes nothing, a removal is final); never a
+   * chat row. A stranger's or an ignored sender's is dropped, like their posts: it opens no request.
+   */
+  private placeShare(message: IncomingMessage, notice: ShareNotice, sender: Sender): Placement {
+    if (!sender.contact || !isAccepted(sender.contact.status)) return 'dropped';
+    this.takeMetaData(message, sender);
+    const id = receivedShareRowId(message.identityId, message.senderKey, notice.share.id);
+    const next = applyShareNotice(this.newShares.get(id) ?? this.sharesBefore.get(id), notice, message.identityId, message.senderKey, sender.contact.status, message.receivedAt);
+    if (next) this.newShares.set(id, next);
+    return this.absorbed(message, `share:${id}`);
   }
 
   /**
@@ -323,6 +348,7 @@ export class InboxChunkWriter {
     if (rows.length > 0) await db.messages.bulkPut(rows);
     if (this.newSeen.size > 0) await db.seen.bulkPut([...this.newSeen.values()]);
     if (this.newPosts.size > 0) await db.posts.bulkPut([...this.newPosts.values()]);
+    if (this.newShares.size > 0) await db.shares.bulkPut([...this.newShares.values()]);
 
     const contacts: ContactRecord[] = [];
     const conversations: ConversationRecord[] = [];

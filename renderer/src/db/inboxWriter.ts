@@ -35,7 +35,7 @@ export async function writeInboxBatch(db: DeaddropDatabase, batch: EventMap['inb
   let dropped = droppedKeys.get(db);
   if (!dropped) droppedKeys.set(db, (dropped = new DroppedKeys()));
   // Scope functions are `async` so that Dexie keeps the transaction alive across their awaits.
-  const tables = [db.messages, db.seen, db.contacts, db.conversations, db.textParts, db.settings, db.posts];
+  const tables = [db.messages, db.seen, db.contacts, db.conversations, db.textParts, db.settings, db.posts, db.shares];
   const storedPerDrop = new Map<string, number>();
   for (let start = 0; start < batch.messages.length; start += MESSAGES_PER_TRANSACTION) {
     const slice = batch.messages.slice(start, start + MESSAGES_PER_TRANSACTION);
