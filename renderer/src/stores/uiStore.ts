@@ -2,8 +2,8 @@ import { create } from 'zustand';
 
 /** The places the rail draws an icon for (components/RailIcon.tsx). */
 export type View = 'chats' | 'contacts' | 'identities' | 'settings';
-/** Every place of the rail: the posts view draws its own icon (app/NavRail.tsx). */
-export type Place = View | 'posts';
+/** Every place of the rail: the posts and shares views draw their own icons (app/NavRail.tsx). */
+export type Place = View | 'posts' | 'shares';
 
 export interface Notice {
   id: number;
