@@ -4,6 +4,7 @@ import { ContactsScreen } from '../contacts/ContactsScreen.js';
 import { IdentitiesScreen } from '../identities/IdentitiesScreen.js';
 import { PostsScreen } from '../posts/PostsScreen.js';
 import { SettingsScreen } from '../settings/SettingsScreen.js';
+import { SharesScreen } from '../shares/SharesScreen.js';
 import { useActiveIdentity } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
@@ -40,6 +41,7 @@ export function Shell() {
         <main className="content wide" aria-label={view}>
           <ConnectionBanner />
           {view === 'posts' && <PostsScreen key={identity.id} identity={identity} />}
+          {view === 'shares' && <SharesScreen key={identity.id} identity={identity} />}
           {view === 'contacts' && <ContactsScreen identity={identity} />}
           {view === 'identities' && <IdentitiesScreen />}
           {view === 'settings' && <SettingsScreen />}
