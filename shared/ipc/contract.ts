@@ -481,9 +481,14 @@ export interface LocalServerStatus {
 }
 
 export interface ContactCard {
-  /** The four-line `QABELCONTACT` string (also the QR code text). */
+  /** The four-line `QABELCONTACT` string, for Qabel apps (their scanners read only this). */
   contactString: string;
-  /** `.qco` file contents and the suggested file name. */
+  /**
+   * The five-line `DEADDROP1` string with a QR prekey (PROTOCOL-V1.md 1c): what Deaddrop shows by
+   * default. Each call notes the prekey as shown; a new one comes when the current one nears expiry.
+   */
+  v1ContactString: string;
+  /** `.qco` file contents (with the version-1 `deaddrop` field) and the suggested file name. */
   qco: string;
   fileName: string;
 }

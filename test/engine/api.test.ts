@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_FILE_NAME } from '../../electron/core/state/stateSchema.js';
-import { parseContactString, parseQco } from '../../shared/protocol/contacts.js';
+import { parseContactString, parseContactStringV1, parseQco } from '../../shared/protocol/contacts.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 
 const SERVER = 'http://127.0.0.1:9/tools/drop';
 const engines: TestEngine[] = [];
+const DAY = 24 * 3600_000;
+
 async function engine(dataDir?: string) {
   const started = await startTestEngine({ autoPoll: false, ...(dataDir ? { dataDir } : {}) });
   engines.push(started);
@@ -59,6 +61,37 @@ describe('API handler table', () => {
     expect(parseContactString(card.contactString)).toMatchObject({ alias: 'kai', publicKey: me.publicKey, dropUrls: me.dropUrls });
     expect(parseQco(card.qco)[0]).toMatchObject({ alias: 'kai', publicKey: me.publicKey, dropUrls: me.dropUrls });
     expect(card.fileName).toBe('contact-kai.qco');
+  });
+
+  it('puts a QR prekey on the version-1 card, renews it before it expires and forgets its key 30 days after it was last shown', async () => {
+    let now = Date.UTC(2026, 10, 1, 12);
+    const started = await startTestEngine({ autoPoll: false, clock: { now: () => now } });
+    engines.push(started);
+    const me = await started.call('identities/create', { alias: 'lea', serverUrl: SERVER });
+    const first = parseContactStringV1((await started.call('identities/contactCard', { identityId: me.id })).v1ContactString);
+    expect(first).toMatchObject({ alias: 'lea', publicKey: me.publicKey, dropUrls: me.dropUrls });
+    // Valid for 30 days, to the end of that day.
+    expect(first.v1!.qrPrekeyExpiresDay).toBe(Math.floor(now / DAY) + 30);
+    expect(parseQco((await started.call('identities/contactCard', { identityId: me.id })).qco)[0]!.v1).toEqual(first.v1);
+
+    // The prekeys the state file keeps (a card shown writes it within the write delay).
+    const pairs = async () => {
+      const shown = parseContactStringV1((await started.call('identities/contactCard', { identityId: me.id })).v1ContactString).v1!.qrPrekey;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const state = JSON.parse(readFileSync(join(started.dataDir, STATE_FILE_NAME), 'utf8')) as { identities: { qrPrekeys: { publicKey: string }[] }[] };
+      return { shown, kept: state.identities[0]!.qrPrekeys.map((p) => p.publicKey) };
+    };
+    now += 22 * DAY; // more than 7 days left: the same prekey
+    expect(parseContactStringV1((await started.call('identities/contactCard', { identityId: me.id })).v1ContactString).v1).toEqual(first.v1);
+    now += 2 * DAY; // fewer than 7 days left: a new one; the old key stays for Inits from cards scanned late
+    const second = parseContactStringV1((await started.call('identities/contactCard', { identityId: me.id })).v1ContactString).v1!;
+    expect(second.qrPrekey).not.toBe(first.v1!.qrPrekey);
+    expect(await pairs()).toEqual({ shown: second.qrPrekey, kept: [first.v1!.qrPrekey, second.qrPrekey] });
+    // Day 53: the first was last shown on day 22 and has expired, so its private key is gone; the second
+    // (shown on day 24) stays while the card moves on to a third.
+    now += 29 * DAY;
+    const { shown, kept } = await pairs();
+    expect(kept).toEqual([second.qrPrekey, shown]);
   });
 
   it('keeps engine settings across restarts and validates them', async () => {

@@ -1,7 +1,10 @@
 /** The `identities/*` channels: create, import and export (`.qid`), delete, contact card. */
 import { randomUUID } from 'node:crypto';
 import { type ApiHandlers, type IdentitySummary, MAX_DROPS_PER_IDENTITY } from '../../../shared/ipc/contract.js';
-import { formatContactString, formatQco, qcoFileName } from '../../../shared/protocol/contacts.js';
+import { formatContactString, formatContactStringV1, formatQco, qcoFileName } from '../../../shared/protocol/contacts.js';
+
+/** Capability bits a version-1 card announces (none beyond version 1 itself yet). */
+const V1_CAPS = 0;
 import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
 import type { EngineContext } from '../engine.js';
@@ -100,10 +103,13 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
     'identities/contactCard': async ({ identityId }) => {
       requireUnlocked();
       const identity = stateStore.identity(identityId);
+      const prekey = await stateStore.showQrPrekey(identityId, parts.now());
+      const v1 = { qrPrekey: prekey.publicKey, qrPrekeyExpiresDay: Math.floor(prekey.expiresAt / (24 * 3600_000)), caps: V1_CAPS };
       const contact = { alias: identity.alias, publicKey: identity.publicKey, dropUrls: identity.dropUrls };
       return asApiFailure(() => ({
         contactString: formatContactString(contact),
-        qco: formatQco([contact]),
+        v1ContactString: formatContactStringV1({ ...contact, v1 }),
+        qco: formatQco([{ ...contact, v1 }]),
         fileName: qcoFileName(identity.alias),
       }));
     },

@@ -24,6 +24,25 @@ const storedIdentitySchema = z.object({
    * heard of the change is lost. Files written before this existed have none.
    */
   retiredDrops: z.array(z.object({ url: z.string(), until: z.number() })).default([]),
+  /**
+   * QR prekeys of version-1 contact cards (PROTOCOL-V1.md 1c): the newest is on the card until it is
+   * about to expire; each private key is kept until 30 days after its card was last shown, so a
+   * first message from a card scanned late still opens, and deleted then (forward secrecy).
+   */
+  qrPrekeys: z
+    .array(
+      z.object({
+        /** 64 hex. */
+        publicKey: z.string().regex(/^[0-9a-f]{64}$/),
+        /** Like `sealedPrivateKey`, under the data key. */
+        sealedPrivateKey: z.string(),
+        createdAt: z.number(),
+        /** The last moment the card may offer it (its expiry day ends then). */
+        expiresAt: z.number(),
+        lastShownAt: z.number(),
+      }),
+    )
+    .default([]),
 });
 export type StoredIdentity = z.infer<typeof storedIdentitySchema>;
 

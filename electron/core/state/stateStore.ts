@@ -17,6 +17,7 @@
  * beyond the file. A passphrase change seals the same data key under the new passphrase and replaces
  * the whole file in one atomic rename: a crash at any moment leaves the old or the new one working.
  */
+import { generateNativeKeyPair } from './nativeKeyPair.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineSettings, IdentitySummary } from '../../../shared/ipc/contract.js';
@@ -73,6 +74,14 @@ const MAX_QUEUED_RECEIPTS = 2000;
 const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
 
 const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
+const prekeyContext = (id: string, publicKey: string) => `deaddrop qr prekey ${id} ${publicKey}`;
+const DAY_MS = 24 * 3600_000;
+/** How long a fresh QR prekey may be offered (PROTOCOL-V1.md: a 30-day QR prekey). */
+export const QR_PREKEY_LIFETIME_MS = 30 * DAY_MS;
+/** A card shows a new prekey when the current one has less than this to live. */
+export const QR_PREKEY_RENEW_MS = 7 * DAY_MS;
+/** A prekey's private key is kept this long after its card was last shown. */
+export const QR_PREKEY_KEEP_MS = 30 * DAY_MS;
 
 export class StateStore {
   private state: EngineState | null = null;
@@ -241,7 +250,10 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops: _retired, ...summary }) => ({ ...summary, dropUrls: [...summary.dropUrls] }));
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops: _retired, qrPrekeys: _prekeys, ...summary }) => ({
+      ...summary,
+      dropUrls: [...summary.dropUrls],
+    }));
   }
 
   /**
@@ -285,6 +297,7 @@ export class StateStore {
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],
+      qrPrekeys: [],
     };
     state.identities.push(stored);
     await this.save();
@@ -321,6 +334,48 @@ export class StateStore {
     return this.identity(id);
   }
 
+  /**
+   * The QR prekey a contact card shows now: the newest one while it has more than QR_PREKEY_RENEW_MS
+   * to live, else a fresh one valid for QR_PREKEY_LIFETIME_MS. Showing it is noted (its private key
+   * is kept until QR_PREKEY_KEEP_MS after that), and prekeys past that are deleted.
+   */
+  async showQrPrekey(id: string, now: number): Promise<{ publicKey: string; expiresAt: number }> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
+    stored.qrPrekeys = stored.qrPrekeys.filter((prekey) => now < Math.max(prekey.expiresAt, prekey.lastShownAt + QR_PREKEY_KEEP_MS));
+    let current = stored.qrPrekeys.at(-1);
+    if (!current || current.expiresAt - now <= QR_PREKEY_RENEW_MS) {
+      const pair = generateNativeKeyPair();
+      const publicKey = Buffer.from(pair.publicKey).toString('hex');
+      current = {
+        publicKey,
+        sealedPrivateKey: this.dataKey.seal(pair.privateKey, prekeyContext(stored.id, publicKey)),
+        createdAt: now,
+        // The card says a day: the prekey lives to the end of that day (UTC).
+        expiresAt: (Math.floor((now + QR_PREKEY_LIFETIME_MS) / DAY_MS) + 1) * DAY_MS - 1,
+        lastShownAt: now,
+      };
+      pair.privateKey.fill(0);
+      stored.qrPrekeys.push(current);
+    }
+    current.lastShownAt = now;
+    await this.saveSoon();
+    return { publicKey: current.publicKey, expiresAt: current.expiresAt };
+  }
+
+  /** The QR prekeys an Init may name (not yet deleted), private keys opened. */
+  qrPrekeyPairs(id: string, now: number): { publicKey: Uint8Array; privateKey: Uint8Array; expiresAt: number }[] {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
+    return stored.qrPrekeys
+      .filter((prekey) => now < Math.max(prekey.expiresAt, prekey.lastShownAt + QR_PREKEY_KEEP_MS))
+      .map((prekey) => ({
+        publicKey: new Uint8Array(Buffer.from(prekey.publicKey, 'hex')),
+        privateKey: this.dataKey!.open(prekey.sealedPrivateKey, prekeyContext(stored.id, prekey.publicKey)),
+        expiresAt: prekey.expiresAt,
+      }));
+  }
+
   async setAlias(id: string, alias: string): Promise<IdentitySummary> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
@@ -354,6 +409,7 @@ export class StateStore {
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],
+      qrPrekeys: [],
     };
     const previousCursors = { ...state.cursors };
     state.identities.push(stored);
