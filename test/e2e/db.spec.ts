@@ -89,8 +89,8 @@ test.describe('database layer', () => {
 
   test('a fresh database opens with every store at the newest version', async ({ page }) => {
     const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(80);
-    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'postCopies', 'posts', 'seen', 'settings', 'textParts']);
+    expect(shape.version).toBe(90);
+    expect(shape.stores).toEqual(['contacts', 'conversations', 'drops', 'messages', 'pendingReceipts', 'postCopies', 'posts', 'seen', 'settings', 'shares', 'textParts']);
   });
 
   test('schema 1 → 2: contacts get a lower-case alias index; the outbox index replaces the status index', async ({ page }) => {
@@ -104,7 +104,7 @@ test.describe('database layer', () => {
       page,
       'openAndDescribe',
     );
-    expect(shape.version).toBe(80);
+    expect(shape.version).toBe(90);
     // (Schema 6 dropped the alias index again: names are sealed.)
     expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     expect(shape.messageIndexes).toContain('[direction+status]');
@@ -128,7 +128,7 @@ test.describe('database layer', () => {
       conversations: [conversation(BOB), conversation(EVE), conversation('c'.repeat(64))],
     });
     const shape = await call<{ version: number; conversations: Array<{ contactKey: string; messageCount: number }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(80);
+    expect(shape.version).toBe(90);
     expect(shape.conversations.map((c) => [c.contactKey.slice(0, 1), c.messageCount])).toEqual([
       ['b', 2],
       ['c', 0],
@@ -144,7 +144,7 @@ test.describe('database layer', () => {
     const contact = { identityId: ME, publicKey: BOB, alias: 'Bob Secretname', aliasLower: 'bob secretname', dropUrls: [BOB_DROP], status: 'accepted', createdAt: 1 };
     await call(page, 'seedVersion', 3, { messages: [message('m1', 'Grüße, Zoë! Meet at 10:30?'), message('m2', '')], contacts: [contact] });
     const shape = await call<{ version: number; messageIndexes: string[]; contactIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(80);
+    expect(shape.version).toBe(90);
     expect(shape.messageIndexes).not.toContain('words');
     expect(shape.contactIndexes).not.toContain('[identityId+aliasLower]');
     // Until unlock the old records are as they were (an upgrade cannot seal without the key)...
@@ -176,7 +176,7 @@ test.describe('database layer', () => {
       contacts: [contact(BOB, 'accepted', [BOB_DROP]), contact(EVE, 'unknown', [BOB_DROP]), contact('c'.repeat(64), 'ignored', [BOB_DROP]), contact('d'.repeat(64), 'blocked', [])],
     });
     const shape = await call<{ version: number; contacts: Array<{ status: string; dropUrls: string[]; offeredDropUrls: string[] }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(80);
+    expect(shape.version).toBe(90);
     expect(shape.contacts.map((c) => [c.status, c.dropUrls, c.offeredDropUrls])).toEqual([
       ['accepted', [BOB_DROP], []],
       ['ignored', [], [BOB_DROP]],
@@ -445,7 +445,7 @@ test.describe('database layer', () => {
       ],
     });
     const shape = await call<{ version: number; stores: string[]; contactIndexes: string[]; pendingReceiptIndexes: string[] }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(80);
+    expect(shape.version).toBe(90);
     expect(shape.stores).toContain('textParts');
     expect(shape.contactIndexes).toContain('[identityId+status]');
     expect(shape.pendingReceiptIndexes).toEqual(['[identityId+senderKey]', 'receivedAt']);
@@ -462,7 +462,7 @@ test.describe('database layer', () => {
     expect((await call<Array<{ acknowledgeId: string }>>(page, 'pendingReceipts')).map((r) => r.acknowledgeId).sort()).toEqual(['fresh', 'unknown-id']);
   });
 
-  test('schema 7 → 8: stores for posts and post copies; older records stay; posts and contact updates are stored, sealed', async ({ page }) => {
+  test('schema 7 → 8 (and on): stores for posts and post copies; older records stay; posts and contact updates are stored, sealed', async ({ page }) => {
     const newDrop = 'https://drop.example.org/d/' + 'N'.repeat(43);
     await call(page, 'seedVersion', 6, {
       contacts: [accepted(BOB)],
@@ -473,7 +473,7 @@ test.describe('database layer', () => {
       conversations: [{ identityId: ME, contactKey: BOB, lastMessageAt: 5, lastMessagePreview: 'before', lastMessageDirection: 'in', unreadCount: 0, messageCount: 1 }],
     });
     const shape = await call<{ version: number; stores: string[]; contacts: Array<{ alias: string; dropUrls: string[] }> }>(page, 'openAndDescribe');
-    expect(shape.version).toBe(80);
+    expect(shape.version).toBe(90);
     expect(shape.stores).toEqual(expect.arrayContaining(['posts', 'postCopies']));
     expect(shape.contacts).toMatchObject([{ alias: 'Contact', dropUrls: [BOB_DROP] }]);
 
