@@ -138,6 +138,11 @@ export interface IncomingMessage {
   part: MessagePart | null;
   acknowledgeId: string;
   meta: SenderMeta | null;
+  /**
+   * The highest protocol version the sender's client says it speaks (`dd.v` of a version-0 message;
+   * 0 when absent, as from original Qabel clients).
+   */
+  senderProtocol?: number;
   /** The sender's claimed time (`time_stamp`, ms). */
   sentAt: number;
   /** When our engine opened it (ms). */

@@ -63,9 +63,16 @@ describe('drop message decoding', () => {
     expect(decoded.meta).toEqual({ alias: 'Bob', publicKey: sender });
     expect(decoded.message.sender).toBe(sender);
   });
+  it('reads the protocol version a sender speaks (ours), and ignores a malformed one', () => {
+    expect(decodeDropMessage(rawPayload(base({ dd: { v: 1 } })), senderKey).message.dd).toEqual({ v: 1 });
+    expect(decodeDropMessage(rawPayload(base({ dd: 'one' as never })), senderKey).message.dd).toBeUndefined();
+    expect(decodeDropMessage(rawPayload(base({ dd: { v: 1e9 } })), senderKey).message.dd).toBeUndefined();
+    expect(decodeDropMessage(rawPayload(base()), senderKey).message.dd).toBeUndefined();
+  });
+
   it('decodes share notifications, acks, parts and keeps unknown types raw', () => {
     const share = decodeDropMessage(rawPayload(base({ drop_payload_type: 'box_share_notification', drop_payload: '{"msg":"see","file":"a.pdf","url":"https://x/y","key":"00ff","size":"1234"}' })), senderKey);
-    expect(share.content).toEqual({ type: 'box_share_notification', msg: 'see', file: 'a.pdf', url: 'https://x/y', key: '00ff', size: 1234, ref: null, mime: null });
+    expect(share.content).toEqual({ type: 'box_share_notification', msg: 'see', file: 'a.pdf', url: 'https://x/y', key: '00ff', size: 1234, ref: null, mime: null, share: null });
     expect(decodeDropMessage(rawPayload(base({ drop_payload_type: 'box_ack', drop_payload: '{}', acknowledge_id: 'u' })), senderKey).content).toEqual({ type: 'box_ack' });
     const part = decodeDropMessage(rawPayload(base({ drop_payload: '{"msg":"a","part":{"group":"g","index":1,"count":3}}' })), senderKey);
     expect(part.content).toEqual({ type: 'box_message', msg: 'a', part: { group: 'g', index: 1, count: 3 } });

@@ -39,6 +39,12 @@ export interface DropMessage {
   /** "0", or the UUID a `box_ack` must echo. */
   acknowledge_id: string;
   meta_data?: DropMessageMeta;
+  /**
+   * Ours: the highest protocol version the sender's client speaks (`{"v": 1}`), so a contact who
+   * knows us only from an old card can answer with a version-1 session (PROTOCOL-V1.md 1c). Old
+   * clients ignore unknown keys.
+   */
+  dd?: { v: number };
 }
 
 /** `meta_data` in the form the rest of the app uses: the sender introducing themselves. */
@@ -87,6 +93,7 @@ const envelopeSchema = z.object({
   drop_payload_type: z.string().min(1).max(128),
   acknowledge_id: z.string().min(1).max(128),
   meta_data: metaSchema.nullish(),
+  dd: z.object({ v: z.number().int().min(0).max(255) }).nullish().catch(null),
 });
 
 function invalid(message: string): ProtocolError {
@@ -103,6 +110,7 @@ export function serializeDropMessage(m: DropMessage): Uint8Array {
     drop_payload_type: m.drop_payload_type,
     acknowledge_id: m.acknowledge_id,
     ...(m.meta_data ? { meta_data: m.meta_data } : {}),
+    ...(m.dd ? { dd: { v: m.dd.v } } : {}),
   };
   return utf8Encode(JSON.stringify(wire));
 }
@@ -185,6 +193,7 @@ export function decodeDropEnvelope(payload: Uint8Array, boxSenderPublicKey: Uint
     drop_payload_type: e.drop_payload_type,
     acknowledge_id: e.acknowledge_id,
     ...(wire ? { meta_data: wire } : {}),
+    ...(e.dd ? { dd: { v: e.dd.v } } : {}),
   };
   return { message, meta: intro };
 }

@@ -179,6 +179,7 @@ function toIncoming(
     part: content.type === 'box_message' && content.part ? { groupId: content.part.group, index: content.part.index, count: content.part.count } : null,
     acknowledgeId: message.acknowledge_id,
     meta: meta ? { alias: meta.alias, dropUrl: meta.dropUrl, publicKey: meta.publicKey } : null,
+    senderProtocol: message.dd?.v ?? 0,
     sentAt: message.time_stamp,
     receivedAt: at.now,
     dropUrl: at.dropUrl,
