@@ -7,7 +7,8 @@ import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { cancelFile, refuseFile, retryFile, sendFile, sendMime, sendName, stageFile } from './sendFile.js';
-import { transferOf } from './transfers.js';
+import { transferOf, watchFileProgress } from './transfers.js';
+import { applyOutboxStatus } from '../db/outbox.js';
 
 const BOB = 'b'.repeat(64);
 const contact: ContactRecord = {
@@ -172,6 +173,34 @@ describe('sendFile', () => {
     expect(sends).toHaveLength(2);
     expect(sends[1]).toMatchObject({ localId: record.localId, stageId: 'stage-4' });
     expect(engine.calls.filter(([c]) => c === 'files/stageBegin')).toHaveLength(2);
+  });
+
+  it('Try again on a file the engine still uploads never re-submits it by text; on one whose notice failed, the outbox retries the notice', async () => {
+    let answer: 'refuse' | 'exists' = 'refuse';
+    const engine = fakeEngine((channel) => {
+      if (channel === 'files/send') return answer === 'refuse' ? fail('unavailable', 'Lost the connection to the engine.') : fail('already_exists', 'A message with this id is being sent already.');
+      if (channel === 'messages/send') return ok({ localId: 'x', acknowledgeIds: ['ack-1'], parts: 1 });
+      return undefined;
+    });
+    watchFileProgress(engine.bridge, db);
+    const record = await sendFile(engine.bridge, db, 'me', contact, new File([bytesOf(100)], 'a.bin'), '');
+    const localId = record.localId!;
+    await until(async () => (await db.messages.get(record.id))?.status === 'failed');
+
+    answer = 'exists';
+    await retryFile(engine.bridge, db, (await db.messages.get(record.id))!);
+    expect(engine.calls.some(([c]) => c === 'messages/send')).toBe(false);
+    expect((await db.messages.get(record.id))?.status).toBe('sending');
+    expect(transferOf(localId)?.state).toBe('running');
+
+    // The upload ends and its notice fails: now Try again hands the notice to the outbox.
+    engine.emit('files/progress', { id: localId, direction: 'up', done: 100, total: 100, state: 'done' });
+    await applyOutboxStatus(db, { localId, status: 'failed', error: 'The recipient’s drop is gone.' });
+    await retryFile(engine.bridge, db, (await db.messages.get(record.id))!);
+    expect(engine.calls.filter(([c]) => c === 'messages/send').map(([, r]) => r)).toEqual([
+      { identityId: 'me', localId, recipient: { publicKey: BOB, dropUrls: contact.dropUrls }, text: 'a.bin', wantReceipt: true },
+    ]);
+    expect(await db.messages.get(record.id)).toMatchObject({ status: 'queued', ackIds: ['ack-1'] });
   });
 
   it('cancel while staging stops handing over chunks and tells the engine', async () => {

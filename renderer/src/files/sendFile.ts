@@ -11,7 +11,7 @@ import type { DeaddropDatabase } from '../db/database.js';
 import { applyOutboxStatus, cancelMessage, queueFileMessage, retryMessage } from '../db/outbox.js';
 import type { ContactRecord, MessageRecord } from '../db/records.js';
 import { formatBytes } from './formatBytes.js';
-import { setTransfer, transferOf, watchFileProgress } from './transfers.js';
+import { noticeQueued, setTransfer, transferOf, watchFileProgress } from './transfers.js';
 
 /** A caption travels in the notice's `msg`, which the share module limits. */
 export const MAX_CAPTION_LENGTH = 500;
@@ -168,10 +168,16 @@ async function transmit(bridge: EngineBridge, db: DeaddropDatabase, message: Mes
       wantReceipt: true,
     });
     if (sent.ok) return;
-    // The notice was built and failed on its way: the outbox tries that again, the file stays uploaded.
     if (sent.error.code === 'already_exists') {
-      setTransfer(localId, { direction: 'up', state: 'done', done: total, total, error: null });
-      return await retryMessage(db, bridge, message.id);
+      if (noticeQueued(localId)) {
+        // The file is uploaded and its notice failed on its way: the outbox tries the notice again.
+        setTransfer(localId, { direction: 'up', state: 'done', done: total, total, error: null });
+        return await retryMessage(db, bridge, message.id);
+      }
+      // The engine is still uploading it (the connection to it dropped and came back): its events
+      // carry on from here. Re-submitting by text now would send the caption as a chat message.
+      setTransfer(localId, { direction: 'up', state: 'running', done: 0, total, error: null });
+      return await applyOutboxStatus(db, { localId, status: 'sending' });
     }
     await fail(sent.error.message);
   } catch (error) {

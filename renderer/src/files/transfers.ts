@@ -39,6 +39,14 @@ export function forgetTransfer(id: string): void {
   });
 }
 
+/** Uploads the engine reported done in this window: their notices exist in its outbox. */
+const queued = new Set<string>();
+
+/** Whether the engine said the file of `localId` is uploaded and its notice queued. */
+export function noticeQueued(localId: string): boolean {
+  return queued.has(localId);
+}
+
 /**
  * A finished transfer stays finished: a `running` event sent before the last one must not undo it,
  * and after a cancel nothing the engine sent before it counts (a download that ended just before
@@ -46,6 +54,7 @@ export function forgetTransfer(id: string): void {
  * asks the engine, which opens it to events again.
  */
 export function applyFileProgress(event: FileProgress): void {
+  if (event.direction === 'up' && event.state === 'done') queued.add(event.id);
   const current = transferOf(event.id);
   if (current?.state === 'cancelled') return;
   if (current && event.state === 'running' && (current.state === 'done' || current.state === 'failed')) return;
@@ -74,8 +83,8 @@ const askedForIds = new Set<string>();
 
 /**
  * Follows the engine's file events on `bridge`, once per bridge, from whichever card or composer
- * shows first: the progress of every transfer (stopped when the engine goes away), and the acknowledge ids of a file's notice once it is
- * posted (so the recipient's receipt turns it "delivered").
+ * shows first: the progress of every transfer (stopped when the engine goes away), and the
+ * acknowledge ids of a file's notice once it is posted (so the recipient's receipt turns it "delivered").
  */
 export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): void {
   if (watched.has(bridge)) return;
