@@ -5,6 +5,7 @@ import { IdentitiesScreen } from '../identities/IdentitiesScreen.js';
 import { PostsScreen } from '../posts/PostsScreen.js';
 import { SettingsScreen } from '../settings/SettingsScreen.js';
 import { SharesScreen } from '../shares/SharesScreen.js';
+import { ShareSync } from '../shares/ShareSync.js';
 import { useActiveIdentity } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
@@ -19,6 +20,7 @@ export function Shell() {
   if (!identity) return null;
   return (
     <div className="shell">
+      <ShareSync identityId={identity.id} />
       <NavRail />
       {view === 'chats' && (
         <>
