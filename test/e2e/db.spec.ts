@@ -497,6 +497,37 @@ test.describe('database layer', () => {
     expect(conversation).toMatchObject({ messageCount: 2, unreadCount: 0 });
   });
 
+  test('schema 8 → 9 (and on): a store for shared folders; older records stay; an announcement is stored there, sealed, never in the chat', async ({ page }) => {
+    await call(page, 'seedVersion', 6, {
+      contacts: [accepted(BOB)],
+      messages: [{
+        id: `in:${ME}:old`, identityId: ME, contactKey: BOB, direction: 'in', kind: 'text', text: 'before', payloadType: 'box_message', payload: '',
+        share: null, sortAt: 5, createdAt: 5, status: null, localId: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
+      }],
+    });
+    const shape = await call<{ version: number; stores: string[] }>(page, 'openAndDescribe');
+    expect(shape.version).toBe(90);
+    expect(shape.stores).toContain('shares');
+
+    const b64 = 'L'.repeat(43);
+    const listingRef = { scheme: 'deaddrop-file-1' as const, url: `http://127.0.0.1:9/blobs/${b64}`, key: b64, size: 200, cipherSize: 240, hash: b64 };
+    const announce = (n: number, revision: number) =>
+      incoming(n, {
+        type: 'box_share_notification', payload: '{}', text: null, share: { file: 'Secret holiday', url: listingRef.url, size: 200 },
+        content: {
+          type: 'box_share_notification', msg: '', file: 'Secret holiday', url: listingRef.url, key: b64, size: 200, ref: listingRef, mime: 'application/json',
+          share: { id: 'share-1', revision, removed: false },
+        },
+      });
+    expect(await call(page, 'writeBatch', batch('b1', [announce(1, 2), announce(2, 1)]))).toMatchObject({ inserted: 2, dropped: 0 });
+    const shares = await call<Array<Record<string, unknown>>>(page, 'rawRecords', 'shares');
+    expect(shares).toHaveLength(1);
+    expect(Object.keys(shares[0]!).sort()).toEqual(['id', 'identityId', 'sealed']);
+    expect(shares[0]).toMatchObject({ id: `in:${ME}:${BOB}:share-1`, identityId: ME });
+    expect(JSON.stringify(shares)).not.toContain('Secret');
+    expect((await call<StoredMessage[]>(page, 'messages')).map((m) => m.text)).toEqual(['before']);
+  });
+
   test('long texts: a group claiming more than MAX_TEXT_PARTS pieces is dropped and counted; the longest allowed completes from a request', async ({ page }) => {
     const oversized = await call<{ inserted: number; dropped: number }>(page, 'writeBatch', batch('b1', range(0, 5).map((i) => piece(i, 'big', i, MAX_TEXT_PARTS + 1))));
     expect(oversized).toMatchObject({ inserted: 0, dropped: 5 });
