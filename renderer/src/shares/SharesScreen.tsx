@@ -12,9 +12,9 @@ import { cancelDownload, saveDownloadedFile, saveDownloadedFileAs, startDownload
 import { useTransfers, watchFileProgress } from '../files/transfers.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
-import { type ShareRecord, type ShareSendRecord, changesText } from './shareRecords.js';
+import { type ShareRecord, type ShareSendRecord, changesText, listingDownloadFailure } from './shareRecords.js';
 import {
-  type ShareEntry, announceShare, createShare, entriesOf, fetchShareListings, listShares, removeShare, settleShareReceipts, shareFileDownloadId,
+  type ShareEntry, announceShare, createShare, entriesOf, fetchShareListings, listShares, removeShare, retryListing, settleShareReceipts, shareFileDownloadId,
   updateShare, watchShareSends,
 } from './shares.js';
 import './shares.css';
@@ -181,7 +181,7 @@ function NewShareForm({ identity, bridge }: { identity: IdentitySummary; bridge:
   };
 
   return (
-    <form className="panel stack" onSubmit={submit} aria-labelledby={`${formId}-title`}>
+    <form className="panel stack share-new" onSubmit={submit} aria-labelledby={`${formId}-title`}>
       <h3 id={`${formId}-title`}>New shared folder</h3>
       <label htmlFor={`${formId}-name`}>Name of the shared folder</label>
       <input id={`${formId}-name`} value={name} maxLength={255} onChange={(e) => setName(e.target.value)} disabled={busy} />
@@ -374,6 +374,7 @@ function ReceivedShare({ share, owner, bridge }: { share: ShareRecord; owner: Co
   const titleId = useId();
   const files = share.listing?.files ?? [];
   const changes = share.changes ? changesText(share.changes) : '';
+  const failure = listingDownloadFailure(share);
   const waiting = !share.removed && share.listingRevision < share.revision && share.listingError === null;
   return (
     <li className="identity-row share" data-testid="received-share" aria-labelledby={titleId}>
@@ -392,10 +393,19 @@ function ReceivedShare({ share, owner, bridge }: { share: ShareRecord; owner: Co
         <p data-testid="share-removed">Removed by {owner.alias}</p>
       ) : (
         <>
-          {share.listingError !== null && (
-            <p className="error-text" role="alert">
-              This share’s listing cannot be read.
-            </p>
+          {failure !== null ? (
+            <div role="alert">
+              <p className="error-text">The list of files could not be downloaded: {failure}</p>
+              <button type="button" className="small" onClick={() => void retryListing(database(), share.id)}>
+                Try again
+              </button>
+            </div>
+          ) : (
+            share.listingError !== null && (
+              <p className="error-text" role="alert" data-testid="share-unreadable">
+                This share’s listing cannot be read.
+              </p>
+            )
           )}
           {waiting && <p className="hint">Fetching the list of files…</p>}
           {changes && share.listingRevision > 1 && (

@@ -40,7 +40,10 @@ export interface ShareRecord {
   /** The listing of `listingRevision`: own shares always have the current one; received ones once downloaded. */
   listing: ShareListing | null;
   listingRevision: number;
-  /** A received listing that could not be downloaded or read (for `revision`). */
+  /**
+   * Why the listing of `revision` (received shares) is not here: `no_file` (the notice names no file
+   * of ours), `unreadable` (not a listing), or `download:` and the engine's sentence (tried again on request).
+   */
   listingError: string | null;
   /** What `listingRevision` changed against the listing seen before it (received shares; null when unknown). */
   changes: ListingChanges | null;
@@ -131,6 +134,19 @@ export function applyFetchedListing(current: ShareRecord, revision: number, list
   const before = current.listing;
   const changes = before ? listingChanges(before, listing) : revision === 1 ? listingChanges(null, listing) : null;
   return { ...current, listing, listingRevision: revision, listingError: null, changes, updatedAt: now };
+}
+
+/** The received share once the listing of `revision` failed to download: it waits for the user to try again. */
+export function applyListingFailure(current: ShareRecord, revision: number, message: string, now: number): ShareRecord | null {
+  if (!needsListing(current) || current.revision !== revision) return null;
+  return { ...current, listingError: `${DOWNLOAD_FAILED}${message}`, updatedAt: now };
+}
+
+const DOWNLOAD_FAILED = 'download:';
+
+/** The engine's sentence when the listing failed to download; null for other problems, or none. */
+export function listingDownloadFailure(record: ShareRecord): string | null {
+  return record.listingError?.startsWith(DOWNLOAD_FAILED) ? record.listingError.slice(DOWNLOAD_FAILED.length) : null;
 }
 
 /** "Added: a.jpg · Changed: b.jpg · Removed: c.jpg" (empty when nothing changed). */

@@ -15,7 +15,9 @@ import type { ContactRecord, MessageStatus } from '../db/records.js';
 import { isAccepted } from '../db/senderBounds.js';
 import { readDownloadedFile } from '../files/receiveFile.js';
 import { FileSendError, refuseFile, sendMime, stageFile } from '../files/sendFile.js';
-import { type ShareRecord, type ShareSendRecord, applyFetchedListing, needsListing, ownShareRowId } from './shareRecords.js';
+import {
+  type ShareRecord, type ShareSendRecord, applyFetchedListing, applyListingFailure, listingDownloadFailure, needsListing, ownShareRowId,
+} from './shareRecords.js';
 
 /** A file chosen for a share, under the path it will have in the folder. */
 export interface ShareEntry {
@@ -29,6 +31,9 @@ export type UploadProgress = (done: number, total: number) => void;
 export class ShareError extends Error {
   override readonly name = 'ShareError';
 }
+
+/** Engine answers that mean it was not there to try (it is tried again later), not that something failed. */
+const TRANSIENT = new Set(['unavailable', 'timeout', 'locked']);
 
 const MAX_PATH = 1024;
 
@@ -287,7 +292,7 @@ export async function announceShare(bridge: EngineBridge, db: DeaddropDatabase, 
     });
     if (result.ok) await recordAccepted(db, rowId, contactKey, send.localId, result.value);
     // Transport trouble leaves it queued: "Send again" hands it over once the engine is back.
-    else if (!['unavailable', 'timeout', 'locked'].includes(result.error.code)) await setSendStatus(db, send.localId, 'failed', result.error.message);
+    else if (!TRANSIENT.has(result.error.code)) await setSendStatus(db, send.localId, 'failed', result.error.message);
   }
 }
 
@@ -391,6 +396,22 @@ export async function shareFileDownloadId(record: ShareRecord, path: string): Pr
   return `share:${record.shareId}:${record.listingRevision}:${await digest(`${record.identityId}\n${record.ownerKey}\n${path}`, 16)}`;
 }
 
+async function noteFailure(db: DeaddropDatabase, record: ShareRecord, message: string): Promise<void> {
+  await db.transaction('rw', db.shares, async () => {
+    const current = await db.shares.get(record.id);
+    const next = current && applyListingFailure(current, record.revision, message, Date.now());
+    if (next) await db.shares.put(next);
+  });
+}
+
+/** Asks for a listing whose download failed again (the fetcher takes it up: `ShareSync`). */
+export async function retryListing(db: DeaddropDatabase, rowId: string): Promise<void> {
+  await db.transaction('rw', db.shares, async () => {
+    const current = await db.shares.get(rowId);
+    if (current && listingDownloadFailure(current) !== null) await db.shares.put({ ...current, listingError: null });
+  });
+}
+
 /** Listings being fetched in this window (by record id and revision): one fetch each at a time. */
 const fetching = new Set<string>();
 
@@ -415,16 +436,20 @@ async function fetchListing(bridge: EngineBridge, db: DeaddropDatabase, record: 
     const started = await bridge.invoke('files/download', { id, ref });
     if (!started.ok) {
       final.stop();
+      // Without the engine nothing was tried: the next change or opening of the view tries again.
+      if (!TRANSIENT.has(started.error.code)) await noteFailure(db, record, started.error.message);
       return;
     }
     if (!started.value.ready) {
       const event = await final.done;
+      if (event.state === 'failed' && bridge.connectionState() === 'open') await noteFailure(db, record, event.error ?? 'The download failed.');
       if (event.state !== 'done') return;
     } else final.stop();
     let listing: ShareListing | null;
     try {
       listing = parseShareListing(await (await readDownloadedFile(bridge, id, ref)).text());
-    } catch {
+    } catch (error) {
+      await noteFailure(db, record, error instanceof Error ? error.message : 'The list of files could not be read.');
       return;
     }
     // The listing is read: the engine need not keep it.
