@@ -1,0 +1,160 @@
+/**
+ * Protocol v1 primitives on node:crypto (PROTOCOL-V1.md 1c "Primitives"): X25519 on raw 32-byte keys,
+ * HKDF-SHA256 (RFC 5869), HMAC-SHA256, AES-256-GCM. Same speed rules as electron/workers/nativeBox.ts
+ * (which the layering rule keeps out of reach of electron/core): keys are imported from JWK, which is an
+ * order of magnitude cheaper than DER, and a failed GCM tag returns null without capturing a stack.
+ *
+ * Randomness is injectable (`RandomSource`) so known-answer vectors can be generated deterministically;
+ * the default draws from the OS and generates key pairs natively.
+ */
+import {
+  type KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto';
+
+export const KEY_LENGTH = 32;
+export const GCM_TAG_LENGTH = 16;
+
+/** Returns `length` fresh random bytes. */
+export type RandomSource = (length: number) => Uint8Array;
+
+export const systemRandom: RandomSource = (length) => new Uint8Array(randomBytes(length));
+
+/** A raw X25519 key pair. */
+export interface RawKeyPair {
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+}
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** PKCS#8 prefix of a raw X25519 private key (RFC 8410): the only import that needs no public half. */
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/**
+ * Imported keys, keyed by their base64url text. Ratchet keys are used for many messages (every PDU of an
+ * epoch mixes with the same peer key), so re-importing each time would dominate the cost. Bounded: the
+ * oldest entries go first.
+ */
+const keyCache = new Map<string, KeyObject>();
+const KEY_CACHE_LIMIT = 4096;
+
+function cached(id: string, make: () => KeyObject): KeyObject {
+  let key = keyCache.get(id);
+  if (!key) {
+    key = make();
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
+    keyCache.set(id, key);
+  }
+  return key;
+}
+
+/** Imports a raw public key; throws on a malformed encoding (callers holding hostile bytes catch). */
+export function importPublic(raw: Uint8Array): KeyObject {
+  const x = asBuffer(raw).toString('base64url');
+  return cached(`p${x}`, () => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' }));
+}
+
+/** Imports a raw key pair (JWK import wants the public half too). */
+export function importPrivate(pair: RawKeyPair): KeyObject {
+  const d = asBuffer(pair.privateKey).toString('base64url');
+  const x = asBuffer(pair.publicKey).toString('base64url');
+  return cached(`s${d}${x}`, () => createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', x, d }, format: 'jwk' }));
+}
+
+/** A fresh key pair: native generation by default, or derived from `random` (slow DER path; vectors only). */
+export function generateKeyPair(random?: RandomSource): RawKeyPair {
+  if (!random) {
+    const pair = generateKeyPairSync('x25519');
+    const jwk = pair.privateKey.export({ format: 'jwk' });
+    return { publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')), privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')) };
+  }
+  return keyPairFromPrivate(random(KEY_LENGTH));
+}
+
+/** The key pair of a raw private key (clamping is X25519's own). */
+export function keyPairFromPrivate(privateKey: Uint8Array): RawKeyPair {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, asBuffer(privateKey)]), format: 'der', type: 'pkcs8' });
+  const x = createPublicKey(key).export({ format: 'jwk' }).x ?? '';
+  return { publicKey: new Uint8Array(Buffer.from(x, 'base64url')), privateKey: new Uint8Array(privateKey) };
+}
+
+/** X25519; null for a malformed or low-order peer key (node:crypto refuses an all-zero secret): hostile input. */
+export function x25519(ours: RawKeyPair, theirPublic: Uint8Array): Buffer | null {
+  try {
+    return diffieHellman({ privateKey: importPrivate(ours), publicKey: importPublic(theirPublic) });
+  } catch {
+    return null;
+  }
+}
+
+/** X25519 with an already imported peer key (the trial path imports E once for v0 and v1). */
+export function x25519Key(ours: RawKeyPair, theirPublic: KeyObject): Buffer | null {
+  try {
+    return diffieHellman({ privateKey: importPrivate(ours), publicKey: theirPublic });
+  } catch {
+    return null;
+  }
+}
+
+/** HKDF-SHA256 (RFC 5869). */
+export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
+}
+
+/** HMAC-SHA256 of the concatenated parts. */
+export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const mac = createHmac('sha256', key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}
+
+/** SHA-256 of the concatenated parts. */
+export function sha256(...parts: Uint8Array[]): Buffer {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+/** AES-256-GCM seal: ciphertext || 16-byte tag. */
+export function gcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([body, cipher.getAuthTag()]);
+}
+
+/** AES-256-GCM open; null on a bad tag. Node signals that by throwing, so no stack is captured. */
+export function gcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
+  if (sealed.length < GCM_TAG_LENGTH) return null;
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: GCM_TAG_LENGTH });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_LENGTH));
+  const plain = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_LENGTH));
+  const savedLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    decipher.final();
+    return plain;
+  } catch {
+    return null;
+  } finally {
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+/** ASCII label bytes ("DD1 ..."). */
+export const label = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+export const b64 = (bytes: Uint8Array): string => asBuffer(bytes).toString('base64url');
+export const unb64 = (text: string): Buffer => Buffer.from(text, 'base64url');
