@@ -6,16 +6,16 @@ import { ErrorText } from '../components/ErrorText.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
+import { isAccepted } from '../db/senderBounds.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { formatBytes, formatProgress } from '../files/formatBytes.js';
 import { cancelDownload, saveDownloadedFile, saveDownloadedFileAs, startDownload } from '../files/receiveFile.js';
-import { useTransfers, watchFileProgress } from '../files/transfers.js';
+import { useTransfers } from '../files/transfers.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { type ShareRecord, type ShareSendRecord, changesText, listingDownloadFailure } from './shareRecords.js';
 import {
-  type ShareEntry, announceShare, createShare, entriesOf, fetchShareListings, listShares, removeShare, retryListing, settleShareReceipts, shareFileDownloadId,
-  updateShare, watchShareSends,
+  type ShareEntry, announceShare, createShare, entriesOf, listShares, removeShare, retryListing, shareFileDownloadId, updateShare,
 } from './shares.js';
 import './shares.css';
 
@@ -34,20 +34,12 @@ export function SharesScreen({ identity }: { identity: IdentitySummary }) {
     new Map<string, ContactRecord>(),
   );
   const own = (shares ?? []).filter((s) => s.direction === 'out');
-  const received = (shares ?? []).filter((s) => s.direction === 'in' && contacts.get(s.ownerKey) !== undefined);
-
-  useEffect(() => {
-    if (!bridge) return;
-    watchShareSends(bridge, db);
-    watchFileProgress(bridge, db);
-  }, [bridge, db]);
-
-  // What arrived is fetched and what was confirmed is noted while the view is open.
-  useEffect(() => {
-    if (!bridge || !shares) return;
-    void fetchShareListings(bridge, db, identity.id).catch(() => undefined);
-    void settleShareReceipts(db, identity.id).catch(() => undefined);
-  }, [bridge, db, identity.id, shares]);
+  // Like posts: a contact ignored or blocked since keeps their shares stored, unlisted.
+  const received = (shares ?? []).filter((s) => {
+    const owner = s.direction === 'in' ? contacts.get(s.ownerKey) : undefined;
+    return owner !== undefined && isAccepted(owner.status);
+  });
+  // Listings are fetched, and our announcements followed, by ShareSync (app/Shell.tsx) whichever view is open.
 
   return (
     <div className="page">

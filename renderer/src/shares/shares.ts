@@ -348,14 +348,17 @@ export function watchShareSends(bridge: EngineBridge, db: DeaddropDatabase): voi
 }
 
 /**
- * Marks announcements delivered whose receipts arrived: they wait in `pendingReceipts` (no chat
- * message has their ids), and only the recipient can confirm one.
+ * Follows the identity's announcements still on their way, and marks those delivered whose receipts
+ * arrived: they wait in `pendingReceipts` (no chat message has their ids), and only the recipient can
+ * confirm one.
  */
 export async function settleShareReceipts(db: DeaddropDatabase, identityId: string): Promise<void> {
   await db.transaction('rw', db.shares, db.pendingReceipts, async () => {
     const records = await db.shares.where('identityId').equals(identityId).toArray();
     for (const record of records) {
       if (record.direction !== 'out') continue;
+      // Announcements still on their way are followed (also when the first scan found the database locked).
+      for (const send of Object.values(record.sends)) if (!FINISHED.has(send.status)) sendOwners.set(send.localId, record.id);
       let changed = false;
       const sends = { ...record.sends };
       for (const [contactKey, send] of Object.entries(sends)) {
