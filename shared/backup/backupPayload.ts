@@ -24,6 +24,7 @@ const url = z.string().max(2048);
 const time = z.number().finite();
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const ackId = z.string().max(256);
+const messageStatus = z.enum(['queued', 'sending', 'posted', 'delivered', 'failed', 'cancelled']);
 
 const identitySchema = z.object({
   id: z.string().min(1).max(128),
@@ -43,6 +44,12 @@ const contactSchema = z.object({
   status: z.enum(['unknown', 'accepted', 'verified', 'ignored', 'blocked']),
   createdAt: time,
   unstoredMessages: count.optional(),
+  // Contact updates (renderer/src/modules/contactUpdate.ts); absent in backups of earlier versions.
+  aliasFromUser: z.boolean().optional(),
+  announcedAlias: text.optional(),
+  aliasRevision: time.optional(),
+  updateRevision: time.optional(),
+  metaDropsRevision: time.optional(),
 });
 
 const conversationSchema = z.object({
@@ -58,14 +65,14 @@ const messageSchema = z.object({
   id: z.string().min(1).max(1024),
   contactKey: hex64,
   direction: z.enum(['in', 'out']),
-  kind: z.enum(['text', 'share', 'unsupported']),
+  kind: z.enum(['text', 'share', 'unsupported', 'event']),
   text: z.string().max(Math.max(MAX_STRING, MAX_TEXT_LENGTH)),
   payloadType: z.string().max(256),
   payload: text,
   share: z.object({ file: text, url: text, size: z.number().finite() }).nullable(),
   sortAt: time,
   createdAt: time,
-  status: z.enum(['queued', 'sending', 'posted', 'delivered', 'failed', 'cancelled']).nullable(),
+  status: messageStatus.nullable(),
   localId: z.string().max(128).nullable(),
   error: text.nullable(),
   ackIds: z.array(ackId).max(MAX_IDS),
@@ -90,12 +97,38 @@ const textPartSchema = z.object({
 
 const seenSchema = z.object({ dedupeKey: z.string().min(1).max(1024), messageId: z.string().min(1).max(1024) });
 
+/** A microblog post (ours or a contact's); ids name the identity like message ids do. */
+const postSchema = z.object({
+  id: z.string().min(1).max(1024),
+  authorKey: z.union([hex64, z.literal('')]),
+  direction: z.enum(['in', 'out']),
+  postId: z.string().min(1).max(64),
+  text,
+  sortAt: time,
+  createdAt: time,
+  unread: z.union([z.literal(0), z.literal(1)]),
+});
+
+/** One recipient's copy of an own post, with its progress. */
+const postCopySchema = z.object({
+  localId: z.string().min(1).max(128),
+  postRowId: z.string().min(1).max(1024),
+  contactKey: hex64,
+  status: messageStatus,
+  error: text.nullable(),
+  ackIds: z.array(ackId).max(MAX_IDS),
+  ackedIds: z.array(ackId).max(MAX_IDS),
+});
+
 const uiSchema = z.object({
   contacts: z.array(contactSchema).max(MAX_BACKUP_CONTACTS),
   conversations: z.array(conversationSchema).max(MAX_BACKUP_CONTACTS),
   messages: z.array(messageSchema).max(MAX_BACKUP_MESSAGES),
   textParts: z.array(textPartSchema).max(MAX_BACKUP_MESSAGES),
   seen: z.array(seenSchema).max(MAX_BACKUP_MESSAGES),
+  // Absent in backups of earlier versions: none.
+  posts: z.array(postSchema).max(MAX_BACKUP_MESSAGES).default([]),
+  postCopies: z.array(postCopySchema).max(MAX_BACKUP_MESSAGES).default([]),
 });
 
 const payloadSchema = z.object({
@@ -118,6 +151,8 @@ export type BackupConversation = BackupUiPart['conversations'][number];
 export type BackupMessage = BackupUiPart['messages'][number];
 export type BackupTextPart = BackupUiPart['textParts'][number];
 export type BackupSeen = BackupUiPart['seen'][number];
+export type BackupPost = BackupUiPart['posts'][number];
+export type BackupPostCopy = BackupUiPart['postCopies'][number];
 
 function invalid(message: string): ProtocolError {
   return new ProtocolError('invalid_backup', message);
@@ -156,7 +191,9 @@ export function parseBackupPayload(json: unknown): BackupPayload {
 }
 
 function checkUiPart(ui: BackupUiPart, identityId: string, includesHistory: boolean): void {
-  if (!includesHistory && (ui.messages.length > 0 || ui.textParts.length > 0)) throw invalid('The backup says it holds no messages, yet it does.');
+  if (!includesHistory && (ui.messages.length > 0 || ui.textParts.length > 0 || ui.posts.length > 0 || ui.postCopies.length > 0)) {
+    throw invalid('The backup says it holds no messages, yet it does.');
+  }
   unique(ui.contacts, (c) => c.publicKey, 'a contact');
   unique(ui.conversations, (c) => c.contactKey, 'a conversation');
   unique(ui.seen, (s) => s.dedupeKey, 'a delivered message key');
@@ -169,6 +206,13 @@ function checkUiPart(ui: BackupUiPart, identityId: string, includesHistory: bool
     if (m.direction === 'in' ? !m.id.startsWith(incoming) : !m.id.startsWith('out:')) throw invalid('The backup holds a message of another identity.');
   }
   for (const p of ui.textParts) if (!p.messageId.startsWith(incoming)) throw invalid('The backup holds a piece of text of another identity.');
+  unique(ui.posts, (p) => p.id, 'a post');
+  unique(ui.postCopies, (c) => c.localId, 'a copy of a post');
+  for (const p of ui.posts) {
+    if (!p.id.startsWith(`${p.direction}:${identityId}:`) || (p.direction === 'in') === (p.authorKey === '')) throw invalid('The backup holds a post of another identity.');
+  }
+  const ownPosts = new Set(ui.posts.filter((p) => p.direction === 'out').map((p) => p.id));
+  for (const c of ui.postCopies) if (!ownPosts.has(c.postRowId)) throw invalid('The backup holds a copy of a post it does not hold.');
 }
 
 function unique<T>(items: readonly T[], keyOf: (item: T) => string, what: string): void {

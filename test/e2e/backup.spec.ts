@@ -27,7 +27,7 @@ import { type DropServer, type EngineHost, startDropServer, startEngineHost } fr
  */
 
 const PASSPHRASE = 'backup passphrase 1';
-const TABLES = ['contacts', 'conversations', 'messages', 'seen', 'textParts'] as const;
+const TABLES = ['contacts', 'conversations', 'messages', 'seen', 'textParts', 'posts', 'postCopies'] as const;
 type Snapshot = Record<(typeof TABLES)[number], Record<string, unknown>[]>;
 
 /** The UI's database key, asked of the engine host as the page asks for it. */
@@ -161,6 +161,7 @@ function keyOf(table: string, r: Record<string, unknown>): unknown {
   if (table === 'conversations') return r.contactKey;
   if (table === 'seen') return r.dedupeKey;
   if (table === 'textParts') return [r.messageId, r.index];
+  if (table === 'postCopies') return r.localId;
   return r.id;
 }
 
@@ -268,11 +269,23 @@ test.describe.serial('full backups', () => {
     await alice.page.getByRole('button', { name: 'Mark verified' }).click();
     await expect(alice.page.getByRole('button', { name: 'Remove verification' })).toBeVisible();
 
+    // A post each way: posts and the progress of own posts are part of the history too.
+    for (const [from, text] of [[alice.page, 'A post by Alice.'], [bob.page, 'A post by Bob.']] as const) {
+      await from.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: /^Posts/ }).click();
+      await from.getByLabel('Your post').fill(text);
+      await from.getByRole('button', { name: 'Post', exact: true }).click();
+    }
+    await alice.page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: /^Posts/ }).click();
+    await expect(alice.page.getByTestId('post').filter({ hasText: 'A post by Bob.' })).toHaveCount(1, { timeout: 60_000 });
+    await expect(alice.page.getByTestId('post').filter({ hasText: 'A post by Alice.' }).getByTestId('post-progress')).toContainText('1 received it', { timeout: 60_000 });
+
     before = await snapshot(alice, aliceId);
+    expect(before.posts.map((p) => p.text).sort()).toEqual(['A post by Alice.', 'A post by Bob.']);
+    expect(before.postCopies).toEqual([expect.objectContaining({ status: 'delivered' })]);
     expect(before.contacts).toEqual([expect.objectContaining({ alias: 'Bob', status: 'verified' })]);
     expect(before.messages.map((m) => m.text).sort()).toEqual(['Hello Alice, it is Bob.', 'Hi Bob, got it.', 'Then this is our second.']);
     expect(before.conversations).toHaveLength(1);
-    expect(before.seen).toHaveLength(2);
+    expect(before.seen).toHaveLength(3); // two messages and a post
 
     backup = await exportBackup(alice.page, { history: true, shots: 'export' });
     const envelope = JSON.parse(backup.toString('utf8')) as Record<string, unknown>;

@@ -52,6 +52,11 @@ function samplePayload(overrides: Partial<BackupPayload> = {}): BackupPayload {
       ],
       textParts: [],
       seen: [{ dedupeKey: `${contact}:7`, messageId: `in:${id}:${contact}:7` }],
+      posts: [
+        { id: `in:${id}:${contact}:p1`, authorKey: contact, direction: 'in', postId: 'p1', text: 'a post', sortAt: 4, createdAt: 4, unread: 1 },
+        { id: `out:${id}:p2`, authorKey: '', direction: 'out', postId: 'p2', text: 'mine', sortAt: 5, createdAt: 5, unread: 0 },
+      ],
+      postCopies: [{ localId: 'copy-1', postRowId: `out:${id}:p2`, contactKey: contact, status: 'delivered', error: null, ackIds: ['x'], ackedIds: ['x'] }],
     },
     ...overrides,
   };
@@ -147,7 +152,7 @@ describe('backup file format', () => {
   });
 
   it('a changed character at any position of the file is refused, never opened', async () => {
-    const file = await sealBackup(samplePayload({ ui: { contacts: [], conversations: [], messages: [], textParts: [], seen: [] } }), PASSPHRASE, argon2id, limits);
+    const file = await sealBackup(samplePayload({ ui: { contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [] } }), PASSPHRASE, argon2id, limits);
     const text = file.toString('utf8');
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const codes = new Map<string, number>();
@@ -211,6 +216,10 @@ describe('backup file format', () => {
       ['a message of another identity', { ...good, ui: { ...good.ui, messages: [{ ...good.ui.messages[0], id: `in:someone-else:${contactKey}:7` }] } }, /another identity/],
       ['messages in a backup without history', { ...good, includesHistory: false }, /holds no messages, yet it does/],
       ['a message without its text', { ...good, ui: { ...good.ui, messages: [{ ...good.ui.messages[0], text: undefined }] } }, /at ui.messages.0.text/],
+      ['a post of another identity', { ...good, ui: { ...good.ui, posts: [{ ...good.ui.posts[0], id: `in:someone-else:${contactKey}:p1` }, good.ui.posts[1]] } }, /a post of another identity/],
+      ['an own post with an author', { ...good, ui: { ...good.ui, posts: [good.ui.posts[0], { ...good.ui.posts[1], authorKey: contactKey }] } }, /a post of another identity/],
+      ['a copy of a post it does not hold', { ...good, ui: { ...good.ui, posts: [good.ui.posts[0]] } }, /a copy of a post it does not hold/],
+      ['posts in a backup without history', { ...good, includesHistory: false, ui: { ...good.ui, messages: [], seen: [] } }, /holds no messages, yet it does/],
     ];
     for (const [what, payload, message] of cases) {
       const file = await craftFile(typeof payload === 'string' ? payload : JSON.stringify(payload));

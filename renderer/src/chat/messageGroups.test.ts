@@ -17,6 +17,12 @@ describe('message groups', () => {
     expect(continuesGroup(undefined, at(noon))).toBe(false);
   });
 
+  it('never joins a line about a change to a bubble', () => {
+    const line = { ...at(noon + 1_000), kind: 'event' } as MessageRecord;
+    expect(continuesGroup({ ...at(noon), kind: 'text' } as MessageRecord, line)).toBe(false);
+    expect(continuesGroup(line, { ...at(noon + 2_000), kind: 'text' } as MessageRecord)).toBe(false);
+  });
+
   it('names each position', () => {
     expect([groupPosition(false, false), groupPosition(false, true), groupPosition(true, true), groupPosition(true, false)]).toEqual([
       'single', 'first', 'middle', 'last',

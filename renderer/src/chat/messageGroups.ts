@@ -14,7 +14,8 @@ export function dayNumber(ms: number): number {
 
 /** True when `later` continues the group of `earlier`: same sender, same day, a short while after. */
 export function continuesGroup(earlier: MessageRecord | undefined, later: MessageRecord | undefined): boolean {
-  if (!earlier || !later) return false;
+  // A line about a change (kind `event`) stands on its own: the bubble before it keeps its time and status.
+  if (!earlier || !later || earlier.kind === 'event' || later.kind === 'event') return false;
   return (
     earlier.direction === later.direction &&
     later.sortAt - earlier.sortAt <= GROUP_GAP_MS &&

@@ -5,11 +5,11 @@
  */
 import Dexie from 'dexie';
 import type {
-  BackupContact, BackupConversation, BackupMessage, BackupSeen, BackupTextPart, BackupUiPart,
+  BackupContact, BackupConversation, BackupMessage, BackupPost, BackupPostCopy, BackupSeen, BackupTextPart, BackupUiPart,
 } from '../../../shared/backup/backupPayload.js';
 import { forgetIdentityData } from '../identities/forgetIdentityData.js';
 import type { DeaddropDatabase } from './database.js';
-import type { ContactRecord, ConversationRecord, MessageRecord, SeenRecord, TextPartRecord } from './records.js';
+import type { ContactRecord, ConversationRecord, MessageRecord, PostCopyRecord, PostRecord, SeenRecord, TextPartRecord } from './records.js';
 
 /** Records written per step of a restore (between progress reports). */
 const WRITE_SLICE = 5_000;
@@ -19,7 +19,7 @@ export type StepProgress = (done: number, total: number) => void;
 
 /** Everything of `identityId` that a backup keeps, as the backup's records (no ids of the identity, nothing derived). */
 export async function gatherBackupRecords(db: DeaddropDatabase, identityId: string, includeHistory: boolean, progress: StepProgress = () => undefined): Promise<BackupUiPart> {
-  return db.transaction('r', [db.contacts, db.conversations, db.messages, db.seen, db.textParts], async () => {
+  return db.transaction('r', [db.contacts, db.conversations, db.messages, db.seen, db.textParts, db.posts, db.postCopies], async () => {
     const contacts = await db.contacts.where('identityId').equals(identityId).toArray();
     const conversations = await db.conversations
       .where('[identityId+lastMessageAt]')
@@ -35,10 +35,7 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
         .where('[identityId+contactKey+sortAt]')
         .between([identityId, Dexie.minKey, Dexie.minKey], [identityId, Dexie.maxKey, Dexie.maxKey])
         .each((record) => {
-          // Lines about a contact (a rename, a new drop) say what the restored contact record shows anyway;
-          // the backup format (shared/backup/backupPayload.ts) knows chat rows only.
           const message = backupMessage(record);
-          if (!message) return;
           messages.push(message);
           counts.set(record.contactKey, (counts.get(record.contactKey) ?? 0) + 1);
           if (messages.length % 2_000 === 0) progress(messages.length, Math.max(total, messages.length));
@@ -46,6 +43,8 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
       const parts = await db.textParts.where('[identityId+contactKey]').between([identityId, Dexie.minKey], [identityId, Dexie.maxKey]).toArray();
       for (const part of parts) textParts.push({ messageId: part.messageId, index: part.index, contactKey: part.contactKey, text: part.text });
     }
+    const posts = includeHistory ? (await db.posts.where('[identityId+sortAt]').between([identityId, Dexie.minKey], [identityId, Dexie.maxKey]).toArray()).map(backupPost) : [];
+    const postCopies = includeHistory ? (await db.postCopies.where('identityId').equals(identityId).toArray()).map(backupPostCopy) : [];
     progress(messages.length, messages.length);
     return {
       contacts: contacts.map(backupContact),
@@ -54,6 +53,8 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
       messages,
       textParts,
       seen: seen.map((s): BackupSeen => ({ dedupeKey: s.dedupeKey, messageId: s.messageId })),
+      posts,
+      postCopies,
     };
   });
 }
@@ -75,6 +76,8 @@ export async function restoreBackupRecords(db: DeaddropDatabase, identityId: str
     await db.conversations.bulkPut(ui.conversations.map((c): ConversationRecord => ({ identityId, ...c })));
     await db.seen.bulkPut(ui.seen.map((s): SeenRecord => ({ identityId, ...s })));
     await db.textParts.bulkPut(ui.textParts.map((p): TextPartRecord => ({ identityId, ...p })));
+    await db.posts.bulkPut(ui.posts.map((p): PostRecord => ({ identityId, ...p })));
+    await db.postCopies.bulkPut(ui.postCopies.map((c): PostCopyRecord => ({ identityId, ...c })));
     for (let start = 0; start < ui.messages.length; start += WRITE_SLICE) {
       await db.messages.bulkPut(ui.messages.slice(start, start + WRITE_SLICE).map((m) => messageRecord(identityId, m)));
       progress(Math.min(start + WRITE_SLICE, ui.messages.length), ui.messages.length);
@@ -92,7 +95,20 @@ function backupContact(c: ContactRecord): BackupContact {
     status: c.status,
     createdAt: c.createdAt,
     ...(c.unstoredMessages !== undefined ? { unstoredMessages: c.unstoredMessages } : {}),
+    ...(c.aliasFromUser !== undefined ? { aliasFromUser: c.aliasFromUser } : {}),
+    ...(c.announcedAlias !== undefined ? { announcedAlias: c.announcedAlias } : {}),
+    ...(c.aliasRevision !== undefined ? { aliasRevision: c.aliasRevision } : {}),
+    ...(c.updateRevision !== undefined ? { updateRevision: c.updateRevision } : {}),
+    ...(c.metaDropsRevision !== undefined ? { metaDropsRevision: c.metaDropsRevision } : {}),
   };
+}
+
+function backupPost(p: PostRecord): BackupPost {
+  return { id: p.id, authorKey: p.authorKey, direction: p.direction, postId: p.postId, text: p.text, sortAt: p.sortAt, createdAt: p.createdAt, unread: p.unread };
+}
+
+function backupPostCopy(c: PostCopyRecord): BackupPostCopy {
+  return { localId: c.localId, postRowId: c.postRowId, contactKey: c.contactKey, status: c.status, error: c.error, ackIds: c.ackIds, ackedIds: c.ackedIds };
 }
 
 function contactRecord(identityId: string, c: BackupContact): ContactRecord {
@@ -111,8 +127,7 @@ function backupConversation(c: ConversationRecord, messageCount: number, include
   };
 }
 
-function backupMessage(m: MessageRecord): BackupMessage | null {
-  if (m.kind === 'event') return null;
+function backupMessage(m: MessageRecord): BackupMessage {
   return {
     id: m.id,
     contactKey: m.contactKey,

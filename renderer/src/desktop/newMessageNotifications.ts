@@ -72,7 +72,7 @@ export async function notifyNewMessages(bridge: EngineBridge, db: DeaddropDataba
 
 /** Chat texts and shared files, once complete: a long text is announced when its last part is in. */
 function isAnnounced(message: MessageRecord): boolean {
-  if (message.direction !== 'in' || message.kind === 'unsupported') return false;
+  if (message.direction !== 'in' || message.kind === 'unsupported' || message.kind === 'event') return false;
   return message.parts === null || message.text !== '';
 }
 
