@@ -95,7 +95,13 @@ test.describe.serial('shared folders end to end', () => {
     await screenshot(alice.page, 'shares-01-own');
     await expectAccessible(alice.page, 'shares view with an own share');
 
-    await openShares(bob.page);
+    // The rail's entry is reached with the keyboard.
+    const rail = bob.page.getByRole('navigation', { name: 'Main' });
+    await rail.getByRole('button', { name: /^Posts/ }).focus();
+    await bob.page.keyboard.press('Tab');
+    await expect(rail.getByRole('button', { name: /^Shares/ })).toBeFocused();
+    await bob.page.keyboard.press('Enter');
+    await expect(bob.page.getByRole('heading', { name: 'Shares', level: 1 })).toBeVisible();
     const received = bob.page.getByTestId('received-share').filter({ hasText: 'Holiday' });
     await expect(received).toHaveCount(1, { timeout: 60_000 });
     await expect(received.getByTestId('share-revision')).toHaveText('Shared by Alice · revision 1');

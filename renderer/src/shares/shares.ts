@@ -296,6 +296,17 @@ export async function announceShare(bridge: EngineBridge, db: DeaddropDatabase, 
   }
 }
 
+/**
+ * Hands the engine the announcements it never took (it was away when they were made), after a start
+ * or a reconnection; failed ones wait for "Send again".
+ */
+export async function resumeShares(bridge: EngineBridge, db: DeaddropDatabase, identityId: string): Promise<void> {
+  const records = await db.shares.where('identityId').equals(identityId).toArray();
+  for (const record of records) {
+    if (record.direction === 'out' && Object.values(record.sends).some((send) => send.status === 'queued')) await announceShare(bridge, db, record.id);
+  }
+}
+
 async function recordAccepted(db: DeaddropDatabase, rowId: string, contactKey: string, localId: string, accepted: SendAccepted): Promise<void> {
   await db.transaction('rw', db.shares, async () => {
     const record = await db.shares.get(rowId);
