@@ -11,7 +11,7 @@ import type { ContactRecord } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { type ShareRecord, listingDownloadFailure, receivedShareRowId } from './shareRecords.js';
 import {
-  announceShare, applyShareStatus, createShare, entryPath, fetchShareListings, removeShare, retryListing, settleShareReceipts, shareFileDownloadId,
+  announceShare, applyShareStatus, createShare, entryPath, fetchShareListings, removeShare, resumeShares, retryListing, settleShareReceipts, shareFileDownloadId,
   updateShare, watchShareSends,
 } from './shares.js';
 
@@ -182,6 +182,21 @@ describe('own shares: create, change, remove', () => {
     expect((await own()).sends[BOB_KEY]!.status).toBe('delivered');
     await applyShareStatus(db, { localId: first!.localId, status: 'posted' });
     expect((await own()).sends[BOB_KEY]!.status).toBe('delivered');
+  });
+
+  it('keeps an announcement the engine never took (it was away) queued, and hands it over when it is back', async () => {
+    let away = true;
+    const engine = fakeEngine((channel) => (channel === 'messages/send' && away ? fail('unavailable', 'The engine is not running.') : undefined));
+    await createShare(engine.bridge, db, 'alice', 'Holiday', entries(file('a.txt', 'aaa')), [bob], () => undefined);
+    expect((await own()).sends[BOB_KEY]).toMatchObject({ status: 'queued', error: null });
+    away = false;
+    await resumeShares(engine.bridge, db, 'alice');
+    expect(engine.sent()).toHaveLength(2);
+    expect(engine.sent()[1]!.localId).toBe(engine.sent()[0]!.localId);
+    expect((await own()).sends[BOB_KEY]!.status).toBe('sending');
+    // Nothing left to hand over.
+    await resumeShares(engine.bridge, db, 'alice');
+    expect(engine.sent()).toHaveLength(2);
   });
 });
 
