@@ -110,7 +110,8 @@ describe('stageFile', () => {
 describe('sendFile', () => {
   it('refuses a file over the limit before anything is stored or staged', async () => {
     expect(refuseFile({ size: MAX_SEND_FILE_BYTES })).toBeNull();
-    expect(refuseFile({ size: MAX_SEND_FILE_BYTES + 1 })).toBe('This file is too large to send: 4.0 GB, at most 4.0 GB.');
+    expect(refuseFile({ size: 5 * 1024 ** 3 })).toBe('This file (5.0 GB) is too large to send: files can have at most 4.0 GB.');
+    expect(refuseFile({ size: MAX_SEND_FILE_BYTES + 1 })).not.toBeNull();
     const engine = fakeEngine();
     const huge = { name: 'huge.iso', size: MAX_SEND_FILE_BYTES + 1, type: '', slice: () => new Blob([]) } as unknown as File;
     await expect(sendFile(engine.bridge, db, 'me', contact, huge, '')).rejects.toThrow('too large');

@@ -19,7 +19,7 @@ const MAX_NAME_LENGTH = 255;
 
 /** Why a file cannot be sent, in words for the user; null when it can. */
 export function refuseFile(file: { size: number }): string | null {
-  if (file.size > MAX_SEND_FILE_BYTES) return `This file is too large to send: ${formatBytes(file.size)}, at most ${formatBytes(MAX_SEND_FILE_BYTES)}.`;
+  if (file.size > MAX_SEND_FILE_BYTES) return `This file (${formatBytes(file.size)}) is too large to send: files can have at most ${formatBytes(MAX_SEND_FILE_BYTES)}.`;
   return null;
 }
 
