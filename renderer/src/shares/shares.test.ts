@@ -220,7 +220,12 @@ describe('received shares: fetched, compared, removed', () => {
     await fetchShareListings(engine.bridge, db, 'bob');
     share = await received();
     expect(share).toMatchObject({ revision: 2, listingRevision: 2, changes: { added: ['d.txt'], changed: ['b.jpg'], removed: ['c.bin'] } });
-    expect(await shareFileDownloadId(share, 'b.jpg')).not.toBe(firstId);
+    const secondIds = await Promise.all(['a.txt', 'b.jpg', 'd.txt'].map((path) => shareFileDownloadId(share, path)));
+    expect(secondIds).not.toContain(firstId);
+    // What was downloaded of revision 1 is forgotten (its files come again under revision 2).
+    const discarded = () => engine.calls.filter(([c]) => c === 'files/discard').map(([, r]) => r.id);
+    expect(discarded()).toContain(firstId);
+    expect(discarded().filter((id) => String(id).startsWith('share:'))).toHaveLength(3);
 
     // A copy of revision 1 arriving late changes nothing.
     await writeInboxBatch(db, { batchId: 'b3', messages: [arrival(engine.sent()[0]!, 3)], receipts: [] });
@@ -230,6 +235,10 @@ describe('received shares: fetched, compared, removed', () => {
     await writeInboxBatch(db, { batchId: 'b4', messages: [arrival(engine.sent()[2]!, 4)], receipts: [] });
     expect(await received()).toMatchObject({ revision: 3, removed: true });
     expect(await db.messages.count()).toBe(0);
+    // The removed share's files are forgotten, and its listing.
+    await fetchShareListings(engine.bridge, db, 'bob');
+    expect(discarded()).toEqual(expect.arrayContaining(secondIds));
+    expect(await received()).toMatchObject({ removed: true, listing: null });
   });
 
   it('says when a listing is not one, and when it could not be downloaded (tried again on request)', async () => {

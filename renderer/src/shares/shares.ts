@@ -14,6 +14,7 @@ import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, MessageStatus } from '../db/records.js';
 import { isAccepted } from '../db/senderBounds.js';
 import { readDownloadedFile } from '../files/receiveFile.js';
+import { forgetTransfer } from '../files/transfers.js';
 import { FileSendError, refuseFile, sendMime, stageFile } from '../files/sendFile.js';
 import {
   type ShareRecord, type ShareSendRecord, applyFetchedListing, applyListingFailure, listingDownloadFailure, needsListing, ownShareRowId,
@@ -435,8 +436,30 @@ const fetching = new Set<string>();
  * failed to download is tried again the next time.
  */
 export async function fetchShareListings(bridge: EngineBridge, db: DeaddropDatabase, identityId: string): Promise<void> {
-  const records = (await db.shares.where('identityId').equals(identityId).toArray()).filter(needsListing);
-  await Promise.all(records.map((record) => fetchListing(bridge, db, record)));
+  const records = await db.shares.where('identityId').equals(identityId).toArray();
+  await Promise.all(records.filter(needsListing).map((record) => fetchListing(bridge, db, record)));
+  for (const record of records.filter((r) => r.direction === 'in' && r.removed && r.listing !== null)) await forgetRemovedShare(bridge, db, record);
+}
+
+/**
+ * Has the engine forget what it downloaded of a received listing's files: a newer revision replaced
+ * them (its files are downloaded under the new revision), or the share ended.
+ */
+async function forgetFiles(bridge: EngineBridge, record: ShareRecord): Promise<void> {
+  for (const file of record.listing?.files ?? []) {
+    const id = await shareFileDownloadId(record, file.path);
+    forgetTransfer(id);
+    await bridge.invoke('files/discard', { id });
+  }
+}
+
+/** A removed share keeps no files: what was downloaded of it is forgotten, and its listing. */
+async function forgetRemovedShare(bridge: EngineBridge, db: DeaddropDatabase, record: ShareRecord): Promise<void> {
+  await forgetFiles(bridge, record);
+  await db.transaction('rw', db.shares, async () => {
+    const current = await db.shares.get(record.id);
+    if (current?.removed) await db.shares.put({ ...current, listing: null, changes: null });
+  });
 }
 
 async function fetchListing(bridge: EngineBridge, db: DeaddropDatabase, record: ShareRecord): Promise<void> {
@@ -468,11 +491,13 @@ async function fetchListing(bridge: EngineBridge, db: DeaddropDatabase, record: 
     }
     // The listing is read: the engine need not keep it.
     await bridge.invoke('files/discard', { id });
-    await db.transaction('rw', db.shares, async () => {
+    const replaced = await db.transaction('rw', db.shares, async () => {
       const current = await db.shares.get(record.id);
       const next = current && applyFetchedListing(current, record.revision, listing, Date.now());
       if (next) await db.shares.put(next);
+      return next?.listingRevision === record.revision ? current : undefined;
     });
+    if (replaced?.listing) await forgetFiles(bridge, replaced);
   } finally {
     fetching.delete(key);
   }
