@@ -171,6 +171,8 @@ describe('received shares: listings and what changed', () => {
   it('formats nothing when nothing changed', () => {
     expect(changesText({ added: [], changed: [], removed: [] })).toBe('');
     expect(changesText({ added: ['a'], changed: [], removed: ['b', 'c'] })).toBe('Added: a · Removed: b, c');
+    const many = Array.from({ length: 12 }, (_, i) => `f${i}`);
+    expect(changesText({ added: [], changed: many, removed: [] })).toBe('Changed: f0, f1, f2, f3, f4, f5, f6, f7, f8, f9 and 2 more');
   });
 });
 

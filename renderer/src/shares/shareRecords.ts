@@ -149,12 +149,17 @@ export function listingDownloadFailure(record: ShareRecord): string | null {
   return record.listingError?.startsWith(DOWNLOAD_FAILED) ? record.listingError.slice(DOWNLOAD_FAILED.length) : null;
 }
 
+/** Paths named per kind of change; a folder of thousands says how many more. */
+const NAMED_CHANGES = 10;
+
 /** "Added: a.jpg · Changed: b.jpg · Removed: c.jpg" (empty when nothing changed). */
 export function changesText(changes: ListingChanges): string {
+  const list = (paths: string[]) =>
+    paths.length > NAMED_CHANGES ? `${paths.slice(0, NAMED_CHANGES).join(', ')} and ${paths.length - NAMED_CHANGES} more` : paths.join(', ');
   const parts: string[] = [];
-  if (changes.added.length > 0) parts.push(`Added: ${changes.added.join(', ')}`);
-  if (changes.changed.length > 0) parts.push(`Changed: ${changes.changed.join(', ')}`);
-  if (changes.removed.length > 0) parts.push(`Removed: ${changes.removed.join(', ')}`);
+  if (changes.added.length > 0) parts.push(`Added: ${list(changes.added)}`);
+  if (changes.changed.length > 0) parts.push(`Changed: ${list(changes.changed)}`);
+  if (changes.removed.length > 0) parts.push(`Removed: ${list(changes.removed)}`);
   return parts.join(' · ');
 }
 
