@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { expect, test } from '@playwright/test';
+import { type Page, expect, test } from '@playwright/test';
 import { parseQco } from '../../shared/protocol/contacts.js';
 import { generateKeyPair, portableBox } from '../../shared/protocol/box.js';
 import { fromHex, toHex } from '../../shared/protocol/encoding.js';
@@ -47,6 +47,16 @@ function gradientPng(width: number, height: number): Buffer {
 }
 const PNG = gradientPng(160, 100);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Runs `check` with the dark theme on, then follows the system again. */
+async function inDarkTheme(page: Page, check: () => Promise<void>) {
+  await goTo(page, 'Settings');
+  await page.getByLabel('Theme').selectOption('dark');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await check();
+  await goTo(page, 'Settings');
+  await page.getByLabel('Theme').selectOption('system');
+}
 
 /**
  * Alice sends Bob files through one real drop server that stores blobs (`--blobs`), each with their
@@ -277,6 +287,12 @@ test.describe.serial('files end to end', () => {
     await expect(card.getByRole('alert')).toContainText('Choose Resume once the connection is back');
     await screenshot(bob.page, 'files-04-download-failed');
     await expectAccessible(bob.page, 'chat with a failed download');
+    await inDarkTheme(bob.page, async () => {
+      await openConversationWith(bob.page, 'Alice');
+      await screenshot(bob.page, 'files-05-dark-cards');
+      await expectAccessible(bob.page, 'file cards in the dark theme');
+    });
+    await openConversationWith(bob.page, 'Alice');
 
     // Cancel forgets what arrived (`files/discard`); Download starts anew, and fails again while the server is away.
     await card.getByRole('button', { name: 'Cancel' }).click();
@@ -304,7 +320,13 @@ test.describe.serial('files end to end', () => {
     await expect(card.getByTestId('file-upload')).toBeVisible();
     await alice.host.kill();
     await expect(card).toHaveAttribute('data-status', 'failed');
-    await expect(card.getByTestId('file-failed')).toBeVisible();
+    await expect(card.getByTestId('file-failed')).toContainText('The upload stopped when the connection to the engine was lost');
+    await inDarkTheme(alice.page, async () => {
+      await openConversationWith(alice.page, 'Bob');
+      await screenshot(alice.page, 'files-06-dark-upload-failed');
+      await expectAccessible(alice.page, 'a failed upload in the dark theme');
+    });
+    await openConversationWith(alice.page, 'Bob');
 
     await alice.host.restart();
     await expect(alice.page.getByTestId('connection-banner')).toBeHidden({ timeout: 60_000 });

@@ -181,6 +181,9 @@ async function transmit(bridge: EngineBridge, db: DeaddropDatabase, message: Mes
     }
     await fail(sent.error.message);
   } catch (error) {
-    await fail(error instanceof FileSendError ? error.message : 'The file could not be read: choose it again.');
+    if (!(error instanceof FileSendError)) return await fail('The file could not be read: choose it again.');
+    // The engine went away while the file was handed over: it forgets what it had of it.
+    const lost = error.code === 'unavailable' || error.code === 'timeout';
+    await fail(lost ? 'The upload stopped when the connection to the engine was lost: try again once it is back.' : error.message);
   }
 }

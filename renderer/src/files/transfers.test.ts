@@ -58,6 +58,6 @@ describe('transfers', () => {
     expect(transferOf('down-2')?.state).toBe('done');
     expect(transferOf(message.localId!)?.state).toBe('failed');
     for (let i = 0; i < 50 && (await db.messages.get(message.id))?.status !== 'failed'; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await db.messages.get(message.id)).toMatchObject({ status: 'failed', error: 'The upload stopped when the connection to the engine was lost: try again.' });
+    expect(await db.messages.get(message.id)).toMatchObject({ status: 'failed', error: 'The upload stopped when the connection to the engine was lost: try again once it is back.' });
   });
 });

@@ -95,7 +95,7 @@ export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): v
     // An upload's message is `sending` from its start, and the outbox re-submits sending messages by
     // their text on reconnection: marked failed first, it is never sent as a text. Should the engine
     // have carried on, its next status for the message sets it right.
-    const error = 'The upload stopped when the connection to the engine was lost: try again.';
+    const error = 'The upload stopped when the connection to the engine was lost: try again once it is back.';
     const stopped = interruptTransfers({ up: error, down: 'The connection to the engine was lost.' });
     for (const localId of stopped) void applyOutboxStatus(db, { localId, status: 'failed', error });
   });
