@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { MAX_TEXT_LENGTH } from '../protocol/textMessages.js';
+import { encryptedFileRefSchema } from '../modules/share.js';
+import { MAX_SHARE_FILES, shareListingSchema } from '../modules/shareListing.js';
 
 export const BACKUP_PAYLOAD_SCHEMA = 'deaddrop-backup-payload';
 export const BACKUP_PAYLOAD_VERSION = 1;
@@ -120,6 +122,31 @@ const postCopySchema = z.object({
   ackedIds: z.array(ackId).max(MAX_IDS),
 });
 
+const pathList = z.array(z.string().max(1024)).max(MAX_SHARE_FILES);
+
+/** A shared folder (renderer/src/shares/shareRecords.ts): ours with its recipients, or one a contact shares with us. */
+const shareSchema = z.object({
+  id: z.string().min(1).max(1024),
+  direction: z.enum(['in', 'out']),
+  ownerKey: z.union([hex64, z.literal('')]),
+  shareId: z.string().min(1).max(64),
+  name: text,
+  revision: count,
+  removed: z.boolean(),
+  listingRef: encryptedFileRefSchema.nullable(),
+  listing: shareListingSchema.nullable(),
+  listingRevision: count,
+  listingError: text.nullable(),
+  changes: z.object({ added: pathList, changed: pathList, removed: pathList }).nullable(),
+  recipients: z.array(hex64).max(MAX_BACKUP_CONTACTS),
+  sends: z.record(
+    hex64,
+    z.object({ localId: z.string().min(1).max(128), revision: count, status: messageStatus, error: text.nullable(), ackIds: z.array(ackId).max(MAX_IDS), ackedIds: z.array(ackId).max(MAX_IDS) }),
+  ),
+  createdAt: time,
+  updatedAt: time,
+});
+
 const uiSchema = z.object({
   contacts: z.array(contactSchema).max(MAX_BACKUP_CONTACTS),
   conversations: z.array(conversationSchema).max(MAX_BACKUP_CONTACTS),
@@ -129,6 +156,7 @@ const uiSchema = z.object({
   // Absent in backups of earlier versions: none.
   posts: z.array(postSchema).max(MAX_BACKUP_MESSAGES).default([]),
   postCopies: z.array(postCopySchema).max(MAX_BACKUP_MESSAGES).default([]),
+  shares: z.array(shareSchema).max(MAX_BACKUP_CONTACTS).default([]),
 });
 
 const payloadSchema = z.object({
@@ -153,6 +181,7 @@ export type BackupTextPart = BackupUiPart['textParts'][number];
 export type BackupSeen = BackupUiPart['seen'][number];
 export type BackupPost = BackupUiPart['posts'][number];
 export type BackupPostCopy = BackupUiPart['postCopies'][number];
+export type BackupShare = BackupUiPart['shares'][number];
 
 function invalid(message: string): ProtocolError {
   return new ProtocolError('invalid_backup', message);
@@ -213,6 +242,12 @@ function checkUiPart(ui: BackupUiPart, identityId: string, includesHistory: bool
   }
   const ownPosts = new Set(ui.posts.filter((p) => p.direction === 'out').map((p) => p.id));
   for (const c of ui.postCopies) if (!ownPosts.has(c.postRowId)) throw invalid('The backup holds a copy of a post it does not hold.');
+  unique(ui.shares, (share) => share.id, 'a shared folder');
+  for (const share of ui.shares) {
+    if (!share.id.startsWith(`${share.direction}:${identityId}:`) || (share.direction === 'in') === (share.ownerKey === '')) {
+      throw invalid('The backup holds a shared folder of another identity.');
+    }
+  }
 }
 
 function unique<T>(items: readonly T[], keyOf: (item: T) => string, what: string): void {

@@ -27,7 +27,7 @@ import { type DropServer, type EngineHost, startDropServer, startEngineHost } fr
  */
 
 const PASSPHRASE = 'backup passphrase 1';
-const TABLES = ['contacts', 'conversations', 'messages', 'seen', 'textParts', 'posts', 'postCopies'] as const;
+const TABLES = ['contacts', 'conversations', 'messages', 'seen', 'textParts', 'posts', 'postCopies', 'shares'] as const;
 type Snapshot = Record<(typeof TABLES)[number], Record<string, unknown>[]>;
 
 /** The UI's database key, asked of the engine host as the page asks for it. */

@@ -57,6 +57,12 @@ function samplePayload(overrides: Partial<BackupPayload> = {}): BackupPayload {
         { id: `out:${id}:p2`, authorKey: '', direction: 'out', postId: 'p2', text: 'mine', sortAt: 5, createdAt: 5, unread: 0 },
       ],
       postCopies: [{ localId: 'copy-1', postRowId: `out:${id}:p2`, contactKey: contact, status: 'delivered', error: null, ackIds: ['x'], ackedIds: ['x'] }],
+      shares: [
+        {
+          id: `in:${id}:${contact}:s1`, direction: 'in', ownerKey: contact, shareId: 's1', name: 'Holiday', revision: 2, removed: false,
+          listingRef: null, listing: null, listingRevision: 0, listingError: 'no_file', changes: null, recipients: [], sends: {}, createdAt: 6, updatedAt: 7,
+        },
+      ],
     },
     ...overrides,
   };
@@ -152,7 +158,7 @@ describe('backup file format', () => {
   });
 
   it('a changed character at any position of the file is refused, never opened', async () => {
-    const file = await sealBackup(samplePayload({ ui: { contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [] } }), PASSPHRASE, argon2id, limits);
+    const file = await sealBackup(samplePayload({ ui: { contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] } }), PASSPHRASE, argon2id, limits);
     const text = file.toString('utf8');
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const codes = new Map<string, number>();
@@ -219,6 +225,8 @@ describe('backup file format', () => {
       ['a post of another identity', { ...good, ui: { ...good.ui, posts: [{ ...good.ui.posts[0], id: `in:someone-else:${contactKey}:p1` }, good.ui.posts[1]] } }, /a post of another identity/],
       ['an own post with an author', { ...good, ui: { ...good.ui, posts: [good.ui.posts[0], { ...good.ui.posts[1], authorKey: contactKey }] } }, /a post of another identity/],
       ['a copy of a post it does not hold', { ...good, ui: { ...good.ui, posts: [good.ui.posts[0]] } }, /a copy of a post it does not hold/],
+      ['a shared folder of another identity', { ...good, ui: { ...good.ui, shares: [{ ...good.ui.shares[0], id: `in:someone-else:${contactKey}:s1` }] } }, /a shared folder of another identity/],
+      ['a shared folder whose listing names a path outside it', { ...good, ui: { ...good.ui, shares: [{ ...good.ui.shares[0], listing: { format: 'deaddrop-share-listing', version: 1, name: 'x', files: [{ path: '../x', mime: null, ref: null }] } }] } }, /at ui.shares.0.listing/],
       ['posts in a backup without history', { ...good, includesHistory: false, ui: { ...good.ui, messages: [], seen: [] } }, /holds no messages, yet it does/],
     ];
     for (const [what, payload, message] of cases) {

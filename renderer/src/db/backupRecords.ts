@@ -5,9 +5,10 @@
  */
 import Dexie from 'dexie';
 import type {
-  BackupContact, BackupConversation, BackupMessage, BackupPost, BackupPostCopy, BackupSeen, BackupTextPart, BackupUiPart,
+  BackupContact, BackupConversation, BackupMessage, BackupPost, BackupPostCopy, BackupSeen, BackupShare, BackupTextPart, BackupUiPart,
 } from '../../../shared/backup/backupPayload.js';
 import { forgetIdentityData } from '../identities/forgetIdentityData.js';
+import type { ShareRecord } from '../shares/shareRecords.js';
 import type { DeaddropDatabase } from './database.js';
 import type { ContactRecord, ConversationRecord, MessageRecord, PostCopyRecord, PostRecord, SeenRecord, TextPartRecord } from './records.js';
 
@@ -19,7 +20,7 @@ export type StepProgress = (done: number, total: number) => void;
 
 /** Everything of `identityId` that a backup keeps, as the backup's records (no ids of the identity, nothing derived). */
 export async function gatherBackupRecords(db: DeaddropDatabase, identityId: string, includeHistory: boolean, progress: StepProgress = () => undefined): Promise<BackupUiPart> {
-  return db.transaction('r', [db.contacts, db.conversations, db.messages, db.seen, db.textParts, db.posts, db.postCopies], async () => {
+  return db.transaction('r', [db.contacts, db.conversations, db.messages, db.seen, db.textParts, db.posts, db.postCopies, db.shares], async () => {
     const contacts = await db.contacts.where('identityId').equals(identityId).toArray();
     const conversations = await db.conversations
       .where('[identityId+lastMessageAt]')
@@ -45,6 +46,8 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
     }
     const posts = includeHistory ? (await db.posts.where('[identityId+sortAt]').between([identityId, Dexie.minKey], [identityId, Dexie.maxKey]).toArray()).map(backupPost) : [];
     const postCopies = includeHistory ? (await db.postCopies.where('identityId').equals(identityId).toArray()).map(backupPostCopy) : [];
+    // Shared folders are kept like contacts (what is shared and with whom), with or without history.
+    const shares = (await db.shares.where('identityId').equals(identityId).toArray()).map(backupShare);
     progress(messages.length, messages.length);
     return {
       contacts: contacts.map(backupContact),
@@ -55,6 +58,7 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
       seen: seen.map((s): BackupSeen => ({ dedupeKey: s.dedupeKey, messageId: s.messageId })),
       posts,
       postCopies,
+      shares,
     };
   });
 }
@@ -65,7 +69,7 @@ export async function gatherBackupRecords(db: DeaddropDatabase, identityId: stri
  * replace one of another identity.
  */
 export async function restoreBackupRecords(db: DeaddropDatabase, identityId: string, ui: BackupUiPart, progress: StepProgress = () => undefined): Promise<void> {
-  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings, db.posts, db.postCopies];
+  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings, db.posts, db.postCopies, db.shares];
   await db.transaction('rw', tables, async () => {
     const existing = await db.messages.bulkGet(ui.messages.map((m) => m.id));
     if (existing.some((record) => record !== undefined && record.identityId !== identityId)) {
@@ -78,6 +82,7 @@ export async function restoreBackupRecords(db: DeaddropDatabase, identityId: str
     await db.textParts.bulkPut(ui.textParts.map((p): TextPartRecord => ({ identityId, ...p })));
     await db.posts.bulkPut(ui.posts.map((p): PostRecord => ({ identityId, ...p })));
     await db.postCopies.bulkPut(ui.postCopies.map((c): PostCopyRecord => ({ identityId, ...c })));
+    await db.shares.bulkPut(ui.shares.map((share): ShareRecord => ({ identityId, ...share })));
     for (let start = 0; start < ui.messages.length; start += WRITE_SLICE) {
       await db.messages.bulkPut(ui.messages.slice(start, start + WRITE_SLICE).map((m) => messageRecord(identityId, m)));
       progress(Math.min(start + WRITE_SLICE, ui.messages.length), ui.messages.length);
@@ -105,6 +110,10 @@ function backupContact(c: ContactRecord): BackupContact {
 
 function backupPost(p: PostRecord): BackupPost {
   return { id: p.id, authorKey: p.authorKey, direction: p.direction, postId: p.postId, text: p.text, sortAt: p.sortAt, createdAt: p.createdAt, unread: p.unread };
+}
+
+function backupShare({ identityId: _identityId, ...share }: ShareRecord): BackupShare {
+  return share;
 }
 
 function backupPostCopy(c: PostCopyRecord): BackupPostCopy {

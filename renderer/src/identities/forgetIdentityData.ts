@@ -5,7 +5,7 @@ import { unstoredRequestsKey } from '../db/senderBounds.js';
 
 /** Removes everything the UI stored for an identity (after the engine deleted its keys). */
 export async function forgetIdentityData(db: DeaddropDatabase, identityId: string): Promise<void> {
-  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings, db.posts, db.postCopies];
+  const tables = [db.contacts, db.conversations, db.messages, db.seen, db.pendingReceipts, db.textParts, db.settings, db.posts, db.postCopies, db.shares];
   await db.transaction('rw', tables, async () => {
     await db.messages
       .where('[identityId+contactKey+sortAt]')
@@ -27,5 +27,6 @@ export async function forgetIdentityData(db: DeaddropDatabase, identityId: strin
       .delete();
     await db.settings.delete(unstoredRequestsKey(identityId));
     await forgetPosts(db, identityId);
+    await db.shares.where('identityId').equals(identityId).delete();
   });
 }
