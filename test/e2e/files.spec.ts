@@ -182,6 +182,8 @@ test.describe.serial('files end to end', () => {
   test('4. An image from Alice shows inline by itself; with the limit at 0 it waits for a click', async () => {
     await alice.page.getByTestId('composer-file').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
     await alice.page.getByTestId('composer-input').press('Enter');
+    // Alice sees what she sent, from the file she chose.
+    await expect(messages(alice.page).filter({ hasText: 'dot.png' }).getByTestId('sent-image')).toHaveAttribute('alt', 'dot.png');
     const card = messages(bob.page).filter({ hasText: 'dot.png' });
     await expect(card).toHaveCount(1, { timeout: 60_000 });
     const image = card.getByTestId('inline-image');

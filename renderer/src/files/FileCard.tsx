@@ -9,7 +9,7 @@ import { LinkifiedText } from '../chat/LinkifiedText.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { useFileSettings } from './fileSettings.js';
 import { formatBytes, formatProgress } from './formatBytes.js';
-import { isInlineImageType, shouldAutoDownload } from './inlineImages.js';
+import { isInlineImageType, shouldAutoDownload, sniffImageType } from './inlineImages.js';
 import {
   type SharedFile,
   cancelDownload,
@@ -22,7 +22,7 @@ import {
   sharedFileOf,
   startDownload,
 } from './receiveFile.js';
-import { canRetryFile, cancelFile, retryFile } from './sendFile.js';
+import { canRetryFile, cancelFile, localFileOf, retryFile } from './sendFile.js';
 import { type Transfer, useTransfers, watchFileProgress } from './transfers.js';
 import './files.css';
 
@@ -56,6 +56,7 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
           <LinkifiedText text={file.caption} highlight={highlight} />
         </p>
       )}
+      {message.direction === 'out' && <LocalImage localId={message.localId} name={file.name} />}
       {message.direction === 'out' ? (
         bridge && <OutgoingFile message={message} name={file.name} bridge={bridge} />
       ) : file.ref === null ? (
@@ -292,4 +293,31 @@ function InlineImage({ bridge, id, fileRef, name }: { bridge: EngineBridge; id: 
   if (problem) return <p className="hint file-image-missing">{problem}</p>;
   if (!url) return null;
   return <img className="file-image" src={url} alt={name} data-testid="inline-image" />;
+}
+
+/**
+ * An image we send, shown from the file the user chose while it is in memory (this window): the
+ * same formats as received ones, checked by their bytes.
+ */
+function LocalImage({ localId, name }: { localId: string | null; name: string }) {
+  const file = localId ? localFileOf(localId) : undefined;
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    if (!file || !isInlineImageType(file.type)) return;
+    let live = true;
+    let made: string | null = null;
+    void file
+      .slice(0, 16)
+      .arrayBuffer()
+      .then((head) => {
+        const type = sniffImageType(new Uint8Array(head));
+        if (live && type) setUrl((made = URL.createObjectURL(file.slice(0, file.size, type))));
+      });
+    return () => {
+      live = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [file]);
+  if (!url) return null;
+  return <img className="file-image" src={url} alt={name} data-testid="sent-image" />;
 }

@@ -86,6 +86,11 @@ interface PendingFile {
 /** Files sent from this window, by local id, kept for "Try again". */
 const pending = new Map<string, PendingFile>();
 
+/** The file sent under `localId` from this window, if it still is in memory. */
+export function localFileOf(localId: string): File | undefined {
+  return pending.get(localId)?.file;
+}
+
 /** Whether a failed upload can be tried again here (the file is still in memory). */
 export function canRetryFile(localId: string): boolean {
   return pending.has(localId);
