@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import type { EncryptedFileRef } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { database } from '../db/database.js';
@@ -40,11 +40,13 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
     undefined,
   );
   const from = message.direction === 'out' ? 'You' : (contact?.alias ?? 'Contact');
+  // Every card has its Save, Download or Cancel: each button is described by its file's name.
+  const nameId = useId();
   return (
     <div className="file-card share-notice" data-testid="share-notice">
       <p className="file-head">
         <span aria-hidden="true">📎</span>
-        <span className="file-name" title={file.name} data-testid="file-name">
+        <span className="file-name" title={file.name} data-testid="file-name" id={nameId}>
           {file.name}
         </span>
       </p>
@@ -58,7 +60,7 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
       )}
       {message.direction === 'out' && <LocalImage localId={message.localId} name={file.name} />}
       {message.direction === 'out' ? (
-        bridge && <OutgoingFile message={message} name={file.name} bridge={bridge} />
+        bridge && <OutgoingFile message={message} name={file.name} nameId={nameId} bridge={bridge} />
       ) : file.ref === null ? (
         <p className="hint" data-testid="share-unsupported">
           Shared file — this app cannot open files in this format.
@@ -74,6 +76,7 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
             message={message}
             file={file}
             fileRef={file.ref}
+            nameId={nameId}
             bridge={bridge}
             contactStatus={contact?.status ?? null}
           />
@@ -88,7 +91,7 @@ function isAccepted(status: ContactStatus | undefined): boolean {
 }
 
 /** Our file while it is handed over and uploaded: a bar and Cancel; a failed upload says why, with Try again. */
-function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name: string; bridge: EngineBridge }) {
+function OutgoingFile({ message, name, nameId, bridge }: { message: MessageRecord; name: string; nameId: string; bridge: EngineBridge }) {
   const localId = message.localId ?? '';
   const transfer = useTransfers((s) => s.transfers[localId]);
   const active = transfer !== undefined && (transfer.state === 'staging' || transfer.state === 'running');
@@ -97,7 +100,7 @@ function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name:
       <div className="stack" data-testid="file-upload">
         <TransferBar transfer={transfer} label={transfer.state === 'staging' ? 'Preparing' : 'Uploading'} name={name} />
         <div className="bubble-actions">
-          <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
+          <button type="button" className="small" aria-describedby={nameId} onClick={() => void cancelFile(bridge, database(), message)}>
             Cancel
           </button>
         </div>
@@ -110,7 +113,7 @@ function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name:
     return (
       <div className="bubble-actions" data-testid="file-interrupted">
         <p className="hint">This file was not handed over completely (the window was closed or reloaded): attach it again to send it.</p>
-        <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
+        <button type="button" className="small" aria-describedby={nameId} onClick={() => void cancelFile(bridge, database(), message)}>
           Cancel
         </button>
       </div>
@@ -124,10 +127,10 @@ function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name:
         </p>
         {canRetryFile(localId) ? (
           <>
-            <button type="button" className="small" onClick={() => void retryFile(bridge, database(), message)}>
+            <button type="button" className="small" aria-describedby={nameId} onClick={() => void retryFile(bridge, database(), message)}>
               Try again
             </button>
-            <button type="button" className="small" onClick={() => void cancelFile(bridge, database(), message)}>
+            <button type="button" className="small" aria-describedby={nameId} onClick={() => void cancelFile(bridge, database(), message)}>
               Cancel
             </button>
           </>
@@ -140,7 +143,7 @@ function OutgoingFile({ message, name, bridge }: { message: MessageRecord; name:
   if (message.status === 'queued' || message.status === 'sending') {
     return (
       <div className="bubble-actions">
-        <button type="button" className="ghost small" onClick={() => void cancelFile(bridge, database(), message)}>
+        <button type="button" className="ghost small" aria-describedby={nameId} onClick={() => void cancelFile(bridge, database(), message)}>
           Cancel sending
         </button>
       </div>
@@ -153,12 +156,13 @@ interface IncomingFileProps {
   message: MessageRecord;
   file: SharedFile;
   fileRef: EncryptedFileRef;
+  nameId: string;
   bridge: EngineBridge;
   contactStatus: ContactStatus | null;
 }
 
 /** A contact's file: Download (bar, Cancel, Resume after a failure), then Save, Save as… and images inline. */
-function IncomingFile({ message, file, fileRef, bridge, contactStatus }: IncomingFileProps) {
+function IncomingFile({ message, file, fileRef, nameId, bridge, contactStatus }: IncomingFileProps) {
   const [downloadId, setDownloadId] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
@@ -216,37 +220,37 @@ function IncomingFile({ message, file, fileRef, bridge, contactStatus }: Incomin
       <ErrorText message={error} />
       <div className="bubble-actions">
         {(state === undefined || state === 'cancelled') && (
-          <button type="button" className="small" onClick={download}>
+          <button type="button" className="small" aria-describedby={nameId} onClick={download}>
             Download
           </button>
         )}
         {state === 'running' && (
-          <button type="button" className="small" onClick={() => void cancelDownload(bridge, downloadId, fileRef)}>
+          <button type="button" className="small" aria-describedby={nameId} onClick={() => void cancelDownload(bridge, downloadId, fileRef)}>
             Cancel
           </button>
         )}
         {state === 'failed' && (
           <>
-            <button type="button" className="small" onClick={download}>
+            <button type="button" className="small" aria-describedby={nameId} onClick={download}>
               Resume
             </button>
-            <button type="button" className="small" onClick={() => void cancelDownload(bridge, downloadId, fileRef)}>
+            <button type="button" className="small" aria-describedby={nameId} onClick={() => void cancelDownload(bridge, downloadId, fileRef)}>
               Cancel
             </button>
           </>
         )}
         {state === 'done' && (
           <>
-            <button type="button" className="small" onClick={() => void save(false)}>
+            <button type="button" className="small" aria-describedby={nameId} onClick={() => void save(false)}>
               Save
             </button>
             {fileDialogs && (
-              <button type="button" className="small" onClick={() => void save(true)}>
+              <button type="button" className="small" aria-describedby={nameId} onClick={() => void save(true)}>
                 Save as…
               </button>
             )}
             {image && !showImage && (
-              <button type="button" className="small" onClick={() => setShowClicked(true)}>
+              <button type="button" className="small" aria-describedby={nameId} onClick={() => setShowClicked(true)}>
                 Show image
               </button>
             )}
