@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionState, EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
-import { queueFileMessage } from '../db/outbox.js';
+import { queueFileMessage, queueTextMessage } from '../db/outbox.js';
 import type { ContactRecord } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { applyFileProgress, setTransfer, transferOf, watchFileProgress } from './transfers.js';
@@ -59,5 +59,42 @@ describe('transfers', () => {
     expect(transferOf(message.localId!)?.state).toBe('failed');
     for (let i = 0; i < 50 && (await db.messages.get(message.id))?.status !== 'failed'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await db.messages.get(message.id)).toMatchObject({ status: 'failed', error: 'The upload stopped when the connection to the engine was lost: try again once it is back.' });
+  });
+
+  it('once a file’s notice is posted, its acknowledge ids are learnt (once), so a receipt can mark it delivered', async () => {
+    const calls: Array<[string, unknown]> = [];
+    const listeners: Record<string, (event: unknown) => void> = {};
+    const bridge = {
+      kind: 'websocket',
+      async invoke(channel: string, request: { localId: string }) {
+        calls.push([channel, request]);
+        return { ok: true, value: { localId: request.localId, acknowledgeIds: [`${request.localId}-ack`], parts: 1 } };
+      },
+      on(event: string, listener: (event: unknown) => void) {
+        listeners[event] = listener;
+        return () => undefined;
+      },
+      connectionState: () => 'open',
+      onConnectionChange: () => () => undefined,
+    } as unknown as EngineBridge;
+    await db.contacts.put(contact);
+    watchFileProgress(bridge, db);
+    const file = await queueFileMessage(db, 'me', contact, { name: 'a.bin', size: 10 }, '');
+    const text = await queueTextMessage(db, 'me', contact, 'hello');
+    const settled = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    listeners['outbox/status']!({ localId: text.localId, status: 'posted' });
+    listeners['outbox/status']!({ localId: file.localId, status: 'sending' });
+    await settled();
+    expect(calls).toEqual([]);
+    listeners['outbox/status']!({ localId: file.localId, status: 'posted' });
+    await settled();
+    listeners['outbox/status']!({ localId: file.localId, status: 'posted' });
+    await settled();
+    expect(calls).toEqual([
+      ['messages/send', { identityId: 'me', localId: file.localId, recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls }, text: 'a.bin', wantReceipt: true }],
+    ]);
+    expect((await db.messages.get(file.id))?.ackIds).toEqual([`${file.localId}-ack`]);
   });
 });
