@@ -65,6 +65,7 @@ export const channelSpecs = {
   'messages/send': {},
   'files/stageBegin': {},
   'files/stageChunk': {},
+  'files/stageDiscard': {},
   'files/send': {},
   'files/upload': {},
   'files/download': {},

@@ -343,6 +343,8 @@ export const requestSchemas = {
   'files/stageBegin': z.object({ size: z.number().int().min(0).max(MAX_SEND_FILE_BYTES) }),
   /** The next chunk of a staged file; `offset` must be the bytes received so far. */
   'files/stageChunk': z.object({ stageId: id, offset: z.number().int().min(0), data: backupChunk }),
+  /** Deletes a staged file that will not be sent (the user cancelled while handing it over). */
+  'files/stageDiscard': z.object({ stageId: id }),
   /**
    * Sends a staged file: encrypts it under a fresh key, uploads it to the first drop server of the
    * identity's drops that stores files (`files/progress` with direction `up`, id `localId`), then
@@ -535,6 +537,7 @@ export interface ResponseMap {
   'messages/cancel': { cancelled: boolean };
   'files/stageBegin': { stageId: string };
   'files/stageChunk': { received: number };
+  'files/stageDiscard': null;
   'files/send': { localId: string };
   'files/upload': { uploadId: string };
   /** `ready`: the file was here already (no download started). */
@@ -582,7 +585,11 @@ export interface EventMap {
    */
   'inbox/batch': { batchId: string; messages: IncomingMessage[]; receipts: Receipt[] };
   /** Progress of an outgoing message accepted by `messages/send`. */
-  'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number; reason?: SendingReason };
+  /**
+   * `acknowledgeIds` comes once, when the engine built a message it accepted without `messages/send`
+   * answering (a file's notice, built once the upload is done).
+   */
+  'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number; reason?: SendingReason; acknowledgeIds?: string[] };
   'files/progress': FileProgress;
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];

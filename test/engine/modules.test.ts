@@ -88,6 +88,9 @@ describe('payload modules between two engines', () => {
       text: 'look',
     });
     await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'file-1' && s.status === 'posted'), 'notice posted');
+    // The notice's receipt ids come with its status (nobody called messages/send for it).
+    const ackIds = alice.of('outbox/status').find((s) => s.localId === 'file-1' && s.acknowledgeIds)?.acknowledgeIds;
+    expect(ackIds).toHaveLength(1);
     const up = alice.of('files/progress').filter((p) => p.id === 'file-1');
     expect(up.at(-1)).toMatchObject({ direction: 'up', state: 'done', done: file.length, total: file.length });
     expect(up.every((p, i) => i === 0 || p.done >= up[i - 1]!.done)).toBe(true);
@@ -126,6 +129,11 @@ describe('payload modules between two engines', () => {
     const request = { stageId, identityId: aliceId.id, localId: 'early', recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, fileName: 'x' };
     await expect(alice.call('files/send', request)).rejects.toThrow(/4 of the file's 10 bytes/);
     await expect(alice.call('files/stageChunk', { stageId: 'nope', offset: 0, data: 'AAAA' })).rejects.toThrow(/start again/);
+    // A file the user gave up while handing it over is deleted at once.
+    expect(readdirSync(join(alice.dataDir, 'files', 'staged'))).toContain(stageId);
+    await alice.call('files/stageDiscard', { stageId });
+    expect(readdirSync(join(alice.dataDir, 'files', 'staged'))).not.toContain(stageId);
+    await expect(alice.call('files/send', request)).rejects.toThrow(/start again/);
   });
 
   it('says what to do when none of the sender’s servers stores files, and cancels an upload', async () => {
@@ -146,7 +154,10 @@ describe('payload modules between two engines', () => {
 
       const big = await stage(carol, randomBytes(40 * 1024 * 1024));
       await carol.call('files/send', { stageId: big, identityId: carolId.id, localId: 'big', recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, fileName: 'big.bin' });
-      await waitFor(() => carol.of('files/progress').find((p) => p.id === 'big' && p.state === 'running' && p.done > 0), 'upload under way');
+      // Its local id is taken while it uploads: a re-submission cannot turn it into a chat message.
+      await expect(carol.call('messages/send', { identityId: carolId.id, localId: 'big', recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, text: 'big.bin' })).rejects.toThrow(
+        /still being uploaded/,
+      );
       expect(await carol.call('messages/cancel', { localId: 'big' })).toEqual({ cancelled: true });
       expect(carol.of('outbox/status').filter((s) => s.localId === 'big').at(-1)?.status).toBe('cancelled');
       expect(readdirSync(join(carol.dataDir, 'files', 'staged'))).toEqual([]);

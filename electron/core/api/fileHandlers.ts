@@ -2,7 +2,7 @@
 import type { ApiHandlers } from '../../../shared/ipc/contract.js';
 import type { EngineContext } from '../engine.js';
 
-type FileChannel = 'files/stageBegin' | 'files/stageChunk' | 'files/send' | 'files/upload' | 'files/download' | 'files/read' | 'files/discard';
+type FileChannel = 'files/stageBegin' | 'files/stageChunk' | 'files/stageDiscard' | 'files/send' | 'files/upload' | 'files/download' | 'files/read' | 'files/discard';
 
 export function fileHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, FileChannel> {
   const { files } = parts;
@@ -14,6 +14,10 @@ export function fileHandlers(parts: EngineContext, requireUnlocked: () => void):
     'files/stageChunk': async (request) => {
       requireUnlocked();
       return files.stageChunk(request);
+    },
+    'files/stageDiscard': async (request) => {
+      requireUnlocked();
+      return files.stageDiscard(request);
     },
     'files/send': async (request) => {
       requireUnlocked();

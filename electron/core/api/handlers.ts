@@ -86,6 +86,8 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     ...fileHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
       requireUnlocked();
+      // A file's notice is built when its upload is done: until then its local id is taken.
+      if (parts.files.uploading(request.localId)) throw new ApiFailure('already_exists', 'This file is still being uploaded; its notice follows.');
       return sender.send(request);
     },
     'messages/cancel': async ({ localId }) => {

@@ -92,6 +92,20 @@ export class FileService {
     return { received: staged.received };
   }
 
+  async stageDiscard({ stageId }: ParsedRequestOf<'files/stageDiscard'>): Promise<null> {
+    const staged = this.staged.get(stageId);
+    // One taken by `send` or `upload` is deleted when its upload ends.
+    if (!staged || staged.taken) return null;
+    this.staged.delete(stageId);
+    await rm(staged.path, { force: true });
+    return null;
+  }
+
+  /** Whether the file of `localId` (or `uploadId`) is being uploaded now. */
+  uploading(id: string): boolean {
+    return this.uploads.has(id);
+  }
+
   /** Starts uploading a staged file; its notice goes out through the outbox under `localId`. */
   async send(request: ParsedRequestOf<'files/send'>): Promise<{ localId: string }> {
     if (this.uploads.has(request.localId) || this.options.stateStore.outboxRecord(request.localId)) {
@@ -285,13 +299,15 @@ export class FileService {
   private async announce(request: ParsedRequestOf<'files/send'>, ref: EncryptedFileRef): Promise<void> {
     const { localId } = request;
     try {
-      await this.options.sender.send({
+      const accepted = await this.options.sender.send({
         identityId: request.identityId,
         localId,
         recipient: request.recipient,
         content: { type: BOX_SHARE_NOTIFICATION, file: request.fileName, text: request.text, mime: request.mime, ref, share: null },
         wantReceipt: request.wantReceipt,
       });
+      // Nobody called `messages/send` for this notice: its receipt ids travel with its status.
+      this.options.emit('outbox/status', { localId, status: 'sending', acknowledgeIds: accepted.acknowledgeIds });
     } catch (error) {
       const message = error instanceof Error ? error.message : 'The notice could not be sent.';
       this.options.emit('outbox/status', { localId, status: 'failed', error: message });

@@ -4,7 +4,7 @@ import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from './database.js';
 import { applyReceipts } from './incomingReceipts.js';
-import { applyOutboxStatus, cancelMessage, queueTextMessage, resumeOutbox, retryMessage, submitMessage } from './outbox.js';
+import { applyOutboxStatus, cancelMessage, queueFileMessage, queueTextMessage, recordUploadedFile, resumeOutbox, retryMessage, submitMessage } from './outbox.js';
 import type { ContactRecord } from './records.js';
 import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 
@@ -117,6 +117,30 @@ describe('outbox', () => {
     }
     expect(await resumeOutbox(db, engine.bridge)).toBe(3);
     expect(engine.calls.map(([, r]) => (r as RequestOf<'messages/send'>).localId)).toEqual([older.localId, sending.localId, newer.localId]);
+  });
+
+  it('never hands a file to the engine as a text: before its upload is done not at all, after it as its notice', async () => {
+    const engine = accepting();
+    const file = await queueFileMessage(db, 'me', contact(), { name: 'photo.png', size: 1234 }, '');
+    await db.messages.update(file.id, { status: 'sending' });
+    expect(await resumeOutbox(db, engine.bridge)).toBe(1);
+    expect(engine.calls).toEqual([]);
+
+    const ref = { scheme: 'deaddrop-file-1' as const, url: `http://127.0.0.1:1/blobs/${'a'.repeat(43)}`, key: 'k'.repeat(43), size: 1234, cipherSize: 1266, hash: 'h'.repeat(43) };
+    await recordUploadedFile(db, file.localId!, ref, 'image/png');
+    await resumeOutbox(db, engine.bridge);
+    const request = engine.calls[0]![1] as RequestOf<'messages/send'>;
+    expect(request).toMatchObject({ localId: file.localId, content: { type: 'box_share_notification', file: 'photo.png', text: '', mime: 'image/png', ref } });
+    expect(request.text).toBeUndefined();
+  });
+
+  it('takes a file notice’s receipt ids from its status, and a late "sending" never undoes "posted"', async () => {
+    const file = await queueFileMessage(db, 'me', contact(), { name: 'a.txt', size: 1 }, 'caption');
+    await applyOutboxStatus(db, { localId: file.localId!, status: 'posted' });
+    await applyOutboxStatus(db, { localId: file.localId!, status: 'sending', acknowledgeIds: ['ack-1'] });
+    expect(await db.messages.get(file.id)).toMatchObject({ status: 'posted', ackIds: ['ack-1'] });
+    await applyReceipts(db, [{ identityId: 'me', senderKey: BOB, acknowledgeId: 'ack-1', receivedAt: 5 }]);
+    expect((await db.messages.get(file.id))!.status).toBe('delivered');
   });
 
   it('retries only a failed message, under the same local id', async () => {

@@ -1,4 +1,5 @@
-import type { OutboxStatus, SendAccepted } from '../../../shared/ipc/contract.js';
+import type { EncryptedFileRef, OutboxStatus, SendAccepted, SendContentInput } from '../../../shared/ipc/contract.js';
+import { sendContentSchema } from '../../../shared/modules/registry.js';
 import type { Result } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from './database.js';
@@ -61,6 +62,10 @@ export async function queueTextMessage(
 /** Hands one stored outgoing message to the engine and records what it answered. */
 export async function submitMessage(db: DeaddropDatabase, bridge: EngineBridge, message: MessageRecord): Promise<void> {
   if (message.direction !== 'out' || !message.localId) return;
+  // A file goes out as its notice, never as a text: only once its upload is done does the record hold
+  // the notice (`recordUploadedFile`); before that the file's own transfer (files/sendFile.ts) owns it.
+  const content = message.kind === 'share' ? uploadedNotice(message) : null;
+  if (message.kind === 'share' && !content) return;
   const contact = await db.contacts.get([message.identityId, message.contactKey]);
   if (!contact || contact.dropUrls.length === 0) {
     await setStatus(db, message.localId, 'failed', 'This contact has no drop address to send to.');
@@ -70,7 +75,7 @@ export async function submitMessage(db: DeaddropDatabase, bridge: EngineBridge, 
     identityId: message.identityId,
     localId: message.localId,
     recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
-    text: message.text,
+    ...(content ? { content } : { text: message.text }),
     wantReceipt: true,
   });
   if (result.ok) {
@@ -100,12 +105,48 @@ async function recordAccepted(db: DeaddropDatabase, id: string, accepted: SendAc
   });
 }
 
-/** Applies an `outbox/status` event; never moves a message back from `delivered`. */
+/**
+ * Applies an `outbox/status` event; never moves a message back from `delivered`, nor from `posted` to
+ * `sending`. Receipt ids the event carries (a file's notice) are recorded like `messages/send`'s.
+ */
 export async function applyOutboxStatus(
   db: DeaddropDatabase,
-  event: { localId: string; status: OutboxStatus; error?: string },
+  event: { localId: string; status: OutboxStatus; error?: string; acknowledgeIds?: string[] },
 ): Promise<void> {
+  if (event.acknowledgeIds) await recordAccepted(db, `out:${event.localId}`, { localId: event.localId, acknowledgeIds: event.acknowledgeIds, parts: 1 });
   await setStatus(db, event.localId, event.status, event.error ?? null);
+}
+
+/**
+ * Keeps the notice of an uploaded file (the engine's final `files/progress` carries its reference) in
+ * its record, so the outbox can hand the notice to the engine again after a restart, by its local id.
+ */
+export async function recordUploadedFile(db: DeaddropDatabase, localId: string, ref: EncryptedFileRef, mime: string | null): Promise<void> {
+  await db.transaction('rw', db.messages, async () => {
+    const message = await db.messages.get(`out:${localId}`);
+    if (message?.kind !== 'share' || message.direction !== 'out' || !message.share) return;
+    const notice: UploadedNotice = { file: message.share.file, text: message.text === message.share.file ? '' : message.text, mime, ref };
+    await db.messages.update(message.id, { payload: JSON.stringify(notice), share: { ...message.share, url: ref.url } });
+  });
+}
+
+interface UploadedNotice {
+  file: string;
+  text: string;
+  mime: string | null;
+  ref: EncryptedFileRef;
+}
+
+/** The notice of an uploaded outgoing file, as `messages/send` content; null before the upload is done. */
+function uploadedNotice(message: MessageRecord): SendContentInput | null {
+  if (message.payload === '') return null;
+  try {
+    const notice = JSON.parse(message.payload) as UploadedNotice;
+    const content = { type: 'box_share_notification' as const, file: notice.file, text: notice.text, mime: notice.mime, ref: notice.ref, share: null };
+    return sendContentSchema.safeParse(content).success ? content : null;
+  } catch {
+    return null;
+  }
 }
 
 async function setStatus(db: DeaddropDatabase, localId: string, status: MessageStatus, error: string | null): Promise<void> {
@@ -113,6 +154,8 @@ async function setStatus(db: DeaddropDatabase, localId: string, status: MessageS
   await db.transaction('rw', db.messages, async () => {
     const message = await db.messages.get(id);
     if (!message || message.status === 'delivered' || message.status === 'cancelled') return;
+    // The outbox never takes back a posted message; a late `sending` (a notice's receipt ids) leaves it.
+    if (status === 'sending' && message.status === 'posted') return;
     await db.messages.update(id, { status, error: status === 'failed' ? (error ?? 'Sending failed.') : null });
   });
 }
@@ -149,13 +192,10 @@ export async function cancelMessage(db: DeaddropDatabase, bridge: EngineBridge, 
 
 /**
  * Writes an outgoing file as a `share` message before anything is staged, so its card shows at once.
- * Its status stays null while the UI hands the bytes to the engine: a null status keeps it out of
- * `resumeOutbox`, which re-submits queued and sending messages by their text. The engine reports
- * `sending` when `files/send` starts the upload, and the notice's statuses after it.
- *
- * `text` is the caption, or the file's name when there is none: re-submitting a notice the engine
- * has queued (after a restart, by `resumeOutbox`) only names its local id, and `messages/send`
- * refuses an empty text.
+ * Its status stays null while the UI hands the bytes to the engine. The engine reports `sending` when
+ * `files/send` starts the upload, and the notice's statuses after it. Until the upload is done the
+ * outbox never submits it (`submitMessage`); after that, only as its notice (`recordUploadedFile`).
+ * `text` is the caption, or the file's name when there is none (what search and previews show).
  */
 export async function queueFileMessage(
   db: DeaddropDatabase,
@@ -201,25 +241,4 @@ export async function queueFileMessage(
     });
   });
   return record;
-}
-
-/**
- * Learns the acknowledge ids of a file's notice, so its recipient's receipt can mark it delivered.
- * `files/send` answers before the notice exists (it is built once the upload is done); call this once
- * the notice was posted. The engine answers a local id it knows with what it accepted then, without
- * building anything: the text only satisfies the request's schema.
- */
-export async function learnFileAcknowledgeIds(db: DeaddropDatabase, bridge: EngineBridge, localId: string): Promise<void> {
-  const message = await db.messages.get(`out:${localId}`);
-  if (message?.kind !== 'share' || message.direction !== 'out' || message.ackIds.length > 0) return;
-  const contact = await db.contacts.get([message.identityId, message.contactKey]);
-  if (!contact) return;
-  const result = await bridge.invoke('messages/send', {
-    identityId: message.identityId,
-    localId,
-    recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
-    text: message.text || (message.share?.file ?? 'file'),
-    wantReceipt: true,
-  });
-  if (result.ok) await recordAccepted(db, message.id, result.value);
 }

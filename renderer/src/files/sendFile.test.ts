@@ -194,12 +194,20 @@ describe('sendFile', () => {
     expect((await db.messages.get(record.id))?.status).toBe('sending');
     expect(transferOf(localId)?.state).toBe('running');
 
-    // The upload ends and its notice fails: now Try again hands the notice to the outbox.
-    engine.emit('files/progress', { id: localId, direction: 'up', done: 100, total: 100, state: 'done' });
+    // The upload ends and its notice fails: now Try again hands the notice (never a text) to the outbox.
+    const ref = { scheme: 'deaddrop-file-1' as const, url: `http://127.0.0.1:1/blobs/${'a'.repeat(43)}`, key: 'k'.repeat(43), size: 100, cipherSize: 132, hash: 'h'.repeat(43) };
+    engine.emit('files/progress', { id: localId, direction: 'up', done: 100, total: 100, state: 'done', ref });
+    await until(async () => (await db.messages.get(record.id))?.payload !== '');
     await applyOutboxStatus(db, { localId, status: 'failed', error: 'The recipient’s drop is gone.' });
     await retryFile(engine.bridge, db, (await db.messages.get(record.id))!);
     expect(engine.calls.filter(([c]) => c === 'messages/send').map(([, r]) => r)).toEqual([
-      { identityId: 'me', localId, recipient: { publicKey: BOB, dropUrls: contact.dropUrls }, text: 'a.bin', wantReceipt: true },
+      {
+        identityId: 'me',
+        localId,
+        recipient: { publicKey: BOB, dropUrls: contact.dropUrls },
+        content: { type: 'box_share_notification', file: 'a.bin', text: '', mime: null, ref, share: null },
+        wantReceipt: true,
+      },
     ]);
     expect(await db.messages.get(record.id)).toMatchObject({ status: 'queued', ackIds: ['ack-1'] });
   });

@@ -11,7 +11,7 @@ import type { DeaddropDatabase } from '../db/database.js';
 import { applyOutboxStatus, cancelMessage, queueFileMessage, retryMessage } from '../db/outbox.js';
 import type { ContactRecord, MessageRecord } from '../db/records.js';
 import { formatBytes } from './formatBytes.js';
-import { noticeQueued, setTransfer, transferOf, watchFileProgress } from './transfers.js';
+import { noticeQueued, rememberUploadMime, setTransfer, transferOf, watchFileProgress } from './transfers.js';
 
 /** A caption travels in the notice's `msg`, which the share module limits. */
 export const MAX_CAPTION_LENGTH = 500;
@@ -62,8 +62,13 @@ export async function stageFile(
   const begun = await bridge.invoke('files/stageBegin', { size: file.size });
   if (!begun.ok) throw new FileSendError(begun.error.code, begun.error.message);
   const { stageId } = begun.value;
+  // A file the user cancelled while it was handed over is deleted in the engine at once.
+  const discard = async (): Promise<null> => {
+    await bridge.invoke('files/stageDiscard', { stageId });
+    return null;
+  };
   for (let offset = 0; offset < file.size; ) {
-    if (stopped()) return null;
+    if (stopped()) return discard();
     const bytes = new Uint8Array(await file.slice(offset, offset + FILE_CHUNK_BYTES).arrayBuffer());
     // A file that shrank on disk since it was chosen would never reach its announced size.
     if (bytes.length === 0) throw new FileSendError('bad_input', 'The file changed while it was read: choose it again.');
@@ -72,7 +77,7 @@ export async function stageFile(
     offset += bytes.length;
     onProgress(offset);
   }
-  return stopped() ? null : stageId;
+  return stopped() ? discard() : stageId;
 }
 
 interface PendingFile {
@@ -162,6 +167,7 @@ async function transmit(bridge: EngineBridge, db: DeaddropDatabase, message: Mes
     const contact = await db.contacts.get([message.identityId, message.contactKey]);
     if (!contact || contact.dropUrls.length === 0) return await fail('This contact has no drop address to send to.');
     setTransfer(localId, { direction: 'up', state: 'running', done: 0, total, error: null });
+    rememberUploadMime(localId, item.mime);
     const sent = await bridge.invoke('files/send', {
       stageId,
       identityId: message.identityId,

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionState, EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
-import { queueFileMessage, queueTextMessage } from '../db/outbox.js';
+import { queueFileMessage } from '../db/outbox.js';
 import type { ContactRecord } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
-import { applyFileProgress, setTransfer, transferOf, watchFileProgress } from './transfers.js';
+import { applyFileProgress, rememberUploadMime, setTransfer, transferOf, watchFileProgress } from './transfers.js';
 
 const contact: ContactRecord = {
   identityId: 'me',
@@ -61,14 +61,14 @@ describe('transfers', () => {
     expect(await db.messages.get(message.id)).toMatchObject({ status: 'failed', error: 'The upload stopped when the connection to the engine was lost: try again once it is back.' });
   });
 
-  it('once a file’s notice is posted, its acknowledge ids are learnt (once), so a receipt can mark it delivered', async () => {
+  it('keeps the notice of a finished upload in its record, and sends nothing by itself', async () => {
     const calls: Array<[string, unknown]> = [];
     const listeners: Record<string, (event: unknown) => void> = {};
     const bridge = {
       kind: 'websocket',
-      async invoke(channel: string, request: { localId: string }) {
+      async invoke(channel: string, request: unknown) {
         calls.push([channel, request]);
-        return { ok: true, value: { localId: request.localId, acknowledgeIds: [`${request.localId}-ack`], parts: 1 } };
+        return { ok: true, value: null };
       },
       on(event: string, listener: (event: unknown) => void) {
         listeners[event] = listener;
@@ -79,22 +79,12 @@ describe('transfers', () => {
     } as unknown as EngineBridge;
     await db.contacts.put(contact);
     watchFileProgress(bridge, db);
-    const file = await queueFileMessage(db, 'me', contact, { name: 'a.bin', size: 10 }, '');
-    const text = await queueTextMessage(db, 'me', contact, 'hello');
-    const settled = async () => {
-      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 5));
-    };
-    listeners['outbox/status']!({ localId: text.localId, status: 'posted' });
-    listeners['outbox/status']!({ localId: file.localId, status: 'sending' });
-    await settled();
+    const file = await queueFileMessage(db, 'me', contact, { name: 'a.png', size: 10 }, 'look');
+    const ref = { scheme: 'deaddrop-file-1' as const, url: `http://127.0.0.1:1/blobs/${'a'.repeat(43)}`, key: 'k'.repeat(43), size: 10, cipherSize: 42, hash: 'h'.repeat(43) };
+    rememberUploadMime(file.localId!, 'image/png');
+    listeners['files/progress']!({ id: file.localId, direction: 'up', done: 10, total: 10, state: 'done', ref });
+    for (let i = 0; i < 20 && (await db.messages.get(file.id))?.payload === ''; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(JSON.parse((await db.messages.get(file.id))!.payload)).toEqual({ file: 'a.png', text: 'look', mime: 'image/png', ref });
     expect(calls).toEqual([]);
-    listeners['outbox/status']!({ localId: file.localId, status: 'posted' });
-    await settled();
-    listeners['outbox/status']!({ localId: file.localId, status: 'posted' });
-    await settled();
-    expect(calls).toEqual([
-      ['messages/send', { identityId: 'me', localId: file.localId, recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls }, text: 'a.bin', wantReceipt: true }],
-    ]);
-    expect((await db.messages.get(file.id))?.ackIds).toEqual([`${file.localId}-ack`]);
   });
 });

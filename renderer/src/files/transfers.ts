@@ -7,7 +7,7 @@ import { create } from 'zustand';
 import type { FileProgress } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
-import { applyOutboxStatus, learnFileAcknowledgeIds } from '../db/outbox.js';
+import { applyOutboxStatus, recordUploadedFile } from '../db/outbox.js';
 
 export interface Transfer {
   direction: 'up' | 'down';
@@ -78,18 +78,30 @@ export function interruptTransfers(reasons: Record<Transfer['direction'], string
 }
 
 const watched = new WeakSet<EngineBridge>();
-/** Notices whose acknowledge ids were asked for in this window: once each (an answer without any ends it too). */
-const askedForIds = new Set<string>();
+/** The content type each upload of this window announces, for its notice kept in the record. */
+const uploadMimes = new Map<string, string | null>();
+
+/** Notes the content type the notice of the upload `localId` gives (before `files/send`). */
+export function rememberUploadMime(localId: string, mime: string | null): void {
+  uploadMimes.set(localId, mime);
+}
 
 /**
  * Follows the engine's file events on `bridge`, once per bridge, from whichever card or composer
- * shows first: the progress of every transfer (stopped when the engine goes away), and the
- * acknowledge ids of a file's notice once it is posted (so the recipient's receipt turns it "delivered").
+ * shows first: the progress of every transfer (stopped when the engine goes away), and the notice of
+ * each finished upload, kept in its record (the outbox re-submits it by that after a restart; its
+ * receipt ids come with its `outbox/status`).
  */
 export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): void {
   if (watched.has(bridge)) return;
   watched.add(bridge);
-  bridge.on('files/progress', applyFileProgress);
+  bridge.on('files/progress', (event) => {
+    applyFileProgress(event);
+    if (event.direction !== 'up' || event.state !== 'done' || !event.ref || !uploadMimes.has(event.id)) return;
+    const mime = uploadMimes.get(event.id) ?? null;
+    uploadMimes.delete(event.id);
+    void recordUploadedFile(db, event.id, event.ref, mime).catch(() => undefined);
+  });
   bridge.onConnectionChange((state) => {
     if (state !== 'closed') return;
     // An upload's message is `sending` from its start, and the outbox re-submits sending messages by
@@ -98,10 +110,5 @@ export function watchFileProgress(bridge: EngineBridge, db: DeaddropDatabase): v
     const error = 'The upload stopped when the connection to the engine was lost: try again once it is back.';
     const stopped = interruptTransfers({ up: error, down: 'The connection to the engine was lost.' });
     for (const localId of stopped) void applyOutboxStatus(db, { localId, status: 'failed', error });
-  });
-  bridge.on('outbox/status', (event) => {
-    if (event.status !== 'posted' || askedForIds.has(event.localId)) return;
-    askedForIds.add(event.localId);
-    void learnFileAcknowledgeIds(db, bridge, event.localId).catch(() => undefined);
   });
 }
