@@ -278,6 +278,8 @@ test.describe.serial('full backups', () => {
     await alice.page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: /^Posts/ }).click();
     await expect(alice.page.getByTestId('post').filter({ hasText: 'A post by Bob.' })).toHaveCount(1, { timeout: 60_000 });
     await expect(alice.page.getByTestId('post').filter({ hasText: 'A post by Alice.' }).getByTestId('post-progress')).toContainText('1 received it', { timeout: 60_000 });
+    // Bob goes back to the conversation, where the later steps write.
+    await openConversationWith(bob.page, 'Alice');
 
     before = await snapshot(alice, aliceId);
     expect(before.posts.map((p) => p.text).sort()).toEqual(['A post by Alice.', 'A post by Bob.']);
