@@ -41,6 +41,18 @@ export const MAX_DROPS_PER_IDENTITY = 8;
 export const recipientSchema = z.object({
   publicKey: hex64,
   dropUrls: z.array(httpUrl).min(1).max(16),
+  /**
+   * The version-1 part of the contact's card (`DEADDROP1` or a `.qco` with `deaddrop`), when it had one:
+   * its QR prekey lets the first message already be forward-secret (PROTOCOL-V1.md 1c). The engine
+   * ignores a prekey past its last day.
+   */
+  v1: z
+    .object({
+      qrPrekey: hex64,
+      /** The last day (days since 1970-01-01, UTC) the prekey may be used. */
+      qrPrekeyExpiresDay: z.number().int().min(0).max(0xffff),
+    })
+    .optional(),
 });
 export type Recipient = z.infer<typeof recipientSchema>;
 

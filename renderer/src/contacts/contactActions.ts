@@ -8,6 +8,8 @@ export interface ContactDraft {
   alias: string;
   publicKey: string;
   dropUrls: string[];
+  /** The card's version-1 part (`DEADDROP1`, or a `.qco` with `deaddrop`), when it had one. */
+  v1?: { qrPrekey: string; qrPrekeyExpiresDay: number; caps: number } | undefined;
 }
 
 export type AddContactOutcome = 'added' | 'updated' | 'own-key';
@@ -37,6 +39,8 @@ export async function addContact(
         aliasFromUser: false,
         dropUrls: draft.dropUrls,
         status: existing.status === 'verified' ? 'verified' : 'accepted',
+        // A newer card's prekey replaces the old one; a card without one (QABELCONTACT) keeps what we had.
+        ...(draft.v1 ? { v1: { ...draft.v1 } } : {}),
       });
       return 'updated';
     }
@@ -50,6 +54,7 @@ export async function addContact(
       offeredDropUrls: [],
       status: 'accepted',
       createdAt: now,
+      ...(draft.v1 ? { v1: { ...draft.v1 } } : {}),
     });
     return 'added';
   });

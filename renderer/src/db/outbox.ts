@@ -74,7 +74,11 @@ export async function submitMessage(db: DeaddropDatabase, bridge: EngineBridge, 
   const result: Result<SendAccepted> = await bridge.invoke('messages/send', {
     identityId: message.identityId,
     localId: message.localId,
-    recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
+    recipient: {
+      publicKey: contact.publicKey,
+      dropUrls: contact.dropUrls,
+      ...(contact.v1 ? { v1: { qrPrekey: contact.v1.qrPrekey, qrPrekeyExpiresDay: contact.v1.qrPrekeyExpiresDay } } : {}),
+    },
     ...(content ? { content } : { text: message.text }),
     wantReceipt: true,
   });

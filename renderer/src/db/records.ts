@@ -34,6 +34,11 @@ export interface ContactRecord {
   announcedAlias?: string;
   /** The sender's clock (ms) of the newest announced alias applied; older announcements are stale. */
   aliasRevision?: number;
+  /**
+   * The version-1 part of the contact's card (QR prekey and capabilities), when the card had one: handed
+   * to the engine with every message so the first one can already be forward-secret. Sealed at rest.
+   */
+  v1?: { qrPrekey: string; qrPrekeyExpiresDay: number; caps: number };
   /** The `revision` of the newest `box_contact_update` applied; absent when they never sent one. */
   updateRevision?: number;
   /** The sending time (ms) of the newest meta data that changed `dropUrls` (before any update). */
