@@ -29,6 +29,12 @@ const storedIdentitySchema = z.object({
    * about to expire; each private key is kept until 30 days after its card was last shown, so a
    * first message from a card scanned late still opens, and deleted then (forward secrecy).
    */
+  /**
+   * Names this identity's version-1 sessions (electron/core/state/sessionStore.ts): sealed sessions
+   * are bound to it, and a restored identity gets a new one, so no session of the identity's earlier
+   * life (a copy of the sessions file) is ever opened again. Empty in files written before sessions.
+   */
+  sessionEpoch: z.string().default(''),
   qrPrekeys: z
     .array(
       z.object({
@@ -87,6 +93,12 @@ export const stateSchema = z.object({
   // Files written before receipts were queued on disk owe none.
   receipts: z.array(queuedReceiptSchema).default([]),
   seen: z.array(z.string()),
+  /**
+   * The write counter of every version-1 session (`<identity id> <session id>` → counter), mirrored
+   * from the sessions file: a session found there with a lower counter is a restored copy (rollback)
+   * and is never used again (PROTOCOL-V1.md 1c "State per contact session").
+   */
+  sessionCounters: z.record(z.string(), z.number().int().min(0)).default({}),
 });
 export type EngineState = z.infer<typeof stateSchema>;
 

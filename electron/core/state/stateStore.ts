@@ -18,6 +18,7 @@
  * the whole file in one atomic rename: a crash at any moment leaves the old or the new one working.
  */
 import { generateNativeKeyPair } from './nativeKeyPair.js';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineSettings, IdentitySummary } from '../../../shared/ipc/contract.js';
@@ -75,6 +76,8 @@ const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
 
 const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
 const prekeyContext = (id: string, publicKey: string) => `deaddrop qr prekey ${id} ${publicKey}`;
+const sessionContext = (identity: StoredIdentity, sessionId: string) =>
+  `deaddrop v1 session ${identity.id} ${identity.publicKey} ${identity.sessionEpoch} ${sessionId}`;
 const DAY_MS = 24 * 3600_000;
 /** How long a fresh QR prekey may be offered (PROTOCOL-V1.md: a 30-day QR prekey). */
 export const QR_PREKEY_LIFETIME_MS = 30 * DAY_MS;
@@ -216,6 +219,7 @@ export class StateStore {
         outbox: {},
         receipts: [],
         seen: [],
+        sessionCounters: {},
       };
       this.dataKey = dataKey;
       this.state = state;
@@ -297,6 +301,7 @@ export class StateStore {
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],
+      sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
     };
     state.identities.push(stored);
@@ -309,6 +314,7 @@ export class StateStore {
     const index = state.identities.findIndex((identity) => identity.id === id);
     if (index < 0) throw new ApiFailure('not_found', 'No identity with this id.');
     const [removed] = state.identities.splice(index, 1);
+    for (const key of Object.keys(state.sessionCounters)) if (key.startsWith(`${id} `)) delete state.sessionCounters[key];
     const stillUsed = new Set(this.readDropUrls(Date.now()));
     for (const dropUrl of [...removed!.dropUrls, ...removed!.retiredDrops.map((drop) => drop.url)]) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
     await this.save();
@@ -376,6 +382,40 @@ export class StateStore {
       }));
   }
 
+  /** Seals a version-1 session state of an identity under the data key, bound to the identity's session epoch. */
+  sealSession(identityId: string, sessionId: string, plaintext: Uint8Array): string {
+    const stored = this.unlocked.identities.find((identity) => identity.id === identityId);
+    if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
+    return this.dataKey.seal(plaintext, sessionContext(stored, sessionId));
+  }
+
+  /** Opens a sealed session state; null when it was not sealed for this identity's current life. */
+  openSession(identityId: string, sessionId: string, sealed: string): Uint8Array | null {
+    const stored = this.unlocked.identities.find((identity) => identity.id === identityId);
+    if (!stored || !this.dataKey) return null;
+    try {
+      return this.dataKey.open(sealed, sessionContext(stored, sessionId));
+    } catch {
+      return null;
+    }
+  }
+
+  /** The mirrored write counter of a session (0: never written). */
+  sessionCounter(identityId: string, sessionId: string): number {
+    return this.unlocked.sessionCounters[`${identityId} ${sessionId}`] ?? 0;
+  }
+
+  /**
+   * Mirrors session write counters (after the sessions file holds them) and forgets removed sessions'
+   * counters; on disk before it resolves.
+   */
+  async setSessionCounters(identityId: string, counters: readonly (readonly [string, number])[], removed: readonly string[] = []): Promise<void> {
+    const state = this.unlocked;
+    for (const [sessionId, counter] of counters) state.sessionCounters[`${identityId} ${sessionId}`] = counter;
+    for (const sessionId of removed) delete state.sessionCounters[`${identityId} ${sessionId}`];
+    await this.save();
+  }
+
   async setAlias(id: string, alias: string): Promise<IdentitySummary> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
@@ -409,6 +449,7 @@ export class StateStore {
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],
+      sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
     };
     const previousCursors = { ...state.cursors };

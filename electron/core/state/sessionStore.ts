@@ -1,0 +1,160 @@
+/**
+ * Version-1 sessions at rest (PROTOCOL-V1.md 1c "State per contact session"): one file beside the state
+ * file, `engine-sessions.json`, holding each session state sealed under the data key (like private keys)
+ * and bound to its identity's session epoch, replaced atomically on every commit.
+ *
+ * Rollback: every session state carries a write counter, mirrored in the state file after the sessions
+ * file was written. A state whose counter is below the mirror is an older copy (a restored file) whose
+ * chains were already used: it is never used again, so the next message to that peer starts a new Init.
+ * A crash between the two writes leaves the sessions file ahead of the mirror, which is fine.
+ *
+ * Never in backups: identity backups carry no sessions, and a restored identity gets a new session
+ * epoch (stateStore.ts), so sealed states from its earlier life no longer open.
+ *
+ * Sessions change only through `commit`, which the engine calls when the UI acknowledged the batch that
+ * changed them (or, for sending, before a sealed PDU leaves): a crash before that replays the same PDUs
+ * against the same committed state.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ApiFailure } from '../../../shared/ipc/result.js';
+import { type SessionState, isStale } from '../v1/session.js';
+import { writeFileAtomic } from './atomicFile.js';
+import type { StateStore } from './stateStore.js';
+
+export const SESSIONS_FILE_NAME = 'engine-sessions.json';
+const SESSIONS_FORMAT = 'deaddrop-engine-sessions';
+
+const sessionsFileSchema = z.object({
+  format: z.literal(SESSIONS_FORMAT),
+  version: z.literal(1),
+  /** identity id → session id → sealed JSON of the SessionState. */
+  sessions: z.record(z.string(), z.record(z.string(), z.string())),
+});
+type SessionsFile = z.infer<typeof sessionsFileSchema>;
+
+/** The minimal shape a decrypted state must have before the ratchet code touches it. */
+const sessionShape = z
+  .object({ v: z.literal(1), id: z.string(), counter: z.number().int().min(0), ourId: z.string(), theirId: z.string() })
+  .passthrough();
+
+export class SessionStore {
+  /** Opened states per identity (while unlocked); filled on first use. */
+  private readonly open = new Map<string, Map<string, SessionState>>();
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly path: string,
+    private file: SessionsFile,
+    private readonly stateStore: StateStore,
+    private readonly writeFile: (path: string, contents: string) => Promise<void>,
+  ) {}
+
+  /** Reads the sessions file; a missing or unreadable one starts empty (sessions are renegotiated, never trusted). */
+  static async load(dataDir: string, stateStore: StateStore, writeFile = writeFileAtomic): Promise<SessionStore> {
+    const path = join(dataDir, SESSIONS_FILE_NAME);
+    let file: SessionsFile = { format: SESSIONS_FORMAT, version: 1, sessions: {} };
+    try {
+      const parsed = sessionsFileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+      if (parsed.success) file = parsed.data;
+    } catch {
+      // Missing or damaged: no sessions. Peers' Session PDUs then cannot be opened, and our next message
+      // to each starts a new Init, which is what a lost session needs anyway.
+    }
+    return new SessionStore(path, file, stateStore, writeFile);
+  }
+
+  /** Forgets the opened states (the engine locks); sealed ones stay in the file. */
+  lock(): void {
+    this.open.clear();
+  }
+
+  /** Every usable session of an identity: opened, checked, and not older than its mirrored counter. */
+  sessions(identityId: string): SessionState[] {
+    return [...this.opened(identityId).values()];
+  }
+
+  /** The sessions of an identity with one peer (several during a simultaneous Init). */
+  sessionsWith(identityId: string, theirId: string): SessionState[] {
+    return this.sessions(identityId).filter((state) => state.theirId === theirId);
+  }
+
+  get(identityId: string, sessionId: string): SessionState | undefined {
+    return this.opened(identityId).get(sessionId);
+  }
+
+  /**
+   * Makes new states durable: the sessions file first, then the counters in the state file. Commits run
+   * one after another in call order. A state whose counter is not above the committed one is ignored
+   * (an older result applied late never replaces a newer state).
+   */
+  commit(identityId: string, states: readonly SessionState[], removed: readonly string[] = []): Promise<void> {
+    const run = this.writing.then(async () => {
+      if (this.stateStore.locked) throw new ApiFailure('locked', 'The engine is locked.');
+      const opened = this.opened(identityId);
+      const sealed = { ...(this.file.sessions[identityId] ?? {}) };
+      const written: [string, number][] = [];
+      for (const state of states) {
+        const current = opened.get(state.id);
+        if (current && current.counter >= state.counter) continue;
+        sealed[state.id] = this.stateStore.sealSession(identityId, state.id, new TextEncoder().encode(JSON.stringify(state)));
+        written.push([state.id, state.counter]);
+      }
+      for (const id of removed) delete sealed[id];
+      if (written.length === 0 && removed.length === 0) return;
+      const file: SessionsFile = { ...this.file, sessions: { ...this.file.sessions, [identityId]: sealed } };
+      await this.writeFile(this.path, JSON.stringify(file));
+      this.file = file;
+      for (const state of states) if (written.some(([id]) => id === state.id)) opened.set(state.id, structuredClone(state));
+      for (const id of removed) opened.delete(id);
+      await this.stateStore.setSessionCounters(identityId, written, removed);
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Deletes every session of an identity (deleted, or replaced by a restored backup). */
+  forgetIdentity(identityId: string): Promise<void> {
+    const run = this.writing.then(async () => {
+      this.open.delete(identityId);
+      if (!(identityId in this.file.sessions)) return;
+      const sessions = { ...this.file.sessions };
+      delete sessions[identityId];
+      const file: SessionsFile = { ...this.file, sessions };
+      await this.writeFile(this.path, JSON.stringify(file));
+      this.file = file;
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when every commit made so far is on disk (or failed). */
+  settled(): Promise<void> {
+    return this.writing;
+  }
+
+  private opened(identityId: string): Map<string, SessionState> {
+    if (this.stateStore.locked) throw new ApiFailure('locked', 'The engine is locked.');
+    let states = this.open.get(identityId);
+    if (states) return states;
+    states = new Map();
+    for (const [sessionId, sealed] of Object.entries(this.file.sessions[identityId] ?? {})) {
+      const plain = this.stateStore.openSession(identityId, sessionId, sealed);
+      if (!plain) continue; // sealed for an earlier life of the identity, or damaged
+      let state: SessionState;
+      try {
+        const parsed = sessionShape.safeParse(JSON.parse(new TextDecoder().decode(plain)));
+        if (!parsed.success || parsed.data.id !== sessionId) continue;
+        state = parsed.data as unknown as SessionState;
+      } catch {
+        continue;
+      }
+      // A restored copy: its chains were used after it was written; using them again would reuse keys.
+      if (isStale(state, this.stateStore.sessionCounter(identityId, sessionId))) continue;
+      states.set(sessionId, state);
+    }
+    this.open.set(identityId, states);
+    return states;
+  }
+}
