@@ -50,8 +50,8 @@ function v1AttackSent(stolen: SessionState, pdu: Uint8Array): 'nothing' | 'seed'
   if (!header) return 'nothing';
   const n = header.readUInt16BE(34);
   if (n < stolen.ns || !Buffer.from(header.subarray(0, 32)).equals(unb64(stolen.dhsPub))) return 'nothing';
-  let ck = unb64(stolen.cks);
-  let seed = Buffer.alloc(0);
+  let ck: Buffer = unb64(stolen.cks);
+  let seed: Buffer = Buffer.alloc(0);
   for (let i = stolen.ns; i <= n; i++) {
     seed = hmac(ck, Uint8Array.of(1));
     ck = hmac(ck, Uint8Array.of(2));

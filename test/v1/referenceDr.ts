@@ -103,7 +103,7 @@ function skip(state: DrState, until: number): void {
 export function drAttackSent(stolen: DrState, m: DrMessage): boolean {
   if (!stolen.cks || hex(m.dh) !== hex(stolen.dhs.publicKey) || m.n < stolen.ns) return false;
   let ck = stolen.cks;
-  let mk = Buffer.alloc(0);
+  let mk: Buffer = Buffer.alloc(0);
   for (let i = stolen.ns; i <= m.n; i++) ({ mk, ck } = kdfCk(ck));
   return open(mk, m) !== null;
 }

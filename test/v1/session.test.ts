@@ -28,9 +28,9 @@ import { establish, sealed, text, textOf } from './helpers.js';
 
 const NOW = 1_000_000;
 
-function opened<T>(result: T | null | { duplicate: true }): Exclude<T, null> {
+function opened<T>(result: T): Extract<NonNullable<T>, { state: unknown }> {
   if (!result || 'duplicate' in (result as object)) throw new Error(`expected a message, got ${JSON.stringify(result)}`);
-  return result as Exclude<T, null>;
+  return result as Extract<NonNullable<T>, { state: unknown }>;
 }
 
 describe('v1 wire layouts', () => {

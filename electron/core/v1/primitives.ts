@@ -64,6 +64,20 @@ export function importPublic(raw: Uint8Array): KeyObject {
   return cached(`p${x}`, () => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' }));
 }
 
+/** Imports a raw public key without caching it: a PDU's fresh `E` is used once (the trial hot path). */
+export function importPublicOnce(raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: asBuffer(raw).toString('base64url') }, format: 'jwk' });
+}
+
+/** X25519 between imported keys; null for a low-order peer key. The trial path imports its identity once. */
+export function x25519Objects(privateKey: KeyObject, publicKey: KeyObject): Buffer | null {
+  try {
+    return diffieHellman({ privateKey, publicKey });
+  } catch {
+    return null;
+  }
+}
+
 /** Imports a raw key pair (JWK import wants the public half too). */
 export function importPrivate(pair: RawKeyPair): KeyObject {
   const d = asBuffer(pair.privateKey).toString('base64url');
