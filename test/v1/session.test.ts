@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MessageType } from '../../electron/core/v1/body.js';
 import { gcmOpen, generateKeyPair, hkdf, hmac, sha256, unb64, x25519 } from '../../electron/core/v1/primitives.js';
@@ -215,6 +216,12 @@ describe('v1 session', () => {
       bob = opened(openSession(bob, ping.pdu, NOW)).state;
       expect(skippedCount(alice)).toBeLessThanOrEqual(MAX_SKIPPED);
       expect(tagsOf(alice).length).toBeLessThanOrEqual(4 * W * 2);
+    }
+  });
+
+  it('has no "too many skipped" path (I4): flow control replaces it', () => {
+    for (const file of ['session.ts', 'tagTable.ts', 'body.ts', 'primitives.ts']) {
+      expect(readFileSync(new URL(`../../electron/core/v1/${file}`, import.meta.url), 'utf8')).not.toMatch(/too.?many/i);
     }
   });
 

@@ -78,7 +78,8 @@ export class TagTable {
     return undefined;
   }
 
-  private add(tag: Uint8Array, hit: TagHit): number {
+  /** Adds one entry (prefer `setSession`, which also lets `removeSession` find it); returns its index. */
+  add(tag: Uint8Array, hit: TagHit): number {
     if ((this.used + 1) * 2 > this.slots.length) this.grow();
     const index = this.free.pop() ?? this.values.length;
     this.values[index] = hit;
