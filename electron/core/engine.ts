@@ -22,6 +22,9 @@ import type { GateLimits } from './net/requestGate.js';
 import { RetryBudget, type RetryBudgetPolicy } from './net/retryBudget.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
 import { Sender } from './outbox/sender.js';
+import { SessionStore } from './state/sessionStore.js';
+import { SessionReceiver } from './sessions/receiver.js';
+import { SessionSender } from './sessions/sessionSender.js';
 
 export interface EngineOptions {
   /** Folder of the engine's state file (created if missing). */
@@ -52,6 +55,11 @@ export interface EngineOptions {
     receiptRetry?: RetryPolicy;
     requestTimeoutMs?: number;
   };
+  /**
+   * Protocol version 1 (forward-secret sessions, PROTOCOL-V1.md 1c) for sending (default
+   * PROTOCOL_V1_DEFAULT). Receiving version 1 is always on: it costs nothing when nobody sends it.
+   */
+  protocolV1?: boolean;
   /** Start polling own drops once unlocked (default true; the CLI polls on demand). */
   autoPoll?: boolean;
   /**
@@ -69,6 +77,9 @@ export interface EngineOptions {
     retryBudget?: RetryBudgetPolicy;
   };
 }
+
+/** Whether engines send version 1 unless told otherwise. */
+export const PROTOCOL_V1_DEFAULT = false;
 
 export interface Engine {
   handlers: ApiHandlers;
@@ -99,6 +110,9 @@ export interface EngineContext {
   poller: Poller;
   sender: Sender;
   files: FileService;
+  /** Version-1 sessions at rest, and their receiving side in the poller. */
+  sessions: SessionStore;
+  receiver: SessionReceiver;
   emit: EventSink;
   now(): number;
   /** Runs after a successful unlock (starts polling). */
@@ -126,6 +140,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw err;
   }
 
+  const sessions = await SessionStore.load(options.dataDir, stateStore);
+  const receiver = new SessionReceiver({ stateStore, sessions, now, logger: createLogger('sessions') });
   const sinks = new Set<AppEventListener>();
   const emit: EventSink = (event, payload) => {
     const message = appEvent(event, payload);
@@ -157,6 +173,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     retryBudget: new RetryBudget(options.network?.retryBudget),
     now,
     logger: createLogger('outbox'),
+    v1: (options.protocolV1 ?? PROTOCOL_V1_DEFAULT) ? new SessionSender({ sessions, receiver, now }) : undefined,
   });
   const poller = new Poller({
     stateStore,
@@ -166,6 +183,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     emit,
     backoff: options.timing?.pollBackoff ?? DEFAULT_BACKOFF,
     sendReceipt: (...args) => sender.sendReceipt(...args),
+    sessions: receiver,
     now,
     logger: createLogger('poller'),
   });
@@ -192,7 +210,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
-  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, emit, now, started });
+  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, emit, now, started });
   let closed: Promise<void> | null = null;
   return {
     handlers,
@@ -217,6 +235,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         await poller.stop();
         await files.close();
         await sender.close();
+        await sessions.settled();
         await stateStore.flush();
         await pool.close();
         await network.close();

@@ -28,7 +28,11 @@ export type CryptoRequest =
 export interface CryptoResponseMap {
   init: { ready: true };
   seal: { pdu: Uint8Array };
-  trialOpen: { hits: (TrialHit | null)[] };
+  /**
+   * `inits`: for each PDU no identity opened as a v0 box, the version-1 Init candidate it is (the identity
+   * and dh1 = X25519(IK, E), which the v0 trial computed anyway), else null.
+   */
+  trialOpen: { hits: (TrialHit | null)[]; inits: ({ identityIndex: number; dh1: Uint8Array } | null)[] };
   argon2id: { key: Uint8Array };
   close: { closed: true };
 }

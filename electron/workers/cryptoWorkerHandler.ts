@@ -4,7 +4,7 @@
  */
 import { fail, ok } from '../../shared/ipc/result.js';
 import { type CryptoEnvelope, type CryptoReply, type RequestOfKind, unpackPdus } from './cryptoProtocol.js';
-import { nativeBox, prepareIdentity, trialOpenPrepared } from './nativeBox.js';
+import { nativeBox, prepareIdentity, trialOpenWithInits } from './nativeBox.js';
 
 /** Loaded at the first request that needs it: workers that only trial-open never start libsodium. */
 async function deriveArgon2id({ passphrase, salt, limits, length }: RequestOfKind<'argon2id'>): Promise<Uint8Array> {
@@ -25,7 +25,7 @@ export async function handleCryptoRequest({ seq, request }: CryptoEnvelope): Pro
       case 'seal':
         return { seq, response: ok({ pdu: await nativeBox.sealPdu(request.sender, request.recipientPublicKey, request.payload) }) };
       case 'trialOpen':
-        return { seq, response: ok({ hits: trialOpenPrepared(request.identities.map(prepareIdentity), unpackPdus(request.packed, request.lengths)) }) };
+        return { seq, response: ok(trialOpenWithInits(request.identities.map(prepareIdentity), unpackPdus(request.packed, request.lengths))) };
       case 'argon2id':
         return { seq, response: ok({ key: await deriveArgon2id(request) }) };
       case 'close':

@@ -33,6 +33,7 @@ import {
   BOX_KEY_LENGTH,
   BOX_SUITE,
 } from '../../shared/protocol/boxTypes.js';
+import { isInitTag } from './v1InitTrial.js';
 
 const KEY_LENGTH = BOX_KEY_LENGTH;
 const TAG_LENGTH = BOX_GCM_TAG_LENGTH;
@@ -152,8 +153,15 @@ export function sealNativeBox(sender: PreparedIdentity, recipientPublicKey: Uint
  */
 export function openNativeBox(recipient: PreparedIdentity, box: Uint8Array, ephemeral?: KeyObject): OpenedBox | null {
   if (box.length < HEADER_LENGTH + TAG_LENGTH + 4) return null;
+  const shared1 = dh(recipient.privateKey, ephemeral ?? importPublicKey(box.subarray(0, KEY_LENGTH)));
+  return shared1 ? openWithShared(recipient, box, shared1) : null;
+}
+
+/** `openNativeBox` with shared1 = X25519(recipient, E) already computed (the trial shares it with the v1 Init check). */
+function openWithShared(recipient: PreparedIdentity, box: Uint8Array, shared1: Buffer): OpenedBox | null {
+  if (box.length < HEADER_LENGTH + TAG_LENGTH + 4) return null;
   const bytes = asBuffer(box);
-  const header = openHeader(recipient, bytes, ephemeral ?? importPublicKey(bytes.subarray(0, KEY_LENGTH)));
+  const header = openHeader(recipient, bytes, shared1);
   if (!header) return null;
   const shared2 = dh(recipient.privateKey, importPublicKey(header.senderRaw));
   if (!shared2) return null;
@@ -177,9 +185,7 @@ export function openNativeBox(recipient: PreparedIdentity, box: Uint8Array, ephe
 const headerAad = Buffer.alloc(2 * KEY_LENGTH);
 
 /** Step 2 of the box: the sender key, or null when the box is not for `recipient` (the trial-decryption hot path). */
-function openHeader(recipient: PreparedIdentity, box: Buffer, ephemeral: KeyObject): { senderRaw: Buffer; chain: Buffer } | null {
-  const shared1 = dh(recipient.privateKey, ephemeral);
-  if (!shared1) return null;
+function openHeader(recipient: PreparedIdentity, box: Buffer, shared1: Buffer): { senderRaw: Buffer; chain: Buffer } | null {
   const k1 = nativeKdf(shared1, ZERO_CHAIN, INFO_HEADER, KDF_LENGTH);
   recipient.publicKey.copy(headerAad, 0);
   box.copy(headerAad, KEY_LENGTH, 0, KEY_LENGTH);
@@ -196,21 +202,56 @@ function isPdu(pdu: Uint8Array): boolean {
  * PDUs of the wrong length or version, or for nobody here, give null.
  */
 export function trialOpenPrepared(identities: readonly PreparedIdentity[], pdus: readonly Uint8Array[]): (TrialHit | null)[] {
-  return pdus.map((pdu) => {
-    if (!isPdu(pdu) || identities.length === 0) return null;
+  return trialOpenWithInits(identities, pdus).hits;
+}
+
+/** A PDU no v0 box opened whose tag is a version-1 Init tag for an identity: its dh1 for the engine. */
+export interface InitCandidate {
+  identityIndex: number;
+  dh1: Uint8Array;
+}
+
+/**
+ * `trialOpenPrepared`, and for each PDU no identity opened, the version-1 Init candidate it is (or null):
+ * the same X25519 per identity serves both (v1InitTrial.ts).
+ */
+export function trialOpenWithInits(
+  identities: readonly PreparedIdentity[],
+  pdus: readonly Uint8Array[],
+): { hits: (TrialHit | null)[]; inits: (InitCandidate | null)[] } {
+  const hits: (TrialHit | null)[] = [];
+  const inits: (InitCandidate | null)[] = [];
+  for (const pdu of pdus) {
+    hits.push(null);
+    inits.push(null);
+    if (!isPdu(pdu) || identities.length === 0) continue;
     const box = pdu.subarray(1);
     let ephemeral: KeyObject;
     try {
       ephemeral = importPublicKey(box.subarray(0, KEY_LENGTH));
     } catch {
-      return null; // not a valid curve point encoding: noise
+      continue; // not a valid curve point encoding: noise
     }
+    const shared: (Buffer | null)[] = [];
     for (let i = 0; i < identities.length; i++) {
-      const opened = openNativeBox(identities[i]!, box, ephemeral);
-      if (opened) return { identityIndex: i, opened };
+      const shared1 = dh(identities[i]!.privateKey, ephemeral);
+      shared.push(shared1);
+      const opened = shared1 ? openWithShared(identities[i]!, box, shared1) : null;
+      if (opened) {
+        hits[hits.length - 1] = { identityIndex: i, opened };
+        break;
+      }
     }
-    return null;
-  });
+    if (hits[hits.length - 1]) continue;
+    for (let i = 0; i < identities.length; i++) {
+      const shared1 = shared[i];
+      if (shared1 && isInitTag(shared1, pdu, identities[i]!.publicKey)) {
+        inits[inits.length - 1] = { identityIndex: i, dh1: new Uint8Array(shared1) };
+        break;
+      }
+    }
+  }
+  return { hits, inits };
 }
 
 /** The `BoxBackend` contract on node:crypto. */

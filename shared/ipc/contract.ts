@@ -155,6 +155,11 @@ export interface IncomingMessage {
    * 0 when absent, as from original Qabel clients).
    */
   senderProtocol?: number;
+  /**
+   * How it came: 0 = a version-0 box, 1 = a version-1 session (forward secret). Absent from engines
+   * before version 1, which read as 0.
+   */
+  protocol?: 0 | 1;
   /** The sender's claimed time (`time_stamp`, ms). */
   sentAt: number;
   /** When our engine opened it (ms). */

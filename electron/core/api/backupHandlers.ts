@@ -119,6 +119,10 @@ export function backupHandlers(parts: EngineContext, requireUnlocked: () => void
       } else {
         const { id, alias, publicKey, dropUrls, dropBits, createdAt } = opened.payload.identity;
         restored = await stateStore.restoreIdentity({ id, alias, publicKey, dropUrls, dropBits, createdAt }, opened.privateKey, opened.payload.cursors);
+        // A backup carries no sessions: whatever the sessions file still holds for this id was sealed for
+        // the identity's earlier life (stateStore gave it a new session epoch) and is dropped here.
+        await parts.sessions.forgetIdentity(id);
+        parts.receiver.invalidate();
       }
       forget(opened);
       transfers.discard(transferId);

@@ -69,6 +69,9 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
     'identities/delete': async ({ identityId }) => {
       requireUnlocked();
       await stateStore.deleteIdentity(identityId);
+      // Its sessions go too (a restored backup of it starts without any).
+      await parts.sessions.forgetIdentity(identityId);
+      parts.receiver.invalidate();
       await changed();
       return null;
     },

@@ -35,6 +35,8 @@ export interface CryptoPoolOptions {
   logger?: Logger;
 }
 
+export type TrialOutcome = CryptoResponseMap['trialOpen'];
+
 export interface CryptoPool {
   readonly size: number;
   /** Workers started so far (up to `size`). */
@@ -42,6 +44,11 @@ export interface CryptoPool {
   seal(sender: KeyPair, recipientPublicKey: Uint8Array, payload: Uint8Array): Promise<Uint8Array>;
   /** For every PDU, the identity that opens it (index into `identities`) or null. Keeps input order. */
   trialOpen(identities: readonly KeyPair[], pdus: readonly Uint8Array[]): Promise<(TrialHit | null)[]>;
+  /**
+   * `trialOpen`, and for each PDU no identity opened, the version-1 Init candidate it is (identity index
+   * and dh1), else null. Both come from the same worker pass: `trialOpen` pays the Init check too.
+   */
+  trialOpenWithInits(identities: readonly KeyPair[], pdus: readonly Uint8Array[]): Promise<TrialOutcome>;
   /** Argon2id in a worker (a `PassphraseKdf`: pass it to the passphrase seal). */
   argon2id: PassphraseKdf;
   close(): Promise<void>;
@@ -212,6 +219,24 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
   });
   if (fatal) throw fatal;
 
+  const trialOpenWithInits = async (identities: readonly KeyPair[], pdus: readonly Uint8Array[]): Promise<TrialOutcome> => {
+    if (pdus.length === 0 || identities.length === 0) return { hits: pdus.map(() => null), inits: pdus.map(() => null) };
+    grow();
+    const chunk = Math.max(MIN_CHUNK, Math.ceil(pdus.length / (size * 4)));
+    const jobs: Promise<CryptoResponseMap['trialOpen']>[] = [];
+    for (let start = 0; start < pdus.length; start += chunk) {
+      const slice = pdus.slice(start, start + chunk);
+      jobs.push(
+        run('trialOpen', () => {
+          const { packed, lengths } = packPdus(slice);
+          return { request: { kind: 'trialOpen', identities: [...identities], packed, lengths }, transfer: [packed.buffer as ArrayBuffer] };
+        }),
+      );
+    }
+    const done = await Promise.all(jobs);
+    return { hits: done.flatMap((d) => d.hits), inits: done.flatMap((d) => d.inits) };
+  };
+
   return {
     size,
     get started() {
@@ -221,21 +246,9 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       return (await run('seal', () => ({ request: { kind: 'seal', sender, recipientPublicKey, payload }, transfer: [] }))).pdu;
     },
     async trialOpen(identities, pdus) {
-      if (pdus.length === 0 || identities.length === 0) return pdus.map(() => null);
-      grow();
-      const chunk = Math.max(MIN_CHUNK, Math.ceil(pdus.length / (size * 4)));
-      const jobs: Promise<CryptoResponseMap['trialOpen']>[] = [];
-      for (let start = 0; start < pdus.length; start += chunk) {
-        const slice = pdus.slice(start, start + chunk);
-        jobs.push(
-          run('trialOpen', () => {
-            const { packed, lengths } = packPdus(slice);
-            return { request: { kind: 'trialOpen', identities: [...identities], packed, lengths }, transfer: [packed.buffer as ArrayBuffer] };
-          }),
-        );
-      }
-      return (await Promise.all(jobs)).flatMap((done) => done.hits);
+      return (await trialOpenWithInits(identities, pdus)).hits;
     },
+    trialOpenWithInits,
     async argon2id(passphrase, salt, limits, length) {
       const reply = await run('argon2id', () => {
         // A fresh copy per try: the transferred buffer is gone after sending.

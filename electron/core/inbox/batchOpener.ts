@@ -11,7 +11,10 @@ import { dedupeKey } from '../../../shared/protocol/message.js';
 import { BOX_ACK } from '../../../shared/protocol/payloadTypes.js';
 import { type DecodedDropMessage, decodeDropMessage } from '../../../shared/modules/registry.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
-import type { CryptoPool } from '../crypto/cryptoPool.js';
+import type { CryptoPool, TrialOutcome } from '../crypto/cryptoPool.js';
+import { type Claim, type SessionReceiver, type V1Opened } from '../sessions/receiver.js';
+import { meaningOfBody } from '../sessions/content.js';
+import { decodePayload } from '../../../shared/modules/registry.js';
 
 export interface LocalIdentity {
   id: string;
@@ -46,6 +49,11 @@ export interface BatchCollectorInput {
   chunksInFlight: number;
   /** Messages and receipts one batch may hold; ours beyond it are dropped (see `firstDropped`). */
   maxKept: number;
+  /**
+   * Version-1 sessions (sessions/receiver.ts): Session PDUs found by their tag are opened here and never
+   * trial-decrypted; Init PDUs come from the pool's trial. Session changes go into `claim`.
+   */
+  v1?: { receiver: SessionReceiver; claim: Claim } | undefined;
 }
 
 /**
@@ -59,6 +67,11 @@ export class BatchCollector {
   private readonly inBatch = new Set<string>();
   /** PDUs handed to `add` so far. */
   private count = 0;
+  /**
+   * A PDU was left unread because another unacknowledged batch holds its session: the drop must be
+   * read again once that batch is acknowledged (no new message will announce it).
+   */
+  deferredForSession = false;
   private firstDroppedIndex = Infinity;
   /** Opened chunks taken into the batch in order; rejects when a chunk could not be opened. */
   private taken: Promise<void> = Promise.resolve();
@@ -115,10 +128,27 @@ export class BatchCollector {
     this.pending = [];
     if (pdus.length === 0) return;
     const firstIndex = this.count - pdus.length;
-    const opening = this.input.pool.trialOpen(
-      this.input.identities.map((identity) => identity.pair),
-      pdus,
-    );
+    // Our Session PDUs are known by their tag: one hash probe each, no trial decryption.
+    const ids = this.identityIds;
+    const tagged = this.input.v1 ? pdus.map((pdu) => this.input.v1!.receiver.isSessionPdu(pdu, ids)) : pdus.map(() => false);
+    const untagged = pdus.filter((_, i) => !tagged[i]);
+    const pairs = this.input.identities.map((identity) => identity.pair);
+    // Without sessions, Init candidates are of no use: the plain trial.
+    const trial: Promise<TrialOutcome> = this.input.v1
+      ? this.input.pool.trialOpenWithInits(pairs, untagged)
+      : this.input.pool.trialOpen(pairs, untagged).then((hits) => ({ hits, inits: hits.map(() => null) }));
+    const opening: Promise<TrialOutcome> = trial.then((outcome) => {
+      // Back in batch order: tagged PDUs get no trial result.
+      const hits: TrialOutcome['hits'] = [];
+      const inits: TrialOutcome['inits'] = [];
+      let next = 0;
+      for (let i = 0; i < pdus.length; i++) {
+        hits.push(tagged[i] ? null : (outcome.hits[next] ?? null));
+        inits.push(tagged[i] ? null : (outcome.inits[next] ?? null));
+        if (!tagged[i]) next++;
+      }
+      return { hits, inits };
+    });
     opening.catch(() => undefined); // taken below, in order: no unhandled rejection meanwhile
     const taken: Promise<void> = this.taken
       .then(async () => this.take(pdus, await opening, firstIndex))
@@ -128,11 +158,19 @@ export class BatchCollector {
     this.inFlight.add(taken);
   }
 
-  private async take(pdus: readonly Uint8Array[], hits: readonly (TrialHit | null)[], firstIndex: number): Promise<void> {
+  private get identityIds(): string[] {
+    return this.input.identities.map((identity) => identity.id);
+  }
+
+  private async take(pdus: readonly Uint8Array[], outcome: TrialOutcome, firstIndex: number): Promise<void> {
     const { identities, seen, dropUrl, now } = this.input;
+    const hits: readonly (TrialHit | null)[] = outcome.hits;
     for (let i = 0; i < hits.length; i++) {
       const hit = hits[i];
-      if (!hit) continue;
+      if (!hit) {
+        if (this.input.v1) await this.takeV1(pdus[i]!, outcome.inits[i] ?? null, firstIndex + i);
+        continue;
+      }
       if (this.full) {
         this.firstDroppedIndex = Math.min(this.firstDroppedIndex, firstIndex + i);
         continue;
@@ -146,6 +184,7 @@ export class BatchCollector {
         continue;
       }
       const senderKey = toHex(hit.opened.senderPublicKey);
+      if ((decoded.message.dd?.v ?? 0) >= 1) this.input.v1?.claim.v1Peers.add(`${identities[hit.identityIndex]!.id} ${senderKey}`);
       const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
       if (seen.has(key) || this.inBatch.has(key)) continue;
       this.inBatch.add(key);
@@ -157,6 +196,64 @@ export class BatchCollector {
         this.batch.messages.push(toIncoming(decoded, content, { key, identityId, senderKey, dropUrl, now }));
       }
     }
+  }
+
+  /** A PDU no v0 box opened: a Session PDU of ours (by its tag) or an Init the pool recognised. */
+  private async takeV1(pdu: Uint8Array, init: TrialOutcome['inits'][number], index: number): Promise<void> {
+    const { receiver, claim } = this.input.v1!;
+    const { identities, seen, dropUrl, now } = this.input;
+    if (this.full) {
+      // Possibly ours (a tag or Init hit): the page is read again once there is room.
+      if (init || receiver.isSessionPdu(pdu, this.identityIds)) this.firstDroppedIndex = Math.min(this.firstDroppedIndex, index);
+      return;
+    }
+    let opened: V1Opened;
+    if (init) {
+      const identity = identities[init.identityIndex]!;
+      opened = receiver.openInitPdu(claim, identity.id, identity.pair, init.dh1, pdu);
+    } else {
+      // Checked here again, not only before the trial: an earlier chunk of this poll may have opened
+      // the Init or the ratchet step that made this tag ours.
+      opened = receiver.isSessionPdu(pdu, this.identityIds) ? receiver.openSessionPdu(claim, pdu, this.identityIds) : null;
+    }
+    if (!opened || opened.kind === 'duplicate') return;
+    if (opened.kind === 'busy') {
+      this.firstDroppedIndex = Math.min(this.firstDroppedIndex, index);
+      this.deferredForSession = true;
+      return;
+    }
+    claim.v1Peers.add(`${opened.identityId} ${opened.theirKey}`);
+    const meaning = meaningOfBody(opened.body, opened.theirKey);
+    const senderKey = opened.theirKey;
+    if (meaning.kind === 'none') return;
+    if (meaning.kind === 'malformed') {
+      this.batch.malformed.push(toHex(pdu.subarray(1, 33)));
+      return;
+    }
+    if (meaning.kind === 'receipts') {
+      for (const acknowledgeId of meaning.acknowledgeIds) {
+        const key = `${senderKey}:v1ack:${acknowledgeId}`;
+        if (seen.has(key) || this.inBatch.has(key)) continue;
+        this.inBatch.add(key);
+        this.batch.receipts.push({ receipt: { identityId: opened.identityId, senderKey, acknowledgeId, receivedAt: now }, dedupeKey: key });
+      }
+      return;
+    }
+    const key = `${senderKey}:v1:${Buffer.from(opened.body.msgId).toString('hex')}`;
+    if (seen.has(key) || this.inBatch.has(key)) return;
+    let content: MessageContent;
+    try {
+      content = decodePayload(meaning.message.drop_payload_type, meaning.message.drop_payload) as MessageContent;
+    } catch (error) {
+      if (error instanceof ProtocolError) this.batch.malformed.push(toHex(pdu.subarray(1, 33)));
+      return;
+    }
+    this.inBatch.add(key);
+    this.batch.messages.push({
+      ...toIncoming({ message: meaning.message, meta: null, content }, content, { key, identityId: opened.identityId, senderKey, dropUrl, now }),
+      senderProtocol: 1,
+      protocol: 1,
+    });
   }
 }
 
@@ -180,6 +277,7 @@ function toIncoming(
     acknowledgeId: message.acknowledge_id,
     meta: meta ? { alias: meta.alias, dropUrl: meta.dropUrl, publicKey: meta.publicKey } : null,
     senderProtocol: message.dd?.v ?? 0,
+    protocol: 0,
     sentAt: message.time_stamp,
     receivedAt: at.now,
     dropUrl: at.dropUrl,

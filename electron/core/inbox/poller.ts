@@ -17,6 +17,7 @@ import type { DropClient } from '../net/dropClient.js';
 import type { PushConnection } from '../net/network.js';
 import type { BackoffPolicy } from './backoff.js';
 import { BatchCollector, type LocalIdentity } from './batchOpener.js';
+import { Claim, type SessionReceiver } from '../sessions/receiver.js';
 import { DropWatcher } from './dropWatcher.js';
 
 /** Where a one-off fetch starts: one cursor for every drop (null: from the start), or one per drop URL. */
@@ -32,6 +33,8 @@ export interface PollerOptions {
   backoff: BackoffPolicy;
   /** Sends a `box_ack` for a stored message that asked for one, to the drop URLs the consumer gave. */
   sendReceipt(identityId: string, senderKey: string, dropUrls: readonly string[], acknowledgeId: string): void;
+  /** Version-1 sessions: opened with each poll, committed with each acknowledgement (absent: v0 only). */
+  sessions?: SessionReceiver;
   now(): number;
   logger: Logger;
 }
@@ -67,6 +70,8 @@ interface PendingBatch {
 export class Poller {
   private readonly watchers = new Map<string, DropWatcher>();
   private readonly pending = new Map<string, PendingBatch>();
+  /** Drops with PDUs left unread while another batch held their session: polled after each acknowledgement. */
+  private readonly readAgain = new Set<string>();
   private readonly ackedSequence = new Map<string, number>();
   private readonly servers = new Map<string, ServerStatus>();
   /** PDUs counted as malformed (by ephemeral key), so a page read again does not count them twice. */
@@ -153,6 +158,7 @@ export class Poller {
   async forget(): Promise<void> {
     await this.stop();
     this.pending.clear();
+    this.options.sessions?.forget();
     this.seen = null;
   }
 
@@ -189,8 +195,17 @@ export class Poller {
     const batch = this.pending.get(batchId);
     if (!batch) return; // already acknowledged, or from before a restart: nothing left to do
     for (const [id, other] of this.pending) {
-      if (other.dropUrl === batch.dropUrl && other.sequence <= batch.sequence) this.pending.delete(id);
+      if (other.dropUrl !== batch.dropUrl || other.sequence > batch.sequence) continue;
+      this.pending.delete(id);
+      // An older batch of this drop is acknowledged by this one only as far as the cursor goes: its
+      // uncommitted session changes are forgotten and its PDUs opened again if still unread.
+      if (id !== batchId) this.options.sessions?.releaseBatch(id);
     }
+    // Sessions first: a crash before the cursor is written reads the batch again, and its PDUs are
+    // then duplicates of the stored messages; the other order would lose them.
+    await this.options.sessions?.commitBatch(batchId);
+    for (const dropUrl of this.readAgain) this.watchers.get(dropUrl)?.pollNow();
+    this.readAgain.clear();
     const newest = (this.ackedSequence.get(batch.dropUrl) ?? -1) < batch.sequence;
     if (newest) this.ackedSequence.set(batch.dropUrl, batch.sequence);
     const fresh = batch.dedupeKeys.filter((key) => !this.seen!.has(key));
@@ -229,9 +244,22 @@ export class Poller {
    * Returns the newest cursor (null when nothing was newer).
    */
   private async pollDrop(dropUrl: string, since = this.options.stateStore.cursor(dropUrl)): Promise<string | null> {
+    const claim = new Claim();
+    const settled = { done: false };
+    try {
+      return await this.pollDropWith(dropUrl, since, claim, settled);
+    } finally {
+      // Neither committed nor waiting for an acknowledgement (a failed poll): forgotten, read again.
+      if (!settled.done) this.options.sessions?.release(claim, true);
+    }
+  }
+
+  private async pollDropWith(dropUrl: string, since: string | null, claim: Claim, settled: { done: boolean }): Promise<string | null> {
     const { stateStore } = this.options;
     const identities: LocalIdentity[] = stateStore.identities().map((identity) => ({ id: identity.id, pair: stateStore.keyPair(identity.id) }));
+    const sessions = this.options.sessions;
     const collector = new BatchCollector({
+      v1: sessions ? { receiver: sessions, claim } : undefined,
       dropUrl,
       identities,
       seen: this.seen!,
@@ -268,6 +296,7 @@ export class Poller {
       if (pdusInPage === 0) break;
     }
     const opened = await collector.finish();
+    if (collector.deferredForSession) this.readAgain.add(dropUrl);
     const malformed = opened.malformed.filter((key) => !this.malformedSeen.has(key));
     if (malformed.length > 0) {
       // Sealed for us and unreadable: a broken or hostile client of someone who has our key. Counted
@@ -286,13 +315,22 @@ export class Poller {
     const receipts = opened.receipts.filter((r) => !this.seen!.has(r.dedupeKey));
     const sequence = ++this.sequence;
     if (messages.length === 0 && receipts.length === 0) {
-      // Nothing for the consumer to store: the cursor may move on at once (and never back).
+      // Nothing for the consumer to store: the cursor may move on at once (and never back), after the
+      // session changes (PINGs, acknowledgements) are durable.
+      await sessions?.commit(claim);
+      settled.done = true;
       this.ackedSequence.set(dropUrl, sequence);
       if (latest !== null) await stateStore.acknowledge(dropUrl, latest, []);
       return latest;
     }
     const batchId = randomUUID();
-    if (this.pending.size >= MAX_PENDING_BATCHES) this.pending.delete(this.pending.keys().next().value!);
+    if (this.pending.size >= MAX_PENDING_BATCHES) {
+      const oldest = this.pending.keys().next().value!;
+      this.pending.delete(oldest);
+      sessions?.releaseBatch(oldest);
+    }
+    sessions?.bind(claim, batchId);
+    settled.done = true;
     this.pending.set(batchId, {
       dropUrl,
       sequence,

@@ -19,6 +19,7 @@ import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { fromHex } from '../../../shared/protocol/encoding.js';
 import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
 import { buildMessages, type SendContent } from '../../../shared/modules/registry.js';
+import type { SessionSender } from '../sessions/sessionSender.js';
 import { BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
@@ -41,6 +42,11 @@ export interface SenderOptions {
   retryBudget: RetryBudget;
   now(): number;
   logger: Logger;
+  /**
+   * Version 1 (sessions/sessionSender.ts), when switched on: messages to contacts who speak it go out in
+   * a session, and every version-0 message says we speak it (`dd: {v: 1}`). Absent: version 0 only.
+   */
+  v1?: SessionSender | undefined;
 }
 
 /** A queued receipt no start managed to post within this time is given up. */
@@ -101,10 +107,14 @@ export class Sender {
       }),
     );
     const recipientKey = fromHex(request.recipient.publicKey, 32);
-    const pdus = await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, encodeDropMessage(m)))).catch((err: unknown) => {
-      // The worker refuses keys that cannot be used (e.g. low-order points): the request is at fault.
-      throw new ApiFailure('bad_input', err instanceof Error ? err.message : 'The message could not be sealed.');
-    });
+    const v1 = this.options.v1;
+    const sessionPdus = v1 ? await v1.sealMessages(identity.id, pair, request.recipient, messages).catch(() => null) : null;
+    const pdus =
+      sessionPdus ??
+      (await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, v1 ? encodeAdvertising(m) : encodeDropMessage(m)))).catch((err: unknown) => {
+        // The worker refuses keys that cannot be used (e.g. low-order points): the request is at fault.
+        throw new ApiFailure('bad_input', err instanceof Error ? err.message : 'The message could not be sealed.');
+      }));
     const record: OutboxRecord = {
       status: 'sending',
       identityId: identity.id,
@@ -224,7 +234,11 @@ export class Sender {
       ...buildAck(identity.publicKey, acknowledgeId, this.options.now()),
       meta_data: metaToWire({ alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey }),
     };
-    const pdu = await this.options.pool.seal(stateStore.keyPair(identityId), fromHex(recipientKey, 32), encodeDropMessage(ack));
+    const v1 = this.options.v1;
+    const pair = stateStore.keyPair(identityId);
+    // To a peer we have a session with, the receipt is a v1 RECEIPT; else a v0 box_ack.
+    const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
+    const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack) : encodeDropMessage(ack)));
     await postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });
   }
 
@@ -282,5 +296,18 @@ function isDropUrl(url: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A version-0 message that says we speak version 1 (`dd: {v: 1}`), so a contact who knows us from an
+ * old card answers with a session. A message that fills its PDU without the flag goes without it: the
+ * other messages carry it.
+ */
+function encodeAdvertising(m: DropMessage): Uint8Array {
+  try {
+    return encodeDropMessage({ ...m, dd: { v: 1 } });
+  } catch {
+    return encodeDropMessage(m);
   }
 }

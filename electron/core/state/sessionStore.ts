@@ -31,6 +31,8 @@ const sessionsFileSchema = z.object({
   version: z.literal(1),
   /** identity id → session id → sealed JSON of the SessionState. */
   sessions: z.record(z.string(), z.record(z.string(), z.string())),
+  /** identity id → sealed JSON of what we know of each peer (`PeerInfo` by peer key hex). */
+  peers: z.record(z.string(), z.string()).default({}),
 });
 type SessionsFile = z.infer<typeof sessionsFileSchema>;
 
@@ -38,6 +40,17 @@ type SessionsFile = z.infer<typeof sessionsFileSchema>;
 const sessionShape = z
   .object({ v: z.literal(1), id: z.string(), counter: z.number().int().min(0), ourId: z.string(), theirId: z.string() })
   .passthrough();
+
+/** What the engine remembers of a peer between messages (sealed: it says who we talk to). */
+export interface PeerInfo {
+  /** The peer's client said it speaks version 1 (`dd.v` of a v0 message, or any v1 PDU). */
+  v1?: boolean;
+  /** Where the UI last told us to write to them (messages/send, owed receipts): where PINGs go. */
+  dropUrls?: string[];
+}
+
+const peersShape = z.record(z.string(), z.object({ v1: z.boolean().optional(), dropUrls: z.array(z.string()).optional() }));
+const PEERS_ID = 'peers';
 
 export class SessionStore {
   /** Opened states per identity (while unlocked); filled on first use. */
@@ -54,7 +67,7 @@ export class SessionStore {
   /** Reads the sessions file; a missing or unreadable one starts empty (sessions are renegotiated, never trusted). */
   static async load(dataDir: string, stateStore: StateStore, writeFile = writeFileAtomic): Promise<SessionStore> {
     const path = join(dataDir, SESSIONS_FILE_NAME);
-    let file: SessionsFile = { format: SESSIONS_FORMAT, version: 1, sessions: {} };
+    let file: SessionsFile = { format: SESSIONS_FORMAT, version: 1, sessions: {}, peers: {} };
     try {
       const parsed = sessionsFileSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
       if (parsed.success) file = parsed.data;
@@ -68,6 +81,7 @@ export class SessionStore {
   /** Forgets the opened states (the engine locks); sealed ones stay in the file. */
   lock(): void {
     this.open.clear();
+    this.peerCache.clear();
   }
 
   /** Every usable session of an identity: opened, checked, and not older than its mirrored counter. */
@@ -114,14 +128,61 @@ export class SessionStore {
     return run;
   }
 
+  /** What we know of a peer of an identity. */
+  peer(identityId: string, peerHex: string): PeerInfo {
+    return this.peersOf(identityId)[peerHex] ?? {};
+  }
+
+  /** Updates what we know of a peer (durable; written only when it changed). */
+  setPeer(identityId: string, peerHex: string, patch: PeerInfo): Promise<void> {
+    const run = this.writing.then(async () => {
+      const peers = this.peersOf(identityId);
+      const before = peers[peerHex] ?? {};
+      const after = { ...before, ...patch };
+      if (JSON.stringify(before) === JSON.stringify(after)) return;
+      const next = { ...peers, [peerHex]: after };
+      const sealed = this.stateStore.sealSession(identityId, PEERS_ID, new TextEncoder().encode(JSON.stringify(next)));
+      const file: SessionsFile = { ...this.file, peers: { ...this.file.peers, [identityId]: sealed } };
+      await this.writeFile(this.path, JSON.stringify(file));
+      this.file = file;
+      this.peerCache.set(identityId, next);
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private readonly peerCache = new Map<string, Record<string, PeerInfo>>();
+
+  private peersOf(identityId: string): Record<string, PeerInfo> {
+    if (this.stateStore.locked) throw new ApiFailure('locked', 'The engine is locked.');
+    let peers = this.peerCache.get(identityId);
+    if (peers) return peers;
+    peers = {};
+    const sealed = this.file.peers[identityId];
+    const plain = sealed ? this.stateStore.openSession(identityId, PEERS_ID, sealed) : null;
+    if (plain) {
+      try {
+        const parsed = peersShape.safeParse(JSON.parse(new TextDecoder().decode(plain)));
+        if (parsed.success) peers = parsed.data;
+      } catch {
+        // damaged: start afresh
+      }
+    }
+    this.peerCache.set(identityId, peers);
+    return peers;
+  }
+
   /** Deletes every session of an identity (deleted, or replaced by a restored backup). */
   forgetIdentity(identityId: string): Promise<void> {
     const run = this.writing.then(async () => {
       this.open.delete(identityId);
-      if (!(identityId in this.file.sessions)) return;
+      this.peerCache.delete(identityId);
+      if (!(identityId in this.file.sessions) && !(identityId in this.file.peers)) return;
       const sessions = { ...this.file.sessions };
       delete sessions[identityId];
-      const file: SessionsFile = { ...this.file, sessions };
+      const peers = { ...this.file.peers };
+      delete peers[identityId];
+      const file: SessionsFile = { ...this.file, sessions, peers };
       await this.writeFile(this.path, JSON.stringify(file));
       this.file = file;
     });

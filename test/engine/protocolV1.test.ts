@@ -1,0 +1,193 @@
+/**
+ * Protocol version 1 between real engines through a real drop server: the upgrade from version 0, an
+ * Init from a DEADDROP1 card, every module over a session, v0-only peers, crash safety between opening
+ * a batch and its acknowledgement, and strangers' v1 PDUs in our drop.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { parseContactStringV1 } from '../../shared/protocol/contacts.js';
+import { DropClient } from '../../electron/core/net/dropClient.js';
+import { generateKeyPair } from '../../electron/core/v1/primitives.js';
+import { initiate, seal } from '../../electron/core/v1/session.js';
+import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
+import { craftPdu } from './helpers/craft.js';
+import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
+import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { receiveAndAck } from './helpers/receive.js';
+import { waitFor } from './helpers/waitFor.js';
+import { sealed, text } from '../v1/helpers.js';
+
+let server: ServerProcess;
+const engines: TestEngine[] = [];
+const dispatcher = new Agent();
+const client = new DropClient({ dispatcher, timeoutMs: 5000 });
+
+beforeAll(async () => {
+  server = await startServerProcess();
+});
+
+afterAll(async () => {
+  for (const engine of engines) await engine.close().catch(() => undefined);
+  await server?.stop();
+  await dispatcher.close();
+  for (const engine of engines) removeDir(engine.dataDir);
+});
+
+async function user(alias: string, overrides: Parameters<typeof startTestEngine>[0] = {}): Promise<{ engine: TestEngine; identity: IdentitySummary }> {
+  const engine = await startTestEngine({ protocolV1: true, ...overrides });
+  engines.push(engine);
+  const identity = await engine.call('identities/create', { alias, serverUrl: server.url });
+  return { engine, identity };
+}
+
+let sends = 0;
+async function send(from: { engine: TestEngine; identity: IdentitySummary }, to: IdentitySummary, body: string, v1?: { qrPrekey: string; qrPrekeyExpiresDay: number }) {
+  const localId = `m-${++sends}`;
+  // As the UI does: every batch stored and acknowledged before the user writes (a session held by an
+  // unacknowledged batch waits for it before sealing).
+  await receiveAndAck(from.engine, 0, 'batches', to);
+  const accepted = await from.engine.call('messages/send', {
+    identityId: from.identity.id,
+    localId,
+    recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls, ...(v1 ? { v1 } : {}) },
+    text: body,
+  });
+  await waitFor(() => from.engine.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
+  return accepted;
+}
+
+/** Messages delivered so far whose text is `body` (each batch acknowledged, receipts answered). */
+async function receive(engine: TestEngine, sender: IdentitySummary, body: string): Promise<IncomingMessage> {
+  return waitFor(async () => {
+    const all = await receiveAndAck(engine, 0, 'batches', sender);
+    void all;
+    return engine
+      .of('inbox/batch')
+      .flatMap((b) => b.messages)
+      .find((m) => m.text === body && m.senderKey === sender.publicKey);
+  }, `"${body}" received`);
+}
+
+describe('protocol version 1 between engines', () => {
+  it('two engines upgrade from version 0 after one message each way, with receipts over the session', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    await send(alice, bob.identity, 'hello (v0, says it speaks v1)');
+    const first = await receive(bob.engine, alice.identity, 'hello (v0, says it speaks v1)');
+    expect(first).toMatchObject({ protocol: 0, senderProtocol: 1 });
+
+    await send(bob, alice.identity, 'hi (Init)');
+    expect(await receive(alice.engine, bob.identity, 'hi (Init)')).toMatchObject({ protocol: 1 });
+
+    const third = await send(alice, bob.identity, 'third (Session PDU)');
+    const atBob = await receive(bob.engine, alice.identity, 'third (Session PDU)');
+    expect(atBob).toMatchObject({ protocol: 1, acknowledgeId: third.acknowledgeIds[0], dedupeKey: expect.stringMatching(/^[0-9a-f]{64}:v1:[0-9a-f]{32}$/) });
+    // Bob's receipt travels as a v1 RECEIPT and arrives as the same receipt the outbox waits for.
+    await waitFor(() => alice.engine.of('inbox/batch').flatMap((b) => b.receipts).find((r) => r.acknowledgeId === third.acknowledgeIds[0]), 'receipt');
+
+    await send(bob, alice.identity, 'fourth (Session PDU)');
+    expect(await receive(alice.engine, bob.identity, 'fourth (Session PDU)')).toMatchObject({ protocol: 1 });
+    // Long texts go as pieces, over the session too.
+    const long = Array.from({ length: 900 }, (_, i) => `word${i}`).join(' ');
+    const accepted = await send(alice, bob.identity, long);
+    expect(accepted.parts).toBeGreaterThan(1);
+    const pieces = await waitFor(async () => {
+      await receiveAndAck(bob.engine, 0, 'batches', alice.identity);
+      const got = new Map(bob.engine.of('inbox/batch').flatMap((b) => b.messages).filter((m) => m.part).map((m) => [m.dedupeKey, m]));
+      return got.size >= accepted.parts ? [...got.values()] : null;
+    }, 'pieces');
+    expect(pieces.every((m) => m.protocol === 1)).toBe(true);
+    expect(pieces.sort((a, b) => a.part!.index - b.part!.index).map((m) => m.text).join('')).toBe(long);
+  });
+
+  it('an Init from a DEADDROP1 card works before any reply; other modules travel over the session', async () => {
+    const carol = await user('carol');
+    const dave = await user('dave');
+    const card = await dave.engine.call('identities/contactCard', { identityId: dave.identity.id });
+    const contact = parseContactStringV1(card.v1ContactString);
+    const v1 = { qrPrekey: contact.v1!.qrPrekey, qrPrekeyExpiresDay: contact.v1!.qrPrekeyExpiresDay };
+    await send(carol, dave.identity, 'first, from your card', v1);
+    expect(await receive(dave.engine, carol.identity, 'first, from your card')).toMatchObject({ protocol: 1 });
+    await send(dave, carol.identity, 'reply');
+    expect(await receive(carol.engine, dave.identity, 'reply')).toMatchObject({ protocol: 1 });
+
+    await carol.engine.call('messages/send', {
+      identityId: carol.identity.id,
+      localId: 'update-1',
+      recipient: { publicKey: dave.identity.publicKey, dropUrls: dave.identity.dropUrls, v1 },
+      content: { type: 'box_contact_update' },
+    });
+    await carol.engine.call('messages/send', {
+      identityId: carol.identity.id,
+      localId: 'post-1',
+      recipient: { publicKey: dave.identity.publicKey, dropUrls: dave.identity.dropUrls, v1 },
+      content: { type: 'box_microblog', text: 'a post', postId: '6f1c1b8e-1111-4222-8333-944445555666' },
+    });
+    const others = await waitFor(async () => {
+      await receiveAndAck(dave.engine, 0, 'batches', carol.identity);
+      const got = dave.engine.of('inbox/batch').flatMap((b) => b.messages).filter((m) => m.type !== 'box_message');
+      return got.length >= 2 ? got : null;
+    }, 'update and post');
+    expect(others.map((m) => [m.type, m.protocol]).sort()).toEqual([
+      ['box_contact_update', 1],
+      ['box_microblog', 1],
+    ]);
+    expect(others.find((m) => m.content.type === 'box_contact_update')!.content).toMatchObject({ alias: 'carol' });
+  });
+
+  it('a version-0-only peer (an original client) keeps working, and gets version 0 back', async () => {
+    const erin = await user('erin');
+    const old = generateNativeKeyPair();
+    const oldKey = Buffer.from(old.publicKey).toString('hex');
+    await client.post(erin.identity.dropUrls[0]!, await craftPdu({ from: old, to: erin.identity.publicKey, text: 'from an old client' }));
+    const oldIdentity = { ...erin.identity, publicKey: oldKey };
+    expect(await receive(erin.engine, oldIdentity, 'from an old client')).toMatchObject({ protocol: 0, senderProtocol: 0 });
+    // Erin answers; the answer must be a v0 box the old client opens.
+    const oldDrop = erin.identity.dropUrls[0]!.replace(/[^/]+$/, 'A'.repeat(43));
+    await erin.engine.call('messages/send', { identityId: erin.identity.id, localId: 'to-old', recipient: { publicKey: oldKey, dropUrls: [oldDrop] }, text: 'answer' });
+    await waitFor(() => erin.engine.of('outbox/status').find((s) => s.localId === 'to-old' && s.status === 'posted'), 'posted');
+    const fetched = await client.fetch(oldDrop, null, {});
+    expect(fetched.status).toBe('messages');
+  });
+
+  it('the engine closed between opening a batch and its acknowledgement delivers each message once', async () => {
+    const frank = await user('frank');
+    const grace = await user('grace');
+    await send(frank, grace.identity, 'hello');
+    await receive(grace.engine, frank.identity, 'hello');
+    await send(grace, frank.identity, 'init back');
+    await receive(frank.engine, grace.identity, 'init back');
+    await send(frank, grace.identity, 'one');
+    // Grace's engine opens the batch and is closed without acknowledging it.
+    await waitFor(() => grace.engine.of('inbox/batch').flatMap((b) => b.messages).find((m) => m.text === 'one'), 'opened once');
+    const dataDir = grace.engine.dataDir;
+    await grace.engine.close();
+    const again = await startTestEngine({ protocolV1: true, dataDir });
+    engines.push(again);
+    const replayed = await receive(again, frank.identity, 'one');
+    expect(replayed.protocol).toBe(1);
+    await send(frank, grace.identity, 'two');
+    await receive(again, frank.identity, 'two');
+    await again.engine.settled();
+    const texts = again.of('inbox/batch').flatMap((b) => b.messages).map((m) => m.text);
+    expect(texts.filter((t) => t === 'one')).toHaveLength(1);
+    expect(texts.filter((t) => t === 'two')).toHaveLength(1);
+  });
+
+  it('a drop full of version-1 PDUs for someone else costs no error and shows nothing', async () => {
+    const heidi = await user('heidi');
+    const now = Date.now();
+    for (let i = 0; i < 40; i++) {
+      const a = generateKeyPair();
+      const b = generateKeyPair();
+      const state = initiate({ ourIdentity: a, theirIdentityPublic: b.publicKey }, now);
+      await client.post(heidi.identity.dropUrls[0]!, sealed(seal(state, text(`not for heidi ${i}`), {}, now)).pdu);
+    }
+    await heidi.engine.engine.fetchOnce();
+    await heidi.engine.engine.settled();
+    expect(heidi.engine.of('inbox/batch').flatMap((b) => b.messages)).toEqual([]);
+    const status = await heidi.engine.call('servers/status', {});
+    expect(status.every((s) => s.malformedMessages === 0 && s.lastError === null)).toBe(true);
+  });
+});
