@@ -24,7 +24,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
 import { Sender } from './outbox/sender.js';
 import { SessionStore } from './state/sessionStore.js';
 import { SessionReceiver } from './sessions/receiver.js';
-import { SessionSender } from './sessions/sessionSender.js';
+import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js';
 
 export interface EngineOptions {
   /** Folder of the engine's state file (created if missing). */
@@ -77,9 +77,6 @@ export interface EngineOptions {
     retryBudget?: RetryBudgetPolicy;
   };
 }
-
-/** Whether engines send version 1 unless told otherwise. */
-export const PROTOCOL_V1_DEFAULT = false;
 
 export interface Engine {
   handlers: ApiHandlers;

@@ -51,6 +51,7 @@ export const channelSpecs = {
   'identities/export': { timeoutMs: SLOW_MS },
   'identities/delete': {},
   'identities/contactCard': {},
+  'sessions/status': {},
   'identities/addDrop': {},
   'identities/removeDrop': {},
   'identities/rename': {},

@@ -320,6 +320,8 @@ export const requestSchemas = {
   'identities/export': z.object({ identityId: id, passphrase: z.string().min(8).max(1024) }),
   'identities/delete': z.object({ identityId: id }),
   'identities/contactCard': z.object({ identityId: id }),
+  /** Per contact, whether conversations of this identity are forward secret (version-1 sessions). */
+  'sessions/status': z.object({ identityId: id }),
   /** Opens one more drop for an identity on another (or the same) drop server, with the identity's drop range. */
   'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
   /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
@@ -517,6 +519,18 @@ export interface ContactCard {
   fileName: string;
 }
 
+/** `sessions/status`: which conversations of an identity are forward secret. */
+export interface SessionsStatus {
+  /** This engine starts version-1 sessions (its protocol switch); false: every message goes as version 0. */
+  sending: boolean;
+  /**
+   * By contact public key (64 hex), the contacts we have a session with or who said they speak version 1.
+   * `protocol` 1: our messages to them go in a session, forward secret since `since` (ms). Absent
+   * contacts have not shown that their app speaks version 1.
+   */
+  contacts: Record<string, { protocol: 0 | 1; since: number | null }>;
+}
+
 export interface SendAccepted {
   localId: string;
   /** One acknowledge id per drop message (several when the text was split); empty without receipt. */
@@ -537,6 +551,7 @@ export interface ResponseMap {
   'identities/export': { fileName: string; content: string };
   'identities/delete': null;
   'identities/contactCard': ContactCard;
+  'sessions/status': SessionsStatus;
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
   'identities/rename': IdentitySummary;

@@ -86,6 +86,10 @@ describe('protocol version 1 between engines', () => {
     // Bob's receipt travels as a v1 RECEIPT and arrives as the same receipt the outbox waits for.
     await waitFor(() => alice.engine.of('inbox/batch').flatMap((b) => b.receipts).find((r) => r.acknowledgeId === third.acknowledgeIds[0]), 'receipt');
 
+    const status = await alice.engine.call('sessions/status', { identityId: alice.identity.id });
+    expect(status.sending).toBe(true);
+    expect(status.contacts[bob.identity.publicKey]).toEqual({ protocol: 1, since: expect.any(Number) });
+
     await send(bob, alice.identity, 'fourth (Session PDU)');
     expect(await receive(alice.engine, bob.identity, 'fourth (Session PDU)')).toMatchObject({ protocol: 1 });
     // Long texts go as pieces, over the session too.
@@ -189,5 +193,41 @@ describe('protocol version 1 between engines', () => {
     expect(heidi.engine.of('inbox/batch').flatMap((b) => b.messages)).toEqual([]);
     const status = await heidi.engine.call('servers/status', {});
     expect(status.every((s) => s.malformedMessages === 0 && s.lastError === null)).toBe(true);
+  });
+
+  it('a restored backup starts without sessions and never seals in an old chain', async () => {
+    const ivan = await user('ivan');
+    const judy = await user('judy');
+    await send(ivan, judy.identity, 'v0 hello');
+    await receive(judy.engine, ivan.identity, 'v0 hello');
+    await send(judy, ivan.identity, 'judy init');
+    expect(await receive(ivan.engine, judy.identity, 'judy init')).toMatchObject({ protocol: 1 });
+    expect((await judy.engine.call('sessions/status', { identityId: judy.identity.id })).contacts[ivan.identity.publicKey]?.protocol).toBe(1);
+
+    const { transferId } = await judy.engine.call('backup/exportBegin', { identityId: judy.identity.id, includeHistory: false });
+    const emptyUi = { contacts: [], conversations: [], messages: [], textParts: [], seen: [] };
+    await judy.engine.call('backup/upload', { transferId, offset: 0, data: Buffer.from(JSON.stringify(emptyUi)).toString('base64url') });
+    const { size } = await judy.engine.call('backup/exportSeal', { transferId, passphrase: 'backup passphrase 1' });
+    const chunks: Buffer[] = [];
+    for (let offset = 0; offset < size; ) {
+      const { data } = await judy.engine.call('backup/download', { transferId, offset });
+      const chunk = Buffer.from(data, 'base64url');
+      chunks.push(chunk);
+      offset += chunk.length;
+    }
+    await judy.engine.call('backup/discard', { transferId });
+    await judy.engine.call('identities/delete', { identityId: judy.identity.id });
+    const file = Buffer.concat(chunks);
+    const started = await judy.engine.call('backup/importBegin', {});
+    for (let offset = 0; offset < file.length; offset += 256 * 1024) {
+      await judy.engine.call('backup/upload', { transferId: started.transferId, offset, data: file.subarray(offset, offset + 256 * 1024).toString('base64url') });
+    }
+    await judy.engine.call('backup/importOpen', { transferId: started.transferId, passphrase: 'backup passphrase 1' });
+    const restored = await judy.engine.call('backup/importCommit', { transferId: started.transferId });
+    expect(restored.id).toBe(judy.identity.id);
+    expect((await judy.engine.call('sessions/status', { identityId: restored.id })).contacts).toEqual({});
+    // Her next message is not sealed in the old session's chain: a v0 box (saying it speaks v1).
+    await send({ engine: judy.engine, identity: restored }, ivan.identity, 'after restore');
+    expect(await receive(ivan.engine, judy.identity, 'after restore')).toMatchObject({ protocol: 0, senderProtocol: 1 });
   });
 });

@@ -21,6 +21,9 @@ import { type BodyInput, INIT_BODY_LENGTH, SESSION_BODY_LENGTH, type SessionStat
 import { bodyOfDropMessage, receiptBody } from './content.js';
 import { type SessionReceiver, b64OfHex } from './receiver.js';
 
+/** Whether engines send version 1 unless `EngineOptions.protocolV1` says otherwise. */
+export const PROTOCOL_V1_DEFAULT = false;
+
 const DAY_MS = 24 * 3600_000;
 /**
  * How long a send waits for a batch holding the session to be acknowledged (the UI does so within

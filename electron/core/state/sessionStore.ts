@@ -47,10 +47,13 @@ export interface PeerInfo {
   v1?: boolean;
   /** Where the UI last told us to write to them (messages/send, owed receipts): where PINGs go. */
   dropUrls?: string[];
+  /** When our first session with them was stored (ms): "forward secret since". */
+  since?: number;
 }
 
-const peersShape = z.record(z.string(), z.object({ v1: z.boolean().optional(), dropUrls: z.array(z.string()).optional() }));
+const peersShape = z.record(z.string(), z.object({ v1: z.boolean().optional(), dropUrls: z.array(z.string()).optional(), since: z.number().optional() }));
 const PEERS_ID = 'peers';
+const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('hex');
 
 export class SessionStore {
   /** Opened states per identity (while unlocked); filled on first use. */
@@ -117,15 +120,32 @@ export class SessionStore {
       }
       for (const id of removed) delete sealed[id];
       if (written.length === 0 && removed.length === 0) return;
-      const file: SessionsFile = { ...this.file, sessions: { ...this.file.sessions, [identityId]: sealed } };
+      // The first session with a peer dates its conversation's forward secrecy (in the same write).
+      const peers = this.peersOf(identityId);
+      const newPeers = states.filter((state) => !opened.has(state.id) && peers[hexOf(state.theirId)]?.since === undefined);
+      let nextPeers = peers;
+      let sealedPeers = this.file.peers;
+      if (newPeers.length > 0) {
+        nextPeers = { ...peers };
+        const now = Date.now();
+        for (const state of newPeers) nextPeers[hexOf(state.theirId)] = { ...nextPeers[hexOf(state.theirId)], v1: true, since: now };
+        sealedPeers = { ...sealedPeers, [identityId]: this.stateStore.sealSession(identityId, PEERS_ID, new TextEncoder().encode(JSON.stringify(nextPeers))) };
+      }
+      const file: SessionsFile = { ...this.file, sessions: { ...this.file.sessions, [identityId]: sealed }, peers: sealedPeers };
       await this.writeFile(this.path, JSON.stringify(file));
       this.file = file;
+      this.peerCache.set(identityId, nextPeers);
       for (const state of states) if (written.some(([id]) => id === state.id)) opened.set(state.id, structuredClone(state));
       for (const id of removed) opened.delete(id);
       await this.stateStore.setSessionCounters(identityId, written, removed);
     });
     this.writing = run.catch(() => undefined);
     return run;
+  }
+
+  /** Every peer we know something of, by public key hex. */
+  peers(identityId: string): Record<string, PeerInfo> {
+    return { ...this.peersOf(identityId) };
   }
 
   /** What we know of a peer of an identity. */
