@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { gcmOpen, gcmSeal, generateKeyPair, hkdf, hmac, keyPairFromPrivate, x25519 } from '../../electron/core/v1/primitives.js';
+import { gcmOpen, gcmSeal, generateKeyPair, hkdf, hkdfNative, hmac, keyPairFromPrivate, x25519 } from '../../electron/core/v1/primitives.js';
 
 const hex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -9,6 +9,15 @@ describe('v1 primitives', () => {
   it('HKDF-SHA256 gives RFC 5869 test case 1', () => {
     const okm = hkdf(hex('0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b'), hex('000102030405060708090a0b0c'), hex('f0f1f2f3f4f5f6f7f8f9'), 42);
     expect(toHex(okm)).toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
+  });
+
+  it('the hand-written HKDF equals node:crypto hkdfSync for every length, salt and info used', () => {
+    for (const length of [1, 16, 32, 33, 44, 64, 96, 200]) {
+      for (const salt of [new Uint8Array(0), new Uint8Array(32).fill(3), new Uint8Array(64).fill(9)]) {
+        const ikm = new Uint8Array(length % 50).fill(length);
+        expect(toHex(hkdf(ikm, salt, Buffer.from('DD1 msg'), length))).toBe(toHex(hkdfNative(ikm, salt, Buffer.from('DD1 msg'), length)));
+      }
+    }
   });
 
   it('HMAC-SHA256 gives RFC 4231 test case 2, over split parts too', () => {

@@ -95,6 +95,22 @@ export function generateKeyPair(random?: RandomSource): RawKeyPair {
   return keyPairFromPrivate(random(KEY_LENGTH));
 }
 
+/** A one-use key (a PDU's `E`): its public bytes and the private key object, never exported or cached. */
+export interface Ephemeral {
+  publicKey: Uint8Array;
+  key: KeyObject;
+}
+
+export function generateEphemeral(random?: RandomSource): Ephemeral {
+  if (!random) {
+    const pair = generateKeyPairSync('x25519');
+    return { publicKey: new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url')), key: pair.privateKey };
+  }
+  const pair = keyPairFromPrivate(random(KEY_LENGTH));
+  const jwk = { kty: 'OKP', crv: 'X25519', x: asBuffer(pair.publicKey).toString('base64url'), d: asBuffer(pair.privateKey).toString('base64url') };
+  return { publicKey: pair.publicKey, key: createPrivateKey({ key: jwk, format: 'jwk' }) };
+}
+
 /** The key pair of a raw private key (clamping is X25519's own). */
 export function keyPairFromPrivate(privateKey: Uint8Array): RawKeyPair {
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, asBuffer(privateKey)]), format: 'der', type: 'pkcs8' });
@@ -120,10 +136,27 @@ export function x25519Key(ours: RawKeyPair, theirPublic: KeyObject): Buffer | nu
   }
 }
 
-/** HKDF-SHA256 (RFC 5869). */
+const ZERO_SALT = Buffer.alloc(32);
+
+/**
+ * HKDF-SHA256 (RFC 5869), extract and expand written out with HMAC: `hkdfSync` costs about twice as much
+ * for the short outputs used here (every message key is one), and the RFC test vectors pin both.
+ */
 export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer {
-  return Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
+  if (length > 255 * 32) throw new RangeError('HKDF output too long');
+  const prk = createHmac('sha256', salt.length > 0 ? salt : ZERO_SALT).update(ikm).digest();
+  const out = Buffer.allocUnsafe(Math.ceil(length / 32) * 32);
+  let previous: Buffer = Buffer.alloc(0);
+  for (let block = 1, offset = 0; offset < length; block++, offset += 32) {
+    previous = createHmac('sha256', prk).update(previous).update(info).update(Buffer.from([block])).digest();
+    previous.copy(out, offset);
+  }
+  return out.subarray(0, length);
 }
+
+/** The same through node:crypto's own implementation (tests compare the two). */
+export const hkdfNative = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer =>
+  Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
 
 /** HMAC-SHA256 of the concatenated parts. */
 export function hmac(key: Uint8Array, ...parts: Uint8Array[]): Buffer {

@@ -57,8 +57,10 @@ import {
   label,
   sha256,
   unb64,
+  generateEphemeral,
   x25519,
   x25519Key,
+  x25519Objects,
 } from './primitives.js';
 
 export const PDU_LENGTH = 2149;
@@ -377,9 +379,9 @@ function sealInit(state: SessionState, body: Uint8Array, seed: Buffer, n: number
   const init = state.init!;
   const ikB = unb64(state.theirId);
   const b0 = unb64(init.b0);
-  const e = freshPair(random);
-  const dh1 = x25519(e, ikB);
-  const x = init.b0 === state.theirId ? dh1 : x25519(e, b0);
+  const e = generateEphemeral(random);
+  const dh1 = x25519Objects(e.key, importPublic(ikB));
+  const x = init.b0 === state.theirId ? dh1 : x25519Objects(e.key, importPublic(b0));
   if (!dh1 || !x) throw new RangeError('The peer keys are not usable X25519 keys.');
   const keys = initKeys(dh1, e.publicKey, ikB);
   const pdu = Buffer.alloc(PDU_LENGTH);
@@ -651,8 +653,13 @@ export function seal(state: SessionState, body: BodyInput, options: SealOptions,
 
 function sealSession(state: SessionState, body: Uint8Array, seed: Buffer, n: number, copy: number, random?: RandomSource): Uint8Array {
   const hk = unb64(state.hks);
-  const e = freshPair(random);
-  const x = x25519(e, unb64(state.dhr));
+  const e = generateEphemeral(random);
+  let x: Buffer | null;
+  try {
+    x = x25519Objects(e.key, importPublic(unb64(state.dhr)));
+  } catch {
+    x = null;
+  }
   if (!x) throw new RangeError('The peer ratchet key is not usable.');
   const tag = computeTag(hk, n, copy);
   const header = Buffer.alloc(HEADER_LENGTH);
