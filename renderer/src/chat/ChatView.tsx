@@ -1,4 +1,6 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
+import type { SessionsStatus } from '../../../shared/ipc/contract.js';
+import { useSession } from '../stores/sessionStore.js';
 import { RequestBar } from '../contacts/RequestBar.js';
 import { database } from '../db/database.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
@@ -42,6 +44,7 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
               </span>
             )}
           </p>
+          <ForwardSecrecy identityId={identityId} contactKey={contact.publicKey} alias={contact.alias} />
         </div>
         <button
           type="button"
@@ -59,5 +62,77 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
       <NewMessageAnnouncer identityId={identityId} contactKey={contactKey} alias={contact.alias} />
       {(contact.status === 'accepted' || contact.status === 'verified') && <Composer identityId={identityId} contact={contact} />}
     </section>
+  );
+}
+
+/** How often the header asks again: a session starts with the first message either way. */
+const REFRESH_MS = 10_000;
+
+/**
+ * Whether this conversation is forward secret (a version-1 session, PROTOCOL-V1.md 1c), from the
+ * engine's `sessions/status`, with a one-line explanation on hover or keyboard focus.
+ */
+function ForwardSecrecy({ identityId, contactKey, alias }: { identityId: string; contactKey: string; alias: string }) {
+  const bridge = useSession((s) => s.bridge);
+  const [status, setStatus] = useState<SessionsStatus | null>(null);
+  const [explained, setExplained] = useState(false);
+
+  useEffect(() => {
+    if (!bridge) return;
+    let live = true;
+    const ask = async () => {
+      const result = await bridge.invoke('sessions/status', { identityId });
+      if (live && result.ok) setStatus(result.value);
+    };
+    void ask();
+    const timer = setInterval(() => void ask(), REFRESH_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [bridge, identityId]);
+
+  if (!status) return null;
+  const entry = status.contacts[contactKey];
+  const { label, explanation } =
+    entry?.protocol === 1
+      ? {
+          label: `Forward secret${entry.since !== null ? ` since ${new Date(entry.since).toLocaleDateString()}` : ''}`,
+          explanation: 'Each message has its own key, deleted once used: keys stolen later cannot read these messages.',
+        }
+      : entry
+        ? {
+            label: 'Not forward secret yet',
+            explanation: `${alias}'s app supports it: it starts with the next message between you.`,
+          }
+        : status.sending
+          ? {
+              label: `Not forward secret: ${alias}'s app does not support it yet`,
+              explanation: 'Messages are sealed to their long-term key: whoever steals that key later can read them.',
+            }
+          : {
+              label: 'Not forward secret',
+              explanation: 'Forward-secret sessions are not switched on in this app yet: messages are sealed to long-term keys.',
+            };
+  return (
+    <p className="hint" data-testid="chat-forward-secrecy">
+      <span
+        tabIndex={0}
+        title={explanation}
+        aria-describedby={explained ? 'chat-forward-secrecy-why' : undefined}
+        onFocus={() => setExplained(true)}
+        onBlur={() => setExplained(false)}
+        onMouseEnter={() => setExplained(true)}
+        onMouseLeave={() => setExplained(false)}
+      >
+        {label}
+      </span>
+      {explained && (
+        <span id="chat-forward-secrecy-why" role="note">
+          {' · '}
+          {explanation}
+        </span>
+      )}
+    </p>
   );
 }
