@@ -54,6 +54,8 @@ export interface EngineOptions {
     sendRetry?: RetryPolicy;
     receiptRetry?: RetryPolicy;
     requestTimeoutMs?: number;
+    /** How long after a received message a version-1 PING waits for a reply (default 30-120 s). */
+    pingDelayMs?: { min: number; max: number };
   };
   /**
    * Protocol version 1 (forward-secret sessions, PROTOCOL-V1.md 1c) for sending (default
@@ -160,7 +162,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         originsOf([...(stateStore.locked ? [] : stateStore.readDropUrls(now())), ...(options.network?.trustedServers?.() ?? [])]),
     },
   });
-  const sender = new Sender({
+  const sender: Sender = new Sender({
     stateStore,
     pool,
     client: () => network.client,
@@ -170,8 +172,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     retryBudget: new RetryBudget(options.network?.retryBudget),
     now,
     logger: createLogger('outbox'),
-    v1: (options.protocolV1 ?? PROTOCOL_V1_DEFAULT) ? new SessionSender({ sessions, receiver, now }) : undefined,
+    v1: (options.protocolV1 ?? PROTOCOL_V1_DEFAULT)
+      ? new SessionSender({
+          sessions,
+          receiver,
+          now,
+          keyPair: (identityId) => stateStore.keyPair(identityId),
+          post: (dropUrls, pdu): Promise<void> => sender.postOwn(dropUrls, pdu),
+          pingDelayMs: options.timing?.pingDelayMs,
+        })
+      : undefined,
   });
+  const sessionSender = sender.v1;
+  if (sessionSender) receiver.onCommitted((identityId, states) => sessionSender.schedulePings(identityId, states));
   const poller = new Poller({
     stateStore,
     pool,
@@ -230,6 +243,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     close() {
       closed ??= (async () => {
         await poller.stop();
+        sessionSender?.close();
         await files.close();
         await sender.close();
         await sessions.settled();

@@ -230,4 +230,31 @@ describe('protocol version 1 between engines', () => {
     await send({ engine: judy.engine, identity: restored }, ivan.identity, 'after restore');
     expect(await receive(ivan.engine, judy.identity, 'after restore')).toMatchObject({ protocol: 0, senderProtocol: 1 });
   });
+
+  it('the engine PINGs by itself after a received message it did not answer, and never in answer to a PING', async () => {
+    const timing = { pollBackoff: { baseMs: 100, maxMs: 800 }, sendRetry: { baseMs: 100, maxMs: 800, maxAttempts: 200 }, receiptRetry: { baseMs: 100, maxMs: 800, maxAttempts: 50 }, requestTimeoutMs: 5000, pingDelayMs: { min: 300, max: 400 } };
+    const kim = await user('kim', { timing });
+    const lee = await user('lee', { timing });
+    const quiet = async (from: typeof kim, to: IdentitySummary, body: string, localId: string) => {
+      await from.engine.call('messages/send', { identityId: from.identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body, wantReceipt: false });
+      await waitFor(() => from.engine.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
+    };
+    const pdusIn = async (identity: IdentitySummary) => {
+      const fetched = await client.fetch(identity.dropUrls[0]!, null, {});
+      return fetched.status === 'messages' ? fetched.items.length : 0;
+    };
+    await quiet(kim, lee.identity, 'v0 hello', 'k-1');
+    await receive(lee.engine, kim.identity, 'v0 hello');
+    await quiet(lee, kim.identity, 'init', 'l-1');
+    await receive(kim.engine, lee.identity, 'init');
+    // Kim received a message and wrote nothing since: a PING follows in Lee's drop.
+    await waitFor(async () => (await pdusIn(lee.identity)) >= 2, 'the PING in lee’s drop');
+    await receiveAndAck(lee.engine, 0, 'batches');
+    // Lee's engine opens the PING (nothing to show) and does not answer it.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await receiveAndAck(lee.engine, 0, 'batches');
+    expect(await pdusIn(kim.identity)).toBe(1);
+    expect(await pdusIn(lee.identity)).toBe(2);
+    expect(lee.engine.of('inbox/batch').flatMap((b) => b.messages).map((m) => m.text)).toEqual(['v0 hello']);
+  });
 });

@@ -71,6 +71,11 @@ export class Sender {
 
   constructor(private readonly options: SenderOptions) {}
 
+  /** The version-1 side, when switched on. */
+  get v1(): SessionSender | undefined {
+    return this.options.v1;
+  }
+
   async send(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
     // Two submissions of one localId racing each other must share one preparation, not seal twice.
     const preparing = this.preparing.get(request.localId);
@@ -108,6 +113,8 @@ export class Sender {
     );
     const recipientKey = fromHex(request.recipient.publicKey, 32);
     const v1 = this.options.v1;
+    // Where the UI writes to this contact is where the engine's own PINGs go too.
+    if (v1) await v1.notePeerDrops(identity.id, request.recipient.publicKey, request.recipient.dropUrls).catch(() => undefined);
     const sessionPdus = v1 ? await v1.sealMessages(identity.id, pair, request.recipient, messages).catch(() => null) : null;
     const pdus =
       sessionPdus ??
@@ -183,6 +190,19 @@ export class Sender {
   }
 
   /** Stops every job; unfinished messages stay resumable by re-sending their localId. */
+  /**
+   * Posts a PDU the engine made by itself (a version-1 PING) with the receipts' retry policy: best
+   * effort, tracked like a receipt so closing waits for it.
+   */
+  postOwn(dropUrls: readonly string[], pdu: Uint8Array): Promise<void> {
+    const task: Promise<void> = postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal })
+      .then(() => undefined)
+      .catch((err: unknown) => this.options.logger.warn('own message not posted', { error: err instanceof Error ? err.message : 'unknown' }))
+      .finally(() => this.receipts.delete(task));
+    this.receipts.add(task);
+    return task;
+  }
+
   async close(): Promise<void> {
     this.closing.abort();
     for (const job of this.jobs.values()) job.abort.abort();
@@ -237,6 +257,7 @@ export class Sender {
     const v1 = this.options.v1;
     const pair = stateStore.keyPair(identityId);
     // To a peer we have a session with, the receipt is a v1 RECEIPT; else a v0 box_ack.
+    if (v1) await v1.notePeerDrops(identityId, recipientKey, dropUrls).catch(() => undefined);
     const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
     const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack) : encodeDropMessage(ack)));
     await postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });

@@ -44,8 +44,8 @@ export interface ReceiverOptions {
   stateStore: StateStore;
   sessions: SessionStore;
   now(): number;
-  /** Told when a session changed for good (the sender learns the new state, e.g. acknowledgements). */
-  onCommitted?(identityId: string, states: readonly SessionState[]): void;
+  /** Told when sessions changed for good after receiving (the sender schedules PINGs). */
+  onCommitted?: ((identityId: string, states: readonly SessionState[]) => void) | undefined;
   logger?: Logger;
 }
 
@@ -60,6 +60,11 @@ export class SessionReceiver {
   private readonly holders = new Map<string, Claim>();
   private readonly batches = new Map<string, Claim>();
   private readonly log: Logger;
+
+  /** Sets who hears of committed sessions (the sender exists after the receiver). */
+  onCommitted(listener: ReceiverOptions['onCommitted']): void {
+    this.options.onCommitted = listener;
+  }
 
   constructor(private readonly options: ReceiverOptions) {
     this.log = options.logger ?? createLogger('sessions');

@@ -17,7 +17,7 @@ import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import type { DropMessage } from '../../../shared/protocol/message.js';
 import type { SessionStore } from '../state/sessionStore.js';
 import { bodyCapacity } from '../v1/body.js';
-import { type BodyInput, INIT_BODY_LENGTH, SESSION_BODY_LENGTH, type SessionState, chooseActive, initiate, seal } from '../v1/session.js';
+import { type BodyInput, INIT_BODY_LENGTH, SESSION_BODY_LENGTH, type SessionState, chooseActive, initiate, pingBody, seal } from '../v1/session.js';
 import { bodyOfDropMessage, receiptBody } from './content.js';
 import { type SessionReceiver, b64OfHex } from './receiver.js';
 
@@ -36,10 +36,64 @@ export interface SessionSenderOptions {
   sessions: SessionStore;
   receiver: SessionReceiver;
   now(): number;
+  /** The identity's key pair (PINGs are sealed without a request that brings it). */
+  keyPair(identityId: string): KeyPair;
+  /** Posts a PDU the engine made by itself (PINGs). */
+  post(dropUrls: readonly string[], pdu: Uint8Array): Promise<void>;
+  /** How long after a received message a PING waits for a reply of ours (default 30-120 s). */
+  pingDelayMs?: { min: number; max: number } | undefined;
 }
 
+/** PROTOCOL-V1.md 1c: a PING 30-120 s after a received non-PING message, when we sent nothing meanwhile. */
+const PING_DELAY = { min: 30_000, max: 120_000 };
+
 export class SessionSender {
+  private readonly pingTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
   constructor(private readonly options: SessionSenderOptions) {}
+
+  /** Remembers where the UI writes to a peer: the engine's PINGs go there. */
+  async notePeerDrops(identityId: string, peerHex: string, dropUrls: readonly string[]): Promise<void> {
+    await this.options.sessions.setPeer(identityId, peerHex, { dropUrls: [...dropUrls] });
+  }
+
+  /**
+   * Sessions just committed after receiving: those that owe a PING get one after the random delay,
+   * unless a message of ours goes out meanwhile (sealing clears `pingOwed`). A PING never makes one
+   * due, so two engines never ping-pong.
+   */
+  schedulePings(identityId: string, states: readonly SessionState[]): void {
+    for (const state of states) {
+      const key = `${identityId} ${state.id}`;
+      if (!state.pingOwed || this.pingTimers.has(key) || this.closed) continue;
+      const { min, max } = this.options.pingDelayMs ?? PING_DELAY;
+      const timer = setTimeout(() => {
+        this.pingTimers.delete(key);
+        void this.ping(identityId, state.id).catch(() => undefined);
+      }, min + Math.random() * (max - min));
+      timer.unref();
+      this.pingTimers.set(key, timer);
+    }
+  }
+
+  /** Stops pending PINGs (the engine closes or locks). */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.pingTimers.values()) clearTimeout(timer);
+    this.pingTimers.clear();
+  }
+
+  private async ping(identityId: string, sessionId: string): Promise<void> {
+    const { sessions } = this.options;
+    const state = sessions.get(identityId, sessionId);
+    if (!state?.pingOwed || this.closed) return;
+    const peerHex = Buffer.from(state.theirId, 'base64url').toString('hex');
+    const dropUrls = sessions.peer(identityId, peerHex).dropUrls;
+    if (!dropUrls || dropUrls.length === 0) return; // the UI never wrote to them: nowhere we were told to write
+    const pdus = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], RECEIPT_HOLD_TIMEOUT_MS);
+    if (pdus?.[0]) await this.options.post(dropUrls, pdus[0]);
+  }
 
   /** True when a message to this peer would go out in version 1 now. */
   speaksV1(identityId: string, recipient: Pick<Recipient, 'publicKey' | 'v1'>): boolean {
