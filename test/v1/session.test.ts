@@ -157,6 +157,20 @@ describe('v1 session', () => {
     expect(skippedCount(alice)).toBe(0);
   });
 
+  it('seals one copy at a time from the same input state: same (epoch, n), same next state, other tag', () => {
+    const { alice, bob } = establish(NOW, 2);
+    const body = { ...text('one message'), msgId: new Uint8Array(16).fill(5) };
+    const c0 = sealed(seal(bob, body, { copy: 0 }, NOW));
+    const c1 = sealed(seal(bob, body, { copy: 1 }, NOW));
+    expect(c0.ref).toEqual(c1.ref);
+    expect(c0.state).toEqual(c1.state);
+    expect(Buffer.from(c0.pdu.subarray(OFF_T, OFF_H))).not.toEqual(Buffer.from(c1.pdu.subarray(OFF_T, OFF_H)));
+    const first = opened(openSession(alice, c1.pdu, NOW));
+    expect(first.copy).toBe(1);
+    expect(openSession(first.state, c0.pdu, NOW)).toEqual({ duplicate: true });
+    expect(() => seal(bob, body, { copy: 2 }, NOW)).toThrow(RangeError);
+  });
+
   it('rejects any copy of a consumed (epoch, n) as a duplicate by tag alone', () => {
     let { alice, bob } = establish(NOW);
     const r = sealed(seal(bob, text('twice'), { copies: 2 }, NOW));

@@ -606,6 +606,11 @@ function finishInit(state: SessionState, epoch: RecvEpochState, decoded: { n: nu
 export interface SealOptions {
   /** How many copies to seal (k of n posting); default 1. */
   copies?: number | undefined;
+  /**
+   * Seal only this copy index. Sealing the same input state again with another `copy` (and the same
+   * `msgId`) gives another copy of the same (epoch, n) and the same next state, as the function is pure.
+   */
+  copy?: number | undefined;
   random?: RandomSource | undefined;
 }
 
@@ -621,6 +626,10 @@ export function seal(state: SessionState, body: BodyInput, options: SealOptions,
   if (state.ns >= W) return { error: 'window_full' };
   const copies = options.copies ?? 1;
   if (!Number.isInteger(copies) || copies < 1 || copies > state.copies) throw new RangeError(`copies must be 1..${state.copies}`);
+  if (options.copy !== undefined && (!Number.isInteger(options.copy) || options.copy < 0 || options.copy >= state.copies)) {
+    throw new RangeError(`copy must be 0..${state.copies - 1}`);
+  }
+  const indexes = options.copy !== undefined ? [options.copy] : Array.from({ length: copies }, (_, c) => c);
   const next = clone(state);
   prune(next, now);
   const full: Body = {
@@ -643,10 +652,10 @@ export function seal(state: SessionState, body: BodyInput, options: SealOptions,
   const pdus: Uint8Array[] = [];
   if (next.role === 'initiator' && !next.confirmed) {
     const plain = encodeBody(full, INIT_BODY_LENGTH);
-    for (let c = 0; c < copies; c++) pdus.push(sealInit(next, plain, step.seed, n, options.random));
+    for (let i = 0; i < indexes.length; i++) pdus.push(sealInit(next, plain, step.seed, n, options.random));
   } else {
     const plain = encodeBody(full, SESSION_BODY_LENGTH);
-    for (let c = 0; c < copies; c++) pdus.push(sealSession(next, plain, step.seed, n, c, options.random));
+    for (const c of indexes) pdus.push(sealSession(next, plain, step.seed, n, c, options.random));
   }
   return { pdu: pdus[0]!, pdus, state: next, ref: { epoch: next.sendEpoch, n } };
 }
