@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -348,4 +350,96 @@ test.describe.serial('files end to end', () => {
     // The caption never went out as a chat text of its own.
     await expect(messages(bob.page).filter({ hasText: 'Second try' })).toHaveCount(1);
   });
+
+  test('8. A 20 MB download cut in the middle resumes where it stopped (a range request) and saves the same bytes', async () => {
+    test.setTimeout(240_000);
+    // Bob's drop traffic goes through an HTTP proxy that cuts the first download after 4 MB.
+    const proxy = await startCuttingProxy(4 * 1024 * 1024);
+    const useProxy = async (url: string | null) => {
+      await goTo(bob.page, 'Settings');
+      await bob.page.getByLabel(url === null ? 'No proxy' : 'HTTP proxy').check();
+      if (url !== null) await bob.page.getByLabel('Proxy address').fill(url);
+      await bob.page.getByRole('button', { name: 'Save network settings' }).click();
+      await expect(bob.page.getByText('Network settings saved.')).toBeVisible();
+    };
+    try {
+      await useProxy(proxy.url);
+      const content = randomBytes(20 * 1024 * 1024);
+      await openConversationWith(alice.page, 'Bob');
+      await alice.page.getByTestId('composer-file').setInputFiles({ name: 'cut.bin', mimeType: 'application/octet-stream', buffer: content });
+      await alice.page.getByTestId('composer-input').press('Enter');
+      await expect(messages(alice.page).filter({ hasText: 'cut.bin' })).toHaveAttribute('data-status', /posted|delivered/, { timeout: 120_000 });
+
+      await openConversationWith(bob.page, 'Alice');
+      const card = messages(bob.page).filter({ hasText: 'cut.bin' });
+      await expect(card).toHaveCount(1, { timeout: 60_000 });
+      const download = card.getByTestId('file-download');
+      await card.getByRole('button', { name: 'Download' }).click();
+      await expect(download).toHaveAttribute('data-state', 'failed', { timeout: 120_000 });
+      expect(proxy.cuts()).toBe(1);
+      await card.getByRole('button', { name: 'Resume' }).click();
+      await expect(download).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+      // The second request asked only for the rest.
+      expect(proxy.rangeStarts().length).toBe(1);
+      expect(proxy.rangeStarts()[0]).toBeGreaterThan(0);
+      const saving = bob.page.waitForEvent('download', { timeout: 60_000 });
+      await card.getByRole('button', { name: 'Save', exact: true }).click();
+      expect(sha256(await readFile((await (await saving).path())!))).toBe(sha256(content));
+    } finally {
+      await useProxy(null);
+      await proxy.close();
+    }
+  });
 });
+
+/**
+ * An HTTP CONNECT proxy that cuts the first tunnel whose answers pass `cutAfter` bytes (a blob
+ * download: polls are small), and notes the start of every `Range` a request through it asks for.
+ */
+async function startCuttingProxy(cutAfter: number) {
+  let cuts = 0;
+  const ranges: number[] = [];
+  const sockets = new Set<Socket>();
+  const server = createHttpServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req, client: Socket) => {
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host!, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      let down = 0;
+      upstream.on('data', (chunk: Buffer) => {
+        down += chunk.length;
+        if (cuts === 0 && down > cutAfter) {
+          cuts++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        client.write(chunk);
+      });
+      client.on('data', (chunk: Buffer) => {
+        const range = /range:\s*bytes=(\d+)-/i.exec(chunk.toString('latin1'));
+        if (range) ranges.push(Number(range[1]));
+        upstream.write(chunk);
+      });
+    });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    cuts: () => cuts,
+    rangeStarts: () => [...ranges],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
