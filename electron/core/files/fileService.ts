@@ -46,6 +46,9 @@ interface Job {
   done: Promise<void>;
 }
 
+/** Decrypted bytes written per step of a Save As (the file is opened once, not per step). */
+const SAVE_CHUNK_BYTES = 1024 * 1024;
+
 /** Progress events at most this often per transfer (plus the first and the last). */
 const PROGRESS_INTERVAL_MS = 200;
 
@@ -163,23 +166,8 @@ export class FileService {
   }
 
   async read({ id, ref, offset }: ParsedRequestOf<'files/read'>): Promise<{ data: string; size: number }> {
-    const path = this.pathOf(id);
-    let file;
-    try {
-      file = await open(path, 'r');
-    } catch {
-      throw new ApiFailure('not_found', 'This file is not downloaded (or was deleted): download it first.');
-    }
-    try {
-      if ((await file.stat()).size !== ref.cipherSize) throw new ApiFailure('bad_input', 'The file here is not the one this notice announces.');
-      const bytes = await readPlaintextRange(file, fromBase64Url(ref.key), ref.size, offset, FILE_CHUNK_BYTES);
-      return { data: toBase64Url(bytes), size: ref.size };
-    } catch (error) {
-      if (error instanceof FileCipherError) throw new ApiFailure('bad_input', 'The file does not open with the key of this notice.');
-      throw error;
-    } finally {
-      await file.close();
-    }
+    const bytes = await this.withStored(id, ref, (readRange) => readRange(offset, FILE_CHUNK_BYTES));
+    return { data: toBase64Url(bytes), size: ref.size };
   }
 
   /** Writes the decrypted file to `dest` (the desktop's Save As), through a temporary file beside it. */
@@ -187,12 +175,14 @@ export class FileService {
     const temporary = `${dest}.deaddrop-saving`;
     const out = await open(temporary, 'w', 0o600);
     try {
-      for (let offset = 0; offset < ref.size; ) {
-        const bytes = fromBase64Url((await this.read({ id, ref, offset })).data);
-        if (bytes.length === 0) break;
-        await out.write(bytes);
-        offset += bytes.length;
-      }
+      await this.withStored(id, ref, async (readRange) => {
+        for (let offset = 0; offset < ref.size; ) {
+          const bytes = await readRange(offset, SAVE_CHUNK_BYTES);
+          if (bytes.length === 0) break;
+          await out.write(bytes);
+          offset += bytes.length;
+        }
+      });
       await out.sync();
     } catch (error) {
       await out.close();
@@ -201,6 +191,30 @@ export class FileService {
     }
     await out.close();
     await rename(temporary, dest);
+  }
+
+  /**
+   * Opens the stored ciphertext of `id` once, checks it is the file `ref` announces, and lets `work`
+   * read decrypted ranges of it.
+   * @throws ApiFailure 'not_found' when it is not downloaded, 'bad_input' when it is another file or the key does not open it
+   */
+  private async withStored<T>(id: string, ref: EncryptedFileRef, work: (readRange: (offset: number, length: number) => Promise<Uint8Array>) => Promise<T>): Promise<T> {
+    let file;
+    try {
+      file = await open(this.pathOf(id), 'r');
+    } catch {
+      throw new ApiFailure('not_found', 'This file is not downloaded (or was deleted): download it first.');
+    }
+    try {
+      if ((await file.stat()).size !== ref.cipherSize) throw new ApiFailure('bad_input', 'The file here is not the one this notice announces.');
+      const key = fromBase64Url(ref.key);
+      return await work((offset, length) => readPlaintextRange(file, key, ref.size, offset, length));
+    } catch (error) {
+      if (error instanceof FileCipherError) throw new ApiFailure('bad_input', 'The file does not open with the key of this notice.');
+      throw error;
+    } finally {
+      await file.close();
+    }
   }
 
   async discard({ id }: ParsedRequestOf<'files/discard'>): Promise<null> {

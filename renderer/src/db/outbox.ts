@@ -21,20 +21,30 @@ export async function queueTextMessage(
   text: string,
   now = Date.now(),
 ): Promise<MessageRecord> {
+  return storeOutgoing(db, identityId, contact, { kind: 'text', text, payloadType: 'box_message', share: null, status: 'queued' }, now);
+}
+
+/**
+ * Writes a new outgoing message and moves its conversation to it, in one transaction: the part every
+ * kind of outgoing message shares.
+ */
+async function storeOutgoing(
+  db: DeaddropDatabase,
+  identityId: string,
+  contact: ContactRecord,
+  fields: Pick<MessageRecord, 'kind' | 'text' | 'payloadType' | 'share' | 'status'>,
+  now: number,
+): Promise<MessageRecord> {
   const localId = crypto.randomUUID();
   const record: MessageRecord = {
     id: `out:${localId}`,
     identityId,
     contactKey: contact.publicKey,
     direction: 'out',
-    kind: 'text',
-    text,
-    payloadType: 'box_message',
+    ...fields,
     payload: '',
-    share: null,
     sortAt: now,
     createdAt: now,
-    status: 'queued',
     localId,
     error: null,
     ackIds: [],
@@ -209,40 +219,12 @@ export async function queueFileMessage(
   caption: string,
   now = Date.now(),
 ): Promise<MessageRecord> {
-  const localId = crypto.randomUUID();
-  const record: MessageRecord = {
-    id: `out:${localId}`,
-    identityId,
-    contactKey: contact.publicKey,
-    direction: 'out',
-    kind: 'share',
+  const fields = {
+    kind: 'share' as const,
     text: caption.trim() === '' ? file.name : caption,
     payloadType: 'box_share_notification',
-    payload: '',
     share: { file: file.name, url: '', size: file.size },
-    sortAt: now,
-    createdAt: now,
     status: null,
-    localId,
-    error: null,
-    ackIds: [],
-    ackedIds: [],
-    parts: null,
-    read: true,
   };
-  await db.transaction('rw', db.messages, db.conversations, async () => {
-    await db.messages.add(record);
-    const key: [string, string] = [identityId, contact.publicKey];
-    const current = await db.conversations.get(key);
-    await db.conversations.put({
-      identityId,
-      contactKey: contact.publicKey,
-      lastMessageAt: now,
-      lastMessagePreview: previewOf(record),
-      lastMessageDirection: 'out',
-      unreadCount: current?.unreadCount ?? 0,
-      messageCount: (current?.messageCount ?? 0) + 1,
-    });
-  });
-  return record;
+  return storeOutgoing(db, identityId, contact, fields, now);
 }
