@@ -104,7 +104,7 @@ export type HostChannel = Exclude<Channel, EngineChannel>;
 
 export const channels = Object.keys(channelSpecs) as Channel[];
 
-export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked'] as const;
+export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'outbox/delivered'] as const;
 export type EventName = (typeof eventNames)[number];
 
 export function isChannel(value: unknown): value is Channel {

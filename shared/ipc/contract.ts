@@ -98,7 +98,15 @@ export const engineSettingsSchema = z.object({
    * whatever the UI owes, so senders never learn that a message arrived.
    */
   sendReceipts: z.boolean(),
+  /**
+   * k of k-of-n posting (PROTOCOL-V1.md 2c): each message goes to this many of the recipient's drops,
+   * on distinct servers, each copy encrypted separately; capped by the number of distinct servers the
+   * recipient lists. Absent: DEFAULT_COPIES (2). Receipts always go as one copy.
+   */
+  copies: z.number().int().min(1).max(4).optional(),
 });
+/** k of k-of-n posting when the `copies` setting is absent. */
+export const DEFAULT_COPIES = 2;
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;
 
 export interface ServerStatus {
@@ -178,15 +186,40 @@ export interface Receipt {
 
 export type OutboxStatus = 'queued' | 'sending' | 'posted' | 'failed' | 'cancelled';
 
+/**
+ * How many copies of an outgoing message drop servers accepted (k of n, PROTOCOL-V1.md 2c), for
+ * "Posted to 1 of 2 · 2 of 2". `wanted` is k: the `copies` setting capped by the number of distinct
+ * servers among the recipient's drops (1 for a recipient with one server, and for a version-0
+ * message that asks for no receipt: its copies could not be told apart by the receiver). `posted`
+ * counts copies of every piece (a long text is several pieces): 1 once each piece is on one server.
+ */
+export interface OutboxCopies {
+  posted: number;
+  wanted: number;
+}
+
+/**
+ * Re-posting of a posted message the recipient has not acknowledged yet (PROTOCOL-V1.md 1c "ARQ"):
+ * the same bytes go to the same drops again before the server's TTL could expire them.
+ * `scheduled`: the next re-post is due at `nextAt` (ms), and re-posting stops at `until` unless the
+ * recipient acknowledges first. `ended`: no more re-posts: `timeLimit` (re-posted for the longest
+ * time allowed, 30 days by default, without an acknowledgement) or `storageLimit` (the engine keeps
+ * a bounded number of unacknowledged messages; the oldest gave way). Messages that ask for no receipt
+ * are never re-posted (nothing would ever acknowledge them) and carry no `repost`.
+ */
+export type RepostState = { kind: 'scheduled'; nextAt: number; until: number } | { kind: 'ended'; why: 'timeLimit' | 'storageLimit' };
+
 /** Why a message is still `sending`: what the last attempt met, and when the next one is due. */
 export interface SendingReason {
   /**
    * `unreachable`: no answer (down, wrong address, no network, or left alone after stalling);
    * `full`: the recipient's drop holds all it may (HTTP 507); `rateLimited`: the server asked to slow
    * down (429); `serverError`: another 5xx; `tooManyRetries`: this app's retry budget for that server
-   * is used up for now.
+   * is used up for now; `waitingForContact`: a version-1 session may not send more before the contact
+   * answers (its window of 128 messages is full): the message goes once the contact's next message
+   * arrives ("waiting for <contact> to come online"), `retryAt` null.
    */
-  kind: 'unreachable' | 'full' | 'rateLimited' | 'serverError' | 'tooManyRetries';
+  kind: 'unreachable' | 'full' | 'rateLimited' | 'serverError' | 'tooManyRetries' | 'waitingForContact';
   /** The engine's own text of the last failure (for details and bug reports). */
   detail: string;
   /** When the next attempt is due (epoch ms); null while one is being made. */
@@ -621,7 +654,29 @@ export interface EventMap {
    * `acknowledgeIds` comes once, when the engine built a message it accepted without `messages/send`
    * answering (a file's notice, built once the upload is done).
    */
-  'outbox/status': { localId: string; status: OutboxStatus; error?: string; attempt?: number; reason?: SendingReason; acknowledgeIds?: string[] };
+  'outbox/status': {
+    localId: string;
+    status: OutboxStatus;
+    error?: string;
+    attempt?: number;
+    reason?: SendingReason;
+    acknowledgeIds?: string[];
+    /**
+     * Copies accepted so far (k of n). Comes with `posted` (1 of 2 after the first accepted copy of
+     * every piece, again as 2 of 2 after the next one) and with `sending` while copies are going out.
+     * Absent from engines before k-of-n posting.
+     */
+    copies?: OutboxCopies;
+    /** Re-posting until acknowledged (comes with `posted`); see RepostState. */
+    repost?: RepostState;
+  };
+  /**
+   * The recipient acknowledged an outgoing message: a receipt for it arrived (version 0 `box_ack`,
+   * version 1 RECEIPT: also in `inbox/batch` receipts) or, in version 1, the contact's acknowledgement
+   * vector covers it (`via: 'ackv'`: no receipt event comes for those). The UI shows "Delivered".
+   * Re-posting stops. May come more than once for one message; treat it as idempotent.
+   */
+  'outbox/delivered': { localId: string; via: 'receipt' | 'ackv' };
   'files/progress': FileProgress;
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];
