@@ -203,11 +203,13 @@ export interface OutboxCopies {
  * the same bytes go to the same drops again before the server's TTL could expire them.
  * `scheduled`: the next re-post is due at `nextAt` (ms), and re-posting stops at `until` unless the
  * recipient acknowledges first. `ended`: no more re-posts: `timeLimit` (re-posted for the longest
- * time allowed, 30 days by default, without an acknowledgement) or `storageLimit` (the engine keeps
- * a bounded number of unacknowledged messages; the oldest gave way). Messages that ask for no receipt
- * are never re-posted (nothing would ever acknowledge them) and carry no `repost`.
+ * time allowed, 30 days by default, without an acknowledgement), `storageLimit` (the engine keeps
+ * a bounded number of unacknowledged messages; the oldest gave way) or `cancelled` (`messages/cancel`
+ * on a posted message: the copies already on servers stay there, the status stays `posted`).
+ * Messages that ask for no receipt are never re-posted (nothing would ever acknowledge them) and
+ * carry no `repost`.
  */
-export type RepostState = { kind: 'scheduled'; nextAt: number; until: number } | { kind: 'ended'; why: 'timeLimit' | 'storageLimit' };
+export type RepostState = { kind: 'scheduled'; nextAt: number; until: number } | { kind: 'ended'; why: 'timeLimit' | 'storageLimit' | 'cancelled' };
 
 /** Why a message is still `sending`: what the last attempt met, and when the next one is due. */
 export interface SendingReason {
