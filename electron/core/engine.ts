@@ -159,7 +159,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     rules: {
       allowLocalNetwork: () => options.network?.allowLocalNetwork === true || (!stateStore.locked && stateStore.settings().allowLocalNetwork),
       trustedOrigins: () =>
-        originsOf([...(stateStore.locked ? [] : stateStore.readDropUrls(now())), ...(options.network?.trustedServers?.() ?? [])]),
+        originsOf([...(stateStore.locked ? [] : stateStore.keptDropUrls(now())), ...(options.network?.trustedServers?.() ?? [])]),
     },
   });
   const sender: Sender = new Sender({

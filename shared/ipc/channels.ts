@@ -54,6 +54,7 @@ export const channelSpecs = {
   'sessions/status': {},
   'identities/addDrop': {},
   'identities/removeDrop': {},
+  'identities/moveDrop': {},
   'identities/rename': {},
   'backup/exportBegin': {},
   'backup/exportSeal': { timeoutMs: SLOW_MS },

@@ -69,6 +69,27 @@ export interface IdentitySummary {
   /** Random bits of the drop ID (256 = full range, fewer = shared with strangers). */
   dropBits: number;
   createdAt: number;
+  /**
+   * Drops no longer in `dropUrls` but still read: moved away from (`identities/moveDrop`, until
+   * `retireAt`, at least 30 days) or removed (`identities/removeDrop`, 14 days). A message whose
+   * `IncomingMessage.dropUrl` is one of these came from a contact who has not heard of the change: the
+   * UI sends that contact the update again. Absent from engines before drop migration.
+   */
+  retiringDrops?: RetiringDrop[];
+}
+
+/** A drop an identity no longer hands out and still reads until `retireAt` (see `IdentitySummary.retiringDrops`). */
+export interface RetiringDrop {
+  url: string;
+  /** When it stops being read (ms): what contacts posted there later is lost. */
+  retireAt: number;
+  /** When it was moved away from (`identities/moveDrop`); null when it was removed (`identities/removeDrop`). */
+  movedAt: number | null;
+  /**
+   * From when it is read only once a day (ms; a move reads the old drop at the normal rate for one
+   * message lifetime, 7 days, first); null when it is read at the normal rate until `retireAt`.
+   */
+  dailyFrom: number | null;
 }
 
 /** Engine-side settings (the UI keeps its own UI settings in Dexie). */
@@ -361,6 +382,13 @@ export const requestSchemas = {
   'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
   /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
   'identities/removeDrop': z.object({ identityId: id, dropUrl: httpUrl }),
+  /**
+   * Moves an identity off one of its drops in one step (PROTOCOL-V1.md 2c "Migration"): opens a new drop
+   * on `serverUrl` (first in the list, so every later message names it), starts reading it before the
+   * call returns, and keeps reading `fromDropUrl` until at least 30 days later (`retiringDrops`). The
+   * UI then tells every contact with a `box_contact_update` asking for a receipt.
+   */
+  'identities/moveDrop': z.object({ identityId: id, fromDropUrl: httpUrl, serverUrl: httpUrl }),
   /** Changes the alias an identity introduces itself with (contacts hear it from the UI's `box_contact_update`). */
   'identities/rename': z.object({ identityId: id, alias: z.string().trim().min(1).max(64) }),
   /**
@@ -589,6 +617,7 @@ export interface ResponseMap {
   'sessions/status': SessionsStatus;
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
+  'identities/moveDrop': IdentitySummary;
   'identities/rename': IdentitySummary;
   'backup/exportBegin': { transferId: string };
   /** `size`: bytes of the sealed file. */

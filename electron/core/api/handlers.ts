@@ -13,6 +13,7 @@ import { identityHandlers } from './identityHandlers.js';
 import { feedbackHandlers } from './feedbackHandlers.js';
 import { backupHandlers } from './backupHandlers.js';
 import { fileHandlers } from './fileHandlers.js';
+import { dropHandlers } from '../drops/moveDrop.js';
 
 const DEFAULT_VERSION = '0.1.0';
 const NO_CAPABILITIES: Capabilities = {
@@ -85,6 +86,7 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     ...feedbackHandlers(parts, requireUnlocked),
     ...backupHandlers(parts, requireUnlocked),
     ...fileHandlers(parts, requireUnlocked),
+    ...dropHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {
       requireUnlocked();
       // A file's notice is built when its upload is done: until then its local id is taken.

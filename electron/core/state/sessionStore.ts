@@ -49,9 +49,42 @@ export interface PeerInfo {
   dropUrls?: string[];
   /** When our first session with them was stored (ms): "forward secret since". */
   since?: number;
+  /**
+   * The session we write in, when the engine chose it (a reset); otherwise `chooseActive` of the peer's
+   * sessions that are neither pending nor retired.
+   */
+  active?: string;
+  /** A session started by their Init with the reset flag, waiting for the user's answer (never written in). */
+  pending?: string;
+  /** Sessions replaced by a reset: still opened (late copies) until the time given (ms), never written in. */
+  retired?: Record<string, number>;
+  /** The last reset with them (PROTOCOL-V1.md 1c "RESET"): `pending` while the user has not answered. */
+  reset?: { pending: boolean; at: number };
+  /** Our next message to them starts a new session with the reset flag (they lost theirs, or ours is stale). */
+  needsReset?: boolean;
+  /** When we last started a reset with them, and when we last took one of theirs (one per hour each way). */
+  resetSentAt?: number;
+  resetReceivedAt?: number;
+  /** A session id their RESET body inside the old session announced: its Init is taken without asking. */
+  resetAnnounced?: string;
 }
 
-const peersShape = z.record(z.string(), z.object({ v1: z.boolean().optional(), dropUrls: z.array(z.string()).optional(), since: z.number().optional() }));
+const peersShape = z.record(
+  z.string(),
+  z.object({
+    v1: z.boolean().optional(),
+    dropUrls: z.array(z.string()).optional(),
+    since: z.number().optional(),
+    active: z.string().optional(),
+    pending: z.string().optional(),
+    retired: z.record(z.string(), z.number()).optional(),
+    reset: z.object({ pending: z.boolean(), at: z.number() }).optional(),
+    needsReset: z.boolean().optional(),
+    resetSentAt: z.number().optional(),
+    resetReceivedAt: z.number().optional(),
+    resetAnnounced: z.string().optional(),
+  }),
+);
 const PEERS_ID = 'peers';
 const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('hex');
 

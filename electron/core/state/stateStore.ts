@@ -28,6 +28,7 @@ import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { CoalescedWrites } from './coalescedWrites.js';
 import { DataKey } from './dataKey.js';
+import { MOVE_OVERLAP_MS, isKept, isRead, nextChange, retiringSummary } from '../drops/retiring.js';
 import {
   type EngineState,
   type OutboxRecord,
@@ -254,9 +255,10 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops: _retired, qrPrekeys: _prekeys, ...summary }) => ({
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, ...summary }) => ({
       ...summary,
       dropUrls: [...summary.dropUrls],
+      retiringDrops: retiredDrops.map(retiringSummary),
     }));
   }
 
@@ -266,14 +268,25 @@ export class StateStore {
    */
   readDropUrls(now: number): string[] {
     const identities = this.unlocked.identities;
-    const retired = identities.flatMap((identity) => identity.retiredDrops.filter((drop) => drop.until > now).map((drop) => drop.url));
+    // A drop moved away from is read once a day after its first week (drops/retiring.ts).
+    const retired = identities.flatMap((identity) => identity.retiredDrops.filter((drop) => isRead(drop, now)).map((drop) => drop.url));
     return [...new Set([...identities.flatMap((identity) => identity.dropUrls), ...retired])];
   }
 
-  /** When the next removed drop stops being read (null: none is being read). */
+  /**
+   * Every drop whose cursor is kept and whose server counts as the user's own at `now`: the drops read
+   * now and the retired ones not read between their daily windows.
+   */
+  keptDropUrls(now: number): string[] {
+    const identities = this.unlocked.identities;
+    const retired = identities.flatMap((identity) => identity.retiredDrops.filter((drop) => isKept(drop, now)).map((drop) => drop.url));
+    return [...new Set([...identities.flatMap((identity) => identity.dropUrls), ...retired])];
+  }
+
+  /** When `readDropUrls` changes next by itself: a retired drop stops (or starts its daily window of) being read. Null: never. */
   nextRetirement(now: number): number | null {
-    const untils = this.unlocked.identities.flatMap((identity) => identity.retiredDrops.map((drop) => drop.until)).filter((until) => until > now);
-    return untils.length > 0 ? Math.min(...untils) : null;
+    const changes = this.unlocked.identities.flatMap((identity) => identity.retiredDrops.map((drop) => nextChange(drop, now))).filter((at) => at !== null);
+    return changes.length > 0 ? Math.min(...changes) : null;
   }
 
   identity(id: string): IdentitySummary {
@@ -296,8 +309,9 @@ export class StateStore {
     if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
       throw new ApiFailure('already_exists', 'This identity is already in the stateStore.');
     }
+    const { retiringDrops: _retiring, ...fields } = summary;
     const stored: StoredIdentity = {
-      ...summary,
+      ...fields,
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],
@@ -315,7 +329,7 @@ export class StateStore {
     if (index < 0) throw new ApiFailure('not_found', 'No identity with this id.');
     const [removed] = state.identities.splice(index, 1);
     for (const key of Object.keys(state.sessionCounters)) if (key.startsWith(`${id} `)) delete state.sessionCounters[key];
-    const stillUsed = new Set(this.readDropUrls(Date.now()));
+    const stillUsed = new Set(this.keptDropUrls(Date.now()));
     for (const dropUrl of [...removed!.dropUrls, ...removed!.retiredDrops.map((drop) => drop.url)]) if (!stillUsed.has(dropUrl)) delete state.cursors[dropUrl];
     await this.save();
   }
@@ -334,8 +348,27 @@ export class StateStore {
       ...removed.map((url) => ({ url, until: now + RETIRED_DROP_READ_MS })),
     ];
     stored.dropUrls = [...dropUrls];
-    const stillRead = new Set(this.readDropUrls(now));
+    const stillRead = new Set(this.keptDropUrls(now));
     for (const dropUrl of Object.keys(state.cursors)) if (!stillRead.has(dropUrl)) delete state.cursors[dropUrl];
+    await this.save();
+    return this.identity(id);
+  }
+
+  /**
+   * Moves an identity from `fromDropUrl` to `newDropUrl` (identities/moveDrop): the new drop goes first
+   * (every later message names it in its meta data), the old one is read on until MOVE_OVERLAP_MS
+   * from `now` (drops/retiring.ts), with its cursor kept.
+   */
+  async moveDrop(id: string, fromDropUrl: string, newDropUrl: string, now: number): Promise<IdentitySummary> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    if (!stored.dropUrls.includes(fromDropUrl)) throw new ApiFailure('not_found', 'This identity has no such drop.');
+    if (stored.dropUrls.includes(newDropUrl)) throw new ApiFailure('already_exists', 'This identity has this drop already.');
+    stored.retiredDrops = [
+      ...stored.retiredDrops.filter((drop) => drop.until > now && drop.url !== fromDropUrl && drop.url !== newDropUrl),
+      { url: fromDropUrl, until: now + MOVE_OVERLAP_MS, movedAt: now },
+    ];
+    stored.dropUrls = [newDropUrl, ...stored.dropUrls.filter((url) => url !== fromDropUrl)];
     await this.save();
     return this.identity(id);
   }
@@ -444,8 +477,9 @@ export class StateStore {
       throw new ApiFailure('already_exists', `${summary.alias} is already here: delete it first to restore it from this backup.`);
     }
     if (state.identities.some((identity) => identity.id === summary.id)) throw new ApiFailure('already_exists', 'An identity with this id is already here.');
+    const { retiringDrops: _retiring, ...fields } = summary;
     const stored: StoredIdentity = {
-      ...summary,
+      ...fields,
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],

@@ -1,0 +1,98 @@
+/**
+ * Which of a peer's sessions we write in, and session resets (PROTOCOL-V1.md 1c "RESET", "Simultaneous
+ * Init", "Rollback detection"), over what the session store keeps per peer (`PeerInfo`).
+ *
+ * A peer has at most one session we write in (the *active* one). Others are kept only to open late
+ * copies: the loser of a simultaneous Init, a session replaced by a reset (retired for 14 days), and a
+ * session started by the peer's Init with the reset flag while we still had a working session: that
+ * Init proves only the peer's identity key (a restored backup of theirs, a new install, or a thief of
+ * that key), so the new session is *pending* until the user answers `sessions/confirmReset`. Its
+ * messages are shown flagged (`IncomingMessage.unconfirmedSession`) meanwhile, never held back: a
+ * rejected reset then loses nothing the user could not already see, and an accepted one needs no
+ * re-delivery.
+ */
+import type { SessionsStatus } from '../../../shared/ipc/contract.js';
+import type { PeerInfo, SessionStore } from '../state/sessionStore.js';
+import { type SessionState, chooseActive } from '../v1/session.js';
+
+/** A retired session stays openable this long (max server TTL + 7 days, as skipped keys). */
+export const RETIRED_KEEP_MS = 14 * 24 * 3600_000;
+/** At most one reset per contact per hour in each direction: two engines never loop. */
+export const RESET_INTERVAL_MS = 3600_000;
+/** How long `SessionsStatus` names a past reset (a line in the conversation). */
+const RESET_SHOWN_MS = 14 * 24 * 3600_000;
+
+const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('hex');
+const b64Of = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');
+
+/** The sessions we may write in with a peer: neither pending nor retired. */
+export function sendableSessions(sessions: SessionStore, identityId: string, peerHex: string): SessionState[] {
+  const peer = sessions.peer(identityId, peerHex);
+  return sessions.sessionsWith(identityId, b64Of(peerHex)).filter((state) => state.id !== peer.pending && !(state.id in (peer.retired ?? {})));
+}
+
+/** The session our next message to a peer goes in, if any. */
+export function activeSession(sessions: SessionStore, identityId: string, peerHex: string): SessionState | undefined {
+  const usable = sendableSessions(sessions, identityId, peerHex);
+  const chosen = sessions.peer(identityId, peerHex).active;
+  return usable.find((state) => state.id === chosen) ?? chooseActive(usable);
+}
+
+/** `sessions/status` of an identity. */
+export function sessionsStatus(sessions: SessionStore, identityId: string, sending: boolean, now: number): SessionsStatus {
+  const contacts: SessionsStatus['contacts'] = {};
+  const peers = sessions.peers(identityId);
+  for (const [key, peer] of Object.entries(peers)) {
+    if (peer.v1 || peer.since !== undefined) contacts[key] = { protocol: 0, since: null };
+  }
+  for (const state of sessions.sessions(identityId)) {
+    const key = hexOf(state.theirId);
+    contacts[key] = { protocol: 1, since: peers[key]?.since ?? null };
+  }
+  for (const [key, peer] of Object.entries(peers)) {
+    const reset = peer.reset;
+    if (!reset || (!reset.pending && now - reset.at > RESET_SHOWN_MS)) continue;
+    contacts[key] = { ...(contacts[key] ?? { protocol: 1, since: peer.since ?? null }), reset: { pending: reset.pending, at: reset.at } };
+  }
+  return { sending, contacts };
+}
+
+/** The patch that makes `sessionId` the one we write in with a peer, retiring the others. */
+export function activationPatch(sessions: SessionStore, identityId: string, peerHex: string, sessionId: string, now: number): PeerInfo {
+  const peer = sessions.peer(identityId, peerHex);
+  const retired: Record<string, number> = {};
+  for (const [id, until] of Object.entries(peer.retired ?? {})) if (until > now) retired[id] = until;
+  for (const state of sessions.sessionsWith(identityId, b64Of(peerHex))) {
+    if (state.id !== sessionId && !(state.id in retired)) retired[state.id] = now + RETIRED_KEEP_MS;
+  }
+  return { active: sessionId, retired, pending: peer.pending === sessionId ? undefined : peer.pending };
+}
+
+/**
+ * The user's answer to a pending reset. Accept: the pending session becomes the one we write in, the old
+ * ones stay openable for 14 days. Reject: the pending session is deleted (its tags leave the table).
+ * Returns whether anything was pending.
+ */
+export async function confirmReset(sessions: SessionStore, identityId: string, peerHex: string, accept: boolean, now: number): Promise<boolean> {
+  const peer = sessions.peer(identityId, peerHex);
+  const pendingId = peer.pending;
+  if (!peer.reset?.pending) return false;
+  const exists = pendingId !== undefined && sessions.get(identityId, pendingId) !== undefined;
+  if (accept && exists) {
+    await sessions.setPeer(identityId, peerHex, { ...activationPatch(sessions, identityId, peerHex, pendingId, now), reset: { pending: false, at: now } });
+    return true;
+  }
+  if (exists) await sessions.commit(identityId, [], [pendingId]);
+  await sessions.setPeer(identityId, peerHex, { pending: undefined, reset: undefined });
+  return true;
+}
+
+/** Drops sessions whose retirement ended (called when the peer's sessions change anyway). */
+export async function dropRetired(sessions: SessionStore, identityId: string, peerHex: string, now: number): Promise<void> {
+  const retired = sessions.peer(identityId, peerHex).retired ?? {};
+  const over = Object.entries(retired).filter(([, until]) => until <= now).map(([id]) => id);
+  if (over.length === 0) return;
+  const left = Object.fromEntries(Object.entries(retired).filter(([, until]) => until > now));
+  await sessions.commit(identityId, [], over);
+  await sessions.setPeer(identityId, peerHex, { retired: left });
+}
