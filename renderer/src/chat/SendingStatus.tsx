@@ -2,16 +2,20 @@ import { useEffect, useState } from 'react';
 import type { SendingReason } from '../../../shared/ipc/contract.js';
 import type { MessageRecord } from '../db/records.js';
 import { describeServerProblem } from '../settings/serverProblem.js';
+import { database } from '../db/database.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
 import { formatMessageTime } from './formatTime.js';
 
-/** What each reason means for the person waiting, in words. */
-const REASON_WORDS: Record<SendingReason['kind'], (detail: string) => string> = {
+/** What each reason means for the person waiting, in words (`alias`: the recipient's name). */
+const REASON_WORDS: Record<SendingReason['kind'], (detail: string, alias: string) => string> = {
   unreachable: (detail) => `The recipient’s drop server cannot be reached: ${describeServerProblem(detail)}.`,
   full: () => 'The recipient’s drop is full. It takes new messages once older ones expire on the server.',
   rateLimited: () => 'The recipient’s drop server asked to slow down.',
   serverError: () => 'The recipient’s drop server has trouble at the moment.',
   tooManyRetries: () => 'Sending to this drop server failed too often lately, so Deaddrop waits before trying again.',
+  // A forward-secret session sends at most 128 messages before the contact answers (PROTOCOL-V1.md 1c).
+  waitingForContact: (_detail, alias) => `Waiting for ${alias} to come online.`,
 };
 
 /** Below this, the next try is shown in seconds (and counted down); above, as a time of day. */
@@ -26,6 +30,11 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
   const localId = message.localId;
   const [reason, setReason] = useState<SendingReason | null>(null);
   const [retrying, setRetrying] = useState(false);
+  const alias = useLiveQuery(
+    async () => (await database().contacts.get([message.identityId, message.contactKey]))?.alias ?? 'the contact',
+    [message.identityId, message.contactKey],
+    'the contact',
+  );
 
   useEffect(() => {
     if (!bridge || !localId) return;
@@ -52,10 +61,19 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
     if (!result.ok || !result.value.retrying) setRetrying(false);
   };
 
+  // Nothing to retry: the message goes when the contact's next message opens the session's window.
+  if (reason.kind === 'waitingForContact') {
+    return (
+      <div className="bubble-actions" data-testid="sending-status">
+        <p>{REASON_WORDS.waitingForContact(reason.detail, alias)}</p>
+      </div>
+    );
+  }
+
   return (
     <div className="bubble-actions" data-testid="sending-status">
       <p>
-        {REASON_WORDS[reason.kind](reason.detail)}{' '}
+        {REASON_WORDS[reason.kind](reason.detail, alias)}{' '}
         {retrying || reason.retryAt === null ? 'Trying again now…' : <NextTry at={reason.retryAt} />}
       </p>
       <button type="button" className="small" onClick={() => void retryNow()} disabled={retrying || reason.retryAt === null}>

@@ -43,7 +43,8 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       }
       setError(null);
       setText('');
-      useUi.getState().notify('info', addedNotice(added, updated));
+      // The panel closes for the new contact's details: what was left out of a card goes in the same notice.
+      useUi.getState().notify('info', [addedNotice(added, updated), ...result.notes].join(' '));
       onAdded(first.publicKey);
     },
     [identity, onAdded, bridge],
@@ -78,13 +79,17 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
       <h2 id={`${formId}-title`}>Add a contact</h2>
       <form className="stack" onSubmit={onPaste}>
         <label htmlFor={`${formId}-text`}>Paste a contact</label>
+        <p className="hint" id={`${formId}-formats`}>
+          A contact code from Deaddrop (five lines, DEADDROP1) or from a Qabel app (four lines, QABELCONTACT), or a .qco file’s text.
+        </p>
         <textarea
           id={`${formId}-text`}
-          rows={4}
-          placeholder={'QABELCONTACT\nAlias\nhttps://drop.example.org/…\n64 hex characters'}
+          rows={5}
+          placeholder={'DEADDROP1 (or QABELCONTACT)\nAlias\nhttps://drop.example.org/…\n64 hex characters\nprekey (DEADDROP1 only)'}
           value={text}
           onChange={(e) => setText(e.target.value)}
           data-testid="contact-paste"
+          aria-describedby={`${formId}-formats`}
         />
         <button type="submit" className="primary" disabled={text.trim() === ''}>
           Add contact

@@ -96,6 +96,12 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
             ? <li>None accepted yet; their message names {(contact.offeredDropUrls ?? []).join(', ')}, used only once you accept them</li>
             : <li>None known</li>}
       </ul>
+      {contact.v1 && (
+        <p className="hint" data-testid="contact-prekey">
+          Their card carried a prekey, usable until {new Date(contact.v1.qrPrekeyExpiresDay * 86_400_000).toLocaleDateString(undefined, { timeZone: 'UTC' })}: a first
+          message to them can already be forward secret.
+        </p>
+      )}
       <ContactPosts contact={contact} />
       <div className="danger-zone">
         {confirmDelete ? (

@@ -3,17 +3,40 @@ import { ProtocolError } from '../../../shared/protocol/errors.js';
 import type { ContactDraft } from './contactActions.js';
 
 /** What to do instead, shown after every reason a contact could not be read. */
-const NEXT_STEP = 'Ask your contact for their contact code (it starts with QABELCONTACT), their .qco file or their QR code.';
+const NEXT_STEP =
+  'Ask your contact for their contact code (it starts with DEADDROP1, or QABELCONTACT from Qabel apps), their .qco file or their QR code.';
 
-export type ContactReadResult = { ok: true; contacts: ContactDraft[] } | { ok: false; reason: string };
+/**
+ * `notes`: quiet remarks on contacts that were read but lost something on the way, e.g. a card whose
+ * prekey expired (the contact is added; its first message just is not forward secret).
+ */
+export type ContactReadResult = { ok: true; contacts: ContactDraft[]; notes: string[] } | { ok: false; reason: string };
 
 const MAX_CONTACT_FILE_BYTES = 64 * 1024;
+const DAY_MS = 86_400_000;
 
-/** Reads pasted text or a scanned QR code: a `QABELCONTACT` string or `.qco` JSON (one or more contacts). */
-export function readContactText(text: string): ContactReadResult {
+/** Today as the cards count days: days since 1970-01-01, UTC. */
+export function todayDay(now = Date.now()): number {
+  return Math.floor(now / DAY_MS);
+}
+
+/**
+ * Reads pasted text or a scanned QR code: a `DEADDROP1` or `QABELCONTACT` string or `.qco` JSON (one
+ * or more contacts). A version-1 card's prekey is kept while it may still be used (through its last
+ * day, `today` counted as the cards do); an expired one is left out and said so in `notes`, the
+ * contact is added all the same: the engine would refuse the prekey anyway, and the contact upgrades
+ * after the first message (PROTOCOL-V1.md 1c).
+ */
+export function readContactText(text: string, today = todayDay()): ContactReadResult {
   try {
-    const contacts = parseContactInput(text).map((c) => ({ alias: c.alias, publicKey: c.publicKey, dropUrls: c.dropUrls }));
-    return contacts.length > 0 ? { ok: true, contacts } : { ok: false, reason: `The contact file holds no contact. ${NEXT_STEP}` };
+    const notes: string[] = [];
+    const contacts = parseContactInput(text).map((c): ContactDraft => {
+      const draft: ContactDraft = { alias: c.alias, publicKey: c.publicKey, dropUrls: c.dropUrls };
+      if (c.v1 && c.v1.qrPrekeyExpiresDay >= today) draft.v1 = { ...c.v1 };
+      else if (c.v1) notes.push(`${c.alias} was added without the prekey on their card: it has expired, so the first message is not forward secret.`);
+      return draft;
+    });
+    return contacts.length > 0 ? { ok: true, contacts, notes } : { ok: false, reason: `The contact file holds no contact. ${NEXT_STEP}` };
   } catch (err) {
     const why = err instanceof ProtocolError ? `Not a valid contact: ${err.message}` : 'Not a valid contact.';
     return { ok: false, reason: `${why} ${NEXT_STEP}` };
@@ -21,7 +44,7 @@ export function readContactText(text: string): ContactReadResult {
 }
 
 /** Reads a chosen or dropped `.qco` file. */
-export async function readContactFile(file: Blob): Promise<ContactReadResult> {
+export async function readContactFile(file: Blob, today = todayDay()): Promise<ContactReadResult> {
   if (file.size > MAX_CONTACT_FILE_BYTES) return { ok: false, reason: `That file is too large to be a contact file. ${NEXT_STEP}` };
   let text: string;
   try {
@@ -29,5 +52,5 @@ export async function readContactFile(file: Blob): Promise<ContactReadResult> {
   } catch {
     return { ok: false, reason: 'The file could not be read.' };
   }
-  return readContactText(text);
+  return readContactText(text, today);
 }
