@@ -5,7 +5,7 @@
  */
 import { FileService } from './files/fileService.js';
 import { mkdir } from 'node:fs/promises';
-import { type ApiHandlers, type Capabilities, type AppEventListener, type EncryptedFileRef, type EventSink, appEvent } from '../../shared/ipc/contract.js';
+import { type ApiHandlers, type Capabilities, type AppEventListener, type EncryptedFileRef, type EventSink, type Receipt, appEvent } from '../../shared/ipc/contract.js';
 import { type Logger, createLogger } from '../../shared/log.js';
 import { ApiFailure } from '../../shared/ipc/result.js';
 import type { PassphraseLimits } from '../../shared/protocol/identityBackup.js';
@@ -22,6 +22,8 @@ import type { GateLimits } from './net/requestGate.js';
 import { RetryBudget, type RetryBudgetPolicy } from './net/retryBudget.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
 import { Sender } from './outbox/sender.js';
+import type { RepostPolicy } from './outbox/reposter.js';
+import type { HealthPolicy } from './outbox/health.js';
 import { SessionStore } from './state/sessionStore.js';
 import { SessionReceiver } from './sessions/receiver.js';
 import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js';
@@ -62,6 +64,18 @@ export interface EngineOptions {
    * PROTOCOL_V1_DEFAULT). Receiving version 1 is always on: it costs nothing when nobody sends it.
    */
   protocolV1?: boolean;
+  /**
+   * k-of-n posting and re-posting (outbox/copies.ts, outbox/reposter.ts); tests and the fault
+   * simulator shorten the intervals and move `clock` ahead instead of waiting days.
+   */
+  outbox?: {
+    /** Copies per message, overriding the `copies` setting (absent: the setting, else 2). */
+    copies?: number;
+    /** Re-post interval (default 3.5 days), limit (30 days), check period, and the bounds on what is kept. */
+    repost?: Partial<RepostPolicy>;
+    /** EWMA weight, neutral score and half-life of server health scores. */
+    health?: Partial<HealthPolicy>;
+  };
   /** Start polling own drops once unlocked (default true; the CLI polls on demand). */
   autoPoll?: boolean;
   /**
@@ -142,8 +156,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const sessions = await SessionStore.load(options.dataDir, stateStore);
   const receiver = new SessionReceiver({ stateStore, sessions, now, logger: createLogger('sessions') });
   const sinks = new Set<AppEventListener>();
+  // Receipts acknowledge our outgoing messages: the outbox stops re-posting them (set once it exists).
+  let noteReceipts: ((receipts: Receipt[]) => void) | null = null;
   const emit: EventSink = (event, payload) => {
     const message = appEvent(event, payload);
+    if (message.event === 'inbox/batch' && message.payload.receipts.length > 0) noteReceipts?.(message.payload.receipts);
     for (const sink of sinks) {
       try {
         sink(message);
@@ -172,6 +189,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     retryBudget: new RetryBudget(options.network?.retryBudget),
     now,
     logger: createLogger('outbox'),
+    copies: options.outbox?.copies,
+    repost: options.outbox?.repost,
+    health: options.outbox?.health,
     v1: (options.protocolV1 ?? PROTOCOL_V1_DEFAULT)
       ? new SessionSender({
           sessions,
@@ -183,6 +203,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         })
       : undefined,
   });
+  noteReceipts = (receipts) => sender.noteReceipts(receipts);
   const sessionSender = sender.v1;
   if (sessionSender) receiver.onCommitted((identityId, states) => sessionSender.schedulePings(identityId, states));
   const poller = new Poller({

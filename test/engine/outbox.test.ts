@@ -58,8 +58,9 @@ describe('outbox idempotency, restarts and cancellation', () => {
     const accepted = await send('resumed');
     await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'resumed' && (s.attempt ?? 0) >= 2), 'retrying');
     await alice.close();
-    const state = JSON.parse(readFileSync(join(dataDir, STATE_FILE_NAME), 'utf8')) as { outbox: Record<string, { pendingPdus: string[] }> };
-    const [pending] = state.outbox['resumed']!.pendingPdus;
+    const state = JSON.parse(readFileSync(join(dataDir, STATE_FILE_NAME), 'utf8')) as { outbox: Record<string, { pieces: { sealed: string[] }[] }> };
+    // Bob has one server: one box (one copy), sealed before the first attempt.
+    const [pending] = state.outbox['resumed']!.pieces[0]!.sealed;
     await server.restart();
     alice = await startTestEngine({ dataDir, autoPoll: false });
     expect(await send('resumed')).toEqual(accepted);

@@ -23,6 +23,13 @@ export interface PostAttempt {
   client(): DropClient;
   dropUrls: readonly string[];
   pdu: Uint8Array;
+  /**
+   * The bytes for one drop URL, when they differ per URL (k-of-n: each server gets its own box, so
+   * no two servers ever hold equal bytes of one message). Default: `pdu` everywhere.
+   */
+  pduFor?(dropUrl: string): Uint8Array;
+  /** Each POST's outcome, for the servers' health scores. */
+  onOutcome?(dropUrl: string, ok: boolean, latencyMs: number): void;
   retry: RetryPolicy;
   /** Shared by all posts: bounds the retries to any one host. */
   budget: RetryBudget;
@@ -66,7 +73,7 @@ export class RetryNudge {
 }
 
 /** Resolves with the drop URL that took the PDU. @throws Error with a user-facing message */
-export async function postWithRetry({ client, dropUrls, pdu, retry, budget, signal, onAttempt, onWaiting, nudge = new RetryNudge() }: PostAttempt): Promise<string> {
+export async function postWithRetry({ client, dropUrls, pdu, pduFor, onOutcome, retry, budget, signal, onAttempt, onWaiting, nudge = new RetryNudge() }: PostAttempt): Promise<string> {
   let lastError: unknown = new Error('no drop URL');
   const tried = new Set<string>();
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
@@ -80,10 +87,14 @@ export async function postWithRetry({ client, dropUrls, pdu, retry, budget, sign
         continue;
       }
       tried.add(dropUrl);
+      const started = performance.now();
       try {
-        await client().post(dropUrl, pdu);
+        await client().post(dropUrl, pduFor ? pduFor(dropUrl) : pdu);
+        onOutcome?.(dropUrl, true, performance.now() - started);
         return dropUrl;
       } catch (err) {
+        // A refusal by our own address guard says nothing about the server.
+        if (!(err instanceof DropRequestError && err.kind === 'refused')) onOutcome?.(dropUrl, false, performance.now() - started);
         lastError = err;
         retryable ||= !(err instanceof DropRequestError) || err.retryable;
       }

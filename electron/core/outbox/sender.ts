@@ -1,9 +1,14 @@
 /**
  * The outbox: seals and posts outgoing messages with retries, reports `outbox/status`, and is
- * idempotent by localId across restarts (the sealed pieces are on disk before the first POST and
- * dropped one by one as they are posted; that progress is written within the state file's write
- * delay, so a piece posted just before a crash may be posted again after it: the very same bytes,
- * which the recipient drops as a duplicate).
+ * idempotent by localId across restarts (the sealed pieces are on disk before the first POST; that
+ * progress is written within the state file's write delay, so a piece posted just before a crash may
+ * be posted again after it: the very same bytes, which the recipient drops as a duplicate).
+ * Each message goes to k of the recipient's drops on distinct servers (copies.ts: k from the
+ * `copies` setting, servers ranked by health.ts), each copy encrypted separately; a copy whose server
+ * fails moves to the next server. `posted` comes once every piece has one copy out, with `copies`
+ * saying how many. The sealed copies stay in the state file until the recipient acknowledges the
+ * message, and are re-posted meanwhile (reposter.ts); messages asking for no receipt are neither
+ * copied (version 0) nor re-posted, and drop their bytes once posted.
  * Receipts owed go into the state file's queue before they are posted and leave it once posted, so
  * a receipt the engine could not post before it stopped is posted after the next start (and one
  * posted just before a crash may be posted twice). With the `sendReceipts` setting off, no receipt is
@@ -12,7 +17,7 @@
  * makes the next attempt at once.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventSink, ParsedRequestOf, SendAccepted, SendingReason } from '../../../shared/ipc/contract.js';
+import { DEFAULT_COPIES, type EventSink, type ParsedRequestOf, type Receipt, type SendAccepted, type SendingReason } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import type { Logger } from '../../../shared/log.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
@@ -29,6 +34,9 @@ import type { DropClient } from '../net/dropClient.js';
 import type { RetryBudget } from '../net/retryBudget.js';
 import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js';
 import { sendingReasonOf } from './sendingReason.js';
+import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } from './health.js';
+import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
+import { MAX_TARGETS, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, sealedBytes, sealedIndex, statusEvent } from './copies.js';
 
 export interface SenderOptions {
   stateStore: StateStore;
@@ -47,6 +55,12 @@ export interface SenderOptions {
    * a session, and every version-0 message says we speak it (`dd: {v: 1}`). Absent: version 0 only.
    */
   v1?: SessionSender | undefined;
+  /** k of n: overrides the `copies` setting (simulations); absent: the setting, else DEFAULT_COPIES. */
+  copies?: number | undefined;
+  /** Re-posting until acknowledged (reposter.ts); DEFAULT_REPOST where absent. */
+  repost?: Partial<RepostPolicy> | undefined;
+  /** Server health scores (health.ts); DEFAULT_HEALTH where absent. */
+  health?: Partial<HealthPolicy> | undefined;
 }
 
 /** A queued receipt no start managed to post within this time is given up. */
@@ -59,6 +73,8 @@ interface Job {
   nudge: RetryNudge;
   /** What the last failed attempt met, while the message waits for the next one. */
   reason: SendingReason | null;
+  /** The recipient acknowledged it meanwhile: no more copies are needed. */
+  delivered: boolean;
 }
 
 export class Sender {
@@ -68,8 +84,32 @@ export class Sender {
   /** Queued receipts being posted now, by identity, recipient and acknowledge id. */
   private readonly receiptsPosting = new Set<string>();
   private closing = new AbortController();
+  private readonly health: ServerHealthBook;
+  private readonly reposter: Reposter;
 
-  constructor(private readonly options: SenderOptions) {}
+  constructor(private readonly options: SenderOptions) {
+    this.health = new ServerHealthBook(options.stateStore, options.now, { ...DEFAULT_HEALTH, ...options.health });
+    this.reposter = new Reposter({
+      stateStore: options.stateStore,
+      client: options.client,
+      health: this.health,
+      emit: options.emit,
+      now: options.now,
+      logger: options.logger,
+      policy: { ...DEFAULT_REPOST, ...options.repost },
+      busy: (localId) => this.jobs.has(localId),
+    });
+  }
+
+  /** Server health as posting learned it (tests and the fault harness read the ranking). */
+  get serverHealth(): ServerHealthBook {
+    return this.health;
+  }
+
+  /** Looks for re-posts due now (the timer does so every `repost.checkMs`). */
+  repostNow(): Promise<void> {
+    return this.reposter.check();
+  }
 
   /** The version-1 side, when switched on. */
   get v1(): SessionSender | undefined {
@@ -91,11 +131,9 @@ export class Sender {
     if (existing) {
       const accepted = { localId: request.localId, acknowledgeIds: existing.acknowledgeIds, parts: existing.parts };
       if (this.jobs.has(request.localId)) return accepted;
-      if (existing.pendingPdus.length === 0) {
-        this.options.emit('outbox/status', { localId: request.localId, status: existing.status });
-      } else {
-        this.startJob(request.localId);
-      }
+      const unfinished = existing.pieces.length > 0 ? existing.status !== 'cancelled' && needsPosting(existing) : existing.pendingPdus.length > 0;
+      if (unfinished) this.startJob(request.localId);
+      else this.options.emit('outbox/status', statusEvent(request.localId, existing));
       return accepted;
     }
     const identity = stateStore.identity(request.identityId);
@@ -115,22 +153,50 @@ export class Sender {
     const v1 = this.options.v1;
     // Where the UI writes to this contact is where the engine's own PINGs go too.
     if (v1) await v1.notePeerDrops(identity.id, request.recipient.publicKey, request.recipient.dropUrls).catch(() => undefined);
-    const sessionPdus = v1 ? await v1.sealMessages(identity.id, pair, request.recipient, messages).catch(() => null) : null;
-    const pdus =
-      sessionPdus ??
-      (await Promise.all(messages.map((m) => this.options.pool.seal(pair, recipientKey, v1 ? encodeAdvertising(m) : encodeDropMessage(m)))).catch((err: unknown) => {
+    const wantReceipt = messages.every((m) => m.acknowledge_id !== NO_ACKNOWLEDGE_ID);
+    // One target per distinct server, best first by what our own posts learned.
+    const targets = this.health.rank(distinctServers(request.recipient.dropUrls)).slice(0, MAX_TARGETS);
+    const k = Math.max(1, Math.min(this.options.copies ?? stateStore.settings().copies ?? DEFAULT_COPIES, targets.length));
+    const session = v1 ? await this.sealV1(v1, identity.id, pair, request.recipient, messages, k) : null;
+    let protocol: 0 | 1 = 0;
+    let sealed: Uint8Array[][];
+    let refs: string[] = [];
+    if (session) {
+      protocol = 1;
+      sealed = session.pdus;
+      refs = session.refs;
+    } else {
+      // Version 0: a box per target, or one box for a message asking for no receipt (its copies
+      // could not be told apart by the receiver, which dedupes those by PDU hash).
+      const boxes = wantReceipt ? Math.max(1, targets.length) : 1;
+      sealed = await Promise.all(
+        messages.map((m) => Promise.all(Array.from({ length: boxes }, () => this.options.pool.seal(pair, recipientKey, v1 ? encodeAdvertising(m) : encodeDropMessage(m))))),
+      ).catch((err: unknown) => {
         // The worker refuses keys that cannot be used (e.g. low-order points): the request is at fault.
         throw new ApiFailure('bad_input', err instanceof Error ? err.message : 'The message could not be sealed.');
-      }));
+      });
+    }
+    const wanted = protocol === 1 ? Math.min(k, sealed[0]?.length ?? 1) : wantReceipt ? k : 1;
     const record: OutboxRecord = {
       status: 'sending',
       identityId: identity.id,
       acknowledgeIds: messages.map((m) => m.acknowledge_id).filter((id) => id !== NO_ACKNOWLEDGE_ID),
       parts: messages.length,
       postedParts: 0,
-      pendingPdus: pdus.map((pdu) => Buffer.from(pdu).toString('base64')),
+      pendingPdus: [],
       dropUrls: [...request.recipient.dropUrls],
       updatedAt: this.options.now(),
+      protocol,
+      wanted,
+      recipientKey: request.recipient.publicKey,
+      targets: targets.length > 0 ? targets : [...request.recipient.dropUrls],
+      pieces: sealed.map((copies) => ({ sealed: copies.map((pdu) => Buffer.from(pdu).toString('base64')), placed: [] })),
+      acked: [],
+      deliveredAt: null,
+      nextRepostAt: null,
+      repostUntil: null,
+      repostEnded: null,
+      refs,
     };
     await stateStore.putOutboxRecord(request.localId, record);
     this.startJob(request.localId);
@@ -153,17 +219,77 @@ export class Sender {
     return this.jobs.get(localId)?.reason ?? null;
   }
 
+  /**
+   * Stops a message: one not posted yet never goes out (`cancelled`); one posted (every piece has a
+   * copy out) stays `posted` and is re-posted no more (its repost state says `cancelled`): the copies
+   * already on servers cannot be called back.
+   */
   async cancel(localId: string): Promise<{ cancelled: boolean }> {
     const record = this.options.stateStore.outboxRecord(localId);
-    if (!record || record.pendingPdus.length === 0) return { cancelled: false };
+    if (!record || record.status === 'cancelled' || record.deliveredAt !== null) return { cancelled: false };
+    const legacy = record.pieces.length === 0;
+    if (legacy ? record.pendingPdus.length === 0 : record.repostEnded !== null || (!needsPosting(record) && record.nextRepostAt === null)) return { cancelled: false };
     const job = this.jobs.get(localId);
     if (job) {
       job.cancelled = true;
       job.abort.abort();
     }
-    await this.options.stateStore.putOutboxRecord(localId, { ...record, status: 'cancelled', pendingPdus: [], updatedAt: this.options.now() });
+    if (!legacy && isPosted(record)) {
+      this.reposter.end(localId, 'cancelled');
+      return { cancelled: true };
+    }
+    await this.options.stateStore.putOutboxRecord(localId, { ...dropSealed(record, 'none'), status: 'cancelled', pendingPdus: [], updatedAt: this.options.now() });
     this.options.emit('outbox/status', { localId, status: 'cancelled' });
     return { cancelled: true };
+  }
+
+  /**
+   * Receipts that arrived for our messages (`inbox/batch`; an authentic receipt needs no wait for the
+   * UI's acknowledgement): each acknowledges one piece; a message whose every piece is acknowledged is
+   * delivered, its sealed copies are forgotten and its re-posting stops.
+   */
+  noteReceipts(receipts: readonly Receipt[]): void {
+    for (const receipt of receipts) {
+      const localId = this.options.stateStore.outboxIdOf(receipt.identityId, receipt.senderKey, receipt.acknowledgeId);
+      if (localId) this.acknowledge(localId, [receipt.acknowledgeId], 'receipt');
+    }
+  }
+
+  /** Marks acknowledge ids of a message as acknowledged; delivered once all are. */
+  private acknowledge(localId: string, acknowledgeIds: readonly string[], via: 'receipt' | 'ackv'): void {
+    const { stateStore } = this.options;
+    const record = stateStore.outboxRecord(localId);
+    if (!record || record.deliveredAt !== null) return;
+    const acked = [...new Set([...record.acked, ...acknowledgeIds.filter((id) => record.acknowledgeIds.includes(id))])];
+    const delivered = record.acknowledgeIds.every((id) => acked.includes(id));
+    let next: OutboxRecord = { ...record, acked, updatedAt: this.options.now() };
+    if (delivered) {
+      next = { ...dropSealed(next, 'none'), pendingPdus: [], deliveredAt: this.options.now(), nextRepostAt: null };
+      const job = this.jobs.get(localId);
+      if (job) {
+        job.delivered = true;
+        job.abort.abort();
+      }
+    }
+    void stateStore.putOutboxRecord(localId, next).catch(() => undefined);
+    if (delivered) this.options.emit('outbox/delivered', { localId, via });
+  }
+
+  /**
+   * The version-1 PDUs of these messages, `copies` of each, or null (send them as version 0). The one
+   * place that speaks to the session sender's sealing.
+   */
+  private async sealV1(
+    v1: SessionSender,
+    identityId: string,
+    pair: ReturnType<StateStore['keyPair']>,
+    recipient: ParsedRequestOf<'messages/send'>['recipient'],
+    messages: DropMessage[],
+    copies: number,
+  ): Promise<{ pdus: Uint8Array[][]; refs: string[] } | null> {
+    void copies;
+    const pdus = await v1.sealMessages(identityId, pair, recipient, messages).catch(() => null);
+    return pdus ? { pdus: pdus.map((pdu) => [pdu]), refs: [] } : null;
   }
 
   /**
@@ -179,9 +305,13 @@ export class Sender {
     this.trackReceipt(this.options.stateStore.queueReceipt(receipt).then(() => this.deliverReceipt(receipt)));
   }
 
-  /** Posts the receipts an earlier run queued and did not post (call once the state store is unlocked). */
+  /**
+   * Posts the receipts an earlier run queued and did not post, and starts re-posting unacknowledged
+   * messages (call once the state store is unlocked).
+   */
   resumeReceipts(): void {
     for (const receipt of this.options.stateStore.queuedReceipts()) this.trackReceipt(this.deliverReceipt(receipt));
+    this.reposter.start();
   }
 
   /** Resolves when every receipt queued so far has been posted or given up. */
@@ -205,6 +335,7 @@ export class Sender {
 
   async close(): Promise<void> {
     this.closing.abort();
+    await this.reposter.stop();
     for (const job of this.jobs.values()) job.abort.abort();
     await Promise.all([...this.jobs.values()].map((job) => job.done));
     await Promise.all([...this.receipts]);
@@ -264,9 +395,104 @@ export class Sender {
   }
 
   private startJob(localId: string): void {
-    const job: Job = { abort: new AbortController(), cancelled: false, done: Promise.resolve(), nudge: new RetryNudge(), reason: null };
+    const job: Job = { abort: new AbortController(), cancelled: false, done: Promise.resolve(), nudge: new RetryNudge(), reason: null, delivered: false };
     this.jobs.set(localId, job);
-    job.done = this.runJob(localId, job).finally(() => this.jobs.delete(localId));
+    const record = this.options.stateStore.outboxRecord(localId);
+    const run = record && record.pieces.length > 0 ? this.runCopies(localId, job) : this.runJob(localId, job);
+    job.done = run.finally(() => this.jobs.delete(localId));
+  }
+
+  /**
+   * Posts a record's copies: copy 1 of every piece (in order), then copy 2 of every piece, and so on,
+   * so that `posted` (every piece on one server) comes as early as it can. Each copy goes to the best
+   * server holding no copy of that piece yet, and on failure to the next such server; only rounds
+   * over all of them wait and count as retries.
+   */
+  private async runCopies(localId: string, job: Job): Promise<void> {
+    const { stateStore, emit } = this.options;
+    let record: OutboxRecord | null = stateStore.outboxRecord(localId);
+    if (!record) return;
+    if (record.status !== 'sending' && !isPosted(record)) await stateStore.putOutboxRecord(localId, (record = { ...record, status: 'sending' }));
+    const stopped = () => job.cancelled || job.delivered || this.closing.signal.aborted;
+    for (let slot = 0; slot < record.wanted; slot++) {
+      const before = copiesOf(record).posted;
+      for (let index = 0; index < record.pieces.length; index++) {
+        if (record.pieces[index]!.placed.length > slot) continue;
+        const free = freeTargets(record, record.pieces[index]!);
+        if (free.length === 0) continue; // fewer servers than copies: no copy for this slot
+        const snapshot: OutboxRecord = record;
+        const targetOf = (url: string): number => snapshot.targets.indexOf(url);
+        const first = slot === 0 && !isPosted(record);
+        let dropUrl: string;
+        try {
+          dropUrl = await postWithRetry({
+            client: this.options.client,
+            dropUrls: this.health.rank(free.map((target) => snapshot.targets[target]!)),
+            pdu: new Uint8Array(0),
+            pduFor: (url) => sealedBytes(snapshot, index, targetOf(url), slot),
+            onOutcome: (url, ok, latencyMs) => this.health.record(url, ok, latencyMs),
+            retry: this.options.retry,
+            budget: this.options.retryBudget,
+            signal: job.abort.signal,
+            nudge: job.nudge,
+            // Only the copies the message waits for say so; later copies go out behind "posted".
+            onAttempt: (attempt) => {
+              if (!first) return;
+              if (job.reason) job.reason = { ...job.reason, retryAt: null };
+              emit('outbox/status', { localId, status: 'sending', attempt, copies: copiesOf(snapshot), ...(job.reason ? { reason: job.reason } : {}) });
+            },
+            onWaiting: (failure, delayMs) => {
+              if (!first) return;
+              job.reason = sendingReasonOf(failure, this.options.now() + delayMs);
+              emit('outbox/status', { localId, status: 'sending', reason: job.reason, copies: copiesOf(snapshot) });
+            },
+          });
+        } catch (err) {
+          if (stopped()) return;
+          const current = stateStore.outboxRecord(localId);
+          if (!current) return;
+          if (isPosted(current)) {
+            // A later copy found no server: the message is out all the same, with fewer copies
+            // (a re-post tries a free server again).
+            this.options.logger.warn('copy not posted', { error: err instanceof Error ? err.message : 'unknown' });
+            return this.finishCopies(localId);
+          }
+          const error = err instanceof ApiFailure || err instanceof Error ? err.message : 'Sending failed.';
+          await stateStore.putOutboxRecord(localId, { ...current, status: 'failed', updatedAt: this.options.now() });
+          emit('outbox/status', { localId, status: 'failed', error, copies: copiesOf(current) });
+          return;
+        }
+        job.reason = null;
+        if (stopped()) return;
+        // Read again: a receipt or a cancel may have changed the record while this copy went out.
+        const current = stateStore.outboxRecord(localId);
+        if (!current) return;
+        const target: number = targetOf(dropUrl);
+        const at = this.options.now();
+        const pieces: OutboxRecord['pieces'] = current.pieces.map((piece, i) =>
+          i === index ? { ...piece, placed: [...piece.placed, { target, sealed: sealedIndex(current, piece, target, slot), at }] } : piece,
+        );
+        record = { ...current, pieces, updatedAt: at };
+        record.postedParts = record.pieces.filter((piece) => piece.placed.length > 0).length;
+        if (isPosted(record) && record.status !== 'posted') record = this.reposter.schedule({ ...record, status: 'posted' }, at);
+        await stateStore.putOutboxRecord(localId, record);
+      }
+      if (copiesOf(record).posted > before || (slot === 0 && isPosted(record))) emit('outbox/status', statusEvent(localId, record));
+    }
+    await this.finishCopies(localId);
+  }
+
+  /** Every copy that could go out did: forget what no longer needs keeping, and bound what is kept. */
+  private async finishCopies(localId: string): Promise<void> {
+    const { stateStore } = this.options;
+    const record = stateStore.outboxRecord(localId);
+    if (!record || !isPosted(record)) return;
+    const all = record.pieces.every((piece) => piece.placed.length >= record.wanted || freeTargets(record, piece).length === 0);
+    // Nothing acknowledges a message without receipt: its bytes go; else the copies out are kept for
+    // re-posting, and spare boxes only while a copy is still missing.
+    const kept = record.acknowledgeIds.length === 0 || record.deliveredAt !== null ? dropSealed(record, 'none') : all ? dropSealed(record, 'placed') : record;
+    await stateStore.putOutboxRecord(localId, { ...kept, updatedAt: this.options.now() });
+    this.reposter.enforceBounds();
   }
 
   private async runJob(localId: string, job: Job): Promise<void> {

@@ -67,8 +67,54 @@ const outboxRecordSchema = z.object({
   pendingPdus: z.array(z.string()),
   dropUrls: z.array(z.string()),
   updatedAt: z.number(),
+  /*
+   * k-of-n posting and re-posting (electron/core/outbox/copies.ts). Records written before it have
+   * none of these and are posted the old way, from `pendingPdus`.
+   */
+  /** 0: version-0 boxes, one sealed per target; 1: version-1 PDUs, one per copy index. */
+  protocol: z.union([z.literal(0), z.literal(1)]).default(0),
+  /** k: copies wanted of every piece. */
+  wanted: z.number().int().min(1).max(4).default(1),
+  /** The recipient (64 hex): whose receipts acknowledge this message. */
+  recipientKey: z.string().default(''),
+  /** The recipient's drops the copies may go to, one per distinct server, best first when sealed. */
+  targets: z.array(z.string()).default([]),
+  /**
+   * Per piece: `sealed` (base64 PDUs; version 0: the box for `targets[i]`, version 1: copy index i;
+   * '' once no longer needed) and `placed`: which copy went to which target, and when the server took it.
+   */
+  pieces: z
+    .array(z.object({ sealed: z.array(z.string()), placed: z.array(z.object({ target: z.number().int(), sealed: z.number().int(), at: z.number() })) }))
+    .default([]),
+  /** Acknowledge ids whose receipt arrived (or pieces the peer's ackv covered). */
+  acked: z.array(z.string()).default([]),
+  /** Set once every piece is acknowledged. */
+  deliveredAt: z.number().nullable().default(null),
+  /** Re-posting: next due at `nextRepostAt`, until `repostUntil`; null: never re-posted. */
+  nextRepostAt: z.number().nullable().default(null),
+  repostUntil: z.number().nullable().default(null),
+  repostEnded: z.enum(['timeLimit', 'storageLimit', 'cancelled']).nullable().default(null),
+  /** Version 1: the session sender's references of these messages, for its acknowledgement vectors. */
+  refs: z.array(z.string()).default([]),
 });
 export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
+
+/** Bytes of sealed pieces a record keeps (for the bound on the state file). */
+export function retainedBytes(record: OutboxRecord): number {
+  let bytes = 0;
+  for (const pdu of record.pendingPdus) bytes += pdu.length;
+  for (const piece of record.pieces) for (const pdu of piece.sealed) bytes += pdu.length;
+  return bytes;
+}
+
+/** A record still holding sealed pieces: to post, or to re-post until acknowledged. */
+export function holdsPdus(record: OutboxRecord): boolean {
+  return record.pendingPdus.length > 0 || record.pieces.some((piece) => piece.sealed.some((pdu) => pdu !== ''));
+}
+
+/** A drop server's health as our own posts found it (electron/core/outbox/health.ts). */
+const serverHealthSchema = z.object({ score: z.number().min(0).max(1), latencyMs: z.number().min(0), at: z.number() });
+export type ServerHealth = z.infer<typeof serverHealthSchema>;
 
 /** A `box_ack` the engine owes and has not posted yet: it survives a restart until it is posted. */
 const queuedReceiptSchema = z.object({
@@ -103,6 +149,8 @@ export const stateSchema = z.object({
    * and is never used again (PROTOCOL-V1.md 1c "State per contact session").
    */
   sessionCounters: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Posting health per drop server (origin); none in files written before k-of-n posting. */
+  serverHealth: z.record(z.string(), serverHealthSchema).default({}),
 });
 export type EngineState = z.infer<typeof stateSchema>;
 

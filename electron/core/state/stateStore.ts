@@ -33,6 +33,9 @@ import {
   type EngineState,
   type OutboxRecord,
   type QueuedReceipt,
+  type ServerHealth,
+  holdsPdus,
+  retainedBytes,
   STATE_FILE_NAME,
   STATE_FORMAT,
   STATE_VERSION,
@@ -70,6 +73,8 @@ const MAX_SEEN = 5000;
 export const RETIRED_DROP_READ_MS = 14 * 24 * 3600_000;
 /** Finished outbox records kept for idempotency. */
 const MAX_FINISHED_OUTBOX = 5000;
+/** Drop servers whose posting health is remembered. */
+const MAX_SERVER_HEALTH = 256;
 /** Receipts waiting to be posted; beyond this the oldest are given up. */
 const MAX_QUEUED_RECEIPTS = 2000;
 
@@ -221,6 +226,7 @@ export class StateStore {
         receipts: [],
         seen: [],
         sessionCounters: {},
+        serverHealth: {},
       };
       this.dataKey = dataKey;
       this.state = state;
@@ -533,9 +539,44 @@ export class StateStore {
     const isNew = !(localId in outbox);
     delete outbox[localId]; // re-insert last: insertion order is age order for pruning
     outbox[localId] = structuredClone(record);
-    const finished = Object.keys(outbox).filter((id) => outbox[id]!.pendingPdus.length === 0);
+    // A record keeping sealed pieces to re-post is not finished; the outbox bounds those itself.
+    const finished = Object.keys(outbox).filter((id) => !holdsPdus(outbox[id]!));
     for (const id of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_OUTBOX))) delete outbox[id];
     await (isNew ? this.save() : this.saveSoon());
+  }
+
+  /**
+   * The outbox records that still hold sealed pieces, oldest change first, with the bytes they keep
+   * and whether they are kept for re-posting (rather than still being sent).
+   */
+  outboxHolding(): { localId: string; bytes: number; reposting: boolean }[] {
+    const outbox = this.unlocked.outbox;
+    return Object.keys(outbox)
+      .filter((id) => holdsPdus(outbox[id]!))
+      .map((localId) => ({ localId, bytes: retainedBytes(outbox[localId]!), reposting: outbox[localId]!.nextRepostAt !== null }));
+  }
+
+  /** The local id of the message of `identityId` to `recipientKey` that carries `acknowledgeId` (null: none kept). */
+  outboxIdOf(identityId: string, recipientKey: string, acknowledgeId: string): string | null {
+    for (const [id, record] of Object.entries(this.unlocked.outbox)) {
+      if (record.identityId === identityId && record.recipientKey === recipientKey && record.acknowledgeIds.includes(acknowledgeId)) return id;
+    }
+    return null;
+  }
+
+  /** Posting health of drop servers (by origin), as the outbox learned it. */
+  serverHealth(): Record<string, ServerHealth> {
+    return structuredClone(this.unlocked.serverHealth);
+  }
+
+  /** Records a server's posting health (may lag); the least recently changed beyond MAX_SERVER_HEALTH are forgotten. */
+  async setServerHealth(origin: string, health: ServerHealth): Promise<void> {
+    const all = this.unlocked.serverHealth;
+    delete all[origin]; // re-insert last: insertion order is change order for pruning
+    all[origin] = { ...health };
+    const origins = Object.keys(all);
+    for (const old of origins.slice(0, Math.max(0, origins.length - MAX_SERVER_HEALTH))) delete all[old];
+    await this.saveSoon();
   }
 
   /** Receipts owed and not posted yet, oldest first. */

@@ -1,0 +1,90 @@
+/**
+ * k-of-n posting over an outbox record (PROTOCOL-V1.md 2c): which sealed bytes go to which of the
+ * recipient's servers, how many copies are out, and what the UI is told.
+ *
+ * A record's `targets` are the recipient's drops one per distinct server. Version 0: every target has
+ * its own box of each piece (the same drop message, the same non-"0" acknowledge_id, a fresh
+ * ephemeral key each), so no two servers ever hold equal bytes of one message, and a copy that fails
+ * over to the next server takes that server's box. A message that asks for no receipt has one box
+ * only, posted to one server: its acknowledge_id "0" makes the receiver dedupe by PDU hash, which
+ * only identical bytes pass (PROTOCOL.md 4). Version 1: `sealed[i]` is copy index i (its own tag and
+ * ephemeral key); a copy that fails over takes its identical bytes to the next server.
+ */
+import type { EventMap, OutboxCopies, RepostState } from '../../../shared/ipc/contract.js';
+import type { OutboxRecord } from '../state/stateSchema.js';
+
+/** Servers a message is sealed for: k copies (at most 4) and a spare or two to fail over to. */
+export const MAX_TARGETS = 6;
+
+type Piece = OutboxRecord['pieces'][number];
+
+/** Copies of every piece accepted by servers, of `wanted`. */
+export function copiesOf(record: OutboxRecord): OutboxCopies {
+  const posted = record.pieces.length === 0 ? 0 : Math.min(...record.pieces.map((piece) => piece.placed.length));
+  return { posted: Math.min(posted, record.wanted), wanted: record.wanted };
+}
+
+/** Every piece has at least one copy on a server. */
+export function isPosted(record: OutboxRecord): boolean {
+  return record.pieces.length > 0 && record.pieces.every((piece) => piece.placed.length > 0);
+}
+
+/** Some piece lacks copies that could still go out (a resend goes on with them). */
+export function needsPosting(record: OutboxRecord): boolean {
+  if (record.status === 'cancelled' || record.deliveredAt !== null || record.repostEnded !== null) return false;
+  return record.pieces.some((piece) => piece.placed.length < record.wanted && freeTargets(record, piece).length > 0 && hasBytes(piece));
+}
+
+/** Targets (indices) that hold no copy of this piece yet. */
+export function freeTargets(record: OutboxRecord, piece: Piece): number[] {
+  return record.targets.map((_, index) => index).filter((index) => !piece.placed.some((placed) => placed.target === index));
+}
+
+/** Which sealed item copy `slot` of a piece takes to `target`. */
+export function sealedIndex(record: OutboxRecord, piece: Piece, target: number, slot: number): number {
+  if (piece.sealed.length === 1) return 0;
+  return record.protocol === 1 ? slot : target;
+}
+
+/** The bytes copy `slot` of piece `index` takes to `target`. */
+export function sealedBytes(record: OutboxRecord, index: number, target: number, slot: number): Uint8Array {
+  const piece = record.pieces[index]!;
+  const sealed = piece.sealed[sealedIndex(record, piece, target, slot)] ?? '';
+  return new Uint8Array(Buffer.from(sealed, 'base64'));
+}
+
+/** Forgets the sealed bytes no longer needed: all of them (`keep` none), or all but the placed copies. */
+export function dropSealed(record: OutboxRecord, keep: 'none' | 'placed'): OutboxRecord {
+  return {
+    ...record,
+    pieces: record.pieces.map((piece) => {
+      const used = new Set(keep === 'placed' ? piece.placed.map((placed) => placed.sealed) : []);
+      return { ...piece, sealed: piece.sealed.map((pdu, index) => (used.has(index) ? pdu : '')) };
+    }),
+  };
+}
+
+/** Whether piece `index` is acknowledged (by its own acknowledge id: a long text has one per piece). */
+export function pieceAcked(record: OutboxRecord, index: number): boolean {
+  const ackId = record.acknowledgeIds[index];
+  return ackId !== undefined && record.acked.includes(ackId);
+}
+
+export function repostOf(record: OutboxRecord): RepostState | undefined {
+  if (record.repostEnded !== null) return { kind: 'ended', why: record.repostEnded };
+  if (record.nextRepostAt !== null && record.repostUntil !== null && record.deliveredAt === null) {
+    return { kind: 'scheduled', nextAt: record.nextRepostAt, until: record.repostUntil };
+  }
+  return undefined;
+}
+
+/** The `outbox/status` of a record as it stands. */
+export function statusEvent(localId: string, record: OutboxRecord): EventMap['outbox/status'] {
+  if (record.pieces.length === 0) return { localId, status: record.status };
+  const repost = repostOf(record);
+  return { localId, status: record.status, copies: copiesOf(record), ...(repost ? { repost } : {}) };
+}
+
+function hasBytes(piece: Piece): boolean {
+  return piece.sealed.some((pdu) => pdu !== '');
+}
