@@ -2,8 +2,8 @@ import { createLogger } from '../../../shared/log.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import { writeInboxBatch } from '../db/inboxWriter.js';
-import { applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
-import { applyPostStatus, resumePosts } from '../db/posts.js';
+import { applyOutboxDelivered, applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
+import { applyPostDelivered, applyPostStatus, resumePosts } from '../db/posts.js';
 import { hasDatabaseKey } from '../db/sealing.js';
 import { unlockDatabase } from '../db/unlockDatabase.js';
 import { notifyNewMessages, withNewlyStored } from '../desktop/newMessageNotifications.js';
@@ -39,6 +39,11 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
     bridge.on('outbox/status', (event) =>
       serially(async () => {
         if (!(await applyPostStatus(db, event))) await applyOutboxStatus(db, event);
+      }),
+    ),
+    bridge.on('outbox/delivered', ({ localId }) =>
+      serially(async () => {
+        if (!(await applyPostDelivered(db, localId))) await applyOutboxDelivered(db, localId);
       }),
     ),
     bridge.on('identities/changed', (list) => useSession.getState().setIdentities(list)),

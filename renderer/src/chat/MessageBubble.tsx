@@ -28,6 +28,19 @@ const statusMark: Record<MessageStatus, string> = {
   cancelled: '–',
 };
 
+/**
+ * The status in words: a message posted to several servers says how many took it ("Posted to 1 of 2
+ * servers", then "2 of 2"); with one copy wanted it stays "Sent".
+ */
+export function statusText(message: Pick<MessageRecord, 'status' | 'copies'>): string {
+  if (message.status === null) return '';
+  const copies = message.copies;
+  if (message.status === 'posted' && copies && copies.wanted > 1) {
+    return `Posted to ${Math.min(copies.posted, copies.wanted)} of ${copies.wanted} servers`;
+  }
+  return statusLabel[message.status];
+}
+
 /** Statuses that are shown on every message, also inside a group: they ask for attention. */
 const STATUS_ALWAYS_SHOWN = new Set<MessageStatus>(['queued', 'sending', 'failed', 'cancelled']);
 
@@ -62,7 +75,7 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
         </time>
         {outgoing && message.status && (
           <span className={`status status-${message.status}`} data-testid="message-status" title={message.error ?? undefined}>
-            <span aria-hidden="true">{statusMark[message.status]}</span> {statusLabel[message.status]}
+            <span aria-hidden="true">{statusMark[message.status]}</span> {statusText(message)}
           </span>
         )}
       </footer>

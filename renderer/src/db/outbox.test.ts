@@ -4,7 +4,8 @@ import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from './database.js';
 import { applyReceipts } from './incomingReceipts.js';
-import { applyOutboxStatus, cancelMessage, queueFileMessage, queueTextMessage, recordUploadedFile, resumeOutbox, retryMessage, submitMessage } from './outbox.js';
+import { statusText } from '../chat/MessageBubble.js';
+import { applyOutboxDelivered, applyOutboxStatus, cancelMessage, mergeCopies, queueFileMessage, queueTextMessage, recordUploadedFile, resumeOutbox, retryMessage, submitMessage } from './outbox.js';
 import type { ContactRecord } from './records.js';
 import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 
@@ -165,5 +166,42 @@ describe('outbox', () => {
     await cancelMessage(db, engine.bridge, posted.id);
     expect((await db.messages.get(posted.id))!.status).toBe('posted');
     expect(engine.calls).toHaveLength(1);
+  });
+
+  it('counts the copies servers took (k of n) and shows them; a late or resumed report never takes one back', async () => {
+    const m = await queueTextMessage(db, 'me', contact(), 'two servers');
+    const id = m.localId!;
+    await applyOutboxStatus(db, { localId: id, status: 'sending', copies: { posted: 0, wanted: 2 } });
+    expect(await db.messages.get(m.id)).toMatchObject({ status: 'sending', copies: { posted: 0, wanted: 2 } });
+    await applyOutboxStatus(db, { localId: id, status: 'posted', copies: { posted: 1, wanted: 2 } });
+    expect(statusText((await db.messages.get(m.id))!)).toBe('Posted to 1 of 2 servers');
+    await applyOutboxStatus(db, { localId: id, status: 'posted', copies: { posted: 2, wanted: 2 } });
+    expect(statusText((await db.messages.get(m.id))!)).toBe('Posted to 2 of 2 servers');
+    // A late "sending" of a resumed message counts from 0 again: the record keeps what servers took.
+    await applyOutboxStatus(db, { localId: id, status: 'sending', copies: { posted: 0, wanted: 2 } });
+    expect(await db.messages.get(m.id)).toMatchObject({ status: 'posted', copies: { posted: 2, wanted: 2 } });
+    // Delivered (the engine's signal) wins; a copy landing after it is still counted, the status stays.
+    expect(await applyOutboxDelivered(db, id)).toBe(true);
+    await applyOutboxStatus(db, { localId: id, status: 'posted', copies: { posted: 1, wanted: 3 } });
+    expect(await db.messages.get(m.id)).toMatchObject({ status: 'delivered', copies: { posted: 1, wanted: 3 } });
+    expect(statusText((await db.messages.get(m.id))!)).toBe('Delivered');
+    expect(await applyOutboxDelivered(db, 'unknown')).toBe(false);
+
+    // One copy wanted (a contact on one server) reads as before; no report at all too.
+    expect(statusText({ status: 'posted', copies: { posted: 1, wanted: 1 } })).toBe('Sent');
+    expect(statusText({ status: 'posted' })).toBe('Sent');
+    expect(mergeCopies({ posted: 5, wanted: 2 }, { posted: 9, wanted: 2 })).toEqual({ posted: 2, wanted: 2 });
+  });
+
+  it('"delivered" from the engine never revives a cancelled message, and is idempotent', async () => {
+    const m = await queueTextMessage(db, 'me', contact(), 'stopped');
+    await db.messages.update(m.id, { status: 'cancelled' });
+    expect(await applyOutboxDelivered(db, m.localId!)).toBe(true);
+    expect((await db.messages.get(m.id))!.status).toBe('cancelled');
+    const n = await queueTextMessage(db, 'me', contact(), 'arrived');
+    await applyOutboxStatus(db, { localId: n.localId!, status: 'failed', error: 'timeout' });
+    await applyOutboxDelivered(db, n.localId!);
+    await applyOutboxDelivered(db, n.localId!);
+    expect(await db.messages.get(n.id)).toMatchObject({ status: 'delivered', error: null });
   });
 });

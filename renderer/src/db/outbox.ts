@@ -1,4 +1,4 @@
-import type { EncryptedFileRef, OutboxStatus, SendAccepted, SendContentInput } from '../../../shared/ipc/contract.js';
+import type { EncryptedFileRef, OutboxCopies, OutboxStatus, SendAccepted, SendContentInput } from '../../../shared/ipc/contract.js';
 import { sendContentSchema } from '../../../shared/modules/registry.js';
 import type { Result } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
@@ -125,10 +125,34 @@ async function recordAccepted(db: DeaddropDatabase, id: string, accepted: SendAc
  */
 export async function applyOutboxStatus(
   db: DeaddropDatabase,
-  event: { localId: string; status: OutboxStatus; error?: string; acknowledgeIds?: string[] },
+  event: { localId: string; status: OutboxStatus; error?: string; acknowledgeIds?: string[]; copies?: OutboxCopies },
 ): Promise<void> {
   if (event.acknowledgeIds) await recordAccepted(db, `out:${event.localId}`, { localId: event.localId, acknowledgeIds: event.acknowledgeIds, parts: 1 });
-  await setStatus(db, event.localId, event.status, event.error ?? null);
+  await setStatus(db, event.localId, event.status, event.error ?? null, event.copies);
+}
+
+/**
+ * The engine's word that the recipient has a message (`outbox/delivered`: a receipt, or a version-1
+ * acknowledgement vector, which brings no receipt of its own). Idempotent; a cancelled message stays
+ * cancelled. False when no message of ours has this local id.
+ */
+export async function applyOutboxDelivered(db: DeaddropDatabase, localId: string): Promise<boolean> {
+  return db.transaction('rw', db.messages, async () => {
+    const message = await db.messages.get(`out:${localId}`);
+    if (message?.direction !== 'out') return false;
+    if (message.status !== 'delivered' && message.status !== 'cancelled') await db.messages.update(message.id, { status: 'delivered', error: null });
+    return true;
+  });
+}
+
+/**
+ * The copies count after a report: a later report of the same k never takes back a copy already
+ * accepted (a re-sent or resumed message may count again from 0); a new k replaces it.
+ */
+export function mergeCopies(before: OutboxCopies | undefined, report: OutboxCopies): OutboxCopies {
+  const wanted = Math.max(1, report.wanted);
+  const posted = Math.min(wanted, Math.max(0, before && before.wanted === wanted ? Math.max(before.posted, report.posted) : report.posted));
+  return { posted, wanted };
 }
 
 /**
@@ -163,14 +187,20 @@ function uploadedNotice(message: MessageRecord): SendContentInput | null {
   }
 }
 
-async function setStatus(db: DeaddropDatabase, localId: string, status: MessageStatus, error: string | null): Promise<void> {
+async function setStatus(db: DeaddropDatabase, localId: string, status: MessageStatus, error: string | null, copies?: OutboxCopies): Promise<void> {
   const id = `out:${localId}`;
   await db.transaction('rw', db.messages, async () => {
     const message = await db.messages.get(id);
-    if (!message || message.status === 'delivered' || message.status === 'cancelled') return;
+    if (!message) return;
+    // Copies are counted whatever the status does: a second copy may land after the receipt came.
+    const counted = copies ? { copies: mergeCopies(message.copies, copies) } : {};
+    const keep = message.status === 'delivered' || message.status === 'cancelled' || (status === 'sending' && message.status === 'posted');
     // The outbox never takes back a posted message; a late `sending` (a notice's receipt ids) leaves it.
-    if (status === 'sending' && message.status === 'posted') return;
-    await db.messages.update(id, { status, error: status === 'failed' ? (error ?? 'Sending failed.') : null });
+    if (keep) {
+      if (copies) await db.messages.update(id, counted);
+      return;
+    }
+    await db.messages.update(id, { status, error: status === 'failed' ? (error ?? 'Sending failed.') : null, ...counted });
   });
 }
 

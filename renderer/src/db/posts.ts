@@ -103,6 +103,11 @@ export async function applyPostStatus(db: DeaddropDatabase, event: { localId: st
   return setCopyStatus(db, event.localId, event.status, event.error ?? null);
 }
 
+/** `outbox/delivered` for a copy of one of our posts; false when the local id is no post copy. */
+export async function applyPostDelivered(db: DeaddropDatabase, localId: string): Promise<boolean> {
+  return setCopyStatus(db, localId, 'delivered', null);
+}
+
 async function setCopyStatus(db: DeaddropDatabase, localId: string, status: MessageStatus, error: string | null): Promise<boolean> {
   return db.transaction('rw', db.postCopies, async () => {
     const copy = await db.postCopies.get(localId);

@@ -88,6 +88,12 @@ export interface MessageRecord {
   /** Outgoing: one receipt id per drop message; `delivered` when all have been acknowledged. */
   ackIds: string[];
   ackedIds: string[];
+  /**
+   * Outgoing: how many drop servers accepted a copy (k of n, PROTOCOL-V1.md 2c), as the engine's last
+   * `outbox/status` said, for "Posted to 1 of 2 servers". Absent before the first report, and from
+   * engines before k-of-n posting.
+   */
+  copies?: { posted: number; wanted: number };
   /** Incoming long text: how many parts it has and how many are stored (see `LongTextParts`). */
   parts: LongTextParts | null;
   read: boolean;

@@ -1,13 +1,16 @@
 import { type FormEvent, useEffect, useId, useState } from 'react';
-import type { EngineSettings } from '../../../shared/ipc/contract.js';
+import { DEFAULT_COPIES, type EngineSettings } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { ErrorText } from '../components/ErrorText.js';
 
 type ProxyKind = EngineSettings['proxy']['kind'];
 
+/** The engine takes 1 to 4 copies of each message (k of n, PROTOCOL-V1.md 2c). */
+const COPY_CHOICES = [1, 2, 3, 4] as const;
+
 /**
- * Poll interval, push, proxy, local-network access and delivery receipts: settings the engine applies
+ * Poll interval, push, proxy, local-network access, delivery receipts and copies per message: settings the engine applies
  * to all drop traffic (the command-line client of the same profile honours them too).
  */
 export function EngineSettingsForm() {
@@ -18,6 +21,7 @@ export function EngineSettingsForm() {
   const [push, setPush] = useState(true);
   const [allowLocalNetwork, setAllowLocalNetwork] = useState(false);
   const [sendReceipts, setSendReceipts] = useState(true);
+  const [copies, setCopies] = useState(DEFAULT_COPIES);
   const [proxyKind, setProxyKind] = useState<ProxyKind>('none');
   const [proxyUrl, setProxyUrl] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -31,6 +35,7 @@ export function EngineSettingsForm() {
       setPush(s.push);
       setAllowLocalNetwork(s.allowLocalNetwork);
       setSendReceipts(s.sendReceipts);
+      setCopies(s.copies ?? DEFAULT_COPIES);
       setProxyKind(s.proxy.kind);
       setProxyUrl(s.proxy.kind === 'none' ? '' : s.proxy.url);
     });
@@ -46,7 +51,7 @@ export function EngineSettingsForm() {
     }
     const proxy: EngineSettings['proxy'] = proxyKind === 'none' ? { kind: 'none' } : { kind: proxyKind, url: proxyUrl.trim() };
     setError(null);
-    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork, sendReceipts });
+    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork, sendReceipts, copies });
     if (!result.ok) {
       setError(result.error.message);
       return;
@@ -81,6 +86,18 @@ export function EngineSettingsForm() {
       <p className="hint" id={`${formId}-receipts-hint`}>
         On: contacts who ask see “Delivered” once a message reached this app (strangers never get a receipt).
         Off: nobody learns when, or whether, you received a message.
+      </p>
+      <label htmlFor={`${formId}-copies`}>Copies per message</label>
+      <select id={`${formId}-copies`} value={copies} onChange={(e) => setCopies(Number(e.target.value))} aria-describedby={`${formId}-copies-hint`}>
+        {COPY_CHOICES.map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+      <p className="hint" id={`${formId}-copies-hint`}>
+        Each message goes to this many of the recipient’s drop servers: more copies survive more servers failing, each costs one more
+        upload. A contact with fewer servers gets one copy per server.
       </p>
       <fieldset>
         <legend>Proxy for all drop traffic</legend>
