@@ -52,6 +52,7 @@ export const channelSpecs = {
   'identities/delete': {},
   'identities/contactCard': {},
   'sessions/status': {},
+  'sessions/confirmReset': {},
   'identities/addDrop': {},
   'identities/removeDrop': {},
   'identities/moveDrop': {},
@@ -105,7 +106,7 @@ export type HostChannel = Exclude<Channel, EngineChannel>;
 
 export const channels = Object.keys(channelSpecs) as Channel[];
 
-export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'outbox/delivered'] as const;
+export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'sessions/changed', 'outbox/delivered'] as const;
 export type EventName = (typeof eventNames)[number];
 
 export function isChannel(value: unknown): value is Channel {

@@ -189,6 +189,12 @@ export interface IncomingMessage {
    * before version 1, which read as 0.
    */
   protocol?: 0 | 1;
+  /**
+   * True when it came in a session that is waiting for the user's answer to a reset
+   * (`SessionsStatus.contacts[senderKey].reset.pending`): the sender proved only the contact's identity
+   * key. Shown (flagged) rather than held back, so nothing is lost whatever the answer.
+   */
+  unconfirmedSession?: boolean;
   /** The sender's claimed time (`time_stamp`, ms). */
   sentAt: number;
   /** When our engine opened it (ms). */
@@ -378,6 +384,14 @@ export const requestSchemas = {
   'identities/contactCard': z.object({ identityId: id }),
   /** Per contact, whether conversations of this identity are forward secret (version-1 sessions). */
   'sessions/status': z.object({ identityId: id }),
+  /**
+   * The user's answer to a pending session reset (`SessionsStatus.contacts[key].reset.pending`): someone
+   * holding the contact's identity key started a new session with the reset flag (PROTOCOL-V1.md 1c
+   * "RESET"). `accept`: the new session becomes the one we write in (the old one stays readable for 14
+   * days); otherwise it is dropped and the old one stays. Answers the status after the change; a
+   * contact with nothing pending is left as it is.
+   */
+  'sessions/confirmReset': z.object({ identityId: id, contactPublicKey: hex64, accept: z.boolean() }),
   /** Opens one more drop for an identity on another (or the same) drop server, with the identity's drop range. */
   'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
   /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
@@ -591,7 +605,21 @@ export interface SessionsStatus {
    * `protocol` 1: our messages to them go in a session, forward secret since `since` (ms). Absent
    * contacts have not shown that their app speaks version 1.
    */
-  contacts: Record<string, { protocol: 0 | 1; since: number | null }>;
+  contacts: Record<string, SessionContactStatus>;
+}
+
+export interface SessionContactStatus {
+  protocol: 0 | 1;
+  since: number | null;
+  /**
+   * A session reset with this contact (PROTOCOL-V1.md 1c "RESET"). `pending` true: an Init with the
+   * reset flag arrived that proves only the contact's identity key (a restored backup or a new install
+   * of theirs, or someone who stole that key); the old session stays in use until the user answers
+   * `sessions/confirmReset` ("secure session reset by <alias>: accept?"). `pending` false: the session
+   * was reset at `at` (inside the old session, accepted by the user, or started by us), for a line in
+   * the conversation. Absent: no reset in the last 14 days.
+   */
+  reset?: { pending: boolean; at: number };
 }
 
 export interface SendAccepted {
@@ -615,6 +643,7 @@ export interface ResponseMap {
   'identities/delete': null;
   'identities/contactCard': ContactCard;
   'sessions/status': SessionsStatus;
+  'sessions/confirmReset': SessionsStatus;
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
   'identities/moveDrop': IdentitySummary;
@@ -715,6 +744,11 @@ export interface EventMap {
   'app/openConversation': ConversationRef;
   /** The engine locked (`app/lock`, from any window, the tray or the menu): forget what was read with its keys. */
   'app/locked': AppInfo;
+  /**
+   * The sessions of an identity changed in a way the UI shows (a reset waits for the user's answer, was
+   * answered, or happened): fetch `sessions/status` again.
+   */
+  'sessions/changed': { identityId: string };
 }
 
 /** One event as a discriminated union: switching on `event` narrows `payload`, no cast needed. */
