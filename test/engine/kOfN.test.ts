@@ -186,6 +186,20 @@ describe('k of n: copies on distinct servers', () => {
     }
   });
 
+  it('follows the copies setting (1..4), capped by the servers the recipient has', async () => {
+    await expect(alice.call('settings/set', { copies: 5 })).rejects.toThrow(/invalid_request/);
+    expect(await alice.call('settings/set', { copies: 4 })).toMatchObject({ copies: 4 });
+    const before = await countsAtBob();
+    await send('all');
+    const event = await posted(alice, 'all', 3);
+    expect(event.copies).toEqual({ posted: 3, wanted: 3 }); // 4 wanted, 3 servers
+    expect(await countsAtBob()).toEqual(before.map((n) => n + 1));
+    await alice.call('settings/set', { copies: 1 });
+    await send('single');
+    expect((await posted(alice, 'single', 1)).copies).toEqual({ posted: 1, wanted: 1 });
+    await alice.call('settings/set', { copies: 2 });
+  });
+
   it('sends a message that asks for no receipt once, and keeps nothing of it', async () => {
     await alice.call('messages/send', { identityId: aliceId.id, localId: 'noreceipt', recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, text: 'no receipt', wantReceipt: false });
     const event = await posted(alice, 'noreceipt', 1);

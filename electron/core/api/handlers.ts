@@ -3,12 +3,11 @@
  * no capability (the host serves the others). Requests arrive already validated (by `dispatch` or the
  * caller); failures are thrown as ApiFailure and turned into Results by the transport.
  */
-import type { ApiHandlers, AppInfo, Capabilities, EngineSettings } from '../../../shared/ipc/contract.js';
+import type { ApiHandlers, AppInfo, Capabilities, EngineSettings, SessionsStatus } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { newPassphraseProblem } from '../../../shared/protocol/passphrasePolicy.js';
 import type { EngineContext } from '../engine.js';
 import { PROTOCOL_V1_DEFAULT } from '../sessions/sessionSender.js';
-import { confirmReset, sessionsStatus } from '../sessions/resets.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 import { feedbackHandlers } from './feedbackHandlers.js';
@@ -28,7 +27,7 @@ const NO_CAPABILITIES: Capabilities = {
 };
 
 export function buildHandlers(parts: EngineContext): ApiHandlers {
-  const { stateStore, poller, sender, options, now } = parts;
+  const { stateStore, poller, sender, options } = parts;
   const info = (): AppInfo => ({
     version: options.version ?? DEFAULT_VERSION,
     host: options.host,
@@ -121,7 +120,8 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
       validateProxy(next.proxy);
       const saved = await stateStore.setSettings(next);
       // Auto-lock is the UI's to apply: changing only that leaves drop traffic alone.
-      if (Object.keys(change).every((key) => key === 'autoLockMinutes')) return saved;
+      // The outbox reads `copies` per message: no restart for that either.
+      if (Object.keys(change).every((key) => key === 'autoLockMinutes' || key === 'copies')) return saved;
       parts.network.configure(saved.proxy);
       if (options.autoPoll !== false) await poller.restart();
       return saved;
@@ -133,16 +133,15 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     'sessions/status': async ({ identityId }) => {
       requireUnlocked();
       stateStore.identity(identityId);
-      return sessionsStatus(parts.sessions, identityId, options.protocolV1 ?? PROTOCOL_V1_DEFAULT, now());
-    },
-    'sessions/confirmReset': async ({ identityId, contactPublicKey, accept }) => {
-      requireUnlocked();
-      stateStore.identity(identityId);
-      if (await confirmReset(parts.sessions, identityId, contactPublicKey, accept, now())) {
-        parts.receiver.invalidate();
-        parts.emit('sessions/changed', { identityId });
+      const contacts: SessionsStatus['contacts'] = {};
+      for (const [key, peer] of Object.entries(parts.sessions.peers(identityId))) {
+        if (peer.v1 || peer.since !== undefined) contacts[key] = { protocol: 0, since: null };
       }
-      return sessionsStatus(parts.sessions, identityId, options.protocolV1 ?? PROTOCOL_V1_DEFAULT, now());
+      for (const state of parts.sessions.sessions(identityId)) {
+        const key = Buffer.from(state.theirId, 'base64url').toString('hex');
+        contacts[key] = { protocol: 1, since: parts.sessions.peer(identityId, key).since ?? null };
+      }
+      return { sending: options.protocolV1 ?? PROTOCOL_V1_DEFAULT, contacts };
     },
     'poller/setPaused': async ({ paused }) => {
       poller.setPaused(paused);
