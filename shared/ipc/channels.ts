@@ -65,6 +65,14 @@ export const channelSpecs = {
   'backup/upload': {},
   'backup/download': {},
   'backup/discard': {},
+  'devices/linkBegin': {},
+  'devices/linkUpload': {},
+  'devices/linkConfirm': {},
+  'devices/linkCancel': {},
+  'devices/linkStatus': {},
+  'devices/linkJoin': {},
+  'devices/linkDownload': {},
+  'devices/linkCommit': {},
   'messages/send': {},
   'files/stageBegin': {},
   'files/stageChunk': {},
@@ -106,7 +114,7 @@ export type HostChannel = Exclude<Channel, EngineChannel>;
 
 export const channels = Object.keys(channelSpecs) as Channel[];
 
-export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'sessions/changed', 'outbox/delivered'] as const;
+export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'sessions/changed', 'outbox/delivered', 'devices/linkChanged'] as const;
 export type EventName = (typeof eventNames)[number];
 
 export function isChannel(value: unknown): value is Channel {

@@ -312,6 +312,39 @@ export interface BackupPreview {
   uiBytes: number;
 }
 
+/**
+ * A device link in progress (`devices/*`, PROTOCOL-V1.md 5c "Linking a device"): an existing device
+ * (`offer`) hands an identity with its drops, settings and the UI's records to a new one (`join`) over
+ * a temporary drop, after both users saw the same six digits. Also sent as the `devices/linkChanged` event.
+ */
+export interface DeviceLinkStatus {
+  linkId: string;
+  /** `offer`: this device shows the QR code and sends; `join`: this device receives. */
+  role: 'offer' | 'join';
+  /**
+   * Offer: `waiting` for the other device to answer the QR code, `compare` (the user says whether the
+   * other device shows `code`: `devices/linkConfirm`), `sending` (`chunks`), `sent` (all posted, the
+   * other device checks them), `done` (the other device has it all). Join: `receiving` (the other
+   * device's user compares `code`, then chunks arrive: `chunks` once known), `received` (complete and
+   * checked: `preview`; the UI stores its part, read with `devices/linkDownload`, then calls
+   * `devices/linkCommit`), `done` (the identity is here). Either: `failed` (`error` says why; nothing
+   * was sent after a failure, and a joining device stored nothing).
+   */
+  state: 'waiting' | 'compare' | 'sending' | 'sent' | 'receiving' | 'received' | 'done' | 'failed';
+  /** The six digits both devices show, once they share a secret (null while `waiting`). */
+  code: string | null;
+  /** Offer: the name the joining device gave (plain text, shown as such). */
+  deviceName: string | null;
+  /** Chunks of the bundle posted (offer) or received (join) so far, of `total`. */
+  chunks: { done: number; total: number } | null;
+  /** Join, from `received`: what the link brings (as a backup's preview). */
+  preview: BackupPreview | null;
+  /** Why it failed, for the user. */
+  error: string | null;
+  /** When the link gives up unless done (ms): 10 minutes after it began. */
+  expiresAt: number;
+}
+
 /** Files travel between the UI and the engine in chunks of this many bytes at most (as backups do). */
 export const FILE_CHUNK_BYTES = BACKUP_CHUNK_BYTES;
 /** The largest file the engine takes to send (a drop server may take less: `--max-blob-bytes`). */
@@ -429,6 +462,36 @@ export const requestSchemas = {
   'backup/download': z.object({ transferId: id, offset: z.number().int().min(0) }),
   /** Forgets a transfer (cancelled, or finished by the UI). */
   'backup/discard': z.object({ transferId: id }),
+  /**
+   * Starts linking another device to an identity (offer side): a temporary drop on the identity's first
+   * drop server (a random ID, never announced) and a one-time key, shown as the `DEADDROP-LINK` string
+   * (and its QR code). The engine notes the drop cursors now, as `backup/exportBegin` does; the UI then
+   * uploads its records of the identity (`devices/linkUpload`: the JSON of a full backup's UI part) while
+   * the other device answers. The link gives up after 10 minutes.
+   */
+  'devices/linkBegin': z.object({ identityId: id, includeHistory: z.boolean().default(true) }),
+  /** The next chunk of the UI's records for a link (offer side); `offset` must be the bytes received so far. */
+  'devices/linkUpload': z.object({ linkId: id, offset: z.number().int().min(0), data: backupChunk }),
+  /**
+   * The user's answer to "Does your other device show these digits?" (offer side, state `compare`):
+   * `matches` sends the identity, its drops, the engine settings and the uploaded records in chunks; a
+   * no stops the link on both devices and sends nothing.
+   */
+  'devices/linkConfirm': z.object({ linkId: id, matches: z.boolean() }),
+  /** Stops a link on this device and tells the other one (either side); a finished link is left as it is. */
+  'devices/linkCancel': z.object({ linkId: id }),
+  /** The link's state now (the same as its last `devices/linkChanged` event). */
+  'devices/linkStatus': z.object({ linkId: id }),
+  /**
+   * Answers a `DEADDROP-LINK` string on a device that is to receive the identity (join side): posts a
+   * hello to the link's drop and shows the same six digits as the other device. `deviceName` is how the
+   * other device lists this one.
+   */
+  'devices/linkJoin': z.object({ linkString: z.string().min(1).max(4096), deviceName: z.string().trim().min(1).max(64) }),
+  /** A chunk of the UI's records a received link brings (join side, state `received`), from `offset`. */
+  'devices/linkDownload': z.object({ linkId: id, offset: z.number().int().min(0) }),
+  /** Adds the received identity with its drop cursors (and, on a profile without identities, the engine settings). */
+  'devices/linkCommit': z.object({ linkId: id }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /**
@@ -658,6 +721,15 @@ export interface ResponseMap {
   /** base64url of up to BACKUP_CHUNK_BYTES bytes from the offset, and the total size. */
   'backup/download': { data: string; size: number };
   'backup/discard': null;
+  'devices/linkBegin': { status: DeviceLinkStatus; linkString: string };
+  'devices/linkUpload': { received: number };
+  'devices/linkConfirm': DeviceLinkStatus;
+  'devices/linkCancel': DeviceLinkStatus;
+  'devices/linkStatus': DeviceLinkStatus;
+  'devices/linkJoin': DeviceLinkStatus;
+  /** base64url of up to BACKUP_CHUNK_BYTES bytes from the offset, and the total size. */
+  'devices/linkDownload': { data: string; size: number };
+  'devices/linkCommit': IdentitySummary;
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'files/stageBegin': { stageId: string };
@@ -749,6 +821,8 @@ export interface EventMap {
    * answered, or happened): fetch `sessions/status` again.
    */
   'sessions/changed': { identityId: string };
+  /** A device link changed state or made progress (`DeviceLinkStatus`). */
+  'devices/linkChanged': DeviceLinkStatus;
 }
 
 /** One event as a discriminated union: switching on `event` narrows `payload`, no cast needed. */

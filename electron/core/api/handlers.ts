@@ -12,6 +12,7 @@ import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 import { feedbackHandlers } from './feedbackHandlers.js';
 import { backupHandlers } from './backupHandlers.js';
+import { deviceHandlers } from './deviceHandlers.js';
 import { fileHandlers } from './fileHandlers.js';
 import { dropHandlers } from '../drops/moveDrop.js';
 
@@ -85,6 +86,7 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     ...identityHandlers(parts, requireUnlocked),
     ...feedbackHandlers(parts, requireUnlocked),
     ...backupHandlers(parts, requireUnlocked),
+    ...deviceHandlers(parts, requireUnlocked),
     ...fileHandlers(parts, requireUnlocked),
     ...dropHandlers(parts, requireUnlocked),
     'messages/send': async (request) => {

@@ -1,0 +1,54 @@
+/**
+ * The `devices/*` channels: linking another device to an identity (electron/core/devices). As with
+ * backups, each side moves its own part: the engine the identity, its key, cursors and settings, the
+ * UI its records (uploaded by the offering UI, stored by the joining UI before `devices/linkCommit`).
+ */
+import type { ApiHandlers } from '../../../shared/ipc/contract.js';
+import { createLogger } from '../../../shared/log.js';
+import type { EngineContext } from '../engine.js';
+import { DeviceLinks } from '../devices/deviceLinks.js';
+import { identitiesChanged } from './identityHandlers.js';
+
+type DeviceChannels =
+  | 'devices/linkBegin'
+  | 'devices/linkUpload'
+  | 'devices/linkConfirm'
+  | 'devices/linkCancel'
+  | 'devices/linkStatus'
+  | 'devices/linkJoin'
+  | 'devices/linkDownload'
+  | 'devices/linkCommit';
+
+export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void, links = new DeviceLinks(parts, createLogger('devices'))): Pick<ApiHandlers, DeviceChannels> {
+  return {
+    'devices/linkBegin': async ({ identityId, includeHistory }) => {
+      requireUnlocked();
+      return links.begin(identityId, includeHistory);
+    },
+    'devices/linkUpload': async ({ linkId, offset, data }) => {
+      requireUnlocked();
+      return { received: links.upload(linkId, offset, Buffer.from(data, 'base64url')) };
+    },
+    'devices/linkConfirm': async ({ linkId, matches }) => {
+      requireUnlocked();
+      return links.confirm(linkId, matches);
+    },
+    'devices/linkCancel': async ({ linkId }) => links.cancel(linkId),
+    'devices/linkStatus': async ({ linkId }) => links.statusOf(linkId),
+    'devices/linkJoin': async ({ linkString, deviceName }) => {
+      requireUnlocked();
+      return links.join(linkString, deviceName);
+    },
+    'devices/linkDownload': async ({ linkId, offset }) => {
+      requireUnlocked();
+      const { data, size } = links.download(linkId, offset);
+      return { data: data.toString('base64url'), size };
+    },
+    'devices/linkCommit': async ({ linkId }) => {
+      requireUnlocked();
+      const restored = await links.commit(linkId);
+      await identitiesChanged(parts);
+      return restored;
+    },
+  };
+}
