@@ -11,50 +11,50 @@
  * ephemeral key); a copy that fails over takes its identical bytes to the next server.
  */
 import type { EventMap, OutboxCopies, RepostState } from '../../../shared/ipc/contract.js';
-import type { OutboxRecord } from '../state/stateSchema.js';
+import type { StoredOutboxRecord } from '../state/stateSchema.js';
 
 /** Servers a message is sealed for: k copies (at most 4) and a spare or two to fail over to. */
 export const MAX_TARGETS = 6;
 
-type Piece = OutboxRecord['pieces'][number];
+type Piece = StoredOutboxRecord['pieces'][number];
 
 /** Copies of every piece accepted by servers, of `wanted`. */
-export function copiesOf(record: OutboxRecord): OutboxCopies {
+export function copiesOf(record: StoredOutboxRecord): OutboxCopies {
   const posted = record.pieces.length === 0 ? 0 : Math.min(...record.pieces.map((piece) => piece.placed.length));
   return { posted: Math.min(posted, record.wanted), wanted: record.wanted };
 }
 
 /** Every piece has at least one copy on a server. */
-export function isPosted(record: OutboxRecord): boolean {
+export function isPosted(record: StoredOutboxRecord): boolean {
   return record.pieces.length > 0 && record.pieces.every((piece) => piece.placed.length > 0);
 }
 
 /** Some piece lacks copies that could still go out (a resend goes on with them). */
-export function needsPosting(record: OutboxRecord): boolean {
+export function needsPosting(record: StoredOutboxRecord): boolean {
   if (record.status === 'cancelled' || record.deliveredAt !== null || record.repostEnded !== null) return false;
   return record.pieces.some((piece) => piece.placed.length < record.wanted && freeTargets(record, piece).length > 0 && hasBytes(piece));
 }
 
 /** Targets (indices) that hold no copy of this piece yet. */
-export function freeTargets(record: OutboxRecord, piece: Piece): number[] {
+export function freeTargets(record: StoredOutboxRecord, piece: Piece): number[] {
   return record.targets.map((_, index) => index).filter((index) => !piece.placed.some((placed) => placed.target === index));
 }
 
 /** Which sealed item copy `slot` of a piece takes to `target`. */
-export function sealedIndex(record: OutboxRecord, piece: Piece, target: number, slot: number): number {
+export function sealedIndex(record: StoredOutboxRecord, piece: Piece, target: number, slot: number): number {
   if (piece.sealed.length === 1) return 0;
   return record.protocol === 1 ? slot : target;
 }
 
 /** The bytes copy `slot` of piece `index` takes to `target`. */
-export function sealedBytes(record: OutboxRecord, index: number, target: number, slot: number): Uint8Array {
+export function sealedBytes(record: StoredOutboxRecord, index: number, target: number, slot: number): Uint8Array {
   const piece = record.pieces[index]!;
   const sealed = piece.sealed[sealedIndex(record, piece, target, slot)] ?? '';
   return new Uint8Array(Buffer.from(sealed, 'base64'));
 }
 
 /** Forgets the sealed bytes no longer needed: all of them (`keep` none), or all but the placed copies. */
-export function dropSealed(record: OutboxRecord, keep: 'none' | 'placed'): OutboxRecord {
+export function dropSealed(record: StoredOutboxRecord, keep: 'none' | 'placed'): StoredOutboxRecord {
   return {
     ...record,
     pieces: record.pieces.map((piece) => {
@@ -65,12 +65,12 @@ export function dropSealed(record: OutboxRecord, keep: 'none' | 'placed'): Outbo
 }
 
 /** Whether piece `index` is acknowledged (by its own acknowledge id: a long text has one per piece). */
-export function pieceAcked(record: OutboxRecord, index: number): boolean {
+export function pieceAcked(record: StoredOutboxRecord, index: number): boolean {
   const ackId = record.acknowledgeIds[index];
   return ackId !== undefined && record.acked.includes(ackId);
 }
 
-export function repostOf(record: OutboxRecord): RepostState | undefined {
+export function repostOf(record: StoredOutboxRecord): RepostState | undefined {
   if (record.repostEnded !== null) return { kind: 'ended', why: record.repostEnded };
   if (record.nextRepostAt !== null && record.repostUntil !== null && record.deliveredAt === null) {
     return { kind: 'scheduled', nextAt: record.nextRepostAt, until: record.repostUntil };
@@ -79,7 +79,7 @@ export function repostOf(record: OutboxRecord): RepostState | undefined {
 }
 
 /** The `outbox/status` of a record as it stands. */
-export function statusEvent(localId: string, record: OutboxRecord): EventMap['outbox/status'] {
+export function statusEvent(localId: string, record: StoredOutboxRecord): EventMap['outbox/status'] {
   if (record.pieces.length === 0) return { localId, status: record.status };
   const repost = repostOf(record);
   return { localId, status: record.status, copies: copiesOf(record), ...(repost ? { repost } : {}) };

@@ -21,7 +21,7 @@
 import type { EventSink } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
 import type { DropClient } from '../net/dropClient.js';
-import type { OutboxRecord } from '../state/stateSchema.js';
+import type { StoredOutboxRecord } from '../state/stateSchema.js';
 import type { StateStore } from '../state/stateStore.js';
 import { dropSealed, freeTargets, pieceAcked, sealedBytes, sealedIndex, statusEvent } from './copies.js';
 import type { ServerHealthBook } from './health.js';
@@ -88,7 +88,7 @@ export class Reposter {
   }
 
   /** First schedule of a message whose every piece is on a server (from `postedAt`). */
-  schedule(record: OutboxRecord, postedAt: number): OutboxRecord {
+  schedule(record: StoredOutboxRecord, postedAt: number): StoredOutboxRecord {
     if (record.acknowledgeIds.length === 0 || record.deliveredAt !== null || record.repostEnded !== null || record.nextRepostAt !== null) return record;
     const { intervalMs, forMs } = this.options.policy;
     return { ...record, nextRepostAt: postedAt + intervalMs, repostUntil: postedAt + forMs };
@@ -114,11 +114,11 @@ export class Reposter {
   }
 
   /** Stops re-posting a message and forgets its bytes (they are not needed any more). */
-  end(localId: string, why: 'timeLimit' | 'storageLimit' | 'cancelled'): OutboxRecord | null {
+  end(localId: string, why: 'timeLimit' | 'storageLimit' | 'cancelled'): StoredOutboxRecord | null {
     const { stateStore } = this.options;
     const record = stateStore.outboxRecord(localId);
     if (!record) return null;
-    const ended: OutboxRecord = { ...dropSealed(record, 'none'), nextRepostAt: null, repostEnded: why, updatedAt: this.options.now() };
+    const ended: StoredOutboxRecord = { ...dropSealed(record, 'none'), nextRepostAt: null, repostEnded: why, updatedAt: this.options.now() };
     void stateStore.putOutboxRecord(localId, ended).catch(() => undefined);
     this.options.emit('outbox/status', statusEvent(localId, ended));
     return ended;
@@ -152,7 +152,7 @@ export class Reposter {
    * attempt each: the next is due at the next interval anyway); a copy that never got out tries one
    * free server. Then the next re-post is scheduled.
    */
-  private async repost(localId: string, record: OutboxRecord): Promise<void> {
+  private async repost(localId: string, record: StoredOutboxRecord): Promise<void> {
     const { stateStore, health } = this.options;
     const placedNow: { piece: number; target: number; sealed: number; slot: number }[] = [];
     for (let index = 0; index < record.pieces.length; index++) {
@@ -180,7 +180,7 @@ export class Reposter {
       ...piece,
       placed: [...piece.placed, ...placedNow.filter((p) => p.piece === index).map((p) => ({ target: p.target, sealed: p.sealed, at: now }))],
     }));
-    const next: OutboxRecord = { ...current, pieces, nextRepostAt: now + this.options.policy.intervalMs, updatedAt: now };
+    const next: StoredOutboxRecord = { ...current, pieces, nextRepostAt: now + this.options.policy.intervalMs, updatedAt: now };
     await stateStore.putOutboxRecord(localId, next);
     this.options.emit('outbox/status', statusEvent(localId, next));
   }

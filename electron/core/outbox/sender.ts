@@ -29,7 +29,7 @@ import { BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { StateStore } from '../state/stateStore.js';
-import type { OutboxRecord, QueuedReceipt } from '../state/stateSchema.js';
+import type { StoredOutboxRecord, QueuedReceipt } from '../state/stateSchema.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { RetryBudget } from '../net/retryBudget.js';
 import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js';
@@ -177,7 +177,7 @@ export class Sender {
       });
     }
     const wanted = protocol === 1 ? Math.min(k, sealed[0]?.length ?? 1) : wantReceipt ? k : 1;
-    const record: OutboxRecord = {
+    const record: StoredOutboxRecord = {
       status: 'sending',
       identityId: identity.id,
       acknowledgeIds: messages.map((m) => m.acknowledge_id).filter((id) => id !== NO_ACKNOWLEDGE_ID),
@@ -262,7 +262,7 @@ export class Sender {
     if (!record || record.deliveredAt !== null) return;
     const acked = [...new Set([...record.acked, ...acknowledgeIds.filter((id) => record.acknowledgeIds.includes(id))])];
     const delivered = record.acknowledgeIds.every((id) => acked.includes(id));
-    let next: OutboxRecord = { ...record, acked, updatedAt: this.options.now() };
+    let next: StoredOutboxRecord = { ...record, acked, updatedAt: this.options.now() };
     if (delivered) {
       next = { ...dropSealed(next, 'none'), pendingPdus: [], deliveredAt: this.options.now(), nextRepostAt: null };
       const job = this.jobs.get(localId);
@@ -419,7 +419,7 @@ export class Sender {
    */
   private async runCopies(localId: string, job: Job): Promise<void> {
     const { stateStore, emit } = this.options;
-    let record: OutboxRecord | null = stateStore.outboxRecord(localId);
+    let record: StoredOutboxRecord | null = stateStore.outboxRecord(localId);
     if (!record) return;
     if (record.status !== 'sending' && !isPosted(record)) await stateStore.putOutboxRecord(localId, (record = { ...record, status: 'sending' }));
     const stopped = () => job.cancelled || job.delivered || this.closing.signal.aborted;
@@ -429,7 +429,7 @@ export class Sender {
         if (record.pieces[index]!.placed.length > slot) continue;
         const free = freeTargets(record, record.pieces[index]!);
         if (free.length === 0) continue; // fewer servers than copies: no copy for this slot
-        const snapshot: OutboxRecord = record;
+        const snapshot: StoredOutboxRecord = record;
         const targetOf = (url: string): number => snapshot.targets.indexOf(url);
         const first = slot === 0 && !isPosted(record);
         let dropUrl: string;
@@ -478,7 +478,7 @@ export class Sender {
         if (!current) return;
         const target: number = targetOf(dropUrl);
         const at = this.options.now();
-        const pieces: OutboxRecord['pieces'] = current.pieces.map((piece, i) =>
+        const pieces: StoredOutboxRecord['pieces'] = current.pieces.map((piece, i) =>
           i === index ? { ...piece, placed: [...piece.placed, { target, sealed: sealedIndex(current, piece, target, slot), at }] } : piece,
         );
         record = { ...current, pieces, updatedAt: at };

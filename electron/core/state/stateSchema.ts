@@ -97,10 +97,32 @@ const outboxRecordSchema = z.object({
   /** Version 1: the session sender's references of these messages, for its acknowledgement vectors. */
   refs: z.array(z.string()).default([]),
 });
-export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
+/** A record as it is kept (and read back): every field present. */
+export type StoredOutboxRecord = z.infer<typeof outboxRecordSchema>;
+
+/** A record as callers may write it: without the k-of-n fields it is a record of before them. */
+export type OutboxRecord = z.input<typeof outboxRecordSchema>;
+
+/** The k-of-n fields of a record written without them (as a file of before them reads). */
+export function withOutboxDefaults(record: OutboxRecord): StoredOutboxRecord {
+  return {
+    protocol: 0,
+    wanted: 1,
+    recipientKey: '',
+    targets: [],
+    pieces: [],
+    acked: [],
+    deliveredAt: null,
+    nextRepostAt: null,
+    repostUntil: null,
+    repostEnded: null,
+    refs: [],
+    ...record,
+  };
+}
 
 /** Bytes of sealed pieces a record keeps (for the bound on the state file). */
-export function retainedBytes(record: OutboxRecord): number {
+export function retainedBytes(record: StoredOutboxRecord): number {
   let bytes = 0;
   for (const pdu of record.pendingPdus) bytes += pdu.length;
   for (const piece of record.pieces) for (const pdu of piece.sealed) bytes += pdu.length;
@@ -108,7 +130,7 @@ export function retainedBytes(record: OutboxRecord): number {
 }
 
 /** A record still holding sealed pieces: to post, or to re-post until acknowledged. */
-export function holdsPdus(record: OutboxRecord): boolean {
+export function holdsPdus(record: StoredOutboxRecord): boolean {
   return record.pendingPdus.length > 0 || record.pieces.some((piece) => piece.sealed.some((pdu) => pdu !== ''));
 }
 

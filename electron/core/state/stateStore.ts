@@ -33,9 +33,11 @@ import {
   type EngineState,
   type OutboxRecord,
   type QueuedReceipt,
+  type StoredOutboxRecord,
   type ServerHealth,
   holdsPdus,
   retainedBytes,
+  withOutboxDefaults,
   STATE_FILE_NAME,
   STATE_FORMAT,
   STATE_VERSION,
@@ -528,7 +530,7 @@ export class StateStore {
     return this.settings();
   }
 
-  outboxRecord(localId: string): OutboxRecord | null {
+  outboxRecord(localId: string): StoredOutboxRecord | null {
     const record = this.unlocked.outbox[localId];
     return record ? structuredClone(record) : null;
   }
@@ -538,7 +540,7 @@ export class StateStore {
     const outbox = this.unlocked.outbox;
     const isNew = !(localId in outbox);
     delete outbox[localId]; // re-insert last: insertion order is age order for pruning
-    outbox[localId] = structuredClone(record);
+    outbox[localId] = structuredClone(withOutboxDefaults(record));
     // A record keeping sealed pieces to re-post is not finished; the outbox bounds those itself.
     const finished = Object.keys(outbox).filter((id) => !holdsPdus(outbox[id]!));
     for (const id of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_OUTBOX))) delete outbox[id];
