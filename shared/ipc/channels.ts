@@ -73,6 +73,8 @@ export const channelSpecs = {
   'devices/linkJoin': {},
   'devices/linkDownload': {},
   'devices/linkCommit': {},
+  'devices/list': {},
+  'devices/rename': {},
   'messages/send': {},
   'files/stageBegin': {},
   'files/stageChunk': {},

@@ -345,6 +345,27 @@ export interface DeviceLinkStatus {
   expiresAt: number;
 }
 
+/** One device of an identity's device list (PROTOCOL-V1.md 5c `DEVICES`). */
+export interface DeviceInfo {
+  /** 8 random bytes, 16 hex: stable for the device's life with this identity. */
+  deviceId: string;
+  /** Plain text (control and bidi characters removed), at most 32 bytes of UTF-8. */
+  name: string;
+  /** Days since 1970-01-01 (UTC) when it was added. */
+  addedDay: number;
+  /** This device. */
+  self: boolean;
+}
+
+/** `devices/list`: the devices that hold an identity, as this device knows them. */
+export interface DeviceListStatus {
+  /** Grows with every change (a device added, renamed); the higher epoch wins when devices compare lists. */
+  epoch: number;
+  /** The list's 4-byte hash, 8 hex (what version-1 headers will echo). */
+  hash: string;
+  devices: DeviceInfo[];
+}
+
 /** Files travel between the UI and the engine in chunks of this many bytes at most (as backups do). */
 export const FILE_CHUNK_BYTES = BACKUP_CHUNK_BYTES;
 /** The largest file the engine takes to send (a drop server may take less: `--max-blob-bytes`). */
@@ -492,6 +513,10 @@ export const requestSchemas = {
   'devices/linkDownload': z.object({ linkId: id, offset: z.number().int().min(0) }),
   /** Adds the received identity with its drop cursors (and, on a profile without identities, the engine settings). */
   'devices/linkCommit': z.object({ linkId: id }),
+  /** The identity's device list (this device alone until a link adds another). */
+  'devices/list': z.object({ identityId: id }),
+  /** Renames a device in the identity's list (this device's own name, usually): a new epoch of the list. */
+  'devices/rename': z.object({ identityId: id, deviceId: z.string().regex(/^[0-9a-f]{16}$/), name: z.string().trim().min(1).max(64) }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /**
@@ -730,6 +755,8 @@ export interface ResponseMap {
   /** base64url of up to BACKUP_CHUNK_BYTES bytes from the offset, and the total size. */
   'devices/linkDownload': { data: string; size: number };
   'devices/linkCommit': IdentitySummary;
+  'devices/list': DeviceListStatus;
+  'devices/rename': DeviceListStatus;
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'files/stageBegin': { stageId: string };

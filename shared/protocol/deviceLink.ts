@@ -41,8 +41,8 @@ export type LinkAbortReason = 'mismatch' | 'cancelled' | 'failed';
 const ABORT_CODES: Record<LinkAbortReason, number> = { mismatch: 1, cancelled: 2, failed: 3 };
 
 export type LinkFrame =
-  /** Joiner → offerer, first: who is joining. */
-  | { kind: 'hello'; deviceId: Uint8Array; name: string }
+  /** Joiner → offerer, first: who is joining, with its device prekey for the device list. */
+  | { kind: 'hello'; deviceId: Uint8Array; prekey: Uint8Array; name: string }
   /** Offerer → joiner, after the user confirmed the code: one piece of the bundle. */
   | { kind: 'chunk'; index: number; total: number; data: Uint8Array }
   /** Offerer → joiner, last: how many chunks, how many bytes and their SHA-256. */
@@ -89,12 +89,13 @@ export function encodeLinkFrame(frame: LinkFrame): Uint8Array<ArrayBuffer> {
   out[0] = KIND[frame.kind];
   switch (frame.kind) {
     case 'hello': {
-      if (frame.deviceId.length !== DEVICE_ID_LENGTH) throw new RangeError('device ids are 8 bytes');
+      if (frame.deviceId.length !== DEVICE_ID_LENGTH || frame.prekey.length !== 32) throw new RangeError('device ids are 8 bytes, prekeys 32');
       const name = truncateUtf8(frame.name, MAX_DEVICE_NAME_BYTES);
       out[1] = LINK_VERSION;
       out.set(frame.deviceId, 2);
-      out[10] = name.length;
-      out.set(name, 11);
+      out.set(frame.prekey, 10);
+      out[42] = name.length;
+      out.set(name, 43);
       break;
     }
     case 'chunk':
@@ -129,11 +130,11 @@ export function decodeLinkFrame(bytes: Uint8Array): LinkFrame {
   switch (bytes[0]) {
     case KIND.hello: {
       if (bytes[1] !== LINK_VERSION) throw new ProtocolError('unsupported_version', 'The other device runs another version of Deaddrop: update both.');
-      const nameLength = bytes[10]!;
+      const nameLength = bytes[42]!;
       if (nameLength > MAX_DEVICE_NAME_BYTES) throw invalid('A device name is too long.');
-      zeroFrom(11 + nameLength);
-      const name = utf8Decode(bytes.subarray(11, 11 + nameLength));
-      return { kind: 'hello', deviceId: bytes.slice(2, 10), name: cleanDeviceName(name) };
+      zeroFrom(43 + nameLength);
+      const name = utf8Decode(bytes.subarray(43, 43 + nameLength));
+      return { kind: 'hello', deviceId: bytes.slice(2, 10), prekey: bytes.slice(10, 42), name: cleanDeviceName(name) };
     }
     case KIND.chunk: {
       const index = view.getUint32(1);

@@ -153,6 +153,17 @@ describe('linking a device', () => {
     expect(restored).toMatchObject({ id: alice.id, alias: 'alice', publicKey: alice.publicKey, dropUrls: alice.dropUrls });
     expect((await d2.call('devices/linkStatus', { linkId: joinId })).state).toBe('done');
 
+    // Both devices hold the same list: D1 and the new one, each knowing which one it is.
+    const [list1, list2] = [await d1.call('devices/list', { identityId: alice.id }), await d2.call('devices/list', { identityId: alice.id })];
+    expect(list1.devices).toHaveLength(2);
+    expect(list2.hash).toBe(list1.hash);
+    expect(list2.epoch).toBe(2);
+    expect(list2.devices.find((device) => device.self)?.name).toBe('Laptop');
+    expect(list1.devices.find((device) => device.self)?.name).not.toBe('Laptop');
+    const renamed = await d2.call('devices/rename', { identityId: alice.id, deviceId: list2.devices.find((device) => device.self)!.deviceId, name: 'Work\u202elaptop' });
+    expect(renamed.epoch).toBe(3);
+    expect(renamed.devices.find((device) => device.self)?.name).toBe('Worklaptop');
+
     // D2 resumes from D1's cursor: the message read before the link does not come again.
     await send(bob, bobId, alice, 'after', 'for both devices');
     const onD2 = await receiveAndAck(d2, 1, 'the message after the link on D2');

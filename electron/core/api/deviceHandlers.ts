@@ -1,12 +1,14 @@
 /**
- * The `devices/*` channels: linking another device to an identity (electron/core/devices). As with
- * backups, each side moves its own part: the engine the identity, its key, cursors and settings, the
- * UI its records (uploaded by the offering UI, stored by the joining UI before `devices/linkCommit`).
+ * The `devices/*` channels: an identity's device list, and linking another device to an identity
+ * (electron/core/devices). As with backups, each side of a link moves its own part: the engine the
+ * identity, its key, cursors, settings and device list, the UI its records (uploaded by the offering
+ * UI, stored by the joining UI before `devices/linkCommit`).
  */
-import type { ApiHandlers } from '../../../shared/ipc/contract.js';
+import type { ApiHandlers, DeviceListStatus } from '../../../shared/ipc/contract.js';
 import { createLogger } from '../../../shared/log.js';
 import type { EngineContext } from '../engine.js';
 import { DeviceLinks } from '../devices/deviceLinks.js';
+import { type DeviceListView, DeviceStore } from '../devices/deviceStore.js';
 import { identitiesChanged } from './identityHandlers.js';
 
 type DeviceChannels =
@@ -17,9 +19,13 @@ type DeviceChannels =
   | 'devices/linkStatus'
   | 'devices/linkJoin'
   | 'devices/linkDownload'
-  | 'devices/linkCommit';
+  | 'devices/linkCommit'
+  | 'devices/list'
+  | 'devices/rename';
 
-export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void, links = new DeviceLinks(parts, createLogger('devices'))): Pick<ApiHandlers, DeviceChannels> {
+export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, DeviceChannels> {
+  const store = new DeviceStore(parts.options.dataDir, parts.stateStore, parts.now);
+  const links = new DeviceLinks(parts, store, createLogger('devices'));
   return {
     'devices/linkBegin': async ({ identityId, includeHistory }) => {
       requireUnlocked();
@@ -50,5 +56,23 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
       await identitiesChanged(parts);
       return restored;
     },
+    'devices/list': async ({ identityId }) => {
+      requireUnlocked();
+      parts.stateStore.identity(identityId);
+      return listStatus(await store.view(identityId));
+    },
+    'devices/rename': async ({ identityId, deviceId, name }) => {
+      requireUnlocked();
+      parts.stateStore.identity(identityId);
+      return listStatus(await store.rename(identityId, deviceId, name));
+    },
+  };
+}
+
+function listStatus(view: DeviceListView): DeviceListStatus {
+  return {
+    epoch: view.epoch,
+    hash: view.hash,
+    devices: view.devices.map(({ deviceId, name, addedDay }) => ({ deviceId, name, addedDay, self: deviceId === view.selfId })),
   };
 }

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { BACKUP_PAYLOAD_SCHEMA, BACKUP_PAYLOAD_VERSION, type BackupPayload, parseBackupPayload, parseBackupUiPart } from '../../../shared/backup/backupPayload.js';
 import { type DeviceLinkStatus, type EngineSettings, type IdentitySummary, engineSettingsSchema } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
-import { type LinkAbortReason, type LinkFrame, LINK_VERSION, chunkFrames, cleanDeviceName, formatLinkString, parseLinkString } from '../../../shared/protocol/deviceLink.js';
+import { type LinkAbortReason, type LinkFrame, LINK_VERSION, chunkFrames, formatLinkString, parseLinkString } from '../../../shared/protocol/deviceLink.js';
 import { formatDropUrl, generateDropId, parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
@@ -27,6 +27,8 @@ import { BackupTransfers } from '../state/backupTransfers.js';
 import { type RawKeyPair, keyPairFromPrivate } from '../v1/primitives.js';
 import type { EngineContext } from '../engine.js';
 import { type LinkKeys, deriveLinkKeys, newLinkKeyPair, openLinkPdu, pduHash, rOf, sealLinkPdu } from './linkCipher.js';
+import { type DeviceList, type DeviceRecord, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import type { DeviceStore } from './deviceStore.js';
 
 /** A link gives up this long after it began (the temporary drop's messages expire with the server's TTL). */
 export const LINK_LIFETIME_MS = 10 * 60_000;
@@ -49,6 +51,10 @@ const bundleSchema = z.object({
   version: z.literal(LINK_VERSION),
   payload: z.unknown(),
   settings: engineSettingsSchema,
+  devices: z.object({
+    epoch: z.number(),
+    devices: z.array(z.object({ deviceId: z.string(), prekey: z.string(), addedDay: z.number(), name: z.string() })),
+  }),
 });
 
 /** What the offering device sends once the codes matched. */
@@ -58,6 +64,8 @@ interface LinkBundle {
   /** A full backup's payload, not sealed with a passphrase: the link's keys protect it. */
   payload: BackupPayload;
   settings: EngineSettings;
+  /** The identity's device list with the new device in it (the next epoch). */
+  devices: DeviceList;
 }
 
 interface Link {
@@ -86,10 +94,15 @@ interface Link {
   /** The transfer with the UI's records (BackupTransfers: uploaded on the offer side, downloaded on the join side). */
   transferId: string;
   // Offer side
+  /** The joining device as the list will hold it, from its hello. */
+  joiner: DeviceRecord | null;
+  /** The list the bundle carries, kept here once the other device has it all. */
+  nextList: DeviceList | null;
   identityId: string | null;
   includeHistory: boolean;
   cursors: Record<string, string>;
   // Join side
+  self: { record: DeviceRecord; prekeyPrivate: string } | null;
   received: Map<number, Uint8Array>;
   end: Extract<LinkFrame, { kind: 'end' }> | null;
   bundle: LinkBundle | null;
@@ -111,6 +124,7 @@ export class DeviceLinks {
 
   constructor(
     private readonly parts: EngineContext,
+    private readonly devices: DeviceStore,
     private readonly logger: Logger,
     private readonly pollMs = POLL_MS,
   ) {
@@ -150,7 +164,8 @@ export class DeviceLinks {
       await this.fail(link, 'The codes did not match, so nothing was sent. Someone else may have seen the QR code: start again and keep it to yourself.', 'mismatch');
       return this.status(link);
     }
-    const bundle = this.bundleOf(link);
+    link.nextList = await this.devices.withDevice(link.identityId!, link.joiner!);
+    const bundle = this.bundleOf(link, link.nextList);
     this.set(link, { state: 'sending' });
     void this.send(link, bundle);
     return this.status(link);
@@ -170,9 +185,11 @@ export class DeviceLinks {
     const { serverUrl } = parseDropUrl(offer.dropUrl);
     const link = this.newLink('join', { dropUrl: offer.dropUrl, serverUrl, pair, offererPublic: offer.publicKey });
     link.keys = keys;
-    link.deviceName = cleanDeviceName(deviceName);
+    link.self = this.devices.newSelf(deviceName);
+    link.deviceName = link.self.record.name;
     link.state = 'receiving';
-    const hello = sealLinkPdu(keys.fromJoiner, { kind: 'hello', deviceId: randomBytes(8), name: link.deviceName }, pair.publicKey);
+    const { deviceId, prekey, name } = link.self.record;
+    const hello = sealLinkPdu(keys.fromJoiner, { kind: 'hello', deviceId: Buffer.from(deviceId, 'hex'), prekey: Buffer.from(prekey, 'hex'), name }, pair.publicKey);
     try {
       await this.post(link, hello);
     } catch (err) {
@@ -205,6 +222,7 @@ export class DeviceLinks {
     } finally {
       key.fill(0);
     }
+    await this.devices.adopt(id, link.bundle.devices, link.self!);
     // This device starts without sessions of its own (PROTOCOL-V1.md 5c: sessions are per device).
     await sessions.forgetIdentity(id);
     receiver.invalidate();
@@ -265,6 +283,9 @@ export class DeviceLinks {
       timer: null,
       reading: false,
       transferId: '',
+      joiner: null,
+      nextList: null,
+      self: null,
       identityId: null,
       includeHistory: false,
       cursors: {},
@@ -411,12 +432,15 @@ export class DeviceLinks {
       const frame = keys ? openLinkPdu(keys.fromJoiner, pdu) : null;
       if (!keys || frame?.kind !== 'hello') return this.tampered(link);
       link.keys = keys;
-      this.set(link, { state: 'compare', deviceName: frame.name || 'Unnamed device' });
+      const name = frame.name || 'Unnamed device';
+      link.joiner = { deviceId: toHex(frame.deviceId), prekey: toHex(frame.prekey), addedDay: Math.floor(this.parts.now() / 86_400_000), name };
+      this.set(link, { state: 'compare', deviceName: name });
       return;
     }
     const frame = openLinkPdu(link.keys.fromJoiner, pdu);
     if (frame?.kind === 'abort') return this.fail(link, abortText(frame.reason), null);
     if (frame?.kind === 'received' && (link.state === 'sent' || link.state === 'sending')) {
+      await this.devices.adopt(link.identityId!, link.nextList!);
       this.set(link, { state: 'done' });
       this.finish(link);
       return;
@@ -463,7 +487,8 @@ export class DeviceLinks {
     try {
       const json = inflateRawSync(compressed, { maxOutputLength: MAX_BUNDLE_BYTES });
       const outer = bundleSchema.parse(JSON.parse(json.toString('utf8')));
-      bundle = { ...outer, payload: parseBackupPayload(outer.payload) };
+      bundle = { ...outer, payload: parseBackupPayload(outer.payload), devices: normalizeDeviceList(outer.devices) };
+      if (!bundle.devices.devices.some((device) => device.deviceId === link.self!.record.deviceId)) throw new Error('this device is not in the device list sent');
       this.lastFigures = { bundleBytes: json.length, compressedBytes: compressed.length, pdus: end.total + 1 };
     } catch (err) {
       return this.fail(link, `What the other device sent could not be read (${err instanceof Error ? err.message : 'unknown error'}): nothing was added.`, 'failed');
@@ -494,7 +519,7 @@ export class DeviceLinks {
   }
 
   /** Offer side: the bundle of the identity, its cursors as noted at the start, the settings and the UI's records. */
-  private bundleOf(link: Link): Buffer {
+  private bundleOf(link: Link, devices: DeviceList): Buffer {
     const { stateStore, now } = this.parts;
     const identity = stateStore.identity(link.identityId!);
     let ui: unknown;
@@ -523,7 +548,7 @@ export class DeviceLinks {
       ui: checkedUi,
     };
     privateKey.fill(0);
-    const bundle: LinkBundle = { schema: BUNDLE_SCHEMA, version: LINK_VERSION, payload, settings: stateStore.settings() };
+    const bundle: LinkBundle = { schema: BUNDLE_SCHEMA, version: LINK_VERSION, payload, settings: stateStore.settings(), devices };
     const json = Buffer.from(JSON.stringify(bundle), 'utf8');
     const compressed = deflateRawSync(json, { level: 9 });
     json.fill(0);

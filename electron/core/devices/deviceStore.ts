@@ -1,0 +1,149 @@
+/**
+ * The device list of each identity as this device keeps it (PROTOCOL-V1.md 5c `DEVICES`), with this
+ * device's own id and prekey, in one file beside the state file, `engine-devices.json`: each identity's
+ * entry sealed under the data key and bound to the identity's life (a restored identity starts a new
+ * list, as it starts without sessions), replaced atomically on every change.
+ *
+ * An identity that has no entry yet (made before device lists, or restored) gets one on first use:
+ * this device alone, epoch 1.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { type DeviceList, type DeviceRecord, MAX_DEVICES, deviceListHash, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import { cleanDeviceName } from '../../../shared/protocol/deviceLink.js';
+import { ApiFailure } from '../../../shared/ipc/result.js';
+import { writeFileAtomic } from '../state/atomicFile.js';
+import type { StateStore } from '../state/stateStore.js';
+import { generateKeyPair } from '../v1/primitives.js';
+
+const FILE_NAME = 'engine-devices.json';
+/** The sealing context's "session id": no version-1 session id has this form. */
+const SEAL_ID = 'device list';
+/** Earlier lists kept to tell a stale contact view from an injected device. */
+const KEPT_LISTS = 16;
+const DAY_MS = 86_400_000;
+
+const recordSchema = z.object({ deviceId: z.string(), prekey: z.string(), addedDay: z.number(), name: z.string() });
+const listSchema = z.object({ epoch: z.number(), devices: z.array(recordSchema) });
+const entrySchema = z.object({
+  list: listSchema,
+  selfId: z.string(),
+  /** This device's prekey's private half, 64 hex (for per-device sessions, not used yet). */
+  selfPrekeyPrivate: z.string(),
+  /** Earlier lists of this identity, newest last. */
+  earlier: z.array(listSchema),
+});
+type Entry = z.infer<typeof entrySchema>;
+const fileSchema = z.object({ version: z.literal(1), identities: z.record(z.string(), z.string()) });
+
+/** What `devices/list` answers. */
+export interface DeviceListView {
+  epoch: number;
+  /** The 4-byte hash v1 headers echo, 8 hex. */
+  hash: string;
+  selfId: string;
+  devices: DeviceRecord[];
+  /** Every device id any list of this identity held here (to judge a contact's view). */
+  earlier: DeviceList[];
+}
+
+export class DeviceStore {
+  private sealed: Record<string, string> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly stateStore: StateStore,
+    private readonly now: () => number,
+  ) {}
+
+  /** The identity's list, made (this device alone) when there is none for its current life. */
+  async view(identityId: string): Promise<DeviceListView> {
+    const entry = await this.entry(identityId);
+    return { epoch: entry.list.epoch, hash: await deviceListHash(entry.list), selfId: entry.selfId, devices: entry.list.devices, earlier: entry.earlier };
+  }
+
+  /** A fresh record for this device (a joining device makes it before it has the identity). */
+  newSelf(name: string): { record: DeviceRecord; prekeyPrivate: string } {
+    const pair = generateKeyPair();
+    const record: DeviceRecord = {
+      deviceId: Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex'),
+      prekey: Buffer.from(pair.publicKey).toString('hex'),
+      addedDay: Math.floor(this.now() / DAY_MS),
+      name: cleanDeviceName(name) || 'Unnamed device',
+    };
+    const prekeyPrivate = Buffer.from(pair.privateKey).toString('hex');
+    pair.privateKey.fill(0);
+    return { record, prekeyPrivate };
+  }
+
+  /** Renames a device of the list (this one or another): a new epoch, so every copy converges on it. */
+  async rename(identityId: string, deviceId: string, name: string): Promise<DeviceListView> {
+    const entry = await this.entry(identityId);
+    if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
+    const clean = cleanDeviceName(name);
+    if (clean === '') throw new ApiFailure('bad_input', 'Give the device a name.');
+    const devices = entry.list.devices.map((device) => (device.deviceId === deviceId ? { ...device, name: clean } : device));
+    await this.write(identityId, this.next(entry, devices));
+    return this.view(identityId);
+  }
+
+  /** The list with `joining` added, as the next epoch: what a link carries to the new device. */
+  async withDevice(identityId: string, joining: DeviceRecord): Promise<DeviceList> {
+    const entry = await this.entry(identityId);
+    const others = entry.list.devices.filter((device) => device.deviceId !== joining.deviceId);
+    if (others.length >= MAX_DEVICES) throw new ApiFailure('bad_input', `This identity is on ${MAX_DEVICES} devices already: remove one first.`);
+    return normalizeDeviceList({ epoch: Math.min(0xffff, entry.list.epoch + 1), devices: [...others, joining] });
+  }
+
+  /** Takes a list the other device sent or accepted (a link): kept when it is not older than ours. */
+  async adopt(identityId: string, list: DeviceList, self?: { record: DeviceRecord; prekeyPrivate: string }): Promise<void> {
+    const normalized = normalizeDeviceList(list);
+    const current = await this.entryOrNull(identityId);
+    const entry: Entry = current ?? { list: normalized, selfId: self!.record.deviceId, selfPrekeyPrivate: self!.prekeyPrivate, earlier: [] };
+    if (current && normalized.epoch < current.list.epoch) return;
+    await this.write(identityId, { ...entry, list: normalized, earlier: current ? [...current.earlier, current.list].slice(-KEPT_LISTS) : [] });
+  }
+
+  private next(entry: Entry, devices: DeviceRecord[]): Entry {
+    return { ...entry, list: normalizeDeviceList({ epoch: Math.min(0xffff, entry.list.epoch + 1), devices }), earlier: [...entry.earlier, entry.list].slice(-KEPT_LISTS) };
+  }
+
+  private async entry(identityId: string): Promise<Entry> {
+    const found = await this.entryOrNull(identityId);
+    if (found) return found;
+    this.stateStore.identity(identityId);
+    const { record, prekeyPrivate } = this.newSelf(`Device ${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`);
+    const entry: Entry = { list: { epoch: 1, devices: [record] }, selfId: record.deviceId, selfPrekeyPrivate: prekeyPrivate, earlier: [] };
+    await this.write(identityId, entry);
+    return entry;
+  }
+
+  private async entryOrNull(identityId: string): Promise<Entry | null> {
+    const sealed = (await this.file())[identityId];
+    if (!sealed) return null;
+    const opened = this.stateStore.openSession(identityId, SEAL_ID, sealed);
+    if (!opened) return null; // sealed for an earlier life of this identity
+    return entrySchema.parse(JSON.parse(Buffer.from(opened).toString('utf8')));
+  }
+
+  private async file(): Promise<Record<string, string>> {
+    if (this.sealed) return this.sealed;
+    try {
+      this.sealed = fileSchema.parse(JSON.parse(await readFile(join(this.dataDir, FILE_NAME), 'utf8'))).identities;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.sealed = {};
+    }
+    return this.sealed;
+  }
+
+  private async write(identityId: string, entry: Entry): Promise<void> {
+    const identities = await this.file();
+    identities[identityId] = this.stateStore.sealSession(identityId, SEAL_ID, Buffer.from(JSON.stringify(entry), 'utf8'));
+    // Writes go out one after the other, each with everything known by then.
+    this.writing = this.writing.catch(() => undefined).then(() => writeFileAtomic(join(this.dataDir, FILE_NAME), JSON.stringify({ version: 1, identities })));
+    await this.writing;
+  }
+}
