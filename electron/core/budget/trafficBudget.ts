@@ -1,0 +1,167 @@
+/**
+ * The traffic budget in the engine (PROTOCOL-V1.md 4c): while a preset other than Off is chosen, the
+ * slots of `BudgetScheduler` carry all drop traffic. The outbox posts through `postingClient()` (its
+ * PDUs wait in the queue for a slot), the poller runs no watchers, push sockets or probes of its own
+ * and reads each own drop once per slot through `readDrop`, and the servers' discovery documents say
+ * who can pad answers and take cover. A server that cannot is reported (`ServerStatus.canPad`,
+ * `canCover`), never quietly used as if it could.
+ */
+import type { Logger } from '../../../shared/log.js';
+import { type BudgetShape, shapeOf } from '../../../shared/budget/model.js';
+import type { TrafficBudgetSetting } from '../../../shared/budget/setting.js';
+import { parseDropUrl } from '../../../shared/protocol/dropId.js';
+import type { DestinationGuard } from '../net/destinationGuard.js';
+import { DropClient, DropRequestError, type FetchOptions, type FetchResult } from '../net/dropClient.js';
+import type { ProxySetting } from '../net/proxyDispatcher.js';
+import { coverPdu } from './coverPdu.js';
+import { CoverTargets } from './coverTargets.js';
+import { PostQueue } from './postQueue.js';
+import { BudgetScheduler, type SlotReport, type SlotTimer, realTimer } from './scheduler.js';
+import { type ServerFeatures, SlotTransport } from './slotTransport.js';
+
+/** One GET of a drop after `since`, as the poller asks for it. */
+export type BudgetFetch = (dropUrl: string, since: string | null, options: FetchOptions) => Promise<FetchResult>;
+
+/** A server's features are asked again after a day (a server may be upgraded). */
+const DISCOVERY_MAX_AGE_MS = 24 * 3600_000;
+
+export interface TrafficBudgetOptions {
+  /** The user's setting; null while the engine is locked (no slots then). */
+  setting(): TrafficBudgetSetting | null;
+  proxy(): ProxySetting;
+  guard: DestinationGuard;
+  ownDrops(): readonly string[];
+  /** Reads one own drop with exactly one request through `fetch` (the poller's budget hook). */
+  readDrop(dropUrl: string, fetch: BudgetFetch): Promise<void>;
+  /** What a server announced, for the user to see. */
+  noteServer(dropUrl: string, features: { canPad: boolean; canCover: boolean }): void;
+  timer?: SlotTimer;
+  random?: () => number;
+  timeoutMs?: number;
+  onSlot?(report: SlotReport): void;
+  logger: Logger;
+}
+
+export class TrafficBudget {
+  readonly queue: PostQueue;
+  readonly transport: SlotTransport;
+  private readonly scheduler: BudgetScheduler;
+  private readonly covers: CoverTargets;
+  private readonly features = new Map<string, { features: ServerFeatures; at: number }>();
+  private readonly queueingClient: DropClient;
+  private readonly timer: SlotTimer;
+
+  constructor(private readonly options: TrafficBudgetOptions) {
+    this.timer = options.timer ?? realTimer;
+    const random = options.random ?? Math.random;
+    this.queue = new PostQueue(() => this.timer.now());
+    this.transport = new SlotTransport({ proxy: options.proxy, guard: options.guard, timeoutMs: options.timeoutMs });
+    this.covers = new CoverTargets({ takesCover: (serverUrl) => this.featuresOf(serverUrl)?.cover === true, ownDrops: options.ownDrops, random });
+    this.scheduler = new BudgetScheduler({
+      shape: () => this.shape(),
+      ownDrops: options.ownDrops,
+      queue: this.queue,
+      covers: this.covers,
+      coverPdu,
+      post: (dropUrl, pdu, cover) => this.transport.post(dropUrl, pdu, cover),
+      read: (dropUrl, page) => this.read(dropUrl, page),
+      timer: this.timer,
+      random,
+      onSlot: options.onSlot,
+      logger: options.logger,
+    });
+    this.queueingClient = new QueueingDropClient(this.queue);
+  }
+
+  /** True while a preset other than Off is chosen and the engine is unlocked. */
+  get active(): boolean {
+    return this.shape() !== null;
+  }
+
+  /** The client the outbox posts with in budget mode (its POSTs wait for a slot); null when the budget is off. */
+  postingClient(): DropClient | null {
+    return this.active ? this.queueingClient : null;
+  }
+
+  /**
+   * Follows the setting (after a change, an unlock, new own drops): asks the own servers what they
+   * offer, then starts the slots, or stops them and hands waiting PDUs back to the outbox.
+   */
+  async configure(): Promise<void> {
+    if (!this.active) {
+      await this.scheduler.stop();
+      this.queue.release('The traffic budget was switched off; the message is sent directly.');
+      return;
+    }
+    await Promise.all(this.options.ownDrops().map((dropUrl) => this.discover(parseDropUrl(dropUrl).serverUrl, dropUrl)));
+    this.scheduler.start();
+  }
+
+  /** Resolves when no slot is running (tests). */
+  idle(): Promise<void> {
+    return this.scheduler.idle();
+  }
+
+  async close(): Promise<void> {
+    await this.scheduler.stop();
+    this.queue.release('The engine stopped.');
+  }
+
+  private shape(): BudgetShape | null {
+    const setting = this.options.setting();
+    return setting ? shapeOf(setting) : null;
+  }
+
+  private featuresOf(serverUrl: string): ServerFeatures | undefined {
+    return this.features.get(serverUrl)?.features;
+  }
+
+  private async discover(serverUrl: string, dropUrl: string): Promise<void> {
+    const known = this.features.get(serverUrl);
+    if (known && known.at > this.timer.now() - DISCOVERY_MAX_AGE_MS) {
+      this.options.noteServer(dropUrl, { canPad: known.features.page, canCover: known.features.cover });
+      return;
+    }
+    try {
+      const features = await this.transport.discover(serverUrl);
+      this.features.set(serverUrl, { features, at: this.timer.now() });
+      this.options.noteServer(dropUrl, { canPad: features.page, canCover: features.cover });
+    } catch (err) {
+      // Unknown counts as "cannot" until a later configure asks again: never padded on a guess.
+      this.options.logger.warn('drop server features unknown', { error: err instanceof Error ? err.message : 'unknown' });
+      this.options.noteServer(dropUrl, { canPad: false, canCover: false });
+    }
+  }
+
+  /** One GET of an own drop: padded where the server can, plain (and reported) where it cannot. */
+  private read(dropUrl: string, page: number): Promise<void> {
+    const features = this.featuresOf(parseDropUrl(dropUrl).serverUrl);
+    const fetch: BudgetFetch = features?.page
+      ? (url, since, options) => this.transport.fetchPage(url, since, Math.min(page, features.maxPage), options)
+      : (url, since, options) => this.transport.fetchPlain(url, since, options);
+    return this.options.readDrop(dropUrl, fetch);
+  }
+}
+
+/**
+ * The outbox's drop client in budget mode: a POST waits in the queue and settles with the slot's
+ * POST. The outbox only posts; anything else through it is a mistake and says so.
+ */
+class QueueingDropClient extends DropClient {
+  constructor(private readonly queue: PostQueue) {
+    // Every request method is overridden: the dispatcher is never used.
+    super({ dispatcher: undefined as never });
+  }
+
+  override post(dropUrl: string, pdu: Uint8Array): Promise<void> {
+    return this.queue.enqueue(dropUrl, pdu);
+  }
+
+  override fetch(): Promise<FetchResult> {
+    return Promise.reject(new DropRequestError('refused', 'In budget mode drops are read in slots only.'));
+  }
+
+  override probe(): Promise<{ hasNew: boolean; latest: string | null }> {
+    return Promise.reject(new DropRequestError('refused', 'In budget mode drops are read in slots only.'));
+  }
+}
