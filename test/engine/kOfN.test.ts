@@ -305,9 +305,13 @@ describe('re-posting until acknowledged', () => {
 });
 
 describe('what the state file keeps', () => {
-  it('keeps at most maxMessages messages for re-posting: the oldest give way and say so', async () => {
+  it.each([
+    ['maxMessages', { maxMessages: 3 }],
+    // One copy of one piece is 2868 base64 characters: room for three.
+    ['maxBytes', { maxBytes: 3 * 2868 + 100 }],
+  ])('keeps at most %s for re-posting: the oldest give way and say so', async (_bound, repost) => {
     const server = await startServer();
-    const alice = await startTestEngine({ outbox: { repost: { checkMs: 100, maxMessages: 3 } } });
+    const alice = await startTestEngine({ outbox: { repost: { checkMs: 100, ...repost } } });
     try {
       const me = await alice.call('identities/create', { alias: 'me', serverUrl: server.url });
       const other = await alice.call('identities/create', { alias: 'other', serverUrl: server.url });

@@ -33,14 +33,18 @@ export interface RepostPolicy {
   forMs: number;
   /** How often (real time) the engine looks for re-posts due (default 1 minute). */
   checkMs: number;
-  /** Messages kept for re-posting (default 2000). */
+  /** Messages kept for re-posting (default 1000). */
   maxMessages: number;
-  /** Bytes of sealed pieces kept for re-posting (base64 in the state file; default 8 MiB). */
+  /**
+   * Bytes of sealed pieces kept for re-posting (base64 in the state file; default 4 MiB, about 700
+   * messages of two copies). The whole state file is rewritten with every change: measured on the
+   * 2-core VM, a write takes 6 ms at 1 MiB, 40 ms at 3.5 MiB and 63 ms at 9 MiB.
+   */
   maxBytes: number;
 }
 
 const DAY_MS = 24 * 3600_000;
-export const DEFAULT_REPOST: RepostPolicy = { intervalMs: 3.5 * DAY_MS, forMs: 30 * DAY_MS, checkMs: 60_000, maxMessages: 2000, maxBytes: 8 << 20 };
+export const DEFAULT_REPOST: RepostPolicy = { intervalMs: 3.5 * DAY_MS, forMs: 30 * DAY_MS, checkMs: 60_000, maxMessages: 1000, maxBytes: 4 << 20 };
 
 export interface ReposterOptions {
   stateStore: StateStore;
