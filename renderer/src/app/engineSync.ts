@@ -1,6 +1,7 @@
 import { createLogger } from '../../../shared/log.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
+import { recordResetLines } from '../chat/sessionResets.js';
 import { writeInboxBatch } from '../db/inboxWriter.js';
 import { applyOutboxDelivered, applyOutboxStatus, resumeOutbox } from '../db/outbox.js';
 import { applyPostDelivered, applyPostStatus, resumePosts } from '../db/posts.js';
@@ -44,6 +45,13 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
     bridge.on('outbox/delivered', ({ localId }) =>
       serially(async () => {
         if (!(await applyPostDelivered(db, localId))) await applyOutboxDelivered(db, localId);
+      }),
+    ),
+    // A reset of a conversation not on screen still leaves its line there.
+    bridge.on('sessions/changed', ({ identityId }) =>
+      serially(async () => {
+        const status = await bridge.invoke('sessions/status', { identityId });
+        if (status.ok) await recordResetLines(db, identityId, status.value);
       }),
     ),
     bridge.on('identities/changed', (list) => useSession.getState().setIdentities(list)),

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { SessionsStatus } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { RequestBar } from '../contacts/RequestBar.js';
@@ -10,6 +10,8 @@ import { MessageList } from './MessageList.js';
 import { NewMessageAnnouncer } from './NewMessageAnnouncer.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
 import { formatFingerprint } from '../../../shared/protocol/contacts.js';
+import { ErrorText } from '../components/ErrorText.js';
+import { answerReset, useSessionsStatus } from './sessionResets.js';
 
 /** One conversation: header, request bar for strangers, messages, composer. */
 export function ChatView({ identityId, contactKey }: { identityId: string; contactKey: string }) {
@@ -19,6 +21,8 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
     [identityId, contactKey],
     0,
   );
+
+  const [sessions, setSessions] = useSessionsStatus(database(), identityId);
 
   // Reading the conversation clears its unread count (also for messages arriving while it is open).
   useEffect(() => {
@@ -44,7 +48,7 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
               </span>
             )}
           </p>
-          <ForwardSecrecy identityId={identityId} contactKey={contact.publicKey} alias={contact.alias} />
+          <ForwardSecrecy status={sessions} contactKey={contact.publicKey} alias={contact.alias} />
         </div>
         <button
           type="button"
@@ -58,6 +62,9 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
         </button>
       </header>
       {contact.status === 'unknown' && <RequestBar contact={contact} />}
+      {sessions?.contacts[contact.publicKey]?.reset?.pending === true && (contact.status === 'accepted' || contact.status === 'verified') && (
+        <ResetBanner key={sessions.contacts[contact.publicKey]!.reset!.at} identityId={identityId} contactKey={contact.publicKey} alias={contact.alias} onAnswered={setSessions} />
+      )}
       <MessageList identityId={identityId} contactKey={contactKey} />
       <NewMessageAnnouncer identityId={identityId} contactKey={contactKey} alias={contact.alias} />
       {(contact.status === 'accepted' || contact.status === 'verified') && <Composer identityId={identityId} contact={contact} />}
@@ -65,32 +72,14 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
   );
 }
 
-/** How often the header asks again: a session starts with the first message either way. */
-const REFRESH_MS = 10_000;
-
 /**
  * Whether this conversation is forward secret (a version-1 session, PROTOCOL-V1.md 1c), from the
- * engine's `sessions/status`, with a one-line explanation on hover or keyboard focus.
+ * engine's `sessions/status`, with a one-line explanation: shown on hover or keyboard focus, and always
+ * the focusable label's description, so a screen reader reads it with the label.
  */
-function ForwardSecrecy({ identityId, contactKey, alias }: { identityId: string; contactKey: string; alias: string }) {
-  const bridge = useSession((s) => s.bridge);
-  const [status, setStatus] = useState<SessionsStatus | null>(null);
+function ForwardSecrecy({ status, contactKey, alias }: { status: SessionsStatus | null; contactKey: string; alias: string }) {
+  const whyId = useId();
   const [explained, setExplained] = useState(false);
-
-  useEffect(() => {
-    if (!bridge) return;
-    let live = true;
-    const ask = async () => {
-      const result = await bridge.invoke('sessions/status', { identityId });
-      if (live && result.ok) setStatus(result.value);
-    };
-    void ask();
-    const timer = setInterval(() => void ask(), REFRESH_MS);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [bridge, identityId]);
 
   if (!status) return null;
   const entry = status.contacts[contactKey];
@@ -115,11 +104,11 @@ function ForwardSecrecy({ identityId, contactKey, alias }: { identityId: string;
               explanation: 'Forward-secret sessions are not switched on in this app yet: messages are sealed to long-term keys.',
             };
   return (
-    <p className="hint" data-testid="chat-forward-secrecy">
+    <p className="hint" data-testid="chat-forward-secrecy" data-protocol={entry?.protocol ?? 0}>
       <span
         tabIndex={0}
-        title={explanation}
-        aria-describedby={explained ? 'chat-forward-secrecy-why' : undefined}
+        className="explained"
+        aria-describedby={whyId}
         onFocus={() => setExplained(true)}
         onBlur={() => setExplained(false)}
         onMouseEnter={() => setExplained(true)}
@@ -127,12 +116,56 @@ function ForwardSecrecy({ identityId, contactKey, alias }: { identityId: string;
       >
         {label}
       </span>
-      {explained && (
-        <span id="chat-forward-secrecy-why" role="note">
-          {' · '}
-          {explanation}
-        </span>
-      )}
+      <span id={whyId} className={explained ? undefined : 'visually-hidden'} data-testid="chat-forward-secrecy-why">
+        {' · '}
+        {explanation}
+      </span>
     </p>
+  );
+}
+
+/**
+ * Someone holding the contact's identity key started a new session with the reset flag (PROTOCOL-V1.md
+ * 1c "RESET"): their app lost its sessions (a restored backup, a new install), or a thief of that key
+ * is trying. Only the user can tell, so the old session stays until they answer. "Not now" only hides
+ * the question until the conversation is opened again: rejecting deletes the new session, and someone
+ * who first asks the contact in person must still be able to accept afterwards.
+ */
+function ResetBanner({ identityId, contactKey, alias, onAnswered }: { identityId: string; contactKey: string; alias: string; onAnswered: (status: SessionsStatus) => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const [hidden, setHidden] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (hidden || !bridge) return null;
+
+  const answer = async (accept: boolean) => {
+    setBusy(true);
+    const outcome = await answerReset(database(), bridge, identityId, contactKey, accept);
+    setBusy(false);
+    if (!outcome.ok) return setError(outcome.error);
+    setError(null);
+    onAnswered(outcome.status);
+  };
+
+  return (
+    <div className="request-bar" role="region" aria-label="New secure session" data-testid="reset-banner">
+      <p>
+        {alias}’s app started a new secure session. This proves only their identity key: if you did not expect it (for example
+        they did not restore a backup), ask them in person.
+      </p>
+      <p className="hint">Until you accept, your messages go in the old session. Reject keeps it and drops the new one.</p>
+      <ErrorText message={error} />
+      <div className="button-row">
+        <button type="button" className="primary" disabled={busy} onClick={() => void answer(true)}>
+          Accept
+        </button>
+        <button type="button" disabled={busy} onClick={() => setHidden(true)}>
+          Not now
+        </button>
+        <button type="button" className="danger ghost" disabled={busy} onClick={() => void answer(false)}>
+          Reject
+        </button>
+      </div>
+    </div>
   );
 }

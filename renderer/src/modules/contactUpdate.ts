@@ -215,29 +215,38 @@ export async function announceIdentityChange(
       outcome.error = result.error.message;
     }
   }
-  if (told.length > 0) await storeOwnLines(db, told);
+  if (told.length > 0) await storeEventLines(db, told);
   return outcome;
 }
 
-async function storeOwnLines(db: DeaddropDatabase, rows: MessageRecord[]): Promise<void> {
-  await db.transaction('rw', db.messages, db.conversations, async () => {
-    await db.messages.bulkAdd(rows);
-    const keys = rows.map((row): [string, string] => [row.identityId, row.contactKey]);
-    const current = await db.conversations.bulkGet(keys);
-    await db.conversations.bulkPut(
-      rows.map((row, i) => {
-        const conversation = current[i];
-        const newest = !conversation || row.sortAt >= conversation.lastMessageAt;
-        return {
-          identityId: row.identityId,
-          contactKey: row.contactKey,
-          lastMessageAt: newest ? row.sortAt : conversation.lastMessageAt,
-          lastMessagePreview: newest ? previewOf(row) : conversation.lastMessagePreview,
-          lastMessageDirection: newest ? row.direction : conversation.lastMessageDirection,
-          unreadCount: conversation?.unreadCount ?? 0,
-          messageCount: (conversation?.messageCount ?? 0) + 1,
-        };
-      }),
-    );
+/**
+ * Stores lines (`eventRecord`s) in their conversations, each moving its conversation when it is the
+ * newest there. A line whose id is stored already is left as it is (asking the engine again adds no
+ * second line), unless its id is in `replace`: then its text is rewritten. Returns how many were new.
+ */
+export async function storeEventLines(db: DeaddropDatabase, rows: readonly MessageRecord[], options: { replace?: readonly string[] } = {}): Promise<number> {
+  return db.transaction('rw', db.messages, db.conversations, async () => {
+    const existing = await db.messages.bulkGet(rows.map((row) => row.id));
+    const fresh = rows.filter((_, i) => existing[i] === undefined);
+    for (const [i, row] of rows.entries()) {
+      if (existing[i] !== undefined && options.replace?.includes(row.id)) await db.messages.update(row.id, { text: row.text });
+    }
+    if (fresh.length === 0) return 0;
+    await db.messages.bulkAdd(fresh);
+    for (const row of fresh) {
+      const key: [string, string] = [row.identityId, row.contactKey];
+      const conversation = await db.conversations.get(key);
+      const newest = !conversation || row.sortAt >= conversation.lastMessageAt;
+      await db.conversations.put({
+        identityId: row.identityId,
+        contactKey: row.contactKey,
+        lastMessageAt: newest ? row.sortAt : conversation.lastMessageAt,
+        lastMessagePreview: newest ? previewOf(row) : conversation.lastMessagePreview,
+        lastMessageDirection: newest ? row.direction : conversation.lastMessageDirection,
+        unreadCount: conversation?.unreadCount ?? 0,
+        messageCount: (conversation?.messageCount ?? 0) + 1,
+      });
+    }
+    return fresh.length;
   });
 }
