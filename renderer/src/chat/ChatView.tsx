@@ -89,19 +89,19 @@ function ForwardSecrecy({ status, contactKey, alias }: { status: SessionsStatus 
           label: `Forward secret${entry.since !== null ? ` since ${new Date(entry.since).toLocaleDateString()}` : ''}`,
           explanation: 'Each message has its own key, deleted once used: keys stolen later cannot read these messages.',
         }
-      : entry
+      : !status.sending
         ? {
-            label: 'Not forward secret yet',
-            explanation: `${alias}'s app supports it: it starts with the next message between you.`,
+            label: 'Not forward secret',
+            explanation: 'Forward-secret sessions are not switched on in this app yet: messages are sealed to long-term keys.',
           }
-        : status.sending
+        : entry
           ? {
-              label: `Not forward secret: ${alias}'s app does not support it yet`,
-              explanation: 'Messages are sealed to their long-term key: whoever steals that key later can read them.',
+              label: 'Not forward secret yet',
+              explanation: `${alias}'s app supports it: it starts with the next message between you.`,
             }
           : {
-              label: 'Not forward secret',
-              explanation: 'Forward-secret sessions are not switched on in this app yet: messages are sealed to long-term keys.',
+              label: `Not forward secret: ${alias}'s app does not support it yet`,
+              explanation: 'Messages are sealed to their long-term key: whoever steals that key later can read them.',
             };
   return (
     <p className="hint" data-testid="chat-forward-secrecy" data-protocol={entry?.protocol ?? 0}>
