@@ -1,0 +1,271 @@
+import QRCode from 'qrcode';
+import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
+import type { DeviceLinkStatus, DeviceListStatus, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { ErrorText } from '../components/ErrorText.js';
+import { database } from '../db/database.js';
+import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
+import { cancelLink, offerLink, spacedCode, useLinkStatus } from './deviceLinkTransfer.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Settings → Devices: the devices that hold the active identity (this one's name editable), and
+ * "Link a new device": a QR code for the other device, the six digits both must show, then the
+ * identity with its contacts and history goes over in chunks.
+ */
+export function DevicesPanel() {
+  const identity = useActiveIdentity();
+  const bridge = useSession((s) => s.bridge);
+  const [list, setList] = useState<DeviceListStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [linking, setLinking] = useState(false);
+
+  const refresh = useCallback(async () => {
+    if (!bridge || !identity) return;
+    const result = await bridge.invoke('devices/list', { identityId: identity.id });
+    if (result.ok) setList(result.value);
+    else setError(result.error.message);
+  }, [bridge, identity]);
+
+  useEffect(() => {
+    setList(null);
+    void refresh();
+  }, [refresh]);
+
+  if (!identity) return null;
+  return (
+    <section className="stack" aria-labelledby="devices-title" data-testid="devices-panel">
+      <h2 id="devices-title">Devices of {identity.alias}</h2>
+      <p className="hint">
+        Every device here holds this identity’s key and reads its drops with its own place in them. None is the main one: any of
+        them can link another.
+      </p>
+      <ErrorText message={error} />
+      {list && <DeviceList identity={identity} list={list} onChanged={setList} />}
+      {linking ? (
+        <LinkNewDevice
+          identity={identity}
+          onClose={() => {
+            setLinking(false);
+            void refresh();
+          }}
+        />
+      ) : (
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => setLinking(true)} disabled={!bridge}>
+            Link a new device
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; list: DeviceListStatus; onChanged: (list: DeviceListStatus) => void }) {
+  return (
+    <ul className="drop-list" aria-label={`Devices of ${identity.alias}`}>
+      {list.devices.map((device) => (
+        <li key={device.deviceId} className="drop-row" data-testid="device-row">
+          <div className="drop-main">
+            <div className="drop-address">
+              <strong>{device.name}</strong> {device.self && <span className="tag">This device</span>}
+              <span className="hint">Added {new Date(device.addedDay * DAY_MS).toLocaleDateString('en', { timeZone: 'UTC', dateStyle: 'medium' })}</span>
+            </div>
+          </div>
+          {device.self && <RenameDevice identity={identity} deviceId={device.deviceId} name={device.name} onChanged={onChanged} />}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function RenameDevice({ identity, deviceId, name, onChanged }: { identity: IdentitySummary; deviceId: string; name: string; onChanged: (list: DeviceListStatus) => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const formId = useId();
+  const [value, setValue] = useState(name);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const clean = value.trim();
+  useEffect(() => setValue(name), [name]);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!bridge || busy || clean === '' || clean === name) return;
+    setBusy(true);
+    setError(null);
+    const result = await bridge.invoke('devices/rename', { identityId: identity.id, deviceId, name: clean });
+    setBusy(false);
+    if (result.ok) onChanged(result.value);
+    else setError(result.error.message);
+  };
+
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label="Name of this device">
+      <label htmlFor={`${formId}-name`}>This device’s name</label>
+      <input id={`${formId}-name`} value={value} onChange={(e) => setValue(e.target.value)} maxLength={32} autoComplete="off" />
+      <button type="submit" disabled={busy || clean === '' || clean === name}>
+        {busy ? 'Saving…' : 'Rename'}
+      </button>
+      <ErrorText message={error} />
+    </form>
+  );
+}
+
+/** The offering side of a link, from the QR code to "done". */
+function LinkNewDevice({ identity, onClose }: { identity: IdentitySummary; onClose: () => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const [includeHistory, setIncludeHistory] = useState(true);
+  const [started, setStarted] = useState<{ status: DeviceLinkStatus; linkString: string; handedOver: Promise<void> } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [answering, setAnswering] = useState(false);
+  const status = useLinkStatus(bridge, started?.status ?? null);
+
+  const start = async () => {
+    if (!bridge) return;
+    setError(null);
+    try {
+      setStarted(await offerLink(bridge, database(), identity, includeHistory));
+    } catch (err) {
+      setError(err instanceof Error ? err.message : 'The link could not be started.');
+    }
+  };
+
+  const answer = async (matches: boolean) => {
+    if (!bridge || !started || answering) return;
+    setAnswering(true);
+    setError(null);
+    try {
+      if (matches) await started.handedOver;
+      const result = await bridge.invoke('devices/linkConfirm', { linkId: started.status.linkId, matches });
+      if (!result.ok) setError(result.error.message);
+    } catch (err) {
+      cancelLink(bridge, started.status.linkId);
+      setError(err instanceof Error ? `Your contacts and messages could not be handed over: ${err.message}` : 'The link stopped.');
+    } finally {
+      setAnswering(false);
+    }
+  };
+
+  const close = () => {
+    if (bridge && status && !['done', 'failed'].includes(status.state)) cancelLink(bridge, status.linkId);
+    onClose();
+  };
+
+  if (!started || !status) {
+    return (
+      <div className="stack" role="group" aria-label="Link a new device">
+        <p className="hint">
+          On the other device, choose “Link to an existing device” and scan or paste the code this one shows next. It gets this
+          identity’s key, drops, contacts and settings.
+        </p>
+        <label className="choice">
+          <input type="checkbox" checked={includeHistory} onChange={(e) => setIncludeHistory(e.target.checked)} />
+          <span>Include message history</span>
+        </label>
+        <ErrorText message={error} />
+        <div className="button-row">
+          <button type="button" className="primary" onClick={() => void start()}>
+            Show the link code
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <div className="stack" role="group" aria-label="Link a new device" data-testid="link-offer" data-state={status.state}>
+      {status.state === 'waiting' && <LinkCode linkString={started.linkString} />}
+      {status.state === 'compare' && status.code && (
+        <div className="stack" role="alert">
+          <p>
+            <strong>{status.deviceName ?? 'A device'}</strong> answered. Does your other device show{' '}
+            <strong className="mono" data-testid="link-code" style={{ fontSize: '1.6em', letterSpacing: '0.08em' }}>
+              {spacedCode(status.code)}
+            </strong>
+            ?
+          </p>
+          <p className="hint">Only say yes if the digits are the same on both screens: otherwise someone else answered this code.</p>
+          <div className="button-row">
+            <button type="button" className="primary" disabled={answering} onClick={() => void answer(true)}>
+              Yes, the same
+            </button>
+            <button type="button" className="danger" disabled={answering} onClick={() => void answer(false)}>
+              No, different
+            </button>
+          </div>
+        </div>
+      )}
+      {(status.state === 'sending' || status.state === 'sent') && (
+        <LinkProgress status={status} step={status.state === 'sent' ? 'Sent; waiting for the other device to check it' : 'Sending to the other device'} />
+      )}
+      {status.state === 'done' && (
+        <p role="status" data-testid="link-done">
+          {status.deviceName ?? 'The other device'} now holds {identity.alias}.
+        </p>
+      )}
+      <ErrorText message={status.state === 'failed' ? status.error : error} />
+      <div className="button-row">
+        <button type="button" onClick={close}>
+          {status.state === 'done' || status.state === 'failed' ? 'Close' : 'Cancel'}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** The link string as a QR code and as copyable text. */
+function LinkCode({ linkString }: { linkString: string }) {
+  const [qr, setQr] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    let live = true;
+    void QRCode.toDataURL(linkString, { errorCorrectionLevel: 'M', margin: 2, width: 320 }).then((dataUrl) => {
+      if (live) setQr(dataUrl);
+    });
+    return () => {
+      live = false;
+    };
+  }, [linkString]);
+
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(linkString);
+      setCopied(true);
+    } catch {
+      setCopied(false);
+    }
+  };
+
+  return (
+    <div className="stack">
+      <p>Scan this code with the other device, or copy the text to it. Waiting for it to answer…</p>
+      {qr && <img className="qr" src={qr} alt="QR code to link a new device" width={320} height={320} data-testid="link-qr" />}
+      <pre className="mono contact-text" data-testid="link-text" aria-label="Link code as text">
+        {linkString}
+      </pre>
+      <div className="button-row">
+        <button type="button" onClick={() => void copy()}>
+          {copied ? 'Copied' : 'Copy the text'}
+        </button>
+      </div>
+      <p className="hint">Keep it to yourself: it works for 10 minutes, once, and only after you compare six digits on both screens.</p>
+    </div>
+  );
+}
+
+/** Chunks of the identity going over (either side). */
+export function LinkProgress({ status, step }: { status: DeviceLinkStatus; step: string }) {
+  const chunks = status.chunks;
+  return (
+    <div className="stack" role="status" aria-live="polite">
+      <progress aria-label="Link progress" max={chunks?.total ?? 1} {...(chunks ? { value: chunks.done } : {})} />
+      <p className="hint">
+        {step}
+        {chunks ? ` (${chunks.done} of ${chunks.total} pieces)` : ''}…
+      </p>
+    </div>
+  );
+}
