@@ -19,6 +19,7 @@ import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 import { type MessageContent, sendContentSchema } from '../modules/registry.js';
 import { type EncryptedFileRef, encryptedFileRefSchema } from '../modules/share.js';
+import { trafficBudgetSchema } from '../budget/setting.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
 export type { MessageContent, SendContent, SendContentInput } from '../modules/registry.js';
@@ -125,6 +126,11 @@ export const engineSettingsSchema = z.object({
    * recipient lists. Absent: DEFAULT_COPIES (2). Receipts always go as one copy.
    */
   copies: z.number().int().min(1).max(4).optional(),
+  /**
+   * Traffic budget (PROTOCOL-V1.md 4c): fixed-shape slots of POSTs and padded GETs instead of polling,
+   * push and direct posting. Absent: Off (state files from before the budget).
+   */
+  trafficBudget: trafficBudgetSchema.optional(),
 });
 /** k of k-of-n posting when the `copies` setting is absent. */
 export const DEFAULT_COPIES = 2;
@@ -143,6 +149,13 @@ export interface ServerStatus {
    * payload failing its module's schema, an unsupported version, or a forged sender field.
    */
   malformedMessages: number;
+  /**
+   * In budget mode, what the server announced (`.well-known/deaddrop`): it pads GET answers to a fixed
+   * number of parts (`page`), it takes and discards cover POSTs (`cover`). False: the user is told that
+   * this server cannot pad downloads (or take cover). Absent while the budget is off.
+   */
+  canPad?: boolean;
+  canCover?: boolean;
 }
 
 /** Optional sender introduction carried in `meta_data` (PROTOCOL.md section 4). */
