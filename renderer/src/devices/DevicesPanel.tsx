@@ -68,7 +68,9 @@ function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; 
         <li key={device.deviceId} className="drop-row" data-testid="device-row">
           <div className="drop-main">
             <div className="drop-address">
-              <strong>{device.name}</strong> {device.self && <span className="tag">This device</span>}
+              <span>
+                <strong>{device.name}</strong> {device.self && <span className="tag">This device</span>}
+              </span>
               <span className="hint">Added {new Date(device.addedDay * DAY_MS).toLocaleDateString('en', { timeZone: 'UTC', dateStyle: 'medium' })}</span>
             </div>
           </div>

@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import {
+  closeAll,
+  createIdentity,
+  expectAccessible,
+  goTo,
+  messages,
+  openConversationWith,
+  openUser,
+  screenshot,
+  sendText,
+  setFastPolling,
+  type User,
+} from './support/appDriver.js';
+import { type DropServer, startDropServer, startEngineHost } from './support/services.js';
+
+/**
+ * Linking a second device (PROTOCOL-V1.md 5c) through the real UI: Alice's desktop shows a link code
+ * under Settings → Devices, a fresh profile ("laptop", its own engine host and browser context) answers
+ * it from the first-run screen, both show the same six digits, and the laptop gets Alice with her
+ * contact Bob and their conversation. A message Bob sends afterwards appears on both devices.
+ */
+test.describe.serial('linking a device', () => {
+  let server: DropServer;
+  let desktop: User;
+  let laptop: User;
+  let bob: User;
+
+  test.beforeAll(async ({ browser }) => {
+    test.setTimeout(180_000);
+    server = await startDropServer();
+    const [desktopHost, laptopHost, bobHost] = await Promise.all([startEngineHost('desktop'), startEngineHost('laptop'), startEngineHost('bob')]);
+    desktop = await openUser(browser, 'desktop', desktopHost);
+    laptop = await openUser(browser, 'laptop', laptopHost);
+    bob = await openUser(browser, 'bob', bobHost);
+  });
+
+  test.afterAll(() => closeAll([desktop, laptop, bob], [server]));
+
+  test('1. Alice and Bob talk on Alice’s desktop', async () => {
+    await createIdentity(desktop.page, 'Alice', server.url);
+    await createIdentity(bob.page, 'Bob', server.url);
+    await setFastPolling(desktop.page);
+    await setFastPolling(bob.page);
+
+    await goTo(desktop.page, 'Contacts');
+    await desktop.page.getByRole('button', { name: 'My contact card' }).click();
+    const download = desktop.page.waitForEvent('download', { timeout: 30_000 });
+    await desktop.page.getByRole('button', { name: 'Export .qco file' }).click();
+    const qco = (await readFile((await (await download).path())!)).toString('utf8');
+    await goTo(bob.page, 'Contacts');
+    await bob.page.getByTestId('contact-file').setInputFiles({ name: 'contact-Alice.qco', mimeType: 'application/json', buffer: Buffer.from(qco) });
+    await bob.page.getByRole('button', { name: 'Open conversation' }).click();
+    await sendText(bob.page, 'Hello Alice, it is Bob.');
+
+    await goTo(desktop.page, 'Chats');
+    await desktop.page.getByTestId('conversation-item').filter({ hasText: 'Bob' }).click();
+    await desktop.page.getByRole('button', { name: 'Accept' }).click();
+    await sendText(desktop.page, 'Hi Bob, from my desktop.');
+    await openConversationWith(bob.page, 'Alice');
+    await expect(messages(bob.page).filter({ hasText: 'Hi Bob, from my desktop.' })).toHaveCount(1);
+  });
+
+  test('2. the laptop links to Alice’s desktop after both show the same code', async () => {
+    await goTo(desktop.page, 'Settings');
+    const panel = desktop.page.getByTestId('devices-panel');
+    await expect(panel.getByTestId('device-row')).toHaveCount(1);
+    await panel.getByLabel('This device’s name').fill('Desktop');
+    await panel.getByRole('button', { name: 'Rename' }).click();
+    await expect(panel.getByTestId('device-row')).toContainText('Desktop');
+    await panel.getByRole('button', { name: 'Link a new device' }).click();
+    await panel.getByRole('button', { name: 'Show the link code' }).click();
+    await expect(panel.getByTestId('link-qr')).toBeVisible();
+    const linkString = (await panel.getByTestId('link-text').textContent())!;
+    expect(linkString.split('\n')[0]).toBe('DEADDROP-LINK');
+    await screenshot(desktop.page, 'devices-01-link-code');
+    await expectAccessible(desktop.page, 'link code');
+
+    await expect(laptop.page.getByRole('heading', { name: 'Welcome to Deaddrop' })).toBeVisible();
+    await laptop.page.getByRole('button', { name: 'Link to an existing device' }).click();
+    await laptop.page.getByLabel('Link code').fill(linkString);
+    await laptop.page.getByLabel('Name of this device').fill('Laptop');
+    await laptop.page.getByRole('button', { name: 'Link this device' }).click();
+    const laptopCode = (await laptop.page.getByTestId('join-code').textContent())!;
+    expect(laptopCode).toMatch(/^[0-9]{3} [0-9]{3}$/);
+    await screenshot(laptop.page, 'devices-02-join-code');
+    await expectAccessible(laptop.page, 'join code');
+
+    await expect(panel.getByTestId('link-code')).toHaveText(laptopCode);
+    await expect(panel).toContainText('Laptop answered');
+    await screenshot(desktop.page, 'devices-03-compare');
+    await expectAccessible(desktop.page, 'code comparison');
+    await panel.getByRole('button', { name: 'Yes, the same' }).click();
+    await expect(panel.getByTestId('link-done')).toBeVisible();
+
+    await expect(laptop.page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+    await expect(laptop.page.getByText(/Alice is now on this device too, with 1 contact and 2 messages/)).toBeVisible();
+    await openConversationWith(laptop.page, 'Bob');
+    await expect(messages(laptop.page).filter({ hasText: 'Hello Alice, it is Bob.' })).toHaveCount(1);
+    await expect(messages(laptop.page).filter({ hasText: 'Hi Bob, from my desktop.' })).toHaveCount(1);
+    await screenshot(laptop.page, 'devices-04-laptop-history');
+
+    await panel.getByRole('button', { name: 'Close' }).click();
+    await expect(panel.getByTestId('device-row')).toHaveCount(2);
+    await goTo(laptop.page, 'Settings');
+    const laptopPanel = laptop.page.getByTestId('devices-panel');
+    await expect(laptopPanel.getByTestId('device-row')).toHaveCount(2);
+    await expect(laptopPanel.getByTestId('device-row').filter({ hasText: 'This device' })).toContainText('Laptop');
+    await expect(laptopPanel.getByTestId('device-row').filter({ hasText: 'Desktop' })).toHaveCount(1);
+    await screenshot(laptop.page, 'devices-05-device-list');
+    await expectAccessible(laptop.page, 'devices panel');
+  });
+
+  test('3. a message from Bob appears on both of Alice’s devices', async () => {
+    await sendText(bob.page, 'Do both of your computers see this?');
+    await openConversationWith(desktop.page, 'Bob');
+    await expect(messages(desktop.page).filter({ hasText: 'Do both of your computers see this?' })).toHaveCount(1);
+    await openConversationWith(laptop.page, 'Bob');
+    await expect(messages(laptop.page).filter({ hasText: 'Do both of your computers see this?' })).toHaveCount(1);
+  });
+});
