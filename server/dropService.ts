@@ -9,6 +9,10 @@ import type { DropServerOptions } from './config/options.js';
 import { createTokenCheck } from './http/accessTokens.js';
 import { createBlobRequestHandler } from './http/blobHandler.js';
 import { createDropRequestHandler } from './http/dropHandler.js';
+import { createPolicyHandler } from './http/policyHandler.js';
+import { createAdmission } from './spam/admission.js';
+import { createPolicyBook } from './spam/policyBook.js';
+import { createPressureGauge } from './spam/pressure.js';
 import { createRequestHandler, createUpgradeHandler, type ListenerDeps } from './http/requestListener.js';
 import { discoveryDocument } from './http/paddedPage.js';
 import { createRouter } from './http/routes.js';
@@ -78,6 +82,9 @@ export async function createDropService(options: DropServerOptions, context: Ser
   });
   const metricsText = async (): Promise<string> =>
     renderMetrics(metrics, await store.storedBytes(), context.openConnections(), blobs ? await blobs.storedBytes() : null);
+  const policies = createPolicyBook(store, options.introPerDay);
+  const pressure = createPressureGauge(options);
+  const decide = createAdmission({ policies, pressure, introBits: options.powBits, storedBytes: () => store.knownBytes() });
   const deps: ListenerDeps = {
     route: createRouter(options.basePath, { operationalAtRoot: context.operationalAtRoot }),
     handleDrop: createDropRequestHandler({
@@ -89,6 +96,14 @@ export async function createDropService(options: DropServerOptions, context: Ser
       ttlMs,
       tokensRequired: options.tokens.length > 0,
       afterAppend: () => sweeper.checkQuotaSoon(),
+      spam: { decide, policies, pressure },
+    }),
+    handlePolicy: createPolicyHandler({
+      store,
+      policies,
+      clock: options.clock,
+      tokensRequired: options.tokens.length > 0,
+      introPerDay: options.introPerDay,
     }),
     handleBlob: createBlobRequestHandler({
       blobs,
@@ -102,7 +117,7 @@ export async function createDropService(options: DropServerOptions, context: Ser
       tokensRequired: options.tokens.length > 0,
     }),
     serviceDescription: serviceDescription(blobs ? { maxBytes: options.maxBlobBytes } : null),
-    discoveryDocument: discoveryDocument({ ttlSeconds: options.ttlSeconds, blobs: blobs !== null }),
+    discoveryDocument: discoveryDocument({ ttlSeconds: options.ttlSeconds, blobs: blobs !== null, powBits: options.powBits, introPerDay: options.introPerDay }),
     hub,
     store,
     tokenOk,

@@ -16,6 +16,11 @@ export interface ServerMetrics {
   /** Connections and push subscriptions refused or closed by the per-client limits. */
   connectionsRefused: number;
   websocketConnections: number;
+  /** Anti-spam (server/spam): POSTs stored by how they were admitted, and refused by reason. */
+  spam: {
+    accepted: { plain: number; ticket: number; stamp: number; intro: number };
+    refused: { ticketRequired: number; ticketSpent: number; powRequired: number; introQuota: number; dropRate: number; serverFull: number };
+  };
 }
 
 export function createMetrics(): ServerMetrics {
@@ -28,6 +33,10 @@ export function createMetrics(): ServerMetrics {
     rejected: { tooLarge: 0, badRequest: 0, unauthorized: 0, dropFull: 0 },
     connectionsRefused: 0,
     websocketConnections: 0,
+    spam: {
+      accepted: { plain: 0, ticket: 0, stamp: 0, intro: 0 },
+      refused: { ticketRequired: 0, ticketSpent: 0, powRequired: 0, introQuota: 0, dropRate: 0, serverFull: 0 },
+    },
   };
 }
 
@@ -54,6 +63,20 @@ export function renderMetrics(m: ServerMetrics, storedBytes: number, openConnect
         ['{reason="bad_request"}', m.rejected.badRequest],
         ['{reason="unauthorized"}', m.rejected.unauthorized],
         ['{reason="drop_full"}', m.rejected.dropFull],
+      ]),
+      metric('deaddrop_posts_admitted_total', 'counter', 'POSTs stored, by how they were admitted (anti-spam).', [
+        ['{via="plain"}', m.spam.accepted.plain],
+        ['{via="ticket"}', m.spam.accepted.ticket],
+        ['{via="stamp"}', m.spam.accepted.stamp],
+        ['{via="intro"}', m.spam.accepted.intro],
+      ]),
+      metric('deaddrop_posts_refused_spam_total', 'counter', 'POSTs refused by the anti-spam rules, by reason.', [
+        ['{reason="ticket_required"}', m.spam.refused.ticketRequired],
+        ['{reason="ticket_spent"}', m.spam.refused.ticketSpent],
+        ['{reason="pow_required"}', m.spam.refused.powRequired],
+        ['{reason="intro_quota"}', m.spam.refused.introQuota],
+        ['{reason="drop_rate"}', m.spam.refused.dropRate],
+        ['{reason="server_full"}', m.spam.refused.serverFull],
       ]),
       metric('deaddrop_connections_refused_total', 'counter', 'Connections and push subscriptions refused or closed by the per-client limits.', [
         ['', m.connectionsRefused],

@@ -52,6 +52,8 @@ export function createSweeper(deps: {
       const expired = await store.deleteExpired(horizon);
       const overQuota = await store.enforceQuota(deps.quotaBytes);
       const expiredBlobs = (await deps.blobs?.deleteExpired(horizon)) ?? 0;
+      // Spent tickets past their day and stamps past their replay window can no longer be replayed.
+      await store.forgetSpent(deps.clock.now());
       if (expired + overQuota + expiredBlobs > 0) log.info('sweep deleted messages', { expired, overQuota, expiredBlobs });
       return { expired, overQuota, expiredBlobs };
     });

@@ -36,6 +36,18 @@ Runs a Qabel drop server. Every option also reads an environment variable (shown
   --metrics-host <addr>      interface of that listener (default 127.0.0.1)   [DEADDROP_METRICS_HOST]
   --metrics-token <secret>   serve /metrics beside the drops, only to         [DEADDROP_METRICS_TOKEN]
                              "Authorization: Bearer <secret>"
+  --intro-per-day <n>        ticketless introductions a closed drop takes per [DEADDROP_INTRO_PER_DAY]
+                             day, each with a stamp (default 20, at most 1000)
+  --pow-bits <n>             leading zero bits of a proof-of-work stamp       [DEADDROP_POW_BITS]
+                             (default 18; open drops under heavy pressure +2)
+  --pow-above <percent>      open drops ask for stamps above this fill of the [DEADDROP_POW_ABOVE]
+                             quota (default 50)
+  --pow-load <percent>       ...or when ticketless POSTs of the last 10 min   [DEADDROP_POW_LOAD]
+                             exceed this share of the quota (default 10)
+  --ticketless-ceiling <percent>  no ticketless POST above this fill of the   [DEADDROP_TICKETLESS_CEILING]
+                             quota; the rest is kept for tickets (default 90)
+  --drop-ticketless-per-hour <n>  under pressure, ticketless POSTs one open   [DEADDROP_DROP_TICKETLESS_PER_HOUR]
+                             drop takes per hour (default 60)
   --log-level <level>        debug, info, warn, error or silent (default info) [DEADDROP_LOG_LEVEL]
   --help                     show this text
 `;
@@ -60,6 +72,12 @@ const FLAGS = {
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
   'metrics-token': { type: 'string' },
+  'intro-per-day': { type: 'string' },
+  'pow-bits': { type: 'string' },
+  'pow-above': { type: 'string' },
+  'pow-load': { type: 'string' },
+  'ticketless-ceiling': { type: 'string' },
+  'drop-ticketless-per-hour': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -137,6 +155,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   if (metricsHost !== undefined) options.metricsHost = metricsHost;
   const metricsToken = pick('metrics-token');
   if (metricsToken !== undefined) options.metricsToken = metricsToken;
+  const spamIntegers = [
+    ['intro-per-day', 'introPerDay'],
+    ['pow-bits', 'powBits'],
+    ['pow-above', 'powAbovePercent'],
+    ['pow-load', 'powLoadPercent'],
+    ['ticketless-ceiling', 'ticketlessCeilingPercent'],
+    ['drop-ticketless-per-hour', 'dropTicketlessPerHour'],
+  ] as const;
+  for (const [flag, option] of spamIntegers) {
+    const text = pick(flag);
+    if (text !== undefined) options[option] = integer(flag, text.replace(/%$/, ''));
+  }
   const logLevel = pick('log-level');
   if (logLevel !== undefined) options.logLevel = logLevel as LogLevel;
   return { kind: 'run', options };

@@ -78,6 +78,28 @@ export interface DropServerOptions {
   keepAliveTimeoutMs: number;
   /** How often expired and over-quota messages are deleted. */
   sweepIntervalMs: number;
+  /**
+   * Anti-spam (server/spam, PROTOCOL-V1 section 3c). The most ticketless introductions a closed drop
+   * takes per UTC day (a policy may ask for fewer, never more); announced as `intro_per_day`.
+   */
+  introPerDay: number;
+  /** Leading zero bits of a stamp: for introductions, and for open drops under pressure (2 more under heavy pressure). */
+  powBits: number;
+  /**
+   * Open drops ask ticketless POSTs for stamps when the stored bytes are above this percentage of the
+   * quota (above 100: never for fill; the sweeper keeps the store at the quota).
+   */
+  powAbovePercent: number;
+  /** ...or when this instance took more ticketless bytes in the last 10 minutes than this percentage of the quota (load). */
+  powLoadPercent: number;
+  /**
+   * No ticketless POST is taken when the stored bytes are at this percentage of the quota: the rest is
+   * kept for ticketed mail (above 100: never, and eviction makes room instead, the behaviour before
+   * tickets existed).
+   */
+  ticketlessCeilingPercent: number;
+  /** Under pressure, each open drop takes at most this many ticketless POSTs an hour (token bucket, per instance). */
+  dropTicketlessPerHour: number;
 }
 
 export const DEFAULT_OPTIONS: DropServerOptions = {
@@ -110,6 +132,12 @@ export const DEFAULT_OPTIONS: DropServerOptions = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   sweepIntervalMs: 60_000,
+  introPerDay: 20,
+  powBits: 18,
+  powAbovePercent: 50,
+  powLoadPercent: 10,
+  ticketlessCeilingPercent: 90,
+  dropTicketlessPerHour: 60,
 };
 
 /** A setting that cannot be used; the message names the flag and is fit for one error line. */
@@ -166,6 +194,12 @@ export function resolveOptions(partial: Partial<DropServerOptions>): DropServerO
   for (const name of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'sweepIntervalMs', 'idleConnectionMs', 'socketTimeoutMs'] as const) {
     requireInteger(name, o[name], 1, 86_400_000);
   }
+  requireInteger('--intro-per-day', o.introPerDay, 0, 1000);
+  requireInteger('--pow-bits', o.powBits, 1, 32);
+  requireInteger('--pow-above', o.powAbovePercent, 0, 1000);
+  requireInteger('--pow-load', o.powLoadPercent, 1, 10_000);
+  requireInteger('--ticketless-ceiling', o.ticketlessCeilingPercent, 1, 1000);
+  requireInteger('--drop-ticketless-per-hour', o.dropTicketlessPerHour, 1, 1_000_000);
   if (!LOG_LEVELS.includes(o.logLevel)) throw new OptionError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   for (const token of o.tokens) {
     if (!/^[\x21-\x7e]{16,512}$/.test(token)) {

@@ -12,7 +12,21 @@ import {
 } from '../../shared/protocol/multipart.js';
 import type { Clock } from '../config/options.js';
 import type { ServerMetrics } from '../metrics.js';
-import { DropFullError, type DropQuery, type DropStore, type MessageStamp, type StoredMessage } from '../store/dropStore.js';
+import {
+  DropFullError,
+  IntroQuotaError,
+  NonceSpentError,
+  PolicyChangedError,
+  type DropQuery,
+  type DropStore,
+  type MessageStamp,
+  type StoredMessage,
+} from '../store/dropStore.js';
+import type { Decide, Decision } from '../spam/admission.js';
+import type { PolicyBook } from '../spam/policyBook.js';
+import type { PressureGauge } from '../spam/pressure.js';
+import { SPAM_ERRORS } from '../../shared/spam/wire.js';
+import { nextDayRetryAfter } from '../spam/retryAfter.js';
 import { CLIENT_QABEL } from './accessTokens.js';
 import { discardRestAndClose, readLimitedBody } from './limitedBody.js';
 import { NO_STORE, sendEmpty, sendError } from './responses.js';
@@ -35,7 +49,12 @@ export interface DropHandlerDeps {
   tokensRequired: boolean;
   /** Called after each successful POST (quota enforcement). */
   afterAppend(): void;
+  /** Tickets, stamps and pressure (server/spam). */
+  spam: { decide: Decide; policies: PolicyBook; pressure: PressureGauge };
 }
+
+/** Attempts of one POST when other instances keep changing the drop's policy under it. */
+const POLICY_ATTEMPTS = 3;
 
 /** Polls mostly ask about the same few seconds: remember the last formatted one. */
 let memoSecond = NaN;
@@ -162,16 +181,56 @@ export function createDropRequestHandler(deps: DropHandlerDeps) {
       metrics.coverDiscarded++;
       return sendEmpty(res, 200);
     }
-    try {
-      await store.append(dropId, result.body, clock.now());
-    } catch (error) {
-      if (!(error instanceof DropFullError)) throw error;
-      metrics.rejected.dropFull++;
-      return sendError(res, 507, 'Drop is full');
+    const { spam } = deps;
+    for (let attempt = 1; ; attempt++) {
+      const now = clock.now();
+      const decision = await spam.decide(req.headers, dropId, result.body, now);
+      if (decision.kind === 'refuse') {
+        metrics.spam.refused[decision.reason]++;
+        return sendError(res, decision.status, decision.error, { headers: decision.headers });
+      }
+      try {
+        await store.append(dropId, result.body, now, decision.admission);
+      } catch (error) {
+        if (error instanceof PolicyChangedError && attempt < POLICY_ATTEMPTS) {
+          spam.policies.forget(dropId);
+          continue;
+        }
+        return refuseStored(res, error, decision, now);
+      }
+      countAccepted(decision, result.body.length, now);
+      break;
     }
     metrics.messagesReceived++;
     sendEmpty(res, 200);
     deps.afterAppend();
+  }
+
+  function countAccepted(decision: Decision & { kind: 'admit' }, bytes: number, now: number): void {
+    metrics.spam.accepted[decision.via]++;
+    if (!decision.admission.ticketed) deps.spam.pressure.accepted(bytes, now);
+  }
+
+  /** The answer to a POST the store refused. @throws the error when it is not a refusal */
+  function refuseStored(res: ServerResponse, error: unknown, decision: Decision & { kind: 'admit' }, now: number): void {
+    if (error instanceof DropFullError) {
+      metrics.rejected.dropFull++;
+      return sendError(res, 507, 'Drop is full');
+    }
+    if (error instanceof NonceSpentError && decision.via === 'ticket') {
+      metrics.spam.refused.ticketSpent++;
+      return sendError(res, 409, SPAM_ERRORS.ticketSpent);
+    }
+    if (error instanceof NonceSpentError) {
+      // A stamp seen before: the sender must compute a fresh one.
+      metrics.spam.refused.powRequired++;
+      return sendError(res, 429, SPAM_ERRORS.powRequired);
+    }
+    if (error instanceof IntroQuotaError) {
+      metrics.spam.refused.introQuota++;
+      return sendError(res, 429, SPAM_ERRORS.introQuota, { headers: { 'Retry-After': nextDayRetryAfter(now) } });
+    }
+    throw error;
   }
 
   return async function handleDrop(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void> {

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { PART_TAIL, chooseBoundary, encodeClose, encodePartHead, multipartContentType } from '../../shared/protocol/multipart.js';
 import type { StoredMessage } from '../store/dropStore.js';
+import { STAMP_WINDOW_S } from '../../shared/spam/stamp.js';
 
 /** Largest `X-Qabel-Page`: enough for a slot, small enough that a padded answer stays about 20 KB. */
 export const MAX_PAGE = 8;
@@ -35,11 +36,17 @@ export function isCover(header: string | string[] | undefined): boolean {
   return header === '1';
 }
 
-/** What `GET <servicepath>/.well-known/deaddrop` answers. */
-export function discoveryDocument(options: { ttlSeconds: number; blobs: boolean }): string {
+/**
+ * What `GET <servicepath>/.well-known/deaddrop` answers: these extensions, and the anti-spam ones
+ * (server/spam): closed drops with tickets, proof-of-work stamps with their base bits and time
+ * window, and the most introductions a closed drop takes per day.
+ */
+export function discoveryDocument(options: { ttlSeconds: number; blobs: boolean; powBits: number; introPerDay: number }): string {
   return JSON.stringify({
     v: 1,
-    features: ['page', 'cover', ...(options.blobs ? ['blobs'] : [])],
+    features: ['page', 'cover', ...(options.blobs ? ['blobs'] : []), 'tickets', 'pow'],
+    pow: { alg: 'sha256', bits: options.powBits, window_s: STAMP_WINDOW_S },
+    intro_per_day: options.introPerDay,
     max_page: MAX_PAGE,
     ttl_s: options.ttlSeconds,
   });

@@ -12,6 +12,7 @@ export interface ListenerDeps {
   route(rawUrl: string): Route;
   handleDrop(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void>;
   handleBlob(req: IncomingMessage, res: ServerResponse, blobId: string | null): Promise<void>;
+  handlePolicy(req: IncomingMessage, res: ServerResponse, dropId: string): Promise<void>;
   hub: PushHub;
   store: DropStore;
   /** Access-token check of drop and push requests (always true on an open server). */
@@ -71,6 +72,10 @@ export function createRequestHandler(deps: ListenerDeps): (req: IncomingMessage,
       case 'drop':
         if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps);
         void deps.handleDrop(req, res, route.dropId);
+        return;
+      case 'policy':
+        if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps);
+        void deps.handlePolicy(req, res, route.dropId);
         return;
       case 'blob':
         if (!deps.tokenOk(req.headers.authorization)) return refuseUnauthorized(req, res, deps);

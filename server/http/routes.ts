@@ -3,6 +3,8 @@
 export type Route =
   | { kind: 'drop'; dropId: string }
   | { kind: 'push'; dropId: string }
+  /** `<base>/<dropId>/policy`: a closed drop's policy (POST only). */
+  | { kind: 'policy'; dropId: string }
   /** `<base>/blobs` (upload: `blobId` null) or `<base>/blobs/<id>`. */
   | { kind: 'blob'; blobId: string | null }
   | { kind: 'info' }
@@ -13,6 +15,7 @@ export type Route =
   | { kind: 'notFound' };
 
 const PUSH_SUFFIX = '/ws';
+const POLICY_SUFFIX = '/policy';
 /** Not a drop ID (those are 43 characters), so it cannot hide one. */
 const BLOBS = 'blobs';
 const DISCOVERY = '.well-known/deaddrop';
@@ -52,6 +55,9 @@ export function createRouter(basePath: string, options: RouterOptions = { operat
     if (rest.slice(0, slash) === BLOBS && rest.indexOf('/', slash + 1) < 0) return { kind: 'blob', blobId: rest.slice(slash + 1) };
     if (rest.endsWith(PUSH_SUFFIX) && slash === rest.length - PUSH_SUFFIX.length) {
       return { kind: 'push', dropId: rest.slice(0, slash) };
+    }
+    if (rest.endsWith(POLICY_SUFFIX) && slash === rest.length - POLICY_SUFFIX.length) {
+      return { kind: 'policy', dropId: rest.slice(0, slash) };
     }
     return { kind: 'notFound' };
   };

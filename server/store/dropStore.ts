@@ -26,6 +26,63 @@ export class DropFullError extends Error {
   }
 }
 
+/** Thrown by `append` when the admission's ticket or stamp nonce is already in the drop's spent set; nothing was stored. */
+export class NonceSpentError extends Error {
+  override readonly name = 'NonceSpentError';
+  constructor() {
+    super('the ticket or stamp was used already');
+  }
+}
+
+/** Thrown by `append` when the drop took its introductions for the day; nothing was stored. */
+export class IntroQuotaError extends Error {
+  override readonly name = 'IntroQuotaError';
+  constructor() {
+    super('the drop took its introductions for today');
+  }
+}
+
+/**
+ * Thrown by `append` when the drop's policy is no longer the one the admission was decided under
+ * (another instance claimed the drop or updated its policy): decide again with the new policy.
+ */
+export class PolicyChangedError extends Error {
+  override readonly name = 'PolicyChangedError';
+  constructor() {
+    super('the drop policy changed');
+  }
+}
+
+/**
+ * How a POST was admitted (server/spam/admission.ts), checked and recorded in the same transaction
+ * as the message, so that instances sharing a database agree: a ticket spent on one is spent on all.
+ */
+export interface Admission {
+  /** The policy `seq` the decision was made under (0: the drop is unclaimed). */
+  policySeq: number;
+  /** Came with a valid ticket: such messages are the last to be evicted under global pressure. */
+  ticketed: boolean;
+  /** A ticket or stamp nonce to add to the drop's spent set (refused with NonceSpentError if there). */
+  spend: { nonce: Buffer; expiresAtMs: number } | null;
+  /** Counts against the drop's daily introduction quota (refused with IntroQuotaError when full). */
+  intro: { day: number; limit: number } | null;
+}
+
+/** An unclaimed drop, a plain POST: what original Qabel clients get. */
+export const OPEN_ADMISSION: Admission = { policySeq: 0, ticketed: false, spend: null, intro: null };
+
+/** A drop's policy as stored: its sequence number and the policy JSON (shared/spam/policy.ts, without `strikes`). */
+export interface StoredPolicy {
+  seq: number;
+  json: string;
+}
+
+/** A nonce to enter into a drop's spent set, kept until `expiresAtMs`. */
+export interface SpentNonce {
+  nonce: Buffer;
+  expiresAtMs: number;
+}
+
 /** A stored message as the HTTP layer serves it. */
 export interface StoredMessage {
   /** Monotonically increasing within the drop and never reused for it (a back end may share it between drops). */
@@ -66,8 +123,19 @@ export interface DropStore {
   /**
    * Resolves only after the message is durably committed.
    * @throws DropFullError when the drop is at its message or byte cap (nothing stored)
+   * @throws NonceSpentError, IntroQuotaError, PolicyChangedError as `admission` asks (nothing stored)
    */
-  append(dropId: string, body: Buffer, receivedAtMs: number): Promise<StoredMessage>;
+  append(dropId: string, body: Buffer, receivedAtMs: number, admission?: Admission): Promise<StoredMessage>;
+  /** The drop's policy as the database holds it now, or null for an unclaimed drop. */
+  policy(dropId: string): Promise<StoredPolicy | null>;
+  /**
+   * Stores `policy` if the drop's current policy still has `previousSeq` (0: unclaimed), and enters
+   * `strikes` into its spent set, in one transaction. False (nothing changed) when another policy
+   * got there first.
+   */
+  savePolicy(dropId: string, policy: StoredPolicy, previousSeq: number, strikes: SpentNonce[]): Promise<boolean>;
+  /** Forgets spent nonces that expired before `nowMs` and introduction counts of earlier days; returns how many rows. */
+  forgetSpent(nowMs: number): Promise<number>;
   /** The newest message matching the query, or null. */
   newest(query: DropQuery): Promise<MessageStamp | null>;
   /** The oldest `limit` messages matching the query, oldest first. */
@@ -77,13 +145,17 @@ export interface DropStore {
   /** Deletes messages that arrived before `beforeMs`; returns how many. */
   deleteExpired(beforeMs: number): Promise<number>;
   /**
-   * Brings the stored bytes down to at most `maxBytes`, fairly: while over, the drop holding the most
-   * bytes loses its own oldest messages (down to the next-largest drop's size, or as far as the excess
-   * needs), so a flood into one drop evicts nothing from the others. Returns how many were deleted.
+   * Brings the stored bytes down to at most `maxBytes`, fairly and unticketed first: messages that
+   * came without a ticket go first, the drops holding the most such bytes losing their own oldest
+   * down to a common level; only if that is not enough, the drop holding the most bytes loses its own
+   * oldest messages (down to the next-largest drop's size, or as far as the excess needs), so a flood
+   * into one drop evicts nothing from the others. Returns how many were deleted.
    */
   enforceQuota(maxBytes: number): Promise<number>;
   /** Total size of stored message bodies, in bytes. */
   storedBytes(): Promise<number>;
+  /** The stored bytes as this instance last knew them, without asking the database (admission decisions). */
+  knownBytes(): number;
   /**
    * Whether the store can take writes (for `/health`, which load balancers poll): false once a write
    * has failed (full disk, lost database), until a later write or a probe write succeeds.

@@ -41,6 +41,25 @@ CREATE TABLE IF NOT EXISTS deaddrop_drops (
   message_count BIGINT NOT NULL,
   byte_count BIGINT NOT NULL
 );
+ALTER TABLE deaddrop_messages ADD COLUMN IF NOT EXISTS ticketed BOOLEAN NOT NULL DEFAULT false;
+CREATE TABLE IF NOT EXISTS deaddrop_policies (
+  drop_id TEXT COLLATE "C" PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  policy TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deaddrop_spent (
+  drop_id TEXT COLLATE "C" NOT NULL,
+  nonce BYTEA NOT NULL,
+  expires_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (drop_id, nonce)
+);
+CREATE INDEX IF NOT EXISTS deaddrop_spent_by_expiry ON deaddrop_spent (expires_at_ms);
+CREATE TABLE IF NOT EXISTS deaddrop_intro_days (
+  drop_id TEXT COLLATE "C" NOT NULL,
+  day INTEGER NOT NULL,
+  taken INTEGER NOT NULL,
+  PRIMARY KEY (drop_id, day)
+);
 CREATE TABLE IF NOT EXISTS deaddrop_probe (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   probed_at TIMESTAMPTZ NOT NULL
@@ -70,9 +89,13 @@ DROP TABLE deaddrop_counter;
 
 /**
  * Appends one group commit. Per drop, in drop ID order (so that two transactions never wait for
- * each other's rows crosswise): locks the drop's row (creating it if needed), refuses items at the
- * caps, gives the others the next positions, and stores the counters. Then inserts the messages and
- * notifies. Returns one position per item, NULL for a refused one. The bodies come as one byte
+ * each other's rows crosswise): locks the drop's row (creating it if needed) and shares the lock of
+ * its policy row (a policy update waits for the append, and vice versa), refuses items whose
+ * admission no longer holds (-4: the policy changed since; -1: at the caps; -3: the day's
+ * introductions taken; -2: the ticket or stamp nonce already spent, which is how a ticket spent
+ * through one instance is spent for all), records spent nonces and introduction counts, gives the
+ * others the next positions, and stores the counters. Then inserts the messages and notifies.
+ * Returns one position per item, or the negative code of its refusal. The bodies come as one byte
  * string (`sizes` cut it), which the driver sends in binary: an array of byte strings goes as text,
  * hex-encoded by the server and decoded by the database.
  *
@@ -81,9 +104,11 @@ DROP TABLE deaddrop_counter;
  * now created again, unless the database clock went back by more than that day.
  */
 export const APPEND_FUNCTION = `
+DROP FUNCTION IF EXISTS deaddrop_append(TEXT, TEXT[], BIGINT[], INTEGER[], BYTEA, BIGINT, BIGINT);
 CREATE OR REPLACE FUNCTION deaddrop_append(
   instance TEXT, drop_ids TEXT[], received_ms BIGINT[], sizes INTEGER[], bodies BYTEA,
-  max_messages BIGINT, max_bytes BIGINT
+  max_messages BIGINT, max_bytes BIGINT,
+  policy_seqs BIGINT[], ticketed BOOLEAN[], nonces BYTEA[], nonce_expiry BIGINT[], intro_days INTEGER[], intro_limits INTEGER[]
 ) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
 DECLARE
   now_us CONSTANT BIGINT := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
@@ -93,6 +118,9 @@ DECLARE
   i INTEGER;
   held deaddrop_drops;
   taken BOOLEAN;
+  current_seq BIGINT;
+  intro_taken INTEGER;
+  spent_rows INTEGER;
   line TEXT;
   notice TEXT := '';
 BEGIN
@@ -106,9 +134,40 @@ BEGIN
         ON CONFLICT (drop_id) DO UPDATE SET drop_id = EXCLUDED.drop_id
         RETURNING * INTO held;
     END IF;
+    current_seq := NULL;
+    SELECT seq INTO current_seq FROM deaddrop_policies WHERE drop_id = target FOR SHARE;
+    current_seq := COALESCE(current_seq, 0);
     taken := false;
     FOREACH i IN ARRAY members LOOP
-      CONTINUE WHEN held.message_count >= max_messages OR held.byte_count + sizes[i] > max_bytes;
+      IF policy_seqs[i] <> current_seq THEN
+        positions[i] := -4;
+        CONTINUE;
+      END IF;
+      IF held.message_count >= max_messages OR held.byte_count + sizes[i] > max_bytes THEN
+        positions[i] := -1;
+        CONTINUE;
+      END IF;
+      IF intro_days[i] IS NOT NULL THEN
+        intro_taken := NULL;
+        SELECT d.taken INTO intro_taken FROM deaddrop_intro_days d WHERE d.drop_id = target AND d.day = intro_days[i];
+        IF COALESCE(intro_taken, 0) >= intro_limits[i] THEN
+          positions[i] := -3;
+          CONTINUE;
+        END IF;
+      END IF;
+      IF nonces[i] IS NOT NULL THEN
+        INSERT INTO deaddrop_spent (drop_id, nonce, expires_at_ms) VALUES (target, nonces[i], nonce_expiry[i])
+          ON CONFLICT (drop_id, nonce) DO NOTHING;
+        GET DIAGNOSTICS spent_rows = ROW_COUNT;
+        IF spent_rows = 0 THEN
+          positions[i] := -2;
+          CONTINUE;
+        END IF;
+      END IF;
+      IF intro_days[i] IS NOT NULL THEN
+        INSERT INTO deaddrop_intro_days AS d (drop_id, day, taken) VALUES (target, intro_days[i], 1)
+          ON CONFLICT (drop_id, day) DO UPDATE SET taken = d.taken + 1;
+      END IF;
       held.last_position := GREATEST(held.last_position + 1, now_us);
       held.message_count := held.message_count + 1;
       held.byte_count := held.byte_count + sizes[i];
@@ -127,13 +186,13 @@ BEGIN
         WHERE drop_id = target;
     END IF;
   END LOOP;
-  INSERT INTO deaddrop_messages (drop_id, position, received_at_ms, size, body)
-    SELECT d, p, r, n, substring(bodies FROM (ends - n + 1)::INTEGER FOR n)
+  INSERT INTO deaddrop_messages (drop_id, position, received_at_ms, size, body, ticketed)
+    SELECT d, p, r, n, substring(bodies FROM (ends - n + 1)::INTEGER FOR n), t
     FROM (
-      SELECT d, p, r, n, SUM(n) OVER (ORDER BY k) AS ends
-      FROM unnest(drop_ids, positions, received_ms, sizes) WITH ORDINALITY AS item(d, p, r, n, k)
+      SELECT d, p, r, n, t, SUM(n) OVER (ORDER BY k) AS ends
+      FROM unnest(drop_ids, positions, received_ms, sizes, ticketed) WITH ORDINALITY AS item(d, p, r, n, t, k)
     ) item
-    WHERE p IS NOT NULL;
+    WHERE p > 0;
   IF notice <> '' THEN
     PERFORM pg_notify('${APPENDED_CHANNEL}', instance || notice);
   END IF;
@@ -141,7 +200,17 @@ BEGIN
 END $$;
 `;
 
-export const APPEND = 'SELECT deaddrop_append($1, $2, $3, $4, $5, $6, $7) AS positions';
+export const APPEND = 'SELECT deaddrop_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) AS positions';
+
+export const POLICY_READ = 'SELECT seq, policy FROM deaddrop_policies WHERE drop_id = $1';
+/** Locks the drop's policy row (if any) for a compare-and-set; appends hold it shared. */
+export const POLICY_LOCK = 'SELECT seq FROM deaddrop_policies WHERE drop_id = $1 FOR UPDATE';
+export const POLICY_SAVE = `INSERT INTO deaddrop_policies (drop_id, seq, policy) VALUES ($1, $2, $3)
+  ON CONFLICT (drop_id) DO UPDATE SET seq = EXCLUDED.seq, policy = EXCLUDED.policy WHERE deaddrop_policies.seq = $4`;
+export const STRIKE = `INSERT INTO deaddrop_spent (drop_id, nonce, expires_at_ms)
+  SELECT $1, n, e FROM unnest($2::BYTEA[], $3::BIGINT[]) AS s(n, e) ON CONFLICT (drop_id, nonce) DO NOTHING`;
+export const FORGET_SPENT = 'DELETE FROM deaddrop_spent WHERE expires_at_ms < $1';
+export const FORGET_INTRO_DAYS = 'DELETE FROM deaddrop_intro_days WHERE day < $1';
 
 const NEWEST_FIELDS = 'position, received_at_ms';
 const MESSAGE_FIELDS = 'position, received_at_ms, body';
@@ -207,6 +276,44 @@ WITH locked AS (
 ), ranked AS (
   SELECT drop_id, position, size, SUM(size) OVER (PARTITION BY drop_id ORDER BY position DESC) AS from_here
   FROM deaddrop_messages WHERE drop_id IN (SELECT drop_id FROM locked)
+), queued AS (
+  SELECT drop_id, position,
+         SUM(size) OVER (ORDER BY from_here DESC, drop_id, position ROWS UNBOUNDED PRECEDING) - size AS freed_before
+  FROM ranked
+), gone AS (
+  DELETE FROM deaddrop_messages m USING queued q
+  WHERE q.freed_before < $2 AND m.drop_id = q.drop_id AND m.position = q.position
+  RETURNING m.drop_id, m.size
+), ${UNCOUNT_GONE}`;
+
+/**
+ * The first tier of eviction (`DropStore.enforceQuota`): like `EVICTION_BOUNDS`, over the bytes of
+ * unticketed messages per drop, for the excess over a quota of `$1` or all unticketed bytes if they
+ * are fewer.
+ */
+export const EVICTION_BOUNDS_UNTICKETED = `
+WITH per_drop AS (
+  SELECT drop_id, SUM(size)::BIGINT AS byte_count FROM deaddrop_messages WHERE NOT ticketed GROUP BY drop_id
+), sized AS (
+  SELECT ROW_NUMBER() OVER w AS k, SUM(byte_count) OVER w AS prefix,
+         LEAD(byte_count, 1, 0::BIGINT) OVER w AS next_bytes,
+         LEAST((SELECT COALESCE(SUM(byte_count), 0) FROM deaddrop_drops) - $1, SUM(byte_count) OVER ()) AS excess
+  FROM per_drop
+  WINDOW w AS (ORDER BY byte_count DESC, drop_id ROWS UNBOUNDED PRECEDING)
+)
+SELECT GREATEST(0, floor((prefix - excess)::NUMERIC / k))::BIGINT AS level, excess FROM sized
+WHERE excess > 0 AND (prefix - excess)::NUMERIC / k >= next_bytes
+ORDER BY k LIMIT 1`;
+
+/** `EVICT_LARGEST_FIRST` over unticketed messages only. */
+export const EVICT_UNTICKETED_FIRST = `
+WITH locked AS (
+  SELECT drop_id FROM deaddrop_drops WHERE drop_id IN (
+    SELECT drop_id FROM deaddrop_messages WHERE NOT ticketed GROUP BY drop_id HAVING SUM(size) > $1
+  ) ORDER BY drop_id FOR UPDATE
+), ranked AS (
+  SELECT drop_id, position, size, SUM(size) OVER (PARTITION BY drop_id ORDER BY position DESC) AS from_here
+  FROM deaddrop_messages WHERE NOT ticketed AND drop_id IN (SELECT drop_id FROM locked)
 ), queued AS (
   SELECT drop_id, position,
          SUM(size) OVER (ORDER BY from_here DESC, drop_id, position ROWS UNBOUNDED PRECEDING) - size AS freed_before

@@ -50,7 +50,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServerLogger } from '../serverLog.js';
 import {
-  DropFullError,
+  OPEN_ADMISSION,
+  type Admission,
   type AppendNotice,
   type DropQuery,
   type DropStore,
@@ -67,8 +68,16 @@ import {
   DELETE_EXPIRED,
   DELETED_CHANNEL,
   EVICT_LARGEST_FIRST,
+  EVICT_UNTICKETED_FIRST,
   EVICTION_BOUNDS,
+  EVICTION_BOUNDS_UNTICKETED,
   FORGET_EMPTY_DROPS,
+  FORGET_INTRO_DAYS,
+  FORGET_SPENT,
+  POLICY_LOCK,
+  POLICY_READ,
+  POLICY_SAVE,
+  STRIKE,
   HAS_GLOBAL_COUNTER,
   MIGRATE_FROM_GLOBAL_COUNTER,
   MIGRATION_LOCK_KEY,
@@ -78,7 +87,9 @@ import {
   SWEEP_LOCK_KEY,
 } from './postgresSql.js';
 import { queryBounds } from './queryBounds.js';
+import { refusal } from './appendRefusal.js';
 import { trackWrites } from './writeHealth.js';
+import { dayNumber } from '../../shared/spam/day.js';
 
 const log = createServerLogger('server/postgres');
 const MAX_BATCH = 256;
@@ -99,6 +110,7 @@ interface AppendItem {
   dropId: string;
   body: Buffer;
   receivedAtMs: number;
+  admission: Admission;
 }
 
 const toStamp = (r: StampRow): MessageStamp => ({ position: Number(r.position), receivedAtMs: Number(r.received_at_ms) });
@@ -184,10 +196,11 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
 
   const listener = listenForCommits(url, commitListener({ instance, cache, appended, remeasure, count: (bytes) => (estimatedBytes += bytes) }));
 
-  const queue = createGroupCommitQueue<AppendItem, StoredMessage | null>(async (items) => {
+  const queue = createGroupCommitQueue<AppendItem, StoredMessage | Error>(async (items) => {
     const positions = await health.writing(appendBatch(pool, instance, items, settings));
     return items.map((it, i) => {
-      if (positions[i] === null) return null;
+      const refused = refusal(positions[i]!, it.dropId);
+      if (refused) return refused;
       const message = { position: positions[i]!, receivedAtMs: it.receivedAtMs, body: it.body };
       estimatedBytes += it.body.length;
       cache.appended(it.dropId, message);
@@ -236,11 +249,34 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
   };
 
   return {
-    async append(dropId, body, receivedAtMs) {
-      const stored = await queue.submit({ dropId, body, receivedAtMs });
-      if (!stored) throw new DropFullError(dropId);
+    async append(dropId, body, receivedAtMs, admission = OPEN_ADMISSION) {
+      const stored = await queue.submit({ dropId, body, receivedAtMs, admission });
+      if (stored instanceof Error) throw stored;
       return stored;
     },
+    async policy(dropId) {
+      const [row] = await select<{ seq: string; policy: string }>('deaddrop_policy', POLICY_READ, [dropId]);
+      return row ? { seq: Number(row.seq), json: row.policy } : null;
+    },
+    savePolicy: (dropId, policy, previousSeq, strikes) =>
+      health.writing(
+        inTransaction(pool, async (client) => {
+          const { rows } = await client.query<{ seq: string }>(POLICY_LOCK, [dropId]);
+          if (Number(rows[0]?.seq ?? 0) !== previousSeq) return false;
+          const saved = await client.query(POLICY_SAVE, [dropId, policy.seq, policy.json, previousSeq]);
+          // A claim raced by another instance's claim inserts nothing (the row it found absent exists now).
+          if (saved.rowCount !== 1) return false;
+          if (strikes.length > 0) await client.query(STRIKE, [dropId, strikes.map((s) => s.nonce), strikes.map((s) => s.expiresAtMs)]);
+          return true;
+        }),
+      ),
+    async forgetSpent(nowMs) {
+      const spent = await pool.query(FORGET_SPENT, [nowMs]);
+      // Introduction counts of yesterday are kept: a server's day may start before a client's.
+      const days = await pool.query(FORGET_INTRO_DAYS, [dayNumber(nowMs) - 1]);
+      return (spent.rowCount ?? 0) + (days.rowCount ?? 0);
+    },
+    knownBytes: () => estimatedBytes,
     async newest(query: DropQuery) {
       const known = cache.answer(query);
       if (known !== undefined) return known;
@@ -276,10 +312,18 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
     async enforceQuota(maxBytes) {
       if (estimatedBytes <= maxBytes) return 0;
       return sweep(async (client) => {
-        const [bounds] = (await client.query<{ level: string; excess: string }>(EVICTION_BOUNDS, [maxBytes])).rows;
-        if (!bounds) return 0;
-        const { rows } = await client.query<{ deleted: string }>(EVICT_LARGEST_FIRST, [bounds.level, bounds.excess]);
-        return Number(rows[0]!.deleted);
+        let deleted = 0;
+        // Unticketed messages first; the ticketed only if those were not enough.
+        for (const [boundsSql, evictSql] of [
+          [EVICTION_BOUNDS_UNTICKETED, EVICT_UNTICKETED_FIRST],
+          [EVICTION_BOUNDS, EVICT_LARGEST_FIRST],
+        ] as const) {
+          const [bounds] = (await client.query<{ level: string; excess: string }>(boundsSql, [maxBytes])).rows;
+          if (!bounds) continue;
+          const { rows } = await client.query<{ deleted: string }>(evictSql, [bounds.level, bounds.excess]);
+          deleted += Number(rows[0]!.deleted);
+        }
+        return deleted;
       });
     },
     storedBytes: measureBytes,
@@ -297,8 +341,8 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
 
 }
 
-/** One group commit in one statement (and so one transaction); null where the drop was full. */
-async function appendBatch(pool: pg.Pool, instance: string, items: AppendItem[], settings: StoreSettings): Promise<(number | null)[]> {
+/** One group commit in one statement (and so one transaction); a negative code where an item was refused. */
+async function appendBatch(pool: pg.Pool, instance: string, items: AppendItem[], settings: StoreSettings): Promise<number[]> {
   const { rows } = await pool.query<{ positions: (string | null)[] }>({
     name: 'deaddrop_append',
     text: APPEND,
@@ -310,9 +354,15 @@ async function appendBatch(pool: pg.Pool, instance: string, items: AppendItem[],
       Buffer.concat(items.map((it) => it.body)),
       settings.dropCaps.maxMessages,
       settings.dropCaps.maxBytes,
+      items.map((it) => it.admission.policySeq),
+      items.map((it) => it.admission.ticketed),
+      items.map((it) => it.admission.spend?.nonce ?? null),
+      items.map((it) => it.admission.spend?.expiresAtMs ?? 0),
+      items.map((it) => it.admission.intro?.day ?? null),
+      items.map((it) => it.admission.intro?.limit ?? 0),
     ],
   });
-  return rows[0]!.positions.map((p) => (p === null ? null : Number(p)));
+  return rows[0]!.positions.map(Number);
 }
 
 /** What the store does with news of commits (see the cache rules in the header). */

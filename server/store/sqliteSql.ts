@@ -1,4 +1,5 @@
 /** The SQLite schema, connection settings and write statements of the store and its writer thread. */
+import { OPEN_ADMISSION, type Admission } from './dropStore.js';
 
 /**
  * `drops` keeps each drop's message count and bytes, maintained by triggers in the same transaction
@@ -11,7 +12,8 @@ CREATE TABLE IF NOT EXISTS messages (
   drop_id TEXT NOT NULL,
   received_at_ms INTEGER NOT NULL,
   size INTEGER NOT NULL,
-  body BLOB NOT NULL
+  body BLOB NOT NULL,
+  ticketed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_by_drop ON messages (drop_id, position);
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
@@ -29,6 +31,24 @@ CREATE TRIGGER IF NOT EXISTS messages_uncounted AFTER DELETE ON messages BEGIN
   UPDATE drops SET messages = messages - 1, bytes = bytes - old.size WHERE drop_id = old.drop_id;
   DELETE FROM drops WHERE drop_id = old.drop_id AND messages <= 0;
 END;
+CREATE TABLE IF NOT EXISTS drop_policies (
+  drop_id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  policy TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spent_nonces (
+  drop_id TEXT NOT NULL,
+  nonce BLOB NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (drop_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS spent_by_expiry ON spent_nonces (expires_at_ms);
+CREATE TABLE IF NOT EXISTS intro_days (
+  drop_id TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  taken INTEGER NOT NULL,
+  PRIMARY KEY (drop_id, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS health_probe (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   probed_at_ms INTEGER NOT NULL,
@@ -36,8 +56,13 @@ CREATE TABLE IF NOT EXISTS health_probe (
 );
 `;
 
-/** Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters. */
-export const SQLITE_SCHEMA_VERSION = 1;
+/**
+ * Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters, 2 the `ticketed` column
+ * (the anti-spam tables are new tables, created by `SQLITE_SCHEMA` itself).
+ */
+export const SQLITE_SCHEMA_VERSION = 2;
+/** Adds `ticketed` to a messages table written before it existed (every old message counts as unticketed). */
+export const SQLITE_ADD_TICKETED = 'ALTER TABLE messages ADD COLUMN ticketed INTEGER NOT NULL DEFAULT 0';
 /** Fills the counters of a database written before they existed (version 0). */
 export const SQLITE_COUNT_DROPS = `DELETE FROM drops;
 INSERT INTO drops (drop_id, messages, bytes) SELECT drop_id, count(*), sum(size) FROM messages GROUP BY drop_id;`;
@@ -57,7 +82,17 @@ export const SQLITE_PRAGMAS = ['page_size = 8192', 'journal_mode = WAL', 'synchr
 export const SQLITE_WRITER_PRAGMAS = [...SQLITE_PRAGMAS, 'wal_autocheckpoint = 0'];
 
 export const SQLITE_WRITES = {
-  insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body) VALUES (?, ?, ?, ?)',
+  insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body, ticketed) VALUES (?, ?, ?, ?, ?)',
+  policySeq: 'SELECT seq FROM drop_policies WHERE drop_id = ?',
+  savePolicy: 'INSERT INTO drop_policies (drop_id, seq, policy) VALUES (?, ?, ?) ON CONFLICT (drop_id) DO UPDATE SET seq = excluded.seq, policy = excluded.policy',
+  spend: 'INSERT OR IGNORE INTO spent_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
+  introTaken: 'SELECT taken FROM intro_days WHERE drop_id = ? AND day = ?',
+  introCount: 'INSERT INTO intro_days (drop_id, day, taken) VALUES (?, ?, 1) ON CONFLICT (drop_id, day) DO UPDATE SET taken = taken + 1',
+  forgetSpent: 'DELETE FROM spent_nonces WHERE expires_at_ms < ?',
+  forgetIntroDays: 'DELETE FROM intro_days WHERE day < ?',
+  /** Every unticketed message's place and size, oldest first per drop: the first tier of quota eviction. */
+  unticketedRows: 'SELECT drop_id, position, size FROM messages WHERE ticketed = 0 ORDER BY drop_id, position',
+  deleteAt: 'DELETE FROM messages WHERE position = ?',
   usage: 'SELECT messages, bytes FROM drops WHERE drop_id = ?',
   expire: 'DELETE FROM messages WHERE received_at_ms < ?',
   /** The two drops holding the most bytes: the largest is trimmed down towards the second. */
@@ -78,13 +113,35 @@ export interface PackedBatch {
   receivedAtMs: number[];
   sizes: number[];
   bodies: Uint8Array;
+  admissions: PackedAdmission[];
+}
+
+/** An `Admission` as the writer thread takes it (plain values that cross threads cheaply). */
+export interface PackedAdmission {
+  policySeq: number;
+  ticketed: boolean;
+  nonce: Uint8Array | null;
+  expiresAtMs: number;
+  introDay: number | null;
+  introLimit: number;
 }
 
 export interface AppendItem {
   dropId: string;
   body: Buffer;
   receivedAtMs: number;
+  /** Default: an open drop's plain POST. */
+  admission?: Admission;
 }
+
+const packAdmission = (a: Admission): PackedAdmission => ({
+  policySeq: a.policySeq,
+  ticketed: a.ticketed,
+  nonce: a.spend ? new Uint8Array(a.spend.nonce) : null,
+  expiresAtMs: a.spend?.expiresAtMs ?? 0,
+  introDay: a.intro?.day ?? null,
+  introLimit: a.intro?.limit ?? 0,
+});
 
 export function packBatch(items: AppendItem[]): PackedBatch {
   // A fresh ArrayBuffer of its own: transferring a pooled Buffer's memory would break its neighbours.
@@ -99,5 +156,6 @@ export function packBatch(items: AppendItem[]): PackedBatch {
     receivedAtMs: items.map((it) => it.receivedAtMs),
     sizes: items.map((it) => it.body.length),
     bodies,
+    admissions: items.map((it) => packAdmission(it.admission ?? OPEN_ADMISSION)),
   };
 }

@@ -13,12 +13,21 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DropFullError, type AppendNotice, type DropQuery, type DropStore, type MessageStamp, type StoreSettings, type StoredMessage } from './dropStore.js';
+import {
+  OPEN_ADMISSION,
+  type AppendNotice,
+  type DropQuery,
+  type DropStore,
+  type MessageStamp,
+  type StoreSettings,
+  type StoredMessage,
+} from './dropStore.js';
 import { createGroupCommitQueue } from './groupCommit.js';
 import { createNewestCache } from './newestCache.js';
 import { claimDatabaseFile } from './sqliteOwnership.js';
 import { queryBounds } from './queryBounds.js';
 import {
+  SQLITE_ADD_TICKETED,
   SQLITE_COUNT_DROPS,
   SQLITE_PRAGMAS,
   SQLITE_SCHEMA,
@@ -27,7 +36,9 @@ import {
   SQLITE_WRITES,
   type AppendItem,
 } from './sqliteSql.js';
-import { DROP_FULL, startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
+import { refusal } from './appendRefusal.js';
+import { startWorkerWriter, type SqliteWriter } from './sqliteWriter.js';
+import { dayNumber } from '../../shared/spam/day.js';
 import { trackWrites } from './writeHealth.js';
 
 const MAX_BATCH = 256;
@@ -50,10 +61,11 @@ function openDatabase(file: string): Database.Database {
     for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
     db.transaction(() => {
       db.exec(SQLITE_SCHEMA);
-      if ((db.pragma('user_version', { simple: true }) as number) < SQLITE_SCHEMA_VERSION) {
-        db.exec(SQLITE_COUNT_DROPS);
-        db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-      }
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version < 1) db.exec(SQLITE_COUNT_DROPS);
+      const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'messages\')').all();
+      if (!columns.some((c) => c.name === 'ticketed')) db.exec(SQLITE_ADD_TICKETED);
+      if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
     }).immediate();
     return db;
   } catch (error) {
@@ -129,6 +141,7 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
     'SELECT position, received_at_ms, body FROM messages WHERE drop_id = ? AND position = ?',
   );
   const totalStmt = db.prepare<[], { total: number }>(SQLITE_WRITES.total);
+  const policyStmt = db.prepare<[string], { seq: number; policy: string }>('SELECT seq, policy FROM drop_policies WHERE drop_id = ?');
 
   let storedBytes = totalStmt.get()?.total ?? 0;
   const cache = createNewestCache();
@@ -136,10 +149,11 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
   appended.setMaxListeners(0);
   const health = trackWrites(() => writer.probe(Date.now()));
 
-  const queue = createGroupCommitQueue<AppendItem, StoredMessage | null>(async (items) => {
+  const queue = createGroupCommitQueue<AppendItem, StoredMessage | Error>(async (items) => {
     const positions = await health.writing(writer.append(items));
     return items.map((it, i) => {
-      if (positions[i] === DROP_FULL) return null;
+      const refused = refusal(positions[i]!, it.dropId);
+      if (refused) return refused;
       const message = { position: positions[i]!, receivedAtMs: it.receivedAtMs, body: it.body };
       storedBytes += it.body.length;
       cache.appended(it.dropId, message);
@@ -155,11 +169,20 @@ function sqliteStore(db: Database.Database, writer: SqliteWriter, release: () =>
   };
 
   return {
-    async append(dropId, body, receivedAtMs) {
-      const stored = await queue.submit({ dropId, body, receivedAtMs });
-      if (!stored) throw new DropFullError(dropId);
+    async append(dropId, body, receivedAtMs, admission = OPEN_ADMISSION) {
+      const stored = await queue.submit({ dropId, body, receivedAtMs, admission });
+      if (stored instanceof Error) throw stored;
       return stored;
     },
+    async policy(dropId) {
+      const row = policyStmt.get(dropId);
+      return row ? { seq: row.seq, json: row.policy } : null;
+    },
+    savePolicy: (dropId, policy, previousSeq, strikes) =>
+      health.writing(writer.savePolicy({ dropId, seq: policy.seq, json: policy.json, previousSeq, strikes: strikes.map((s) => ({ nonce: new Uint8Array(s.nonce), expiresAtMs: s.expiresAtMs })) })),
+    // Introduction counts of yesterday are kept: a server's day may start before a client's.
+    forgetSpent: (nowMs) => writer.forgetSpent(nowMs, dayNumber(nowMs) - 1),
+    knownBytes: () => storedBytes,
     async newest(query: DropQuery): Promise<MessageStamp | null> {
       const known = cache.answer(query);
       if (known !== undefined) return known;

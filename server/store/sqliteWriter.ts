@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { DROP_FULL, INTRO_QUOTA, NONCE_SPENT, POLICY_CHANGED } from './appendRefusal.js';
 import type { DropCaps } from './dropStore.js';
 import { packBatch, SQLITE_WRITES, type AppendItem, type PackedBatch } from './sqliteSql.js';
 
@@ -15,12 +16,15 @@ export interface DeleteResult {
   totalBytes: number;
 }
 
-/** Position of a committed item, or `DROP_FULL` for one refused by its drop's caps. */
-export const DROP_FULL = -1;
+export { DROP_FULL } from './appendRefusal.js';
 
 export interface SqliteWriter {
-  /** Commits all items in one transaction; resolves with their positions (or `DROP_FULL`), in order. */
+  /** Commits all items in one transaction; resolves with their positions (or a refusal code), in order. */
   append(items: AppendItem[]): Promise<number[]>;
+  /** Compare-and-set of a drop's policy plus its strikes (see `DropStore.savePolicy`). */
+  savePolicy(change: PolicyChange): Promise<boolean>;
+  /** Deletes spent nonces expired before `nowMs` and introduction counts before `beforeDay`. */
+  forgetSpent(nowMs: number, beforeDay: number): Promise<number>;
   deleteExpired(beforeMs: number): Promise<DeleteResult>;
   /** Fair eviction (see `DropStore.enforceQuota`). */
   enforceQuota(maxBytes: number): Promise<DeleteResult>;
@@ -31,8 +35,18 @@ export interface SqliteWriter {
   close(): Promise<void>;
 }
 
+export interface PolicyChange {
+  dropId: string;
+  seq: number;
+  json: string;
+  previousSeq: number;
+  strikes: { nonce: Uint8Array; expiresAtMs: number }[];
+}
+
 type WriterCommand =
   | { kind: 'append'; batch: PackedBatch }
+  | { kind: 'policy'; change: PolicyChange }
+  | { kind: 'forget'; nowMs: number; beforeDay: number }
   | { kind: 'expire'; beforeMs: number }
   | { kind: 'quota'; maxBytes: number }
   | { kind: 'probe'; nowMs: number };
@@ -51,6 +65,30 @@ const largest = db.prepare(sql.largest);
 const trim = db.prepare(sql.trim);
 const total = db.prepare(sql.total);
 const probe = db.prepare(sql.probe);
+const policySeq = db.prepare(sql.policySeq);
+const savePolicy = db.prepare(sql.savePolicy);
+const spend = db.prepare(sql.spend);
+const introTaken = db.prepare(sql.introTaken);
+const introCount = db.prepare(sql.introCount);
+const forgetSpent = db.prepare(sql.forgetSpent);
+const forgetIntroDays = db.prepare(sql.forgetIntroDays);
+const unticketedRows = db.prepare(sql.unticketedRows);
+const deleteAt = db.prepare(sql.deleteAt);
+// Every check of an admission happens here, in the transaction that stores the message: a refused
+// message spends no ticket, and a spent ticket is never accepted twice.
+const admit = (dropId, size, a) => {
+  const current = policySeq.get(dropId);
+  if ((current ? current.seq : 0) !== a.policySeq) return ${POLICY_CHANGED};
+  const held = usage.get(dropId) || { messages: 0, bytes: 0 };
+  if (held.messages >= caps.maxMessages || held.bytes + size > caps.maxBytes) return ${DROP_FULL};
+  if (a.introDay !== null) {
+    const taken = introTaken.get(dropId, a.introDay);
+    if ((taken ? taken.taken : 0) >= a.introLimit) return ${INTRO_QUOTA};
+  }
+  if (a.nonce !== null && spend.run(dropId, a.nonce, a.expiresAtMs).changes === 0) return ${NONCE_SPENT};
+  if (a.introDay !== null) introCount.run(dropId, a.introDay);
+  return 0;
+};
 const append = db.transaction((batch) => {
   const bodies = Buffer.from(batch.bodies.buffer, batch.bodies.byteOffset, batch.bodies.byteLength);
   const positions = [];
@@ -59,19 +97,72 @@ const append = db.transaction((batch) => {
     const size = batch.sizes[i];
     const body = bodies.subarray(offset, offset + size);
     offset += size;
-    const held = usage.get(batch.dropIds[i]) || { messages: 0, bytes: 0 };
-    if (held.messages >= caps.maxMessages || held.bytes + size > caps.maxBytes) {
-      positions.push(${DROP_FULL});
+    const a = batch.admissions[i];
+    const refused = admit(batch.dropIds[i], size, a);
+    if (refused !== 0) {
+      positions.push(refused);
       continue;
     }
-    positions.push(Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body).lastInsertRowid));
+    positions.push(Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.ticketed ? 1 : 0).lastInsertRowid));
   }
   return positions;
 });
-// While over the quota, the largest drop loses its own oldest messages: down to the size of the
-// next-largest, or by the excess, whichever is less, and always at least one message.
+const changePolicy = db.transaction((c) => {
+  const current = policySeq.get(c.dropId);
+  if ((current ? current.seq : 0) !== c.previousSeq) return false;
+  savePolicy.run(c.dropId, c.seq, c.json);
+  for (const s of c.strikes) spend.run(c.dropId, s.nonce, s.expiresAtMs);
+  return true;
+});
+const forget = db.transaction((nowMs, beforeDay) => forgetSpent.run(nowMs).changes + forgetIntroDays.run(beforeDay).changes);
+// First tier of eviction: unticketed messages only, as "the drop holding the most unticketed bytes
+// loses its oldest unticketed message", repeated until the excess is freed or none is left. One scan
+// of the unticketed rows and a heap of drops by bytes; eviction is rare (only ticketed mail takes a
+// store past its quota: ticketless POSTs stop below it).
+const evictUnticketed = (excess) => {
+  const byDrop = new Map();
+  for (const r of unticketedRows.iterate()) {
+    let d = byDrop.get(r.drop_id);
+    if (!d) byDrop.set(r.drop_id, (d = { bytes: 0, rows: [], next: 0 }));
+    d.bytes += r.size;
+    d.rows.push(r);
+  }
+  const heap = [...byDrop.values()];
+  const swap = (a, b) => { const t = heap[a]; heap[a] = heap[b]; heap[b] = t; };
+  const down = (i) => {
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let top = i;
+      if (l < heap.length && heap[l].bytes > heap[top].bytes) top = l;
+      if (r < heap.length && heap[r].bytes > heap[top].bytes) top = r;
+      if (top === i) return;
+      swap(i, top);
+      i = top;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  let freed = 0;
+  let deleted = 0;
+  while (freed < excess && heap.length > 0) {
+    const d = heap[0];
+    const row = d.rows[d.next++];
+    deleted += deleteAt.run(row.position).changes;
+    freed += row.size;
+    d.bytes -= row.size;
+    if (d.next === d.rows.length) {
+      heap[0] = heap[heap.length - 1];
+      heap.pop();
+    }
+    if (heap.length > 0) down(0);
+  }
+  return deleted;
+};
+// While over the quota after that, the largest drop loses its own oldest messages: down to the size
+// of the next-largest, or by the excess, whichever is less, and always at least one message.
 const enforceQuota = db.transaction((maxBytes) => {
   let deleted = 0;
+  const before = total.get().total;
+  if (before > maxBytes) deleted += evictUnticketed(before - maxBytes);
   for (let bytes = total.get().total; bytes > maxBytes; bytes = total.get().total) {
     const [top, next] = largest.all();
     const target = Math.max(next ? next.bytes : 0, top.bytes - (bytes - maxBytes));
@@ -84,6 +175,8 @@ parentPort.on('message', ({ id, command }) => {
   if (command.kind === 'close') { db.close(); parentPort.close(); return; }
   try {
     const result = command.kind === 'append' ? append(command.batch)
+      : command.kind === 'policy' ? changePolicy(command.change)
+      : command.kind === 'forget' ? forget(command.nowMs, command.beforeDay)
       : command.kind === 'expire' ? deleted(expire.run(command.beforeMs).changes)
       : command.kind === 'quota' ? deleted(enforceQuota(command.maxBytes))
       : probe.run(command.nowMs) && null;
@@ -175,6 +268,8 @@ export async function startWorkerWriter(file: string, settings: WriterSettings):
   checkpointer.on('error', () => undefined);
   return {
     append: async (items) => (await call({ kind: 'append', batch: packBatch(items) })) as number[],
+    savePolicy: async (change) => (await call({ kind: 'policy', change })) as boolean,
+    forgetSpent: async (nowMs, beforeDay) => (await call({ kind: 'forget', nowMs, beforeDay })) as number,
     deleteExpired: async (beforeMs) => (await call({ kind: 'expire', beforeMs })) as DeleteResult,
     enforceQuota: async (maxBytes) => (await call({ kind: 'quota', maxBytes })) as DeleteResult,
     probe: async (nowMs) => void (await call({ kind: 'probe', nowMs })),

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDropServer } from '../../server/index.js';
 import { openPostgresBlobStore } from '../../server/store/postgresBlobStore.js';
 import { deposit, newDropId, QABEL_AUTH } from './dropClient.js';
-import { createFakeClock, metricValue, metricsText, serversPerTest } from './inProcessServer.js';
+import { createFakeClock, metricValue, metricsText, serversPerTest, WITHOUT_SPAM_PRESSURE } from './inProcessServer.js';
 import { PG_URL, createTestDatabase, explainPostgresSkip, type TestDatabase } from './postgresDatabase.js';
 import { makeDataDir, removeDataDir } from './serverProcess.js';
 
@@ -210,7 +210,7 @@ describe('blobs on SQLite (files)', () => {
   });
 
   it('blobs and messages share the quota: an upload that would exceed it is refused with 507, and messages are not evicted for it', async () => {
-    const s = await server({ blobs: true, quotaBytes: 10_000 });
+    const s = await server({ blobs: true, quotaBytes: 10_000, ...WITHOUT_SPAM_PRESSURE });
     const drop = `${s.url}/${newDropId()}`;
     for (let i = 0; i < 20; i++) await deposit(drop, new Uint8Array(100).fill(i));
     await uploaded(s.url, new Uint8Array(6_000));
@@ -222,7 +222,7 @@ describe('blobs on SQLite (files)', () => {
   });
 
   it('an upload in progress holds its room: a second one that would not fit beside it is refused at once', async () => {
-    const s = await server({ blobs: true, quotaBytes: 10_000 });
+    const s = await server({ blobs: true, quotaBytes: 10_000, ...WITHOUT_SPAM_PRESSURE });
     let firstStatus = 0;
     const first = request(`${s.url}/blobs`, { method: 'POST', headers: { ...QABEL_AUTH, 'Content-Length': '6000' } }, (res) => {
       firstStatus = res.statusCode ?? 0;
@@ -240,7 +240,7 @@ describe('blobs on SQLite (files)', () => {
   });
 
   it('counts stored and refused uploads and the stored blob bytes in /metrics', async () => {
-    const s = await server({ blobs: true, maxBlobBytes: 5000, quotaBytes: 8000 });
+    const s = await server({ blobs: true, maxBlobBytes: 5000, quotaBytes: 8000, ...WITHOUT_SPAM_PRESSURE });
     await uploaded(s.url, new Uint8Array(4000));
     expect((await upload(s.url, new Uint8Array(5001))).status).toBe(413);
     expect((await upload(s.url, new Uint8Array(4500))).status).toBe(507);

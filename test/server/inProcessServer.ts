@@ -34,6 +34,13 @@ export async function startTestServer(options: Partial<DropServerOptions> = {}):
   };
 }
 
+/**
+ * Options that keep the anti-spam pressure rules (server/spam/pressure.ts) out of a test of what lies
+ * under them: fair eviction past the quota with plain POSTs, as before tickets existed. The pressure
+ * rules have tests of their own (spamFlood.test.ts).
+ */
+export const WITHOUT_SPAM_PRESSURE = { powAbovePercent: 1000, powLoadPercent: 10_000, ticketlessCeilingPercent: 1000 } as const;
+
 /** Tests play many clients from one address; the per-client limit has tests of its own. */
 export const TEST_CONNECTIONS_PER_CLIENT = 512;
 

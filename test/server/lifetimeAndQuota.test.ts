@@ -1,7 +1,7 @@
 /** Expiry after the TTL and the global quota, driven by a fake clock. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { deposit, fetchDrop, newDropId } from './dropClient.js';
-import { createFakeClock, metricsText, metricValue, serversPerTest } from './inProcessServer.js';
+import { createFakeClock, metricsText, metricValue, serversPerTest, WITHOUT_SPAM_PRESSURE } from './inProcessServer.js';
 
 const { server } = serversPerTest(afterEach);
 
@@ -31,7 +31,7 @@ describe('TTL', () => {
 
 describe('quota', () => {
   it('over the quota, the drop holding the most bytes loses its own oldest messages first', async () => {
-    const s = await server({ quotaBytes: 300 });
+    const s = await server({ quotaBytes: 300, ...WITHOUT_SPAM_PRESSURE });
     const [a, b] = [`${s.url}/${newDropId()}`, `${s.url}/${newDropId()}`];
     await deposit(b, new Uint8Array(100).fill(1));
     await deposit(a, new Uint8Array(100).fill(2));
@@ -45,7 +45,7 @@ describe('quota', () => {
 
   it('a flood of ten times the quota into one drop evicts nothing from the other drops', async () => {
     const quotaBytes = 200_000;
-    const s = await server({ quotaBytes });
+    const s = await server({ quotaBytes, ...WITHOUT_SPAM_PRESSURE });
     const others = Array.from({ length: 5 }, () => `${s.url}/${newDropId()}`);
     for (const [i, url] of others.entries()) await deposit(url, new Uint8Array(2149).fill(i));
     const flooded = `${s.url}/${newDropId()}`;

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LISTEN_APPLICATION_NAME } from '../../server/store/postgresNotifications.js';
 import { deposit, fetchDrop, newDropId, postMessage } from './dropClient.js';
-import { createFakeClock, metricsText, metricValue, startTestServer } from './inProcessServer.js';
+import { createFakeClock, metricsText, metricValue, startTestServer, WITHOUT_SPAM_PRESSURE } from './inProcessServer.js';
 import { createTestDatabase, explainPostgresSkip, PG_URL, type TestDatabase } from './postgresDatabase.js';
 import { subscribe } from './pushClient.js';
 import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './serverProcess.js';
@@ -233,7 +233,7 @@ describe.skipIf(!PG_URL)('PostgreSQL store: lifetime and quota', () => {
 
   it('expires by TTL and, over the quota, evicts the oldest message of the drop holding the most bytes', async () => {
     const clock = createFakeClock();
-    const s = await startTestServer({ db: database.url, clock, ttlSeconds: 3600, quotaBytes: 250 });
+    const s = await startTestServer({ db: database.url, clock, ttlSeconds: 3600, quotaBytes: 250, ...WITHOUT_SPAM_PRESSURE });
     try {
       const [a, b] = [`${s.url}/${newDropId()}`, `${s.url}/${newDropId()}`];
       await deposit(a, new Uint8Array(100).fill(1));

@@ -30,11 +30,18 @@ describe('discovery', () => {
     const s = await server({ basePath: '/tools/drop', ttlSeconds: 3600 });
     const res = await fetch(`${s.url}/.well-known/deaddrop`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ v: 1, features: ['page', 'cover'], max_page: MAX_PAGE, ttl_s: 3600 });
+    expect(await res.json()).toEqual({
+      v: 1,
+      features: ['page', 'cover', 'tickets', 'pow'],
+      pow: { alg: 'sha256', bits: 18, window_s: 300 },
+      intro_per_day: 20,
+      max_page: MAX_PAGE,
+      ttl_s: 3600,
+    });
     expect((await fetch(`${s.url}/.well-known/deaddrop`, { method: 'HEAD' })).status).toBe(200);
     expect((await fetch(`${s.url}/.well-known/deaddrop`, { method: 'POST' })).status).toBe(405);
     const withBlobs = await server({ blobs: true });
-    expect(await (await fetch(`${withBlobs.url}/.well-known/deaddrop`)).json()).toMatchObject({ features: ['page', 'cover', 'blobs'] });
+    expect(await (await fetch(`${withBlobs.url}/.well-known/deaddrop`)).json()).toMatchObject({ features: ['page', 'cover', 'blobs', 'tickets', 'pow'] });
   });
 });
 
