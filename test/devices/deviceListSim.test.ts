@@ -1,0 +1,274 @@
+/**
+ * A simulator for the device list rules of PROTOCOL-V1.md 5c (shared/protocol/deviceList.ts): three
+ * devices of one identity and three contact devices (one contact with two), every message delivered
+ * in an order fast-check chooses, repeated or late.
+ *
+ * Rules simulated, as the engine is to apply them once v1 sessions carry device ids:
+ * - a device that adds a device sends the next epoch of the list to its siblings and to contacts;
+ *   a device merges what siblings send (`mergeDeviceLists`) and answers with its own list when it
+ *   knows more (so lists converge whatever the order);
+ * - every contact message echoes the hash of our list as that contact device knows it; a hash none of
+ *   our lists ever had makes the device ask that contact for the list with that hash (DEVICES_REQ naming
+ *   the hash: the contact keeps the lists it encrypted to, so a later epoch cannot erase the evidence);
+ *   a view naming a
+ *   device none of our lists held makes it ask its siblings first (a sibling may have added it a
+ *   moment ago), and raises the alarm if none of them knows it either.
+ *
+ * Properties: with an attacker device announced only to contacts (a stolen identity key), every honest
+ * device that hears from such a contact raises the alarm, as the consequence of the first such message
+ * (100 % of runs); without one, no alarm ever, and all lists (ours and the contacts' views) end equal.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type DeviceList, type DeviceRecord, deviceListHash, judgeContactView, mergeDeviceLists, normalizeDeviceList } from '../../shared/protocol/deviceList.js';
+
+const HONEST = 3;
+const CONTACT_DEVICES = 3;
+
+function record(n: number, name: string): DeviceRecord {
+  return { deviceId: n.toString(16).padStart(16, '0'), prekey: n.toString(16).padStart(64, '0'), addedDay: 20_000 + n, name };
+}
+
+type Message =
+  | { kind: 'sibList'; to: number; list: DeviceList }
+  | { kind: 'toContact'; to: number; list: DeviceList }
+  | { kind: 'contactMsg'; from: number; to: number; hash: string; id: number }
+  | { kind: 'viewRequest'; from: number; to: number; hash: string; cause: number }
+  | { kind: 'view'; from: number; to: number; list: DeviceList; cause: number }
+  | { kind: 'sibRequest'; from: number; to: number; check: number }
+  | { kind: 'sibAnswer'; to: number; list: DeviceList; check: number };
+
+interface Device {
+  list: DeviceList;
+  /** Hashes of every list this device ever held. */
+  hashes: Set<string>;
+  earlier: DeviceList[];
+  /** A contact view under check: waits for every sibling's answer. */
+  checks: Map<number, { view: DeviceList; cause: number; waiting: number }>;
+  asked: Set<string>;
+  alarm: { unknown: string[] } | null;
+  /** The contact messages whose check ended in the alarm. */
+  alarmCauses: number[];
+}
+
+type Command =
+  | { kind: 'add'; by: number }
+  | { kind: 'contactSends'; contact: number; to: number }
+  | { kind: 'deliver'; pick: number }
+  | { kind: 'attack' };
+
+class Simulation {
+  readonly devices: Device[];
+  readonly views: DeviceList[];
+  /** Per contact device, every list of ours it encrypted to, by hash: it answers a request for the one a header echoed. */
+  readonly usedViews: Map<string, DeviceList>[];
+  readonly pool: Message[] = [];
+  private nextDevice = 10;
+  private nextMessage = 1;
+  private nextCheck = 1;
+  /** Per honest device: the first contact message sent from a view that held the attacker's device. */
+  readonly firstAttackerMessage = new Map<number, number>();
+  /** Contact messages sent from such a view. */
+  private readonly fromAttackerView = new Set<number>();
+  attackerId: string | null = null;
+
+  constructor(initial: DeviceList) {
+    this.devices = Array.from({ length: HONEST }, () => ({ list: initial, hashes: new Set(), earlier: [], checks: new Map(), asked: new Set(), alarm: null, alarmCauses: [] }));
+    this.views = Array.from({ length: CONTACT_DEVICES }, () => initial);
+    this.usedViews = Array.from({ length: CONTACT_DEVICES }, () => new Map());
+  }
+
+  async init(): Promise<this> {
+    for (const device of this.devices) device.hashes.add(await deviceListHash(device.list));
+    return this;
+  }
+
+  async run(command: Command): Promise<void> {
+    switch (command.kind) {
+      case 'add': {
+        const device = this.devices[command.by]!;
+        if (device.list.devices.length >= 8) return;
+        const next = normalizeDeviceList({ epoch: device.list.epoch + 1, devices: [...device.list.devices, record(this.nextDevice++, 'new')] });
+        await this.adopt(command.by, next);
+        this.broadcast(command.by, next);
+        return;
+      }
+      case 'contactSends': {
+        const view = this.views[command.contact]!;
+        const hash = await deviceListHash(view);
+        const id = this.nextMessage++;
+        if (view.devices.some((device) => device.deviceId === this.attackerId)) this.fromAttackerView.add(id);
+        this.usedViews[command.contact]!.set(hash, view);
+        this.pool.push({ kind: 'contactMsg', from: command.contact, to: command.to, hash, id });
+        return;
+      }
+      case 'deliver':
+        if (this.pool.length > 0) await this.deliver(this.pool.splice(command.pick % this.pool.length, 1)[0]!);
+        return;
+      case 'attack': {
+        if (this.attackerId) return;
+        // The attacker holds the identity key and a list it read once; it adds itself and tells contacts only.
+        const base = this.devices[0]!.list;
+        const attacker = record(0xbad, 'Laptop');
+        const list = normalizeDeviceList({ epoch: base.epoch + 1, devices: [...base.devices.slice(0, 7), attacker] });
+        this.attackerId = attacker.deviceId;
+        for (let contact = 0; contact < CONTACT_DEVICES; contact++) this.pool.push({ kind: 'toContact', to: contact, list });
+        return;
+      }
+    }
+  }
+
+  private broadcast(from: number, list: DeviceList): void {
+    for (let to = 0; to < HONEST; to++) if (to !== from) this.pool.push({ kind: 'sibList', to, list });
+    for (let contact = 0; contact < CONTACT_DEVICES; contact++) this.pool.push({ kind: 'toContact', to: contact, list });
+  }
+
+  private async adopt(index: number, list: DeviceList): Promise<void> {
+    const device = this.devices[index]!;
+    if ((await deviceListHash(list)) !== (await deviceListHash(device.list))) device.earlier.push(device.list);
+    device.list = list;
+    device.hashes.add(await deviceListHash(list));
+  }
+
+  async deliver(message: Message): Promise<void> {
+    switch (message.kind) {
+      case 'sibList':
+      case 'sibAnswer': {
+        const device = this.devices[message.to]!;
+        const merged = mergeDeviceLists(device.list, message.list);
+        await this.adopt(message.to, merged);
+        // Knowing more than the sender: tell it (and the others), so every sibling converges.
+        if (message.kind === 'sibList' && (await deviceListHash(merged)) !== (await deviceListHash(message.list))) this.broadcast(message.to, merged);
+        if (message.kind === 'sibAnswer') await this.answered(message.to, message.check);
+        return;
+      }
+      case 'toContact':
+        this.views[message.to] = mergeDeviceLists(this.views[message.to]!, message.list);
+        return;
+      case 'contactMsg': {
+        const device = this.devices[message.to]!;
+        if (this.fromAttackerView.has(message.id) && !this.firstAttackerMessage.has(message.to)) this.firstAttackerMessage.set(message.to, message.id);
+        if (device.hashes.has(message.hash)) return;
+        const key = `${message.from} ${message.hash}`;
+        if (device.asked.has(key)) return;
+        device.asked.add(key);
+        this.pool.push({ kind: 'viewRequest', from: message.to, to: message.from, hash: message.hash, cause: message.id });
+        return;
+      }
+      case 'viewRequest':
+        this.pool.push({ kind: 'view', from: message.to, to: message.from, list: this.usedViews[message.to]!.get(message.hash) ?? this.views[message.to]!, cause: message.cause });
+        return;
+      case 'view': {
+        const device = this.devices[message.to]!;
+        const { verdict } = await judgeContactView(device.earlier, device.list, message.list);
+        if (verdict === 'alarm') {
+          const check = this.nextCheck++;
+          device.checks.set(check, { view: message.list, cause: message.cause, waiting: HONEST - 1 });
+          for (let to = 0; to < HONEST; to++) if (to !== message.to) this.pool.push({ kind: 'sibRequest', from: message.to, to, check });
+        } else if (verdict === 'behind' || verdict === 'same') {
+          this.pool.push({ kind: 'toContact', to: message.from, list: device.list });
+        }
+        return;
+      }
+      case 'sibRequest':
+        this.pool.push({ kind: 'sibAnswer', to: message.from, list: this.devices[message.to]!.list, check: message.check });
+        return;
+    }
+  }
+
+  private async answered(index: number, checkId: number): Promise<void> {
+    const device = this.devices[index]!;
+    const check = device.checks.get(checkId);
+    if (!check || --check.waiting > 0) return;
+    device.checks.delete(checkId);
+    const { verdict, unknown } = await judgeContactView(device.earlier, device.list, check.view);
+    if (verdict === 'alarm') {
+      device.alarm ??= { unknown };
+      device.alarmCauses.push(check.cause);
+    }
+  }
+
+  async drain(random: () => number): Promise<void> {
+    for (let steps = 0; this.pool.length > 0; steps++) {
+      if (steps > 100_000) throw new Error('the simulation does not settle');
+      await this.deliver(this.pool.splice(Math.floor(random() * this.pool.length), 1)[0]!);
+    }
+  }
+}
+
+const initial = normalizeDeviceList({ epoch: 3, devices: [record(1, 'Desktop'), record(2, 'Laptop'), record(3, 'Phone')] });
+
+const command = (attack: boolean): fc.Arbitrary<Command> =>
+  fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant('add' as const), by: fc.integer({ min: 0, max: HONEST - 1 }) }), weight: 1 },
+    {
+      arbitrary: fc.record({ kind: fc.constant('contactSends' as const), contact: fc.integer({ min: 0, max: CONTACT_DEVICES - 1 }), to: fc.integer({ min: 0, max: HONEST - 1 }) }),
+      weight: 3,
+    },
+    { arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }), weight: 6 },
+    ...(attack ? [{ arbitrary: fc.constant({ kind: 'attack' as const }), weight: 1 }] : []),
+  );
+
+/** A deterministic random source from fast-check's seed, for the final drains. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+async function settle(sim: Simulation, random: () => number): Promise<void> {
+  await sim.drain(random);
+  // Everyone online at the end: each contact device writes to each of our devices once more.
+  for (let contact = 0; contact < CONTACT_DEVICES; contact++) for (let to = 0; to < HONEST; to++) await sim.run({ kind: 'contactSends', contact, to });
+  await sim.drain(random);
+}
+
+describe('device list simulator', () => {
+  it('an injected device is detected by every honest device a contact writes to, from that contact’s first such message', async () => {
+    const attacksHeard: number[] = [];
+    await fc.assert(
+      fc.asyncProperty(fc.array(command(true), { minLength: 5, maxLength: 60 }), fc.integer(), async (commands, seed) => {
+        const sim = await new Simulation(initial).init();
+        for (const c of [...commands, { kind: 'attack' as const }]) await sim.run(c);
+        await settle(sim, seeded(seed));
+        let heard = 0;
+        for (let index = 0; index < HONEST; index++) {
+          const first = sim.firstAttackerMessage.get(index);
+          const device = sim.devices[index]!;
+          // A later honest epoch may have pushed the attacker out of every contact's view before this
+          // device heard from one: then there is nothing to detect.
+          if (first === undefined) continue;
+          heard++;
+          expect(device.alarm?.unknown).toContain(sim.attackerId);
+          // The first contact message that echoed the attacker's list is enough: its check ends in the alarm
+          // (unless an earlier message's check, whose view already held the attacker, raised it before).
+          expect(Math.min(...device.alarmCauses)).toBeLessThanOrEqual(first!);
+          expect(device.alarmCauses.some((cause) => cause <= first!)).toBe(true);
+          expect(device.list.devices.map((d) => d.deviceId)).not.toContain(sim.attackerId);
+        }
+        attacksHeard.push(heard);
+      }),
+      { numRuns: 150 },
+    );
+    // Most runs must actually exercise detection (the attacker announced last, contacts write at the end).
+    expect(attacksHeard.filter((heard) => heard === HONEST).length).toBeGreaterThan(attacksHeard.length / 2);
+  });
+
+  it('honest additions in any delivery order raise no alarm, and every list ends the same', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command(false), { minLength: 5, maxLength: 80 }), fc.integer(), async (commands, seed) => {
+        const sim = await new Simulation(initial).init();
+        for (const c of commands) await sim.run(c);
+        await settle(sim, seeded(seed));
+        expect(sim.devices.map((d) => d.alarm)).toEqual([null, null, null]);
+        const hashes = new Set(await Promise.all([...sim.devices.map((d) => d.list), ...sim.views].map((list) => deviceListHash(list))));
+        expect(hashes.size).toBe(1);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
