@@ -22,6 +22,8 @@ import type { GateLimits } from './net/requestGate.js';
 import { RetryBudget, type RetryBudgetPolicy } from './net/retryBudget.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
 import { Sender } from './outbox/sender.js';
+import { TrafficBudget } from './budget/trafficBudget.js';
+import type { SlotTimer } from './budget/scheduler.js';
 import type { RepostPolicy } from './outbox/reposter.js';
 import type { HealthPolicy } from './outbox/health.js';
 import { SessionStore } from './state/sessionStore.js';
@@ -56,6 +58,8 @@ export interface EngineOptions {
     sendRetry?: RetryPolicy;
     receiptRetry?: RetryPolicy;
     requestTimeoutMs?: number;
+    /** The traffic budget's clock and randomness (tests drive its slots with a fake clock). */
+    budget?: { timer?: SlotTimer; random?: () => number };
     /** How long after a received message a version-1 PING waits for a reply (default 30-120 s). */
     pingDelayMs?: { min: number; max: number };
   };
@@ -179,10 +183,24 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         originsOf([...(stateStore.locked ? [] : stateStore.keptDropUrls(now())), ...(options.network?.trustedServers?.() ?? [])]),
     },
   });
+  // Traffic budget (PROTOCOL-V1.md 4c): while on, every POST waits for a slot and the slots read the drops.
+  const budget: TrafficBudget = new TrafficBudget({
+    setting: () => (stateStore.locked ? null : (stateStore.settings().trafficBudget ?? null)),
+    paused: () => poller.isPaused,
+    proxy: () => (stateStore.locked ? { kind: 'none' } : stateStore.settings().proxy),
+    guard: network.guard,
+    ownDrops: () => (stateStore.locked ? [] : stateStore.readDropUrls(now())),
+    readDrop: (dropUrl, fetch) => poller.pollBudgeted(dropUrl, fetch),
+    noteServer: (dropUrl, features) => poller.noteServer(dropUrl, features),
+    timeoutMs: options.timing?.requestTimeoutMs,
+    timer: options.timing?.budget?.timer,
+    random: options.timing?.budget?.random,
+    logger: createLogger('budget'),
+  });
   const sender: Sender = new Sender({
     stateStore,
     pool,
-    client: () => network.client,
+    client: () => budget.postingClient() ?? network.client,
     emit,
     retry: options.timing?.sendRetry ?? DEFAULT_RETRY,
     receiptRetry: options.timing?.receiptRetry ?? { ...DEFAULT_RETRY, maxAttempts: 8 },
@@ -205,7 +223,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
   const sessionSender = sender.v1;
-  if (sessionSender) receiver.onCommitted((identityId, states) => sessionSender.schedulePings(identityId, states));
+  receiver.listen({ sessionsChanged: (identityId) => emit('sessions/changed', { identityId }) });
   const poller = new Poller({
     stateStore,
     pool,
@@ -217,6 +235,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     sessions: receiver,
     now,
     logger: createLogger('poller'),
+    budgeted: () => budget.enabled,
   });
   const files = new FileService({
     dataDir: options.dataDir,
@@ -230,6 +249,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     network.configure(stateStore.settings().proxy);
     sender.resumeReceipts();
     if (options.autoPoll !== false) await poller.sync();
+    if (options.autoPoll !== false) await budget.configure();
   };
   if (!stateStore.locked) {
     try {
@@ -242,6 +262,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 
   const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, emit, now, started });
+  // The budget follows whatever changes its setting, the proxy, pausing or the lock.
+  const { 'settings/set': setSettings, 'poller/setPaused': setPaused, 'app/lock': lock } = handlers;
+  const followedByBudget = async <T>(result: Promise<T>): Promise<T> => {
+    const value = await result;
+    if (options.autoPoll !== false) await budget.configure();
+    return value;
+  };
+  handlers['settings/set'] = (change) => followedByBudget(setSettings(change));
+  handlers['poller/setPaused'] = (request) => followedByBudget(setPaused(request));
+  handlers['app/lock'] = (request) => followedByBudget(lock(request));
   let closed: Promise<void> | null = null;
   return {
     handlers,
@@ -263,6 +293,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     close() {
       closed ??= (async () => {
+        await budget.close();
         await poller.stop();
         sessionSender?.close();
         await files.close();

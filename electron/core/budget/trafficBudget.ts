@@ -28,6 +28,8 @@ const DISCOVERY_MAX_AGE_MS = 24 * 3600_000;
 export interface TrafficBudgetOptions {
   /** The user's setting; null while the engine is locked (no slots then). */
   setting(): TrafficBudgetSetting | null;
+  /** The user paused reading: no slots, and PDUs wait in the queue until reading resumes. */
+  paused?(): boolean;
   proxy(): ProxySetting;
   guard: DestinationGuard;
   ownDrops(): readonly string[];
@@ -48,6 +50,7 @@ export class TrafficBudget {
   private readonly scheduler: BudgetScheduler;
   private readonly covers: CoverTargets;
   private readonly features = new Map<string, { features: ServerFeatures; at: number }>();
+  private readonly discovering = new Set<string>();
   private readonly queueingClient: DropClient;
   private readonly timer: SlotTimer;
 
@@ -58,7 +61,7 @@ export class TrafficBudget {
     this.transport = new SlotTransport({ proxy: options.proxy, guard: options.guard, timeoutMs: options.timeoutMs });
     this.covers = new CoverTargets({ takesCover: (serverUrl) => this.featuresOf(serverUrl)?.cover === true, ownDrops: options.ownDrops, random });
     this.scheduler = new BudgetScheduler({
-      shape: () => this.shape(),
+      shape: () => (this.active ? this.shape() : null),
       ownDrops: options.ownDrops,
       queue: this.queue,
       covers: this.covers,
@@ -73,14 +76,19 @@ export class TrafficBudget {
     this.queueingClient = new QueueingDropClient(this.queue);
   }
 
-  /** True while a preset other than Off is chosen and the engine is unlocked. */
-  get active(): boolean {
+  /** True while a preset other than Off is chosen and the engine is unlocked: all drop traffic goes in slots. */
+  get enabled(): boolean {
     return this.shape() !== null;
+  }
+
+  /** True while slots run: enabled and not paused. */
+  get active(): boolean {
+    return this.enabled && this.options.paused?.() !== true;
   }
 
   /** The client the outbox posts with in budget mode (its POSTs wait for a slot); null when the budget is off. */
   postingClient(): DropClient | null {
-    return this.active ? this.queueingClient : null;
+    return this.enabled ? this.queueingClient : null;
   }
 
   /**
@@ -88,11 +96,12 @@ export class TrafficBudget {
    * offer, then starts the slots, or stops them and hands waiting PDUs back to the outbox.
    */
   async configure(): Promise<void> {
-    if (!this.active) {
+    if (!this.enabled) {
       await this.scheduler.stop();
       this.queue.release('The traffic budget was switched off; the message is sent directly.');
       return;
     }
+    if (!this.active) return this.scheduler.stop();
     await Promise.all(this.options.ownDrops().map((dropUrl) => this.discover(parseDropUrl(dropUrl).serverUrl, dropUrl)));
     this.scheduler.start();
   }
@@ -133,9 +142,17 @@ export class TrafficBudget {
     }
   }
 
-  /** One GET of an own drop: padded where the server can, plain (and reported) where it cannot. */
+  /**
+   * One GET of an own drop: padded where the server can, plain (and reported) where it cannot. A server
+   * not asked yet (a drop added since the last configure) is asked beside the slot, once.
+   */
   private read(dropUrl: string, page: number): Promise<void> {
-    const features = this.featuresOf(parseDropUrl(dropUrl).serverUrl);
+    const serverUrl = parseDropUrl(dropUrl).serverUrl;
+    const features = this.featuresOf(serverUrl);
+    if (!features && !this.discovering.has(serverUrl)) {
+      this.discovering.add(serverUrl);
+      void this.discover(serverUrl, dropUrl).finally(() => this.discovering.delete(serverUrl));
+    }
     const fetch: BudgetFetch = features?.page
       ? (url, since, options) => this.transport.fetchPage(url, since, Math.min(page, features.maxPage), options)
       : (url, since, options) => this.transport.fetchPlain(url, since, options);

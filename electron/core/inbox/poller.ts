@@ -13,7 +13,7 @@ import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { BOX_ACK, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { StateStore } from '../state/stateStore.js';
-import type { DropClient } from '../net/dropClient.js';
+import type { DropClient, FetchOptions, FetchResult } from '../net/dropClient.js';
 import type { PushConnection } from '../net/network.js';
 import type { BackoffPolicy } from './backoff.js';
 import { BatchCollector, type LocalIdentity } from './batchOpener.js';
@@ -37,7 +37,15 @@ export interface PollerOptions {
   sessions?: SessionReceiver;
   now(): number;
   logger: Logger;
+  /**
+   * True in traffic-budget mode (electron/core/budget): no watchers, push sockets or probes; the
+   * budget's slots read each drop once through `pollBudgeted`.
+   */
+  budgeted?(): boolean;
 }
+
+/** One request for one drop's messages after `since` (the drop client's `fetch`, or the budget's). */
+export type DropFetch = (dropUrl: string, since: string | null, options: FetchOptions) => Promise<FetchResult>;
 
 /**
  * Bounds one poll whatever the server sends: pages, bytes (64 MB, about 31,000 messages) and the
@@ -104,6 +112,10 @@ export class Poller {
     for (const serverUrl of this.servers.keys()) if (!wantedServers.has(serverUrl)) this.servers.delete(serverUrl);
     for (const dropUrl of wanted) {
       if (this.watchers.has(dropUrl)) continue;
+      if (this.options.budgeted?.()) {
+        this.updateServer(dropUrl, {});
+        continue;
+      }
       const watcher = new DropWatcher({
         dropUrl,
         poll: async (url) => void (await this.pollDrop(url)),
@@ -237,24 +249,42 @@ export class Poller {
     return cursors;
   }
 
+  /** Budget mode: reads `dropUrl` with exactly one request through `fetch`, recorded like a watcher's poll. */
+  async pollBudgeted(dropUrl: string, fetch: DropFetch): Promise<void> {
+    this.seen ??= new Set(this.options.stateStore.seenKeys());
+    const started = this.options.now();
+    try {
+      await this.pollDrop(dropUrl, undefined, { fetch, maxPages: 1 });
+      this.recordResult(dropUrl, { ok: true, latencyMs: this.options.now() - started });
+    } catch (err) {
+      this.recordResult(dropUrl, { ok: false, error: err instanceof Error ? err.message : 'poll failed' });
+      throw err;
+    }
+  }
+
+  /** What the budget learnt of a server (`ServerStatus.canPad`, `canCover`). */
+  noteServer(dropUrl: string, change: Pick<ServerStatus, 'canPad' | 'canCover'>): void {
+    this.updateServer(dropUrl, change);
+  }
+
   /**
    * Fetches and opens one drop, following the server's pages (a server may cap one answer, e.g. at
    * 1000 messages) until nothing newer is left or a bound of this poll is reached; PDUs are opened
    * while they stream in, and the next page is asked for while this one is still being opened.
    * Returns the newest cursor (null when nothing was newer).
    */
-  private async pollDrop(dropUrl: string, since = this.options.stateStore.cursor(dropUrl)): Promise<string | null> {
+  private async pollDrop(dropUrl: string, since = this.options.stateStore.cursor(dropUrl), source?: { fetch: DropFetch; maxPages: number }): Promise<string | null> {
     const claim = new Claim();
     const settled = { done: false };
     try {
-      return await this.pollDropWith(dropUrl, since, claim, settled);
+      return await this.pollDropWith(dropUrl, since, claim, settled, source);
     } finally {
       // Neither committed nor waiting for an acknowledgement (a failed poll): forgotten, read again.
       if (!settled.done) this.options.sessions?.release(claim, true);
     }
   }
 
-  private async pollDropWith(dropUrl: string, since: string | null, claim: Claim, settled: { done: boolean }): Promise<string | null> {
+  private async pollDropWith(dropUrl: string, since: string | null, claim: Claim, settled: { done: boolean }, source?: { fetch: DropFetch; maxPages: number }): Promise<string | null> {
     const { stateStore } = this.options;
     const identities: LocalIdentity[] = stateStore.identities().map((identity) => ({ id: identity.id, pair: stateStore.keyPair(identity.id) }));
     const sessions = this.options.sessions;
@@ -272,9 +302,10 @@ export class Poller {
     /** Pages read whole: their cursors, and where their PDUs end in the collector's order. */
     const pages: { latest: string; end: number }[] = [];
     let bytesLeft = MAX_BYTES_PER_POLL;
-    for (let page = 0, cursor = since; page < MAX_PAGES_PER_POLL && bytesLeft > 0; page++) {
+    const fetch: DropFetch = source?.fetch ?? ((url, from, options) => this.options.client().fetch(url, from, options));
+    for (let page = 0, cursor = since; page < (source?.maxPages ?? MAX_PAGES_PER_POLL) && bytesLeft > 0; page++) {
       let pdusInPage = 0;
-      const result = await this.options.client().fetch(dropUrl, cursor, {
+      const result = await fetch(dropUrl, cursor, {
         maxBytes: bytesLeft,
         // Anything not PDU-sized is not a message for anyone (PROTOCOL.md section 3): not worth holding.
         onItem: (item) => {
@@ -370,7 +401,9 @@ export class Poller {
       next.reachable !== current.reachable ||
       next.pushConnected !== current.pushConnected ||
       next.lastError !== current.lastError ||
-      next.malformedMessages !== current.malformedMessages;
+      next.malformedMessages !== current.malformedMessages ||
+      next.canPad !== current.canPad ||
+      next.canCover !== current.canCover;
     if (changed) this.options.emit('servers/status', this.serverStatus());
   }
 }
