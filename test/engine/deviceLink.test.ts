@@ -41,6 +41,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
+const WORDS = 'the a to and you I it is for on that this we be at have can meet tomorrow later see thanks sure what when where how about train time lunch call back home work soon ok yes no maybe great sounds good let me know why not'.split(' ');
+
+/** A chat line of 3 to 24 random common words (compresses like chat text, unlike random bytes or repeats). */
+function chatLine(n: number): string {
+  const length = 3 + Math.floor(Math.random() * 22);
+  return `${Array.from({ length }, () => WORDS[Math.floor(Math.random() * WORDS.length)]).join(' ')} ${n}`;
+}
+
 /** The UI's records of an identity with one contact and `count` messages with them, as a backup holds them. */
 export function uiPart(identityId: string, contact: IdentitySummary, count: number): BackupUiPart {
   const messages = Array.from({ length: count }, (_, n) => {
@@ -50,7 +58,7 @@ export function uiPart(identityId: string, contact: IdentitySummary, count: numb
       contactKey: contact.publicKey,
       direction: incoming ? ('in' as const) : ('out' as const),
       kind: 'text' as const,
-      text: `message ${n}: ${Math.random().toString(36).slice(2)} ${'a chat line '.repeat(1 + (n % 4))}`,
+      text: chatLine(n),
       payloadType: 'box_message',
       payload: '',
       share: null,
@@ -203,6 +211,27 @@ describe('linking a device', () => {
     await expect(d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true })).rejects.toThrow(/bad_input/);
     expect(await thief.call('identities/list', {})).toEqual([]);
   });
+
+  it('takes seconds, and a few dozen PDUs per thousand messages of history (figures for the README)', async () => {
+    const [d1, bob] = [await engine(), await engine()];
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    const bobId = await bob.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    const figures: string[] = [];
+    for (const count of [0, 1_000, 10_000]) {
+      const d2 = await engine();
+      const ui = uiPart(alice.id, bobId, count);
+      const started = Date.now();
+      const { received, joinId } = await link(d1, alice, d2, ui);
+      const linked = Date.now() - started;
+      // Every PDU on the link's drop: the hello, the chunks, the end frame, the receipt.
+      const pdus = received.chunks!.total + 3;
+      figures.push(`${count} messages: ${Buffer.byteLength(JSON.stringify(ui))} B of records, ${pdus} PDUs = ${pdus * 2149} B on the drop, ${linked} ms`);
+      expect(linked).toBeLessThan(30_000);
+      expect(pdus).toBeLessThan(10 + count / 5);
+      await d2.call('devices/linkCancel', { linkId: joinId });
+    }
+    console.info(`device link figures (1 s reads):\n${figures.join('\n')}`);
+  }, 120_000);
 
   it('rejects a link string that is no link', async () => {
     const d2 = await engine();
