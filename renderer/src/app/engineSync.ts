@@ -8,6 +8,7 @@ import { applyPostDelivered, applyPostStatus, resumePosts } from '../db/posts.js
 import { hasDatabaseKey } from '../db/sealing.js';
 import { unlockDatabase } from '../db/unlockDatabase.js';
 import { notifyNewMessages, withNewlyStored } from '../desktop/newMessageNotifications.js';
+import { confirmUpdateDelivered, resendToStragglers } from '../identities/dropMigration.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 
@@ -34,6 +35,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts: result.owedReceipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
         await notifyNewMessages(bridge, db, stored);
+        // A contact still writing to a drop we moved away from hears of the new one again.
+        await resendToStragglers(db, bridge, useSession.getState().identities ?? [], batch);
       }),
     ),
     // A post's copies are sent like messages, each under its own local id.
@@ -44,7 +47,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
     ),
     bridge.on('outbox/delivered', ({ localId }) =>
       serially(async () => {
-        if (!(await applyPostDelivered(db, localId))) await applyOutboxDelivered(db, localId);
+        if (await applyPostDelivered(db, localId)) return;
+        if (!(await applyOutboxDelivered(db, localId))) await confirmUpdateDelivered(db, localId);
       }),
     ),
     // A reset of a conversation not on screen still leaves its line there.

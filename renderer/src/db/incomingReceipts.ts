@@ -8,6 +8,7 @@ import type { Receipt } from '../../../shared/ipc/contract.js';
 import type { DeaddropDatabase } from './database.js';
 import type { ContactRecord } from './records.js';
 import { MAX_WAITING_RECEIPTS_PER_SENDER, WAITING_RECEIPT_TTL_MS } from './senderBounds.js';
+import { confirmUpdateByReceipt, confirmsUpdate } from '../identities/dropMigration.js';
 
 /**
  * Applies receipts; returns how many of our messages became delivered. Call inside a transaction
@@ -28,6 +29,13 @@ export async function applyReceipts(db: DeaddropDatabase, receipts: readonly Rec
     if (!contacts.has(sender)) contacts.set(sender, await db.contacts.get([receipt.identityId, receipt.senderKey]));
     // Without a contact we never wrote to them, so no message of ours can be waiting for this.
     if (!contacts.get(sender)) continue;
+    // Our drop-list updates have no message row: the contact record knows their receipt ids.
+    // (Checked before awaiting: an await on no database request would let the transaction commit.)
+    if (confirmsUpdate(receipt, contacts.get(sender))) {
+      await confirmUpdateByReceipt(db, receipt, contacts.get(sender));
+      contacts.set(sender, await db.contacts.get([receipt.identityId, receipt.senderKey]));
+      continue;
+    }
     const count =
       waiting.get(sender) ?? (await db.pendingReceipts.where('[identityId+senderKey]').equals([receipt.identityId, receipt.senderKey]).count());
     if (count >= MAX_WAITING_RECEIPTS_PER_SENDER) continue;

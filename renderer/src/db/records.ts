@@ -43,6 +43,21 @@ export interface ContactRecord {
   updateRevision?: number;
   /** The sending time (ms) of the newest meta data that changed `dropUrls` (before any update). */
   metaDropsRevision?: number;
+  /**
+   * Our newest drop-list update to this contact that asked for a receipt (a drop move, or sending it
+   * again): `sent` is when (ms, its revision here), `confirmed` the `sent` of the newest one the contact
+   * acknowledged (null: none yet), `localId` and `ackIds` find the acknowledgement. While `confirmed`
+   * is below `sent` the contact is listed as not having confirmed our new address. Absent: never asked.
+   */
+  ownUpdate?: OwnUpdateState;
+}
+
+/** See `ContactRecord.ownUpdate`. */
+export interface OwnUpdateState {
+  sent: number;
+  confirmed: number | null;
+  localId: string;
+  ackIds: string[];
 }
 
 export interface ConversationRecord {
