@@ -230,7 +230,8 @@ export type OutboxStatus = 'queued' | 'sending' | 'posted' | 'failed' | 'cancell
  * How many copies of an outgoing message drop servers accepted (k of n, PROTOCOL-V1.md 2c), for
  * "Posted to 1 of 2 · 2 of 2". `wanted` is k: the `copies` setting capped by the number of distinct
  * servers among the recipient's drops (1 for a recipient with one server, and for a version-0
- * message that asks for no receipt: its copies could not be told apart by the receiver). `posted`
+ * message that asks for no receipt: its copies could not be told apart by the receiver; in version
+ * 1 also capped by the copies the session was set up with, 2 by default). `posted`
  * counts copies of every piece (a long text is several pieces): 1 once each piece is on one server.
  */
 export interface OutboxCopies {
@@ -246,8 +247,9 @@ export interface OutboxCopies {
  * time allowed, 30 days by default, without an acknowledgement), `storageLimit` (the engine keeps
  * a bounded number of unacknowledged messages; the oldest gave way) or `cancelled` (`messages/cancel`
  * on a posted message: the copies already on servers stay there, the status stays `posted`).
- * Messages that ask for no receipt are never re-posted (nothing would ever acknowledge them) and
- * carry no `repost`.
+ * Version-0 messages that ask for no receipt are never re-posted (nothing would ever acknowledge
+ * them) and carry no `repost`; version-1 messages are, whatever they ask (the contact's
+ * acknowledgement vector acknowledges every one).
  */
 export type RepostState = { kind: 'scheduled'; nextAt: number; until: number } | { kind: 'ended'; why: 'timeLimit' | 'storageLimit' | 'cancelled' };
 
