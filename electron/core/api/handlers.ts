@@ -3,11 +3,12 @@
  * no capability (the host serves the others). Requests arrive already validated (by `dispatch` or the
  * caller); failures are thrown as ApiFailure and turned into Results by the transport.
  */
-import type { ApiHandlers, AppInfo, Capabilities, EngineSettings, SessionsStatus } from '../../../shared/ipc/contract.js';
+import type { ApiHandlers, AppInfo, Capabilities, EngineSettings } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { newPassphraseProblem } from '../../../shared/protocol/passphrasePolicy.js';
 import type { EngineContext } from '../engine.js';
 import { PROTOCOL_V1_DEFAULT } from '../sessions/sessionSender.js';
+import { confirmReset, sessionsStatus } from '../sessions/resets.js';
 import { validateProxy } from '../net/proxyDispatcher.js';
 import { identityHandlers } from './identityHandlers.js';
 import { feedbackHandlers } from './feedbackHandlers.js';
@@ -28,7 +29,7 @@ const NO_CAPABILITIES: Capabilities = {
 };
 
 export function buildHandlers(parts: EngineContext): ApiHandlers {
-  const { stateStore, poller, sender, options } = parts;
+  const { stateStore, poller, sender, options, now } = parts;
   const info = (): AppInfo => ({
     version: options.version ?? DEFAULT_VERSION,
     host: options.host,
@@ -135,15 +136,16 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
     'sessions/status': async ({ identityId }) => {
       requireUnlocked();
       stateStore.identity(identityId);
-      const contacts: SessionsStatus['contacts'] = {};
-      for (const [key, peer] of Object.entries(parts.sessions.peers(identityId))) {
-        if (peer.v1 || peer.since !== undefined) contacts[key] = { protocol: 0, since: null };
+      return sessionsStatus(parts.sessions, identityId, options.protocolV1 ?? PROTOCOL_V1_DEFAULT, now());
+    },
+    'sessions/confirmReset': async ({ identityId, contactPublicKey, accept }) => {
+      requireUnlocked();
+      stateStore.identity(identityId);
+      if (await confirmReset(parts.sessions, identityId, contactPublicKey, accept, now())) {
+        parts.receiver.invalidate();
+        parts.emit('sessions/changed', { identityId });
       }
-      for (const state of parts.sessions.sessions(identityId)) {
-        const key = Buffer.from(state.theirId, 'base64url').toString('hex');
-        contacts[key] = { protocol: 1, since: parts.sessions.peer(identityId, key).since ?? null };
-      }
-      return { sending: options.protocolV1 ?? PROTOCOL_V1_DEFAULT, contacts };
+      return sessionsStatus(parts.sessions, identityId, options.protocolV1 ?? PROTOCOL_V1_DEFAULT, now());
     },
     'poller/setPaused': async ({ paused }) => {
       poller.setPaused(paused);
