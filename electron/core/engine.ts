@@ -23,7 +23,7 @@ import { RetryBudget, type RetryBudgetPolicy } from './net/retryBudget.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './outbox/postWithRetry.js';
 import { Sender } from './outbox/sender.js';
 import { TrafficBudget } from './budget/trafficBudget.js';
-import type { SlotTimer } from './budget/scheduler.js';
+import type { SlotReport, SlotTimer } from './budget/scheduler.js';
 import type { RepostPolicy } from './outbox/reposter.js';
 import type { HealthPolicy } from './outbox/health.js';
 import { SessionStore } from './state/sessionStore.js';
@@ -59,7 +59,7 @@ export interface EngineOptions {
     receiptRetry?: RetryPolicy;
     requestTimeoutMs?: number;
     /** The traffic budget's clock and randomness (tests drive its slots with a fake clock). */
-    budget?: { timer?: SlotTimer; random?: () => number };
+    budget?: { timer?: SlotTimer; random?: () => number; onSlot?(report: SlotReport): void };
     /** How long after a received message a version-1 PING waits for a reply (default 30-120 s). */
     pingDelayMs?: { min: number; max: number };
   };
@@ -195,6 +195,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     timeoutMs: options.timing?.requestTimeoutMs,
     timer: options.timing?.budget?.timer,
     random: options.timing?.budget?.random,
+    onSlot: options.timing?.budget?.onSlot,
     logger: createLogger('budget'),
   });
   const sender: Sender = new Sender({

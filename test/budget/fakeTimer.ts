@@ -29,6 +29,17 @@ export class FakeSlotTimer implements SlotTimer {
     };
   }
 
+  /** Runs the next timer (advancing the clock to it), then awaits `settle`; false when none is pending. */
+  async runNext(settle: () => Promise<unknown>): Promise<boolean> {
+    this.pending.sort((a, b) => a.due - b.due || a.order - b.order);
+    const next = this.pending.shift();
+    if (!next) return false;
+    this.t = Math.max(this.t, next.due);
+    next.run();
+    await settle();
+    return true;
+  }
+
   /**
    * Runs every timer due up to `end` in order; after each, `settle` is awaited (the slot's requests),
    * so the clock never moves while a slot talks to the server.

@@ -25,11 +25,16 @@ export interface RecordingProxy {
   close(): Promise<void>;
 }
 
+/** The answer of a server from before the traffic-budget extensions to `GET <base>/.well-known/deaddrop`. */
+const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+
 /**
  * @param target `http://127.0.0.1:<port>` of the server
  * @param label called when a connection opens
+ * @param options.oldServer answer discovery 404 like a server without the extensions (the requests
+ *   themselves still reach the real server, which a client that read no discovery never asks to pad)
  */
-export async function startRecordingProxy(target: string, label: () => number = () => 0): Promise<RecordingProxy> {
+export async function startRecordingProxy(target: string, label: () => number = () => 0, options: { oldServer?: boolean } = {}): Promise<RecordingProxy> {
   const { hostname, port } = new URL(target);
   const records: ConnectionRecord[] = [];
   const open = new Set<Promise<void>>();
@@ -42,8 +47,16 @@ export async function startRecordingProxy(target: string, label: () => number = 
     let answer = '';
     client.on('data', (chunk: Buffer) => {
       record.up += chunk.length;
+      const first = head.length === 0;
       if (head.length < 4096) head += chunk.toString('latin1');
-      upstream.write(chunk);
+      if (first && options.oldServer && / \S*\/\.well-known\/deaddrop /.test(head.split('\r\n', 1)[0]!)) {
+        upstream.destroy();
+        answer = NOT_FOUND;
+        record.down += NOT_FOUND.length;
+        client.end(NOT_FOUND);
+        return;
+      }
+      if (!upstream.destroyed) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       record.down += chunk.length;
