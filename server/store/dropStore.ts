@@ -68,6 +68,17 @@ export interface Admission {
   intro: { day: number; limit: number } | null;
 }
 
+/**
+ * How long a message stands when the store is over its quota: the lowest standing goes first.
+ * Stamped messages (introductions, and ticketless POSTs while the server was under pressure) go
+ * first, then plain ones (taken without pressure, as original clients post), then ticketed mail.
+ */
+export const STANDING = { stamped: 0, plain: 1, ticketed: 2 } as const;
+
+export function standingOf(admission: Admission): number {
+  return admission.ticketed ? STANDING.ticketed : admission.spend ? STANDING.stamped : STANDING.plain;
+}
+
 /** An unclaimed drop, a plain POST: what original Qabel clients get. */
 export const OPEN_ADMISSION: Admission = { policySeq: 0, ticketed: false, spend: null, intro: null };
 
@@ -145,11 +156,11 @@ export interface DropStore {
   /** Deletes messages that arrived before `beforeMs`; returns how many. */
   deleteExpired(beforeMs: number): Promise<number>;
   /**
-   * Brings the stored bytes down to at most `maxBytes`, fairly and unticketed first: messages that
-   * came without a ticket go first, the drops holding the most such bytes losing their own oldest
-   * down to a common level; only if that is not enough, the drop holding the most bytes loses its own
-   * oldest messages (down to the next-largest drop's size, or as far as the excess needs), so a flood
-   * into one drop evicts nothing from the others. Returns how many were deleted.
+   * Brings the stored bytes down to at most `maxBytes`, fairly and by standing (`STANDING`): first
+   * among stamped messages only, then among stamped and plain ones, and only then among all, "the
+   * drop holding the most such bytes loses its own oldest such message", repeated while over, so a
+   * flood into one drop evicts nothing from the others and ticketed mail goes last. Returns how many
+   * were deleted.
    */
   enforceQuota(maxBytes: number): Promise<number>;
   /** Total size of stored message bodies, in bytes. */

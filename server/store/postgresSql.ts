@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS deaddrop_drops (
   message_count BIGINT NOT NULL,
   byte_count BIGINT NOT NULL
 );
-ALTER TABLE deaddrop_messages ADD COLUMN IF NOT EXISTS ticketed BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE deaddrop_messages ADD COLUMN IF NOT EXISTS standing SMALLINT NOT NULL DEFAULT 1;
 CREATE TABLE IF NOT EXISTS deaddrop_policies (
   drop_id TEXT COLLATE "C" PRIMARY KEY,
   seq BIGINT NOT NULL,
@@ -108,7 +108,7 @@ DROP FUNCTION IF EXISTS deaddrop_append(TEXT, TEXT[], BIGINT[], INTEGER[], BYTEA
 CREATE OR REPLACE FUNCTION deaddrop_append(
   instance TEXT, drop_ids TEXT[], received_ms BIGINT[], sizes INTEGER[], bodies BYTEA,
   max_messages BIGINT, max_bytes BIGINT,
-  policy_seqs BIGINT[], ticketed BOOLEAN[], nonces BYTEA[], nonce_expiry BIGINT[], intro_days INTEGER[], intro_limits INTEGER[]
+  policy_seqs BIGINT[], standings SMALLINT[], nonces BYTEA[], nonce_expiry BIGINT[], intro_days INTEGER[], intro_limits INTEGER[]
 ) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
 DECLARE
   now_us CONSTANT BIGINT := (extract(epoch FROM clock_timestamp()) * 1000000)::BIGINT;
@@ -186,11 +186,11 @@ BEGIN
         WHERE drop_id = target;
     END IF;
   END LOOP;
-  INSERT INTO deaddrop_messages (drop_id, position, received_at_ms, size, body, ticketed)
+  INSERT INTO deaddrop_messages (drop_id, position, received_at_ms, size, body, standing)
     SELECT d, p, r, n, substring(bodies FROM (ends - n + 1)::INTEGER FOR n), t
     FROM (
       SELECT d, p, r, n, t, SUM(n) OVER (ORDER BY k) AS ends
-      FROM unnest(drop_ids, positions, received_ms, sizes, ticketed) WITH ORDINALITY AS item(d, p, r, n, t, k)
+      FROM unnest(drop_ids, positions, received_ms, sizes, standings) WITH ORDINALITY AS item(d, p, r, n, t, k)
     ) item
     WHERE p > 0;
   IF notice <> '' THEN
@@ -287,13 +287,13 @@ WITH locked AS (
 ), ${UNCOUNT_GONE}`;
 
 /**
- * The first tier of eviction (`DropStore.enforceQuota`): like `EVICTION_BOUNDS`, over the bytes of
- * unticketed messages per drop, for the excess over a quota of `$1` or all unticketed bytes if they
+ * A tier of eviction (`DropStore.enforceQuota`): like `EVICTION_BOUNDS`, over the bytes of messages
+ * of at most standing `$2` per drop, for the excess over a quota of `$1` or all those bytes if they
  * are fewer.
  */
-export const EVICTION_BOUNDS_UNTICKETED = `
+export const EVICTION_BOUNDS_UP_TO = `
 WITH per_drop AS (
-  SELECT drop_id, SUM(size)::BIGINT AS byte_count FROM deaddrop_messages WHERE NOT ticketed GROUP BY drop_id
+  SELECT drop_id, SUM(size)::BIGINT AS byte_count FROM deaddrop_messages WHERE standing <= $2 GROUP BY drop_id
 ), sized AS (
   SELECT ROW_NUMBER() OVER w AS k, SUM(byte_count) OVER w AS prefix,
          LEAD(byte_count, 1, 0::BIGINT) OVER w AS next_bytes,
@@ -305,15 +305,15 @@ SELECT GREATEST(0, floor((prefix - excess)::NUMERIC / k))::BIGINT AS level, exce
 WHERE excess > 0 AND (prefix - excess)::NUMERIC / k >= next_bytes
 ORDER BY k LIMIT 1`;
 
-/** `EVICT_LARGEST_FIRST` over unticketed messages only. */
-export const EVICT_UNTICKETED_FIRST = `
+/** `EVICT_LARGEST_FIRST` over messages of at most standing `$3` only. */
+export const EVICT_UP_TO = `
 WITH locked AS (
   SELECT drop_id FROM deaddrop_drops WHERE drop_id IN (
-    SELECT drop_id FROM deaddrop_messages WHERE NOT ticketed GROUP BY drop_id HAVING SUM(size) > $1
+    SELECT drop_id FROM deaddrop_messages WHERE standing <= $3 GROUP BY drop_id HAVING SUM(size) > $1
   ) ORDER BY drop_id FOR UPDATE
 ), ranked AS (
   SELECT drop_id, position, size, SUM(size) OVER (PARTITION BY drop_id ORDER BY position DESC) AS from_here
-  FROM deaddrop_messages WHERE NOT ticketed AND drop_id IN (SELECT drop_id FROM locked)
+  FROM deaddrop_messages WHERE standing <= $3 AND drop_id IN (SELECT drop_id FROM locked)
 ), queued AS (
   SELECT drop_id, position,
          SUM(size) OVER (ORDER BY from_here DESC, drop_id, position ROWS UNBOUNDED PRECEDING) - size AS freed_before

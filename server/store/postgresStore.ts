@@ -51,6 +51,8 @@ import { EventEmitter } from 'node:events';
 import { createServerLogger } from '../serverLog.js';
 import {
   OPEN_ADMISSION,
+  STANDING,
+  standingOf,
   type Admission,
   type AppendNotice,
   type DropQuery,
@@ -68,9 +70,9 @@ import {
   DELETE_EXPIRED,
   DELETED_CHANNEL,
   EVICT_LARGEST_FIRST,
-  EVICT_UNTICKETED_FIRST,
+  EVICT_UP_TO,
   EVICTION_BOUNDS,
-  EVICTION_BOUNDS_UNTICKETED,
+  EVICTION_BOUNDS_UP_TO,
   FORGET_EMPTY_DROPS,
   FORGET_INTRO_DAYS,
   FORGET_SPENT,
@@ -313,17 +315,17 @@ function postgresStore(url: string, pool: pg.Pool, settings: StoreSettings): Dro
       if (estimatedBytes <= maxBytes) return 0;
       return sweep(async (client) => {
         let deleted = 0;
-        // Unticketed messages first; the ticketed only if those were not enough.
-        for (const [boundsSql, evictSql] of [
-          [EVICTION_BOUNDS_UNTICKETED, EVICT_UNTICKETED_FIRST],
-          [EVICTION_BOUNDS, EVICT_LARGEST_FIRST],
-        ] as const) {
-          const [bounds] = (await client.query<{ level: string; excess: string }>(boundsSql, [maxBytes])).rows;
+        // Stamped messages first, then plain ones, and only then ticketed mail (STANDING).
+        for (const standing of [STANDING.stamped, STANDING.plain]) {
+          const [bounds] = (await client.query<{ level: string; excess: string }>(EVICTION_BOUNDS_UP_TO, [maxBytes, standing])).rows;
           if (!bounds) continue;
-          const { rows } = await client.query<{ deleted: string }>(evictSql, [bounds.level, bounds.excess]);
+          const { rows } = await client.query<{ deleted: string }>(EVICT_UP_TO, [bounds.level, bounds.excess, standing]);
           deleted += Number(rows[0]!.deleted);
         }
-        return deleted;
+        const [bounds] = (await client.query<{ level: string; excess: string }>(EVICTION_BOUNDS, [maxBytes])).rows;
+        if (!bounds) return deleted;
+        const { rows } = await client.query<{ deleted: string }>(EVICT_LARGEST_FIRST, [bounds.level, bounds.excess]);
+        return deleted + Number(rows[0]!.deleted);
       });
     },
     storedBytes: measureBytes,
@@ -355,7 +357,7 @@ async function appendBatch(pool: pg.Pool, instance: string, items: AppendItem[],
       settings.dropCaps.maxMessages,
       settings.dropCaps.maxBytes,
       items.map((it) => it.admission.policySeq),
-      items.map((it) => it.admission.ticketed),
+      items.map((it) => standingOf(it.admission)),
       items.map((it) => it.admission.spend?.nonce ?? null),
       items.map((it) => it.admission.spend?.expiresAtMs ?? 0),
       items.map((it) => it.admission.intro?.day ?? null),

@@ -1,5 +1,5 @@
 /** The SQLite schema, connection settings and write statements of the store and its writer thread. */
-import { OPEN_ADMISSION, type Admission } from './dropStore.js';
+import { OPEN_ADMISSION, standingOf, type Admission } from './dropStore.js';
 
 /**
  * `drops` keeps each drop's message count and bytes, maintained by triggers in the same transaction
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS messages (
   received_at_ms INTEGER NOT NULL,
   size INTEGER NOT NULL,
   body BLOB NOT NULL,
-  ticketed INTEGER NOT NULL DEFAULT 0
+  standing INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS messages_by_drop ON messages (drop_id, position);
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
@@ -57,12 +57,12 @@ CREATE TABLE IF NOT EXISTS health_probe (
 `;
 
 /**
- * Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters, 2 the `ticketed` column
+ * Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters, 2 the `standing` column
  * (the anti-spam tables are new tables, created by `SQLITE_SCHEMA` itself).
  */
 export const SQLITE_SCHEMA_VERSION = 2;
-/** Adds `ticketed` to a messages table written before it existed (every old message counts as unticketed). */
-export const SQLITE_ADD_TICKETED = 'ALTER TABLE messages ADD COLUMN ticketed INTEGER NOT NULL DEFAULT 0';
+/** Adds `standing` (dropStore.ts `STANDING`) to a messages table written before it existed: old messages are plain. */
+export const SQLITE_ADD_STANDING = 'ALTER TABLE messages ADD COLUMN standing INTEGER NOT NULL DEFAULT 1';
 /** Fills the counters of a database written before they existed (version 0). */
 export const SQLITE_COUNT_DROPS = `DELETE FROM drops;
 INSERT INTO drops (drop_id, messages, bytes) SELECT drop_id, count(*), sum(size) FROM messages GROUP BY drop_id;`;
@@ -82,7 +82,7 @@ export const SQLITE_PRAGMAS = ['page_size = 8192', 'journal_mode = WAL', 'synchr
 export const SQLITE_WRITER_PRAGMAS = [...SQLITE_PRAGMAS, 'wal_autocheckpoint = 0'];
 
 export const SQLITE_WRITES = {
-  insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body, ticketed) VALUES (?, ?, ?, ?, ?)',
+  insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body, standing) VALUES (?, ?, ?, ?, ?)',
   policySeq: 'SELECT seq FROM drop_policies WHERE drop_id = ?',
   savePolicy: 'INSERT INTO drop_policies (drop_id, seq, policy) VALUES (?, ?, ?) ON CONFLICT (drop_id) DO UPDATE SET seq = excluded.seq, policy = excluded.policy',
   spend: 'INSERT OR IGNORE INTO spent_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
@@ -90,8 +90,8 @@ export const SQLITE_WRITES = {
   introCount: 'INSERT INTO intro_days (drop_id, day, taken) VALUES (?, ?, 1) ON CONFLICT (drop_id, day) DO UPDATE SET taken = taken + 1',
   forgetSpent: 'DELETE FROM spent_nonces WHERE expires_at_ms < ?',
   forgetIntroDays: 'DELETE FROM intro_days WHERE day < ?',
-  /** Every unticketed message's place and size, oldest first per drop: the first tier of quota eviction. */
-  unticketedRows: 'SELECT drop_id, position, size FROM messages WHERE ticketed = 0 ORDER BY drop_id, position',
+  /** Place and size of every message of at most standing `?`, oldest first per drop (quota eviction). */
+  rowsUpTo: 'SELECT drop_id, position, size FROM messages WHERE standing <= ? ORDER BY drop_id, position',
   deleteAt: 'DELETE FROM messages WHERE position = ?',
   usage: 'SELECT messages, bytes FROM drops WHERE drop_id = ?',
   expire: 'DELETE FROM messages WHERE received_at_ms < ?',
@@ -119,7 +119,7 @@ export interface PackedBatch {
 /** An `Admission` as the writer thread takes it (plain values that cross threads cheaply). */
 export interface PackedAdmission {
   policySeq: number;
-  ticketed: boolean;
+  standing: number;
   nonce: Uint8Array | null;
   expiresAtMs: number;
   introDay: number | null;
@@ -136,7 +136,7 @@ export interface AppendItem {
 
 const packAdmission = (a: Admission): PackedAdmission => ({
   policySeq: a.policySeq,
-  ticketed: a.ticketed,
+  standing: standingOf(a),
   nonce: a.spend ? new Uint8Array(a.spend.nonce) : null,
   expiresAtMs: a.spend?.expiresAtMs ?? 0,
   introDay: a.intro?.day ?? null,

@@ -27,7 +27,7 @@ import { createNewestCache } from './newestCache.js';
 import { claimDatabaseFile } from './sqliteOwnership.js';
 import { queryBounds } from './queryBounds.js';
 import {
-  SQLITE_ADD_TICKETED,
+  SQLITE_ADD_STANDING,
   SQLITE_COUNT_DROPS,
   SQLITE_PRAGMAS,
   SQLITE_SCHEMA,
@@ -64,7 +64,7 @@ function openDatabase(file: string): Database.Database {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version < 1) db.exec(SQLITE_COUNT_DROPS);
       const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'messages\')').all();
-      if (!columns.some((c) => c.name === 'ticketed')) db.exec(SQLITE_ADD_TICKETED);
+      if (!columns.some((c) => c.name === 'standing')) db.exec(SQLITE_ADD_STANDING);
       if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
     }).immediate();
     return db;

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { DROP_FULL, INTRO_QUOTA, NONCE_SPENT, POLICY_CHANGED } from './appendRefusal.js';
-import type { DropCaps } from './dropStore.js';
+import { STANDING, type DropCaps } from './dropStore.js';
 import { packBatch, SQLITE_WRITES, type AppendItem, type PackedBatch } from './sqliteSql.js';
 
 export interface DeleteResult {
@@ -72,7 +72,7 @@ const introTaken = db.prepare(sql.introTaken);
 const introCount = db.prepare(sql.introCount);
 const forgetSpent = db.prepare(sql.forgetSpent);
 const forgetIntroDays = db.prepare(sql.forgetIntroDays);
-const unticketedRows = db.prepare(sql.unticketedRows);
+const rowsUpTo = db.prepare(sql.rowsUpTo);
 const deleteAt = db.prepare(sql.deleteAt);
 // Every check of an admission happens here, in the transaction that stores the message: a refused
 // message spends no ticket, and a spent ticket is never accepted twice.
@@ -103,7 +103,7 @@ const append = db.transaction((batch) => {
       positions.push(refused);
       continue;
     }
-    positions.push(Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.ticketed ? 1 : 0).lastInsertRowid));
+    positions.push(Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.standing).lastInsertRowid));
   }
   return positions;
 });
@@ -115,13 +115,13 @@ const changePolicy = db.transaction((c) => {
   return true;
 });
 const forget = db.transaction((nowMs, beforeDay) => forgetSpent.run(nowMs).changes + forgetIntroDays.run(beforeDay).changes);
-// First tier of eviction: unticketed messages only, as "the drop holding the most unticketed bytes
-// loses its oldest unticketed message", repeated until the excess is freed or none is left. One scan
-// of the unticketed rows and a heap of drops by bytes; eviction is rare (only ticketed mail takes a
-// store past its quota: ticketless POSTs stop below it).
-const evictUnticketed = (excess) => {
+// One tier of eviction: among messages of at most standing (dropStore.ts STANDING), "the drop
+// holding the most such bytes loses its oldest such message", repeated until excess bytes are freed
+// or none is left. One scan of those rows and a heap of drops by bytes; eviction is rare (ticketless
+// POSTs stop below the quota, so only ticketed mail takes a store past it).
+const evictUpTo = (standing, excess) => {
   const byDrop = new Map();
-  for (const r of unticketedRows.iterate()) {
+  for (const r of rowsUpTo.iterate(standing)) {
     let d = byDrop.get(r.drop_id);
     if (!d) byDrop.set(r.drop_id, (d = { bytes: 0, rows: [], next: 0 }));
     d.bytes += r.size;
@@ -161,8 +161,10 @@ const evictUnticketed = (excess) => {
 // of the next-largest, or by the excess, whichever is less, and always at least one message.
 const enforceQuota = db.transaction((maxBytes) => {
   let deleted = 0;
-  const before = total.get().total;
-  if (before > maxBytes) deleted += evictUnticketed(before - maxBytes);
+  for (const standing of [${STANDING.stamped}, ${STANDING.plain}]) {
+    const bytes = total.get().total;
+    if (bytes > maxBytes) deleted += evictUpTo(standing, bytes - maxBytes);
+  }
   for (let bytes = total.get().total; bytes > maxBytes; bytes = total.get().total) {
     const [top, next] = largest.all();
     const target = Math.max(next ? next.bytes : 0, top.bytes - (bytes - maxBytes));
