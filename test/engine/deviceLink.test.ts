@@ -152,7 +152,18 @@ describe('linking a device', () => {
 
     const ui = uiPart(alice.id, bobId, 40);
     const started = Date.now();
-    const { received, joinId } = await link(d1, alice, d2, ui);
+    const { status, linkString } = await d1.call('devices/linkBegin', { identityId: alice.id, includeHistory: true });
+    await upload(d1, status.linkId, ui);
+    // D1 keeps working during the link: a message arriving now is read by D1, and D2 (which starts from
+    // the cursor noted when the link began) reads it too.
+    await send(bob, bobId, alice, 'during', 'sent during the link');
+    await receiveAndAck(d1, 2, 'the message during the link on D1');
+    const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
+    expect((await state(d1, status.linkId, 'compare')).code).toBe(joined.code);
+    await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
+    const received = await state(d2, joined.linkId, 'received');
+    await state(d1, status.linkId, 'done');
+    const joinId = joined.linkId;
     expect(received.preview).toMatchObject({ alias: 'alice', publicKey: alice.publicKey, identityId: alice.id, contacts: 1, messages: 40 });
     expect(received.chunks?.done).toBe(received.chunks?.total);
     expect(await download(d2, joinId)).toEqual(ui);
@@ -172,12 +183,12 @@ describe('linking a device', () => {
     expect(renamed.epoch).toBe(3);
     expect(renamed.devices.find((device) => device.self)?.name).toBe('Worklaptop');
 
-    // D2 resumes from D1's cursor: the message read before the link does not come again.
+    // D2 resumes from the cursor noted when the link began: the message read before it does not come again.
     await send(bob, bobId, alice, 'after', 'for both devices');
-    const onD2 = await receiveAndAck(d2, 1, 'the message after the link on D2');
-    const onD1 = await receiveAndAck(d1, 2, 'the message after the link on D1');
-    expect(onD2.map((m) => m.text)).toEqual(['for both devices']);
-    expect(onD1.map((m) => m.text).sort()).toEqual(['for both devices', 'read before the link']);
+    const onD2 = await receiveAndAck(d2, 2, 'the messages during and after the link on D2');
+    const onD1 = await receiveAndAck(d1, 3, 'the message after the link on D1');
+    expect(onD2.map((m) => m.text).sort()).toEqual(['for both devices', 'sent during the link']);
+    expect(onD1.map((m) => m.text).sort()).toEqual(['for both devices', 'read before the link', 'sent during the link']);
   });
 
   it('stops on both devices when the user says the codes differ, sending nothing', async () => {
@@ -232,6 +243,21 @@ describe('linking a device', () => {
     }
     console.info(`device link figures (1 s reads):\n${figures.join('\n')}`);
   }, 120_000);
+
+  it('gives up after 10 minutes on both devices', async () => {
+    let skew = 0;
+    const clock = { now: () => Date.now() + skew };
+    const [d1, d2] = [await startTestEngine({ clock }), await startTestEngine({ clock })];
+    engines.push(d1, d2);
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    const { status, linkString } = await d1.call('devices/linkBegin', { identityId: alice.id, includeHistory: false });
+    expect(status.expiresAt - Date.now()).toBeGreaterThan(9 * 60_000);
+    const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
+    await state(d1, status.linkId, 'compare');
+    skew = 10 * 60_000 + 1000;
+    expect((await state(d1, status.linkId, 'failed')).error).toMatch(/timed out after 10 minutes/);
+    expect((await state(d2, joined.linkId, 'failed')).error).toMatch(/stopped the link|timed out/);
+  });
 
   it('rejects a link string that is no link', async () => {
     const d2 = await engine();

@@ -380,6 +380,11 @@ export class DeviceLinks {
   private async read(link: Link): Promise<void> {
     link.timer = null;
     if (link.finishedAt !== null) return;
+    if (this.parts.stateStore.locked) {
+      // The keys are gone until the next unlock, and the link is not worth keeping them for.
+      await this.fail(link, 'The engine was locked: the link stopped. Start again.', null);
+      return;
+    }
     if (this.parts.now() >= link.expiresAt) {
       await this.fail(link, 'The link timed out after 10 minutes: start again.', 'failed');
       return;
