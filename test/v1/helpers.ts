@@ -40,6 +40,6 @@ export function establish(now = 1_000_000, copies = 2): {
   const first = sealed(seal(alice, text('hello'), { copies: 1 }, now));
   alice = first.state;
   const opened = openInit({ ourIdentity: bobIdentity, qrPrekeys: [qpk], copies }, first.pdu, now);
-  if (!opened || 'duplicate' in opened) throw new Error('Bob could not open the Init PDU');
+  if (!opened || !('state' in opened)) throw new Error('Bob could not open the Init PDU');
   return { alice, bob: opened.state, aliceIdentity, bobIdentity, qpk };
 }

@@ -30,7 +30,7 @@ import { establish, sealed, text, textOf } from './helpers.js';
 const NOW = 1_000_000;
 
 function opened<T>(result: T): Extract<NonNullable<T>, { state: unknown }> {
-  if (!result || 'duplicate' in (result as object)) throw new Error(`expected a message, got ${JSON.stringify(result)}`);
+  if (!result || !('state' in (result as object))) throw new Error(`expected a message, got ${JSON.stringify(result)}`);
   return result as Extract<NonNullable<T>, { state: unknown }>;
 }
 

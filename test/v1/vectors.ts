@@ -37,7 +37,7 @@ export function buildVectors(): V1Vectors {
   const initText = 'Hello Bob, this is Alice (v1 Init).';
   const init = sealed(seal(state, { type: MessageType.TEXT, content: Buffer.from(initText), tsMs: VECTOR_NOW }, { random: aliceRandom }, VECTOR_NOW));
   const opened = openInit({ ourIdentity: bob, qrPrekeys: [qpk], random: bobRandom }, init.pdu, VECTOR_NOW);
-  if (!opened || 'duplicate' in opened) throw new Error('vector Init does not open');
+  if (!opened || !('state' in opened)) throw new Error('vector Init does not open');
   const replyText = 'Hello Alice (v1 Session).';
   const reply = sealed(seal(opened.state, { type: MessageType.TEXT, content: Buffer.from(replyText), tsMs: VECTOR_NOW + 1, wantReceipt: true }, { copies: 2, random: bobRandom }, VECTOR_NOW));
   return {

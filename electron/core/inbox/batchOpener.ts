@@ -184,7 +184,12 @@ export class BatchCollector {
         continue;
       }
       const senderKey = toHex(hit.opened.senderPublicKey);
-      if ((decoded.message.dd?.v ?? 0) >= 1) this.input.v1?.claim.v1Peers.add(`${identities[hit.identityIndex]!.id} ${senderKey}`);
+      if ((decoded.message.dd?.v ?? 0) >= 1 && this.input.v1) {
+        const { receiver, claim } = this.input.v1;
+        claim.v1Peers.add(`${identities[hit.identityIndex]!.id} ${senderKey}`);
+        // A v1 peer we hold an answered session with writes v0 only when it lost that session.
+        if (decoded.content.type !== BOX_ACK) receiver.noteV0(claim, identities[hit.identityIndex]!.id, senderKey);
+      }
       const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
       if (seen.has(key) || this.inBatch.has(key)) continue;
       this.inBatch.add(key);
@@ -253,6 +258,7 @@ export class BatchCollector {
       ...toIncoming({ message: meaning.message, meta: null, content }, content, { key, identityId: opened.identityId, senderKey, dropUrl, now }),
       senderProtocol: 1,
       protocol: 1,
+      ...(opened.unconfirmed ? { unconfirmedSession: true } : {}),
     });
   }
 }

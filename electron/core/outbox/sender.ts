@@ -24,7 +24,7 @@ import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import { fromHex } from '../../../shared/protocol/encoding.js';
 import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
 import { buildMessages, type SendContent } from '../../../shared/modules/registry.js';
-import type { SessionSender } from '../sessions/sessionSender.js';
+import { type SessionSender, sentRefKey } from '../sessions/sessionSender.js';
 import { BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
@@ -287,9 +287,9 @@ export class Sender {
     messages: DropMessage[],
     copies: number,
   ): Promise<{ pdus: Uint8Array[][]; refs: string[] } | null> {
-    void copies;
-    const pdus = await v1.sealMessages(identityId, pair, recipient, messages).catch(() => null);
-    return pdus ? { pdus: pdus.map((pdu) => [pdu]), refs: [] } : null;
+    const sealed = await v1.sealMessages(identityId, pair, recipient, messages, { copies }).catch(() => null);
+    // A full window goes as version 0 here, as before, until the outbox keeps such messages waiting.
+    return sealed?.kind === 'v1' ? { pdus: sealed.pdus, refs: sealed.refs.map(sentRefKey) } : null;
   }
 
   /**

@@ -14,43 +14,116 @@
  * now but left for a later poll (the collector treats it as not read, so its drop's cursor stays before
  * it). Overlaying the second batch on the first would make the second's commit carry the first's
  * changes, and a crash between the two acknowledgements would then lose the first batch's messages.
+ *
+ * Sending never waits for a batch (sessions/sessionSender.ts): it seals from the *committed* state and
+ * commits the advanced sending chain at once. A claim holds a state derived from an older committed
+ * one, so when its batch is acknowledged the claim's state takes the committed sending part first
+ * (`mergeSending`): the further-advanced chain of the same sending epoch, or, when the claim stepped the
+ * ratchet, the count of what we sent in the epoch it left (its PN). Commits and seals take turns
+ * (`exclusive`), so a seal never slips between reading the committed state and replacing it, and an
+ * acknowledgement never puts back a sending chain that already sealed further: that would reuse a
+ * message key. A crash with the batch unacknowledged replays it against the committed state, which
+ * holds every seal.
  */
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { type Logger, createLogger } from '../../../shared/log.js';
-import type { SessionStore } from '../state/sessionStore.js';
+import type { PeerInfo, SessionStore } from '../state/sessionStore.js';
 import type { StateStore } from '../state/stateStore.js';
-import type { Body } from '../v1/body.js';
+import { type Body, MessageType } from '../v1/body.js';
 import { b64, unb64 } from '../v1/primitives.js';
-import { OFF_H, OFF_T, type SessionState, openInitWithDh, openSession } from '../v1/session.js';
+import { INIT_FLAG_QPK_STALE, INIT_FLAG_RESET, OFF_H, OFF_T, type SessionState, openInitWithDh, openSession } from '../v1/session.js';
 import { TagTable } from '../v1/tagTable.js';
+import { RESET_INTERVAL_MS, activationPatch, peerAnswered } from './resets.js';
+
+/** Our message (epoch, n) in a session, as the peer's acknowledgement vectors name it. */
+export interface SentRef {
+  sessionId: string;
+  epoch: number;
+  n: number;
+}
 
 /** One batch being opened (a collector), then emitted; its claims are committed or forgotten together. */
 export class Claim {
   readonly states = new Map<string, { identityId: string; state: SessionState }>();
   /** `<identity id> <peer hex>` of senders who showed they speak version 1 (noted when committed). */
   readonly v1Peers = new Set<string>();
-  /** Sessions a sender holds while it seals (no batch opens them meanwhile). */
-  readonly held: string[] = [];
+  /** `<identity id> <peer hex>` → our messages their ackv newly acknowledged (told when committed). */
+  readonly acked = new Map<string, SentRef[]>();
+  /** Sessions in which this batch opened a message that wants a PING (not a PING itself). */
+  readonly owesPing = new Set<string>();
+  /** `<identity id> <peer hex>` → what changes for the peer when the batch is committed (resets). */
+  readonly peerPatches = new Map<string, PeerInfo>();
+  /** `<identity id> <peer hex>` of peers whose Init named a prekey we do not know (answered after commit). */
+  readonly staleQpk = new Set<string>();
+  /** `<identity id> <peer hex>` → sessions of ours they never answered and will not (their `qpk_stale` Init). */
+  readonly abandoned = new Map<string, string[]>();
+  /** `<identity id> <peer hex>` of peers we hold a session with who wrote a version-0 message (see `noteV0`). */
+  readonly v0From = new Set<string>();
+  /** Identities whose reset state changed (the UI hears `sessions/changed`). */
+  readonly changed = new Set<string>();
 }
 
 export type V1Opened =
-  | { kind: 'opened'; identityId: string; theirKey: string; body: Body; sessionId: string; acked: { epoch: number; n: number }[] }
+  | { kind: 'opened'; identityId: string; theirKey: string; body: Body; sessionId: string; acked: { epoch: number; n: number }[]; unconfirmed: boolean }
   /** Held by another unacknowledged batch: read it again later. */
   | { kind: 'busy' }
   | { kind: 'duplicate' }
   | null;
 
+/** Who hears what the receiver committed (set by the session sender and the engine). */
+export interface ReceiverListeners {
+  /** Sessions changed for good after receiving (the sender schedules PINGs, the outbox retries a full window). */
+  committed?: ((identityId: string, states: readonly SessionState[]) => void) | undefined;
+  /** Our messages that a committed batch's ackv newly acknowledged. */
+  peerAcked?: ((identityId: string, peerHex: string, refs: SentRef[]) => void) | undefined;
+  /** The UI should fetch `sessions/status` again (a reset waits for its answer, or happened). */
+  sessionsChanged?: ((identityId: string) => void) | undefined;
+  /** An Init named a prekey we do not know: answer with a plain Init carrying `qpk_stale`. */
+  staleQpk?: ((identityId: string, peerHex: string) => void) | undefined;
+  /** The peer answered our Init with `qpk_stale`: what we sealed in these sessions never arrives. */
+  abandoned?: ((identityId: string, peerHex: string, sessionIds: string[]) => void) | undefined;
+}
+
 export interface ReceiverOptions {
   stateStore: StateStore;
   sessions: SessionStore;
   now(): number;
-  /** Told when sessions changed for good after receiving (the sender schedules PINGs). */
-  onCommitted?: ((identityId: string, states: readonly SessionState[]) => void) | undefined;
   logger?: Logger;
 }
 
 export const hexOfB64 = (text: string): string => unb64(text).toString('hex');
 export const b64OfHex = (hex: string): string => b64(Buffer.from(hex, 'hex'));
+const peerKey = (identityId: string, peerHex: string): string => `${identityId} ${peerHex}`;
+const splitKey = (key: string): [string, string] => key.split(' ') as [string, string];
+
+/**
+ * The claim's state with the committed state's sending part: both derive from one committed state, the
+ * claim by receiving, the committed one by sealing meanwhile. Never regresses a sending chain.
+ */
+export function mergeSending(claimed: SessionState, committed: SessionState, owesPing: boolean): SessionState {
+  const next = structuredClone(claimed);
+  // Did we seal since the claim's base state? Then its sent count of that epoch is behind.
+  const sealedSince = committed.sent.some((sent) => sent.count > (claimed.sent.find((s) => s.e === sent.e && s.hash === sent.hash)?.count ?? sent.count));
+  if (next.sendEpoch === committed.sendEpoch && next.dhsPub === committed.dhsPub) {
+    // The same sending chain: the one that sealed further is ahead (the claim never seals).
+    if (committed.ns > next.ns) {
+      next.ns = committed.ns;
+      next.cks = committed.cks;
+    }
+  } else if (next.sendEpoch === committed.sendEpoch + 1) {
+    // The claim stepped the ratchet before the seal: the epoch it left holds what we sealed since, so
+    // its PN (in every header of the new epoch) must count them, or the peer would drop their keys.
+    next.pn = Math.max(next.pn, committed.ns);
+  }
+  for (const sent of committed.sent) {
+    const mine = next.sent.find((s) => s.e === sent.e && s.hash === sent.hash);
+    if (mine) mine.count = Math.max(mine.count, sent.count);
+  }
+  // A seal answered everything the committed state had received; only what this batch opened still owes one.
+  if (sealedSince) next.pingOwed = owesPing;
+  next.counter = Math.max(next.counter, committed.counter) + 1;
+  return next;
+}
 
 export class SessionReceiver {
   private table: TagTable | null = null;
@@ -60,14 +133,41 @@ export class SessionReceiver {
   private readonly holders = new Map<string, Claim>();
   private readonly batches = new Map<string, Claim>();
   private readonly log: Logger;
-
-  /** Sets who hears of committed sessions (the sender exists after the receiver). */
-  onCommitted(listener: ReceiverOptions['onCommitted']): void {
-    this.options.onCommitted = listener;
-  }
+  private readonly listeners: ReceiverListeners[] = [];
+  /** Seals and commits take turns (see the header). */
+  private turn: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ReceiverOptions) {
     this.log = options.logger ?? createLogger('sessions');
+  }
+
+  /** Adds listeners; returns how to remove them. */
+  listen(listeners: ReceiverListeners): () => void {
+    this.listeners.push(listeners);
+    return () => {
+      const index = this.listeners.indexOf(listeners);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
+  }
+
+  private tell<K extends keyof ReceiverListeners>(name: K, ...args: Parameters<NonNullable<ReceiverListeners[K]>>): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        (listener[name] as ((...a: typeof args) => void) | undefined)?.(...args);
+      } catch (err) {
+        this.log.warn('session listener failed', { listener: name, error: err instanceof Error ? err.message : 'unknown' });
+      }
+    }
+  }
+
+  /** Runs `work` when no other seal or commit runs (they take turns, in call order). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work);
+    this.turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /** The table of every session of the given identities (built on first use after unlock or a commit elsewhere). */
@@ -100,8 +200,7 @@ export class SessionReceiver {
   /** The engine locks: claims are forgotten (their batches are read again after unlocking). */
   forget(): void {
     this.table = null;
-    // Senders sealing right now keep their holds until they finish; batches' claims are gone.
-    for (const [id, holder] of this.holders) if (!this.senderHolds.has(holder)) this.holders.delete(id);
+    this.holders.clear();
     this.batches.clear();
     this.options.sessions.lock();
   }
@@ -125,6 +224,16 @@ export class SessionReceiver {
     this.table?.setSession(state);
   }
 
+  /** What we know of a peer as this batch would leave it. */
+  private peerView(claim: Claim, identityId: string, peerHex: string): PeerInfo {
+    return { ...this.options.sessions.peer(identityId, peerHex), ...claim.peerPatches.get(peerKey(identityId, peerHex)) };
+  }
+
+  private patchPeer(claim: Claim, identityId: string, peerHex: string, patch: PeerInfo): void {
+    const key = peerKey(identityId, peerHex);
+    claim.peerPatches.set(key, { ...claim.peerPatches.get(key), ...patch });
+  }
+
   /** Opens a Session PDU the table named. */
   openSessionPdu(claim: Claim, pdu: Uint8Array, identityIds: readonly string[]): V1Opened {
     const hit = this.tags(identityIds).lookup(pdu.subarray(OFF_T, OFF_H));
@@ -138,18 +247,48 @@ export class SessionReceiver {
     if (!result) return null;
     if ('duplicate' in result) return { kind: 'duplicate' };
     this.hold(claim, identityId, result.state);
-    return { kind: 'opened', identityId, theirKey: hexOfB64(result.state.theirId), body: result.body, sessionId: result.state.id, acked: result.acked };
+    const theirKey = hexOfB64(result.state.theirId);
+    if (result.body.type !== MessageType.PING) claim.owesPing.add(result.state.id);
+    if (result.acked.length > 0) {
+      const key = peerKey(identityId, theirKey);
+      claim.acked.set(key, [...(claim.acked.get(key) ?? []), ...result.acked.map((ref) => ({ sessionId: result.state.id, ...ref }))]);
+    }
+    if (result.body.type === MessageType.RESET) this.resetAnnounced(claim, identityId, theirKey, result.state.id, result.body);
+    const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
+    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: result.acked, unconfirmed };
+  }
+
+  /**
+   * A RESET body inside a session we write in names the session its sender is starting (PROTOCOL-V1.md
+   * 1c "RESET": inside the current session it is accepted without asking). If that session's Init came
+   * first and waits for the user, it is taken now; otherwise its Init will be.
+   */
+  private resetAnnounced(claim: Claim, identityId: string, peerHex: string, carrier: string, body: Body): void {
+    const view = this.peerView(claim, identityId, peerHex);
+    if (body.content.length !== 16 || carrier === view.pending || carrier in (view.retired ?? {})) return;
+    const announced = b64(body.content);
+    if (view.pending === announced) {
+      this.patchPeer(claim, identityId, peerHex, {
+        ...activationPatch(this.options.sessions, identityId, peerHex, announced, this.options.now()),
+        pending: undefined,
+        reset: { pending: false, at: this.options.now() },
+      });
+      claim.changed.add(identityId);
+    } else {
+      this.patchPeer(claim, identityId, peerHex, { resetAnnounced: announced });
+    }
   }
 
   /** Opens a PDU the crypto pool took for an Init to `identity` (dh1 from its trial). */
   openInitPdu(claim: Claim, identityId: string, pair: KeyPair, dh1: Uint8Array, pdu: Uint8Array): V1Opened {
     let busy = false;
+    const now = this.options.now();
     const result = openInitWithDh(
       dh1,
       {
         ourIdentity: pair,
         qrPrekeys: this.options.stateStore
-          .qrPrekeyPairs(identityId, this.options.now())
+          .qrPrekeyPairs(identityId, now)
           .map((prekey) => ({ public: b64(prekey.publicKey), private: b64(prekey.privateKey), id: '' })),
         existing: (sessionId) => {
           const state = this.current(claim, identityId, sessionId);
@@ -161,67 +300,100 @@ export class SessionReceiver {
         },
       },
       pdu,
-      this.options.now(),
+      now,
     );
     if (busy) return { kind: 'busy' };
     if (!result) return null;
     if ('duplicate' in result) return { kind: 'duplicate' };
+    if ('staleQpk' in result) {
+      claim.staleQpk.add(peerKey(identityId, Buffer.from(result.theirIdentityPublic).toString('hex')));
+      return null;
+    }
+    const theirKey = hexOfB64(result.state.theirId);
+    if (result.created && !this.admitNewSession(claim, identityId, theirKey, result.state, result.flags)) return null;
     this.hold(claim, identityId, result.state);
-    return { kind: 'opened', identityId, theirKey: hexOfB64(result.state.theirId), body: result.body, sessionId: result.state.id, acked: [] };
+    if (result.body.type !== MessageType.PING) claim.owesPing.add(result.state.id);
+    const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
+    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: [], unconfirmed };
+  }
+
+  /**
+   * Where a session the peer just started stands (PROTOCOL-V1.md 1c "RESET", "Simultaneous Init", "Stale
+   * QPK"). An Init proves only the sender's identity key. While we hold an *established* session with
+   * them (one they answered: we received a Session PDU in it), a new one is a reset: taken at once only
+   * when the old session announced it (RESET body), otherwise held *pending* for the user's answer, at
+   * most one per hour (a second is not opened: a peer's engine never starts two within the hour). Without
+   * an established session it is taken: a simultaneous Init (both stay, `chooseActive` picks one alike
+   * on both sides), the first session, or a reset of a peer that lost it (the reset flag makes it ours).
+   * An Init with `qpk_stale` answers ours that named a prekey they lost: it replaces our unanswered Inits.
+   * False: not admitted (the PDU stays unopened).
+   */
+  private admitNewSession(claim: Claim, identityId: string, peerHex: string, state: SessionState, flags: number): boolean {
+    const { sessions } = this.options;
+    const now = this.options.now();
+    const view = this.peerView(claim, identityId, peerHex);
+    const others = sessions
+      .sessionsWith(identityId, state.theirId)
+      .map((s) => claim.states.get(s.id)?.state ?? s)
+      .filter((s) => s.id !== state.id && s.id !== view.pending && !(s.id in (view.retired ?? {})));
+    const established = others.some(peerAnswered);
+    const unanswered = others.filter((s) => s.role === 'initiator' && !s.confirmed).map((s) => s.id);
+    const take = (reset: boolean): void => {
+      this.patchPeer(claim, identityId, peerHex, {
+        ...activationPatch(sessions, identityId, peerHex, state.id, now),
+        ...(reset ? { reset: { pending: false, at: now }, resetReceivedAt: now, resetAnnounced: undefined } : {}),
+      });
+      if (reset) claim.changed.add(identityId);
+    };
+    if ((flags & INIT_FLAG_QPK_STALE) !== 0 && unanswered.length > 0 && !established) {
+      take(false);
+      claim.abandoned.set(peerKey(identityId, peerHex), unanswered);
+      return true;
+    }
+    if (!established) {
+      if ((flags & INIT_FLAG_RESET) !== 0) take(true);
+      return true;
+    }
+    if (view.resetAnnounced === state.id) {
+      take(true);
+      return true;
+    }
+    if (view.pending !== undefined || (view.resetReceivedAt !== undefined && now - view.resetReceivedAt < RESET_INTERVAL_MS)) {
+      this.log.warn('a second session reset within the hour was not opened');
+      return false;
+    }
+    this.patchPeer(claim, identityId, peerHex, { pending: state.id, reset: { pending: true, at: now }, resetReceivedAt: now });
+    claim.changed.add(identityId);
+    return true;
+  }
+
+  /**
+   * A version-0 message (not a receipt) from a peer whose client speaks version 1: if we hold a session
+   * they answered, they lost it (a restored backup, a new install), and our next message starts a reset.
+   */
+  noteV0(claim: Claim, identityId: string, peerHex: string): void {
+    // As far as this PDU: a session PDU they sent before it in this batch counts, one after it does not.
+    const answered = this.options.sessions
+      .sessionsWith(identityId, b64OfHex(peerHex))
+      .map((s) => claim.states.get(s.id)?.state ?? s)
+      .some(peerAnswered);
+    if (answered) claim.v0From.add(peerKey(identityId, peerHex));
   }
 
   /** The claim's batch was emitted as `batchId`: its states wait for that acknowledgement. */
   bind(claim: Claim, batchId: string): void {
-    if (claim.states.size > 0 || claim.v1Peers.size > 0) this.batches.set(batchId, claim);
+    if (!isEmpty(claim)) this.batches.set(batchId, claim);
   }
 
-  /**
-   * Holds every session of an identity with a peer for a sender, once no unacknowledged batch holds any
-   * of them (so a seal never races a receive on one state). Null when they stay busy past `timeoutMs`.
-   */
-  async holdPeer(identityId: string, theirId: string, timeoutMs: number): Promise<Claim | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const ids = this.options.sessions.sessionsWith(identityId, theirId).map((state) => state.id);
-      if (ids.every((id) => !this.holders.has(id))) {
-        const claim = new Claim();
-        for (const id of ids) this.holders.set(id, claim);
-        claim.held.push(...ids);
-        this.senderHolds.add(claim);
-        return claim;
-      }
-      if (Date.now() >= deadline) return null;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  /** Tells the UI's listeners that an identity's sessions changed (a reset we started). */
+  changed(identityId: string): void {
+    this.tell('sessionsChanged', identityId);
   }
 
-  /** A sender committed `state` under its hold (the table learns its tags; a new session is held too). */
-  sent(hold: Claim, identityId: string, state: SessionState): void {
-    if (!hold.held.includes(state.id)) {
-      hold.held.push(state.id);
-      this.holders.set(state.id, hold);
-    }
+  /** A sender committed `state` (the table learns a new session's tags; a claimed session keeps the claim's). */
+  sent(identityId: string, state: SessionState): void {
     this.owner.set(state.id, identityId);
-    this.table?.setSession(state);
-  }
-
-  releaseHold(hold: Claim): void {
-    for (const id of hold.held) if (this.holders.get(id) === hold) this.holders.delete(id);
-    this.senderHolds.delete(hold);
-    this.wake();
-  }
-
-  private readonly senderHolds = new Set<Claim>();
-  private waiters: (() => void)[] = [];
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
+    if (!this.holders.has(state.id)) this.table?.setSession(state);
   }
 
   /** The batch was acknowledged: its session states become durable (before the caller moves the cursor). */
@@ -232,19 +404,44 @@ export class SessionReceiver {
     await this.commit(claim);
   }
 
-  /** Commits a claim whose batch had nothing for the UI (PINGs, duplicates only). */
+  /** Commits a claim whose batch had nothing for the UI (PINGs, duplicates only), or an acknowledged one. */
   async commit(claim: Claim): Promise<void> {
-    const byIdentity = new Map<string, SessionState[]>();
-    for (const { identityId, state } of claim.states.values()) byIdentity.set(identityId, [...(byIdentity.get(identityId) ?? []), state]);
+    const { sessions } = this.options;
+    const told: (() => void)[] = [];
     try {
-      for (const [identityId, states] of byIdentity) {
-        await this.options.sessions.commit(identityId, states);
-        this.options.onCommitted?.(identityId, states);
-      }
-      for (const key of claim.v1Peers) {
-        const [identityId, peer] = key.split(' ') as [string, string];
-        await this.options.sessions.setPeer(identityId, peer, { v1: true });
-      }
+      await this.exclusive(async () => {
+        const byIdentity = new Map<string, SessionState[]>();
+        for (const { identityId, state } of claim.states.values()) {
+          const committed = sessions.get(identityId, state.id);
+          const merged = committed ? mergeSending(state, committed, claim.owesPing.has(state.id)) : state;
+          byIdentity.set(identityId, [...(byIdentity.get(identityId) ?? []), merged]);
+        }
+        for (const [identityId, states] of byIdentity) {
+          await sessions.commit(identityId, states);
+          told.push(() => this.tell('committed', identityId, states));
+        }
+        for (const key of claim.v0From) {
+          const [identityId, peerHex] = splitKey(key);
+          if (claim.peerPatches.has(key)) continue; // a session of theirs came in the same batch
+          this.patchPeer(claim, identityId, peerHex, { needsReset: true });
+        }
+        for (const key of claim.v1Peers) {
+          const [identityId, peer] = splitKey(key);
+          this.patchPeer(claim, identityId, peer, { v1: true });
+        }
+        for (const [key, patch] of claim.peerPatches) {
+          const [identityId, peerHex] = splitKey(key);
+          // A pending session whose states did not survive (never committed) is not pending.
+          if (patch.pending !== undefined && !sessions.get(identityId, patch.pending)) continue;
+          await sessions.setPeer(identityId, peerHex, patch);
+        }
+        if (claim.peerPatches.size > 0) this.table = null;
+      });
+      for (const tell of told) tell();
+      for (const [key, refs] of claim.acked) this.tell('peerAcked', ...splitKey(key), refs);
+      for (const identityId of claim.changed) this.tell('sessionsChanged', identityId);
+      for (const key of claim.staleQpk) this.tell('staleQpk', ...splitKey(key));
+      for (const [key, ids] of claim.abandoned) this.tell('abandoned', ...splitKey(key), ids);
     } finally {
       this.release(claim, false);
     }
@@ -266,6 +463,16 @@ export class SessionReceiver {
     }
     claim.states.clear();
     claim.v1Peers.clear();
-    this.wake();
+    claim.acked.clear();
+    claim.owesPing.clear();
+    claim.peerPatches.clear();
+    claim.staleQpk.clear();
+    claim.abandoned.clear();
+    claim.v0From.clear();
+    claim.changed.clear();
   }
+}
+
+function isEmpty(claim: Claim): boolean {
+  return claim.states.size === 0 && claim.v1Peers.size === 0 && claim.staleQpk.size === 0 && claim.v0From.size === 0 && claim.peerPatches.size === 0;
 }

@@ -25,6 +25,12 @@ const RESET_SHOWN_MS = 14 * 24 * 3600_000;
 const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('hex');
 const b64Of = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');
 
+/**
+ * The peer answered in this session, so they hold it: as initiator we received a Session PDU (confirmed);
+ * as responder one after their Init chain (receiving epoch 1 or later).
+ */
+export const peerAnswered = (state: SessionState): boolean => (state.role === 'initiator' ? state.confirmed : state.recvEpoch >= 1);
+
 /** The sessions we may write in with a peer: neither pending nor retired. */
 export function sendableSessions(sessions: SessionStore, identityId: string, peerHex: string): SessionState[] {
   const peer = sessions.peer(identityId, peerHex);

@@ -2,35 +2,64 @@
  * The sending side of version-1 sessions (PROTOCOL-V1.md 1c "Capability negotiation"): which protocol
  * a message to a contact goes out in, and its sealing.
  *
- * - A session with the peer exists: Session PDUs (Init PDUs while we initiated and no answer came yet).
+ * - A session we write in exists (sessions/resets.ts `activeSession`): Session PDUs (Init PDUs while we
+ *   initiated and no answer came yet).
  * - None, but the contact's card had an unexpired QR prekey, or the peer told us it speaks version 1
  *   (`dd.v` of its v0 messages): a new session, Init PDUs (keyed with the prekey, else with the peer's
  *   identity key).
  * - Otherwise version 0, forever for a contact whose client never said it speaks version 1.
  *
- * Sealing advances the session; the new state is durable (session store) before any PDU exists outside
- * this function, so a crash never seals two messages with one chain key. A message whose content does
- * not fit a v1 body, or a sending window that is full (128 messages without an answer), goes as v0.
+ * Sealing never waits for received batches: it seals from the committed state and commits the advanced
+ * state before any PDU exists outside this file, taking turns with the receiver's commits (see
+ * sessions/receiver.ts), so a crash never seals two messages with one (epoch, n).
+ *
+ * Resets (PROTOCOL-V1.md 1c "RESET", "Rollback detection"): when our session with a peer was found stale
+ * (a restored copy of the sessions file) or the peer showed it lost its own (a version-0 message from a
+ * peer who had answered in a session), our next message starts a new session with the reset flag, at
+ * most once an hour per peer. If the old session is still ours to write in, a RESET body in it names
+ * the new session, so a peer that did not lose it takes the new one without asking its user.
  */
 import type { Recipient } from '../../../shared/ipc/contract.js';
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import type { DropMessage } from '../../../shared/protocol/message.js';
-import type { SessionStore } from '../state/sessionStore.js';
-import { bodyCapacity } from '../v1/body.js';
-import { type BodyInput, INIT_BODY_LENGTH, SESSION_BODY_LENGTH, type SessionState, chooseActive, initiate, pingBody, seal } from '../v1/session.js';
+import type { PeerInfo, SessionStore } from '../state/sessionStore.js';
+import { MessageType, bodyCapacity } from '../v1/body.js';
+import { b64, unb64 } from '../v1/primitives.js';
+import {
+  type BodyInput,
+  INIT_BODY_LENGTH,
+  INIT_FLAG_QPK_STALE,
+  INIT_FLAG_RESET,
+  SESSION_BODY_LENGTH,
+  type SessionState,
+  initiate,
+  pingBody,
+  seal,
+} from '../v1/session.js';
 import { bodyOfDropMessage, receiptBody } from './content.js';
-import { type SessionReceiver, b64OfHex } from './receiver.js';
+import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
+import { RESET_INTERVAL_MS, activationPatch, activeSession } from './resets.js';
 
 /** Whether engines send version 1 unless `EngineOptions.protocolV1` says otherwise. */
 export const PROTOCOL_V1_DEFAULT = false;
 
 const DAY_MS = 24 * 3600_000;
-/**
- * How long a send waits for a batch holding the session to be acknowledged (the UI does so within
- * milliseconds of storing it) before it goes as v0; a receipt is worth less waiting.
- */
-const HOLD_TIMEOUT_MS = 10_000;
-const RECEIPT_HOLD_TIMEOUT_MS = 2_000;
+
+/** A `SentRef` as one string (`<session id>/<epoch>/<n>`; session ids are base64url), for records and lookups. */
+export const sentRefKey = (ref: SentRef): string => `${ref.sessionId}/${ref.epoch}/${ref.n}`;
+
+/** What `sealMessages` made of a send. */
+export type SealOutcome =
+  /** `pdus[m][c]`: copy c of message m (each copy its own E and tag); `refs[m]`: message m's (session, epoch, n). */
+  | { kind: 'v1'; pdus: Uint8Array[][]; refs: SentRef[] }
+  /** No session and no way to start one (the contact never said it speaks version 1), or a body that does not fit. */
+  | { kind: 'v0' }
+  /**
+   * 128 messages of this sending epoch went out without an answer (PROTOCOL-V1.md 1c flow control):
+   * nothing was sealed. Keep the message waiting and try again when the peer's next message is
+   * committed (`onSessionsCommitted`).
+   */
+  | { kind: 'windowFull' };
 
 export interface SessionSenderOptions {
   sessions: SessionStore;
@@ -38,20 +67,71 @@ export interface SessionSenderOptions {
   now(): number;
   /** The identity's key pair (PINGs are sealed without a request that brings it). */
   keyPair(identityId: string): KeyPair;
-  /** Posts a PDU the engine made by itself (PINGs). */
+  /** Posts a PDU the engine made by itself (PINGs, RESET notes, answers to stale prekeys, re-sent Init bodies). */
   post(dropUrls: readonly string[], pdu: Uint8Array): Promise<void>;
   /** How long after a received message a PING waits for a reply of ours (default 30-120 s). */
   pingDelayMs?: { min: number; max: number } | undefined;
+  /** See `SessionSender.onPeerAcked`. */
+  onPeerAcked?: ((identityId: string, peerHex: string, refs: SentRef[]) => void) | undefined;
+  /** See `SessionSender.onSessionsCommitted`. */
+  onSessionsCommitted?: ((identityId: string, peerHex: string) => void) | undefined;
 }
 
 /** PROTOCOL-V1.md 1c: a PING 30-120 s after a received non-PING message, when we sent nothing meanwhile. */
 const PING_DELAY = { min: 30_000, max: 120_000 };
 
+/** A body kept for re-sending (`PeerInfo.unanswered`), as JSON. */
+interface StoredBody {
+  type: number;
+  content: string;
+  msgId: string;
+  tsMs: number;
+  wantReceipt: boolean;
+  finalPart: boolean;
+}
+
 export class SessionSender {
   private readonly pingTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  private readonly unlisten: () => void;
+  private readonly ackListeners = new Set<(identityId: string, peerHex: string, refs: SentRef[]) => void>();
+  private readonly commitListeners = new Set<(identityId: string, peerHex: string) => void>();
 
-  constructor(private readonly options: SessionSenderOptions) {}
+  constructor(private readonly options: SessionSenderOptions) {
+    if (options.onPeerAcked) this.ackListeners.add(options.onPeerAcked);
+    if (options.onSessionsCommitted) this.commitListeners.add(options.onSessionsCommitted);
+    this.unlisten = options.receiver.listen({
+      committed: (identityId, states) => {
+        this.schedulePings(identityId, states);
+        for (const peerHex of new Set(states.map((state) => unb64(state.theirId).toString('hex')))) {
+          for (const listener of this.commitListeners) listener(identityId, peerHex);
+        }
+      },
+      peerAcked: (identityId, peerHex, refs) => {
+        for (const listener of this.ackListeners) listener(identityId, peerHex, refs);
+      },
+      staleQpk: (identityId, peerHex) => void this.answerStaleQpk(identityId, peerHex).catch(() => undefined),
+      abandoned: (identityId, peerHex, sessionIds) => void this.resendAbandoned(identityId, peerHex, sessionIds).catch(() => undefined),
+    });
+  }
+
+  /**
+   * Hears our messages the peer's acknowledgement vector newly acknowledged, after the batch carrying it
+   * is committed (never before: a crash before the commit reads that batch again). Returns how to stop.
+   */
+  onPeerAcked(listener: (identityId: string, peerHex: string, refs: SentRef[]) => void): () => void {
+    this.ackListeners.add(listener);
+    return () => void this.ackListeners.delete(listener);
+  }
+
+  /**
+   * Hears that a received batch committed new state for sessions with a peer: a full window may have
+   * room again (the peer's message carried a new ratchet key). Returns how to stop.
+   */
+  onSessionsCommitted(listener: (identityId: string, peerHex: string) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => void this.commitListeners.delete(listener);
+  }
 
   /** Remembers where the UI writes to a peer: the engine's PINGs go there. */
   async notePeerDrops(identityId: string, peerHex: string, dropUrls: readonly string[]): Promise<void> {
@@ -80,6 +160,7 @@ export class SessionSender {
   /** Stops pending PINGs (the engine closes or locks). */
   close(): void {
     this.closed = true;
+    this.unlisten();
     for (const timer of this.pingTimers.values()) clearTimeout(timer);
     this.pingTimers.clear();
   }
@@ -88,11 +169,13 @@ export class SessionSender {
     const { sessions } = this.options;
     const state = sessions.get(identityId, sessionId);
     if (!state?.pingOwed || this.closed) return;
-    const peerHex = Buffer.from(state.theirId, 'base64url').toString('hex');
+    const peerHex = unb64(state.theirId).toString('hex');
+    // Only in the session we write in: never in one that waits for the user or was replaced.
+    if (activeSession(sessions, identityId, peerHex)?.id !== sessionId) return;
     const dropUrls = sessions.peer(identityId, peerHex).dropUrls;
     if (!dropUrls || dropUrls.length === 0) return; // the UI never wrote to them: nowhere we were told to write
-    const pdus = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], RECEIPT_HOLD_TIMEOUT_MS);
-    if (pdus?.[0]) await this.options.post(dropUrls, pdus[0]);
+    const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], 1, false);
+    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0]);
   }
 
   /** True when a message to this peer would go out in version 1 now. */
@@ -102,21 +185,37 @@ export class SessionSender {
     return this.prekeyOf(recipient, now()) !== null || sessions.peer(identityId, recipient.publicKey).v1 === true;
   }
 
-  /** The PDUs of these drop messages in version 1, or null: send them as version 0. */
-  async sealMessages(identityId: string, pair: KeyPair, recipient: Pick<Recipient, 'publicKey' | 'v1'>, messages: readonly DropMessage[]): Promise<Uint8Array[] | null> {
-    return this.sealBodies(identityId, pair, recipient, (capacity) => {
-      const bodies = messages.map((m) => bodyOfDropMessage(m, capacity));
-      return bodies.every((body): body is BodyInput => body !== null) ? bodies : null;
-    });
+  /**
+   * These drop messages in version 1, `copies` PDUs of each (1..4, default 1, capped by the session's
+   * copies: 2), or why not. Never waits for a received batch.
+   */
+  async sealMessages(
+    identityId: string,
+    pair: KeyPair,
+    recipient: Pick<Recipient, 'publicKey' | 'v1'>,
+    messages: readonly DropMessage[],
+    options: { copies?: number } = {},
+  ): Promise<SealOutcome> {
+    return this.sealBodies(
+      identityId,
+      pair,
+      recipient,
+      (capacity) => {
+        const bodies = messages.map((m) => bodyOfDropMessage(m, capacity));
+        return bodies.every((body): body is BodyInput => body !== null) ? bodies : null;
+      },
+      options.copies ?? 1,
+      true,
+    );
   }
 
   /** A RECEIPT for these acknowledge ids in version 1, or null (send a v0 box_ack). */
   async sealReceipt(identityId: string, pair: KeyPair, recipientKey: string, acknowledgeIds: readonly string[]): Promise<Uint8Array | null> {
     const { sessions, now } = this.options;
     // Receipts never start a session by themselves: only where one exists.
-    if (sessions.sessionsWith(identityId, b64OfHex(recipientKey)).length === 0) return null;
-    const pdus = await this.sealBodies(identityId, pair, { publicKey: recipientKey }, () => [receiptBody(acknowledgeIds, now())], RECEIPT_HOLD_TIMEOUT_MS);
-    return pdus?.[0] ?? null;
+    if (!activeSession(sessions, identityId, recipientKey)) return null;
+    const sealed = await this.sealBodies(identityId, pair, { publicKey: recipientKey }, () => [receiptBody(acknowledgeIds, now())], 1, false);
+    return sealed.kind === 'v1' ? (sealed.pdus[0]?.[0] ?? null) : null;
   }
 
   private prekeyOf(recipient: Pick<Recipient, 'v1'>, now: number): Uint8Array | null {
@@ -125,39 +224,157 @@ export class SessionSender {
     return new Uint8Array(Buffer.from(v1.qrPrekey, 'hex'));
   }
 
+  /** A reset is due with this peer (and allowed: one per hour). */
+  private resetDue(identityId: string, peerHex: string, at: number): boolean {
+    const { sessions } = this.options;
+    const peer = sessions.peer(identityId, peerHex);
+    const due = peer.needsReset === true || sessions.staleWith(identityId, b64OfHex(peerHex)).length > 0;
+    return due && !(peer.resetSentAt !== undefined && at - peer.resetSentAt < RESET_INTERVAL_MS);
+  }
+
   private async sealBodies(
     identityId: string,
     pair: KeyPair,
     recipient: Pick<Recipient, 'publicKey' | 'v1'>,
     bodiesFor: (capacity: number) => BodyInput[] | null,
-    holdTimeoutMs = HOLD_TIMEOUT_MS,
-  ): Promise<Uint8Array[] | null> {
-    if (!this.speaksV1(identityId, recipient)) return null;
+    copies: number,
+    mayStart: boolean,
+  ): Promise<SealOutcome> {
+    if (!this.speaksV1(identityId, recipient)) return { kind: 'v0' };
     const { sessions, receiver, now } = this.options;
-    const theirId = b64OfHex(recipient.publicKey);
-    const hold = await receiver.holdPeer(identityId, theirId, holdTimeoutMs);
-    if (!hold) return null;
-    try {
+    const peerHex = recipient.publicKey;
+    return receiver.exclusive(async (): Promise<SealOutcome> => {
       const at = now();
-      const prekey = this.prekeyOf(recipient, at);
-      let state: SessionState =
-        chooseActive(sessions.sessionsWith(identityId, theirId)) ??
-        initiate({ ourIdentity: pair, theirIdentityPublic: Buffer.from(recipient.publicKey, 'hex'), theirQrPrekey: prekey ? { public: prekey } : undefined }, at);
+      const reset = this.resetDue(identityId, peerHex, at);
+      const active = activeSession(sessions, identityId, peerHex);
+      let state: SessionState;
+      if (active && !reset) state = active;
+      else if (!mayStart) return { kind: 'v0' };
+      else {
+        const prekey = this.prekeyOf(recipient, at);
+        state = initiate(
+          {
+            ourIdentity: pair,
+            theirIdentityPublic: Buffer.from(peerHex, 'hex'),
+            theirQrPrekey: prekey ? { public: prekey } : undefined,
+            flags: reset ? INIT_FLAG_RESET : 0,
+          },
+          at,
+        );
+      }
+      const isNew = state !== active;
       const initPdus = state.role === 'initiator' && !state.confirmed;
       const bodies = bodiesFor(bodyCapacity(initPdus ? INIT_BODY_LENGTH : SESSION_BODY_LENGTH));
-      if (!bodies) return null;
-      const pdus: Uint8Array[] = [];
+      if (!bodies) return { kind: 'v0' };
+      const k = Math.max(1, Math.min(Math.floor(copies), state.copies));
+      const pdus: Uint8Array[][] = [];
+      const refs: SentRef[] = [];
+      const sentBodies: BodyInput[] = [];
       for (const body of bodies) {
-        const result = seal(state, body, {}, at);
-        if ('error' in result) return null;
+        // Every message gets its msg_id here, so a copy sealed again (stale prekey) is the same message.
+        const full: BodyInput = { ...body, msgId: body.msgId ?? new Uint8Array(randomId()) };
+        const result = seal(state, full, { copies: k }, at);
+        if ('error' in result) return { kind: 'windowFull' };
+        state = result.state;
+        pdus.push(result.pdus);
+        refs.push({ sessionId: state.id, ...result.ref });
+        sentBodies.push(full);
+      }
+      const states = [state];
+      // A reset while the old session is still ours to write in: a RESET body there names the new one.
+      let note: Uint8Array | null = null;
+      if (reset && active && isNew) {
+        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, {}, at);
+        if (!('error' in announced)) {
+          states.push(announced.state);
+          note = announced.pdu;
+        }
+      }
+      const stale = reset ? sessions.staleWith(identityId, b64OfHex(peerHex)) : [];
+      await sessions.commit(identityId, states, stale);
+      for (const committed of states) receiver.sent(identityId, committed);
+      const patch: PeerInfo = {};
+      if (reset && isNew) Object.assign(patch, activationPatch(sessions, identityId, peerHex, state.id, at), { needsReset: undefined, resetSentAt: at, reset: { pending: false, at } });
+      // Init PDUs keyed with a prekey may meet a prekey the peer lost: keep their bodies to send again.
+      if (state.role === 'initiator' && !state.confirmed && state.init?.qpkId) patch.unanswered = this.keepUnanswered(identityId, peerHex, state.id, sentBodies);
+      if (Object.keys(patch).length > 0) await sessions.setPeer(identityId, peerHex, patch);
+      if (reset && isNew) receiver.changed(identityId);
+      const dropUrls = sessions.peer(identityId, peerHex).dropUrls ?? [];
+      if (note && dropUrls.length > 0) void this.options.post(dropUrls, note).catch(() => undefined);
+      return { kind: 'v1', pdus, refs };
+    });
+  }
+
+  private keepUnanswered(identityId: string, peerHex: string, sessionId: string, bodies: readonly BodyInput[]): PeerInfo['unanswered'] {
+    const kept = (this.options.sessions.peer(identityId, peerHex).unanswered ?? []).filter((entry) => this.options.sessions.get(identityId, entry.sessionId)?.confirmed === false);
+    const entry = kept.find((e) => e.sessionId === sessionId) ?? { sessionId, bodies: [] };
+    const stored = bodies.map((body): string =>
+      JSON.stringify({
+        type: body.type,
+        content: b64(body.content ?? new Uint8Array(0)),
+        msgId: b64(body.msgId!),
+        tsMs: body.tsMs ?? this.options.now(),
+        wantReceipt: body.wantReceipt ?? false,
+        finalPart: body.finalPart ?? false,
+      } satisfies StoredBody),
+    );
+    // Bounded by the window: at most W bodies per unanswered session.
+    const next = { sessionId, bodies: [...entry.bodies, ...stored].slice(-128) };
+    return [...kept.filter((e) => e.sessionId !== sessionId), next];
+  }
+
+  /**
+   * Someone's Init named a prekey we do not know (PROTOCOL-V1.md 1c "Stale QPK"): we cannot open it, so
+   * we answer with a plain Init (no prekey) carrying `qpk_stale`, and they send their messages again in
+   * that session. Only where the UI told us their drops (a contact), once an hour per peer: an
+   * unauthenticated Init must not make us write to anyone anywhere at will.
+   */
+  async answerStaleQpk(identityId: string, peerHex: string): Promise<void> {
+    const { sessions, receiver, now } = this.options;
+    if (this.closed) return;
+    await receiver.exclusive(async () => {
+      const at = now();
+      const peer = sessions.peer(identityId, peerHex);
+      const dropUrls = peer.dropUrls ?? [];
+      if (dropUrls.length === 0 || (peer.staleAnsweredAt !== undefined && at - peer.staleAnsweredAt < RESET_INTERVAL_MS)) return;
+      const state = initiate({ ourIdentity: this.options.keyPair(identityId), theirIdentityPublic: Buffer.from(peerHex, 'hex'), flags: INIT_FLAG_QPK_STALE }, at);
+      const sealed = seal(state, pingBody(), {}, at);
+      if ('error' in sealed) return;
+      await sessions.commit(identityId, [sealed.state]);
+      receiver.sent(identityId, sealed.state);
+      await sessions.setPeer(identityId, peerHex, { staleAnsweredAt: at, ...activationPatch(sessions, identityId, peerHex, sealed.state.id, at) });
+      void this.options.post(dropUrls, sealed.pdu).catch(() => undefined);
+    });
+  }
+
+  /** The peer answered our prekey Inits with `qpk_stale`: what we sealed in them goes again in the new session. */
+  async resendAbandoned(identityId: string, peerHex: string, sessionIds: readonly string[]): Promise<void> {
+    const { sessions, receiver, now } = this.options;
+    if (this.closed) return;
+    const { dropUrls, pdus } = await receiver.exclusive(async () => {
+      const peer = sessions.peer(identityId, peerHex);
+      const entries = (peer.unanswered ?? []).filter((entry) => sessionIds.includes(entry.sessionId));
+      const dropUrls = peer.dropUrls ?? [];
+      let state = activeSession(sessions, identityId, peerHex);
+      if (entries.length === 0 || !state || dropUrls.length === 0) return { dropUrls, pdus: [] };
+      const at = now();
+      const pdus: Uint8Array[] = [];
+      for (const text of entries.flatMap((entry) => entry.bodies)) {
+        const stored = JSON.parse(text) as StoredBody;
+        const result = seal(state, { ...stored, content: unb64(stored.content), msgId: unb64(stored.msgId) }, {}, at);
+        if ('error' in result) break;
         state = result.state;
         pdus.push(result.pdu);
       }
       await sessions.commit(identityId, [state]);
-      receiver.sent(hold, identityId, state);
-      return pdus;
-    } finally {
-      receiver.releaseHold(hold);
-    }
+      receiver.sent(identityId, state);
+      await sessions.setPeer(identityId, peerHex, { unanswered: (peer.unanswered ?? []).filter((entry) => !sessionIds.includes(entry.sessionId)) });
+      return { dropUrls, pdus };
+    });
+    for (const pdu of pdus) await this.options.post(dropUrls, pdu).catch(() => undefined);
   }
+}
+
+function randomId(): Buffer {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16)));
 }

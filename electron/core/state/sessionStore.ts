@@ -67,6 +67,13 @@ export interface PeerInfo {
   resetReceivedAt?: number;
   /** A session id their RESET body inside the old session announced: its Init is taken without asking. */
   resetAnnounced?: string;
+  /** When we last answered an Init of theirs that named a prekey we do not know (one per hour). */
+  staleAnsweredAt?: number;
+  /**
+   * What we sealed in our Init PDUs keyed with their QR prekey, while they have not answered: sent again
+   * in a new session if they answer `qpk_stale` (each entry a JSON body, see sessions/sessionSender.ts).
+   */
+  unanswered?: { sessionId: string; bodies: string[] }[];
 }
 
 const peersShape = z.record(
@@ -83,6 +90,8 @@ const peersShape = z.record(
     resetSentAt: z.number().optional(),
     resetReceivedAt: z.number().optional(),
     resetAnnounced: z.string().optional(),
+    staleAnsweredAt: z.number().optional(),
+    unanswered: z.array(z.object({ sessionId: z.string(), bodies: z.array(z.string()) })).optional(),
   }),
 );
 const PEERS_ID = 'peers';
@@ -91,6 +100,8 @@ const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('h
 export class SessionStore {
   /** Opened states per identity (while unlocked); filled on first use. */
   private readonly open = new Map<string, Map<string, SessionState>>();
+  /** Per identity, sessions found stale when opened (a restored copy): id → the peer (`theirId`). */
+  private readonly stale = new Map<string, Map<string, string>>();
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -117,6 +128,7 @@ export class SessionStore {
   /** Forgets the opened states (the engine locks); sealed ones stay in the file. */
   lock(): void {
     this.open.clear();
+    this.stale.clear();
     this.peerCache.clear();
   }
 
@@ -128,6 +140,12 @@ export class SessionStore {
   /** The sessions of an identity with one peer (several during a simultaneous Init). */
   sessionsWith(identityId: string, theirId: string): SessionState[] {
     return this.sessions(identityId).filter((state) => state.theirId === theirId);
+  }
+
+  /** Sessions with a peer found stale (rolled back): never used, deleted when the reset is sent. */
+  staleWith(identityId: string, theirId: string): string[] {
+    this.opened(identityId);
+    return [...(this.stale.get(identityId) ?? new Map<string, string>())].filter(([, peer]) => peer === theirId).map(([id]) => id);
   }
 
   get(identityId: string, sessionId: string): SessionState | undefined {
@@ -151,7 +169,10 @@ export class SessionStore {
         sealed[state.id] = this.stateStore.sealSession(identityId, state.id, new TextEncoder().encode(JSON.stringify(state)));
         written.push([state.id, state.counter]);
       }
-      for (const id of removed) delete sealed[id];
+      for (const id of removed) {
+        delete sealed[id];
+        this.stale.get(identityId)?.delete(id);
+      }
       if (written.length === 0 && removed.length === 0) return;
       // The first session with a peer dates its conversation's forward secrecy (in the same write).
       const peers = this.peersOf(identityId);
@@ -229,6 +250,7 @@ export class SessionStore {
   forgetIdentity(identityId: string): Promise<void> {
     const run = this.writing.then(async () => {
       this.open.delete(identityId);
+      this.stale.delete(identityId);
       this.peerCache.delete(identityId);
       if (!(identityId in this.file.sessions) && !(identityId in this.file.peers)) return;
       const sessions = { ...this.file.sessions };
@@ -265,7 +287,12 @@ export class SessionStore {
         continue;
       }
       // A restored copy: its chains were used after it was written; using them again would reuse keys.
-      if (isStale(state, this.stateStore.sessionCounter(identityId, sessionId))) continue;
+      // The peer still holds the newer state: our next message to them starts a reset.
+      if (isStale(state, this.stateStore.sessionCounter(identityId, sessionId))) {
+        if (!this.stale.has(identityId)) this.stale.set(identityId, new Map());
+        this.stale.get(identityId)!.set(sessionId, state.theirId);
+        continue;
+      }
       states.set(sessionId, state);
     }
     this.open.set(identityId, states);

@@ -186,8 +186,15 @@ export type OpenSessionResult =
   | null;
 
 export type OpenInitResult =
-  | { state: SessionState; body: Body; theirIdentityPublic: Uint8Array; qpkId: string | null; n: number; created: boolean }
+  | { state: SessionState; body: Body; theirIdentityPublic: Uint8Array; qpkId: string | null; n: number; created: boolean; flags: number }
   | { duplicate: true; sessionId: string }
+  /**
+   * An Init sealed to our identity key whose body opened under none of our QR prekeys nor without one:
+   * it names a prekey we no longer (or never) had (PROTOCOL-V1.md 1c "Stale QPK"). The sender's identity
+   * key is only claimed (nothing authenticates it without the prekey); the engine may answer it with a
+   * plain Init carrying `INIT_FLAG_QPK_STALE`.
+   */
+  | { staleQpk: true; theirIdentityPublic: Uint8Array }
   | null;
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -309,6 +316,8 @@ export interface InitiateParams {
   theirIdentityPublic: Uint8Array;
   /** From the peer's v1 QR: its public key and id. */
   theirQrPrekey?: { public: Uint8Array } | undefined;
+  /** Init flags besides has_qpk: `INIT_FLAG_RESET`, `INIT_FLAG_QPK_STALE`. */
+  flags?: number | undefined;
   copies?: number | undefined;
   deviceId?: Uint8Array | undefined;
   random?: RandomSource | undefined;
@@ -340,7 +349,7 @@ export function initiate(params: InitiateParams, now: number): SessionState {
     ourId: b64(params.ourIdentity.publicKey),
     theirId: b64(ikB),
     initKey: b64(sha256(params.ourIdentity.publicKey, ra.publicKey)),
-    init: { b0: b64(b0), qpkId: qpk ? qpkIdOf(qpk) : '', flags: qpk ? INIT_FLAG_HAS_QPK : 0 },
+    init: { b0: b64(b0), qpkId: qpk ? qpkIdOf(qpk) : '', flags: (qpk ? INIT_FLAG_HAS_QPK : 0) | ((params.flags ?? 0) & ~INIT_FLAG_HAS_QPK) },
     deviceId: b64(params.deviceId ?? new Uint8Array(8)),
     rk: b64(first.rk),
     dhsPub: b64(ra.publicKey),
@@ -458,14 +467,15 @@ export function openInitWithDh(dh1: Uint8Array, ctx: OpenInitContext, pdu: Uint8
     if (opened === 'duplicate') return { duplicate: true, sessionId };
     if (opened) return { ...opened, theirIdentityPublic: new Uint8Array(ikA), qpkId: qpk?.id ?? null };
   }
-  return null;
+  // S opened (sealed to our identity key), the body under no key we hold: a prekey we do not know.
+  return { staleQpk: true, theirIdentityPublic: new Uint8Array(ikA) };
 }
 
-function decodeInitPlain(plain: Buffer): { n: number; body: Body } | null {
+function decodeInitPlain(plain: Buffer): { n: number; body: Body; flags: number } | null {
   const n = plain.readUInt16BE(17);
   if (n >= W) return null;
   const body = decodeBody(plain.subarray(INIT_PREFIX_LENGTH));
-  return body ? { n, body } : null;
+  return body ? { n, body, flags: plain[0]! } : null;
 }
 
 function openInitNew(
@@ -479,7 +489,7 @@ function openInitNew(
   x: Uint8Array,
   tag: Buffer,
   now: number,
-): { state: SessionState; body: Body; n: number; created: boolean } | null {
+): { state: SessionState; body: Body; n: number; created: boolean; flags: number } | null {
   const b0Pair = qpkPair ?? ctx.ourIdentity;
   const dhB0 = x25519(b0Pair, ra);
   if (!dhB0) return null;
@@ -543,7 +553,7 @@ function openInitNew(
       pingOwed: decoded.body.type !== MessageType.PING,
     };
     prune(state, now);
-    return { state, body: decoded.body, n, created: true };
+    return { state, body: decoded.body, n, created: true, flags: decoded.flags };
   }
   return null;
 }
@@ -554,7 +564,7 @@ function openInitExisting(
   x: Uint8Array,
   tag: Buffer,
   now: number,
-): { state: SessionState; body: Body; n: number; created: boolean } | 'duplicate' | null {
+): { state: SessionState; body: Body; n: number; created: boolean; flags: number } | 'duplicate' | null {
   const state = clone(existing);
   const epoch = state.recv.find((r) => r.e === 0 && r.hk === '');
   if (!epoch) return null; // the Init chain was forgotten: nothing of it can be opened any more
@@ -593,12 +603,12 @@ function openInitExisting(
   return null;
 }
 
-function finishInit(state: SessionState, epoch: RecvEpochState, decoded: { n: number; body: Body }, now: number) {
+function finishInit(state: SessionState, epoch: RecvEpochState, decoded: { n: number; body: Body; flags: number }, now: number) {
   epoch.consumed = bitSet(epoch.consumed, decoded.n);
   if (decoded.body.type !== MessageType.PING) state.pingOwed = true;
   state.counter++;
   prune(state, now);
-  return { state, body: decoded.body, n: decoded.n, created: false };
+  return { state, body: decoded.body, n: decoded.n, created: false, flags: decoded.flags };
 }
 
 // ---------------------------------------------------------------------------------------------- seal
