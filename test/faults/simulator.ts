@@ -71,6 +71,8 @@ export interface SimOptions {
   protocolV1?: boolean;
   /** The hub moves from its first drop to a new drop on the third server at this simulated time. */
   migrateAt?: number;
+  /** How many drops the hub has (default 2, on distinct servers; 1: a move leaves contacts nothing else to write to). */
+  hubDrops?: 1 | 2;
   /** Extra engine options (T1's re-posting interval and the like). */
   engine?: Partial<EngineOptions>;
   /** Print progress (the bench). */
@@ -84,6 +86,8 @@ interface Party {
   /** Online windows [start, end) in simulated ms; the hub is always online. */
   online: (readonly [number, number])[] | 'always';
   ui: UiStandIn;
+  /** Simulated times the engine read its drops (what "online" means for the delivery ratio). */
+  readAt: number[];
 }
 
 export interface SentMessage {
@@ -193,7 +197,7 @@ function schedule(random: Random, options: SimOptions, plan: ContactPlan | undef
 }
 
 /** One round of reading, as the app's poller does it, and the UI storing and acknowledging what came. */
-async function readOnce(party: Party): Promise<void> {
+async function readOnce(party: Party, now: number): Promise<void> {
   await party.engine.call('poller/setPaused', { paused: false });
   await party.engine.call('poller/pollNow', {});
   await party.engine.engine.settled();
@@ -202,6 +206,7 @@ async function readOnce(party: Party): Promise<void> {
   await party.engine.engine.settled();
   await party.ui.drain();
   await party.engine.call('poller/setPaused', { paused: true });
+  party.readAt.push(now);
 }
 
 const isOnline = (party: Party, t: number) => party.online === 'always' || party.online.some(([start, end]) => t >= start && t < end);
@@ -257,13 +262,15 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       // Two drops on distinct servers, as k-of-n posting wants (the hub's first one is what a migration leaves).
       const first = index % cluster.urls.length;
       let identity = await engine.call('identities/create', { alias: name, serverUrl: cluster.urls[first]! });
-      identity = await engine.call('identities/addDrop', { identityId: identity.id, serverUrl: cluster.urls[(first + 1) % cluster.urls.length]! });
+      if (index > 0 || options.hubDrops !== 1) {
+        identity = await engine.call('identities/addDrop', { identityId: identity.id, serverUrl: cluster.urls[(first + 1) % cluster.urls.length]! });
+      }
       // The simulator says when an engine reads (poller/pollNow while online, paused while away): its
       // own timer waits an hour of real time, and there is no push through the proxies.
       await engine.call('settings/set', { push: false, pollIntervalMs: 3_600_000 });
       await engine.call('poller/setPaused', { paused: true });
       const online = index === 0 ? 'always' : schedule(scheduleRandom.fork(), options, options.plans?.[index - 1]).map(([a, b]) => [start + a, start + b] as const);
-      const party: Party = { name, engine, identity, online, ui: undefined as unknown as UiStandIn };
+      const party: Party = { name, engine, identity, online, ui: undefined as unknown as UiStandIn, readAt: [] };
       party.ui = new UiStandIn(
         () => party,
         (message) => {
@@ -322,7 +329,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
         if (plan?.writesOnReturn && back !== null && clock.now() >= back && clock.now() < back + options.stepMs) await send(contact, hub, 'text');
       }
       // Read first (as an app does when it comes online), then write.
-      await Promise.all(online.map((party) => readOnce(party)));
+      await Promise.all(online.map((party) => readOnce(party, clock.now())));
       if (!migrated && rel() >= options.migrateAt!) {
         migrated = true;
         const from = hub.identity.dropUrls[0]!;
@@ -348,19 +355,19 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       // Let the posts of this step go out before the clock moves (a real app has minutes for that), and
       // let recipients who are online read them at once, as push would have them do.
       await settlePosting(parties);
-      await Promise.all([...addressed].map((party) => readOnce(party)));
+      await Promise.all([...addressed].map((party) => readOnce(party, clock.now())));
       if (step % Math.max(1, Math.round(DAY_MS / options.stepMs)) === 0) log(`day ${(rel() / DAY_MS).toFixed(0)}: ${messages.size} written, ${shownIds.size} shown`);
     }
     // Nothing still in flight: every online engine reads once more.
     await settlePosting(parties);
-    await Promise.all(parties.filter((party) => isOnline(party, clock.now())).map((party) => readOnce(party)));
+    await Promise.all(parties.filter((party) => isOnline(party, clock.now())).map((party) => readOnce(party, clock.now())));
 
     const within = options.eligibleWithinMs ?? 14 * DAY_MS;
     const byName = new Map(parties.map((party) => [party.name, party]));
     for (const message of messages.values()) {
-      const recipient = byName.get(message.to)!;
-      message.eligible =
-        recipient.online === 'always' || recipient.online.some(([a, b]) => b > message.sentAt && a <= Math.min(message.sentAt + within, clock.now()));
+      // Counted when the recipient read its drops within the window after the writing (a read in the
+      // very step of the writing counts only if it came after it: readAt is noted after each read).
+      message.eligible = byName.get(message.to)!.readAt.some((at) => at >= message.sentAt && at <= message.sentAt + within);
     }
     for (const message of messages.values()) {
       const writer = byName.get(message.from)!;
