@@ -2,8 +2,8 @@
  * Linking a second device (PROTOCOL-V1.md 5c), through the engines' `devices/*` channels against a
  * real drop server: the new device gets the identity, its cursors and the UI's records, and then both
  * devices read the identity's drop with their own cursors. A wrong code, a second device answering the
- * same QR code, and a server that alters one PDU each stop the link on both devices with nothing added;
- * a server that repeats and reorders PDUs does not hurt.
+ * same QR code, a server that alters one PDU and one that drops one (the link times out) each stop the
+ * link on both devices with nothing added; a server that repeats and reorders PDUs does not hurt.
  */
 import { createServer, type IncomingMessage as HttpRequest, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,9 +267,10 @@ describe('linking a device', () => {
 
 /**
  * A drop server in front of the real one that mistreats POSTs to one drop: flips a byte of one of
- * them, or repeats every one and holds the first back until the next arrived.
+ * them, drops one (answering 200 as if stored), or repeats every one and holds the first back until
+ * the next arrived.
  */
-async function hostileServer(mode: 'flip' | 'repeatAndReorder'): Promise<{ url: string; dropId: { value: string | null }; close(): Promise<void> }> {
+async function hostileServer(mode: 'flip' | 'repeatAndReorder' | 'drop'): Promise<{ url: string; dropId: { value: string | null }; close(): Promise<void> }> {
   const dropId: { value: string | null } = { value: null };
   let posts = 0;
   let held: (() => Promise<void>) | null = null;
@@ -286,6 +287,10 @@ async function hostileServer(mode: 'flip' | 'repeatAndReorder'): Promise<{ url: 
         let body = Buffer.concat(parts);
         const toLink = req.method === 'POST' && dropId.value !== null && (req.url ?? '').endsWith(dropId.value);
         if (toLink) posts++;
+        if (toLink && mode === 'drop' && posts === 3) {
+          res.writeHead(200).end();
+          return;
+        }
         if (toLink && mode === 'flip' && posts === 4) {
           body = Buffer.from(body);
           body[1000]! ^= 1;
@@ -333,6 +338,36 @@ describe('a hostile drop server', () => {
       await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
       const failed = await state(d2, joined.linkId, 'failed');
       expect(failed.error).toMatch(/altered or forged/);
+      await state(d1, status.linkId, 'failed');
+      expect(await d2.call('identities/list', {})).toEqual([]);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('that drops a chunk only makes the link time out, with nothing added', async () => {
+    const hostile = await hostileServer('drop');
+    let skew = 0;
+    const clock = { now: () => Date.now() + skew };
+    try {
+      const [d1, d2, bob] = [await startTestEngine({ clock }), await startTestEngine({ clock }), await engine()];
+      engines.push(d1, d2);
+      const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: hostile.url });
+      const bobId = await bob.call('identities/create', { alias: 'bob', serverUrl: server.url });
+      const { status, linkString } = await d1.call('devices/linkBegin', { identityId: alice.id, includeHistory: true });
+      hostile.dropId.value = parseDropUrl(parseLinkString(linkString).dropUrl).dropId;
+      await upload(d1, status.linkId, uiPart(alice.id, bobId, 300));
+      const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
+      await state(d1, status.linkId, 'compare');
+      await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
+      await state(d1, status.linkId, 'sent');
+      const stuck = await waitFor(async () => {
+        const now = await d2.call('devices/linkStatus', { linkId: joined.linkId });
+        return now.chunks && now.chunks.done === now.chunks.total - 1 ? now : null;
+      }, 'every chunk but the dropped one');
+      expect(stuck.state).toBe('receiving');
+      skew = 10 * 60_000 + 1000;
+      expect((await state(d2, joined.linkId, 'failed')).error).toMatch(/timed out/);
       await state(d1, status.linkId, 'failed');
       expect(await d2.call('identities/list', {})).toEqual([]);
     } finally {
