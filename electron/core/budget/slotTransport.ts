@@ -205,5 +205,6 @@ export function parseDiscovery(text: string): ServerFeatures {
   const { features, max_page: maxPage } = doc as { features?: unknown; max_page?: unknown };
   const list = Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : [];
   const pageLimit = typeof maxPage === 'number' && Number.isInteger(maxPage) && maxPage >= 1 ? Math.min(maxPage, 64) : 0;
-  return { page: list.includes('page') && pageLimit > 0, cover: list.includes('cover'), maxPage: pageLimit };
+  const page = list.includes('page') && pageLimit > 0;
+  return { page, cover: list.includes('cover'), maxPage: page ? pageLimit : 0 };
 }
