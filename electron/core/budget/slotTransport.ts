@@ -33,7 +33,7 @@ export interface ServerFeatures {
 export const NO_FEATURES: ServerFeatures = { page: false, cover: false, maxPage: 0 };
 
 /** A padded GET's result: the poller's FetchResult (filler already skipped) and whether more waits. */
-export type PagedResult = FetchResult & { more: boolean };
+export type PagedResult = Extract<FetchResult, { status: 'messages' }> & { more: boolean };
 
 export interface SlotTransportOptions {
   proxy(): ProxySetting;
