@@ -28,9 +28,9 @@ interface User {
 }
 const users: User[] = [];
 
-async function user(name: string, serverUrl: string, autoPoll = false): Promise<User> {
+async function user(name: string, serverUrl: string, protocolV1: boolean, autoPoll = false): Promise<User> {
   // Re-posts are due by the simulated clock; the outbox looks every 20 ms of real time.
-  const engine = await startTestEngine({ clock, autoPoll, network: { allowLocalNetwork: true }, outbox: { repost: { checkMs: 20 } } });
+  const engine = await startTestEngine({ clock, autoPoll, protocolV1, network: { allowLocalNetwork: true }, outbox: { repost: { checkMs: 20 } } });
   const identity = await engine.call('identities/create', { alias: name, serverUrl });
   const created = { name, engine, identity, book: new Map<string, string[]>(), acked: new Set<string>(), shown: [] };
   users.push(created);
@@ -97,21 +97,8 @@ async function pass(ms: number): Promise<void> {
 
 const texts = (messages: IncomingMessage[]) => messages.map((m) => (m.content?.type === 'box_message' ? m.content.msg : (m.content?.type ?? null)));
 
-let alice: User, bob: User, carol: User, dave: User, erin: User;
-let oldDrop: string;
-let movedAt: number;
-
 beforeAll(async () => {
   cluster = await startCluster({ clock, random: seeded(15) });
-  const [a, b, c] = cluster.urls as [string, string, string];
-  alice = await user('alice', a);
-  bob = await user('bob', c);
-  carol = await user('carol', c);
-  dave = await user('dave', c);
-  erin = await user('erin', c);
-  void b;
-  for (const contact of [bob, carol, dave, erin]) introduce(alice, contact);
-  oldDrop = alice.identity.dropUrls[0]!;
 });
 
 afterAll(async () => {
@@ -123,7 +110,7 @@ afterAll(async () => {
 describe('identities/moveDrop', () => {
   it('puts the new drop first, keeps the old one read for 30 days, and reads the new one before returning', async () => {
     // An engine that polls by itself: the new drop is watched once the call returns.
-    const polling = await user('polling', cluster.urls[0]!, true);
+    const polling = await user('polling', cluster.urls[0]!, false, true);
     const moved = await polling.engine.call('identities/moveDrop', { identityId: polling.identity.id, fromDropUrl: polling.identity.dropUrls[0]!, serverUrl: cluster.urls[1]! });
     expect(moved.dropUrls).toHaveLength(1);
     expect(moved.dropUrls[0]!.startsWith(`${cluster.urls[1]!}/`)).toBe(true);
@@ -133,6 +120,26 @@ describe('identities/moveDrop', () => {
     ]);
     expect(MOVE_OVERLAP_MS).toBeGreaterThanOrEqual(30 * DAY_MS);
     await expect(polling.engine.call('identities/moveDrop', { identityId: polling.identity.id, fromDropUrl: polling.identity.dropUrls[0]!, serverUrl: cluster.urls[1]! })).rejects.toThrow(/not_found/);
+  });
+});
+
+describe.each([
+  { protocol: 'version 0', v1: false },
+  { protocol: 'version 1 switched on', v1: true },
+])('a move in one message ($protocol)', ({ v1 }) => {
+  let alice: User, bob: User, carol: User, dave: User, erin: User;
+  let oldDrop: string;
+  let movedAt: number;
+
+  beforeAll(async () => {
+    const [a, , c] = cluster.urls as [string, string, string];
+    alice = await user('alice', a, v1);
+    bob = await user('bob', c, v1);
+    carol = await user('carol', c, v1);
+    dave = await user('dave', c, v1);
+    erin = await user('erin', c, v1);
+    for (const contact of [bob, carol, dave, erin]) introduce(alice, contact);
+    oldDrop = alice.identity.dropUrls[0]!;
   });
 
   it('Bob, online, gets the update and writes to the new drop', async () => {
@@ -177,7 +184,10 @@ describe('identities/moveDrop', () => {
     expect(onNew).toMatchObject({ dropUrl: alice.identity.dropUrls[0] });
   });
 
-  it('Dave, away 40 days, hears of the move from a message Alice wrote meanwhile; Erin, whom nobody wrote, loses what she posts to the retired drop', async () => {
+  // Version 1 is skipped until a session message names the sender's current drop (or drops epoch,
+  // PROTOCOL-V1.md 2c step 3): today it carries no meta data, so a contact who missed the update does
+  // not learn the new drop from Alice's next message and goes on writing to the retired one.
+  it.skipIf(v1)('Dave, away 40 days, hears of the move from a message Alice wrote meanwhile; Erin, whom nobody wrote, loses what she posts to the retired drop', async () => {
     await pass(movedAt + 15 * DAY_MS - clock.now());
     await send(alice, dave, 'alice to dave while he is away');
     await pass(movedAt + 40 * DAY_MS - clock.now());
