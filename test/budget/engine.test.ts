@@ -124,7 +124,10 @@ describe('two engines under Medium', () => {
   it('switched off, the engines poll and post directly again', async () => {
     await bob.call('settings/set', { trafficBudget: { ...MEDIUM, preset: 'off' } });
     await alice.call('settings/set', { trafficBudget: { ...MEDIUM, preset: 'off' } });
-    expect((await alice.call('servers/status', {}))[0]).toMatchObject({ reachable: true });
+    const [status] = await alice.call('servers/status', {});
+    expect(status).toMatchObject({ reachable: true });
+    expect(status!.canPad).toBeUndefined();
+    expect(status!.canCover).toBeUndefined();
     await alice.call('messages/send', { identityId: aliceId.id, localId: 'b-2', recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, text: 'direct' });
     await waitFor(() => bob.of('inbox/batch').flatMap((b) => b.messages).find((m) => m.text === 'direct'), 'direct message at bob');
   }, 30_000);

@@ -35,8 +35,8 @@ export interface TrafficBudgetOptions {
   ownDrops(): readonly string[];
   /** Reads one own drop with exactly one request through `fetch` (the poller's budget hook). */
   readDrop(dropUrl: string, fetch: BudgetFetch): Promise<void>;
-  /** What a server announced, for the user to see. */
-  noteServer(dropUrl: string, features: { canPad: boolean; canCover: boolean }): void;
+  /** What a server announced, for the user to see (both undefined: the budget is off, nothing to say). */
+  noteServer(dropUrl: string, features: { canPad: boolean | undefined; canCover: boolean | undefined }): void;
   timer?: SlotTimer;
   random?: () => number;
   timeoutMs?: number;
@@ -99,6 +99,7 @@ export class TrafficBudget {
     if (!this.enabled) {
       await this.scheduler.stop();
       this.queue.release('The traffic budget was switched off; the message is sent directly.');
+      for (const dropUrl of this.options.ownDrops()) this.options.noteServer(dropUrl, { canPad: undefined, canCover: undefined });
       return;
     }
     if (!this.active) return this.scheduler.stop();
