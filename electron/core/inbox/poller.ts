@@ -274,7 +274,7 @@ export class Poller {
    * Returns the newest cursor (null when nothing was newer).
    */
   private async pollDrop(dropUrl: string, since = this.options.stateStore.cursor(dropUrl), source?: { fetch: DropFetch; maxPages: number }): Promise<string | null> {
-    const claim = new Claim();
+    const claim = new Claim(dropUrl);
     const settled = { done: false };
     try {
       return await this.pollDropWith(dropUrl, since, claim, settled, source);

@@ -9,11 +9,14 @@
  * only when the batch is acknowledged, before its cursor. A crash or a lock before that forgets the
  * claim, and the next poll opens the same PDUs against the committed state with the same result.
  *
- * Two batches touching one session (two drops, or a poll while the previous batch waits for its
- * acknowledgement) are serialised: a PDU of a session another unacknowledged batch holds is not opened
- * now but left for a later poll (the collector treats it as not read, so its drop's cursor stays before
- * it). Overlaying the second batch on the first would make the second's commit carry the first's
- * changes, and a crash between the two acknowledgements would then lose the first batch's messages.
+ * Two batches of two drops touching one session are serialised: a PDU of a session another drop's
+ * unacknowledged batch holds is not opened now but left for a later poll (the collector treats it as
+ * not read, so its drop's cursor stays before it). Overlaying the second batch on the first would make
+ * the second's commit carry the first's changes, and a crash between the two acknowledgements would
+ * then lose the first batch's messages. A later poll of the *same* drop supersedes its unacknowledged
+ * batch instead: it reads that batch's PDUs again from the same cursor, so it opens them again from the
+ * committed state and its claim holds all of the first one's changes (acknowledging it acknowledges
+ * the older batch, as for version 0), and a UI that never acknowledges a batch still gets what follows.
  *
  * Sending never waits for a batch (sessions/sessionSender.ts): it seals from the *committed* state and
  * commits the advanced sending chain at once. A claim holds a state derived from an older committed
@@ -25,12 +28,13 @@
  * message key. A crash with the batch unacknowledged replays it against the committed state, which
  * holds every seal.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { type Logger, createLogger } from '../../../shared/log.js';
 import type { PeerInfo, SessionStore } from '../state/sessionStore.js';
 import type { StateStore } from '../state/stateStore.js';
 import { type Body, MessageType } from '../v1/body.js';
-import { b64, unb64 } from '../v1/primitives.js';
+import { type RandomSource, b64, sha256, unb64 } from '../v1/primitives.js';
 import { INIT_FLAG_QPK_STALE, INIT_FLAG_RESET, OFF_H, OFF_T, type SessionState, openInitWithDh, openSession } from '../v1/session.js';
 import { TagTable } from '../v1/tagTable.js';
 import { RESET_INTERVAL_MS, activationPatch, peerAnswered } from './resets.js';
@@ -44,6 +48,9 @@ export interface SentRef {
 
 /** One batch being opened (a collector), then emitted; its claims are committed or forgotten together. */
 export class Claim {
+  /** The drop polled (null: not a poll); `bound` once its batch was emitted. */
+  constructor(readonly dropUrl: string | null = null) {}
+  bound = false;
   readonly states = new Map<string, { identityId: string; state: SessionState }>();
   /** `<identity id> <peer hex>` of senders who showed they speak version 1 (noted when committed). */
   readonly v1Peers = new Set<string>();
@@ -98,9 +105,12 @@ const splitKey = (key: string): [string, string] => key.split(' ') as [string, s
 
 /**
  * The claim's state with the committed state's sending part: both derive from one committed state, the
- * claim by receiving, the committed one by sealing meanwhile. Never regresses a sending chain.
+ * claim by receiving, the committed one by sealing meanwhile. Never regresses a sending chain: null
+ * when the committed state already stepped the ratchet in another way (then the claim is dropped and
+ * its PDUs are read again; see `freshKeys` for why that does not happen within one run).
  */
-export function mergeSending(claimed: SessionState, committed: SessionState, owesPing: boolean): SessionState {
+export function mergeSending(claimed: SessionState, committed: SessionState, owesPing: boolean): SessionState | null {
+  if (committed.sendEpoch > claimed.sendEpoch || (committed.sendEpoch === claimed.sendEpoch && committed.dhsPub !== claimed.dhsPub)) return null;
   const next = structuredClone(claimed);
   // Did we seal since the claim's base state? Then its sent count of that epoch is behind.
   const sealedSince = committed.sent.some((sent) => sent.count > (claimed.sent.find((s) => s.e === sent.e && s.hash === sent.hash)?.count ?? sent.count));
@@ -136,6 +146,34 @@ export class SessionReceiver {
   private readonly listeners: ReceiverListeners[] = [];
   /** Seals and commits take turns (see the header). */
   private turn: Promise<void> = Promise.resolve();
+  /**
+   * Keys the fresh ratchet keys of opening (see `freshKeys`): in memory only, new for every run of the
+   * engine, never in the state file.
+   */
+  private readonly ratchetSecret = randomBytes(32);
+
+  /**
+   * The randomness for the key pair that opening a PDU may generate (a ratchet step, a responder's
+   * first key): the same for the same state and PDU within this run. A later poll of the same drop
+   * opens an unacknowledged batch's PDUs again from the committed state; with fresh OS randomness its
+   * ratchet step would pick another key than the first batch's, and whichever batch is acknowledged
+   * second would replace the root and sending chains the first one's commit (and the seals after it)
+   * already used. Within a run the two claims now step alike. Not derivable from anything at rest:
+   * a stolen state file does not predict our next ratchet key (post-compromise security holds), and
+   * after a restart nothing uncommitted of the earlier run is left to agree with.
+   */
+  private freshKeys(...parts: (string | Uint8Array)[]): RandomSource {
+    let block = 0;
+    return (length) => {
+      const out = Buffer.alloc(length);
+      for (let at = 0; at < length; at += 32) {
+        const mac = createHmac('sha256', this.ratchetSecret).update('DD1 engine ratchet').update(Buffer.from([block++]));
+        for (const part of parts) mac.update(typeof part === 'string' ? Buffer.from(part, 'utf8') : part).update('\0');
+        mac.digest().copy(out, at);
+      }
+      return new Uint8Array(out);
+    };
+  }
 
   constructor(private readonly options: ReceiverOptions) {
     this.log = options.logger ?? createLogger('sessions');
@@ -213,7 +251,8 @@ export class SessionReceiver {
 
   private current(claim: Claim, identityId: string, sessionId: string): SessionState | undefined | 'busy' {
     const holder = this.holders.get(sessionId);
-    if (holder && holder !== claim) return 'busy';
+    const superseded = holder !== undefined && holder.bound && holder.dropUrl !== null && holder.dropUrl === claim.dropUrl;
+    if (holder && holder !== claim && !superseded) return 'busy';
     return claim.states.get(sessionId)?.state ?? this.options.sessions.get(identityId, sessionId);
   }
 
@@ -243,7 +282,7 @@ export class SessionReceiver {
     const state = this.current(claim, identityId, hit.sessionId);
     if (state === 'busy') return { kind: 'busy' };
     if (!state) return null;
-    const result = openSession(state, pdu, this.options.now());
+    const result = openSession(state, pdu, this.options.now(), this.freshKeys('session', state.id, state.rk, state.dhsPub));
     if (!result) return null;
     if ('duplicate' in result) return { kind: 'duplicate' };
     this.hold(claim, identityId, result.state);
@@ -290,6 +329,7 @@ export class SessionReceiver {
         qrPrekeys: this.options.stateStore
           .qrPrekeyPairs(identityId, now)
           .map((prekey) => ({ public: b64(prekey.publicKey), private: b64(prekey.privateKey), id: '' })),
+        random: this.freshKeys('init', identityId, sha256(pdu)),
         existing: (sessionId) => {
           const state = this.current(claim, identityId, sessionId);
           if (state === 'busy') {
@@ -382,6 +422,7 @@ export class SessionReceiver {
 
   /** The claim's batch was emitted as `batchId`: its states wait for that acknowledgement. */
   bind(claim: Claim, batchId: string): void {
+    claim.bound = true;
     if (!isEmpty(claim)) this.batches.set(batchId, claim);
   }
 
@@ -414,6 +455,11 @@ export class SessionReceiver {
         for (const { identityId, state } of claim.states.values()) {
           const committed = sessions.get(identityId, state.id);
           const merged = committed ? mergeSending(state, committed, claim.owesPing.has(state.id)) : state;
+          if (!merged) {
+            this.log.warn('a claimed session state that forked from the committed one was dropped');
+            this.table = null;
+            continue;
+          }
           byIdentity.set(identityId, [...(byIdentity.get(identityId) ?? []), merged]);
         }
         for (const [identityId, states] of byIdentity) {
