@@ -14,7 +14,7 @@ import { type ServerProcess, makeDataDir, removeDataDir, startServerProcess } fr
 import { type BudgetUser, budgetUser } from './budgetHarness.js';
 import { FakeSlotTimer } from './fakeTimer.js';
 import { type ConnectionRecord, type RecordingProxy, startRecordingProxy } from './recordingProxy.js';
-import { exponential, ksTwoSample, mean, quantile, seededRandom } from './stats.js';
+import { exponential, ksTwoSample, mean, mutualInformation, quantile, seededRandom } from './stats.js';
 
 const DAY = 24 * 3600_000;
 const MEDIUM = BUDGET_SHAPES.medium;
@@ -112,6 +112,16 @@ describe('a time-warped day under Medium, observed through a recording proxy', (
     const ks = ksTwoSample(intervals(alice), intervals(quiet));
     expect(ks.p).toBeGreaterThan(0.05);
     expect(mean(intervals(alice)) / DELTA).toBeCloseTo(1, 1);
+    // Whether Alice sent in slot i says nothing about when the next slot comes (the only feature of a
+    // slot that varies at all): mutual information about 0. (The interval before a slot does tell a
+    // little: a longer wait gave a message more time to turn up. That is the arrival process, known to
+    // anyone, not something the schedule gives away.)
+    const carried = alice.slots.map((s) => s.posts.some((p) => !p.cover));
+    const after = alice.slots.map((s, i) => (alice.slots[i + 1]?.startedAt ?? start + DAY) - s.startedAt);
+    const before = alice.slots.map((s, i) => s.startedAt - (alice.slots[i - 1]?.startedAt ?? start));
+    const information = { after: mutualInformation(carried, after), before: mutualInformation(carried, before) };
+    console.info(`budget shape: mutual information with the interval after ${information.after.toFixed(4)} bit, before ${information.before.toFixed(4)} bit`);
+    expect(Math.abs(information.after)).toBeLessThan(0.01);
 
     // Bytes per day within ±10 % of the model (two own drops, as in the design's table).
     const model = budgetFigures(MEDIUM, 2);

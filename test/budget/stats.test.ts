@@ -1,6 +1,6 @@
 /** The budget tests' statistics, checked against SciPy 1.17 (`scipy.stats.ks_2samp`, exact method) on the same samples. */
 import { describe, expect, it } from 'vitest';
-import { ksTwoSample, quantile, seededRandom } from './stats.js';
+import { ksTwoSample, mutualInformation, quantile, seededRandom } from './stats.js';
 
 describe('ksTwoSample', () => {
   const random = seededRandom(7);
@@ -34,5 +34,16 @@ describe('quantile', () => {
     expect(quantile(values, 0.99)).toBe(99);
     expect(quantile(values, 0.5)).toBe(50);
     expect(quantile([3], 0.99)).toBe(3);
+  });
+});
+
+describe('mutualInformation', () => {
+  it('is about 1 bit when the label follows the value, and about 0 when it does not', () => {
+    const random = seededRandom(9);
+    const values = Array.from({ length: 2000 }, random);
+    expect(mutualInformation(values.map((v) => v > 0.5), values)).toBeGreaterThan(0.9);
+    expect(Math.abs(mutualInformation(values.map(() => random() < 0.3), values))).toBeLessThan(0.01);
+    // A weak dependence shows: the label a little more likely for large values.
+    expect(mutualInformation(values.map((v) => random() < 0.2 + 0.2 * v), values)).toBeGreaterThan(0.005);
   });
 });

@@ -59,3 +59,31 @@ export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((p, r) => p - r);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+
+/**
+ * Mutual information in bits between a binary label and a value binned into `bins` quantile bins,
+ * with the Miller-Madow bias correction ((|X|-1)(|Y|-1) / 2N ln 2), so that independent samples
+ * come out near 0 rather than at the plug-in estimate's positive bias.
+ */
+export function mutualInformation(labels: readonly boolean[], values: readonly number[], bins = 4): number {
+  const n = labels.length;
+  const sorted = [...values].sort((a, b) => a - b);
+  const edges = Array.from({ length: bins - 1 }, (_, i) => sorted[Math.floor(((i + 1) * n) / bins)]!);
+  const binOf = (v: number) => edges.filter((e) => v >= e).length;
+  const joint = new Map<string, number>();
+  const px = new Map<number, number>();
+  const py = new Map<boolean, number>();
+  for (let i = 0; i < n; i++) {
+    const x = binOf(values[i]!);
+    const y = labels[i]!;
+    joint.set(`${x}:${y}`, (joint.get(`${x}:${y}`) ?? 0) + 1);
+    px.set(x, (px.get(x) ?? 0) + 1);
+    py.set(y, (py.get(y) ?? 0) + 1);
+  }
+  let mi = 0;
+  for (const [key, count] of joint) {
+    const [x, y] = key.split(':');
+    mi += (count / n) * Math.log2((count * n) / (px.get(Number(x))! * py.get(y === 'true')!));
+  }
+  return mi - ((px.size - 1) * (py.size - 1)) / (2 * n * Math.LN2);
+}
