@@ -42,7 +42,11 @@ CREATE TABLE IF NOT EXISTS spent_nonces (
   expires_at_ms INTEGER NOT NULL,
   PRIMARY KEY (drop_id, nonce)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS spent_by_expiry ON spent_nonces (expires_at_ms);
+CREATE TABLE IF NOT EXISTS stamp_nonces (
+  drop_id TEXT NOT NULL,
+  nonce BLOB NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS intro_days (
   drop_id TEXT NOT NULL,
   day INTEGER NOT NULL,
@@ -89,6 +93,9 @@ export const SQLITE_WRITES = {
   introTaken: 'SELECT taken FROM intro_days WHERE drop_id = ? AND day = ?',
   introCount: 'INSERT INTO intro_days (drop_id, day, taken) VALUES (?, ?, 1) ON CONFLICT (drop_id, day) DO UPDATE SET taken = taken + 1',
   forgetSpent: 'DELETE FROM spent_nonces WHERE expires_at_ms < ?',
+  stampInsert: 'INSERT INTO stamp_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
+  stampLoad: 'SELECT drop_id, nonce, expires_at_ms FROM stamp_nonces WHERE expires_at_ms >= ?',
+  stampForget: 'DELETE FROM stamp_nonces WHERE expires_at_ms < ?',
   forgetIntroDays: 'DELETE FROM intro_days WHERE day < ?',
   /** Place and size of every message of at most standing `?`, oldest first per drop (quota eviction). */
   rowsUpTo: 'SELECT drop_id, position, size FROM messages WHERE standing <= ? ORDER BY drop_id, position',

@@ -72,6 +72,23 @@ const introTaken = db.prepare(sql.introTaken);
 const introCount = db.prepare(sql.introCount);
 const forgetSpent = db.prepare(sql.forgetSpent);
 const forgetIntroDays = db.prepare(sql.forgetIntroDays);
+const stampInsert = db.prepare(sql.stampInsert);
+const stampForget = db.prepare(sql.stampForget);
+// Stamp nonces are checked here in memory and only appended to their table (no index): a random-key
+// index insert per stamped message dirtied a page of its own in every commit and cut the POST rate
+// to a third. One process owns the database, and the table restores the memory after a restart.
+const recentStamps = new Map();
+for (const r of db.prepare(sql.stampLoad).iterate(Date.now())) recentStamps.set(r.drop_id + r.nonce.toString('hex'), r.expires_at_ms);
+const stampSpent = (dropId, nonce, expiresAtMs) => {
+  const key = dropId + Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('hex');
+  if (recentStamps.has(key)) return true;
+  stampInsert.run(dropId, nonce, expiresAtMs);
+  recentStamps.set(key, expiresAtMs);
+  return false;
+};
+// Spent tickets live for weeks and expire by whole days: a full scan of them once an hour is enough.
+const TICKET_PURGE_MS = 3600000;
+let lastTicketPurge = 0;
 const rowsUpTo = db.prepare(sql.rowsUpTo);
 const deleteAt = db.prepare(sql.deleteAt);
 // Every check of an admission happens here, in the transaction that stores the message: a refused
@@ -85,7 +102,9 @@ const admit = (dropId, size, a) => {
     const taken = introTaken.get(dropId, a.introDay);
     if ((taken ? taken.taken : 0) >= a.introLimit) return ${INTRO_QUOTA};
   }
-  if (a.nonce !== null && spend.run(dropId, a.nonce, a.expiresAtMs).changes === 0) return ${NONCE_SPENT};
+  if (a.nonce !== null && a.standing === ${STANDING.stamped}) {
+    if (stampSpent(dropId, a.nonce, a.expiresAtMs)) return ${NONCE_SPENT};
+  } else if (a.nonce !== null && spend.run(dropId, a.nonce, a.expiresAtMs).changes === 0) return ${NONCE_SPENT};
   if (a.introDay !== null) introCount.run(dropId, a.introDay);
   return 0;
 };
@@ -114,7 +133,15 @@ const changePolicy = db.transaction((c) => {
   for (const s of c.strikes) spend.run(c.dropId, s.nonce, s.expiresAtMs);
   return true;
 });
-const forget = db.transaction((nowMs, beforeDay) => forgetSpent.run(nowMs).changes + forgetIntroDays.run(beforeDay).changes);
+const forget = db.transaction((nowMs, beforeDay) => {
+  let forgotten = stampForget.run(nowMs).changes + forgetIntroDays.run(beforeDay).changes;
+  for (const [key, expiresAtMs] of recentStamps) if (expiresAtMs < nowMs) recentStamps.delete(key);
+  if (nowMs - lastTicketPurge >= TICKET_PURGE_MS) {
+    lastTicketPurge = nowMs;
+    forgotten += forgetSpent.run(nowMs).changes;
+  }
+  return forgotten;
+});
 // One tier of eviction: among messages of at most standing (dropStore.ts STANDING), "the drop
 // holding the most such bytes loses its oldest such message", repeated until excess bytes are freed
 // or none is left. One scan of those rows and a heap of drops by bytes; eviction is rare (ticketless
