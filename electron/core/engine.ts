@@ -185,7 +185,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   // Traffic budget (PROTOCOL-V1.md 4c): while on, every POST waits for a slot and the slots read the drops.
   const budget: TrafficBudget = new TrafficBudget({
-    setting: () => (stateStore.locked ? null : (stateStore.settings().trafficBudget ?? null)),
+    // Without polling of its own (the CLI's one-off commands) there are no slots to wait for.
+    setting: () => (stateStore.locked || options.autoPoll === false ? null : (stateStore.settings().trafficBudget ?? null)),
     paused: () => poller.isPaused,
     proxy: () => (stateStore.locked ? { kind: 'none' } : stateStore.settings().proxy),
     guard: network.guard,
