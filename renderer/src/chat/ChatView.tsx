@@ -116,8 +116,8 @@ function ForwardSecrecy({ status, contactKey, alias }: { status: SessionsStatus 
       >
         {label}
       </span>
+      {explained && <span aria-hidden="true">{' · '}</span>}
       <span id={whyId} className={explained ? undefined : 'visually-hidden'} data-testid="chat-forward-secrecy-why">
-        {' · '}
         {explanation}
       </span>
     </p>
