@@ -17,8 +17,8 @@ import { type DropServer, type EngineHost, startDropServer, startEngineHost } fr
 
 /**
  * Forward secrecy and session resets as a conversation shows them. Mia and Noe are real users with
- * real engines and a real drop server: Mia's first message, from Noe's DEADDROP1 card, starts a
- * version-1 session and her header says so. A reset that needs the user's answer takes a restored
+ * real engines and a real drop server: Mia writes from Noe's DEADDROP1 card, her messages start a
+ * version-1 session, and her header says so. A reset that needs the user's answer takes a restored
  * backup or a stolen key on Noe's side, so from there on the test stands in for the engine's part of
  * the contract on Mia's WebSocket link to her engine: it adds Noe's session facts to
  * `sessions/status`, answers `sessions/confirmReset` as the engine does (the reset is no longer
@@ -46,7 +46,7 @@ test.describe.serial('forward secrecy in the conversation', () => {
 
   const label = (page: Page) => page.getByTestId('chat-forward-secrecy').locator('[tabindex="0"]');
 
-  test('Mia writes first from Noe’s DEADDROP1 card: the header says the conversation is forward secret, with its reason for keyboard and screen reader', async () => {
+  test('Mia writes from Noe’s DEADDROP1 card: Noe sees her by name, and her header says the conversation is forward secret, with its reason for keyboard and screen reader', async () => {
     await createIdentity(mia.page, 'Mia', server.url);
     await createIdentity(noe.page, 'Noe', server.url);
     await setFastPolling(mia.page);
@@ -61,10 +61,14 @@ test.describe.serial('forward secrecy in the conversation', () => {
     await mia.page.getByTestId('contact-paste').fill(card);
     await mia.page.getByRole('button', { name: 'Add contact', exact: true }).click();
     await mia.page.getByRole('button', { name: 'Open conversation' }).click();
+    // The first message introduces Mia (version 0 with her name and drop); the card's prekey starts
+    // a session with the next one, whatever Noe's app does meanwhile (the engine's own status).
     await sendText(mia.page, 'Hello Noe.');
-    // The first message goes in a session started from the card's prekey (the engine's own status).
-    await goTo(noe.page, 'Chats');
-    await expect(noe.page.getByTestId('conversation-item').filter({ hasText: 'Hello Noe.' })).toHaveCount(1, { timeout: 30_000 });
+    await expect(messages(mia.page).filter({ hasText: 'Hello Noe.' })).toHaveAttribute('data-status', /posted|delivered/, { timeout: 30_000 });
+    await sendText(mia.page, 'In a session now.');
+    await openConversationWith(noe.page, 'Mia');
+    await expect(messages(noe.page).filter({ hasText: 'Hello Noe.' })).toHaveCount(1, { timeout: 30_000 });
+    await expect(messages(noe.page).filter({ hasText: 'In a session now.' })).toHaveCount(1, { timeout: 30_000 });
 
     const page = mia.page;
     await expect(label(page)).toHaveText(/^Forward secret since /, { timeout: 15_000 });
