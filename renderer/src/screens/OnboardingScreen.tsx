@@ -1,10 +1,18 @@
 import { useState } from 'react';
+import { LinkExistingDeviceForm } from '../devices/LinkExistingDeviceForm.js';
 import { CreateIdentityForm } from '../identities/CreateIdentityForm.js';
 import { ImportIdentityForm } from '../identities/ImportIdentityForm.js';
 
-/** First run: create an identity, or bring one back from a backup. */
+type StartMode = 'create' | 'import' | 'link';
+const START_LABELS: Record<StartMode, string> = {
+  create: 'Create a new identity',
+  import: 'Import a backup',
+  link: 'Link to an existing device',
+};
+
+/** First run: create an identity, bring one back from a backup, or take it over from another device of the user's. */
 export function OnboardingScreen() {
-  const [mode, setMode] = useState<'create' | 'import'>('create');
+  const [mode, setMode] = useState<StartMode>('create');
   return (
     <main className="centered">
       <div className="card onboarding">
@@ -14,15 +22,16 @@ export function OnboardingScreen() {
           talks to whom.
         </p>
         <div className="segmented" role="group" aria-label="How to start">
-          <button type="button" aria-pressed={mode === 'create'} onClick={() => setMode('create')}>
-            Create a new identity
-          </button>
-          <button type="button" aria-pressed={mode === 'import'} onClick={() => setMode('import')}>
-            Import a backup
-          </button>
+          {(Object.keys(START_LABELS) as StartMode[]).map((each) => (
+            <button key={each} type="button" aria-pressed={mode === each} onClick={() => setMode(each)}>
+              {START_LABELS[each]}
+            </button>
+          ))}
         </div>
-        <section aria-label={mode === 'create' ? 'Create a new identity' : 'Import a backup'}>
-          {mode === 'create' ? <CreateIdentityForm onCreated={() => undefined} /> : <ImportIdentityForm onImported={() => undefined} />}
+        <section aria-label={START_LABELS[mode]}>
+          {mode === 'create' && <CreateIdentityForm onCreated={() => undefined} />}
+          {mode === 'import' && <ImportIdentityForm onImported={() => undefined} />}
+          {mode === 'link' && <LinkExistingDeviceForm onLinked={() => undefined} />}
         </section>
       </div>
     </main>

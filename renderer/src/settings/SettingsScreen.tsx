@@ -1,6 +1,7 @@
 import { useId } from 'react';
 import { database } from '../db/database.js';
 import { DesktopSettingsPanel } from '../desktop/DesktopSettingsPanel.js';
+import { DevicesPanel } from '../devices/DevicesPanel.js';
 import { DebugLogPanel } from './DebugLogPanel.js';
 import { DropsPanel } from './DropsPanel.js';
 import { EngineSettingsForm } from './EngineSettingsForm.js';
@@ -8,6 +9,7 @@ import { FilesSettingsPanel } from './FilesSettingsPanel.js';
 import { LocalServerPanel } from './LocalServerPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
+import { TrafficBudgetPanel } from './TrafficBudgetPanel.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
 
@@ -57,7 +59,13 @@ export function SettingsScreen() {
           <DropsPanel />
         </section>
         <section className="panel wide-panel">
+          <DevicesPanel />
+        </section>
+        <section className="panel wide-panel">
           <ServerStatusPanel />
+        </section>
+        <section className="panel">
+          <TrafficBudgetPanel />
         </section>
         <section className="panel">
           <LocalServerPanel />
