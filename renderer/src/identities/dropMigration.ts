@@ -52,11 +52,9 @@ export async function sendAddressUpdate(
   const result = await bridge.invoke('messages/send', {
     identityId,
     localId,
-    recipient: {
-      publicKey: contact.publicKey,
-      dropUrls: contact.dropUrls,
-      ...(contact.v1 ? { v1: { qrPrekey: contact.v1.qrPrekey, qrPrekeyExpiresDay: contact.v1.qrPrekeyExpiresDay } } : {}),
-    },
+    // No card prekey: an update never starts a session (a contact who has not heard from us yet could
+    // not tell who sent it, see outbox.ts `knowsUs`); one that exists carries it.
+    recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
     content: { type: 'box_contact_update' },
     wantReceipt: true,
   });
