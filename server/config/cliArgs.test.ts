@@ -21,6 +21,21 @@ describe('parseCli', () => {
     });
   });
 
+  it('reads the anti-spam settings from flags and the environment, and checks their ranges', () => {
+    const command = parseCli(['--intro-per-day', '5', '--pow-bits', '20', '--pow-above', '60%', '--ticketless-ceiling', '95'], {
+      DEADDROP_POW_LOAD: '20',
+      DEADDROP_DROP_TICKETLESS_PER_HOUR: '30',
+    });
+    expect(command).toEqual({
+      kind: 'run',
+      options: { introPerDay: 5, powBits: 20, powAbovePercent: 60, ticketlessCeilingPercent: 95, powLoadPercent: 20, dropTicketlessPerHour: 30 },
+    });
+    expect(() => resolveOptions({ powBits: 0 })).toThrow(/--pow-bits must be an integer from 1 to 32/);
+    expect(() => resolveOptions({ introPerDay: 1001 })).toThrow(/--intro-per-day/);
+    expect(() => parseCli(['--pow-bits', 'many'], {})).toThrow(/--pow-bits must be a whole number/);
+    expect(resolveOptions({})).toMatchObject({ introPerDay: 20, powBits: 18, powAbovePercent: 50, powLoadPercent: 10, ticketlessCeilingPercent: 90, dropTicketlessPerHour: 60 });
+  });
+
   it('falls back to the environment twins, flags winning', () => {
     const command = parseCli(['--port', '9000'], {
       DEADDROP_PORT: '1234', DEADDROP_HOST: '0.0.0.0', DEADDROP_TTL: '1d', DEADDROP_TOKEN: 'a-token-of-16-chars, another-token-1234',
