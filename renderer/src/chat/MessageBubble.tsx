@@ -69,6 +69,11 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
       aria-label={outgoing ? 'You' : 'Contact'}
     >
       <MessageBody message={message} highlight={highlight} />
+      {message.unconfirmedSession && (
+        <p className="hint" data-testid="unconfirmed-session">
+          Sent in the new secure session you were asked to accept: only the contact’s identity key vouches for it.
+        </p>
+      )}
       <footer className={showMeta ? 'bubble-meta' : 'visually-hidden'}>
         <time dateTime={new Date(message.sortAt).toISOString()} title={formatFullTime(message.sortAt)}>
           {formatMessageTime(message.sortAt)}

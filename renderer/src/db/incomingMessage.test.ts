@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncomingMessage } from '../../../shared/ipc/contract.js';
-import { contactFromHello, helloDropUrls, incomingSortAt, isArriving, messageKind, previewOf } from './incomingMessage.js';
+import { contactFromHello, helloDropUrls, incomingRecord, incomingSortAt, isArriving, messageKind, previewOf } from './incomingMessage.js';
 
 function incoming(overrides: Partial<IncomingMessage>): IncomingMessage {
   return {
@@ -19,6 +19,12 @@ describe('incoming messages', () => {
     expect(messageKind(incoming({ type: 'box_unknown', content: { type: 'unsupported', payloadType: 'box_unknown', payload: '{}' } }))).toBe('unsupported');
     // Contact updates and posts never become chat rows.
     expect(messageKind(incoming({ type: 'box_microblog', content: { type: 'box_microblog', msg: 'p', postId: 'p1' } }))).toBe('unsupported');
+  });
+
+  it('keep the mark of a session reset the user has not accepted, and only that', () => {
+    expect(incomingRecord('in:1', incoming({ unconfirmedSession: true })).unconfirmedSession).toBe(true);
+    expect(incomingRecord('in:2', incoming({ unconfirmedSession: false }))).not.toHaveProperty('unconfirmedSession');
+    expect(incomingRecord('in:3', incoming({}))).not.toHaveProperty('unconfirmedSession');
   });
 
   it('sit at the sender’s time unless it is after arrival or not a number', () => {

@@ -103,6 +103,7 @@ export function incomingRecord(id: string, message: IncomingMessage): MessageRec
     ackedIds: [],
     parts: null,
     read: false,
+    ...(message.unconfirmedSession === true ? { unconfirmedSession: true as const } : {}),
   };
 }
 

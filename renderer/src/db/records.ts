@@ -117,6 +117,11 @@ export interface MessageRecord {
    * cleared) if the user accepts them. Absent when none.
    */
   heldAckIds?: string[];
+  /**
+   * Incoming: it came in a session someone started with only the contact's identity key, while the
+   * user had not yet accepted that reset (`IncomingMessage.unconfirmedSession`): shown, but marked.
+   */
+  unconfirmedSession?: true;
 }
 
 /**
