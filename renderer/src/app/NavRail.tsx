@@ -67,7 +67,7 @@ export function NavRail() {
               onClick={() => setView(item.view)}
               title={item.label}
             >
-              {item.view === 'posts' ? <PostsIcon /> : item.view === 'shares' ? <SharesIcon /> : <RailIcon view={item.view} />}
+              <RailIcon view={item.view} />
               <span className="rail-label">{item.label}</span>
               {item.view === 'chats' && active && (unread.get(active.id) ?? 0) > 0 && (
                 <span className="badge" aria-label={`${unread.get(active.id)} unread messages`} data-testid="chats-unread">
@@ -89,24 +89,5 @@ export function NavRail() {
         ))}
       </ul>
     </nav>
-  );
-}
-
-/** The posts entry's drawing, in RailIcon's style (24 × 24 lines): a page of short lines. */
-function PostsIcon() {
-  return (
-    <svg className="rail-icon" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
-      <rect x="4" y="3.5" width="16" height="17" rx="2" />
-      <path d="M8 8.5h8M8 12h8M8 15.5h5" />
-    </svg>
-  );
-}
-
-/** The shares entry's drawing, in the same style: a folder. */
-function SharesIcon() {
-  return (
-    <svg className="rail-icon" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
-      <path d="M3.5 7.5a2 2 0 0 1 2-2h4l2 2.5h7a2 2 0 0 1 2 2v7.5a2 2 0 0 1-2 2h-13a2 2 0 0 1-2-2z" />
-    </svg>
   );
 }

@@ -1,9 +1,18 @@
 import type { ReactNode } from 'react';
-import type { View } from '../stores/uiStore.js';
+import type { Place } from '../stores/uiStore.js';
 
 /** Line drawings (24 × 24) for the navigation: what stays of an entry when the window is narrow. */
-const drawings: Record<View, ReactNode> = {
+const drawings: Record<Place, ReactNode> = {
   chats: <path d="M4 5h16v11H10l-6 4z" />,
+  // A page of short lines.
+  posts: (
+    <>
+      <rect x="4" y="3.5" width="16" height="17" rx="2" />
+      <path d="M8 8.5h8M8 12h8M8 15.5h5" />
+    </>
+  ),
+  // A folder.
+  shares: <path d="M3.5 7.5a2 2 0 0 1 2-2h4l2 2.5h7a2 2 0 0 1 2 2v7.5a2 2 0 0 1-2 2h-13a2 2 0 0 1-2-2z" />,
   contacts: (
     <>
       <circle cx="12" cy="8" r="3.8" />
@@ -27,7 +36,7 @@ const drawings: Record<View, ReactNode> = {
 };
 
 /** A navigation entry's icon; decorative, the entry's name is its label. */
-export function RailIcon({ view }: { view: View }) {
+export function RailIcon({ view }: { view: Place }) {
   return (
     <svg className="rail-icon" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
       {drawings[view]}

@@ -2,7 +2,7 @@ import { create } from 'zustand';
 
 /** The places the rail draws an icon for (components/RailIcon.tsx). */
 export type View = 'chats' | 'contacts' | 'identities' | 'settings';
-/** Every place of the rail: the posts and shares views draw their own icons (app/NavRail.tsx). */
+/** Every place of the rail (each with its drawing in components/RailIcon.tsx). */
 export type Place = View | 'posts' | 'shares';
 
 export interface Notice {
