@@ -304,6 +304,34 @@ describe('re-posting until acknowledged', () => {
   });
 });
 
+describe('copies across a restart', () => {
+  it('goes on with a later copy after a restart: posted 1 of 2 before, 2 of 2 after', async () => {
+    const servers = await Promise.all([startServer(), startServer()]);
+    let alice = await startTestEngine({ network: { allowLocalNetwork: true }, outbox: { repost: { checkMs: 100 } } });
+    const dataDir = alice.dataDir;
+    const bob = await startTestEngine({ autoPoll: false, network: { allowLocalNetwork: true } });
+    try {
+      const aliceId = await alice.call('identities/create', { alias: 'alice', serverUrl: servers[0]!.url });
+      const bobFirst = await bob.call('identities/create', { alias: 'bob', serverUrl: servers[0]!.url });
+      const bobId = await bob.call('identities/addDrop', { identityId: bobFirst.id, serverUrl: servers[1]!.url });
+      await servers[1]!.stop();
+      await alice.call('messages/send', { identityId: aliceId.id, localId: 'half', recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls }, text: 'half' });
+      await posted(alice, 'half', 1);
+      await alice.close();
+      await servers[1]!.restart();
+      alice = await startTestEngine({ dataDir, network: { allowLocalNetwork: true }, outbox: { repost: { checkMs: 100 } } });
+      await posted(alice, 'half', 2);
+      expect((await stored(bobId.dropUrls[1]!)).length).toBe(1);
+    } finally {
+      await alice.close();
+      await bob.close();
+      await Promise.all(servers.map((server) => server.stop()));
+      removeDir(dataDir);
+      removeDir(bob.dataDir);
+    }
+  });
+});
+
 describe('what the state file keeps', () => {
   it.each([
     ['maxMessages', { maxMessages: 3 }],

@@ -41,6 +41,16 @@ describe('server health scores', () => {
     expect(health.rank([B, C, A])[0]).toBe(A);
   });
 
+  it('goes back to the recipient order once all evidence has faded', () => {
+    const { health, advance } = book();
+    health.record(A, false, 0);
+    health.record(B, true, 900);
+    health.record(C, true, 30);
+    expect(health.rank([A, B, C])).toEqual([C, B, A]);
+    advance(12 * DEFAULT_HEALTH.halfLifeMs);
+    expect(health.rank([A, B, C])).toEqual([A, B, C]);
+  });
+
   it('prefers the faster of two servers that both answer', () => {
     const { health } = book();
     for (let i = 0; i < 5; i++) {

@@ -64,10 +64,22 @@ export function dropSealed(record: StoredOutboxRecord, keep: 'none' | 'placed'):
   };
 }
 
-/** Whether piece `index` is acknowledged (by its own acknowledge id: a long text has one per piece). */
+/**
+ * Whether piece `index` is acknowledged: by a receipt for its own acknowledge id (a long text has one
+ * per piece), or in version 1 by the peer's acknowledgement vector covering its session reference.
+ */
 export function pieceAcked(record: StoredOutboxRecord, index: number): boolean {
   const ackId = record.acknowledgeIds[index];
-  return ackId !== undefined && record.acked.includes(ackId);
+  const ref = record.refs[index];
+  return (ackId !== undefined && record.acked.includes(ackId)) || (ref !== undefined && record.acked.includes(ref));
+}
+
+/**
+ * Something will acknowledge this message: a receipt it asks for, or in version 1 the peer's
+ * acknowledgement vector (which covers every message, receipt or not). Only those are re-posted.
+ */
+export function awaitsAcknowledgement(record: StoredOutboxRecord): boolean {
+  return record.acknowledgeIds.length > 0 || record.refs.length > 0;
 }
 
 export function repostOf(record: StoredOutboxRecord): RepostState | undefined {

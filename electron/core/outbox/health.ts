@@ -60,13 +60,18 @@ export class ServerHealthBook {
     void this.store.setServerHealth(origin, next).catch(() => undefined);
   }
 
-  /** `dropUrls` best first: by score less a small latency cost; equal ones keep their order. */
+  /**
+   * `dropUrls` best first: by score less a small latency cost (which fades like the score), to two
+   * decimals; equal ones keep the recipient's order. So once old evidence has faded, every server is
+   * neutral again and the recipient's own order decides, a recovered server included.
+   */
   rank(dropUrls: readonly string[]): string[] {
     const all = this.store.serverHealth();
     const value = (url: string) => {
       const entry = all[originOf(url)];
-      if (!entry) return this.policy.neutral;
-      return this.decayed(entry) - (Math.min(entry.latencyMs, LATENCY_CAP_MS) / LATENCY_CAP_MS) * LATENCY_WEIGHT;
+      if (!entry) return Math.round(this.policy.neutral * 100);
+      const latencyCost = (Math.min(entry.latencyMs, LATENCY_CAP_MS) / LATENCY_CAP_MS) * LATENCY_WEIGHT * this.fading(entry);
+      return Math.round((this.decayed(entry) - latencyCost) * 100);
     };
     return dropUrls
       .map((url, index) => ({ url, index, value: value(url) }))
@@ -75,8 +80,13 @@ export class ServerHealthBook {
   }
 
   private decayed(entry: ServerHealth): number {
+    return this.policy.neutral + (entry.score - this.policy.neutral) * this.fading(entry);
+  }
+
+  /** How much of an entry's evidence still counts (1 now, a half after `halfLifeMs`). */
+  private fading(entry: ServerHealth): number {
     const age = Math.max(0, this.now() - entry.at);
-    return this.policy.neutral + (entry.score - this.policy.neutral) * 2 ** (-age / this.policy.halfLifeMs);
+    return 2 ** (-age / this.policy.halfLifeMs);
   }
 }
 

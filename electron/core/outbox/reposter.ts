@@ -7,8 +7,10 @@
  * the message, and a server that said 200 and lost it is repaired by the next re-post. The receiver
  * shows it once: version 0 dedupes by (sender, acknowledge_id), version 1 by tag and msg_id.
  *
- * Only messages that ask for a receipt are re-posted: nothing would ever acknowledge the others, so
- * re-posting them could only stop at the time limit, at every contact's cost.
+ * Only messages that something will acknowledge are re-posted: those asking for a receipt, and in
+ * version 1 every message (the peer's acknowledgement vector covers it). Nothing would acknowledge a
+ * version-0 message without receipt, so re-posting it could only stop at the time limit, at every
+ * contact's cost.
  *
  * Re-posting keeps sealed pieces in the state file after posting. The file stays bounded: at most
  * `maxMessages` messages and `maxBytes` of sealed bytes are kept for re-posting; beyond that the
@@ -23,7 +25,7 @@ import type { Logger } from '../../../shared/log.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { StoredOutboxRecord } from '../state/stateSchema.js';
 import type { StateStore } from '../state/stateStore.js';
-import { dropSealed, freeTargets, pieceAcked, sealedBytes, sealedIndex, statusEvent } from './copies.js';
+import { awaitsAcknowledgement, dropSealed, freeTargets, pieceAcked, sealedBytes, sealedIndex, statusEvent } from './copies.js';
 import type { ServerHealthBook } from './health.js';
 
 export interface RepostPolicy {
@@ -93,7 +95,7 @@ export class Reposter {
 
   /** First schedule of a message whose every piece is on a server (from `postedAt`). */
   schedule(record: StoredOutboxRecord, postedAt: number): StoredOutboxRecord {
-    if (record.acknowledgeIds.length === 0 || record.deliveredAt !== null || record.repostEnded !== null || record.nextRepostAt !== null) return record;
+    if (!awaitsAcknowledgement(record) || record.deliveredAt !== null || record.repostEnded !== null || record.nextRepostAt !== null) return record;
     const { intervalMs, forMs } = this.options.policy;
     return { ...record, nextRepostAt: postedAt + intervalMs, repostUntil: postedAt + forMs };
   }

@@ -25,6 +25,7 @@ import { fromHex } from '../../../shared/protocol/encoding.js';
 import { type DropMessage, NO_ACKNOWLEDGE_ID, buildAck, encodeDropMessage, metaToWire } from '../../../shared/protocol/message.js';
 import { buildMessages, type SendContent } from '../../../shared/modules/registry.js';
 import { type SessionSender, sentRefKey } from '../sessions/sessionSender.js';
+import type { SentRef } from '../sessions/receiver.js';
 import { BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
@@ -36,7 +37,7 @@ import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js'
 import { sendingReasonOf } from './sendingReason.js';
 import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } from './health.js';
 import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
-import { MAX_TARGETS, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, sealedBytes, sealedIndex, statusEvent } from './copies.js';
+import { MAX_TARGETS, awaitsAcknowledgement, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, pieceAcked, sealedBytes, sealedIndex, statusEvent } from './copies.js';
 
 export interface SenderOptions {
   stateStore: StateStore;
@@ -86,6 +87,8 @@ export class Sender {
   private closing = new AbortController();
   private readonly health: ServerHealthBook;
   private readonly reposter: Reposter;
+  /** Version-1 messages waiting for room in their session (`waitingForContact`), by localId. */
+  private readonly waiting = new Map<string, { request: ParsedRequestOf<'messages/send'>; messages: DropMessage[] }>();
 
   constructor(private readonly options: SenderOptions) {
     this.health = new ServerHealthBook(options.stateStore, options.now, { ...DEFAULT_HEALTH, ...options.health });
@@ -99,6 +102,8 @@ export class Sender {
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
     });
+    options.v1?.onPeerAcked((identityId, peerHex, refs) => this.notePeerAcked(identityId, peerHex, refs));
+    options.v1?.onSessionsCommitted((identityId, peerHex) => this.retryWaiting(identityId, peerHex));
   }
 
   /** Server health as posting learned it (tests and the fault harness read the ranking). */
@@ -116,16 +121,17 @@ export class Sender {
     return this.options.v1;
   }
 
-  async send(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
+  /** `built`: the drop messages of a message that waited (their acknowledge ids are the UI's already). */
+  async send(request: ParsedRequestOf<'messages/send'>, built?: DropMessage[]): Promise<SendAccepted> {
     // Two submissions of one localId racing each other must share one preparation, not seal twice.
     const preparing = this.preparing.get(request.localId);
     if (preparing) return preparing;
-    const accepted = this.accept(request).finally(() => this.preparing.delete(request.localId));
+    const accepted = this.accept(request, built ?? this.waiting.get(request.localId)?.messages).finally(() => this.preparing.delete(request.localId));
     this.preparing.set(request.localId, accepted);
     return accepted;
   }
 
-  private async accept(request: ParsedRequestOf<'messages/send'>): Promise<SendAccepted> {
+  private async accept(request: ParsedRequestOf<'messages/send'>, built?: DropMessage[]): Promise<SendAccepted> {
     const { stateStore } = this.options;
     const existing = stateStore.outboxRecord(request.localId);
     if (existing) {
@@ -139,16 +145,18 @@ export class Sender {
     const identity = stateStore.identity(request.identityId);
     const pair = stateStore.keyPair(request.identityId);
     const content: SendContent = request.content ?? { type: BOX_MESSAGE, text: request.text ?? '' };
-    const messages = asApiFailure(() =>
-      buildMessages(content, {
-        sender: identity.publicKey,
-        identity: { alias: identity.alias, dropUrls: identity.dropUrls },
-        meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
-        wantReceipt: request.wantReceipt,
-        now: this.options.now(),
-        newId: randomUUID,
-      }),
-    );
+    const messages =
+      built ??
+      asApiFailure(() =>
+        buildMessages(content, {
+          sender: identity.publicKey,
+          identity: { alias: identity.alias, dropUrls: identity.dropUrls },
+          meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
+          wantReceipt: request.wantReceipt,
+          now: this.options.now(),
+          newId: randomUUID,
+        }),
+      );
     const recipientKey = fromHex(request.recipient.publicKey, 32);
     const v1 = this.options.v1;
     // Where the UI writes to this contact is where the engine's own PINGs go too.
@@ -158,6 +166,13 @@ export class Sender {
     const targets = this.health.rank(distinctServers(request.recipient.dropUrls)).slice(0, MAX_TARGETS);
     const k = Math.max(1, Math.min(this.options.copies ?? stateStore.settings().copies ?? DEFAULT_COPIES, targets.length));
     const session = v1 ? await this.sealV1(v1, identity.id, pair, request.recipient, messages, k) : null;
+    if (session === 'windowFull') {
+      // Nothing sealed: the session may not send more before the contact answers. The message waits
+      // (in memory: after a restart the UI hands it over again) for the contact's next message.
+      this.waiting.set(request.localId, { request, messages });
+      this.options.emit('outbox/status', { localId: request.localId, status: 'sending', reason: waitingReason() });
+      return { localId: request.localId, acknowledgeIds: messages.map((m) => m.acknowledge_id).filter((id) => id !== NO_ACKNOWLEDGE_ID), parts: messages.length };
+    }
     let protocol: 0 | 1 = 0;
     let sealed: Uint8Array[][];
     let refs: string[] = [];
@@ -208,6 +223,11 @@ export class Sender {
    * failed, cancelled, unknown); an attempt under way already counts as the retry.
    */
   retryNow(localId: string): { retrying: boolean } {
+    const waiting = this.waiting.get(localId);
+    if (waiting) {
+      this.retryWaiting(waiting.request.identityId, waiting.request.recipient.publicKey);
+      return { retrying: true };
+    }
     const job = this.jobs.get(localId);
     if (!job || job.cancelled) return { retrying: false };
     job.nudge.nudge();
@@ -216,6 +236,7 @@ export class Sender {
 
   /** Why a message being sent waits (null when it is not waiting, or not being sent). */
   sendingReason(localId: string): SendingReason | null {
+    if (this.waiting.has(localId)) return waitingReason();
     return this.jobs.get(localId)?.reason ?? null;
   }
 
@@ -225,6 +246,10 @@ export class Sender {
    * already on servers cannot be called back.
    */
   async cancel(localId: string): Promise<{ cancelled: boolean }> {
+    if (this.waiting.delete(localId)) {
+      this.options.emit('outbox/status', { localId, status: 'cancelled' });
+      return { cancelled: true };
+    }
     const record = this.options.stateStore.outboxRecord(localId);
     if (!record || record.status === 'cancelled' || record.deliveredAt !== null) return { cancelled: false };
     const legacy = record.pieces.length === 0;
@@ -260,9 +285,12 @@ export class Sender {
     const { stateStore } = this.options;
     const record = stateStore.outboxRecord(localId);
     if (!record || record.deliveredAt !== null) return;
-    const acked = [...new Set([...record.acked, ...acknowledgeIds.filter((id) => record.acknowledgeIds.includes(id))])];
-    const delivered = record.acknowledgeIds.every((id) => acked.includes(id));
+    const known = acknowledgeIds.filter((id) => record.acknowledgeIds.includes(id) || record.refs.includes(id));
+    if (known.length === 0) return;
+    const acked = [...new Set([...record.acked, ...known])];
     let next: StoredOutboxRecord = { ...record, acked, updatedAt: this.options.now() };
+    // Every piece, by its receipt or (version 1) by the peer's acknowledgement vector.
+    const delivered = next.pieces.length > 0 ? next.pieces.every((_, index) => pieceAcked(next, index)) : next.acknowledgeIds.every((id) => acked.includes(id));
     if (delivered) {
       next = { ...dropSealed(next, 'none'), pendingPdus: [], deliveredAt: this.options.now(), nextRepostAt: null };
       const job = this.jobs.get(localId);
@@ -286,10 +314,33 @@ export class Sender {
     recipient: ParsedRequestOf<'messages/send'>['recipient'],
     messages: DropMessage[],
     copies: number,
-  ): Promise<{ pdus: Uint8Array[][]; refs: string[] } | null> {
+  ): Promise<{ pdus: Uint8Array[][]; refs: string[] } | 'windowFull' | null> {
     const sealed = await v1.sealMessages(identityId, pair, recipient, messages, { copies }).catch(() => null);
-    // A full window goes as version 0 here, as before, until the outbox keeps such messages waiting.
+    if (sealed?.kind === 'windowFull') return 'windowFull';
     return sealed?.kind === 'v1' ? { pdus: sealed.pdus, refs: sealed.refs.map(sentRefKey) } : null;
+  }
+
+  /**
+   * The peer's acknowledgement vector covers messages of ours (version 1, after the batch carrying it
+   * is committed): those are delivered once every piece is, and are re-posted no more.
+   */
+  private notePeerAcked(identityId: string, peerHex: string, refs: readonly SentRef[]): void {
+    for (const ref of refs) {
+      const key = sentRefKey(ref);
+      const localId = this.options.stateStore.outboxIdOf(identityId, peerHex, key);
+      if (localId) this.acknowledge(localId, [key], 'ackv');
+    }
+  }
+
+  /** The peer's message was committed: its session may have room again for the messages waiting for it. */
+  private retryWaiting(identityId: string, peerHex: string): void {
+    for (const [localId, waiting] of this.waiting) {
+      if (waiting.request.identityId !== identityId || waiting.request.recipient.publicKey !== peerHex) continue;
+      this.waiting.delete(localId);
+      void this.send(waiting.request, waiting.messages).catch((err: unknown) =>
+        this.options.logger.warn('a waiting message could not be sealed', { error: err instanceof Error ? err.message : 'unknown' }),
+      );
+    }
   }
 
   /**
@@ -311,6 +362,12 @@ export class Sender {
    */
   resumeReceipts(): void {
     for (const receipt of this.options.stateStore.queuedReceipts()) this.trackReceipt(this.deliverReceipt(receipt));
+    // A posted message whose later copies were still going out when the engine stopped goes on with
+    // them (the UI hands back only messages not posted yet).
+    for (const { localId } of this.options.stateStore.outboxHolding()) {
+      const record = this.options.stateStore.outboxRecord(localId);
+      if (record && record.status === 'posted' && !this.jobs.has(localId) && needsPosting(record)) this.startJob(localId);
+    }
     this.reposter.start();
   }
 
@@ -497,9 +554,9 @@ export class Sender {
     const record = stateStore.outboxRecord(localId);
     if (!record || !isPosted(record)) return;
     const all = record.pieces.every((piece) => piece.placed.length >= record.wanted || freeTargets(record, piece).length === 0);
-    // Nothing acknowledges a message without receipt: its bytes go; else the copies out are kept for
+    // Nothing acknowledges a version-0 message without receipt: its bytes go; else the copies out are kept for
     // re-posting, and spare boxes only while a copy is still missing.
-    const kept = record.acknowledgeIds.length === 0 || record.deliveredAt !== null ? dropSealed(record, 'none') : all ? dropSealed(record, 'placed') : record;
+    const kept = !awaitsAcknowledgement(record) || record.deliveredAt !== null ? dropSealed(record, 'none') : all ? dropSealed(record, 'placed') : record;
     await stateStore.putOutboxRecord(localId, { ...kept, updatedAt: this.options.now() });
     this.reposter.enforceBounds();
   }
@@ -566,4 +623,12 @@ function encodeAdvertising(m: DropMessage): Uint8Array {
   } catch {
     return encodeDropMessage(m);
   }
+}
+
+function waitingReason(): SendingReason {
+  return {
+    kind: 'waitingForContact',
+    detail: 'The contact has not answered the last 128 messages; this one goes when their next message arrives.',
+    retryAt: null,
+  };
 }

@@ -558,10 +558,14 @@ export class StateStore {
       .map((localId) => ({ localId, bytes: retainedBytes(outbox[localId]!), reposting: outbox[localId]!.nextRepostAt !== null }));
   }
 
-  /** The local id of the message of `identityId` to `recipientKey` that carries `acknowledgeId` (null: none kept). */
+  /**
+   * The local id of the message of `identityId` to `recipientKey` that carries `acknowledgeId`, or
+   * (version 1) the session reference `acknowledgeId` (null: none kept).
+   */
   outboxIdOf(identityId: string, recipientKey: string, acknowledgeId: string): string | null {
     for (const [id, record] of Object.entries(this.unlocked.outbox)) {
-      if (record.identityId === identityId && record.recipientKey === recipientKey && record.acknowledgeIds.includes(acknowledgeId)) return id;
+      if (record.identityId !== identityId || record.recipientKey !== recipientKey) continue;
+      if (record.acknowledgeIds.includes(acknowledgeId) || record.refs.includes(acknowledgeId)) return id;
     }
     return null;
   }
