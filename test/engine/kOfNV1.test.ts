@@ -99,4 +99,30 @@ describe('k of n in version 1', () => {
       60_000,
     );
   }, 120_000);
+
+  it("takes the acknowledgement vector of the contact's PING as delivery of a message that asked for no receipt", async () => {
+    await receiveAndAck(alice, 0, 'alice stores her batches', bobId);
+    await alice.call('messages/send', {
+      identityId: aliceId.id,
+      localId: 'by-ackv',
+      recipient: { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls },
+      text: 'no receipt asked',
+      wantReceipt: false,
+    });
+    const posted = await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'by-ackv' && s.status === 'posted' && s.copies?.posted === 2), 'posted to 2 of 2');
+    // Version 1: re-posted until the vector covers it, receipt or not.
+    expect(posted.repost).toMatchObject({ kind: 'scheduled' });
+    await bob.engine.fetchOnce();
+    await receiveAndAck(bob, 1, 'bob reads it', aliceId);
+    // Bob owes no receipt; his PING (50-100 ms later) carries the vector, heard once alice stores the batch.
+    const delivered = await waitFor(
+      async () => {
+        await receiveAndAck(alice, 0, 'alice stores her batches', bobId);
+        return alice.of('outbox/delivered').find((d) => d.localId === 'by-ackv');
+      },
+      'delivered by the acknowledgement vector',
+      30_000,
+    );
+    expect(delivered.via).toBe('ackv');
+  });
 });
