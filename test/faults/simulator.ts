@@ -196,16 +196,34 @@ function schedule(random: Random, options: SimOptions, plan: ContactPlan | undef
   return kept.sort((a, b) => a[0] - b[0]);
 }
 
+/** Everything an engine is asked within a step is bounded: a hang fails the run, naming what hung. */
+const STEP_LIMIT_MS = 60_000;
+
+async function bounded<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`simulator: ${what} did not finish within ${STEP_LIMIT_MS / 1000} s`)), STEP_LIMIT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One round of reading, as the app's poller does it, and the UI storing and acknowledging what came. */
 async function readOnce(party: Party, now: number): Promise<void> {
-  await party.engine.call('poller/setPaused', { paused: false });
-  await party.engine.call('poller/pollNow', {});
-  await party.engine.engine.settled();
-  await party.ui.drain();
+  const { engine } = party;
+  await bounded(engine.call('poller/setPaused', { paused: false }), `${party.name}: poller/setPaused`);
+  await bounded(engine.call('poller/pollNow', {}), `${party.name}: poller/pollNow`);
+  await bounded(engine.engine.settled(), `${party.name}: settled after polling`);
+  await bounded(party.ui.drain(), `${party.name}: storing and acknowledging batches`);
   // Acknowledging may let the poller read a drop again (a batch held a session): wait for that too.
-  await party.engine.engine.settled();
-  await party.ui.drain();
-  await party.engine.call('poller/setPaused', { paused: true });
+  await bounded(engine.engine.settled(), `${party.name}: settled after acknowledging`);
+  await bounded(party.ui.drain(), `${party.name}: storing and acknowledging batches again`);
+  await bounded(engine.call('poller/setPaused', { paused: true }), `${party.name}: pausing`);
   party.readAt.push(now);
 }
 
@@ -300,13 +318,13 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       const id = `m${++sequence}`;
       const book = from.ui.contacts.get(to.identity.publicKey)!;
       messages.set(id, { id, from: from.name, to: to.name, sentAt: clock.now(), kind, shownAt: null, eligible: false, dropUrl: null, recipientDrops: [...book.dropUrls] });
-      await from.engine.call('messages/send', {
+      await bounded(from.engine.call('messages/send', {
         identityId: from.identity.id,
         localId: id,
         recipient: { publicKey: to.identity.publicKey, dropUrls: book.dropUrls },
         ...(kind === 'update' ? { content: { type: 'box_contact_update' as const } } : { text: `sim ${id}` }),
         wantReceipt: true,
-      });
+      }), `${from.name}: messages/send ${id}`);
       return id;
     };
 
@@ -316,7 +334,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     let migrated = options.migrateAt === undefined;
     for (let step = 0; step < steps; step++) {
       clock.advance(options.stepMs);
-      await cluster.sweep();
+      await bounded(cluster.sweep(), 'the servers\' sweep');
       const online = parties.filter((party) => isOnline(party, clock.now()));
       if (migrated && options.migrateAt !== undefined) {
         // The poller looks at the old drop's daily window on a real-time timer the simulated clock does
