@@ -121,7 +121,7 @@ test.describe.serial('contact card and scanner', () => {
     await paste.fill(expired);
     await page.getByRole('button', { name: 'Add contact', exact: true }).click();
     await expect(page.getByTestId('notice-info').filter({ hasText: 'Jun was added to your contacts.' })).toContainText(
-      'Jun was added without the prekey on their card: it has expired, so the first message is not forward secret.',
+      'Jun was added without the prekey on their card: it has expired, so messages to them become forward secret only once they answer.',
     );
     await expect(page.getByRole('heading', { name: 'Jun', level: 2 })).toBeVisible();
     await expect(page.getByTestId('contact-prekey')).toHaveCount(0);

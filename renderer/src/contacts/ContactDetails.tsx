@@ -98,8 +98,8 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
       </ul>
       {contact.v1 && (
         <p className="hint" data-testid="contact-prekey">
-          Their card carried a prekey, usable until {new Date(contact.v1.qrPrekeyExpiresDay * 86_400_000).toLocaleDateString(undefined, { timeZone: 'UTC' })}: a first
-          message to them can already be forward secret.
+          Their card carried a prekey, usable until {new Date(contact.v1.qrPrekeyExpiresDay * 86_400_000).toLocaleDateString(undefined, { timeZone: 'UTC' })}: your
+          messages to them can be forward secret before they ever answer.
         </p>
       )}
       <ContactPosts contact={contact} />

@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * My contact as a QR code, a `.qco` file and copyable text, with my fingerprint. By default the
- * five-line `DEADDROP1` card, whose prekey lets the first message already be forward secret
+ * five-line `DEADDROP1` card, whose prekey lets a contact's messages be forward secret before we ever answer
  * (PROTOCOL-V1.md 1c); "For Qabel apps" shows the four-line `QABELCONTACT` card instead, the only one
  * their scanners read.
  */
@@ -92,8 +92,8 @@ export function MyContactCard({ identity }: { identity: IdentitySummary }) {
       </label>
       <p className="hint" id={`${switchId}-hint`}>
         {forQabel
-          ? 'The older four-line code (QABELCONTACT) that Qabel apps read. Deaddrop reads it too, but first messages then start without forward secrecy.'
-          : `Deaddrop’s five-line code (DEADDROP1): its prekey lets even the first message be forward secret${prekeyUntil ? ` (this code’s prekey works until ${prekeyUntil})` : ''}. Qabel apps cannot read it: switch on “For Qabel apps” for them.`}
+          ? 'The older four-line code (QABELCONTACT) that Qabel apps read. Deaddrop reads it too, but messages then become forward secret only once you answer.'
+          : `Deaddrop’s five-line code (DEADDROP1): its prekey lets a contact’s messages be forward secret before you ever answer${prekeyUntil ? ` (this code’s prekey works until ${prekeyUntil})` : ''}. Qabel apps cannot read it: switch on “For Qabel apps” for them.`}
       </p>
       {qr && (
         <img

@@ -8,7 +8,7 @@ const NEXT_STEP =
 
 /**
  * `notes`: quiet remarks on contacts that were read but lost something on the way, e.g. a card whose
- * prekey expired (the contact is added; its first message just is not forward secret).
+ * prekey expired (the contact is added; messages to them become forward secret only once they answer).
  */
 export type ContactReadResult = { ok: true; contacts: ContactDraft[]; notes: string[] } | { ok: false; reason: string };
 
@@ -33,7 +33,7 @@ export function readContactText(text: string, today = todayDay()): ContactReadRe
     const contacts = parseContactInput(text).map((c): ContactDraft => {
       const draft: ContactDraft = { alias: c.alias, publicKey: c.publicKey, dropUrls: c.dropUrls };
       if (c.v1 && c.v1.qrPrekeyExpiresDay >= today) draft.v1 = { ...c.v1 };
-      else if (c.v1) notes.push(`${c.alias} was added without the prekey on their card: it has expired, so the first message is not forward secret.`);
+      else if (c.v1) notes.push(`${c.alias} was added without the prekey on their card: it has expired, so messages to them become forward secret only once they answer.`);
       return draft;
     });
     return contacts.length > 0 ? { ok: true, contacts, notes } : { ok: false, reason: `The contact file holds no contact. ${NEXT_STEP}` };
