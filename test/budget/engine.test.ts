@@ -133,6 +133,19 @@ describe('two engines under Medium', () => {
   }, 30_000);
 });
 
+describe('an engine without polling of its own (the CLI)', () => {
+  it('posts directly whatever the budget setting says: it runs no slots to wait for', async () => {
+    const cli = await startTestEngine({ autoPoll: false, timing: { ...FAST_TIMING, budget: { timer, random: seededRandom(4) } } });
+    engines.push(cli);
+    const me = await cli.call('identities/create', { alias: 'cli', serverUrl: proxy.url });
+    await cli.call('settings/set', { trafficBudget: MEDIUM });
+    const before = reports.length;
+    await cli.call('messages/send', { identityId: me.id, localId: 'c-1', recipient: { publicKey: me.publicKey, dropUrls: me.dropUrls }, text: 'now' });
+    await waitFor(() => cli.of('outbox/status').find((s) => s.localId === 'c-1' && s.status === 'posted'), 'posted without a slot');
+    expect(reports.length).toBe(before);
+  }, 30_000);
+});
+
 describe('a server without the extensions', () => {
   it('is reported as unable to pad and to take cover; its drop is still read once per slot', async () => {
     const carol = await budgetEngine(3);
