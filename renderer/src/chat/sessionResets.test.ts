@@ -5,7 +5,7 @@ import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, ContactStatus } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
-import { answerReset, recordResetLines, resetLineId } from './sessionResets.js';
+import { SESSION_RESET_LINE, answerReset, recordResetLines, resetLineId } from './sessionResets.js';
 
 const ALICE = 'a'.repeat(64);
 const EVE = 'e'.repeat(64);
@@ -38,7 +38,7 @@ describe('session reset lines', () => {
     expect(await recordResetLines(db, 'me', done)).toBe(1);
     expect(await recordResetLines(db, 'me', done)).toBe(0);
     expect(await lines(db)).toEqual([
-      expect.objectContaining({ id: resetLineId('me', ALICE, 5000), kind: 'event', text: 'Secure session with Alice was reset', sortAt: 5000, status: null, read: true }),
+      expect.objectContaining({ id: resetLineId('me', ALICE, 5000), kind: 'event', payloadType: SESSION_RESET_LINE, text: 'Secure session with Alice was reset', sortAt: 5000, status: null, read: true }),
     ]);
     // Blocked senders and strangers get no line.
     expect(await db.messages.count()).toBe(1);

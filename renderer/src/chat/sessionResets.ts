@@ -14,6 +14,9 @@ import { useSession } from '../stores/sessionStore.js';
 /** How often an open conversation asks again besides `sessions/changed`: a session starts with a message. */
 const REFRESH_MS = 10_000;
 
+/** What a reset line's `payloadType` says (no drop message has this type). */
+export const SESSION_RESET_LINE = 'dd:session_reset';
+
 /** One line per reset: the engine's time of the reset names it, so asking again never adds a second. */
 export function resetLineId(identityId: string, contactKey: string, at: number): string {
   return `event:reset:${identityId}:${contactKey}:${at}`;
@@ -39,7 +42,7 @@ export async function recordResetLines(
     if (!contact || !isAccepted(contact.status)) continue;
     // A reset the engine made without asking (inside the old session, or started by us) has no author to name.
     const line = byUser.has(contactKey) ? `Secure session reset by ${contact.alias}` : `Secure session with ${contact.alias} was reset`;
-    rows.push(eventRecord(resetLineId(identityId, contactKey, reset.at), identityId, contactKey, 'in', [line], reset.at));
+    rows.push(eventRecord(resetLineId(identityId, contactKey, reset.at), identityId, contactKey, 'in', [line], reset.at, SESSION_RESET_LINE));
   }
   if (rows.length === 0) return 0;
   return storeEventLines(db, rows, { replace: byUser.size > 0 ? rows.filter((row) => byUser.has(row.contactKey)).map((row) => row.id) : [] });

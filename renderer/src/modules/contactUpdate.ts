@@ -141,8 +141,19 @@ export function ownChangeLines(before: IdentitySummary, after: IdentitySummary):
   return [...lines, ...dropLines(YOU, before.dropUrls, after.dropUrls)];
 }
 
-/** A line in a conversation (kind `event`): read, no status, never handed to the outbox. */
-export function eventRecord(id: string, identityId: string, contactKey: string, direction: 'in' | 'out', lines: readonly string[], at: number): MessageRecord {
+/**
+ * A line in a conversation (kind `event`): read, no status, never handed to the outbox. `payloadType`
+ * says what it is about (a contact update by default).
+ */
+export function eventRecord(
+  id: string,
+  identityId: string,
+  contactKey: string,
+  direction: 'in' | 'out',
+  lines: readonly string[],
+  at: number,
+  payloadType = 'box_contact_update',
+): MessageRecord {
   return {
     id,
     identityId,
@@ -150,7 +161,7 @@ export function eventRecord(id: string, identityId: string, contactKey: string, 
     direction,
     kind: 'event',
     text: lines.join('\n'),
-    payloadType: 'box_contact_update',
+    payloadType,
     payload: '',
     share: null,
     sortAt: at,
