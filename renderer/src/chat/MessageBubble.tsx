@@ -41,6 +41,24 @@ export function statusText(message: Pick<MessageRecord, 'status' | 'copies'>): s
   return statusLabel[message.status];
 }
 
+/** While a posted message is re-posted: until when, for the status's tooltip. */
+function repostTitle(message: Pick<MessageRecord, 'status' | 'repost'>): string | null {
+  if (message.status !== 'posted' || message.repost?.kind !== 'scheduled') return null;
+  return `Posted again before the server could expire it, until a receipt comes (at most until ${formatFullTime(message.repost.until)}).`;
+}
+
+/**
+ * A posted message the engine stopped re-posting without a receipt: a copy may still be on a server,
+ * but nothing keeps it there. Null otherwise (and after the user's own Cancel, which says enough).
+ */
+export function repostEnded(message: Pick<MessageRecord, 'status' | 'repost'>): string | null {
+  const repost = message.repost;
+  if (message.status !== 'posted' || repost?.kind !== 'ended') return null;
+  if (repost.why === 'timeLimit') return 'No receipt came in all the time it was posted again: it may not have arrived.';
+  if (repost.why === 'storageLimit') return 'No longer posted again: too many messages were waiting for receipts. It may not have arrived.';
+  return null;
+}
+
 /** Statuses that are shown on every message, also inside a group: they ask for attention. */
 const STATUS_ALWAYS_SHOWN = new Set<MessageStatus>(['queued', 'sending', 'failed', 'cancelled']);
 
@@ -70,7 +88,7 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
     >
       <MessageBody message={message} highlight={highlight} />
       {message.unconfirmedSession && (
-        <p className="hint" data-testid="unconfirmed-session">
+        <p className="bubble-note" data-testid="unconfirmed-session">
           Sent in the new secure session you were asked to accept: only the contact’s identity key vouches for it.
         </p>
       )}
@@ -79,7 +97,7 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
           {formatMessageTime(message.sortAt)}
         </time>
         {outgoing && message.status && (
-          <span className={`status status-${message.status}`} data-testid="message-status" title={message.error ?? undefined}>
+          <span className={`status status-${message.status}`} data-testid="message-status" title={message.error ?? repostTitle(message) ?? undefined}>
             <span aria-hidden="true">{statusMark[message.status]}</span> {statusText(message)}
           </span>
         )}
@@ -87,6 +105,11 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
       {/* A file's card has its own actions: retrying or cancelling a file is not retrying a text. */}
       {outgoing && message.status === 'failed' && message.kind !== 'share' && <FailedActions message={message} />}
       {outgoing && message.status === 'sending' && <SendingStatus message={message} />}
+      {outgoing && message.status === 'posted' && repostEnded(message) && (
+        <p className="bubble-note" data-testid="repost-ended">
+          {repostEnded(message)}
+        </p>
+      )}
       {outgoing && (message.status === 'queued' || message.status === 'sending') && message.kind !== 'share' && <CancelAction message={message} />}
     </article>
   );

@@ -4,7 +4,7 @@ import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from './database.js';
 import { applyReceipts } from './incomingReceipts.js';
-import { statusText } from '../chat/MessageBubble.js';
+import { repostEnded, statusText } from '../chat/MessageBubble.js';
 import { applyOutboxDelivered, applyOutboxStatus, cancelMessage, mergeCopies, queueFileMessage, queueTextMessage, recordUploadedFile, resumeOutbox, retryMessage, submitMessage } from './outbox.js';
 import type { ContactRecord } from './records.js';
 import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
@@ -220,5 +220,18 @@ describe('outbox', () => {
     await applyOutboxStatus(db, { localId: first.localId!, status: 'posted' });
     await submitMessage(db, engine.bridge, second);
     expect((engine.calls[2]![1] as RequestOf<'messages/send'>).recipient.v1).toEqual({ qrPrekey: prekey.qrPrekey, qrPrekeyExpiresDay: prekey.qrPrekeyExpiresDay });
+  });
+
+  it('keeps the re-posting state the engine reports, and says when it ended without a receipt', async () => {
+    const m = await queueTextMessage(db, 'me', contact(), 'far away');
+    await applyOutboxStatus(db, { localId: m.localId!, status: 'posted', repost: { kind: 'scheduled', nextAt: 5, until: 9 } });
+    expect(await db.messages.get(m.id)).toMatchObject({ status: 'posted', repost: { kind: 'scheduled', nextAt: 5, until: 9 } });
+    expect(repostEnded((await db.messages.get(m.id))!)).toBeNull();
+    await applyOutboxStatus(db, { localId: m.localId!, status: 'posted', repost: { kind: 'ended', why: 'timeLimit' } });
+    expect(repostEnded((await db.messages.get(m.id))!)).toMatch(/No receipt came/);
+    expect(repostEnded({ status: 'posted', repost: { kind: 'ended', why: 'storageLimit' } })).toMatch(/too many messages were waiting/);
+    // The user's own Cancel, or a receipt, says enough.
+    expect(repostEnded({ status: 'posted', repost: { kind: 'ended', why: 'cancelled' } })).toBeNull();
+    expect(repostEnded({ status: 'delivered', repost: { kind: 'ended', why: 'timeLimit' } })).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import type { EncryptedFileRef, OutboxCopies, OutboxStatus, SendAccepted, SendContentInput } from '../../../shared/ipc/contract.js';
+import type { EncryptedFileRef, OutboxCopies, OutboxStatus, RepostState, SendAccepted, SendContentInput } from '../../../shared/ipc/contract.js';
 import { sendContentSchema } from '../../../shared/modules/registry.js';
 import type { Result } from '../../../shared/ipc/result.js';
 import type { EngineBridge } from '../bridge/transport.js';
@@ -142,10 +142,10 @@ async function recordAccepted(db: DeaddropDatabase, id: string, accepted: SendAc
  */
 export async function applyOutboxStatus(
   db: DeaddropDatabase,
-  event: { localId: string; status: OutboxStatus; error?: string; acknowledgeIds?: string[]; copies?: OutboxCopies },
+  event: { localId: string; status: OutboxStatus; error?: string; acknowledgeIds?: string[]; copies?: OutboxCopies; repost?: RepostState },
 ): Promise<void> {
   if (event.acknowledgeIds) await recordAccepted(db, `out:${event.localId}`, { localId: event.localId, acknowledgeIds: event.acknowledgeIds, parts: 1 });
-  await setStatus(db, event.localId, event.status, event.error ?? null, event.copies);
+  await setStatus(db, event.localId, event.status, event.error ?? null, event.copies, event.repost);
 }
 
 /**
@@ -204,17 +204,24 @@ function uploadedNotice(message: MessageRecord): SendContentInput | null {
   }
 }
 
-async function setStatus(db: DeaddropDatabase, localId: string, status: MessageStatus, error: string | null, copies?: OutboxCopies): Promise<void> {
+async function setStatus(
+  db: DeaddropDatabase,
+  localId: string,
+  status: MessageStatus,
+  error: string | null,
+  copies?: OutboxCopies,
+  repost?: RepostState,
+): Promise<void> {
   const id = `out:${localId}`;
   await db.transaction('rw', db.messages, async () => {
     const message = await db.messages.get(id);
     if (!message) return;
     // Copies are counted whatever the status does: a second copy may land after the receipt came.
-    const counted = copies ? { copies: mergeCopies(message.copies, copies) } : {};
+    const counted = { ...(copies ? { copies: mergeCopies(message.copies, copies) } : {}), ...(repost ? { repost } : {}) };
     const keep = message.status === 'delivered' || message.status === 'cancelled' || (status === 'sending' && message.status === 'posted');
     // The outbox never takes back a posted message; a late `sending` (a notice's receipt ids) leaves it.
     if (keep) {
-      if (copies) await db.messages.update(id, counted);
+      if (copies || repost) await db.messages.update(id, counted);
       return;
     }
     await db.messages.update(id, { status, error: status === 'failed' ? (error ?? 'Sending failed.') : null, ...counted });

@@ -1,4 +1,4 @@
-import type { MessagePart } from '../../../shared/ipc/contract.js';
+import type { MessagePart, RepostState } from '../../../shared/ipc/contract.js';
 
 /** How the user treats a contact: `unknown` is a request from a stranger not yet answered. */
 export type ContactStatus = 'unknown' | 'accepted' | 'verified' | 'ignored' | 'blocked';
@@ -109,6 +109,11 @@ export interface MessageRecord {
    * engines before k-of-n posting.
    */
   copies?: { posted: number; wanted: number };
+  /**
+   * Outgoing: re-posting until the recipient acknowledges (PROTOCOL-V1.md 1c "ARQ"), as the engine's
+   * last `outbox/status` said: when the next re-post is due and until when, or why it ended.
+   */
+  repost?: RepostState;
   /** Incoming long text: how many parts it has and how many are stored (see `LongTextParts`). */
   parts: LongTextParts | null;
   read: boolean;
