@@ -6,6 +6,7 @@
  * who can pad answers and take cover. A server that cannot is reported (`ServerStatus.canPad`,
  * `canCover`), never quietly used as if it could.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../shared/log.js';
 import { type BudgetShape, shapeOf } from '../../../shared/budget/model.js';
 import type { TrafficBudgetSetting } from '../../../shared/budget/setting.js';
@@ -17,13 +18,17 @@ import { coverPdu } from './coverPdu.js';
 import { CoverTargets } from './coverTargets.js';
 import { PostQueue } from './postQueue.js';
 import { BudgetScheduler, type SlotReport, type SlotTimer, realTimer } from './scheduler.js';
-import { type ServerFeatures, SlotTransport } from './slotTransport.js';
+import { NO_FEATURES, type ServerFeatures, SlotTransport } from './slotTransport.js';
 
 /** One GET of a drop after `since`, as the poller asks for it. */
 export type BudgetFetch = (dropUrl: string, since: string | null, options: FetchOptions) => Promise<FetchResult>;
 
+/** How long a settings change waits for the servers' discovery documents before the slots start anyway. */
+const DISCOVERY_WAIT_MS = 5000;
 /** A server's features are asked again after a day (a server may be upgraded). */
 const DISCOVERY_MAX_AGE_MS = 24 * 3600_000;
+/** A server that did not answer is asked again after an hour, not in every slot. */
+const DISCOVERY_RETRY_MS = 3600_000;
 
 export interface TrafficBudgetOptions {
   /** The user's setting; null while the engine is locked (no slots then). */
@@ -103,7 +108,9 @@ export class TrafficBudget {
       return;
     }
     if (!this.active) return this.scheduler.stop();
-    await Promise.all(this.options.ownDrops().map((dropUrl) => this.discover(parseDropUrl(dropUrl).serverUrl, dropUrl)));
+    // The first slot is most of a slot away: a slow server's answer may come in the background.
+    const discovery = Promise.all(this.options.ownDrops().map((dropUrl) => this.discover(parseDropUrl(dropUrl).serverUrl, dropUrl)));
+    await Promise.race([discovery, sleep(DISCOVERY_WAIT_MS, undefined, { ref: false })]);
     this.scheduler.start();
   }
 
@@ -126,34 +133,42 @@ export class TrafficBudget {
     return this.features.get(serverUrl)?.features;
   }
 
+  /** Whether `serverUrl`'s features should be asked (again). */
+  private stale(serverUrl: string): boolean {
+    const known = this.features.get(serverUrl);
+    return !known || known.at <= this.timer.now() - DISCOVERY_MAX_AGE_MS;
+  }
+
   private async discover(serverUrl: string, dropUrl: string): Promise<void> {
     const known = this.features.get(serverUrl);
-    if (known && known.at > this.timer.now() - DISCOVERY_MAX_AGE_MS) {
+    if (known && !this.stale(serverUrl)) {
       this.options.noteServer(dropUrl, { canPad: known.features.page, canCover: known.features.cover });
       return;
     }
+    if (this.discovering.has(serverUrl)) return;
+    this.discovering.add(serverUrl);
     try {
       const features = await this.transport.discover(serverUrl);
       this.features.set(serverUrl, { features, at: this.timer.now() });
       this.options.noteServer(dropUrl, { canPad: features.page, canCover: features.cover });
     } catch (err) {
-      // Unknown counts as "cannot" until a later configure asks again: never padded on a guess.
+      // Unknown counts as "cannot" until it is asked again: never padded on a guess.
       this.options.logger.warn('drop server features unknown', { error: err instanceof Error ? err.message : 'unknown' });
+      this.features.set(serverUrl, { features: NO_FEATURES, at: this.timer.now() - DISCOVERY_MAX_AGE_MS + DISCOVERY_RETRY_MS });
       this.options.noteServer(dropUrl, { canPad: false, canCover: false });
+    } finally {
+      this.discovering.delete(serverUrl);
     }
   }
 
   /**
    * One GET of an own drop: padded where the server can, plain (and reported) where it cannot. A server
-   * not asked yet (a drop added since the last configure) is asked beside the slot, once.
+   * not asked yet (a drop added since the last configure), or asked long ago, is asked beside the slot.
    */
   private read(dropUrl: string, page: number): Promise<void> {
     const serverUrl = parseDropUrl(dropUrl).serverUrl;
     const features = this.featuresOf(serverUrl);
-    if (!features && !this.discovering.has(serverUrl)) {
-      this.discovering.add(serverUrl);
-      void this.discover(serverUrl, dropUrl).finally(() => this.discovering.delete(serverUrl));
-    }
+    if (this.stale(serverUrl)) void this.discover(serverUrl, dropUrl);
     const fetch: BudgetFetch = features?.page
       ? (url, since, options) => this.transport.fetchPage(url, since, Math.min(page, features.maxPage), options)
       : (url, since, options) => this.transport.fetchPlain(url, since, options);
