@@ -15,6 +15,7 @@ import { waitFor } from './helpers/waitFor.js';
 
 const dispatcher = new Agent();
 const raw = new DropClient({ dispatcher, timeoutMs: 5000 });
+afterAll(() => dispatcher.close());
 
 async function stored(dropUrl: string): Promise<Buffer[]> {
   const result = await raw.fetch(dropUrl, null);
@@ -42,7 +43,6 @@ describe('k of n in version 1', () => {
     await alice?.close();
     await bob?.close();
     await Promise.all(servers.map((server) => server.stop()));
-    await dispatcher.close();
     for (const engine of [alice, bob]) if (engine) removeDir(engine.dataDir);
   });
 
@@ -126,3 +126,85 @@ describe('k of n in version 1', () => {
     expect(delivered.via).toBe('ackv');
   });
 });
+
+describe('version-1 copies and lost answers', () => {
+  it('keeps a copy whose answer was lost at its server: no two servers ever hold the same bytes or tag', async () => {
+    const servers = await Promise.all([startServerProcess(), startServerProcess(), startServerProcess()]);
+    const lossy = await startLostAnswerProxy(servers[0]!.url);
+    const options = { protocolV1: true, network: { allowLocalNetwork: true } } as const;
+    const alice = await startTestEngine(options);
+    const bob = await startTestEngine({ ...options, autoPoll: false });
+    try {
+      const aliceId = await alice.call('identities/create', { alias: 'alice', serverUrl: servers[0]!.url });
+      const first = await bob.call('identities/create', { alias: 'bob', serverUrl: servers[0]!.url });
+      await bob.call('identities/addDrop', { identityId: first.id, serverUrl: servers[1]!.url });
+      const bobId = await bob.call('identities/addDrop', { identityId: first.id, serverUrl: servers[2]!.url });
+      const card = parseContactStringV1((await bob.call('identities/contactCard', { identityId: bobId.id })).v1ContactString);
+      const v1 = { qrPrekey: card.v1!.qrPrekey, qrPrekeyExpiresDay: card.v1!.qrPrekeyExpiresDay };
+      // Alice writes to bob's first drop through a proxy that stores her first POST and loses the answer.
+      const viaProxy = `${lossy.url}/${bobId.dropUrls[0]!.split('/').at(-1)!}`;
+      const recipient = { publicKey: bobId.publicKey, dropUrls: [viaProxy, bobId.dropUrls[1]!, bobId.dropUrls[2]!], v1 };
+      await alice.call('messages/send', { identityId: aliceId.id, localId: 'lost', recipient, text: 'an answer gets lost' });
+      await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'lost' && s.status === 'posted' && s.copies?.posted === 2), 'posted to 2 of 2', 30_000);
+      expect(lossy.lostAnswers()).toBe(1);
+      const held = await Promise.all(bobId.dropUrls.map(stored));
+      // The copy that may have been stored at the first server went there again, not elsewhere.
+      expect(held[0]!.length).toBeGreaterThanOrEqual(1);
+      expect(held[1]).toHaveLength(1);
+      expect(held[2]).toHaveLength(0);
+      for (const a of held[0]!) {
+        expect(a.equals(held[1]![0]!)).toBe(false);
+        expect(a.subarray(33, 49).equals(held[1]![0]!.subarray(33, 49))).toBe(false);
+      }
+      await bob.engine.fetchOnce();
+      await receiveAndAck(bob, 1, 'bob receives it once', aliceId);
+      const copies = bob.of('inbox/batch').flatMap((batch) => batch.messages).filter((m) => m.text === 'an answer gets lost');
+      expect(new Set(copies.map((m) => m.dedupeKey)).size).toBe(1);
+    } finally {
+      await alice.close();
+      await bob.close();
+      await lossy.close();
+      await Promise.all(servers.map((server) => server.stop()));
+      removeDir(alice.dataDir);
+      removeDir(bob.dataDir);
+    }
+  });
+});
+
+/** Forwards to `target`; the first POST is stored there but its answer is lost (the connection is cut). */
+async function startLostAnswerProxy(target: string): Promise<{ url: string; lostAnswers(): number; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  let lost = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      void (async () => {
+        const upstream = await fetch(`${target}${request.url ?? '/'}`, {
+          method: request.method,
+          headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/octet-stream' },
+          body: request.method === 'POST' ? Buffer.concat(chunks) : undefined,
+        });
+        const body = Buffer.from(await upstream.arrayBuffer());
+        if (request.method === 'POST' && lost === 0) {
+          lost++;
+          request.socket.destroy();
+          return;
+        }
+        response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+        response.end(body);
+      })().catch(() => request.socket.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    lostAnswers: () => lost,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -22,9 +22,23 @@ export class DropRequestError extends Error {
     readonly kind: DropErrorKind,
     message: string,
     readonly status?: number,
+    /** The system's error code of a network failure (`ECONNREFUSED`, `ENOTFOUND`, ...), when known. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'DropRequestError';
+  }
+
+  /**
+   * True when a failed POST surely stored nothing: the server refused it with an answer that says so,
+   * or no connection was ever made. False when it may have been stored and only the answer was lost
+   * (a timeout, a connection reset mid-request, a 500): the bytes may be on that server.
+   */
+  get surelyNotStored(): boolean {
+    if (this.kind === 'refused') return true;
+    if (this.kind === 'http') return this.status !== undefined && (this.status < 500 || this.status === 503 || this.status === 507);
+    if (this.kind === 'network') return this.code !== undefined && NOT_CONNECTED.has(this.code);
+    return false;
   }
 
   get retryable(): boolean {
@@ -251,7 +265,12 @@ export class DropClient {
     } catch (err) {
       if (refusalOf(err)) throw refusedError(err);
       const timeout = isTimeout(err);
-      throw new DropRequestError(timeout ? 'timeout' : 'network', timeout ? `The drop server did not answer in time; ${RETRY_HINT}` : `The drop server cannot be reached (${(err as Error).message}); ${RETRY_HINT}`);
+      throw new DropRequestError(
+        timeout ? 'timeout' : 'network',
+        timeout ? `The drop server did not answer in time; ${RETRY_HINT}` : `The drop server cannot be reached (${(err as Error).message}); ${RETRY_HINT}`,
+        undefined,
+        errorCode(err),
+      );
     }
   }
 }
@@ -279,6 +298,17 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 const RETRY_HINT = 'check the server address, the network and the proxy setting, then try again.';
+
+/** Network failures that happen before a request is sent: nothing can have been stored. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** The system error code of a failure or of its cause (undici wraps connection errors). */
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && !code.startsWith('UND_')) return code;
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof cause === 'string' ? cause : undefined;
+}
 
 /** What the user can do about a refusal, by status (PROTOCOL.md section 2). */
 function httpHint(status: number): string {

@@ -8,7 +8,10 @@
  * over to the next server takes that server's box. A message that asks for no receipt has one box
  * only, posted to one server: its acknowledge_id "0" makes the receiver dedupe by PDU hash, which
  * only identical bytes pass (PROTOCOL.md 4). Version 1: `sealed[i]` is copy index i (its own tag and
- * ephemeral key); a copy that fails over takes its identical bytes to the next server.
+ * ephemeral key). A copy index is tied to the server that holds it or may hold it: a POST that surely
+ * stored nothing (refused, no connection) lets the next server take the index; one whose answer was
+ * lost (timeout, reset, 500) keeps the index at that server, and the next server takes another index
+ * (a session seals 2 by default), so no two servers ever hold equal bytes or tags of one message.
  */
 import type { EventMap, OutboxCopies, RepostState } from '../../../shared/ipc/contract.js';
 import type { StoredOutboxRecord } from '../state/stateSchema.js';
@@ -40,17 +43,32 @@ export function freeTargets(record: StoredOutboxRecord, piece: Piece): number[] 
   return record.targets.map((_, index) => index).filter((index) => !piece.placed.some((placed) => placed.target === index));
 }
 
-/** Which sealed item copy `slot` of a piece takes to `target`. */
-export function sealedIndex(record: StoredOutboxRecord, piece: Piece, target: number, slot: number): number {
-  if (piece.sealed.length === 1) return 0;
-  return record.protocol === 1 ? slot : target;
+/**
+ * Which sealed item a copy of `piece` takes to `target`, or null when none may go there. Version 0:
+ * that target's own box (or the one box of a message without receipt, which may go anywhere: the
+ * receiver dedupes it by its bytes). Version 1: a copy index is tied to the one server that holds it
+ * or may hold it (`tied`: placed there, or tried there and the answer lost) and goes there again and
+ * nowhere else, so no two servers ever hold one copy's bytes or its tag; a server with no tied index
+ * takes the first untied one.
+ */
+export function chooseSealed(record: StoredOutboxRecord, piece: Piece, target: number, tied: ReadonlyMap<number, number>): number | null {
+  if (record.protocol === 0) {
+    const index = piece.sealed.length === 1 ? 0 : target;
+    return piece.sealed[index] ? index : null;
+  }
+  for (const [index, at] of tied) if (at === target) return piece.sealed[index] ? index : null;
+  for (let index = 0; index < piece.sealed.length; index++) if (!tied.has(index) && piece.sealed[index]) return index;
+  return null;
 }
 
-/** The bytes copy `slot` of piece `index` takes to `target`. */
-export function sealedBytes(record: StoredOutboxRecord, index: number, target: number, slot: number): Uint8Array {
-  const piece = record.pieces[index]!;
-  const sealed = piece.sealed[sealedIndex(record, piece, target, slot)] ?? '';
-  return new Uint8Array(Buffer.from(sealed, 'base64'));
+/** Version 1: the copy indices of a piece already tied to a server by a placement (index → target). */
+export function tiedCopies(piece: Piece): Map<number, number> {
+  return new Map(piece.placed.map((placed) => [placed.sealed, placed.target]));
+}
+
+/** The bytes of sealed item `index` of a piece. */
+export function sealedAt(piece: Piece, index: number): Uint8Array {
+  return new Uint8Array(Buffer.from(piece.sealed[index] ?? '', 'base64'));
 }
 
 /** Forgets the sealed bytes no longer needed: all of them (`keep` none), or all but the placed copies. */

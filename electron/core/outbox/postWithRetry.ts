@@ -25,11 +25,12 @@ export interface PostAttempt {
   pdu: Uint8Array;
   /**
    * The bytes for one drop URL, when they differ per URL (k-of-n: each server gets its own box, so
-   * no two servers ever hold equal bytes of one message). Default: `pdu` everywhere.
+   * no two servers ever hold equal bytes of one message); null: nothing may go there now (the URL is
+   * passed over in this round). Default: `pdu` everywhere.
    */
-  pduFor?(dropUrl: string): Uint8Array;
-  /** Each POST's outcome, for the servers' health scores. */
-  onOutcome?(dropUrl: string, ok: boolean, latencyMs: number): void;
+  pduFor?(dropUrl: string): Uint8Array | null;
+  /** Each POST's outcome (with the failure), for the servers' health scores and the copies' bookkeeping. */
+  onOutcome?(dropUrl: string, ok: boolean, latencyMs: number, failure?: unknown): void;
   retry: RetryPolicy;
   /** Shared by all posts: bounds the retries to any one host. */
   budget: RetryBudget;
@@ -86,15 +87,16 @@ export async function postWithRetry({ client, dropUrls, pdu, pduFor, onOutcome, 
         retryable = true;
         continue;
       }
+      const bytes = pduFor ? pduFor(dropUrl) : pdu;
+      if (!bytes) continue;
       tried.add(dropUrl);
       const started = performance.now();
       try {
-        await client().post(dropUrl, pduFor ? pduFor(dropUrl) : pdu);
+        await client().post(dropUrl, bytes);
         onOutcome?.(dropUrl, true, performance.now() - started);
         return dropUrl;
       } catch (err) {
-        // A refusal by our own address guard says nothing about the server.
-        if (!(err instanceof DropRequestError && err.kind === 'refused')) onOutcome?.(dropUrl, false, performance.now() - started);
+        onOutcome?.(dropUrl, false, performance.now() - started, err);
         lastError = err;
         retryable ||= !(err instanceof DropRequestError) || err.retryable;
       }

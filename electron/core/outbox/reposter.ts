@@ -25,7 +25,7 @@ import type { Logger } from '../../../shared/log.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { StoredOutboxRecord } from '../state/stateSchema.js';
 import type { StateStore } from '../state/stateStore.js';
-import { awaitsAcknowledgement, dropSealed, freeTargets, pieceAcked, sealedBytes, sealedIndex, statusEvent } from './copies.js';
+import { awaitsAcknowledgement, chooseSealed, dropSealed, freeTargets, pieceAcked, sealedAt, statusEvent, tiedCopies } from './copies.js';
 import type { ServerHealthBook } from './health.js';
 
 export interface RepostPolicy {
@@ -160,7 +160,7 @@ export class Reposter {
    */
   private async repost(localId: string, record: StoredOutboxRecord): Promise<void> {
     const { stateStore, health } = this.options;
-    const placedNow: { piece: number; target: number; sealed: number; slot: number }[] = [];
+    const placedNow: { piece: number; target: number; sealed: number }[] = [];
     for (let index = 0; index < record.pieces.length; index++) {
       if (pieceAcked(record, index)) continue;
       const piece = record.pieces[index]!;
@@ -169,13 +169,15 @@ export class Reposter {
         if (bytes.length === 0) continue;
         await this.post(record.targets[placed.target]!, bytes);
       }
+      const tied = tiedCopies(piece);
       for (let slot = piece.placed.length; slot < record.wanted; slot++) {
-        const free = freeTargets(record, piece).filter((target) => !placedNow.some((p) => p.piece === index && p.target === target));
+        const free = freeTargets(record, piece).filter((target) => ![...tied.values()].includes(target));
         const target = health.rank(free.map((t) => record.targets[t]!)).map((url) => record.targets.indexOf(url))[0];
         if (target === undefined) break;
-        const bytes = sealedBytes(record, index, target, slot);
-        if (bytes.length === 0) break;
-        if (await this.post(record.targets[target]!, bytes)) placedNow.push({ piece: index, target, sealed: sealedIndex(record, piece, target, slot), slot });
+        const sealed = chooseSealed(record, piece, target, tied);
+        if (sealed === null) break;
+        tied.set(sealed, target);
+        if (await this.post(record.targets[target]!, sealedAt(piece, sealed))) placedNow.push({ piece: index, target, sealed });
       }
     }
     // Acknowledged or cancelled meanwhile: those changes stand, this re-post is not written over them.

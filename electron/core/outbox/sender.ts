@@ -31,13 +31,13 @@ import { asApiFailure } from '../api/protocolFailure.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { StateStore } from '../state/stateStore.js';
 import type { StoredOutboxRecord, QueuedReceipt } from '../state/stateSchema.js';
-import type { DropClient } from '../net/dropClient.js';
+import { type DropClient, DropRequestError } from '../net/dropClient.js';
 import type { RetryBudget } from '../net/retryBudget.js';
 import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js';
 import { sendingReasonOf } from './sendingReason.js';
 import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } from './health.js';
 import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
-import { MAX_TARGETS, awaitsAcknowledgement, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, pieceAcked, sealedBytes, sealedIndex, statusEvent } from './copies.js';
+import { MAX_TARGETS, awaitsAcknowledgement, chooseSealed, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, pieceAcked, sealedAt, statusEvent, tiedCopies } from './copies.js';
 
 export interface SenderOptions {
   stateStore: StateStore;
@@ -480,6 +480,7 @@ export class Sender {
     if (!record) return;
     if (record.status !== 'sending' && !isPosted(record)) await stateStore.putOutboxRecord(localId, (record = { ...record, status: 'sending' }));
     const stopped = () => job.cancelled || job.delivered || this.closing.signal.aborted;
+    const tiedByPiece = record.pieces.map(tiedCopies);
     for (let slot = 0; slot < record.wanted; slot++) {
       const before = copiesOf(record).posted;
       for (let index = 0; index < record.pieces.length; index++) {
@@ -487,16 +488,29 @@ export class Sender {
         const free = freeTargets(record, record.pieces[index]!);
         if (free.length === 0) continue; // fewer servers than copies: no copy for this slot
         const snapshot: StoredOutboxRecord = record;
+        const piece = snapshot.pieces[index]!;
         const targetOf = (url: string): number => snapshot.targets.indexOf(url);
         const first = slot === 0 && !isPosted(record);
+        const tied = tiedByPiece[index]!;
+        const chosen = new Map<string, number>();
         let dropUrl: string;
         try {
           dropUrl = await postWithRetry({
             client: this.options.client,
             dropUrls: this.health.rank(free.map((target) => snapshot.targets[target]!)),
             pdu: new Uint8Array(0),
-            pduFor: (url) => sealedBytes(snapshot, index, targetOf(url), slot),
-            onOutcome: (url, ok, latencyMs) => this.health.record(url, ok, latencyMs),
+            pduFor: (url) => {
+              const sealed = chooseSealed(snapshot, piece, targetOf(url), tied);
+              if (sealed === null) return null;
+              chosen.set(url, sealed);
+              return sealedAt(piece, sealed);
+            },
+            onOutcome: (url, ok, latencyMs, failure) => {
+              // A refusal by our own address guard says nothing about the server.
+              if (!(failure instanceof DropRequestError && failure.kind === 'refused')) this.health.record(url, ok, latencyMs);
+              // Bytes that may be stored there stay tied to that server (version 1: one copy, one server).
+              if (!ok && !(failure instanceof DropRequestError && failure.surelyNotStored)) tied.set(chosen.get(url)!, targetOf(url));
+            },
             retry: this.options.retry,
             budget: this.options.retryBudget,
             signal: job.abort.signal,
@@ -536,8 +550,9 @@ export class Sender {
         const target: number = targetOf(dropUrl);
         const at = this.options.now();
         const pieces: StoredOutboxRecord['pieces'] = current.pieces.map((piece, i) =>
-          i === index ? { ...piece, placed: [...piece.placed, { target, sealed: sealedIndex(current, piece, target, slot), at }] } : piece,
+          i === index ? { ...piece, placed: [...piece.placed, { target, sealed: chosen.get(dropUrl)!, at }] } : piece,
         );
+        tied.set(chosen.get(dropUrl)!, target);
         record = { ...current, pieces, updatedAt: at };
         record.postedParts = record.pieces.filter((piece) => piece.placed.length > 0).length;
         if (isPosted(record) && record.status !== 'posted') record = this.reposter.schedule({ ...record, status: 'posted' }, at);
