@@ -106,16 +106,6 @@ export class Sender {
     options.v1?.onSessionsCommitted((identityId, peerHex) => this.retryWaiting(identityId, peerHex));
   }
 
-  /** Server health as posting learned it (tests and the fault harness read the ranking). */
-  get serverHealth(): ServerHealthBook {
-    return this.health;
-  }
-
-  /** Looks for re-posts due now (the timer does so every `repost.checkMs`). */
-  repostNow(): Promise<void> {
-    return this.reposter.check();
-  }
-
   /** The version-1 side, when switched on. */
   get v1(): SessionSender | undefined {
     return this.options.v1;
