@@ -39,9 +39,8 @@ CREATE TABLE IF NOT EXISTS drop_policies (
 CREATE TABLE IF NOT EXISTS spent_nonces (
   drop_id TEXT NOT NULL,
   nonce BLOB NOT NULL,
-  expires_at_ms INTEGER NOT NULL,
-  PRIMARY KEY (drop_id, nonce)
-) WITHOUT ROWID;
+  expires_at_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS stamp_nonces (
   drop_id TEXT NOT NULL,
   nonce BLOB NOT NULL,
@@ -89,7 +88,8 @@ export const SQLITE_WRITES = {
   insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body, standing) VALUES (?, ?, ?, ?, ?)',
   policySeq: 'SELECT seq FROM drop_policies WHERE drop_id = ?',
   savePolicy: 'INSERT INTO drop_policies (drop_id, seq, policy) VALUES (?, ?, ?) ON CONFLICT (drop_id) DO UPDATE SET seq = excluded.seq, policy = excluded.policy',
-  spend: 'INSERT OR IGNORE INTO spent_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
+  spend: 'INSERT INTO spent_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
+  spentLoad: 'SELECT drop_id, nonce, expires_at_ms FROM spent_nonces',
   introTaken: 'SELECT taken FROM intro_days WHERE drop_id = ? AND day = ?',
   introCount: 'INSERT INTO intro_days (drop_id, day, taken) VALUES (?, ?, 1) ON CONFLICT (drop_id, day) DO UPDATE SET taken = taken + 1',
   forgetSpent: 'DELETE FROM spent_nonces WHERE expires_at_ms < ?',

@@ -74,9 +74,29 @@ const forgetSpent = db.prepare(sql.forgetSpent);
 const forgetIntroDays = db.prepare(sql.forgetIntroDays);
 const stampInsert = db.prepare(sql.stampInsert);
 const stampForget = db.prepare(sql.stampForget);
-// Stamp nonces are checked here in memory and only appended to their table (no index): a random-key
-// index insert per stamped message dirtied a page of its own in every commit and cut the POST rate
-// to a third. One process owns the database, and the table restores the memory after a restart.
+// The spent sets are checked here in memory and only appended to their tables (no index): a
+// random-key index insert per ticket or stamp dirtied a page of its own in every commit and cut the
+// POST rate to a third. One process owns the database; the tables restore the memory at start.
+// Tickets: a 48-bit hash of (drop, nonce) per spent ticket (a false "spent" needs a collision among
+// the live entries: about 1 in 10^8 at a million), pruned by expiry day. Stamps: ten minutes' worth.
+const { createHash } = require('node:crypto');
+const spentKey = (dropId, nonce) => createHash('sha256').update(dropId).update(nonce).digest().readUIntBE(0, 6);
+const spentTickets = new Set();
+const spentByExpiry = new Map();
+const markSpent = (key, expiresAtMs) => {
+  spentTickets.add(key);
+  let keys = spentByExpiry.get(expiresAtMs);
+  if (!keys) spentByExpiry.set(expiresAtMs, (keys = []));
+  keys.push(key);
+};
+for (const r of db.prepare(sql.spentLoad).iterate()) markSpent(spentKey(r.drop_id, r.nonce), r.expires_at_ms);
+const ticketSpent = (dropId, nonce, expiresAtMs) => {
+  const key = spentKey(dropId, nonce);
+  if (spentTickets.has(key)) return true;
+  spend.run(dropId, nonce, expiresAtMs);
+  markSpent(key, expiresAtMs);
+  return false;
+};
 const recentStamps = new Map();
 for (const r of db.prepare(sql.stampLoad).iterate(Date.now())) recentStamps.set(r.drop_id + r.nonce.toString('hex'), r.expires_at_ms);
 const stampSpent = (dropId, nonce, expiresAtMs) => {
@@ -86,9 +106,7 @@ const stampSpent = (dropId, nonce, expiresAtMs) => {
   recentStamps.set(key, expiresAtMs);
   return false;
 };
-// Spent tickets live for weeks and expire by whole days: a full scan of them once an hour is enough.
-const TICKET_PURGE_MS = 3600000;
-let lastTicketPurge = 0;
+
 const rowsUpTo = db.prepare(sql.rowsUpTo);
 const deleteAt = db.prepare(sql.deleteAt);
 // Every check of an admission happens here, in the transaction that stores the message: a refused
@@ -104,7 +122,7 @@ const admit = (dropId, size, a) => {
   }
   if (a.nonce !== null && a.standing === ${STANDING.stamped}) {
     if (stampSpent(dropId, a.nonce, a.expiresAtMs)) return ${NONCE_SPENT};
-  } else if (a.nonce !== null && spend.run(dropId, a.nonce, a.expiresAtMs).changes === 0) return ${NONCE_SPENT};
+  } else if (a.nonce !== null && ticketSpent(dropId, a.nonce, a.expiresAtMs)) return ${NONCE_SPENT};
   if (a.introDay !== null) introCount.run(dropId, a.introDay);
   return 0;
 };
@@ -130,16 +148,21 @@ const changePolicy = db.transaction((c) => {
   const current = policySeq.get(c.dropId);
   if ((current ? current.seq : 0) !== c.previousSeq) return false;
   savePolicy.run(c.dropId, c.seq, c.json);
-  for (const s of c.strikes) spend.run(c.dropId, s.nonce, s.expiresAtMs);
+  for (const s of c.strikes) ticketSpent(c.dropId, s.nonce, s.expiresAtMs);
   return true;
 });
 const forget = db.transaction((nowMs, beforeDay) => {
   let forgotten = stampForget.run(nowMs).changes + forgetIntroDays.run(beforeDay).changes;
   for (const [key, expiresAtMs] of recentStamps) if (expiresAtMs < nowMs) recentStamps.delete(key);
-  if (nowMs - lastTicketPurge >= TICKET_PURGE_MS) {
-    lastTicketPurge = nowMs;
-    forgotten += forgetSpent.run(nowMs).changes;
+  // Tickets expire by whole days: the table is scanned only when a day's tickets have expired.
+  let expiredDay = false;
+  for (const [expiresAtMs, keys] of spentByExpiry) {
+    if (expiresAtMs >= nowMs) continue;
+    for (const key of keys) spentTickets.delete(key);
+    spentByExpiry.delete(expiresAtMs);
+    expiredDay = true;
   }
+  if (expiredDay) forgotten += forgetSpent.run(nowMs).changes;
   return forgotten;
 });
 // One tier of eviction: among messages of at most standing (dropStore.ts STANDING), "the drop
