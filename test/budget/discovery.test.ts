@@ -19,6 +19,10 @@ let dataDir: string;
 let server: ServerProcess;
 let live: RecordingProxy;
 let dead: RecordingProxy;
+/** A contact's server: the same server process behind another address. */
+let contact: RecordingProxy;
+/** Labels each connection with the running test's clock. */
+let clock: () => number = () => 0;
 
 /** A port nobody listens on (taken, then let go). */
 async function deadPort(): Promise<number> {
@@ -33,12 +37,14 @@ beforeAll(async () => {
   setLogLevel('error');
   dataDir = makeDataDir();
   server = await startServerProcess(dataDir);
-  live = await startRecordingProxy(server.url);
-  dead = await startRecordingProxy(`http://127.0.0.1:${await deadPort()}`);
+  live = await startRecordingProxy(server.url, () => clock());
+  dead = await startRecordingProxy(`http://127.0.0.1:${await deadPort()}`, () => clock());
+  contact = await startRecordingProxy(server.url, () => clock());
 });
 afterAll(async () => {
   await live?.close();
   await dead?.close();
+  await contact?.close();
   await server?.stop();
   removeDataDir(dataDir);
 });
@@ -76,5 +82,48 @@ describe('discovery in budget mode', () => {
     // At the start, then once after the hour (and once more at two hours at most).
     expect(discoveries(dead)).toBeGreaterThanOrEqual(2);
     expect(discoveries(dead)).toBeLessThanOrEqual(3);
+  }, 60_000);
+
+  it('asks a contact\'s server at a random time within a day of the first real PDU to it, then sends cover there', async () => {
+    const timer = new FakeSlotTimer(Date.UTC(2026, 5, 1));
+    clock = () => timer.now();
+    const budget = new TrafficBudget({
+      setting: () => ({ ...DEFAULT_TRAFFIC_BUDGET, preset: 'medium' }),
+      proxy: () => ({ kind: 'none' }),
+      guard: loopbackGuard(),
+      ownDrops: () => [formatDropUrl(live.url, generateDropId())],
+      readDrop: (dropUrl, fetch) => fetch(dropUrl, null, {}).then(() => undefined),
+      noteServer: () => undefined,
+      timer,
+      random: seededRandom(9),
+      logger: createLogger('budget-test'),
+    });
+    await budget.configure();
+    const client = budget.postingClient()!;
+    const toContact = () => void client.post(formatDropUrl(contact.url, generateDropId()), new Uint8Array(2149)).catch(() => undefined);
+    const settle = async () => {
+      await budget.idle();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await Promise.all([live.quiet(), contact.quiet()]);
+    };
+    const start = timer.now();
+    toContact();
+    // Two days of Medium slots, a real PDU to the contact every two hours.
+    for (let hour = 2; hour <= 48; hour += 2) {
+      await timer.runUntil(start + hour * 3600_000, settle);
+      toContact();
+    }
+    await budget.close();
+    await Promise.all([live.quiet(), contact.quiet()]);
+    const discoveries = contact.records.filter((r) => r.path.endsWith('/.well-known/deaddrop'));
+    expect(discoveries).toHaveLength(1);
+    const asked = discoveries[0]!.label;
+    expect(asked - start).toBeLessThan(24 * 3600_000);
+    // Cover went to the own server until the contact's server said it takes cover, then there.
+    const coverTo = (proxy: RecordingProxy, from: number, to: number) => proxy.records.filter((r) => r.cover === '1' && r.label >= from && r.label < to).length;
+    expect(coverTo(contact, start, asked)).toBe(0);
+    expect(coverTo(live, start, asked)).toBeGreaterThan(0);
+    expect(coverTo(contact, asked, Infinity)).toBeGreaterThan(0);
+    expect(coverTo(live, asked + 1, Infinity)).toBe(0);
   }, 60_000);
 });

@@ -17,6 +17,8 @@ export interface CoverTargetOptions {
   ownDrops(): readonly string[];
   /** U[0, 1) */
   random(): number;
+  /** A real POST went to `serverUrl` (whether it takes cover may be unknown yet). */
+  onRealServer?(serverUrl: string): void;
 }
 
 export class CoverTargets {
@@ -26,7 +28,9 @@ export class CoverTargets {
 
   /** A real POST went to `dropUrl`. */
   noteRealPost(dropUrl: string): void {
-    this.recent.push(parseDropUrl(dropUrl).serverUrl);
+    const { serverUrl } = parseDropUrl(dropUrl);
+    this.options.onRealServer?.(serverUrl);
+    this.recent.push(serverUrl);
     if (this.recent.length > WINDOW) this.recent.shift();
   }
 

@@ -56,6 +56,8 @@ export class TrafficBudget {
   private readonly covers: CoverTargets;
   private readonly features = new Map<string, { features: ServerFeatures; at: number }>();
   private readonly discovering = new Set<string>();
+  /** Contacts' servers waiting for their discovery (see `discoverLater`). */
+  private readonly discoveryPlanned = new Map<string, () => void>();
   private readonly queueingClient: DropClient;
   private readonly timer: SlotTimer;
 
@@ -64,7 +66,12 @@ export class TrafficBudget {
     const random = options.random ?? Math.random;
     this.queue = new PostQueue(() => this.timer.now());
     this.transport = new SlotTransport({ proxy: options.proxy, guard: options.guard, timeoutMs: options.timeoutMs });
-    this.covers = new CoverTargets({ takesCover: (serverUrl) => this.featuresOf(serverUrl)?.cover === true, ownDrops: options.ownDrops, random });
+    this.covers = new CoverTargets({
+      takesCover: (serverUrl) => this.featuresOf(serverUrl)?.cover === true,
+      ownDrops: options.ownDrops,
+      random,
+      onRealServer: (serverUrl) => this.discoverLater(serverUrl, random),
+    });
     this.scheduler = new BudgetScheduler({
       shape: () => (this.active ? this.shape() : null),
       ownDrops: options.ownDrops,
@@ -102,6 +109,7 @@ export class TrafficBudget {
    */
   async configure(): Promise<void> {
     if (!this.enabled) {
+      this.cancelPlannedDiscovery();
       await this.scheduler.stop();
       this.queue.release('The traffic budget was switched off; the message is sent directly.');
       for (const dropUrl of this.options.ownDrops()) this.options.noteServer(dropUrl, { canPad: undefined, canCover: undefined });
@@ -120,6 +128,7 @@ export class TrafficBudget {
   }
 
   async close(): Promise<void> {
+    this.cancelPlannedDiscovery();
     await this.scheduler.stop();
     this.queue.release('The engine stopped.');
   }
@@ -133,16 +142,37 @@ export class TrafficBudget {
     return this.features.get(serverUrl)?.features;
   }
 
+  /**
+   * A server real PDUs went to, not asked yet: asked at a random time within the next day, so the
+   * request does not follow the slot that carried the first PDU to it (that would mark the slot).
+   * Until then it takes no cover.
+   */
+  private discoverLater(serverUrl: string, random: () => number): void {
+    if (!this.stale(serverUrl) || this.discoveryPlanned.has(serverUrl)) return;
+    const cancel = this.timer.after(random() * DISCOVERY_MAX_AGE_MS, () => {
+      this.discoveryPlanned.delete(serverUrl);
+      void this.discover(serverUrl, null);
+    });
+    this.discoveryPlanned.set(serverUrl, cancel);
+  }
+
+  private cancelPlannedDiscovery(): void {
+    for (const cancel of this.discoveryPlanned.values()) cancel();
+    this.discoveryPlanned.clear();
+  }
+
   /** Whether `serverUrl`'s features should be asked (again). */
   private stale(serverUrl: string): boolean {
     const known = this.features.get(serverUrl);
     return !known || known.at <= this.timer.now() - DISCOVERY_MAX_AGE_MS;
   }
 
-  private async discover(serverUrl: string, dropUrl: string): Promise<void> {
+  /** Asks `serverUrl` what it offers; `dropUrl`: an own drop there, whose server status says so. */
+  private async discover(serverUrl: string, dropUrl: string | null): Promise<void> {
+    const note = (features: ServerFeatures) => dropUrl !== null && this.options.noteServer(dropUrl, { canPad: features.page, canCover: features.cover });
     const known = this.features.get(serverUrl);
     if (known && !this.stale(serverUrl)) {
-      this.options.noteServer(dropUrl, { canPad: known.features.page, canCover: known.features.cover });
+      note(known.features);
       return;
     }
     if (this.discovering.has(serverUrl)) return;
@@ -150,12 +180,12 @@ export class TrafficBudget {
     try {
       const features = await this.transport.discover(serverUrl);
       this.features.set(serverUrl, { features, at: this.timer.now() });
-      this.options.noteServer(dropUrl, { canPad: features.page, canCover: features.cover });
+      note(features);
     } catch (err) {
       // Unknown counts as "cannot" until it is asked again: never padded on a guess.
       this.options.logger.warn('drop server features unknown', { error: err instanceof Error ? err.message : 'unknown' });
       this.features.set(serverUrl, { features: NO_FEATURES, at: this.timer.now() - DISCOVERY_MAX_AGE_MS + DISCOVERY_RETRY_MS });
-      this.options.noteServer(dropUrl, { canPad: false, canCover: false });
+      note(NO_FEATURES);
     } finally {
       this.discovering.delete(serverUrl);
     }
