@@ -337,7 +337,7 @@ function AddDropForm({ identity }: { identity: IdentitySummary }) {
     setServerUrl('');
     // Contacts using Deaddrop hear of it now (a contact update); others need the new card.
     const told = await adoptChange(identity, result.value);
-    useUi.getState().notify('info', `Drop added. Give your contacts your new contact card so they write to it too.${toldText(told)}`);
+    useUi.getState().notify('info', `Drop added.${toldText(told)}`);
   };
 
   return (
@@ -390,7 +390,7 @@ function RemoveDrop({ identity, dropUrl, onDone }: { identity: IdentitySummary; 
     const result = await bridge.invoke('identities/removeDrop', { identityId: identity.id, dropUrl });
     if (!result.ok) return setError(result.error.message);
     const told = await adoptChange(identity, result.value);
-    useUi.getState().notify('info', `Drop removed. Send your contacts your new contact card.${toldText(told)}`);
+    useUi.getState().notify('info', `Drop removed.${toldText(told)}`);
     onDone(true);
   };
 
