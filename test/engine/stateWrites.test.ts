@@ -122,7 +122,7 @@ describe('batched state writes', () => {
     const server = createServer((request, response) => {
       request.resume();
       request.on('end', () => {
-        if (request.method === 'POST') seenAtPost.push(onDisk(engine.dataDir).outbox['first-post']?.pendingPdus.length ?? null);
+        if (request.method === 'POST') seenAtPost.push(onDisk(engine.dataDir).outbox['first-post']?.pieces.length ?? null);
         response.writeHead(200).end();
       });
     });
