@@ -16,7 +16,7 @@ export type CryptoRequest =
    * Trial-opens a batch of PDUs against all given identities. The PDUs travel packed end to end in
    * one buffer (transferred, not copied: cloning thousands of small arrays costs microseconds each).
    */
-  | { kind: 'trialOpen'; identities: KeyPair[]; packed: Uint8Array; lengths: number[] }
+  | { kind: 'trialOpen'; identities: KeyPair[]; packed: Uint8Array; lengths: number[]; /** Also look for v1 Init tags (default true). */ inits?: boolean }
   /**
    * Argon2id of a passphrase (UTF-8, transferred): a third of a second at our defaults, seconds at
    * the most a file may ask for. The pool sends these to one worker only, which keeps libsodium's memory.

@@ -25,7 +25,7 @@ export async function handleCryptoRequest({ seq, request }: CryptoEnvelope): Pro
       case 'seal':
         return { seq, response: ok({ pdu: await nativeBox.sealPdu(request.sender, request.recipientPublicKey, request.payload) }) };
       case 'trialOpen':
-        return { seq, response: ok(trialOpenWithInits(request.identities.map(prepareIdentity), unpackPdus(request.packed, request.lengths))) };
+        return { seq, response: ok(trialOpenWithInits(request.identities.map(prepareIdentity), unpackPdus(request.packed, request.lengths), request.inits ?? true)) };
       case 'argon2id':
         return { seq, response: ok({ key: await deriveArgon2id(request) }) };
       case 'close':

@@ -202,7 +202,7 @@ function isPdu(pdu: Uint8Array): boolean {
  * PDUs of the wrong length or version, or for nobody here, give null.
  */
 export function trialOpenPrepared(identities: readonly PreparedIdentity[], pdus: readonly Uint8Array[]): (TrialHit | null)[] {
-  return trialOpenWithInits(identities, pdus).hits;
+  return trialOpenWithInits(identities, pdus, false).hits;
 }
 
 /** A PDU no v0 box opened whose tag is a version-1 Init tag for an identity: its dh1 for the engine. */
@@ -213,11 +213,12 @@ export interface InitCandidate {
 
 /**
  * `trialOpenPrepared`, and for each PDU no identity opened, the version-1 Init candidate it is (or null):
- * the same X25519 per identity serves both (v1InitTrial.ts).
+ * the same X25519 per identity serves both (v1InitTrial.ts). `withInits` false: the v0 trial alone.
  */
 export function trialOpenWithInits(
   identities: readonly PreparedIdentity[],
   pdus: readonly Uint8Array[],
+  withInits = true,
 ): { hits: (TrialHit | null)[]; inits: (InitCandidate | null)[] } {
   const hits: (TrialHit | null)[] = [];
   const inits: (InitCandidate | null)[] = [];
@@ -242,7 +243,7 @@ export function trialOpenWithInits(
         break;
       }
     }
-    if (hits[hits.length - 1]) continue;
+    if (hits[hits.length - 1] || !withInits) continue;
     for (let i = 0; i < identities.length; i++) {
       const shared1 = shared[i];
       if (shared1 && isInitTag(shared1, pdu, identities[i]!.publicKey)) {

@@ -3,35 +3,26 @@
  * and a v0 box both start with an ephemeral key E at bytes 1..33, so the one X25519 per identity the v0
  * trial pays, dh1 = X25519(IK_B, E), also keys the Init tag:
  *
- *   K_i = HKDF-SHA256(ikm = dh1, salt = E || IK_B, info "DD1 init", 32);  T_init = HMAC(K_i, "DD1 init")[0..16]
+ *   T_init = HMAC-SHA256(key = dh1, "DD1 init tag" || E || IK_B)[0..16]
  *
- * A PDU no v0 identity opened costs this one HKDF + HMAC per identity more; one whose bytes 33..49 are
- * T_init goes back to the engine with dh1, which opens the rest with the ratchet library
- * (`openInitWithDh`). The derivation is the library's (electron/core/v1/session.ts `initKeys`), repeated
- * here because workers may not import the engine; test/engine/protocolV1.test.ts opens Init PDUs the
- * library sealed through this check.
+ * A PDU no v0 identity opened costs this one HMAC per identity more; one whose bytes 33..49 are T_init
+ * goes back to the engine with dh1, which opens the rest with the ratchet library (`openInitWithDh`).
+ * The derivation is the library's (electron/core/v1/session.ts `initTag`), repeated here because
+ * workers may not import the engine; test/engine/protocolV1.test.ts opens Init PDUs the library sealed
+ * through this check.
  */
 import { createHmac } from 'node:crypto';
 
-const LABEL = Buffer.from('DD1 init', 'latin1');
-/** HKDF-Expand's first block input: info || 0x01. */
-const EXPAND_1 = Buffer.concat([LABEL, Buffer.from([1])]);
+const LABEL = Buffer.from('DD1 init tag', 'latin1');
 const OFF_E = 1;
 const OFF_T = 33;
 const TAG_LENGTH = 16;
-/** E || IK_B scratch: this code is synchronous, so one buffer serves every call. */
-const salt = Buffer.alloc(64);
 
 /**
  * True when `pdu`'s tag is the Init tag of an Init PDU sealed to `ourPublic` (given dh1 with its E).
- * HKDF by hand (extract, one expand block): three HMACs, half the time of `hkdfSync` here, on the path
- * every foreign PDU takes. A tag is not secret (it is on the wire), so a plain comparison is fine.
+ * A tag is not secret (it is on the wire), so a plain comparison is fine.
  */
 export function isInitTag(dh1: Uint8Array, pdu: Uint8Array, ourPublic: Uint8Array): boolean {
-  salt.set(pdu.subarray(OFF_E, OFF_T), 0);
-  salt.set(ourPublic, 32);
-  const prk = createHmac('sha256', salt).update(dh1).digest();
-  const ki = createHmac('sha256', prk).update(EXPAND_1).digest();
-  const tag = createHmac('sha256', ki).update(LABEL).digest();
+  const tag = createHmac('sha256', dh1).update(LABEL).update(pdu.subarray(OFF_E, OFF_T)).update(ourPublic).digest();
   return Buffer.from(pdu.buffer, pdu.byteOffset + OFF_T, TAG_LENGTH).equals(tag.subarray(0, TAG_LENGTH));
 }

@@ -1,6 +1,11 @@
 /**
  * `npm run bench:trial`: trial-decryption throughput of the crypto worker pool against the raw X25519
  * rate measured in the same run, and end-to-end delivery latency with WebSocket push and with polling.
+ * Protocol v1 rows (issue 14 "Performance"), measured in the same run: foreign-PDU throughput through
+ * the engine's v1 receive path (tag lookup in a table of 500 sessions on the main thread, then the
+ * worker's trial with the Init tag check) against the v0 trial alone (target ≥ 0.9); opening one of
+ * our own Session PDUs against the time of one raw X25519 (target ≤ 5); the memory the tag tables of
+ * 500 sessions hold (target ≤ 8 MB).
  *
  *   node --import tsx test/bench/trial.ts [--pdus 10000] [--latency-messages 500] [--skip-latency]
  */
@@ -12,6 +17,11 @@ import { type CryptoPool, createCryptoPool, defaultPoolSize } from '../../electr
 import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { rawX25519Rate } from './rawX25519.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { type SessionState, OFF_H, OFF_T, openSession, seal } from '../../electron/core/v1/session.js';
+import { TagTable } from '../../electron/core/v1/tagTable.js';
+import { establish, sealed, text } from '../v1/helpers.js';
 import { measureLatency } from './trialLatency.js';
 
 const { values } = parseArgs({
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
     const note = size === 1 ? '  (target >= 0.5)' : `  scaling vs 1 worker: ${(rate / rates.get(1)!).toFixed(2)}x`;
     console.log(`trial open, ${size} worker${size > 1 ? 's' : ''}: ${fmt(rate)} msgs/s  ratio to raw X25519: ${(rate / raw).toFixed(2)}${note}`);
   }
+  await v1Rows(batch, raw);
   if (values['skip-latency']) return;
   const count = Number(values['latency-messages']);
   for (const push of [true, false]) {
@@ -84,6 +95,82 @@ async function main(): Promise<void> {
       `delivery latency, ${push ? 'WebSocket push' : 'polling (1 s interval)'}: p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  over ${result.count} messages${push ? '  (target p50 < 50 ms)' : ''}`,
     );
   }
+}
+
+const V1_SESSIONS = 500;
+const NOW = 1_000_000;
+
+/** Heap and array-buffer bytes after a full collection. */
+function memoryNow(gc: () => void): number {
+  gc();
+  gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+async function v1Rows(batch: Awaited<ReturnType<typeof buildBatch>>, raw: number): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Our 500 sessions as the receiver holds them (each answered once: current and next epoch listed).
+  const states: SessionState[] = [];
+  for (let i = 0; i < V1_SESSIONS; i++) {
+    const { alice, bob } = establish(NOW, 2);
+    const reply = sealed(seal(bob, text('reply'), {}, NOW));
+    const opened = openSession(alice, reply.pdu, NOW);
+    if (!opened || !('state' in opened)) throw new Error('session setup failed');
+    states.push(opened.state);
+  }
+  const before = memoryNow(gc);
+  const table = TagTable.fromStates(states);
+  // Steady state: every session replaced once more (as after a commit), tombstones swept.
+  for (const state of states) table.setSession(state);
+  const tagBytes = memoryNow(gc) - before;
+  console.log(
+    `v1 tag table, ${V1_SESSIONS} sessions: ${table.size.toLocaleString('en-US')} entries, ${(tagBytes / 2 ** 20).toFixed(2)} MB (heap + array buffers after GC; slots ${(table.bytes / 2 ** 20).toFixed(2)} MB)  (target <= 8 MB)`,
+  );
+
+  // Foreign PDUs through the v1 receive path vs the v0 trial alone, one worker, same PDUs, interleaved.
+  const pool = await createCryptoPool({ size: 1 });
+  let v0 = 0;
+  let v1 = 0;
+  try {
+    const ours = Math.ceil(PDUS / OURS_EVERY);
+    await pool.trialOpenWithInits([batch.me], batch.pdus.slice(0, 500));
+    for (let round = 0; round < ROUNDS; round++) {
+      let start = process.hrtime.bigint();
+      const hits0 = (await pool.trialOpen([batch.me], batch.pdus)).filter(Boolean).length;
+      v0 = Math.max(v0, PDUS / (Number(process.hrtime.bigint() - start) / 1e9));
+      start = process.hrtime.bigint();
+      const untagged = batch.pdus.filter((pdu) => table.lookup(pdu.subarray(OFF_T, OFF_H)) === undefined);
+      const outcome = await pool.trialOpenWithInits([batch.me], untagged);
+      v1 = Math.max(v1, PDUS / (Number(process.hrtime.bigint() - start) / 1e9));
+      if (hits0 !== ours || outcome.hits.filter(Boolean).length !== ours || outcome.inits.some(Boolean)) throw new Error('the two paths found different messages');
+    }
+  } finally {
+    await pool.close();
+  }
+  console.log(`v1 foreign PDUs, 1 worker, ${V1_SESSIONS} sessions in the tag table: v0 trial ${fmt(v0)} PDUs/s; v1 path (tag lookup + trial with Init tag) ${fmt(v1)} PDUs/s; ratio ${(v1 / v0).toFixed(2)}  (target >= 0.9)`);
+
+  // Opening one of our own Session PDUs, against one raw X25519 of this run.
+  let openUs = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    let { alice, bob } = establish(NOW, 2);
+    const pdus: Uint8Array[] = [];
+    for (let i = 0; i < 120; i++) {
+      const r = sealed(seal(bob, text(`message ${i}`), {}, NOW));
+      bob = r.state;
+      pdus.push(r.pdu);
+    }
+    const start = process.hrtime.bigint();
+    for (const pdu of pdus) {
+      const opened = openSession(alice, pdu, NOW);
+      if (!opened || !('state' in opened)) throw new Error('own PDU did not open');
+      alice = opened.state;
+    }
+    openUs = Math.min(openUs, Number(process.hrtime.bigint() - start) / 1e3 / pdus.length);
+  }
+  const x25519Us = 1e6 / raw;
+  console.log(`v1 own Session PDU open: ${openUs.toFixed(1)} us; raw X25519 ${x25519Us.toFixed(1)} us; ratio ${(openUs / x25519Us).toFixed(2)} X25519s  (target <= 5)`);
 }
 
 await main();

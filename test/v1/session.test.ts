@@ -52,7 +52,7 @@ describe('v1 wire layouts', () => {
     expect(PDU_LENGTH - OFF_B).toBe(2036);
   });
 
-  it('Init PDU: T_init from dh1 = X25519(E, IK_B), S = IK_A || RK_A, B 2020 at 129 naming the QPK', () => {
+  it('Init PDU: T_init = HMAC(dh1 = X25519(E, IK_B), ...), S = IK_A || RK_A, B 2020 at 129 naming the QPK', () => {
     const alice = generateKeyPair();
     const bob = generateKeyPair();
     const qpk = newQrPrekey(NOW);
@@ -63,7 +63,8 @@ describe('v1 wire layouts', () => {
     const e = pdu.subarray(1, 33);
     const dh1 = x25519(bob, e)!;
     const ki = hkdf(dh1, Buffer.concat([e, bob.publicKey]), Buffer.from('DD1 init'), 32);
-    expect(Buffer.from(pdu.subarray(OFF_T, OFF_S))).toEqual(hmac(ki, Buffer.from('DD1 init')).subarray(0, 16));
+    // One HMAC keyed with dh1 (what every foreign PDU pays); K_i only once the tag matched.
+    expect(Buffer.from(pdu.subarray(OFF_T, OFF_S))).toEqual(hmac(dh1, Buffer.from('DD1 init tag'), e, bob.publicKey).subarray(0, 16));
     const ks = hkdf(ki, Buffer.alloc(0), Buffer.from('DD1 init s'), 44);
     const s = gcmOpen(ks.subarray(0, 32), ks.subarray(32), pdu.subarray(OFF_S, OFF_INIT_B), Buffer.concat([Uint8Array.of(0), e, pdu.subarray(OFF_T, OFF_S), bob.publicKey]))!;
     expect(Buffer.from(s)).toEqual(Buffer.concat([alice.publicKey, unb64(state.dhsPub)]));

@@ -219,7 +219,7 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
   });
   if (fatal) throw fatal;
 
-  const trialOpenWithInits = async (identities: readonly KeyPair[], pdus: readonly Uint8Array[]): Promise<TrialOutcome> => {
+  const trialOpenWithInits = async (identities: readonly KeyPair[], pdus: readonly Uint8Array[], inits = true): Promise<TrialOutcome> => {
     if (pdus.length === 0 || identities.length === 0) return { hits: pdus.map(() => null), inits: pdus.map(() => null) };
     grow();
     const chunk = Math.max(MIN_CHUNK, Math.ceil(pdus.length / (size * 4)));
@@ -229,7 +229,7 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       jobs.push(
         run('trialOpen', () => {
           const { packed, lengths } = packPdus(slice);
-          return { request: { kind: 'trialOpen', identities: [...identities], packed, lengths }, transfer: [packed.buffer as ArrayBuffer] };
+          return { request: { kind: 'trialOpen', identities: [...identities], packed, lengths, inits }, transfer: [packed.buffer as ArrayBuffer] };
         }),
       );
     }
@@ -246,9 +246,10 @@ export async function createCryptoPool(options: CryptoPoolOptions = {}): Promise
       return (await run('seal', () => ({ request: { kind: 'seal', sender, recipientPublicKey, payload }, transfer: [] }))).pdu;
     },
     async trialOpen(identities, pdus) {
-      return (await trialOpenWithInits(identities, pdus)).hits;
+      // Without version-1 sessions nothing looks for Init PDUs: the v0 trial alone.
+      return (await trialOpenWithInits(identities, pdus, false)).hits;
     },
-    trialOpenWithInits,
+    trialOpenWithInits: (identities, pdus) => trialOpenWithInits(identities, pdus),
     async argon2id(passphrase, salt, limits, length) {
       const reply = await run('argon2id', () => {
         // A fresh copy per try: the transferred buffer is gone after sending.

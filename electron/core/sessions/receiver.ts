@@ -481,7 +481,6 @@ export class SessionReceiver {
           if (patch.pending !== undefined && !sessions.get(identityId, patch.pending)) continue;
           await sessions.setPeer(identityId, peerHex, patch);
         }
-        if (claim.peerPatches.size > 0) this.table = null;
       });
       for (const tell of told) tell();
       for (const [key, refs] of claim.acked) this.tell('peerAcked', ...splitKey(key), refs);
@@ -500,12 +499,20 @@ export class SessionReceiver {
     if (claim) this.release(claim, true);
   }
 
-  /** Forgets a claim; `revert` puts the committed states back in the table. */
+  /**
+   * Forgets a claim; `revert` puts the committed states of its sessions back in the table (only those:
+   * rebuilding the whole table after every failed poll would cost a tag computation per session).
+   */
   release(claim: Claim, revert: boolean): void {
-    for (const id of claim.states.keys()) if (this.holders.get(id) === claim) this.holders.delete(id);
-    if (revert && claim.states.size > 0) {
-      this.log.debug('uncommitted session changes forgotten', { sessions: claim.states.size });
-      this.table = null;
+    const mine = [...claim.states].filter(([id]) => this.holders.get(id) === claim);
+    for (const [id] of mine) this.holders.delete(id);
+    if (revert && mine.length > 0) {
+      this.log.debug('uncommitted session changes forgotten', { sessions: mine.length });
+      for (const [id, { identityId }] of mine) {
+        const committed = this.options.stateStore.locked ? undefined : this.options.sessions.get(identityId, id);
+        if (committed) this.table?.setSession(committed);
+        else this.table?.removeSession(id);
+      }
     }
     claim.states.clear();
     claim.v1Peers.clear();

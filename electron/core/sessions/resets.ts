@@ -26,10 +26,12 @@ const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('h
 const b64Of = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');
 
 /**
- * The peer answered in this session, so they hold it: as initiator we received a Session PDU (confirmed);
- * as responder one after their Init chain (receiving epoch 1 or later).
+ * The peer holds this session: they started it (we are the responder), or they answered in it (we
+ * started it and a Session PDU of theirs arrived: confirmed). A new Init from such a peer means they
+ * lost it (or someone else holds their identity key); an unanswered Init of ours crossing theirs is a
+ * simultaneous Init.
  */
-export const peerAnswered = (state: SessionState): boolean => (state.role === 'initiator' ? state.confirmed : state.recvEpoch >= 1);
+export const peerAnswered = (state: SessionState): boolean => state.role === 'responder' || state.confirmed;
 
 /** The sessions we may write in with a peer: neither pending nor retired. */
 export function sendableSessions(sessions: SessionStore, identityId: string, peerHex: string): SessionState[] {

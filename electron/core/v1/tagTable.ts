@@ -5,6 +5,13 @@
  *
  * 8-byte keys: a false hit needs a 64-bit collision and is caught by the session's full 16-byte check
  * (`openSession` recomputes the tag maps), so the table never decides anything on its own.
+ *
+ * Memory (issue 14: 500 sessions ≤ 8 MB): every slot is five typed-array cells, 16 bytes (key 8,
+ * session 4, epoch mod 2^16 2, n · copy · consumed packed in 2), no object per entry; the load is kept
+ * between 0.6 and 0.75 (tombstones of replaced sessions are swept at the same size). 500 sessions with
+ * 512 tags each (W × 2 copies × current and next epoch) take 5.5-7 MB (`npm run bench:trial` measures
+ * it). Removing a session scans the slots (a fraction of a millisecond), which spares an index per
+ * session. The epoch in a hit is informational (mod 2^16): the session's own tag check decides.
  */
 import { type SessionState, tagEntries } from './session.js';
 
@@ -16,32 +23,41 @@ export interface TagHit {
   consumed: boolean;
 }
 
-const EMPTY = -1;
-const DELETED = -2;
+/** `owner` cell values besides session index + 1. */
+const EMPTY = 0;
+const DELETED = -1;
+const MAX_LOAD = 0.75;
+const SWEEP_LOAD = 0.6;
 
 export class TagTable {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
-  /** Slot → index into `values`, or EMPTY / DELETED. */
-  private slots: Int32Array;
-  private values: (TagHit | undefined)[] = [];
-  /** Value index → its slot (kept current through growth), so removal needs no scan. */
-  private slotOf: number[] = [];
-  private free: number[] = [];
-  private bySession = new Map<string, number[]>();
+  private keyHi: Uint32Array;
+  private keyLo: Uint32Array;
+  /** EMPTY, DELETED, or the session's index + 1. */
+  private owner: Int32Array;
+  /** The epoch modulo 2^16 (informational: the session's own check decides). */
+  private epochs: Uint16Array;
+  /** n << 3 | copy << 1 | consumed. */
+  private info: Uint16Array;
+  /** Slots not EMPTY (live and DELETED). */
   private used = 0;
   private live = 0;
+  private readonly sessionIds: (string | undefined)[] = [];
+  private readonly sessionIndex = new Map<string, number>();
+  private readonly freeIndexes: number[] = [];
+  private readonly counts: number[] = [];
 
-  constructor(capacity = 1024) {
-    const size = 1 << Math.ceil(Math.log2(Math.max(16, capacity * 2)));
-    this.hi = new Uint32Array(size);
-    this.lo = new Uint32Array(size);
-    this.slots = new Int32Array(size).fill(EMPTY);
+  constructor(entries = 1024) {
+    const capacity = Math.max(16, Math.ceil(entries / MAX_LOAD) + 1);
+    this.keyHi = new Uint32Array(capacity);
+    this.keyLo = new Uint32Array(capacity);
+    this.owner = new Int32Array(capacity);
+    this.epochs = new Uint16Array(capacity);
+    this.info = new Uint16Array(capacity);
   }
 
   /** A table holding the tags of every given session. */
   static fromStates(states: readonly SessionState[]): TagTable {
-    const table = new TagTable(states.length * 1024);
+    const table = new TagTable(states.reduce((sum, state) => sum + 2 * 128 * state.copies, 0));
     for (const state of states) table.setSession(state);
     return table;
   }
@@ -50,80 +66,94 @@ export class TagTable {
     return this.live;
   }
 
+  /** Bytes held by the slots (the typed arrays). */
+  get bytes(): number {
+    return this.owner.length * (4 + 4 + 4 + 2 + 2);
+  }
+
   /** Replaces a session's entries with the tags it recognises now (call after each commit). */
   setSession(state: SessionState): void {
     this.removeSession(state.id);
-    const indexes: number[] = [];
-    for (const entry of tagEntries(state)) {
-      indexes.push(this.add(entry.tag, { sessionId: state.id, epoch: entry.epoch, n: entry.n, copy: entry.copy, consumed: entry.consumed }));
-    }
-    this.bySession.set(state.id, indexes);
+    for (const entry of tagEntries(state)) this.add(entry.tag, { sessionId: state.id, epoch: entry.epoch, n: entry.n, copy: entry.copy, consumed: entry.consumed });
   }
 
   removeSession(sessionId: string): void {
-    for (const index of this.bySession.get(sessionId) ?? []) this.removeIndex(index);
-    this.bySession.delete(sessionId);
+    const index = this.sessionIndex.get(sessionId);
+    if (index === undefined) return;
+    const mark = index + 1;
+    if ((this.counts[index] ?? 0) > 0) {
+      for (let slot = 0; slot < this.owner.length; slot++) if (this.owner[slot] === mark) this.owner[slot] = DELETED;
+      this.live -= this.counts[index]!;
+    }
+    this.sessionIndex.delete(sessionId);
+    this.sessionIds[index] = undefined;
+    this.counts[index] = 0;
+    this.freeIndexes.push(index);
   }
 
   /** The entry of a tag (16 bytes; only the first 8 are keyed), or undefined. */
   lookup(tag: Uint8Array): TagHit | undefined {
     const hi = readU32(tag, 0);
     const lo = readU32(tag, 4);
-    const mask = this.slots.length - 1;
-    for (let slot = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask, probes = 0; probes <= mask; slot = (slot + 1) & mask, probes++) {
-      const value = this.slots[slot]!;
-      if (value === EMPTY) return undefined;
-      if (value >= 0 && this.hi[slot] === hi && this.lo[slot] === lo) return this.values[value];
+    const capacity = this.owner.length;
+    for (let slot = slotOf(hi, lo, capacity), probes = 0; probes < capacity; slot = slot + 1 === capacity ? 0 : slot + 1, probes++) {
+      const owner = this.owner[slot]!;
+      if (owner === EMPTY) return undefined;
+      if (owner > 0 && this.keyHi[slot] === hi && this.keyLo[slot] === lo) {
+        const info = this.info[slot]!;
+        return { sessionId: this.sessionIds[owner - 1]!, epoch: this.epochs[slot]!, n: info >> 3, copy: (info >> 1) & 3, consumed: (info & 1) === 1 };
+      }
     }
     return undefined;
   }
 
-  /** Adds one entry (prefer `setSession`, which also lets `removeSession` find it); returns its index. */
-  add(tag: Uint8Array, hit: TagHit): number {
-    if ((this.used + 1) * 2 > this.slots.length) this.grow();
-    const index = this.free.pop() ?? this.values.length;
-    this.values[index] = hit;
-    this.insert(readU32(tag, 0), readU32(tag, 4), index);
+  /** Adds one entry (`setSession` adds a session's all; `removeSession` removes them). */
+  add(tag: Uint8Array, hit: TagHit): void {
+    if (this.used + 1 > this.owner.length * MAX_LOAD) {
+      // Mostly tombstones: sweep them at the same size; otherwise grow to load 0.6.
+      const capacity = this.live + 1 <= this.owner.length * SWEEP_LOAD ? this.owner.length : Math.ceil((this.live + 1) / SWEEP_LOAD);
+      this.rebuild(capacity);
+    }
+    let index = this.sessionIndex.get(hit.sessionId);
+    if (index === undefined) {
+      index = this.freeIndexes.pop() ?? this.sessionIds.length;
+      this.sessionIds[index] = hit.sessionId;
+      this.sessionIndex.set(hit.sessionId, index);
+      this.counts[index] = 0;
+    }
+    this.insert(readU32(tag, 0), readU32(tag, 4), index + 1, hit.epoch, (hit.n << 3) | ((hit.copy & 3) << 1) | (hit.consumed ? 1 : 0));
+    this.counts[index]!++;
     this.live++;
-    return index;
   }
 
-  private insert(hi: number, lo: number, index: number): void {
-    const mask = this.slots.length - 1;
-    let slot = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
-    while (this.slots[slot]! >= 0) slot = (slot + 1) & mask;
-    if (this.slots[slot] === EMPTY) this.used++;
-    this.slots[slot] = index;
-    this.slotOf[index] = slot;
-    this.hi[slot] = hi;
-    this.lo[slot] = lo;
+  private insert(hi: number, lo: number, owner: number, epoch: number, info: number): void {
+    const capacity = this.owner.length;
+    let slot = slotOf(hi, lo, capacity);
+    while (this.owner[slot]! > 0) slot = slot + 1 === capacity ? 0 : slot + 1;
+    if (this.owner[slot] === EMPTY) this.used++;
+    this.keyHi[slot] = hi;
+    this.keyLo[slot] = lo;
+    this.owner[slot] = owner;
+    this.epochs[slot] = epoch & 0xffff;
+    this.info[slot] = info;
   }
 
-  private removeIndex(index: number): void {
-    const slot = this.slotOf[index];
-    if (slot === undefined || this.slots[slot] !== index) return;
-    this.slots[slot] = DELETED;
-    this.values[index] = undefined;
-    this.free.push(index);
-    this.live--;
-  }
-
-  /** Doubles (or just cleans tombstones) and re-inserts the live entries. */
-  private grow(): void {
-    const oldSlots = this.slots;
-    const oldHi = this.hi;
-    const oldLo = this.lo;
-    const size = this.live * 4 > oldSlots.length ? oldSlots.length * 2 : oldSlots.length;
-    this.slots = new Int32Array(size).fill(EMPTY);
-    this.hi = new Uint32Array(size);
-    this.lo = new Uint32Array(size);
+  /** Re-inserts the live entries into `capacity` slots (drops tombstones). */
+  private rebuild(capacity: number): void {
+    const { keyHi, keyLo, owner, epochs, info } = this;
+    this.keyHi = new Uint32Array(capacity);
+    this.keyLo = new Uint32Array(capacity);
+    this.owner = new Int32Array(capacity);
+    this.epochs = new Uint16Array(capacity);
+    this.info = new Uint16Array(capacity);
     this.used = 0;
-    for (let slot = 0; slot < oldSlots.length; slot++) {
-      const value = oldSlots[slot]!;
-      if (value >= 0) this.insert(oldHi[slot]!, oldLo[slot]!, value);
+    for (let slot = 0; slot < owner.length; slot++) {
+      if (owner[slot]! > 0) this.insert(keyHi[slot]!, keyLo[slot]!, owner[slot]!, epochs[slot]!, info[slot]!);
     }
   }
 }
+
+const slotOf = (hi: number, lo: number, capacity: number): number => ((lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0) % capacity;
 
 const readU32 = (bytes: Uint8Array, offset: number): number =>
   ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
