@@ -9,6 +9,8 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    /** Per-request changes (the one-time ticket and stamp headers of the anti-spam rows). */
+    requests?: { setupRequest?(request: { headers: Record<string, string> }): { headers: Record<string, string> } }[];
   }
   interface Histogram {
     average: number;

@@ -6,13 +6,18 @@
  * POSTs through two instances on one database against one instance alone.
  */
 import autocannon from 'autocannon';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SpawnedDropServer, spawnDropServer } from '../../server/index.js';
 import { createTestDatabase } from '../server/postgresDatabase.js';
 import { median } from './stats.js';
+import { claimDrop } from '../../electron/core/spam/dropClaim.js';
+import { mintTickets } from '../../electron/core/spam/tickets.js';
+import { formatStampHeader, leadingZeroBits, stampPrefix } from '../../shared/spam/stamp.js';
+import { dropIdBytes, formatTicketHeader } from '../../shared/spam/ticket.js';
+import { POW_HEADER, TICKET_HEADER } from '../../shared/spam/wire.js';
 
 const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -35,6 +40,8 @@ const repoRoot = join(import.meta.dirname, '..', '..');
 const SERVER_ARGS = [
   '--import', 'tsx', 'server/cli.ts', '--port', '0', '--log-level', 'warn', '--quota', '10GB',
   '--max-client-connections', '1024', '--drop-max-messages', '100000000', '--drop-max-bytes', '1TB',
+  // Nor may its rate count as load that makes the server ask for stamps (the anti-spam rows ask on purpose).
+  '--pow-load', '10000',
 ];
 const POST_HEADERS = { Authorization: 'Client Qabel', 'Content-Type': 'application/octet-stream' };
 
@@ -61,6 +68,8 @@ interface Phase {
   expect: number;
   headers?: Record<string, string>;
   body?: Buffer;
+  /** Headers that change with every request (one-time tickets, stamps). */
+  perRequest?: () => Record<string, string>;
 }
 
 interface Measured {
@@ -96,6 +105,9 @@ async function measureOnce(target: Target, phase: Phase, expect: number, seconds
     connections: CONNECTIONS,
     duration: seconds,
     timeout: 10,
+    ...(phase.perRequest
+      ? { requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...phase.perRequest!() } }) }] }
+      : {}),
   });
   const cpuUsed = cpuTimeUs(target.child.pid) - cpuBefore;
   const expected = result.statusCodeStats[String(expect)]?.count ?? 0;
@@ -117,16 +129,16 @@ interface PairResult {
 
 /**
  * Median requests/s, worst p99, median ratio and mean server CPU per request over the slices of a
- * phase, bare and ours interleaved. CPU per request does not depend on what else the machine runs.
+ * phase, bare and ours interleaved (`spamPhase`: ours runs that phase instead, for the anti-spam rows). CPU per request does not depend on what else the machine runs.
  */
-async function measurePair(bareServer: Target, oursServer: Target, phase: Phase): Promise<PairResult> {
+async function measurePair(bareServer: Target, oursServer: Target, phase: Phase, spamPhase: Phase = phase, bareExpect = 204): Promise<PairResult> {
   const bare: Measured[] = [];
   const ours: Measured[] = [];
-  await measureOnce(bareServer, phase, 204, WARMUP_SECONDS);
-  await measureOnce(oursServer, phase, phase.expect, WARMUP_SECONDS);
+  await measureOnce(bareServer, phase, bareExpect, WARMUP_SECONDS);
+  await measureOnce(oursServer, spamPhase, spamPhase.expect, WARMUP_SECONDS);
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await measureOnce(bareServer, phase, 204, SLICE_SECONDS));
-    ours.push(await measureOnce(oursServer, phase, phase.expect, SLICE_SECONDS));
+    bare.push(await measureOnce(bareServer, phase, bareExpect, SLICE_SECONDS));
+    ours.push(await measureOnce(oursServer, spamPhase, spamPhase.expect, SLICE_SECONDS));
   }
   const combine = (runs: Measured[]): Measured => {
     const requests = runs.reduce((sum, r) => sum + r.requests, 0);
@@ -246,6 +258,86 @@ async function benchPostgres(pgUrl: string, bare: Target): Promise<void> {
   }
 }
 
+/** Enough one-time tickets and stamps for every request of a phase at well above this machine's rate. */
+const ONE_TIME_HEADERS = Number(process.env.BENCH_ONE_TIME_HEADERS ?? Math.max(100_000, 25_000 * (WARMUP_SECONDS + ROUNDS * SLICE_SECONDS)));
+/** Stamp bits of the stamp row: the check costs the same at any bits (no heavy pressure here: no +2). */
+const BENCH_POW_BITS = 1;
+
+function oneTimeHeaders(name: string, values: string[]): () => Record<string, string> {
+  let next = 0;
+  return () => {
+    if (next === values.length) throw new Error('the benchmark ran out of one-time headers: raise BENCH_ONE_TIME_HEADERS');
+    return { [name]: values[next++]! };
+  };
+}
+
+/** Valid stamps of at least `bits` bits for posting `body` to `dropId`, each with its own nonce. */
+function makeStamps(dropId: string, body: Buffer, bits: number, count: number): string[] {
+  const pduHash = createHash('sha256').update(body).digest();
+  const idBytes = dropIdBytes(dropId);
+  const time = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, () => {
+    const nonce = new Uint8Array(randomBytes(16));
+    const prefix = stampPrefix(idBytes, time, pduHash, nonce);
+    const counter = Buffer.alloc(8);
+    for (let n = 0; ; n++) {
+      counter.writeUInt32BE(n, 4);
+      if (leadingZeroBits(createHash('sha256').update(prefix).update(counter).digest()) >= bits) break;
+    }
+    return formatStampHeader({ time, nonce, counter: new Uint8Array(counter) });
+  });
+}
+
+/**
+ * The anti-spam rows: POSTs with a one-time ticket into a closed drop (MAC check, spent-set insert
+ * in the append transaction) on the same server as plain POSTs, and POSTs with a stamp into an open
+ * drop of a server under pressure (`--pow-above 0`: every ticketless POST needs one; stamp check,
+ * token bucket, replay-set insert), each against plain POSTs in interleaved slices.
+ */
+async function benchSpam(plainServer: Target, dataDir: string): Promise<void> {
+  const body = randomBytes(PDU_BYTES);
+  const plain: Phase = { name: 'plain POST', method: 'POST', path: `/${dropId()}`, expect: 200, headers: POST_HEADERS, body };
+  const secret = new Uint8Array(randomBytes(32));
+  const closedId = dropId();
+  const claim = await claimDrop(
+    async (url, json) => {
+      const res = await fetch(url, { method: 'POST', body: json, headers: { Authorization: 'Client Qabel' } });
+      return { status: res.status, body: await res.text() };
+    },
+    { secret, dropUrl: `${plainServer.url}/${closedId}`, keyIds: [0], introPerDay: 0 },
+  );
+  if (!claim.ok) throw new Error(`could not claim the benchmark's drop: ${claim.error}`);
+  const tickets = mintTickets({ secret, dropId: closedId, keyId: 0, count: ONE_TIME_HEADERS }).map(formatTicketHeader);
+  const ticketed: Phase = { ...plain, name: 'POST with a ticket', path: `/${closedId}`, perRequest: oneTimeHeaders(TICKET_HEADER, tickets) };
+
+  const pressured = await startProcess([
+    ...SERVER_ARGS, '--db', `sqlite:${join(dataDir, 'pressured.db')}`,
+    '--pow-above', '0', '--pow-bits', String(BENCH_POW_BITS), '--drop-ticketless-per-hour', '1000000',
+  ]);
+  try {
+    // One stored message puts the server above 0 % of its quota: from then on it asks for stamps.
+    await post(`${pressured.url}/${dropId()}`, randomBytes(PDU_BYTES));
+    const openId = dropId();
+    const unstamped = await fetch(`${pressured.url}/${openId}`, { method: 'POST', body, headers: POST_HEADERS });
+    if (unstamped.status !== 429) throw new Error(`the pressured server answered an unstamped POST with ${unstamped.status}, not 429`);
+    const stamps = makeStamps(openId, body, BENCH_POW_BITS, ONE_TIME_HEADERS);
+    const stamped: Phase = { ...plain, name: 'POST with a stamp (server under pressure)', path: `/${openId}`, perRequest: oneTimeHeaders(POW_HEADER, stamps) };
+
+    console.log(`\nAnti-spam, SQLite: POST ${PDU_BYTES} bytes with a ticket or a stamp against plain POSTs, interleaved slices (target ratio >= 0.9)`);
+    console.log('| request | req/s | plain POST req/s | ratio | p99 ms | plain p99 ms | CPU µs/req | plain CPU µs/req |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [phase, target] of [[ticketed, plainServer], [stamped, pressured]] as const) {
+      const { bare: p, ours: o, ratio } = await measurePair(plainServer, target, plain, phase, 200);
+      const note = o.ok && p.ok ? '' : ' (errors or unexpected statuses!)';
+      console.log(
+        `| ${phase.name}${note} | ${o.rps.toFixed(0)} | ${p.rps.toFixed(0)} | ${ratio.toFixed(2)} | ${o.p99} | ${p.p99} | ${o.cpuPerRequestUs.toFixed(0)} | ${p.cpuPerRequestUs.toFixed(0)} |`,
+      );
+    }
+  } finally {
+    await pressured.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'deaddrop-bench-'));
   const bare = await startProcess(['-e', BARE_SERVER]);
@@ -258,7 +350,8 @@ async function main(): Promise<void> {
       '| request | ours req/s | bare req/s | req/s ratio | ours p99 ms | bare p99 ms | p99 ratio | ours CPU µs/req | bare CPU µs/req |',
     );
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const phase of await seededPhases(ours)) printRow(phase.name, await measurePair(bare, ours, phase));
+    if (process.env.BENCH_SPAM !== 'only') for (const phase of await seededPhases(ours)) printRow(phase.name, await measurePair(bare, ours, phase));
+    if (process.env.BENCH_SPAM !== '0') await benchSpam(ours, dataDir);
     // SQLite's server is done: it would only take CPU from the PostgreSQL runs.
     await ours.stop();
     const pgUrl = process.env.DEADDROP_BENCH_PG_URL ?? process.env.DEADDROP_TEST_PG_URL;
