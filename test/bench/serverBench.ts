@@ -3,7 +3,9 @@
  * same run, on a bare node:http server that answers 204, for the ratio of the two. Each server runs
  * in its own process; autocannon runs here. With a PostgreSQL server at hand
  * (`DEADDROP_BENCH_PG_URL`, else `DEADDROP_TEST_PG_URL`), the same rows on PostgreSQL follow, and
- * POSTs through two instances on one database against one instance alone.
+ * POSTs through two instances on one database against one instance alone. The anti-spam rows follow
+ * the SQLite ones: POSTs with a ticket and with a stamp against plain POSTs (BENCH_SPAM=0 leaves them
+ * out, BENCH_SPAM=only runs nothing else).
  */
 import autocannon from 'autocannon';
 import { createHash, randomBytes } from 'node:crypto';
