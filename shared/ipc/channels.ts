@@ -56,6 +56,7 @@ export const channelSpecs = {
   'identities/addDrop': {},
   'identities/removeDrop': {},
   'identities/moveDrop': {},
+  'identities/moveConfirmed': {},
   'identities/rename': {},
   'backup/exportBegin': {},
   'backup/exportSeal': { timeoutMs: SLOW_MS },

@@ -472,6 +472,12 @@ export const requestSchemas = {
    * UI then tells every contact with a `box_contact_update` asking for a receipt.
    */
   'identities/moveDrop': z.object({ identityId: id, fromDropUrl: httpUrl, serverUrl: httpUrl }),
+  /**
+   * Every contact confirmed the move away from `fromDropUrl` (their receipts for the update came): the
+   * old drop is read once a day from now on instead of at the normal rate until its first week is over
+   * (`RetiringDrop.dailyFrom` says when). Still read until `retireAt`. Not needed for correctness.
+   */
+  'identities/moveConfirmed': z.object({ identityId: id, fromDropUrl: httpUrl }),
   /** Changes the alias an identity introduces itself with (contacts hear it from the UI's `box_contact_update`). */
   'identities/rename': z.object({ identityId: id, alias: z.string().trim().min(1).max(64) }),
   /**
@@ -750,6 +756,7 @@ export interface ResponseMap {
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
   'identities/moveDrop': IdentitySummary;
+  'identities/moveConfirmed': IdentitySummary;
   'identities/rename': IdentitySummary;
   'backup/exportBegin': { transferId: string };
   /** `size`: bytes of the sealed file. */

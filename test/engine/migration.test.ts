@@ -120,6 +120,12 @@ describe('identities/moveDrop', () => {
     ]);
     expect(MOVE_OVERLAP_MS).toBeGreaterThanOrEqual(30 * DAY_MS);
     await expect(polling.engine.call('identities/moveDrop', { identityId: polling.identity.id, fromDropUrl: polling.identity.dropUrls[0]!, serverUrl: cluster.urls[1]! })).rejects.toThrow(/not_found/);
+
+    // Every contact confirmed (the UI saw their receipts): read once a day from now on.
+    await pass(DAY_MS);
+    const confirmed = await polling.engine.call('identities/moveConfirmed', { identityId: polling.identity.id, fromDropUrl: polling.identity.dropUrls[0]! });
+    expect(confirmed.retiringDrops?.[0]).toMatchObject({ url: polling.identity.dropUrls[0], dailyFrom: clock.now(), retireAt: moved.retiringDrops![0]!.retireAt });
+    await expect(polling.engine.call('identities/moveConfirmed', { identityId: polling.identity.id, fromDropUrl: moved.dropUrls[0]! })).rejects.toThrow(/not_found/);
   });
 });
 

@@ -40,6 +40,19 @@ describe('a drop moved away from', () => {
   });
 });
 
+describe('a move every contact confirmed', () => {
+  it('is read once a day from the confirmation on, and never later than a week after the move', () => {
+    const confirmedAt = movedAt + 2 * DAY_MS;
+    const confirmed = { ...moved, confirmedAt };
+    expect(isRead(confirmed, confirmedAt + TAIL_WINDOW_MS - 1)).toBe(true);
+    expect(isRead(confirmed, confirmedAt + TAIL_WINDOW_MS)).toBe(false);
+    expect(isRead(confirmed, confirmedAt + DAY_MS)).toBe(true);
+    expect(nextChange(confirmed, movedAt + DAY_MS)).toBe(confirmedAt + TAIL_WINDOW_MS);
+    expect(retiringSummary(confirmed).dailyFrom).toBe(confirmedAt);
+    expect(retiringSummary({ ...moved, confirmedAt: movedAt + 9 * DAY_MS }).dailyFrom).toBe(movedAt + MOVE_FULL_RATE_MS);
+  });
+});
+
 describe('a removed drop', () => {
   it('is read at the normal rate until its time is up', () => {
     expect(isRead(removed, removed.until - 1)).toBe(true);

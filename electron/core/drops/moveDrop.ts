@@ -13,7 +13,7 @@ import { asApiFailure } from '../api/protocolFailure.js';
 import { identitiesChanged } from '../api/identityHandlers.js';
 import type { EngineContext } from '../engine.js';
 
-export function dropHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, 'identities/moveDrop'> {
+export function dropHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, 'identities/moveDrop' | 'identities/moveConfirmed'> {
   const { stateStore } = parts;
   return {
     'identities/moveDrop': async ({ identityId, fromDropUrl, serverUrl }) => {
@@ -26,6 +26,13 @@ export function dropHandlers(parts: EngineContext, requireUnlocked: () => void):
       // The poller watches the new drop before the UI can announce it.
       await identitiesChanged(parts);
       return moved;
+    },
+    'identities/moveConfirmed': async ({ identityId, fromDropUrl }) => {
+      requireUnlocked();
+      const updated = await stateStore.moveConfirmed(identityId, fromDropUrl, parts.now());
+      // The poller looks again: the old drop's daily windows start now.
+      await identitiesChanged(parts);
+      return updated;
     },
   };
 }

@@ -26,11 +26,17 @@ export interface RetiredDrop {
   url: string;
   until: number;
   movedAt?: number | undefined;
+  /** When the UI said every contact confirmed the move (identities/moveConfirmed). */
+  confirmedAt?: number | undefined;
 }
 
-/** Where the daily windows of a moved-away drop start (the first one right after the full-rate days). */
+/**
+ * Where the daily windows of a moved-away drop start: after the full-rate days, or as soon as every
+ * contact confirmed the move (PROTOCOL-V1.md 2c step 4: "until every contact has acked ... or 7 days").
+ */
 function tailStart(drop: RetiredDrop): number | null {
-  return drop.movedAt === undefined ? null : drop.movedAt + MOVE_FULL_RATE_MS;
+  if (drop.movedAt === undefined) return null;
+  return Math.min(drop.movedAt + MOVE_FULL_RATE_MS, drop.confirmedAt ?? Infinity);
 }
 
 /** Whether the drop is still to be kept at all (its cursor, its server trusted as ours). */

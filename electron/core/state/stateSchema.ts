@@ -25,9 +25,10 @@ const storedIdentitySchema = z.object({
    */
   /**
    * `movedAt`: the drop was moved away from (identities/moveDrop): read at the normal rate for
-   * MOVE_FULL_RATE_MS, then once a day until `until`. Absent: removed, read at the normal rate.
+   * MOVE_FULL_RATE_MS (or until `confirmedAt`, identities/moveConfirmed), then once a day until `until`.
+   * Absent: removed, read at the normal rate.
    */
-  retiredDrops: z.array(z.object({ url: z.string(), until: z.number(), movedAt: z.number().optional() })).default([]),
+  retiredDrops: z.array(z.object({ url: z.string(), until: z.number(), movedAt: z.number().optional(), confirmedAt: z.number().optional() })).default([]),
   /**
    * QR prekeys of version-1 contact cards (PROTOCOL-V1.md 1c): the newest is on the card until it is
    * about to expire; each private key is kept until 30 days after its card was last shown, so a

@@ -381,6 +381,17 @@ export class StateStore {
     return this.identity(id);
   }
 
+  /** Every contact confirmed the move away from `fromDropUrl` at `now`: it is read once a day from then on (drops/retiring.ts). */
+  async moveConfirmed(id: string, fromDropUrl: string, now: number): Promise<IdentitySummary> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    const drop = stored.retiredDrops.find((retired) => retired.url === fromDropUrl && retired.movedAt !== undefined && retired.until > now);
+    if (!drop) throw new ApiFailure('not_found', 'This identity is not moving away from this drop.');
+    drop.confirmedAt ??= now;
+    await this.save();
+    return this.identity(id);
+  }
+
   /**
    * The QR prekey a contact card shows now: the newest one while it has more than QR_PREKEY_RENEW_MS
    * to live, else a fresh one valid for QR_PREKEY_LIFETIME_MS. Showing it is noted (its private key
