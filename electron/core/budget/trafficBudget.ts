@@ -51,7 +51,7 @@ export interface TrafficBudgetOptions {
 
 export class TrafficBudget {
   readonly queue: PostQueue;
-  readonly transport: SlotTransport;
+  private readonly transport: SlotTransport;
   private readonly scheduler: BudgetScheduler;
   private readonly covers: CoverTargets;
   private readonly features = new Map<string, { features: ServerFeatures; at: number }>();
