@@ -79,8 +79,8 @@ const stampForget = db.prepare(sql.stampForget);
 // POST rate to a third. One process owns the database; the tables restore the memory at start.
 // Tickets: a 48-bit hash of (drop, nonce) per spent ticket (a false "spent" needs a collision among
 // the live entries: about 1 in 10^8 at a million), pruned by expiry day. Stamps: ten minutes' worth.
-const { createHash } = require('node:crypto');
-const spentKey = (dropId, nonce) => createHash('sha256').update(dropId).update(nonce).digest().readUIntBE(0, 6);
+const { hash } = require('node:crypto');
+const spentKey = (dropId, nonce) => hash('sha256', Buffer.concat([Buffer.from(dropId, 'latin1'), nonce]), 'buffer').readUIntBE(0, 6);
 const spentTickets = new Set();
 const spentByExpiry = new Map();
 const markSpent = (key, expiresAtMs) => {
@@ -98,9 +98,9 @@ const ticketSpent = (dropId, nonce, expiresAtMs) => {
   return false;
 };
 const recentStamps = new Map();
-for (const r of db.prepare(sql.stampLoad).iterate(Date.now())) recentStamps.set(r.drop_id + r.nonce.toString('hex'), r.expires_at_ms);
+for (const r of db.prepare(sql.stampLoad).iterate(Date.now())) recentStamps.set(r.drop_id + r.nonce.toString('latin1'), r.expires_at_ms);
 const stampSpent = (dropId, nonce, expiresAtMs) => {
-  const key = dropId + Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('hex');
+  const key = dropId + Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('latin1');
   if (recentStamps.has(key)) return true;
   stampInsert.run(dropId, nonce, expiresAtMs);
   recentStamps.set(key, expiresAtMs);
