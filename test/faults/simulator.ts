@@ -407,8 +407,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     });
     return { report, messages: all, cluster: cluster.totals() };
   } finally {
-    for (const party of parties) await party.engine.close().catch(() => undefined);
-    await cluster.close();
+    // After a hang (a bounded call failed the run) closing may hang too: bounded as well, so the
+    // error that names what hung comes out.
+    for (const party of parties) await bounded(party.engine.close(), `${party.name}: closing`).catch((err: unknown) => log(String(err)));
+    await bounded(cluster.close(), 'closing the servers').catch((err: unknown) => log(String(err)));
     for (const party of parties) removeDir(party.engine.dataDir);
   }
 }
