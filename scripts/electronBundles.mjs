@@ -1,5 +1,5 @@
 // esbuild configuration of the desktop app: main (ESM), preload (CommonJS: sandboxed preloads cannot be
-// ESM) and the crypto worker (its own entry, so the packaged app never needs tsx). Shared by
+// ESM) and the crypto and stamp workers (their own entries, so the packaged app never needs tsx). Shared by
 // `build-electron.mjs` and the bundle security test, so the test scans exactly what ships.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,11 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export const external = ['electron', 'better-sqlite3', 'pg-native', 'bufferutil', 'utf-8-validate'];
 
 /** Worker entries bundled on their own; a `new URL('…/x.ts', import.meta.url)` in core points at them. */
-export const workerEntries = { 'workers/cryptoWorker': 'electron/workers/cryptoWorker.ts' };
+export const workerEntries = {
+  'workers/cryptoWorker': 'electron/workers/cryptoWorker.ts',
+  // Proof-of-work stamps (electron/core/spam/stamper.ts), computed only when a drop server asks.
+  'workers/stampWorker': 'electron/workers/stampWorker.ts',
+};
 
 // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
 export const esmRequireBanner =

@@ -858,6 +858,15 @@ export interface EventMap {
    * Re-posting stops. May come more than once for one message; treat it as idempotent.
    */
   'outbox/delivered': { localId: string; via: 'receipt' | 'ackv' };
+  /**
+   * A drop server under load (or a closed drop taking introductions) asked for proof of work, and the
+   * engine computes a stamp for a copy of this outgoing message in its stamp worker (PROTOCOL-V1 3c L2):
+   * `hashes` tried so far of `expected` on average (2^bits; one search may take several times that).
+   * The first comes with `hashes` 0 when the stamp starts, then about four a second; the message stays
+   * `sending` meanwhile and `outbox/status` follows as usual (`posted`, or a `reason` when the server
+   * still refuses). `messages/cancel` stops the stamp. Only ever sent while a stamp is computed.
+   */
+  'outbox/stampProgress': { localId: string; hashes: number; expected: number };
   'files/progress': FileProgress;
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];

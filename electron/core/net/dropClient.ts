@@ -24,6 +24,8 @@ export class DropRequestError extends Error {
     readonly status?: number,
     /** The system's error code of a network failure (`ECONNREFUSED`, `ENOTFOUND`, ...), when known. */
     readonly code?: string,
+    /** What a refusing server said beyond its status (a POST's anti-spam answer), when it said it. */
+    readonly answer?: RefusalDetails,
   ) {
     super(message);
     this.name = 'DropRequestError';
@@ -47,6 +49,21 @@ export class DropRequestError extends Error {
     return this.status === undefined || this.status >= 500 || this.status === 408 || this.status === 429;
   }
 }
+
+/**
+ * A refused POST's words (PROTOCOL-V1 section 3c): the JSON body's `error` ("Proof of work required",
+ * "Ticket spent", ...), `X-Drop-PoW-Bits` and `Retry-After`, so the outbox can stamp, take the next
+ * ticket or wait as long as the server asked.
+ */
+export interface RefusalDetails {
+  error: string | null;
+  powBits: number | null;
+  /** Seconds, from `Retry-After` (delta form only). */
+  retryAfterS: number | null;
+}
+
+/** Bytes of a refusal's body read for its `error`: the server's JSON errors are a few dozen bytes. */
+const MAX_ERROR_BODY = 1024;
 
 /** One stored message as the server returned it. */
 export interface DropItem {
@@ -118,12 +135,20 @@ export class DropClient {
     this.traffic = { gate: new RequestGate(), breakers: new ServerBreakers(), guard: null, ...options.traffic };
   }
 
-  /** Deposits one PDU. @throws DropRequestError */
-  async post(dropUrl: string, pdu: Uint8Array): Promise<void> {
-    const headers = { authorization: 'Client Qabel', 'content-type': 'application/octet-stream' };
+  /**
+   * Deposits one PDU, with `extra` headers (an anti-spam ticket or stamp) besides the fixed ones.
+   * A refusal's DropRequestError carries the server's words (`answer`). @throws DropRequestError
+   */
+  async post(dropUrl: string, pdu: Uint8Array, extra: Readonly<Record<string, string>> = {}): Promise<void> {
+    const headers = { ...lowerCased(extra), authorization: 'Client Qabel', 'content-type': 'application/octet-stream' };
     await this.exchange(dropUrl, 'POST', headers, pdu, async (response) => {
-      await response.body.dump();
-      if (response.statusCode !== 200) throw httpError('POST', response.statusCode);
+      if (response.statusCode === 200) {
+        await response.body.dump();
+        return;
+      }
+      const answer = await refusalDetails(response);
+      const error = httpError('POST', response.statusCode);
+      throw new DropRequestError('http', error.message, response.statusCode, undefined, answer);
     });
   }
 
@@ -291,6 +316,38 @@ function refusedError(err: unknown): DropRequestError {
 
 function sinceHeader(since: string | null): Record<string, string> {
   return since === null ? {} : { 'x-qabel-new-since': since };
+}
+
+function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** The refusal's `error`, `X-Drop-PoW-Bits` and `Retry-After`; never more than a small body is read. */
+async function refusalDetails(response: Response): Promise<RefusalDetails> {
+  const powText = headerValue(response.headers['x-drop-pow-bits']);
+  const retryText = headerValue(response.headers['retry-after']);
+  const powBits = powText && /^\d{1,2}$/.test(powText) && Number(powText) >= 1 && Number(powText) <= 40 ? Number(powText) : null;
+  const retryAfterS = retryText && /^\d{1,6}$/.test(retryText) ? Number(retryText) : null;
+  let error: string | null = null;
+  try {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const data of response.body) {
+      const chunk = data as Buffer;
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length > MAX_ERROR_BODY) break;
+    }
+    if (length <= MAX_ERROR_BODY) {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: unknown };
+      if (typeof parsed.error === 'string') error = parsed.error;
+    } else {
+      response.body.destroy();
+    }
+  } catch {
+    // Not JSON (an old server's or a proxy's page): the status alone speaks.
+  }
+  return { error, powBits, retryAfterS };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -29,6 +29,11 @@ export interface PostAttempt {
    * passed over in this round). Default: `pdu` everywhere.
    */
   pduFor?(dropUrl: string): Uint8Array | null;
+  /**
+   * One POST (the outbox's stamps-when-asked post, stampedPost.ts); default `client().post`.
+   * @throws DropRequestError
+   */
+  post?(dropUrl: string, pdu: Uint8Array): Promise<void>;
   /** Each POST's outcome (with the failure), for the servers' health scores and the copies' bookkeeping. */
   onOutcome?(dropUrl: string, ok: boolean, latencyMs: number, failure?: unknown): void;
   retry: RetryPolicy;
@@ -74,7 +79,7 @@ export class RetryNudge {
 }
 
 /** Resolves with the drop URL that took the PDU. @throws Error with a user-facing message */
-export async function postWithRetry({ client, dropUrls, pdu, pduFor, onOutcome, retry, budget, signal, onAttempt, onWaiting, nudge = new RetryNudge() }: PostAttempt): Promise<string> {
+export async function postWithRetry({ client, dropUrls, pdu, pduFor, post, onOutcome, retry, budget, signal, onAttempt, onWaiting, nudge = new RetryNudge() }: PostAttempt): Promise<string> {
   let lastError: unknown = new Error('no drop URL');
   const tried = new Set<string>();
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
@@ -82,6 +87,8 @@ export async function postWithRetry({ client, dropUrls, pdu, pduFor, onOutcome, 
     onAttempt?.(attempt);
     let retryable = false;
     for (const dropUrl of dropUrls) {
+      // A cancel during a stamp (or between two URLs) sends nothing more.
+      if (signal.aborted) throw new Error('Sending was stopped.');
       if (tried.has(dropUrl) && !budget.take(serverOf(dropUrl))) {
         lastError = new RetryBudgetSpent();
         retryable = true;
@@ -92,21 +99,30 @@ export async function postWithRetry({ client, dropUrls, pdu, pduFor, onOutcome, 
       tried.add(dropUrl);
       const started = performance.now();
       try {
-        await client().post(dropUrl, bytes);
+        await (post ? post(dropUrl, bytes) : client().post(dropUrl, bytes));
         onOutcome?.(dropUrl, true, performance.now() - started);
         return dropUrl;
       } catch (err) {
+        if (signal.aborted) throw new Error('Sending was stopped.');
         onOutcome?.(dropUrl, false, performance.now() - started, err);
         lastError = err;
         retryable ||= !(err instanceof DropRequestError) || err.retryable;
       }
     }
     if (!retryable || attempt === retry.maxAttempts) break;
-    const delay = backoffDelay(retry, attempt);
+    const delay = Math.max(backoffDelay(retry, attempt), retryAfterMs(lastError));
     onWaiting?.(lastError, delay);
     if (await nudge.wait(delay, signal)) tried.clear();
   }
   throw lastError instanceof Error ? lastError : new Error('unknown error');
+}
+
+/** A server's Retry-After (an introduction quota waits for the next day), bounded to a day. */
+const MAX_RETRY_AFTER_MS = 24 * 3600_000;
+
+function retryAfterMs(failure: unknown): number {
+  const seconds = failure instanceof DropRequestError ? failure.answer?.retryAfterS : null;
+  return seconds ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : 0;
 }
 
 function serverOf(url: string): string {

@@ -58,6 +58,8 @@ export interface ReposterOptions {
   policy: RepostPolicy;
   /** True while the outbox is sending this message (its copies are not all out yet). */
   busy(localId: string): boolean;
+  /** One POST (the outbox's, which stamps when a server asks); default `client().post`. @throws DropRequestError */
+  post?(dropUrl: string, pdu: Uint8Array): Promise<void>;
 }
 
 export class Reposter {
@@ -196,7 +198,7 @@ export class Reposter {
   private async post(dropUrl: string, pdu: Uint8Array): Promise<boolean> {
     const started = performance.now();
     try {
-      await this.options.client().post(dropUrl, pdu);
+      await (this.options.post ? this.options.post(dropUrl, pdu) : this.options.client().post(dropUrl, pdu));
       this.options.health.record(dropUrl, true, performance.now() - started);
       return true;
     } catch {

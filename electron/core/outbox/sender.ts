@@ -37,6 +37,8 @@ import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js'
 import { sendingReasonOf } from './sendingReason.js';
 import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } from './health.js';
 import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
+import { createStamper, type Stamper, type StampProgress } from '../spam/stamper.js';
+import { postStamped } from './stampedPost.js';
 import { MAX_TARGETS, awaitsAcknowledgement, chooseSealed, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, pieceAcked, sealedAt, statusEvent, tiedCopies } from './copies.js';
 
 export interface SenderOptions {
@@ -62,7 +64,15 @@ export interface SenderOptions {
   repost?: Partial<RepostPolicy> | undefined;
   /** Server health scores (health.ts); DEFAULT_HEALTH where absent. */
   health?: Partial<HealthPolicy> | undefined;
+  /**
+   * Computes proof-of-work stamps when a server asks for one (stampedPost.ts). Absent: the outbox's
+   * own, whose worker thread starts at the first stamp a server asks for (most never do).
+   */
+  stamper?: Stamper | undefined;
 }
+
+/** Stamp progress goes to the UI at most this often (the worker reports every ~30 ms). */
+const STAMP_PROGRESS_EVERY_MS = 250;
 
 /** A queued receipt no start managed to post within this time is given up. */
 const MAX_RECEIPT_AGE_MS = 7 * 24 * 3600_000;
@@ -89,8 +99,10 @@ export class Sender {
   private readonly reposter: Reposter;
   /** Version-1 messages waiting for room in their session (`waitingForContact`), by localId. */
   private readonly waiting = new Map<string, { request: ParsedRequestOf<'messages/send'>; messages: DropMessage[] }>();
+  private readonly stamper: Stamper;
 
   constructor(private readonly options: SenderOptions) {
+    this.stamper = options.stamper ?? createStamper();
     this.health = new ServerHealthBook(options.stateStore, options.now, { ...DEFAULT_HEALTH, ...options.health });
     this.reposter = new Reposter({
       stateStore: options.stateStore,
@@ -101,6 +113,7 @@ export class Sender {
       logger: options.logger,
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
+      post: (dropUrl, pdu) => this.postOne(dropUrl, pdu, this.closing.signal),
     });
     options.v1?.onPeerAcked((identityId, peerHex, refs) => this.notePeerAcked(identityId, peerHex, refs));
     options.v1?.onSessionsCommitted((identityId, peerHex) => this.retryWaiting(identityId, peerHex));
@@ -372,7 +385,9 @@ export class Sender {
    * effort, tracked like a receipt so closing waits for it.
    */
   postOwn(dropUrls: readonly string[], pdu: Uint8Array): Promise<void> {
-    const task: Promise<void> = postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal })
+    const signal = this.closing.signal;
+    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal);
+    const task: Promise<void> = postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal })
       .then(() => undefined)
       .catch((err: unknown) => this.options.logger.warn('own message not posted', { error: err instanceof Error ? err.message : 'unknown' }))
       .finally(() => this.receipts.delete(task));
@@ -386,6 +401,8 @@ export class Sender {
     for (const job of this.jobs.values()) job.abort.abort();
     await Promise.all([...this.jobs.values()].map((job) => job.done));
     await Promise.all([...this.receipts]);
+    // Its worker starts again at the next stamp asked for (after an unlock).
+    if (!this.options.stamper) await this.stamper.close();
   }
 
   /** Takes work again after `close()` (the engine was locked, now unlocked); then `resumeReceipts`. */
@@ -447,7 +464,41 @@ export class Sender {
     if (v1) await v1.notePeerDrops(identityId, recipientKey, dropUrls).catch(() => undefined);
     const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
     const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack) : encodeDropMessage(ack)));
-    await postWithRetry({ client: this.options.client, dropUrls, pdu, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal: this.closing.signal });
+    const signal = this.closing.signal;
+    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal);
+    await postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal });
+  }
+
+  /**
+   * One POST of the outbox: a server that asks for proof of work gets a stamp computed for these
+   * bytes and this drop, and the POST once more (stampedPost.ts). Receipts and the engine's own PDUs
+   * go the same way: to the server they are messages like any other.
+   */
+  private postOne(dropUrl: string, pdu: Uint8Array, signal: AbortSignal, onStampProgress?: (progress: StampProgress) => void): Promise<void> {
+    return postStamped(this.options.client(), this.stamper, dropUrl, pdu, { signal, ...(onStampProgress ? { onStampProgress } : {}) });
+  }
+
+  /**
+   * Tells the UI that a message's copy is being stamped: `outbox/stampProgress` (the first at once,
+   * then at most four a second) besides its `sending` status, whose reason says why it takes a while.
+   */
+  private stampReporter(localId: string, job: Job): (progress: StampProgress) => void {
+    let lastAt = -Infinity;
+    return (progress) => {
+      const at = performance.now();
+      if (progress.hashes === 0) {
+        job.reason = {
+          kind: 'rateLimited',
+          detail: 'The drop server is under load and asks for proof of work: this app computes it for the message, which may take some seconds.',
+          retryAt: null,
+        };
+        this.options.emit('outbox/status', { localId, status: 'sending', reason: job.reason });
+      } else if (at - lastAt < STAMP_PROGRESS_EVERY_MS) {
+        return;
+      }
+      lastAt = at;
+      this.options.emit('outbox/stampProgress', { localId, hashes: progress.hashes, expected: progress.expected });
+    };
   }
 
   private startJob(localId: string): void {
@@ -489,6 +540,7 @@ export class Sender {
             client: this.options.client,
             dropUrls: this.health.rank(free.map((target) => snapshot.targets[target]!)),
             pdu: new Uint8Array(0),
+            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job) : undefined),
             pduFor: (url) => {
               const sealed = chooseSealed(snapshot, piece, targetOf(url), tied);
               if (sealed === null) return null;
@@ -578,6 +630,7 @@ export class Sender {
           client: this.options.client,
           dropUrls: record.dropUrls,
           pdu,
+          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job)),
           retry: this.options.retry,
           budget: this.options.retryBudget,
           signal: job.abort.signal,
