@@ -12,6 +12,7 @@ import { StateStore } from '../../electron/core/state/stateStore.js';
 import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { type SessionState, initiate, seal } from '../../electron/core/v1/session.js';
+import { RETIRED_KEEP_MS, activationPatch, activeSession, confirmReset, dropRetired, sendableSessions, sessionsStatus } from '../../electron/core/sessions/resets.js';
 import { removeDir, tempDir } from './helpers/testEngine.js';
 import { sealed, text } from '../v1/helpers.js';
 
@@ -93,5 +94,28 @@ describe('session store', () => {
     writeFileSync(join(dataDir, SESSIONS_FILE_NAME), '{not json');
     const sessions = await SessionStore.load(dataDir, stateStore);
     expect(sessions.sessions('id-1')).toEqual([]);
+  });
+
+  it('a session replaced by a reset is not written in, stays openable for 14 days, then is deleted; rejecting a pending one deletes it', async () => {
+    const { sessions, ours, state: first } = await withIdentity();
+    const peerHex = Buffer.from(first.theirId, 'base64url').toString('hex');
+    const second = initiate({ ourIdentity: ours, theirIdentityPublic: Buffer.from(peerHex, 'hex') }, 1000);
+    const third = initiate({ ourIdentity: ours, theirIdentityPublic: Buffer.from(peerHex, 'hex') }, 1000);
+    await sessions.commit('id-1', [first, second, third]);
+    const T = 1_000_000;
+    await sessions.setPeer('id-1', peerHex, { pending: third.id, reset: { pending: true, at: T } });
+    await sessions.setPeer('id-1', peerHex, activationPatch(sessions, 'id-1', peerHex, second.id, T));
+    expect(activeSession(sessions, 'id-1', peerHex)?.id).toBe(second.id);
+    expect(sendableSessions(sessions, 'id-1', peerHex).map((s) => s.id)).toEqual([second.id]);
+    expect(sessionsStatus(sessions, 'id-1', true, T).contacts[peerHex]).toMatchObject({ protocol: 1, reset: { pending: true, at: T } });
+    expect(await dropRetired(sessions, 'id-1', peerHex, T + RETIRED_KEEP_MS - 1)).toEqual([]);
+    expect(sessions.get('id-1', first.id)).toBeDefined();
+    expect(await dropRetired(sessions, 'id-1', peerHex, T + RETIRED_KEEP_MS)).toEqual([first.id]);
+    expect(sessions.get('id-1', first.id)).toBeUndefined();
+    expect(await confirmReset(sessions, 'id-1', peerHex, false, T)).toBe(true);
+    expect(sessions.get('id-1', third.id)).toBeUndefined();
+    expect(sessions.peer('id-1', peerHex).reset).toBeUndefined();
+    expect(await confirmReset(sessions, 'id-1', peerHex, true, T)).toBe(false); // nothing pending any more
+    expect(activeSession(sessions, 'id-1', peerHex)?.id).toBe(second.id);
   });
 });

@@ -426,6 +426,14 @@ export class SessionReceiver {
     if (!isEmpty(claim)) this.batches.set(batchId, claim);
   }
 
+  /** Sessions deleted for good (a retirement ended): their tags leave the table. */
+  removed(sessionIds: readonly string[]): void {
+    for (const id of sessionIds) {
+      this.table?.removeSession(id);
+      this.owner.delete(id);
+    }
+  }
+
   /** Tells the UI's listeners that an identity's sessions changed (a reset we started). */
   changed(identityId: string): void {
     this.tell('sessionsChanged', identityId);
@@ -469,7 +477,10 @@ export class SessionReceiver {
         for (const key of claim.v0From) {
           const [identityId, peerHex] = splitKey(key);
           if (claim.peerPatches.has(key)) continue; // a session of theirs came in the same batch
-          this.patchPeer(claim, identityId, peerHex, { needsReset: true });
+          // Not on its own: anyone holding their identity key can write v0 as them, and a reset of ours
+          // without a prekey is keyed with that key. The user decides (sessions/confirmReset).
+          this.patchPeer(claim, identityId, peerHex, { needsReset: true, reset: { pending: true, at: this.options.now() } });
+          claim.changed.add(identityId);
         }
         for (const key of claim.v1Peers) {
           const [identityId, peer] = splitKey(key);

@@ -71,15 +71,19 @@ export function activationPatch(sessions: SessionStore, identityId: string, peer
   const retired: Record<string, number> = {};
   for (const [id, until] of Object.entries(peer.retired ?? {})) if (until > now) retired[id] = until;
   for (const state of sessions.sessionsWith(identityId, b64Of(peerHex))) {
-    if (state.id !== sessionId && !(state.id in retired)) retired[state.id] = now + RETIRED_KEEP_MS;
+    // A pending session stays pending (the user's answer decides it), the others retire.
+    if (state.id !== sessionId && state.id !== peer.pending && !(state.id in retired)) retired[state.id] = now + RETIRED_KEEP_MS;
   }
   return { active: sessionId, retired, pending: peer.pending === sessionId ? undefined : peer.pending };
 }
 
 /**
- * The user's answer to a pending reset. Accept: the pending session becomes the one we write in, the old
- * ones stay openable for 14 days. Reject: the pending session is deleted (its tags leave the table).
- * Returns whether anything was pending.
+ * The user's answer to a pending reset. Two things wait for it, alone or together: a session the peer
+ * started (`pending`), and a reset of ours the peer's version-0 message asked for (`needsReset`: they
+ * wrote v0 while holding a session with us, which their client does only after losing it, and which
+ * anyone holding their identity key can also do). Accept: their session becomes the one we write in
+ * (the old ones stay openable for 14 days), or, without one, our next message starts a new session.
+ * Reject: their session is deleted and no reset of ours follows. Returns whether anything was pending.
  */
 export async function confirmReset(sessions: SessionStore, identityId: string, peerHex: string, accept: boolean, now: number): Promise<boolean> {
   const peer = sessions.peer(identityId, peerHex);
@@ -87,20 +91,25 @@ export async function confirmReset(sessions: SessionStore, identityId: string, p
   if (!peer.reset?.pending) return false;
   const exists = pendingId !== undefined && sessions.get(identityId, pendingId) !== undefined;
   if (accept && exists) {
-    await sessions.setPeer(identityId, peerHex, { ...activationPatch(sessions, identityId, peerHex, pendingId, now), reset: { pending: false, at: now } });
+    await sessions.setPeer(identityId, peerHex, { ...activationPatch(sessions, identityId, peerHex, pendingId, now), needsReset: undefined, reset: { pending: false, at: now } });
+    return true;
+  }
+  if (accept && peer.needsReset) {
+    await sessions.setPeer(identityId, peerHex, { pending: undefined, reset: { pending: false, at: now } });
     return true;
   }
   if (exists) await sessions.commit(identityId, [], [pendingId]);
-  await sessions.setPeer(identityId, peerHex, { pending: undefined, reset: undefined });
+  await sessions.setPeer(identityId, peerHex, { pending: undefined, needsReset: undefined, reset: undefined });
   return true;
 }
 
-/** Drops sessions whose retirement ended (called when the peer's sessions change anyway). */
-export async function dropRetired(sessions: SessionStore, identityId: string, peerHex: string, now: number): Promise<void> {
+/** Deletes a peer's sessions whose retirement ended (checked whenever we write to them); returns their ids. */
+export async function dropRetired(sessions: SessionStore, identityId: string, peerHex: string, now: number): Promise<string[]> {
   const retired = sessions.peer(identityId, peerHex).retired ?? {};
   const over = Object.entries(retired).filter(([, until]) => until <= now).map(([id]) => id);
-  if (over.length === 0) return;
+  if (over.length === 0) return [];
   const left = Object.fromEntries(Object.entries(retired).filter(([, until]) => until > now));
   await sessions.commit(identityId, [], over);
   await sessions.setPeer(identityId, peerHex, { retired: left });
+  return over;
 }

@@ -14,10 +14,11 @@
  * sessions/receiver.ts), so a crash never seals two messages with one (epoch, n).
  *
  * Resets (PROTOCOL-V1.md 1c "RESET", "Rollback detection"): when our session with a peer was found stale
- * (a restored copy of the sessions file) or the peer showed it lost its own (a version-0 message from a
- * peer who had answered in a session), our next message starts a new session with the reset flag, at
- * most once an hour per peer. If the old session is still ours to write in, a RESET body in it names
- * the new session, so a peer that did not lose it takes the new one without asking its user.
+ * (a restored copy of the sessions file), or the peer showed it lost its own (a version-0 message from a
+ * peer holding a session with us) and the user agreed (`sessions/confirmReset`: that message proves
+ * only their identity key), our next message starts a new session with the reset flag, at most once an
+ * hour per peer. If the old session is still ours to write in, a RESET body in it names the new
+ * session, so a peer that did not lose it takes the new one without asking its user.
  */
 import type { Recipient } from '../../../shared/ipc/contract.js';
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
@@ -38,7 +39,7 @@ import {
 } from '../v1/session.js';
 import { bodyOfDropMessage, receiptBody } from './content.js';
 import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
-import { RESET_INTERVAL_MS, activationPatch, activeSession } from './resets.js';
+import { RESET_INTERVAL_MS, activationPatch, activeSession, dropRetired } from './resets.js';
 
 /** Whether engines send version 1 unless `EngineOptions.protocolV1` says otherwise. */
 export const PROTOCOL_V1_DEFAULT = false;
@@ -228,7 +229,8 @@ export class SessionSender {
   private resetDue(identityId: string, peerHex: string, at: number): boolean {
     const { sessions } = this.options;
     const peer = sessions.peer(identityId, peerHex);
-    const due = peer.needsReset === true || sessions.staleWith(identityId, b64OfHex(peerHex)).length > 0;
+    // A reset the peer's v0 message asked for waits for the user's yes (sessions/confirmReset).
+    const due = (peer.needsReset === true && peer.reset?.pending !== true) || sessions.staleWith(identityId, b64OfHex(peerHex)).length > 0;
     return due && !(peer.resetSentAt !== undefined && at - peer.resetSentAt < RESET_INTERVAL_MS);
   }
 
@@ -245,6 +247,7 @@ export class SessionSender {
     const peerHex = recipient.publicKey;
     return receiver.exclusive(async (): Promise<SealOutcome> => {
       const at = now();
+      receiver.removed(await dropRetired(sessions, identityId, peerHex, at));
       const reset = this.resetDue(identityId, peerHex, at);
       const active = activeSession(sessions, identityId, peerHex);
       let state: SessionState;
