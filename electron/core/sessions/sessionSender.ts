@@ -42,7 +42,7 @@ import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
 import { RESET_INTERVAL_MS, activationPatch, activeSession, dropRetired } from './resets.js';
 
 /** Whether engines send version 1 unless `EngineOptions.protocolV1` says otherwise. */
-export const PROTOCOL_V1_DEFAULT = false;
+export const PROTOCOL_V1_DEFAULT = true;
 
 const DAY_MS = 24 * 3600_000;
 
