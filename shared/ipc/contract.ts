@@ -131,6 +131,14 @@ export const engineSettingsSchema = z.object({
    * push and direct posting. Absent: Off (state files from before the budget).
    */
   trafficBudget: trafficBudgetSchema.optional(),
+  /**
+   * Closed drops (PROTOCOL-V1.md 3c L1): a drop the engine creates from now on (identities/create,
+   * identities/addDrop) on a server that offers tickets is claimed with a signed policy before its URL
+   * is given out, so only contacts holding its one-time tickets (or strangers with a proof-of-work
+   * stamp, within a daily quota of introductions) can post to it. Absent or false (the default): open
+   * drops, which original Qabel clients, and contacts not yet holding tickets, can write to.
+   */
+  closedDrops: z.boolean().optional(),
 });
 /** k of k-of-n posting when the `copies` setting is absent. */
 export const DEFAULT_COPIES = 2;

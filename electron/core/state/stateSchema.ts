@@ -40,6 +40,12 @@ const storedIdentitySchema = z.object({
    * life (a copy of the sessions file) is ever opened again. Empty in files written before sessions.
    */
   sessionEpoch: z.string().default(''),
+  /**
+   * This identity's drops claimed as closed (electron/core/spam/closedDrops.ts): the last policy the
+   * server took for each (`seq`, the ticket key ids it names, the introductions per day it allows).
+   * The keys themselves are derived from the identity's private key, never stored.
+   */
+  closedDrops: z.array(z.object({ url: z.string(), seq: z.number().int().min(1), keyIds: z.array(z.number().int().min(0).max(255)), introPerDay: z.number().int().min(0) })).default([]),
   qrPrekeys: z
     .array(
       z.object({

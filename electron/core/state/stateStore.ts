@@ -263,7 +263,7 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, ...summary }) => ({
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, closedDrops: _closed, ...summary }) => ({
       ...summary,
       dropUrls: [...summary.dropUrls],
       retiringDrops: retiredDrops.map(retiringSummary),
@@ -325,6 +325,7 @@ export class StateStore {
       retiredDrops: [],
       sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
+      closedDrops: [],
     };
     state.identities.push(stored);
     await this.save();
@@ -360,6 +361,21 @@ export class StateStore {
     for (const dropUrl of Object.keys(state.cursors)) if (!stillRead.has(dropUrl)) delete state.cursors[dropUrl];
     await this.save();
     return this.identity(id);
+  }
+
+  /** The claims of this identity's closed drops (state schema `closedDrops`). */
+  closedDrops(id: string): StoredIdentity['closedDrops'] {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    return stored.closedDrops.map((claim) => ({ ...claim, keyIds: [...claim.keyIds] }));
+  }
+
+  /** Records the policy a server took for one of the identity's drops (replacing an older one of that drop). */
+  async setClosedDrop(id: string, claim: StoredIdentity['closedDrops'][number]): Promise<void> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    stored.closedDrops = [...stored.closedDrops.filter((c) => c.url !== claim.url), { ...claim, keyIds: [...claim.keyIds] }];
+    await this.save();
   }
 
   /**
@@ -504,6 +520,7 @@ export class StateStore {
       retiredDrops: [],
       sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
+      closedDrops: [],
     };
     const previousCursors = { ...state.cursors };
     state.identities.push(stored);
