@@ -144,6 +144,17 @@ function metaFromWire(meta: z.infer<typeof metaSchema> | null | undefined): { wi
   return { wire, intro };
 }
 
+/**
+ * A sender introduction sent as the JSON of `meta_data` fields outside a drop message (version-1 Init
+ * PDUs, electron/core/sessions/content.ts), checked with the schema and bounds of v0 `meta_data`.
+ * @throws ProtocolError 'invalid_message'
+ */
+export function decodeMetaJson(text: string): SenderIntroduction {
+  const parsed = metaSchema.safeParse(parseJson(text, 'sender introduction'));
+  if (!parsed.success) throw invalid('The sender introduction does not have the fields of meta_data.');
+  return metaFromWire(parsed.data).intro ?? {};
+}
+
 /** The wire `meta_data` for a sender introduction. */
 export function metaToWire(intro: SenderIntroduction): DropMessageMeta {
   const wire: DropMessageMeta = {};

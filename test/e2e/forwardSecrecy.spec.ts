@@ -61,10 +61,11 @@ test.describe.serial('forward secrecy in the conversation', () => {
     await mia.page.getByTestId('contact-paste').fill(card);
     await mia.page.getByRole('button', { name: 'Add contact', exact: true }).click();
     await mia.page.getByRole('button', { name: 'Open conversation' }).click();
-    // The first message introduces Mia (version 0 with her name and drop); the card's prekey starts
-    // a session with the next one, whatever Noe's app does meanwhile (the engine's own status).
+    // The card's prekey starts a session with the first message: its Init PDUs introduce Mia (her name
+    // and drop), so it is forward secret from the first message on, before Noe's app answers.
     await sendText(mia.page, 'Hello Noe.');
     await expect(messages(mia.page).filter({ hasText: 'Hello Noe.' })).toHaveAttribute('data-status', /posted|delivered/, { timeout: 30_000 });
+    await expect(label(mia.page)).toHaveText(/^Forward secret since /, { timeout: 15_000 });
     await sendText(mia.page, 'In a session now.');
     await openConversationWith(noe.page, 'Mia');
     await expect(messages(noe.page).filter({ hasText: 'Hello Noe.' })).toHaveCount(1, { timeout: 30_000 });

@@ -254,8 +254,11 @@ export class BatchCollector {
       return;
     }
     this.inBatch.add(key);
+    // Only an Init PDU introduces its sender (a stranger writing from our card: the UI shows a named
+    // request with an address to answer, as for a v0 first message); the session vouches for the key.
+    const meta = init && meaning.intro ? { ...meaning.intro, publicKey: senderKey } : null;
     this.batch.messages.push({
-      ...toIncoming({ message: meaning.message, meta: null, content }, content, { key, identityId: opened.identityId, senderKey, dropUrl, now }),
+      ...toIncoming({ message: meaning.message, meta, content }, content, { key, identityId: opened.identityId, senderKey, dropUrl, now }),
       senderProtocol: 1,
       protocol: 1,
       ...(opened.unconfirmed ? { unconfirmedSession: true } : {}),

@@ -10,6 +10,11 @@
  *                    per-module types (SHARE, PROFILE, ...) are not defined byte for byte yet, and one
  *                    type that carries the module's own JSON keeps every module working unchanged.
  *   PING (0x0c)      nothing for the UI (the session's ackv is all it carries).
+ *   INTRO (0x41)     ours, Init PDUs only: the sender introduces itself around another body, as the v0
+ *                    `meta_data` of a first message does: content = u16 length · the intro JSON (the
+ *                    `meta_data` fields `alias` and `drop_url`) · u8 inner type · the inner content. A
+ *                    session already knows its peer, so Session PDUs never carry one (and one found in a
+ *                    Session PDU is unwrapped and its intro ignored).
  *   anything else    shown as unsupported (type `dd1:<hex type>`).
  *
  * Receipts: a message that wants one has msg_id = the 16 bytes of its acknowledge id (a UUID), so the
@@ -17,11 +22,69 @@
  * acknowledge id is "0". The dedupe key is `<sender hex>:v1:<msg_id hex>`.
  */
 import { BOX_ACK, BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
-import { type DropMessage, DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
+import {
+  type DropMessage,
+  DROP_MESSAGE_VERSION,
+  NO_ACKNOWLEDGE_ID,
+  type SenderIntroduction,
+  decodeMetaJson,
+  metaToWire,
+} from '../../../shared/protocol/message.js';
 import { type Body, MessageType, MSG_ID_LENGTH } from '../v1/body.js';
 import type { BodyInput } from '../v1/session.js';
 
 export const MODULE_BODY_TYPE = 0x40;
+export const INTRO_BODY_TYPE = 0x41;
+
+/** What an Init PDU tells about its sender: the v0 `meta_data` fields a reply needs. */
+export interface Intro {
+  alias?: string | undefined;
+  dropUrl?: string | undefined;
+}
+
+/** The intro as it travels (UTF-8 JSON of the `meta_data` fields, so it is checked like v0 meta). */
+function introBytes(intro: Intro): Uint8Array {
+  return encoder.encode(JSON.stringify(metaToWire({ ...(intro.alias !== undefined ? { alias: intro.alias } : {}), ...(intro.dropUrl !== undefined ? { dropUrl: intro.dropUrl } : {}) })));
+}
+
+/** Content bytes an intro takes from a body: what is left for the message is `capacity - introOverhead`. */
+export function introOverhead(intro: Intro): number {
+  return 2 + introBytes(intro).length + 1;
+}
+
+/** `body` wrapped in an INTRO body; null when it does not fit `capacity` content bytes. */
+export function withIntro(body: BodyInput, intro: Intro, capacity: number): BodyInput | null {
+  const json = introBytes(intro);
+  const inner = body.content ?? new Uint8Array(0);
+  const length = 2 + json.length + 1 + inner.length;
+  if (length > capacity || json.length > 0xffff) return null;
+  const content = new Uint8Array(length);
+  new DataView(content.buffer).setUint16(0, json.length);
+  content.set(json, 2);
+  content[2 + json.length] = body.type;
+  content.set(inner, 3 + json.length);
+  return { ...body, type: INTRO_BODY_TYPE, content };
+}
+
+/**
+ * An INTRO body split into the intro (checked like v0 `meta_data`: the same schema and bounds; the UI
+ * cleans the alias as it cleans v0 meta) and the body it wraps; null when malformed.
+ */
+export function unwrapIntro(body: Body): { intro: SenderIntroduction; inner: Body } | null {
+  const content = body.content;
+  if (content.length < 3) return null;
+  const length = new DataView(content.buffer, content.byteOffset, content.byteLength).getUint16(0);
+  if (content.length < 2 + length + 1) return null;
+  const type = content[2 + length]!;
+  if (type === 0 || type === INTRO_BODY_TYPE) return null;
+  let intro: SenderIntroduction;
+  try {
+    intro = decodeMetaJson(decoder.decode(content.subarray(2, 2 + length)));
+  } catch {
+    return null; // not UTF-8, not JSON, or fails the meta schema (a 1,025-character alias, ...)
+  }
+  return { intro, inner: { ...body, type, content: content.slice(3 + length) } };
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -70,13 +133,20 @@ export function receiptBody(acknowledgeIds: readonly string[], now: number): Bod
 }
 
 export type BodyMeaning =
-  | { kind: 'message'; message: DropMessage }
+  /** `intro`: the sender introduced itself (INTRO body); the caller takes it from Init PDUs only. */
+  | { kind: 'message'; message: DropMessage; intro?: SenderIntroduction }
   | { kind: 'receipts'; acknowledgeIds: string[] }
   | { kind: 'none' }
   | { kind: 'malformed' };
 
 /** What a received body means for the UI, as the v0 drop message it stands for. */
 export function meaningOfBody(body: Body, senderHex: string): BodyMeaning {
+  if (body.type === INTRO_BODY_TYPE) {
+    const unwrapped = unwrapIntro(body);
+    if (!unwrapped) return { kind: 'malformed' };
+    const meaning = meaningOfBody(unwrapped.inner, senderHex);
+    return meaning.kind === 'message' ? { ...meaning, intro: unwrapped.intro } : meaning;
+  }
   const base = {
     version: DROP_MESSAGE_VERSION,
     time_stamp: body.tsMs,

@@ -38,6 +38,7 @@ import { type RandomSource, b64, sha256, unb64 } from '../v1/primitives.js';
 import { INIT_FLAG_QPK_STALE, INIT_FLAG_RESET, OFF_H, OFF_T, type SessionState, openInitWithDh, openSession } from '../v1/session.js';
 import { TagTable } from '../v1/tagTable.js';
 import { RESET_INTERVAL_MS, activationPatch, peerAnswered } from './resets.js';
+import type { Intro } from './content.js';
 
 /** Our message (epoch, n) in a session, as the peer's acknowledgement vectors name it. */
 export interface SentRef {
@@ -437,6 +438,12 @@ export class SessionReceiver {
   /** Tells the UI's listeners that an identity's sessions changed (a reset we started). */
   changed(identityId: string): void {
     this.tell('sessionsChanged', identityId);
+  }
+
+  /** What our Init PDUs tell about us (sessions/content.ts INTRO): the identity's alias and first drop. */
+  introOf(identityId: string): Intro {
+    const identity = this.options.stateStore.identity(identityId);
+    return { alias: identity.alias, dropUrl: identity.dropUrls[0] };
   }
 
   /** A sender committed `state` (the table learns a new session's tags; a claimed session keeps the claim's). */

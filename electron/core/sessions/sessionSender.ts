@@ -37,7 +37,7 @@ import {
   pingBody,
   seal,
 } from '../v1/session.js';
-import { bodyOfDropMessage, receiptBody } from './content.js';
+import { bodyOfDropMessage, introOverhead, receiptBody, withIntro } from './content.js';
 import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
 import { RESET_INTERVAL_MS, activationPatch, activeSession, dropRetired } from './resets.js';
 
@@ -267,7 +267,11 @@ export class SessionSender {
       }
       const isNew = state !== active;
       const initPdus = state.role === 'initiator' && !state.confirmed;
-      const bodies = bodiesFor(bodyCapacity(initPdus ? INIT_BODY_LENGTH : SESSION_BODY_LENGTH));
+      // Init PDUs introduce their sender (alias, first drop) as a v0 first message's meta_data does: the
+      // peer may know nothing of us yet (we wrote from their card) and must be able to answer.
+      const intro = initPdus ? receiver.introOf(identityId) : null;
+      const capacity = bodyCapacity(initPdus ? INIT_BODY_LENGTH : SESSION_BODY_LENGTH);
+      const bodies = bodiesFor(capacity - (intro ? introOverhead(intro) : 0));
       if (!bodies) return { kind: 'v0' };
       const k = Math.max(1, Math.min(Math.floor(copies), state.copies));
       const pdus: Uint8Array[][] = [];
@@ -276,7 +280,9 @@ export class SessionSender {
       for (const body of bodies) {
         // Every message gets its msg_id here, so a copy sealed again (stale prekey) is the same message.
         const full: BodyInput = { ...body, msgId: body.msgId ?? new Uint8Array(randomId()) };
-        const result = seal(state, full, { copies: k }, at);
+        const wrapped = intro ? withIntro(full, intro, capacity) : full;
+        if (!wrapped) return { kind: 'v0' }; // cannot happen: the capacity left room for the intro
+        const result = seal(state, wrapped, { copies: k }, at);
         if ('error' in result) return { kind: 'windowFull' };
         state = result.state;
         pdus.push(result.pdus);

@@ -87,7 +87,9 @@ export async function submitMessage(db: DeaddropDatabase, bridge: EngineBridge, 
     recipient: {
       publicKey: contact.publicKey,
       dropUrls: contact.dropUrls,
-      ...(contact.v1 && (await knowsUs(db, message)) ? { v1: { qrPrekey: contact.v1.qrPrekey, qrPrekeyExpiresDay: contact.v1.qrPrekeyExpiresDay } } : {}),
+      // The card's prekey goes with the first message too: the engine's Init PDUs introduce us (alias
+      // and drop URL) as a v0 first message does, so that message is forward secret and still answerable.
+      ...(contact.v1 ? { v1: { qrPrekey: contact.v1.qrPrekey, qrPrekeyExpiresDay: contact.v1.qrPrekeyExpiresDay } } : {}),
     },
     ...(content ? { content } : { text: message.text }),
     wantReceipt: true,
@@ -99,23 +101,6 @@ export async function submitMessage(db: DeaddropDatabase, bridge: EngineBridge, 
   // Transport trouble leaves the message queued: it goes out when the engine is back.
   if (result.error.code === 'unavailable' || result.error.code === 'timeout' || result.error.code === 'locked') return;
   await setStatus(db, message.localId, 'failed', result.error.message);
-}
-
-/**
- * Whether the contact can already tell who we are: they wrote to us, or a message of ours reached a
- * server. Until then the card's prekey is held back, so the first message goes as version 0 with its
- * hello (our alias and drop URL): a version-1 Init carries neither yet (the engine hands its messages
- * to the UI with `meta` null), so the recipient would see a request from an unnamed key with no
- * address to answer. The session starts with the next message, or with the contact's answer to the
- * first one, which says our app speaks version 1.
- */
-async function knowsUs(db: DeaddropDatabase, message: MessageRecord): Promise<boolean> {
-  const known = await db.messages
-    .where('[identityId+contactKey+sortAt]')
-    .between([message.identityId, message.contactKey, -Infinity], [message.identityId, message.contactKey, Infinity])
-    .filter((m) => m.id !== message.id && m.kind !== 'event' && (m.direction === 'in' || m.status === 'posted' || m.status === 'delivered'))
-    .first();
-  return known !== undefined;
 }
 
 async function recordAccepted(db: DeaddropDatabase, id: string, accepted: SendAccepted): Promise<void> {

@@ -52,8 +52,8 @@ export async function sendAddressUpdate(
   const result = await bridge.invoke('messages/send', {
     identityId,
     localId,
-    // No card prekey: an update never starts a session (a contact who has not heard from us yet could
-    // not tell who sent it, see outbox.ts `knowsUs`); one that exists carries it.
+    // No card prekey: an update never starts a session by itself (it is a notice, not a conversation);
+    // a session that exists carries it.
     recipient: { publicKey: contact.publicKey, dropUrls: contact.dropUrls },
     content: { type: 'box_contact_update' },
     wantReceipt: true,
