@@ -12,6 +12,7 @@ import { generateNativeKeyPair } from '../state/nativeKeyPair.js';
 import { exportIdentity, importIdentity } from '../state/identityFile.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { asApiFailure } from './protocolFailure.js';
+import { claimNewDrop } from '../spam/closedDrops.js';
 
 type IdentityChannels =
   | 'identities/list'
@@ -34,6 +35,23 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
   const { stateStore, now } = parts;
   const changed = () => identitiesChanged(parts);
 
+  /**
+   * With the `closedDrops` setting on, claims a drop just stored (so the address guard knows it as
+   * the user's own) before its URL leaves the engine; `withdraw` takes it back when the server offers
+   * tickets but takes no claim, so no drop the user wanted closed is ever given out open.
+   * @throws ApiFailure 'unavailable'
+   */
+  const claimIfWanted = async (identityId: string, dropUrl: string, withdraw: () => Promise<void>): Promise<void> => {
+    if (stateStore.settings().closedDrops !== true) return;
+    try {
+      const result = await claimNewDrop(parts.network.client, stateStore.keyPair(identityId).privateKey, dropUrl);
+      if ('claimed' in result) await stateStore.setClosedDrop(identityId, result.claimed);
+    } catch (err) {
+      await withdraw();
+      throw new ApiFailure('unavailable', err instanceof Error ? err.message : 'The drop could not be claimed as a closed drop.');
+    }
+  };
+
   return {
     'identities/list': async () => {
       requireUnlocked();
@@ -52,6 +70,7 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
         createdAt: now(),
       };
       const created = await stateStore.addIdentity(summary, pair.privateKey);
+      await claimIfWanted(created.id, dropUrl, () => stateStore.deleteIdentity(created.id));
       await changed();
       return created;
     },
@@ -83,6 +102,7 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
       }
       const dropUrl = asApiFailure(() => formatDropUrl(serverUrl, generateDropId(identity.dropBits)));
       const updated = await stateStore.setDropUrls(identityId, [...identity.dropUrls, dropUrl], parts.now());
+      await claimIfWanted(identityId, dropUrl, () => stateStore.withdrawNewDrop(identityId, dropUrl));
       await changed();
       return updated;
     },

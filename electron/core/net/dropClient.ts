@@ -64,6 +64,8 @@ export interface RefusalDetails {
 
 /** Bytes of a refusal's body read for its `error`: the server's JSON errors are a few dozen bytes. */
 const MAX_ERROR_BODY = 1024;
+/** Bytes of a small JSON document read at most (a discovery document, a policy answer). */
+const MAX_JSON_BODY = 16 * 1024;
 
 /** One stored message as the server returned it. */
 export interface DropItem {
@@ -149,6 +151,36 @@ export class DropClient {
       const answer = await refusalDetails(response);
       const error = httpError('POST', response.statusCode);
       throw new DropRequestError('http', error.message, response.statusCode, undefined, answer);
+    });
+  }
+
+  /**
+   * POSTs a small JSON document (a drop's policy, `<dropUrl>/policy`) and reads the answer's body
+   * (at most 16 KB), whatever its status. @throws DropRequestError when nothing was answered
+   */
+  async postJson(url: string, body: string): Promise<{ status: number; body: string }> {
+    const headers = { authorization: 'Client Qabel', 'content-type': 'application/json' };
+    return this.exchange(url, 'POST', headers, new TextEncoder().encode(body), async (response) => ({
+      status: response.statusCode,
+      body: await readSmallBody(response, MAX_JSON_BODY),
+    }));
+  }
+
+  /**
+   * GETs a small JSON document (a server's `/.well-known/deaddrop`): null for another status, a body
+   * over 16 KB or one that is not JSON. @throws DropRequestError when nothing was answered
+   */
+  async getJson(url: string): Promise<unknown> {
+    return this.exchange(url, 'GET', {}, undefined, async (response) => {
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return null;
+      }
+      try {
+        return JSON.parse(await readSmallBody(response, MAX_JSON_BODY)) as unknown;
+      } catch {
+        return null;
+      }
     });
   }
 
@@ -348,6 +380,22 @@ async function refusalDetails(response: Response): Promise<RefusalDetails> {
     // Not JSON (an old server's or a proxy's page): the status alone speaks.
   }
   return { error, powBits, retryAfterS };
+}
+
+/** The body as text, or '' when it is longer than `max` bytes (then it is not read further). */
+async function readSmallBody(response: Response, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const data of response.body) {
+    const chunk = data as Buffer;
+    length += chunk.length;
+    if (length > max) {
+      response.body.destroy();
+      return '';
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -363,6 +363,18 @@ export class StateStore {
     return this.identity(id);
   }
 
+  /**
+   * Takes back a drop just added that was never given out (its claim as a closed drop failed): unlike
+   * a removal it is not read on, as nobody can have written to it.
+   */
+  async withdrawNewDrop(id: string, dropUrl: string): Promise<void> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    stored.dropUrls = stored.dropUrls.filter((url) => url !== dropUrl);
+    delete this.unlocked.cursors[dropUrl];
+    await this.save();
+  }
+
   /** The claims of this identity's closed drops (state schema `closedDrops`). */
   closedDrops(id: string): StoredIdentity['closedDrops'] {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
