@@ -10,6 +10,7 @@ import { type Logger, createLogger } from '../../shared/log.js';
 import { ApiFailure } from '../../shared/ipc/result.js';
 import type { PassphraseLimits } from '../../shared/protocol/identityBackup.js';
 import { buildHandlers } from './api/handlers.js';
+import { consumeTickets } from './spam/ticketWallet.js';
 import { type CryptoPool, createCryptoPool } from './crypto/cryptoPool.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './inbox/backoff.js';
 import { type FetchSince, Poller } from './inbox/poller.js';
@@ -163,7 +164,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Receipts acknowledge our outgoing messages: the outbox stops re-posting them (set once it exists).
   let noteReceipts: ((receipts: Receipt[]) => void) | null = null;
   const emit: EventSink = (event, payload) => {
-    const message = appEvent(event, payload);
+    let message = appEvent(event, payload);
+    // Tickets contacts hand us go to the wallet, not to the UI (spam/ticketWallet.ts).
+    if (message.event === 'inbox/batch') {
+      const onError = (err: unknown) => logger.warn('tickets not kept', { error: err instanceof Error ? err.message : 'unknown' });
+      const messages = consumeTickets(stateStore, message.payload.messages, now(), onError);
+      if (messages !== message.payload.messages) message = appEvent('inbox/batch', { ...message.payload, messages });
+    }
     if (message.event === 'inbox/batch' && message.payload.receipts.length > 0) noteReceipts?.(message.payload.receipts);
     for (const sink of sinks) {
       try {

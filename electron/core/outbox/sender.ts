@@ -39,6 +39,8 @@ import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } 
 import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
 import { createStamper, type Stamper, type StampProgress } from '../spam/stamper.js';
 import { postStamped } from './stampedPost.js';
+import { takeTicket, ticketsToHandOut } from '../spam/ticketWallet.js';
+import { buildTicketsMessages } from '../../../shared/modules/tickets.js';
 import { MAX_TARGETS, awaitsAcknowledgement, chooseSealed, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, pieceAcked, sealedAt, statusEvent, tiedCopies } from './copies.js';
 
 export interface SenderOptions {
@@ -71,6 +73,9 @@ export interface SenderOptions {
   stamper?: Stamper | undefined;
 }
 
+/** Marks the engine's own ticket messages (they hand out no tickets in turn). */
+const HANDING_OUT = Symbol('handingOutTickets');
+
 /** Stamp progress goes to the UI at most this often (the worker reports every ~30 ms). */
 const STAMP_PROGRESS_EVERY_MS = 250;
 
@@ -100,6 +105,8 @@ export class Sender {
   /** Version-1 messages waiting for room in their session (`waitingForContact`), by localId. */
   private readonly waiting = new Map<string, { request: ParsedRequestOf<'messages/send'>; messages: DropMessage[] }>();
   private readonly stamper: Stamper;
+  /** Identity and contact pairs being handed tickets now (two messages sent at once hand out once). */
+  private readonly handingOut = new Set<string>();
 
   constructor(private readonly options: SenderOptions) {
     this.stamper = options.stamper ?? createStamper();
@@ -218,6 +225,11 @@ export class Sender {
     };
     await stateStore.putOutboxRecord(request.localId, record);
     this.startJob(request.localId);
+    if (!(HANDING_OUT in request)) {
+      void this.handOutTickets(request).catch((err: unknown) =>
+        this.options.logger.warn('tickets not handed out', { error: err instanceof Error ? err.message : 'unknown' }),
+      );
+    }
     return { localId: request.localId, acknowledgeIds: record.acknowledgeIds, parts: record.parts };
   }
 
@@ -465,7 +477,7 @@ export class Sender {
     const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
     const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack) : encodeDropMessage(ack)));
     const signal = this.closing.signal;
-    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal);
+    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal, undefined, this.walletFor(identityId, recipientKey, url));
     await postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal });
   }
 
@@ -474,8 +486,57 @@ export class Sender {
    * bytes and this drop, and the POST once more (stampedPost.ts). Receipts and the engine's own PDUs
    * go the same way: to the server they are messages like any other.
    */
-  private postOne(dropUrl: string, pdu: Uint8Array, signal: AbortSignal, onStampProgress?: (progress: StampProgress) => void): Promise<void> {
-    return postStamped(this.options.client(), this.stamper, dropUrl, pdu, { signal, ...(onStampProgress ? { onStampProgress } : {}) });
+  private postOne(
+    dropUrl: string,
+    pdu: Uint8Array,
+    signal: AbortSignal,
+    onStampProgress?: (progress: StampProgress) => void,
+    nextTicket?: () => Promise<Uint8Array | null>,
+  ): Promise<void> {
+    return postStamped(this.options.client(), this.stamper, dropUrl, pdu, { signal, ...(onStampProgress ? { onStampProgress } : {}), ...(nextTicket ? { nextTicket } : {}) });
+  }
+
+  /** Takes tickets the contact handed this identity for that drop (ticketWallet.ts). */
+  private walletFor(identityId: string, contactKey: string, dropUrl: string): () => Promise<Uint8Array | null> {
+    return () => takeTicket(this.options.stateStore, identityId, contactKey, dropUrl, this.options.now()).catch(() => null);
+  }
+
+  /**
+   * The first time an identity writes to a contact, the contact is handed tickets for each of the
+   * identity's closed drops (ticketWallet.ts), as messages of their own that the UI does not track
+   * (no receipt, no re-posting: a contact who misses them gets in by stamp, as before).
+   */
+  private async handOutTickets(request: ParsedRequestOf<'messages/send'>): Promise<void> {
+    const { stateStore } = this.options;
+    const contactKey = request.recipient.publicKey;
+    const pair = `${request.identityId}:${contactKey}`;
+    if (this.handingOut.has(pair)) return;
+    const due = ticketsToHandOut(stateStore, request.identityId, contactKey, this.options.now());
+    if (due.length === 0) return;
+    const identity = stateStore.identity(request.identityId);
+    this.handingOut.add(pair);
+    try {
+      await this.handOut(request, identity, due);
+    } finally {
+      this.handingOut.delete(pair);
+    }
+  }
+
+  private async handOut(request: ParsedRequestOf<'messages/send'>, identity: ReturnType<StateStore['identity']>, due: { dropUrl: string; tickets: string[] }[]): Promise<void> {
+    const contactKey = request.recipient.publicKey;
+    for (const { dropUrl, tickets } of due) {
+      const messages = buildTicketsMessages(dropUrl, tickets, {
+        sender: identity.publicKey,
+        identity: { alias: identity.alias, dropUrls: identity.dropUrls },
+        meta: { alias: identity.alias, dropUrl: identity.dropUrls[0], publicKey: identity.publicKey },
+        wantReceipt: false,
+        now: this.options.now(),
+        newId: randomUUID,
+      });
+      const localId = `tickets-${randomUUID()}`;
+      await this.send({ ...request, localId, wantReceipt: false, text: undefined, content: undefined, [HANDING_OUT]: true } as ParsedRequestOf<'messages/send'>, messages);
+      await this.options.stateStore.noteTicketsGiven(request.identityId, dropUrl, contactKey);
+    }
   }
 
   /**
@@ -540,7 +601,7 @@ export class Sender {
             client: this.options.client,
             dropUrls: this.health.rank(free.map((target) => snapshot.targets[target]!)),
             pdu: new Uint8Array(0),
-            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job) : undefined),
+            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job) : undefined, this.walletFor(snapshot.identityId, snapshot.recipientKey, url)),
             pduFor: (url) => {
               const sealed = chooseSealed(snapshot, piece, targetOf(url), tied);
               if (sealed === null) return null;
@@ -630,7 +691,7 @@ export class Sender {
           client: this.options.client,
           dropUrls: record.dropUrls,
           pdu,
-          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job)),
+          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job), this.walletFor(record!.identityId, record!.recipientKey, url)),
           retry: this.options.retry,
           budget: this.options.retryBudget,
           signal: job.abort.signal,

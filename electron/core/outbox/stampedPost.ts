@@ -20,7 +20,15 @@ export interface StampedPostOptions {
   signal?: AbortSignal;
   /** A stamp is being computed for this POST: progress from its first report (hashes 0) on. */
   onStampProgress?(progress: StampProgress): void;
+  /**
+   * The next ticket for this drop from the wallet (taken out of it), or null: the POST goes with it,
+   * and a 409 Ticket spent takes the next one at once.
+   */
+  nextTicket?(): Promise<Uint8Array | null>;
 }
+
+/** Tickets tried for one POST before it goes without one (a wallet of spent tickets is emptied by later POSTs). */
+const MAX_SPENT_TICKETS = 5;
 
 /** The user's words for what a refusing server said (its status stays on the error for the retry rules). */
 function refusalMessage(status: number, error: string | null, fallback: string): string {
@@ -53,21 +61,28 @@ export async function postStamped(client: DropClient, stamper: Stamper, dropUrl:
   };
   const onStampProgress = options.onStampProgress;
   let started = false;
-  const result = await postWithSpamRules(rawPost, dropUrl, pdu, {
-    stamper: {
-      // The first report says a stamp is under way before any hash is done.
-      stampFor: (url, bytes, bits, onProgress, signal) => {
-        if (!started) {
-          started = true;
-          onStampProgress?.({ hashes: 0, expected: 2 ** bits });
-        }
-        return stamper.stampFor(url, bytes, bits, onProgress, signal);
-      },
-      close: () => Promise.resolve(),
+  const reporting: Stamper = {
+    // The first report says a stamp is under way before any hash is done.
+    stampFor: (url, bytes, bits, onProgress, signal) => {
+      if (!started) {
+        started = true;
+        onStampProgress?.({ hashes: 0, expected: 2 ** bits });
+      }
+      return stamper.stampFor(url, bytes, bits, onProgress, signal);
     },
-    ...(onStampProgress ? { onStampProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+    close: () => Promise.resolve(),
+  };
+  const post = (ticket: Uint8Array | null) =>
+    postWithSpamRules(rawPost, dropUrl, pdu, {
+      stamper: reporting,
+      ticket,
+      ...(onStampProgress ? { onStampProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  let result = await post((await options.nextTicket?.()) ?? null);
+  for (let spent = 1; result.status === 409 && result.error === SPAM_ERRORS.ticketSpent && spent <= MAX_SPENT_TICKETS; spent++) {
+    result = await post(spent < MAX_SPENT_TICKETS ? ((await options.nextTicket?.()) ?? null) : null);
+  }
   if (result.status === 200) return;
   const last = refusal as DropRequestError | null;
   if (!last) throw new DropRequestError('http', `The drop server refused the POST request (HTTP ${result.status}).`, result.status);

@@ -34,6 +34,8 @@ export interface DropClaimRecord {
   seq: number;
   keyIds: number[];
   introPerDay: number;
+  /** Contacts (64 hex) handed tickets for it. */
+  given: string[];
 }
 
 /** Why a drop stays open although closed drops were asked for. */
@@ -66,7 +68,7 @@ export async function claimNewDrop(client: DropClient, privateKey: Uint8Array, d
   if (!discovery || !offersTickets(discovery)) return { open: 'noTickets' };
   const introPerDay = typeof discovery.intro_per_day === 'number' && Number.isInteger(discovery.intro_per_day) && discovery.intro_per_day >= 0 ? discovery.intro_per_day : DEFAULT_INTRO_PER_DAY;
   const outcome = await claimDrop((url, body) => client.postJson(url, body), { secret: spamSecretOf(privateKey), dropUrl, keyIds: [0], introPerDay });
-  if (outcome.ok) return { claimed: { url: dropUrl, seq: outcome.seq, keyIds: [0], introPerDay: outcome.introPerDay } };
+  if (outcome.ok) return { claimed: { url: dropUrl, seq: outcome.seq, keyIds: [0], introPerDay: outcome.introPerDay, given: [] } };
   // A server that announced tickets and then knows no policy path is not one to trust with a closed drop either.
   throw new Error(claimFailure(outcome));
 }

@@ -45,7 +45,24 @@ const storedIdentitySchema = z.object({
    * server took for each (`seq`, the ticket key ids it names, the introductions per day it allows).
    * The keys themselves are derived from the identity's private key, never stored.
    */
-  closedDrops: z.array(z.object({ url: z.string(), seq: z.number().int().min(1), keyIds: z.array(z.number().int().min(0).max(255)), introPerDay: z.number().int().min(0) })).default([]),
+  closedDrops: z
+    .array(
+      z.object({
+        url: z.string(),
+        seq: z.number().int().min(1),
+        keyIds: z.array(z.number().int().min(0).max(255)),
+        introPerDay: z.number().int().min(0),
+        /** Contacts (64 hex) handed tickets for this drop. */
+        given: z.array(z.string()).default([]),
+      }),
+    )
+    .default([]),
+  /**
+   * Tickets contacts handed us for their closed drops, per contact (64 hex) and drop URL: base64 of
+   * the concatenated 32-byte tickets, sealed under the data key like `sealedPrivateKey`. A ticket is
+   * taken out before the POST that uses it.
+   */
+  ticketWallet: z.array(z.object({ contactKey: z.string(), dropUrl: z.string(), sealed: z.string() })).default([]),
   qrPrekeys: z
     .array(
       z.object({

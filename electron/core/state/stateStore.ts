@@ -83,6 +83,7 @@ const MAX_QUEUED_RECEIPTS = 2000;
 const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
 
 const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
+const walletContext = (id: string, contactKey: string, dropUrl: string) => `deaddrop tickets ${id} ${contactKey} ${dropUrl}`;
 const prekeyContext = (id: string, publicKey: string) => `deaddrop qr prekey ${id} ${publicKey}`;
 const sessionContext = (identity: StoredIdentity, sessionId: string) =>
   `deaddrop v1 session ${identity.id} ${identity.publicKey} ${identity.sessionEpoch} ${sessionId}`;
@@ -263,7 +264,7 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, closedDrops: _closed, ...summary }) => ({
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, closedDrops: _closed, ticketWallet: _wallet, ...summary }) => ({
       ...summary,
       dropUrls: [...summary.dropUrls],
       retiringDrops: retiredDrops.map(retiringSummary),
@@ -326,6 +327,7 @@ export class StateStore {
       sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
       closedDrops: [],
+      ticketWallet: [],
     };
     state.identities.push(stored);
     await this.save();
@@ -386,7 +388,35 @@ export class StateStore {
   async setClosedDrop(id: string, claim: StoredIdentity['closedDrops'][number]): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    stored.closedDrops = [...stored.closedDrops.filter((c) => c.url !== claim.url), { ...claim, keyIds: [...claim.keyIds] }];
+    stored.closedDrops = [...stored.closedDrops.filter((c) => c.url !== claim.url), { ...claim, keyIds: [...claim.keyIds], given: [...claim.given] }];
+    await this.save();
+  }
+
+  /** Notes that `contactKey` was handed tickets for the identity's closed drop `dropUrl`. */
+  async noteTicketsGiven(id: string, dropUrl: string, contactKey: string): Promise<void> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    const claim = stored?.closedDrops.find((c) => c.url === dropUrl);
+    if (!claim || claim.given.includes(contactKey)) return;
+    claim.given.push(contactKey);
+    await this.save();
+  }
+
+  /** The tickets in the wallet for posting to `contactKey`'s drop `dropUrl`. */
+  walletTickets(id: string, contactKey: string, dropUrl: string): Uint8Array[] {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    const entry = stored?.ticketWallet.find((w) => w.contactKey === contactKey && w.dropUrl === dropUrl);
+    if (!stored || !entry || !this.dataKey) return [];
+    const bytes = this.dataKey.open(entry.sealed, walletContext(stored.id, contactKey, dropUrl));
+    return Array.from({ length: Math.floor(bytes.length / 32) }, (_, i) => bytes.slice(i * 32, (i + 1) * 32));
+  }
+
+  /** Replaces the wallet's tickets for `contactKey`'s drop `dropUrl` (none: the entry goes). */
+  async setWalletTickets(id: string, contactKey: string, dropUrl: string, tickets: readonly Uint8Array[]): Promise<void> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
+    const others = stored.ticketWallet.filter((w) => !(w.contactKey === contactKey && w.dropUrl === dropUrl));
+    const sealed = tickets.length > 0 ? [{ contactKey, dropUrl, sealed: this.dataKey.seal(Buffer.concat(tickets.map((t) => Buffer.from(t))), walletContext(stored.id, contactKey, dropUrl)) }] : [];
+    stored.ticketWallet = [...others, ...sealed];
     await this.save();
   }
 
@@ -533,6 +563,7 @@ export class StateStore {
       sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
       closedDrops: [],
+      ticketWallet: [],
     };
     const previousCursors = { ...state.cursors };
     state.identities.push(stored);
