@@ -737,6 +737,12 @@ export interface SessionContactStatus {
    * the conversation. Absent: no reset in the last 14 days.
    */
   reset?: { pending: boolean; at: number };
+  /**
+   * Why a contact who speaks version 1 gets version 0 (with `protocol` 0): `ownDevices`, this identity is
+   * on several devices; `peerDevices`, the contact's is. Sessions are for one device per identity for now
+   * (the chat header: "Not forward secret: you use several devices" / "<alias> uses several devices").
+   */
+  reason?: 'ownDevices' | 'peerDevices';
 }
 
 export interface SendAccepted {

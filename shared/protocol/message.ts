@@ -44,7 +44,21 @@ export interface DropMessage {
    * knows us only from an old card can answer with a version-1 session (PROTOCOL-V1.md 1c). Old
    * clients ignore unknown keys.
    */
-  dd?: { v: number };
+  dd?: { v: number; md?: number };
+}
+
+/**
+ * Senders (64 hex) whose identity is on several devices: their v0 messages that carry `dd` say so with
+ * `md: 1` ("several devices: no sessions with me for now", electron/core/v1/README.md "Several
+ * devices"). Kept here, where every v0 message is serialised, because the outbox writes `dd` itself;
+ * set by the engine's session store from the identity's device list.
+ */
+const severalDevices = new Set<string>();
+
+/** Marks (or unmarks) a sender whose identity is on several devices. */
+export function markSeveralDevices(senderHex: string, several: boolean): void {
+  if (several) severalDevices.add(senderHex.toLowerCase());
+  else severalDevices.delete(senderHex.toLowerCase());
 }
 
 /** `meta_data` in the form the rest of the app uses: the sender introducing themselves. */
@@ -93,7 +107,7 @@ const envelopeSchema = z.object({
   drop_payload_type: z.string().min(1).max(128),
   acknowledge_id: z.string().min(1).max(128),
   meta_data: metaSchema.nullish(),
-  dd: z.object({ v: z.number().int().min(0).max(255) }).nullish().catch(null),
+  dd: z.object({ v: z.number().int().min(0).max(255), md: z.literal(1).optional().catch(undefined) }).nullish().catch(null),
 });
 
 function invalid(message: string): ProtocolError {
@@ -110,7 +124,7 @@ export function serializeDropMessage(m: DropMessage): Uint8Array {
     drop_payload_type: m.drop_payload_type,
     acknowledge_id: m.acknowledge_id,
     ...(m.meta_data ? { meta_data: m.meta_data } : {}),
-    ...(m.dd ? { dd: { v: m.dd.v } } : {}),
+    ...(m.dd ? { dd: { v: m.dd.v, ...(m.dd.md === 1 || severalDevices.has(m.sender) ? { md: 1 } : {}) } } : {}),
   };
   return utf8Encode(JSON.stringify(wire));
 }
@@ -204,7 +218,7 @@ export function decodeDropEnvelope(payload: Uint8Array, boxSenderPublicKey: Uint
     drop_payload_type: e.drop_payload_type,
     acknowledge_id: e.acknowledge_id,
     ...(wire ? { meta_data: wire } : {}),
-    ...(e.dd ? { dd: { v: e.dd.v } } : {}),
+    ...(e.dd ? { dd: { v: e.dd.v, ...(e.dd.md === 1 ? { md: 1 } : {}) } } : {}),
   };
   return { message, meta: intro };
 }

@@ -225,6 +225,8 @@ export class DeviceLinks {
     await this.devices.adopt(id, link.bundle.devices, link.self!);
     // This device starts without sessions of its own (PROTOCOL-V1.md 5c: sessions are per device).
     await sessions.forgetIdentity(id);
+    // Several devices: no sessions for now, on this device as on the other (sessions/sessionSender.ts).
+    await sessions.setOwnDevices(id, link.bundle.devices.devices.length);
     receiver.invalidate();
     // A fresh profile takes the other device's settings; one with identities of its own keeps its own.
     if (firstIdentity) {
@@ -446,6 +448,8 @@ export class DeviceLinks {
     if (frame?.kind === 'abort') return this.fail(link, abortText(frame.reason), null);
     if (frame?.kind === 'received' && (link.state === 'sent' || link.state === 'sending')) {
       await this.devices.adopt(link.identityId!, link.nextList!);
+      // From now on this identity writes version 0 with `dd.md` (the UI tells every contact at once).
+      await this.parts.sessions.setOwnDevices(link.identityId!, link.nextList!.devices.length);
       this.set(link, { state: 'done' });
       this.finish(link);
       return;

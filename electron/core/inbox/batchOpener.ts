@@ -186,9 +186,12 @@ export class BatchCollector {
       const senderKey = toHex(hit.opened.senderPublicKey);
       if ((decoded.message.dd?.v ?? 0) >= 1 && this.input.v1) {
         const { receiver, claim } = this.input.v1;
-        claim.v1Peers.add(`${identities[hit.identityIndex]!.id} ${senderKey}`);
+        const identityId = identities[hit.identityIndex]!.id;
+        claim.v1Peers.add(`${identityId} ${senderKey}`);
+        // Several devices on their side (or one again): before noteV0, which skips such a peer.
+        receiver.noteDevices(claim, identityId, senderKey, decoded.message.dd?.md === 1);
         // A v1 peer we hold an answered session with writes v0 only when it lost that session.
-        if (decoded.content.type !== BOX_ACK) receiver.noteV0(claim, identities[hit.identityIndex]!.id, senderKey);
+        if (decoded.content.type !== BOX_ACK) receiver.noteV0(claim, identityId, senderKey);
       }
       const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
       if (seen.has(key) || this.inBatch.has(key)) continue;

@@ -413,12 +413,25 @@ export class SessionReceiver {
    * they answered, they lost it (a restored backup, a new install), and our next message starts a reset.
    */
   noteV0(claim: Claim, identityId: string, peerHex: string): void {
+    // A peer on several devices writes v0 on purpose (`dd.md`): not a sign that it lost its session.
+    if (this.peerView(claim, identityId, peerHex).multiDevice) return;
     // As far as this PDU: a session PDU they sent before it in this batch counts, one after it does not.
     const answered = this.options.sessions
       .sessionsWith(identityId, b64OfHex(peerHex))
       .map((s) => claim.states.get(s.id)?.state ?? s)
       .some(peerAnswered);
     if (answered) claim.v0From.add(peerKey(identityId, peerHex));
+  }
+
+  /**
+   * A v0 message of the peer said whether its identity is on several devices (`dd.md`; a `dd` without
+   * it: one device again). Marked, no session is written in with them (sessions/sessionSender.ts
+   * `speaksV1`); cleared, the usual upgrade applies. Committed with the batch; the UI hears of a change.
+   */
+  noteDevices(claim: Claim, identityId: string, peerHex: string, several: boolean): void {
+    if ((this.peerView(claim, identityId, peerHex).multiDevice === true) === several) return;
+    this.patchPeer(claim, identityId, peerHex, { multiDevice: several ? true : undefined });
+    claim.changed.add(identityId);
   }
 
   /** The claim's batch was emitted as `batchId`: its states wait for that acknowledgement. */

@@ -57,6 +57,12 @@ export function sessionsStatus(sessions: SessionStore, identityId: string, sendi
     const key = hexOf(state.theirId);
     contacts[key] = { protocol: 1, since: peers[key]?.since ?? null };
   }
+  // Several devices (the interim before per-device sessions): version 0 whatever sessions exist.
+  const own = sessions.severalDevices(identityId);
+  for (const [key, peer] of Object.entries(peers)) {
+    if (!(key in contacts) || !(own || peer.multiDevice)) continue;
+    contacts[key] = { protocol: 0, since: null, reason: own ? 'ownDevices' : 'peerDevices' };
+  }
   for (const [key, peer] of Object.entries(peers)) {
     const reset = peer.reset;
     if (!reset || (!reset.pending && now - reset.at > RESET_SHOWN_MS)) continue;

@@ -179,9 +179,15 @@ export class SessionSender {
     if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0]);
   }
 
-  /** True when a message to this peer would go out in version 1 now. */
+  /**
+   * True when a message to this peer would go out in version 1 now. Never while our identity is on
+   * several devices or theirs is (`dd.md`): a Session PDU opens only on the device holding the ratchet,
+   * so until per-device sessions exist (PROTOCOL-V1.md 5c) such conversations stay version 0 (the
+   * interim, electron/core/v1/README.md "Several devices").
+   */
   speaksV1(identityId: string, recipient: Pick<Recipient, 'publicKey' | 'v1'>): boolean {
     const { sessions, now } = this.options;
+    if (sessions.severalDevices(identityId) || sessions.peer(identityId, recipient.publicKey).multiDevice === true) return false;
     if (sessions.sessionsWith(identityId, b64OfHex(recipient.publicKey)).length > 0) return true;
     return this.prekeyOf(recipient, now()) !== null || sessions.peer(identityId, recipient.publicKey).v1 === true;
   }
@@ -345,6 +351,7 @@ export class SessionSender {
       const at = now();
       const peer = sessions.peer(identityId, peerHex);
       const dropUrls = peer.dropUrls ?? [];
+      if (sessions.severalDevices(identityId) || peer.multiDevice) return; // several devices: no sessions for now
       if (dropUrls.length === 0 || (peer.staleAnsweredAt !== undefined && at - peer.staleAnsweredAt < RESET_INTERVAL_MS)) return;
       const state = initiate({ ourIdentity: this.options.keyPair(identityId), theirIdentityPublic: Buffer.from(peerHex, 'hex'), flags: INIT_FLAG_QPK_STALE }, at);
       const sealed = seal(state, pingBody(), {}, at);
@@ -362,6 +369,9 @@ export class SessionSender {
     if (this.closed) return;
     const { dropUrls, pdus } = await receiver.exclusive(async () => {
       const peer = sessions.peer(identityId, peerHex);
+      // Several devices on either side: no sessions for now, so these bodies are not sent again (a gap
+      // of the interim: Init PDUs sealed just before a link, answered with qpk_stale after it).
+      if (sessions.severalDevices(identityId) || peer.multiDevice) return { dropUrls: [], pdus: [] };
       const entries = (peer.unanswered ?? []).filter((entry) => sessionIds.includes(entry.sessionId));
       const dropUrls = peer.dropUrls ?? [];
       let state = activeSession(sessions, identityId, peerHex);

@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ApiFailure } from '../../../shared/ipc/result.js';
+import { markSeveralDevices } from '../../../shared/protocol/message.js';
 import { type SessionState, isStale } from '../v1/session.js';
 import { writeFileAtomic } from './atomicFile.js';
 import type { StateStore } from './stateStore.js';
@@ -74,6 +75,13 @@ export interface PeerInfo {
    * in a new session if they answer `qpk_stale` (each entry a JSON body, see sessions/sessionSender.ts).
    */
   unanswered?: { sessionId: string; bodies: string[] }[];
+  /**
+   * Their identity is on several devices (`dd.md` of their v0 messages): no sessions with them for now
+   * (the interim before per-device sessions, electron/core/v1/README.md "Several devices").
+   */
+  multiDevice?: boolean;
+  /** Only in the entry under the identity's own key: how many devices its device list holds. */
+  devices?: number;
 }
 
 const peersShape = z.record(
@@ -92,6 +100,8 @@ const peersShape = z.record(
     resetAnnounced: z.string().optional(),
     staleAnsweredAt: z.number().optional(),
     unanswered: z.array(z.object({ sessionId: z.string(), bodies: z.array(z.string()) })).optional(),
+    multiDevice: z.boolean().optional(),
+    devices: z.number().optional(),
   }),
 );
 const PEERS_ID = 'peers';
@@ -205,6 +215,24 @@ export class SessionStore {
   /** What we know of a peer of an identity. */
   peer(identityId: string, peerHex: string): PeerInfo {
     return this.peersOf(identityId)[peerHex] ?? {};
+  }
+
+  /**
+   * Whether the identity is on several devices (its device list, electron/core/devices, as the last link
+   * left it; kept in the entry under its own key). Also tells the v0 encoder to say so (`dd.md`).
+   */
+  severalDevices(identityId: string): boolean {
+    const own = this.stateStore.identity(identityId).publicKey;
+    const several = (this.peer(identityId, own).devices ?? 1) > 1;
+    markSeveralDevices(own, several);
+    return several;
+  }
+
+  /** Records how many devices the identity's list holds (after a link, on both devices). */
+  async setOwnDevices(identityId: string, devices: number): Promise<void> {
+    const own = this.stateStore.identity(identityId).publicKey;
+    await this.setPeer(identityId, own, { devices });
+    markSeveralDevices(own, devices > 1);
   }
 
   /** Updates what we know of a peer (durable; written only when it changed). */

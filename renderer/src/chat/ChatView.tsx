@@ -94,7 +94,9 @@ function ForwardSecrecy({ status, contactKey, alias }: { status: SessionsStatus 
             label: 'Not forward secret',
             explanation: 'Forward-secret sessions are not switched on in this app yet: messages are sealed to long-term keys.',
           }
-        : entry
+        : entry?.reason
+          ? { label: entry.reason === 'ownDevices' ? 'Not forward secret: you use several devices' : `Not forward secret: ${alias} uses several devices`, explanation: 'Sessions are for one device per identity for now: messages are sealed to long-term keys.' }
+          : entry
           ? {
               label: 'Not forward secret yet',
               explanation: `${alias}'s app supports it: it starts with the next message between you.`,

@@ -1,10 +1,11 @@
 import QRCode from 'qrcode';
-import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { DeviceLinkStatus, DeviceListStatus, IdentitySummary } from '../../../shared/ipc/contract.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { database } from '../db/database.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { cancelLink, offerLink, spacedCode, useLinkStatus } from './deviceLinkTransfer.js';
+import { tellContactsOfDevices } from './tellContacts.js';
 
 const DAY_MS = 86_400_000;
 
@@ -121,6 +122,19 @@ function LinkNewDevice({ identity, onClose }: { identity: IdentitySummary; onClo
   const [error, setError] = useState<string | null>(null);
   const [answering, setAnswering] = useState(false);
   const status = useLinkStatus(bridge, started?.status ?? null);
+  const [told, setTold] = useState<{ told: number; error: string | null } | null>(null);
+  const doneLink = status?.state === 'done' ? status.linkId : null;
+  const toldFor = useRef<string | null>(null);
+
+  // Once the other device holds the identity, contacts hear at once that it is on several devices
+  // (once per link, whatever re-renders the panel).
+  useEffect(() => {
+    if (!doneLink || !bridge || toldFor.current === doneLink) return;
+    toldFor.current = doneLink;
+    void tellContactsOfDevices(database(), bridge, identity)
+      .then(setTold)
+      .catch((err: unknown) => setTold({ told: 0, error: err instanceof Error ? err.message : 'the engine refused it' }));
+  }, [doneLink, bridge, identity]);
 
   const start = async () => {
     if (!bridge) return;
@@ -206,9 +220,10 @@ function LinkNewDevice({ identity, onClose }: { identity: IdentitySummary; onClo
       {status.state === 'done' && (
         <p role="status" data-testid="link-done">
           {status.deviceName ?? 'The other device'} now holds {identity.alias}.
+          {told && told.told > 0 && (told.told === 1 ? ' 1 contact was told.' : ` ${told.told} contacts were told.`)}
         </p>
       )}
-      <ErrorText message={status.state === 'failed' ? status.error : error} />
+      <ErrorText message={status.state === 'failed' ? status.error : (error ?? (told?.error ? `Some contacts could not be told: ${told.error}` : null))} />
       <div className="button-row">
         <button type="button" onClick={close}>
           {status.state === 'done' || status.state === 'failed' ? 'Close' : 'Cancel'}
