@@ -225,10 +225,12 @@ export class Sender {
     };
     await stateStore.putOutboxRecord(request.localId, record);
     this.startJob(request.localId);
-    if (!(HANDING_OUT in request)) {
-      void this.handOutTickets(request).catch((err: unknown) =>
-        this.options.logger.warn('tickets not handed out', { error: err instanceof Error ? err.message : 'unknown' }),
-      );
+    if (!(HANDING_OUT in request) && !this.closing.signal.aborted) {
+      // Tracked like a receipt, so closing waits for it.
+      const task: Promise<void> = this.handOutTickets(request)
+        .catch((err: unknown) => this.options.logger.warn('tickets not handed out', { error: err instanceof Error ? err.message : 'unknown' }))
+        .finally(() => this.receipts.delete(task));
+      this.receipts.add(task);
     }
     return { localId: request.localId, acknowledgeIds: record.acknowledgeIds, parts: record.parts };
   }
@@ -525,6 +527,7 @@ export class Sender {
   private async handOut(request: ParsedRequestOf<'messages/send'>, identity: ReturnType<StateStore['identity']>, due: { dropUrl: string; tickets: string[] }[]): Promise<void> {
     const contactKey = request.recipient.publicKey;
     for (const { dropUrl, tickets } of due) {
+      if (this.closing.signal.aborted) return;
       const messages = buildTicketsMessages(dropUrl, tickets, {
         sender: identity.publicKey,
         identity: { alias: identity.alias, dropUrls: identity.dropUrls },
@@ -535,6 +538,11 @@ export class Sender {
       });
       const localId = `tickets-${randomUUID()}`;
       await this.send({ ...request, localId, wantReceipt: false, text: undefined, content: undefined, [HANDING_OUT]: true } as ParsedRequestOf<'messages/send'>, messages);
+      // Counted as given once out: tickets that never left (a failure, a restart) are minted afresh
+      // with the next message to the contact.
+      await this.jobs.get(localId)?.done;
+      const record = this.options.stateStore.outboxRecord(localId);
+      if (!record || !isPosted(record)) continue;
       await this.options.stateStore.noteTicketsGiven(request.identityId, dropUrl, contactKey);
     }
   }
