@@ -12,7 +12,7 @@ import { generateNativeKeyPair } from '../state/nativeKeyPair.js';
 import { exportIdentity, importIdentity } from '../state/identityFile.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { asApiFailure } from './protocolFailure.js';
-import { claimNewDrop } from '../spam/closedDrops.js';
+import { claimIfWanted as claimDrop } from '../spam/closedDrops.js';
 
 type IdentityChannels =
   | 'identities/list'
@@ -34,23 +34,8 @@ export async function identitiesChanged(parts: EngineContext): Promise<void> {
 export function identityHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, IdentityChannels> {
   const { stateStore, now } = parts;
   const changed = () => identitiesChanged(parts);
-
-  /**
-   * With the `closedDrops` setting on, claims a drop just stored (so the address guard knows it as
-   * the user's own) before its URL leaves the engine; `withdraw` takes it back when the server offers
-   * tickets but takes no claim, so no drop the user wanted closed is ever given out open.
-   * @throws ApiFailure 'unavailable'
-   */
-  const claimIfWanted = async (identityId: string, dropUrl: string, withdraw: () => Promise<void>): Promise<void> => {
-    if (stateStore.settings().closedDrops !== true) return;
-    try {
-      const result = await claimNewDrop(parts.network.client, stateStore.keyPair(identityId).privateKey, dropUrl);
-      if ('claimed' in result) await stateStore.setClosedDrop(identityId, result.claimed);
-    } catch (err) {
-      await withdraw();
-      throw new ApiFailure('unavailable', err instanceof Error ? err.message : 'The drop could not be claimed as a closed drop.');
-    }
-  };
+  const claimIfWanted = (identityId: string, dropUrl: string, withdraw: () => Promise<void>) =>
+    claimDrop(stateStore, parts.network.client, identityId, dropUrl, withdraw);
 
   return {
     'identities/list': async () => {

@@ -16,7 +16,9 @@ import { utf8Encode } from '../../../shared/protocol/encoding.js';
 import { isSharedDropId } from '../../../shared/spam/policy.js';
 import { dropIdBytes } from '../../../shared/spam/ticket.js';
 import { offersTickets, type SpamDiscovery } from '../../../shared/spam/wire.js';
+import { ApiFailure } from '../../../shared/ipc/result.js';
 import type { DropClient } from '../net/dropClient.js';
+import type { StateStore } from '../state/stateStore.js';
 import { claimDrop, type ClaimOutcome } from './dropClaim.js';
 
 const SPAM_SECRET_INFO = 'deaddrop spam secret v1';
@@ -71,4 +73,23 @@ export async function claimNewDrop(client: DropClient, privateKey: Uint8Array, d
   if (outcome.ok) return { claimed: { url: dropUrl, seq: outcome.seq, keyIds: [0], introPerDay: outcome.introPerDay, given: [] } };
   // A server that announced tickets and then knows no policy path is not one to trust with a closed drop either.
   throw new Error(claimFailure(outcome));
+}
+
+/**
+ * With the `closedDrops` setting on, claims a drop the engine just created and stored (stored first,
+ * so the address guard knows it as the user's own) before its URL leaves the engine, and records the
+ * claim; `withdraw` takes the drop back when its server offers tickets but takes no claim, so no drop
+ * the user wanted closed is ever given out open. For every place that creates a drop
+ * (identities/create, identities/addDrop, identities/moveDrop).
+ * @throws ApiFailure 'unavailable'
+ */
+export async function claimIfWanted(stateStore: StateStore, client: DropClient, identityId: string, dropUrl: string, withdraw: () => Promise<void>): Promise<void> {
+  if (stateStore.settings().closedDrops !== true) return;
+  try {
+    const result = await claimNewDrop(client, stateStore.keyPair(identityId).privateKey, dropUrl);
+    if ('claimed' in result) await stateStore.setClosedDrop(identityId, result.claimed);
+  } catch (err) {
+    await withdraw();
+    throw new ApiFailure('unavailable', err instanceof Error ? err.message : 'The drop could not be claimed as a closed drop.');
+  }
 }
