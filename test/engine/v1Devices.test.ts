@@ -4,6 +4,7 @@
  * they send reaches every device. Real engines, a real drop server, a real link between two devices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
 import type { BackupUiPart } from '../../shared/backup/backupPayload.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
@@ -18,6 +19,7 @@ import { waitFor } from './helpers/waitFor.js';
 
 let server: ServerProcess;
 const engines: TestEngine[] = [];
+const dispatcher = new Agent();
 
 beforeAll(async () => {
   server = await startServerProcess();
@@ -26,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const engine of engines) await engine.close().catch(() => undefined);
   await server?.stop();
+  await dispatcher.close();
   for (const engine of engines) removeDir(engine.dataDir);
 });
 
@@ -154,7 +157,7 @@ describe('an identity on several devices (interim: version 0 with dd.md)', () =>
     const carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server.url });
     const other = generateKeyPair();
     const otherHex = Buffer.from(other.publicKey).toString('hex');
-    const client = new DropClient({ timeoutMs: 5000 });
+    const client = new DropClient({ dispatcher, timeoutMs: 5000 });
     const statusOf = async () => (await carolEngine.call('sessions/status', { identityId: carol.id })).contacts[otherHex];
     await client.post(carol.dropUrls[0]!, await v0With(other, carol.publicKey, 'two devices', { v: 1, md: 1 }));
     await waitFor(async () => {
