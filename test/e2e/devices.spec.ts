@@ -93,6 +93,8 @@ test.describe.serial('linking a device', () => {
     await expectAccessible(desktop.page, 'code comparison');
     await panel.getByRole('button', { name: 'Yes, the same' }).click();
     await expect(panel.getByTestId('link-done')).toBeVisible();
+    // Bob is told at once that Alice is on several devices (a contact update: no sessions with her for now).
+    await expect(panel.getByTestId('link-done')).toContainText('1 contact was told.');
 
     await expect(laptop.page.getByRole('navigation', { name: 'Main' })).toBeVisible();
     await expect(laptop.page.getByText(/Alice is now on this device too, with 1 contact and 2 messages/)).toBeVisible();
@@ -113,10 +115,15 @@ test.describe.serial('linking a device', () => {
   });
 
   test('3. a message from Bob appears on both of Alice’s devices', async () => {
+    // Bob's app heard the notice before he writes: his message goes sealed to Alice's identity key, which
+    // both devices hold, not in the session only the desktop could read.
+    await openConversationWith(bob.page, 'Alice');
+    await expect(bob.page.getByTestId('chat-forward-secrecy')).toContainText('Not forward secret: Alice uses several devices', { timeout: 30_000 });
     await sendText(bob.page, 'Do both of your computers see this?');
     await openConversationWith(desktop.page, 'Bob');
     await expect(messages(desktop.page).filter({ hasText: 'Do both of your computers see this?' })).toHaveCount(1);
     await openConversationWith(laptop.page, 'Bob');
     await expect(messages(laptop.page).filter({ hasText: 'Do both of your computers see this?' })).toHaveCount(1);
+    await expect(laptop.page.getByTestId('chat-forward-secrecy')).toContainText('Not forward secret: you use several devices');
   });
 });
