@@ -7,6 +7,8 @@
  * introductions for the day are used up the message waits for the server's Retry-After.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { claimDrop } from '../../electron/core/spam/dropClaim.js';
@@ -86,5 +88,45 @@ describe('closed drops', () => {
     const nextDay = (Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000;
     expect(waiting.reason!.retryAt!).toBeGreaterThanOrEqual(Math.min(nextDay, Date.now() + 3600_000) - 5000);
     expect(await alice.call('messages/cancel', { localId: 'intro-2' })).toEqual({ cancelled: true });
+  });
+
+  it('a server that offers tickets but takes no claim gets no drop (withdrawn, the request refused); one without tickets keeps an open drop', async () => {
+    // A stand-in server: its discovery says what the test wants, every policy POST is a 500.
+    let features: string[] = ['tickets', 'pow'];
+    const policies: string[] = [];
+    const fake: Server = createServer((req, res) => {
+      if (req.url?.endsWith('/.well-known/deaddrop')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ v: 1, features, intro_per_day: 20 }));
+      } else if (req.url?.endsWith('/policy')) {
+        policies.push(req.url);
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Storage unavailable"}');
+      } else {
+        res.writeHead(204).end();
+      }
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const carol = await startTestEngine({ network: { allowLocalNetwork: true } });
+    try {
+      await carol.call('settings/set', { closedDrops: true });
+      await expect(carol.call('identities/create', { alias: 'carol', serverUrl: fakeUrl, dropBits: 256 })).rejects.toThrow(/unavailable: .*HTTP 500/);
+      expect(await carol.call('identities/list', {})).toEqual([]);
+      expect(policies).toHaveLength(1);
+
+      const onReal = await carol.call('identities/create', { alias: 'carol', serverUrl: server.url, dropBits: 256 });
+      await expect(carol.call('identities/addDrop', { identityId: onReal.id, serverUrl: fakeUrl })).rejects.toThrow(/unavailable/);
+      expect((await carol.call('identities/list', {}))[0]!.dropUrls).toEqual(onReal.dropUrls);
+      // Withdrawn, not removed: nothing is read on from it.
+      expect((await carol.call('identities/list', {}))[0]!.retiringDrops ?? []).toEqual([]);
+
+      features = ['page', 'cover'];
+      const open = await carol.call('identities/addDrop', { identityId: onReal.id, serverUrl: fakeUrl });
+      expect(open.dropUrls).toHaveLength(2);
+      expect(policies).toHaveLength(2);
+    } finally {
+      await carol.close();
+      removeDir(carol.dataDir);
+      await new Promise((resolve) => fake.close(resolve));
+    }
   });
 });
