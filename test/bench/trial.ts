@@ -136,15 +136,29 @@ async function v1Rows(batch: Awaited<ReturnType<typeof buildBatch>>, raw: number
   try {
     const ours = Math.ceil(PDUS / OURS_EVERY);
     await pool.trialOpenWithInits([batch.me], batch.pdus.slice(0, 500));
-    for (let round = 0; round < ROUNDS; round++) {
-      let start = process.hrtime.bigint();
-      const hits0 = (await pool.trialOpen([batch.me], batch.pdus)).filter(Boolean).length;
+    const v0Round = async () => {
+      const start = process.hrtime.bigint();
+      const hits = (await pool.trialOpen([batch.me], batch.pdus)).filter(Boolean).length;
       v0 = Math.max(v0, PDUS / (Number(process.hrtime.bigint() - start) / 1e9));
-      start = process.hrtime.bigint();
+      if (hits !== ours) throw new Error('the v0 trial missed messages');
+    };
+    const v1Round = async () => {
+      const start = process.hrtime.bigint();
       const untagged = batch.pdus.filter((pdu) => table.lookup(pdu.subarray(OFF_T, OFF_H)) === undefined);
       const outcome = await pool.trialOpenWithInits([batch.me], untagged);
       v1 = Math.max(v1, PDUS / (Number(process.hrtime.bigint() - start) / 1e9));
-      if (hits0 !== ours || outcome.hits.filter(Boolean).length !== ours || outcome.inits.some(Boolean)) throw new Error('the two paths found different messages');
+      if (outcome.hits.filter(Boolean).length !== ours || outcome.inits.some(Boolean)) throw new Error('the v1 path found other messages');
+    };
+    // Twice as many rounds as elsewhere, alternating which path goes first (a shared machine's load
+    // and the collector's timing then fall on both alike); the best round of each counts.
+    for (let round = 0; round < 2 * ROUNDS; round++) {
+      if (round % 2 === 0) {
+        await v0Round();
+        await v1Round();
+      } else {
+        await v1Round();
+        await v0Round();
+      }
     }
   } finally {
     await pool.close();
