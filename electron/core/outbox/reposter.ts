@@ -58,8 +58,11 @@ export interface ReposterOptions {
   policy: RepostPolicy;
   /** True while the outbox is sending this message (its copies are not all out yet). */
   busy(localId: string): boolean;
-  /** One POST (the outbox's, which stamps when a server asks); default `client().post`. @throws DropRequestError */
-  post?(dropUrl: string, pdu: Uint8Array): Promise<void>;
+  /**
+   * One POST of a copy of `record` (the outbox's, which uses the contact's tickets and stamps when a
+   * server asks); default `client().post`. @throws DropRequestError
+   */
+  post?(dropUrl: string, pdu: Uint8Array, record: StoredOutboxRecord): Promise<void>;
 }
 
 export class Reposter {
@@ -169,7 +172,7 @@ export class Reposter {
       for (const placed of piece.placed) {
         const bytes = new Uint8Array(Buffer.from(piece.sealed[placed.sealed] ?? '', 'base64'));
         if (bytes.length === 0) continue;
-        await this.post(record.targets[placed.target]!, bytes);
+        await this.post(record.targets[placed.target]!, bytes, record);
       }
       const tied = tiedCopies(piece);
       for (let slot = piece.placed.length; slot < record.wanted; slot++) {
@@ -179,7 +182,7 @@ export class Reposter {
         const sealed = chooseSealed(record, piece, target, tied);
         if (sealed === null) break;
         tied.set(sealed, target);
-        if (await this.post(record.targets[target]!, sealedAt(piece, sealed))) placedNow.push({ piece: index, target, sealed });
+        if (await this.post(record.targets[target]!, sealedAt(piece, sealed), record)) placedNow.push({ piece: index, target, sealed });
       }
     }
     // Acknowledged or cancelled meanwhile: those changes stand, this re-post is not written over them.
@@ -195,10 +198,10 @@ export class Reposter {
     this.options.emit('outbox/status', statusEvent(localId, next));
   }
 
-  private async post(dropUrl: string, pdu: Uint8Array): Promise<boolean> {
+  private async post(dropUrl: string, pdu: Uint8Array, record: StoredOutboxRecord): Promise<boolean> {
     const started = performance.now();
     try {
-      await (this.options.post ? this.options.post(dropUrl, pdu) : this.options.client().post(dropUrl, pdu));
+      await (this.options.post ? this.options.post(dropUrl, pdu, record) : this.options.client().post(dropUrl, pdu));
       this.options.health.record(dropUrl, true, performance.now() - started);
       return true;
     } catch {

@@ -120,7 +120,7 @@ export class Sender {
       logger: options.logger,
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
-      post: (dropUrl, pdu) => this.postOne(dropUrl, pdu, this.closing.signal),
+      post: (dropUrl, pdu, record) => this.postOne(dropUrl, pdu, this.closing.signal, undefined, this.walletFor(record.identityId, record.recipientKey, dropUrl)),
     });
     options.v1?.onPeerAcked((identityId, peerHex, refs) => this.notePeerAcked(identityId, peerHex, refs));
     options.v1?.onSessionsCommitted((identityId, peerHex) => this.retryWaiting(identityId, peerHex));
