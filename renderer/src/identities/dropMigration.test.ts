@@ -6,7 +6,9 @@ import type { DeaddropDatabase } from '../db/database.js';
 import { applyReceipts } from '../db/incomingReceipts.js';
 import type { ContactRecord, ContactStatus } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
-import { RESEND_GAP_MS, announceMove, confirmUpdateDelivered, isUnconfirmed, resendToStragglers, sendAddressUpdate, unconfirmedContacts } from './dropMigration.js';
+import {
+  RESEND_GAP_MS, announceMove, confirmUpdateDelivered, confirmedMoves, isUnconfirmed, reportConfirmedMoves, resendToStragglers, sendAddressUpdate, unconfirmedContacts,
+} from './dropMigration.js';
 
 const ALICE = 'a'.repeat(64);
 const BOB = 'b'.repeat(64);
@@ -132,5 +134,43 @@ describe('moving to a new drop', () => {
     expect(await resendToStragglers(db, bridge, [after], { ...batch, batchId: 'b4' }, 41 * 86_400_000)).toBe(0);
     expect(await resendToStragglers(db, bridge, [before], { ...batch, batchId: 'b5' }, now + 2 * RESEND_GAP_MS)).toBe(0);
     expect(sends).toHaveLength(2);
+  });
+
+  it('once every contact confirmed the move, the engine is told once; not before the contacts were told', async () => {
+    const { bridge, sends } = engine();
+    const told: RequestOf<'identities/moveConfirmed'>[] = [];
+    const confirmedAfter: IdentitySummary = { ...after, retiringDrops: [{ url: OLD, retireAt: 40 * 86_400_000, movedAt: 1000, dailyFrom: 9000 }] };
+    const watching = {
+      async invoke(channel: Channel, request: unknown) {
+        if (channel !== 'identities/moveConfirmed') return bridge.invoke(channel as 'messages/send', request as RequestOf<'messages/send'>);
+        told.push(request as RequestOf<'identities/moveConfirmed'>);
+        return ok(confirmedAfter);
+      },
+    } as unknown as EngineBridge;
+    const moving: IdentitySummary = { ...after, retiringDrops: [{ url: OLD, retireAt: 40 * 86_400_000, movedAt: 1000, dailyFrom: 1000 + 7 * 86_400_000 }] };
+
+    // Moved, nobody told yet: the list of unconfirmed contacts is empty, but the move is not confirmed.
+    expect(await unconfirmedContacts(db, 'me')).toEqual([]);
+    expect(await reportConfirmedMoves(db, watching, moving, 2000)).toBeNull();
+    await announceMove(db, watching, before, moving, undefined, 5000);
+    expect(await confirmedMoves(db, moving, 6000)).toEqual([]);
+    expect(await confirmUpdateDelivered(db, sends.find((s) => s.recipient.publicKey === ALICE)!.localId)).toBe(true);
+    // Bob still has to confirm.
+    expect(await reportConfirmedMoves(db, watching, moving, 7000)).toBeNull();
+    expect(told).toEqual([]);
+    // A contact added after the move got the new card: nobody waits for them.
+    await db.contacts.put({ ...contact('9'.repeat(64), 'Dan', 'accepted'), createdAt: 6500 });
+    expect(await confirmUpdateDelivered(db, sends.find((s) => s.recipient.publicKey === BOB)!.localId)).toBe(true);
+    expect(await unconfirmedContacts(db, 'me')).toEqual([]);
+    expect(await confirmedMoves(db, moving, 8000)).toEqual([OLD]);
+    expect(await reportConfirmedMoves(db, watching, moving, 8000)).toEqual(confirmedAfter);
+    expect(told).toEqual([{ identityId: 'me', fromDropUrl: OLD }]);
+    // Once only, even when asked again with the summary from before the answer.
+    expect(await reportConfirmedMoves(db, watching, moving, 8100)).toBeNull();
+    expect(told).toHaveLength(1);
+    // The engine's answer says the old drop is read daily: nothing left to confirm; nor for a drop removed, not moved, or retired.
+    expect(await confirmedMoves(db, confirmedAfter, 9500)).toEqual([]);
+    expect(await confirmedMoves(db, { ...moving, retiringDrops: [{ url: OLD, retireAt: 40 * 86_400_000, movedAt: null, dailyFrom: null }] }, 8000)).toEqual([]);
+    expect(await confirmedMoves(db, moving, 41 * 86_400_000)).toEqual([]);
   });
 });

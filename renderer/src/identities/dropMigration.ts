@@ -182,3 +182,58 @@ export async function resendToStragglers(
   }
   return sent;
 }
+
+/**
+ * The moves of `identity` every contact has confirmed, whose old drop the engine still reads at the
+ * normal rate: their `fromDropUrl`s, for `identities/moveConfirmed`. A move counts as confirmed when
+ * every accepted and verified contact with an address who was there before it has acknowledged an
+ * update sent at or after the move (a later update carries the same news); contacts added since got
+ * the new card. Right after the move, before the contacts were told, nobody has such an update yet,
+ * so nothing counts as confirmed until the announcement went out and came back. A move without such
+ * contacts is confirmed at once.
+ */
+export async function confirmedMoves(db: DeaddropDatabase, identity: IdentitySummary, now = Date.now()): Promise<string[]> {
+  const moves = (identity.retiringDrops ?? []).filter(
+    (drop) => drop.movedAt !== null && drop.retireAt > now && (drop.dailyFrom === null || drop.dailyFrom > now),
+  );
+  if (moves.length === 0) return [];
+  const contacts = (
+    await db.contacts
+      .where('[identityId+status]')
+      .anyOf([
+        [identity.id, 'accepted'],
+        [identity.id, 'verified'],
+      ])
+      .toArray()
+  ).filter((c) => c.dropUrls.length > 0);
+  return moves
+    .filter((drop) =>
+      contacts.every((c) => {
+        if (c.createdAt >= drop.movedAt!) return true;
+        const update = c.ownUpdate;
+        return update !== undefined && update.sent >= drop.movedAt! && !isUnconfirmed(c);
+      }),
+    )
+    .map((drop) => drop.url);
+}
+
+/** Moves already said to the engine in this window (identityId, newline, fromDropUrl), so each is said once. */
+const moveConfirmationsSent = new Set<string>();
+
+/**
+ * Says each of `identity`'s fully confirmed moves to the engine once (`identities/moveConfirmed`): the
+ * old drop is then read once a day. Returns the engine's newest summary of the identity, or null when
+ * nothing was said or the engine refused (a refusal is not retried: the old drop goes to daily reads
+ * a week after the move anyway).
+ */
+export async function reportConfirmedMoves(db: DeaddropDatabase, bridge: EngineBridge, identity: IdentitySummary, now = Date.now()): Promise<IdentitySummary | null> {
+  let latest: IdentitySummary | null = null;
+  for (const fromDropUrl of await confirmedMoves(db, identity, now)) {
+    const key = `${identity.id}\n${fromDropUrl}`;
+    if (moveConfirmationsSent.has(key)) continue;
+    moveConfirmationsSent.add(key);
+    const result = await bridge.invoke('identities/moveConfirmed', { identityId: identity.id, fromDropUrl });
+    if (result.ok) latest = result.value;
+  }
+  return latest;
+}

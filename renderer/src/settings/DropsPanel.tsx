@@ -5,7 +5,7 @@ import { useUi } from '../stores/uiStore.js';
 import { checkServerUrl, sameServer, serverOfDrop, shortDropId } from './dropUrls.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { adoptChange, toldText } from '../identities/tellContacts.js';
-import { announceMove, sendAddressUpdate, unconfirmedContacts } from '../identities/dropMigration.js';
+import { announceMove, confirmedMoves, reportConfirmedMoves, sendAddressUpdate, unconfirmedContacts } from '../identities/dropMigration.js';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
@@ -263,6 +263,7 @@ function UnconfirmedContacts({ identity }: { identity: IdentitySummary }) {
   const unconfirmed = useLiveQuery(() => unconfirmedContacts(database(), identity.id), [identity.id], [] as ContactRecord[]);
   const [sending, setSending] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  useMoveConfirmation(identity);
   if (unconfirmed.length === 0) return null;
 
   const sendAgain = async (contact: ContactRecord) => {
@@ -303,6 +304,25 @@ function UnconfirmedContacts({ identity }: { identity: IdentitySummary }) {
       </ul>
     </section>
   );
+}
+
+/**
+ * Once the list above is empty for a move (every contact confirmed the new address), the engine is told
+ * (`identities/moveConfirmed`) so it reads the old drop only once a day; each move is told once.
+ */
+function useMoveConfirmation(identity: IdentitySummary) {
+  const bridge = useSession((s) => s.bridge);
+  // A string, so the effect below runs when the set of confirmed moves changes, not on every answer.
+  const confirmed = useLiveQuery(async () => (await confirmedMoves(database(), identity)).join('\n'), [identity], '');
+  useEffect(() => {
+    if (!bridge || confirmed === '') return;
+    void reportConfirmedMoves(database(), bridge, identity).then((updated) => {
+      if (!updated) return;
+      const session = useSession.getState();
+      session.setIdentities((session.identities ?? []).map((i) => (i.id === updated.id ? updated : i)));
+    });
+    // The identity is read as it is when the set changes; its own changes come back through this query.
+  }, [bridge, confirmed]);
 }
 
 function DropStatus({ status }: { status: ServerStatus | undefined }) {
