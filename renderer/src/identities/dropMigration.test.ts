@@ -7,7 +7,7 @@ import { applyReceipts } from '../db/incomingReceipts.js';
 import type { ContactRecord, ContactStatus } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import {
-  RESEND_GAP_MS, announceMove, confirmUpdateDelivered, confirmedMoves, isUnconfirmed, reportConfirmedMoves, resendToStragglers, sendAddressUpdate, unconfirmedContacts,
+  RESEND_GAP_MS, announceMove, confirmUpdateDelivered, confirmedMoves, isUnconfirmed, reportConfirmedMoves, resendToStragglers, sendAddressUpdate, stillRetiring, unconfirmedContacts,
 } from './dropMigration.js';
 
 const ALICE = 'a'.repeat(64);
@@ -172,5 +172,14 @@ describe('moving to a new drop', () => {
     expect(await confirmedMoves(db, confirmedAfter, 9500)).toEqual([]);
     expect(await confirmedMoves(db, { ...moving, retiringDrops: [{ url: OLD, retireAt: 40 * 86_400_000, movedAt: null, dailyFrom: null }] }, 8000)).toEqual([]);
     expect(await confirmedMoves(db, moving, 41 * 86_400_000)).toEqual([]);
+  });
+
+  it('a retiring drop past its retirement is no longer listed', () => {
+    const removed = { url: NEW, retireAt: 14 * 86_400_000, movedAt: null, dailyFrom: null };
+    const both: IdentitySummary = { ...after, retiringDrops: [after.retiringDrops![0]!, removed] };
+    expect(stillRetiring(both, 10 * 86_400_000)).toEqual(both.retiringDrops);
+    expect(stillRetiring(both, 14 * 86_400_000)).toEqual([after.retiringDrops![0]]);
+    expect(stillRetiring(both, 40 * 86_400_000)).toEqual([]);
+    expect(stillRetiring(before)).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  * confirmed the new address. A contact who writes to a retiring drop has not heard of the move: they
  * are sent the update again (at most once per RESEND_GAP_MS).
  */
-import type { EventMap, IdentitySummary, Receipt } from '../../../shared/ipc/contract.js';
+import type { EventMap, IdentitySummary, Receipt, RetiringDrop } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
@@ -184,6 +184,14 @@ export async function resendToStragglers(
 }
 
 /**
+ * The identity's retiring drops still read at `now`: one past its `retireAt` is read no more (the
+ * engine forgets it at its next look, and until then a summary may still list it), so it is not shown.
+ */
+export function stillRetiring(identity: IdentitySummary, now = Date.now()): RetiringDrop[] {
+  return (identity.retiringDrops ?? []).filter((drop) => drop.retireAt > now);
+}
+
+/**
  * The moves of `identity` every contact has confirmed, whose old drop the engine still reads at the
  * normal rate: their `fromDropUrl`s, for `identities/moveConfirmed`. A move counts as confirmed when
  * every accepted and verified contact with an address who was there before it has acknowledged an
@@ -193,9 +201,7 @@ export async function resendToStragglers(
  * contacts is confirmed at once.
  */
 export async function confirmedMoves(db: DeaddropDatabase, identity: IdentitySummary, now = Date.now()): Promise<string[]> {
-  const moves = (identity.retiringDrops ?? []).filter(
-    (drop) => drop.movedAt !== null && drop.retireAt > now && (drop.dailyFrom === null || drop.dailyFrom > now),
-  );
+  const moves = stillRetiring(identity, now).filter((drop) => drop.movedAt !== null && (drop.dailyFrom === null || drop.dailyFrom > now));
   if (moves.length === 0) return [];
   const contacts = (
     await db.contacts

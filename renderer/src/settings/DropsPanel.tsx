@@ -5,7 +5,7 @@ import { useUi } from '../stores/uiStore.js';
 import { checkServerUrl, sameServer, serverOfDrop, shortDropId } from './dropUrls.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { adoptChange, toldText } from '../identities/tellContacts.js';
-import { announceMove, confirmedMoves, reportConfirmedMoves, sendAddressUpdate, unconfirmedContacts } from '../identities/dropMigration.js';
+import { announceMove, confirmedMoves, reportConfirmedMoves, sendAddressUpdate, stillRetiring, unconfirmedContacts } from '../identities/dropMigration.js';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
@@ -230,7 +230,7 @@ const OTHER_SERVER = 'other';
 
 /** Drops no longer on the card but still read, until they retire. */
 function RetiringDrops({ identity }: { identity: IdentitySummary }) {
-  const retiring = identity.retiringDrops ?? [];
+  const retiring = stillRetiring(identity);
   if (retiring.length === 0) return null;
   return (
     <>
