@@ -20,8 +20,9 @@ import { type DropServer, startDropServer, startEngineHost } from './support/ser
  * Migration in one message (PROTOCOL-V1.md 2c): Alice moves her drop from one real drop server to
  * another. Her contact Bob is told with a contact update that asks for a receipt; until it comes he is
  * listed as not having confirmed the new address (and "Send again" sends it once more). Once he
- * confirms he leaves the list, and his next message reaches Alice through the new drop even with the
- * old server stopped. The old drop is listed as retiring meanwhile.
+ * confirms he leaves the list and the old drop is read only once a day, and his next message reaches
+ * Alice through the new drop even with the old server stopped. The old drop is listed as retiring
+ * meanwhile.
  */
 test.describe.serial('moving to a new drop', () => {
   let first: DropServer;
@@ -105,6 +106,8 @@ test.describe.serial('moving to a new drop', () => {
     await bob.host.restart();
     await goTo(page, 'Settings');
     await expect(unconfirmed(page)).toHaveCount(0, { timeout: 60_000 });
+    // With nobody left to confirm, the UI tells the engine: the old drop is read once a day from now on.
+    await expect(page.getByTestId('retiring-drop-row')).toContainText('(once a day)', { timeout: 30_000 });
     await openConversationWith(bob.page, 'Alice');
     await expect(bob.page.getByTestId('event-line').filter({ hasText: `Alice now also receives at ${new URL(second.url).host}` })).toHaveCount(1);
   });
