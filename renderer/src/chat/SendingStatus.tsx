@@ -6,6 +6,7 @@ import { database } from '../db/database.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
 import { formatMessageTime } from './formatTime.js';
+import { followStampProgress, stampPercent, useStampProgress } from './stampProgress.js';
 
 /** What each reason means for the person waiting, in words (`alias`: the recipient's name). */
 const REASON_WORDS: Record<SendingReason['kind'], (detail: string, alias: string) => string> = {
@@ -30,11 +31,18 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
   const localId = message.localId;
   const [reason, setReason] = useState<SendingReason | null>(null);
   const [retrying, setRetrying] = useState(false);
-  const alias = useLiveQuery(
-    async () => (await database().contacts.get([message.identityId, message.contactKey]))?.alias ?? 'the contact',
+  const contact = useLiveQuery(
+    async () => {
+      const found = await database().contacts.get([message.identityId, message.contactKey]);
+      return { alias: found?.alias ?? 'the contact', server: serverOf(found?.dropUrls ?? []) };
+    },
     [message.identityId, message.contactKey],
-    'the contact',
+    { alias: 'the contact', server: 'the recipient’s drop server' },
   );
+  const alias = contact.alias;
+  const stamp = useStampProgress((s) => (localId ? s.byLocalId[localId] : undefined));
+
+  useEffect(() => (bridge ? followStampProgress(bridge) : undefined), [bridge]);
 
   useEffect(() => {
     if (!bridge || !localId) return;
@@ -53,7 +61,23 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
     };
   }, [bridge, localId]);
 
-  if (!reason || !bridge || !localId) return null;
+  if (!bridge || !localId) return null;
+
+  // The engine is computing a proof of work for the message (the server asked for one): that is the
+  // wait, so it is what the line says. Cancel stays on the bubble (MessageBubble's CancelAction).
+  if (stamp) {
+    const percent = stampPercent(stamp);
+    return (
+      <div className="bubble-actions" data-testid="sending-status">
+        <p data-testid="stamp-progress">
+          Proving work for {contact.server}… {percent} %
+        </p>
+        <progress max={100} value={percent} aria-label="Proof of work" />
+      </div>
+    );
+  }
+
+  if (!reason) return null;
 
   const retryNow = async () => {
     setRetrying(true);
@@ -81,6 +105,22 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
       </button>
     </div>
   );
+}
+
+/**
+ * The server a stamp is computed for, as far as the UI can tell: the engine's progress event names
+ * only the message, so this is the contact's drop host when all their drops are on one server.
+ */
+function serverOf(dropUrls: string[]): string {
+  const hosts = new Set<string>();
+  for (const url of dropUrls) {
+    try {
+      hosts.add(new URL(url).host);
+    } catch {
+      // A contact's malformed URL names no server.
+    }
+  }
+  return hosts.size === 1 ? [...hosts][0]! : 'the recipient’s drop server';
 }
 
 function NextTry({ at }: { at: number }) {

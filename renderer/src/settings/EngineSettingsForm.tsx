@@ -10,8 +10,8 @@ type ProxyKind = EngineSettings['proxy']['kind'];
 const COPY_CHOICES = [1, 2, 3, 4] as const;
 
 /**
- * Poll interval, push, proxy, local-network access, delivery receipts and copies per message: settings the engine applies
- * to all drop traffic (the command-line client of the same profile honours them too).
+ * Poll interval, push, proxy, local-network access, delivery receipts, copies per message and closed drops: settings the
+ * engine applies to all drop traffic (the command-line client of the same profile honours them too).
  */
 export function EngineSettingsForm() {
   const bridge = useSession((s) => s.bridge);
@@ -22,6 +22,7 @@ export function EngineSettingsForm() {
   const [allowLocalNetwork, setAllowLocalNetwork] = useState(false);
   const [sendReceipts, setSendReceipts] = useState(true);
   const [copies, setCopies] = useState(DEFAULT_COPIES);
+  const [closedDrops, setClosedDrops] = useState(false);
   const [proxyKind, setProxyKind] = useState<ProxyKind>('none');
   const [proxyUrl, setProxyUrl] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -36,6 +37,7 @@ export function EngineSettingsForm() {
       setAllowLocalNetwork(s.allowLocalNetwork);
       setSendReceipts(s.sendReceipts);
       setCopies(s.copies ?? DEFAULT_COPIES);
+      setClosedDrops(s.closedDrops ?? false);
       setProxyKind(s.proxy.kind);
       setProxyUrl(s.proxy.kind === 'none' ? '' : s.proxy.url);
     });
@@ -51,7 +53,7 @@ export function EngineSettingsForm() {
     }
     const proxy: EngineSettings['proxy'] = proxyKind === 'none' ? { kind: 'none' } : { kind: proxyKind, url: proxyUrl.trim() };
     setError(null);
-    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork, sendReceipts, copies });
+    const result = await bridge.invoke('settings/set', { pollIntervalMs: seconds * 1000, push, proxy, allowLocalNetwork, sendReceipts, copies, closedDrops });
     if (!result.ok) {
       setError(result.error.message);
       return;
@@ -98,6 +100,22 @@ export function EngineSettingsForm() {
       <p className="hint" id={`${formId}-copies-hint`}>
         Each message goes to this many of the recipient’s drop servers: more copies survive more servers failing, each costs one more
         upload. A contact with fewer servers gets one copy per server.
+      </p>
+      <label className="choice">
+        <input
+          type="checkbox"
+          role="switch"
+          checked={closedDrops}
+          onChange={(e) => setClosedDrops(e.target.checked)}
+          aria-describedby={`${formId}-closed-hint`}
+        />
+        <span>Closed drops</span>
+      </label>
+      {/* The engine does not (yet) report a server's daily limit of introductions, hence no figure here. */}
+      <p className="hint" id={`${formId}-closed-hint`}>
+        New drops you create are closed: only contacts holding tickets from you can write freely; strangers, original Qabel apps
+        and contacts without tickets must send a proof of work, at most as many a day as the drop server allows (the server’s
+        limit). Drops you already have stay as they are.
       </p>
       <fieldset>
         <legend>Proxy for all drop traffic</legend>
