@@ -52,6 +52,10 @@ const contactSchema = z.object({
   aliasRevision: time.optional(),
   updateRevision: time.optional(),
   metaDropsRevision: time.optional(),
+  // The version-1 part of the contact's card and our drop-move update's progress
+  // (renderer/src/identities/dropMigration.ts); absent in earlier backups and for contacts without them.
+  v1: z.object({ qrPrekey: hex64, qrPrekeyExpiresDay: z.number().int().min(0).max(0xffff), caps: z.number().int().min(0).max(0xff) }).optional(),
+  ownUpdate: z.object({ sent: time, confirmed: time.nullable(), localId: z.string().min(1).max(128), ackIds: z.array(ackId).max(MAX_IDS) }).optional(),
 });
 
 const conversationSchema = z.object({

@@ -105,6 +105,10 @@ function backupContact(c: ContactRecord): BackupContact {
     ...(c.aliasRevision !== undefined ? { aliasRevision: c.aliasRevision } : {}),
     ...(c.updateRevision !== undefined ? { updateRevision: c.updateRevision } : {}),
     ...(c.metaDropsRevision !== undefined ? { metaDropsRevision: c.metaDropsRevision } : {}),
+    // Without the card's prekey a restored app's first message to the contact could not be forward-secret;
+    // without the update's progress it would forget who has not confirmed a move.
+    ...(c.v1 !== undefined ? { v1: { qrPrekey: c.v1.qrPrekey, qrPrekeyExpiresDay: c.v1.qrPrekeyExpiresDay, caps: c.v1.caps } } : {}),
+    ...(c.ownUpdate !== undefined ? { ownUpdate: { sent: c.ownUpdate.sent, confirmed: c.ownUpdate.confirmed, localId: c.ownUpdate.localId, ackIds: c.ownUpdate.ackIds } } : {}),
   };
 }
 
