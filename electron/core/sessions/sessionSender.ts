@@ -219,8 +219,9 @@ export class SessionSender {
   /** A RECEIPT for these acknowledge ids in version 1, or null (send a v0 box_ack). */
   async sealReceipt(identityId: string, pair: KeyPair, recipientKey: string, acknowledgeIds: readonly string[]): Promise<Uint8Array | null> {
     const { sessions, now } = this.options;
-    // Receipts never start a session by themselves: only where one exists.
-    if (!activeSession(sessions, identityId, recipientKey)) return null;
+    // Receipts never start a session by themselves: only where one exists. `severalDevices` first: it
+    // also tells the v0 encoder whether the box_ack we send instead carries `dd.md`.
+    if (sessions.severalDevices(identityId) || !activeSession(sessions, identityId, recipientKey)) return null;
     const sealed = await this.sealBodies(identityId, pair, { publicKey: recipientKey }, () => [receiptBody(acknowledgeIds, now())], 1, false);
     return sealed.kind === 'v1' ? (sealed.pdus[0]?.[0] ?? null) : null;
   }
@@ -253,6 +254,8 @@ export class SessionSender {
     const peerHex = recipient.publicKey;
     return receiver.exclusive(async (): Promise<SealOutcome> => {
       const at = now();
+      // Deleted or restored while this seal ran: nothing of it is committed (see SessionStore.generation).
+      const generation = sessions.generation(identityId);
       receiver.removed(await dropRetired(sessions, identityId, peerHex, at));
       const reset = this.resetDue(identityId, peerHex, at);
       const active = activeSession(sessions, identityId, peerHex);
@@ -306,13 +309,14 @@ export class SessionSender {
         }
       }
       const stale = reset ? sessions.staleWith(identityId, b64OfHex(peerHex)) : [];
-      await sessions.commit(identityId, states, stale);
+      await sessions.commit(identityId, states, stale, generation);
+      if (generation !== sessions.generation(identityId)) return { kind: 'v0' };
       for (const committed of states) receiver.sent(identityId, committed);
       const patch: PeerInfo = {};
       if (reset && isNew) Object.assign(patch, activationPatch(sessions, identityId, peerHex, state.id, at), { needsReset: undefined, resetSentAt: at, reset: { pending: false, at } });
       // Init PDUs keyed with a prekey may meet a prekey the peer lost: keep their bodies to send again.
       if (state.role === 'initiator' && !state.confirmed && state.init?.qpkId) patch.unanswered = this.keepUnanswered(identityId, peerHex, state.id, sentBodies);
-      if (Object.keys(patch).length > 0) await sessions.setPeer(identityId, peerHex, patch);
+      if (Object.keys(patch).length > 0) await sessions.setPeer(identityId, peerHex, patch, generation);
       if (reset && isNew) receiver.changed(identityId);
       const dropUrls = sessions.peer(identityId, peerHex).dropUrls ?? [];
       if (note && dropUrls.length > 0) void this.options.post(dropUrls, note).catch(() => undefined);
