@@ -10,6 +10,8 @@ import { DropRequestError } from '../net/dropClient.js';
 export interface QueuedPost {
   dropUrl: string;
   pdu: Uint8Array;
+  /** The anti-spam headers the outbox sends with it (a ticket or a stamp); the slot pads them to one size. */
+  headers: Readonly<Record<string, string>>;
   queuedAt: number;
   /** The slot posted it (or the server refused it: `failed`). */
   settle(error?: unknown): void;
@@ -24,10 +26,10 @@ export class PostQueue {
     return this.waiting.length;
   }
 
-  /** Resolves when a slot has posted `pdu` to `dropUrl`; rejects with what that POST met. */
-  enqueue(dropUrl: string, pdu: Uint8Array): Promise<void> {
+  /** Resolves when a slot has posted `pdu` to `dropUrl` (with `headers`); rejects with what that POST met. */
+  enqueue(dropUrl: string, pdu: Uint8Array, headers: Readonly<Record<string, string>> = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ dropUrl, pdu, queuedAt: this.now(), settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.waiting.push({ dropUrl, pdu, headers, queuedAt: this.now(), settle: (error) => (error === undefined ? resolve() : reject(error)) });
     });
   }
 

@@ -34,8 +34,8 @@ export interface BudgetSchedulerOptions {
   queue: PostQueue;
   covers: CoverTargets;
   coverPdu(): Uint8Array;
-  /** One POST on its own connection. @throws what the POST met */
-  post(dropUrl: string, pdu: Uint8Array, cover: boolean): Promise<void>;
+  /** One POST on its own connection, with the anti-spam `headers` of a real PDU. @throws what the POST met */
+  post(dropUrl: string, pdu: Uint8Array, cover: boolean, headers?: Readonly<Record<string, string>>): Promise<void>;
   /** One GET of an own drop on its own connection, padded to `page` parts where the server can. */
   read(dropUrl: string, page: number): Promise<void>;
   timer: SlotTimer;
@@ -147,7 +147,7 @@ export class BudgetScheduler {
       case 'real': {
         const { post } = action;
         try {
-          await this.options.post(post.dropUrl, post.pdu, false);
+          await this.options.post(post.dropUrl, post.pdu, false, post.headers);
           this.options.covers.noteRealPost(post.dropUrl);
           report.posts.push({ dropUrl: post.dropUrl, cover: false, ok: true, queuedAt: post.queuedAt });
           post.settle();

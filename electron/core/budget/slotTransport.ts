@@ -4,8 +4,9 @@
  * SOCKS5 proxy every connection also gets a fresh random username and password: Tor isolates streams
  * by SOCKS credentials (`IsolateSOCKSAuth`, on by default), so every request takes its own circuit.
  *
- * Every request of one kind has one size: POSTs always carry `X-Qabel-Cover` (0 or 1), GETs always a
- * 20-digit `X-Qabel-New-Since` (all zeros for "from the start") and `X-Qabel-Page`.
+ * Every request of one kind has one size: POSTs always carry `X-Qabel-Cover` (0 or 1) and their
+ * anti-spam headers padded to one length by `X-Qabel-Pad` (a ticket, a stamp or neither look alike on
+ * the wire), GETs always a 20-digit `X-Qabel-New-Since` (all zeros for "from the start") and `X-Qabel-Page`.
  */
 import { type Dispatcher, request } from 'undici';
 import { type MultipartPart, boundaryFromContentType, parseMultipart } from '../../../shared/protocol/multipart.js';
@@ -13,7 +14,8 @@ import { randomBytes, toBase64Url } from '../../../shared/protocol/encoding.js';
 import type { ProxySetting } from '../net/proxyDispatcher.js';
 import { createDispatcher } from '../net/proxyDispatcher.js';
 import type { DestinationGuard } from '../net/destinationGuard.js';
-import { type DropItem, DropRequestError, GENERIC_HEADERS, type FetchOptions, type FetchResult } from '../net/dropClient.js';
+import { type DropItem, DropRequestError, GENERIC_HEADERS, type FetchOptions, type FetchResult, type RefusalDetails } from '../net/dropClient.js';
+import { powBitsOf } from '../spam/spamPost.js';
 
 /** Digits of a padded cursor: the server's own `X-Qabel-Latest` width on padded answers. */
 const CURSOR_DIGITS = 20;
@@ -22,6 +24,18 @@ const MAX_PAGED_BODY = 64 << 10;
 const MAX_DISCOVERY_BODY = 16 << 10;
 /** A server's unpadded page: 1000 PDUs (the server's page size) come to about 2.3 MB. */
 const MAX_PLAIN_BODY = 8 << 20;
+/** A refusal's JSON body is a few dozen bytes: more is not read for its `error`. */
+const MAX_ERROR_BODY = 1024;
+
+/**
+ * Bytes on the wire (`name: value\r\n` each) of a POST's anti-spam headers with their padding. The
+ * largest they take is a ticket (`X-Drop-Ticket`, 43 characters: 60 bytes; a stamp, `X-Drop-PoW`
+ * with 38, takes 52), and `X-Qabel-Pad` itself needs at least 16: 96 leaves room for either.
+ */
+export const PADDED_EXTRA_BYTES = 96;
+const PAD_HEADER = 'x-qabel-pad';
+/** `x-qabel-pad: ` and the line end: what the pad header costs besides its value. */
+const PAD_OVERHEAD = PAD_HEADER.length + 4;
 
 /** What a server announced at `<servicepath>/.well-known/deaddrop`. */
 export interface ServerFeatures {
@@ -49,12 +63,20 @@ export class SlotTransport {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** Posts one PDU (`cover`: to be discarded by the server). @throws DropRequestError */
-  async post(dropUrl: string, pdu: Uint8Array, cover: boolean): Promise<void> {
-    const headers = { authorization: 'Client Qabel', 'content-type': 'application/octet-stream', 'x-qabel-cover': cover ? '1' : '0' };
+  /**
+   * Posts one PDU (`cover`: to be discarded by the server) with `extra` headers (a ticket or a stamp,
+   * padded to one size). A refusal carries the server's words (`answer`) as the direct client's does,
+   * so stampedPost.ts stamps, takes the next ticket or waits by the same rules. @throws DropRequestError
+   */
+  async post(dropUrl: string, pdu: Uint8Array, cover: boolean, extra: Readonly<Record<string, string>> = {}): Promise<void> {
+    const headers = { ...paddedExtra(extra), authorization: 'Client Qabel', 'content-type': 'application/octet-stream', 'x-qabel-cover': cover ? '1' : '0' };
     await this.exchange(dropUrl, 'POST', headers, pdu, async (response) => {
-      await response.body.dump();
-      if (response.statusCode !== 200) throw new DropRequestError('http', `The drop server refused the POST request (HTTP ${response.statusCode}).`, response.statusCode);
+      if (response.statusCode === 200) {
+        await response.body.dump();
+        return;
+      }
+      const answer = await refusalDetails(response);
+      throw new DropRequestError('http', `The drop server refused the POST request (HTTP ${response.statusCode}).${response.statusCode === 429 || response.statusCode >= 500 ? ' The server has trouble; try again later.' : ''}`, response.statusCode, undefined, answer);
     });
   }
 
@@ -166,6 +188,41 @@ export function isolatedSocksUrl(raw: string): string {
   url.username = toBase64Url(randomBytes(12));
   url.password = toBase64Url(randomBytes(12));
   return url.toString();
+}
+
+/**
+ * `extra` (lower-cased) and `X-Qabel-Pad`, together PADDED_EXTRA_BYTES on the wire.
+ * @throws DropRequestError 'refused' for headers too large to pad (no anti-spam header is): sent
+ * unpadded they would mark the slot
+ */
+export function paddedExtra(extra: Readonly<Record<string, string>>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, value] of Object.entries(extra)) {
+    const lower = name.toLowerCase();
+    if (lower === PAD_HEADER || !/^[\x21-\x7e]*$/.test(value)) throw new DropRequestError('refused', `A budget POST cannot carry the header ${name}.`);
+    headers[lower] = value;
+    bytes += lower.length + value.length + 4;
+  }
+  const padding = PADDED_EXTRA_BYTES - bytes - PAD_OVERHEAD;
+  if (padding < 1) throw new DropRequestError('refused', 'A budget POST cannot carry headers this large.');
+  headers[PAD_HEADER] = '0'.repeat(padding);
+  return headers;
+}
+
+/** The refusal's `error`, `X-Drop-PoW-Bits` and `Retry-After` (as dropClient.ts reads them). */
+async function refusalDetails(response: Dispatcher.ResponseData): Promise<RefusalDetails> {
+  const retryText = header(response, 'retry-after');
+  const retryAfterS = retryText && /^\d{1,6}$/.test(retryText) ? Number(retryText) : null;
+  const powBits = powBitsOf(header(response, 'x-drop-pow-bits'));
+  let error: string | null = null;
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(await readBounded(response, MAX_ERROR_BODY))) as { error?: unknown };
+    if (typeof parsed.error === 'string') error = parsed.error;
+  } catch {
+    // Too long or not JSON (an old server's or a proxy's page): the status alone speaks.
+  }
+  return { error, powBits, retryAfterS };
 }
 
 function paddedCursor(since: string | null): string {

@@ -78,7 +78,7 @@ export class TrafficBudget {
       queue: this.queue,
       covers: this.covers,
       coverPdu,
-      post: (dropUrl, pdu, cover) => this.transport.post(dropUrl, pdu, cover),
+      post: (dropUrl, pdu, cover, headers) => this.transport.post(dropUrl, pdu, cover, headers),
       read: (dropUrl, page) => this.read(dropUrl, page),
       timer: this.timer,
       random,
@@ -216,8 +216,9 @@ class QueueingDropClient extends DropClient {
     super({ dispatcher: undefined as never });
   }
 
-  override post(dropUrl: string, pdu: Uint8Array): Promise<void> {
-    return this.queue.enqueue(dropUrl, pdu);
+  /** `extra`: a ticket or a stamp (stampedPost.ts), sent with the PDU in its slot. */
+  override post(dropUrl: string, pdu: Uint8Array, extra: Readonly<Record<string, string>> = {}): Promise<void> {
+    return this.queue.enqueue(dropUrl, pdu, extra);
   }
 
   override fetch(): Promise<FetchResult> {
