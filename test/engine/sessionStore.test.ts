@@ -118,4 +118,21 @@ describe('session store', () => {
     expect(await confirmReset(sessions, 'id-1', peerHex, true, T)).toBe(false); // nothing pending any more
     expect(activeSession(sessions, 'id-1', peerHex)?.id).toBe(second.id);
   });
+
+  it('a state computed before the identity was forgotten (a batch opened before a restore) is never committed after it', async () => {
+    const { sessions, state } = await withIdentity();
+    await sessions.commit('id-1', [state]);
+    const before = sessions.generation('id-1');
+    const later = sealed(seal(state, text('hi'), {}, 2000)).state;
+    const queued = sessions.commit('id-1', [later], [], before); // queued, runs after the forget below
+    const forgotten = sessions.forgetIdentity('id-1');
+    await queued;
+    await forgotten;
+    expect(sessions.generation('id-1')).toBe(before + 1);
+    expect(sessions.sessions('id-1')).toEqual([]);
+    await sessions.commit('id-1', [later], [], before);
+    await sessions.setPeer('id-1', 'ab'.repeat(32), { v1: true }, before);
+    expect(sessions.sessions('id-1')).toEqual([]);
+    expect(sessions.peers('id-1')).toEqual({});
+  });
 });

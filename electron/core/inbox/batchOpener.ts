@@ -187,7 +187,7 @@ export class BatchCollector {
       if ((decoded.message.dd?.v ?? 0) >= 1 && this.input.v1) {
         const { receiver, claim } = this.input.v1;
         const identityId = identities[hit.identityIndex]!.id;
-        claim.v1Peers.add(`${identityId} ${senderKey}`);
+        receiver.noteV1Peer(claim, identityId, senderKey);
         // Several devices on their side (or one again): before noteV0, which skips such a peer.
         receiver.noteDevices(claim, identityId, senderKey, decoded.message.dd?.md === 1);
         // A v1 peer we hold an answered session with writes v0 only when it lost that session.
@@ -230,7 +230,7 @@ export class BatchCollector {
       this.deferredForSession = true;
       return;
     }
-    claim.v1Peers.add(`${opened.identityId} ${opened.theirKey}`);
+    receiver.noteV1Peer(claim, opened.identityId, opened.theirKey);
     const meaning = meaningOfBody(opened.body, opened.theirKey);
     const senderKey = opened.theirKey;
     if (meaning.kind === 'none') return;

@@ -53,6 +53,8 @@ export class Claim {
   constructor(readonly dropUrl: string | null = null) {}
   bound = false;
   readonly states = new Map<string, { identityId: string; state: SessionState }>();
+  /** Each identity's session-store generation when this claim first touched it (see `SessionStore.generation`). */
+  readonly generations = new Map<string, number>();
   /** `<identity id> <peer hex>` of senders who showed they speak version 1 (noted when committed). */
   readonly v1Peers = new Set<string>();
   /** `<identity id> <peer hex>` → our messages their ackv newly acknowledged (told when committed). */
@@ -257,7 +259,12 @@ export class SessionReceiver {
     return claim.states.get(sessionId)?.state ?? this.options.sessions.get(identityId, sessionId);
   }
 
+  private touch(claim: Claim, identityId: string): void {
+    if (!claim.generations.has(identityId)) claim.generations.set(identityId, this.options.sessions.generation(identityId));
+  }
+
   private hold(claim: Claim, identityId: string, state: SessionState): void {
+    this.touch(claim, identityId);
     claim.states.set(state.id, { identityId, state });
     this.holders.set(state.id, claim);
     this.owner.set(state.id, identityId);
@@ -270,8 +277,15 @@ export class SessionReceiver {
   }
 
   private patchPeer(claim: Claim, identityId: string, peerHex: string, patch: PeerInfo): void {
+    this.touch(claim, identityId);
     const key = peerKey(identityId, peerHex);
     claim.peerPatches.set(key, { ...claim.peerPatches.get(key), ...patch });
+  }
+
+  /** A version-1 sender showed up in this claim (`<identity id> <peer hex>` into `claim.v1Peers`). */
+  noteV1Peer(claim: Claim, identityId: string, peerHex: string): void {
+    this.touch(claim, identityId);
+    claim.v1Peers.add(peerKey(identityId, peerHex));
   }
 
   /** Opens a Session PDU the table named. */
@@ -413,6 +427,7 @@ export class SessionReceiver {
    * they answered, they lost it (a restored backup, a new install), and our next message starts a reset.
    */
   noteV0(claim: Claim, identityId: string, peerHex: string): void {
+    this.touch(claim, identityId);
     // A peer on several devices writes v0 on purpose (`dd.md`): not a sign that it lost its session.
     if (this.peerView(claim, identityId, peerHex).multiDevice) return;
     // As far as this PDU: a session PDU they sent before it in this batch counts, one after it does not.
@@ -491,7 +506,8 @@ export class SessionReceiver {
           byIdentity.set(identityId, [...(byIdentity.get(identityId) ?? []), merged]);
         }
         for (const [identityId, states] of byIdentity) {
-          await sessions.commit(identityId, states);
+          // Opened before the identity was deleted or restored from a backup: never committed.
+          await sessions.commit(identityId, states, [], claim.generations.get(identityId));
           told.push(() => this.tell('committed', identityId, states));
         }
         for (const key of claim.v0From) {
@@ -504,13 +520,14 @@ export class SessionReceiver {
         }
         for (const key of claim.v1Peers) {
           const [identityId, peer] = splitKey(key);
+          if (!claim.generations.has(identityId)) continue; // v1Peers are noted with the claim's first look at the identity
           this.patchPeer(claim, identityId, peer, { v1: true });
         }
         for (const [key, patch] of claim.peerPatches) {
           const [identityId, peerHex] = splitKey(key);
           // A pending session whose states did not survive (never committed) is not pending.
           if (patch.pending !== undefined && !sessions.get(identityId, patch.pending)) continue;
-          await sessions.setPeer(identityId, peerHex, patch);
+          await sessions.setPeer(identityId, peerHex, patch, claim.generations.get(identityId) ?? sessions.generation(identityId));
         }
       });
       for (const tell of told) tell();

@@ -110,6 +110,12 @@ const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('h
 export class SessionStore {
   /** Opened states per identity (while unlocked); filled on first use. */
   private readonly open = new Map<string, Map<string, SessionState>>();
+  /**
+   * Per identity, how many times its sessions were forgotten (deleted, or replaced by a restored
+   * backup). A state computed before that (a batch's claim, a seal under way) belongs to the identity's
+   * earlier life: committing it would bring an old chain back, sealed under the new session epoch.
+   */
+  private readonly generations = new Map<string, number>();
   /** Per identity, sessions found stale when opened (a restored copy): id → the peer (`theirId`). */
   private readonly stale = new Map<string, Map<string, string>>();
   private writing: Promise<void> = Promise.resolve();
@@ -167,9 +173,10 @@ export class SessionStore {
    * one after another in call order. A state whose counter is not above the committed one is ignored
    * (an older result applied late never replaces a newer state).
    */
-  commit(identityId: string, states: readonly SessionState[], removed: readonly string[] = []): Promise<void> {
+  commit(identityId: string, states: readonly SessionState[], removed: readonly string[] = [], generation?: number): Promise<void> {
     const run = this.writing.then(async () => {
       if (this.stateStore.locked) throw new ApiFailure('locked', 'The engine is locked.');
+      if (generation !== undefined && generation !== this.generation(identityId)) return; // from the identity's earlier life
       const opened = this.opened(identityId);
       const sealed = { ...(this.file.sessions[identityId] ?? {}) };
       const written: [string, number][] = [];
@@ -236,8 +243,9 @@ export class SessionStore {
   }
 
   /** Updates what we know of a peer (durable; written only when it changed). */
-  setPeer(identityId: string, peerHex: string, patch: PeerInfo): Promise<void> {
+  setPeer(identityId: string, peerHex: string, patch: PeerInfo, generation?: number): Promise<void> {
     const run = this.writing.then(async () => {
+      if (generation !== undefined && generation !== this.generation(identityId)) return;
       const peers = this.peersOf(identityId);
       const before = peers[peerHex] ?? {};
       const after = { ...before, ...patch };
@@ -274,8 +282,15 @@ export class SessionStore {
     return peers;
   }
 
+  /** The identity's generation (see `generations`): pass it to `commit` with states computed now. */
+  generation(identityId: string): number {
+    return this.generations.get(identityId) ?? 0;
+  }
+
   /** Deletes every session of an identity (deleted, or replaced by a restored backup). */
   forgetIdentity(identityId: string): Promise<void> {
+    // At once, not when the write runs: a commit queued before this one is refused too.
+    this.generations.set(identityId, this.generation(identityId) + 1);
     const run = this.writing.then(async () => {
       this.open.delete(identityId);
       this.stale.delete(identityId);
