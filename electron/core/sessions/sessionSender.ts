@@ -219,8 +219,9 @@ export class SessionSender {
   /** A RECEIPT for these acknowledge ids in version 1, or null (send a v0 box_ack). */
   async sealReceipt(identityId: string, pair: KeyPair, recipientKey: string, acknowledgeIds: readonly string[]): Promise<Uint8Array | null> {
     const { sessions, now } = this.options;
-    // Receipts never start a session by themselves: only where one exists.
-    if (!activeSession(sessions, identityId, recipientKey)) return null;
+    // Receipts never start a session by themselves: only where one exists. `severalDevices` first: it
+    // also tells the v0 encoder whether the box_ack we send instead carries `dd.md`.
+    if (sessions.severalDevices(identityId) || !activeSession(sessions, identityId, recipientKey)) return null;
     const sealed = await this.sealBodies(identityId, pair, { publicKey: recipientKey }, () => [receiptBody(acknowledgeIds, now())], 1, false);
     return sealed.kind === 'v1' ? (sealed.pdus[0]?.[0] ?? null) : null;
   }
