@@ -92,6 +92,16 @@ const messageSchema = z.object({
     .nullable(),
   read: z.boolean(),
   heldAckIds: z.array(ackId).max(MAX_IDS).optional(),
+  // Outgoing progress as the engine last reported it (k of n copies, re-posting) and an incoming
+  // message's unaccepted session reset; absent in earlier backups.
+  copies: z.object({ posted: count, wanted: count }).optional(),
+  repost: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('scheduled'), nextAt: time, until: time }),
+      z.object({ kind: z.literal('ended'), why: z.enum(['timeLimit', 'storageLimit', 'cancelled']) }),
+    ])
+    .optional(),
+  unconfirmedSession: z.literal(true).optional(),
 });
 
 const textPartSchema = z.object({

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKUP_PAYLOAD_SCHEMA, BACKUP_PAYLOAD_VERSION, type BackupUiPart, parseBackupPayload } from '../../../shared/backup/backupPayload.js';
 import { gatherBackupRecords, restoreBackupRecords } from './backupRecords.js';
 import type { DeaddropDatabase } from './database.js';
-import type { ContactRecord } from './records.js';
+import type { ContactRecord, MessageRecord } from './records.js';
 import { deleteTestDatabases, openTestDatabase } from './testDatabase.js';
 
 const ID = 'alice-id';
@@ -22,14 +22,14 @@ function contact(publicKey: string, alias: string, extra: Partial<ContactRecord>
 }
 
 /** The UI part as the engine reads it out of a file: through the file's JSON and its checks. */
-function throughFile(ui: BackupUiPart): BackupUiPart {
+function throughFile(ui: BackupUiPart, includesHistory = false): BackupUiPart {
   const payload = {
     schema: BACKUP_PAYLOAD_SCHEMA,
     version: BACKUP_PAYLOAD_VERSION,
     createdAt: 10,
     identity: { id: ID, alias: 'Alice', publicKey: 'a'.repeat(64), privateKey: 'e'.repeat(64), dropUrls: ['https://drop.example.org/alice'], dropBits: 256, createdAt: 1 },
     cursors: {},
-    includesHistory: false,
+    includesHistory,
     ui,
   };
   return parseBackupPayload(JSON.parse(JSON.stringify(payload))).ui;
@@ -74,5 +74,27 @@ describe('backup records', () => {
     expect(() => throughFile(badPrekey)).toThrow(/damaged/);
     const badUpdate = { ...ui, contacts: ui.contacts.map((c) => ({ ...c, ownUpdate: { ...c.ownUpdate!, localId: '' } })) };
     expect(() => throughFile(badUpdate)).toThrow(/damaged/);
+  });
+
+  it('keep an outgoing message’s copies and re-posting and an incoming one’s unaccepted reset', async () => {
+    const base = {
+      identityId: ID, contactKey: BOB, kind: 'text', payloadType: 'box_message', payload: '', share: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
+    } as const;
+    const sent: MessageRecord = {
+      ...base, id: 'out:1', direction: 'out', text: 'Out', sortAt: 10, createdAt: 10, status: 'posted', localId: 'l1',
+      copies: { posted: 1, wanted: 2 }, repost: { kind: 'scheduled', nextAt: 20, until: 30 },
+    };
+    const ended: MessageRecord = { ...base, id: 'out:2', direction: 'out', text: 'Out 2', sortAt: 11, createdAt: 11, status: 'posted', localId: 'l2', repost: { kind: 'ended', why: 'timeLimit' } };
+    const received: MessageRecord = { ...base, id: `in:${ID}:1`, direction: 'in', text: 'In', sortAt: 12, createdAt: 12, status: null, localId: null, unconfirmedSession: true };
+    const plain: MessageRecord = { ...base, id: `in:${ID}:2`, direction: 'in', text: 'In 2', sortAt: 13, createdAt: 13, status: null, localId: null };
+    await db.contacts.put(contact(BOB, 'Bob'));
+    await db.conversations.put({ identityId: ID, contactKey: BOB, lastMessageAt: 13, lastMessagePreview: 'In 2', lastMessageDirection: 'in', unreadCount: 0, messageCount: 4 });
+    await db.messages.bulkPut([sent, ended, received, plain]);
+
+    const ui = throughFile(await gatherBackupRecords(db, ID, true), true);
+    await restoreBackupRecords(restored, ID, ui);
+    expect(await restored.messages.bulkGet(['out:1', 'out:2', `in:${ID}:1`, `in:${ID}:2`])).toEqual([sent, ended, received, plain]);
+    const bad = { ...ui, messages: ui.messages.map((m) => ({ ...m, repost: { kind: 'scheduled', nextAt: 'soon' } })) } as unknown as BackupUiPart;
+    expect(() => throughFile(bad, true)).toThrow(/damaged/);
   });
 });

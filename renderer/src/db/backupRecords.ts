@@ -160,6 +160,9 @@ function backupMessage(m: MessageRecord): BackupMessage {
     parts: m.parts,
     read: m.read,
     ...(m.heldAckIds !== undefined ? { heldAckIds: m.heldAckIds } : {}),
+    ...(m.copies !== undefined ? { copies: { posted: m.copies.posted, wanted: m.copies.wanted } } : {}),
+    ...(m.repost !== undefined ? { repost: m.repost } : {}),
+    ...(m.unconfirmedSession !== undefined ? { unconfirmedSession: m.unconfirmedSession } : {}),
   };
 }
 
