@@ -205,21 +205,22 @@ describe('outbox', () => {
     expect(await db.messages.get(n.id)).toMatchObject({ status: 'delivered', error: null });
   });
 
-  it('holds a card’s prekey back until the contact can tell who we are: the first message goes with its hello', async () => {
+  it('sends a card’s prekey with the first message: the engine’s Init introduces us (alias and drop)', async () => {
     const prekey = { qrPrekey: 'c'.repeat(64), qrPrekeyExpiresDay: 30_000, caps: 1 };
     await db.contacts.put({ ...contact(), v1: prekey });
     const engine = accepting();
     const first = await queueTextMessage(db, 'me', { ...contact(), v1: prekey }, 'first', 100);
     await submitMessage(db, engine.bridge, first);
-    expect((engine.calls[0]![1] as RequestOf<'messages/send'>).recipient).toEqual({ publicKey: BOB, dropUrls: contact().dropUrls });
-    // Still sending: it may not have reached them yet, so the next one waits too.
-    const second = await queueTextMessage(db, 'me', { ...contact(), v1: prekey }, 'second', 200);
-    await submitMessage(db, engine.bridge, second);
+    expect((engine.calls[0]![1] as RequestOf<'messages/send'>).recipient).toEqual({
+      publicKey: BOB,
+      dropUrls: contact().dropUrls,
+      v1: { qrPrekey: prekey.qrPrekey, qrPrekeyExpiresDay: prekey.qrPrekeyExpiresDay },
+    });
+    // Without a prekey on the stored card, none goes.
+    await db.contacts.put(contact());
+    const plain = await queueTextMessage(db, 'me', contact(), 'plain', 200);
+    await submitMessage(db, engine.bridge, plain);
     expect((engine.calls[1]![1] as RequestOf<'messages/send'>).recipient.v1).toBeUndefined();
-    // Once one is on a server, the prekey goes along (the engine starts a session from it).
-    await applyOutboxStatus(db, { localId: first.localId!, status: 'posted' });
-    await submitMessage(db, engine.bridge, second);
-    expect((engine.calls[2]![1] as RequestOf<'messages/send'>).recipient.v1).toEqual({ qrPrekey: prekey.qrPrekey, qrPrekeyExpiresDay: prekey.qrPrekeyExpiresDay });
   });
 
   it('keeps the re-posting state the engine reports, and says when it ended without a receipt', async () => {
