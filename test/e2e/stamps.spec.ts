@@ -44,20 +44,20 @@ test.describe.serial('proof of work', () => {
     await lev.page.getByRole('button', { name: 'Open conversation' }).click();
 
     // Whether a stamp's progress was ever on screen (it may be over between two frames).
-    await lev.page.evaluate(() => {
-      const seen = window as unknown as { stampLines: string[] };
-      seen.stampLines = [];
+    // (A script in the page's own words: this file is type-checked without the DOM's types.)
+    await lev.page.evaluate(`
+      window.stampLines = [];
       new MutationObserver(() => {
-        for (const line of document.querySelectorAll('[data-testid=stamp-progress]')) seen.stampLines.push(line.textContent ?? '');
+        for (const line of document.querySelectorAll('[data-testid=stamp-progress]')) window.stampLines.push(line.textContent ?? '');
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+    `);
 
     const texts = ['First, before the server holds anything.', 'Second, stamped.', 'Third, stamped too.'];
     for (const text of texts) {
       await sendText(lev.page, text);
       await expect(status(lev.page, text)).toHaveText(/Sent|Posted|Delivered/, { timeout: 60_000 });
     }
-    const lines = await lev.page.evaluate(() => (window as unknown as { stampLines: string[] }).stampLines);
+    const lines = (await lev.page.evaluate('window.stampLines')) as string[];
     const host = new URL(server.url).host;
     for (const line of lines) expect(line).toMatch(new RegExp(`^Proving work for ${host.replace(/[.]/g, '\\.')}… ([0-9]|[1-9][0-9]) %$`));
     // 22 bits: about four million hashes on average, seconds of work, so the lines cannot all be missed.
