@@ -4,7 +4,8 @@
  * so stampedPost.ts works as without a budget. Two engines under Medium talk through a recording
  * proxy to a real server process held under pressure (`--pow-above 0`, 8 bits): the message and its
  * receipt are each refused once (429 Proof of work required), stamped, and posted in a later slot.
- * On the wire every POST still has one size, the stamped ones and the cover alike.
+ * On the wire every POST still has one size, the stamped ones and the cover alike. A budget engine
+ * holding tickets for a closed drop whose introductions are used up gets in with a ticket in its slot.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { DEFAULT_TRAFFIC_BUDGET } from '../../shared/budget/setting.js';
 import { POW_HEADER, TICKET_HEADER } from '../../shared/spam/wire.js';
 import { type ServerProcess, makeDataDir, removeDataDir, startServerProcess } from '../server/serverProcess.js';
 import { FAST_TIMING, type TestEngine, removeDir, startTestEngine } from '../engine/helpers/testEngine.js';
+import { receiveAndAck } from '../engine/helpers/receive.js';
 import { waitFor } from '../engine/helpers/waitFor.js';
 import { FakeSlotTimer } from './fakeTimer.js';
 import { type RecordingProxy, startRecordingProxy } from './recordingProxy.js';
@@ -129,5 +131,61 @@ describe('two engines under Medium and a server under pressure', () => {
     expect(posts.filter((r) => r.cover === '0' && r.status === 200).length).toBeGreaterThanOrEqual(2);
     expect(posts.some((r) => r.cover === '1')).toBe(true);
     expect(new Set(posts.map((r) => r.up)).size).toBe(1);
+
+    // Their slots stop, so the next test's slots are the only ones on the shared clock.
+    for (const engine of [alice, bob]) await engine.call('settings/set', { trafficBudget: { ...MEDIUM, preset: 'off' } });
+  }, 90_000);
+});
+
+describe('a budget engine holding tickets for a closed drop', () => {
+  it('posts with a ticket in its slot, past the used-up introduction quota, unstamped and of the same size as cover', async () => {
+    const closedDir = makeDataDir();
+    const closedServer = await startServerProcess(closedDir, ['--pow-bits', '10', '--intro-per-day', '1', '--log-level', 'warn']);
+    const closedProxy = await startRecordingProxy(closedServer.url, () => timer.now());
+    try {
+      const bob = await startTestEngine();
+      engines.push(bob);
+      const alice = await budgetEngine(33);
+      await bob.call('settings/set', { closedDrops: true });
+      const bobId = await bob.call('identities/create', { alias: 'bob', serverUrl: closedProxy.url, dropBits: 256 });
+      const aliceId = await alice.call('identities/create', { alias: 'alice', serverUrl: closedProxy.url, dropBits: 256 });
+      const toBob = { publicKey: bobId.publicKey, dropUrls: bobId.dropUrls };
+
+      // Without the budget: Alice's stamped introduction uses the drop's one for today, Bob's answer hands her tickets.
+      await alice.call('messages/send', { identityId: aliceId.id, localId: 't-1', recipient: toBob, text: 'hello bob', wantReceipt: false });
+      await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 't-1' && s.status === 'posted'), 'introduction posted');
+      await receiveAndAck(bob, 1, 'bob has the introduction');
+      await bob.call('messages/send', { identityId: bobId.id, localId: 'b-1', recipient: { publicKey: aliceId.publicKey, dropUrls: aliceId.dropUrls }, text: 'hello alice', wantReceipt: false });
+      await waitFor(() => bob.of('outbox/status').find((s) => s.localId.startsWith('tickets-') && s.status === 'posted'), 'tickets posted');
+      await receiveAndAck(alice, 1, 'alice has the answer');
+      await alice.engine.fetchOnce();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      await alice.call('settings/set', { trafficBudget: MEDIUM });
+      // Bob's engine keeps its push connection open through the proxy, so the proxy is never quiet:
+      // only POSTs are looked at below, and Bob posts nothing more.
+      const settled = () => new Promise((resolve) => setTimeout(resolve, 300));
+      await settled();
+      const from = closedProxy.records.length;
+      await alice.call('messages/send', { identityId: aliceId.id, localId: 't-2', recipient: toBob, text: 'ticketed in a slot', wantReceipt: false });
+      // Alice's batches were acknowledged above (no engines to acknowledge for here).
+      await slotsUntil(() => alice.of('outbox/status').find((s) => s.localId === 't-2' && s.status === 'posted'), 't-2 posted', []);
+      expect(alice.of('outbox/stampProgress').some((p) => p.localId === 't-2')).toBe(false);
+      const atBob = await receiveAndAck(bob, 2, 'bob has the ticketed message');
+      expect(atBob.map((m) => m.text)).toContain('ticketed in a slot');
+
+      // The ticketed POST went first time, and looked like every other POST of the slots.
+      await settled();
+      const posts = closedProxy.records.slice(from).filter((r) => r.method === 'POST');
+      const bobPath = new URL(bobId.dropUrls[0]!).pathname;
+      expect(posts.filter((r) => r.path === bobPath && r.cover === '0').map((r) => r.status)).toEqual([200]);
+      expect(posts.some((r) => r.cover === '1')).toBe(true);
+      expect(new Set(posts.map((r) => r.up)).size).toBe(1);
+      await alice.call('settings/set', { trafficBudget: { ...MEDIUM, preset: 'off' } });
+    } finally {
+      await closedProxy.close();
+      await closedServer.stop();
+      removeDataDir(closedDir);
+    }
   }, 90_000);
 });
