@@ -41,8 +41,12 @@ export const PDU_BYTES = 2149;
  * design's table assumed some 20-60 % more header bytes, so these figures come out 1-5 % lower.
  */
 export const WIRE_BYTES = {
-  /** POST request line and headers (`X-Qabel-Cover: 0|1` on every POST, so cover and mail are one size). */
-  postRequest: 251,
+  /**
+   * POST request line and headers (`X-Qabel-Cover: 0|1` on every POST, so cover and mail are one size),
+   * with the 96 bytes of anti-spam headers every budget POST carries (a ticket, a stamp or neither,
+   * padded by `X-Qabel-Pad` to one length: electron/core/budget).
+   */
+  postRequest: 347,
   /** The `200` answer to a POST, empty body. */
   postResponse: 119,
   /** GET request line and headers (`X-Qabel-Page`, and a 20-digit `X-Qabel-New-Since` always). */

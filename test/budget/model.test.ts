@@ -51,7 +51,7 @@ describe('the model against the design table', () => {
   });
 
   it('formats figures the way the panel shows them', () => {
-    expect(formatMegabytes(budgetFigures(BUDGET_SHAPES.medium, 2).totalBytesPerDay)).toBe('7.0 MB');
+    expect(formatMegabytes(budgetFigures(BUDGET_SHAPES.medium, 2).totalBytesPerDay)).toBe('7.1 MB');
     expect(formatDuration(BUDGET_SHAPES.low.slotMs)).toBe('15 min');
     expect(formatDuration(45_000)).toBe('45 s');
     expect(formatDuration(3 * 3600_000)).toBe('3.0 h');
