@@ -340,12 +340,21 @@ test.describe.serial('full backups', () => {
     await expect(bobItem).not.toContainText('Request');
     await bobItem.click();
     await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '3');
+    // Sessions are never in a backup, so the restored Alice cannot open what Bob seals in the old one.
+    // She writes first; Bob's engine, hearing from a peer who held a session with him, asks Bob before
+    // it starts a new one. (Her restored engine does not know Bob speaks version 1 and writes version 0,
+    // so this message is not in a pending session and carries no unconfirmed-session mark.)
+    await sendText(page, 'Yes, restored.');
+    const restored = messages(bob.page).filter({ hasText: 'Yes, restored.' });
+    await expect(restored).toHaveCount(1, { timeout: 60_000 });
+    const banner = bob.page.getByRole('region', { name: 'New secure session' });
+    await expect(banner).toBeVisible();
+    await banner.getByRole('button', { name: 'Accept' }).click();
+    await expect(banner).toHaveCount(0);
     // The restored poller goes on from the saved cursors: Bob's next message is the only new one.
     await sendText(bob.page, 'Back again?');
-    await expect(messages(page).filter({ hasText: 'Back again?' })).toHaveCount(1);
-    await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '4');
-    await sendText(page, 'Yes, restored.');
-    await expect(messages(bob.page).filter({ hasText: 'Yes, restored.' })).toHaveCount(1);
+    await expect(messages(page).filter({ hasText: 'Back again?' })).toHaveCount(1, { timeout: 60_000 });
+    await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '5');
   });
 
   test('restored into a fresh profile: every table as before, and new messages go both ways', async () => {
