@@ -71,6 +71,11 @@ export class Claim {
   readonly v0From = new Set<string>();
   /** Identities whose reset state changed (the UI hears `sessions/changed`). */
   readonly changed = new Set<string>();
+  /**
+   * `<identity id> <peer hex>` → a session the peer started that this claim admitted (taken, or pending
+   * for the user), and the peer facts that decision patched (see `SessionReceiver.decided`).
+   */
+  readonly admitted = new Map<string, { sessionId: string; fields: (keyof PeerInfo)[] }>();
 }
 
 export type V1Opened =
@@ -145,6 +150,15 @@ export class SessionReceiver {
   /** Session id → the unacknowledged batch holding it. */
   private readonly holders = new Map<string, Claim>();
   private readonly batches = new Map<string, Claim>();
+  /**
+   * Sessions a peer started whose admission a committed claim decided, in this run. The poller reads a
+   * drop again before its batch is acknowledged, so two claims may open the same Init as a new session
+   * (the same id: `freshKeys`), each deciding from the peer facts it saw. The first commit decides; the
+   * user may answer that (accept, reject) before the second batch is acknowledged, and the second
+   * claim's decision, taken from the facts of before, would undo the answer: a reset pending again after
+   * it was accepted, or a rejected session back. In memory only: claims do not outlive the run either.
+   */
+  private readonly decided = new Set<string>();
   private readonly log: Logger;
   private readonly listeners: ReceiverListeners[] = [];
   /** Seals and commits take turns (see the header). */
@@ -243,6 +257,7 @@ export class SessionReceiver {
     this.table = null;
     this.holders.clear();
     this.batches.clear();
+    this.decided.clear();
     this.options.sessions.lock();
   }
 
@@ -393,8 +408,12 @@ export class SessionReceiver {
       .filter((s) => s.id !== state.id && s.id !== view.pending && !(s.id in (view.retired ?? {})));
     const established = others.some(peerAnswered);
     const unanswered = others.filter((s) => s.role === 'initiator' && !s.confirmed).map((s) => s.id);
+    const admit = (patch: PeerInfo): void => {
+      this.patchPeer(claim, identityId, peerHex, patch);
+      claim.admitted.set(peerKey(identityId, peerHex), { sessionId: state.id, fields: Object.keys(patch) as (keyof PeerInfo)[] });
+    };
     const take = (reset: boolean): void => {
-      this.patchPeer(claim, identityId, peerHex, {
+      admit({
         ...activationPatch(sessions, identityId, peerHex, state.id, now),
         ...(reset ? { reset: { pending: false, at: now }, resetReceivedAt: now, resetAnnounced: undefined } : {}),
       });
@@ -417,7 +436,7 @@ export class SessionReceiver {
       this.log.warn('a second session reset within the hour was not opened');
       return false;
     }
-    this.patchPeer(claim, identityId, peerHex, { pending: state.id, reset: { pending: true, at: now }, resetReceivedAt: now });
+    admit({ pending: state.id, reset: { pending: true, at: now }, resetReceivedAt: now });
     claim.changed.add(identityId);
     return true;
   }
@@ -494,9 +513,17 @@ export class SessionReceiver {
     const told: (() => void)[] = [];
     try {
       await this.exclusive(async () => {
+        // Admissions another claim already committed (see `decided`): not decided again. Their session
+        // is committed only if it still exists (a rejected one stays deleted).
+        const stale = new Set([...claim.admitted].filter(([, { sessionId }]) => this.decided.has(sessionId)).map(([key]) => key));
+        const staleSessions = new Set([...stale].map((key) => claim.admitted.get(key)!.sessionId));
         const byIdentity = new Map<string, SessionState[]>();
         for (const { identityId, state } of claim.states.values()) {
           const committed = sessions.get(identityId, state.id);
+          if (!committed && staleSessions.has(state.id)) {
+            this.table?.removeSession(state.id);
+            continue;
+          }
           const merged = committed ? mergeSending(state, committed, claim.owesPing.has(state.id)) : state;
           if (!merged) {
             this.log.warn('a claimed session state that forked from the committed one was dropped');
@@ -523,12 +550,15 @@ export class SessionReceiver {
           if (!claim.generations.has(identityId)) continue; // v1Peers are noted with the claim's first look at the identity
           this.patchPeer(claim, identityId, peer, { v1: true });
         }
-        for (const [key, patch] of claim.peerPatches) {
+        for (const [key, claimed] of claim.peerPatches) {
           const [identityId, peerHex] = splitKey(key);
+          const patch = stale.has(key) ? withoutFields(claimed, claim.admitted.get(key)!.fields) : claimed;
           // A pending session whose states did not survive (never committed) is not pending.
           if (patch.pending !== undefined && !sessions.get(identityId, patch.pending)) continue;
           await sessions.setPeer(identityId, peerHex, patch, claim.generations.get(identityId) ?? sessions.generation(identityId));
         }
+        // Only what was committed (a claim from before a restore commits nothing).
+        for (const [key, { sessionId }] of claim.admitted) if (sessions.get(splitKey(key)[0], sessionId)) this.decided.add(sessionId);
       });
       for (const tell of told) tell();
       for (const [key, refs] of claim.acked) this.tell('peerAcked', ...splitKey(key), refs);
@@ -571,7 +601,14 @@ export class SessionReceiver {
     claim.abandoned.clear();
     claim.v0From.clear();
     claim.changed.clear();
+    claim.admitted.clear();
   }
+}
+
+function withoutFields(patch: PeerInfo, fields: readonly (keyof PeerInfo)[]): PeerInfo {
+  const rest: PeerInfo = { ...patch };
+  for (const field of fields) delete rest[field];
+  return rest;
 }
 
 function isEmpty(claim: Claim): boolean {
