@@ -78,8 +78,8 @@ describe('backup records', () => {
 
   it('keep an outgoing message’s copies and re-posting and an incoming one’s unaccepted reset', async () => {
     const base = {
-      identityId: ID, contactKey: BOB, kind: 'text', payloadType: 'box_message', payload: '', share: null, error: null, ackIds: [], ackedIds: [], parts: null, read: true,
-    } as const;
+      identityId: ID, contactKey: BOB, kind: 'text' as const, payloadType: 'box_message', payload: '', share: null, error: null, ackIds: [] as string[], ackedIds: [] as string[], parts: null, read: true,
+    };
     const sent: MessageRecord = {
       ...base, id: 'out:1', direction: 'out', text: 'Out', sortAt: 10, createdAt: 10, status: 'posted', localId: 'l1',
       copies: { posted: 1, wanted: 2 }, repost: { kind: 'scheduled', nextAt: 20, until: 30 },
