@@ -220,6 +220,39 @@ describe('version-1 session resets', () => {
     expect(ned.engine.of('inbox/batch').flatMap((b) => b.messages).some((m) => m.text === 'mia after accepting')).toBe(false);
   });
 
+  it('a reset Init read by two polls before its batch is acknowledged: the user’s answer stands when the second batch is acknowledged', async () => {
+    for (const accept of [true, false]) {
+      const [sam, tess] = await established(`sam ${accept}`, `tess ${accept}`);
+      const exported = await tess.engine.call('identities/export', { identityId: tess.identity.id, passphrase: 'export passphrase' });
+      const tessKeys = keyPairFromPrivate(Buffer.from((await decryptIdentityBackup(exported.content, 'export passphrase')).privateKey, 'hex'));
+      const state = initiate({ ourIdentity: tessKeys, theirIdentityPublic: Buffer.from(sam.identity.publicKey, 'hex'), flags: INIT_FLAG_RESET }, Date.now());
+      const body = `tess reinstalled ${accept}`;
+      const init = sealed(seal(state, { ...text(body), wantReceipt: false }, {}, Date.now()));
+      await receiveAndAck(sam.engine, 0, 'batches');
+      await client.post(sam.identity.dropUrls[0]!, init.pdu);
+      // Each poll before an acknowledgement opens the Init again in a claim of its own (the engine's own
+      // polling may add more): the first acknowledged decides, the user answers, then the others come.
+      const holding = () => sam.engine.of('inbox/batch').filter((b) => b.messages.some((m) => m.text === body));
+      await waitFor(async () => {
+        await sam.engine.engine.fetchOnce();
+        return holding().length >= 2;
+      }, 'the Init in two batches');
+      await sam.engine.call('inbox/ack', { batchId: holding()[0]!.batchId, receipts: [] });
+      const status = async () => (await sam.engine.call('sessions/status', { identityId: sam.identity.id })).contacts[tess.identity.publicKey]?.reset;
+      expect(await status()).toEqual({ pending: true, at: expect.any(Number) });
+      await sam.engine.call('sessions/confirmReset', { identityId: sam.identity.id, contactPublicKey: tess.identity.publicKey, accept });
+      await receiveAndAck(sam.engine, 0, 'batches');
+      expect(await status()).toEqual(accept ? { pending: false, at: expect.any(Number) } : undefined);
+      // Sam writes in the session the answer chose: the new one after yes, the old one (the real Tess) after no.
+      await send(sam, tess.identity, `sam after answering ${accept}`);
+      if (accept) expect(await openedBy(init.state, tess.identity, `sam after answering ${accept}`, true)).toBe(true);
+      else {
+        expect(await receive(tess.engine, sam.identity, `sam after answering ${accept}`)).toMatchObject({ protocol: 1 });
+        expect(await openedBy(init.state, tess.identity, `sam after answering ${accept}`, false)).toBe(false);
+      }
+    }
+  });
+
   it('an Init naming a prekey the recipient does not know is answered with qpk_stale, and the first message arrives in the new session', async () => {
     const olga = await user('olga');
     const pete = await user('pete');
