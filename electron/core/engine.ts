@@ -227,6 +227,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           keyPair: (identityId) => stateStore.keyPair(identityId),
           post: (dropUrls, pdu): Promise<void> => sender.postOwn(dropUrls, pdu),
           pingDelayMs: options.timing?.pingDelayMs,
+          pingsWanted: () => stateStore.settings().sendReceipts,
         })
       : undefined,
   });

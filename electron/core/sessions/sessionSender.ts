@@ -72,6 +72,13 @@ export interface SessionSenderOptions {
   post(dropUrls: readonly string[], pdu: Uint8Array): Promise<void>;
   /** How long after a received message a PING waits for a reply of ours (default 30-120 s). */
   pingDelayMs?: { min: number; max: number } | undefined;
+  /**
+   * Whether the engine may PING at all (default yes). A PING's acknowledgement vector tells the peer
+   * which of its messages arrived, like a delivery receipt, so with the `sendReceipts` setting off the
+   * engine sends none: the peer learns what arrived only from a message the user sends (whose vector
+   * covers it), its window stays open no longer than our silence allows, and its copies are re-posted.
+   */
+  pingsWanted?: (() => boolean) | undefined;
   /** See `SessionSender.onPeerAcked`. */
   onPeerAcked?: ((identityId: string, peerHex: string, refs: SentRef[]) => void) | undefined;
   /** See `SessionSender.onSessionsCommitted`. */
@@ -147,7 +154,7 @@ export class SessionSender {
   schedulePings(identityId: string, states: readonly SessionState[]): void {
     for (const state of states) {
       const key = `${identityId} ${state.id}`;
-      if (!state.pingOwed || this.pingTimers.has(key) || this.closed) continue;
+      if (!state.pingOwed || this.pingTimers.has(key) || this.closed || this.options.pingsWanted?.() === false) continue;
       const { min, max } = this.options.pingDelayMs ?? PING_DELAY;
       const timer = setTimeout(() => {
         this.pingTimers.delete(key);
@@ -169,7 +176,7 @@ export class SessionSender {
   private async ping(identityId: string, sessionId: string): Promise<void> {
     const { sessions } = this.options;
     const state = sessions.get(identityId, sessionId);
-    if (!state?.pingOwed || this.closed) return;
+    if (!state?.pingOwed || this.closed || this.options.pingsWanted?.() === false) return;
     const peerHex = unb64(state.theirId).toString('hex');
     // Only in the session we write in: never in one that waits for the user or was replaced.
     if (activeSession(sessions, identityId, peerHex)?.id !== sessionId) return;
