@@ -16,7 +16,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
+  randomBytes,
 } from 'node:crypto';
 import {
   type BoxBackend,
@@ -122,12 +122,25 @@ function dh(privateKey: KeyObject, publicKey: KeyObject): Buffer | null {
   }
 }
 
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/**
+ * A one-use X25519 key from 32 CSPRNG bytes imported as PKCS#8, never through `generateKeyPairSync`:
+ * on Node 20 a key pair job collected during a JWK export of the same key locks its mutex twice and the
+ * thread hangs for ever (electron/core/v1/primitives.ts `freshX25519`, which this worker cannot import).
+ */
+function freshEphemeral(): { privateKey: KeyObject; publicKey: Buffer } {
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, randomBytes(32)]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return { privateKey, publicKey: spki.subarray(spki.length - 32) };
+}
+
 /** Seals `plaintext` (any length, padLen 0) from `sender` to `recipientPublicKey`: header || body. */
 export function sealNativeBox(sender: PreparedIdentity, recipientPublicKey: Uint8Array, plaintext: Uint8Array): Buffer {
   const recipient = importPublicKey(recipientPublicKey);
   const recipientRaw = asBuffer(recipientPublicKey);
-  const ephemeral = generateKeyPairSync('x25519');
-  const ephemeralRaw = Buffer.from(ephemeral.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const ephemeral = freshEphemeral();
+  const ephemeralRaw = ephemeral.publicKey;
   const shared1 = dh(ephemeral.privateKey, recipient);
   const shared2 = dh(sender.privateKey, recipient);
   if (!shared1 || !shared2) throw new RangeError('The recipient public key is not a usable X25519 key.');

@@ -1,13 +1,9 @@
 /** Identity key generation on node:crypto: a new identity's key pair is made where private keys live. */
-import { generateKeyPairSync } from 'node:crypto';
 import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
+import { freshX25519 } from '../v1/primitives.js';
 
-/** A fresh X25519 key pair as raw bytes. */
+/** A fresh X25519 key pair as raw bytes (see `freshX25519` for why not `generateKeyPairSync`). */
 export function generateNativeKeyPair(): KeyPair {
-  // The private key's JWK export carries both halves.
-  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-  return {
-    publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')),
-    privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')),
-  };
+  const fresh = freshX25519();
+  return { publicKey: new Uint8Array(fresh.publicKey), privateKey: new Uint8Array(fresh.privateKey) };
 }

@@ -16,7 +16,6 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
   randomBytes,
 } from 'node:crypto';
@@ -85,12 +84,24 @@ export function importPrivate(pair: RawKeyPair): KeyObject {
   return cached(`s${d}${x}`, () => createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', x, d }, format: 'jwk' }));
 }
 
-/** A fresh key pair: native generation by default, or derived from `random` (slow DER path; vectors only). */
+/**
+ * A fresh X25519 key from 32 CSPRNG bytes (X25519 clamps them itself), imported as PKCS#8, never through
+ * `generateKeyPairSync`: on Node 20 a key pair job collected by the garbage collector while the same
+ * key's JWK is being exported locks that key's mutex a second time, and the thread waits for ever (seen
+ * as a silent test stall; gdb: `~KeyGenJob` inside `ExportJWKEdKey`). The public half is read from SPKI.
+ */
+export function freshX25519(): { key: KeyObject; publicKey: Buffer; privateKey: Buffer } {
+  const privateKey = randomBytes(KEY_LENGTH);
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  return { key, publicKey: spki.subarray(spki.length - KEY_LENGTH), privateKey };
+}
+
+/** A fresh key pair: from the system CSPRNG by default, or derived from `random` (vectors only). */
 export function generateKeyPair(random?: RandomSource): RawKeyPair {
   if (!random) {
-    const pair = generateKeyPairSync('x25519');
-    const jwk = pair.privateKey.export({ format: 'jwk' });
-    return { publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')), privateKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')) };
+    const fresh = freshX25519();
+    return { publicKey: new Uint8Array(fresh.publicKey), privateKey: new Uint8Array(fresh.privateKey) };
   }
   return keyPairFromPrivate(random(KEY_LENGTH));
 }
@@ -103,8 +114,8 @@ export interface Ephemeral {
 
 export function generateEphemeral(random?: RandomSource): Ephemeral {
   if (!random) {
-    const pair = generateKeyPairSync('x25519');
-    return { publicKey: new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url')), key: pair.privateKey };
+    const fresh = freshX25519();
+    return { publicKey: new Uint8Array(fresh.publicKey), key: fresh.key };
   }
   const pair = keyPairFromPrivate(random(KEY_LENGTH));
   const jwk = { kty: 'OKP', crv: 'X25519', x: asBuffer(pair.publicKey).toString('base64url'), d: asBuffer(pair.privateKey).toString('base64url') };
@@ -114,8 +125,8 @@ export function generateEphemeral(random?: RandomSource): Ephemeral {
 /** The key pair of a raw private key (clamping is X25519's own). */
 export function keyPairFromPrivate(privateKey: Uint8Array): RawKeyPair {
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, asBuffer(privateKey)]), format: 'der', type: 'pkcs8' });
-  const x = createPublicKey(key).export({ format: 'jwk' }).x ?? '';
-  return { publicKey: new Uint8Array(Buffer.from(x, 'base64url')), privateKey: new Uint8Array(privateKey) };
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  return { publicKey: new Uint8Array(spki.subarray(spki.length - KEY_LENGTH)), privateKey: new Uint8Array(privateKey) };
 }
 
 /** X25519; null for a malformed or low-order peer key (node:crypto refuses an all-zero secret): hostile input. */
