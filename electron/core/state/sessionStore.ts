@@ -82,6 +82,18 @@ export interface PeerInfo {
   multiDevice?: boolean;
   /** Only in the entry under the identity's own key: how many devices its device list holds. */
   devices?: number;
+  /**
+   * Drop migration (PROTOCOL-V1.md 2c): the newest drops epoch of ours the peer acknowledged a message
+   * naming our first drop in (`dropsSent`: the messages of the current epoch that did, `<session>/<epoch>/<n>`);
+   * until it is our current epoch, every message to them names our first drop (sessions/sessionSender.ts).
+   */
+  dropsAcked?: number;
+  dropsSent?: { epoch: number; refs: string[] };
+  /** Their drops epoch of the newest message that named their drops (an intro), and when we last asked for their list (DROPS_REQ). */
+  theirDrops?: number;
+  dropsAskedAt?: number;
+  /** When we last answered their DROPS_REQ with a contact update (once an hour). */
+  dropsAnsweredAt?: number;
 }
 
 const peersShape = z.record(
@@ -102,6 +114,11 @@ const peersShape = z.record(
     unanswered: z.array(z.object({ sessionId: z.string(), bodies: z.array(z.string()) })).optional(),
     multiDevice: z.boolean().optional(),
     devices: z.number().optional(),
+    dropsAcked: z.number().optional(),
+    dropsSent: z.object({ epoch: z.number(), refs: z.array(z.string()) }).optional(),
+    theirDrops: z.number().optional(),
+    dropsAskedAt: z.number().optional(),
+    dropsAnsweredAt: z.number().optional(),
   }),
 );
 const PEERS_ID = 'peers';

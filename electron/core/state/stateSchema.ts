@@ -30,6 +30,12 @@ const storedIdentitySchema = z.object({
    */
   retiredDrops: z.array(z.object({ url: z.string(), until: z.number(), movedAt: z.number().optional(), confirmedAt: z.number().optional() })).default([]),
   /**
+   * The drops epoch (PROTOCOL-V1.md 2c, u16, wrapping): one more on every change of `dropUrls` (a drop
+   * added, moved, removed). Every version-1 PDU we seal carries it (`sender_drops_epoch`), so a contact
+   * whose list of our drops is older sees it on the next message. 0 in files written before it.
+   */
+  dropsEpoch: z.number().int().min(0).max(0xffff).default(0),
+  /**
    * QR prekeys of version-1 contact cards (PROTOCOL-V1.md 1c): the newest is on the card until it is
    * about to expire; each private key is kept until 30 days after its card was last shown, so a
    * first message from a card scanned late still opens, and deleted then (forward secrecy).

@@ -28,7 +28,7 @@ import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { CoalescedWrites } from './coalescedWrites.js';
 import { DataKey } from './dataKey.js';
-import { MOVE_OVERLAP_MS, isKept, isRead, nextChange, retiringSummary } from '../drops/retiring.js';
+import { MOVE_OVERLAP_MS, type RetiredDrop, isKept, isRead, nextChange, retiringSummary } from '../drops/retiring.js';
 import {
   type EngineState,
   type OutboxRecord,
@@ -324,6 +324,7 @@ export class StateStore {
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
       retiredDrops: [],
+      dropsEpoch: 0,
       sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
       closedDrops: [],
@@ -358,6 +359,7 @@ export class StateStore {
       ...stored.retiredDrops.filter((drop) => drop.until > now && !dropUrls.includes(drop.url) && !removed.includes(drop.url)),
       ...removed.map((url) => ({ url, until: now + RETIRED_DROP_READ_MS })),
     ];
+    if (stored.dropUrls.join('\n') !== dropUrls.join('\n')) stored.dropsEpoch = nextDropsEpoch(stored.dropsEpoch);
     stored.dropUrls = [...dropUrls];
     const stillRead = new Set(this.keptDropUrls(now));
     for (const dropUrl of Object.keys(state.cursors)) if (!stillRead.has(dropUrl)) delete state.cursors[dropUrl];
@@ -372,9 +374,24 @@ export class StateStore {
   async withdrawNewDrop(id: string, dropUrl: string): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    if (stored.dropUrls.includes(dropUrl)) stored.dropsEpoch = nextDropsEpoch(stored.dropsEpoch);
     stored.dropUrls = stored.dropUrls.filter((url) => url !== dropUrl);
     delete this.unlocked.cursors[dropUrl];
     await this.save();
+  }
+
+  /** The drops an identity no longer hands out and still reads at `now` (copies), for a backup. */
+  retiredDropsOf(id: string, now: number): RetiredDrop[] {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    return stored.retiredDrops.filter((drop) => isKept(drop, now)).map((drop) => ({ ...drop }));
+  }
+
+  /** The identity's drops epoch (state schema `dropsEpoch`): what its version-1 PDUs carry. */
+  dropsEpoch(id: string): number {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    return stored.dropsEpoch;
   }
 
   /** The claims of this identity's closed drops (state schema `closedDrops`). */
@@ -435,6 +452,7 @@ export class StateStore {
       { url: fromDropUrl, until: now + MOVE_OVERLAP_MS, movedAt: now },
     ];
     stored.dropUrls = [newDropUrl, ...stored.dropUrls.filter((url) => url !== fromDropUrl)];
+    stored.dropsEpoch = nextDropsEpoch(stored.dropsEpoch);
     await this.save();
     return this.identity(id);
   }
@@ -548,7 +566,12 @@ export class StateStore {
    * Adds an identity restored from a backup, keeping its id, with the cursors of its drops: both in one
    * state write, so a restored poller resumes where the backup was made, or nothing was restored.
    */
-  async restoreIdentity(summary: IdentitySummary, privateKey: Uint8Array, cursors: Readonly<Record<string, string>>): Promise<IdentitySummary> {
+  async restoreIdentity(
+    summary: IdentitySummary,
+    privateKey: Uint8Array,
+    cursors: Readonly<Record<string, string>>,
+    kept: { retiredDrops?: readonly RetiredDrop[] | undefined; dropsEpoch?: number | undefined; now?: number | undefined } = {},
+  ): Promise<IdentitySummary> {
     const state = this.unlocked;
     if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
       throw new ApiFailure('already_exists', `${summary.alias} is already here: delete it first to restore it from this backup.`);
@@ -559,7 +582,13 @@ export class StateStore {
       ...fields,
       dropUrls: [...summary.dropUrls],
       sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
-      retiredDrops: [],
+      // A backup made while a drop was retiring (a move's overlap, a removal) keeps reading it until its
+      // end, so what contacts who missed the change post there still reaches the restored device.
+      retiredDrops: (kept.retiredDrops ?? [])
+        .filter((drop) => isKept(drop, kept.now ?? Date.now()) && !summary.dropUrls.includes(drop.url))
+        .map((drop) => ({ url: drop.url, until: drop.until, ...(drop.movedAt !== undefined ? { movedAt: drop.movedAt } : {}), ...(drop.confirmedAt !== undefined ? { confirmedAt: drop.confirmedAt } : {}) })),
+      // Contacts know the epoch the backup had: a restored identity carries on from it, not from 0.
+      dropsEpoch: (kept.dropsEpoch ?? 0) & 0xffff,
       sessionEpoch: randomBytes(16).toString('base64url'),
       qrPrekeys: [],
       closedDrops: [],
@@ -567,7 +596,8 @@ export class StateStore {
     };
     const previousCursors = { ...state.cursors };
     state.identities.push(stored);
-    for (const [dropUrl, cursor] of Object.entries(cursors)) if (summary.dropUrls.includes(dropUrl)) state.cursors[dropUrl] = cursor;
+    const readUrls = [...summary.dropUrls, ...stored.retiredDrops.map((drop) => drop.url)];
+    for (const [dropUrl, cursor] of Object.entries(cursors)) if (readUrls.includes(dropUrl)) state.cursors[dropUrl] = cursor;
     try {
       await this.save();
     } catch (err) {
@@ -702,4 +732,9 @@ function sameReceipt(a: Pick<QueuedReceipt, 'identityId' | 'recipientKey' | 'ack
 
 function corrupt(path: string, why: string): ApiFailure {
   return new ApiFailure('bad_input', `The engine state file ${path} cannot be used: ${why}. It was left untouched; move it away to start afresh.`);
+}
+
+/** The drops epoch after a change of the drop list: a u16 that wraps (compared as serial numbers). */
+function nextDropsEpoch(epoch: number): number {
+  return (epoch + 1) & 0xffff;
 }
