@@ -1,24 +1,35 @@
 /**
  * The device list of an identity (PROTOCOL-V1.md 5c, message type `DEVICES` 0x07): which devices hold
- * the identity key, as its devices and (later) its contacts know it. Body layout: `devlist_epoch` u16 ·
- * count u8 (1..8) · per device, sorted by id: `device_id` 8 · device prekey 32 · `added_day` u16 ·
- * name_len u8 · name ≤ 32 bytes of UTF-8: at most 603 bytes. Its 4-byte hash is what every v1 header
- * echoes (`peer_devlist_hash`), so a device can tell that a contact encrypts to a list it never made.
+ * the identity key, and which were removed, as its devices and its contacts know it. Body layout:
+ * `devlist_epoch` u16 · count u8 (1..8) · per device, sorted by id: `device_id` 8 · device prekey 32 ·
+ * `added_day` u16 · `name_epoch` u16 · name_len u8 · name ≤ 32 bytes of UTF-8 · then removed_count u8
+ * (0..8) · per removed device, sorted by id: `device_id` 8 · `removed_epoch` u16: at most 700 bytes.
+ * Its 4-byte hash is what every v1 header echoes (`peer_devlist_hash`), so a device can tell that a
+ * contact encrypts to a list it never made.
  *
- * The merge rule: a higher epoch wins whole (a device was removed or renamed there); the same epoch with
- * other devices is a concurrent addition on two devices: the union, with the epoch kept, which every
- * device computes alike (`mergeDeviceLists` is commutative, associative and idempotent).
+ * The merge rule (a join: commutative, associative, idempotent, so every device that saw the same lists
+ * computes the same one in any order): the devices of both lists minus every removed one (tombstones,
+ * kept per id with their highest removal epoch), the higher epoch, and per device the record named
+ * last (`name_epoch`, then the encoding). A device changing the list itself (adding, removing,
+ * renaming) takes the epoch after the highest it knows. "Higher epoch wins whole", the earlier rule,
+ * dropped a device added on one device while another moved on by two epochs (test/devices).
+ *
+ * Bounds: at most 8 devices (the earliest added stay when a union holds more) and 8 tombstones (the
+ * latest removals stay: a device removed nine removals ago could come back from a list that old).
  */
+import { z } from 'zod';
 import { bytesEqual, sha256Hex, toHex, utf8Decode, utf8Encode } from './encoding.js';
 import { ProtocolError } from './errors.js';
 import { DEVICE_ID_LENGTH, MAX_DEVICE_NAME_BYTES, cleanDeviceName } from './deviceLink.js';
 
 export const MAX_DEVICES = 8;
+export const MAX_TOMBSTONES = 8;
 export const DEVICE_PREKEY_LENGTH = 32;
 export const DEVLIST_HASH_LENGTH = 4;
-const RECORD_FIXED = DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH + 2 + 1;
-/** The largest encoded list: 3 + 8 × 75 bytes. */
-export const MAX_DEVICE_LIST_BYTES = 3 + MAX_DEVICES * (RECORD_FIXED + MAX_DEVICE_NAME_BYTES);
+const RECORD_FIXED = DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH + 2 + 2 + 1;
+const TOMBSTONE_LENGTH = DEVICE_ID_LENGTH + 2;
+/** The largest encoded list: 3 + 8 × 77 + 1 + 8 × 10 bytes. */
+export const MAX_DEVICE_LIST_BYTES = 3 + MAX_DEVICES * (RECORD_FIXED + MAX_DEVICE_NAME_BYTES) + 1 + MAX_TOMBSTONES * TOMBSTONE_LENGTH;
 
 export interface DeviceRecord {
   /** 8 random bytes, 16 lowercase hex. */
@@ -28,13 +39,30 @@ export interface DeviceRecord {
   /** Days since 1970-01-01 (UTC) when it was added. */
   addedDay: number;
   name: string;
+  /** The list epoch at which the name was last set (0 when unknown: a list from before names had epochs). */
+  nameEpoch?: number;
+}
+
+/** A removed device: its id and the epoch of the list that removed it. */
+export interface Tombstone {
+  deviceId: string;
+  epoch: number;
 }
 
 export interface DeviceList {
   epoch: number;
   /** Sorted by deviceId, ids unique. */
   devices: DeviceRecord[];
+  /** Removed devices, sorted by deviceId, none of them in `devices` (absent: none). */
+  removed?: Tombstone[];
 }
+
+/** A list as JSON at rest or in a link bundle (lists from before tombstones have none). */
+export const deviceListSchema = z.object({
+  epoch: z.number(),
+  devices: z.array(z.object({ deviceId: z.string(), prekey: z.string(), addedDay: z.number(), name: z.string(), nameEpoch: z.number().optional() })),
+  removed: z.array(z.object({ deviceId: z.string(), epoch: z.number() })).optional(),
+});
 
 function invalid(message: string): ProtocolError {
   return new ProtocolError('invalid_message', message);
@@ -49,25 +77,39 @@ function hexBytes(hex: string): Uint8Array {
   return out;
 }
 
+const u16 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+const byId = <T extends { deviceId: string }>(a: T, b: T): number => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
+
 /** The list in its one canonical order, checked. @throws ProtocolError */
-export function normalizeDeviceList(list: DeviceList): DeviceList {
-  if (!Number.isInteger(list.epoch) || list.epoch < 0 || list.epoch > 0xffff) throw invalid('A device list epoch is out of range.');
+export function normalizeDeviceList(list: DeviceList): Required<DeviceList> {
+  if (!u16(list.epoch)) throw invalid('A device list epoch is out of range.');
   if (list.devices.length === 0 || list.devices.length > MAX_DEVICES) throw invalid(`A device list holds 1 to ${MAX_DEVICES} devices.`);
-  const devices = [...list.devices].map((device) => {
+  const devices = [...list.devices].map((device): DeviceRecord => {
     if (!HEX16.test(device.deviceId) || !HEX64.test(device.prekey)) throw invalid('A device id or prekey is malformed.');
-    if (!Number.isInteger(device.addedDay) || device.addedDay < 0 || device.addedDay > 0xffff) throw invalid('A device was added on an impossible day.');
-    return { ...device, name: cleanDeviceName(device.name) };
+    if (!u16(device.addedDay)) throw invalid('A device was added on an impossible day.');
+    const nameEpoch = device.nameEpoch ?? 0;
+    if (!u16(nameEpoch)) throw invalid('A device name epoch is out of range.');
+    return { deviceId: device.deviceId, prekey: device.prekey, addedDay: device.addedDay, name: cleanDeviceName(device.name), nameEpoch };
   });
-  devices.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  devices.sort(byId);
   for (let i = 1; i < devices.length; i++) if (devices[i]!.deviceId === devices[i - 1]!.deviceId) throw invalid('A device list names a device twice.');
-  return { epoch: list.epoch, devices };
+  const removed = (list.removed ?? []).map((tombstone): Tombstone => {
+    if (!HEX16.test(tombstone.deviceId) || !u16(tombstone.epoch)) throw invalid('A removed device is malformed.');
+    return { deviceId: tombstone.deviceId, epoch: tombstone.epoch };
+  });
+  if (removed.length > MAX_TOMBSTONES) throw invalid(`A device list names at most ${MAX_TOMBSTONES} removed devices.`);
+  removed.sort(byId);
+  for (let i = 1; i < removed.length; i++) if (removed[i]!.deviceId === removed[i - 1]!.deviceId) throw invalid('A device list names a removed device twice.');
+  const gone = new Set(removed.map((tombstone) => tombstone.deviceId));
+  if (devices.some((device) => gone.has(device.deviceId))) throw invalid('A device list names a device as present and removed.');
+  return { epoch: list.epoch, devices, removed };
 }
 
 /** The `DEVICES` body. @throws ProtocolError for a list no device may send */
 export function encodeDeviceList(list: DeviceList): Uint8Array<ArrayBuffer> {
-  const { epoch, devices } = normalizeDeviceList(list);
+  const { epoch, devices, removed } = normalizeDeviceList(list);
   const names = devices.map((device) => utf8Encode(device.name));
-  const out = new Uint8Array(3 + devices.reduce((sum, _, i) => sum + RECORD_FIXED + names[i]!.length, 0));
+  const out = new Uint8Array(3 + devices.reduce((sum, _, i) => sum + RECORD_FIXED + names[i]!.length, 0) + 1 + removed.length * TOMBSTONE_LENGTH);
   const view = new DataView(out.buffer);
   view.setUint16(0, epoch);
   out[2] = devices.length;
@@ -76,16 +118,23 @@ export function encodeDeviceList(list: DeviceList): Uint8Array<ArrayBuffer> {
     out.set(hexBytes(device.deviceId), at);
     out.set(hexBytes(device.prekey), at + DEVICE_ID_LENGTH);
     view.setUint16(at + DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH, device.addedDay);
+    view.setUint16(at + DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH + 2, device.nameEpoch ?? 0);
     out[at + RECORD_FIXED - 1] = names[i]!.length;
     out.set(names[i]!, at + RECORD_FIXED);
     at += RECORD_FIXED + names[i]!.length;
   });
+  out[at++] = removed.length;
+  for (const tombstone of removed) {
+    out.set(hexBytes(tombstone.deviceId), at);
+    view.setUint16(at + DEVICE_ID_LENGTH, tombstone.epoch);
+    at += TOMBSTONE_LENGTH;
+  }
   return out;
 }
 
 /** Reads a `DEVICES` body (hostile input). @throws ProtocolError */
-export function decodeDeviceList(bytes: Uint8Array): DeviceList {
-  if (bytes.length < 3 || bytes.length > MAX_DEVICE_LIST_BYTES) throw invalid('A device list has an impossible length.');
+export function decodeDeviceList(bytes: Uint8Array): Required<DeviceList> {
+  if (bytes.length < 4 || bytes.length > MAX_DEVICE_LIST_BYTES) throw invalid('A device list has an impossible length.');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const epoch = view.getUint16(0);
   const count = bytes[2]!;
@@ -99,12 +148,19 @@ export function decodeDeviceList(bytes: Uint8Array): DeviceList {
       deviceId: toHex(bytes.subarray(at, at + DEVICE_ID_LENGTH)),
       prekey: toHex(bytes.subarray(at + DEVICE_ID_LENGTH, at + DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH)),
       addedDay: view.getUint16(at + DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH),
+      nameEpoch: view.getUint16(at + DEVICE_ID_LENGTH + DEVICE_PREKEY_LENGTH + 2),
       name: utf8Decode(bytes.subarray(at + RECORD_FIXED, at + RECORD_FIXED + nameLength)),
     });
     at += RECORD_FIXED + nameLength;
   }
-  if (at !== bytes.length) throw invalid('A device list carries bytes after its end.');
-  const list = normalizeDeviceList({ epoch, devices });
+  if (at >= bytes.length) throw invalid('A device list ends before its removed devices.');
+  const removedCount = bytes[at++]!;
+  if (at + removedCount * TOMBSTONE_LENGTH !== bytes.length) throw invalid('A device list’s removed devices do not fill it.');
+  const removed: Tombstone[] = [];
+  for (let i = 0; i < removedCount; i++, at += TOMBSTONE_LENGTH) {
+    removed.push({ deviceId: toHex(bytes.subarray(at, at + DEVICE_ID_LENGTH)), epoch: view.getUint16(at + DEVICE_ID_LENGTH) });
+  }
+  const list = normalizeDeviceList({ epoch, devices, removed });
   // Only the canonical form is accepted, so a list has one hash.
   if (!bytesEqual(encodeDeviceList(list), bytes)) throw invalid('A device list is not in its canonical form.');
   return list;
@@ -120,23 +176,49 @@ export async function deviceListHash(list: DeviceList): Promise<string> {
 }
 
 /**
- * Merges two views of one identity's list: the higher epoch wins; the same epoch is the union (for a
- * device both name differently, the record whose encoding sorts last), capped at MAX_DEVICES by the
- * earliest added. Every device that saw the same lists computes the same result, in any order.
+ * Merges two views of one identity's list (the join described at the top): every device either holds,
+ * minus the removed ones; the higher epoch. Every device that saw the same lists computes the same
+ * result, in any order.
  */
-export function mergeDeviceLists(a: DeviceList, b: DeviceList): DeviceList {
-  if (a.epoch !== b.epoch) return normalizeDeviceList(a.epoch > b.epoch ? a : b);
-  const byId = new Map<string, DeviceRecord>();
-  for (const device of [...a.devices, ...b.devices]) {
-    const known = byId.get(device.deviceId);
-    if (!known || recordKey(device) > recordKey(known)) byId.set(device.deviceId, device);
+export function mergeDeviceLists(a: DeviceList, b: DeviceList): Required<DeviceList> {
+  const x = normalizeDeviceList(a);
+  const y = normalizeDeviceList(b);
+  const tombstones = new Map<string, number>();
+  for (const tombstone of [...x.removed, ...y.removed]) tombstones.set(tombstone.deviceId, Math.max(tombstone.epoch, tombstones.get(tombstone.deviceId) ?? 0));
+  // The latest removals stay when there are more than the bound.
+  const removed = [...tombstones.entries()]
+    .map(([deviceId, epoch]) => ({ deviceId, epoch }))
+    .sort((p, q) => q.epoch - p.epoch || byId(p, q))
+    .slice(0, MAX_TOMBSTONES);
+  const gone = new Set(removed.map((tombstone) => tombstone.deviceId));
+  const records = new Map<string, DeviceRecord>();
+  for (const device of [...x.devices, ...y.devices]) {
+    if (gone.has(device.deviceId)) continue;
+    const known = records.get(device.deviceId);
+    if (!known || recordKey(device) > recordKey(known)) records.set(device.deviceId, device);
   }
-  const devices = [...byId.values()].sort((x, y) => x.addedDay - y.addedDay || (x.deviceId < y.deviceId ? -1 : 1)).slice(0, MAX_DEVICES);
-  return normalizeDeviceList({ epoch: a.epoch, devices });
+  const devices = [...records.values()].sort((p, q) => p.addedDay - q.addedDay || byId(p, q)).slice(0, MAX_DEVICES);
+  if (devices.length === 0) throw invalid('Merging two device lists removed every device.');
+  return normalizeDeviceList({ epoch: Math.max(x.epoch, y.epoch), devices, removed });
 }
 
+/** Which of two records of one device wins: the one named last, then the later encoding. */
 function recordKey(device: DeviceRecord): string {
-  return `${device.prekey} ${String(device.addedDay).padStart(5, '0')} ${device.name}`;
+  return `${String(device.nameEpoch ?? 0).padStart(5, '0')} ${device.prekey} ${String(device.addedDay).padStart(5, '0')} ${device.name}`;
+}
+
+/**
+ * A change made on this device: `next` (devices added, renamed, removed; renamed ones with their
+ * `nameEpoch` set by the caller) as the epoch after `current`'s, removed devices becoming tombstones.
+ */
+export function changedDeviceList(current: DeviceList, devices: DeviceRecord[], removedIds: readonly string[] = []): Required<DeviceList> {
+  const base = normalizeDeviceList(current);
+  const epoch = Math.min(0xffff, base.epoch + 1);
+  const removed = [...base.removed.filter((t) => !removedIds.includes(t.deviceId)), ...removedIds.map((deviceId) => ({ deviceId, epoch }))]
+    .sort((p, q) => q.epoch - p.epoch || byId(p, q))
+    .slice(0, MAX_TOMBSTONES);
+  const gone = new Set(removedIds);
+  return normalizeDeviceList({ epoch, devices: devices.filter((device) => !gone.has(device.deviceId)), removed });
 }
 
 /**
@@ -150,8 +232,8 @@ export async function judgeContactView(
   current: DeviceList,
   theirs: DeviceList,
 ): Promise<{ verdict: 'same' | 'behind' | 'ahead' | 'alarm'; unknown: string[] }> {
-  const ever = new Set(known.flatMap((list) => list.devices.map((device) => device.deviceId)));
-  for (const device of current.devices) ever.add(device.deviceId);
+  // A device we removed was ours too: a contact still naming it is behind, not attacked.
+  const ever = new Set([...known, current].flatMap((list) => [...list.devices, ...(list.removed ?? [])].map((device) => device.deviceId)));
   const unknown = theirs.devices.map((device) => device.deviceId).filter((id) => !ever.has(id));
   if (unknown.length > 0) return { verdict: 'alarm', unknown };
   if ((await deviceListHash(theirs)) === (await deviceListHash(current))) return { verdict: 'same', unknown };

@@ -27,7 +27,7 @@ import { BackupTransfers } from '../state/backupTransfers.js';
 import { type RawKeyPair, keyPairFromPrivate } from '../v1/primitives.js';
 import type { EngineContext } from '../engine.js';
 import { type LinkKeys, deriveLinkKeys, newLinkKeyPair, openLinkPdu, pduHash, rOf, sealLinkPdu } from './linkCipher.js';
-import { type DeviceList, type DeviceRecord, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import { type DeviceList, type DeviceRecord, deviceListSchema, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
 import type { DeviceStore } from './deviceStore.js';
 
 /** A link gives up this long after it began (the temporary drop's messages expire with the server's TTL). */
@@ -51,10 +51,7 @@ const bundleSchema = z.object({
   version: z.literal(LINK_VERSION),
   payload: z.unknown(),
   settings: engineSettingsSchema,
-  devices: z.object({
-    epoch: z.number(),
-    devices: z.array(z.object({ deviceId: z.string(), prekey: z.string(), addedDay: z.number(), name: z.string() })),
-  }),
+  devices: deviceListSchema,
 });
 
 /** What the offering device sends once the codes matched. */

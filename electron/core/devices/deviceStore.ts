@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type DeviceList, type DeviceRecord, MAX_DEVICES, deviceListHash, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import { type DeviceList, type DeviceRecord, MAX_DEVICES, changedDeviceList, deviceListHash, deviceListSchema, mergeDeviceLists, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
 import { cleanDeviceName } from '../../../shared/protocol/deviceLink.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { writeFileAtomic } from '../state/atomicFile.js';
@@ -24,8 +24,7 @@ const SEAL_ID = 'device list';
 const KEPT_LISTS = 16;
 const DAY_MS = 86_400_000;
 
-const recordSchema = z.object({ deviceId: z.string(), prekey: z.string(), addedDay: z.number(), name: z.string() });
-const listSchema = z.object({ epoch: z.number(), devices: z.array(recordSchema) });
+const listSchema = deviceListSchema;
 const entrySchema = z.object({
   list: listSchema,
   selfId: z.string(),
@@ -84,8 +83,21 @@ export class DeviceStore {
     if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
     const clean = cleanDeviceName(name);
     if (clean === '') throw new ApiFailure('bad_input', 'Give the device a name.');
-    const devices = entry.list.devices.map((device) => (device.deviceId === deviceId ? { ...device, name: clean } : device));
-    await this.write(identityId, this.next(entry, devices));
+    const nameEpoch = Math.min(0xffff, entry.list.epoch + 1);
+    const devices = entry.list.devices.map((device) => (device.deviceId === deviceId ? { ...device, name: clean, nameEpoch } : device));
+    await this.write(identityId, this.next(entry, changedDeviceList(entry.list, devices)));
+    return this.view(identityId);
+  }
+
+  /**
+   * Removes another device of the list: the next epoch, with a tombstone so that no merge brings it
+   * back. This device removes itself only by leaving the identity (the identity is deleted here).
+   */
+  async remove(identityId: string, deviceId: string): Promise<DeviceListView> {
+    const entry = await this.entry(identityId);
+    if (deviceId === entry.selfId) throw new ApiFailure('bad_input', 'This device cannot remove itself: remove it from another device, or delete the identity here.');
+    if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
+    await this.write(identityId, this.next(entry, changedDeviceList(entry.list, entry.list.devices, [deviceId])));
     return this.view(identityId);
   }
 
@@ -94,20 +106,33 @@ export class DeviceStore {
     const entry = await this.entry(identityId);
     const others = entry.list.devices.filter((device) => device.deviceId !== joining.deviceId);
     if (others.length >= MAX_DEVICES) throw new ApiFailure('bad_input', `This identity is on ${MAX_DEVICES} devices already: remove one first.`);
-    return normalizeDeviceList({ epoch: Math.min(0xffff, entry.list.epoch + 1), devices: [...others, joining] });
+    return changedDeviceList(entry.list, [...others, joining]);
   }
 
-  /** Takes a list the other device sent or accepted (a link): kept when it is not older than ours. */
-  async adopt(identityId: string, list: DeviceList, self?: { record: DeviceRecord; prekeyPrivate: string }): Promise<void> {
+  /**
+   * Takes a list a sibling sent or a link carried: merged with ours (PROTOCOL-V1.md 5c, the join of
+   * shared/protocol/deviceList.ts). Answers what changed here: whether our list changed, whether the
+   * sender's list lacks something ours has (tell it back), and whether this device is no longer in it
+   * (another device removed it).
+   */
+  async adopt(identityId: string, list: DeviceList, self?: { record: DeviceRecord; prekeyPrivate: string }): Promise<{ changed: boolean; senderBehind: boolean; selfRemoved: boolean }> {
     const normalized = normalizeDeviceList(list);
     const current = await this.entryOrNull(identityId);
-    const entry: Entry = current ?? { list: normalized, selfId: self!.record.deviceId, selfPrekeyPrivate: self!.prekeyPrivate, earlier: [] };
-    if (current && normalized.epoch < current.list.epoch) return;
-    await this.write(identityId, { ...entry, list: normalized, earlier: current ? [...current.earlier, current.list].slice(-KEPT_LISTS) : [] });
+    if (!current) {
+      await this.write(identityId, { list: normalized, selfId: self!.record.deviceId, selfPrekeyPrivate: self!.prekeyPrivate, earlier: [] });
+      return { changed: true, senderBehind: false, selfRemoved: false };
+    }
+    const merged = mergeDeviceLists(current.list, normalized);
+    const mergedHash = await deviceListHash(merged);
+    const changed = mergedHash !== (await deviceListHash(current.list));
+    const senderBehind = mergedHash !== (await deviceListHash(normalized));
+    const selfRemoved = !merged.devices.some((device) => device.deviceId === current.selfId);
+    if (changed) await this.write(identityId, { ...current, list: merged, earlier: [...current.earlier, current.list].slice(-KEPT_LISTS) });
+    return { changed, senderBehind, selfRemoved };
   }
 
-  private next(entry: Entry, devices: DeviceRecord[]): Entry {
-    return { ...entry, list: normalizeDeviceList({ epoch: Math.min(0xffff, entry.list.epoch + 1), devices }), earlier: [...entry.earlier, entry.list].slice(-KEPT_LISTS) };
+  private next(entry: Entry, list: DeviceList): Entry {
+    return { ...entry, list: normalizeDeviceList(list), earlier: [...entry.earlier, entry.list].slice(-KEPT_LISTS) };
   }
 
   private async entry(identityId: string): Promise<Entry> {
