@@ -76,6 +76,7 @@ export const channelSpecs = {
   'devices/linkCommit': {},
   'devices/list': {},
   'devices/rename': {},
+  'devices/sync': {},
   'messages/send': {},
   'files/stageBegin': {},
   'files/stageChunk': {},

@@ -19,6 +19,7 @@ import { MIN_PASSPHRASE_LENGTH } from '../protocol/passphrasePolicy.js';
 import { LOWER_HEX_KEY } from '../protocol/encoding.js';
 import { type MessageContent, sendContentSchema } from '../modules/registry.js';
 import { type EncryptedFileRef, encryptedFileRefSchema } from '../modules/share.js';
+import { MAX_SYNC_ITEMS, syncItemSchema } from '../modules/sync.js';
 import { trafficBudgetSchema } from '../budget/setting.js';
 
 export type { Capabilities, Capability, Channel, EngineChannel, EventName, HostChannel } from './channels.js';
@@ -546,6 +547,12 @@ export const requestSchemas = {
   'devices/list': z.object({ identityId: id }),
   /** Renames a device in the identity's list (this device's own name, usually): a new epoch of the list. */
   'devices/rename': z.object({ identityId: id, deviceId: z.string().regex(/^[0-9a-f]{16}$/), name: z.string().trim().min(1).max(64) }),
+  /**
+   * Tells the identity's other devices (sibling sync, shared/modules/sync.ts): a conversation read, a
+   * contact's new state. Nothing is sent while the identity is on this device alone (`messages`: 0).
+   * Sent texts need no call: the engine tells the other devices of every text it sends.
+   */
+  'devices/sync': z.object({ identityId: id, items: z.array(syncItemSchema).min(1).max(MAX_SYNC_ITEMS) }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /**
@@ -793,6 +800,8 @@ export interface ResponseMap {
   'devices/linkCommit': IdentitySummary;
   'devices/list': DeviceListStatus;
   'devices/rename': DeviceListStatus;
+  /** How many sync messages went into the outbox (0 on an identity's only device). */
+  'devices/sync': { messages: number };
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'files/stageBegin': { stageId: string };

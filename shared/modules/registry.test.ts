@@ -43,7 +43,7 @@ function codeOf(work: () => unknown): string | null {
 
 describe('the payload module registry', () => {
   it('knows every type we send and read', () => {
-    expect([...knownPayloadTypes].sort()).toEqual(['box_ack', 'box_contact_update', 'box_message', 'box_microblog', 'box_share_notification']);
+    expect([...knownPayloadTypes].sort()).toEqual(['box_ack', 'box_contact_update', 'box_message', 'box_microblog', 'box_share_notification', 'box_sync']);
   });
 
   it('round-trips every module through the wire format', () => {

@@ -10,6 +10,7 @@ import type { EngineContext } from '../engine.js';
 import { DeviceLinks } from '../devices/deviceLinks.js';
 import { type DeviceListView, DeviceStore } from '../devices/deviceStore.js';
 import { identitiesChanged } from './identityHandlers.js';
+import { SiblingSync } from '../devices/sync.js';
 
 type DeviceChannels =
   | 'devices/linkBegin'
@@ -21,11 +22,13 @@ type DeviceChannels =
   | 'devices/linkDownload'
   | 'devices/linkCommit'
   | 'devices/list'
-  | 'devices/rename';
+  | 'devices/rename'
+  | 'devices/sync';
 
 export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, DeviceChannels> {
   const store = new DeviceStore(parts.options.dataDir, parts.stateStore, parts.now);
   const links = new DeviceLinks(parts, store, createLogger('devices'));
+  const sync = new SiblingSync({ stateStore: parts.stateStore, sender: parts.sender, store, now: parts.now, logger: createLogger('sibling-sync') });
   return {
     'devices/linkBegin': async ({ identityId, includeHistory }) => {
       requireUnlocked();
@@ -65,6 +68,10 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
       requireUnlocked();
       parts.stateStore.identity(identityId);
       return listStatus(await store.rename(identityId, deviceId, name));
+    },
+    'devices/sync': async ({ identityId, items }) => {
+      requireUnlocked();
+      return sync.send(identityId, items);
     },
   };
 }

@@ -15,6 +15,7 @@ import type { CryptoPool, TrialOutcome } from '../crypto/cryptoPool.js';
 import { type Claim, type SessionReceiver, type V1Opened } from '../sessions/receiver.js';
 import { meaningOfBody } from '../sessions/content.js';
 import { decodePayload } from '../../../shared/modules/registry.js';
+import { BOX_SYNC } from '../../../shared/modules/sync.js';
 
 export interface LocalIdentity {
   id: string;
@@ -184,7 +185,11 @@ export class BatchCollector {
         continue;
       }
       const senderKey = toHex(hit.opened.senderPublicKey);
-      if ((decoded.message.dd?.v ?? 0) >= 1 && this.input.v1) {
+      // Sibling sync (devices/sync.ts) is ours only when the identity sealed it to itself: a box's
+      // sender is authenticated, so nobody without the identity key passes. Anything else is dropped.
+      const fromOurselves = senderKey === toHex(identities[hit.identityIndex]!.pair.publicKey);
+      if (decoded.content.type === BOX_SYNC && !fromOurselves) continue;
+      if ((decoded.message.dd?.v ?? 0) >= 1 && this.input.v1 && !fromOurselves) {
         const { receiver, claim } = this.input.v1;
         const identityId = identities[hit.identityIndex]!.id;
         receiver.noteV1Peer(claim, identityId, senderKey);
@@ -256,10 +261,14 @@ export class BatchCollector {
       if (error instanceof ProtocolError) this.batch.malformed.push(toHex(pdu.subarray(1, 33)));
       return;
     }
+    // Sibling sync goes from the identity to itself in version 0 only; in a session it is a contact's.
+    if (content.type === BOX_SYNC) return;
     this.inBatch.add(key);
-    // Only an Init PDU introduces its sender (a stranger writing from our card: the UI shows a named
-    // request with an address to answer, as for a v0 first message); the session vouches for the key.
-    const meta = init && meaning.intro ? { ...meaning.intro, publicKey: senderKey } : null;
+    // An Init PDU introduces its sender (a stranger writing from our card: the UI shows a named request
+    // with an address to answer, as for a v0 first message); the session vouches for the key. A Session
+    // PDU names the sender's first drop while they think we may not know their drop list (a move): taken
+    // unless its drops epoch is older than the last list we had (sessions/receiver.ts `dropsSeen`).
+    const meta = (init || opened.listFresh) && meaning.intro ? { ...meaning.intro, publicKey: senderKey } : null;
     this.batch.messages.push({
       ...toIncoming({ message: meaning.message, meta, content }, content, { key, identityId: opened.identityId, senderKey, dropUrl, now }),
       senderProtocol: 1,

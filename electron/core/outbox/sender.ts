@@ -107,6 +107,8 @@ export class Sender {
   private readonly stamper: Stamper;
   /** Identity and contact pairs being handed tickets now (two messages sent at once hand out once). */
   private readonly handingOut = new Set<string>();
+  /** Told of every message accepted afresh (devices/sync.ts tells the identity's other devices). */
+  private readonly acceptedListeners: ((request: ParsedRequestOf<'messages/send'>, messages: readonly DropMessage[]) => void)[] = [];
 
   constructor(private readonly options: SenderOptions) {
     this.stamper = options.stamper ?? createStamper();
@@ -124,6 +126,11 @@ export class Sender {
     });
     options.v1?.onPeerAcked((identityId, peerHex, refs) => this.notePeerAcked(identityId, peerHex, refs));
     options.v1?.onSessionsCommitted((identityId, peerHex) => this.retryWaiting(identityId, peerHex));
+  }
+
+  /** Hears of every message the outbox accepts afresh (not its own ticket hand-outs). */
+  onAccepted(listener: (request: ParsedRequestOf<'messages/send'>, messages: readonly DropMessage[]) => void): void {
+    this.acceptedListeners.push(listener);
   }
 
   /** The version-1 side, when switched on. */
@@ -169,8 +176,9 @@ export class Sender {
       );
     const recipientKey = fromHex(request.recipient.publicKey, 32);
     const v1 = this.options.v1;
-    // Where the UI writes to this contact is where the engine's own PINGs go too.
-    if (v1) await v1.notePeerDrops(identity.id, request.recipient.publicKey, request.recipient.dropUrls).catch(() => undefined);
+    // Where the UI writes to this contact is where the engine's own PINGs go too (not to ourselves:
+    // sibling sync writes to the identity's own drops).
+    if (v1 && request.recipient.publicKey !== identity.publicKey) await v1.notePeerDrops(identity.id, request.recipient.publicKey, request.recipient.dropUrls).catch(() => undefined);
     const wantReceipt = messages.every((m) => m.acknowledge_id !== NO_ACKNOWLEDGE_ID);
     // One target per distinct server, best first by what our own posts learned.
     const targets = this.health.rank(distinctServers(request.recipient.dropUrls)).slice(0, MAX_TARGETS);
@@ -225,6 +233,7 @@ export class Sender {
     };
     await stateStore.putOutboxRecord(request.localId, record);
     this.startJob(request.localId);
+    if (!(HANDING_OUT in request)) for (const listener of this.acceptedListeners) listener(request, messages);
     if (!(HANDING_OUT in request) && !this.closing.signal.aborted) {
       // Tracked like a receipt, so closing waits for it.
       const task: Promise<void> = this.handOutTickets(request)
@@ -512,7 +521,8 @@ export class Sender {
     const { stateStore } = this.options;
     const contactKey = request.recipient.publicKey;
     const pair = `${request.identityId}:${contactKey}`;
-    if (this.handingOut.has(pair)) return;
+    // Our own devices (sibling sync) read our drops as we do: they need no tickets for them.
+    if (this.handingOut.has(pair) || contactKey === stateStore.identity(request.identityId).publicKey) return;
     const due = ticketsToHandOut(stateStore, request.identityId, contactKey, this.options.now());
     if (due.length === 0) return;
     const identity = stateStore.identity(request.identityId);

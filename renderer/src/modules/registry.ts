@@ -43,6 +43,8 @@ const modules: Modules = {
       : { table: 'messages', fields: { kind: 'share', text: c.msg, share: { file: c.file, url: c.url, size: c.size }, part: null } },
   box_contact_update: (update) => ({ table: 'contacts', update }),
   box_microblog: (post) => ({ table: 'posts', post }),
+  // Sibling sync never becomes a row: devices/siblingSync.ts applies it before the writer runs.
+  box_sync: () => ({ table: 'messages', fields: UNSUPPORTED }),
   unsupported: () => ({ table: 'messages', fields: UNSUPPORTED }),
 };
 

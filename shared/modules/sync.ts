@@ -1,0 +1,157 @@
+/**
+ * Sibling sync (`box_sync`, ours; PROTOCOL-V1.md 5c `SYNC`): what one device of an identity tells the
+ * identity's other devices, so that a desktop and a laptop show the same conversations. It travels as
+ * a version-0 box from the identity to the identity itself, into the identity's own drops: only a
+ * holder of the identity key can seal a box whose authenticated sender is that key, so a `box_sync`
+ * from any other sender is ignored (the engine drops it before the UI sees it). `device` names the
+ * sending device, so each device skips its own.
+ *
+ * Items (each applies idempotently, so a copy read twice or re-posted changes nothing the second time):
+ * - `sent`: a message this device sent to `contact`, under its `localId`, at `sentAt`. A long text
+ *   comes as `count` fragments (`index`, `text`); its receipt ids (`ackIds`) may come in items of their
+ *   own. The other devices show it as sent by us, and receipts for those ids then confirm it there too.
+ * - `read`: the conversation with `contact` was read up to `upTo` (its newest message's time).
+ * - `contact`: the whole shared state of a contact (`put`) or its deletion (`del`), ordered by a Lamport
+ *   `clock`, ties broken by the sending device's id: the last writer wins on every device.
+ */
+import { z } from 'zod';
+import { PAYLOAD_LENGTH } from '../protocol/boxTypes.js';
+import { HEX_KEY } from '../protocol/encoding.js';
+import { DROP_MESSAGE_VERSION, type DropMessage, serializeDropMessage } from '../protocol/message.js';
+import type { PayloadModule } from './payloadModule.js';
+
+export const BOX_SYNC = 'box_sync';
+
+/** Items one sync request (and one incoming sync message) may hold. */
+export const MAX_SYNC_ITEMS = 256;
+/** Fragments one sent text may come in (a text of MAX_TEXT_LENGTH characters of any kind fits). */
+export const MAX_SENT_FRAGMENTS = 2048;
+/** Receipt ids one `sent` item may carry (a text of up to 256 pieces, as MAX_TEXT_PARTS). */
+const MAX_ACK_IDS = 256;
+/** Left free in each message for what the outbox adds when it serialises (`dd`). */
+const ENVELOPE_SLACK = 64;
+
+const hex64 = z.string().regex(HEX_KEY, 'expected 64 lowercase hex characters');
+const localId = z.string().min(1).max(128);
+const time = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const dropUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => /^https?:\/\/\S+$/i.test(s), 'expected an http or https URL');
+
+export const syncSentSchema = z
+  .object({
+    kind: z.literal('sent'),
+    contact: hex64,
+    localId,
+    sentAt: time,
+    /** Fragments of the text in all (1 for a short text). */
+    count: z.number().int().min(1).max(MAX_SENT_FRAGMENTS),
+    /** This item's fragment: its place and its text. Absent in an item that carries only receipt ids. */
+    index: z.number().int().min(0).max(MAX_SENT_FRAGMENTS - 1).optional(),
+    text: z.string().max(4096).optional(),
+    ackIds: z.array(z.string().min(1).max(128)).max(MAX_ACK_IDS).optional(),
+  })
+  .refine((item) => (item.index === undefined) === (item.text === undefined), 'a fragment has both its index and its text')
+  .refine((item) => item.index === undefined || item.index < item.count, 'fragment index out of range');
+
+export const syncReadSchema = z.object({ kind: z.literal('read'), contact: hex64, upTo: time });
+
+export const syncContactSchema = z.object({
+  kind: z.literal('contact'),
+  contact: hex64,
+  clock: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  op: z.enum(['put', 'del']),
+  /** The rest only with `put`. */
+  alias: z.string().max(1024).optional(),
+  aliasFromUser: z.boolean().optional(),
+  status: z.enum(['unknown', 'accepted', 'verified', 'ignored', 'blocked']).optional(),
+  dropUrls: z.array(dropUrl).max(16).optional(),
+  v1: z.object({ qrPrekey: hex64, qrPrekeyExpiresDay: z.number().int().min(0).max(0xffff), caps: z.number().int().min(0).max(0xffff) }).optional(),
+});
+
+export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema]);
+export type SyncItem = z.infer<typeof syncItemSchema>;
+export type SyncSentItem = z.infer<typeof syncSentSchema>;
+export type SyncReadItem = z.infer<typeof syncReadSchema>;
+export type SyncContactItem = z.infer<typeof syncContactSchema>;
+
+const payloadSchema = z.object({
+  device: z.string().regex(/^[0-9a-f]{16}$/),
+  items: z.array(syncItemSchema).min(1).max(MAX_SYNC_ITEMS),
+});
+
+export interface SyncContent {
+  type: typeof BOX_SYNC;
+  /** The sending device's id (16 hex). */
+  device: string;
+  items: SyncItem[];
+}
+
+export const syncModule: PayloadModule<typeof BOX_SYNC, SyncContent> = {
+  type: BOX_SYNC,
+  decode(json) {
+    const parsed = payloadSchema.safeParse(json);
+    return parsed.success ? { type: BOX_SYNC, device: parsed.data.device, items: parsed.data.items } : null;
+  },
+};
+
+/** Bytes a fragment's text may take in the message, escaped twice. */
+const FRAGMENT_BYTES = 1400;
+const encoder = new TextEncoder();
+const escapedBytes = (text: string) => encoder.encode(JSON.stringify(JSON.stringify(text))).length;
+
+/**
+ * A sent message as items: its text in fragments that each fit one sync message with room to spare,
+ * and its receipt ids in items of their own when there are many.
+ */
+export function sentItems(sent: { contact: string; localId: string; sentAt: number; text: string; ackIds: readonly string[] }): SyncSentItem[] {
+  const base = { kind: 'sent' as const, contact: sent.contact, localId: sent.localId, sentAt: sent.sentAt };
+  // Up to 400 characters per fragment, fewer where the text's bytes (escaped twice: the payload is
+  // JSON inside the message's JSON) would not leave room for the item around them.
+  const pieces: string[] = [];
+  const chars = [...sent.text];
+  for (let at = 0; at < chars.length || at === 0; ) {
+    let take = Math.min(400, Math.max(1, chars.length - at));
+    while (take > 1 && escapedBytes(chars.slice(at, at + take).join('')) > FRAGMENT_BYTES) take = Math.ceil(take / 2);
+    pieces.push(chars.slice(at, at + take).join(''));
+    at += take;
+  }
+  const items: SyncSentItem[] = pieces.map((text, index) => ({ ...base, count: pieces.length, index, text }));
+  if (sent.ackIds.length <= 4) {
+    items[0] = { ...items[0]!, ackIds: [...sent.ackIds] };
+  } else {
+    for (let at = 0; at < sent.ackIds.length; at += 32) items.push({ ...base, count: pieces.length, ackIds: sent.ackIds.slice(at, at + 32) });
+  }
+  return items;
+}
+
+/**
+ * Packs items into as few `box_sync` drop messages as fit (each asks for a receipt, so the outbox
+ * copies and re-posts it like any message until a sibling acknowledges it).
+ * @throws Error when one item alone cannot fit (sentItems never makes one)
+ */
+export function buildSyncMessages(items: readonly SyncItem[], context: { sender: string; device: string; now: number; newId: () => string }): DropMessage[] {
+  const messages: DropMessage[] = [];
+  let current: SyncItem[] = [];
+  const build = (list: SyncItem[]): DropMessage => ({
+    version: DROP_MESSAGE_VERSION,
+    time_stamp: context.now,
+    sender: context.sender,
+    drop_payload: JSON.stringify({ device: context.device, items: list }),
+    drop_payload_type: BOX_SYNC,
+    acknowledge_id: context.newId(),
+  });
+  const fits = (list: SyncItem[]) => list.length <= MAX_SYNC_ITEMS && serializeDropMessage(build(list)).length <= PAYLOAD_LENGTH - ENVELOPE_SLACK;
+  for (const item of items) {
+    if (fits([...current, item])) {
+      current.push(item);
+      continue;
+    }
+    if (current.length > 0) messages.push(build(current));
+    if (!fits([item])) throw new Error('A sync item does not fit in one drop message.');
+    current = [item];
+  }
+  if (current.length > 0) messages.push(build(current));
+  return messages;
+}
