@@ -3,7 +3,7 @@
  * characters on one line, grouped messages, emoji from the bundled font, search that marks its
  * matches and opens a conversation at the message found, and "Open conversation" after adding a contact.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import {
   closeAll,
   createIdentity,
@@ -19,7 +19,7 @@ import { type DropServer, startDropServer, startEngineHost } from './support/ser
 interface SeedMessage {
   direction: 'in' | 'out';
   text: string;
-  /** Seconds before now. */
+  /** Seconds before the seed's "now" (see `seedSource`). */
   ago: number;
 }
 interface SeedContact {
@@ -38,7 +38,12 @@ const seedSource = `async ({ identityId, contacts }) => {
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
-  const now = Date.now();
+  // "Now" for the seed: the real time, unless today began less than an hour ago; then a minute before
+  // midnight. Grace's messages span 20 minutes and must fall on one calendar day (a day separator
+  // would split her groups): a run just after midnight would otherwise put them on two.
+  const real = Date.now();
+  const midnight = new Date(real).setHours(0, 0, 0, 0);
+  const now = real - midnight < 3_600_000 ? midnight - 60_000 : real;
   await new Promise((resolve, reject) => {
     const tx = idb.transaction(['contacts', 'conversations', 'messages'], 'readwrite');
     for (const c of contacts) {
@@ -112,20 +117,27 @@ const horizontalOverflowSource = `() => {
   return wide;
 }`;
 const horizontalOverflow = (page: Page) => page.evaluate(`(${horizontalOverflowSource})()`) as Promise<string[]>;
+/**
+ * Nothing spills sideways once the screen has settled: polled, because a screen just opened may still
+ * be loading its rows (a reading taken before they are placed proves nothing, and one taken while
+ * they are placed can see a pane that is about to be sized).
+ */
+const expectNoHorizontalOverflow = (page: Page) => expect.poll(() => horizontalOverflow(page)).toEqual([]);
 
-/** How the `nth` element matching `selector` is laid out: one line, cut with an ellipsis? */
-const lineSource = `({ selector, nth }) => {
-  const el = document.querySelectorAll(selector)[nth];
-  const style = getComputedStyle(el);
-  return {
-    whiteSpace: style.whiteSpace,
-    textOverflow: style.textOverflow,
-    oneLine: el.getBoundingClientRect().height < 2 * parseFloat(style.lineHeight),
-    cut: el.scrollWidth > el.clientWidth,
-  };
-}`;
-const lineOf = (page: Page, selector: string, nth = 0) => page.evaluate(`(${lineSource})(${JSON.stringify({ selector, nth })})`);
+/** How `target` is laid out: one line, cut with an ellipsis? */
+const lineOf = (target: Locator) =>
+  target.evaluate((el) => {
+    const style = el.ownerDocument.defaultView!.getComputedStyle(el);
+    return {
+      whiteSpace: style.whiteSpace,
+      textOverflow: style.textOverflow,
+      oneLine: el.getBoundingClientRect().height < 2 * parseFloat(style.lineHeight),
+      cut: el.scrollWidth > el.clientWidth,
+    };
+  });
 const oneLineWithEllipsis = { whiteSpace: 'nowrap', textOverflow: 'ellipsis', oneLine: true, cut: true };
+/** Polled: the element may be the one of the screen before until the new one has rendered. */
+const expectOneLineWithEllipsis = (target: Locator) => expect.poll(() => lineOf(target)).toEqual(oneLineWithEllipsis);
 
 /**
  * The bundled emoji font in the page: its faces, which of them loaded, the font files fetched and from
@@ -180,54 +192,67 @@ test.describe.serial('layout and text', () => {
     const page = user.page;
     await page.setViewportSize({ width: 800, height: 600 });
     const rail = page.getByRole('navigation', { name: 'Main' });
-    expect((await rail.boundingBox())!.width).toBeLessThan(80);
+    const widthOf = async (target: Locator) => (await target.boundingBox())?.width ?? Number.NaN;
+    await expect.poll(() => widthOf(rail)).toBeLessThan(80);
     for (const place of ['Chats', 'Contacts', 'Identities', 'Settings']) {
       const entry = rail.getByRole('button', { name: place, exact: true });
       await expect(entry).toBeVisible();
       await expect(entry).toHaveAttribute('title', place);
-      expect((await entry.locator('.rail-label').boundingBox())?.width ?? 0).toBeLessThanOrEqual(1);
+      // A label that is not rendered at all has no box: width 0 as well.
+      await expect.poll(async () => (await entry.locator('.rail-label').boundingBox())?.width ?? 0).toBeLessThanOrEqual(1);
     }
     await expect(page.getByLabel('Active identity')).toBeAttached();
 
     await openConversationWith(page, 'Grace');
-    expect(await horizontalOverflow(page)).toEqual([]);
+    // Measured once her messages are on screen, not over the list still loading.
+    await expect(page.getByTestId('message-text').filter({ hasText: 'Tickets booked' })).toBeVisible();
+    await expectNoHorizontalOverflow(page);
     await bothThemes(page, '50-narrow-chat-grouped');
 
     const longRow = page.getByTestId('conversation-item').filter({ hasText: LONG_ALIAS.slice(0, 30) });
-    expect(await longRow.evaluate((el) => el.getBoundingClientRect().height)).toBeLessThan(90);
-    expect(await lineOf(page, '[data-testid="conversation-item"] .conversation-name', 1)).toEqual(oneLineWithEllipsis);
+    await expect.poll(() => longRow.evaluate((el) => el.getBoundingClientRect().height)).toBeLessThan(90);
+    await expectOneLineWithEllipsis(longRow.locator('.conversation-name'));
     await longRow.click();
     await expect(page.locator('.chat-title')).toContainText(LONG_ALIAS.slice(0, 30));
-    expect(await lineOf(page, '.chat-title')).toEqual(oneLineWithEllipsis);
-    expect(await horizontalOverflow(page)).toEqual([]);
+    await expectOneLineWithEllipsis(page.locator('.chat-title'));
+    await expect(page.getByTestId('message-list')).toHaveAttribute('data-count', '1');
+    await expectNoHorizontalOverflow(page);
     await bothThemes(page, '50-narrow-conversations-long-names');
     await expectAccessible(page, 'narrow chat with a long name');
 
     await goTo(page, 'Contacts');
-    expect(await horizontalOverflow(page)).toEqual([]);
+    const longContact = page.getByTestId('contact-item').filter({ hasText: LONG_ALIAS.slice(0, 30) });
+    await expect(longContact).toBeVisible();
+    await expectNoHorizontalOverflow(page);
     await page.getByRole('button', { name: 'My contact card' }).click();
     const qr = page.getByTestId('my-qr');
     await expect(qr).toBeVisible();
-    const qrBox = (await qr.boundingBox())!;
-    expect(qrBox.x + qrBox.width).toBeLessThanOrEqual(800);
-    expect(await horizontalOverflow(page)).toEqual([]);
+    await expect.poll(async () => {
+      const box = await qr.boundingBox();
+      return box ? box.x + box.width : Number.NaN;
+    }).toBeLessThanOrEqual(800);
+    await expectNoHorizontalOverflow(page);
     await bothThemes(page, '50-narrow-contact-card');
     await expectAccessible(page, 'narrow contact card');
 
-    await page.getByTestId('contact-item').filter({ hasText: LONG_ALIAS.slice(0, 30) }).click();
-    expect(await lineOf(page, '.detail-pane .panel > h2')).toEqual(oneLineWithEllipsis);
-    expect(await lineOf(page, '.contact-item .contact-name')).toEqual(oneLineWithEllipsis);
-    expect(await horizontalOverflow(page)).toEqual([]);
+    await longContact.click();
+    // The card shown before (My contact card) has a heading of its own: wait for this contact's.
+    const detailTitle = page.locator('.detail-pane .panel > h2');
+    await expect(detailTitle).toContainText(LONG_ALIAS.slice(0, 30));
+    await expectOneLineWithEllipsis(detailTitle);
+    await expectOneLineWithEllipsis(longContact.locator('.contact-name'));
+    await expectNoHorizontalOverflow(page);
     await bothThemes(page, '50-narrow-contact-long-name');
 
     for (const place of ['Identities', 'Settings'] as const) {
       await goTo(page, place);
-      expect(await horizontalOverflow(page)).toEqual([]);
+      await expect(page.getByRole('heading', { name: place, level: 1 })).toBeVisible();
+      await expectNoHorizontalOverflow(page);
     }
 
     // Wide again: the names are back beside the icons.
     await page.setViewportSize({ width: 1280, height: 800 });
-    expect((await rail.getByRole('button', { name: 'Chats', exact: true }).locator('.rail-label').boundingBox())!.width).toBeGreaterThan(20);
+    await expect.poll(() => widthOf(rail.getByRole('button', { name: 'Chats', exact: true }).locator('.rail-label'))).toBeGreaterThan(20);
   });
 
   test('messages of one sender group together, a hovered selected row stays selected, emoji come from the bundled font', async () => {
@@ -237,13 +262,17 @@ test.describe.serial('layout and text', () => {
     await expect
       .poll(() => page.locator('.message-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-group'))))
       .toEqual(['first', 'middle', 'last', 'first', 'last', 'single']);
-    // One time line per group, tight inside a group, wider between groups.
+    // One time line per group, tight inside a group, wider between groups. Polled: the virtual list
+    // places rows by their measured heights, and rows that lost their time line when grouped are
+    // measured again a frame later (until then the gaps are those of single rows).
     await expect(page.locator('.bubble-meta')).toHaveCount(3);
-    const tops = await page.getByTestId('message').evaluateAll((els) => els.map((el) => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]));
-    const gapInside = tops[1]![0]! - tops[0]![1]!;
-    const gapBetween = tops[3]![0]! - tops[2]![1]!;
-    expect(gapInside).toBeLessThan(4);
-    expect(gapBetween).toBeGreaterThan(gapInside + 4);
+    const gaps = async () => {
+      const boxes = await page.getByTestId('message').evaluateAll((els) => els.map((el) => [el.getBoundingClientRect().top, el.getBoundingClientRect().bottom]));
+      const inside = boxes[1]![0]! - boxes[0]![1]!;
+      const between = boxes[3]![0]! - boxes[2]![1]!;
+      return { insideTight: inside < 4, betweenWider: between > inside + 4 };
+    };
+    await expect.poll(gaps).toEqual({ insideTight: true, betweenWider: true });
     await bothThemes(page, '50-chat-grouped');
     await expectAccessible(page, 'grouped chat');
 
@@ -251,12 +280,18 @@ test.describe.serial('layout and text', () => {
     const selected = page.getByTestId('conversation-item').filter({ hasText: 'Grace' });
     const other = page.getByTestId('conversation-item').filter({ hasText: 'Searchable' });
     const background = (row: typeof selected) => row.evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).backgroundColor);
+    // Each look is read once the pointer is where it should be (`:hover` as the page sees it).
+    const hovered = (row: typeof selected) => row.evaluate((el) => el.matches(':hover'));
+    await expect(selected).toHaveAttribute('aria-current', 'true');
     await page.mouse.move(1200, 700);
+    await expect.poll(async () => [await hovered(selected), await hovered(other)]).toEqual([false, false]);
     const selectedLook = await background(selected);
     const otherLook = await background(other);
     await selected.hover();
+    await expect.poll(() => hovered(selected)).toBe(true);
     expect(await background(selected)).toBe(selectedLook);
     await other.hover();
+    await expect.poll(() => hovered(other)).toBe(true);
     expect(await background(other)).not.toBe(otherLook);
 
     // Emoji: the bundled font's faces covering the emoji on screen were loaded from the app itself,
@@ -296,14 +331,14 @@ test.describe.serial('layout and text', () => {
     const target = page.locator('[data-search-target="true"]');
     await expect(target).toBeInViewport();
     await expect(target.locator('mark')).toHaveText('Überraschungsparty');
-    expect(await target.evaluate((el) => el.closest('.message-row')!.getAttribute('data-index'))).toBe(String(MARKER_INDEX));
+    await expect(page.locator('.message-row').filter({ has: target })).toHaveAttribute('data-index', String(MARKER_INDEX));
     await expect(page.getByRole('button', { name: 'Newest messages' })).toBeVisible();
     await bothThemes(page, '50-search-opened-message');
     await expectAccessible(page, 'search result opened');
 
     await page.setViewportSize({ width: 800, height: 600 });
     await expect(target).toBeAttached();
-    expect(await horizontalOverflow(page)).toEqual([]);
+    await expectNoHorizontalOverflow(page);
     await bothThemes(page, '50-narrow-search-opened-message');
     await page.setViewportSize({ width: 1280, height: 800 });
     await search.fill('');
