@@ -424,8 +424,7 @@ test.describe('database layer', () => {
     await call(page, 'renderMessage', { ...base, text: 'pay here https://evil.example/\u202E/moc.knab-ruoy.www//:sptth now' });
     await expect(bubble.getByRole('link')).toHaveAttribute('href', 'https://evil.example/');
     await expect(bubble.getByRole('link')).toHaveText('https://evil.example/');
-    const isolated = await bubble.locator('bdi').count();
-    expect(isolated).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => bubble.locator('bdi').count()).toBeGreaterThanOrEqual(3);
     await call(page, 'renderMessage', { ...base, text: 'login at https://www.your-bank.com@evil.example/login' });
     await expect(bubble.getByTestId('link-host')).toContainText('goes to evil.example');
   });
@@ -683,16 +682,18 @@ test.describe('database layer', () => {
     await call(page, 'renderContacts', { id: ME, alias: 'Me', publicKey: 'a'.repeat(64), dropUrls: [], dropBits: 256, createdAt: 1 });
     await expect(page.getByTestId('request-item').first()).toBeVisible();
     await expect(page.getByTestId('requests-unstored')).toContainText('And 5 more messages from further strangers, not kept');
+    // Polled (a list that renders every row never gets there): the rows are counted once the
+    // virtualiser has measured its scroll container, not while it renders its first estimate.
     const rendered = async () => (await page.getByTestId('request-item').count()) + (await page.getByTestId('contact-item').count());
-    expect(await rendered()).toBeLessThan(80);
+    await expect.poll(rendered).toBeLessThan(80);
     await page.locator('.list-pane').evaluate((pane) => pane.scrollTo(0, pane.scrollHeight));
     await expect(page.getByTestId('contact-item').filter({ hasText: alias(2999) })).toBeVisible();
-    expect(await rendered()).toBeLessThan(80);
+    await expect.poll(rendered).toBeLessThan(80);
 
     // The conversation list: ignored strangers are hidden, the others newest first, a screenful at a time.
     await call(page, 'renderConversations', ME);
     await expect(page.getByTestId('conversation-item').first()).toBeVisible();
-    expect(await page.getByTestId('conversation-item').count()).toBeLessThan(60);
+    await expect.poll(() => page.getByTestId('conversation-item').count()).toBeLessThan(60);
     await page.locator('.conversation-list').evaluate((list) => list.scrollTo(0, list.scrollHeight));
     await expect(page.getByTestId('conversation-item').filter({ hasText: alias(0) })).toBeVisible();
   });
