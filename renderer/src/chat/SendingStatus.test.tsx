@@ -6,7 +6,7 @@
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
 import { type Root, createRoot } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Channel, EventMap, EventName } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { database } from '../db/database.js';
@@ -87,9 +87,9 @@ afterEach(async () => {
   await database().messages.clear();
 });
 
+/** Waits (bounded in time, not in rounds: a loaded machine stretches every timer) until `condition` holds. */
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(condition()).toBe(true);
+  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 10_000, interval: 10 });
 }
 
 function render(engine: ReturnType<typeof fakeEngine>, message: MessageRecord) {

@@ -95,11 +95,11 @@ describe('long texts in parts', () => {
     expect([await db.messages.count(), await db.textParts.count()]).toEqual([0, 0]);
   });
 
-  it('drop every piece of a group claiming a billion parts, or just more than MAX_TEXT_PARTS, without reserving anything', async () => {
+  // No stopwatch (a loaded machine makes any fixed bound flaky): work per claimed part, a billion
+  // times over, would run far past this test's own time limit.
+  it('drop every piece of a group claiming a billion parts, or just more than MAX_TEXT_PARTS, without reserving anything', { timeout: 15_000 }, async () => {
     const hostile = [piece('huge', 0, 1e9, 'x'), piece('huge', 1, 1e9, 'y'), piece('over', 0, MAX_TEXT_PARTS + 1, 'z')];
-    const started = performance.now();
     expect(await writeInboxBatch(db, batch('b1', hostile))).toMatchObject({ inserted: 0, dropped: 3 });
-    expect(performance.now() - started).toBeLessThan(2000);
     expect([await db.messages.count(), await db.textParts.count()]).toEqual([0, 0]);
     expect((await db.contacts.get(['me', ALICE]))!.unstoredMessages).toBe(3);
     // The sender's other texts are unaffected.

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Channel, FILE_CHUNK_BYTES, MAX_SEND_FILE_BYTES } from '../../../shared/ipc/contract.js';
 import { type Result, fail, ok } from '../../../shared/ipc/result.js';
 import { fromBase64Url } from '../../../shared/protocol/encoding.js';
@@ -57,13 +57,12 @@ function bytesOf(length: number): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Resolves once `check` holds (the send runs on after `sendFile` returns). */
+/**
+ * Resolves once `check` holds (the send runs on after `sendFile` returns); bounded in time, not in
+ * rounds, as a loaded machine stretches every timer.
+ */
 async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('timed out');
+  await vi.waitFor(async () => expect(await check()).toBe(true), { timeout: 10_000, interval: 10 });
 }
 
 let db: DeaddropDatabase;

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionState, EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import { queueFileMessage } from '../db/outbox.js';
@@ -57,8 +57,10 @@ describe('transfers', () => {
     expect(transferOf('down-1')).toMatchObject({ state: 'failed', error: 'The connection to the engine was lost.' });
     expect(transferOf('down-2')?.state).toBe('done');
     expect(transferOf(message.localId!)?.state).toBe('failed');
-    for (let i = 0; i < 50 && (await db.messages.get(message.id))?.status !== 'failed'; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await db.messages.get(message.id)).toMatchObject({ status: 'failed', error: 'The upload stopped when the connection to the engine was lost: try again once it is back.' });
+    // The record is written after the event, asynchronously: polled, bounded in time.
+    await expect
+      .poll(() => db.messages.get(message.id), { timeout: 10_000, interval: 10 })
+      .toMatchObject({ status: 'failed', error: 'The upload stopped when the connection to the engine was lost: try again once it is back.' });
   });
 
   it('keeps the notice of a finished upload in its record, and sends nothing by itself', async () => {
@@ -83,7 +85,7 @@ describe('transfers', () => {
     const ref = { scheme: 'deaddrop-file-1' as const, url: `http://127.0.0.1:1/blobs/${'a'.repeat(43)}`, key: 'k'.repeat(43), size: 10, cipherSize: 42, hash: 'h'.repeat(43) };
     rememberUploadMime(file.localId!, 'image/png');
     listeners['files/progress']!({ id: file.localId, direction: 'up', done: 10, total: 10, state: 'done', ref });
-    for (let i = 0; i < 20 && (await db.messages.get(file.id))?.payload === ''; i++) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(async () => expect((await db.messages.get(file.id))?.payload).not.toBe(''), { timeout: 10_000, interval: 10 });
     expect(JSON.parse((await db.messages.get(file.id))!.payload)).toEqual({ file: 'a.png', text: 'look', mime: 'image/png', ref });
     expect(calls).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { createElement } from 'react';
 import { flushSync } from 'react-dom';
 import { type Root, createRoot } from 'react-dom/client';
 import { userEvent } from 'vitest/browser';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BUDGET_SHAPES, budgetFigures, formatDuration, formatMegabytes } from '../../../shared/budget/model.js';
 import { DEFAULT_TRAFFIC_BUDGET, type TrafficBudgetSetting } from '../../../shared/budget/setting.js';
 import type { Channel, EngineSettings, IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
@@ -72,9 +72,9 @@ async function render(engine: ReturnType<typeof fakeEngine>, identities = [ident
   await until(() => !(host.querySelector('button[type=submit]') as HTMLButtonElement).disabled);
 }
 
+/** Waits (bounded in time, not in rounds: a loaded machine stretches every timer) until `condition` holds. */
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(condition()).toBe(true);
+  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 10_000, interval: 10 });
 }
 
 const radio = (name: string) => [...host.querySelectorAll('label.choice')].find((l) => l.textContent === name)!.querySelector('input') as HTMLInputElement;
