@@ -222,7 +222,10 @@ describe('blobs on SQLite (files)', () => {
   });
 
   it('an upload in progress holds its room: a second one that would not fit beside it is refused at once', async () => {
-    const s = await server({ blobs: true, quotaBytes: 10_000, ...WITHOUT_SPAM_PRESSURE });
+    // Its own folder, to see the first upload's part file (removed after the server has stopped).
+    const dataDir = makeDataDir();
+    cleanups.push(() => removeDataDir(dataDir));
+    const s = await server({ blobs: true, quotaBytes: 10_000, ...WITHOUT_SPAM_PRESSURE, db: `sqlite:${join(dataDir, 'drops.db')}` });
     let firstStatus = 0;
     const first = request(`${s.url}/blobs`, { method: 'POST', headers: { ...QABEL_AUTH, 'Content-Length': '6000' } }, (res) => {
       firstStatus = res.statusCode ?? 0;
@@ -230,8 +233,9 @@ describe('blobs on SQLite (files)', () => {
     });
     const firstDone = new Promise<void>((resolve) => first.on('close', () => resolve()));
     await new Promise<void>((resolve) => first.write(new Uint8Array(1000), () => resolve()));
-    // Give the server the moment to read the headers and reserve the declared size.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server reserves the declared size before it opens the upload's part file: once the file is
+    // there, the room is held (a fixed pause could end before a loaded server read the headers).
+    await expect.poll(() => blobFiles(dataDir).filter((name) => name.endsWith('.part')), { timeout: 10_000 }).toHaveLength(1);
     const second = await upload(s.url, new Uint8Array(6000));
     expect(second.status).toBe(507);
     first.end(new Uint8Array(5000));
