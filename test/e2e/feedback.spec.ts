@@ -211,7 +211,7 @@ test.describe.serial('telling the user what is happening', () => {
     await goTo(page, 'Chats');
     const item = page.getByTestId('conversation-item').filter({ hasText: 'gnp.exe' });
     await expect(item).toHaveCount(1);
-    expect(await page.locator('img[src="x"]').count()).toBe(0);
+    await expect(page.locator('img[src="x"]')).toHaveCount(0);
     expect(await page.evaluate(() => (globalThis as unknown as { __owned?: number }).__owned)).toBeUndefined();
     // Shown as text, and cut short: the list does not hold 970 W.
     const shown = (await item.innerText()).replace(/\s+/g, ' ');

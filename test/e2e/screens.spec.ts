@@ -151,6 +151,9 @@ test.describe.serial('identities, unlock, search and theme', () => {
     await goTo(page, 'Chats');
     await page.getByTestId('conversation-item').first().click();
     await page.getByRole('button', { name: 'Accept' }).click();
+    // The composer replaces the request once the contact is stored as accepted: tabbing before that
+    // would never reach it.
+    await expect(page.getByTestId('composer-input')).toBeVisible();
     // Start from the top of the document, as after opening the window.
     await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur(): void } | null } }).document.activeElement?.blur());
     const reached = new Set<string>();
