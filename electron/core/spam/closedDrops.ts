@@ -20,6 +20,7 @@ import { ApiFailure } from '../../../shared/ipc/result.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { StateStore } from '../state/stateStore.js';
 import { claimDrop, type ClaimOutcome } from './dropClaim.js';
+import type { TicketBatch } from './ticketBatches.js';
 
 const SPAM_SECRET_INFO = 'deaddrop spam secret v1';
 /** Introductions per day a claim asks for when the server names none (the server caps it anyway). */
@@ -38,6 +39,12 @@ export interface DropClaimRecord {
   introPerDay: number;
   /** Contacts (64 hex) handed tickets for it. */
   given: string[];
+  /** Batches handed out (ticketBatches.ts). */
+  batches?: TicketBatch[];
+  /** Messages that came from each contact through this drop since its first batch. */
+  arrived?: Record<string, number>;
+  /** Contacts whose tickets are still to be struck at the server. */
+  revoking?: string[];
 }
 
 /** Why a drop stays open although closed drops were asked for. */

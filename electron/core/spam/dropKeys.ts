@@ -35,3 +35,11 @@ export function ticketKeyFor(secret: Uint8Array, dropId: string, keyId: number):
   if (!Number.isInteger(keyId) || keyId < 0 || keyId > 255) throw new RangeError('key id must be from 0 to 255');
   return derive(secret, `ticket ${keyId}`, dropId, TICKET_KEY_BYTES);
 }
+
+/**
+ * The key of the nonces of tickets minted in batches (ticketBatches.ts): never sent to the server,
+ * so the nonces it derives look random there.
+ */
+export function nonceKeyFor(secret: Uint8Array, dropId: string): Buffer {
+  return derive(secret, 'ticket nonces', dropId, 32);
+}

@@ -60,6 +60,14 @@ const storedIdentitySchema = z.object({
         introPerDay: z.number().int().min(0),
         /** Contacts (64 hex) handed tickets for this drop. */
         given: z.array(z.string()).default([]),
+        /** The batches handed out (electron/core/spam/ticketBatches.ts): top-up estimate and revocation. */
+        batches: z
+          .array(z.object({ contact: z.string(), seed: z.string(), keyId: z.number().int().min(0).max(255), expDay: z.number().int().min(0), count: z.number().int().min(0) }))
+          .default([]),
+        /** Messages that came from each contact (64 hex) through this drop since it was first handed tickets. */
+        arrived: z.record(z.string(), z.number().int().min(0)).default({}),
+        /** Contacts whose tickets are to be struck at the server (a revocation the server has not taken yet). */
+        revoking: z.array(z.string()).default([]),
       }),
     )
     .default([]),

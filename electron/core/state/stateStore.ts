@@ -95,6 +95,10 @@ export const QR_PREKEY_RENEW_MS = 7 * DAY_MS;
 /** A prekey's private key is kept this long after its card was last shown. */
 export const QR_PREKEY_KEEP_MS = 30 * DAY_MS;
 
+/** A closed drop's claim as callers hand it in: the bookkeeping of tickets may be left out (none yet). */
+export type ClosedDropInput = Omit<StoredIdentity['closedDrops'][number], 'batches' | 'arrived' | 'revoking'> &
+  Partial<Pick<StoredIdentity['closedDrops'][number], 'batches' | 'arrived' | 'revoking'>>;
+
 export class StateStore {
   private state: EngineState | null = null;
   private dataKey: DataKey | null = null;
@@ -402,11 +406,31 @@ export class StateStore {
   }
 
   /** Records the policy a server took for one of the identity's drops (replacing an older one of that drop). */
-  async setClosedDrop(id: string, claim: StoredIdentity['closedDrops'][number]): Promise<void> {
+  async setClosedDrop(id: string, claim: ClosedDropInput): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    stored.closedDrops = [...stored.closedDrops.filter((c) => c.url !== claim.url), { ...claim, keyIds: [...claim.keyIds], given: [...claim.given] }];
+    const copy: StoredIdentity['closedDrops'][number] = {
+      ...claim,
+      keyIds: [...claim.keyIds],
+      given: [...claim.given],
+      batches: (claim.batches ?? []).map((b) => ({ ...b })),
+      arrived: { ...claim.arrived },
+      revoking: [...(claim.revoking ?? [])],
+    };
+    stored.closedDrops = [...stored.closedDrops.filter((c) => c.url !== claim.url), copy];
     await this.save();
+  }
+
+  /**
+   * Changes the claim of one of the identity's closed drops in place (tickets handed out, messages
+   * counted, revocations) and saves; false when the identity has no claim of that drop.
+   */
+  async updateClosedDrop(id: string, dropUrl: string, change: (claim: StoredIdentity['closedDrops'][number]) => void): Promise<boolean> {
+    const claim = this.unlocked.identities.find((identity) => identity.id === id)?.closedDrops.find((c) => c.url === dropUrl);
+    if (!claim) return false;
+    change(claim);
+    await this.save();
+    return true;
   }
 
   /** Notes that `contactKey` was handed tickets for the identity's closed drop `dropUrl`. */
