@@ -198,7 +198,10 @@ export class BatchCollector {
         // A v1 peer we hold an answered session with writes v0 only when it lost that session.
         if (decoded.content.type !== BOX_ACK) receiver.noteV0(claim, identityId, senderKey);
       }
-      const key = await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
+      // A receipt from ourselves (a sibling acknowledging a sync) echoes the sync's own receipt id,
+      // which every device already saw as the sync's dedupe key: it needs a key of its own.
+      const ownReceipt = fromOurselves && decoded.content.type === BOX_ACK;
+      const key = ownReceipt ? `${senderKey}:ack:${decoded.message.acknowledge_id}` : await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
       if (seen.has(key) || this.inBatch.has(key)) continue;
       this.inBatch.add(key);
       const identityId = identities[hit.identityIndex]!.id;
