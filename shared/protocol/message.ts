@@ -42,9 +42,11 @@ export interface DropMessage {
   /**
    * Ours: the highest protocol version the sender's client speaks (`{"v": 1}`), so a contact who
    * knows us only from an old card can answer with a version-1 session (PROTOCOL-V1.md 1c). Old
-   * clients ignore unknown keys.
+   * clients ignore unknown keys. `dh`: the 4-byte hash (8 hex) of the recipient's device list as the
+   * sender knows it (PROTOCOL-V1.md 5c, the v0 form of a v1 header's `peer_devlist_hash`), so each of the
+   * recipient's devices can tell a contact that encrypts to a device it never added.
    */
-  dd?: { v: number; md?: number };
+  dd?: { v: number; md?: number; dh?: string };
 }
 
 /**
@@ -107,7 +109,14 @@ const envelopeSchema = z.object({
   drop_payload_type: z.string().min(1).max(128),
   acknowledge_id: z.string().min(1).max(128),
   meta_data: metaSchema.nullish(),
-  dd: z.object({ v: z.number().int().min(0).max(255), md: z.literal(1).optional().catch(undefined) }).nullish().catch(null),
+  dd: z
+    .object({
+      v: z.number().int().min(0).max(255),
+      md: z.literal(1).optional().catch(undefined),
+      dh: z.string().regex(/^[0-9a-f]{8}$/).optional().catch(undefined),
+    })
+    .nullish()
+    .catch(null),
 });
 
 function invalid(message: string): ProtocolError {
@@ -124,7 +133,7 @@ export function serializeDropMessage(m: DropMessage): Uint8Array {
     drop_payload_type: m.drop_payload_type,
     acknowledge_id: m.acknowledge_id,
     ...(m.meta_data ? { meta_data: m.meta_data } : {}),
-    ...(m.dd ? { dd: { v: m.dd.v, ...(m.dd.md === 1 || severalDevices.has(m.sender) ? { md: 1 } : {}) } } : {}),
+    ...(m.dd ? { dd: { v: m.dd.v, ...(m.dd.md === 1 || severalDevices.has(m.sender) ? { md: 1 } : {}), ...(m.dd.dh ? { dh: m.dd.dh } : {}) } } : {}),
   };
   return utf8Encode(JSON.stringify(wire));
 }
@@ -218,7 +227,7 @@ export function decodeDropEnvelope(payload: Uint8Array, boxSenderPublicKey: Uint
     drop_payload_type: e.drop_payload_type,
     acknowledge_id: e.acknowledge_id,
     ...(wire ? { meta_data: wire } : {}),
-    ...(e.dd ? { dd: { v: e.dd.v, ...(e.dd.md === 1 ? { md: 1 } : {}) } } : {}),
+    ...(e.dd ? { dd: { v: e.dd.v, ...(e.dd.md === 1 ? { md: 1 } : {}), ...(e.dd.dh ? { dh: e.dd.dh } : {}) } } : {}),
   };
   return { message, meta: intro };
 }

@@ -83,6 +83,12 @@ export interface PeerInfo {
   /** Only in the entry under the identity's own key: how many devices its device list holds. */
   devices?: number;
   /**
+   * The peer's device list as we know it (their `DEVICES` announcements merged, electron/core/devices/
+   * deviceNews.ts), base64url of its encoding, with up to three earlier ones before it (newest last): its
+   * hash is what our messages echo (`dd.dh`), and the peer may ask which list a hash it did not know was.
+   */
+  devlists?: string[];
+  /**
    * Drop migration (PROTOCOL-V1.md 2c): the newest drops epoch of ours the peer acknowledged a message
    * naming our first drop in (`dropsSent`: the messages of the current epoch that did, `<session>/<epoch>/<n>`);
    * until it is our current epoch, every message to them names our first drop (sessions/sessionSender.ts).
@@ -114,6 +120,7 @@ const peersShape = z.record(
     unanswered: z.array(z.object({ sessionId: z.string(), bodies: z.array(z.string()) })).optional(),
     multiDevice: z.boolean().optional(),
     devices: z.number().optional(),
+    devlists: z.array(z.string()).optional(),
     dropsAcked: z.number().optional(),
     dropsSent: z.object({ epoch: z.number(), refs: z.array(z.string()) }).optional(),
     theirDrops: z.number().optional(),
@@ -257,6 +264,11 @@ export class SessionStore {
     const own = this.stateStore.identity(identityId).publicKey;
     await this.setPeer(identityId, own, { devices });
     markSeveralDevices(own, devices > 1);
+  }
+
+  /** The peers of an identity we keep facts on (64 hex each; the identity's own key among them when it has an entry). */
+  peerKeys(identityId: string): string[] {
+    return Object.keys(this.peersOf(identityId));
   }
 
   /** Updates what we know of a peer (durable; written only when it changed). */
