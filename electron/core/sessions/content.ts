@@ -10,11 +10,14 @@
  *                    per-module types (SHARE, PROFILE, ...) are not defined byte for byte yet, and one
  *                    type that carries the module's own JSON keeps every module working unchanged.
  *   PING (0x0c)      nothing for the UI (the session's ackv is all it carries).
- *   INTRO (0x41)     ours, Init PDUs only: the sender introduces itself around another body, as the v0
- *                    `meta_data` of a first message does: content = u16 length · the intro JSON (the
- *                    `meta_data` fields `alias` and `drop_url`) · u8 inner type · the inner content. A
- *                    session already knows its peer, so Session PDUs never carry one (and one found in a
- *                    Session PDU is unwrapped and its intro ignored).
+ *   DROPS_REQ (0x05) nothing for the UI: the sender's drops epoch was newer than the list we had; the
+ *                    engine answers with a contact update (PROTOCOL-V1.md 2c step 3).
+ *   INTRO (0x41)     ours: the sender introduces itself around another body, as the v0 `meta_data` of
+ *                    a first message does: content = u16 length · the intro JSON (the `meta_data` fields
+ *                    `alias` and `drop_url`) · u8 inner type · the inner content. Every Init PDU carries
+ *                    one; a Session PDU carries one while the peer has not acknowledged a message naming
+ *                    our drops at our current drops epoch (after a move: PROTOCOL-V1.md 2c step 3), and
+ *                    the receiver takes its drop only when that epoch is not older than what it knows.
  *   anything else    shown as unsupported (type `dd1:<hex type>`).
  *
  * Receipts: a message that wants one has msg_id = the 16 bytes of its acknowledge id (a UUID), so the
@@ -156,6 +159,7 @@ export function meaningOfBody(body: Body, senderHex: string): BodyMeaning {
   try {
     switch (body.type) {
       case MessageType.PING:
+      case MessageType.DROPS_REQ: // the session answers it (a contact update), nothing for the UI
         return { kind: 'none' };
       case MessageType.RECEIPT: {
         if (body.content.length % MSG_ID_LENGTH !== 0) return { kind: 'malformed' };

@@ -38,7 +38,7 @@ import { type RandomSource, b64, sha256, unb64 } from '../v1/primitives.js';
 import { INIT_FLAG_QPK_STALE, INIT_FLAG_RESET, OFF_H, OFF_T, type SessionState, openInitWithDh, openSession } from '../v1/session.js';
 import { TagTable } from '../v1/tagTable.js';
 import { RESET_INTERVAL_MS, activationPatch, peerAnswered } from './resets.js';
-import type { Intro } from './content.js';
+import { INTRO_BODY_TYPE, type Intro } from './content.js';
 
 /** Our message (epoch, n) in a session, as the peer's acknowledgement vectors name it. */
 export interface SentRef {
@@ -76,10 +76,25 @@ export class Claim {
    * for the user), and the peer facts that decision patched (see `SessionReceiver.decided`).
    */
   readonly admitted = new Map<string, { sessionId: string; fields: (keyof PeerInfo)[] }>();
+  /** `<identity id> <peer hex>` of peers whose drops epoch is newer than their last list we had, and who sent none (we ask). */
+  readonly dropsWanted = new Set<string>();
+  /** `<identity id> <peer hex>` of peers who asked for our drop list (DROPS_REQ). */
+  readonly dropsRequested = new Set<string>();
+}
+
+/** Drops epochs are u16 counters that wrap: `a` is newer than `b` when it is ahead by less than half the circle. */
+export function dropsEpochNewer(a: number, b: number): boolean {
+  const ahead = (a - b) & 0xffff;
+  return ahead > 0 && ahead < 0x8000;
 }
 
 export type V1Opened =
-  | { kind: 'opened'; identityId: string; theirKey: string; body: Body; sessionId: string; acked: { epoch: number; n: number }[]; unconfirmed: boolean }
+  /**
+   * `listFresh`: the body names the sender's drops (an intro) at a drops epoch not older than the last
+   * list we had from them: the UI may take that drop (a re-posted old message must not bring back a drop
+   * they moved away from).
+   */
+  | { kind: 'opened'; identityId: string; theirKey: string; body: Body; sessionId: string; acked: { epoch: number; n: number }[]; unconfirmed: boolean; listFresh: boolean }
   /** Held by another unacknowledged batch: read it again later. */
   | { kind: 'busy' }
   | { kind: 'duplicate' }
@@ -97,6 +112,10 @@ export interface ReceiverListeners {
   staleQpk?: ((identityId: string, peerHex: string) => void) | undefined;
   /** The peer answered our Init with `qpk_stale`: what we sealed in these sessions never arrives. */
   abandoned?: ((identityId: string, peerHex: string, sessionIds: string[]) => void) | undefined;
+  /** The peer's drops changed and its message did not say how: ask for its list (DROPS_REQ). */
+  dropsWanted?: ((identityId: string, peerHex: string) => void) | undefined;
+  /** The peer asked for our drop list (DROPS_REQ): answer with a contact update. */
+  dropsRequested?: ((identityId: string, peerHex: string) => void) | undefined;
 }
 
 export interface ReceiverOptions {
@@ -323,8 +342,28 @@ export class SessionReceiver {
       claim.acked.set(key, [...(claim.acked.get(key) ?? []), ...result.acked.map((ref) => ({ sessionId: result.state.id, ...ref }))]);
     }
     if (result.body.type === MessageType.RESET) this.resetAnnounced(claim, identityId, theirKey, result.state.id, result.body);
+    if (result.body.type === MessageType.DROPS_REQ) claim.dropsRequested.add(peerKey(identityId, theirKey));
+    const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, result.body.type === INTRO_BODY_TYPE);
     const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
-    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: result.acked, unconfirmed };
+    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: result.acked, unconfirmed, listFresh };
+  }
+
+  /**
+   * A message of the peer carried its drops epoch (PROTOCOL-V1.md 2c step 3, authenticated inside the
+   * session): one that names their drops (an intro) at a newer epoch becomes the epoch we know; one at a
+   * newer epoch that names none means we missed their change, and we ask for the list after the batch
+   * is committed. True when the message's drop may be taken (not older than what we know).
+   */
+  private dropsSeen(claim: Claim, identityId: string, peerHex: string, epoch: number, carriesList: boolean): boolean {
+    const known = this.peerView(claim, identityId, peerHex).theirDrops;
+    const newer = known === undefined || dropsEpochNewer(epoch, known);
+    if (carriesList) {
+      if (newer) this.patchPeer(claim, identityId, peerHex, { theirDrops: epoch });
+      return newer || epoch === known;
+    }
+    // Without a list we know nothing to compare with: the first message naming their drops sets it.
+    if (known !== undefined && newer) claim.dropsWanted.add(peerKey(identityId, peerHex));
+    return false;
   }
 
   /**
@@ -383,8 +422,9 @@ export class SessionReceiver {
     if (result.created && !this.admitNewSession(claim, identityId, theirKey, result.state, result.flags)) return null;
     this.hold(claim, identityId, result.state);
     if (result.body.type !== MessageType.PING) claim.owesPing.add(result.state.id);
+    const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, result.body.type === INTRO_BODY_TYPE);
     const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
-    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: [], unconfirmed };
+    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: [], unconfirmed, listFresh };
   }
 
   /**
@@ -493,6 +533,12 @@ export class SessionReceiver {
     return { alias: identity.alias, dropUrl: identity.dropUrls[0] };
   }
 
+  /** The identity's alias, drop list and drops epoch as they are now (what a contact update tells). */
+  ownDrops(identityId: string): { alias: string; dropUrls: string[]; epoch: number } {
+    const identity = this.options.stateStore.identity(identityId);
+    return { alias: identity.alias, dropUrls: [...identity.dropUrls], epoch: this.options.stateStore.dropsEpoch(identityId) };
+  }
+
   /** A sender committed `state` (the table learns a new session's tags; a claimed session keeps the claim's). */
   sent(identityId: string, state: SessionState): void {
     this.owner.set(state.id, identityId);
@@ -565,6 +611,8 @@ export class SessionReceiver {
       for (const identityId of claim.changed) this.tell('sessionsChanged', identityId);
       for (const key of claim.staleQpk) this.tell('staleQpk', ...splitKey(key));
       for (const [key, ids] of claim.abandoned) this.tell('abandoned', ...splitKey(key), ids);
+      for (const key of claim.dropsWanted) this.tell('dropsWanted', ...splitKey(key));
+      for (const key of claim.dropsRequested) this.tell('dropsRequested', ...splitKey(key));
     } finally {
       this.release(claim, false);
     }
@@ -602,6 +650,8 @@ export class SessionReceiver {
     claim.v0From.clear();
     claim.changed.clear();
     claim.admitted.clear();
+    claim.dropsWanted.clear();
+    claim.dropsRequested.clear();
   }
 }
 

@@ -37,6 +37,9 @@ import {
   pingBody,
   seal,
 } from '../v1/session.js';
+import { randomUUID } from 'node:crypto';
+import { contactUpdateModule } from '../../../shared/modules/contactUpdate.js';
+import { BOX_CONTACT_UPDATE } from '../../../shared/protocol/payloadTypes.js';
 import { bodyOfDropMessage, introOverhead, receiptBody, withIntro } from './content.js';
 import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
 import { RESET_INTERVAL_MS, activationPatch, activeSession, dropRetired } from './resets.js';
@@ -45,6 +48,8 @@ import { RESET_INTERVAL_MS, activationPatch, activeSession, dropRetired } from '
 export const PROTOCOL_V1_DEFAULT = true;
 
 const DAY_MS = 24 * 3600_000;
+/** How many of our messages naming our drops at one epoch are remembered per peer (any one acknowledged is enough). */
+const DROPS_SENT_KEPT = 32;
 
 /** A `SentRef` as one string (`<session id>/<epoch>/<n>`; session ids are base64url), for records and lookups. */
 export const sentRefKey = (ref: SentRef): string => `${ref.sessionId}/${ref.epoch}/${ref.n}`;
@@ -116,8 +121,11 @@ export class SessionSender {
         }
       },
       peerAcked: (identityId, peerHex, refs) => {
+        void this.noteDropsAcked(identityId, peerHex, refs).catch(() => undefined);
         for (const listener of this.ackListeners) listener(identityId, peerHex, refs);
       },
+      dropsWanted: (identityId, peerHex) => void this.askForDrops(identityId, peerHex).catch(() => undefined),
+      dropsRequested: (identityId, peerHex) => void this.answerDropsRequest(identityId, peerHex).catch(() => undefined),
       staleQpk: (identityId, peerHex) => void this.answerStaleQpk(identityId, peerHex).catch(() => undefined),
       abandoned: (identityId, peerHex, sessionIds) => void this.resendAbandoned(identityId, peerHex, sessionIds).catch(() => undefined),
     });
@@ -183,6 +191,67 @@ export class SessionSender {
     const dropUrls = sessions.peer(identityId, peerHex).dropUrls;
     if (!dropUrls || dropUrls.length === 0) return; // the UI never wrote to them: nowhere we were told to write
     const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], 1, false);
+    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0]);
+  }
+
+  /**
+   * The peer acknowledged messages of ours: if one of them named our drops at our current drops epoch
+   * (`PeerInfo.dropsSent`), they know our drop list, and later messages stop naming it.
+   */
+  private async noteDropsAcked(identityId: string, peerHex: string, refs: readonly SentRef[]): Promise<void> {
+    const { sessions } = this.options;
+    const sent = sessions.peer(identityId, peerHex).dropsSent;
+    if (!sent || !refs.some((ref) => sent.refs.includes(sentRefKey(ref)))) return;
+    await sessions.setPeer(identityId, peerHex, { dropsAcked: sent.epoch, dropsSent: undefined });
+  }
+
+  /**
+   * A message of the peer carried a newer drops epoch than the last list we had from them, and no list
+   * (PROTOCOL-V1.md 2c step 3): we ask with DROPS_REQ in the session, at most once an hour, where the UI
+   * last wrote to them (their old drops are read for 30 days after a move).
+   */
+  async askForDrops(identityId: string, peerHex: string): Promise<void> {
+    const { sessions, now } = this.options;
+    if (this.closed) return;
+    const peer = sessions.peer(identityId, peerHex);
+    const dropUrls = peer.dropUrls ?? [];
+    if (dropUrls.length === 0 || (peer.dropsAskedAt !== undefined && now() - peer.dropsAskedAt < RESET_INTERVAL_MS)) return;
+    const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [{ type: MessageType.DROPS_REQ }], 1, false);
+    if (sealed.kind !== 'v1' || !sealed.pdus[0]?.[0]) return;
+    await sessions.setPeer(identityId, peerHex, { dropsAskedAt: now() });
+    await this.options.post(dropUrls, sealed.pdus[0][0]);
+  }
+
+  /**
+   * The peer asked for our drop list (DROPS_REQ): a contact update (shared/modules/contactUpdate.ts, the
+   * alias and every drop, as the UI's "tell contacts" sends) goes to them in the session, at most once
+   * an hour; and our next messages name our first drop again until they acknowledge one.
+   */
+  async answerDropsRequest(identityId: string, peerHex: string): Promise<void> {
+    const { sessions, receiver, now } = this.options;
+    if (this.closed) return;
+    const peer = sessions.peer(identityId, peerHex);
+    const dropUrls = peer.dropUrls ?? [];
+    if (dropUrls.length === 0 || (peer.dropsAnsweredAt !== undefined && now() - peer.dropsAnsweredAt < RESET_INTERVAL_MS)) return;
+    await sessions.setPeer(identityId, peerHex, { dropsAnsweredAt: now(), dropsAcked: undefined });
+    const pair = this.options.keyPair(identityId);
+    const own = receiver.ownDrops(identityId);
+    const update = contactUpdateModule.build(
+      { type: BOX_CONTACT_UPDATE },
+      { sender: Buffer.from(pair.publicKey).toString('hex'), identity: own, wantReceipt: false, now: now(), newId: () => randomUUID() },
+    )[0]!;
+    const sealed = await this.sealBodies(
+      identityId,
+      pair,
+      { publicKey: peerHex },
+      (capacity) => {
+        const body = bodyOfDropMessage(update, capacity);
+        return body ? [body] : null;
+      },
+      1,
+      false,
+      true,
+    );
     if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0]);
   }
 
@@ -255,6 +324,8 @@ export class SessionSender {
     bodiesFor: (capacity: number) => BodyInput[] | null,
     copies: number,
     mayStart: boolean,
+    /** The bodies are messages for the UI (not PINGs, receipts, requests): they may name our drops. */
+    messages = mayStart,
   ): Promise<SealOutcome> {
     if (!this.speaksV1(identityId, recipient)) return { kind: 'v0' };
     const { sessions, receiver, now } = this.options;
@@ -284,8 +355,14 @@ export class SessionSender {
       const isNew = state !== active;
       const initPdus = state.role === 'initiator' && !state.confirmed;
       // Init PDUs introduce their sender (alias, first drop) as a v0 first message's meta_data does: the
-      // peer may know nothing of us yet (we wrote from their card) and must be able to answer.
-      const intro = initPdus ? receiver.introOf(identityId) : null;
+      // peer may know nothing of us yet (we wrote from their card) and must be able to answer. Session
+      // PDUs do while the peer has not acknowledged a message naming our drops at our current drops
+      // epoch (PROTOCOL-V1.md 2c step 3): after a move, a contact who missed the update learns the new
+      // drop from the next message it receives, as from a v0 message's meta data.
+      const dropsEpoch = receiver.ownDrops(identityId).epoch;
+      const peerBefore = sessions.peer(identityId, peerHex);
+      const carriesDrops = initPdus || (messages && peerBefore.dropsAcked !== dropsEpoch);
+      const intro = carriesDrops ? receiver.introOf(identityId) : null;
       const capacity = bodyCapacity(initPdus ? INIT_BODY_LENGTH : SESSION_BODY_LENGTH);
       const bodies = bodiesFor(capacity - (intro ? introOverhead(intro) : 0));
       if (!bodies) return { kind: 'v0' };
@@ -298,7 +375,7 @@ export class SessionSender {
         const full: BodyInput = { ...body, msgId: body.msgId ?? new Uint8Array(randomId()) };
         const wrapped = intro ? withIntro(full, intro, capacity) : full;
         if (!wrapped) return { kind: 'v0' }; // cannot happen: the capacity left room for the intro
-        const result = seal(state, wrapped, { copies: k }, at);
+        const result = seal(state, wrapped, { copies: k, dropsEpoch }, at);
         if ('error' in result) return { kind: 'windowFull' };
         state = result.state;
         pdus.push(result.pdus);
@@ -309,7 +386,7 @@ export class SessionSender {
       // A reset while the old session is still ours to write in: a RESET body there names the new one.
       let note: Uint8Array | null = null;
       if (reset && active && isNew) {
-        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, {}, at);
+        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, { dropsEpoch }, at);
         if (!('error' in announced)) {
           states.push(announced.state);
           note = announced.pdu;
@@ -320,6 +397,11 @@ export class SessionSender {
       if (generation !== sessions.generation(identityId)) return { kind: 'v0' };
       for (const committed of states) receiver.sent(identityId, committed);
       const patch: PeerInfo = {};
+      if (intro) {
+        // Which of our messages named our drops at this epoch: an acknowledgement of any tells us they know.
+        const before = peerBefore.dropsSent?.epoch === dropsEpoch ? peerBefore.dropsSent.refs : [];
+        patch.dropsSent = { epoch: dropsEpoch, refs: [...before, ...refs.map(sentRefKey)].slice(-DROPS_SENT_KEPT) };
+      }
       if (reset && isNew) Object.assign(patch, activationPatch(sessions, identityId, peerHex, state.id, at), { needsReset: undefined, resetSentAt: at, reset: { pending: false, at } });
       // Init PDUs keyed with a prekey may meet a prekey the peer lost: keep their bodies to send again.
       if (state.role === 'initiator' && !state.confirmed && state.init?.qpkId) patch.unanswered = this.keepUnanswered(identityId, peerHex, state.id, sentBodies);
@@ -365,7 +447,7 @@ export class SessionSender {
       if (sessions.severalDevices(identityId) || peer.multiDevice) return; // several devices: no sessions for now
       if (dropUrls.length === 0 || (peer.staleAnsweredAt !== undefined && at - peer.staleAnsweredAt < RESET_INTERVAL_MS)) return;
       const state = initiate({ ourIdentity: this.options.keyPair(identityId), theirIdentityPublic: Buffer.from(peerHex, 'hex'), flags: INIT_FLAG_QPK_STALE }, at);
-      const sealed = seal(state, pingBody(), {}, at);
+      const sealed = seal(state, pingBody(), { dropsEpoch: receiver.ownDrops(identityId).epoch }, at);
       if ('error' in sealed) return;
       await sessions.commit(identityId, [sealed.state]);
       receiver.sent(identityId, sealed.state);
@@ -391,7 +473,7 @@ export class SessionSender {
       const pdus: Uint8Array[] = [];
       for (const text of entries.flatMap((entry) => entry.bodies)) {
         const stored = JSON.parse(text) as StoredBody;
-        const result = seal(state, { ...stored, content: unb64(stored.content), msgId: unb64(stored.msgId) }, {}, at);
+        const result = seal(state, { ...stored, content: unb64(stored.content), msgId: unb64(stored.msgId) }, { dropsEpoch: receiver.ownDrops(identityId).epoch }, at);
         if ('error' in result) break;
         state = result.state;
         pdus.push(result.pdu);
