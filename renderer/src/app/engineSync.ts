@@ -11,6 +11,8 @@ import { notifyNewMessages, withNewlyStored } from '../desktop/newMessageNotific
 import { confirmUpdateDelivered, resendToStragglers } from '../identities/dropMigration.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
+import { takeSiblingSync } from '../devices/syncApply.js';
+import { syncIdentities } from '../devices/syncOut.js';
 
 const log = createLogger('engine-sync');
 
@@ -31,8 +33,13 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
   const stops = [
     bridge.on('inbox/batch', (batch) =>
       serially(async () => {
-        const { result, stored } = await withNewlyStored(db, batch, () => writeInboxBatch(db, batch));
-        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts: result.owedReceipts });
+        // Sibling sync first (devices/syncApply.ts): it is never a chat row, and owes its own receipts.
+        const hasSync = batch.messages.some((m) => m.content.type === 'box_sync');
+        const identities = await syncIdentities(bridge, useSession.getState().identities ?? [], hasSync);
+        const taken = await takeSiblingSync(db, batch, identities);
+        const { result, stored } = await withNewlyStored(db, taken.batch, () => writeInboxBatch(db, taken.batch));
+        const receipts = [...result.owedReceipts, ...taken.owedReceipts];
+        const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
         await notifyNewMessages(bridge, db, stored);
         // A contact still writing to a drop we moved away from hears of the new one again.

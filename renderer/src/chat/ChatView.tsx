@@ -3,6 +3,7 @@ import type { SessionsStatus } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { RequestBar } from '../contacts/RequestBar.js';
 import { database } from '../db/database.js';
+import { readConversation } from '../devices/syncOut.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
 import { Composer } from './Composer.js';
@@ -27,7 +28,8 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
   // Reading the conversation clears its unread count (also for messages arriving while it is open).
   useEffect(() => {
     if (unread > 0 && document.visibilityState === 'visible') {
-      void database().conversations.update([identityId, contactKey], { unreadCount: 0 });
+      // The other devices of the identity hear of it too (sibling sync).
+      void readConversation(database(), identityId, contactKey);
     }
   }, [unread, identityId, contactKey]);
 

@@ -2,6 +2,7 @@ import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import { answerHeldReceipts } from '../db/heldReceipts.js';
 import type { ContactRecord, ContactStatus } from '../db/records.js';
+import { syncContact } from '../devices/syncOut.js';
 
 /** A contact parsed from a string, a `.qco` file or a QR code, before it is stored. */
 export interface ContactDraft {
@@ -27,7 +28,7 @@ export async function addContact(
 ): Promise<AddContactOutcome> {
   if (draft.publicKey === ownPublicKey) return 'own-key';
   const key: [string, string] = [identityId, draft.publicKey];
-  return db.transaction('rw', db.contacts, async () => {
+  const outcome = await db.transaction('rw', db.contacts, async (): Promise<AddContactOutcome> => {
     const existing = await db.contacts.get(key);
     const alias = draft.alias.trim() || existing?.alias || 'Contact';
     if (existing) {
@@ -58,6 +59,8 @@ export async function addContact(
     });
     return 'added';
   });
+  void syncContact(db, identityId, draft.publicKey);
+  return outcome;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function setContactStatus(db: DeaddropDatabase, contact: ContactRec
     // Nothing more of a blocked sender is stored, so their unfinished long texts never finish.
     if (status === 'blocked') await db.textParts.where('[identityId+contactKey]').equals(key).delete();
   });
+  void syncContact(db, contact.identityId, contact.publicKey);
 }
 
 /** Accepts a request (or an ignored or blocked sender) and answers the receipts their messages asked for. */
@@ -87,11 +91,17 @@ export async function renameContact(db: DeaddropDatabase, contact: ContactRecord
   const clean = alias.trim().slice(0, 64);
   if (clean === '') return;
   await db.contacts.update([contact.identityId, contact.publicKey], { alias: clean, aliasLower: clean.toLowerCase(), aliasFromUser: true });
+  void syncContact(db, contact.identityId, contact.publicKey);
 }
 
-/** Removes the contact with its conversation, messages and posts. */
+/** Removes the contact with its conversation, messages and posts (and tells the other devices). */
 export async function deleteContact(db: DeaddropDatabase, contact: ContactRecord): Promise<void> {
-  const key: [string, string] = [contact.identityId, contact.publicKey];
+  await removeContactRows(db, [contact.identityId, contact.publicKey]);
+  void syncContact(db, contact.identityId, contact.publicKey);
+}
+
+/** Removes a contact with its conversation, messages and posts (a deletion here or on another device). */
+export async function removeContactRows(db: DeaddropDatabase, key: [string, string]): Promise<void> {
   await db.transaction('rw', [db.contacts, db.conversations, db.messages, db.textParts, db.posts], async () => {
     await db.textParts.where('[identityId+contactKey]').equals(key).delete();
     await db.posts

@@ -50,6 +50,11 @@ export interface ContactRecord {
    * is below `sent` the contact is listed as not having confirmed our new address. Absent: never asked.
    */
   ownUpdate?: OwnUpdateState;
+  /**
+   * Sibling sync (devices/syncOut.ts): the Lamport clock and device id of the last write of this
+   * contact's shared state (alias, status, drops) by any device of the identity. Absent: never synced.
+   */
+  syncStamp?: { clock: number; device: string };
 }
 
 /** See `ContactRecord.ownUpdate`. */
@@ -127,6 +132,11 @@ export interface MessageRecord {
    * user had not yet accepted that reset (`IncomingMessage.unconfirmedSession`): shown, but marked.
    */
   unconfirmedSession?: true;
+  /**
+   * Outgoing, sent by another device of this identity (sibling sync): that device's id. Its status
+   * is the last this device learned (`posted`, then `delivered` by the contact's receipt).
+   */
+  sentFrom?: string;
 }
 
 /**

@@ -1,0 +1,210 @@
+/**
+ * Sibling sync, what this device takes from the identity's other devices (shared/modules/sync.ts).
+ * `takeSiblingSync` runs on every `inbox/batch` before the inbox writer: it takes the `box_sync`
+ * messages out (never a chat row), applies those a sibling sent, and says which receipts to owe (to
+ * the identity's own drops: the sibling's outbox re-posts its sync until one comes). Receipts from the
+ * identity itself (a sibling acknowledging our sync) are taken out too: no message row awaits them.
+ *
+ * Only a sync sealed by the identity itself is applied (the engine drops others; checked here again),
+ * one from this very device is skipped, and each applies idempotently, so a copy read twice, a
+ * re-post or a replay changes nothing the second time:
+ * - `sent`: the row `out:<localId>`, the same id as on the sending device, shown as sent by us at its
+ *   time; a long text's fragments wait in `textParts` until all are there; receipts that came first
+ *   (from the contact, to the drops every device reads) confirm it at once, later ones as usual.
+ * - `read`: the conversation's unread count goes to 0 unless something newer arrived here.
+ * - `contact`: applied when its (clock, device) is newer than the contact's stamp.
+ */
+import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
+import { BOX_SYNC, type SyncContactItem, type SyncContent, type SyncReadItem, type SyncSentItem } from '../../../shared/modules/sync.js';
+import { cleanAlias, previewOf } from '../db/incomingMessage.js';
+import type { DeaddropDatabase } from '../db/database.js';
+import type { ContactRecord, MessageRecord } from '../db/records.js';
+import { removeContactRows } from '../contacts/contactActions.js';
+import { newerThan, noteClock } from './syncOut.js';
+
+/** What the sync needs of each local identity. */
+export interface SyncIdentity {
+  publicKey: string;
+  dropUrls: readonly string[];
+  /** This device's id for the identity (`devices/list`); null when unknown: its own syncs then owe no receipt. */
+  selfDevice: string | null;
+}
+
+export interface TakenSync {
+  /** The batch without sync messages and without receipts from the identity itself. */
+  batch: EventMap['inbox/batch'];
+  /** Receipts owed to the identity's own drops, for `inbox/ack` beside the writer's. */
+  owedReceipts: OwedReceipt[];
+  /** Sync messages from siblings applied now (not seen before). */
+  applied: number;
+}
+
+type SyncMessage = IncomingMessage & { content: SyncContent };
+
+const isSync = (m: IncomingMessage): m is SyncMessage => m.content.type === BOX_SYNC;
+
+export async function takeSiblingSync(
+  db: DeaddropDatabase,
+  batch: EventMap['inbox/batch'],
+  identities: ReadonlyMap<string, SyncIdentity>,
+  now = Date.now(),
+): Promise<TakenSync> {
+  const owedReceipts: OwedReceipt[] = [];
+  let applied = 0;
+  for (const message of batch.messages.filter(isSync)) {
+    const identity = identities.get(message.identityId);
+    // Only the identity can seal a box from itself to itself; anything else is not ours to apply.
+    if (!identity || message.senderKey !== identity.publicKey) continue;
+    const fromSibling = identity.selfDevice !== null && message.content.device !== identity.selfDevice;
+    if (fromSibling && message.acknowledgeId !== '0' && identity.dropUrls.length > 0) {
+      owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: identity.dropUrls.slice(0, 16) });
+    }
+    if (message.content.device === identity.selfDevice) continue;
+    if (await applySyncMessage(db, message, now)) applied++;
+  }
+  const ownKeys = new Set([...identities.values()].map((identity) => identity.publicKey));
+  return {
+    batch: {
+      ...batch,
+      messages: batch.messages.filter((m) => !isSync(m)),
+      receipts: batch.receipts.filter((r) => !(ownKeys.has(r.senderKey) && identities.get(r.identityId)?.publicKey === r.senderKey)),
+    },
+    owedReceipts,
+    applied,
+  };
+}
+
+/** Applies one sibling's sync message once (its dedupe key is kept in `seen`). */
+async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now: number): Promise<boolean> {
+  const tables = [db.messages, db.conversations, db.contacts, db.textParts, db.pendingReceipts, db.settings, db.seen, db.posts];
+  return db.transaction('rw', tables, async () => {
+    if (await db.seen.get([message.identityId, message.dedupeKey])) return false;
+    for (const item of message.content.items) {
+      if (item.kind === 'sent') await applySent(db, message.identityId, item, message.content.device, now);
+      else if (item.kind === 'read') await applyRead(db, message.identityId, item);
+      else await applyContact(db, message.identityId, item, message.content.device, now);
+    }
+    await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: `sync:${message.content.device}` });
+    return true;
+  });
+}
+
+async function applySent(db: DeaddropDatabase, identityId: string, item: SyncSentItem, device: string, now: number): Promise<void> {
+  const id = `out:${item.localId}`;
+  let row = await db.messages.get(id);
+  // A row of that id that is not ours to this contact (another contact's, an incoming one) is left alone.
+  if (row && (row.direction !== 'out' || row.contactKey !== item.contact || row.identityId !== identityId)) return;
+  const isNew = !row;
+  if (!row) {
+    row = {
+      id,
+      identityId,
+      contactKey: item.contact,
+      direction: 'out',
+      kind: 'text',
+      text: '',
+      payloadType: 'box_message',
+      payload: '',
+      share: null,
+      sortAt: item.sentAt,
+      createdAt: now,
+      status: 'posted',
+      // No local id: this device's outbox never hands it to its engine (the sibling's engine sends it).
+      localId: null,
+      error: null,
+      ackIds: [],
+      ackedIds: [],
+      parts: item.count > 1 ? { count: item.count, stored: 0 } : null,
+      read: true,
+      sentFrom: device,
+    };
+  }
+  const ackIds = [...new Set([...row.ackIds, ...(item.ackIds ?? [])])];
+  let next: MessageRecord = { ...row, ackIds };
+  if (item.index !== undefined && item.text !== undefined) next = await placeFragment(db, next, item.index, item.text);
+  // Receipts that came before the sync (the contact writes to the drops every device reads).
+  const fresh = ackIds.filter((ackId) => !next.ackedIds.includes(ackId));
+  if (fresh.length > 0) {
+    const early = await db.pendingReceipts.where('[identityId+acknowledgeId]').anyOf(fresh.map((ackId) => [identityId, ackId])).toArray();
+    const confirmed = early.filter((r) => r.senderKey === item.contact).map((r) => r.acknowledgeId);
+    if (confirmed.length > 0) next = { ...next, ackedIds: [...next.ackedIds, ...confirmed] };
+  }
+  if (next.ackIds.length > 0 && next.ackIds.every((ackId) => next.ackedIds.includes(ackId))) next = { ...next, status: 'delivered' };
+  await db.messages.put(next);
+  await placeInConversation(db, next, isNew, row.text !== next.text);
+}
+
+/** Stores one fragment of a long sent text; the row's text is joined once every fragment is here. */
+async function placeFragment(db: DeaddropDatabase, row: MessageRecord, index: number, text: string): Promise<MessageRecord> {
+  const count = row.parts?.count ?? 1;
+  if (count === 1) return index === 0 ? { ...row, text } : row;
+  if (!row.parts || index >= count) return row; // joined already, or a fragment of another count
+  await db.textParts.put({ messageId: row.id, index, identityId: row.identityId, contactKey: row.contactKey, text });
+  const pieces = await db.textParts.where('[messageId+index]').between([row.id, 0], [row.id, count]).toArray();
+  if (pieces.length < count) return { ...row, parts: { count, stored: pieces.length } };
+  pieces.sort((a, b) => a.index - b.index);
+  await db.textParts.where('[messageId+index]').between([row.id, 0], [row.id, count]).delete();
+  return { ...row, text: pieces.map((piece) => piece.text).join(''), parts: null };
+}
+
+async function placeInConversation(db: DeaddropDatabase, row: MessageRecord, isNew: boolean, textChanged: boolean): Promise<void> {
+  const key: [string, string] = [row.identityId, row.contactKey];
+  const current = await db.conversations.get(key);
+  const newest = !current || row.sortAt >= current.lastMessageAt;
+  if (!isNew && !(textChanged && newest)) return;
+  await db.conversations.put({
+    identityId: row.identityId,
+    contactKey: row.contactKey,
+    lastMessageAt: newest ? row.sortAt : current.lastMessageAt,
+    lastMessagePreview: newest ? previewOf(row) : current.lastMessagePreview,
+    lastMessageDirection: newest ? 'out' : current.lastMessageDirection,
+    unreadCount: current?.unreadCount ?? 0,
+    messageCount: (current?.messageCount ?? 0) + (isNew ? 1 : 0),
+  });
+}
+
+async function applyRead(db: DeaddropDatabase, identityId: string, item: SyncReadItem): Promise<void> {
+  const key: [string, string] = [identityId, item.contact];
+  const conversation = await db.conversations.get(key);
+  // Something newer arrived here than what the other device had read: it stays unread.
+  if (!conversation || conversation.unreadCount === 0 || conversation.lastMessageAt > item.upTo) return;
+  await db.conversations.update(key, { unreadCount: 0 });
+}
+
+async function applyContact(db: DeaddropDatabase, identityId: string, item: SyncContactItem, device: string, now: number): Promise<void> {
+  await noteClock(db, identityId, item.clock);
+  const key: [string, string] = [identityId, item.contact];
+  const stamp = { clock: item.clock, device };
+  const current = await db.contacts.get(key);
+  if (current && !newerThan(stamp, current.syncStamp)) return;
+  if (item.op === 'del') {
+    if (current) await removeContactRows(db, key);
+    return;
+  }
+  const alias = cleanAlias(item.alias ?? '') ?? current?.alias ?? 'Contact';
+  const shared: Partial<ContactRecord> = {
+    alias,
+    aliasLower: alias.toLowerCase(),
+    aliasFromUser: item.aliasFromUser === true,
+    status: item.status ?? current?.status ?? 'accepted',
+    dropUrls: item.dropUrls ?? current?.dropUrls ?? [],
+    ...(item.v1 ? { v1: item.v1 } : {}),
+    syncStamp: stamp,
+  };
+  if (current) {
+    await db.contacts.update(key, shared);
+    return;
+  }
+  await db.contacts.add({
+    identityId,
+    publicKey: item.contact,
+    alias,
+    aliasLower: alias.toLowerCase(),
+    announcedAlias: alias,
+    dropUrls: [],
+    offeredDropUrls: [],
+    status: 'accepted',
+    createdAt: now,
+    ...shared,
+  } as ContactRecord);
+}
