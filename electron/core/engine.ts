@@ -29,6 +29,7 @@ import type { RepostPolicy } from './outbox/reposter.js';
 import type { HealthPolicy } from './outbox/health.js';
 import { SessionStore } from './state/sessionStore.js';
 import { SessionReceiver } from './sessions/receiver.js';
+import { ReceiptAgain } from './outbox/receiptAgain.js';
 import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js';
 
 export interface EngineOptions {
@@ -233,6 +234,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
   const sessionSender = sender.v1;
+  // Version-0 duplicates of shown messages get their lost receipt again (outbox/receiptAgain.ts).
+  const receiptsAgain = new ReceiptAgain({ sendReceipt: (...args) => sender.sendReceipt(...args), knownDrops: (identityId, peerHex) => sessions.peer(identityId, peerHex).dropUrls, now });
   receiver.listen({ sessionsChanged: (identityId) => emit('sessions/changed', { identityId }) });
   const poller = new Poller({
     stateStore,
@@ -241,7 +244,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     pushConnection: (url) => network.pushConnection(url),
     emit,
     backoff: options.timing?.pollBackoff ?? DEFAULT_BACKOFF,
-    sendReceipt: (...args) => sender.sendReceipt(...args),
+    sendReceipt: (identityId, senderKey, dropUrls, acknowledgeId) => {
+      receiptsAgain.noteDrops(identityId, senderKey, dropUrls);
+      sender.sendReceipt(identityId, senderKey, dropUrls, acknowledgeId);
+    },
+    receiptAgain: (...args) => void receiptsAgain.answer(...args),
     sessions: receiver,
     now,
     logger: createLogger('poller'),

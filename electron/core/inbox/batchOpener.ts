@@ -7,7 +7,7 @@
 import type { IncomingMessage, MessageContent, Receipt } from '../../../shared/ipc/contract.js';
 import type { KeyPair, TrialHit } from '../../../shared/protocol/boxTypes.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
-import { dedupeKey } from '../../../shared/protocol/message.js';
+import { NO_ACKNOWLEDGE_ID, dedupeKey } from '../../../shared/protocol/message.js';
 import { BOX_ACK } from '../../../shared/protocol/payloadTypes.js';
 import { type DecodedDropMessage, decodeDropMessage } from '../../../shared/modules/registry.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
@@ -32,6 +32,12 @@ export interface OpenedBatch {
    * ephemeral key in hex so that one read again by a later poll is counted once.
    */
   malformed: string[];
+  /**
+   * Version-0 messages that asked for a receipt and were shown before (their dedupe key was
+   * acknowledged): the sender re-posts because our receipt was lost; it is answered again
+   * (outbox/receiptAgain.ts, at most once a day per message).
+   */
+  shownAgain: { identityId: string; senderKey: string; acknowledgeId: string }[];
 }
 
 export interface BatchCollectorInput {
@@ -64,7 +70,7 @@ export interface BatchCollectorInput {
  */
 export class BatchCollector {
   private pending: Uint8Array[] = [];
-  private readonly batch: OpenedBatch = { messages: [], receipts: [], malformed: [] };
+  private readonly batch: OpenedBatch = { messages: [], receipts: [], malformed: [], shownAgain: [] };
   private readonly inBatch = new Set<string>();
   /** PDUs handed to `add` so far. */
   private count = 0;
@@ -202,6 +208,9 @@ export class BatchCollector {
       // which every device already saw as the sync's dedupe key: it needs a key of its own.
       const ownReceipt = fromOurselves && decoded.content.type === BOX_ACK;
       const key = ownReceipt ? `${senderKey}:ack:${decoded.message.acknowledge_id}` : await dedupeKey(senderKey, decoded.message.acknowledge_id, pdus[i]!);
+      if (seen.has(key) && !fromOurselves && decoded.content.type !== BOX_ACK && decoded.message.acknowledge_id !== NO_ACKNOWLEDGE_ID) {
+        this.batch.shownAgain.push({ identityId: identities[hit.identityIndex]!.id, senderKey, acknowledgeId: decoded.message.acknowledge_id });
+      }
       if (seen.has(key) || this.inBatch.has(key)) continue;
       this.inBatch.add(key);
       const identityId = identities[hit.identityIndex]!.id;

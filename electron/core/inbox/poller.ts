@@ -33,6 +33,8 @@ export interface PollerOptions {
   backoff: BackoffPolicy;
   /** Sends a `box_ack` for a stored message that asked for one, to the drop URLs the consumer gave. */
   sendReceipt(identityId: string, senderKey: string, dropUrls: readonly string[], acknowledgeId: string): void;
+  /** A v0 message shown before came again and asks for a receipt: our receipt was lost (outbox/receiptAgain.ts). */
+  receiptAgain?(identityId: string, senderKey: string, acknowledgeId: string): void;
   /** Version-1 sessions: opened with each poll, committed with each acknowledgement (absent: v0 only). */
   sessions?: SessionReceiver;
   now(): number;
@@ -328,6 +330,7 @@ export class Poller {
     }
     const opened = await collector.finish();
     if (collector.deferredForSession) this.readAgain.add(dropUrl);
+    for (const again of opened.shownAgain) this.options.receiptAgain?.(again.identityId, again.senderKey, again.acknowledgeId);
     const malformed = opened.malformed.filter((key) => !this.malformedSeen.has(key));
     if (malformed.length > 0) {
       // Sealed for us and unreadable: a broken or hostile client of someone who has our key. Counted
