@@ -71,6 +71,22 @@ describe('reading a contact', () => {
     expect(readExpired.ok && readExpired.notes).toHaveLength(1);
   });
 
+  it('takes the name as shown text: direction overrides and invisible characters are removed, and a note says so', async () => {
+    // U+202E makes "yrollaM" read "Mallory"; a zero-width space hides in "Bob".
+    const read = readContactText(['QABELCONTACT', '\u202eyrollaM\u202c B\u200bob', URL_, KEY].join('\n'));
+    expect(read).toEqual({
+      ok: true,
+      contacts: [{ alias: 'yrollaM Bob', publicKey: KEY, dropUrls: [URL_] }],
+      notes: ['Invisible formatting characters were removed from the name yrollaM Bob.'],
+    });
+    const qco = JSON.stringify({ contacts: [{ alias: '\u2066Eve\u2069', public_key: KEY, drop_urls: [URL_] }] });
+    const file = await readContactFile(new Blob([qco]));
+    expect(file.ok && file.contacts[0]!.alias).toBe('Eve');
+    expect(readContactText(['QABELCONTACT', 'Alice', URL_, KEY].join('\n'))).toMatchObject({ ok: true, notes: [] });
+    const invisible = readContactText(['QABELCONTACT', '\u202e\u200b\u202c', URL_, KEY].join('\n'));
+    expect(invisible).toEqual({ ok: false, reason: expect.stringMatching(/^Not a valid contact: The name on the card is made only of invisible characters\. Ask your contact/) });
+  });
+
   it('says why a contact could not be read, and names both code formats to ask for', async () => {
     const field = encodeV1Field({ qrPrekey: PREKEY, qrPrekeyExpiresDay: TODAY, caps: 0 });
     const bad = [

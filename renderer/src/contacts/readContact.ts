@@ -1,5 +1,6 @@
 import { parseContactInput } from '../../../shared/protocol/contacts.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
+import { cleanAlias } from '../db/incomingMessage.js';
 import type { ContactDraft } from './contactActions.js';
 
 /** What to do instead, shown after every reason a contact could not be read. */
@@ -31,9 +32,14 @@ export function readContactText(text: string, today = todayDay()): ContactReadRe
   try {
     const notes: string[] = [];
     const contacts = parseContactInput(text).map((c): ContactDraft => {
-      const draft: ContactDraft = { alias: c.alias, publicKey: c.publicKey, dropUrls: c.dropUrls };
+      // A card is a stranger's text like any other: a direction override in its name would show
+      // "Mallory" for "yrollaM", and the name their messages announce is cleaned the same way.
+      const alias = cleanAlias(c.alias);
+      if (alias === null) throw new ProtocolError('invalid_contact', 'The name on the card is made only of invisible characters.');
+      if (alias !== c.alias) notes.push(`Invisible formatting characters were removed from the name ${alias}.`);
+      const draft: ContactDraft = { alias, publicKey: c.publicKey, dropUrls: c.dropUrls };
       if (c.v1 && c.v1.qrPrekeyExpiresDay >= today) draft.v1 = { ...c.v1 };
-      else if (c.v1) notes.push(`${c.alias} was added without the prekey on their card: it has expired, so messages to them become forward secret only once they answer.`);
+      else if (c.v1) notes.push(`${alias} was added without the prekey on their card: it has expired, so messages to them become forward secret only once they answer.`);
       return draft;
     });
     return contacts.length > 0 ? { ok: true, contacts, notes } : { ok: false, reason: `The contact file holds no contact. ${NEXT_STEP}` };
