@@ -218,7 +218,8 @@ describe('telling our contacts of a change', () => {
     expect(new Set(sends.map((s) => s.localId)).size).toBe(2);
     const rows = await db.messages.toArray();
     expect(rows.map((r) => [r.contactKey, r.kind, r.direction, r.text, r.status, r.localId])).toEqual([['0'.repeat(64), 'event', 'out', 'You are now called Bobby', null, null]]);
-    expect(await db.conversations.get(['me', '0'.repeat(64)])).toMatchObject({ lastMessageAt: 5000, lastMessageDirection: 'out', messageCount: 1, unreadCount: 0 });
+    // The line is ours but nobody's message: the chat list shows no "You:" before it.
+    expect(await db.conversations.get(['me', '0'.repeat(64)])).toMatchObject({ lastMessageAt: 5000, lastMessagePreview: 'You are now called Bobby', lastMessageDirection: 'in', messageCount: 1, unreadCount: 0 });
     // Nothing changed, nothing sent.
     expect(await announceIdentityChange(db, engine.bridge, me, me)).toEqual({ told: 0, failed: 0, error: null });
     expect(engine.calls).toHaveLength(2);

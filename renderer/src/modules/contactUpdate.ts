@@ -253,7 +253,8 @@ export async function storeEventLines(db: DeaddropDatabase, rows: readonly Messa
         contactKey: row.contactKey,
         lastMessageAt: newest ? row.sortAt : conversation.lastMessageAt,
         lastMessagePreview: newest ? previewOf(row) : conversation.lastMessagePreview,
-        lastMessageDirection: newest ? row.direction : conversation.lastMessageDirection,
+        // A line is nobody's message: the chat list shows it without "You:" ("You: You now receive…").
+        lastMessageDirection: newest ? 'in' : conversation.lastMessageDirection,
         unreadCount: conversation?.unreadCount ?? 0,
         messageCount: (conversation?.messageCount ?? 0) + 1,
       });
