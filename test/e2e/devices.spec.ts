@@ -19,7 +19,9 @@ import { type DropServer, startDropServer, startEngineHost } from './support/ser
  * Linking a second device (PROTOCOL-V1.md 5c) through the real UI: Alice's desktop shows a link code
  * under Settings → Devices, a fresh profile ("laptop", its own engine host and browser context) answers
  * it from the first-run screen, both show the same six digits, and the laptop gets Alice with her
- * contact Bob and their conversation. A message Bob sends afterwards appears on both devices.
+ * contact Bob and their conversation. A message Bob sends afterwards appears on both devices; what
+ * Alice sends from either device then shows on both (sibling sync), delivered once Bob reads it, and
+ * a contact renamed on one is renamed on the other.
  */
 test.describe.serial('linking a device', () => {
   let server: DropServer;
@@ -125,5 +127,47 @@ test.describe.serial('linking a device', () => {
     await openConversationWith(laptop.page, 'Bob');
     await expect(messages(laptop.page).filter({ hasText: 'Do both of your computers see this?' })).toHaveCount(1);
     await expect(laptop.page.getByTestId('chat-forward-secrecy')).toContainText('Not forward secret: you use several devices');
+  });
+
+  test('4. sent from each device, both show the whole conversation (sibling sync)', async () => {
+    await openConversationWith(desktop.page, 'Bob');
+    await sendText(desktop.page, 'Sent from the desktop after the link.');
+    await openConversationWith(laptop.page, 'Bob');
+    await sendText(laptop.page, 'Sent from the laptop.');
+    const whole = ['Hello Alice, it is Bob.', 'Hi Bob, from my desktop.', 'Do both of your computers see this?', 'Sent from the desktop after the link.', 'Sent from the laptop.'];
+    for (const [device, other] of [
+      [desktop, 'Sent from the laptop.'],
+      [laptop, 'Sent from the desktop after the link.'],
+    ] as const) {
+      await openConversationWith(device.page, 'Bob');
+      // The other device's text arrives as ours, in time order, marked as sent from another device.
+      const mine = messages(device.page).filter({ hasText: other });
+      await expect(mine).toHaveCount(1, { timeout: 30_000 });
+      await expect(mine).toHaveAttribute('data-direction', 'out');
+      await expect(mine.getByTestId('sent-from-device')).toHaveCount(1);
+      await expect(messages(device.page)).toHaveCount(whole.length);
+      const texts = await messages(device.page).allTextContents();
+      expect(whole.map((text) => texts.findIndex((shown) => shown.includes(text)))).toEqual([0, 1, 2, 3, 4]);
+    }
+    // Bob reads both; his receipts then mark each as delivered on both of Alice's devices.
+    await openConversationWith(bob.page, 'Alice');
+    await expect(messages(bob.page).filter({ hasText: 'Sent from the desktop after the link.' })).toHaveCount(1, { timeout: 30_000 });
+    await expect(messages(bob.page).filter({ hasText: 'Sent from the laptop.' })).toHaveCount(1, { timeout: 30_000 });
+    for (const device of [desktop, laptop]) {
+      await openConversationWith(device.page, 'Bob');
+      for (const text of ['Sent from the desktop after the link.', 'Sent from the laptop.']) {
+        await expect(messages(device.page).filter({ hasText: text })).toHaveAttribute('data-status', 'delivered', { timeout: 30_000 });
+      }
+    }
+    await screenshot(laptop.page, 'devices-06-both-sides');
+  });
+
+  test('5. a contact renamed on the desktop is renamed on the laptop', async () => {
+    await goTo(desktop.page, 'Contacts');
+    await desktop.page.getByTestId('contact-item').filter({ hasText: 'Bob' }).click();
+    await desktop.page.getByLabel('Name', { exact: true }).fill('Bob (work)');
+    await desktop.page.getByRole('button', { name: 'Rename' }).click();
+    await goTo(laptop.page, 'Contacts');
+    await expect(laptop.page.getByTestId('contact-item').filter({ hasText: 'Bob (work)' })).toHaveCount(1, { timeout: 30_000 });
   });
 });

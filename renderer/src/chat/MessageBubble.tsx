@@ -101,6 +101,12 @@ export const MessageBubble = memo(function MessageBubble({ message, group = 'sin
             <span aria-hidden="true">{statusMark[message.status]}</span> {statusText(message)}
           </span>
         )}
+        {/* Sibling sync: sent by another device of this identity; its progress is what this device learned. */}
+        {outgoing && message.sentFrom && (
+          <span className="sent-from" data-testid="sent-from-device" title="Sent from another of your devices">
+            · from another device
+          </span>
+        )}
       </footer>
       {/* A file's card has its own actions: retrying or cancelling a file is not retrying a text. */}
       {outgoing && message.status === 'failed' && message.kind !== 'share' && <FailedActions message={message} />}
