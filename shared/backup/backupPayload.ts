@@ -36,6 +36,17 @@ const identitySchema = z.object({
   dropUrls: z.array(url).min(1).max(16),
   dropBits: z.number().int().min(1).max(256),
   createdAt: time,
+  /**
+   * Drops the identity no longer hands out but still reads (a move's 30-day overlap, a removal), as
+   * they were at the backup: the restored identity reads them until `until`, so what contacts who
+   * missed the change post there still arrives. Absent in backups written before.
+   */
+  retiringDrops: z
+    .array(z.object({ url, until: time, movedAt: time.optional(), confirmedAt: time.optional() }))
+    .max(16)
+    .optional(),
+  /** The identity's drops epoch (PROTOCOL-V1.md 2c): the restored identity carries on from it. */
+  dropsEpoch: z.number().int().min(0).max(0xffff).optional(),
 });
 
 const contactSchema = z.object({
@@ -178,7 +189,7 @@ const payloadSchema = z.object({
   version: z.literal(BACKUP_PAYLOAD_VERSION),
   createdAt: time,
   identity: identitySchema,
-  /** The engine's acknowledged cursor per drop URL of the identity. */
+  /** The engine's acknowledged cursor per drop URL of the identity (its retiring drops included). */
   cursors: z.record(url, z.string().max(4096)),
   includesHistory: z.boolean(),
   ui: uiSchema,
@@ -226,8 +237,9 @@ export function parseBackupPayload(json: unknown): BackupPayload {
   const parsed = payloadSchema.safeParse(json);
   if (!parsed.success) throw invalid(`The backup content is damaged or incomplete (${describeIssue(parsed.error)}).`);
   const payload = parsed.data;
+  const retiring = (payload.identity.retiringDrops ?? []).map((drop) => drop.url);
   for (const dropUrl of Object.keys(payload.cursors)) {
-    if (!payload.identity.dropUrls.includes(dropUrl)) throw invalid('The backup holds a cursor for a drop the identity does not have.');
+    if (!payload.identity.dropUrls.includes(dropUrl) && !retiring.includes(dropUrl)) throw invalid('The backup holds a cursor for a drop the identity does not have.');
   }
   checkUiPart(payload.ui, payload.identity.id, payload.includesHistory);
   return payload;

@@ -47,7 +47,8 @@ export function backupHandlers(parts: EngineContext, requireUnlocked: () => void
     'backup/exportBegin': async ({ identityId, includeHistory }) => {
       requireUnlocked();
       const identity = stateStore.identity(identityId);
-      const transfer = transfers.begin('export', { kind: 'export', identityId, includeHistory, cursors: stateStore.cursorsOf(identity.dropUrls) });
+      const retiring = stateStore.retiredDropsOf(identityId, now()).map((drop) => drop.url);
+      const transfer = transfers.begin('export', { kind: 'export', identityId, includeHistory, cursors: stateStore.cursorsOf([...identity.dropUrls, ...retiring]) });
       return { transferId: transfer.id };
     },
     'backup/upload': async ({ transferId, offset, data }) => {
@@ -64,6 +65,7 @@ export function backupHandlers(parts: EngineContext, requireUnlocked: () => void
         throw new ApiFailure('bad_input', 'The contacts and messages for the backup arrived incomplete: try again.');
       }
       const identity = stateStore.identity(state.identityId);
+      const retiring = stateStore.retiredDropsOf(state.identityId, now());
       const { privateKey } = stateStore.keyPair(state.identityId);
       const payload = {
         schema: BACKUP_PAYLOAD_SCHEMA,
@@ -77,9 +79,12 @@ export function backupHandlers(parts: EngineContext, requireUnlocked: () => void
           dropUrls: identity.dropUrls,
           dropBits: identity.dropBits,
           createdAt: identity.createdAt,
+          // A move's overlap (or a removal's) goes on after a restore: the old drop is read until its end.
+          retiringDrops: retiring,
+          dropsEpoch: stateStore.dropsEpoch(state.identityId),
         },
-        // A drop removed since the export began has no cursor to keep.
-        cursors: Object.fromEntries(Object.entries(state.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl))),
+        // A drop removed (or retired) since the export began has no cursor to keep.
+        cursors: Object.fromEntries(Object.entries(state.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl) || retiring.some((drop) => drop.url === dropUrl))),
         includesHistory: state.includeHistory,
         ui,
       } as BackupPayload; // checked completely by sealBackup
@@ -117,8 +122,12 @@ export function backupHandlers(parts: EngineContext, requireUnlocked: () => void
       if (opened.kind === 'identity') {
         restored = await stateStore.addIdentity({ ...opened.identity.summary, id: randomUUID(), createdAt: now() }, opened.identity.privateKey);
       } else {
-        const { id, alias, publicKey, dropUrls, dropBits, createdAt } = opened.payload.identity;
-        restored = await stateStore.restoreIdentity({ id, alias, publicKey, dropUrls, dropBits, createdAt }, opened.privateKey, opened.payload.cursors);
+        const { id, alias, publicKey, dropUrls, dropBits, createdAt, retiringDrops, dropsEpoch } = opened.payload.identity;
+        restored = await stateStore.restoreIdentity({ id, alias, publicKey, dropUrls, dropBits, createdAt }, opened.privateKey, opened.payload.cursors, {
+          retiredDrops: retiringDrops,
+          dropsEpoch,
+          now: now(),
+        });
         // A backup carries no sessions: whatever the sessions file still holds for this id was sealed for
         // the identity's earlier life (stateStore gave it a new session epoch) and is dropped here.
         await parts.sessions.forgetIdentity(id);
