@@ -1,107 +1,150 @@
 /**
- * Camouflage (PROTOCOL-V1.md 1d): a classifier that sees what a server or drop co-tenant sees cannot tell
- * v0 PDUs from v1 PDUs (Init, Session, PING in equal shares) better than a coin.
+ * Camouflage (PROTOCOL-V1.md 1d, issue 14): a classifier that sees what a server or drop co-tenant sees
+ * cannot tell v0, Init, Session and PING PDUs apart better than a coin, for each of the six pairs
+ * (test/v1/camouflage.ts has the classifier and the PDU sources; all randomness is seeded).
  *
- * Size: 100,000 PDUs per class do not fit the 30 s budget on the 2-core VM (sealing alone costs
- * ~0.35-0.4 ms per PDU there), so the test uses N = 20,000 per class: trained on half, scored on the other
- * half (M = 20,000 test PDUs). Under "indistinguishable" each test prediction is a fair coin, so the
- * accuracy is Binomial(M, 1/2) / M with standard deviation 0.5 / √M = 0.0035; the bound is the two-sided
- * 99.9 % quantile 3.29 × 0.5 / √M = ±0.0116 (at N = 100,000 it would be ±0.0052, inside the design's ±0.01).
+ * Size: the issue's 100,000 PDUs per class is `npm run bench:camouflage` (worker threads, minutes). Here
+ * N = 6,000 per class (about 0.45 ms of CPU per PDU made and counted, ~15 s): each pair's classifier is trained
+ * on 3,000 of each class and scored on the other 3,000 of each (M = 6,000 test PDUs per pair). Under
+ * "indistinguishable" the accuracy is Binomial(M, 1/2) / M with standard deviation 0.5 / √M = 0.0065; the
+ * bound is 99.9 % for the six pairs together (Bonferroni, z = 3.76): ±0.0243.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
-import { sealNativeBox, prepareIdentity } from '../../electron/workers/nativeBox.js';
-import { PAYLOAD_LENGTH, PDU_LENGTH } from '../../shared/protocol/boxTypes.js';
-import { generateKeyPair } from '../../electron/core/v1/primitives.js';
-import { type SessionState, initiate, pingBody, seal } from '../../electron/core/v1/session.js';
-import { Classifier } from './camouflage.js';
-import { establish, sealed, text } from './helpers.js';
+import { PDU_LENGTH } from '../../electron/core/v1/session.js';
+import {
+  Classifier,
+  PDU_CLASSES,
+  PDU_CLASS_PAIRS,
+  type Histogram,
+  type PairModel,
+  Z_999_SIX,
+  addToHistogram,
+  coinBound,
+  emptyHistogram,
+  generatePdus,
+  jacobi,
+  onCurve,
+  pairKey,
+  scoreClass,
+  trainPair,
+  v0Recipients,
+} from './camouflage.js';
+import { openNativeBox, prepareIdentity } from '../../electron/workers/nativeBox.js';
 
-const N = Number(process.env.CAMO_N ?? 20_000);
-const Z_999 = 3.29;
+const N = Number(process.env.CAMO_N ?? 6_000);
+const HALF = N / 2;
 
-function v0Pdus(count: number): Uint8Array[] {
-  const sender = prepareIdentity(generateNativeKeyPair());
-  const recipients = Array.from({ length: 8 }, () => generateNativeKeyPair().publicKey);
-  return Array.from({ length: count }, (_, i) => {
-    // A realistic payload: JSON then zero padding (what v0 senders put in the box).
-    const payload = new Uint8Array(PAYLOAD_LENGTH);
-    payload.set(Buffer.from(JSON.stringify({ version: 1, time_stamp: Date.now(), acknowledge_id: randomBytes(16).toString('hex'), sender: 'x'.repeat(64), model: 'box_message', data: JSON.stringify({ msg: `hello ${i}` }) })));
-    const pdu = new Uint8Array(PDU_LENGTH);
-    pdu.set(sealNativeBox(sender, recipients[i % recipients.length]!, payload), 1);
-    return pdu;
-  });
-}
-
-function v1Pdus(count: number): Uint8Array[] {
+function pdus(kind: (typeof PDU_CLASSES)[number], count: number, seed: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  let session: SessionState | null = null;
-  let init: SessionState | null = null;
-  for (let i = 0; out.length < count; i++) {
-    if (i % 100 === 0) {
-      session = establish(1, 2).bob;
-      init = initiate({ ourIdentity: generateKeyPair(), theirIdentityPublic: generateKeyPair().publicKey }, 1);
-    }
-    const kind = i % 3;
-    if (kind === 0) {
-      const r = sealed(seal(init!, text(`init ${i}`), {}, 1));
-      init = r.state.ns >= 120 ? init : r.state;
-      out.push(r.pdu);
-    } else {
-      const r = sealed(seal(session!, kind === 1 ? text(`hello ${i}`) : pingBody(), { copies: 2 }, 1));
-      session = r.state;
-      out.push(...r.pdus.slice(0, Math.min(2, count - out.length)));
-    }
-  }
+  generatePdus(kind, count, seed, (pdu) => out.push(pdu));
   return out;
 }
 
 describe('v1 camouflage', () => {
-  it(`a byte-histogram + curve + structure classifier scores 0.5 ± ${(Z_999 * 0.5 / Math.sqrt(N)).toFixed(4)} on ${N} v0 vs ${N} v1 PDUs`, () => {
+  it(`a byte-histogram + curve + structure classifier scores 0.5 ± ${coinBound(N, Z_999_SIX).toFixed(4)} on every pair of v0, Init, Session and PING PDUs (${N} per class)`, () => {
     const started = performance.now();
-    const v0 = v0Pdus(N);
-    const v1 = v1Pdus(N);
-    const half = N / 2;
-    const classifier = new Classifier();
-    for (let i = 0; i < half; i++) {
-      classifier.train(v0[i]!, 0);
-      classifier.train(v1[i]!, 1);
+    const histograms = new Map<string, Histogram>();
+    for (const kind of PDU_CLASSES) {
+      const histogram = emptyHistogram();
+      generatePdus(kind, HALF, 'train', (pdu) => {
+        expect(pdu.length === PDU_LENGTH && pdu[0] === 0).toBe(true);
+        addToHistogram(histogram, pdu);
+      });
+      // E is a fresh public key in every class: always on the curve, never on the twist.
+      expect(histogram.shaped).toBe(HALF);
+      expect(histogram.curve).toBe(HALF);
+      histograms.set(kind, histogram);
     }
-    classifier.finish();
-    let correct = 0;
-    for (let i = half; i < N; i++) {
-      if (classifier.classify(v0[i]!) === 0) correct++;
-      if (classifier.classify(v1[i]!) === 1) correct++;
+    // The v0 class is made of real v0 boxes: the v0 decoder opens them (each is sealed to one of 8 keys).
+    const recipients = v0Recipients('train').map(prepareIdentity);
+    let opened = 0;
+    generatePdus('v0', 40, 'train', (pdu) => {
+      const box = pdu.subarray(1);
+      if (recipients.some((recipient) => openNativeBox(recipient, box) !== null)) opened++;
+    });
+    expect(opened).toBe(40);
+    const models = new Map<string, PairModel>(PDU_CLASS_PAIRS.map(([a, b]) => [pairKey(a, b), trainPair(histograms.get(a)!, histograms.get(b)!)]));
+    const correct = new Map<string, number>();
+    for (const kind of PDU_CLASSES) {
+      const scorer = scoreClass(kind, models);
+      generatePdus(kind, HALF, 'test', scorer.visit);
+      for (const [key, count] of scorer.correct) correct.set(key, (correct.get(key) ?? 0) + count);
     }
-    const m = 2 * half;
-    const accuracy = correct / m;
-    const bound = (Z_999 * 0.5) / Math.sqrt(m);
+    const bound = coinBound(N, Z_999_SIX);
+    const lines = PDU_CLASS_PAIRS.map(([a, b]) => {
+      const key = pairKey(a, b);
+      return { key, accuracy: correct.get(key)! / N, selected: models.get(key)!.selected };
+    });
     console.log(
-      `camouflage: N = ${N} per class, ${m} test PDUs, accuracy ${accuracy.toFixed(4)} (bound ±${bound.toFixed(4)}), E on curve v0 ${classifier.curveShare(0)} v1 ${classifier.curveShare(1)}, ${classifier.selected} of 2149 offsets pass chi-square at 1 %, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `camouflage: N = ${N} per class, ${N} test PDUs per pair, bound ±${bound.toFixed(4)}; ${lines.map((l) => `${l.key} ${l.accuracy.toFixed(4)} (${l.selected} offsets)`).join(', ')}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    expect(v1.every((pdu) => pdu.length === PDU_LENGTH && pdu[0] === 0)).toBe(true);
-    expect(classifier.curveShare(0)).toBe(1);
-    expect(classifier.curveShare(1)).toBe(1);
-    expect(Math.abs(accuracy - 0.5)).toBeLessThanOrEqual(bound);
-  }, 120_000);
+    for (const line of lines) expect(Math.abs(line.accuracy - 0.5), line.key).toBeLessThanOrEqual(bound);
+  }, 180_000);
 
-  it('the same classifier does tell apart a PDU format that leaks structure (the test has power)', () => {
-    const v0 = v0Pdus(2000);
-    // A naive v1 that sent its tag in clear and zero-padded its header: what the camouflage rules out.
-    const leaky = v0Pdus(2000).map((pdu) => {
+  it('the same classifier tells apart PDU formats that leak structure (the test has power)', { timeout: 60_000 }, () => {
+    const [v0, others] = [pdus('v0', 2000, 'power'), pdus('v0', 2000, 'power other')];
+    // A naive v1 that sent its tag in clear and zero-padded: what the camouflage rules out.
+    const zeroed = others.map((pdu) => {
       const copy = pdu.slice();
       copy.fill(0, 33, 41);
       return copy;
     });
-    const classifier = new Classifier();
-    for (let i = 0; i < 1000; i++) {
-      classifier.train(v0[i]!, 0);
-      classifier.train(leaky[i]!, 1);
+    // Subtler: one byte below 64 in every PDU (a small length or count in clear), and E as random bytes
+    // instead of a public key (off the curve half the time).
+    const smallByte = others.map((pdu) => {
+      const copy = pdu.slice();
+      copy[500]! &= 0x3f;
+      return copy;
+    });
+    const twist = others.map((pdu, i) => {
+      const copy = pdu.slice();
+      if (i % 2 === 0) for (let k = 0; onCurve(copy.subarray(1, 33)); k++) copy[1 + (k % 31)]! ^= 1 + (k >> 5);
+      return copy;
+    });
+    const accuracy = (leaky: Uint8Array[]) => {
+      const classifier = new Classifier();
+      for (let i = 0; i < 1000; i++) {
+        classifier.train(v0[i]!, 0);
+        classifier.train(leaky[i]!, 1);
+      }
+      classifier.finish();
+      let correct = 0;
+      for (let i = 1000; i < 2000; i++) correct += (classifier.classify(v0[i]!) === 0 ? 1 : 0) + (classifier.classify(leaky[i]!) === 1 ? 1 : 0);
+      return correct / 2000;
+    };
+    const scores = { zeroed: accuracy(zeroed), smallByte: accuracy(smallByte), twist: accuracy(twist) };
+    console.log(`camouflage power: accuracy on leaky formats ${JSON.stringify(scores)}`);
+    expect(scores.zeroed).toBeGreaterThan(0.99);
+    // A quarter of the values at one offset: 0.875 for a perfect classifier on that byte alone; half the
+    // keys on the twist: 0.75 at best. Trained on 1,000 of each, the noise of the other selected offsets
+    // costs some of that (0.67 and 0.66 here), still far outside the camouflage bound (a standard
+    // deviation of the score is 0.011 on 2,000 test PDUs).
+    expect(scores.smallByte).toBeGreaterThan(0.6);
+    expect(scores.twist).toBeGreaterThan(0.6);
+  });
+
+  it('the curve test agrees with Euler’s criterion and knows the base point and a twist point', () => {
+    const p = 2n ** 255n - 19n;
+    const euler = (a: bigint): number => {
+      let result = 1n;
+      let base = a % p;
+      for (let e = (p - 1n) / 2n; e > 0n; e >>= 1n) {
+        if (e & 1n) result = (result * base) % p;
+        base = (base * base) % p;
+      }
+      return result === 1n ? 1 : result === 0n ? 0 : -1;
+    };
+    let seed = 0x1234567n;
+    for (let i = 0; i < 300; i++) {
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) % 2n ** 256n;
+      expect(jacobi(seed % p, p)).toBe(euler(seed % p));
     }
-    classifier.finish();
-    let correct = 0;
-    for (let i = 1000; i < 2000; i++) correct += (classifier.classify(v0[i]!) === 0 ? 1 : 0) + (classifier.classify(leaky[i]!) === 1 ? 1 : 0);
-    expect(correct / 2000).toBeGreaterThan(0.99);
+    const u = (value: number) => {
+      const bytes = new Uint8Array(32);
+      bytes[0] = value;
+      return bytes;
+    };
+    // u = 2 and 3 lie on the twist (u³ + Au² + u is not a square mod p), 4 and 9 on the curve.
+    expect([2, 3, 4, 9].map((value) => onCurve(u(value)))).toEqual([false, false, true, true]);
   });
 });

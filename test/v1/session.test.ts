@@ -128,6 +128,27 @@ describe('v1 session', () => {
     expect(JSON.stringify(alice)).toBe(aliceBefore);
     expect(JSON.parse(JSON.stringify(o.state))).toEqual(o.state);
     expect(Object.values(o.state).every((v) => ['string', 'number', 'boolean', 'object', 'undefined'].includes(typeof v))).toBe(true);
+    // The nested parts too: skipped seeds taken out (n = 2 before n = 1), an ackv marking sent messages,
+    // and the initiator's init fields dropped on confirmation.
+    let carol = o.state;
+    const skippedOne = sealed(seal(r.state, text('y'), {}, NOW));
+    const second = sealed(seal(skippedOne.state, text('z'), {}, NOW));
+    carol = opened(openSession(carol, second.pdu, NOW)).state;
+    const withSkipped = JSON.stringify(carol);
+    expect(carol.recv.some((epoch) => epoch.skipped.length > 0)).toBe(true);
+    const usedSkipped = opened(openSession(carol, skippedOne.pdu, NOW)).state;
+    expect(JSON.stringify(carol)).toBe(withSkipped);
+    const answer = sealed(seal(usedSkipped, text('ack'), {}, NOW));
+    const bobBefore = JSON.stringify(second.state);
+    const acked = opened(openSession(second.state, answer.pdu, NOW));
+    expect(acked.acked.length).toBeGreaterThan(0);
+    expect(JSON.stringify(second.state)).toBe(bobBefore);
+    const fresh = establish(NOW);
+    const initiatorBefore = JSON.stringify(fresh.alice);
+    expect(fresh.alice.init).toBeDefined();
+    const reply = sealed(seal(fresh.bob, text('r'), {}, NOW));
+    expect(opened(openSession(fresh.alice, reply.pdu, NOW)).state.init).toBeUndefined();
+    expect(JSON.stringify(fresh.alice)).toBe(initiatorBefore);
   });
 
   it('refuses message W+1 of one sending epoch with window_full, and opens a new epoch once the peer answers', () => {

@@ -2,7 +2,8 @@
  * Protocol v1 primitives on node:crypto (PROTOCOL-V1.md 1c "Primitives"): X25519 on raw 32-byte keys,
  * HKDF-SHA256 (RFC 5869), HMAC-SHA256, AES-256-GCM. Same speed rules as electron/workers/nativeBox.ts
  * (which the layering rule keeps out of reach of electron/core): keys are imported from JWK, which is an
- * order of magnitude cheaper than DER, and a failed GCM tag returns null without capturing a stack.
+ * order of magnitude cheaper than DER (fresh keys too), and a failed GCM tag returns null without
+ * capturing a stack.
  *
  * Randomness is injectable (`RandomSource`) so known-answer vectors can be generated deterministically;
  * the default draws from the OS and generates key pairs natively.
@@ -85,16 +86,38 @@ export function importPrivate(pair: RawKeyPair): KeyObject {
 }
 
 /**
- * A fresh X25519 key from 32 CSPRNG bytes (X25519 clamps them itself), imported as PKCS#8, never through
+ * A private key object and its public half from 32 raw bytes. JWK import, not PKCS#8: on Node 20 with
+ * OpenSSL 3 a DER import goes through the decoder framework and costs ~0.5 ms (about 14 X25519s), a JWK
+ * import ~0.05 ms, and every sealed PDU and ratchet step makes a fresh key. A private JWK is imported
+ * from `d` alone (OpenSSL derives the public half; `x` must be present but is not read), so the public
+ * half is read back from the key's own JWK export. Should a Node version ever insist on a matching `x`,
+ * the DER import still works.
+ */
+function privateKeyFromRaw(privateKey: Buffer): { key: KeyObject; publicKey: Buffer } {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: privateKey.toString('base64url'), x: UNREAD_X }, format: 'jwk' });
+  } catch {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+  }
+  const x = key.export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new Error('X25519 key export gave no public half');
+  return { key, publicKey: Buffer.from(x, 'base64url') };
+}
+
+/** The placeholder public half of a private JWK import (see `privateKeyFromRaw`). */
+const UNREAD_X = Buffer.alloc(KEY_LENGTH).toString('base64url');
+
+/**
+ * A fresh X25519 key from 32 CSPRNG bytes (X25519 clamps them itself), never through
  * `generateKeyPairSync`: on Node 20 a key pair job collected by the garbage collector while the same
  * key's JWK is being exported locks that key's mutex a second time, and the thread waits for ever (seen
- * as a silent test stall; gdb: `~KeyGenJob` inside `ExportJWKEdKey`). The public half is read from SPKI.
+ * as a silent test stall; gdb: `~KeyGenJob` inside `ExportJWKEdKey`). Keys imported here come from no
+ * job, so exporting their JWK is safe.
  */
 export function freshX25519(): { key: KeyObject; publicKey: Buffer; privateKey: Buffer } {
   const privateKey = randomBytes(KEY_LENGTH);
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  return { key, publicKey: spki.subarray(spki.length - KEY_LENGTH), privateKey };
+  return { ...privateKeyFromRaw(privateKey), privateKey };
 }
 
 /** A fresh key pair: from the system CSPRNG by default, or derived from `random` (vectors only). */
@@ -113,20 +136,13 @@ export interface Ephemeral {
 }
 
 export function generateEphemeral(random?: RandomSource): Ephemeral {
-  if (!random) {
-    const fresh = freshX25519();
-    return { publicKey: new Uint8Array(fresh.publicKey), key: fresh.key };
-  }
-  const pair = keyPairFromPrivate(random(KEY_LENGTH));
-  const jwk = { kty: 'OKP', crv: 'X25519', x: asBuffer(pair.publicKey).toString('base64url'), d: asBuffer(pair.privateKey).toString('base64url') };
-  return { publicKey: pair.publicKey, key: createPrivateKey({ key: jwk, format: 'jwk' }) };
+  const fresh = random ? privateKeyFromRaw(asBuffer(random(KEY_LENGTH))) : freshX25519();
+  return { publicKey: new Uint8Array(fresh.publicKey), key: fresh.key };
 }
 
 /** The key pair of a raw private key (clamping is X25519's own). */
 export function keyPairFromPrivate(privateKey: Uint8Array): RawKeyPair {
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, asBuffer(privateKey)]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  return { publicKey: new Uint8Array(spki.subarray(spki.length - KEY_LENGTH)), privateKey: new Uint8Array(privateKey) };
+  return { publicKey: new Uint8Array(privateKeyFromRaw(asBuffer(privateKey)).publicKey), privateKey: new Uint8Array(privateKey) };
 }
 
 /** X25519; null for a malformed or low-order peer key (node:crypto refuses an all-zero secret): hostile input. */
