@@ -53,6 +53,7 @@ export const channelSpecs = {
   'identities/contactCard': {},
   'sessions/status': {},
   'sessions/confirmReset': {},
+  'contacts/revokeTickets': {},
   'identities/addDrop': {},
   'identities/removeDrop': {},
   'identities/moveDrop': {},

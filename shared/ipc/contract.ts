@@ -470,6 +470,14 @@ export const requestSchemas = {
    * contact with nothing pending is left as it is.
    */
   'sessions/confirmReset': z.object({ identityId: id, contactPublicKey: hex64, accept: z.boolean() }),
+  /**
+   * Revokes the tickets the identity handed a contact for its closed drops (on block or delete of the
+   * contact): the engine strikes them at the drop servers (PROTOCOL-V1 3c L1), which then refuse them,
+   * and hands that contact no more unless the identity writes to it again. Answers how many drops'
+   * strikes the servers took and how many are still pending (sent again later); 0 and 0 when the
+   * contact was handed none.
+   */
+  'contacts/revokeTickets': z.object({ identityId: id, contactPublicKey: hex64 }),
   /** Opens one more drop for an identity on another (or the same) drop server, with the identity's drop range. */
   'identities/addDrop': z.object({ identityId: id, serverUrl: httpUrl }),
   /** Stops using one of an identity's drops (never its last one). Contacts keep writing there until told. */
@@ -774,6 +782,7 @@ export interface ResponseMap {
   'identities/contactCard': ContactCard;
   'sessions/status': SessionsStatus;
   'sessions/confirmReset': SessionsStatus;
+  'contacts/revokeTickets': { struck: number; pending: number };
   'identities/addDrop': IdentitySummary;
   'identities/removeDrop': IdentitySummary;
   'identities/moveDrop': IdentitySummary;

@@ -16,6 +16,7 @@ import { backupHandlers } from './backupHandlers.js';
 import { deviceHandlers } from './deviceHandlers.js';
 import { fileHandlers } from './fileHandlers.js';
 import { dropHandlers } from '../drops/moveDrop.js';
+import { flushRevocations, markRevoked } from '../spam/revocation.js';
 
 const DEFAULT_VERSION = '0.1.0';
 const NO_CAPABILITIES: Capabilities = {
@@ -146,6 +147,12 @@ export function buildHandlers(parts: EngineContext): ApiHandlers {
         parts.emit('sessions/changed', { identityId });
       }
       return sessionsStatus(parts.sessions, identityId, options.protocolV1 ?? PROTOCOL_V1_DEFAULT, now());
+    },
+    'contacts/revokeTickets': async ({ identityId, contactPublicKey }) => {
+      requireUnlocked();
+      stateStore.identity(identityId);
+      await markRevoked(stateStore, identityId, contactPublicKey);
+      return flushRevocations(stateStore, (url, body) => parts.network.client.postJson(url, body), identityId, now());
     },
     'poller/setPaused': async ({ paused }) => {
       poller.setPaused(paused);

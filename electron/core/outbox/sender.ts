@@ -39,7 +39,8 @@ import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } 
 import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
 import { createStamper, type Stamper, type StampProgress } from '../spam/stamper.js';
 import { postStamped } from './stampedPost.js';
-import { takeTicket, ticketsToHandOut } from '../spam/ticketWallet.js';
+import { forgetTickets, noteBatchGiven, takeTicket, ticketsToHandOut, type TicketsDue } from '../spam/ticketWallet.js';
+import { flushRevocations } from '../spam/revocation.js';
 import { buildTicketsMessages } from '../../../shared/modules/tickets.js';
 import { MAX_TARGETS, awaitsAcknowledgement, chooseSealed, copiesOf, dropSealed, freeTargets, isPosted, needsPosting, pieceAcked, sealedAt, statusEvent, tiedCopies } from './copies.js';
 
@@ -122,7 +123,7 @@ export class Sender {
       logger: options.logger,
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
-      post: (dropUrl, pdu, record) => this.postOne(dropUrl, pdu, this.closing.signal, undefined, this.walletFor(record.identityId, record.recipientKey, dropUrl)),
+      post: (dropUrl, pdu, record) => this.postOne(dropUrl, pdu, this.closing.signal, undefined, this.walletFor(record.identityId, record.recipientKey, dropUrl), this.forgetterFor(record.identityId, record.recipientKey, dropUrl)),
     });
     options.v1?.onPeerAcked((identityId, peerHex, refs) => this.notePeerAcked(identityId, peerHex, refs));
     options.v1?.onSessionsCommitted((identityId, peerHex) => this.retryWaiting(identityId, peerHex));
@@ -409,7 +410,13 @@ export class Sender {
    */
   postOwn(dropUrls: readonly string[], pdu: Uint8Array): Promise<void> {
     const signal = this.closing.signal;
-    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal);
+    // A PING to a closed drop goes with a ticket of the wallet for that drop when there is one (the
+    // drop is the contact's, so any of our identities' tickets for it will do): else it would spend
+    // one of the drop's daily introductions, and a stamp.
+    const post = (url: string, bytes: Uint8Array) => {
+      const holder = this.options.stateStore.locked ? undefined : this.options.stateStore.walletHolders(url)[0];
+      return this.postOne(url, bytes, signal, undefined, holder ? this.walletFor(holder.identityId, holder.contactKey, url) : undefined, holder ? this.forgetterFor(holder.identityId, holder.contactKey, url) : undefined);
+    };
     const task: Promise<void> = postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal })
       .then(() => undefined)
       .catch((err: unknown) => this.options.logger.warn('own message not posted', { error: err instanceof Error ? err.message : 'unknown' }))
@@ -488,7 +495,7 @@ export class Sender {
     const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
     const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack) : encodeDropMessage(ack)));
     const signal = this.closing.signal;
-    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal, undefined, this.walletFor(identityId, recipientKey, url));
+    const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal, undefined, this.walletFor(identityId, recipientKey, url), this.forgetterFor(identityId, recipientKey, url));
     await postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal });
   }
 
@@ -503,8 +510,14 @@ export class Sender {
     signal: AbortSignal,
     onStampProgress?: (progress: StampProgress) => void,
     nextTicket?: () => Promise<Uint8Array | null>,
+    forgetTickets?: () => Promise<void>,
   ): Promise<void> {
-    return postStamped(this.options.client(), this.stamper, dropUrl, pdu, { signal, ...(onStampProgress ? { onStampProgress } : {}), ...(nextTicket ? { nextTicket } : {}) });
+    return postStamped(this.options.client(), this.stamper, dropUrl, pdu, {
+      signal,
+      ...(onStampProgress ? { onStampProgress } : {}),
+      ...(nextTicket ? { nextTicket } : {}),
+      ...(forgetTickets ? { forgetTickets } : {}),
+    });
   }
 
   /** Takes tickets the contact handed this identity for that drop (ticketWallet.ts). */
@@ -512,10 +525,17 @@ export class Sender {
     return () => takeTicket(this.options.stateStore, identityId, contactKey, dropUrl, this.options.now()).catch(() => null);
   }
 
+  /** Empties that wallet when the drop refuses its tickets as spent (the owner revoked them). */
+  private forgetterFor(identityId: string, contactKey: string, dropUrl: string): () => Promise<void> {
+    return () => forgetTickets(this.options.stateStore, identityId, contactKey, dropUrl).catch(() => undefined);
+  }
+
   /**
    * The first time an identity writes to a contact, the contact is handed tickets for each of the
    * identity's closed drops (ticketWallet.ts), as messages of their own that the UI does not track
-   * (no receipt, no re-posting: a contact who misses them gets in by stamp, as before).
+   * (no receipt, no re-posting: a contact who misses them gets in by stamp, as before); a later
+   * message hands a fresh batch when the contact is estimated to run low (ticketBatches.ts). Strikes
+   * of revoked contacts' tickets still pending go out first (revocation.ts).
    */
   private async handOutTickets(request: ParsedRequestOf<'messages/send'>): Promise<void> {
     const { stateStore } = this.options;
@@ -523,6 +543,10 @@ export class Sender {
     const pair = `${request.identityId}:${contactKey}`;
     // Our own devices (sibling sync) read our drops as we do: they need no tickets for them.
     if (this.handingOut.has(pair) || contactKey === stateStore.identity(request.identityId).publicKey) return;
+    if (stateStore.closedDrops(request.identityId).some((claim) => claim.revoking.length > 0)) {
+      const client = this.options.client();
+      await flushRevocations(stateStore, (url, body) => client.postJson(url, body), request.identityId, this.options.now());
+    }
     const due = ticketsToHandOut(stateStore, request.identityId, contactKey, this.options.now());
     if (due.length === 0) return;
     const identity = stateStore.identity(request.identityId);
@@ -534,9 +558,8 @@ export class Sender {
     }
   }
 
-  private async handOut(request: ParsedRequestOf<'messages/send'>, identity: ReturnType<StateStore['identity']>, due: { dropUrl: string; tickets: string[] }[]): Promise<void> {
-    const contactKey = request.recipient.publicKey;
-    for (const { dropUrl, tickets } of due) {
+  private async handOut(request: ParsedRequestOf<'messages/send'>, identity: ReturnType<StateStore['identity']>, due: TicketsDue[]): Promise<void> {
+    for (const { dropUrl, tickets, batch } of due) {
       if (this.closing.signal.aborted) return;
       const messages = buildTicketsMessages(dropUrl, tickets, {
         sender: identity.publicKey,
@@ -553,7 +576,7 @@ export class Sender {
       await this.jobs.get(localId)?.done;
       const record = this.options.stateStore.outboxRecord(localId);
       if (!record || !isPosted(record)) continue;
-      await this.options.stateStore.noteTicketsGiven(request.identityId, dropUrl, contactKey);
+      await noteBatchGiven(this.options.stateStore, request.identityId, dropUrl, batch, this.options.now());
     }
   }
 
@@ -619,7 +642,7 @@ export class Sender {
             client: this.options.client,
             dropUrls: this.health.rank(free.map((target) => snapshot.targets[target]!)),
             pdu: new Uint8Array(0),
-            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job) : undefined, this.walletFor(snapshot.identityId, snapshot.recipientKey, url)),
+            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job) : undefined, this.walletFor(snapshot.identityId, snapshot.recipientKey, url), this.forgetterFor(snapshot.identityId, snapshot.recipientKey, url)),
             pduFor: (url) => {
               const sealed = chooseSealed(snapshot, piece, targetOf(url), tied);
               if (sealed === null) return null;
@@ -709,7 +732,7 @@ export class Sender {
           client: this.options.client,
           dropUrls: record.dropUrls,
           pdu,
-          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job), this.walletFor(record!.identityId, record!.recipientKey, url)),
+          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job), this.walletFor(record!.identityId, record!.recipientKey, url), this.forgetterFor(record!.identityId, record!.recipientKey, url)),
           retry: this.options.retry,
           budget: this.options.retryBudget,
           signal: job.abort.signal,

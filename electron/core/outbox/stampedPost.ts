@@ -25,7 +25,16 @@ export interface StampedPostOptions {
    * and a 409 Ticket spent takes the next one at once.
    */
   nextTicket?(): Promise<Uint8Array | null>;
+  /**
+   * Empties the wallet for this drop: called when two tickets in a row are refused as spent, which
+   * is what the owner's revocation looks like (a ticket leaves the wallet before it is used, so an
+   * honest wallet holds no spent ones); the POST then goes without a ticket.
+   */
+  forgetTickets?(): Promise<void>;
 }
+
+/** Tickets in a row refused as spent after which the wallet counts as revoked. */
+const REVOKED_AFTER_SPENT = 2;
 
 /** Tickets tried for one POST before it goes without one (a wallet of spent tickets is emptied by later POSTs). */
 const MAX_SPENT_TICKETS = 5;
@@ -81,7 +90,10 @@ export async function postStamped(client: DropClient, stamper: Stamper, dropUrl:
     });
   let result = await post((await options.nextTicket?.()) ?? null);
   for (let spent = 1; result.status === 409 && result.error === SPAM_ERRORS.ticketSpent && spent <= MAX_SPENT_TICKETS; spent++) {
-    result = await post(spent < MAX_SPENT_TICKETS ? ((await options.nextTicket?.()) ?? null) : null);
+    const revoked = spent >= REVOKED_AFTER_SPENT && options.forgetTickets !== undefined;
+    if (revoked) await options.forgetTickets!();
+    result = await post(spent < MAX_SPENT_TICKETS && !revoked ? ((await options.nextTicket?.()) ?? null) : null);
+    if (revoked) break;
   }
   if (result.status === 200) return;
   const last = refusal as DropRequestError | null;

@@ -1,7 +1,9 @@
 /**
  * Tickets between the engine's identities and their contacts (PROTOCOL-V1 section 3c L1):
  * - handing out: the first time an identity writes to a contact, the contact is handed 60 fresh
- *   tickets for each of the identity's closed drops (`dd_tickets` messages, shared/modules/tickets.ts);
+ *   tickets for each of the identity's closed drops (`dd_tickets` messages, shared/modules/tickets.ts),
+ *   and a fresh batch with a later message when it is estimated to hold a third of that or fewer
+ *   (ticketBatches.ts: the messages that came from it through the drop are counted here);
  * - receiving: tickets a contact hands us go into the wallet (stateStore, sealed at rest) under that
  *   contact and that drop URL, never to the UI. They are used only for posts to that contact, so a
  *   contact handing out tickets for someone else's drop can spoil nothing but its own mail;
@@ -12,7 +14,8 @@ import { decodeTickets, TICKETS_TYPE, type TicketsContent } from '../../../share
 import { fromBase64Url, toBase64Url } from '../../../shared/protocol/encoding.js';
 import type { IncomingMessage } from '../../../shared/ipc/contract.js';
 import type { StateStore } from '../state/stateStore.js';
-import { mintTickets, ticketInfo } from './tickets.js';
+import { ticketInfo } from './tickets.js';
+import { batchTickets, liveBatches, newBatch, topUpDue, type TicketBatch } from './ticketBatches.js';
 import { spamSecretOf } from './closedDrops.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 
@@ -50,6 +53,15 @@ export async function receiveTickets(stateStore: StateStore, identityId: string,
   return fresh.length;
 }
 
+/**
+ * Empties the wallet for `contactKey`'s drop `dropUrl`: its owner struck them (revocation) or they
+ * are otherwise refused as spent; from now on posts there go as a stranger's (stamp, introductions).
+ */
+export async function forgetTickets(stateStore: StateStore, identityId: string, contactKey: string, dropUrl: string): Promise<void> {
+  if (stateStore.locked || !contactKey) return;
+  if (stateStore.walletTickets(identityId, contactKey, dropUrl).length > 0) await stateStore.setWalletTickets(identityId, contactKey, dropUrl, []);
+}
+
 /** Takes one usable ticket for posting to `contactKey`'s drop out of the wallet, or null. */
 export async function takeTicket(stateStore: StateStore, identityId: string, contactKey: string, dropUrl: string, nowMs: number): Promise<Uint8Array | null> {
   if (stateStore.locked || !contactKey) return null;
@@ -61,17 +73,67 @@ export async function takeTicket(stateStore: StateStore, identityId: string, con
   return ticket ?? null;
 }
 
-/** The identity's closed drops `contactKey` holds no tickets for yet, each with fresh tickets (base64url). */
-export function ticketsToHandOut(stateStore: StateStore, identityId: string, contactKey: string, nowMs: number): { dropUrl: string; tickets: string[] }[] {
+/** Tickets due to a contact for one of the identity's closed drops: the batch and its tickets (base64url). */
+export interface TicketsDue {
+  dropUrl: string;
+  tickets: string[];
+  batch: TicketBatch;
+}
+
+/**
+ * The identity's closed drops `contactKey` is due tickets for: those it holds none for yet, and those
+ * it is estimated to hold a third of a batch or fewer for (top-up), each with a fresh batch.
+ */
+export function ticketsToHandOut(stateStore: StateStore, identityId: string, contactKey: string, nowMs: number): TicketsDue[] {
   const identity = stateStore.identity(identityId);
-  const due = stateStore.closedDrops(identityId).filter((claim) => identity.dropUrls.includes(claim.url) && !claim.given.includes(contactKey));
+  const due = stateStore
+    .closedDrops(identityId)
+    .filter((claim) => identity.dropUrls.includes(claim.url) && !claim.revoking.includes(contactKey))
+    .filter((claim) => !claim.given.includes(contactKey) || topUpDue(claim.batches, claim.arrived[contactKey] ?? 0, contactKey, nowMs));
   if (due.length === 0) return [];
   const secret = spamSecretOf(stateStore.keyPair(identityId).privateKey);
   return due.map((claim) => {
-    const keyId = Math.max(...claim.keyIds);
-    const tickets = mintTickets({ secret, dropId: parseDropUrl(claim.url).dropId, keyId, count: TICKETS_PER_CONTACT, nowMs });
-    return { dropUrl: claim.url, tickets: tickets.map((t) => toBase64Url(t)) };
+    const batch = newBatch(contactKey, Math.max(...claim.keyIds), nowMs, TICKETS_PER_CONTACT);
+    const tickets = batchTickets(secret, parseDropUrl(claim.url).dropId, batch);
+    return { dropUrl: claim.url, tickets: tickets.map((t) => toBase64Url(t)), batch };
   });
+}
+
+/**
+ * Records a batch as handed out once its message is posted: the contact counts as given, and the
+ * contact's expired batches go, with as many of its counted messages (they used those tickets).
+ */
+export async function noteBatchGiven(stateStore: StateStore, identityId: string, dropUrl: string, batch: TicketBatch, nowMs: number): Promise<void> {
+  await stateStore.updateClosedDrop(identityId, dropUrl, (claim) => {
+    if (!claim.given.includes(batch.contact)) claim.given.push(batch.contact);
+    const live = liveBatches(claim.batches, nowMs);
+    const expired = claim.batches.filter((b) => b.contact === batch.contact && !live.includes(b)).reduce((sum, b) => sum + b.count, 0);
+    if (expired > 0) claim.arrived[batch.contact] = Math.max(0, (claim.arrived[batch.contact] ?? 0) - expired);
+    claim.batches = [...live, { ...batch }];
+  });
+}
+
+/**
+ * Counts the messages of a batch that came from contacts holding tickets for the identity's closed
+ * drop they came through (each took one of them): the top-up estimate of ticketBatches.ts.
+ */
+export async function countArrivals(stateStore: StateStore, messages: readonly IncomingMessage[]): Promise<void> {
+  const counts = new Map<string, Map<string, number>>();
+  for (const message of messages) {
+    const key = `${message.identityId}\n${message.dropUrl}`;
+    let perSender = counts.get(key);
+    if (!perSender) counts.set(key, (perSender = new Map()));
+    perSender.set(message.senderKey, (perSender.get(message.senderKey) ?? 0) + 1);
+  }
+  for (const [key, perSender] of counts) {
+    const [identityId, dropUrl] = key.split('\n') as [string, string];
+    const claims = stateStore.identities().some((i) => i.id === identityId) ? stateStore.closedDrops(identityId) : [];
+    const claim = claims.find((c) => c.url === dropUrl);
+    if (!claim || ![...perSender.keys()].some((sender) => claim.given.includes(sender))) continue;
+    await stateStore.updateClosedDrop(identityId, dropUrl, (stored) => {
+      for (const [sender, n] of perSender) if (stored.given.includes(sender)) stored.arrived[sender] = (stored.arrived[sender] ?? 0) + n;
+    });
+  }
 }
 
 /** Wallet writes one after another: two batches' tickets must not read and write one entry at once. */
@@ -83,6 +145,10 @@ const walletQueues = new WeakMap<StateStore, Promise<unknown>>();
  * array when there were none).
  */
 export function consumeTickets(stateStore: StateStore, messages: IncomingMessage[], nowMs: number, onError: (err: unknown) => void): IncomingMessage[] {
+  if (messages.length > 0) {
+    const counting = (walletQueues.get(stateStore) ?? Promise.resolve()).then(() => (stateStore.locked ? undefined : countArrivals(stateStore, messages))).catch(onError);
+    walletQueues.set(stateStore, counting);
+  }
   const found = messages.map((message) => [message, ticketsOf(message)] as const);
   if (!found.some(([, content]) => content)) return messages;
   for (const [message, content] of found) {

@@ -7,10 +7,11 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 import type { ContactRecord, PostRecord } from '../db/records.js';
 import { useUi } from '../stores/uiStore.js';
 import { useComposerFocus } from '../chat/chatIntents.js';
-import { acceptContact, deleteContact, renameContact, setContactStatus } from './contactActions.js';
+import { acceptContact, renameContact, setContactStatus } from './contactActions.js';
 import { useSession } from '../stores/sessionStore.js';
 import { Fingerprint } from './Fingerprint.js';
 import { RequestBar } from './RequestBar.js';
+import { blockContact, removeContact } from './revokeTickets.js';
 
 const statusText: Record<ContactRecord['status'], string> = {
   unknown: 'Contact request',
@@ -76,7 +77,7 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
           </button>
         )}
         {contact.status !== 'blocked' && (
-          <button type="button" className="danger" onClick={() => void setContactStatus(db, contact, 'blocked')}>
+          <button type="button" className="danger" onClick={() => void blockContact(db, bridge, contact)}>
             Block
           </button>
         )}
@@ -111,7 +112,7 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
               type="button"
               className="danger"
               onClick={() => {
-                void deleteContact(db, contact);
+                void removeContact(db, bridge, contact);
                 useUi.setState({ selectedContactKey: null });
               }}
             >

@@ -6,6 +6,7 @@ import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
 import { type KnownName, lookalikeOf } from './lookalikeNames.js';
 import { acceptContact, setContactStatus } from './contactActions.js';
+import { blockContact } from './revokeTickets.js';
 
 /** A stranger wrote: the user decides before any reply (or receipt of reading) is possible. */
 export function RequestBar({ contact }: { contact: ContactRecord }) {
@@ -65,7 +66,7 @@ export function RequestBar({ contact }: { contact: ContactRecord }) {
         <div className="confirm" role="group" aria-label="Confirm blocking">
           <p>Block {contact.alias}? Everything they send is dropped unread, and they get no receipts. You can unblock them later.</p>
           <div className="button-row">
-            <button type="button" className="danger" onClick={() => void setContactStatus(db, contact, 'blocked')}>
+            <button type="button" className="danger" onClick={() => void blockContact(db, bridge, contact)}>
               Block {contact.alias}
             </button>
             <button type="button" onClick={() => setConfirmingBlock(false)}>

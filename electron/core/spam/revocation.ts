@@ -1,0 +1,80 @@
+/**
+ * Revoking the tickets an identity handed one contact (ticketBatches.ts has the design): on block or
+ * delete of the contact, every closed drop of the identity that handed it tickets marks it `revoking`
+ * and stops handing it more; `flushRevocations` then strikes its live tickets at the server with a
+ * signed policy update (seq + 1) and, once the server took it, forgets the contact's batches. A strike
+ * the server did not take (offline, refused) stays pending and is sent again by the next flush (the
+ * next revocation, or the next message the identity sends).
+ */
+import { parseDropUrl } from '../../../shared/protocol/dropId.js';
+import type { StateStore } from '../state/stateStore.js';
+import { spamSecretOf } from './closedDrops.js';
+import { buildPolicy, sendPolicy, type PolicyPost } from './dropClaim.js';
+import { strikesFor } from './ticketBatches.js';
+
+/** Marks `contactKey` as to be revoked in every closed drop of the identity that handed it tickets; the number of such drops. */
+export async function markRevoked(stateStore: StateStore, identityId: string, contactKey: string): Promise<number> {
+  let marked = 0;
+  for (const claim of stateStore.closedDrops(identityId)) {
+    const handed = claim.given.includes(contactKey) || claim.batches.some((b) => b.contact === contactKey);
+    if (!handed || claim.revoking.includes(contactKey)) continue;
+    await stateStore.updateClosedDrop(identityId, claim.url, (stored) => {
+      stored.revoking.push(contactKey);
+      // Not given any more: were the contact written to again (unblocked), it would get fresh tickets.
+      stored.given = stored.given.filter((c) => c !== contactKey);
+    });
+    marked++;
+  }
+  return marked;
+}
+
+export interface FlushOutcome {
+  /** Drops whose pending strikes the server took. */
+  struck: number;
+  /** Drops with strikes still pending. */
+  pending: number;
+}
+
+/** One flush at a time per state store: two flushes must not send the same seq. */
+const flushing = new WeakMap<StateStore, Promise<unknown>>();
+
+/** Sends the pending strikes of every closed drop of the identity. Never throws for a server's answer. */
+export function flushRevocations(stateStore: StateStore, post: PolicyPost, identityId: string, nowMs: number): Promise<FlushOutcome> {
+  const run = async (): Promise<FlushOutcome> => {
+    const outcome: FlushOutcome = { struck: 0, pending: 0 };
+    if (stateStore.locked || !stateStore.identities().some((i) => i.id === identityId)) return outcome;
+    const claims = stateStore.closedDrops(identityId).filter((c) => c.revoking.length > 0);
+    if (claims.length === 0) return outcome;
+    const secret = spamSecretOf(stateStore.keyPair(identityId).privateKey);
+    for (const claim of claims) {
+      const { dropId } = parseDropUrl(claim.url);
+      let seq = claim.seq;
+      let failed = false;
+      for (const contact of claim.revoking) {
+        for (const strikes of strikesFor(secret, dropId, claim.batches, contact, nowMs)) {
+          const policy = buildPolicy({ secret, dropUrl: claim.url, seq: seq + 1, keyIds: claim.keyIds, introPerDay: claim.introPerDay, strikes });
+          const answer = await sendPolicy(post, claim.url, policy).catch(() => null);
+          if (!answer?.ok) {
+            failed = true;
+            break;
+          }
+          seq = answer.seq;
+          // Each update taken is recorded at once: the next one needs its seq, also after a restart.
+          await stateStore.updateClosedDrop(identityId, claim.url, (stored) => void (stored.seq = seq));
+        }
+        if (failed) break;
+        await stateStore.updateClosedDrop(identityId, claim.url, (stored) => {
+          stored.revoking = stored.revoking.filter((c) => c !== contact);
+          stored.batches = stored.batches.filter((b) => b.contact !== contact);
+          delete stored.arrived[contact];
+        });
+      }
+      if (failed) outcome.pending++;
+      else outcome.struck++;
+    }
+    return outcome;
+  };
+  const result = (flushing.get(stateStore) ?? Promise.resolve()).then(run, run);
+  flushing.set(stateStore, result.catch(() => undefined));
+  return result;
+}
