@@ -71,6 +71,8 @@ export class FaultProxy {
   mode: FaultMode = {};
   readonly stats: ProxyStats = { requests: 0, posts: 0, gets: 0, postBytes: 0, getBytes: 0, faults: emptyFaults() };
   readonly captured: CapturedPost[] = [];
+  /** With `capture`: requests other than POST (reads, probes) per drop ID, to show who reads which drop. */
+  readonly reads = new Map<string, number>();
   private readonly server = createServer((req, res) => void this.handle(req, res));
   private readonly sockets = new Set<Socket>();
   private readonly upstream = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -127,6 +129,10 @@ export class FaultProxy {
       this.stats.posts++;
       this.stats.postBytes += body.length;
     } else if (req.method === 'GET') this.stats.gets++;
+    if (!isPost && this.options.capture) {
+      const dropId = (req.url ?? '').split('?')[0]!.split('/').at(-1) ?? '';
+      this.reads.set(dropId, (this.reads.get(dropId) ?? 0) + 1);
+    }
     const capture = (forwarded: boolean) => {
       if (isPost && this.options.capture) this.captured.push({ dropId: (req.url ?? '').split('?')[0]!.split('/').at(-1) ?? '', body, at, forwarded });
     };

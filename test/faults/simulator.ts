@@ -102,6 +102,8 @@ export interface SentMessage {
   eligible: boolean;
   /** The drop it arrived at (the first time). */
   dropUrl: string | null;
+  /** The protocol it arrived in the first time (0: a v0 box, 1: an Init or Session PDU). */
+  protocol?: 0 | 1;
   /** Which drops the writer addressed. */
   recipientDrops: string[];
   /** The writer's outbox at the end: its last `outbox/status`, and whether `outbox/delivered` came (for a lost message's story). */
@@ -303,6 +305,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
           shownIds.add(id);
           sent.shownAt = clock.now();
           sent.dropUrl = message.dropUrl;
+          sent.protocol = message.protocol === 1 ? 1 : 0;
         },
       );
       parties.push(party);

@@ -477,9 +477,8 @@ export class Sender {
    * no message. The sender keeps the message and re-posts it until acknowledged, and in version 1
    * every later message and PING of ours carries the acknowledgement vector again, so the next one
    * acknowledges what a lost one did. Copies of every receipt would double the traffic of every
-   * conversation for a loss the re-posting already covers. (Version 0 is weaker: the poller drops a
-   * re-post of a stored message unseen, so a lost box_ack is not answered again and the sender
-   * re-posts until its time limit.)
+   * conversation for a loss the re-posting already covers. (Version 0: a re-post of a message shown
+   * before is not shown again, but its receipt is posted again, at most once a day: receiptAgain.ts.)
    */
   private async postReceipt({ identityId, recipientKey, dropUrls, acknowledgeId }: QueuedReceipt): Promise<void> {
     const { stateStore } = this.options;
