@@ -1,8 +1,10 @@
 /**
  * A lossy-drop simulator for v1 sessions (PROTOCOL-V1.md 1d): endpoints with pairwise sessions post PDUs
  * to shared servers, copies are lost, duplicated, reordered and expire after the server TTL; endpoints go
- * offline, crash between decrypt and commit (the batch is replayed against the old states), and find
- * their messages by tag-table lookup among everybody's traffic, Init PDUs by the single X25519 trial.
+ * offline, crash between decrypt and commit (the batch is replayed against the old states), restore a
+ * backup of their session states (the rollback check drops every state older than the keystore's
+ * counter and the endpoint starts a new session with that peer, as the engine does), and find their
+ * messages by tag-table lookup among everybody's traffic, Init PDUs by the single X25519 trial.
  * It records what the invariants need; the test decides.
  */
 import { MessageType } from '../../electron/core/v1/body.js';
@@ -38,6 +40,11 @@ export interface SimParams {
   crash: number;
   seed: number;
   copies: number;
+  /**
+   * A broken engine for the check's own test: restored states are used without the rollback check.
+   * Never set in the invariant runs.
+   */
+  trustRestored?: boolean | undefined;
 }
 
 export type Op =
@@ -46,7 +53,8 @@ export type Op =
   | { kind: 'ping'; who: number }
   | { kind: 'toggle'; who: number }
   | { kind: 'wait'; hours: number }
-  | { kind: 'snapshot'; who: number };
+  | { kind: 'snapshot'; who: number }
+  | { kind: 'restore'; who: number };
 
 interface Posted {
   pdu: Uint8Array;
@@ -67,6 +75,10 @@ interface Endpoint {
   outbox: { to: number; msg: string }[];
   /** Snapshots of session states (a backup), checked against the keystore counters later. */
   snapshots: SessionState[];
+  /** The last snapshot, what a restore brings back. */
+  backup: Map<string, SessionState> | null;
+  /** Peers whose session a restore dropped: we start a new one even though they hold one with us. */
+  resetPeers: Set<number>;
 }
 
 export interface SimReport {
@@ -81,6 +93,12 @@ export interface SimReport {
   staleMissed: number;
   staleChecked: number;
   undelivered: string[];
+  /** A sending chain position (session, ratchet key, n) sealed twice: what a restored old state would do. */
+  chainReuse: string[];
+  restores: number;
+  /** Restored states dropped as stale, and messages sealed in a session the receiver had dropped so (lost). */
+  restoredDropped: number;
+  lostToRestore: number;
 }
 
 function mulberry32(seed: number): () => number {
@@ -108,6 +126,8 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
     cursors: Array.from({ length: params.servers }, () => 0),
     outbox: [],
     snapshots: [],
+    backup: null,
+    resetPeers: new Set(),
   }));
   const report: SimReport = {
     shown: new Map(),
@@ -120,7 +140,16 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
     staleMissed: 0,
     staleChecked: 0,
     undelivered: [],
+    chainReuse: [],
+    restores: 0,
+    restoredDropped: 0,
+    lostToRestore: 0,
   };
+  /** Every sending chain position used: `${sender}/${session}/${ratchet public}/${n}`. */
+  const sealedPositions = new Set<string>();
+  /** msg → the session it was last sealed in; `${who}/${session}` of sessions a restore dropped. */
+  const sealedIn = new Map<string, string>();
+  const droppedSessions = new Set<string>();
   /** msg id text → content, and who received it. */
   const contents = new Map<string, string>();
   /** Sent since the sender last opened a message of the peer that started a new peer epoch. */
@@ -157,8 +186,10 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
     const ep = endpoints[from]!;
     let id = ep.byPeer.get(to);
     if (id === undefined) {
-      // Whoever writes first initiates (from the peer's QR); if the peer already did, wait for its Init.
-      if (endpoints[to]!.byPeer.has(from)) return 'none';
+      // Whoever writes first initiates (from the peer's QR); if the peer already did, wait for its Init,
+      // unless a restore dropped our session with that peer (then ours is a reset Init).
+      if (endpoints[to]!.byPeer.has(from) && !ep.resetPeers.has(to)) return 'none';
+      ep.resetPeers.delete(to);
       const state = initiate(
         { ourIdentity: ep.identity, theirIdentityPublic: endpoints[to]!.identity.publicKey, theirQrPrekey: { public: Buffer.from(endpoints[to]!.qpk.public, 'base64url') }, copies: params.copies },
         now,
@@ -178,6 +209,10 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
       return 'full';
     }
     sinceAnswer.set(key, (sinceAnswer.get(key) ?? 0) + 1);
+    const position = `${from}/${id}/${state.dhsPub}/${result.ref.n}`;
+    if (sealedPositions.has(position)) report.chainReuse.push(`${position} (${msg})`);
+    sealedPositions.add(position);
+    sealedIn.set(msg, id);
     commit(from, result.state);
     post(result.pdus, msg);
     return 'sent';
@@ -278,6 +313,40 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
     }
   };
 
+  /**
+   * The sessions file comes back as it was at the last snapshot (drop cursors and the keystore do not).
+   * A state older than the keystore's counter is a restored copy: never used again; the peer gets a new
+   * session from our next message. One as new as the keystore's was not written since, so it stays.
+   */
+  const restore = (who: number) => {
+    const ep = endpoints[who]!;
+    if (!ep.backup) return;
+    report.restores++;
+    for (const [id, state] of ep.backup) {
+      const current = keystore.get(`${who}/${id}`)!;
+      const stale = isStale(state, current);
+      if (state.counter < current) {
+        report.staleChecked++;
+        if (!stale) report.staleMissed++;
+      }
+      if (stale && !params.trustRestored) {
+        report.restoredDropped++;
+        ep.sessions.delete(id);
+        ep.table.removeSession(id);
+        droppedSessions.add(`${who}/${id}`);
+        const peer = peerOf.get(`${who}/${id}`)!;
+        if (ep.byPeer.get(peer) === id) {
+          ep.byPeer.delete(peer);
+          ep.resetPeers.add(peer);
+        }
+      } else {
+        ep.sessions.set(id, state);
+        ep.table.setSession(state);
+        keystore.set(`${who}/${id}`, state.counter);
+      }
+    }
+  };
+
   for (const op of ops) {
     switch (op.kind) {
       case 'send':
@@ -301,8 +370,12 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
       case 'snapshot': {
         const ep = endpoints[op.who]!;
         ep.snapshots.push(...ep.sessions.values());
+        ep.backup = new Map(ep.sessions);
         break;
       }
+      case 'restore':
+        restore(op.who);
+        break;
     }
   }
 
@@ -316,7 +389,12 @@ export function simulate(params: SimParams, ops: readonly Op[]): SimReport {
       flush(who);
     }
   }
-  for (const [msg, meta] of report.sent) if (report.fetched.has(msg) && !report.shown.has(msg)) report.undelivered.push(`${msg} ${meta.from}->${meta.to}`);
+  for (const [msg, meta] of report.sent) {
+    if (!report.fetched.has(msg) || report.shown.has(msg)) continue;
+    // Sealed in a session the receiver's restore dropped: nobody holds its keys any more.
+    if (droppedSessions.has(`${meta.to}/${sealedIn.get(msg)}`)) report.lostToRestore++;
+    else report.undelivered.push(`${msg} ${meta.from}->${meta.to}`);
+  }
   for (const ep of endpoints) for (const item of ep.outbox) report.undelivered.push(`${item.msg} still queued`);
   // Rollback: a snapshot older than the keystore's counter must be detected as stale.
   endpoints.forEach((ep, who) => {
