@@ -13,6 +13,9 @@
  * - `read`: the conversation with `contact` was read up to `upTo` (its newest message's time).
  * - `contact`: the whole shared state of a contact (`put`) or its deletion (`del`), ordered by a Lamport
  *   `clock`, ties broken by the sending device's id: the last writer wins on every device.
+ * - `historyRequest`: a device back after more than a drop's lifetime asks for the messages since a
+ *   time (at most MAX_HISTORY_MESSAGES, the newest); each sibling answers with `history` items, one
+ *   stored row each (in fragments like `sent`), under the request's id and with the answer's total.
  */
 import { z } from 'zod';
 import { PAYLOAD_LENGTH } from '../protocol/boxTypes.js';
@@ -39,21 +42,50 @@ const dropUrl = z
   .max(2048)
   .refine((s) => /^https?:\/\/\S+$/i.test(s), 'expected an http or https URL');
 
-export const syncSentSchema = z
-  .object({
-    kind: z.literal('sent'),
-    contact: hex64,
-    localId,
-    sentAt: time,
-    /** Fragments of the text in all (1 for a short text). */
-    count: z.number().int().min(1).max(MAX_SENT_FRAGMENTS),
-    /** This item's fragment: its place and its text. Absent in an item that carries only receipt ids. */
-    index: z.number().int().min(0).max(MAX_SENT_FRAGMENTS - 1).optional(),
-    text: z.string().max(4096).optional(),
-    ackIds: z.array(z.string().min(1).max(128)).max(MAX_ACK_IDS).optional(),
-  })
-  .refine((item) => (item.index === undefined) === (item.text === undefined), 'a fragment has both its index and its text')
-  .refine((item) => item.index === undefined || item.index < item.count, 'fragment index out of range');
+const fragmentFields = {
+  contact: hex64,
+  /** Fragments of the text in all (1 for a short text). */
+  count: z.number().int().min(1).max(MAX_SENT_FRAGMENTS),
+  /** This item's fragment: its place and its text. Absent in an item that carries only receipt ids. */
+  index: z.number().int().min(0).max(MAX_SENT_FRAGMENTS - 1).optional(),
+  text: z.string().max(4096).optional(),
+  ackIds: z.array(z.string().min(1).max(128)).max(MAX_ACK_IDS).optional(),
+};
+const fragmentChecks = <T extends { index?: number | undefined; text?: string | undefined; count: number }>(schema: z.ZodType<T>) =>
+  schema
+    .refine((item) => (item.index === undefined) === (item.text === undefined), 'a fragment has both its index and its text')
+    .refine((item) => item.index === undefined || item.index < item.count, 'fragment index out of range');
+
+export const syncSentSchema = fragmentChecks(z.object({ kind: z.literal('sent'), localId, sentAt: time, ...fragmentFields }));
+
+/** Messages one history request may ask for, and one answer carries at most. */
+export const MAX_HISTORY_MESSAGES = 500;
+const requestId = z.string().regex(/^[0-9a-f]{8,32}$/);
+
+/** A device back after a long time asks its siblings for what it missed since `since` (the newest `limit`). */
+export const syncHistoryRequestSchema = z.object({
+  kind: z.literal('historyRequest'),
+  request: requestId,
+  since: time,
+  limit: z.number().int().min(1).max(MAX_HISTORY_MESSAGES),
+});
+
+/**
+ * One message of a history answer: the row as the answering device stores it (`rowId` is the same on
+ * every device: `out:<localId>` or `in:<identityId>:<dedupeKey>`), `total` rows in the answer.
+ */
+export const syncHistorySchema = fragmentChecks(
+  z.object({
+    kind: z.literal('history'),
+    request: requestId,
+    total: z.number().int().min(0).max(MAX_HISTORY_MESSAGES),
+    rowId: z.string().min(1).max(512),
+    direction: z.enum(['in', 'out']),
+    at: time,
+    delivered: z.boolean().optional(),
+    ...fragmentFields,
+  }),
+);
 
 export const syncReadSchema = z.object({ kind: z.literal('read'), contact: hex64, upTo: time });
 
@@ -70,11 +102,13 @@ export const syncContactSchema = z.object({
   v1: z.object({ qrPrekey: hex64, qrPrekeyExpiresDay: z.number().int().min(0).max(0xffff), caps: z.number().int().min(0).max(0xffff) }).optional(),
 });
 
-export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema]);
+export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema, syncHistoryRequestSchema, syncHistorySchema]);
 export type SyncItem = z.infer<typeof syncItemSchema>;
 export type SyncSentItem = z.infer<typeof syncSentSchema>;
 export type SyncReadItem = z.infer<typeof syncReadSchema>;
 export type SyncContactItem = z.infer<typeof syncContactSchema>;
+export type SyncHistoryRequestItem = z.infer<typeof syncHistoryRequestSchema>;
+export type SyncHistoryItem = z.infer<typeof syncHistorySchema>;
 
 const payloadSchema = z.object({
   device: z.string().regex(/^[0-9a-f]{16}$/),
@@ -102,28 +136,43 @@ const encoder = new TextEncoder();
 const escapedBytes = (text: string) => encoder.encode(JSON.stringify(JSON.stringify(text))).length;
 
 /**
- * A sent message as items: its text in fragments that each fit one sync message with room to spare,
- * and its receipt ids in items of their own when there are many.
+ * A text in fragments that each fit one sync message with room to spare: up to 400 characters, fewer
+ * where the text's bytes (escaped twice: the payload is JSON inside the message's JSON) would not
+ * leave room for the item around them.
  */
-export function sentItems(sent: { contact: string; localId: string; sentAt: number; text: string; ackIds: readonly string[] }): SyncSentItem[] {
-  const base = { kind: 'sent' as const, contact: sent.contact, localId: sent.localId, sentAt: sent.sentAt };
-  // Up to 400 characters per fragment, fewer where the text's bytes (escaped twice: the payload is
-  // JSON inside the message's JSON) would not leave room for the item around them.
+export function textFragments(text: string): string[] {
   const pieces: string[] = [];
-  const chars = [...sent.text];
+  const chars = [...text];
   for (let at = 0; at < chars.length || at === 0; ) {
     let take = Math.min(400, Math.max(1, chars.length - at));
     while (take > 1 && escapedBytes(chars.slice(at, at + take).join('')) > FRAGMENT_BYTES) take = Math.ceil(take / 2);
     pieces.push(chars.slice(at, at + take).join(''));
     at += take;
   }
-  const items: SyncSentItem[] = pieces.map((text, index) => ({ ...base, count: pieces.length, index, text }));
-  if (sent.ackIds.length <= 4) {
-    items[0] = { ...items[0]!, ackIds: [...sent.ackIds] };
+  return pieces;
+}
+
+/** A row as items: its text in fragments, its receipt ids with the first or, when many, in items of their own. */
+function rowItems<B extends { count: number }>(base: Omit<B, 'count'>, text: string, ackIds: readonly string[]): (B & { index?: number; text?: string; ackIds?: string[] })[] {
+  const pieces = textFragments(text);
+  const items = pieces.map((piece, index) => ({ ...base, count: pieces.length, index, text: piece }) as unknown as B & { index?: number; text?: string; ackIds?: string[] });
+  if (ackIds.length <= 4) {
+    if (ackIds.length > 0) items[0] = { ...items[0]!, ackIds: [...ackIds] };
   } else {
-    for (let at = 0; at < sent.ackIds.length; at += 32) items.push({ ...base, count: pieces.length, ackIds: sent.ackIds.slice(at, at + 32) });
+    for (let at = 0; at < ackIds.length; at += 32) items.push({ ...base, count: pieces.length, ackIds: ackIds.slice(at, at + 32) } as unknown as B & { ackIds?: string[] });
   }
   return items;
+}
+
+/** A sent message as items. */
+export function sentItems(sent: { contact: string; localId: string; sentAt: number; text: string; ackIds: readonly string[] }): SyncSentItem[] {
+  return rowItems<SyncSentItem>({ kind: 'sent', contact: sent.contact, localId: sent.localId, sentAt: sent.sentAt }, sent.text, sent.ackIds);
+}
+
+/** One stored row as items of a history answer. */
+export function historyItems(row: { request: string; total: number; rowId: string; contact: string; direction: 'in' | 'out'; at: number; delivered: boolean; text: string; ackIds: readonly string[] }): SyncHistoryItem[] {
+  const base = { kind: 'history' as const, request: row.request, total: row.total, rowId: row.rowId, contact: row.contact, direction: row.direction, at: row.at, ...(row.delivered ? { delivered: true } : {}) };
+  return rowItems<SyncHistoryItem>(base, row.text, row.direction === 'out' ? row.ackIds : []);
 }
 
 /**

@@ -13,6 +13,7 @@ import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { takeSiblingSync } from '../devices/syncApply.js';
 import { syncIdentities } from '../devices/syncOut.js';
+import { answerHistory, catchUpIfAway, noteOnline } from '../devices/syncHistory.js';
 
 const log = createLogger('engine-sync');
 
@@ -42,6 +43,9 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
         await notifyNewMessages(bridge, db, stored);
+        // A sibling back from a long absence asked for history: answered once this batch is stored.
+        for (const { identityId, item } of taken.historyRequests) await answerHistory(db, bridge, identityId, item);
+        await noteOnline(db, [...new Set(batch.messages.map((m) => m.identityId))]);
         // A contact still writing to a drop we moved away from hears of the new one again.
         await resendToStragglers(db, bridge, useSession.getState().identities ?? [], batch);
       }),
@@ -105,5 +109,8 @@ export async function afterUnlock(bridge: EngineBridge, db: DeaddropDatabase): P
   if (status.ok) useSession.getState().setServerStatus(status.value);
   await resumeOutbox(db, bridge);
   await resumePosts(db, bridge);
+  // Away longer than a drop keeps messages: the identity's other devices are asked for what expired.
+  for (const identity of identities.ok ? identities.value : []) await catchUpIfAway(db, bridge, identity.id).catch(() => false);
+  await noteOnline(db, (identities.ok ? identities.value : []).map((identity) => identity.id));
   await bridge.invoke('poller/pollNow', {});
 }

@@ -6,6 +6,7 @@ import { database } from '../db/database.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { cancelLink, offerLink, spacedCode, useLinkStatus } from './deviceLinkTransfer.js';
 import { tellContactsOfDevices } from './tellContacts.js';
+import { CatchUpPanel } from './CatchUpPanel.js';
 
 const DAY_MS = 86_400_000;
 
@@ -43,6 +44,7 @@ export function DevicesPanel() {
       </p>
       <ErrorText message={error} />
       {list && <DeviceList identity={identity} list={list} onChanged={setList} />}
+      {list && <CatchUpPanel identity={identity} deviceCount={list.devices.length} />}
       {linking ? (
         <LinkNewDevice
           identity={identity}

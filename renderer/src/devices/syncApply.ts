@@ -15,11 +15,12 @@
  * - `contact`: applied when its (clock, device) is newer than the contact's stamp.
  */
 import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
-import { BOX_SYNC, type SyncContactItem, type SyncContent, type SyncReadItem, type SyncSentItem } from '../../../shared/modules/sync.js';
+import { BOX_SYNC, type SyncContactItem, type SyncContent, type SyncHistoryItem, type SyncHistoryRequestItem, type SyncReadItem } from '../../../shared/modules/sync.js';
 import { cleanAlias, previewOf } from '../db/incomingMessage.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, MessageRecord } from '../db/records.js';
 import { removeContactRows } from '../contacts/contactActions.js';
+import { noteHistoryRow } from './syncHistory.js';
 import { newerThan, noteClock } from './syncOut.js';
 
 /** What the sync needs of each local identity. */
@@ -37,6 +38,8 @@ export interface TakenSync {
   owedReceipts: OwedReceipt[];
   /** Sync messages from siblings applied now (not seen before). */
   applied: number;
+  /** Siblings asking for history (syncHistory.ts answers them once the batch is stored). */
+  historyRequests: { identityId: string; item: SyncHistoryRequestItem }[];
 }
 
 type SyncMessage = IncomingMessage & { content: SyncContent };
@@ -50,6 +53,7 @@ export async function takeSiblingSync(
   now = Date.now(),
 ): Promise<TakenSync> {
   const owedReceipts: OwedReceipt[] = [];
+  const historyRequests: TakenSync['historyRequests'] = [];
   let applied = 0;
   for (const message of batch.messages.filter(isSync)) {
     const identity = identities.get(message.identityId);
@@ -60,7 +64,10 @@ export async function takeSiblingSync(
       owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: identity.dropUrls.slice(0, 16) });
     }
     if (message.content.device === identity.selfDevice) continue;
-    if (await applySyncMessage(db, message, now)) applied++;
+    if (await applySyncMessage(db, message, now)) {
+      applied++;
+      for (const item of message.content.items) if (item.kind === 'historyRequest') historyRequests.push({ identityId: message.identityId, item });
+    }
   }
   const ownKeys = new Set([...identities.values()].map((identity) => identity.publicKey));
   return {
@@ -71,6 +78,7 @@ export async function takeSiblingSync(
     },
     owedReceipts,
     applied,
+    historyRequests,
   };
 }
 
@@ -80,56 +88,88 @@ async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now:
   return db.transaction('rw', tables, async () => {
     if (await db.seen.get([message.identityId, message.dedupeKey])) return false;
     for (const item of message.content.items) {
-      if (item.kind === 'sent') await applySent(db, message.identityId, item, message.content.device, now);
+      const device = message.content.device;
+      if (item.kind === 'sent') await applyRow(db, message.identityId, { ...item, id: `out:${item.localId}`, direction: 'out', at: item.sentAt, sentFrom: device }, now);
+      else if (item.kind === 'history') await applyHistory(db, message.identityId, item, now);
       else if (item.kind === 'read') await applyRead(db, message.identityId, item);
-      else await applyContact(db, message.identityId, item, message.content.device, now);
+      else if (item.kind === 'contact') await applyContact(db, message.identityId, item, device, now);
     }
     await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: `sync:${message.content.device}` });
     return true;
   });
 }
 
-async function applySent(db: DeaddropDatabase, identityId: string, item: SyncSentItem, device: string, now: number): Promise<void> {
-  const id = `out:${item.localId}`;
+/** A row a sibling told of: its text (or a fragment of it), receipt ids, time and direction. */
+interface RowNews {
+  id: string;
+  contact: string;
+  direction: 'in' | 'out';
+  at: number;
+  count: number;
+  index?: number | undefined;
+  text?: string | undefined;
+  ackIds?: string[] | undefined;
+  delivered?: boolean | undefined;
+  sentFrom?: string;
+}
+
+/** One stored row of a sibling's history answer: what this device lacks is stored, read, as it was there. */
+async function applyHistory(db: DeaddropDatabase, identityId: string, item: SyncHistoryItem, now: number): Promise<void> {
+  await noteHistoryRow(db, identityId, item);
+  const incomingPrefix = `in:${identityId}:`;
+  // Row ids name our identity and a direction: anything else is not a row of ours.
+  if (item.direction === 'out' ? !item.rowId.startsWith('out:') : !item.rowId.startsWith(incomingPrefix)) return;
+  await applyRow(db, identityId, { ...item, id: item.rowId }, now);
+  // The same message read from a drop later (a cursor behind) is a duplicate, not a second row.
+  if (item.direction === 'in' && item.index === 0) {
+    await db.seen.put({ identityId, dedupeKey: item.rowId.slice(incomingPrefix.length), messageId: item.rowId });
+  }
+}
+
+async function applyRow(db: DeaddropDatabase, identityId: string, news: RowNews, now: number): Promise<void> {
+  const id = news.id;
   let row = await db.messages.get(id);
-  // A row of that id that is not ours to this contact (another contact's, an incoming one) is left alone.
-  if (row && (row.direction !== 'out' || row.contactKey !== item.contact || row.identityId !== identityId)) return;
+  // A row of that id that is not this one (another contact's, the other direction) is left alone.
+  if (row && (row.direction !== news.direction || row.contactKey !== news.contact || row.identityId !== identityId)) return;
   const isNew = !row;
   if (!row) {
     row = {
       id,
       identityId,
-      contactKey: item.contact,
-      direction: 'out',
+      contactKey: news.contact,
+      direction: news.direction,
       kind: 'text',
       text: '',
       payloadType: 'box_message',
       payload: '',
       share: null,
-      sortAt: item.sentAt,
+      sortAt: news.at,
       createdAt: now,
-      status: 'posted',
+      status: news.direction === 'out' ? 'posted' : null,
       // No local id: this device's outbox never hands it to its engine (the sibling's engine sends it).
       localId: null,
       error: null,
       ackIds: [],
       ackedIds: [],
-      parts: item.count > 1 ? { count: item.count, stored: 0 } : null,
+      parts: news.count > 1 ? { count: news.count, stored: 0 } : null,
       read: true,
-      sentFrom: device,
+      ...(news.sentFrom ? { sentFrom: news.sentFrom } : {}),
     };
   }
-  const ackIds = [...new Set([...row.ackIds, ...(item.ackIds ?? [])])];
+  const ackIds = [...new Set([...row.ackIds, ...(news.ackIds ?? [])])];
   let next: MessageRecord = { ...row, ackIds };
-  if (item.index !== undefined && item.text !== undefined) next = await placeFragment(db, next, item.index, item.text);
-  // Receipts that came before the sync (the contact writes to the drops every device reads).
-  const fresh = ackIds.filter((ackId) => !next.ackedIds.includes(ackId));
-  if (fresh.length > 0) {
-    const early = await db.pendingReceipts.where('[identityId+acknowledgeId]').anyOf(fresh.map((ackId) => [identityId, ackId])).toArray();
-    const confirmed = early.filter((r) => r.senderKey === item.contact).map((r) => r.acknowledgeId);
-    if (confirmed.length > 0) next = { ...next, ackedIds: [...next.ackedIds, ...confirmed] };
+  if (news.index !== undefined && news.text !== undefined) next = await placeFragment(db, next, news.index, news.text);
+  if (news.direction === 'out') {
+    // Receipts that came before the sync (the contact writes to the drops every device reads).
+    const fresh = ackIds.filter((ackId) => !next.ackedIds.includes(ackId));
+    if (fresh.length > 0) {
+      const early = await db.pendingReceipts.where('[identityId+acknowledgeId]').anyOf(fresh.map((ackId) => [identityId, ackId])).toArray();
+      const confirmed = early.filter((r) => r.senderKey === news.contact).map((r) => r.acknowledgeId);
+      if (confirmed.length > 0) next = { ...next, ackedIds: [...next.ackedIds, ...confirmed] };
+    }
+    const allAcked = next.ackIds.length > 0 && next.ackIds.every((ackId) => next.ackedIds.includes(ackId));
+    if (allAcked || news.delivered) next = { ...next, status: 'delivered' };
   }
-  if (next.ackIds.length > 0 && next.ackIds.every((ackId) => next.ackedIds.includes(ackId))) next = { ...next, status: 'delivered' };
   await db.messages.put(next);
   await placeInConversation(db, next, isNew, row.text !== next.text);
 }
@@ -157,7 +197,7 @@ async function placeInConversation(db: DeaddropDatabase, row: MessageRecord, isN
     contactKey: row.contactKey,
     lastMessageAt: newest ? row.sortAt : current.lastMessageAt,
     lastMessagePreview: newest ? previewOf(row) : current.lastMessagePreview,
-    lastMessageDirection: newest ? 'out' : current.lastMessageDirection,
+    lastMessageDirection: newest ? row.direction : current.lastMessageDirection,
     unreadCount: current?.unreadCount ?? 0,
     messageCount: (current?.messageCount ?? 0) + (isNew ? 1 : 0),
   });
