@@ -162,7 +162,22 @@ test.describe.serial('linking a device', () => {
     await screenshot(laptop.page, 'devices-06-both-sides');
   });
 
-  test('5. a contact renamed on the desktop is renamed on the laptop', async () => {
+  test('5. a conversation read on the desktop is read on the laptop', async () => {
+    await goTo(desktop.page, 'Contacts');
+    await goTo(laptop.page, 'Contacts');
+    await openConversationWith(bob.page, 'Alice');
+    await sendText(bob.page, 'Read me on one computer.');
+    // Unread on both while neither shows the conversation.
+    await expect(laptop.page.getByTestId('chats-unread')).toHaveText('1', { timeout: 30_000 });
+    await expect(desktop.page.getByTestId('chats-unread')).toHaveText('1', { timeout: 30_000 });
+    await openConversationWith(desktop.page, 'Bob');
+    await expect(messages(desktop.page).filter({ hasText: 'Read me on one computer.' })).toHaveCount(1);
+    await expect(desktop.page.getByTestId('chats-unread')).toHaveCount(0);
+    // The laptop hears it was read there, without opening it.
+    await expect(laptop.page.getByTestId('chats-unread')).toHaveCount(0, { timeout: 30_000 });
+  });
+
+  test('6. a contact renamed on the desktop is renamed on the laptop', async () => {
     await goTo(desktop.page, 'Contacts');
     await desktop.page.getByTestId('contact-item').filter({ hasText: 'Bob' }).click();
     await desktop.page.getByLabel('Name', { exact: true }).fill('Bob (work)');
