@@ -24,6 +24,11 @@ export interface ContactStamp {
 
 const clockKey = (identityId: string) => `sync:clock:${identityId}`;
 
+/** Every settings key sibling sync keeps for an identity (forgotten with the identity). */
+export function syncSettingKeys(identityId: string): string[] {
+  return [clockKey(identityId), `sync:history:${identityId}`, `sync:online:${identityId}`];
+}
+
 /** True when `a` was written after `b` (a higher clock, or the same clock from a higher device id). */
 export function newerThan(a: ContactStamp, b: ContactStamp | undefined): boolean {
   if (!b) return true;

@@ -2,6 +2,7 @@ import Dexie from 'dexie';
 import type { DeaddropDatabase } from '../db/database.js';
 import { forgetPosts } from '../db/posts.js';
 import { unstoredRequestsKey } from '../db/senderBounds.js';
+import { syncSettingKeys } from '../devices/syncOut.js';
 
 /** Removes everything the UI stored for an identity (after the engine deleted its keys). */
 export async function forgetIdentityData(db: DeaddropDatabase, identityId: string): Promise<void> {
@@ -26,6 +27,7 @@ export async function forgetIdentityData(db: DeaddropDatabase, identityId: strin
       .between([identityId, Dexie.minKey], [identityId, Dexie.maxKey])
       .delete();
     await db.settings.delete(unstoredRequestsKey(identityId));
+    await db.settings.bulkDelete(syncSettingKeys(identityId));
     await forgetPosts(db, identityId);
     await db.shares.where('identityId').equals(identityId).delete();
   });
