@@ -31,6 +31,7 @@ import { SessionStore } from './state/sessionStore.js';
 import { SessionReceiver } from './sessions/receiver.js';
 import { ReceiptAgain } from './outbox/receiptAgain.js';
 import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js';
+import { DeviceNews } from './devices/deviceNews.js';
 
 export interface EngineOptions {
   /** Folder of the engine's state file (created if missing). */
@@ -132,6 +133,8 @@ export interface EngineContext {
   /** Version-1 sessions at rest, and their receiving side in the poller. */
   sessions: SessionStore;
   receiver: SessionReceiver;
+  /** Device lists told to contacts and siblings, the injected-device alarm (devices/deviceNews.ts). */
+  devices: DeviceNews;
   emit: EventSink;
   now(): number;
   /** Runs after a successful unlock (starts polling). */
@@ -164,6 +167,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const sinks = new Set<AppEventListener>();
   // Receipts acknowledge our outgoing messages: the outbox stops re-posting them (set once it exists).
   let noteReceipts: ((receipts: Receipt[]) => void) | null = null;
+  // Device lists and their echoes are the engine's (devices/deviceNews.ts): set once it exists.
+  let deviceNews: DeviceNews | null = null;
   const emit: EventSink = (event, payload) => {
     let message = appEvent(event, payload);
     // Tickets contacts hand us go to the wallet, not to the UI (spam/ticketWallet.ts).
@@ -171,6 +176,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const onError = (err: unknown) => logger.warn('tickets not kept', { error: err instanceof Error ? err.message : 'unknown' });
       const messages = consumeTickets(stateStore, message.payload.messages, now(), onError);
       if (messages !== message.payload.messages) message = appEvent('inbox/batch', { ...message.payload, messages });
+    }
+    if (message.event === 'inbox/batch' && deviceNews) {
+      const messages = deviceNews.take(message.payload.messages);
+      if (messages.length !== message.payload.messages.length) message = appEvent('inbox/batch', { ...message.payload, messages });
     }
     if (message.event === 'inbox/batch' && message.payload.receipts.length > 0) noteReceipts?.(message.payload.receipts);
     for (const sink of sinks) {
@@ -220,6 +229,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     copies: options.outbox?.copies,
     repost: options.outbox?.repost,
     health: options.outbox?.health,
+    devlistEcho: (identityId, recipientHex) => deviceNews?.echoFor(identityId, recipientHex),
     v1: (options.protocolV1 ?? PROTOCOL_V1_DEFAULT)
       ? new SessionSender({
           sessions,
@@ -229,10 +239,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           post: (dropUrls, pdu): Promise<void> => sender.postOwn(dropUrls, pdu),
           pingDelayMs: options.timing?.pingDelayMs,
           pingsWanted: () => stateStore.settings().sendReceipts,
+          devlistEcho: (identityId, peerHex) => deviceNews?.echoFor(identityId, peerHex),
         })
       : undefined,
   });
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
+  const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, post: (dropUrls, pdu) => sender.postOwn(dropUrls, pdu), emit, now, logger: createLogger('devices') });
+  deviceNews = devices;
   const sessionSender = sender.v1;
   // Version-0 duplicates of shown messages get their lost receipt again (outbox/receiptAgain.ts).
   const receiptsAgain = new ReceiptAgain({ sendReceipt: (...args) => sender.sendReceipt(...args), knownDrops: (identityId, peerHex) => sessions.peer(identityId, peerHex).dropUrls, now });
@@ -278,7 +291,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
-  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, emit, now, started });
+  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, devices, emit, now, started });
+  // A device another device removed from an identity sends nothing more for it.
+  const { 'messages/send': sendMessage } = handlers;
+  handlers['messages/send'] = async (request) => {
+    if (!stateStore.locked && (await devices.removedHere(request.identityId))) {
+      throw new ApiFailure('bad_input', 'This device was removed from this identity by another of its devices: it sends nothing more.');
+    }
+    return sendMessage(request);
+  };
   // The budget follows whatever changes its setting, the proxy, pausing or the lock.
   const { 'settings/set': setSettings, 'poller/setPaused': setPaused, 'app/lock': lock } = handlers;
   const followedByBudget = async <T>(result: Promise<T>): Promise<T> => {

@@ -77,6 +77,8 @@ export const channelSpecs = {
   'devices/linkCommit': {},
   'devices/list': {},
   'devices/rename': {},
+  'devices/remove': {},
+  'devices/clearAlarms': {},
   'devices/sync': {},
   'messages/send': {},
   'files/stageBegin': {},
@@ -119,7 +121,7 @@ export type HostChannel = Exclude<Channel, EngineChannel>;
 
 export const channels = Object.keys(channelSpecs) as Channel[];
 
-export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'sessions/changed', 'outbox/delivered', 'devices/linkChanged', 'outbox/stampProgress'] as const;
+export const eventNames = ['inbox/batch', 'outbox/status', 'files/progress', 'servers/status', 'identities/changed', 'app/openConversation', 'app/locked', 'sessions/changed', 'outbox/delivered', 'devices/linkChanged', 'outbox/stampProgress', 'devices/changed'] as const;
 export type EventName = (typeof eventNames)[number];
 
 export function isChannel(value: unknown): value is Channel {

@@ -165,6 +165,12 @@ export interface ServerStatus {
    */
   canPad?: boolean;
   canCover?: boolean;
+  /**
+   * Introductions a day (messages without a ticket: strangers, contacts out of tickets) that a closed
+   * drop of ours on this server takes: what the server granted our claim, else what it announced in
+   * budget mode (`intro_per_day`). Absent when neither is known (no closed drop there, budget off).
+   */
+  introPerDay?: number;
 }
 
 /** Optional sender introduction carried in `meta_data` (PROTOCOL.md section 4). */
@@ -217,6 +223,11 @@ export interface IncomingMessage {
    * key. Shown (flagged) rather than held back, so nothing is lost whatever the answer.
    */
   unconfirmedSession?: boolean;
+  /**
+   * The hash of our device list as the sender knows it (`dd.dh`, 8 hex), read by the engine (devices/
+   * deviceNews.ts); absent when the sender named none.
+   */
+  devlistEcho?: string;
   /** The sender's claimed time (`time_stamp`, ms). */
   sentAt: number;
   /** When our engine opened it (ms). */
@@ -379,15 +390,35 @@ export interface DeviceInfo {
   addedDay: number;
   /** This device. */
   self: boolean;
+  /** When something it sent (a device list, sibling sync) was last read here (ms); null: not yet (and for this device). */
+  lastSeen: number | null;
+}
+
+/**
+ * A contact is sending to a device of ours that none of our device lists ever held: someone holding the
+ * identity key added it (PROTOCOL-V1.md 5c "Detecting silent device injection").
+ */
+export interface DeviceAlarm {
+  /** The contact's public key, 64 hex. */
+  contact: string;
+  /** The devices we never had, 16 hex each. */
+  unknownDevices: string[];
+  /** When it was raised (ms). */
+  at: number;
 }
 
 /** `devices/list`: the devices that hold an identity, as this device knows them. */
 export interface DeviceListStatus {
-  /** Grows with every change (a device added, renamed); the higher epoch wins when devices compare lists. */
+  /** Grows with every change (a device added, renamed, removed); lists merge: added devices minus removed ones. */
   epoch: number;
-  /** The list's 4-byte hash, 8 hex (what version-1 headers will echo). */
+  /** The list's 4-byte hash, 8 hex (what messages to us echo, `dd.dh`). */
   hash: string;
   devices: DeviceInfo[];
+  /** Devices removed, 16 hex each (the latest eight). */
+  removed: string[];
+  alarms: DeviceAlarm[];
+  /** When another device removed this one (it sends nothing since), or null. */
+  removedAt: number | null;
 }
 
 /** Files travel between the UI and the engine in chunks of this many bytes at most (as backups do). */
@@ -555,6 +586,14 @@ export const requestSchemas = {
   'devices/list': z.object({ identityId: id }),
   /** Renames a device in the identity's list (this device's own name, usually): a new epoch of the list. */
   'devices/rename': z.object({ identityId: id, deviceId: z.string().regex(/^[0-9a-f]{16}$/), name: z.string().trim().min(1).max(64) }),
+  /**
+   * Removes another device from the identity's list (a new epoch with the device as removed), told to
+   * every contact and to the other devices: contacts stop counting it, the removed device stops sending.
+   * Not this device (delete the identity here instead).
+   */
+  'devices/remove': z.object({ identityId: id, deviceId: z.string().regex(/^[0-9a-f]{16}$/) }),
+  /** Forgets the identity's device alarms (the user read them). */
+  'devices/clearAlarms': z.object({ identityId: id }),
   /**
    * Tells the identity's other devices (sibling sync, shared/modules/sync.ts): a conversation read, a
    * contact's new state. Nothing is sent while the identity is on this device alone (`messages`: 0).
@@ -809,6 +848,8 @@ export interface ResponseMap {
   'devices/linkCommit': IdentitySummary;
   'devices/list': DeviceListStatus;
   'devices/rename': DeviceListStatus;
+  'devices/remove': DeviceListStatus;
+  'devices/clearAlarms': DeviceListStatus;
   /** How many sync messages went into the outbox (0 on an identity's only device). */
   'devices/sync': { messages: number };
   'messages/send': SendAccepted;
@@ -898,7 +939,7 @@ export interface EventMap {
    * `sending` meanwhile and `outbox/status` follows as usual (`posted`, or a `reason` when the server
    * still refuses). `messages/cancel` stops the stamp. Only ever sent while a stamp is computed.
    */
-  'outbox/stampProgress': { localId: string; hashes: number; expected: number };
+  'outbox/stampProgress': { localId: string; hashes: number; expected: number; /** The drop the stamped copy goes to (always sent by this engine; absent from older ones). */ dropUrl?: string };
   'files/progress': FileProgress;
   'servers/status': ServerStatus[];
   'identities/changed': IdentitySummary[];
@@ -913,6 +954,11 @@ export interface EventMap {
   'sessions/changed': { identityId: string };
   /** A device link changed state or made progress (`DeviceLinkStatus`). */
   'devices/linkChanged': DeviceLinkStatus;
+  /**
+   * An identity's device list changed here, an alarm was raised (a contact sends to a device we never
+   * added) or another device removed this one: fetch `devices/list` again.
+   */
+  'devices/changed': { identityId: string; alarm: boolean };
 }
 
 /** One event as a discriminated union: switching on `event` narrows `payload`, no cast needed. */

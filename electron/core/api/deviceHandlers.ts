@@ -23,6 +23,8 @@ type DeviceChannels =
   | 'devices/linkCommit'
   | 'devices/list'
   | 'devices/rename'
+  | 'devices/remove'
+  | 'devices/clearAlarms'
   | 'devices/sync';
 
 export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, DeviceChannels> {
@@ -67,7 +69,23 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
     'devices/rename': async ({ identityId, deviceId, name }) => {
       requireUnlocked();
       parts.stateStore.identity(identityId);
-      return listStatus(await store.rename(identityId, deviceId, name));
+      const view = await store.rename(identityId, deviceId, name);
+      await parts.devices.announce(identityId);
+      return listStatus(view);
+    },
+    'devices/remove': async ({ identityId, deviceId }) => {
+      requireUnlocked();
+      parts.stateStore.identity(identityId);
+      const view = await store.remove(identityId, deviceId);
+      // Contacts stop counting it and siblings drop it; the removed device reads this too and stops.
+      await parts.devices.announce(identityId);
+      return listStatus(view);
+    },
+    'devices/clearAlarms': async ({ identityId }) => {
+      requireUnlocked();
+      parts.stateStore.identity(identityId);
+      await store.clearAlarms(identityId);
+      return listStatus(await store.view(identityId));
     },
     'devices/sync': async ({ identityId, items }) => {
       requireUnlocked();
@@ -80,6 +98,9 @@ function listStatus(view: DeviceListView): DeviceListStatus {
   return {
     epoch: view.epoch,
     hash: view.hash,
-    devices: view.devices.map(({ deviceId, name, addedDay }) => ({ deviceId, name, addedDay, self: deviceId === view.selfId })),
+    devices: view.devices.map(({ deviceId, name, addedDay }) => ({ deviceId, name, addedDay, self: deviceId === view.selfId, lastSeen: view.lastSeen[deviceId] ?? null })),
+    removed: view.removed.map((tombstone) => tombstone.deviceId),
+    alarms: view.alarms.map(({ contact, unknown, at }) => ({ contact, unknownDevices: unknown, at })),
+    removedAt: view.removedAt,
   };
 }

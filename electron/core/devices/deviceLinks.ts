@@ -447,6 +447,9 @@ export class DeviceLinks {
       await this.devices.adopt(link.identityId!, link.nextList!);
       // From now on this identity writes version 0 with `dd.md` (the UI tells every contact at once).
       await this.parts.sessions.setOwnDevices(link.identityId!, link.nextList!.devices.length);
+      // Contacts and the other devices hear of the new device (devices/deviceNews.ts); a failed post
+      // leaves them behind until their next echo of our list, which makes us send it again.
+      await this.parts.devices.announce(link.identityId!).catch((err: unknown) => this.logger.warn('device list not announced', { error: err instanceof Error ? err.message : 'unknown' }));
       this.set(link, { state: 'done' });
       this.finish(link);
       return;

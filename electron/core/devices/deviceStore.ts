@@ -6,11 +6,18 @@
  *
  * An identity that has no entry yet (made before device lists, or restored) gets one on first use:
  * this device alone, epoch 1.
+ *
+ * Beside the list the entry keeps what this device learnt about it: earlier lists (to judge a contact's
+ * view, PROTOCOL-V1.md 5c "Detecting silent device injection"), alarms raised, when each sibling was
+ * last heard from, and whether another device removed this one.
+ *
+ * Every DeviceStore of one data directory shares one copy of the file (the device handlers, sibling
+ * sync and the announcements each hold one): two copies would each write what the other did not see.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type DeviceList, type DeviceRecord, MAX_DEVICES, changedDeviceList, deviceListHash, deviceListSchema, mergeDeviceLists, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import { type DeviceList, type DeviceRecord, type Tombstone, MAX_DEVICES, changedDeviceList, deviceListHash, deviceListSchema, mergeDeviceLists, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
 import { cleanDeviceName } from '../../../shared/protocol/deviceLink.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { writeFileAtomic } from '../state/atomicFile.js';
@@ -22,6 +29,9 @@ const FILE_NAME = 'engine-devices.json';
 const SEAL_ID = 'device list';
 /** Earlier lists kept to tell a stale contact view from an injected device. */
 const KEPT_LISTS = 16;
+const KEPT_ALARMS = 16;
+/** Last-seen times are written when they moved by at least this much (not on every message). */
+const SEEN_STEP_MS = 60_000;
 const DAY_MS = 86_400_000;
 
 const listSchema = deviceListSchema;
@@ -32,6 +42,12 @@ const entrySchema = z.object({
   selfPrekeyPrivate: z.string(),
   /** Earlier lists of this identity, newest last. */
   earlier: z.array(listSchema),
+  /** Contacts found sending to a device none of our lists held (newest last, at most KEPT_ALARMS). */
+  alarms: z.array(z.object({ contact: z.string(), unknown: z.array(z.string()), at: z.number() })).optional(),
+  /** Device id → when something it sent was last read here (ms). */
+  lastSeen: z.record(z.string(), z.number()).optional(),
+  /** When a list without this device arrived (another device removed it): it sends nothing since. */
+  removedAt: z.number().optional(),
 });
 type Entry = z.infer<typeof entrySchema>;
 const fileSchema = z.object({ version: z.literal(1), identities: z.record(z.string(), z.string()) });
@@ -43,24 +59,92 @@ export interface DeviceListView {
   hash: string;
   selfId: string;
   devices: DeviceRecord[];
+  removed: Tombstone[];
   /** Every device id any list of this identity held here (to judge a contact's view). */
   earlier: DeviceList[];
+  alarms: { contact: string; unknown: string[]; at: number }[];
+  lastSeen: Record<string, number>;
+  removedAt: number | null;
 }
 
+/** The file's sealed entries and the write chain, one per data directory (see the top). */
+interface Shared {
+  sealed: Record<string, string> | null;
+  writing: Promise<void>;
+  /** Changes (read, change, write) take turns, so none writes over another's. */
+  changing: Promise<unknown>;
+}
+const sharedByDir = new Map<string, Shared>();
+
 export class DeviceStore {
-  private sealed: Record<string, string> | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly shared: Shared;
 
   constructor(
     private readonly dataDir: string,
     private readonly stateStore: StateStore,
     private readonly now: () => number,
-  ) {}
+  ) {
+    let shared = sharedByDir.get(dataDir);
+    if (!shared) sharedByDir.set(dataDir, (shared = { sealed: null, writing: Promise.resolve(), changing: Promise.resolve() }));
+    this.shared = shared;
+  }
 
   /** The identity's list, made (this device alone) when there is none for its current life. */
   async view(identityId: string): Promise<DeviceListView> {
     const entry = await this.entry(identityId);
-    return { epoch: entry.list.epoch, hash: await deviceListHash(entry.list), selfId: entry.selfId, devices: entry.list.devices, earlier: entry.earlier };
+    return {
+      epoch: entry.list.epoch,
+      hash: await deviceListHash(entry.list),
+      selfId: entry.selfId,
+      devices: entry.list.devices,
+      removed: entry.list.removed ?? [],
+      earlier: entry.earlier,
+      alarms: entry.alarms ?? [],
+      lastSeen: entry.lastSeen ?? {},
+      removedAt: entry.removedAt ?? null,
+    };
+  }
+
+  /** The list itself (what DEVICES carries). */
+  async list(identityId: string): Promise<DeviceList> {
+    return (await this.entry(identityId)).list;
+  }
+
+  /** The hashes of the current list and every earlier one kept: a contact echoing one of them is only behind. */
+  async knownHashes(identityId: string): Promise<Set<string>> {
+    const entry = await this.entry(identityId);
+    return new Set(await Promise.all([...entry.earlier, entry.list].map((list) => deviceListHash(list))));
+  }
+
+  /** Records an alarm (the same contact and devices once). True when it is new. */
+  async raiseAlarm(identityId: string, contact: string, unknown: readonly string[]): Promise<boolean> {
+    return this.changing(async () => {
+      const entry = await this.entry(identityId);
+      const alarms = entry.alarms ?? [];
+      const sorted = [...unknown].sort();
+      if (alarms.some((alarm) => alarm.contact === contact && sorted.every((id) => alarm.unknown.includes(id)))) return false;
+      await this.write(identityId, { ...entry, alarms: [...alarms, { contact, unknown: sorted, at: this.now() }].slice(-KEPT_ALARMS) });
+      return true;
+    });
+  }
+
+  /** Forgets the alarms (the user read them and acted: removed the device, or moved to a new identity). */
+  async clearAlarms(identityId: string): Promise<void> {
+    return this.changing(async () => {
+      const entry = await this.entry(identityId);
+      if ((entry.alarms ?? []).length > 0) await this.write(identityId, { ...entry, alarms: [] });
+    });
+  }
+
+  /** A sibling was heard from (its announcement, its sync message). */
+  async seen(identityId: string, deviceId: string, at: number): Promise<void> {
+    return this.changing(async () => {
+      const entry = await this.entry(identityId);
+      const lastSeen = entry.lastSeen ?? {};
+      if (deviceId === entry.selfId || !entry.list.devices.some((device) => device.deviceId === deviceId)) return;
+      if ((lastSeen[deviceId] ?? 0) + SEEN_STEP_MS > at) return;
+      await this.write(identityId, { ...entry, lastSeen: { ...lastSeen, [deviceId]: at } });
+    });
   }
 
   /** A fresh record for this device (a joining device makes it before it has the identity). */
@@ -79,26 +163,33 @@ export class DeviceStore {
 
   /** Renames a device of the list (this one or another): a new epoch, so every copy converges on it. */
   async rename(identityId: string, deviceId: string, name: string): Promise<DeviceListView> {
-    const entry = await this.entry(identityId);
-    if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
-    const clean = cleanDeviceName(name);
-    if (clean === '') throw new ApiFailure('bad_input', 'Give the device a name.');
-    const nameEpoch = Math.min(0xffff, entry.list.epoch + 1);
-    const devices = entry.list.devices.map((device) => (device.deviceId === deviceId ? { ...device, name: clean, nameEpoch } : device));
-    await this.write(identityId, this.next(entry, changedDeviceList(entry.list, devices)));
-    return this.view(identityId);
+    return this.changing(async () => {
+      const entry = await this.entry(identityId);
+      if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
+      const clean = cleanDeviceName(name);
+      if (clean === '') throw new ApiFailure('bad_input', 'Give the device a name.');
+      const nameEpoch = Math.min(0xffff, entry.list.epoch + 1);
+      const devices = entry.list.devices.map((device) => (device.deviceId === deviceId ? { ...device, name: clean, nameEpoch } : device));
+      await this.write(identityId, this.next(entry, changedDeviceList(entry.list, devices)));
+      return this.view(identityId);
+    });
   }
 
   /**
    * Removes another device of the list: the next epoch, with a tombstone so that no merge brings it
-   * back. This device removes itself only by leaving the identity (the identity is deleted here).
+   * back. This device removes itself only by leaving the identity (the identity is deleted here). A
+   * device an alarm named (a contact sends to it, none of our lists held it) can be removed too: the
+   * tombstone makes contacts drop it from what they encrypt to (its holder still has the identity key).
    */
   async remove(identityId: string, deviceId: string): Promise<DeviceListView> {
-    const entry = await this.entry(identityId);
-    if (deviceId === entry.selfId) throw new ApiFailure('bad_input', 'This device cannot remove itself: remove it from another device, or delete the identity here.');
-    if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
-    await this.write(identityId, this.next(entry, changedDeviceList(entry.list, entry.list.devices, [deviceId])));
-    return this.view(identityId);
+    return this.changing(async () => {
+      const entry = await this.entry(identityId);
+      if (deviceId === entry.selfId) throw new ApiFailure('bad_input', 'This device cannot remove itself: remove it from another device, or delete the identity here.');
+      const named = (entry.alarms ?? []).some((alarm) => alarm.unknown.includes(deviceId));
+      if (!named && !entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
+      await this.write(identityId, this.next(entry, changedDeviceList(entry.list, entry.list.devices, [deviceId])));
+      return this.view(identityId);
+    });
   }
 
   /** The list with `joining` added, as the next epoch: what a link carries to the new device. */
@@ -116,19 +207,34 @@ export class DeviceStore {
    * (another device removed it).
    */
   async adopt(identityId: string, list: DeviceList, self?: { record: DeviceRecord; prekeyPrivate: string }): Promise<{ changed: boolean; senderBehind: boolean; selfRemoved: boolean }> {
-    const normalized = normalizeDeviceList(list);
-    const current = await this.entryOrNull(identityId);
-    if (!current) {
-      await this.write(identityId, { list: normalized, selfId: self!.record.deviceId, selfPrekeyPrivate: self!.prekeyPrivate, earlier: [] });
-      return { changed: true, senderBehind: false, selfRemoved: false };
-    }
-    const merged = mergeDeviceLists(current.list, normalized);
-    const mergedHash = await deviceListHash(merged);
-    const changed = mergedHash !== (await deviceListHash(current.list));
-    const senderBehind = mergedHash !== (await deviceListHash(normalized));
-    const selfRemoved = !merged.devices.some((device) => device.deviceId === current.selfId);
-    if (changed) await this.write(identityId, { ...current, list: merged, earlier: [...current.earlier, current.list].slice(-KEPT_LISTS) });
-    return { changed, senderBehind, selfRemoved };
+    return this.changing(async () => {
+      const normalized = normalizeDeviceList(list);
+      const current = await this.entryOrNull(identityId);
+      if (!current) {
+        await this.write(identityId, { list: normalized, selfId: self!.record.deviceId, selfPrekeyPrivate: self!.prekeyPrivate, earlier: [] });
+        return { changed: true, senderBehind: false, selfRemoved: false };
+      }
+      const merged = mergeDeviceLists(current.list, normalized);
+      const mergedHash = await deviceListHash(merged);
+      const changed = mergedHash !== (await deviceListHash(current.list));
+      const senderBehind = mergedHash !== (await deviceListHash(normalized));
+      const selfRemoved = !merged.devices.some((device) => device.deviceId === current.selfId);
+      if (changed) {
+        await this.write(identityId, {
+          ...current,
+          list: merged,
+          earlier: [...current.earlier, current.list].slice(-KEPT_LISTS),
+          ...(selfRemoved && current.removedAt === undefined ? { removedAt: this.now() } : {}),
+        });
+      }
+      return { changed, senderBehind, selfRemoved };
+    });
+  }
+
+  private changing<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.shared.changing.catch(() => undefined).then(change);
+    this.shared.changing = run.catch(() => undefined);
+    return run;
   }
 
   private next(entry: Entry, list: DeviceList): Entry {
@@ -154,21 +260,24 @@ export class DeviceStore {
   }
 
   private async file(): Promise<Record<string, string>> {
-    if (this.sealed) return this.sealed;
+    if (this.shared.sealed) return this.shared.sealed;
+    let sealed: Record<string, string>;
     try {
-      this.sealed = fileSchema.parse(JSON.parse(await readFile(join(this.dataDir, FILE_NAME), 'utf8'))).identities;
+      sealed = fileSchema.parse(JSON.parse(await readFile(join(this.dataDir, FILE_NAME), 'utf8'))).identities;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.sealed = {};
+      sealed = {};
     }
-    return this.sealed;
+    // Another store of this directory may have read it meanwhile: the first copy stays.
+    this.shared.sealed ??= sealed;
+    return this.shared.sealed;
   }
 
   private async write(identityId: string, entry: Entry): Promise<void> {
     const identities = await this.file();
     identities[identityId] = this.stateStore.sealSession(identityId, SEAL_ID, Buffer.from(JSON.stringify(entry), 'utf8'));
     // Writes go out one after the other, each with everything known by then.
-    this.writing = this.writing.catch(() => undefined).then(() => writeFileAtomic(join(this.dataDir, FILE_NAME), JSON.stringify({ version: 1, identities })));
-    await this.writing;
+    this.shared.writing = this.shared.writing.catch(() => undefined).then(() => writeFileAtomic(join(this.dataDir, FILE_NAME), JSON.stringify({ version: 1, identities })));
+    await this.shared.writing;
   }
 }

@@ -285,6 +285,7 @@ export class BatchCollector {
       ...toIncoming({ message: meaning.message, meta, content }, content, { key, identityId: opened.identityId, senderKey, dropUrl, now }),
       senderProtocol: 1,
       protocol: 1,
+      ...(opened.devlistHash ? { devlistEcho: opened.devlistHash } : {}),
       ...(opened.unconfirmed ? { unconfirmedSession: true } : {}),
     });
   }
@@ -310,6 +311,8 @@ function toIncoming(
     acknowledgeId: message.acknowledge_id,
     meta: meta ? { alias: meta.alias, dropUrl: meta.dropUrl, publicKey: meta.publicKey } : null,
     senderProtocol: message.dd?.v ?? 0,
+    // Read by the engine (devices/deviceNews.ts): a contact's view of our device list.
+    ...(message.dd?.dh ? { devlistEcho: message.dd.dh } : {}),
     protocol: 0,
     sentAt: message.time_stamp,
     receivedAt: at.now,

@@ -72,6 +72,12 @@ export interface SenderOptions {
    * own, whose worker thread starts at the first stamp a server asks for (most never do).
    */
   stamper?: Stamper | undefined;
+  /**
+   * The hash of the recipient's device list as we know it (devices/deviceNews.ts), echoed in `dd.dh` of
+   * every version-0 message that says we speak version 1: how the recipient's devices spot a device they
+   * never added. Absent, or undefined for a recipient: no echo.
+   */
+  devlistEcho?: ((identityId: string, recipientHex: string) => string | undefined) | undefined;
 }
 
 /** Marks the engine's own ticket messages (they hand out no tickets in turn). */
@@ -132,6 +138,12 @@ export class Sender {
   /** Hears of every message the outbox accepts afresh (not its own ticket hand-outs). */
   onAccepted(listener: (request: ParsedRequestOf<'messages/send'>, messages: readonly DropMessage[]) => void): void {
     this.acceptedListeners.push(listener);
+  }
+
+  /** `dd.dh` for a message to this recipient (none to ourselves: siblings hold the list itself). */
+  private echo(identityId: string, recipientHex: string): string | undefined {
+    if (recipientHex === this.options.stateStore.identity(identityId).publicKey) return undefined;
+    return this.options.devlistEcho?.(identityId, recipientHex);
   }
 
   /** The version-1 side, when switched on. */
@@ -204,7 +216,7 @@ export class Sender {
       // could not be told apart by the receiver, which dedupes those by PDU hash).
       const boxes = wantReceipt ? Math.max(1, targets.length) : 1;
       sealed = await Promise.all(
-        messages.map((m) => Promise.all(Array.from({ length: boxes }, () => this.options.pool.seal(pair, recipientKey, v1 ? encodeAdvertising(m) : encodeDropMessage(m))))),
+        messages.map((m) => Promise.all(Array.from({ length: boxes }, () => this.options.pool.seal(pair, recipientKey, v1 ? encodeAdvertising(m, this.echo(identity.id, request.recipient.publicKey)) : encodeDropMessage(m))))),
       ).catch((err: unknown) => {
         // The worker refuses keys that cannot be used (e.g. low-order points): the request is at fault.
         throw new ApiFailure('bad_input', err instanceof Error ? err.message : 'The message could not be sealed.');
@@ -492,7 +504,7 @@ export class Sender {
     // To a peer we have a session with, the receipt is a v1 RECEIPT; else a v0 box_ack.
     if (v1) await v1.notePeerDrops(identityId, recipientKey, dropUrls).catch(() => undefined);
     const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
-    const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack) : encodeDropMessage(ack)));
+    const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack, this.echo(identityId, recipientKey)) : encodeDropMessage(ack)));
     const signal = this.closing.signal;
     const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal, undefined, this.walletFor(identityId, recipientKey, url), this.forgetterFor(identityId, recipientKey, url));
     await postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal });
@@ -583,7 +595,7 @@ export class Sender {
    * Tells the UI that a message's copy is being stamped: `outbox/stampProgress` (the first at once,
    * then at most four a second) besides its `sending` status, whose reason says why it takes a while.
    */
-  private stampReporter(localId: string, job: Job): (progress: StampProgress) => void {
+  private stampReporter(localId: string, job: Job, dropUrl: string): (progress: StampProgress) => void {
     let lastAt = -Infinity;
     return (progress) => {
       const at = performance.now();
@@ -598,7 +610,7 @@ export class Sender {
         return;
       }
       lastAt = at;
-      this.options.emit('outbox/stampProgress', { localId, hashes: progress.hashes, expected: progress.expected });
+      this.options.emit('outbox/stampProgress', { localId, hashes: progress.hashes, expected: progress.expected, dropUrl });
     };
   }
 
@@ -641,7 +653,7 @@ export class Sender {
             client: this.options.client,
             dropUrls: this.health.rank(free.map((target) => snapshot.targets[target]!)),
             pdu: new Uint8Array(0),
-            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job) : undefined, this.walletFor(snapshot.identityId, snapshot.recipientKey, url), this.forgetterFor(snapshot.identityId, snapshot.recipientKey, url)),
+            post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, first ? this.stampReporter(localId, job, url) : undefined, this.walletFor(snapshot.identityId, snapshot.recipientKey, url), this.forgetterFor(snapshot.identityId, snapshot.recipientKey, url)),
             pduFor: (url) => {
               const sealed = chooseSealed(snapshot, piece, targetOf(url), tied);
               if (sealed === null) return null;
@@ -731,7 +743,7 @@ export class Sender {
           client: this.options.client,
           dropUrls: record.dropUrls,
           pdu,
-          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job), this.walletFor(record!.identityId, record!.recipientKey, url), this.forgetterFor(record!.identityId, record!.recipientKey, url)),
+          post: (url, bytes) => this.postOne(url, bytes, job.abort.signal, this.stampReporter(localId, job, url), this.walletFor(record!.identityId, record!.recipientKey, url), this.forgetterFor(record!.identityId, record!.recipientKey, url)),
           retry: this.options.retry,
           budget: this.options.retryBudget,
           signal: job.abort.signal,
@@ -774,14 +786,18 @@ function isDropUrl(url: string): boolean {
 /**
  * A version-0 message that says we speak version 1 (`dd: {v: 1}`), so a contact who knows us from an
  * old card answers with a session. A message that fills its PDU without the flag goes without it: the
- * other messages carry it.
+ * other messages carry it. `devlistHash`: the recipient's device list hash as we know it (`dd.dh`).
  */
-function encodeAdvertising(m: DropMessage): Uint8Array {
-  try {
-    return encodeDropMessage({ ...m, dd: { v: 1 } });
-  } catch {
-    return encodeDropMessage(m);
+function encodeAdvertising(m: DropMessage, devlistHash?: string): Uint8Array {
+  // The device list echo goes first when the PDU is too full for everything (the next message echoes).
+  for (const dd of devlistHash ? [{ v: 1, dh: devlistHash }, { v: 1 }] : [{ v: 1 }]) {
+    try {
+      return encodeDropMessage({ ...m, dd });
+    } catch {
+      // too long with it: try with less
+    }
   }
+  return encodeDropMessage(m);
 }
 
 function waitingReason(): SendingReason {

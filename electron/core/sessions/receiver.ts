@@ -92,9 +92,19 @@ export type V1Opened =
   /**
    * `listFresh`: the body names the sender's drops (an intro) at a drops epoch not older than the last
    * list we had from them: the UI may take that drop (a re-posted old message must not bring back a drop
-   * they moved away from).
+   * they moved away from). `devlistHash`: the header's echo of our device list as the peer knows it (null: none).
    */
-  | { kind: 'opened'; identityId: string; theirKey: string; body: Body; sessionId: string; acked: { epoch: number; n: number }[]; unconfirmed: boolean; listFresh: boolean }
+  | {
+      kind: 'opened';
+      identityId: string;
+      theirKey: string;
+      body: Body;
+      sessionId: string;
+      acked: { epoch: number; n: number }[];
+      unconfirmed: boolean;
+      listFresh: boolean;
+      devlistHash: string | null;
+    }
   /** Held by another unacknowledged batch: read it again later. */
   | { kind: 'busy' }
   | { kind: 'duplicate' }
@@ -345,7 +355,7 @@ export class SessionReceiver {
     if (result.body.type === MessageType.DROPS_REQ) claim.dropsRequested.add(peerKey(identityId, theirKey));
     const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, result.body.type === INTRO_BODY_TYPE);
     const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
-    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: result.acked, unconfirmed, listFresh };
+    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: result.acked, unconfirmed, listFresh, devlistHash: result.devlistHash };
   }
 
   /**
@@ -424,7 +434,7 @@ export class SessionReceiver {
     if (result.body.type !== MessageType.PING) claim.owesPing.add(result.state.id);
     const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, result.body.type === INTRO_BODY_TYPE);
     const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
-    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: [], unconfirmed, listFresh };
+    return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: [], unconfirmed, listFresh, devlistHash: result.devlistHash };
   }
 
   /**

@@ -86,6 +86,11 @@ export interface SessionSenderOptions {
   pingsWanted?: (() => boolean) | undefined;
   /** See `SessionSender.onPeerAcked`. */
   onPeerAcked?: ((identityId: string, peerHex: string, refs: SentRef[]) => void) | undefined;
+  /**
+   * The hash of the peer's device list as we know it (devices/deviceNews.ts), for `devlist_hash` in
+   * every header we seal to them; undefined: none known (zero).
+   */
+  devlistEcho?: ((identityId: string, peerHex: string) => string | undefined) | undefined;
   /** See `SessionSender.onSessionsCommitted`. */
   onSessionsCommitted?: ((identityId: string, peerHex: string) => void) | undefined;
 }
@@ -375,7 +380,7 @@ export class SessionSender {
         const full: BodyInput = { ...body, msgId: body.msgId ?? new Uint8Array(randomId()) };
         const wrapped = intro ? withIntro(full, intro, capacity) : full;
         if (!wrapped) return { kind: 'v0' }; // cannot happen: the capacity left room for the intro
-        const result = seal(state, wrapped, { copies: k, dropsEpoch }, at);
+        const result = seal(state, wrapped, { copies: k, dropsEpoch, devlistHash: this.options.devlistEcho?.(identityId, peerHex) }, at);
         if ('error' in result) return { kind: 'windowFull' };
         state = result.state;
         pdus.push(result.pdus);
@@ -386,7 +391,7 @@ export class SessionSender {
       // A reset while the old session is still ours to write in: a RESET body there names the new one.
       let note: Uint8Array | null = null;
       if (reset && active && isNew) {
-        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, { dropsEpoch }, at);
+        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, { dropsEpoch, devlistHash: this.options.devlistEcho?.(identityId, peerHex) }, at);
         if (!('error' in announced)) {
           states.push(announced.state);
           note = announced.pdu;
@@ -473,7 +478,7 @@ export class SessionSender {
       const pdus: Uint8Array[] = [];
       for (const text of entries.flatMap((entry) => entry.bodies)) {
         const stored = JSON.parse(text) as StoredBody;
-        const result = seal(state, { ...stored, content: unb64(stored.content), msgId: unb64(stored.msgId) }, { dropsEpoch: receiver.ownDrops(identityId).epoch }, at);
+        const result = seal(state, { ...stored, content: unb64(stored.content), msgId: unb64(stored.msgId) }, { dropsEpoch: receiver.ownDrops(identityId).epoch, devlistHash: this.options.devlistEcho?.(identityId, peerHex) }, at);
         if ('error' in result) break;
         state = result.state;
         pdus.push(result.pdu);

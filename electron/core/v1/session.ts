@@ -39,7 +39,8 @@
  * - Body: Session PDUs carry a 2020-byte common body; Init PDUs a 27-byte prefix (flags · qpk_id 8 ·
  *   device_id 8 · N u16 · 2 zero bytes · sender_drops_epoch u16 · devlist_hash 4) then a 1977-byte common body.
  *   `sender_drops_epoch` (Session header bytes 38..40, Init prefix 21..23) is the caller's `dropsEpoch`;
- *   the fields of section 5 (device-list hash and epoch) are zero until it exists.
+ *   `devlist_hash` (Session header bytes 40..44, Init prefix 23..27) the caller's `devlistHash`: the
+ *   recipient's device list hash as the sender knows it (PROTOCOL-V1.md 5c), zero when it knows none.
  * - ackv acknowledges the peer's epoch we receive in now; every sealed body carries one automatically once
  *   we received anything.
  */
@@ -186,12 +187,12 @@ export type SealResult =
 
 export type OpenSessionResult =
   /** `dropsEpoch`: the sender's `sender_drops_epoch` (PROTOCOL-V1.md 2c), authenticated with the header. */
-  | { state: SessionState; body: Body; epoch: number; n: number; copy: number; acked: { epoch: number; n: number }[]; dropsEpoch: number }
+  | { state: SessionState; body: Body; epoch: number; n: number; copy: number; acked: { epoch: number; n: number }[]; dropsEpoch: number; devlistHash: string | null }
   | { duplicate: true }
   | null;
 
 export type OpenInitResult =
-  | { state: SessionState; body: Body; theirIdentityPublic: Uint8Array; qpkId: string | null; n: number; created: boolean; flags: number; dropsEpoch: number }
+  | { state: SessionState; body: Body; theirIdentityPublic: Uint8Array; qpkId: string | null; n: number; created: boolean; flags: number; dropsEpoch: number; devlistHash: string | null }
   | { duplicate: true; sessionId: string }
   /**
    * An Init sealed to our identity key whose body opened under none of our QR prekeys nor without one:
@@ -413,7 +414,7 @@ function initKeys(dh1: Uint8Array, e: Uint8Array, ikB: Uint8Array): { tag: Buffe
   return { tag: initTag(dh1, e, ikB), ks: s.subarray(0, 32), ns: s.subarray(32, 44) };
 }
 
-function sealInit(state: SessionState, body: Uint8Array, seed: Buffer, n: number, dropsEpoch: number, random?: RandomSource): Uint8Array {
+function sealInit(state: SessionState, body: Uint8Array, seed: Buffer, n: number, dropsEpoch: number, devlist: Buffer, random?: RandomSource): Uint8Array {
   const init = state.init!;
   const ikB = unb64(state.theirId);
   const b0 = unb64(init.b0);
@@ -432,8 +433,9 @@ function sealInit(state: SessionState, body: Uint8Array, seed: Buffer, n: number
   if (init.qpkId) plain.set(unb64(init.qpkId), 1);
   plain.set(unb64(state.deviceId), 9);
   plain.writeUInt16BE(n, 17);
-  // 19..21 pad, 21..23 sender_drops_epoch, 23..27 devlist_hash (zero until section 5 exists)
+  // 19..21 pad, 21..23 sender_drops_epoch, 23..27 devlist_hash
   plain.writeUInt16BE(dropsEpoch, 21);
+  plain.set(devlist, 23);
   plain.set(body, INIT_PREFIX_LENGTH);
   const mk = messageKey(seed, x, keys.tag);
   pdu.set(gcmSeal(mk.key, mk.nonce, plain, pdu.subarray(0, OFF_INIT_B)), OFF_INIT_B);
@@ -501,11 +503,11 @@ export function openInitWithDh(dh1: Uint8Array, ctx: OpenInitContext, pdu: Uint8
   return { staleQpk: true, theirIdentityPublic: new Uint8Array(ikA) };
 }
 
-function decodeInitPlain(plain: Buffer): { n: number; body: Body; flags: number; dropsEpoch: number } | null {
+function decodeInitPlain(plain: Buffer): { n: number; body: Body; flags: number; dropsEpoch: number; devlistHash: string | null } | null {
   const n = plain.readUInt16BE(17);
   if (n >= W) return null;
   const body = decodeBody(plain.subarray(INIT_PREFIX_LENGTH));
-  return body ? { n, body, flags: plain[0]!, dropsEpoch: plain.readUInt16BE(21) } : null;
+  return body ? { n, body, flags: plain[0]!, dropsEpoch: plain.readUInt16BE(21), devlistHash: devlistOf(plain.subarray(23, 27)) } : null;
 }
 
 function openInitNew(
@@ -519,7 +521,7 @@ function openInitNew(
   x: Uint8Array,
   tag: Buffer,
   now: number,
-): { state: SessionState; body: Body; n: number; created: boolean; flags: number; dropsEpoch: number } | null {
+): { state: SessionState; body: Body; n: number; created: boolean; flags: number; dropsEpoch: number; devlistHash: string | null } | null {
   const b0Pair = qpkPair ?? ctx.ourIdentity;
   const dhB0 = x25519(b0Pair, ra);
   if (!dhB0) return null;
@@ -583,7 +585,7 @@ function openInitNew(
       pingOwed: decoded.body.type !== MessageType.PING,
     };
     prune(state, now);
-    return { state, body: decoded.body, n, created: true, flags: decoded.flags, dropsEpoch: decoded.dropsEpoch };
+    return { state, body: decoded.body, n, created: true, flags: decoded.flags, dropsEpoch: decoded.dropsEpoch, devlistHash: decoded.devlistHash };
   }
   return null;
 }
@@ -594,7 +596,7 @@ function openInitExisting(
   x: Uint8Array,
   tag: Buffer,
   now: number,
-): { state: SessionState; body: Body; n: number; created: boolean; flags: number; dropsEpoch: number } | 'duplicate' | null {
+): { state: SessionState; body: Body; n: number; created: boolean; flags: number; dropsEpoch: number; devlistHash: string | null } | 'duplicate' | null {
   const state = clone(existing);
   const epoch = state.recv.find((r) => r.e === 0 && r.hk === '');
   if (!epoch) return null; // the Init chain was forgotten: nothing of it can be opened any more
@@ -633,12 +635,12 @@ function openInitExisting(
   return null;
 }
 
-function finishInit(state: SessionState, epoch: RecvEpochState, decoded: { n: number; body: Body; flags: number; dropsEpoch: number }, now: number) {
+function finishInit(state: SessionState, epoch: RecvEpochState, decoded: { n: number; body: Body; flags: number; dropsEpoch: number; devlistHash: string | null }, now: number) {
   epoch.consumed = bitSet(epoch.consumed, decoded.n);
   if (decoded.body.type !== MessageType.PING) state.pingOwed = true;
   state.counter++;
   prune(state, now);
-  return { state, body: decoded.body, n: decoded.n, created: false, flags: decoded.flags, dropsEpoch: decoded.dropsEpoch };
+  return { state, body: decoded.body, n: decoded.n, created: false, flags: decoded.flags, dropsEpoch: decoded.dropsEpoch, devlistHash: decoded.devlistHash };
 }
 
 // ---------------------------------------------------------------------------------------------- seal
@@ -656,6 +658,11 @@ export interface SealOptions {
    * into the encrypted header (Init prefix), so only the session's peer reads it and nobody can alter it.
    */
   dropsEpoch?: number | undefined;
+  /**
+   * The recipient's device list hash as we know it (PROTOCOL-V1.md 5c `devlist_hash`, 8 hex; absent:
+   * zero, none known), in the encrypted header too: their devices tell from it a device they never added.
+   */
+  devlistHash?: string | undefined;
   random?: RandomSource | undefined;
 }
 
@@ -675,6 +682,7 @@ export function seal(state: SessionState, body: BodyInput, options: SealOptions,
     throw new RangeError(`copy must be 0..${state.copies - 1}`);
   }
   const dropsEpoch = (options.dropsEpoch ?? 0) & 0xffff;
+  const devlist = options.devlistHash && /^[0-9a-f]{8}$/.test(options.devlistHash) ? Buffer.from(options.devlistHash, 'hex') : Buffer.alloc(4);
   const indexes = options.copy !== undefined ? [options.copy] : Array.from({ length: copies }, (_, c) => c);
   const next = clone(state);
   prune(next, now);
@@ -698,15 +706,15 @@ export function seal(state: SessionState, body: BodyInput, options: SealOptions,
   const pdus: Uint8Array[] = [];
   if (next.role === 'initiator' && !next.confirmed) {
     const plain = encodeBody(full, INIT_BODY_LENGTH);
-    for (let i = 0; i < indexes.length; i++) pdus.push(sealInit(next, plain, step.seed, n, dropsEpoch, options.random));
+    for (let i = 0; i < indexes.length; i++) pdus.push(sealInit(next, plain, step.seed, n, dropsEpoch, devlist, options.random));
   } else {
     const plain = encodeBody(full, SESSION_BODY_LENGTH);
-    for (const c of indexes) pdus.push(sealSession(next, plain, step.seed, n, c, dropsEpoch, options.random));
+    for (const c of indexes) pdus.push(sealSession(next, plain, step.seed, n, c, dropsEpoch, devlist, options.random));
   }
   return { pdu: pdus[0]!, pdus, state: next, ref: { epoch: next.sendEpoch, n } };
 }
 
-function sealSession(state: SessionState, body: Uint8Array, seed: Buffer, n: number, copy: number, dropsEpoch: number, random?: RandomSource): Uint8Array {
+function sealSession(state: SessionState, body: Uint8Array, seed: Buffer, n: number, copy: number, dropsEpoch: number, devlist: Buffer, random?: RandomSource): Uint8Array {
   const hk = unb64(state.hks);
   const e = generateEphemeral(random);
   let x: Buffer | null;
@@ -723,6 +731,7 @@ function sealSession(state: SessionState, body: Uint8Array, seed: Buffer, n: num
   header.writeUInt16BE(n, 34);
   header[37] = copy;
   header.writeUInt16BE(dropsEpoch, 38);
+  header.set(devlist, 40);
   const pdu = Buffer.alloc(PDU_LENGTH);
   pdu.set(e.publicKey, OFF_E);
   pdu.set(tag, OFF_T);
@@ -758,11 +767,23 @@ function locate(state: SessionState, tag: Buffer): Located | null {
   return null;
 }
 
-function openHeader(hk: Uint8Array, bytes: Buffer): { dhs: Buffer; pn: number; n: number; copy: number; dropsEpoch: number } | null {
+function openHeader(hk: Uint8Array, bytes: Buffer): { dhs: Buffer; pn: number; n: number; copy: number; dropsEpoch: number; devlistHash: string | null } | null {
   const e = bytes.subarray(OFF_E, OFF_T);
   const plain = gcmOpen(hk, headerNonce(e), bytes.subarray(OFF_H, OFF_B), bytes.subarray(0, OFF_H));
   if (!plain || plain.length !== HEADER_LENGTH) return null;
-  return { dhs: plain.subarray(0, 32), pn: plain.readUInt16BE(32), n: plain.readUInt16BE(34), copy: plain[37]!, dropsEpoch: plain.readUInt16BE(38) };
+  return {
+    dhs: plain.subarray(0, 32),
+    pn: plain.readUInt16BE(32),
+    n: plain.readUInt16BE(34),
+    copy: plain[37]!,
+    dropsEpoch: plain.readUInt16BE(38),
+    devlistHash: devlistOf(plain.subarray(40, 44)),
+  };
+}
+
+/** A `devlist_hash` field: 8 hex, or null when zero (the sender knows no list of ours). */
+function devlistOf(bytes: Buffer): string | null {
+  return bytes.every((b) => b === 0) ? null : bytes.toString('hex');
 }
 
 /** Opens a Session PDU of this session: the new state and body, a duplicate, or null (not ours / broken). */
@@ -816,7 +837,7 @@ export function openSession(state: SessionState, pdu: Uint8Array, now: number, r
   const acked = body.ackv ? applyAckv(next, body.ackv) : [];
   next.counter++;
   prune(next, now);
-  return { state: next, body, epoch: epoch.e, n: found.n, copy: found.copy, acked, dropsEpoch: header.dropsEpoch };
+  return { state: next, body, epoch: epoch.e, n: found.n, copy: found.copy, acked, dropsEpoch: header.dropsEpoch, devlistHash: header.devlistHash };
 }
 
 /** Advances the current receiving chain to `n`, storing the seeds it passes; returns seed n. */

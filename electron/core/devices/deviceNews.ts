@@ -1,0 +1,296 @@
+/**
+ * Device lists told to contacts and siblings, and the injected-device alarm (PROTOCOL-V1.md 5c
+ * `DEVICES` and "Detecting silent device injection"), in the version-0 form the interim uses (an
+ * identity on several devices writes version 0 only, electron/core/v1/README.md "Several devices").
+ *
+ * `box_devices` (ours, never shown: the engine takes it out of every batch before the UI sees it) is a
+ * version-0 box whose payload names the sending `device` and carries one of:
+ * - `list`: the sender's own device list (base64url of its `DEVICES` encoding). Sent after every change
+ *   made here (a link, a removal, a rename) to every contact the UI wrote to and to the identity's own
+ *   drops (its siblings); a contact merges it into what it knows of the sender (peer facts `devlists`),
+ *   a sibling into its own list (and answers with its own when it knows more, so siblings converge).
+ * - `ask`: a device list hash (8 hex) the sender did not know: "which list of mine is that?"
+ * - `view`: the answer, the list of the recipient's devices the sender encrypts to.
+ *
+ * Every version-0 message we send with `dd` echoes in `dd.dh` the hash of the recipient's list as we
+ * know it. A device reading an echo compares it with its own lists: the current one, nothing to do; an
+ * earlier one, the contact is behind (our list goes to it); one it never had, it asks (`ask`), and judges
+ * the `view` that comes back: a device none of its lists ever held (nor removed) raises the alarm (the
+ * contact sends to a device the user never added: the identity key may be stolen); otherwise the
+ * contact is only behind or ahead and gets our list. Both honest devices read the same drops, so each
+ * sees the echo, the answer, and raises the alarm itself.
+ *
+ * Authentication: a `box_devices` is sealed with the sender's identity key like any v0 box, so anyone
+ * holding that key can announce devices: which is exactly what the alarm is for. From a sibling (sealed
+ * by our own identity) it is ours; the same holds for an attacker with our key, whose list merges into
+ * ours only through siblings' drops, and whose device then is in our list, visible in Settings → Devices.
+ *
+ * Rate limits: each answer, ask and resend at most once per contact and hash per ten minutes, so a
+ * hostile contact cannot make us write without bound.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { EventSink, IncomingMessage } from '../../../shared/ipc/contract.js';
+import type { Logger } from '../../../shared/log.js';
+import { PAYLOAD_LENGTH } from '../../../shared/protocol/boxTypes.js';
+import { type DeviceList, DEVLIST_HASH_LENGTH, decodeDeviceList, encodeDeviceList, judgeContactView, mergeDeviceLists } from '../../../shared/protocol/deviceList.js';
+import { ProtocolError } from '../../../shared/protocol/errors.js';
+import { DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID, encodeDropMessage } from '../../../shared/protocol/message.js';
+import type { CryptoPool } from '../crypto/cryptoPool.js';
+import type { SessionStore } from '../state/sessionStore.js';
+import type { StateStore } from '../state/stateStore.js';
+import { DeviceStore } from './deviceStore.js';
+
+export const BOX_DEVICES = 'box_devices';
+const RATE_MS = 10 * 60_000;
+/** Earlier lists of a peer kept beside the current one (to answer an `ask` naming one of them). */
+const KEPT_PEER_LISTS = 4;
+const HEX8 = /^[0-9a-f]{8}$/;
+
+const payloadSchema = z.object({
+  device: z.string().regex(/^[0-9a-f]{16}$/),
+  list: z.string().max(1024).optional(),
+  ask: z.string().regex(HEX8).optional(),
+  view: z.string().max(1024).optional(),
+});
+type DevicesPayload = z.infer<typeof payloadSchema>;
+
+export interface DeviceNewsParts {
+  dataDir: string;
+  stateStore: StateStore;
+  sessions: SessionStore;
+  pool: Pick<CryptoPool, 'seal'>;
+  /** Posts a PDU the engine made by itself (the outbox's `postOwn`). */
+  post(dropUrls: readonly string[], pdu: Uint8Array): Promise<void>;
+  emit: EventSink;
+  now(): number;
+  logger: Logger;
+}
+
+/** The 4-byte list hash, synchronously (the same as shared/protocol/deviceList.ts `deviceListHash`). */
+export function devlistHashSync(encoded: Uint8Array): string {
+  return createHash('sha256').update('DD devlist').update(encoded).digest('hex').slice(0, 2 * DEVLIST_HASH_LENGTH);
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
+
+export class DeviceNews {
+  readonly store: DeviceStore;
+  /** Incoming news is handled one at a time, in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly lastDone = new Map<string, number>();
+  private readonly listeners = new Set<(identityId: string) => void>();
+
+  constructor(private readonly parts: DeviceNewsParts) {
+    this.store = new DeviceStore(parts.dataDir, parts.stateStore, parts.now);
+  }
+
+  /**
+   * Takes an inbox batch's messages: returns those the UI gets (every `box_devices` stays here), and
+   * handles the device news and echoes they carry, after this returns (in order).
+   */
+  take(messages: readonly IncomingMessage[]): IncomingMessage[] {
+    const kept = messages.filter((m) => m.type !== BOX_DEVICES);
+    const news = messages.filter((m) => m.type === BOX_DEVICES || m.devlistEcho !== undefined);
+    if (news.length > 0) {
+      this.queue = this.queue
+        .then(async () => {
+          for (const message of news) await this.handle(message).catch((err: unknown) => this.warn('device news skipped', err));
+        })
+        .catch(() => undefined);
+    }
+    return kept;
+  }
+
+  /** Resolves when the news taken so far is handled (tests, closing). */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Hears that an identity's list changed here after a merge or an alarm (the engine emits `devices/changed`). */
+  onChanged(listener: (identityId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /**
+   * The hash of `peerHex`'s device list as we know it, for `dd.dh` of what we send them; undefined when
+   * they never told us one. Synchronous: the outbox asks while it encodes.
+   */
+  echoFor(identityId: string, peerHex: string): string | undefined {
+    if (this.parts.stateStore.locked) return undefined;
+    const lists = this.parts.sessions.peer(identityId, peerHex).devlists;
+    const newest = lists?.[lists.length - 1];
+    return newest ? devlistHashSync(unb64(newest)) : undefined;
+  }
+
+  /** Whether this device was removed from the identity by another one (it sends nothing then). */
+  async removedHere(identityId: string): Promise<boolean> {
+    return (await this.store.view(identityId)).removedAt !== null;
+  }
+
+  /**
+   * Tells our current list to every contact the UI wrote to and to our siblings (after a change made
+   * here), or only to the siblings.
+   */
+  async announce(identityId: string, to: 'everyone' | 'siblings' = 'everyone'): Promise<void> {
+    const { sessions, stateStore } = this.parts;
+    const own = stateStore.identity(identityId);
+    const list = await this.store.list(identityId);
+    await sessions.setOwnDevices(identityId, list.devices.length);
+    const body = b64(encodeDeviceList(list));
+    const targets: { key: string; dropUrls: readonly string[] }[] = [{ key: own.publicKey, dropUrls: own.dropUrls }];
+    if (to === 'everyone') {
+      for (const peerHex of sessions.peerKeys(identityId)) {
+        const dropUrls = sessions.peer(identityId, peerHex).dropUrls ?? [];
+        if (peerHex !== own.publicKey && dropUrls.length > 0) targets.push({ key: peerHex, dropUrls });
+      }
+    }
+    await Promise.all(targets.map((target) => this.send(identityId, target.key, target.dropUrls, { list: body })));
+  }
+
+  private async handle(message: IncomingMessage): Promise<void> {
+    const { identityId, senderKey } = message;
+    const own = this.parts.stateStore.identity(identityId).publicKey;
+    if (message.type !== BOX_DEVICES) {
+      if (senderKey !== own && message.devlistEcho) await this.echoed(identityId, senderKey, message.devlistEcho);
+      return;
+    }
+    let payload: DevicesPayload;
+    let list: DeviceList | null = null;
+    let view: DeviceList | null = null;
+    try {
+      payload = payloadSchema.parse(JSON.parse(message.payload));
+      if (payload.list) list = decodeDeviceList(unb64(payload.list));
+      if (payload.view) view = decodeDeviceList(unb64(payload.view));
+    } catch (err) {
+      if (err instanceof ProtocolError || err instanceof z.ZodError || err instanceof SyntaxError) return; // hostile or broken: skipped
+      throw err;
+    }
+    const self = await this.store.view(identityId);
+    if (senderKey === own) {
+      if (payload.device === self.selfId) return; // our own announcement, read back from our drops
+      await this.store.seen(identityId, payload.device, message.receivedAt);
+      if (list) await this.fromSibling(identityId, list);
+      return;
+    }
+    if (list) await this.fromContact(identityId, senderKey, list);
+    if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask);
+    if (view) await this.judge(identityId, senderKey, view);
+  }
+
+  /** A sibling's list: merged into ours; when ours holds more, it goes back to the siblings. */
+  private async fromSibling(identityId: string, list: DeviceList): Promise<void> {
+    const before = (await this.store.view(identityId)).removedAt;
+    const { changed, senderBehind, selfRemoved } = await this.store.adopt(identityId, list);
+    if (changed) {
+      await this.parts.sessions.setOwnDevices(identityId, (await this.store.list(identityId)).devices.length);
+      this.changed(identityId, selfRemoved && before === null);
+    }
+    if (senderBehind && !selfRemoved) await this.announce(identityId, 'siblings');
+  }
+
+  /** A contact's own list: merged into what we know of them; several devices means version 0 to them. */
+  private async fromContact(identityId: string, peerHex: string, list: DeviceList): Promise<void> {
+    const { sessions } = this.parts;
+    const peer = sessions.peer(identityId, peerHex);
+    const lists = peer.devlists ?? [];
+    const newest = lists[lists.length - 1];
+    let merged: DeviceList;
+    try {
+      merged = newest ? mergeDeviceLists(decodeDeviceList(unb64(newest)), list) : list;
+    } catch (err) {
+      if (err instanceof ProtocolError) return; // a list removing every device they have: not taken
+      throw err;
+    }
+    const encoded = b64(encodeDeviceList(merged));
+    if (encoded === newest) return;
+    const several = merged.devices.length > 1;
+    await sessions.setPeer(identityId, peerHex, {
+      devlists: [...lists, encoded].slice(-(KEPT_PEER_LISTS + 1)),
+      // Sessions are per device of ours only (the interim): a contact on several devices gets version 0.
+      ...(several ? { multiDevice: true } : peer.multiDevice ? { multiDevice: undefined } : {}),
+    });
+  }
+
+  /** A contact echoed `hash` for our list (`dd.dh`). */
+  private async echoed(identityId: string, peerHex: string, hash: string): Promise<void> {
+    const view = await this.store.view(identityId);
+    if (hash === view.hash || view.removedAt !== null) return;
+    if ((await this.store.knownHashes(identityId)).has(hash)) {
+      // One of our earlier lists: they are behind.
+      if (this.due(`list ${identityId} ${peerHex} ${hash}`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
+      return;
+    }
+    if (this.due(`ask ${identityId} ${peerHex} ${hash}`)) await this.sendTo(identityId, peerHex, { ask: hash });
+  }
+
+  /** They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. */
+  private async answerAsk(identityId: string, peerHex: string, hash: string): Promise<void> {
+    const lists = this.parts.sessions.peer(identityId, peerHex).devlists ?? [];
+    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash}`)) return;
+    const named = lists.find((list) => devlistHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
+    await this.sendTo(identityId, peerHex, { view: named });
+  }
+
+  /** A contact's view of our list: the alarm when it names a device none of our lists held. */
+  private async judge(identityId: string, peerHex: string, theirs: DeviceList): Promise<void> {
+    const view = await this.store.view(identityId);
+    const current = await this.store.list(identityId);
+    const { verdict, unknown } = await judgeContactView(view.earlier, current, theirs);
+    if (verdict === 'alarm') {
+      if (await this.store.raiseAlarm(identityId, peerHex, unknown)) {
+        this.parts.logger.warn('a contact sends to a device this identity never added', { devices: unknown.length });
+        this.parts.emit('devices/changed', { identityId, alarm: true });
+      }
+      return;
+    }
+    if (verdict !== 'same' && this.due(`list ${identityId} ${peerHex} view`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(current)) });
+  }
+
+  private changed(identityId: string, alarm: boolean): void {
+    this.parts.emit('devices/changed', { identityId, alarm });
+    for (const listener of this.listeners) listener(identityId);
+  }
+
+  private due(key: string): boolean {
+    const now = this.parts.now();
+    const last = this.lastDone.get(key);
+    if (last !== undefined && now - last < RATE_MS) return false;
+    this.lastDone.set(key, now);
+    if (this.lastDone.size > 4096) this.lastDone.delete(this.lastDone.keys().next().value!);
+    return true;
+  }
+
+  private async sendTo(identityId: string, peerHex: string, content: Omit<DevicesPayload, 'device'>): Promise<void> {
+    const dropUrls = this.parts.sessions.peer(identityId, peerHex).dropUrls ?? [];
+    // Only where the UI told us to write to them: an unknown sender cannot make us write anywhere.
+    if (dropUrls.length > 0) await this.send(identityId, peerHex, dropUrls, content);
+  }
+
+  private async send(identityId: string, recipientHex: string, dropUrls: readonly string[], content: Omit<DevicesPayload, 'device'>): Promise<void> {
+    const { stateStore, pool, post, now } = this.parts;
+    const view = await this.store.view(identityId);
+    if (view.removedAt !== null || dropUrls.length === 0) return;
+    const own = stateStore.identity(identityId);
+    const payload: DevicesPayload = { device: view.selfId, ...content };
+    const echo = recipientHex === own.publicKey ? undefined : this.echoFor(identityId, recipientHex);
+    const json = encodeDropMessage({
+      version: DROP_MESSAGE_VERSION,
+      time_stamp: now(),
+      sender: own.publicKey,
+      drop_payload: JSON.stringify(payload),
+      drop_payload_type: BOX_DEVICES,
+      acknowledge_id: NO_ACKNOWLEDGE_ID,
+      dd: { v: 1, ...(echo ? { dh: echo } : {}) },
+    });
+    if (json.length !== PAYLOAD_LENGTH) throw new Error('a device list message has the wrong size');
+    const pdu = await pool.seal(stateStore.keyPair(identityId), Buffer.from(recipientHex, 'hex'), json);
+    await post(dropUrls, pdu);
+  }
+
+  private warn(what: string, err: unknown): void {
+    this.parts.logger.warn(what, { error: err instanceof Error ? err.message : 'unknown' });
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Device lists told to contacts and siblings, the echo of a contact's view in every message, the
+ * injected-device alarm and removal (PROTOCOL-V1.md 5c; electron/core/devices/deviceNews.ts). Real
+ * engines and a real drop server: Alice on two linked devices, her contact Bob, and a third engine that
+ * imports Alice's stolen identity and announces its device to Bob only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import type { BackupUiPart } from '../../shared/backup/backupPayload.js';
+import type { DeviceLinkStatus, IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
+import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
+import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
+import { serializeDropMessage } from '../../shared/protocol/message.js';
+import { DropClient } from '../../electron/core/net/dropClient.js';
+import { nativeBox } from '../../electron/workers/nativeBox.js';
+import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
+import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
+import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { receiveAndAck } from './helpers/receive.js';
+import { waitFor } from './helpers/waitFor.js';
+
+let server: ServerProcess;
+const engines: TestEngine[] = [];
+const dispatcher = new Agent();
+
+beforeAll(async () => {
+  server = await startServerProcess();
+});
+
+afterAll(async () => {
+  for (const engine of engines) await engine.close().catch(() => undefined);
+  await server?.stop();
+  await dispatcher.close();
+  for (const engine of engines) removeDir(engine.dataDir);
+});
+
+async function engine(autoPoll = true): Promise<TestEngine> {
+  const started = await startTestEngine({ protocolV1: true, autoPoll });
+  engines.push(started);
+  return started;
+}
+
+let sends = 0;
+async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
+  const localId = `m-${++sends}`;
+  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
+  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
+}
+
+/** Every engine reads and acknowledges (as its UI would) until `condition` holds. */
+async function until<T>(readers: TestEngine[], condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string): Promise<T> {
+  return waitFor(async () => {
+    for (const reader of readers) await receiveAndAck(reader, 0, 'batches');
+    return condition();
+  }, what, 20_000);
+}
+
+const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
+const textAt = (e: TestEngine, text: string): IncomingMessage | undefined => messagesOf(e).find((m) => m.text === text);
+
+async function linkState(e: TestEngine, linkId: string, wanted: DeviceLinkStatus['state']): Promise<DeviceLinkStatus> {
+  return waitFor(async () => {
+    const status = await e.call('devices/linkStatus', { linkId });
+    if (status.state === 'failed') throw new Error(`the link failed: ${status.error}`);
+    return status.state === wanted ? status : null;
+  }, `link ${wanted}`, 20_000);
+}
+
+const emptyUi = (): BackupUiPart => ({ contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] });
+
+async function link(d1: TestEngine, identity: IdentitySummary, d2: TestEngine): Promise<void> {
+  const { status, linkString } = await d1.call('devices/linkBegin', { identityId: identity.id, includeHistory: false });
+  await d1.call('devices/linkUpload', { linkId: status.linkId, offset: 0, data: Buffer.from(JSON.stringify(emptyUi())).toString('base64url') });
+  const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
+  expect((await linkState(d1, status.linkId, 'compare')).code).toBe(joined.code);
+  await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
+  await linkState(d2, joined.linkId, 'received');
+  await linkState(d1, status.linkId, 'done');
+  await d2.call('devices/linkCommit', { linkId: joined.linkId });
+}
+
+describe('device lists between devices and contacts', () => {
+  let d1: TestEngine;
+  let d2: TestEngine;
+  let bobEngine: TestEngine;
+  let alice: IdentitySummary;
+  let bob: IdentitySummary;
+  let attackerId: string;
+  let theftEcho: string;
+
+  it('a link is announced to the contact, who echoes the list it encrypts to; no alarm', async () => {
+    [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    await send(d1, alice, bob, 'hello');
+    await until([bobEngine], () => textAt(bobEngine, 'hello'), 'hello at Bob');
+    await send(bobEngine, bob, alice, 'hi');
+    await until([d1], () => textAt(d1, 'hi'), 'hi at Alice');
+
+    await link(d1, alice, d2);
+    const list = await d1.call('devices/list', { identityId: alice.id });
+    expect(list.devices).toHaveLength(2);
+    expect((await d2.call('devices/list', { identityId: alice.id })).hash).toBe(list.hash);
+
+    // Bob hears the list (never shown to his UI) and writes version 0 to Alice's two devices from then on.
+    await until([bobEngine], async () => (await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey]?.reason === 'peerDevices', 'Bob knows Alice has two devices');
+    expect(messagesOf(bobEngine).some((m) => m.type === BOX_DEVICES)).toBe(false);
+
+    await send(bobEngine, bob, alice, 'after the link');
+    const atD1 = await until([d1, d2], () => textAt(d1, 'after the link'), 'at d1');
+    const atD2 = await until([d1, d2], () => textAt(d2, 'after the link'), 'at d2');
+    // The echo is the hash of Alice's list as Bob knows it: hers.
+    expect(atD1.devlistEcho).toBe(list.hash);
+    expect(atD2.devlistEcho).toBe(list.hash);
+    for (const device of [d1, d2]) expect((await device.call('devices/list', { identityId: alice.id })).alarms).toEqual([]);
+    // Siblings heard each other: the link's announcement reached d2 (from d1) through Alice's own drops.
+    await until([d2], async () => (await d2.call('devices/list', { identityId: alice.id })).devices.find((d) => !d.self)?.lastSeen !== null, 'd2 saw d1');
+  });
+
+  it('a device added with the stolen identity key and announced to Bob only raises the alarm on both honest devices at Bob’s next message', async () => {
+    // The thief imports Alice's identity from a stolen backup: a device of its own, that Alice never added.
+    // Its engine never reads Alice's drops (a running copy of ours would merge her list and announce
+    // itself to her devices as a sibling: then it is in her list, in plain sight in Settings → Devices).
+    const d3 = await engine(false);
+    const exported = await d1.call('identities/export', { identityId: alice.id, passphrase: 'stolen backup' });
+    const stolen = await d3.call('identities/import', { backup: exported.content, passphrase: 'stolen backup' });
+    const thief = await d3.call('devices/list', { identityId: stolen.id });
+    attackerId = thief.devices[0]!.deviceId;
+    expect(thief.devices).toHaveLength(1);
+
+    // It tells Bob only (never Alice's drops, where her devices would see it): its own list, sealed with her key.
+    const key = await decryptIdentityBackup(exported.content, 'stolen backup');
+    const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
+    const body = encodeDeviceList({ epoch: thief.epoch, devices: [{ deviceId: attackerId, prekey: '11'.repeat(32), addedDay: 20_000, name: 'Laptop' }] });
+    const json = serializeDropMessage({
+      version: 1,
+      time_stamp: Date.now(),
+      sender: alice.publicKey,
+      drop_payload: JSON.stringify({ device: attackerId, list: Buffer.from(body).toString('base64url') }),
+      drop_payload_type: BOX_DEVICES,
+      acknowledge_id: '0',
+      dd: { v: 1, md: 1 },
+    });
+    const payload = new Uint8Array(PAYLOAD_LENGTH);
+    payload.set(json);
+    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(bob.dropUrls[0]!, await nativeBox.sealPdu(pair, Buffer.from(bob.publicKey, 'hex'), payload));
+    // Bob writes to Alice until his message echoes a list she never had (he merged the thief's list):
+    // that message is enough, on each of her devices.
+    const before = (await d1.call('devices/list', { identityId: alice.id })).hash;
+    let probes = 0;
+    const message = await until([bobEngine], async () => {
+      const text = `after the theft ${++probes}`;
+      await send(bobEngine, bob, alice, text);
+      const got = await until([d1], () => textAt(d1, text), text);
+      return got.devlistEcho !== before ? got : null;
+    }, 'Bob echoes a list with the thief’s device');
+    expect(message.devlistEcho).toMatch(/^[0-9a-f]{8}$/);
+    theftEcho = message.devlistEcho!;
+    for (const device of [d1, d2]) {
+      const alarms = await until([d1, d2, bobEngine], async () => {
+        // The UI hears of it (the event follows the stored alarm).
+        if (!device.of('devices/changed').some((e) => e.identityId === alice.id && e.alarm)) return null;
+        const status = await device.call('devices/list', { identityId: alice.id });
+        return status.alarms.length > 0 ? status.alarms : null;
+      }, 'the alarm');
+      expect(alarms).toEqual([{ contact: bob.publicKey, unknownDevices: [attackerId], at: expect.any(Number) as number }]);
+      // The honest list does not take the thief's device.
+      expect((await device.call('devices/list', { identityId: alice.id })).devices.map((d) => d.deviceId)).not.toContain(attackerId);
+    }
+    expect(messagesOf(d1).concat(messagesOf(d2)).some((m) => m.type === BOX_DEVICES)).toBe(false);
+  });
+
+  it('removal: the thief’s device (named by the alarm) and the laptop are removed on d1; Bob drops both, the laptop stops sending', async () => {
+    const self = (await d1.call('devices/list', { identityId: alice.id })).devices.find((d) => d.self)!.deviceId;
+    await expect(d1.call('devices/remove', { identityId: alice.id, deviceId: self })).rejects.toThrow(/bad_input/);
+    await expect(d1.call('devices/remove', { identityId: alice.id, deviceId: 'ab'.repeat(8) })).rejects.toThrow(/not_found/);
+    // The thief's device was never in our list; the alarm named it, so it can be removed: a tombstone.
+    const noThief = await d1.call('devices/remove', { identityId: alice.id, deviceId: attackerId });
+    expect(noThief.removed).toContain(attackerId);
+    const laptop = noThief.devices.find((d) => !d.self)!.deviceId;
+    const after = await d1.call('devices/remove', { identityId: alice.id, deviceId: laptop });
+    expect(after.devices.map((d) => d.deviceId)).toEqual([self]);
+    expect(after.removed.sort()).toEqual([attackerId, laptop].sort());
+
+    // The laptop reads the new list in Alice's drops: removed, it says so and sends nothing.
+    const removed = await until([d2], async () => {
+      const status = await d2.call('devices/list', { identityId: alice.id });
+      return status.removedAt !== null ? status : null;
+    }, 'the laptop learns it was removed');
+    expect(removed.hash).toBe(after.hash);
+    expect(d2.of('devices/changed').some((e) => e.identityId === alice.id)).toBe(true);
+    await expect(d2.call('messages/send', { identityId: alice.id, localId: 'late', recipient: { publicKey: bob.publicKey, dropUrls: bob.dropUrls }, text: 'still here?' })).rejects.toThrow(/removed/);
+
+    // Bob merges the removal into his view (the thief's device and the laptop gone): he echoes Alice's list.
+    let probes = 0;
+    const last = await until([bobEngine], async () => {
+      const text = `after the removal ${++probes}`;
+      await send(bobEngine, bob, alice, text);
+      const got = await until([d1], () => textAt(d1, text), text);
+      expect(got.devlistEcho).not.toBe(undefined);
+      return got.devlistEcho === after.hash ? got : null;
+    }, 'Bob echoes Alice’s list after the removal');
+    expect(theftEcho).not.toBe(after.hash);
+    // Alice is on one device again: Bob writes in their session, whose header carries the echo.
+    expect(last.protocol).toBe(1);
+    expect((await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey]?.reason).toBeUndefined();
+  });
+});
