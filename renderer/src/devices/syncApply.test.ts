@@ -124,10 +124,14 @@ describe('sibling sync in the UI database', () => {
     expect(await db.messages.get('out:CLASH')).toMatchObject({ text: 'theirs', contactKey: key('c') });
   });
 
-  it('clears unread counts read on a sibling, unless something newer came here', async () => {
+  it('clears unread counts read on a sibling, except what came here after that read', async () => {
     await deliver(batch([incoming(BOB, 'm1', 100), incoming(BOB, 'm2', 200)]));
     await deliver(batch([sync([{ kind: 'read', contact: BOB, upTo: 150 }])]));
-    expect(await db.conversations.get(['me', BOB])).toMatchObject({ unreadCount: 2 });
+    expect(await db.conversations.get(['me', BOB])).toMatchObject({ unreadCount: 1 });
+    await deliver(batch([sync([{ kind: 'read', contact: BOB, upTo: 50 }])]));
+    expect(await db.conversations.get(['me', BOB])).toMatchObject({ unreadCount: 1 });
+    // A text of ours synced after Bob's last message does not keep it unread.
+    await deliver(batch([sync(sentItems({ contact: BOB, localId: 'LATER', sentAt: 250, text: 'mine', ackIds: [] }))]));
     await deliver(batch([sync([{ kind: 'read', contact: BOB, upTo: 200 }])]));
     expect(await db.conversations.get(['me', BOB])).toMatchObject({ unreadCount: 0 });
   });

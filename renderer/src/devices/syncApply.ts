@@ -11,7 +11,7 @@
  * - `sent`: the row `out:<localId>`, the same id as on the sending device, shown as sent by us at its
  *   time; a long text's fragments wait in `textParts` until all are there; receipts that came first
  *   (from the contact, to the drops every device reads) confirm it at once, later ones as usual.
- * - `read`: the conversation's unread count goes to 0 unless something newer arrived here.
+ * - `read`: the conversation's unread count drops to what arrived here after the other device's read.
  * - `contact`: applied when its (clock, device) is newer than the contact's stamp.
  */
 import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
@@ -206,9 +206,14 @@ async function placeInConversation(db: DeaddropDatabase, row: MessageRecord, isN
 async function applyRead(db: DeaddropDatabase, identityId: string, item: SyncReadItem): Promise<void> {
   const key: [string, string] = [identityId, item.contact];
   const conversation = await db.conversations.get(key);
-  // Something newer arrived here than what the other device had read: it stays unread.
-  if (!conversation || conversation.unreadCount === 0 || conversation.lastMessageAt > item.upTo) return;
-  await db.conversations.update(key, { unreadCount: 0 });
+  if (!conversation || conversation.unreadCount === 0) return;
+  // What came here after what the other device had read stays unread (our own texts never count).
+  const newer = await db.messages
+    .where('[identityId+contactKey+sortAt]')
+    .between([identityId, item.contact, item.upTo], [identityId, item.contact, Infinity], false, true)
+    .filter((row) => row.direction === 'in' && row.kind !== 'event')
+    .count();
+  if (newer < conversation.unreadCount) await db.conversations.update(key, { unreadCount: newer });
 }
 
 async function applyContact(db: DeaddropDatabase, identityId: string, item: SyncContactItem, device: string, now: number): Promise<void> {
