@@ -158,5 +158,14 @@ describe('sibling sync in the UI database', () => {
     expect(await db.contacts.get(['me', carol])).toBeUndefined();
     expect(await db.messages.get('out:C1')).toBeUndefined();
     expect(await db.conversations.get(['me', carol])).toBeUndefined();
+    // The deletion is remembered, sealed at rest like a record: Carol's key is not readable in the settings table.
+    const settings = await db.settings.toArray();
+    expect(settings.some((setting) => setting.key === 'sync:tombstones:me')).toBe(true);
+    expect(JSON.stringify(settings)).not.toContain(carol);
+    // An older change arriving after the deletion does not bring Carol back; a newer one does.
+    await deliver(batch([sync([{ kind: 'contact', contact: carol, clock: 7, op: 'put', alias: 'Carol stale', status: 'accepted', dropUrls: [] }], { device: 'ffffffffffffffff' })]));
+    expect(await db.contacts.get(['me', carol])).toBeUndefined();
+    await deliver(batch([sync([{ kind: 'contact', contact: carol, clock: 9, op: 'put', alias: 'Carol again', status: 'accepted', dropUrls: [] }])]));
+    expect(await db.contacts.get(['me', carol])).toMatchObject({ alias: 'Carol again' });
   });
 });

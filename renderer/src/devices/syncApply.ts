@@ -21,7 +21,7 @@ import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, MessageRecord } from '../db/records.js';
 import { removeContactRows } from '../contacts/contactActions.js';
 import { noteHistoryRow } from './syncHistory.js';
-import { newerThan, noteClock } from './syncOut.js';
+import { deletionStamp, newerThan, noteClock, noteDeletion } from './syncOut.js';
 
 /** What the sync needs of each local identity. */
 export interface SyncIdentity {
@@ -221,11 +221,15 @@ async function applyContact(db: DeaddropDatabase, identityId: string, item: Sync
   const key: [string, string] = [identityId, item.contact];
   const stamp = { clock: item.clock, device };
   const current = await db.contacts.get(key);
-  if (current && !newerThan(stamp, current.syncStamp)) return;
+  // The last write wins: the contact's own stamp, or the deletion's when it is gone.
+  const last = current ? current.syncStamp : await deletionStamp(db, identityId, item.contact);
+  if (!newerThan(stamp, last)) return;
   if (item.op === 'del') {
+    await noteDeletion(db, identityId, item.contact, stamp);
     if (current) await removeContactRows(db, key);
     return;
   }
+  await noteDeletion(db, identityId, item.contact, null);
   const alias = cleanAlias(item.alias ?? '') ?? current?.alias ?? 'Contact';
   const shared: Partial<ContactRecord> = {
     alias,

@@ -13,6 +13,7 @@ import type { EngineBridge } from '../bridge/transport.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import { createLogger } from '../../../shared/log.js';
 import { useSession } from '../stores/sessionStore.js';
+import { openRecord, sealRecord } from '../db/sealing.js';
 
 const log = createLogger('sibling-sync');
 
@@ -24,9 +25,42 @@ export interface ContactStamp {
 
 const clockKey = (identityId: string) => `sync:clock:${identityId}`;
 
+const tombstonesKey = (identityId: string) => `sync:tombstones:${identityId}`;
+/** Sealed like a record (the settings table is not): the keys of deleted contacts stay private at rest. */
+const TOMBSTONE_SEAL = 'syncTombstones';
+/** Deletions remembered per identity; beyond it the oldest are forgotten (a stale change could then bring one back). */
+const MAX_TOMBSTONES = 1000;
+
 /** Every settings key sibling sync keeps for an identity (forgotten with the identity). */
 export function syncSettingKeys(identityId: string): string[] {
-  return [clockKey(identityId), `sync:history:${identityId}`, `sync:online:${identityId}`];
+  return [clockKey(identityId), `sync:history:${identityId}`, `sync:online:${identityId}`, tombstonesKey(identityId)];
+}
+
+async function tombstones(db: DeaddropDatabase, identityId: string): Promise<Record<string, ContactStamp>> {
+  const stored = await db.settings.get(tombstonesKey(identityId));
+  if (!stored) return {};
+  const opened = openRecord(TOMBSTONE_SEAL, stored) as { value?: unknown };
+  return (opened.value && typeof opened.value === 'object' ? opened.value : {}) as Record<string, ContactStamp>;
+}
+
+/**
+ * Who deleted a contact, kept after its record is gone, so that an older change arriving later does
+ * not bring it back. Inside a transaction on `settings`.
+ */
+export async function deletionStamp(db: DeaddropDatabase, identityId: string, contactKey: string): Promise<ContactStamp | undefined> {
+  return (await tombstones(db, identityId))[contactKey];
+}
+
+/** Records (stamp) or clears (null) a contact's deletion. Inside a transaction on `settings`. */
+export async function noteDeletion(db: DeaddropDatabase, identityId: string, contactKey: string, stamp: ContactStamp | null): Promise<void> {
+  const all = await tombstones(db, identityId);
+  if (stamp) all[contactKey] = stamp;
+  else if (contactKey in all) delete all[contactKey];
+  else return;
+  const kept = Object.entries(all)
+    .sort(([, a], [, b]) => b.clock - a.clock)
+    .slice(0, MAX_TOMBSTONES);
+  await db.settings.put(sealRecord(TOMBSTONE_SEAL, { key: tombstonesKey(identityId), value: Object.fromEntries(kept) }, ['key']) as { key: string; value: unknown });
 }
 
 /** True when `a` was written after `b` (a higher clock, or the same clock from a higher device id). */
@@ -61,14 +95,17 @@ async function send(bridge: EngineBridge, identityId: string, items: SyncItem[])
 
 /**
  * The contact's state as it is now here (gone: a deletion), as the next write of this device. The
- * stamp is kept in the (sealed) contact record; a deletion leaves none (see the README's gaps).
+ * stamp is kept in the (sealed) contact record, a deletion's in the sealed tombstones.
  */
 export async function contactItem(db: DeaddropDatabase, identityId: string, contactKey: string, device: string): Promise<SyncContactItem> {
   return db.transaction('rw', db.contacts, db.settings, async () => {
     const clock = (((await db.settings.get(clockKey(identityId)))?.value as number | undefined) ?? 0) + 1;
     await db.settings.put({ key: clockKey(identityId), value: clock });
     const contact = await db.contacts.get([identityId, contactKey]);
-    if (!contact) return { kind: 'contact', contact: contactKey, clock, op: 'del' } as const;
+    if (!contact) {
+      await noteDeletion(db, identityId, contactKey, { clock, device });
+      return { kind: 'contact', contact: contactKey, clock, op: 'del' } as const;
+    }
     await db.contacts.update([identityId, contactKey], { syncStamp: { clock, device } });
     return {
       kind: 'contact',
