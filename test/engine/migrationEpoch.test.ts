@@ -153,4 +153,34 @@ describe('drop moves between version-1 engines', () => {
     const updates = new Set(bob.engine.of('inbox/batch').flatMap((b) => b.messages).filter((m) => m.content?.type === 'box_contact_update').map((m) => m.dedupeKey));
     expect(updates.size).toBe(1);
   });
+
+  it('a message sealed before a move that arrives after a newer one does not bring the old drop back', async () => {
+    const carol = await user('carol');
+    const dave = await user('dave');
+    dave.identity = await dave.engine.call('identities/addDrop', { identityId: dave.identity.id, serverUrl: server.url });
+    const [daveA, daveB] = dave.identity.dropUrls as [string, string];
+    const carolOld = carol.identity.dropUrls[0]!;
+    await send(carol, dave.identity, [daveA], 'hello (v0)');
+    await receive(dave, carol.identity, byText('hello (v0)'), 'hello');
+    await send(dave, carol.identity, [carolOld], 'hi (Init)');
+    await receive(carol, dave.identity, byText('hi (Init)'), 'hi');
+    await send(carol, dave.identity, [daveA], 'in the session');
+    expect(await receive(dave, carol.identity, byText('in the session'), 'session')).toMatchObject({ protocol: 1, meta: { dropUrl: carolOld } });
+
+    // Sealed at the old epoch to Dave's second drop, then Carol moves and writes to his first. Dave,
+    // not polling meanwhile, reads his first drop first, so the older message comes after the newer one.
+    await dave.engine.call('poller/setPaused', { paused: true });
+    await send(carol, dave.identity, [daveB], 'sealed before the move');
+    const moved = await carol.engine.call('identities/moveDrop', { identityId: carol.identity.id, fromDropUrl: carolOld, serverUrl: server.url });
+    await send(carol, dave.identity, [daveA], 'sealed after the move');
+    await dave.engine.engine.fetchOnce();
+    await dave.engine.call('poller/setPaused', { paused: false });
+    const newer = await receive(dave, carol.identity, byText('sealed after the move'), 'newer');
+    expect(newer).toMatchObject({ protocol: 1, meta: { dropUrl: moved.dropUrls[0] } });
+    const older = await receive(dave, carol.identity, byText('sealed before the move'), 'older');
+    const order = dave.engine.of('inbox/batch').flatMap((b) => b.messages).map((m) => m.text);
+    expect(order.indexOf('sealed after the move')).toBeLessThan(order.indexOf('sealed before the move'));
+    // Its drops epoch is older than the list Dave has: its intro names nothing to take.
+    expect(older).toMatchObject({ protocol: 1, dropUrl: daveB, meta: null });
+  });
 });
