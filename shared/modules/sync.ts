@@ -130,13 +130,14 @@ export const syncModule: PayloadModule<typeof BOX_SYNC, SyncContent> = {
   },
 };
 
-/** Bytes a fragment's text may take in the message, escaped twice. */
+/** Characters per fragment at most, and bytes its text may take in the message, escaped twice. */
+const MAX_FRAGMENT_CHARS = 1400;
 const FRAGMENT_BYTES = 1400;
 const encoder = new TextEncoder();
 const escapedBytes = (text: string) => encoder.encode(JSON.stringify(JSON.stringify(text))).length;
 
 /**
- * A text in fragments that each fit one sync message with room to spare: up to 400 characters, fewer
+ * A text in fragments that each fit one sync message with room to spare: up to 1400 characters, fewer
  * where the text's bytes (escaped twice: the payload is JSON inside the message's JSON) would not
  * leave room for the item around them.
  */
@@ -144,8 +145,14 @@ export function textFragments(text: string): string[] {
   const pieces: string[] = [];
   const chars = [...text];
   for (let at = 0; at < chars.length || at === 0; ) {
-    let take = Math.min(400, Math.max(1, chars.length - at));
-    while (take > 1 && escapedBytes(chars.slice(at, at + take).join('')) > FRAGMENT_BYTES) take = Math.ceil(take / 2);
+    // The most characters whose bytes fit (at least one: a single character always does).
+    let take = 1;
+    let over = Math.min(MAX_FRAGMENT_CHARS, chars.length - at) + 1;
+    while (over - take > 1) {
+      const mid = (take + over) >> 1;
+      if (escapedBytes(chars.slice(at, at + mid).join('')) <= FRAGMENT_BYTES) take = mid;
+      else over = mid;
+    }
     pieces.push(chars.slice(at, at + take).join(''));
     at += take;
   }
