@@ -66,6 +66,10 @@ describe('SlotTransport', () => {
     expect(parseDiscovery('{"features":["page"]}')).toEqual({ page: false, cover: false, maxPage: 0 });
     expect(parseDiscovery('{"features":"page cover","max_page":8}')).toEqual({ page: false, cover: false, maxPage: 0 });
     expect(parseDiscovery('not json')).toEqual({ page: false, cover: false, maxPage: 0 });
+    // The introductions a day of a server that offers closed drops (tickets); nothing from one that does not, or nonsense.
+    expect(parseDiscovery('{"features":["page","tickets"],"max_page":4,"intro_per_day":20}')).toEqual({ page: true, cover: false, maxPage: 4, introPerDay: 20 });
+    expect(parseDiscovery('{"features":["page"],"max_page":4,"intro_per_day":20}')).toEqual({ page: true, cover: false, maxPage: 4 });
+    expect(parseDiscovery('{"features":["tickets"],"intro_per_day":-1}')).toEqual({ page: false, cover: false, maxPage: 0 });
     expect(parseDiscovery('{"features":["cover"],"max_page":8}')).toEqual({ page: false, cover: true, maxPage: 0 });
     expect(parseDiscovery('{"features":["page"],"max_page":1000}')).toEqual({ page: true, cover: false, maxPage: 64 });
   });

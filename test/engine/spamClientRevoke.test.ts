@@ -60,6 +60,10 @@ describe('ticket revocation', () => {
     await send(carol, carolId, bobId, 'c-1');
     await receiveAndAck(bob, 2, 'bob has both introductions');
     expect(stamped(alice, 'a-1') && stamped(carol, 'c-1')).toBe(true);
+    // Stamp progress names the drop the stamped copy goes to; Bob's server status, the introductions his claim was granted.
+    expect(new Set(alice.of('outbox/stampProgress').map((p) => p.dropUrl))).toEqual(new Set([bobId.dropUrls[0]]));
+    expect((await bob.call('servers/status', {})).find((s) => s.serverUrl === server.url)?.introPerDay).toBe(3);
+    expect((await alice.call('servers/status', {})).find((s) => s.serverUrl === server.url)?.introPerDay).toBeUndefined();
 
     // Bob answers both: each is handed 60 tickets.
     await send(bob, bobId, aliceId, 'b-a');

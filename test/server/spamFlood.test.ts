@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, TICKET_EXPIRY_STEP_DAYS, dayNumber } from '../../shared/spam/day.js';
 import { decodeTicket } from '../../shared/spam/ticket.js';
+import { batchTickets, newBatch } from '../../electron/core/spam/ticketBatches.js';
 import { fetchDrop, newDropId, postMessage } from './dropClient.js';
 import { metricValue, metricsText, TEST_METRICS_TOKEN } from './inProcessServer.js';
 import { createTestDatabase, explainPostgresSkip, PG_URL, type TestDatabase } from './postgresDatabase.js';
@@ -132,9 +133,12 @@ describe('unlinkability', () => {
     cleanups.push(() => removeDataDir(dataDir));
     const server = await startServerProcess(dataDir, FLAGS);
     const owner = await claimedDrop(server.url);
-    // Each contact got its tickets on another day of one minting period.
+    // Each contact got its tickets as the engine hands them out (one batch, its nonces derived from a
+    // seed under a key the server never sees: ticketBatches.ts) on another day of one minting period.
     const periodStart = Math.floor(dayNumber(Date.now()) / TICKET_EXPIRY_STEP_DAYS) * TICKET_EXPIRY_STEP_DAYS;
-    const byContact = Array.from({ length: 10 }, (_, c) => owner.mint(10, 0, (periodStart + c) * DAY_MS + 3_600_000));
+    const byContact = Array.from({ length: 10 }, (_, c) =>
+      batchTickets(owner.secret, owner.dropId, newBatch(c.toString(16).repeat(64), 0, (periodStart + c) * DAY_MS + 3_600_000, 10)),
+    );
     const posts = byContact.flatMap((tickets, contact) => tickets.map((ticket) => ({ contact, ticket })));
     for (let i = posts.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));

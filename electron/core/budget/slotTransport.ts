@@ -42,6 +42,8 @@ export interface ServerFeatures {
   page: boolean;
   cover: boolean;
   maxPage: number;
+  /** The introductions a day a closed drop there takes (`intro_per_day`), when announced. */
+  introPerDay?: number;
 }
 
 export const NO_FEATURES: ServerFeatures = { page: false, cover: false, maxPage: 0 };
@@ -259,9 +261,10 @@ export function parseDiscovery(text: string): ServerFeatures {
     return NO_FEATURES;
   }
   if (typeof doc !== 'object' || doc === null) return NO_FEATURES;
-  const { features, max_page: maxPage } = doc as { features?: unknown; max_page?: unknown };
+  const { features, max_page: maxPage, intro_per_day: intro } = doc as { features?: unknown; max_page?: unknown; intro_per_day?: unknown };
   const list = Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : [];
   const pageLimit = typeof maxPage === 'number' && Number.isInteger(maxPage) && maxPage >= 1 ? Math.min(maxPage, 64) : 0;
   const page = list.includes('page') && pageLimit > 0;
-  return { page, cover: list.includes('cover'), maxPage: page ? pageLimit : 0 };
+  const introPerDay = list.includes('tickets') && typeof intro === 'number' && Number.isInteger(intro) && intro >= 0 && intro <= 1_000_000 ? intro : undefined;
+  return { page, cover: list.includes('cover'), maxPage: page ? pageLimit : 0, ...(introPerDay !== undefined ? { introPerDay } : {}) };
 }

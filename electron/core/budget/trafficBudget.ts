@@ -41,7 +41,7 @@ export interface TrafficBudgetOptions {
   /** Reads one own drop with exactly one request through `fetch` (the poller's budget hook). */
   readDrop(dropUrl: string, fetch: BudgetFetch): Promise<void>;
   /** What a server announced, for the user to see (both undefined: the budget is off, nothing to say). */
-  noteServer(dropUrl: string, features: { canPad: boolean | undefined; canCover: boolean | undefined }): void;
+  noteServer(dropUrl: string, features: { canPad: boolean | undefined; canCover: boolean | undefined; introPerDay?: number | undefined }): void;
   timer?: SlotTimer;
   random?: () => number;
   timeoutMs?: number;
@@ -169,7 +169,7 @@ export class TrafficBudget {
 
   /** Asks `serverUrl` what it offers; `dropUrl`: an own drop there, whose server status says so. */
   private async discover(serverUrl: string, dropUrl: string | null): Promise<void> {
-    const note = (features: ServerFeatures) => dropUrl !== null && this.options.noteServer(dropUrl, { canPad: features.page, canCover: features.cover });
+    const note = (features: ServerFeatures) => dropUrl !== null && this.options.noteServer(dropUrl, { canPad: features.page, canCover: features.cover, introPerDay: features.introPerDay });
     const known = this.features.get(serverUrl);
     if (known && !this.stale(serverUrl)) {
       note(known.features);

@@ -197,7 +197,24 @@ export class Poller {
   }
 
   serverStatus(): ServerStatus[] {
-    return [...this.servers.values()].map((status) => ({ ...status }));
+    const granted = this.introsGranted();
+    return [...this.servers.entries()].map(([serverUrl, status]) => {
+      const introPerDay = granted.get(serverUrl) ?? status.introPerDay;
+      return { ...status, ...(introPerDay !== undefined ? { introPerDay } : {}) };
+    });
+  }
+
+  /** Per server, the introductions a day its claims of our closed drops were granted (the least, when several). */
+  private introsGranted(): Map<string, number> {
+    const granted = new Map<string, number>();
+    if (this.options.stateStore.locked) return granted;
+    for (const identity of this.options.stateStore.identities()) {
+      for (const claim of this.options.stateStore.closedDrops(identity.id)) {
+        const { serverUrl } = parseDropUrl(claim.url);
+        granted.set(serverUrl, Math.min(granted.get(serverUrl) ?? Infinity, claim.introPerDay));
+      }
+    }
+    return granted;
   }
 
   /**
@@ -265,7 +282,7 @@ export class Poller {
   }
 
   /** What the budget learnt of a server (`ServerStatus.canPad`, `canCover`). */
-  noteServer(dropUrl: string, change: Pick<ServerStatus, 'canPad' | 'canCover'>): void {
+  noteServer(dropUrl: string, change: Pick<ServerStatus, 'canPad' | 'canCover' | 'introPerDay'>): void {
     this.updateServer(dropUrl, change);
   }
 
@@ -406,7 +423,8 @@ export class Poller {
       next.lastError !== current.lastError ||
       next.malformedMessages !== current.malformedMessages ||
       next.canPad !== current.canPad ||
-      next.canCover !== current.canCover;
+      next.canCover !== current.canCover ||
+      next.introPerDay !== current.introPerDay;
     if (changed) this.options.emit('servers/status', this.serverStatus());
   }
 }
