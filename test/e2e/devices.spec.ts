@@ -185,4 +185,16 @@ test.describe.serial('linking a device', () => {
     await goTo(laptop.page, 'Contacts');
     await expect(laptop.page.getByTestId('contact-item').filter({ hasText: 'Bob (work)' })).toHaveCount(1, { timeout: 30_000 });
   });
+
+  test('7. the laptop asks the desktop for what it missed and shows the progress of the answer', async () => {
+    await goTo(laptop.page, 'Settings');
+    const catchUp = laptop.page.getByTestId('devices-panel').getByTestId('catch-up');
+    await catchUp.getByRole('button', { name: 'Ask my other devices for missed messages' }).click();
+    await expect(catchUp.getByTestId('history-progress')).toContainText(/Asked at|Received/);
+    // Every text of the last 30 days on the desktop (the five of the conversation and the one read there).
+    await expect(catchUp.getByTestId('history-progress')).toHaveText('Received 6 of 6 messages from another device.', { timeout: 30_000 });
+    await screenshot(laptop.page, 'devices-07-catch-up');
+    await openConversationWith(laptop.page, 'Bob (work)');
+    await expect(messages(laptop.page)).toHaveCount(6);
+  });
 });
