@@ -47,7 +47,7 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         for (const { identityId, item } of taken.historyRequests) await answerHistory(db, bridge, identityId, item);
         await noteOnline(db, [...new Set(batch.messages.map((m) => m.identityId))]);
         // A contact still writing to a drop we moved away from hears of the new one again.
-        await resendToStragglers(db, bridge, useSession.getState().identities ?? [], batch);
+        await resendToStragglers(db, bridge, useSession.getState().identities ?? [], taken.batch);
       }),
     ),
     // A post's copies are sent like messages, each under its own local id.
