@@ -186,12 +186,13 @@ describe('sibling sync between two devices of one identity', () => {
     expect([...fragments.keys()].sort((a, b) => a - b).map((i) => fragments.get(i)!.text).join('')).toBe(text);
   });
 
-  it('read state and contact changes from the UI reach the sibling', async () => {
+  it('read state and contact changes (a rename, a deletion) from the UI reach the sibling', async () => {
     const result = await d1.call('devices/sync', {
       identityId: alice.id,
       items: [
         { kind: 'read', contact: bob.publicKey, upTo: 1_700_000_000_000 },
         { kind: 'contact', contact: bob.publicKey, clock: 3, op: 'put', alias: 'Bobby', aliasFromUser: true, status: 'verified', dropUrls: bob.dropUrls },
+        { kind: 'contact', contact: 'c'.repeat(64), clock: 4, op: 'del' },
       ],
     });
     expect(result).toEqual({ messages: 1 });
@@ -203,6 +204,7 @@ describe('sibling sync between two devices of one identity', () => {
     expect(got.content.items).toEqual([
       { kind: 'read', contact: bob.publicKey, upTo: 1_700_000_000_000 },
       { kind: 'contact', contact: bob.publicKey, clock: 3, op: 'put', alias: 'Bobby', aliasFromUser: true, status: 'verified', dropUrls: bob.dropUrls },
+      { kind: 'contact', contact: 'c'.repeat(64), clock: 4, op: 'del' },
     ]);
   });
 
