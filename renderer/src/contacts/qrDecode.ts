@@ -8,12 +8,14 @@ export type QrImageResult = { ok: true; text: string } | { ok: false; reason: st
 
 /** Reads the QR code in an image file (PNG, JPEG, …). */
 export async function decodeQrImageFile(file: Blob): Promise<QrImageResult> {
-  if (file.size > MAX_IMAGE_BYTES) return { ok: false, reason: 'That image is too large to read.' };
+  if (file.size > MAX_IMAGE_BYTES) {
+    return { ok: false, reason: 'That image is too large to read (over 20 MB). Open a smaller picture or a screenshot of the code, or paste the contact code instead.' };
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    return { ok: false, reason: 'That file is not an image Deaddrop can read.' };
+    return { ok: false, reason: 'That file is not an image Deaddrop can read. Open a PNG or JPEG picture of the QR code, or paste the contact code instead.' };
   }
   try {
     const scale = Math.min(1, MAX_DECODE_EDGE / Math.max(bitmap.width, bitmap.height));
