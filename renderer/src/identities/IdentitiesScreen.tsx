@@ -169,7 +169,7 @@ function ExportBackupForm({ identity, onDone }: { identity: IdentitySummary; onD
     <form className="stack export-form" onSubmit={submit} aria-label={`Export a backup of ${identity.alias}`}>
       <p className="hint">
         The backup holds your private key, drops, contacts with their verification, and conversations, encrypted with this
-        passphrase (at least {MIN_PASSPHRASE_LENGTH} characters). Without the passphrase nobody can open it, you neither.
+        passphrase (at least {MIN_PASSPHRASE_LENGTH} characters). Without the passphrase nobody can open it, not even you.
       </p>
       <label htmlFor={`${formId}-p1`}>Backup passphrase</label>
       <input id={`${formId}-p1`} type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
