@@ -9,6 +9,7 @@ import { ShareSync } from '../shares/ShareSync.js';
 import { useActiveIdentity } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
+import { DeviceAlarmBanner } from '../devices/DevicesPanelAlarm.js';
 import { NavRail } from './NavRail.js';
 import { ServerBanner } from './ServerBanner.js';
 
@@ -27,6 +28,7 @@ export function Shell() {
           <ConversationList identityId={identity.id} />
           <main className="content" aria-label="Conversation">
             <ConnectionBanner />
+            <DeviceAlarmBanner />
             <ServerBanner />
             {selected ? (
               <ChatView key={`${identity.id}:${selected}`} identityId={identity.id} contactKey={selected} />
@@ -42,6 +44,7 @@ export function Shell() {
       {view !== 'chats' && (
         <main className="content wide" aria-label={view}>
           <ConnectionBanner />
+          {view !== 'settings' && <DeviceAlarmBanner />}
           {view === 'posts' && <PostsScreen key={identity.id} identity={identity} />}
           {view === 'shares' && <SharesScreen key={identity.id} identity={identity} />}
           {view === 'contacts' && <ContactsScreen identity={identity} />}

@@ -1,38 +1,27 @@
 import QRCode from 'qrcode';
-import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
-import type { DeviceLinkStatus, DeviceListStatus, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import type { DeviceInfo, DeviceLinkStatus, DeviceListStatus, IdentitySummary } from '../../../shared/ipc/contract.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { database } from '../db/database.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { cancelLink, offerLink, spacedCode, useLinkStatus } from './deviceLinkTransfer.js';
 import { tellContactsOfDevices } from './tellContacts.js';
 import { CatchUpPanel } from './CatchUpPanel.js';
+import { AlarmText, useDeviceList } from './DevicesPanelAlarm.js';
 
 const DAY_MS = 86_400_000;
 
 /**
- * Settings → Devices: the devices that hold the active identity (this one's name editable), and
- * "Link a new device": a QR code for the other device, the six digits both must show, then the
- * identity with its contacts and history goes over in chunks.
+ * Settings → Devices: the devices that hold the active identity (names editable, when each was last
+ * heard from, any other one removable after a confirmation), what to do when a contact sends to a
+ * device nobody here added (the alarm), and "Link a new device": a QR code for the other device, the
+ * six digits both must show, then the identity with its contacts and history goes over in chunks.
  */
 export function DevicesPanel() {
   const identity = useActiveIdentity();
   const bridge = useSession((s) => s.bridge);
-  const [list, setList] = useState<DeviceListStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { list, error, refresh, set: setList } = useDeviceList(identity?.id ?? null);
   const [linking, setLinking] = useState(false);
-
-  const refresh = useCallback(async () => {
-    if (!bridge || !identity) return;
-    const result = await bridge.invoke('devices/list', { identityId: identity.id });
-    if (result.ok) setList(result.value);
-    else setError(result.error.message);
-  }, [bridge, identity]);
-
-  useEffect(() => {
-    setList(null);
-    void refresh();
-  }, [refresh]);
 
   if (!identity) return null;
   return (
@@ -43,6 +32,13 @@ export function DevicesPanel() {
         them can link another.
       </p>
       <ErrorText message={error} />
+      {list && list.removedAt !== null && (
+        <p role="alert" data-testid="device-removed">
+          This device was removed from {identity.alias} by another of its devices on{' '}
+          {new Date(list.removedAt).toLocaleDateString('en', { dateStyle: 'medium' })}. It sends nothing more as {identity.alias}.
+        </p>
+      )}
+      {list && list.alarms.length > 0 && <Alarms identity={identity} list={list} onChanged={setList} />}
       {list && <DeviceList identity={identity} list={list} onChanged={setList} />}
       {list && <CatchUpPanel identity={identity} deviceCount={list.devices.length} />}
       {linking ? (
@@ -64,6 +60,40 @@ export function DevicesPanel() {
   );
 }
 
+/** What the alarm means and what to do: remove the device (contacts stop encrypting to it), then move to a new identity. */
+function Alarms({ identity, list, onChanged }: { identity: IdentitySummary; list: DeviceListStatus; onChanged: (list: DeviceListStatus) => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const [error, setError] = useState<string | null>(null);
+  const unknown = [...new Set(list.alarms.flatMap((alarm) => alarm.unknownDevices))].filter((id) => !list.removed.includes(id));
+  const dismiss = async () => {
+    if (!bridge) return;
+    const result = await bridge.invoke('devices/clearAlarms', { identityId: identity.id });
+    if (result.ok) onChanged(result.value);
+    else setError(result.error.message);
+  };
+  return (
+    <div className="stack" role="alert" data-testid="device-alarm">
+      {list.alarms.map((alarm) => (
+        <AlarmText key={`${alarm.contact} ${alarm.unknownDevices.join(' ')}`} identity={identity} alarm={alarm} />
+      ))}
+      <p className="hint">
+        None of these devices added it: whoever did holds this identity’s key and can read what is sent to it. Remove the device below
+        so that your contacts stop encrypting to it, then make a new identity and give your contacts its card in person: the stolen key
+        stays valid for the thief until your contacts stop using it.
+      </p>
+      {unknown.map((deviceId) => (
+        <RemoveDevice key={deviceId} identity={identity} device={{ deviceId, name: `Unknown device ${deviceId.slice(0, 8)}` }} onChanged={onChanged} />
+      ))}
+      <ErrorText message={error} />
+      <div className="button-row">
+        <button type="button" onClick={() => void dismiss()}>
+          Dismiss the alarm
+        </button>
+      </div>
+    </div>
+  );
+}
+
 function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; list: DeviceListStatus; onChanged: (list: DeviceListStatus) => void }) {
   return (
     <ul className="drop-list" aria-label={`Devices of ${identity.alias}`}>
@@ -74,17 +104,82 @@ function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; 
               <span>
                 <strong>{device.name}</strong> {device.self && <span className="tag">This device</span>}
               </span>
-              <span className="hint">Added {new Date(device.addedDay * DAY_MS).toLocaleDateString('en', { timeZone: 'UTC', dateStyle: 'medium' })}</span>
+              <span className="hint">
+                Added {new Date(device.addedDay * DAY_MS).toLocaleDateString('en', { timeZone: 'UTC', dateStyle: 'medium' })}
+                {!device.self && ` · ${lastSeenText(device)}`}
+              </span>
             </div>
           </div>
-          {device.self && <RenameDevice identity={identity} deviceId={device.deviceId} name={device.name} onChanged={onChanged} />}
+          <RenameDevice identity={identity} deviceId={device.deviceId} name={device.name} self={device.self} onChanged={onChanged} />
+          {!device.self && list.removedAt === null && <RemoveDevice identity={identity} device={device} onChanged={onChanged} />}
         </li>
       ))}
     </ul>
   );
 }
 
-function RenameDevice({ identity, deviceId, name, onChanged }: { identity: IdentitySummary; deviceId: string; name: string; onChanged: (list: DeviceListStatus) => void }) {
+/** When another device was last heard from here (its list, its sync messages). */
+export function lastSeenText(device: Pick<DeviceInfo, 'lastSeen'>): string {
+  if (device.lastSeen === null) return 'not heard from here yet';
+  return `last seen ${new Date(device.lastSeen).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' })}`;
+}
+
+/** "Remove", then a confirmation naming what happens: a new list without it, told to every contact and device. */
+function RemoveDevice({ identity, device, onChanged }: { identity: IdentitySummary; device: Pick<DeviceInfo, 'deviceId' | 'name'>; onChanged: (list: DeviceListStatus) => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const remove = async () => {
+    if (!bridge || busy) return;
+    setBusy(true);
+    setError(null);
+    const result = await bridge.invoke('devices/remove', { identityId: identity.id, deviceId: device.deviceId });
+    setBusy(false);
+    if (result.ok) {
+      setAsking(false);
+      onChanged(result.value);
+    } else setError(result.error.message);
+  };
+  if (!asking) {
+    return (
+      <button type="button" className="danger" onClick={() => setAsking(true)} aria-label={`Remove ${device.name}`}>
+        Remove
+      </button>
+    );
+  }
+  return (
+    <div className="stack" role="alertdialog" aria-label={`Remove ${device.name}?`} data-testid="remove-device-confirm">
+      <p>
+        Remove <strong>{device.name}</strong> from {identity.alias}? Your contacts and your other devices are told; it stops sending as{' '}
+        {identity.alias} once it reads that. It still holds the identity’s key: if it was lost or stolen, move to a new identity too.
+      </p>
+      <ErrorText message={error} />
+      <div className="button-row">
+        <button type="button" className="danger" disabled={busy} onClick={() => void remove()}>
+          {busy ? 'Removing…' : 'Remove it'}
+        </button>
+        <button type="button" disabled={busy} onClick={() => setAsking(false)}>
+          Keep it
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function RenameDevice({
+  identity,
+  deviceId,
+  name,
+  self,
+  onChanged,
+}: {
+  identity: IdentitySummary;
+  deviceId: string;
+  name: string;
+  self: boolean;
+  onChanged: (list: DeviceListStatus) => void;
+}) {
   const bridge = useSession((s) => s.bridge);
   const formId = useId();
   const [value, setValue] = useState(name);
@@ -105,8 +200,8 @@ function RenameDevice({ identity, deviceId, name, onChanged }: { identity: Ident
   };
 
   return (
-    <form className="inline-form" onSubmit={submit} aria-label="Name of this device">
-      <label htmlFor={`${formId}-name`}>This device’s name</label>
+    <form className="inline-form" onSubmit={submit} aria-label={self ? 'Name of this device' : `Name of ${name}`}>
+      <label htmlFor={`${formId}-name`}>{self ? 'This device’s name' : 'Name'}</label>
       <input id={`${formId}-name`} value={value} onChange={(e) => setValue(e.target.value)} maxLength={32} autoComplete="off" />
       <button type="submit" disabled={busy || clean === '' || clean === name}>
         {busy ? 'Saving…' : 'Rename'}

@@ -1,0 +1,91 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { DeviceAlarm, DeviceListStatus, IdentitySummary } from '../../../shared/ipc/contract.js';
+import { database } from '../db/database.js';
+import { cleanAlias } from '../db/incomingMessage.js';
+import { useLiveQuery } from '../db/useLiveQuery.js';
+import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
+import { useUi } from '../stores/uiStore.js';
+
+/**
+ * The identity's device list as the engine has it (`devices/list`), fetched again whenever the engine
+ * says it changed (`devices/changed`: a sibling's news, an alarm, this device removed).
+ */
+export function useDeviceList(identityId: string | null): { list: DeviceListStatus | null; error: string | null; refresh: () => Promise<void>; set: (list: DeviceListStatus) => void } {
+  const bridge = useSession((s) => s.bridge);
+  const [list, setList] = useState<DeviceListStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const refresh = useCallback(async () => {
+    if (!bridge || !identityId) return;
+    const result = await bridge.invoke('devices/list', { identityId });
+    if (result.ok) {
+      setList(result.value);
+      setError(null);
+    } else setError(result.error.message);
+  }, [bridge, identityId]);
+  useEffect(() => {
+    setList(null);
+    void refresh();
+    if (!bridge || !identityId) return;
+    return bridge.on('devices/changed', (event) => {
+      if (event.identityId === identityId) void refresh();
+    });
+  }, [bridge, identityId, refresh]);
+  return { list, error, refresh, set: setList };
+}
+
+/** A contact's name as this identity stores it (plain text), else the start of their key. */
+export function useContactName(identityId: string, contactKey: string): string {
+  return useLiveQuery(
+    async () => {
+      const contact = await database().contacts.get([identityId, contactKey]);
+      return cleanAlias(contact?.alias) ?? `${contactKey.slice(0, 8)}…`;
+    },
+    [identityId, contactKey],
+    `${contactKey.slice(0, 8)}…`,
+  );
+}
+
+/** One alarm in words: who sends to which device we never added. */
+export function AlarmText({ identity, alarm }: { identity: IdentitySummary; alarm: DeviceAlarm }) {
+  const name = useContactName(identity.id, alarm.contact);
+  return (
+    <p>
+      <strong>{name}</strong> is sending to a device you did not add ({alarm.unknownDevices.map((id) => id.slice(0, 8)).join(', ')}): the key of{' '}
+      {identity.alias} may be stolen.
+    </p>
+  );
+}
+
+/**
+ * Across the app, above the active identity's screens: an alarm (a contact encrypts to a device none
+ * of this identity's lists ever held: someone with its key added one, PROTOCOL-V1.md 5c), or this device
+ * removed from the identity by another one. Both lead to Settings → Devices, where the panel says what
+ * to do.
+ */
+export function DeviceAlarmBanner() {
+  const identity = useActiveIdentity();
+  const { list } = useDeviceList(identity?.id ?? null);
+  const setView = useUi((s) => s.setView);
+  if (!identity || !list) return null;
+  if (list.removedAt !== null) {
+    return (
+      <div className="banner warning" role="alert" data-testid="device-removed-banner">
+        <p>
+          This device was removed from {identity.alias} by another of its devices. It sends nothing more as {identity.alias}; delete
+          the identity here, or link this device again from one that still holds it.
+        </p>
+      </div>
+    );
+  }
+  if (list.alarms.length === 0) return null;
+  return (
+    <div className="banner warning" role="alert" data-testid="device-alarm-banner">
+      {list.alarms.map((alarm) => (
+        <AlarmText key={`${alarm.contact} ${alarm.unknownDevices.join(' ')}`} identity={identity} alarm={alarm} />
+      ))}
+      <button type="button" onClick={() => setView('settings')}>
+        What to do
+      </button>
+    </div>
+  );
+}
