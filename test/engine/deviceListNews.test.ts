@@ -116,6 +116,10 @@ describe('device lists between devices and contacts', () => {
     for (const device of [d1, d2]) expect((await device.call('devices/list', { identityId: alice.id })).alarms).toEqual([]);
     // Siblings heard each other: the link's announcement reached d2 (from d1) through Alice's own drops.
     await until([d2], async () => (await d2.call('devices/list', { identityId: alice.id })).devices.find((d) => !d.self)?.lastSeen !== null, 'd2 saw d1');
+    // The laptop never announced anything: the desktop sees it from its sibling sync (the text it sent).
+    expect((await d1.call('devices/list', { identityId: alice.id })).devices.find((d) => !d.self)?.lastSeen).toBeNull();
+    await send(d2, alice, bob, 'from the laptop');
+    await until([d1], async () => (await d1.call('devices/list', { identityId: alice.id })).devices.find((d) => !d.self)?.lastSeen !== null, 'd1 saw d2');
   });
 
   it('a device added with the stolen identity key and announced to Bob only raises the alarm on both honest devices at Bob’s next message', async () => {

@@ -35,6 +35,7 @@ import type { Logger } from '../../../shared/log.js';
 import { PAYLOAD_LENGTH } from '../../../shared/protocol/boxTypes.js';
 import { type DeviceList, DEVLIST_HASH_LENGTH, decodeDeviceList, encodeDeviceList, judgeContactView, mergeDeviceLists } from '../../../shared/protocol/deviceList.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
+import { BOX_SYNC } from '../../../shared/modules/sync.js';
 import { DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID, encodeDropMessage } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { SessionStore } from '../state/sessionStore.js';
@@ -92,7 +93,8 @@ export class DeviceNews {
    */
   take(messages: readonly IncomingMessage[]): IncomingMessage[] {
     const kept = messages.filter((m) => m.type !== BOX_DEVICES);
-    const news = messages.filter((m) => m.type === BOX_DEVICES || m.devlistEcho !== undefined);
+    // Sibling sync (devices/sync.ts, for the UI) names its sending device too: when it was last seen.
+    const news = messages.filter((m) => m.type === BOX_DEVICES || m.devlistEcho !== undefined || m.content.type === BOX_SYNC);
     if (news.length > 0) {
       this.queue = this.queue
         .then(async () => {
@@ -153,6 +155,11 @@ export class DeviceNews {
   private async handle(message: IncomingMessage): Promise<void> {
     const { identityId, senderKey } = message;
     const own = this.parts.stateStore.identity(identityId).publicKey;
+    if (message.content.type === BOX_SYNC) {
+      // Only the identity itself seals a box_sync that counts (the batch opener drops any other).
+      if (senderKey === own) await this.store.seen(identityId, message.content.device, message.receivedAt);
+      return;
+    }
     if (message.type !== BOX_DEVICES) {
       if (senderKey !== own && message.devlistEcho) await this.echoed(identityId, senderKey, message.devlistEcho);
       return;
