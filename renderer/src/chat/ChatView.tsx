@@ -13,6 +13,7 @@ import { KeyAvatar } from '../components/KeyAvatar.js';
 import { formatFingerprint } from '../../../shared/protocol/contacts.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { answerReset, useSessionsStatus } from './sessionResets.js';
+import { todayDay } from '../contacts/readContact.js';
 
 /** One conversation: header, request bar for strangers, messages, composer. */
 export function ChatView({ identityId, contactKey }: { identityId: string; contactKey: string }) {
@@ -50,7 +51,7 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
               </span>
             )}
           </p>
-          <ForwardSecrecy status={sessions} contactKey={contact.publicKey} alias={contact.alias} />
+          <ForwardSecrecy status={sessions} contactKey={contact.publicKey} alias={contact.alias} prekeyUntilDay={contact.v1?.qrPrekeyExpiresDay ?? null} />
         </div>
         <button
           type="button"
@@ -77,9 +78,12 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
 /**
  * Whether this conversation is forward secret (a version-1 session, PROTOCOL-V1.md 1c), from the
  * engine's `sessions/status`, with a one-line explanation: shown on hover or keyboard focus, and always
- * the focusable label's description, so a screen reader reads it with the label.
+ * the focusable label's description, so a screen reader reads it with the label. The engine knows a
+ * contact only once a message went either way: before that, whether their card carried a prekey
+ * (`prekeyUntilDay`, the card's last day) says what the first message will do, and nothing is said
+ * about their app, which is not known yet (a restored backup starts with no sessions, too).
  */
-function ForwardSecrecy({ status, contactKey, alias }: { status: SessionsStatus | null; contactKey: string; alias: string }) {
+export function ForwardSecrecy({ status, contactKey, alias, prekeyUntilDay = null }: { status: SessionsStatus | null; contactKey: string; alias: string; prekeyUntilDay?: number | null }) {
   const whyId = useId();
   const [explained, setExplained] = useState(false);
 
@@ -103,10 +107,15 @@ function ForwardSecrecy({ status, contactKey, alias }: { status: SessionsStatus 
               label: 'Not forward secret yet',
               explanation: `${alias}'s app supports it: it starts with the next message between you.`,
             }
-          : {
-              label: `Not forward secret: ${alias}'s app does not support it yet`,
-              explanation: 'Messages are sealed to their long-term key: whoever steals that key later can read them.',
-            };
+          : prekeyUntilDay !== null && prekeyUntilDay >= todayDay()
+            ? {
+                label: 'Not forward secret yet',
+                explanation: `${alias}'s card carried a prekey: your next message starts a forward-secret session.`,
+              }
+            : {
+                label: 'Not forward secret yet',
+                explanation: `It starts once you and ${alias} have each written once, if ${alias}'s app supports it (original Qabel apps do not). Until then messages are sealed to long-term keys: whoever steals one later can read them.`,
+              };
   return (
     <p className="hint" data-testid="chat-forward-secrecy" data-protocol={entry?.protocol ?? 0}>
       <span
