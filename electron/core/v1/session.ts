@@ -962,24 +962,32 @@ export interface TagEntry {
  */
 export function tagEntries(state: SessionState): TagEntry[] {
   const out: TagEntry[] = [];
+  forEachTag(state, (tags, index, epoch, n, copy, consumed) => out.push({ tag: tagAt(tags, index), epoch, n, copy, consumed }));
+  return out;
+}
+
+/**
+ * `tagEntries` without an object per tag (the tag table's update after every commit): each tag is
+ * bytes `index × 16 .. + 16` of `tags`, a memoised block.
+ */
+export function forEachTag(state: SessionState, visit: (tags: Buffer, index: number, epoch: number, n: number, copy: number, consumed: boolean) => void): void {
   const k = state.copies;
   for (const epoch of state.recv) {
     if (!epoch.hk) continue;
     const block = tagsOfKey(epoch.hk, k);
     const consumed = unb64(epoch.consumed);
     const isCurrent = epoch.e === state.recvEpoch;
-    const skipped = new Set(epoch.skipped.map((s) => s.n));
+    const skipped = isCurrent ? null : new Set(epoch.skipped.map((s) => s.n));
     for (let n = 0; n < W; n++) {
       const used = bitGet(consumed, n);
-      if (!isCurrent && !used && !skipped.has(n)) continue;
-      for (let c = 0; c < k; c++) out.push({ tag: tagAt(block, n * k + c), epoch: epoch.e, n, copy: c, consumed: used });
+      if (!isCurrent && !used && !skipped!.has(n)) continue;
+      for (let c = 0; c < k; c++) visit(block, n * k + c, epoch.e, n, c, used);
     }
   }
   if (state.nhkr) {
     const block = tagsOfKey(state.nhkr, k);
-    for (let n = 0; n < W; n++) for (let c = 0; c < k; c++) out.push({ tag: tagAt(block, n * k + c), epoch: state.recvEpoch + 1, n, copy: c, consumed: false });
+    for (let n = 0; n < W; n++) for (let c = 0; c < k; c++) visit(block, n * k + c, state.recvEpoch + 1, n, c, false);
   }
-  return out;
 }
 
 export const tagsOf = (state: SessionState): Uint8Array[] => tagEntries(state).map((entry) => entry.tag);

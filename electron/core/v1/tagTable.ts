@@ -10,10 +10,12 @@
  * session 4, epoch mod 2^16 2, n · copy · consumed packed in 2), no object per entry; the load is kept
  * between 0.6 and 0.75 (tombstones of replaced sessions are swept at the same size). 500 sessions with
  * 512 tags each (W × 2 copies × current and next epoch) take 5.5-7 MB (`npm run bench:trial` measures
- * it). Removing a session scans the slots (a fraction of a millisecond), which spares an index per
- * session. The epoch in a hit is informational (mod 2^16): the session's own tag check decides.
+ * it), plus 4 bytes per entry for each session's list of its slots: replacing a session after a commit
+ * (once per committed batch and session) touches only its own slots, where a scan of all slots cost
+ * ~1 ms (25 X25519s) at 500 sessions. The epoch in a hit is informational (mod 2^16): the session's own
+ * tag check decides.
  */
-import { type SessionState, tagEntries } from './session.js';
+import { type SessionState, forEachTag } from './session.js';
 
 export interface TagHit {
   sessionId: string;
@@ -45,6 +47,10 @@ export class TagTable {
   private readonly sessionIndex = new Map<string, number>();
   private readonly freeIndexes: number[] = [];
   private readonly counts: number[] = [];
+  /** Per session index: the slots of its entries (the first `counts[index]` cells), exactly sized. */
+  private readonly slotLists: (Int32Array | undefined)[] = [];
+  /** Where `setSession` collects a session's slots before copying them into its list. */
+  private scratch = new Int32Array(1024);
 
   constructor(entries = 1024) {
     const capacity = Math.max(16, Math.ceil(entries / MAX_LOAD) + 1);
@@ -66,28 +72,37 @@ export class TagTable {
     return this.live;
   }
 
-  /** Bytes held by the slots (the typed arrays). */
+  /** Bytes held by the slots and the sessions' slot lists (the typed arrays). */
   get bytes(): number {
-    return this.owner.length * (4 + 4 + 4 + 2 + 2);
+    return this.owner.length * (4 + 4 + 4 + 2 + 2) + 4 * this.live;
   }
 
   /** Replaces a session's entries with the tags it recognises now (call after each commit). */
   setSession(state: SessionState): void {
     this.removeSession(state.id);
-    for (const entry of tagEntries(state)) this.add(entry.tag, { sessionId: state.id, epoch: entry.epoch, n: entry.n, copy: entry.copy, consumed: entry.consumed });
+    const index = this.freeIndexes.pop() ?? this.sessionIds.length;
+    this.sessionIds[index] = state.id;
+    this.sessionIndex.set(state.id, index);
+    this.counts[index] = 0;
+    this.slotLists[index] = undefined;
+    forEachTag(state, (tags, at, epoch, n, copy, consumed) => {
+      const offset = at * 16;
+      this.addSlot(index, readU32(tags, offset), readU32(tags, offset + 4), epoch, (n << 3) | ((copy & 3) << 1) | (consumed ? 1 : 0));
+    });
+    this.slotLists[index] = this.scratch.slice(0, this.counts[index]);
   }
 
   removeSession(sessionId: string): void {
     const index = this.sessionIndex.get(sessionId);
     if (index === undefined) return;
-    const mark = index + 1;
-    if ((this.counts[index] ?? 0) > 0) {
-      for (let slot = 0; slot < this.owner.length; slot++) if (this.owner[slot] === mark) this.owner[slot] = DELETED;
-      this.live -= this.counts[index]!;
-    }
+    const slots = this.slotLists[index];
+    const count = this.counts[index] ?? 0;
+    for (let i = 0; i < count; i++) this.owner[slots![i]!] = DELETED;
+    this.live -= count;
     this.sessionIndex.delete(sessionId);
     this.sessionIds[index] = undefined;
     this.counts[index] = 0;
+    this.slotLists[index] = undefined;
     this.freeIndexes.push(index);
   }
 
@@ -107,26 +122,26 @@ export class TagTable {
     return undefined;
   }
 
-  /** Adds one entry (`setSession` adds a session's all; `removeSession` removes them). */
-  add(tag: Uint8Array, hit: TagHit): void {
+  /** Adds one entry of the session being set (its slot goes to `scratch`, copied to the list at the end). */
+  private addSlot(index: number, hi: number, lo: number, epoch: number, info: number): void {
     if (this.used + 1 > this.owner.length * MAX_LOAD) {
       // Mostly tombstones: sweep them at the same size; otherwise grow to load 0.6.
       const capacity = this.live + 1 <= this.owner.length * SWEEP_LOAD ? this.owner.length : Math.ceil((this.live + 1) / SWEEP_LOAD);
-      this.rebuild(capacity);
+      this.rebuild(capacity, index);
     }
-    let index = this.sessionIndex.get(hit.sessionId);
-    if (index === undefined) {
-      index = this.freeIndexes.pop() ?? this.sessionIds.length;
-      this.sessionIds[index] = hit.sessionId;
-      this.sessionIndex.set(hit.sessionId, index);
-      this.counts[index] = 0;
+    const count = this.counts[index]!;
+    if (count === this.scratch.length) {
+      const grown = new Int32Array(2 * count);
+      grown.set(this.scratch);
+      this.scratch = grown;
     }
-    this.insert(readU32(tag, 0), readU32(tag, 4), index + 1, hit.epoch, (hit.n << 3) | ((hit.copy & 3) << 1) | (hit.consumed ? 1 : 0));
-    this.counts[index]!++;
+    this.scratch[count] = this.insert(hi, lo, index + 1, epoch, info);
+    this.counts[index] = count + 1;
     this.live++;
   }
 
-  private insert(hi: number, lo: number, owner: number, epoch: number, info: number): void {
+  /** Puts an entry in the first free slot of its probe sequence; returns that slot. */
+  private insert(hi: number, lo: number, owner: number, epoch: number, info: number): number {
     const capacity = this.owner.length;
     let slot = slotOf(hi, lo, capacity);
     while (this.owner[slot]! > 0) slot = slot + 1 === capacity ? 0 : slot + 1;
@@ -136,10 +151,14 @@ export class TagTable {
     this.owner[slot] = owner;
     this.epochs[slot] = epoch & 0xffff;
     this.info[slot] = info;
+    return slot;
   }
 
-  /** Re-inserts the live entries into `capacity` slots (drops tombstones). */
-  private rebuild(capacity: number): void {
+  /**
+   * Re-inserts the live entries into `capacity` slots (drops tombstones) and rewrites every session's
+   * slot list; `filling` is the session whose slots are still being collected in `scratch`.
+   */
+  private rebuild(capacity: number, filling: number): void {
     const { keyHi, keyLo, owner, epochs, info } = this;
     this.keyHi = new Uint32Array(capacity);
     this.keyLo = new Uint32Array(capacity);
@@ -147,8 +166,13 @@ export class TagTable {
     this.epochs = new Uint16Array(capacity);
     this.info = new Uint16Array(capacity);
     this.used = 0;
+    const written = this.counts.map(() => 0);
     for (let slot = 0; slot < owner.length; slot++) {
-      if (owner[slot]! > 0) this.insert(keyHi[slot]!, keyLo[slot]!, owner[slot]!, epochs[slot]!, info[slot]!);
+      const mark = owner[slot]!;
+      if (mark <= 0) continue;
+      const index = mark - 1;
+      const list = index === filling ? this.scratch : this.slotLists[index]!;
+      list[written[index]!++] = this.insert(keyHi[slot]!, keyLo[slot]!, mark, epochs[slot]!, info[slot]!);
     }
   }
 }
