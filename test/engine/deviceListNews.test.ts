@@ -13,6 +13,7 @@ import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
 import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
+import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
@@ -65,6 +66,22 @@ async function linkState(e: TestEngine, linkId: string, wanted: DeviceLinkStatus
     if (status.state === 'failed') throw new Error(`the link failed: ${status.error}`);
     return status.state === wanted ? status : null;
   }, `link ${wanted}`, 20_000);
+}
+
+/** A v0 box from `from` to `to` with this payload type and payload (what another client could send). */
+async function box(from: { publicKey: Uint8Array; privateKey: Uint8Array }, to: string, type: string, payload: string, dd?: { v: number; md?: number; dh?: string }): Promise<Uint8Array> {
+  const json = serializeDropMessage({
+    version: 1,
+    time_stamp: Date.now(),
+    sender: Buffer.from(from.publicKey).toString('hex'),
+    drop_payload: payload,
+    drop_payload_type: type,
+    acknowledge_id: '0',
+    ...(dd ? { dd } : {}),
+  });
+  const padded = new Uint8Array(PAYLOAD_LENGTH);
+  padded.set(json);
+  return nativeBox.sealPdu(from, Buffer.from(to, 'hex'), padded);
 }
 
 const emptyUi = (): BackupUiPart => ({ contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] });
@@ -137,18 +154,8 @@ describe('device lists between devices and contacts', () => {
     const key = await decryptIdentityBackup(exported.content, 'stolen backup');
     const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
     const body = encodeDeviceList({ epoch: thief.epoch, devices: [{ deviceId: attackerId, prekey: '11'.repeat(32), addedDay: 20_000, name: 'Laptop' }] });
-    const json = serializeDropMessage({
-      version: 1,
-      time_stamp: Date.now(),
-      sender: alice.publicKey,
-      drop_payload: JSON.stringify({ device: attackerId, list: Buffer.from(body).toString('base64url') }),
-      drop_payload_type: BOX_DEVICES,
-      acknowledge_id: '0',
-      dd: { v: 1, md: 1 },
-    });
-    const payload = new Uint8Array(PAYLOAD_LENGTH);
-    payload.set(json);
-    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(bob.dropUrls[0]!, await nativeBox.sealPdu(pair, Buffer.from(bob.publicKey, 'hex'), payload));
+    const payload = JSON.stringify({ device: attackerId, list: Buffer.from(body).toString('base64url') });
+    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(bob.dropUrls[0]!, await box(pair, bob.publicKey, BOX_DEVICES, payload, { v: 1, md: 1 }));
     // Bob writes to Alice until his message echoes a list she never had (he merged the thief's list):
     // that message is enough, on each of her devices.
     const before = (await d1.call('devices/list', { identityId: alice.id })).hash;
@@ -209,5 +216,34 @@ describe('device lists between devices and contacts', () => {
     // Alice is on one device again: Bob writes in their session, whose header carries the echo.
     expect(last.protocol).toBe(1);
     expect((await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey]?.reason).toBeUndefined();
+  });
+});
+
+describe('device news is hostile input', () => {
+  it('malformed box_devices, a view nobody asked for and an unknown echo from a stranger: skipped, no alarm, nothing shown, the engine reads on', async () => {
+    const carolEngine = await engine();
+    const carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server.url });
+    const stranger = generateKeyPair();
+    const client = new DropClient({ dispatcher, timeoutMs: 5000 });
+    const made = { deviceId: 'ee'.repeat(8), prekey: '22'.repeat(32), addedDay: 20_000, name: 'Made up' };
+    const view = Buffer.from(encodeDeviceList({ epoch: 9, devices: [made] })).toString('base64url');
+    for (const payload of [
+      'not json',
+      JSON.stringify({ device: 'short', list: view }),
+      JSON.stringify({ device: 'ab'.repeat(8), list: 'AAAA' }),
+      JSON.stringify({ device: 'ab'.repeat(8), view: Buffer.alloc(1000).toString('base64url') }),
+      // A view naming a device Carol never had, though she asked nothing: no alarm.
+      JSON.stringify({ device: 'ab'.repeat(8), view }),
+    ]) {
+      await client.post(carol.dropUrls[0]!, await box(stranger, carol.publicKey, BOX_DEVICES, payload, { v: 1 }));
+    }
+    // An echo of a list Carol never had: she would ask, but knows nowhere to write to a stranger.
+    await client.post(carol.dropUrls[0]!, await box(stranger, carol.publicKey, 'box_message', JSON.stringify({ msg: 'still read' }), { v: 1, dh: '12345678' }));
+    const message = await until([carolEngine], () => textAt(carolEngine, 'still read'), 'the text after them');
+    expect(message.devlistEcho).toBe('12345678');
+    expect(messagesOf(carolEngine).map((m) => m.type)).toEqual(['box_message']);
+    const list = await carolEngine.call('devices/list', { identityId: carol.id });
+    expect(list.alarms).toEqual([]);
+    expect(list.devices).toHaveLength(1);
   });
 });

@@ -10,7 +10,8 @@
  *   drops (its siblings); a contact merges it into what it knows of the sender (peer facts `devlists`),
  *   a sibling into its own list (and answers with its own when it knows more, so siblings converge).
  * - `ask`: a device list hash (8 hex) the sender did not know: "which list of mine is that?"
- * - `view`: the answer, the list of the recipient's devices the sender encrypts to.
+ * - `view`: the answer, the list of the recipient's devices the sender encrypts to (judged only from a
+ *   peer this device asked within the hour).
  *
  * Every version-0 message we send with `dd` echoes in `dd.dh` the hash of the recipient's list as we
  * know it. A device reading an echo compares it with its own lists: the current one, nothing to do; an
@@ -44,6 +45,8 @@ import { DeviceStore } from './deviceStore.js';
 
 export const BOX_DEVICES = 'box_devices';
 const RATE_MS = 10 * 60_000;
+/** How long an answer (`view`) to our `ask` is taken. */
+const ASK_VALID_MS = 60 * 60_000;
 /** Earlier lists of a peer kept beside the current one (to answer an `ask` naming one of them). */
 const KEPT_PEER_LISTS = 4;
 const HEX8 = /^[0-9a-f]{8}$/;
@@ -81,6 +84,12 @@ export class DeviceNews {
   /** Incoming news is handled one at a time, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly lastDone = new Map<string, number>();
+  /**
+   * `<identity id> <peer hex>` → when we last asked that peer which list a hash was: only an answer to
+   * our own question is judged (anyone who knows our key and drop could otherwise send a `view` naming
+   * a made-up device and raise the alarm at will).
+   */
+  private readonly asked = new Map<string, number>();
   private readonly listeners = new Set<(identityId: string) => void>();
 
   constructor(private readonly parts: DeviceNewsParts) {
@@ -184,7 +193,8 @@ export class DeviceNews {
     }
     if (list) await this.fromContact(identityId, senderKey, list);
     if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask);
-    if (view) await this.judge(identityId, senderKey, view);
+    const askedAt = this.asked.get(`${identityId} ${senderKey}`);
+    if (view && askedAt !== undefined && this.parts.now() - askedAt < ASK_VALID_MS) await this.judge(identityId, senderKey, view);
   }
 
   /** A sibling's list: merged into ours; when ours holds more, it goes back to the siblings. */
@@ -230,7 +240,10 @@ export class DeviceNews {
       if (this.due(`list ${identityId} ${peerHex} ${hash}`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
       return;
     }
-    if (this.due(`ask ${identityId} ${peerHex} ${hash}`)) await this.sendTo(identityId, peerHex, { ask: hash });
+    if (this.due(`ask ${identityId} ${peerHex} ${hash}`)) {
+      this.asked.set(`${identityId} ${peerHex}`, this.parts.now());
+      await this.sendTo(identityId, peerHex, { ask: hash });
+    }
   }
 
   /** They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. */
