@@ -24,7 +24,7 @@
  * outbox's acknowledge ids and receipts work as with v0; without, msg_id is random and the
  * acknowledge id is "0". The dedupe key is `<sender hex>:v1:<msg_id hex>`.
  */
-import { BOX_ACK, BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
+import { BOX_ACK, BOX_CONTACT_UPDATE, BOX_MESSAGE } from '../../../shared/protocol/payloadTypes.js';
 import {
   type DropMessage,
   DROP_MESSAGE_VERSION,
@@ -141,6 +141,18 @@ export type BodyMeaning =
   | { kind: 'receipts'; acknowledgeIds: string[] }
   | { kind: 'none' }
   | { kind: 'malformed' };
+
+/**
+ * Whether a body names its sender's drops (PROTOCOL-V1.md 2c): an intro (first drop), or a contact
+ * update (the whole list, e.g. the answer to our DROPS_REQ). The receiver then knows the sender's
+ * drops as of the PDU's drops epoch.
+ */
+export function namesDrops(body: Body): boolean {
+  if (body.type === INTRO_BODY_TYPE) return true;
+  if (body.type !== MODULE_BODY_TYPE) return false;
+  const length = body.content[0] ?? 0;
+  return length === BOX_CONTACT_UPDATE.length && Buffer.from(body.content.subarray(1, 1 + length)).toString('latin1') === BOX_CONTACT_UPDATE;
+}
 
 /** What a received body means for the UI, as the v0 drop message it stands for. */
 export function meaningOfBody(body: Body, senderHex: string): BodyMeaning {

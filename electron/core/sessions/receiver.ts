@@ -38,7 +38,7 @@ import { type RandomSource, b64, sha256, unb64 } from '../v1/primitives.js';
 import { INIT_FLAG_QPK_STALE, INIT_FLAG_RESET, OFF_H, OFF_T, type SessionState, openInitWithDh, openSession } from '../v1/session.js';
 import { TagTable } from '../v1/tagTable.js';
 import { RESET_INTERVAL_MS, activationPatch, peerAnswered } from './resets.js';
-import { INTRO_BODY_TYPE, type Intro } from './content.js';
+import { type Intro, namesDrops } from './content.js';
 
 /** Our message (epoch, n) in a session, as the peer's acknowledgement vectors name it. */
 export interface SentRef {
@@ -353,14 +353,14 @@ export class SessionReceiver {
     }
     if (result.body.type === MessageType.RESET) this.resetAnnounced(claim, identityId, theirKey, result.state.id, result.body);
     if (result.body.type === MessageType.DROPS_REQ) claim.dropsRequested.add(peerKey(identityId, theirKey));
-    const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, result.body.type === INTRO_BODY_TYPE);
+    const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, namesDrops(result.body));
     const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
     return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: result.acked, unconfirmed, listFresh, devlistHash: result.devlistHash };
   }
 
   /**
    * A message of the peer carried its drops epoch (PROTOCOL-V1.md 2c step 3, authenticated inside the
-   * session): one that names their drops (an intro) at a newer epoch becomes the epoch we know; one at a
+   * session): one that names their drops (an intro, a contact update) at a newer epoch becomes the epoch we know; one at a
    * newer epoch that names none means we missed their change, and we ask for the list after the batch
    * is committed. True when the message's drop may be taken (not older than what we know).
    */
@@ -432,7 +432,7 @@ export class SessionReceiver {
     if (result.created && !this.admitNewSession(claim, identityId, theirKey, result.state, result.flags)) return null;
     this.hold(claim, identityId, result.state);
     if (result.body.type !== MessageType.PING) claim.owesPing.add(result.state.id);
-    const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, result.body.type === INTRO_BODY_TYPE);
+    const listFresh = this.dropsSeen(claim, identityId, theirKey, result.dropsEpoch, namesDrops(result.body));
     const unconfirmed = this.peerView(claim, identityId, theirKey).pending === result.state.id;
     return { kind: 'opened', identityId, theirKey, body: result.body, sessionId: result.state.id, acked: [], unconfirmed, listFresh, devlistHash: result.devlistHash };
   }
