@@ -424,7 +424,7 @@ test.describe('database layer', () => {
     await call(page, 'renderMessage', { ...base, text: 'pay here https://evil.example/\u202E/moc.knab-ruoy.www//:sptth now' });
     await expect(bubble.getByRole('link')).toHaveAttribute('href', 'https://evil.example/');
     await expect(bubble.getByRole('link')).toHaveText('https://evil.example/');
-    await expect.poll(() => bubble.locator('bdi').count()).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => bubble.locator('bdi, [style*="isolate"]').count()).toBeGreaterThanOrEqual(3);
     await call(page, 'renderMessage', { ...base, text: 'login at https://www.your-bank.com@evil.example/login' });
     await expect(bubble.getByTestId('link-host')).toContainText('goes to evil.example');
   });

@@ -9,6 +9,7 @@ import { formatMessageTime } from './formatTime.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
 import { HighlightedText, textAroundMatch } from '../components/HighlightedText.js';
 import { useSearchJump } from './chatIntents.js';
+import { withoutBidiFormatting } from './bidiText.js';
 
 /** A conversation row's height before it is measured (two lines of text and padding). */
 const CONVERSATION_ROW_PX = 64;
@@ -67,7 +68,9 @@ function ConversationItem({ row, query }: { row: ConversationRow; query: string 
   const open = useUi((s) => s.openConversation);
   const { conversation, contact, match } = row;
   const unread = conversation.unreadCount;
-  const preview = conversation.lastMessageDirection === 'out' ? `You: ${conversation.lastMessagePreview}` : conversation.lastMessagePreview;
+  // The preview is a stranger's text: its own isolate, without overrides that would reorder it.
+  const previewText = withoutBidiFormatting(conversation.lastMessagePreview);
+  const preview = conversation.lastMessageDirection === 'out' ? <>You: <bdi>{previewText}</bdi></> : <bdi>{previewText}</bdi>;
   const choose = () => {
     // A result found in a message opens the conversation at that message.
     useSearchJump.setState({ target: match ? { contactKey: contact.publicKey, messageId: match.id } : null });
@@ -92,7 +95,13 @@ function ConversationItem({ row, query }: { row: ConversationRow; query: string 
         <span className="conversation-bottom">
           <span className="conversation-preview" data-testid={match ? 'search-result-text' : undefined}>
             {contact.status === 'unknown' && <span className="tag">Request</span>}{' '}
-            {match ? <HighlightedText text={textAroundMatch(match.text, query)} query={query} /> : preview}
+            {match ? (
+              <bdi>
+                <HighlightedText text={withoutBidiFormatting(textAroundMatch(match.text, query))} query={query} />
+              </bdi>
+            ) : (
+              preview
+            )}
           </span>
           {unread > 0 && (
             <span className="badge" aria-label={`${unread} unread`}>

@@ -138,7 +138,8 @@ function MessageBody({ message, highlight }: { message: MessageRecord; highlight
     );
   }
   return (
-    <p className="message-text" data-testid="message-text">
+    // dir="auto": an Arabic or Hebrew message starts at the right, as its first letter says.
+    <p className="message-text" dir="auto" data-testid="message-text">
       <LinkifiedText text={message.text} highlight={highlight} />
     </p>
   );

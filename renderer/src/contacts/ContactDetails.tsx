@@ -145,7 +145,7 @@ function ContactPosts({ contact }: { contact: ContactRecord }) {
             <time className="hint" dateTime={new Date(post.sortAt).toISOString()} title={formatFullTime(post.sortAt)}>
               {formatMessageTime(post.sortAt)}
             </time>
-            <p className="message-text">
+            <p className="message-text" dir="auto">
               <LinkifiedText text={post.text} />
             </p>
           </li>

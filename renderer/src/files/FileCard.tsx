@@ -54,7 +54,7 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
         {file.size >= 0 ? formatBytes(file.size) : 'Unknown size'} · from {from}
       </p>
       {file.caption && (
-        <p className="message-text">
+        <p className="message-text" dir="auto">
           <LinkifiedText text={file.caption} highlight={highlight} />
         </p>
       )}

@@ -166,7 +166,7 @@ function PostItem({ item, identity }: { item: FeedItem; identity: IdentitySummar
           <time className="hint" dateTime={new Date(post.sortAt).toISOString()} title={formatFullTime(post.sortAt)}>
             {formatMessageTime(post.sortAt)}
           </time>
-          <p className="message-text">
+          <p className="message-text" dir="auto">
             <LinkifiedText text={post.text} />
           </p>
           {own && <OwnPostProgress postRowId={post.id} copies={copies} />}
