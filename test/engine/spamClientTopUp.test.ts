@@ -63,6 +63,13 @@ describe('ticket top-up', () => {
     const answer = async () => {
       await send(bob, bobId, aliceId, `b-${answers}`);
       answers++;
+      // Tickets due go out beside the answer, as messages of their own: let them be posted.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitFor(() => {
+        const ticketJobs = new Set(bob.of('outbox/status').filter((s) => s.localId.startsWith('tickets-')).map((s) => s.localId));
+        const posted = new Set(bob.of('outbox/status').filter((s) => s.localId.startsWith('tickets-') && s.status === 'posted').map((s) => s.localId));
+        return ticketJobs.size === posted.size || null;
+      }, 'tickets handed out');
       await receiveAndAck(alice, answers, `alice has answer ${answers}`);
       // The wallet fills in the background after the batch that brought the tickets.
       await alice.engine.fetchOnce();

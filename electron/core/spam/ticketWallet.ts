@@ -113,6 +113,20 @@ export async function noteBatchGiven(stateStore: StateStore, identityId: string,
   });
 }
 
+/** Messages counted lately, per state store: a batch the UI has not acknowledged yet comes again. */
+const counted = new WeakMap<StateStore, Set<string>>();
+const MAX_COUNTED = 10_000;
+
+function alreadyCounted(stateStore: StateStore, key: string): boolean {
+  let seen = counted.get(stateStore);
+  if (!seen) counted.set(stateStore, (seen = new Set()));
+  if (seen.has(key)) return true;
+  // Oldest first out (a Set iterates in insertion order): the memory stays bounded.
+  if (seen.size >= MAX_COUNTED) seen.delete(seen.values().next().value!);
+  seen.add(key);
+  return false;
+}
+
 /**
  * Counts the messages of a batch that came from contacts holding tickets for the identity's closed
  * drop they came through (each took one of them): the top-up estimate of ticketBatches.ts.
@@ -120,6 +134,7 @@ export async function noteBatchGiven(stateStore: StateStore, identityId: string,
 export async function countArrivals(stateStore: StateStore, messages: readonly IncomingMessage[]): Promise<void> {
   const counts = new Map<string, Map<string, number>>();
   for (const message of messages) {
+    if (alreadyCounted(stateStore, `${message.identityId}\n${message.dropUrl}\n${message.dedupeKey}`)) continue;
     const key = `${message.identityId}\n${message.dropUrl}`;
     let perSender = counts.get(key);
     if (!perSender) counts.set(key, (perSender = new Map()));
