@@ -98,6 +98,18 @@ export function encodeBody(body: Body, size: number): Uint8Array {
   return out;
 }
 
+const ZEROS = Buffer.alloc(2048);
+
+/** Whether bytes[from..] are all zero: memcmp against zeros (a byte loop over the padding cost ~5 µs per open). */
+function isZero(bytes: Uint8Array, from: number): boolean {
+  const rest = Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from);
+  for (let at = 0; at < rest.length; at += ZEROS.length) {
+    const part = rest.subarray(at, at + ZEROS.length);
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
 /** Decodes a body; null for anything malformed (hostile bytes never throw). */
 export function decodeBody(bytes: Uint8Array): Body | null {
   if (bytes.length < FIXED_LENGTH + LENGTH_FIELD) return null;
@@ -119,7 +131,7 @@ export function decodeBody(bytes: Uint8Array): Body | null {
   const length = view.getUint16(offset);
   offset += LENGTH_FIELD;
   if (offset + length > bytes.length) return null;
-  for (let i = offset + length; i < bytes.length; i++) if (bytes[i] !== 0) return null;
+  if (!isZero(bytes, offset + length)) return null;
   return {
     type,
     msgId: bytes.slice(1, 17),

@@ -925,13 +925,15 @@ function applyAckv(state: SessionState, ackv: Ackv): { epoch: number; n: number 
   if (!sent) return [];
   const out: { epoch: number; n: number }[] = [];
   const start = ackv.highest === ACKV_NONE ? 0 : ackv.highest + 1;
+  const acked = unb64(sent.acked); // decoded once, written back once: every PDU carries an ackv
   const mark = (n: number) => {
-    if (n >= sent.count || bitGet(unb64(sent.acked), n)) return;
-    sent.acked = bitSet(sent.acked, n);
+    if (n >= sent.count || bitGet(acked, n)) return;
+    acked[n >> 3]! |= 1 << (n & 7);
     out.push({ epoch: sent.e, n });
   };
   if (ackv.highest !== ACKV_NONE) for (let n = 0; n <= Math.min(ackv.highest, W - 1); n++) mark(n);
   for (let i = 0; i < 128 && start + i < W; i++) if (bitGet(ackv.bitmap, i)) mark(start + i);
+  if (out.length > 0) sent.acked = b64(acked);
   return out;
 }
 
