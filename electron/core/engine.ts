@@ -32,6 +32,7 @@ import { SessionReceiver } from './sessions/receiver.js';
 import { ReceiptAgain } from './outbox/receiptAgain.js';
 import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js';
 import { DeviceNews } from './devices/deviceNews.js';
+import { SiblingSync, followDropChanges } from './devices/sync.js';
 
 export interface EngineOptions {
   /** Folder of the engine's state file (created if missing). */
@@ -135,6 +136,8 @@ export interface EngineContext {
   receiver: SessionReceiver;
   /** Device lists told to contacts and siblings, the injected-device alarm (devices/deviceNews.ts). */
   devices: DeviceNews;
+  /** Sibling sync, the engine's half (devices/sync.ts). */
+  sync: SiblingSync;
   emit: EventSink;
   now(): number;
   /** Runs after a successful unlock (starts polling). */
@@ -169,6 +172,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   let noteReceipts: ((receipts: Receipt[]) => void) | null = null;
   // Device lists and their echoes are the engine's (devices/deviceNews.ts): set once it exists.
   let deviceNews: DeviceNews | null = null;
+  // Sibling sync applies a sibling's drop list itself (devices/sync.ts): set once it exists.
+  let siblingSync: SiblingSync | null = null;
   const emit: EventSink = (event, payload) => {
     let message = appEvent(event, payload);
     // Tickets contacts hand us go to the wallet, not to the UI (spam/ticketWallet.ts).
@@ -181,6 +186,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const messages = deviceNews.take(message.payload.messages);
       if (messages.length !== message.payload.messages.length) message = appEvent('inbox/batch', { ...message.payload, messages });
     }
+    if (message.event === 'inbox/batch') siblingSync?.take(message.payload.messages);
     if (message.event === 'inbox/batch' && message.payload.receipts.length > 0) noteReceipts?.(message.payload.receipts);
     for (const sink of sinks) {
       try {
@@ -246,6 +252,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
   const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, post: (dropUrls, pdu) => sender.postOwn(dropUrls, pdu), emit, now, logger: createLogger('devices') });
   deviceNews = devices;
+  const sync = new SiblingSync({
+    stateStore,
+    sender,
+    store: devices.store,
+    now,
+    logger: createLogger('sibling-sync'),
+    dropsChanged: async () => {
+      emit('identities/changed', stateStore.identities());
+      if (options.autoPoll !== false) await poller.sync();
+    },
+  });
+  siblingSync = sync;
   const sessionSender = sender.v1;
   // Version-0 duplicates of shown messages get their lost receipt again (outbox/receiptAgain.ts).
   const receiptsAgain = new ReceiptAgain({ sendReceipt: (...args) => sender.sendReceipt(...args), knownDrops: (identityId, peerHex) => sessions.peer(identityId, peerHex).dropUrls, now });
@@ -291,7 +309,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
-  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, devices, emit, now, started });
+  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, devices, sync, emit, now, started });
+  // A drop added, moved or removed here is told to the identity's other devices (devices/sync.ts).
+  followDropChanges(handlers, sync, logger);
   // A device another device removed from an identity sends nothing more for it.
   const { 'messages/send': sendMessage } = handlers;
   handlers['messages/send'] = async (request) => {
@@ -328,6 +348,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     async settled() {
       await poller.idle();
       await sender.receiptsSettled();
+      await sync.settled();
     },
     close() {
       closed ??= (async () => {
@@ -336,6 +357,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         sessionSender?.close();
         await files.close();
         await sender.close();
+        await sync.settled();
         await sessions.settled();
         await stateStore.flush();
         await pool.close();

@@ -16,12 +16,21 @@
  * - `historyRequest`: a device back after more than a drop's lifetime asks for the messages since a
  *   time (at most MAX_HISTORY_MESSAGES, the newest); each sibling answers with `history` items, one
  *   stored row each (in fragments like `sent`), under the request's id and with the answer's total.
+ * - `drops` (DROPS_CHANGE): the identity's drop list after a drop was added, moved or removed here,
+ *   at its drops `epoch`, with the drops still read while they retire (`retiring`, each with its end)
+ *   and the closed-drop claims of the listed drops (`claims`: what the server took; the ticket keys
+ *   derive from the identity key every device holds). The engine applies it (the engine owns the
+ *   identity's drops): a newer epoch only, and a drop it read until then keeps being read until its
+ *   retiring end, so nothing contacts posted there is lost.
+ * - A `sent` item of a file carries `file`: the notice (name, caption, content type, the blob's
+ *   reference and key), so the sibling shows it as sent and can download it as the recipient does.
  */
 import { z } from 'zod';
 import { PAYLOAD_LENGTH } from '../protocol/boxTypes.js';
 import { HEX_KEY } from '../protocol/encoding.js';
 import { DROP_MESSAGE_VERSION, type DropMessage, serializeDropMessage } from '../protocol/message.js';
 import type { PayloadModule } from './payloadModule.js';
+import { encryptedFileRefSchema } from './share.js';
 
 export const BOX_SYNC = 'box_sync';
 
@@ -56,7 +65,15 @@ const fragmentChecks = <T extends { index?: number | undefined; text?: string | 
     .refine((item) => (item.index === undefined) === (item.text === undefined), 'a fragment has both its index and its text')
     .refine((item) => item.index === undefined || item.index < item.count, 'fragment index out of range');
 
-export const syncSentSchema = fragmentChecks(z.object({ kind: z.literal('sent'), localId, sentAt: time, ...fragmentFields }));
+/** A file a sibling sent: what its notice said (shared/modules/share.ts), so this device can fetch it too. */
+export const syncFileSchema = z.object({
+  name: z.string().min(1).max(255),
+  mime: z.string().max(128).regex(/^[\w.+-]+\/[\w.+-]+$/).nullable(),
+  ref: encryptedFileRefSchema,
+});
+export type SyncFile = z.infer<typeof syncFileSchema>;
+
+export const syncSentSchema = fragmentChecks(z.object({ kind: z.literal('sent'), localId, sentAt: time, ...fragmentFields, file: syncFileSchema.optional() }));
 
 /** Messages one history request may ask for, and one answer carries at most. */
 export const MAX_HISTORY_MESSAGES = 500;
@@ -102,13 +119,34 @@ export const syncContactSchema = z.object({
   v1: z.object({ qrPrekey: hex64, qrPrekeyExpiresDay: z.number().int().min(0).max(0xffff), caps: z.number().int().min(0).max(0xffff) }).optional(),
 });
 
-export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema, syncHistoryRequestSchema, syncHistorySchema]);
+/** Drops a `drops` item may list (as MAX_DROPS_PER_IDENTITY) and retiring drops it may name. */
+const MAX_SYNC_DROPS = 8;
+const MAX_SYNC_RETIRING = 16;
+
+export const syncDropsSchema = z.object({
+  kind: z.literal('drops'),
+  /** The identity's drops epoch (u16, wrapping) after the change. */
+  epoch: z.number().int().min(0).max(0xffff),
+  dropUrls: z.array(dropUrl).min(1).max(MAX_SYNC_DROPS),
+  /** Drops no longer handed out and still read until `until` (`movedAt`: moved away from, drops/retiring.ts). */
+  retiring: z
+    .array(z.object({ url: dropUrl, until: time, movedAt: time.optional(), confirmedAt: time.optional() }))
+    .max(MAX_SYNC_RETIRING),
+  /** Closed-drop claims of listed drops: the policy the server took (sequence, ticket key ids, introductions a day). */
+  claims: z
+    .array(z.object({ url: dropUrl, seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), keyIds: z.array(z.number().int().min(0).max(255)).max(256), introPerDay: z.number().int().min(0).max(1_000_000) }))
+    .max(MAX_SYNC_DROPS)
+    .default([]),
+});
+
+export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema, syncHistoryRequestSchema, syncHistorySchema, syncDropsSchema]);
 export type SyncItem = z.infer<typeof syncItemSchema>;
 export type SyncSentItem = z.infer<typeof syncSentSchema>;
 export type SyncReadItem = z.infer<typeof syncReadSchema>;
 export type SyncContactItem = z.infer<typeof syncContactSchema>;
 export type SyncHistoryRequestItem = z.infer<typeof syncHistoryRequestSchema>;
 export type SyncHistoryItem = z.infer<typeof syncHistorySchema>;
+export type SyncDropsItem = z.infer<typeof syncDropsSchema>;
 
 const payloadSchema = z.object({
   device: z.string().regex(/^[0-9a-f]{16}$/),
@@ -171,9 +209,11 @@ function rowItems<B extends { count: number }>(base: Omit<B, 'count'>, text: str
   return items;
 }
 
-/** A sent message as items. */
-export function sentItems(sent: { contact: string; localId: string; sentAt: number; text: string; ackIds: readonly string[] }): SyncSentItem[] {
-  return rowItems<SyncSentItem>({ kind: 'sent', contact: sent.contact, localId: sent.localId, sentAt: sent.sentAt }, sent.text, sent.ackIds);
+/** A sent message as items (a file's notice rides with the first). */
+export function sentItems(sent: { contact: string; localId: string; sentAt: number; text: string; ackIds: readonly string[]; file?: SyncFile }): SyncSentItem[] {
+  const items = rowItems<SyncSentItem>({ kind: 'sent', contact: sent.contact, localId: sent.localId, sentAt: sent.sentAt }, sent.text, sent.ackIds);
+  if (sent.file) items[0] = { ...items[0]!, file: sent.file };
+  return items;
 }
 
 /** One stored row as items of a history answer. */

@@ -10,7 +10,6 @@ import type { EngineContext } from '../engine.js';
 import { DeviceLinks } from '../devices/deviceLinks.js';
 import { type DeviceListView, DeviceStore } from '../devices/deviceStore.js';
 import { identitiesChanged } from './identityHandlers.js';
-import { SiblingSync } from '../devices/sync.js';
 
 type DeviceChannels =
   | 'devices/linkBegin'
@@ -30,7 +29,7 @@ type DeviceChannels =
 export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, DeviceChannels> {
   const store = new DeviceStore(parts.options.dataDir, parts.stateStore, parts.now);
   const links = new DeviceLinks(parts, store, createLogger('devices'));
-  const sync = new SiblingSync({ stateStore: parts.stateStore, sender: parts.sender, store, now: parts.now, logger: createLogger('sibling-sync') });
+  const { sync } = parts;
   return {
     'devices/linkBegin': async ({ identityId, includeHistory }) => {
       requireUnlocked();

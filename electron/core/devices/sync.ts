@@ -7,13 +7,20 @@
  * server it is one more PDU of the usual size. An identity on one device sends nothing.
  *
  * What comes in is checked by the batch opener (a `box_sync` not sealed by the identity itself is
- * dropped) and applied by the UI, which skips what its own device sent.
+ * dropped) and applied by the UI, which skips what its own device sent; except `drops`, which the
+ * engine applies itself (`take`, it owns the identity's drops): a drop added, moved or removed on one
+ * device is read at once by the others, and named in what they send (the first drop in every
+ * message's meta data, the drops epoch in version-1 headers). A file the outbox accepts goes as a
+ * `sent` item with its notice (`file`), so a sibling can download it as the recipient does.
  */
 import { randomUUID } from 'node:crypto';
 import type { ParsedRequestOf } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
+import type { ApiHandlers, IdentitySummary, IncomingMessage } from '../../../shared/ipc/contract.js';
 import { BOX_MESSAGE, type DropMessage, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
-import { type SyncItem, buildSyncMessages, sentItems } from '../../../shared/modules/sync.js';
+import { BOX_SHARE_NOTIFICATION } from '../../../shared/protocol/payloadTypes.js';
+import { BOX_SYNC, type SyncContent, type SyncDropsItem, type SyncFile, type SyncItem, buildSyncMessages, sentItems } from '../../../shared/modules/sync.js';
+import { dropsEpochNewer } from '../sessions/receiver.js';
 import type { Sender } from '../outbox/sender.js';
 import type { StateStore } from '../state/stateStore.js';
 import type { DeviceStore } from './deviceStore.js';
@@ -27,9 +34,14 @@ export interface SiblingSyncParts {
   store: DeviceStore;
   now(): number;
   logger: Logger;
+  /** The identity's drops changed here by a sibling's `drops`: tell the UI, read the new drops (identities/changed). */
+  dropsChanged?(identityId: string): Promise<void>;
 }
 
 export class SiblingSync {
+  /** Incoming `drops` items are applied one at a time, in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+
   constructor(private readonly parts: SiblingSyncParts) {
     parts.sender.onAccepted((request, messages) => {
       void this.noteSent(request, messages).catch((err: unknown) => parts.logger.warn('sent message not told to other devices', { error: err instanceof Error ? err.message : 'unknown' }));
@@ -40,7 +52,7 @@ export class SiblingSync {
    * Sends `items` to the identity's other devices; 0 messages when it has none. One outbox entry
    * (several pieces when the items need several messages).
    */
-  async send(identityId: string, items: readonly SyncItem[]): Promise<{ messages: number }> {
+  async send(identityId: string, items: readonly SyncItem[], dropUrls?: readonly string[]): Promise<{ messages: number }> {
     const { stateStore, store, sender } = this.parts;
     const identity = stateStore.identity(identityId);
     const view = await store.view(identityId);
@@ -49,18 +61,103 @@ export class SiblingSync {
     const request = {
       identityId,
       localId: `${SYNC_LOCAL_ID_PREFIX}${randomUUID()}`,
-      recipient: { publicKey: identity.publicKey, dropUrls: [...identity.dropUrls] },
+      recipient: { publicKey: identity.publicKey, dropUrls: [...(dropUrls ?? identity.dropUrls)] },
       wantReceipt: true,
     } as ParsedRequestOf<'messages/send'>;
     await sender.send(request, messages);
     return { messages: messages.length };
   }
 
-  /** A chat text the outbox took for a contact: its text, time and receipt ids go to the siblings. */
+  /**
+   * Tells the siblings the identity's drops as they are now (after a drop was added, moved, removed or
+   * its move confirmed here): the list, its epoch, the retiring drops and the listed drops' claims.
+   */
+  async tellDrops(identityId: string): Promise<{ messages: number }> {
+    const { stateStore } = this.parts;
+    const identity = stateStore.identity(identityId);
+    const listed = new Set(identity.dropUrls);
+    const item: SyncDropsItem = {
+      kind: 'drops',
+      epoch: stateStore.dropsEpoch(identityId),
+      dropUrls: [...identity.dropUrls],
+      retiring: stateStore
+        .retiredDropsOf(identityId, this.parts.now())
+        .slice(-16)
+        .map((drop) => ({ url: drop.url, until: drop.until, ...(drop.movedAt !== undefined ? { movedAt: drop.movedAt } : {}), ...(drop.confirmedAt !== undefined ? { confirmedAt: drop.confirmedAt } : {}) })),
+      claims: stateStore
+        .closedDrops(identityId)
+        .filter((claim) => listed.has(claim.url))
+        .map((claim) => ({ url: claim.url, seq: claim.seq, keyIds: [...claim.keyIds], introPerDay: claim.introPerDay })),
+    };
+    // To the drops the siblings read now too: after a move they do not read the new one yet (and the
+    // outbox takes one drop per server, the new one first), so the list also goes to each retiring drop.
+    const sent = await this.send(identityId, [item]);
+    for (const drop of item.retiring) sent.messages += (await this.send(identityId, [item], [drop.url])).messages;
+    return sent;
+  }
+
+  /**
+   * Takes an inbox batch's messages (the engine hands every batch here before the UI sees it) and
+   * applies, after this returns and in order, the `drops` items a sibling sealed. The messages stay in
+   * the batch: the UI stores their dedupe keys and owes the sibling its receipt.
+   */
+  take(messages: readonly IncomingMessage[]): void {
+    const drops = messages.filter((m): m is IncomingMessage & { content: SyncContent } => m.content.type === BOX_SYNC && m.content.items.some((item) => item.kind === 'drops'));
+    if (drops.length === 0) return;
+    this.queue = this.queue
+      .then(async () => {
+        for (const message of drops) {
+          await this.applyDrops(message).catch((err: unknown) => this.parts.logger.warn('sibling drops skipped', { error: err instanceof Error ? err.message : 'unknown' }));
+        }
+      })
+      .catch(() => undefined);
+  }
+
+  /** Resolves when the `drops` taken so far are applied (tests, closing). */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  private async applyDrops(message: IncomingMessage & { content: SyncContent }): Promise<void> {
+    const { stateStore, store } = this.parts;
+    if (stateStore.locked) return;
+    const identity = stateStore.identity(message.identityId);
+    // Only the identity seals a sync of its own (the batch opener dropped any other); checked again.
+    if (message.senderKey !== identity.publicKey) return;
+    const view = await store.view(message.identityId);
+    if (message.content.device === view.selfId) return;
+    let changed = false;
+    for (const item of message.content.items) {
+      if (item.kind !== 'drops') continue;
+      // The higher epoch wins: an older or replayed list never rolls a newer one back.
+      if (!dropsEpochNewer(item.epoch, stateStore.dropsEpoch(message.identityId))) continue;
+      await stateStore.adoptSiblingDrops(message.identityId, { epoch: item.epoch, dropUrls: item.dropUrls, retiring: item.retiring }, this.parts.now());
+      const ours = new Map(stateStore.closedDrops(message.identityId).map((claim) => [claim.url, claim]));
+      for (const claim of item.claims) {
+        if (!item.dropUrls.includes(claim.url)) continue;
+        const own = ours.get(claim.url);
+        if (own && own.seq >= claim.seq) continue;
+        // Tickets this device hands out for it are minted from keys it derives itself (spam/closedDrops.ts).
+        if (own) {
+          await stateStore.updateClosedDrop(message.identityId, claim.url, (kept) => Object.assign(kept, { seq: claim.seq, keyIds: [...claim.keyIds], introPerDay: claim.introPerDay }));
+        } else {
+          await stateStore.setClosedDrop(message.identityId, { url: claim.url, seq: claim.seq, keyIds: [...claim.keyIds], introPerDay: claim.introPerDay, given: [] });
+        }
+      }
+      changed = true;
+    }
+    if (changed) await this.parts.dropsChanged?.(message.identityId);
+  }
+
+  /** A chat text or file the outbox took for a contact: its text (or notice), time and receipt ids go to the siblings. */
   private async noteSent(request: ParsedRequestOf<'messages/send'>, messages: readonly DropMessage[]): Promise<void> {
     const identity = this.parts.stateStore.identity(request.identityId);
     if (request.recipient.publicKey === identity.publicKey || request.localId.startsWith(SYNC_LOCAL_ID_PREFIX)) return;
-    const text = request.text ?? (request.content?.type === BOX_MESSAGE ? request.content.text : null);
+    const content = request.content;
+    // A file's notice (a shared folder's revisions are not synced): its caption, or its name in its place, as the UI stores it.
+    const file: SyncFile | undefined =
+      content?.type === BOX_SHARE_NOTIFICATION && content.ref !== null && content.share === null ? { name: content.file, mime: content.mime, ref: content.ref } : undefined;
+    const text = file ? (content?.type === BOX_SHARE_NOTIFICATION && content.text.trim() !== '' ? content.text : file.name) : (request.text ?? (content?.type === BOX_MESSAGE ? content.text : null));
     if (text === null || messages.length === 0) return;
     const view = await this.parts.store.view(request.identityId);
     if (view.devices.length < 2) return;
@@ -70,7 +167,27 @@ export class SiblingSync {
       sentAt: messages[0]!.time_stamp,
       text,
       ackIds: messages.map((m) => m.acknowledge_id).filter((id) => id !== NO_ACKNOWLEDGE_ID),
+      ...(file ? { file } : {}),
     });
     await this.send(request.identityId, items);
+  }
+}
+
+/** The channels that change an identity's drops here; each is followed by `drops` to the siblings. */
+const DROP_CHANNELS = ['identities/addDrop', 'identities/removeDrop', 'identities/moveDrop', 'identities/moveConfirmed'] as const;
+
+/**
+ * Wraps the handlers that change an identity's drops so that, once one succeeded, the identity's
+ * other devices hear the new list (`drops`). Telling them never fails the change itself: a sync that
+ * could not be queued is logged, and the next change sends the whole list again.
+ */
+export function followDropChanges(handlers: Pick<ApiHandlers, (typeof DROP_CHANNELS)[number]>, sync: SiblingSync, logger: Logger): void {
+  for (const channel of DROP_CHANNELS) {
+    const handle = handlers[channel] as (request: { identityId: string }) => Promise<IdentitySummary>;
+    (handlers as Record<string, unknown>)[channel] = async (request: { identityId: string }) => {
+      const result = await handle(request);
+      await sync.tellDrops(request.identityId).catch((err: unknown) => logger.warn('drop change not told to other devices', { error: err instanceof Error ? err.message : 'unknown' }));
+      return result;
+    };
   }
 }

@@ -500,6 +500,42 @@ export class StateStore {
   }
 
   /**
+   * Takes the drop list another device of the identity changed (sibling sync `drops`, the caller
+   * checked that `epoch` is newer): its drops, its epoch, and its retiring drops merged with ours (the
+   * later end, the earlier move). A drop this device read until now and the sibling no longer lists
+   * is never dropped at once: it retires here as after a removal, so what contacts posted there before
+   * they heard of the change still arrives. New drops have no cursor: they are read from their start.
+   */
+  async adoptSiblingDrops(id: string, change: { epoch: number; dropUrls: readonly string[]; retiring: readonly RetiredDrop[] }, now: number): Promise<IdentitySummary> {
+    const stored = this.unlocked.identities.find((identity) => identity.id === id);
+    if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
+    const listed = new Set(change.dropUrls);
+    const retiring = new Map<string, RetiredDrop>();
+    const take = (drop: RetiredDrop) => {
+      if (listed.has(drop.url) || drop.until <= now) return;
+      const known = retiring.get(drop.url);
+      if (!known) {
+        retiring.set(drop.url, { ...drop });
+        return;
+      }
+      const movedAt = known.movedAt === undefined ? drop.movedAt : drop.movedAt === undefined ? known.movedAt : Math.min(known.movedAt, drop.movedAt);
+      const confirmedAt = known.confirmedAt === undefined ? drop.confirmedAt : drop.confirmedAt === undefined ? known.confirmedAt : Math.min(known.confirmedAt, drop.confirmedAt);
+      retiring.set(drop.url, { url: drop.url, until: Math.max(known.until, drop.until), ...(movedAt !== undefined ? { movedAt } : {}), ...(confirmedAt !== undefined ? { confirmedAt } : {}) });
+    };
+    for (const drop of stored.retiredDrops) take(drop);
+    for (const drop of change.retiring) take(drop);
+    // Ours, gone from the sibling's list and not retiring there (its end passed there, or it never knew it).
+    for (const url of stored.dropUrls) if (!retiring.has(url)) take({ url, until: now + RETIRED_DROP_READ_MS });
+    stored.retiredDrops = [...retiring.values()];
+    stored.dropUrls = [...change.dropUrls];
+    stored.dropsEpoch = change.epoch & 0xffff;
+    const stillRead = new Set(this.keptDropUrls(now));
+    for (const dropUrl of Object.keys(this.unlocked.cursors)) if (!stillRead.has(dropUrl)) delete this.unlocked.cursors[dropUrl];
+    await this.save();
+    return this.identity(id);
+  }
+
+  /**
    * The QR prekey a contact card shows now: the newest one while it has more than QR_PREKEY_RENEW_MS
    * to live, else a fresh one valid for QR_PREKEY_LIFETIME_MS. Showing it is noted (its private key
    * is kept until QR_PREKEY_KEEP_MS after that), and prekeys past that are deleted.
