@@ -41,7 +41,7 @@ export function DevicesPanel() {
       {list && list.alarms.length > 0 && <Alarms identity={identity} list={list} onChanged={setList} />}
       {list && <DeviceList identity={identity} list={list} onChanged={setList} />}
       {list && <CatchUpPanel identity={identity} deviceCount={list.devices.length} />}
-      {linking ? (
+      {list?.removedAt != null ? null : linking ? (
         <LinkNewDevice
           identity={identity}
           onClose={() => {
