@@ -7,6 +7,7 @@ import type { ContactRecord } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { type SyncIdentity, takeSiblingSync } from './syncApply.js';
 import { contactItem } from './syncOut.js';
+import { sharedFileOf } from '../files/receiveFile.js';
 
 const key = (c: string) => c.repeat(64);
 const ME = key('e');
@@ -167,5 +168,21 @@ describe('sibling sync in the UI database', () => {
     expect(await db.contacts.get(['me', carol])).toBeUndefined();
     await deliver(batch([sync([{ kind: 'contact', contact: carol, clock: 9, op: 'put', alias: 'Carol again', status: 'accepted', dropUrls: [] }])]));
     expect(await db.contacts.get(['me', carol])).toMatchObject({ alias: 'Carol again' });
+  });
+
+  it('a file sent on a sibling is a share row of ours, with the notice to download it by; a drop list is left to the engine', async () => {
+    const ref = { scheme: 'deaddrop-file-1' as const, url: `http://127.0.0.1:1/blobs/${'b'.repeat(43)}`, key: 'k'.repeat(43), size: 1234, cipherSize: 1300, hash: 'h'.repeat(43) };
+    const items = sentItems({ contact: BOB, localId: 'F1', sentAt: 400, text: 'the plan', ackIds: ['f1'], file: { name: 'plan.pdf', mime: 'application/pdf', ref } });
+    const drops: SyncItem = { kind: 'drops', epoch: 3, dropUrls: ['http://127.0.0.1:1/new'], retiring: [{ url: OWN_DROP, until: 9e12, movedAt: 1 }], claims: [] };
+    const { taken, written } = await deliver(batch([sync([...items, drops])]));
+    expect(written).toMatchObject({ inserted: 0 });
+    expect(taken.owedReceipts).toHaveLength(1);
+    const row = await db.messages.get('out:F1');
+    expect(row).toMatchObject({ kind: 'share', direction: 'out', text: 'the plan', sentFrom: SIBLING, share: { file: 'plan.pdf', url: ref.url, size: 1234 } });
+    expect(sharedFileOf(row!)).toEqual({ name: 'plan.pdf', size: 1234, caption: 'the plan', ref, mime: 'application/pdf' });
+    // Without a caption the name stands in, as on the sending device.
+    await deliver(batch([sync(sentItems({ contact: BOB, localId: 'F2', sentAt: 401, text: 'plan.pdf', ackIds: [], file: { name: 'plan.pdf', mime: null, ref } }))]));
+    expect(sharedFileOf((await db.messages.get('out:F2'))!)).toMatchObject({ caption: '', ref, mime: null });
+    expect(await db.conversations.get(['me', BOB])).toMatchObject({ lastMessageAt: 401, lastMessageDirection: 'out' });
   });
 });

@@ -15,7 +15,7 @@
  * - `contact`: applied when its (clock, device) is newer than the contact's stamp.
  */
 import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
-import { BOX_SYNC, type SyncContactItem, type SyncContent, type SyncHistoryItem, type SyncHistoryRequestItem, type SyncReadItem } from '../../../shared/modules/sync.js';
+import { BOX_SYNC, type SyncContactItem, type SyncContent, type SyncFile, type SyncHistoryItem, type SyncHistoryRequestItem, type SyncReadItem } from '../../../shared/modules/sync.js';
 import { cleanAlias, previewOf } from '../db/incomingMessage.js';
 import type { DeaddropDatabase } from '../db/database.js';
 import type { ContactRecord, MessageRecord } from '../db/records.js';
@@ -90,6 +90,7 @@ async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now:
     for (const item of message.content.items) {
       const device = message.content.device;
       if (item.kind === 'sent') await applyRow(db, message.identityId, { ...item, id: `out:${item.localId}`, direction: 'out', at: item.sentAt, sentFrom: device }, now);
+      // `drops` is the engine's (it owns the identity's drops); the UI hears identities/changed.
       else if (item.kind === 'history') await applyHistory(db, message.identityId, item, now);
       else if (item.kind === 'read') await applyRead(db, message.identityId, item);
       else if (item.kind === 'contact') await applyContact(db, message.identityId, item, device, now);
@@ -111,6 +112,8 @@ interface RowNews {
   ackIds?: string[] | undefined;
   delivered?: boolean | undefined;
   sentFrom?: string;
+  /** A file's notice (a `sent` item of a file): the row is a share, downloadable as the recipient's. */
+  file?: SyncFile | undefined;
 }
 
 /** One stored row of a sibling's history answer: what this device lacks is stored, read, as it was there. */
@@ -143,6 +146,7 @@ async function applyRow(db: DeaddropDatabase, identityId: string, news: RowNews,
       payloadType: 'box_message',
       payload: '',
       share: null,
+      ...(news.file ? fileFields(news.file, news.text ?? news.file.name) : {}),
       sortAt: news.at,
       createdAt: now,
       status: news.direction === 'out' ? 'posted' : null,
@@ -172,6 +176,17 @@ async function applyRow(db: DeaddropDatabase, identityId: string, news: RowNews,
   }
   await db.messages.put(next);
   await placeInConversation(db, next, isNew, row.text !== next.text);
+}
+
+/** A sibling's file as the sending device stores it (db/outbox.ts `recordUploadedFile`): its notice in `payload`. */
+function fileFields(file: SyncFile, text: string): Pick<MessageRecord, 'kind' | 'payloadType' | 'payload' | 'share'> {
+  const caption = text === file.name ? '' : text;
+  return {
+    kind: 'share',
+    payloadType: 'box_share_notification',
+    payload: JSON.stringify({ file: file.name, text: caption, mime: file.mime, ref: file.ref }),
+    share: { file: file.name, url: file.ref.url, size: file.ref.size },
+  };
 }
 
 /** Stores one fragment of a long sent text; the row's text is joined once every fragment is here. */

@@ -40,6 +40,8 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
     undefined,
   );
   const from = message.direction === 'out' ? 'You' : (contact?.alias ?? 'Contact');
+  // Sent from another device of ours (sibling sync): fetched from the blob server as the recipient does.
+  const fromSibling = message.direction === 'out' && message.sentFrom !== undefined;
   // Every card has its Save, Download or Cancel: each button is described by its file's name.
   const nameId = useId();
   return (
@@ -58,14 +60,14 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
           <LinkifiedText text={file.caption} highlight={highlight} />
         </p>
       )}
-      {message.direction === 'out' && <LocalImage localId={message.localId} name={file.name} />}
-      {message.direction === 'out' ? (
+      {message.direction === 'out' && !fromSibling && <LocalImage localId={message.localId} name={file.name} />}
+      {message.direction === 'out' && !fromSibling ? (
         bridge && <OutgoingFile message={message} name={file.name} nameId={nameId} bridge={bridge} />
       ) : file.ref === null ? (
         <p className="hint" data-testid="share-unsupported">
           Shared file — this app cannot open files in this format.
         </p>
-      ) : contact === undefined ? null : !isAccepted(contact?.status) ? (
+      ) : contact === undefined ? null : !fromSibling && !isAccepted(contact?.status) ? (
         // Fetching contacts the server the notice names: not before the user accepted the sender.
         <p className="hint" data-testid="share-not-accepted">
           Files are downloaded only from contacts you accepted: accept the request to download this one.
@@ -78,7 +80,7 @@ export function FileCard({ message, highlight }: { message: MessageRecord; highl
             fileRef={file.ref}
             nameId={nameId}
             bridge={bridge}
-            contactStatus={contact?.status ?? null}
+            contactStatus={fromSibling ? 'verified' : (contact?.status ?? null)}
           />
         )
       )}

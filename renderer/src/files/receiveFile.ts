@@ -5,6 +5,7 @@
  */
 import type { EncryptedFileRef } from '../../../shared/ipc/contract.js';
 import { decodePayload } from '../../../shared/modules/registry.js';
+import { encryptedFileRefSchema } from '../../../shared/modules/share.js';
 import { fromBase64Url, toBase64Url } from '../../../shared/protocol/encoding.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { downloadFile } from '../contacts/fileDownload.js';
@@ -40,8 +41,10 @@ export function sharedFileOf(message: MessageRecord): SharedFile {
     mime: null,
   };
   if (message.direction === 'out') {
-    // Ours keep the caption, or the file's name in its place (see `queueFileMessage`).
-    return { ...fallback, caption: message.text === message.share?.file ? '' : message.text };
+    // Ours keep the caption, or the file's name in its place (see `queueFileMessage`); the notice as
+    // sent (`payload`, db/outbox.ts) names the file's reference, which a sibling's copy downloads by.
+    const caption = message.text === message.share?.file ? '' : message.text;
+    return { ...fallback, caption, ...sentNotice(message.payload) };
   }
   try {
     const content = decodePayload('box_share_notification', message.payload);
@@ -50,6 +53,18 @@ export function sharedFileOf(message: MessageRecord): SharedFile {
   } catch {
     // A notice whose fields do not fit is still a shared file; this app just cannot open it.
     return fallback;
+  }
+}
+
+/** The reference and type of a file we sent, from its stored notice; nothing when there is none yet. */
+function sentNotice(payload: string): Pick<SharedFile, 'ref' | 'mime'> | Record<string, never> {
+  if (payload === '') return {};
+  try {
+    const notice = JSON.parse(payload) as { ref?: unknown; mime?: unknown };
+    const ref = encryptedFileRefSchema.safeParse(notice.ref);
+    return ref.success ? { ref: ref.data, mime: typeof notice.mime === 'string' ? notice.mime : null } : {};
+  } catch {
+    return {};
   }
 }
 
