@@ -1,11 +1,11 @@
-import { type ClipboardEvent, type FormEvent, type KeyboardEvent, useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { type ClipboardEvent, type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import { MAX_TEXT_PARTS } from '../../../shared/protocol/message.js';
 import { database } from '../db/database.js';
 import { queueTextMessage, submitMessage } from '../db/outbox.js';
 import type { ContactRecord } from '../db/records.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
-import { partsNeeded } from './partsNeeded.js';
+import { partsNeeded, usePartsNeeded } from './partsNeeded.js';
 import { useComposerFocus } from './chatIntents.js';
 import { MAX_TEXT_LENGTH } from '../../../shared/protocol/textMessages.js';
 import { formatBytes } from '../files/formatBytes.js';
@@ -32,12 +32,8 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
     useComposerFocus.setState({ contactKey: null });
     input.current?.focus();
   }, [contact.publicKey]);
-  // Splitting a long text takes a moment: count on the deferred value so typing stays smooth.
-  const deferredText = useDeferredValue(text);
-  const parts = useMemo(
-    () => (deferredText.trim() === '' || !identity ? 0 : partsNeeded(deferredText, identity)),
-    [deferredText, identity],
-  );
+  // Splitting a long text takes a moment: it is counted once typing pauses (usePartsNeeded).
+  const parts = usePartsNeeded(text, identity);
   const captionTooLong = attachment !== null && text.length > MAX_CAPTION_LENGTH;
   const tooLong = attachment === null && (text.length > MAX_TEXT_LENGTH || parts === null);
   const disabledReason =
@@ -122,6 +118,10 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
     if (!canSend) return;
     if (attachment) return sendAttachment(attachment);
     if (!bridge || text.trim() === '' || tooLong || disabledReason) return;
+    // A long text may have been sent before typing paused: counted now, once.
+    if (parts === undefined && identity && partsNeeded(text, identity) === null) {
+      return setRefusal(`Too long: it would take more than ${MAX_TEXT_PARTS} messages.`);
+    }
     const body = text;
     setText('');
     try {
@@ -156,7 +156,7 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
           ? text.length > MAX_TEXT_LENGTH
             ? `Too long: at most ${MAX_TEXT_LENGTH.toLocaleString()} characters.`
             : `Too long: it would take more than ${MAX_TEXT_PARTS} messages.`
-          : parts !== null && parts > 1
+          : parts != null && parts > 1
             ? `Long text: it will be sent as ${parts} messages.`
             : 'Enter to send, Shift+Enter for a new line.');
 
@@ -180,10 +180,14 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
       <textarea
         ref={input}
         id={inputId}
-        rows={Math.min(8, Math.max(1, text.split('\n').length))}
+        rows={inputRows(text)}
         placeholder={disabledReason ?? (attachment ? 'Add a caption (optional)' : `Message ${shortName(contact.alias)}`)}
         value={text}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setText(e.target.value);
+          // A refused long text: the refusal goes with the next edit (a refused file's stays).
+          if (refusal && !attachment) setRefusal(null);
+        }}
         onKeyDown={onKeyDown}
         onPaste={onPaste}
         disabled={disabledReason !== null}
@@ -220,4 +224,11 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
 function shortName(alias: string): string {
   const chars = [...alias];
   return chars.length > 32 ? `${chars.slice(0, 31).join('')}…` : alias;
+}
+
+/** Lines the input shows (1 to 8): counts line breaks up to the eighth, without splitting the whole text on every key. */
+function inputRows(text: string): number {
+  let rows = 1;
+  for (let at = text.indexOf('\n'); at !== -1 && rows < 8; at = text.indexOf('\n', at + 1)) rows++;
+  return rows;
 }

@@ -27,3 +27,14 @@ describe('splitLinks', () => {
     expect(host('https://example.org:8443/x')).toMatchObject({ host: 'example.org:8443', hostHidden: false });
   });
 });
+
+describe('splitLinks on a stranger\'s long text', () => {
+  it('a link with long runs of punctuation is split in one pass (a trailing-punctuation regex backtracked through each run)', () => {
+    // About 200,000 characters: quadratic trimming took minutes here (2 s at 30,000), past the test's timeout.
+    const dots = '.,'.repeat(100_000);
+    const pieces = splitLinks(`see http://a.example/${dots}x${dots} then`);
+    expect(pieces).toHaveLength(3);
+    expect(pieces[1]).toMatchObject({ kind: 'link', text: `http://a.example/${dots}x`, host: 'a.example' });
+    expect(pieces[2]).toEqual({ kind: 'text', text: `${dots} then` });
+  });
+});
