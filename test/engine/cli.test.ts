@@ -149,6 +149,32 @@ describe('deaddrop command-line client', { timeout: 180_000 }, () => {
     expect(help.stdout).toMatch(/deaddrop send --id FILE.qid/);
   });
 
+  it('names the flag and what it expects for bad values, before anything is written', async () => {
+    const usage = (run: Run, pattern: RegExp) => {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(pattern);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stdout).toBe('');
+    };
+    const made = await deaddrop(['id', 'new', '--alias', 'flags', '--server', server.url, '--out', file('flags.qid')]);
+    expect(made.code, made.stderr).toBe(0);
+
+    usage(await deaddrop(['fetch', '--id', file('flags.qid'), '--since', 'abc']), /^deaddrop: --since abc is not a cursor; pass the token after "cursor"/);
+    usage(await deaddrop(['fetch', '--id', file('flags.qid'), '--since', '9999999999999999999999']), /^deaddrop: --since 9999999999999999999999 is not a cursor/);
+    usage(await deaddrop(['fetch', '--id', file('flags.qid'), '--since', '-1']), /^deaddrop: --since -1: a value that starts with "-" is written --since=-1\.$/m);
+    usage(await deaddrop(['fetch', '--id', file('flags.qid'), '--since=-1']), /^deaddrop: --since -1 is not a cursor/);
+    usage(await deaddrop(['send', '--id', file('flags.qid'), '--to', file('flags.qid'), '--text', 'x']), /^deaddrop: --to .*flags\.qid is an identity file \(\.qid\), not a contact/);
+    usage(await deaddrop(['send', '--id', file('flags.qid'), '--to', file('flags.qid'), '--text', 'x', '--timeout', '0']), /^deaddrop: --timeout must be a whole number of seconds from 1 to 86400\.$/m);
+    usage(await deaddrop(['send', '--id', file('flags.qid'), 'stray']), /^deaddrop: Unexpected argument stray: every value follows its flag/);
+    usage(await deaddrop(['send', '--id', file('flags.qid'), '--txet', 'x']), /^deaddrop: Unknown flag --txet\. Try --help\.$/m);
+
+    usage(await deaddrop(['id', 'new', '--alias', '--server', server.url, '--out', file('n1.qid')]), /^deaddrop: --alias needs a value, but --server follows it/);
+    usage(await deaddrop(['id', 'new', '--alias', 'x', '--server', 'ftp://x', '--out', file('n2.qid')]), /^deaddrop: --server ftp:\/\/x is not an http:\/\/ or https:\/\/ address of a drop server/);
+    usage(await deaddrop(['id', 'new', '--alias', 'ctl\u0007', '--server', server.url, '--out', file('n3.qid')]), /^deaddrop: --alias must not contain line breaks or control characters\.$/m);
+    usage(await deaddrop(['id', 'new', '--alias', 'x'.repeat(65), '--server', server.url, '--out', file('n4.qid')]), /^deaddrop: --alias must be 1 to 64 characters\.$/m);
+    for (const name of ['n1.qid', 'n2.qid', 'n3.qid', 'n4.qid']) expect(existsSync(file(name))).toBe(false);
+  });
+
   it('keeps one cursor per drop for an identity with several drops', async () => {
     const me = generateNativeKeyPair();
     const stranger = generateNativeKeyPair();

@@ -35,6 +35,9 @@ function memoryKeyWrap(): KeyWrap {
   };
 }
 
+/** How long a command waits for its engine to finish closing (see `close`). */
+const CLOSE_GRACE_MS = 2000;
+
 export interface CliEngine {
   engine: Engine;
   call<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>>;
@@ -63,6 +66,11 @@ export async function openCliEngine({ trustedServers = [] }: CliEngineOptions = 
       initialWorkers: 1,
       keyWrap: memoryKeyWrap(),
       autoPoll: false,
+      // Version 0 only, in both directions the CLI controls: a forward-secret session needs its ratchet
+      // and prekeys kept between runs, and this data folder is deleted when the command ends. So no
+      // message says we speak version 1 (`dd`), and no session is opened with a contact's prekey; the
+      // cards the CLI writes carry no prekey either (commands.ts `cardOf`).
+      protocolV1: false,
       network: { trustedServers: () => trustedServers },
       timing: {
         sendRetry: { baseMs: 500, maxMs: 4000, maxAttempts: 5 },
@@ -82,7 +90,11 @@ export async function openCliEngine({ trustedServers = [] }: CliEngineOptions = 
       return result.value as ResponseOf<typeof channel>;
     },
     async close() {
-      await engine.close();
+      // A request still under way (a server that accepted the connection and never answers) holds the
+      // engine's close until its own timeout; the command has its answer already, so it waits a little
+      // and goes (bin.ts ends the process). Nothing usable is left behind: the data key never left memory.
+      const closing = engine.close().catch(() => undefined);
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
       await rm(dataDir, { recursive: true, force: true });
     },
   };

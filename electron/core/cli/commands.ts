@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import type { EventMap, IncomingMessage, Receipt } from '../../../shared/ipc/contract.js';
-import { type Contact, parseContactInput } from '../../../shared/protocol/contacts.js';
+import { CONTACT_STRING_TAG, CONTACT_STRING_V1_TAG, type Contact, formatContactString, formatQco, parseContactInput, validateContact } from '../../../shared/protocol/contacts.js';
+import { formatDropUrl, generateDropId } from '../../../shared/protocol/dropId.js';
 import { revealUnsafe } from '../../../shared/text/untrustedText.js';
 import { asApiFailure } from '../api/protocolFailure.js';
 import { type CliEngine, type CliEngineOptions, importIdentityFile, openCliEngine } from './cliEngine.js';
@@ -47,11 +48,34 @@ async function withIdentity<T>(idFile: string, work: (cli: CliEngine, identityId
   }, options);
 }
 
+/** The alias and server of `id new`, checked as the card will need them, before anything is asked or written. */
+function checkNewIdentity(alias: string, server: string, bits: number): void {
+  const trimmed = alias.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_NEW_ALIAS) throw new CliError(`--alias must be 1 to ${MAX_NEW_ALIAS} characters.`, 2);
+  let dropUrl: string;
+  try {
+    dropUrl = formatDropUrl(server, generateDropId(bits));
+  } catch {
+    throw new CliError(`--server ${server} is not an http:// or https:// address of a drop server (for example https://drop.example.org).`, 2);
+  }
+  try {
+    validateContact({ alias: trimmed, publicKey: '0'.repeat(64), dropUrls: [dropUrl] });
+  } catch {
+    throw new CliError(`--alias must not contain line breaks or control characters.`, 2);
+  }
+}
+
+/** The longest name `identities/create` takes. */
+const MAX_NEW_ALIAS = 64;
+
 export async function idNew(args: { alias: string; server: string; out: string; bits: number }, print: Print): Promise<void> {
+  checkNewIdentity(args.alias, args.server, args.bits);
   if (await exists(args.out)) throw new CliError(`${args.out} already exists; choose another --out file.`);
   const passphrase = await readNewPassphrase('Passphrase for the new identity file: ');
   await withEngine(async (cli) => {
     const identity = await cli.call('identities/create', { alias: args.alias, serverUrl: args.server, dropBits: args.bits });
+    // The card first: nothing is written for an identity whose card could not be printed.
+    const card = await cardOf(cli, identity.id);
     const backup = await cli.call('identities/export', { identityId: identity.id, passphrase });
     try {
       await writeFile(args.out, backup.content, { flag: 'wx', mode: 0o600 });
@@ -59,40 +83,70 @@ export async function idNew(args: { alias: string; server: string; out: string; 
       const code = (err as NodeJS.ErrnoException).code;
       throw new CliError(code === 'EEXIST' ? `${args.out} already exists; it was not overwritten.` : `Cannot write ${args.out}: ${code}.`);
     }
-    print((await cli.call('identities/contactCard', { identityId: identity.id })).contactString);
-  });
-}
-
-export async function idCard(args: { id: string; qco?: string }, print: Print): Promise<void> {
-  await withIdentity(args.id, async (cli, identityId) => {
-    const card = await cli.call('identities/contactCard', { identityId });
-    if (args.qco) await writeFile(args.qco, card.qco, { mode: 0o644 });
     print(card.contactString);
   });
 }
 
-async function readContacts(source: string): Promise<Contact[]> {
-  const text = source.trimStart().startsWith('QABELCONTACT') ? source : await readText(source, 'contact file');
+/**
+ * The CLI's card: the version-0 forms only (a QABELCONTACT string, a `.qco` without the `deaddrop`
+ * field). The app's card (`identities/contactCard`) adds a QR prekey, so that the first message is
+ * already forward-secret; but the CLI's engine, and with it that prekey's private half and any session,
+ * is deleted when the command ends, so whatever an app sealed to it would never open. A DEADDROP1
+ * string cannot be written at all: it exists to carry the prekey.
+ */
+async function cardOf(cli: CliEngine, identityId: string): Promise<{ contactString: string; qco: string }> {
+  const identity = (await cli.call('identities/list', {})).find((candidate) => candidate.id === identityId)!;
+  const contact = { alias: identity.alias, publicKey: identity.publicKey, dropUrls: identity.dropUrls };
+  return { contactString: formatContactString(contact), qco: formatQco([contact]) };
+}
+
+export async function idCard(args: { id: string; qco?: string }, print: Print): Promise<void> {
+  await withIdentity(args.id, async (cli, identityId) => {
+    const card = await cardOf(cli, identityId);
+    if (args.qco) {
+      try {
+        await writeFile(args.qco, card.qco, { mode: 0o644 });
+      } catch (err) {
+        throw new CliError(`Cannot write --qco ${args.qco} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path and its permissions.`);
+      }
+    }
+    print(card.contactString);
+  });
+}
+
+/** Whether `text` is pasted contact code rather than a file name. */
+function isContactString(text: string): boolean {
+  const start = text.trimStart();
+  return start.startsWith(CONTACT_STRING_TAG) || start.startsWith(CONTACT_STRING_V1_TAG);
+}
+
+async function readContacts(source: string, flag: string): Promise<Contact[]> {
+  const pasted = isContactString(source);
+  const text = pasted ? source : await readText(source, 'contact file');
+  // An identity file is JSON too, and would otherwise read as a contact without a name.
+  if (!pasted && /"format"\s*:\s*"deaddrop-identity/.test(text.slice(0, 4096))) {
+    throw new CliError(`${flag} ${source} is an identity file (.qid), not a contact; pass the contact's .qco file or contact code (deaddrop id card --id ${source} prints it).`, 2);
+  }
   try {
     return asApiFailure(() => parseContactInput(text));
   } catch (err) {
-    throw new CliError(`${source.startsWith('QABELCONTACT') ? 'The contact string' : source}: ${(err as Error).message}`);
+    throw new CliError(`${flag} ${pasted ? '(the contact code)' : source}: ${(err as Error).message}`);
   }
 }
 
 async function readContact(to: string) {
-  const contacts = await readContacts(to);
+  const contacts = await readContacts(to, '--to');
   if (contacts.length !== 1) {
     throw new CliError(`The contact file holds ${contacts.length} contacts; pass a file with one contact, or that contact's QABELCONTACT string.`);
   }
   return contacts[0]!;
 }
 
-export async function send(args: { id: string; to: string; text?: string; file?: string }, print: Print): Promise<void> {
+export async function send(args: { id: string; to: string; text?: string; file?: string; timeoutMs: number }, print: Print, note: Print): Promise<void> {
   const contact = await readContact(args.to);
   await withIdentity(args.id, async (cli, identityId) => {
     const localId = randomUUID();
-    const outcome = outcomeOf(cli, localId);
+    const outcome = outcomeOf(cli, localId, { timeoutMs: args.timeoutMs, note, contact: contact.alias });
     const recipient = { publicKey: contact.publicKey, dropUrls: contact.dropUrls };
     let acknowledgeIds: string[] = [];
     if (args.file !== undefined) {
@@ -106,7 +160,11 @@ export async function send(args: { id: string; to: string; text?: string; file?:
       acknowledgeIds = (await cli.call('messages/send', { identityId, localId, recipient, text: args.text ?? '', wantReceipt: true })).acknowledgeIds;
     }
     const final = await outcome;
-    if (final.status !== 'posted') throw new CliError(`Not sent: ${final.error ?? 'the drop server did not take the message'}`);
+    if (final.status !== 'posted') {
+      // Nothing of it may go out after we said it did not: the engine and its data folder end with this run.
+      await cli.call('messages/cancel', { localId }).catch(() => undefined);
+      throw new CliError(final.status === 'gaveUp' ? (final.error ?? 'Not sent.') : `Not sent: ${final.error ?? 'the drop server did not take the message'}`);
+    }
     // A file's notice is built once its upload is done, so its receipt id is known only now: asking
     // again under the same localId answers with the message already accepted (and sends nothing).
     if (args.file !== undefined) acknowledgeIds = (await cli.call('messages/send', { identityId, localId, recipient, text: '-', wantReceipt: true })).acknowledgeIds;
@@ -141,10 +199,11 @@ export async function fetchMessages(
   note: Print,
 ): Promise<void> {
   const known = new Map<string, KnownContact>();
-  for (const file of args.contacts) for (const contact of await readContacts(file)) known.set(contact.publicKey, contact);
+  for (const file of args.contacts) for (const contact of await readContacts(file, '--contacts')) known.set(contact.publicKey, contact);
   if (args.downloadDir !== undefined) await requireFolder(args.downloadDir);
   let withheld = 0;
   let filesWithheld = 0;
+  const forwardSecret = new Map<string, string>();
   const failedDownloads: string[] = [];
   await withIdentity(args.id, async (cli, identityId) => {
     const { dropUrls } = (await cli.call('identities/list', {})).find((identity) => identity.id === identityId)!;
@@ -158,6 +217,7 @@ export async function fetchMessages(
     });
     for (const batch of batches) {
       for (const message of batch.messages) {
+        if (message.protocol === 1) forwardSecret.set(message.senderKey, known.get(message.senderKey)?.alias ?? message.meta?.alias ?? message.senderKey.slice(0, 16));
         print(args.json ? JSON.stringify({ kind: 'message', ...messageJson(message) }) : describeMessage(message, known.get(message.senderKey)));
       }
       if (args.downloadDir !== undefined) {
@@ -197,6 +257,14 @@ export async function fetchMessages(
   }
   if (filesWithheld > 0) {
     note(`${filesWithheld} file${filesWithheld === 1 ? ' was' : 's were'} not downloaded: files are downloaded only from senders in a --contacts file.`);
+  }
+  // This run could open a session's first message (keyed with our identity key), but the session
+  // ends with the run: whatever the sender writes next in it cannot be read here, nor noticed at all.
+  for (const [senderKey, alias] of forwardSecret) {
+    note(
+      `${revealUnsafe(alias)} (${senderKey.slice(0, 16)}...) wrote in a forward-secret session, which the command-line client cannot keep between runs: ` +
+        'their next messages in it will not arrive here. Their app learnt that this identity speaks forward secrecy from an app using it; read this identity in that app, which keeps sessions.',
+    );
   }
   if (failedDownloads.length > 0) {
     for (const failure of failedDownloads) note(failure);

@@ -9,6 +9,7 @@ import type { EncryptedFileRef, EventMap, IncomingMessage } from '../../../share
 import { FILE_CHUNK_BYTES, MAX_SEND_FILE_BYTES } from '../../../shared/ipc/contract.js';
 import { toBase64Url } from '../../../shared/protocol/encoding.js';
 import { safeFileName } from '../../../shared/text/safeFileName.js';
+import { revealUnsafe } from '../../../shared/text/untrustedText.js';
 import type { CliEngine } from './cliEngine.js';
 import { CliError } from './cliError.js';
 
@@ -69,13 +70,86 @@ export function progressLine(what: string): (done: number, total: number) => voi
 }
 
 /** Waits for the engine's last word on `localId`: posted, or why not. */
-export function outcomeOf(cli: CliEngine, localId: string): Promise<EventMap['outbox/status']> {
+export interface OutcomeOptions {
+  /** How long the command waits for the drop to take the message. */
+  timeoutMs: number;
+  /** Progress lines (stderr). */
+  note: (line: string) => void;
+  /** The recipient's name, for "ask <contact> for tickets". */
+  contact: string;
+  now?: () => number;
+}
+
+/** How the wait for a message ended: the engine's last status, or `gaveUp` with the reason why. */
+export type Outcome = EventMap['outbox/status'] | { status: 'gaveUp'; error: string };
+
+/** Stamp progress is reported at most this often (the engine sends about four a second). */
+const STAMP_NOTE_EVERY_MS = 5000;
+
+/**
+ * Waits until the message is posted, failed or cancelled, saying on stderr what it waits for: proof
+ * of work a drop asks for, and each retry with its reason. It gives up (`gaveUp`) at the timeout, and
+ * at once when the engine's next try lies beyond it (a closed drop's daily introduction quota waits
+ * until the next day): the engine ends with this command, so waiting longer would only hang.
+ */
+export function outcomeOf(cli: CliEngine, localId: string, options: OutcomeOptions): Promise<Outcome> {
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.timeoutMs;
+  const seconds = Math.round(options.timeoutMs / 1000);
   return new Promise((resolve) => {
+    let lastReason = '';
+    let lastStampNote = -Infinity;
+    let done = false;
+    const finish = (outcome: Outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      finish({ status: 'gaveUp', error: `Not sent within --timeout ${seconds} s${lastReason ? ` (last: ${lastReason})` : ''}; try again later, or with a longer --timeout.` });
+    }, options.timeoutMs);
     cli.engine.subscribe(({ event, payload }) => {
+      if (done) return;
+      if (event === 'outbox/stampProgress' && payload.localId === localId) {
+        if (payload.hashes === 0 || now() - lastStampNote >= STAMP_NOTE_EVERY_MS) {
+          lastStampNote = now();
+          const share = payload.expected > 0 ? Math.min(999, Math.round((100 * payload.hashes) / payload.expected)) : 0;
+          options.note(
+            payload.hashes === 0
+              ? `the drop${payload.dropUrl ? ` ${serverOf(payload.dropUrl)}` : ''} asks for proof of work before it takes a message from a stranger; computing it (about ${payload.expected} hashes on average)...`
+              : `proof of work: ${payload.hashes} hashes (${share}% of the average)`,
+          );
+        }
+        return;
+      }
       if (event !== 'outbox/status' || payload.localId !== localId) return;
-      if (payload.status === 'posted' || payload.status === 'failed' || payload.status === 'cancelled') resolve(payload);
+      if (payload.status === 'posted' || payload.status === 'failed' || payload.status === 'cancelled') return finish(payload);
+      const reason = payload.reason;
+      if (!reason) return;
+      const text = reason.detail.replace(/\s*It is tried again later\.?$/i, '').replace(/[;,]?\s*it is tried again later\.?$/i, '.');
+      if (reason.retryAt !== null && reason.retryAt > deadline) {
+        const when = new Date(reason.retryAt).toISOString().replace(/\.\d+Z$/, 'Z');
+        let advice = '';
+        if (/introduction/i.test(reason.detail)) advice = ` Try again after ${when}, or ask ${revealUnsafe(options.contact)} for tickets (a contact's tickets skip the daily quota).`;
+        else if (reason.kind === 'rateLimited' || reason.kind === 'full') advice = ` The server asks to wait until ${when}; try again then.`;
+        return finish({ status: 'gaveUp', error: `Not sent: ${text}${advice}` });
+      }
+      if (text !== lastReason) {
+        lastReason = text;
+        const retry = reason.retryAt === null ? '' : ` Retrying in ${Math.max(1, Math.round((reason.retryAt - now()) / 1000))} s.`;
+        options.note(`waiting: ${text}${retry}`);
+      }
     });
   });
+}
+
+function serverOf(dropUrl: string): string {
+  try {
+    return new URL(dropUrl).host;
+  } catch {
+    return '';
+  }
 }
 
 /** The file a notice of ours announces, or null (a chat text, or a share this app cannot open). */
