@@ -158,6 +158,7 @@ describe('sibling sync of drop changes and files', () => {
   it('an older list (a late or replayed sync) does not roll the newer one back', async () => {
     const before = await identityAt(d2, alice.id);
     // Sealed by the identity itself, from the desktop: an authentic but stale list.
+    const changesBefore = d2.of('identities/changed').length;
     const stale = { kind: 'drops' as const, epoch: 0, dropUrls: [before.retiringDrops![0]!.url], retiring: [], claims: [] };
     expect(await d1.call('devices/sync', { identityId: alice.id, items: [stale] })).toEqual({ messages: 1 });
     await waitFor(async () => {
@@ -169,7 +170,7 @@ describe('sibling sync of drop changes and files', () => {
     expect(after.dropUrls.slice(0, before.dropUrls.length)).toEqual(before.dropUrls);
     expect(after.retiringDrops!.map((d) => d.url)).toEqual(before.retiringDrops!.map((d) => d.url));
     // Nor was it taken for a moment: the laptop never told its UI of the stale list.
-    expect(d2.of('identities/changed').some((list) => list.some((i) => i.id === alice.id && i.dropUrls.join(' ') === stale.dropUrls.join(' ')))).toBe(false);
+    expect(d2.of('identities/changed').slice(changesBefore).some((list) => list.some((i) => i.id === alice.id && i.dropUrls.join(' ') === stale.dropUrls.join(' ')))).toBe(false);
   });
 
   it('a stranger’s list (as themselves, or forging our key in the sender field) is never applied', async () => {
@@ -243,5 +244,30 @@ describe('sibling sync of drop changes and files', () => {
       offset += chunk.length;
     }
     expect(Buffer.concat(pieces).equals(bytes)).toBe(true);
+  });
+
+  it('the claims of listed closed drops follow the list; a claim of a drop not listed is not taken', async () => {
+    const current = await identityAt(d2, alice.id);
+    const listed = current.dropUrls[0]!;
+    const unlisted = `${server.url}/${'B'.repeat(43)}`;
+    const item = {
+      kind: 'drops' as const,
+      epoch: 100,
+      dropUrls: current.dropUrls,
+      retiring: current.retiringDrops!.map((d) => ({ url: d.url, until: d.retireAt })),
+      claims: [
+        { url: listed, seq: 3, keyIds: [0], introPerDay: 7 },
+        { url: unlisted, seq: 1, keyIds: [0], introPerDay: 2 },
+      ],
+    };
+    expect(await d1.call('devices/sync', { identityId: alice.id, items: [item] })).toEqual({ messages: 1 });
+    // The laptop's server status names the introductions a day its claims there allow (the least of them).
+    const status = await waitFor(async () => {
+      await readLaptop();
+      const atServer = (await d2.call('servers/status', {})).find((s) => s.serverUrl === server.url);
+      return atServer?.introPerDay !== undefined ? atServer : null;
+    }, 'the claim on the laptop');
+    expect(status.introPerDay).toBe(7);
+    expect((await identityAt(d2, alice.id)).dropUrls).toEqual(current.dropUrls);
   });
 });
