@@ -1,4 +1,5 @@
 import { type FormEvent, useEffect, useId, useState } from 'react';
+import { useSavedSettings } from './savedSettings.js';
 import { DEFAULT_COPIES, type EngineSettings } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
@@ -60,6 +61,7 @@ export function EngineSettingsForm() {
     }
     setError(null);
     setLoaded(result.value);
+    useSavedSettings.getState().publish(result.value);
     useUi.getState().notify('info', 'Network settings saved.');
   };
 

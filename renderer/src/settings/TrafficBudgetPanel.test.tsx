@@ -14,6 +14,8 @@ import type { Channel, EngineSettings, IdentitySummary, ServerStatus } from '../
 import type { EngineBridge } from '../bridge/transport.js';
 import { useSession } from '../stores/sessionStore.js';
 import { TrafficBudgetPanel } from './TrafficBudgetPanel.js';
+import { EngineSettingsForm } from './EngineSettingsForm.js';
+import { useSavedSettings } from './savedSettings.js';
 
 const SETTINGS: EngineSettings = { pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0, sendReceipts: true, copies: 2 };
 
@@ -26,13 +28,17 @@ function status(serverUrl: string, canPad?: boolean, canCover?: boolean): Server
 }
 
 /** Answers settings/get and settings/set the way the engine does (the stored settings, merged). */
-function fakeEngine(initial: Partial<EngineSettings> = {}) {
+function fakeEngine(initial: Partial<EngineSettings> = {}, slowGet: Promise<void> = Promise.resolve()) {
   let settings: EngineSettings = { ...SETTINGS, ...initial };
   const sets: Array<Partial<EngineSettings>> = [];
   const bridge = {
     kind: 'websocket',
     async invoke(channel: Channel, request: Record<string, unknown>) {
-      if (channel === 'settings/get') return { ok: true, value: settings };
+      if (channel === 'settings/get') {
+        const answer = settings;
+        await slowGet;
+        return { ok: true, value: answer };
+      }
       if (channel === 'settings/set') {
         sets.push(request);
         settings = { ...settings, ...request };
@@ -53,6 +59,7 @@ let root: Root | null = null;
 
 beforeEach(() => {
   useSession.setState(useSession.getInitialState(), true);
+  useSavedSettings.setState({ settings: null });
   host = document.createElement('div');
   document.body.append(host);
 });
@@ -62,15 +69,17 @@ afterEach(() => {
   host.remove();
 });
 
-async function render(engine: ReturnType<typeof fakeEngine>, identities = [identity('a', 2)]) {
+async function render(engine: ReturnType<typeof fakeEngine>, identities = [identity('a', 2)], { waitForLoad = true, withNetwork = false } = {}) {
   flushSync(() => {
     useSession.getState().setBridge(engine.bridge);
     useSession.getState().setIdentities(identities);
   });
   root = createRoot(host);
-  flushSync(() => root!.render(createElement(TrafficBudgetPanel)));
-  await until(() => !(host.querySelector('button[type=submit]') as HTMLButtonElement).disabled);
+  flushSync(() => root!.render(withNetwork ? createElement('div', null, createElement(EngineSettingsForm), createElement(TrafficBudgetPanel)) : createElement(TrafficBudgetPanel)));
+  if (waitForLoad) await until(() => !(budgetSave()).disabled);
 }
+
+const budgetSave = () => [...host.querySelectorAll('button[type=submit]')].find((b) => b.textContent === 'Save traffic budget') as HTMLButtonElement;
 
 /** Waits (bounded in time, not in rounds: a loaded machine stretches every timer) until `condition` holds. */
 async function until(condition: () => boolean): Promise<void> {
@@ -78,7 +87,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 const radio = (name: string) => [...host.querySelectorAll('label.choice')].find((l) => l.textContent === name)!.querySelector('input') as HTMLInputElement;
-const save = () => (host.querySelector('button[type=submit]') as HTMLButtonElement).click();
+const save = () => budgetSave().click();
 const input = (label: string) => {
   const forId = [...host.querySelectorAll('label')].find((l) => l.textContent === label)!.htmlFor;
   return host.querySelector(`#${CSS.escape(forId)}`) as HTMLInputElement;
@@ -150,5 +159,40 @@ describe('TrafficBudgetPanel', () => {
     // Off: nothing to warn about.
     radio('Off').click();
     await until(() => host.querySelectorAll('.warning-text').length === 0);
+  });
+
+  it('a preset chosen before the stored settings arrive is kept, not replaced by the late answer', async () => {
+    let answer!: () => void;
+    const engine = fakeEngine({ trafficBudget: { ...DEFAULT_TRAFFIC_BUDGET, preset: 'low' } }, new Promise((resolve) => (answer = resolve)));
+    await render(engine, [identity('a', 1)], { waitForLoad: false });
+    expect(budgetSave().disabled).toBe(true);
+    radio('High').click();
+    await until(() => radio('High').checked);
+    answer();
+    await until(() => !budgetSave().disabled);
+    expect(radio('High').checked).toBe(true);
+    expect(radio('Low').checked).toBe(false);
+    save();
+    await until(() => engine.sets.length === 1);
+    expect(engine.sets[0]).toMatchObject({ trafficBudget: { preset: 'high' } });
+  });
+
+  it('follows the copies per message saved in Network, and counts in the singular for one', async () => {
+    const stored: TrafficBudgetSetting = { preset: 'custom', custom: { slotSeconds: 3600, postsPerSlot: 2, page: 2 } };
+    const engine = fakeEngine({ trafficBudget: stored, copies: 2 });
+    await render(engine, [identity('a', 1)], { withNetwork: true });
+    await until(() => host.querySelector('table') !== null);
+    expect(host.querySelector('table')!.textContent).toContain('2 uploads an hour: 1 message an hour with 2 copies each');
+
+    const copies = input('Copies per message') as unknown as HTMLSelectElement;
+    await userEvent.selectOptions(copies, '1');
+    // Chosen but not saved: the budget still counts what the engine does.
+    expect(host.querySelector('table')!.textContent).toContain('with 2 copies each');
+    ([...host.querySelectorAll('button[type=submit]')].find((b) => b.textContent === 'Save network settings') as HTMLButtonElement).click();
+    await until(() => host.querySelector('table')!.textContent!.includes('2 uploads an hour: 2 messages an hour with one copy each'));
+
+    await userEvent.clear(input('Uploads per slot'));
+    await userEvent.type(input('Uploads per slot'), '1');
+    await until(() => host.querySelector('table')!.textContent!.includes('1 upload an hour: 1 message an hour with one copy each'));
   });
 });

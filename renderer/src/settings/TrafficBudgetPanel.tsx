@@ -1,10 +1,11 @@
-import { type FormEvent, useEffect, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { type BudgetFigures, budgetFigures, formatDuration, formatMegabytes, shapeOf } from '../../../shared/budget/model.js';
 import { BUDGET_PRESETS, type BudgetPreset, CUSTOM_LIMITS, DEFAULT_TRAFFIC_BUDGET, type TrafficBudgetSetting } from '../../../shared/budget/setting.js';
 import { DEFAULT_COPIES, type ServerStatus } from '../../../shared/ipc/contract.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
+import { useSavedSettings } from './savedSettings.js';
 
 const PRESET_LABELS: Record<BudgetPreset, string> = {
   off: 'Off',
@@ -35,19 +36,33 @@ export function TrafficBudgetPanel() {
   const [loaded, setLoaded] = useState(false);
   const [preset, setPreset] = useState<BudgetPreset>(DEFAULT_TRAFFIC_BUDGET.preset);
   const [custom, setCustom] = useState<Record<CustomField, string>>(asText(DEFAULT_TRAFFIC_BUDGET.custom));
-  const [copies, setCopies] = useState(DEFAULT_COPIES);
+  // Copies per message are set in Network: the figures follow its last save.
+  const copies = useSavedSettings((s) => s.settings?.copies) ?? DEFAULT_COPIES;
   const [error, setError] = useState<string | null>(null);
+  // A choice made before the stored settings arrived is the user's: the late answer must not undo it.
+  const edited = useRef(false);
 
   useEffect(() => {
+    let live = true;
     void bridge?.invoke('settings/get', {}).then((result) => {
+      if (!live) return;
       if (!result.ok) return setError(result.error.message);
-      const budget = result.value.trafficBudget ?? DEFAULT_TRAFFIC_BUDGET;
-      setPreset(budget.preset);
-      setCustom(asText(budget.custom));
-      setCopies(result.value.copies ?? DEFAULT_COPIES);
+      useSavedSettings.getState().publish(result.value);
+      if (!edited.current) {
+        const budget = result.value.trafficBudget ?? DEFAULT_TRAFFIC_BUDGET;
+        setPreset(budget.preset);
+        setCustom(asText(budget.custom));
+      }
       setLoaded(true);
     });
+    return () => {
+      live = false;
+    };
   }, [bridge]);
+  const choosePreset = (value: BudgetPreset) => {
+    edited.current = true;
+    setPreset(value);
+  };
 
   const parsed = parseCustom(custom);
   const setting: TrafficBudgetSetting | null = typeof parsed === 'string' ? (preset === 'custom' ? null : { preset, custom: DEFAULT_TRAFFIC_BUDGET.custom }) : { preset, custom: parsed };
@@ -63,6 +78,7 @@ export function TrafficBudgetPanel() {
     setError(null);
     const result = await bridge.invoke('settings/set', { trafficBudget });
     if (!result.ok) return setError(result.error.message);
+    useSavedSettings.getState().publish(result.value);
     const status = await bridge.invoke('servers/status', {});
     if (status.ok) useSession.getState().setServerStatus(status.value);
     useUi.getState().notify('info', 'Traffic budget saved.');
@@ -81,7 +97,7 @@ export function TrafficBudgetPanel() {
         <legend>Traffic budget</legend>
         {BUDGET_PRESETS.map((value) => (
           <label key={value} className="choice">
-            <input type="radio" name={`${formId}-preset`} value={value} checked={preset === value} onChange={() => setPreset(value)} />
+            <input type="radio" name={`${formId}-preset`} value={value} checked={preset === value} onChange={() => choosePreset(value)} />
             <span>{PRESET_LABELS[value]}</span>
           </label>
         ))}
@@ -96,7 +112,10 @@ export function TrafficBudgetPanel() {
               min={CUSTOM_LIMITS[field].min}
               max={CUSTOM_LIMITS[field].max}
               value={custom[field]}
-              onChange={(e) => setCustom({ ...custom, [field]: e.target.value })}
+              onChange={(e) => {
+                edited.current = true;
+                setCustom({ ...custom, [field]: e.target.value });
+              }}
             />
           </div>
         ))}
@@ -118,6 +137,7 @@ export function TrafficBudgetPanel() {
 
 function Figures({ figures, drops, copies }: { figures: BudgetFigures; drops: number; copies: number }) {
   const perHour = Math.round(figures.maxSendPerHour);
+  const messages = Math.floor(perHour / Math.max(1, copies));
   return (
     <table className="status-table">
       <caption>What this budget costs</caption>
@@ -140,7 +160,7 @@ function Figures({ figures, drops, copies }: { figures: BudgetFigures; drops: nu
         <tr>
           <th scope="row">Most you can send</th>
           <td>
-            {perHour} uploads an hour: {Math.floor(perHour / Math.max(1, copies))} messages an hour with {copies === 1 ? 'one copy' : `${copies} copies`} each
+            {count(perHour, 'upload')} an hour: {count(messages, 'message')} an hour with {copies === 1 ? 'one copy' : `${copies} copies`} each
           </td>
         </tr>
       </tbody>
@@ -168,6 +188,11 @@ function UnpaddedServers({ servers }: { servers: ServerStatus[] }) {
       ))}
     </div>
   );
+}
+
+/** "1 message", "2 messages". */
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString()} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function asText(custom: TrafficBudgetSetting['custom']): Record<CustomField, string> {
