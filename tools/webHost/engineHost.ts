@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { WebSocketServer } from 'ws';
 import { createEngine } from '../../electron/core/engine.js';
 import { MAX_FRAME_BYTES, attachEngine } from './socketBridge.js';
+import { ProfileInUse, lockProfile } from './profileLock.js';
 import { createStaticHandler } from './staticFiles.js';
 
 const USAGE = 'usage: npm run web -- (--profile NAME | --data-dir DIR) [--port N] [--locked | --secret S]\n';
@@ -56,6 +57,18 @@ function profileDir(profile: string): string {
 const dataDir = values['data-dir'] ?? (values.profile !== undefined ? profileDir(values.profile) : fail('say which profile: --profile NAME (or --data-dir DIR)'));
 
 mkdirSync(resolve(dataDir), { recursive: true, mode: 0o700 });
+let releaseLock: () => void;
+try {
+  releaseLock = lockProfile(resolve(dataDir));
+} catch (error) {
+  if (!(error instanceof ProfileInUse)) throw error;
+  const which = values.profile !== undefined ? `profile "${values.profile}"` : `data folder ${resolve(dataDir)}`;
+  process.stderr.write(`deaddrop web: the ${which} is in use by another web host (process ${error.pid}); stop that one first, or choose another --profile\n`);
+  process.exit(1);
+}
+// Whatever ends the process (a failure below included) releases it; a SIGKILL leaves a stale lock,
+// which the next host takes over.
+process.on('exit', () => releaseLock());
 // One crypto worker per host: several hosts share the test machine's cores.
 const engine = await createEngine({
   dataDir: resolve(dataDir),
@@ -87,9 +100,15 @@ server.listen(Number(values.port), '127.0.0.1', () => {
   process.stdout.write(`host ready ${page}\n`);
   process.stdout.write(`open ${page}?host=${encodeURIComponent(ws)} in your browser (profile data in ${resolve(dataDir)}); Ctrl+C stops\n`);
 });
-server.on('error', (error: NodeJS.ErrnoException) => {
-  fail(error.code === 'EADDRINUSE' ? `port ${values.port} is already in use: choose another with --port` : error.message);
-});
+// The WebSocket server re-emits the http server's errors: both are answered, or a port in use would end
+// in an unhandled 'error' with a stack trace.
+const onListenError = (error: NodeJS.ErrnoException) => {
+  const message = error.code === 'EADDRINUSE' ? `port ${values.port} is already in use: choose another with --port` : error.code === 'EACCES' ? `port ${values.port} may not be used by this user: choose another with --port` : error.message;
+  process.stderr.write(`deaddrop web: ${message}\n`);
+  void engine.close().finally(() => process.exit(1));
+};
+server.on('error', onListenError);
+wss.on('error', () => undefined);
 
 let closing = false;
 const shutdown = async () => {
