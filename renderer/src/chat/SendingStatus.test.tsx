@@ -15,19 +15,20 @@ import { setDatabaseKey } from '../db/sealing.js';
 import { useSession } from '../stores/sessionStore.js';
 import { MessageBubble } from './MessageBubble.js';
 import { useStampProgress } from './stampProgress.js';
+import { useSavedSettings } from '../settings/savedSettings.js';
 
 const TEST_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(12)));
 const CONTACT = 'c'.repeat(64);
 
 /** A bridge whose events the test sends; it records what the UI invoked. */
-function fakeEngine() {
+function fakeEngine(answers: Partial<Record<Channel, unknown>> = {}) {
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   const calls: Array<[Channel, unknown]> = [];
   const bridge = {
     kind: 'websocket',
     async invoke(channel: Channel, request: unknown) {
       calls.push([channel, request]);
-      return { ok: true, value: null };
+      return { ok: true, value: answers[channel] ?? null };
     },
     on(name: string, listener: (payload: unknown) => void) {
       const set = listeners.get(name) ?? new Set();
@@ -76,6 +77,7 @@ beforeEach(async () => {
   } as never);
   useSession.setState(useSession.getInitialState(), true);
   useStampProgress.setState(useStampProgress.getInitialState(), true);
+  useSavedSettings.setState({ settings: null });
   host = document.createElement('div');
   document.body.append(host);
 });
@@ -172,5 +174,41 @@ describe('SendingStatus: proof of work', () => {
     await until(() => engine.listening('outbox/stampProgress') === 1);
     flushSync(() => root!.render(null));
     expect(engine.listening('outbox/stampProgress')).toBe(0);
+  });
+});
+
+describe('SendingStatus: traffic budget', () => {
+  const settings = (preset: 'off' | 'low' | 'high') => ({
+    pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0, sendReceipts: true,
+    trafficBudget: { preset, custom: { slotSeconds: 600, postsPerSlot: 1, page: 2 } },
+  });
+  const slotText = () => host.querySelector('[data-testid=slot-wait]')?.textContent ?? null;
+
+  it('a message waiting for a slot says so, with the longest wait left (Low: slots about 15 min apart)', async () => {
+    const engine = fakeEngine({ 'settings/get': settings('low') });
+    // Queued five minutes ago: at most 1.25 × 15 − 5 = 13.75 min to go.
+    render(engine, { ...sending('L1'), sortAt: Date.now() - 5 * 60_000 });
+    await until(() => slotText() !== null);
+    expect(slotText()).toBe('Waiting for the next send slot, within about 14 min.');
+    expect(engine.calls.filter(([channel]) => channel === 'settings/get')).toHaveLength(1);
+
+    // A reason from the engine (the server is down) is the wait that counts.
+    engine.emit('outbox/status', { localId: 'L1', status: 'sending', reason: { kind: 'serverError', detail: 'x', retryAt: Date.now() + 60_000 } });
+    await until(() => slotText() === null);
+    expect(host.querySelector('[data-testid=sending-status]')!.textContent).toContain('has trouble');
+  });
+
+  it('High, long overdue: within a minute; Off: no slot line', async () => {
+    render(fakeEngine({ 'settings/get': settings('high') }), { ...sending('L1'), sortAt: Date.now() - 10 * 60_000 });
+    await until(() => slotText() !== null);
+    expect(slotText()).toBe('Waiting for the next send slot, within a minute.');
+    root!.unmount();
+    useSavedSettings.setState({ settings: null });
+    const off = fakeEngine({ 'settings/get': settings('off') });
+    root = createRoot(host);
+    flushSync(() => useSession.getState().setBridge(off.bridge));
+    flushSync(() => root!.render(createElement(MessageBubble, { message: sending('L2') })));
+    await until(() => useSavedSettings.getState().settings !== null);
+    expect(slotText()).toBeNull();
   });
 });

@@ -6,6 +6,8 @@ import { database } from '../db/database.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
 import { formatMessageTime } from './formatTime.js';
+import { type BudgetShape, shapeOf } from '../../../shared/budget/model.js';
+import { readSavedSettings, useSavedSettings } from '../settings/savedSettings.js';
 import { followStampProgress, stampPercent, useStampProgress } from './stampProgress.js';
 
 /** What each reason means for the person waiting, in words (`alias`: the recipient's name). */
@@ -43,6 +45,12 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
   const stamp = useStampProgress((s) => (localId ? s.byLocalId[localId] : undefined));
 
   useEffect(() => (bridge ? followStampProgress(bridge) : undefined), [bridge]);
+  // With a traffic budget a message waits for a slot: without another reason, that is the wait.
+  const budget = useSavedSettings((s) => s.settings?.trafficBudget);
+  const budgetShape = budget ? shapeOf(budget) : null;
+  useEffect(() => {
+    if (bridge) readSavedSettings(bridge);
+  }, [bridge]);
 
   useEffect(() => {
     if (!bridge || !localId) return;
@@ -77,7 +85,7 @@ export function SendingStatus({ message }: { message: MessageRecord }) {
     );
   }
 
-  if (!reason) return null;
+  if (!reason) return budgetShape ? <SlotWait message={message} shape={budgetShape} /> : null;
 
   const retryNow = async () => {
     setRetrying(true);
@@ -121,6 +129,30 @@ function serverOf(dropUrls: string[]): string {
     }
   }
   return hosts.size === 1 ? [...hosts][0]! : 'the recipient’s drop server';
+}
+
+/** The engine's slots are 0.75 to 1.25 slot lengths apart (electron/core/budget/scheduler.ts). */
+const LONGEST_SLOT_GAP = 1.25;
+
+/**
+ * A message waiting for the traffic budget's next slot. The engine draws each slot's time at random,
+ * so the wait shown is the longest it can be: the widest gap between slots less the time already
+ * waited, in whole minutes (more when more messages wait than a slot takes).
+ */
+export function SlotWait({ message, shape }: { message: MessageRecord; shape: BudgetShape }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(timer);
+  }, []);
+  const left = LONGEST_SLOT_GAP * shape.slotMs - (now - message.sortAt);
+  return (
+    <div className="bubble-actions" data-testid="sending-status">
+      <p data-testid="slot-wait">
+        {left > 60_000 ? `Waiting for the next send slot, within about ${Math.ceil(left / 60_000)} min.` : 'Waiting for the next send slot, within a minute.'}
+      </p>
+    </div>
+  );
 }
 
 function NextTry({ at }: { at: number }) {
