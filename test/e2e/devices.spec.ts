@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import {
+  allowLocalNetworkServers,
   closeAll,
   createIdentity,
   expectAccessible,
@@ -21,24 +22,27 @@ import { type DropServer, startDropServer, startEngineHost } from './support/ser
  * it from the first-run screen, both show the same six digits, and the laptop gets Alice with her
  * contact Bob and their conversation. A message Bob sends afterwards appears on both devices; what
  * Alice sends from either device then shows on both (sibling sync), delivered once Bob reads it, and
- * a contact renamed on one is renamed on the other.
+ * a contact renamed on one is renamed on the other. A drop moved on the desktop is the laptop's new
+ * drop too: it lists and reads it, and Bob's message through it reaches the laptop with the old server gone.
  */
 test.describe.serial('linking a device', () => {
   let server: DropServer;
+  /** Where the desktop moves Alice's drop in step 8. */
+  let second: DropServer;
   let desktop: User;
   let laptop: User;
   let bob: User;
 
   test.beforeAll(async ({ browser }) => {
     test.setTimeout(180_000);
-    server = await startDropServer();
+    [server, second] = await Promise.all([startDropServer(), startDropServer()]);
     const [desktopHost, laptopHost, bobHost] = await Promise.all([startEngineHost('desktop'), startEngineHost('laptop'), startEngineHost('bob')]);
     desktop = await openUser(browser, 'desktop', desktopHost);
     laptop = await openUser(browser, 'laptop', laptopHost);
     bob = await openUser(browser, 'bob', bobHost);
   });
 
-  test.afterAll(() => closeAll([desktop, laptop, bob], [server]));
+  test.afterAll(() => closeAll([desktop, laptop, bob], [server, second]));
 
   test('1. Alice and Bob talk on Alice’s desktop', async () => {
     await createIdentity(desktop.page, 'Alice', server.url);
@@ -196,5 +200,35 @@ test.describe.serial('linking a device', () => {
     await screenshot(laptop.page, 'devices-07-catch-up');
     await openConversationWith(laptop.page, 'Bob (work)');
     await expect(messages(laptop.page)).toHaveCount(6);
+  });
+
+  test('8. a drop moved on the desktop is read on the laptop (sibling sync of drops)', async () => {
+    const page = desktop.page;
+    await goTo(page, 'Settings');
+    await page.getByTestId('drop-row').getByRole('button', { name: /^Move the drop on .* to a new drop$/ }).click();
+    const form = page.getByRole('form', { name: 'Move to a new drop' });
+    await form.getByRole('radio', { name: 'Another server' }).check();
+    await form.getByLabel('Address of the other drop server').fill(second.url);
+    await form.getByRole('button', { name: 'Move and tell my contacts' }).click();
+    await expect(page.getByTestId('move-progress')).toHaveText(/^Told 1 of 1 contact\./);
+
+    // The laptop lists the new drop as Alice's and the old one as retiring, without doing anything.
+    await goTo(laptop.page, 'Settings');
+    await expect(laptop.page.getByTestId('drop-row')).toContainText(second.url, { timeout: 30_000 });
+    await expect(laptop.page.getByTestId('drop-row')).toHaveCount(1);
+    await expect(laptop.page.getByTestId('retiring-drop-row')).toContainText(server.url);
+    await screenshot(laptop.page, 'devices-08-drop-moved-on-desktop');
+
+    // Bob's app heard of the move; with the old server gone his next message comes only through the new drop
+    // (a contact's drop on this computer is written to only with local servers allowed).
+    await allowLocalNetworkServers(bob.page);
+    await openConversationWith(bob.page, 'Alice');
+    await expect(bob.page.getByTestId('event-line').filter({ hasText: `Alice now also receives at ${new URL(second.url).host}` })).toHaveCount(1, { timeout: 30_000 });
+    await server.stop();
+    await sendText(bob.page, 'Through your new drop.');
+    await openConversationWith(laptop.page, 'Bob (work)');
+    await expect(messages(laptop.page).filter({ hasText: 'Through your new drop.' })).toHaveCount(1, { timeout: 60_000 });
+    await openConversationWith(desktop.page, 'Bob (work)');
+    await expect(messages(desktop.page).filter({ hasText: 'Through your new drop.' })).toHaveCount(1, { timeout: 60_000 });
   });
 });
