@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import type { SessionsStatus } from '../../../shared/ipc/contract.js';
 import { useSession } from '../stores/sessionStore.js';
 import { RequestBar } from '../contacts/RequestBar.js';
+import { NameConflictNote } from '../contacts/NameConflictNote.js';
 import { database } from '../db/database.js';
 import { readConversation } from '../devices/syncOut.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
@@ -52,6 +53,7 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
             )}
           </p>
           <ForwardSecrecy status={sessions} contactKey={contact.publicKey} alias={contact.alias} prekeyUntilDay={contact.v1?.qrPrekeyExpiresDay ?? null} />
+          <NameConflictNote contact={contact} />
         </div>
         <button
           type="button"

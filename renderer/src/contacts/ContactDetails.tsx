@@ -10,6 +10,7 @@ import { useComposerFocus } from '../chat/chatIntents.js';
 import { acceptContact, renameContact, setContactStatus } from './contactActions.js';
 import { useSession } from '../stores/sessionStore.js';
 import { Fingerprint } from './Fingerprint.js';
+import { NameConflictNote } from './NameConflictNote.js';
 import { RequestBar } from './RequestBar.js';
 import { blockContact, removeContact } from './revokeTickets.js';
 
@@ -43,6 +44,7 @@ export function ContactDetails({ contact }: { contact: ContactRecord }) {
         <span className={`tag tag-${contact.status}`}>{statusText[contact.status]}</span>
       </p>
       {contact.status === 'unknown' && <RequestBar contact={contact} />}
+      <NameConflictNote contact={contact} />
       <Fingerprint publicKey={contact.publicKey} />
       <p className="hint">
         Compare this fingerprint with the one your contact sees under “My contact card”, in person or on a call. If

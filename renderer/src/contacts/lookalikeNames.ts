@@ -26,3 +26,33 @@ export function lookalikeOf(alias: string, publicKey: string, known: readonly Kn
   if (skeleton === '') return null;
   return known.find((k) => k.publicKey !== publicKey && nameSkeleton(k.name) === skeleton) ?? null;
 }
+
+export interface Namesake {
+  alias: string;
+  publicKey: string;
+  status: string;
+  createdAt: number;
+}
+
+/**
+ * The contact that had this look of a name first, when `contact` came later with another key: after
+ * a stranger called "Bob" is accepted next to the Bob already there, the two chats differ only by
+ * their avatars. The newer one carries a note naming the older until it is verified or either is
+ * renamed apart. Only contacts in the list count (accepted or verified), not requests.
+ */
+export function olderNamesake<T extends Namesake>(contact: Namesake, contacts: readonly T[]): T | null {
+  if (contact.status !== 'accepted') return null;
+  const skeleton = nameSkeleton(contact.alias);
+  if (skeleton === '') return null;
+  const older = (other: Namesake) =>
+    other.createdAt < contact.createdAt || (other.createdAt === contact.createdAt && other.publicKey < contact.publicKey);
+  return (
+    contacts.find(
+      (other) =>
+        other.publicKey !== contact.publicKey &&
+        (other.status === 'accepted' || other.status === 'verified') &&
+        older(other) &&
+        nameSkeleton(other.alias) === skeleton,
+    ) ?? null
+  );
+}
