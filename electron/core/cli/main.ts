@@ -19,8 +19,8 @@ export const USAGE = `usage:
   deaddrop fetch --id FILE.qid [--since TOKEN] [--json] [--contacts FILE.qco ...] [--download-dir DIR]
 The passphrase of FILE.qid comes from DEADDROP_PASSPHRASE or a prompt.
 send reports on stderr what it waits for (proof of work a drop asks for, retries and why) and gives up
-after --timeout seconds (default ${DEFAULT_SEND_TIMEOUT_S}), or at once when the drop will not take the
-message before then.
+after --timeout seconds (default ${DEFAULT_SEND_TIMEOUT_S}; a file's upload counts too), or at once when the
+drop will not take the message before then.
 The command-line client keeps nothing between runs, so it speaks protocol version 0 only: its cards
 carry no prekey and its messages do not offer forward secrecy, so apps write to it in version 0.
 fetch prints the messages newer than TOKEN (all without --since) and ends with "cursor TOKEN": pass that as
