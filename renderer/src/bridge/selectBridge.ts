@@ -16,10 +16,16 @@ export function selectBridge(win: Window): EngineBridge | null {
   return null;
 }
 
+/**
+ * The hosts index.html's Content-Security-Policy lets the page connect to (`ws://<host>:*`). Not
+ * [::1]: a CSP host-source cannot hold an IPv6 literal, so the browser would refuse the connection.
+ */
+export const LOOPBACK_WEBSOCKET_HOSTS = ['127.0.0.1', 'localhost'];
+
 export function isLoopbackWebSocketUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'ws:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    return url.protocol === 'ws:' && LOOPBACK_WEBSOCKET_HOSTS.includes(url.hostname);
   } catch {
     return false;
   }
