@@ -2,7 +2,7 @@
  * `deaddrop send` to a closed drop (a real server process with stamps and a daily introduction quota):
  * the proof of work it computes is reported on stderr; once the quota is used up it stops at once
  * with what to do instead of waiting for the next day; a server that does not answer ends at
- * --timeout with the reason it kept retrying.
+ * --timeout; one that refuses is retried with the reason on stderr.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -55,7 +55,7 @@ describe('deaddrop send to a closed drop', { timeout: 180_000 }, () => {
     expect(second.stdout).toBe('');
   });
 
-  it('stops at --timeout with the reason it kept retrying when the drop server does not answer', async () => {
+  it('stops at --timeout when the drop server never answers, without waiting for the request to end', async () => {
     // A port that accepts connections and never answers: each request runs into the engine's own timeout.
     const silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -70,5 +70,21 @@ describe('deaddrop send to a closed drop', { timeout: 180_000 }, () => {
     } finally {
       silent.close();
     }
+  });
+
+  it('says on stderr why it retries, and stops with that reason', async () => {
+    // A port nobody listens on: every try is refused at once.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const dropUrl = `http://127.0.0.1:${port}/${'B'.repeat(43)}`;
+    writeFileSync(file('refused.qco'), formatQco([{ alias: 'Refused', publicKey: toHex(generateNativeKeyPair().publicKey), dropUrls: [dropUrl] }]));
+    const run = await deaddrop(['send', '--id', file('frank.qid'), '--to', file('refused.qco'), '--text', 'hello?', '--timeout', '5']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const notes = run.stderr.trim().split('\n');
+    expect(notes[0]).toMatch(/^deaddrop: waiting: The drop server cannot be reached \(connect ECONNREFUSED 127\.0\.0\.1:\d+\).* Retrying in \d+ s\.$/);
+    expect(notes.at(-1)).toMatch(/^deaddrop: Not sent(:| within --timeout 5 s \(last:) The drop server cannot be reached/);
   });
 });
