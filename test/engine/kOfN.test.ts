@@ -159,9 +159,12 @@ describe('k of n: copies on distinct servers', () => {
 
     // Learned from our own posts only, and kept in the state file.
     await alice.engine.settled();
-    await new Promise((resolve) => setTimeout(resolve, 400)); // the state file's write delay
-    const health = (JSON.parse(readFileSync(join(alice.dataDir, STATE_FILE_NAME), 'utf8')) as { serverHealth: Record<string, { score: number }> }).serverHealth;
     const originOf = (dropUrl: string) => new URL(dropUrl).origin;
+    // The state file is written after a batching delay: poll it rather than sleep a guessed time.
+    const health = await waitFor(() => {
+      const read = (JSON.parse(readFileSync(join(alice.dataDir, STATE_FILE_NAME), 'utf8')) as { serverHealth?: Record<string, { score: number }> }).serverHealth;
+      return read?.[originOf(bobId.dropUrls[0]!)] && read[originOf(bobId.dropUrls[0]!)]!.score < 0.7 ? read : null;
+    }, 'the failing server scored in the state file');
     expect(health[originOf(bobId.dropUrls[0]!)]!.score).toBeLessThan(0.7);
     expect(health[originOf(bobId.dropUrls[1]!)]!.score).toBeGreaterThan(0.7);
 
@@ -361,10 +364,13 @@ describe('what the state file keeps', () => {
       for (const i of [0, 1, 2]) expect(statuses(alice, `m${i}`).at(-1)!.repost).toEqual({ kind: 'ended', why: 'storageLimit' });
       for (const i of [3, 4, 5]) expect(statuses(alice, `m${i}`).some((s) => s.repost?.kind === 'ended')).toBe(false);
       await alice.engine.settled();
-      await new Promise((resolve) => setTimeout(resolve, 400)); // the state file's write delay
-      const state = JSON.parse(readFileSync(join(alice.dataDir, STATE_FILE_NAME), 'utf8')) as { outbox: Record<string, { pieces: { sealed: string[] }[] }> };
-      const holding = Object.values(state.outbox).filter((record) => record.pieces.some((piece) => piece.sealed.some((pdu) => pdu !== '')));
-      expect(holding).toHaveLength(3);
+      // The state file is written after a batching delay: poll it rather than sleep a guessed time.
+      const holdingNow = () => {
+        const state = JSON.parse(readFileSync(join(alice.dataDir, STATE_FILE_NAME), 'utf8')) as { outbox: Record<string, { pieces: { sealed: string[] }[] }> };
+        return Object.values(state.outbox).filter((record) => record.pieces.some((piece) => piece.sealed.some((pdu) => pdu !== ''))).length;
+      };
+      await waitFor(() => holdingNow() === 3, 'three records holding sealed copies in the state file');
+      expect(holdingNow()).toBe(3);
     } finally {
       await alice.close();
       await server.stop();
