@@ -106,6 +106,9 @@ test.describe.serial('passphrase and locking', () => {
 
     await unlock(page, FIRST);
     await expect(navigation(page)).toBeVisible();
+    // Unlocking returns to the screen the user was on.
+    await expect(page.getByRole('region', { name: 'Passphrase and locking' })).toBeVisible();
+    await goTo(page, 'Chats');
     await page.getByTestId('conversation-item').filter({ hasText: 'Robin' }).click();
     await expect(messages(page).filter({ hasText: TEXT })).toHaveCount(1);
 
@@ -114,6 +117,8 @@ test.describe.serial('passphrase and locking', () => {
     await expect(unlockHeading(page)).toBeVisible();
     await unlock(page, FIRST);
     await expect(navigation(page)).toBeVisible();
+    // And to the conversation that was open.
+    await expect(messages(page).filter({ hasText: TEXT })).toHaveCount(1);
   });
 
   test('auto-lock: locks after the chosen idle time, not before, and input restarts the count', async () => {
@@ -168,6 +173,7 @@ test.describe.serial('passphrase and locking', () => {
     await expect(page.getByRole('alert')).toHaveText('Wrong passphrase. Try again.');
     await unlock(page, SECOND);
     await expect(navigation(page)).toBeVisible();
+    await goTo(page, 'Chats');
     await page.getByTestId('conversation-item').filter({ hasText: 'Robin' }).click();
     await expect(messages(page).filter({ hasText: TEXT })).toHaveCount(1);
   });

@@ -19,6 +19,8 @@ export function App({ hasBridge }: { hasBridge: boolean }) {
   }, [theme]);
 
   let screen;
+  // The messenger shows notices in its content pane (Shell); other screens float them.
+  let shell = false;
   if (!hasBridge) {
     screen = (
       <CenteredMessage title="No engine">
@@ -36,6 +38,7 @@ export function App({ hasBridge }: { hasBridge: boolean }) {
   } else if (identities.length === 0) {
     screen = <OnboardingScreen />;
   } else {
+    shell = true;
     screen = (
       <>
         <Shell />
@@ -47,7 +50,7 @@ export function App({ hasBridge }: { hasBridge: boolean }) {
     <>
       {screen}
       {hasBridge && <LockGuard />}
-      <NoticeArea />
+      {!shell && <NoticeArea placement="floating" />}
     </>
   );
 }

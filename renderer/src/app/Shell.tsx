@@ -11,6 +11,7 @@ import { useUi } from '../stores/uiStore.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
 import { DeviceAlarmBanner } from '../devices/DevicesPanelAlarm.js';
 import { NavRail } from './NavRail.js';
+import { NoticeArea } from './NoticeArea.js';
 import { ServerBanner } from './ServerBanner.js';
 
 /** The messenger once an identity exists: navigation rail, list pane, content pane. */
@@ -27,6 +28,7 @@ export function Shell() {
         <>
           <ConversationList identityId={identity.id} />
           <main className="content" aria-label="Conversation">
+            <NoticeArea placement="inline" />
             <ConnectionBanner />
             <DeviceAlarmBanner />
             <ServerBanner />
@@ -43,6 +45,7 @@ export function Shell() {
       )}
       {view !== 'chats' && (
         <main className="content wide" aria-label={view}>
+          <NoticeArea placement="inline" />
           <ConnectionBanner />
           {view !== 'settings' && <DeviceAlarmBanner />}
           {view === 'posts' && <PostsScreen key={identity.id} identity={identity} />}

@@ -3,7 +3,8 @@
  * menu, another window of the same profile), which the engine announces with `app/locked`, or an
  * engine that restarted locked, which the window learns when it reconnects. Either way
  * the window forgets what it read with the engine's keys: the database key, the search index, the
- * decrypted state of the stores, and closes its database connection.
+ * decrypted state of the stores, and closes its database connection. Where the user was (the screen,
+ * the open conversation) is kept, so unlocking returns there.
  */
 import { create } from 'zustand';
 import type { AppInfo } from '../../../shared/ipc/contract.js';
@@ -25,7 +26,9 @@ export function forgetUnlockedSession(info: AppInfo): void {
     // The next read opens a fresh connection, after unlock; nothing cached by this one survives.
     database().close({ disableAutoOpen: false });
   }
-  useUi.setState({ selectedContactKey: null, search: '', notices: [], view: 'chats' });
+  // The place (Settings, a conversation) stays for after unlock, as in other messengers: it shows
+  // nothing while locked and is read again from the database once unlocked. Typed search text goes.
+  useUi.setState({ search: '', notices: [] });
   useSearchJump.setState({ target: null });
   useSession.getState().forgetUnlocked(info);
 }

@@ -29,7 +29,8 @@ export interface UiState {
 }
 
 let nextNoticeId = 1;
-const NOTICE_LIFETIME_MS = 5000;
+/** How long a confirmation shows (it fades over its last second, app.css `notice-fade`). */
+export const NOTICE_LIFETIME_MS = 5000;
 
 export const useUi = create<UiState>()((set, get) => ({
   view: 'chats',
