@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import {
@@ -23,7 +24,9 @@ import { type DropServer, startDropServer, startEngineHost } from './support/ser
  * contact Bob and their conversation. A message Bob sends afterwards appears on both devices; what
  * Alice sends from either device then shows on both (sibling sync), delivered once Bob reads it, and
  * a contact renamed on one is renamed on the other. A drop moved on the desktop is the laptop's new
- * drop too: it lists and reads it, and Bob's message through it reaches the laptop with the old server gone.
+ * A file sent from the desktop shows on the laptop as ours, and the laptop downloads the same bytes. A
+ * drop moved on the desktop is the laptop's new drop too: it lists and reads it, and Bob's message
+ * through it reaches the laptop with the old server gone.
  */
 test.describe.serial('linking a device', () => {
   let server: DropServer;
@@ -35,7 +38,8 @@ test.describe.serial('linking a device', () => {
 
   test.beforeAll(async ({ browser }) => {
     test.setTimeout(180_000);
-    [server, second] = await Promise.all([startDropServer(), startDropServer()]);
+    // The first stores files (step 8: a file sent from the desktop is uploaded there).
+    [server, second] = await Promise.all([startDropServer(['--blobs']), startDropServer()]);
     const [desktopHost, laptopHost, bobHost] = await Promise.all([startEngineHost('desktop'), startEngineHost('laptop'), startEngineHost('bob')]);
     desktop = await openUser(browser, 'desktop', desktopHost);
     laptop = await openUser(browser, 'laptop', laptopHost);
@@ -202,7 +206,31 @@ test.describe.serial('linking a device', () => {
     await expect(messages(laptop.page)).toHaveCount(6);
   });
 
-  test('8. a drop moved on the desktop is read on the laptop (sibling sync of drops)', async () => {
+  test('8. a file sent from the desktop shows on the laptop as sent, and the laptop downloads it', async () => {
+    const content = randomBytes(300 * 1024);
+    await openConversationWith(desktop.page, 'Bob (work)');
+    await desktop.page.getByTestId('composer-file').setInputFiles({ name: 'plans.bin', mimeType: 'application/octet-stream', buffer: content });
+    await desktop.page.getByTestId('composer-input').fill('The plans, from the desktop');
+    await desktop.page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect(messages(desktop.page).filter({ hasText: 'plans.bin' })).toHaveAttribute('data-status', /posted|delivered/, { timeout: 60_000 });
+
+    await openConversationWith(laptop.page, 'Bob (work)');
+    const card = messages(laptop.page).filter({ hasText: 'plans.bin' });
+    await expect(card).toHaveCount(1, { timeout: 30_000 });
+    await expect(card).toHaveAttribute('data-direction', 'out');
+    await expect(card.getByTestId('sent-from-device')).toHaveCount(1);
+    await expect(card).toContainText('The plans, from the desktop');
+    await expect(card).toContainText('from You');
+    await card.getByRole('button', { name: 'Download' }).click();
+    await expect(card.getByTestId('file-download')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+    const saving = laptop.page.waitForEvent('download', { timeout: 30_000 });
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    const bytes = await readFile((await (await saving).path())!);
+    expect(bytes.equals(content)).toBe(true);
+    await screenshot(laptop.page, 'devices-08-file-from-desktop');
+  });
+
+  test('9. a drop moved on the desktop is read on the laptop (sibling sync of drops)', async () => {
     const page = desktop.page;
     await goTo(page, 'Settings');
     await page.getByTestId('drop-row').getByRole('button', { name: /^Move the drop on .* to a new drop$/ }).click();
@@ -217,7 +245,7 @@ test.describe.serial('linking a device', () => {
     await expect(laptop.page.getByTestId('drop-row')).toContainText(second.url, { timeout: 30_000 });
     await expect(laptop.page.getByTestId('drop-row')).toHaveCount(1);
     await expect(laptop.page.getByTestId('retiring-drop-row')).toContainText(server.url);
-    await screenshot(laptop.page, 'devices-08-drop-moved-on-desktop');
+    await screenshot(laptop.page, 'devices-09-drop-moved-on-desktop');
 
     // Bob's app heard of the move; with the old server gone his next message comes only through the new drop
     // (a contact's drop on this computer is written to only with local servers allowed).
