@@ -4,7 +4,7 @@ import { database } from '../db/database.js';
 import { useSearchIndex } from '../db/messageSearch.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useUi } from '../stores/uiStore.js';
-import { type ConversationRow, listConversations } from './conversationQueries.js';
+import { type ConversationRow, listConversations, newestMessageFailed } from './conversationQueries.js';
 import { formatMessageTime } from './formatTime.js';
 import { KeyAvatar } from '../components/KeyAvatar.js';
 import { HighlightedText, textAroundMatch } from '../components/HighlightedText.js';
@@ -68,9 +68,23 @@ function ConversationItem({ row, query }: { row: ConversationRow; query: string 
   const open = useUi((s) => s.openConversation);
   const { conversation, contact, match } = row;
   const unread = conversation.unreadCount;
+  // Only rows on screen ask (the list is virtualised), and only when the newest message is ours.
+  const outgoing = conversation.lastMessageDirection === 'out';
+  const failed = useLiveQuery(
+    () => (outgoing ? newestMessageFailed(database(), contact.identityId, contact.publicKey) : Promise.resolve(false)),
+    [outgoing, contact.identityId, contact.publicKey, conversation.lastMessageAt],
+    false,
+  );
   // The preview is a stranger's text: its own isolate, without overrides that would reorder it.
   const previewText = withoutBidiFormatting(conversation.lastMessagePreview);
-  const preview = conversation.lastMessageDirection === 'out' ? <>You: <bdi>{previewText}</bdi></> : <bdi>{previewText}</bdi>;
+  const preview = outgoing ? (
+    <>
+      {failed ? <span className="preview-failed" data-testid="preview-failed">Not sent: </span> : 'You: '}
+      <bdi>{previewText}</bdi>
+    </>
+  ) : (
+    <bdi>{previewText}</bdi>
+  );
   const choose = () => {
     // A result found in a message opens the conversation at that message.
     useSearchJump.setState({ target: match ? { contactKey: contact.publicKey, messageId: match.id } : null });

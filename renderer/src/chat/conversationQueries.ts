@@ -56,3 +56,15 @@ export async function messageIndex(db: DeaddropDatabase, identityId: string, con
   const sameTime = await byTime.equals([identityId, contactKey, message.sortAt]).primaryKeys();
   return earlier + Math.max(0, sameTime.indexOf(messageId));
 }
+
+/**
+ * Whether the conversation's newest message is one of ours that failed: the chat list says so
+ * rather than previewing it as if it had gone ("You: Shared file: …").
+ */
+export async function newestMessageFailed(db: DeaddropDatabase, identityId: string, contactKey: string): Promise<boolean> {
+  const newest = await db.messages
+    .where('[identityId+contactKey+sortAt]')
+    .between([identityId, contactKey, Dexie.minKey], [identityId, contactKey, Dexie.maxKey])
+    .last();
+  return newest?.direction === 'out' && newest.status === 'failed';
+}
