@@ -50,9 +50,11 @@ export function NavRail() {
           }}
         >
           {identities.map((i) => (
+            // The closed switcher shows the active identity in a 12rem rail: its name alone, so it is not
+            // cut to "Alice (1 …"; its unread count is on Chats. The others' counts show in the open list.
             <option key={i.id} value={i.id}>
               {i.alias}
-              {(unread.get(i.id) ?? 0) > 0 ? ` (${unread.get(i.id)} unread)` : ''}
+              {i.id !== active?.id && (unread.get(i.id) ?? 0) > 0 ? ` (${unread.get(i.id)} unread)` : ''}
             </option>
           ))}
         </select>
