@@ -6,7 +6,7 @@ import { useUi } from '../stores/uiStore.js';
 import { CameraScanner } from './CameraScanner.js';
 import { addContact } from './contactActions.js';
 import { decodeQrImageFile } from './qrDecode.js';
-import { type ContactReadResult, readContactFile, readContactText } from './readContact.js';
+import { type ContactReadResult, MAX_CONTACT_FILE_BYTES, readContactFile, readContactText } from './readContact.js';
 
 /** Add a contact: paste a contact string, choose or drop a `.qco` file, open a QR image, or scan. */
 export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => void }) {
@@ -87,6 +87,9 @@ export function AddContactPanel({ onAdded }: { onAdded: (publicKey: string) => v
           rows={5}
           placeholder={'DEADDROP1 (or QABELCONTACT)\nAlias\nhttps://drop.example.org/…\n64 hex characters\nprekey (DEADDROP1 only)'}
           value={text}
+          // Bounded like a contact file: each key re-lays out the whole text, so a 100,000-character
+          // name pasted or typed in here froze the window for a minute.
+          maxLength={MAX_CONTACT_FILE_BYTES}
           onChange={(e) => setText(e.target.value)}
           data-testid="contact-paste"
           aria-describedby={`${formId}-formats`}

@@ -1,6 +1,10 @@
+import { createElement } from 'react';
+import { flushSync } from 'react-dom';
+import { createRoot } from 'react-dom/client';
 import { describe, expect, it } from 'vitest';
 import { encodeV1Field } from '../../../shared/protocol/contacts.js';
-import { readContactFile, readContactText, todayDay } from './readContact.js';
+import { MAX_CONTACT_FILE_BYTES, readContactFile, readContactText, todayDay } from './readContact.js';
+import { AddContactPanel } from './AddContactPanel.js';
 
 const KEY = 'ab'.repeat(32);
 const PREKEY = 'cd'.repeat(32);
@@ -108,5 +112,26 @@ describe('reading a contact', () => {
       expect(!read.ok && read.reason, text).toMatch(/Ask your contact for their contact code \(it starts with DEADDROP1, or QABELCONTACT from Qabel apps\)/);
     }
     expect(await readContactFile(new Blob(['x'.repeat(100_000)]))).toEqual({ ok: false, reason: expect.stringMatching(/too large/) });
+  });
+});
+
+describe('a pasted text too long to be a contact', () => {
+  it('is refused whole, before it is parsed, at the contact file size', () => {
+    const name = 'A'.repeat(100_000);
+    const result = readContactText(`QABELCONTACT\n${name}\nhttp://127.0.0.1:8080/${'A'.repeat(43)}\n${'ab'.repeat(32)}`);
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^That text is too long to be a contact\./) });
+    expect(MAX_CONTACT_FILE_BYTES).toBe(64 * 1024);
+  });
+});
+
+describe('the paste box', () => {
+  it('takes no more characters than a contact can have', () => {
+    const host = document.createElement('div');
+    document.body.append(host);
+    const root = createRoot(host);
+    flushSync(() => root.render(createElement(AddContactPanel, { onAdded: () => undefined })));
+    expect(host.querySelector<HTMLTextAreaElement>('[data-testid=contact-paste]')!.maxLength).toBe(MAX_CONTACT_FILE_BYTES);
+    root.unmount();
+    host.remove();
   });
 });

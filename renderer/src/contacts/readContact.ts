@@ -13,7 +13,8 @@ const NEXT_STEP =
  */
 export type ContactReadResult = { ok: true; contacts: ContactDraft[]; notes: string[] } | { ok: false; reason: string };
 
-const MAX_CONTACT_FILE_BYTES = 64 * 1024;
+/** The largest contact file, and (in characters) the largest pasted contact text: no card or .qco comes near it. */
+export const MAX_CONTACT_FILE_BYTES = 64 * 1024;
 const DAY_MS = 86_400_000;
 
 /** Today as the cards count days: days since 1970-01-01, UTC. */
@@ -29,6 +30,7 @@ export function todayDay(now = Date.now()): number {
  * after the first message (PROTOCOL-V1.md 1c).
  */
 export function readContactText(text: string, today = todayDay()): ContactReadResult {
+  if (text.length > MAX_CONTACT_FILE_BYTES) return { ok: false, reason: `That text is too long to be a contact. ${NEXT_STEP}` };
   try {
     const notes: string[] = [];
     const contacts = parseContactInput(text).map((c): ContactDraft => {
