@@ -106,7 +106,7 @@ export function LinkExistingDeviceForm({ onLinked }: { onLinked: (identity: Iden
   return (
     <form className="stack" onSubmit={submit} aria-label="Link to an existing device">
       <p className="hint">
-        On the device that already has the identity, open Settings → Devices and choose “Link a new device”. Then scan or paste
+        On the device that already has the identity, open Settings, find “Devices of” and its name, and choose “Link a new device”. Then scan or paste
         the code it shows.
       </p>
       <label htmlFor={`${formId}-code`}>Link code</label>
