@@ -32,11 +32,13 @@ test.describe.serial('removing a device', () => {
     await panel.getByRole('button', { name: 'Rename' }).click();
     await panel.getByRole('button', { name: 'Link a new device' }).click();
     await panel.getByRole('button', { name: 'Show the link code' }).click();
+    await expect(panel.getByTestId('link-text')).toHaveText(/^DEADDROP-LINK\s/);
     const linkString = (await panel.getByTestId('link-text').textContent())!;
     await laptop.page.getByRole('button', { name: 'Link to an existing device' }).click();
     await laptop.page.getByLabel('Link code').fill(linkString);
     await laptop.page.getByLabel('Name of this device').fill('Laptop');
     await laptop.page.getByRole('button', { name: 'Link this device' }).click();
+    await expect(laptop.page.getByTestId('join-code')).toHaveText(/^[0-9]{3} [0-9]{3}$/);
     const laptopCode = (await laptop.page.getByTestId('join-code').textContent())!;
     await expect(panel.getByTestId('link-code')).toHaveText(laptopCode);
     await panel.getByRole('button', { name: 'Yes, the same' }).click();

@@ -82,6 +82,7 @@ test.describe.serial('linking a device', () => {
     await panel.getByRole('button', { name: 'Link a new device' }).click();
     await panel.getByRole('button', { name: 'Show the link code' }).click();
     await expect(panel.getByTestId('link-qr')).toBeVisible();
+    await expect(panel.getByTestId('link-text')).toHaveText(/^DEADDROP-LINK\s/);
     const linkString = (await panel.getByTestId('link-text').textContent())!;
     expect(linkString.split('\n')[0]).toBe('DEADDROP-LINK');
     await screenshot(desktop.page, 'devices-01-link-code');
@@ -92,6 +93,7 @@ test.describe.serial('linking a device', () => {
     await laptop.page.getByLabel('Link code').fill(linkString);
     await laptop.page.getByLabel('Name of this device').fill('Laptop');
     await laptop.page.getByRole('button', { name: 'Link this device' }).click();
+    await expect(laptop.page.getByTestId('join-code')).toHaveText(/^[0-9]{3} [0-9]{3}$/);
     const laptopCode = (await laptop.page.getByTestId('join-code').textContent())!;
     expect(laptopCode).toMatch(/^[0-9]{3} [0-9]{3}$/);
     await screenshot(laptop.page, 'devices-02-join-code');
