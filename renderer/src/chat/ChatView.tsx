@@ -77,6 +77,12 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
   );
 }
 
+/** A name cut to 40 characters (whole code points) with an ellipsis, for lines that must stay short. */
+function shortName(name: string): string {
+  const chars = Array.from(name);
+  return chars.length > 40 ? `${chars.slice(0, 39).join('')}…` : name;
+}
+
 /**
  * Whether this conversation is forward secret (a version-1 session, PROTOCOL-V1.md 1c), from the
  * engine's `sessions/status`, with a one-line explanation: shown on hover or keyboard focus, and always
@@ -85,12 +91,14 @@ export function ChatView({ identityId, contactKey }: { identityId: string; conta
  * (`prekeyUntilDay`, the card's last day) says what the first message will do, and nothing is said
  * about their app, which is not known yet (a restored backup starts with no sessions, too).
  */
-export function ForwardSecrecy({ status, contactKey, alias, prekeyUntilDay = null }: { status: SessionsStatus | null; contactKey: string; alias: string; prekeyUntilDay?: number | null }) {
+export function ForwardSecrecy({ status, contactKey, alias: fullAlias, prekeyUntilDay = null }: { status: SessionsStatus | null; contactKey: string; alias: string; prekeyUntilDay?: number | null }) {
   const whyId = useId();
   const [explained, setExplained] = useState(false);
 
   if (!status) return null;
   const entry = status.contacts[contactKey];
+  // The line sits in the chat header: a name of thousands of characters would push the messages away.
+  const alias = shortName(fullAlias);
   const { label, explanation } =
     entry?.protocol === 1
       ? {

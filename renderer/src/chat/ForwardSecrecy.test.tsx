@@ -26,10 +26,10 @@ afterEach(() => {
   host.remove();
 });
 
-function shown(status: SessionsStatus, prekeyUntilDay: number | null): { label: string; why: string } {
+function shown(status: SessionsStatus, prekeyUntilDay: number | null, alias = 'Alice'): { label: string; why: string } {
   root?.unmount();
   root = createRoot(host);
-  flushSync(() => root!.render(createElement(ForwardSecrecy, { status, contactKey: ALICE, alias: 'Alice', prekeyUntilDay })));
+  flushSync(() => root!.render(createElement(ForwardSecrecy, { status, contactKey: ALICE, alias, prekeyUntilDay })));
   return {
     label: host.querySelector('[tabindex="0"]')?.textContent ?? '',
     why: host.querySelector('[data-testid=chat-forward-secrecy-why]')?.textContent ?? '',
@@ -58,5 +58,12 @@ describe('ForwardSecrecy', () => {
     const since = Date.UTC(2026, 9, 1);
     expect(shown({ sending: true, contacts: { [ALICE]: { protocol: 1, since } } }, todayDay() + 30).label).toBe(`Forward secret since ${new Date(since).toLocaleDateString()}`);
     expect(shown({ sending: false, contacts: {} }, todayDay() + 30).label).toBe('Not forward secret');
+  });
+
+  it('a name of thousands of characters is cut in the header line, at whole characters', () => {
+    const long = '👋' + 'Maximilian von Hohenstein '.repeat(400);
+    const { label } = shown({ sending: true, contacts: { [ALICE]: { protocol: 0, since: null, reason: 'peerDevices' } } }, null, long);
+    expect(label).toBe(`Not forward secret: ${Array.from(long).slice(0, 39).join('')}… uses several devices`);
+    expect(shown(unknown, null, long).why.length).toBeLessThan(300);
   });
 });
