@@ -13,7 +13,9 @@ CREATE TABLE IF NOT EXISTS messages (
   received_at_ms INTEGER NOT NULL,
   size INTEGER NOT NULL,
   body BLOB NOT NULL,
-  standing INTEGER NOT NULL DEFAULT 1
+  standing INTEGER NOT NULL DEFAULT 1,
+  nonce BLOB,
+  nonce_expires_at_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS messages_by_drop ON messages (drop_id, position);
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (received_at_ms);
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS stamp_nonces (
   nonce BLOB NOT NULL,
   expires_at_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS nonce_flush (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  position INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO nonce_flush (id, position) SELECT 1, coalesce(max(position), 0) FROM messages;
 CREATE TABLE IF NOT EXISTS intro_days (
   drop_id TEXT NOT NULL,
   day INTEGER NOT NULL,
@@ -60,12 +67,17 @@ CREATE TABLE IF NOT EXISTS health_probe (
 `;
 
 /**
- * Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters, 2 the `standing` column
- * (the anti-spam tables are new tables, created by `SQLITE_SCHEMA` itself).
+ * Schema versions, in `PRAGMA user_version`: 1 added the per-drop counters, 2 the `standing` column,
+ * 3 the `nonce` columns (the anti-spam tables are new tables, created by `SQLITE_SCHEMA` itself).
  */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 /** Adds `standing` (dropStore.ts `STANDING`) to a messages table written before it existed: old messages are plain. */
 export const SQLITE_ADD_STANDING = 'ALTER TABLE messages ADD COLUMN standing INTEGER NOT NULL DEFAULT 1';
+/**
+ * Gives a messages table written before version 3 the ticket's or stamp's nonce of each message (the
+ * writer's spent sets, sqliteWriter.ts): older messages have none, and `nonce_flush` starts past them.
+ */
+export const SQLITE_ADD_NONCE = 'ALTER TABLE messages ADD COLUMN nonce BLOB; ALTER TABLE messages ADD COLUMN nonce_expires_at_ms INTEGER';
 /** Fills the counters of a database written before they existed (version 0). */
 export const SQLITE_COUNT_DROPS = `DELETE FROM drops;
 INSERT INTO drops (drop_id, messages, bytes) SELECT drop_id, count(*), sum(size) FROM messages GROUP BY drop_id;`;
@@ -85,15 +97,21 @@ export const SQLITE_PRAGMAS = ['page_size = 8192', 'journal_mode = WAL', 'synchr
 export const SQLITE_WRITER_PRAGMAS = [...SQLITE_PRAGMAS, 'wal_autocheckpoint = 0'];
 
 export const SQLITE_WRITES = {
-  insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body, standing) VALUES (?, ?, ?, ?, ?)',
+  insert: 'INSERT INTO messages (drop_id, received_at_ms, size, body, standing, nonce, nonce_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
   policySeq: 'SELECT seq FROM drop_policies WHERE drop_id = ?',
   savePolicy: 'INSERT INTO drop_policies (drop_id, seq, policy) VALUES (?, ?, ?) ON CONFLICT (drop_id) DO UPDATE SET seq = excluded.seq, policy = excluded.policy',
   spend: 'INSERT INTO spent_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
   spentLoad: 'SELECT drop_id, nonce, expires_at_ms FROM spent_nonces',
+  /** Nonces of messages after position `?` not yet copied into their tables (a flush interval's worth). */
+  nonceLoad: 'SELECT drop_id, nonce, nonce_expires_at_ms AS expires_at_ms, standing FROM messages WHERE position > ? AND nonce IS NOT NULL',
+  flushedUpTo: 'SELECT position FROM nonce_flush WHERE id = 1',
+  lastPosition: 'SELECT coalesce(max(position), 0) AS position FROM messages',
+  flushSpent: 'INSERT INTO spent_nonces (drop_id, nonce, expires_at_ms) SELECT drop_id, nonce, nonce_expires_at_ms FROM messages WHERE position > ? AND nonce IS NOT NULL AND standing <> 0',
+  flushStamps: 'INSERT INTO stamp_nonces (drop_id, nonce, expires_at_ms) SELECT drop_id, nonce, nonce_expires_at_ms FROM messages WHERE position > ? AND nonce IS NOT NULL AND standing = 0',
+  setFlushed: 'UPDATE nonce_flush SET position = ? WHERE id = 1',
   introTaken: 'SELECT taken FROM intro_days WHERE drop_id = ? AND day = ?',
   introCount: 'INSERT INTO intro_days (drop_id, day, taken) VALUES (?, ?, 1) ON CONFLICT (drop_id, day) DO UPDATE SET taken = taken + 1',
   forgetSpent: 'DELETE FROM spent_nonces WHERE expires_at_ms < ?',
-  stampInsert: 'INSERT INTO stamp_nonces (drop_id, nonce, expires_at_ms) VALUES (?, ?, ?)',
   stampLoad: 'SELECT drop_id, nonce, expires_at_ms FROM stamp_nonces WHERE expires_at_ms >= ?',
   stampForget: 'DELETE FROM stamp_nonces WHERE expires_at_ms < ?',
   forgetIntroDays: 'DELETE FROM intro_days WHERE day < ?',

@@ -27,6 +27,7 @@ import { createNewestCache } from './newestCache.js';
 import { claimDatabaseFile } from './sqliteOwnership.js';
 import { queryBounds } from './queryBounds.js';
 import {
+  SQLITE_ADD_NONCE,
   SQLITE_ADD_STANDING,
   SQLITE_COUNT_DROPS,
   SQLITE_PRAGMAS,
@@ -65,6 +66,7 @@ function openDatabase(file: string): Database.Database {
       if (version < 1) db.exec(SQLITE_COUNT_DROPS);
       const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'messages\')').all();
       if (!columns.some((c) => c.name === 'standing')) db.exec(SQLITE_ADD_STANDING);
+      if (!columns.some((c) => c.name === 'nonce')) db.exec(SQLITE_ADD_NONCE);
       if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
     }).immediate();
     return db;

@@ -72,13 +72,16 @@ const introTaken = db.prepare(sql.introTaken);
 const introCount = db.prepare(sql.introCount);
 const forgetSpent = db.prepare(sql.forgetSpent);
 const forgetIntroDays = db.prepare(sql.forgetIntroDays);
-const stampInsert = db.prepare(sql.stampInsert);
 const stampForget = db.prepare(sql.stampForget);
 // The spent sets are checked here in memory and only appended to their tables (no index): a
 // random-key index insert per ticket or stamp dirtied a page of its own in every commit and cut the
 // POST rate to a third. One process owns the database; the tables restore the memory at start.
 // Tickets: a 48-bit hash of (drop, nonce) per spent ticket (a false "spent" needs a collision among
 // the live entries: about 1 in 10^8 at a million), pruned by expiry day. Stamps: ten minutes' worth.
+// A message's nonce is stored in its own row, in the same commit: a row of its own in
+// spent_nonces or stamp_nonces per message still dirtied one more page per commit and cost a ticketed
+// POST a fifth of the rate. The rows are copied into those tables in bulk (flushNonces) about once a
+// second and before any message is deleted; at start the messages after the last copy are read too.
 const { hash } = require('node:crypto');
 const spentKey = (dropId, nonce) => hash('sha256', Buffer.concat([Buffer.from(dropId, 'latin1'), nonce]), 'buffer').readUIntBE(0, 6);
 const spentTickets = new Set();
@@ -89,20 +92,40 @@ const markSpent = (key, expiresAtMs) => {
   if (!keys) spentByExpiry.set(expiresAtMs, (keys = []));
   keys.push(key);
 };
+const recentStamps = new Map();
+const stampKey = (dropId, nonce) => dropId + Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('latin1');
+const startMs = Date.now();
 for (const r of db.prepare(sql.spentLoad).iterate()) markSpent(spentKey(r.drop_id, r.nonce), r.expires_at_ms);
+for (const r of db.prepare(sql.stampLoad).iterate(startMs)) recentStamps.set(stampKey(r.drop_id, r.nonce), r.expires_at_ms);
+let flushedUpTo = db.prepare(sql.flushedUpTo).get().position;
+let lastPosition = Math.max(flushedUpTo, db.prepare(sql.lastPosition).get().position);
+for (const r of db.prepare(sql.nonceLoad).iterate(flushedUpTo)) {
+  if (r.standing !== ${STANDING.stamped}) markSpent(spentKey(r.drop_id, r.nonce), r.expires_at_ms);
+  else if (r.expires_at_ms >= startMs) recentStamps.set(stampKey(r.drop_id, r.nonce), r.expires_at_ms);
+}
+const flushSpent = db.prepare(sql.flushSpent);
+const flushStamps = db.prepare(sql.flushStamps);
+const setFlushed = db.prepare(sql.setFlushed);
+const FLUSH_INTERVAL_MS = 1000;
+let flushedAtMs = startMs;
+// Inside a transaction: copies the nonces of messages stored since the last copy into their tables.
+const flushNonces = () => {
+  flushedAtMs = Date.now();
+  if (lastPosition <= flushedUpTo) return;
+  flushSpent.run(flushedUpTo);
+  flushStamps.run(flushedUpTo);
+  setFlushed.run(lastPosition);
+  flushedUpTo = lastPosition;
+};
 const ticketSpent = (dropId, nonce, expiresAtMs) => {
   const key = spentKey(dropId, nonce);
   if (spentTickets.has(key)) return true;
-  spend.run(dropId, nonce, expiresAtMs);
   markSpent(key, expiresAtMs);
   return false;
 };
-const recentStamps = new Map();
-for (const r of db.prepare(sql.stampLoad).iterate(Date.now())) recentStamps.set(r.drop_id + r.nonce.toString('latin1'), r.expires_at_ms);
 const stampSpent = (dropId, nonce, expiresAtMs) => {
-  const key = dropId + Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength).toString('latin1');
+  const key = stampKey(dropId, nonce);
   if (recentStamps.has(key)) return true;
-  stampInsert.run(dropId, nonce, expiresAtMs);
   recentStamps.set(key, expiresAtMs);
   return false;
 };
@@ -140,18 +163,23 @@ const append = db.transaction((batch) => {
       positions.push(refused);
       continue;
     }
-    positions.push(Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.standing).lastInsertRowid));
+    const position = Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.standing, a.nonce, a.nonce === null ? null : a.expiresAtMs).lastInsertRowid);
+    positions.push(position);
+    if (position > lastPosition) lastPosition = position;
   }
+  if (Date.now() - flushedAtMs >= FLUSH_INTERVAL_MS) flushNonces();
   return positions;
 });
 const changePolicy = db.transaction((c) => {
   const current = policySeq.get(c.dropId);
   if ((current ? current.seq : 0) !== c.previousSeq) return false;
   savePolicy.run(c.dropId, c.seq, c.json);
-  for (const s of c.strikes) ticketSpent(c.dropId, s.nonce, s.expiresAtMs);
+  // Struck tickets have no message row to carry them: their own rows, in this commit.
+  for (const s of c.strikes) if (!ticketSpent(c.dropId, s.nonce, s.expiresAtMs)) spend.run(c.dropId, s.nonce, s.expiresAtMs);
   return true;
 });
 const forget = db.transaction((nowMs, beforeDay) => {
+  flushNonces();
   let forgotten = stampForget.run(nowMs).changes + forgetIntroDays.run(beforeDay).changes;
   for (const [key, expiresAtMs] of recentStamps) if (expiresAtMs < nowMs) recentStamps.delete(key);
   // Tickets expire by whole days: the table is scanned only when a day's tickets have expired.
@@ -210,6 +238,8 @@ const evictUpTo = (standing, excess) => {
 // While over the quota after that, the largest drop loses its own oldest messages: down to the size
 // of the next-largest, or by the excess, whichever is less, and always at least one message.
 const enforceQuota = db.transaction((maxBytes) => {
+  // A deleted message takes its nonce with it: the copy goes first.
+  flushNonces();
   let deleted = 0;
   for (const standing of [${STANDING.stamped}, ${STANDING.plain}]) {
     const bytes = total.get().total;
@@ -222,14 +252,18 @@ const enforceQuota = db.transaction((maxBytes) => {
   }
   return deleted;
 });
+const expireBefore = db.transaction((beforeMs) => {
+  flushNonces();
+  return expire.run(beforeMs).changes;
+});
 const deleted = (changes) => ({ deleted: changes, totalBytes: total.get().total });
 parentPort.on('message', ({ id, command }) => {
-  if (command.kind === 'close') { db.close(); parentPort.close(); return; }
+  if (command.kind === 'close') { try { db.transaction(flushNonces)(); } catch { /* the next start reads them from the messages */ } db.close(); parentPort.close(); return; }
   try {
     const result = command.kind === 'append' ? append(command.batch)
       : command.kind === 'policy' ? changePolicy(command.change)
       : command.kind === 'forget' ? forget(command.nowMs, command.beforeDay)
-      : command.kind === 'expire' ? deleted(expire.run(command.beforeMs).changes)
+      : command.kind === 'expire' ? deleted(expireBefore(command.beforeMs))
       : command.kind === 'quota' ? deleted(enforceQuota(command.maxBytes))
       : probe.run(command.nowMs) && null;
     parentPort.postMessage({ id, result });

@@ -150,12 +150,17 @@ describe('unlinkability', () => {
     const db = new Database(join(dataDir, 'drops.db'), { readonly: true });
     const rows = db.prepare('SELECT * FROM spent_nonces WHERE drop_id = ?').all(owner.dropId) as Record<string, unknown>[];
     const messageColumns = (db.prepare("SELECT name FROM pragma_table_info('messages')").all() as { name: string }[]).map((c) => c.name);
+    // A message carries its ticket's nonce and expiry until the writer copies them into spent_nonces
+    // (sqliteWriter.ts): the same random nonce and shared expiry, so nothing more to link.
+    const carried = db.prepare('SELECT nonce, nonce_expires_at_ms FROM messages WHERE drop_id = ?').all(owner.dropId) as { nonce: Buffer; nonce_expires_at_ms: number }[];
     db.close();
     expect(rows).toHaveLength(100);
     // Every row: the drop, a 13-byte nonce and one expiry shared by all: nothing else is kept.
     expect(Object.keys(rows[0]!).sort()).toEqual(['drop_id', 'expires_at_ms', 'nonce']);
     expect(new Set(rows.map((r) => r.expires_at_ms)).size).toBe(1);
-    expect(messageColumns.sort()).toEqual(['body', 'drop_id', 'position', 'received_at_ms', 'size', 'standing']);
+    expect(messageColumns.sort()).toEqual(['body', 'drop_id', 'nonce', 'nonce_expires_at_ms', 'position', 'received_at_ms', 'size', 'standing']);
+    expect(new Set(carried.map((r) => r.nonce_expires_at_ms))).toEqual(new Set(rows.map((r) => r.expires_at_ms)));
+    expect(new Set(carried.map((r) => r.nonce.toString('hex')))).toEqual(new Set(rows.map((r) => (r.nonce as Buffer).toString('hex'))));
 
     const nonceHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
     const contactOfNonce = new Map(posts.map(({ contact, ticket }) => [nonceHex(decodeTicket(ticket)!.nonce), contact]));

@@ -122,6 +122,27 @@ describe('tickets', () => {
     expect(await postTicketed(url, pdu('still old'), owner.mint(1, 0)[0]!)).toMatchObject({ status: 401 });
     expect(await bodies(url)).toEqual(['before', 'kept', 'new key']);
   });
+  it('a ticket and a stamp spent just before a crash stay spent after the restart', async () => {
+    // The writer keeps a message's nonce in its row and copies it into the spent tables about once a
+    // second: a kill right after the POSTs leaves it only in the row, which the next start reads.
+    const owner = await claimedDrop(server.url);
+    const [ticket] = owner.mint(1);
+    const message = pdu('crash intro');
+    const stamp = await stamper.stampFor(owner.dropUrl, message, BITS);
+    expect(await postTicketed(owner.dropUrl, pdu('crash'), ticket!)).toMatchObject({ status: 200 });
+    expect(await rawPost(owner.dropUrl, message, { [POW_HEADER]: stamp })).toMatchObject({ status: 200 });
+    await server.kill9();
+    server = await startServerProcess(dataDir, FLAGS);
+    const url = owner.dropUrl.replace(/^http:\/\/[^/]+/, server.url);
+    expect(await postTicketed(url, pdu('replayed'), ticket!)).toMatchObject({ status: 409 });
+    expect(await rawPost(url, message, { [POW_HEADER]: stamp })).toMatchObject({ status: 429, error: 'Proof of work required' });
+    // Stopped in order, the copies are made: a second start finds them in the spent tables.
+    await server.stop();
+    server = await startServerProcess(dataDir, FLAGS);
+    const again = owner.dropUrl.replace(/^http:\/\/[^/]+/, server.url);
+    expect(await postTicketed(again, pdu('replayed again'), ticket!)).toMatchObject({ status: 409 });
+    expect(await bodies(again)).toEqual(['crash', 'crash intro']);
+  });
 });
 
 describe('introductions', () => {
