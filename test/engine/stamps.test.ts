@@ -71,7 +71,7 @@ describe('stamps when a server asks', () => {
     await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'stamped-1' && s.status === 'posted'), 'alice posted');
     const elapsedMs = performance.now() - started;
     const progress = alice.of('outbox/stampProgress').filter((p) => p.localId === 'stamped-1');
-    expect(progress[0]).toEqual({ localId: 'stamped-1', hashes: 0, expected: 256 });
+    expect(progress[0]).toEqual({ localId: 'stamped-1', hashes: 0, expected: 256, dropUrl: bobId.dropUrls[0] });
     // While it was stamped the message said why it takes a while; it never failed.
     const statuses = alice.of('outbox/status').filter((s) => s.localId === 'stamped-1');
     expect(statuses.some((s) => s.status === 'sending' && s.reason?.kind === 'rateLimited' && /proof of work/.test(s.reason.detail))).toBe(true);
@@ -99,7 +99,7 @@ describe('stamps when a server asks', () => {
       text: 'never stamped in time',
     });
     const first = await waitFor(() => alice.of('outbox/stampProgress').find((p) => p.localId === 'hard-1'), 'stamping starts');
-    expect(first).toEqual({ localId: 'hard-1', hashes: 0, expected: 2 ** 30 });
+    expect(first).toEqual({ localId: 'hard-1', hashes: 0, expected: 2 ** 30, dropUrl: recipient.dropUrls[0] });
     await waitFor(() => alice.of('outbox/stampProgress').find((p) => p.localId === 'hard-1' && p.hashes > 0), 'stamp progress');
 
     const cancelledAt = performance.now();
