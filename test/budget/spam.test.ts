@@ -118,7 +118,7 @@ describe('two engines under Medium and a server under pressure', () => {
     await waitFor(() => alice.of('outbox/status').find((s) => s.localId === 'p-1' && s.status === 'posted'), 'posted');
 
     // The stamp was asked for by the server in a slot and made for its bits; the message never failed.
-    expect(alice.of('outbox/stampProgress').find((p) => p.localId === 'p-1')).toEqual({ localId: 'p-1', hashes: 0, expected: 2 ** BITS });
+    expect(alice.of('outbox/stampProgress').find((p) => p.localId === 'p-1')).toEqual({ localId: 'p-1', hashes: 0, expected: 2 ** BITS, dropUrl: bobId.dropUrls[0] });
     expect(alice.of('outbox/status').some((s) => s.localId === 'p-1' && s.status === 'failed')).toBe(false);
     const real = reports.slice(reportsFrom).flatMap((r) => r.posts.filter((p) => !p.cover));
     expect(real.filter((p) => !p.ok).length).toBeGreaterThanOrEqual(2);
