@@ -13,13 +13,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { DAY_MS, dayNumber } from '../../shared/spam/day.js';
 import { STAMP_REPLAY_S, parseStampHeader } from '../../shared/spam/stamp.js';
-import { parseTicketHeader } from '../../shared/spam/ticket.js';
 import { POW_BITS_HEADER, SPAM_ERRORS } from '../../shared/spam/wire.js';
 import type { Admission } from '../store/dropStore.js';
 import type { PolicyBook } from './policyBook.js';
 import type { PressureGauge } from './pressure.js';
 import { stampIsValid } from './stampCheck.js';
-import { ticketIsValid } from './ticketCheck.js';
+import { validTicket } from './ticketCheck.js';
 
 export type Decision =
   | { kind: 'admit'; admission: Admission; via: 'plain' | 'ticket' | 'stamp' | 'intro' }
@@ -62,9 +61,9 @@ export function createAdmission(deps: AdmissionDeps) {
     const policySeq = rules?.seq ?? 0;
 
     if (rules && rules.keys.size > 0) {
-      const ticket = parseTicketHeader(header(headers, 'x-drop-ticket'));
-      if (ticket && ticketIsValid(idBytes, ticket, rules.keys, today)) {
-        const spend = { nonce: Buffer.from(ticket.nonce), expiresAtMs: (ticket.expDay + 1) * DAY_MS };
+      const ticket = validTicket(header(headers, 'x-drop-ticket'), idBytes, rules.keys, today);
+      if (ticket) {
+        const spend = { nonce: ticket.nonce, expiresAtMs: (ticket.expDay + 1) * DAY_MS };
         return { kind: 'admit', admission: { policySeq, ticketed: true, spend, intro: null }, via: 'ticket' };
       }
     }

@@ -137,6 +137,7 @@ export interface PackedBatch {
   dropIds: string[];
   receivedAtMs: number[];
   sizes: number[];
+  /** The bodies one after another, then the nonces of the admissions that have one, in order. */
   bodies: Uint8Array;
   admissions: PackedAdmission[];
 }
@@ -145,7 +146,8 @@ export interface PackedBatch {
 export interface PackedAdmission {
   policySeq: number;
   standing: number;
-  nonce: Uint8Array | null;
+  /** Length of the ticket's or stamp's nonce in `PackedBatch.bodies` (0: none). */
+  nonceLength: number;
   expiresAtMs: number;
   introDay: number | null;
   introLimit: number;
@@ -162,7 +164,7 @@ export interface AppendItem {
 const packAdmission = (a: Admission): PackedAdmission => ({
   policySeq: a.policySeq,
   standing: standingOf(a),
-  nonce: a.spend ? new Uint8Array(a.spend.nonce) : null,
+  nonceLength: a.spend ? a.spend.nonce.length : 0,
   expiresAtMs: a.spend?.expiresAtMs ?? 0,
   introDay: a.intro?.day ?? null,
   introLimit: a.intro?.limit ?? 0,
@@ -170,11 +172,20 @@ const packAdmission = (a: Admission): PackedAdmission => ({
 
 export function packBatch(items: AppendItem[]): PackedBatch {
   // A fresh ArrayBuffer of its own: transferring a pooled Buffer's memory would break its neighbours.
-  const bodies = new Uint8Array(items.reduce((sum, it) => sum + it.body.length, 0));
+  // The nonces ride in it too: an array of their own per message cost an ArrayBuffer to make, clone and collect.
+  let bytes = 0;
+  for (const it of items) bytes += it.body.length + (it.admission?.spend?.nonce.length ?? 0);
+  const bodies = new Uint8Array(bytes);
   let offset = 0;
   for (const it of items) {
     bodies.set(it.body, offset);
     offset += it.body.length;
+  }
+  for (const it of items) {
+    const nonce = it.admission?.spend?.nonce;
+    if (!nonce) continue;
+    bodies.set(nonce, offset);
+    offset += nonce.length;
   }
   return {
     dropIds: items.map((it) => it.dropId),

@@ -134,7 +134,7 @@ const rowsUpTo = db.prepare(sql.rowsUpTo);
 const deleteAt = db.prepare(sql.deleteAt);
 // Every check of an admission happens here, in the transaction that stores the message: a refused
 // message spends no ticket, and a spent ticket is never accepted twice.
-const admit = (dropId, size, a) => {
+const admit = (dropId, size, a, nonce) => {
   const current = policySeq.get(dropId);
   if ((current ? current.seq : 0) !== a.policySeq) return ${POLICY_CHANGED};
   const held = usage.get(dropId) || { messages: 0, bytes: 0 };
@@ -143,9 +143,9 @@ const admit = (dropId, size, a) => {
     const taken = introTaken.get(dropId, a.introDay);
     if ((taken ? taken.taken : 0) >= a.introLimit) return ${INTRO_QUOTA};
   }
-  if (a.nonce !== null && a.standing === ${STANDING.stamped}) {
-    if (stampSpent(dropId, a.nonce, a.expiresAtMs)) return ${NONCE_SPENT};
-  } else if (a.nonce !== null && ticketSpent(dropId, a.nonce, a.expiresAtMs)) return ${NONCE_SPENT};
+  if (nonce !== null && a.standing === ${STANDING.stamped}) {
+    if (stampSpent(dropId, nonce, a.expiresAtMs)) return ${NONCE_SPENT};
+  } else if (nonce !== null && ticketSpent(dropId, nonce, a.expiresAtMs)) return ${NONCE_SPENT};
   if (a.introDay !== null) introCount.run(dropId, a.introDay);
   return 0;
 };
@@ -153,17 +153,21 @@ const append = db.transaction((batch) => {
   const bodies = Buffer.from(batch.bodies.buffer, batch.bodies.byteOffset, batch.bodies.byteLength);
   const positions = [];
   let offset = 0;
+  let nonceAt = 0;
+  for (const size of batch.sizes) nonceAt += size;
   for (let i = 0; i < batch.dropIds.length; i++) {
     const size = batch.sizes[i];
     const body = bodies.subarray(offset, offset + size);
     offset += size;
     const a = batch.admissions[i];
-    const refused = admit(batch.dropIds[i], size, a);
+    const nonce = a.nonceLength === 0 ? null : bodies.subarray(nonceAt, nonceAt + a.nonceLength);
+    nonceAt += a.nonceLength;
+    const refused = admit(batch.dropIds[i], size, a, nonce);
     if (refused !== 0) {
       positions.push(refused);
       continue;
     }
-    const position = Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.standing, a.nonce, a.nonce === null ? null : a.expiresAtMs).lastInsertRowid);
+    const position = Number(insert.run(batch.dropIds[i], batch.receivedAtMs[i], size, body, a.standing, nonce, nonce === null ? null : a.expiresAtMs).lastInsertRowid);
     positions.push(position);
     if (position > lastPosition) lastPosition = position;
   }
