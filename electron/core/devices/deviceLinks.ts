@@ -140,7 +140,8 @@ export class DeviceLinks {
     link.identityId = identityId;
     link.includeHistory = includeHistory;
     // Noted before the UI reads its records, as a backup does: the new device may fetch a message twice, never miss one.
-    link.cursors = stateStore.cursorsOf(identity.dropUrls);
+    // A move's overlap (or a removal's) goes on on the new device too: retiring drops are read there until their end.
+    link.cursors = stateStore.cursorsOf([...identity.dropUrls, ...stateStore.retiredDropsOf(identity.id, now()).map((drop) => drop.url)]);
     link.transferId = this.transfers.begin('export', null).id;
     this.schedule(link);
     this.logger.info('device link offered', { linkId: link.id, at: now() });
@@ -210,12 +211,16 @@ export class DeviceLinks {
     if (link.state !== 'received' || !link.bundle) throw new ApiFailure('bad_input', 'The link has not brought everything yet.');
     const { stateStore, sessions, receiver, network } = this.parts;
     const { payload, settings } = link.bundle;
-    const { id, alias, publicKey, privateKey, dropUrls, dropBits, createdAt } = payload.identity;
+    const { id, alias, publicKey, privateKey, dropUrls, dropBits, createdAt, retiringDrops, dropsEpoch } = payload.identity;
     const firstIdentity = stateStore.identities().length === 0;
     const key = new Uint8Array(Buffer.from(privateKey, 'hex'));
     let restored: IdentitySummary;
     try {
-      restored = await stateStore.restoreIdentity({ id, alias, publicKey, dropUrls, dropBits, createdAt }, key, payload.cursors);
+      restored = await stateStore.restoreIdentity({ id, alias, publicKey, dropUrls, dropBits, createdAt }, key, payload.cursors, {
+        retiredDrops: retiringDrops,
+        dropsEpoch,
+        now: this.parts.now(),
+      });
     } finally {
       key.fill(0);
     }
@@ -539,6 +544,7 @@ export class DeviceLinks {
     }
     const checkedUi = parseBackupUiPart(ui, identity.id, link.includeHistory);
     const { privateKey } = stateStore.keyPair(identity.id);
+    const retiring = stateStore.retiredDropsOf(identity.id, now());
     const payload: BackupPayload = {
       schema: BACKUP_PAYLOAD_SCHEMA,
       version: BACKUP_PAYLOAD_VERSION,
@@ -551,8 +557,13 @@ export class DeviceLinks {
         dropUrls: identity.dropUrls,
         dropBits: identity.dropBits,
         createdAt: identity.createdAt,
+        // As in a backup: the new device reads a retiring drop until its end, and carries on the drops epoch.
+        retiringDrops: retiring,
+        dropsEpoch: stateStore.dropsEpoch(identity.id),
       },
-      cursors: Object.fromEntries(Object.entries(link.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl))),
+      cursors: Object.fromEntries(
+        Object.entries(link.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl) || retiring.some((drop) => drop.url === dropUrl)),
+      ),
       includesHistory: link.includeHistory,
       ui: checkedUi,
     };
