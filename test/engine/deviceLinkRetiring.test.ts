@@ -5,11 +5,11 @@
  * a real drop server, a real link.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupUiPart } from '../../shared/backup/backupPayload.js';
-import type { DeviceLinkStatus, IdentitySummary } from '../../shared/ipc/contract.js';
+import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
+import { link } from './helpers/linkDevices.js';
 
 let server: ServerProcess;
 const engines: TestEngine[] = [];
@@ -30,16 +30,6 @@ async function engine(): Promise<TestEngine> {
   return started;
 }
 
-const emptyUi = (): BackupUiPart => ({ contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] });
-
-async function linkState(e: TestEngine, linkId: string, wanted: DeviceLinkStatus['state']): Promise<DeviceLinkStatus> {
-  return waitFor(async () => {
-    const status = await e.call('devices/linkStatus', { linkId });
-    if (status.state === 'failed') throw new Error(`the link failed: ${status.error}`);
-    return status.state === wanted ? status : null;
-  }, `link ${wanted}`, 20_000);
-}
-
 describe('linking a device during a drop move', () => {
   it('the new device reads the retiring drop until its end, and a message a contact posts there reaches it', async () => {
     const [desktop, laptop, bobEngine] = [await engine(), await engine(), await engine()];
@@ -51,13 +41,7 @@ describe('linking a device during a drop move', () => {
     const retiringAtDesktop = moved.retiringDrops?.find((drop) => drop.url === oldDrop);
     expect(retiringAtDesktop).toBeDefined();
 
-    const { status, linkString } = await desktop.call('devices/linkBegin', { identityId: alice.id, includeHistory: false });
-    await desktop.call('devices/linkUpload', { linkId: status.linkId, offset: 0, data: Buffer.from(JSON.stringify(emptyUi())).toString('base64url') });
-    const joined = await laptop.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
-    expect((await linkState(desktop, status.linkId, 'compare')).code).toBe(joined.code);
-    await desktop.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
-    await linkState(laptop, joined.linkId, 'received');
-    await laptop.call('devices/linkCommit', { linkId: joined.linkId });
+    await link(desktop, alice, laptop);
 
     const atLaptop = (await laptop.call('identities/list', {})).find((identity) => identity.id === alice.id)!;
     expect(atLaptop.dropUrls).toEqual(moved.dropUrls);

@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
-import type { BackupUiPart } from '../../shared/backup/backupPayload.js';
-import type { DeviceLinkStatus, IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
 import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
@@ -20,6 +19,7 @@ import { type ServerProcess, startServerProcess } from './helpers/serverProcess.
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
+import { link } from './helpers/linkDevices.js';
 
 let server: ServerProcess;
 const engines: TestEngine[] = [];
@@ -60,14 +60,6 @@ async function until<T>(readers: TestEngine[], condition: () => T | null | undef
 const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
 const textAt = (e: TestEngine, text: string): IncomingMessage | undefined => messagesOf(e).find((m) => m.text === text);
 
-async function linkState(e: TestEngine, linkId: string, wanted: DeviceLinkStatus['state']): Promise<DeviceLinkStatus> {
-  return waitFor(async () => {
-    const status = await e.call('devices/linkStatus', { linkId });
-    if (status.state === 'failed') throw new Error(`the link failed: ${status.error}`);
-    return status.state === wanted ? status : null;
-  }, `link ${wanted}`, 20_000);
-}
-
 /** A v0 box from `from` to `to` with this payload type and payload (what another client could send). */
 async function box(from: { publicKey: Uint8Array; privateKey: Uint8Array }, to: string, type: string, payload: string, dd?: { v: number; md?: number; dh?: string }): Promise<Uint8Array> {
   const json = serializeDropMessage({
@@ -82,19 +74,6 @@ async function box(from: { publicKey: Uint8Array; privateKey: Uint8Array }, to: 
   const padded = new Uint8Array(PAYLOAD_LENGTH);
   padded.set(json);
   return nativeBox.sealPdu(from, Buffer.from(to, 'hex'), padded);
-}
-
-const emptyUi = (): BackupUiPart => ({ contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] });
-
-async function link(d1: TestEngine, identity: IdentitySummary, d2: TestEngine): Promise<void> {
-  const { status, linkString } = await d1.call('devices/linkBegin', { identityId: identity.id, includeHistory: false });
-  await d1.call('devices/linkUpload', { linkId: status.linkId, offset: 0, data: Buffer.from(JSON.stringify(emptyUi())).toString('base64url') });
-  const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
-  expect((await linkState(d1, status.linkId, 'compare')).code).toBe(joined.code);
-  await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
-  await linkState(d2, joined.linkId, 'received');
-  await linkState(d1, status.linkId, 'done');
-  await d2.call('devices/linkCommit', { linkId: joined.linkId });
 }
 
 describe('device lists between devices and contacts', () => {

@@ -9,8 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'undici';
-import type { BackupUiPart } from '../../shared/backup/backupPayload.js';
-import { FILE_CHUNK_BYTES, type DeviceLinkStatus, type IdentitySummary, type IncomingMessage } from '../../shared/ipc/contract.js';
+import { FILE_CHUNK_BYTES, type IdentitySummary, type IncomingMessage } from '../../shared/ipc/contract.js';
 import { BOX_SYNC, type SyncContent, type SyncSentItem } from '../../shared/modules/sync.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { fromBase64Url, toBase64Url } from '../../shared/protocol/encoding.js';
@@ -21,6 +20,7 @@ import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
+import { link } from './helpers/linkDevices.js';
 
 let server: ServerProcess;
 const engines: TestEngine[] = [];
@@ -41,27 +41,6 @@ async function engine(): Promise<TestEngine> {
   const started = await startTestEngine({ protocolV1: true });
   engines.push(started);
   return started;
-}
-
-const emptyUi = (): BackupUiPart => ({ contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] });
-
-async function linkState(e: TestEngine, linkId: string, wanted: DeviceLinkStatus['state']): Promise<DeviceLinkStatus> {
-  return waitFor(async () => {
-    const status = await e.call('devices/linkStatus', { linkId });
-    if (status.state === 'failed') throw new Error(`the link failed: ${status.error}`);
-    return status.state === wanted ? status : null;
-  }, `link ${wanted}`, 20_000);
-}
-
-async function link(d1: TestEngine, identity: IdentitySummary, d2: TestEngine): Promise<void> {
-  const { status, linkString } = await d1.call('devices/linkBegin', { identityId: identity.id, includeHistory: false });
-  await d1.call('devices/linkUpload', { linkId: status.linkId, offset: 0, data: Buffer.from(JSON.stringify(emptyUi())).toString('base64url') });
-  const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
-  expect((await linkState(d1, status.linkId, 'compare')).code).toBe(joined.code);
-  await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
-  await linkState(d2, joined.linkId, 'received');
-  await linkState(d1, status.linkId, 'done');
-  await d2.call('devices/linkCommit', { linkId: joined.linkId });
 }
 
 const syncsOf = (e: TestEngine): (IncomingMessage & { content: SyncContent })[] =>

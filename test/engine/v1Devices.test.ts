@@ -5,17 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
-import type { BackupUiPart } from '../../shared/backup/backupPayload.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
-import type { DeviceLinkStatus, IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
+import { link } from './helpers/linkDevices.js';
 
 let server: ServerProcess;
 const engines: TestEngine[] = [];
@@ -56,14 +56,6 @@ async function receive(engine: TestEngine, sender: IdentitySummary, body: string
   }, `"${body}" received`);
 }
 
-async function linkState(e: TestEngine, linkId: string, wanted: DeviceLinkStatus['state']): Promise<DeviceLinkStatus> {
-  return waitFor(async () => {
-    const status = await e.call('devices/linkStatus', { linkId });
-    if (status.state === 'failed') throw new Error(`the link failed: ${status.error}`);
-    return status.state === wanted ? status : null;
-  }, `link ${wanted}`, 20_000);
-}
-
 /** A v0 text from `from` to `to` whose `dd` is as given (what another client's outbox writes). */
 async function v0With(from: ReturnType<typeof generateKeyPair>, to: string, text: string, dd: { v: number; md?: number }): Promise<Uint8Array> {
   const json = serializeDropMessage({
@@ -78,20 +70,6 @@ async function v0With(from: ReturnType<typeof generateKeyPair>, to: string, text
   const payload = new Uint8Array(PAYLOAD_LENGTH);
   payload.set(json);
   return nativeBox.sealPdu(from, Buffer.from(to, 'hex'), payload);
-}
-
-const emptyUi = (): BackupUiPart => ({ contacts: [], conversations: [], messages: [], textParts: [], seen: [], posts: [], postCopies: [], shares: [] });
-
-/** Links `d2` to `identity` of `d1`, the user comparing the codes. */
-async function link(d1: TestEngine, identity: IdentitySummary, d2: TestEngine): Promise<void> {
-  const { status, linkString } = await d1.call('devices/linkBegin', { identityId: identity.id, includeHistory: false });
-  await d1.call('devices/linkUpload', { linkId: status.linkId, offset: 0, data: Buffer.from(JSON.stringify(emptyUi())).toString('base64url') });
-  const joined = await d2.call('devices/linkJoin', { linkString, deviceName: 'Laptop' });
-  expect((await linkState(d1, status.linkId, 'compare')).code).toBe(joined.code);
-  await d1.call('devices/linkConfirm', { linkId: status.linkId, matches: true });
-  await linkState(d2, joined.linkId, 'received');
-  await linkState(d1, status.linkId, 'done');
-  await d2.call('devices/linkCommit', { linkId: joined.linkId });
 }
 
 describe('an identity on several devices (interim: version 0 with dd.md)', () => {
