@@ -67,6 +67,9 @@ const contactSchema = z.object({
   // (renderer/src/identities/dropMigration.ts); absent in earlier backups and for contacts without them.
   v1: z.object({ qrPrekey: hex64, qrPrekeyExpiresDay: z.number().int().min(0).max(0xffff), caps: z.number().int().min(0).max(0xff) }).optional(),
   ownUpdate: z.object({ sent: time, confirmed: time.nullable(), localId: z.string().min(1).max(128), ackIds: z.array(ackId).max(MAX_IDS) }).optional(),
+  // Sibling sync's stamp of the last contact change (renderer/src/devices): without it a restored device
+  // would let an older change from another device win over this one.
+  syncStamp: z.object({ clock: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), device: z.string().min(1).max(64) }).optional(),
 });
 
 const conversationSchema = z.object({
@@ -113,6 +116,8 @@ const messageSchema = z.object({
     ])
     .optional(),
   unconfirmedSession: z.literal(true).optional(),
+  // A text this identity sent from another of its devices (sibling sync), shown as such.
+  sentFrom: z.string().min(1).max(64).optional(),
 });
 
 const textPartSchema = z.object({

@@ -109,6 +109,7 @@ function backupContact(c: ContactRecord): BackupContact {
     // without the update's progress it would forget who has not confirmed a move.
     ...(c.v1 !== undefined ? { v1: { qrPrekey: c.v1.qrPrekey, qrPrekeyExpiresDay: c.v1.qrPrekeyExpiresDay, caps: c.v1.caps } } : {}),
     ...(c.ownUpdate !== undefined ? { ownUpdate: { sent: c.ownUpdate.sent, confirmed: c.ownUpdate.confirmed, localId: c.ownUpdate.localId, ackIds: c.ownUpdate.ackIds } } : {}),
+    ...(c.syncStamp !== undefined ? { syncStamp: { clock: c.syncStamp.clock, device: c.syncStamp.device } } : {}),
   };
 }
 
@@ -163,6 +164,7 @@ function backupMessage(m: MessageRecord): BackupMessage {
     ...(m.copies !== undefined ? { copies: { posted: m.copies.posted, wanted: m.copies.wanted } } : {}),
     ...(m.repost !== undefined ? { repost: m.repost } : {}),
     ...(m.unconfirmedSession !== undefined ? { unconfirmedSession: m.unconfirmedSession } : {}),
+    ...(m.sentFrom !== undefined ? { sentFrom: m.sentFrom } : {}),
   };
 }
 
