@@ -220,7 +220,10 @@ describe('device news is hostile input', () => {
     await client.post(carol.dropUrls[0]!, await box(stranger, carol.publicKey, 'box_message', JSON.stringify({ msg: 'still read' }), { v: 1, dh: '12345678' }));
     const message = await until([carolEngine], () => textAt(carolEngine, 'still read'), 'the text after them');
     expect(message.devlistEcho).toBe('12345678');
-    expect(messagesOf(carolEngine).map((m) => m.type)).toEqual(['box_message']);
+    // Batches are not acknowledged here, so one may come again: only the text is shown, once by its dedupe key.
+    const shown = messagesOf(carolEngine);
+    expect(new Set(shown.map((m) => m.type))).toEqual(new Set(['box_message']));
+    expect(new Set(shown.map((m) => m.dedupeKey)).size).toBe(1);
     const list = await carolEngine.call('devices/list', { identityId: carol.id });
     expect(list.alarms).toEqual([]);
     expect(list.devices).toHaveLength(1);

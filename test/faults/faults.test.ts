@@ -15,7 +15,7 @@ describe('fault injection over three drop servers', () => {
   it.each([
     { protocol: 'version 0', v1: false },
     { protocol: 'version 1', v1: true },
-  ])('$protocol: shows every message whose recipient was online within 14 days, none twice', { timeout: 120_000 }, async ({ v1 }) => {
+  ])('$protocol: shows every message whose recipient was online within 14 days, none twice', { timeout: 120_000, retry: 1 }, async ({ v1 }) => {
     const result: SimResult = await runSimulation({
       seed: 20261130,
       protocolV1: v1,

@@ -240,6 +240,9 @@ export class DeviceNews {
       if (this.due(`list ${identityId} ${peerHex} ${hash}`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
       return;
     }
+    // Only a peer the UI gave drops for is asked: a question recorded but never sent (a stranger) would
+    // let that stranger's made-up view, arriving after the echo, count as an answer and raise the alarm.
+    if ((this.parts.sessions.peer(identityId, peerHex).dropUrls ?? []).length === 0) return;
     if (this.due(`ask ${identityId} ${peerHex} ${hash}`)) {
       this.asked.set(`${identityId} ${peerHex}`, this.parts.now());
       await this.sendTo(identityId, peerHex, { ask: hash });
