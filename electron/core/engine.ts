@@ -32,6 +32,7 @@ import { SessionReceiver } from './sessions/receiver.js';
 import { ReceiptAgain } from './outbox/receiptAgain.js';
 import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js';
 import { DeviceNews } from './devices/deviceNews.js';
+import { KeyRotation } from './devices/rotation.js';
 import { SiblingSync, followDropChanges } from './devices/sync.js';
 
 export interface EngineOptions {
@@ -138,6 +139,8 @@ export interface EngineContext {
   devices: DeviceNews;
   /** Sibling sync, the engine's half (devices/sync.ts). */
   sync: SiblingSync;
+  /** Identity rotation after a lost or stolen device (devices/rotation.ts). */
+  rotation: KeyRotation;
   emit: EventSink;
   now(): number;
   /** Runs after a successful unlock (starts polling). */
@@ -174,6 +177,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   let deviceNews: DeviceNews | null = null;
   // Sibling sync applies a sibling's drop list itself (devices/sync.ts): set once it exists.
   let siblingSync: SiblingSync | null = null;
+  // Key handovers and the proof of contacts' rotations are the engine's (devices/rotation.ts).
+  let keyRotation: KeyRotation | null = null;
   const emit: EventSink = (event, payload) => {
     let message = appEvent(event, payload);
     // Tickets contacts hand us go to the wallet, not to the UI (spam/ticketWallet.ts).
@@ -184,6 +189,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
     if (message.event === 'inbox/batch' && deviceNews) {
       const messages = deviceNews.take(message.payload.messages);
+      if (messages.length !== message.payload.messages.length) message = appEvent('inbox/batch', { ...message.payload, messages });
+    }
+    if (message.event === 'inbox/batch' && keyRotation) {
+      const messages = keyRotation.take(message.payload.messages);
       if (messages.length !== message.payload.messages.length) message = appEvent('inbox/batch', { ...message.payload, messages });
     }
     if (message.event === 'inbox/batch') siblingSync?.take(message.payload.messages);
@@ -264,6 +273,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
   });
   siblingSync = sync;
+  const rotation = new KeyRotation({ stateStore, sessions, store: devices.store, sender, pool, post: (dropUrls, pdu) => sender.postOwn(dropUrls, pdu), emit, now, logger: createLogger('rotation') });
+  keyRotation = rotation;
   const sessionSender = sender.v1;
   // Version-0 duplicates of shown messages get their lost receipt again (outbox/receiptAgain.ts).
   const receiptsAgain = new ReceiptAgain({ sendReceipt: (...args) => sender.sendReceipt(...args), knownDrops: (identityId, peerHex) => sessions.peer(identityId, peerHex).dropUrls, now });
@@ -309,7 +320,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
-  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, devices, sync, emit, now, started });
+  const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, devices, sync, rotation, emit, now, started });
   // A drop added, moved or removed here is told to the identity's other devices (devices/sync.ts).
   followDropChanges(handlers, sync, logger);
   // A device another device removed from an identity sends nothing more for it.

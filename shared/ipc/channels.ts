@@ -80,6 +80,7 @@ export const channelSpecs = {
   'devices/remove': {},
   'devices/clearAlarms': {},
   'devices/sync': {},
+  'devices/rotateKey': { timeoutMs: SLOW_MS },
   'messages/send': {},
   'files/stageBegin': {},
   'files/stageChunk': {},

@@ -600,6 +600,12 @@ export const requestSchemas = {
    * Sent texts need no call: the engine tells the other devices of every text it sends.
    */
   'devices/sync': z.object({ identityId: id, items: z.array(syncItemSchema).min(1).max(MAX_SYNC_ITEMS) }),
+  /**
+   * Replaces the identity's key after a lost or stolen device (electron/core/devices/rotation.ts): each
+   * of `contacts` (the UI's accepted and verified ones) is sent the new key signed by the old one, each
+   * sibling device the new private key sealed to its device prekey; the old key is read 7 days more.
+   */
+  'devices/rotateKey': z.object({ identityId: id, contacts: z.array(recipientSchema).max(10_000) }),
   'messages/send': sendRequestSchema,
   'messages/cancel': z.object({ localId: id }),
   /**
@@ -852,6 +858,7 @@ export interface ResponseMap {
   'devices/clearAlarms': DeviceListStatus;
   /** How many sync messages went into the outbox (0 on an identity's only device). */
   'devices/sync': { messages: number };
+  'devices/rotateKey': { publicKey: string; contacts: number; siblings: number };
   'messages/send': SendAccepted;
   'messages/cancel': { cancelled: boolean };
   'files/stageBegin': { stageId: string };

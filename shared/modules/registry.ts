@@ -14,6 +14,7 @@ import type { BuildContext } from './payloadModule.js';
 import { type ReceiptContent, receiptModule } from './receipt.js';
 import { type ShareContent, shareModule, shareSendSchema } from './share.js';
 import { type SyncContent, syncModule } from './sync.js';
+import { type KeyRotateContent, keyRotateModule } from './keyRotate.js';
 
 export type { BuildContext } from './payloadModule.js';
 
@@ -25,12 +26,12 @@ export interface UnsupportedContent {
 }
 
 /** Every decoded payload, by module. */
-export type DropContent = ChatContent | ReceiptContent | ShareContent | ContactUpdateContent | MicroblogContent | SyncContent | UnsupportedContent;
+export type DropContent = ChatContent | ReceiptContent | ShareContent | ContactUpdateContent | MicroblogContent | SyncContent | KeyRotateContent | UnsupportedContent;
 
 /** What a message (not a receipt) carries to the UI. */
 export type MessageContent = Exclude<DropContent, ReceiptContent>;
 
-const modules = [chatModule, receiptModule, shareModule, contactUpdateModule, microblogModule, syncModule] as const;
+const modules = [chatModule, receiptModule, shareModule, contactUpdateModule, microblogModule, syncModule, keyRotateModule] as const;
 const byType = new Map<string, (typeof modules)[number]>(modules.map((module) => [module.type, module]));
 
 /** The payload types some module reads. */

@@ -24,7 +24,8 @@ type DeviceChannels =
   | 'devices/rename'
   | 'devices/remove'
   | 'devices/clearAlarms'
-  | 'devices/sync';
+  | 'devices/sync'
+  | 'devices/rotateKey';
 
 export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, DeviceChannels> {
   const store = new DeviceStore(parts.options.dataDir, parts.stateStore, parts.now);
@@ -89,6 +90,10 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
     'devices/sync': async ({ identityId, items }) => {
       requireUnlocked();
       return sync.send(identityId, items);
+    },
+    'devices/rotateKey': async ({ identityId, contacts }) => {
+      requireUnlocked();
+      return parts.rotation.rotate(identityId, contacts);
     },
   };
 }

@@ -20,6 +20,12 @@ import { BOX_SYNC } from '../../../shared/modules/sync.js';
 export interface LocalIdentity {
   id: string;
   pair: KeyPair;
+  /**
+   * A key the identity replaced (devices/rotation.ts), read during its grace: its version-0 messages
+   * are delivered as the identity's, but nothing from it counts as from ourselves (whoever stole it
+   * can seal those) and Init PDUs to it start no session.
+   */
+  retired?: true;
 }
 
 export interface OpenedBatch {
@@ -193,7 +199,7 @@ export class BatchCollector {
       const senderKey = toHex(hit.opened.senderPublicKey);
       // Sibling sync (devices/sync.ts) is ours only when the identity sealed it to itself: a box's
       // sender is authenticated, so nobody without the identity key passes. Anything else is dropped.
-      const fromOurselves = senderKey === toHex(identities[hit.identityIndex]!.pair.publicKey);
+      const fromOurselves = senderKey === toHex(identities[hit.identityIndex]!.pair.publicKey) && identities[hit.identityIndex]!.retired !== true;
       if (decoded.content.type === BOX_SYNC && !fromOurselves) continue;
       if ((decoded.message.dd?.v ?? 0) >= 1 && this.input.v1 && !fromOurselves) {
         const { receiver, claim } = this.input.v1;
@@ -235,6 +241,7 @@ export class BatchCollector {
     let opened: V1Opened;
     if (init) {
       const identity = identities[init.identityIndex]!;
+      if (identity.retired) return;
       opened = receiver.openInitPdu(claim, identity.id, identity.pair, init.dh1, pdu);
     } else {
       // Checked here again, not only before the trial: an earlier chunk of this poll may have opened

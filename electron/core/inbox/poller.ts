@@ -306,6 +306,8 @@ export class Poller {
   private async pollDropWith(dropUrl: string, since: string | null, claim: Claim, settled: { done: boolean }, source?: { fetch: DropFetch; maxPages: number }): Promise<string | null> {
     const { stateStore } = this.options;
     const identities: LocalIdentity[] = stateStore.identities().map((identity) => ({ id: identity.id, pair: stateStore.keyPair(identity.id) }));
+    // Keys replaced by an identity rotation are tried too until their grace ends (devices/rotation.ts).
+    for (const retired of stateStore.retiredKeyPairs(this.options.now())) identities.push({ ...retired, retired: true });
     const sessions = this.options.sessions;
     const collector = new BatchCollector({
       v1: sessions ? { receiver: sessions, claim } : undefined,

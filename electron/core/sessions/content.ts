@@ -9,6 +9,7 @@
  *                    drop_payload_type (ASCII) · the drop_payload JSON (UTF-8). Ours: the design's
  *                    per-module types (SHARE, PROFILE, ...) are not defined byte for byte yet, and one
  *                    type that carries the module's own JSON keeps every module working unchanged.
+ *   KEY_ROTATE (0x0d) a `box_key_rotate` (shared/modules/keyRotate.ts): content = its payload JSON.
  *   PING (0x0c)      nothing for the UI (the session's ackv is all it carries).
  *   DROPS_REQ (0x05) nothing for the UI: the sender's drops epoch was newer than the list we had; the
  *                    engine answers with a contact update (PROTOCOL-V1.md 2c step 3).
@@ -34,6 +35,7 @@ import {
   metaToWire,
 } from '../../../shared/protocol/message.js';
 import { type Body, MessageType, MSG_ID_LENGTH } from '../v1/body.js';
+import { BOX_KEY_ROTATE } from '../../../shared/modules/keyRotate.js';
 import type { BodyInput } from '../v1/session.js';
 
 export const MODULE_BODY_TYPE = 0x40;
@@ -114,6 +116,11 @@ export function bodyOfDropMessage(m: DropMessage, capacity: number): BodyInput |
   if (wantReceipt && !msgId) return null;
   let type: number = MODULE_BODY_TYPE;
   let content: Uint8Array;
+  if (m.drop_payload_type === BOX_KEY_ROTATE) {
+    // KEY_ROTATE 0x0D (PROTOCOL-V1.md 5c): content = the payload JSON (shared/modules/keyRotate.ts).
+    content = encoder.encode(m.drop_payload);
+    return content.length > capacity ? null : { type: MessageType.KEY_ROTATE, content, tsMs: m.time_stamp, wantReceipt, ...(msgId ? { msgId } : {}) };
+  }
   const chat = m.drop_payload_type === BOX_MESSAGE ? (JSON.parse(m.drop_payload) as { msg?: unknown; part?: unknown }) : null;
   if (chat && typeof chat.msg === 'string' && (chat.part === undefined || chat.part === null) && Object.keys(chat).every((k) => k === 'msg' || k === 'part')) {
     type = MessageType.TEXT;
@@ -179,6 +186,8 @@ export function meaningOfBody(body: Body, senderHex: string): BodyMeaning {
         for (let i = 0; i < body.content.length; i += MSG_ID_LENGTH) acknowledgeIds.push(uuidOf(body.content.subarray(i, i + MSG_ID_LENGTH)));
         return { kind: 'receipts', acknowledgeIds };
       }
+      case MessageType.KEY_ROTATE:
+        return { kind: 'message', message: { ...base, drop_payload_type: BOX_KEY_ROTATE, drop_payload: decoder.decode(body.content) } };
       case MessageType.TEXT:
         return { kind: 'message', message: { ...base, drop_payload_type: BOX_MESSAGE, drop_payload: JSON.stringify({ msg: decoder.decode(body.content) }) } };
       case MODULE_BODY_TYPE: {

@@ -47,6 +47,17 @@ const storedIdentitySchema = z.object({
    */
   sessionEpoch: z.string().default(''),
   /**
+   * Keys this identity replaced (identity rotation, electron/core/devices/rotation.ts), sealed like
+   * `sealedPrivateKey` under their own public key: still tried on what arrives until `until` (ms), so
+   * messages contacts sealed before they heard of the new key are read. Absent: never rotated.
+   */
+  retiredKeys: z.array(z.object({ publicKey: z.string().regex(/^[0-9a-f]{64}$/), sealedPrivateKey: z.string(), until: z.number() })).optional(),
+  /**
+   * The public key the identity's sealed sessions and device list are bound to (the key it had before
+   * its first rotation), so that they still open after one. Absent: `publicKey`.
+   */
+  contextKey: z.string().optional(),
+  /**
    * This identity's drops claimed as closed (electron/core/spam/closedDrops.ts): the last policy the
    * server took for each (`seq`, the ticket key ids it names, the introductions per day it allows).
    * The keys themselves are derived from the identity's private key, never stored.

@@ -86,7 +86,7 @@ const identityContext = (id: string, publicKey: string) => `deaddrop identity ${
 const walletContext = (id: string, contactKey: string, dropUrl: string) => `deaddrop tickets ${id} ${contactKey} ${dropUrl}`;
 const prekeyContext = (id: string, publicKey: string) => `deaddrop qr prekey ${id} ${publicKey}`;
 const sessionContext = (identity: StoredIdentity, sessionId: string) =>
-  `deaddrop v1 session ${identity.id} ${identity.publicKey} ${identity.sessionEpoch} ${sessionId}`;
+  `deaddrop v1 session ${identity.id} ${identity.contextKey ?? identity.publicKey} ${identity.sessionEpoch} ${sessionId}`;
 const DAY_MS = 24 * 3600_000;
 /** How long a fresh QR prekey may be offered (PROTOCOL-V1.md: a 30-day QR prekey). */
 export const QR_PREKEY_LIFETIME_MS = 30 * DAY_MS;
@@ -268,7 +268,7 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, closedDrops: _closed, ticketWallet: _wallet, ...summary }) => ({
+    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, closedDrops: _closed, ticketWallet: _wallet, retiredKeys: _retired, contextKey: _context, ...summary }) => ({
       ...summary,
       dropUrls: [...summary.dropUrls],
       retiringDrops: retiredDrops.map(retiringSummary),
@@ -315,6 +315,43 @@ export class StateStore {
       publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'hex')),
       privateKey: this.dataKey.open(stored.sealedPrivateKey, identityContext(stored.id, stored.publicKey)),
     };
+  }
+
+  /**
+   * Replaces an identity's key pair (identity rotation, devices/rotation.ts): the old pair is kept in
+   * `retiredKeys` until `until` and tried on what arrives; sessions and the device list stay bound to
+   * the key they were sealed under (`contextKey`); QR prekeys are dropped (a card names the old key).
+   */
+  async rotateKey(id: string, pair: KeyPair, until: number, now: number): Promise<IdentitySummary> {
+    const state = this.unlocked;
+    const stored = state.identities.find((identity) => identity.id === id);
+    if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
+    const publicKey = Buffer.from(pair.publicKey).toString('hex');
+    if (state.identities.some((identity) => identity.publicKey === publicKey)) throw new ApiFailure('already_exists', 'This key is already in use.');
+    const before = { ...stored, retiredKeys: stored.retiredKeys ? [...stored.retiredKeys] : undefined, qrPrekeys: [...stored.qrPrekeys] };
+    stored.retiredKeys = [...(stored.retiredKeys ?? []).filter((key) => key.until > now), { publicKey: stored.publicKey, sealedPrivateKey: stored.sealedPrivateKey, until }];
+    stored.contextKey = stored.contextKey ?? stored.publicKey;
+    stored.publicKey = publicKey;
+    stored.sealedPrivateKey = this.dataKey.seal(pair.privateKey, identityContext(id, publicKey));
+    stored.qrPrekeys = [];
+    try {
+      await this.save();
+    } catch (err) {
+      Object.assign(stored, before);
+      throw err;
+    }
+    return this.identity(id);
+  }
+
+  /** The replaced key pairs still read at `now` (identity rotation), per identity. */
+  retiredKeyPairs(now: number): { id: string; pair: KeyPair }[] {
+    const dataKey = this.dataKey;
+    if (!dataKey) return [];
+    return this.unlocked.identities.flatMap((identity) =>
+      (identity.retiredKeys ?? [])
+        .filter((key) => key.until > now)
+        .map((key) => ({ id: identity.id, pair: { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: dataKey.open(key.sealedPrivateKey, identityContext(identity.id, key.publicKey)) } })),
+    );
   }
 
   async addIdentity(summary: IdentitySummary, privateKey: Uint8Array): Promise<IdentitySummary> {

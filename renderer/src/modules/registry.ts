@@ -45,6 +45,8 @@ const modules: Modules = {
   box_microblog: (post) => ({ table: 'posts', post }),
   // Sibling sync never becomes a row: devices/siblingSync.ts applies it before the writer runs.
   box_sync: () => ({ table: 'messages', fields: UNSUPPORTED }),
+  // Nor a key rotation: devices/keyRotation.ts applies it to the contact before the writer runs.
+  box_key_rotate: () => ({ table: 'messages', fields: UNSUPPORTED }),
   unsupported: () => ({ table: 'messages', fields: UNSUPPORTED }),
 };
 
