@@ -57,7 +57,7 @@ const handoverSchema = z.object({
   e: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   box: z.string().regex(/^[A-Za-z0-9_-]{75}$/),
 });
-type Handover = z.infer<typeof handoverSchema>;
+export type Handover = z.infer<typeof handoverSchema>;
 
 export interface RotationParts {
   stateStore: StateStore;
@@ -88,6 +88,12 @@ function proofOf(dh: Uint8Array, oldHex: string, newHex: string, recipientHex: s
   return hmac(key, rotateProofInput(oldHex, newHex, recipientHex, at, drops)).toString('hex');
 }
 
+/** The proof a rotation to `fresh` carries for one recipient (null: the recipient's key is unusable). */
+export function rotationProof(fresh: KeyPair, oldHex: string, recipientHex: string, at: number, drops: readonly string[]): string | null {
+  const dh = x25519(fresh, bytesOf(recipientHex));
+  return dh ? proofOf(dh, oldHex, hexOf(fresh.publicKey), recipientHex, at, drops) : null;
+}
+
 /** Whether a received rotation's proof holds: `ours` is the recipient identity's key pair it was meant for. */
 export function rotationProofHolds(ours: KeyPair, senderHex: string, rotation: { key: string; at: number; drops: readonly string[]; proof: string }): boolean {
   if (rotation.key === senderHex) return false;
@@ -102,6 +108,65 @@ function handoverKeys(dhEphemeral: Uint8Array, dhStatic: Uint8Array, e: Uint8Arr
   const aad = Buffer.concat([label(HANDOVER_LABEL), e, bytesOf(from), bytesOf(to), bytesOf(key)]);
   const okm = hkdf(Buffer.concat([dhEphemeral, dhStatic]), e, aad, 44);
   return { k: okm.subarray(0, 32), nonce: okm.subarray(32, 44), aad };
+}
+
+/** A device's id and prekey pair (deviceStore.ts `selfSync`). */
+export interface DeviceKeys {
+  selfId: string;
+  /** 64 hex each. */
+  prekey: string;
+  prekeyPrivate: string;
+}
+
+/**
+ * The new private key and the rotation's time sealed for one sibling (`to`, its prekey `toPrekey`),
+ * from this device (`from`); null when the prekey is unusable.
+ */
+export function sealHandover(from: DeviceKeys, to: string, toPrekey: string, fresh: KeyPair, at: number): Omit<Handover, 'device'> | null {
+  const ours = { publicKey: bytesOf(from.prekey), privateKey: bytesOf(from.prekeyPrivate) };
+  const e = generateKeyPair();
+  const dhEphemeral = x25519(e, bytesOf(toPrekey));
+  const dhStatic = x25519(ours, bytesOf(toPrekey));
+  if (!dhEphemeral || !dhStatic) return null;
+  const key = hexOf(fresh.publicKey);
+  const { k, nonce, aad } = handoverKeys(dhEphemeral, dhStatic, e.publicKey, from.selfId, to, key);
+  const plain = Buffer.alloc(40);
+  Buffer.from(fresh.privateKey).copy(plain, 0);
+  plain.writeBigUInt64BE(BigInt(at), 32);
+  const box = gcmSeal(k, nonce, plain, aad);
+  plain.fill(0);
+  return { to, key, e: Buffer.from(e.publicKey).toString('base64url'), box: box.toString('base64url') };
+}
+
+/**
+ * Opens a handover on the device it names (`self`), from the sibling whose prekey is `fromPrekey`;
+ * null when it does not open (not ours, another sender, tampered) or names a key it does not carry.
+ */
+export function openHandover(self: DeviceKeys, fromPrekey: string, handover: Handover): { pair: KeyPair; at: number } | null {
+  if (handover.to !== self.selfId) return null;
+  const ours = { publicKey: bytesOf(self.prekey), privateKey: bytesOf(self.prekeyPrivate) };
+  const e = new Uint8Array(Buffer.from(handover.e, 'base64url'));
+  const dhEphemeral = x25519(ours, e);
+  const dhStatic = x25519(ours, bytesOf(fromPrekey));
+  if (!dhEphemeral || !dhStatic) return null;
+  const { k, nonce, aad } = handoverKeys(dhEphemeral, dhStatic, e, handover.device, handover.to, handover.key);
+  const plain = gcmOpen(k, nonce, Buffer.from(handover.box, 'base64url'), aad);
+  if (!plain || plain.length !== 40) return null;
+  const pair = keyPairFromPrivate(plain.subarray(0, 32));
+  const at = Number(plain.readBigUInt64BE(32));
+  plain.fill(0);
+  if (hexOf(pair.publicKey) !== handover.key || !Number.isSafeInteger(at)) return null;
+  return { pair, at };
+}
+
+/** A handover's payload as it travels (checked); null when malformed. */
+export function parseHandover(json: string): Handover | null {
+  try {
+    const parsed = handoverSchema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null; // not JSON
+  }
 }
 
 export class KeyRotation {
@@ -130,10 +195,10 @@ export class KeyRotation {
     const recipients = new Map(contacts.filter((c) => c.publicKey !== oldHex && c.dropUrls.length > 0).map((c) => [c.publicKey, c]));
     // Sealed now, under the old key (the outbox seals before `send` resolves; a message waiting for
     // room in its session is sealed later in that session, which does not use the identity key).
+    let told = 0;
     for (const contact of recipients.values()) {
-      const dh = x25519(fresh, bytesOf(contact.publicKey));
-      if (!dh) continue; // not a usable key: nobody to tell
-      const proof = proofOf(dh, oldHex, newHex, contact.publicKey, at, drops);
+      const proof = rotationProof(fresh, oldHex, contact.publicKey, at, drops);
+      if (!proof) continue; // not a usable key: nobody to tell
       const message: DropMessage = {
         version: DROP_MESSAGE_VERSION,
         time_stamp: at,
@@ -143,21 +208,22 @@ export class KeyRotation {
         acknowledge_id: randomUUID(),
       };
       await sender.send({ identityId, localId: `rotate:${randomUUID()}`, recipient: { publicKey: contact.publicKey, dropUrls: [...contact.dropUrls] }, wantReceipt: true }, [message]);
+      told++;
     }
     const siblings = view.devices.filter((device) => device.deviceId !== view.selfId);
     const self = store.selfSync(identityId);
     let handedOver = 0;
     if (self && siblings.length > 0) {
       for (const sibling of siblings) {
-        const handover = this.sealHandover(self, sibling.deviceId, sibling.prekey, fresh, at);
+        const handover = sealHandover(self, sibling.deviceId, sibling.prekey, fresh, at);
         if (!handover) continue;
         await this.postToOurselves(identityId, oldPair, oldHex, identity.dropUrls, handover);
         handedOver++;
       }
     }
     await this.switchTo(identityId, fresh, at);
-    this.parts.logger.info('identity key replaced', { contacts: recipients.size, siblings: handedOver });
-    return { publicKey: newHex, contacts: recipients.size, siblings: handedOver };
+    this.parts.logger.info('identity key replaced', { contacts: told, siblings: handedOver });
+    return { publicKey: newHex, contacts: told, siblings: handedOver };
   }
 
   /**
@@ -193,22 +259,6 @@ export class KeyRotation {
     return pairs.some((pair) => rotationProofHolds(pair, message.senderKey, content));
   }
 
-  private sealHandover(self: { selfId: string; prekey: string; prekeyPrivate: string }, to: string, toPrekey: string, fresh: KeyPair, at: number): Omit<Handover, 'device'> | null {
-    const ours = { publicKey: bytesOf(self.prekey), privateKey: bytesOf(self.prekeyPrivate) };
-    const e = generateKeyPair();
-    const dhEphemeral = x25519(e, bytesOf(toPrekey));
-    const dhStatic = x25519(ours, bytesOf(toPrekey));
-    if (!dhEphemeral || !dhStatic) return null;
-    const key = hexOf(fresh.publicKey);
-    const { k, nonce, aad } = handoverKeys(dhEphemeral, dhStatic, e.publicKey, self.selfId, to, key);
-    const plain = Buffer.alloc(40);
-    Buffer.from(fresh.privateKey).copy(plain, 0);
-    plain.writeBigUInt64BE(BigInt(at), 32);
-    const box = gcmSeal(k, nonce, plain, aad);
-    plain.fill(0);
-    return { to, key, e: Buffer.from(e.publicKey).toString('base64url'), box: box.toString('base64url') };
-  }
-
   private async postToOurselves(identityId: string, pair: KeyPair, ownHex: string, dropUrls: readonly string[], handover: Omit<Handover, 'device'>): Promise<void> {
     const { pool, post, now, store } = this.parts;
     const view = await store.view(identityId);
@@ -234,27 +284,17 @@ export class KeyRotation {
     // Sealed by the identity to itself under the key we hold now (the batch opener delivers nothing
     // from a replaced key as ours): anything else is a stranger's or a replay after our own rotation.
     if (message.senderKey !== identity.publicKey) return;
-    const parsed = handoverSchema.safeParse(JSON.parse(message.payload));
-    if (!parsed.success) return;
-    const handover = parsed.data;
+    const handover = parseHandover(message.payload);
+    if (!handover) return;
     const self = store.selfSync(message.identityId);
     const view = await store.view(message.identityId);
     if (!self || view.removedAt !== null || handover.to !== self.selfId || handover.device === self.selfId) return;
     // From a device of our current list only: a removed device (the thief's) never hands us a key.
     const from = view.devices.find((device) => device.deviceId === handover.device);
     if (!from) return;
-    const ours = { publicKey: bytesOf(self.prekey), privateKey: bytesOf(self.prekeyPrivate) };
-    const e = new Uint8Array(Buffer.from(handover.e, 'base64url'));
-    const dhEphemeral = x25519(ours, e);
-    const dhStatic = x25519(ours, bytesOf(from.prekey));
-    if (!dhEphemeral || !dhStatic) return;
-    const { k, nonce, aad } = handoverKeys(dhEphemeral, dhStatic, e, handover.device, handover.to, handover.key);
-    const plain = gcmOpen(k, nonce, Buffer.from(handover.box, 'base64url'), aad);
-    if (!plain || plain.length !== 40) return;
-    const pair = keyPairFromPrivate(plain.subarray(0, 32));
-    const at = Number(plain.readBigUInt64BE(32));
-    plain.fill(0);
-    if (hexOf(pair.publicKey) !== handover.key || !Number.isSafeInteger(at)) return;
+    const opened = openHandover(self, from.prekey, handover);
+    if (!opened) return;
+    const { pair, at } = opened;
     await this.switchTo(message.identityId, pair, at);
     this.parts.logger.info('identity key replaced by a sibling');
   }
