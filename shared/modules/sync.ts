@@ -24,6 +24,9 @@
  *   retiring end, so nothing contacts posted there is lost.
  * - A `sent` item of a file carries `file`: the notice (name, caption, content type, the blob's
  *   reference and key), so the sibling shows it as sent and can download it as the recipient does.
+ * - `settings` (PROTOCOL-V1.md 5c SYNC subtype SETTINGS): the settings that belong to the user rather
+ *   than to the computer (SYNCED_SETTINGS), each with the Lamport stamp of its last change; per key the
+ *   highest (clock, device id) wins on every device, as contacts do (`newerStamp`).
  */
 import { z } from 'zod';
 import { PAYLOAD_LENGTH } from '../protocol/boxTypes.js';
@@ -31,6 +34,7 @@ import { HEX_KEY } from '../protocol/encoding.js';
 import { DROP_MESSAGE_VERSION, type DropMessage, serializeDropMessage } from '../protocol/message.js';
 import type { PayloadModule } from './payloadModule.js';
 import { encryptedFileRefSchema } from './share.js';
+import { trafficBudgetSchema } from '../budget/setting.js';
 
 export const BOX_SYNC = 'box_sync';
 
@@ -139,7 +143,74 @@ export const syncDropsSchema = z.object({
     .default([]),
 });
 
-export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema, syncHistoryRequestSchema, syncHistorySchema, syncDropsSchema]);
+/**
+ * The settings that travel between the devices of an identity, each with what its value may be. What
+ * belongs to the computer stays on it: theme, start minimised, polling, push, proxy, the local network,
+ * window and paths, the passphrase.
+ * - engine settings (`settings/set`): receipts, copies per message, the traffic budget, closed drops,
+ *   the auto-lock delay;
+ * - the UI's: what a notification shows, and up to what size images are fetched when shown.
+ */
+export const SYNCED_SETTINGS = {
+  sendReceipts: z.boolean(),
+  copies: z.number().int().min(1).max(4),
+  trafficBudget: trafficBudgetSchema,
+  closedDrops: z.boolean(),
+  autoLockMinutes: z.union([z.literal(0), z.literal(5), z.literal(15), z.literal(60)]),
+  notificationPrivacy: z.enum(['nameAndText', 'nameOnly', 'nothing']),
+  autoDownloadImagesMb: z.number().min(0).max(100),
+} as const;
+export type SyncedSettingKey = keyof typeof SYNCED_SETTINGS;
+export type SyncedSettings = { [K in SyncedSettingKey]: z.infer<(typeof SYNCED_SETTINGS)[K]> };
+export const SYNCED_SETTING_KEYS = Object.keys(SYNCED_SETTINGS) as SyncedSettingKey[];
+/** The settings the engine keeps (`settings/set`); the others are the UI's. */
+export const ENGINE_SYNCED_SETTINGS = ['sendReceipts', 'copies', 'trafficBudget', 'closedDrops', 'autoLockMinutes'] as const satisfies readonly SyncedSettingKey[];
+
+const settingEntrySchema = z
+  .object({
+    key: z.enum(SYNCED_SETTING_KEYS as [SyncedSettingKey, ...SyncedSettingKey[]]),
+    clock: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    value: z.unknown(),
+  })
+  // Each value is checked against its own key's schema: a wrong type is refused, never applied.
+  .refine((entry) => SYNCED_SETTINGS[entry.key].safeParse(entry.value).success, 'a setting of the wrong form');
+
+export const syncSettingsSchema = z.object({
+  kind: z.literal('settings'),
+  entries: z.array(settingEntrySchema).min(1).max(SYNCED_SETTING_KEYS.length),
+});
+export type SyncSettingsItem = z.infer<typeof syncSettingsSchema>;
+export type SyncSettingEntry = SyncSettingsItem['entries'][number];
+
+/** Who last wrote a setting (or a contact): compared as (clock, device id). */
+export interface SyncStamp {
+  clock: number;
+  device: string;
+}
+
+/** True when `a` was written after `b` (a higher clock, or the same clock from a higher device id). */
+export function newerStamp(a: SyncStamp, b: SyncStamp | undefined): boolean {
+  if (!b) return true;
+  return a.clock > b.clock || (a.clock === b.clock && a.device > b.device);
+}
+
+/**
+ * The merge rule of `settings`: the entries of a sibling's item (from `device`) that win over the
+ * stamps kept here, one per key (a key named twice counts with its highest stamp). Pure: the caller
+ * applies the values and keeps the stamps.
+ */
+export function winningSettings(kept: Partial<Record<SyncedSettingKey, SyncStamp>>, item: SyncSettingsItem, device: string): { key: SyncedSettingKey; value: unknown; stamp: SyncStamp }[] {
+  const best = new Map<SyncedSettingKey, { key: SyncedSettingKey; value: unknown; stamp: SyncStamp }>();
+  for (const entry of item.entries) {
+    const stamp = { clock: entry.clock, device };
+    const seen = best.get(entry.key);
+    if (seen && !newerStamp(stamp, seen.stamp)) continue;
+    best.set(entry.key, { key: entry.key, value: SYNCED_SETTINGS[entry.key].parse(entry.value), stamp });
+  }
+  return [...best.values()].filter((won) => newerStamp(won.stamp, kept[won.key]));
+}
+
+export const syncItemSchema = z.union([syncSentSchema, syncReadSchema, syncContactSchema, syncHistoryRequestSchema, syncHistorySchema, syncDropsSchema, syncSettingsSchema]);
 export type SyncItem = z.infer<typeof syncItemSchema>;
 export type SyncSentItem = z.infer<typeof syncSentSchema>;
 export type SyncReadItem = z.infer<typeof syncReadSchema>;

@@ -13,6 +13,7 @@ import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { takeSiblingSync } from '../devices/syncApply.js';
 import { syncIdentities } from '../devices/syncOut.js';
+import { applyHostSettings } from '../devices/syncSettings.js';
 import { answerHistory, catchUpIfAway, noteOnline } from '../devices/syncHistory.js';
 
 const log = createLogger('engine-sync');
@@ -43,6 +44,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
         await notifyNewMessages(bridge, db, stored);
+        // Settings a sibling changed that the engine keeps (the UI's were written with the batch).
+        await applyHostSettings(bridge, taken.hostSettings);
         // A sibling back from a long absence asked for history: answered once this batch is stored.
         for (const { identityId, item } of taken.historyRequests) await answerHistory(db, bridge, identityId, item);
         await noteOnline(db, [...new Set(batch.messages.map((m) => m.identityId))]);

@@ -2,6 +2,8 @@ import { useEffect, useId, useState } from 'react';
 import type { DesktopSettings, NotificationPreview, UiSettableSettings } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { database } from '../db/database.js';
+import { tellSettings } from '../devices/syncSettings.js';
 
 const previews: Array<{ value: NotificationPreview; label: string }> = [
   { value: 'nameAndText', label: 'Name and message text' },
@@ -23,6 +25,8 @@ export function DesktopSettingsPanel({ bridge }: { bridge: EngineBridge }) {
     const result = await bridge.invoke('desktop/setSettings', patch);
     if (result.ok) setSettings(result.value);
     else setError(result.error.message);
+    // What a notification shows follows the user to the identity's other devices.
+    if (result.ok && patch.notificationPreview !== undefined) void tellSettings(database());
   };
 
   if (!settings) return error ? <p className="error-text">{error}</p> : null;

@@ -6,6 +6,7 @@ import { database } from '../db/database.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { cancelLink, offerLink, spacedCode, useLinkStatus } from './deviceLinkTransfer.js';
 import { tellContactsOfDevices } from './tellContacts.js';
+import { tellAllSettings } from './syncSettings.js';
 import { CatchUpPanel } from './CatchUpPanel.js';
 import { AlarmText, useDeviceList } from './DevicesPanelAlarm.js';
 
@@ -231,6 +232,8 @@ function LinkNewDevice({ identity, onClose }: { identity: IdentitySummary; onClo
     void tellContactsOfDevices(database(), bridge, identity)
       .then(setTold)
       .catch((err: unknown) => setTold({ told: 0, error: err instanceof Error ? err.message : 'the engine refused it' }));
+    // The new device hears every synced setting of this one (what a notification shows, the image limit…).
+    void tellAllSettings(database(), identity.id, bridge);
   }, [doneLink, bridge, identity]);
 
   const start = async () => {

@@ -13,6 +13,8 @@
  *   (from the contact, to the drops every device reads) confirm it at once, later ones as usual.
  * - `read`: the conversation's unread count drops to what arrived here after the other device's read.
  * - `contact`: applied when its (clock, device) is newer than the contact's stamp.
+ * - `settings`: per key, when its (clock, device) is newer than the identity's stamp (syncSettings.ts);
+ *   the engine's settings come back in `engineSettings` for `settings/set` after the transaction.
  */
 import type { EventMap, IncomingMessage, OwedReceipt } from '../../../shared/ipc/contract.js';
 import { BOX_SYNC, type SyncContactItem, type SyncContent, type SyncFile, type SyncHistoryItem, type SyncHistoryRequestItem, type SyncReadItem } from '../../../shared/modules/sync.js';
@@ -22,6 +24,7 @@ import type { ContactRecord, MessageRecord } from '../db/records.js';
 import { removeContactRows } from '../contacts/contactActions.js';
 import { noteHistoryRow } from './syncHistory.js';
 import { deletionStamp, newerThan, noteClock, noteDeletion } from './syncOut.js';
+import { type HostSettings, applySettingsItem } from './syncSettings.js';
 
 /** What the sync needs of each local identity. */
 export interface SyncIdentity {
@@ -40,6 +43,8 @@ export interface TakenSync {
   applied: number;
   /** Siblings asking for history (syncHistory.ts answers them once the batch is stored). */
   historyRequests: { identityId: string; item: SyncHistoryRequestItem }[];
+  /** Engine and shell settings a sibling changed (newer stamps), for syncSettings.ts `applyHostSettings`. */
+  hostSettings: HostSettings;
 }
 
 type SyncMessage = IncomingMessage & { content: SyncContent };
@@ -55,6 +60,7 @@ export async function takeSiblingSync(
   const owedReceipts: OwedReceipt[] = [];
   const historyRequests: TakenSync['historyRequests'] = [];
   let applied = 0;
+  const hostSettings: HostSettings = { engine: {} };
   for (const message of batch.messages.filter(isSync)) {
     const identity = identities.get(message.identityId);
     // Only the identity can seal a box from itself to itself; anything else is not ours to apply.
@@ -64,7 +70,7 @@ export async function takeSiblingSync(
       owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: identity.dropUrls.slice(0, 16) });
     }
     if (message.content.device === identity.selfDevice) continue;
-    if (await applySyncMessage(db, message, now)) {
+    if (await applySyncMessage(db, message, now, hostSettings)) {
       applied++;
       for (const item of message.content.items) if (item.kind === 'historyRequest') historyRequests.push({ identityId: message.identityId, item });
     }
@@ -79,11 +85,12 @@ export async function takeSiblingSync(
     owedReceipts,
     applied,
     historyRequests,
+    hostSettings,
   };
 }
 
 /** Applies one sibling's sync message once (its dedupe key is kept in `seen`). */
-async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now: number): Promise<boolean> {
+async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now: number, hostSettings: HostSettings): Promise<boolean> {
   const tables = [db.messages, db.conversations, db.contacts, db.textParts, db.pendingReceipts, db.settings, db.seen, db.posts];
   return db.transaction('rw', tables, async () => {
     if (await db.seen.get([message.identityId, message.dedupeKey])) return false;
@@ -94,6 +101,7 @@ async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now:
       else if (item.kind === 'history') await applyHistory(db, message.identityId, item, now);
       else if (item.kind === 'read') await applyRead(db, message.identityId, item);
       else if (item.kind === 'contact') await applyContact(db, message.identityId, item, device, now);
+      else if (item.kind === 'settings') await applySettingsItem(db, message.identityId, item, device, hostSettings);
     }
     await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: `sync:${message.content.device}` });
     return true;

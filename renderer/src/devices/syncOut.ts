@@ -33,7 +33,7 @@ const MAX_TOMBSTONES = 1000;
 
 /** Every settings key sibling sync keeps for an identity (forgotten with the identity). */
 export function syncSettingKeys(identityId: string): string[] {
-  return [clockKey(identityId), `sync:history:${identityId}`, `sync:online:${identityId}`, tombstonesKey(identityId)];
+  return [clockKey(identityId), `sync:history:${identityId}`, `sync:online:${identityId}`, tombstonesKey(identityId), `sync:settings:${identityId}`];
 }
 
 async function tombstones(db: DeaddropDatabase, identityId: string): Promise<Record<string, ContactStamp>> {

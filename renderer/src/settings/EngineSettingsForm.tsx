@@ -4,6 +4,8 @@ import { DEFAULT_COPIES, type EngineSettings } from '../../../shared/ipc/contrac
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { database } from '../db/database.js';
+import { tellSettings } from '../devices/syncSettings.js';
 
 type ProxyKind = EngineSettings['proxy']['kind'];
 
@@ -62,6 +64,8 @@ export function EngineSettingsForm() {
     setError(null);
     setLoaded(result.value);
     useSavedSettings.getState().publish(result.value);
+    // Receipts, copies and closed drops follow the user to the identity's other devices.
+    void tellSettings(database(), result.value);
     useUi.getState().notify('info', 'Network settings saved.');
   };
 

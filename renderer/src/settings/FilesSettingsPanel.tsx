@@ -3,6 +3,7 @@ import { ErrorText } from '../components/ErrorText.js';
 import { database } from '../db/database.js';
 import { MAX_AUTO_DOWNLOAD_MB, saveFileSettings, useFileSettings } from '../files/fileSettings.js';
 import { useUi } from '../stores/uiStore.js';
+import { tellSettings } from '../devices/syncSettings.js';
 
 /** Settings → Files: how large an image from a contact may be to be downloaded and shown by itself. */
 export function FilesSettingsPanel() {
@@ -23,6 +24,7 @@ export function FilesSettingsPanel() {
     }
     setError(null);
     await saveFileSettings(database(), { autoDownloadImagesMb: mb });
+    void tellSettings(database());
     useUi.getState().notify('info', 'File settings saved.');
   };
 

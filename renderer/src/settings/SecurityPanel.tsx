@@ -6,6 +6,8 @@ import { NewPassphraseFields, checkNewPassphrase } from '../screens/NewPassphras
 import { lockNow, useAutoLock } from '../screens/sessionLock.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
+import { database } from '../db/database.js';
+import { tellSettings } from '../devices/syncSettings.js';
 
 type AutoLockMinutes = EngineSettings['autoLockMinutes'];
 const autoLockChoices: Array<{ value: AutoLockMinutes; label: string }> = [
@@ -51,6 +53,7 @@ function LockControls({ bridge }: { bridge: EngineBridge }) {
     if (!answer.ok) return setError(`Auto-lock was not changed: ${answer.error.message}`);
     setError(null);
     useAutoLock.setState({ minutes: answer.value.autoLockMinutes });
+    void tellSettings(database(), answer.value);
     useUi.getState().notify('info', value === 0 ? 'Auto-lock is off.' : `Deaddrop locks after ${value} minutes without use.`);
   };
 

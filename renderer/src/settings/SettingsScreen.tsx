@@ -10,6 +10,7 @@ import { LocalServerPanel } from './LocalServerPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
 import { ServerStatusPanel } from './ServerStatusPanel.js';
 import { TrafficBudgetPanel } from './TrafficBudgetPanel.js';
+import { tellSettings } from '../devices/syncSettings.js';
 import { useCapability, useSession } from '../stores/sessionStore.js';
 import { type NotificationPrivacy, type Theme, saveUiSettings, useUiSettings } from './uiSettings.js';
 
@@ -80,7 +81,8 @@ export function SettingsScreen() {
 function BrowserOnlySettings() {
   const settings = useUiSettings();
   const id = useId();
-  const save = (patch: Parameters<typeof saveUiSettings>[1]) => void saveUiSettings(database(), patch);
+  const save = (patch: Parameters<typeof saveUiSettings>[1]) =>
+    void saveUiSettings(database(), patch).then(() => (patch.notificationPrivacy !== undefined ? tellSettings(database()) : undefined));
   return (
     <>
             <label htmlFor={`${id}-privacy`}>Notifications show</label>

@@ -6,6 +6,8 @@ import { ErrorText } from '../components/ErrorText.js';
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { useSavedSettings } from './savedSettings.js';
+import { database } from '../db/database.js';
+import { tellSettings } from '../devices/syncSettings.js';
 
 const PRESET_LABELS: Record<BudgetPreset, string> = {
   off: 'Off',
@@ -48,6 +50,7 @@ export function TrafficBudgetPanel() {
       if (!live) return;
       if (!result.ok) return setError(result.error.message);
       useSavedSettings.getState().publish(result.value);
+    void tellSettings(database(), result.value);
       if (!edited.current) {
         const budget = result.value.trafficBudget ?? DEFAULT_TRAFFIC_BUDGET;
         setPreset(budget.preset);
