@@ -29,10 +29,13 @@
  * - Per-message DH mix in Init PDUs: x = X25519(E, B0) (= dh1 when there is no QPK).
  * - Next-epoch tag window: the tags of the peer's next sending chain use NHKr, which DR-HE knows in advance,
  *   so `tagsOf` lists all n < W × copies for both HKr and NHKr; the receiving side needs no header trials.
- * - Retained receiving epochs: the current one and the two before it (skipped seeds ≤ 3W by construction,
- *   also enforced oldest-first); older epochs are forgotten, so a copy that arrives later than that (more
- *   than two full round trips late) cannot be opened. Consumed (epoch, n) of retained epochs stay in the
- *   tag table so later copies are duplicates found without crypto; skipped seeds die 14 days after storing.
+ * - Retained receiving epochs: the current one and the two before it whole; an older epoch only while it
+ *   holds skipped seeds, and only those (a re-post of a lost message comes days later, after any number
+ *   of round trips: see `prune`). Skipped seeds ≤ 3W, oldest first out, and the epochs before the current
+ *   one hold at most 2W consumed or skipped (epoch, n). Consumed (epoch, n) of the two epochs before the
+ *   current one stay in the tag table so later copies are duplicates found without crypto (a copy of a
+ *   consumed message of an older epoch finds no tag: it is skipped, never shown twice); skipped seeds die
+ *   14 days after storing.
  * - Copies: one `seal` derives mk_seed once and seals `copies` PDUs (copy index in T and the header), each
  *   with its own E. No key of a sent message is kept, so a failed drop is served by re-posting the bytes of
  *   another copy or by sending anew, not by re-encrypting the same (epoch, n, copy).
@@ -76,8 +79,10 @@ export const DEFAULT_COPIES = 2;
 export const SKIPPED_LIFETIME_MS = 14 * 24 * 3600 * 1000;
 export const QPK_LIFETIME_MS = 30 * 24 * 3600 * 1000;
 export const MAX_SKIPPED = 3 * W;
-/** Receiving epochs kept: the current and two previous. */
+/** Receiving epochs kept whole: the current and two previous (older ones only for their skipped seeds). */
 export const RETAINED_RECV_EPOCHS = 3;
+/** Consumed and skipped (epoch, n) kept of the epochs before the current one: two epochs' worth. */
+const MAX_OLD_ENTRIES = 2 * W;
 
 export const SESSION_BODY_LENGTH = 2020;
 export const INIT_PREFIX_LENGTH = 27;
@@ -296,7 +301,18 @@ function freshPair(random?: RandomSource): RawKeyPair {
   return generateKeyPair(random);
 }
 
-/** Drops expired skipped seeds and enforces the 3W bound (oldest epochs, then lowest n, go first). */
+/**
+ * Drops expired skipped seeds and enforces the 3W bound (oldest epochs, then lowest n, go first).
+ *
+ * An epoch older than the current and the two before it stays while it holds skipped seeds (its
+ * consumed marks go: only the seeds are kept). Its missing messages are what re-posting brings, and a
+ * re-post comes 3.5 days after the first post, by when an ongoing conversation has ratcheted through
+ * many more than two epochs: dropping the epoch with the third round trip lost such a message for
+ * good (both copies lost at first, e.g. one server said 200 and forgot it, the other was down; every
+ * re-post then carried bytes no key was left for). Bounds as before: skipped seeds ≤ 3W and 14 days,
+ * and the epochs before the current one hold at most 2W consumed or skipped (epoch, n) (consumed marks
+ * go first, oldest epoch first, then skipped seeds), so the tag table stays within 4·W·k per session.
+ */
 function prune(state: SessionState, now: number): void {
   for (const epoch of state.recv) epoch.skipped = epoch.skipped.filter((s) => now - s.at < SKIPPED_LIFETIME_MS);
   let total = state.recv.reduce((sum, e) => sum + e.skipped.length, 0);
@@ -306,9 +322,38 @@ function prune(state: SessionState, now: number): void {
       total--;
     }
   }
-  while (state.recv.length > RETAINED_RECV_EPOCHS) state.recv.shift();
+  const current = currentRecv(state);
+  const older = state.recv.filter((epoch) => epoch !== current);
+  let entries = older.reduce((sum, epoch) => sum + consumedCount(epoch.consumed) + epoch.skipped.length, 0);
+  for (const epoch of older) {
+    if (entries <= MAX_OLD_ENTRIES) break;
+    entries -= consumedCount(epoch.consumed);
+    epoch.consumed = emptyBitmap();
+  }
+  for (const epoch of older) {
+    while (entries > MAX_OLD_ENTRIES && epoch.skipped.length > 0) {
+      epoch.skipped.shift();
+      entries--;
+    }
+  }
+  const whole = state.recv.length - RETAINED_RECV_EPOCHS;
+  state.recv = state.recv.filter((epoch, i) => i >= whole || epoch.skipped.length > 0);
+  for (let i = 0; i < state.recv.length - RETAINED_RECV_EPOCHS; i++) {
+    const epoch = state.recv[i]!;
+    if (consumedCount(epoch.consumed) > 0) epoch.consumed = emptyBitmap();
+  }
   while (state.sent.length > RETAINED_RECV_EPOCHS) state.sent.shift();
 }
+
+/** How many n a consumed bitmap marks. */
+function consumedCount(bitmapB64: string): number {
+  let count = 0;
+  for (const byte of unb64(bitmapB64)) for (let bits = byte; bits !== 0; bits &= bits - 1) count++;
+  return count;
+}
+
+/** True for an epoch kept only for its skipped seeds (older than the current and the two before it). */
+const seedsOnly = (state: SessionState, index: number): boolean => index < state.recv.length - RETAINED_RECV_EPOCHS;
 
 function currentRecv(state: SessionState): RecvEpochState | undefined {
   const last = state.recv[state.recv.length - 1];
@@ -752,8 +797,8 @@ interface Located {
 
 /** Finds which of our epochs a tag belongs to (no crypto beyond the memoised tag blocks). */
 function locate(state: SessionState, tag: Buffer): Located | null {
-  for (const epoch of state.recv) {
-    if (!epoch.hk) continue;
+  for (const [index, epoch] of state.recv.entries()) {
+    if (!epoch.hk || seedsOnly(state, index)) continue;
     const hit = positionOf(tagsOfKey(epoch.hk, state.copies), tag, state.copies);
     if (hit !== undefined) {
       const kind = epoch.e === state.recvEpoch && epoch.hk === state.hkr ? 'current' : 'old';
@@ -763,6 +808,12 @@ function locate(state: SessionState, tag: Buffer): Located | null {
   if (state.nhkr) {
     const hit = positionOf(tagsOfKey(state.nhkr, state.copies), tag, state.copies);
     if (hit !== undefined) return { kind: 'next', ...hit };
+  }
+  // Epochs kept for a few skipped seeds (prune): their tags one by one, not a memoised block of W × k each.
+  for (const [index, epoch] of state.recv.entries()) {
+    if (!epoch.hk || !seedsOnly(state, index)) continue;
+    const key = unb64(epoch.hk);
+    for (const s of epoch.skipped) for (let copy = 0; copy < state.copies; copy++) if (computeTag(key, s.n, copy).equals(tag)) return { kind: 'old', epoch, n: s.n, copy };
   }
   return null;
 }
@@ -974,8 +1025,13 @@ export function tagEntries(state: SessionState): TagEntry[] {
  */
 export function forEachTag(state: SessionState, visit: (tags: Buffer, index: number, epoch: number, n: number, copy: number, consumed: boolean) => void): void {
   const k = state.copies;
-  for (const epoch of state.recv) {
+  for (const [index, epoch] of state.recv.entries()) {
     if (!epoch.hk) continue;
+    if (seedsOnly(state, index)) {
+      const key = unb64(epoch.hk);
+      for (const s of epoch.skipped) for (let c = 0; c < k; c++) visit(computeTag(key, s.n, c), 0, epoch.e, s.n, c, false);
+      continue;
+    }
     const block = tagsOfKey(epoch.hk, k);
     const consumed = unb64(epoch.consumed);
     const isCurrent = epoch.e === state.recvEpoch;
