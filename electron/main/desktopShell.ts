@@ -134,7 +134,7 @@ export class DesktopShell {
    */
   showNotification({ title, body, conversation }: ParsedRequestOf<'notifications/show'>): void {
     const shown = { title: flattenUnsafe(title) || 'Deaddrop', body: flattenUnsafe(body) };
-    this.deps.electron.showNotification(shown, () => this.openConversation(conversation));
+    this.deps.electron.showNotification(shown, () => (conversation ? this.openConversation(conversation) : this.showWindow()));
   }
 
   setUnreadCount(count: number): void {

@@ -79,6 +79,7 @@ export const channelSpecs = {
   'devices/rename': {},
   'devices/remove': {},
   'devices/clearAlarms': {},
+  'devices/confirmJoined': {},
   'devices/sync': {},
   'devices/rotateKey': { timeoutMs: SLOW_MS },
   'messages/send': {},

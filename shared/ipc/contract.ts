@@ -419,6 +419,12 @@ export interface DeviceListStatus {
   alarms: DeviceAlarm[];
   /** When another device removed this one (it sends nothing since), or null. */
   removedAt: number | null;
+  /**
+   * Devices that joined through a sibling and that the user has not confirmed (`devices/confirmJoined`)
+   * nor removed: whoever holds the identity key can announce one. `addedBy`: the announcing device's
+   * name (null: a device in no list here). Absent from engines before join notices.
+   */
+  joined?: { deviceId: string; name: string; addedBy: string | null; at: number }[];
 }
 
 /** Files travel between the UI and the engine in chunks of this many bytes at most (as backups do). */
@@ -594,6 +600,8 @@ export const requestSchemas = {
   'devices/remove': z.object({ identityId: id, deviceId: z.string().regex(/^[0-9a-f]{16}$/) }),
   /** Forgets the identity's device alarms (the user read them). */
   'devices/clearAlarms': z.object({ identityId: id }),
+  /** The user confirms devices that joined through a sibling (all when `deviceId` is absent): no longer marked new. */
+  'devices/confirmJoined': z.object({ identityId: id, deviceId: z.string().regex(/^[0-9a-f]{16}$/).optional() }),
   /**
    * Tells the identity's other devices (sibling sync, shared/modules/sync.ts): a conversation read, a
    * contact's new state. Nothing is sent while the identity is on this device alone (`messages`: 0).
@@ -716,8 +724,8 @@ export const requestSchemas = {
   'notifications/show': z.object({
     title: z.string().min(1).max(200),
     body: z.string().max(500),
-    /** Opened when the notification is clicked. */
-    conversation: conversationRefSchema,
+    /** Opened when the notification is clicked; absent: the window is shown (a notice about a device, not a chat). */
+    conversation: conversationRefSchema.optional(),
   }),
   /** The unread count for the tray badge and tooltip, as the UI counts it. */
   'unread/set': z.object({ count: z.number().int().min(0).max(1_000_000) }),
@@ -856,6 +864,7 @@ export interface ResponseMap {
   'devices/rename': DeviceListStatus;
   'devices/remove': DeviceListStatus;
   'devices/clearAlarms': DeviceListStatus;
+  'devices/confirmJoined': DeviceListStatus;
   /** How many sync messages went into the outbox (0 on an identity's only device). */
   'devices/sync': { messages: number };
   'devices/rotateKey': { publicKey: string; contacts: number; siblings: number };
@@ -965,7 +974,15 @@ export interface EventMap {
    * An identity's device list changed here, an alarm was raised (a contact sends to a device we never
    * added) or another device removed this one: fetch `devices/list` again.
    */
-  'devices/changed': { identityId: string; alarm: boolean };
+  'devices/changed': {
+    identityId: string;
+    alarm: boolean;
+    /**
+     * Devices that joined through a sibling's list and that no list here ever held (shown once as a
+     * notice and a system notification; `devices/list` `joined` keeps them until confirmed).
+     */
+    joined?: { deviceId: string; name: string; addedBy: string | null }[];
+  };
 }
 
 /** One event as a discriminated union: switching on `event` narrows `payload`, no cast needed. */

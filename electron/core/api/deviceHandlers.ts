@@ -24,6 +24,7 @@ type DeviceChannels =
   | 'devices/rename'
   | 'devices/remove'
   | 'devices/clearAlarms'
+  | 'devices/confirmJoined'
   | 'devices/sync'
   | 'devices/rotateKey';
 
@@ -31,6 +32,12 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
   const store = new DeviceStore(parts.options.dataDir, parts.stateStore, parts.now);
   const links = new DeviceLinks(parts, store, createLogger('devices'));
   const { sync } = parts;
+  // Devices that joined through a sibling and are not confirmed yet (devices/joinNotices.ts): only those still listed.
+  const withJoins = async (identityId: string, status: DeviceListStatus): Promise<DeviceListStatus> => {
+    const listed = new Set(status.devices.map((device) => device.deviceId));
+    const joined = (await parts.devices.joins.list(identityId)).filter((notice) => listed.has(notice.deviceId));
+    return joined.length > 0 ? { ...status, joined } : status;
+  };
   return {
     'devices/linkBegin': async ({ identityId, includeHistory }) => {
       requireUnlocked();
@@ -64,28 +71,36 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
     'devices/list': async ({ identityId }) => {
       requireUnlocked();
       parts.stateStore.identity(identityId);
-      return listStatus(await store.view(identityId));
+      return withJoins(identityId, listStatus(await store.view(identityId)));
     },
     'devices/rename': async ({ identityId, deviceId, name }) => {
       requireUnlocked();
       parts.stateStore.identity(identityId);
       const view = await store.rename(identityId, deviceId, name);
       await parts.devices.announce(identityId);
-      return listStatus(view);
+      return withJoins(identityId, listStatus(view));
     },
     'devices/remove': async ({ identityId, deviceId }) => {
       requireUnlocked();
       parts.stateStore.identity(identityId);
       const view = await store.remove(identityId, deviceId);
+      await parts.devices.joins.confirm(identityId, [deviceId]);
       // Contacts stop counting it and siblings drop it; the removed device reads this too and stops.
       await parts.devices.announce(identityId);
-      return listStatus(view);
+      return withJoins(identityId, listStatus(view));
     },
     'devices/clearAlarms': async ({ identityId }) => {
       requireUnlocked();
       parts.stateStore.identity(identityId);
       await store.clearAlarms(identityId);
-      return listStatus(await store.view(identityId));
+      return withJoins(identityId, listStatus(await store.view(identityId)));
+    },
+    'devices/confirmJoined': async ({ identityId, deviceId }) => {
+      requireUnlocked();
+      parts.stateStore.identity(identityId);
+      // Every view of the identity (the banner over each screen) drops the notice.
+      if ((await parts.devices.joins.confirm(identityId, deviceId === undefined ? undefined : [deviceId])) > 0) parts.emit('devices/changed', { identityId, alarm: false });
+      return withJoins(identityId, listStatus(await store.view(identityId)));
     },
     'devices/sync': async ({ identityId, items }) => {
       requireUnlocked();

@@ -42,6 +42,7 @@ import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { SessionStore } from '../state/sessionStore.js';
 import type { StateStore } from '../state/stateStore.js';
 import { DeviceStore } from './deviceStore.js';
+import { type JoinNotice, JoinNotices } from './joinNotices.js';
 
 export const BOX_DEVICES = 'box_devices';
 const RATE_MS = 10 * 60_000;
@@ -81,6 +82,8 @@ const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'ba
 
 export class DeviceNews {
   readonly store: DeviceStore;
+  /** Devices that joined through a sibling, until the user confirms them. */
+  readonly joins: JoinNotices;
   /** Incoming news is handled one at a time, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly lastDone = new Map<string, number>();
@@ -94,6 +97,7 @@ export class DeviceNews {
 
   constructor(private readonly parts: DeviceNewsParts) {
     this.store = new DeviceStore(parts.dataDir, parts.stateStore, parts.now);
+    this.joins = new JoinNotices(parts.dataDir, parts.stateStore);
   }
 
   /**
@@ -188,7 +192,7 @@ export class DeviceNews {
     if (senderKey === own) {
       if (payload.device === self.selfId) return; // our own announcement, read back from our drops
       await this.store.seen(identityId, payload.device, message.receivedAt);
-      if (list) await this.fromSibling(identityId, list);
+      if (list) await this.fromSibling(identityId, list, payload.device);
       return;
     }
     if (list) await this.fromContact(identityId, senderKey, list);
@@ -197,13 +201,25 @@ export class DeviceNews {
     if (view && askedAt !== undefined && this.parts.now() - askedAt < ASK_VALID_MS) await this.judge(identityId, senderKey, view);
   }
 
-  /** A sibling's list: merged into ours; when ours holds more, it goes back to the siblings. */
-  private async fromSibling(identityId: string, list: DeviceList): Promise<void> {
-    const before = (await this.store.view(identityId)).removedAt;
+  /**
+   * A sibling's list (sent by device `from`): merged into ours; when ours holds more, it goes back to
+   * the siblings. A device none of our lists ever held nor removed is a join the user did not make
+   * here: noted (joinNotices.ts) until the user confirms it, and told to the UI (`joined`).
+   */
+  private async fromSibling(identityId: string, list: DeviceList, from: string): Promise<void> {
+    const prior = await this.store.view(identityId);
+    const before = prior.removedAt;
+    const known = new Set([...prior.devices, ...prior.earlier.flatMap((earlier) => earlier.devices)].map((device) => device.deviceId));
+    for (const tombstone of prior.removed) known.add(tombstone.deviceId);
     const { changed, senderBehind, selfRemoved } = await this.store.adopt(identityId, list);
     if (changed) {
-      await this.parts.sessions.setOwnDevices(identityId, (await this.store.list(identityId)).devices.length);
-      this.changed(identityId, selfRemoved && before === null);
+      const merged = await this.store.list(identityId);
+      await this.parts.sessions.setOwnDevices(identityId, merged.devices.length);
+      const addedBy = merged.devices.find((device) => device.deviceId === from)?.name ?? null;
+      const joined = selfRemoved ? [] : merged.devices.filter((device) => !known.has(device.deviceId)).map((device) => ({ deviceId: device.deviceId, name: device.name, addedBy, at: this.parts.now() }));
+      await this.joins.note(identityId, joined);
+      if (joined.length > 0) this.parts.logger.warn('a device joined through a sibling', { devices: joined.length });
+      this.changed(identityId, selfRemoved && before === null, joined);
     }
     if (senderBehind && !selfRemoved) await this.announce(identityId, 'siblings');
   }
@@ -272,8 +288,8 @@ export class DeviceNews {
     if (verdict !== 'same' && this.due(`list ${identityId} ${peerHex} view`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(current)) });
   }
 
-  private changed(identityId: string, alarm: boolean): void {
-    this.parts.emit('devices/changed', { identityId, alarm });
+  private changed(identityId: string, alarm: boolean, joined: readonly JoinNotice[] = []): void {
+    this.parts.emit('devices/changed', { identityId, alarm, ...(joined.length > 0 ? { joined: joined.map(({ deviceId, name, addedBy }) => ({ deviceId, name, addedBy })) } : {}) });
     for (const listener of this.listeners) listener(identityId);
   }
 

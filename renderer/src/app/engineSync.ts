@@ -14,6 +14,7 @@ import { useUi } from '../stores/uiStore.js';
 import { takeSiblingSync } from '../devices/syncApply.js';
 import { syncIdentities } from '../devices/syncOut.js';
 import { applyHostSettings } from '../devices/syncSettings.js';
+import { notifyJoined } from '../devices/joinNotice.js';
 import { answerHistory, catchUpIfAway, noteOnline } from '../devices/syncHistory.js';
 
 const log = createLogger('engine-sync');
@@ -73,6 +74,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
       }),
     ),
     bridge.on('identities/changed', (list) => useSession.getState().setIdentities(list)),
+    // A device joined an identity through a sibling: said at once (the banner keeps it until confirmed).
+    bridge.on('devices/changed', (event) => void notifyJoined(bridge, event)),
     bridge.on('servers/status', (list) => useSession.getState().setServerStatus(list)),
     bridge.on('app/openConversation', ({ identityId, contactKey }) => {
       useSession.getState().setActiveIdentity(identityId);

@@ -16,6 +16,7 @@ import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { useSession } from '../stores/sessionStore.js';
 import { DevicesPanel } from './DevicesPanel.js';
 import { DeviceAlarmBanner } from './DevicesPanelAlarm.js';
+import { notifyJoined } from './joinNotice.js';
 
 const SELF = '1111111111111111';
 const LAPTOP = '2222222222222222';
@@ -45,6 +46,12 @@ function fakeEngine(initial: DeviceListStatus) {
         list = { ...list, epoch: list.epoch + 1, devices: list.devices.map((d) => (d.deviceId === request.deviceId ? { ...d, name: request.name as string } : d)) };
         return { ok: true, value: list };
       }
+      if (channel === 'devices/confirmJoined') {
+        const rest = (list.joined ?? []).filter((notice) => notice.deviceId !== request.deviceId);
+        list = { ...list, ...(rest.length > 0 ? { joined: rest } : { joined: undefined }) };
+        return { ok: true, value: list };
+      }
+      if (channel === 'notifications/show') return { ok: true, value: null };
       if (channel === 'devices/clearAlarms') {
         list = { ...list, alarms: [] };
         return { ok: true, value: list };
@@ -190,5 +197,47 @@ describe('Settings → Devices', () => {
     engine.change({}, { identityId: 'someone else', alarm: true });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(engine.calls.filter((c) => c.channel === 'devices/list').length).toBe(listed);
+  });
+
+  it('a device that joined through another one: the notice and the banner say who added it and what to do, it is marked new until “It was me”', async () => {
+    const engine = fakeEngine(baseList());
+    render(engine, () => createElement('div', null, createElement(DeviceAlarmBanner), createElement(DevicesPanel)));
+    await until(() => rows().length === 2);
+    const tablet = { deviceId: THIEF, name: 'Tablet\u202e', addedDay: 20_002, self: false, lastSeen: null };
+    engine.change(
+      { devices: [...baseList().devices, tablet], joined: [{ deviceId: THIEF, name: 'Tablet\u202e', addedBy: 'Laptop', at: 5 }] },
+      { identityId: me.id, alarm: false, joined: [{ deviceId: THIEF, name: 'Tablet', addedBy: 'Laptop' }] },
+    );
+    const sentence = 'A new device, Tablet, was linked to Alice (added by Laptop). If you did not do this, remove it and replace your identity key.';
+    await until(() => host.querySelector('[data-testid=device-joined]')?.textContent?.includes(sentence) === true);
+    const banner = host.querySelector('[data-testid=device-joined-banner]')!;
+    expect(banner.getAttribute('role')).toBe('alert');
+    expect(banner.textContent).toContain(sentence);
+    expect(rows()[2]!.querySelector('[data-testid=device-new]')?.textContent).toBe('New');
+    expect(rows()[1]!.querySelector('[data-testid=device-new]')).toBeNull();
+
+    await userEvent.click(button('It was me')!);
+    await until(() => host.querySelector('[data-testid=device-joined]') === null);
+    expect(engine.calls.find((c) => c.channel === 'devices/confirmJoined')!.request).toEqual({ identityId: me.id, deviceId: THIEF });
+    expect(rows()[2]!.querySelector('[data-testid=device-new]')).toBeNull();
+    // The banner follows the next devices/changed (any news of the identity).
+    engine.change({}, { identityId: me.id, alarm: false });
+    await until(() => host.querySelector('[data-testid=device-joined-banner]') === null);
+  });
+
+  it('a join is a system notification in the desktop app (one per device), none elsewhere', async () => {
+    const engine = fakeEngine(baseList());
+    flushSync(() => {
+      useSession.getState().setBridge(engine.bridge);
+      useSession.getState().setIdentities([me]);
+    });
+    const event = { identityId: me.id, alarm: false, joined: [{ deviceId: THIEF, name: 'Tablet', addedBy: null }] };
+    expect(await notifyJoined(engine.bridge, event)).toBe(0);
+    useSession.setState({ appInfo: { capabilities: { notifications: true } } } as never);
+    expect(await notifyJoined(engine.bridge, event)).toBe(1);
+    expect(await notifyJoined(engine.bridge, { identityId: me.id, alarm: false })).toBe(0);
+    expect(engine.calls.filter((c) => c.channel === 'notifications/show').map((c) => c.request)).toEqual([
+      { title: 'New device linked', body: 'A new device, Tablet, was linked to Alice (added by a device this one does not know). If you did not do this, remove it and replace your identity key.' },
+    ]);
   });
 });

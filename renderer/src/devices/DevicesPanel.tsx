@@ -7,6 +7,7 @@ import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { cancelLink, offerLink, spacedCode, useLinkStatus } from './deviceLinkTransfer.js';
 import { tellContactsOfDevices } from './tellContacts.js';
 import { tellAllSettings } from './syncSettings.js';
+import { joinNoticeText } from './joinNotice.js';
 import { CatchUpPanel } from './CatchUpPanel.js';
 import { AlarmText, useDeviceList } from './DevicesPanelAlarm.js';
 
@@ -40,6 +41,7 @@ export function DevicesPanel() {
         </p>
       )}
       {list && list.alarms.length > 0 && <Alarms identity={identity} list={list} onChanged={setList} />}
+      {list && (list.joined ?? []).length > 0 && <JoinedNotices identity={identity} list={list} onChanged={setList} />}
       {list && <DeviceList identity={identity} list={list} onChanged={setList} />}
       {list && <CatchUpPanel identity={identity} deviceCount={list.devices.length} />}
       {list?.removedAt != null ? null : linking ? (
@@ -96,6 +98,7 @@ function Alarms({ identity, list, onChanged }: { identity: IdentitySummary; list
 }
 
 function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; list: DeviceListStatus; onChanged: (list: DeviceListStatus) => void }) {
+  const joined = new Set((list.joined ?? []).map((notice) => notice.deviceId));
   return (
     <ul className="drop-list" aria-label={`Devices of ${identity.alias}`}>
       {list.devices.map((device) => (
@@ -104,6 +107,11 @@ function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; 
             <div className="drop-address">
               <span>
                 <strong>{device.name}</strong> {device.self && <span className="tag">This device</span>}
+                {joined.has(device.deviceId) && (
+                  <span className="tag warning" data-testid="device-new">
+                    New
+                  </span>
+                )}
               </span>
               <span className="hint">
                 Added {new Date(device.addedDay * DAY_MS).toLocaleDateString('en', { timeZone: 'UTC', dateStyle: 'medium' })}
@@ -116,6 +124,38 @@ function DeviceList({ identity, list, onChanged }: { identity: IdentitySummary; 
         </li>
       ))}
     </ul>
+  );
+}
+
+/**
+ * Devices that joined through another device and that the user has not confirmed: what happened, and
+ * either "It was me" (no longer marked new) or Remove (then replace the identity key: whoever added it
+ * holds the key).
+ */
+function JoinedNotices({ identity, list, onChanged }: { identity: IdentitySummary; list: DeviceListStatus; onChanged: (list: DeviceListStatus) => void }) {
+  const bridge = useSession((s) => s.bridge);
+  const [error, setError] = useState<string | null>(null);
+  const confirm = async (deviceId: string) => {
+    if (!bridge) return;
+    const result = await bridge.invoke('devices/confirmJoined', { identityId: identity.id, deviceId });
+    if (result.ok) onChanged(result.value);
+    else setError(result.error.message);
+  };
+  return (
+    <div className="stack" role="alert" data-testid="device-joined">
+      {(list.joined ?? []).map((notice) => (
+        <div key={notice.deviceId} className="stack">
+          <p>{joinNoticeText(notice, identity.alias)}</p>
+          <div className="button-row">
+            <button type="button" onClick={() => void confirm(notice.deviceId)}>
+              It was me
+            </button>
+            <RemoveDevice identity={identity} device={notice} onChanged={onChanged} />
+          </div>
+        </div>
+      ))}
+      <ErrorText message={error} />
+    </div>
   );
 }
 

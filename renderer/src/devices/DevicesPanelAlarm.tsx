@@ -5,6 +5,7 @@ import { cleanAlias } from '../db/incomingMessage.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useActiveIdentity, useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
+import { joinNoticeText } from './joinNotice.js';
 
 /**
  * The identity's device list as the engine has it (`devices/list`), fetched again whenever the engine
@@ -58,8 +59,9 @@ export function AlarmText({ identity, alarm }: { identity: IdentitySummary; alar
 
 /**
  * Across the app, above the active identity's screens: an alarm (a contact encrypts to a device none
- * of this identity's lists ever held: someone with its key added one, PROTOCOL-V1.md 5c), or this device
- * removed from the identity by another one. Both lead to Settings → Devices, where the panel says what
+ * of this identity's lists ever held: someone with its key added one, PROTOCOL-V1.md 5c), a device that
+ * joined through another device and is not confirmed yet, or this device removed from the identity by
+ * another one. Both lead to Settings → Devices, where the panel says what
  * to do.
  */
 export function DeviceAlarmBanner() {
@@ -74,6 +76,18 @@ export function DeviceAlarmBanner() {
           This device was removed from {identity.alias} by another of its devices. It sends nothing more as {identity.alias}; delete
           the identity here, or link this device again from one that still holds it.
         </p>
+      </div>
+    );
+  }
+  if ((list.joined ?? []).length > 0 && list.alarms.length === 0) {
+    return (
+      <div className="banner warning" role="alert" data-testid="device-joined-banner">
+        {(list.joined ?? []).map((notice) => (
+          <p key={notice.deviceId}>{joinNoticeText(notice, identity.alias)}</p>
+        ))}
+        <button type="button" onClick={() => setView('settings')}>
+          Review in Settings
+        </button>
       </div>
     );
   }
