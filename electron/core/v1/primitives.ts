@@ -90,15 +90,16 @@ export function importPrivate(pair: RawKeyPair): KeyObject {
  * OpenSSL 3 a DER import goes through the decoder framework and costs ~0.5 ms (about 14 X25519s), a JWK
  * import ~0.05 ms, and every sealed PDU and ratchet step makes a fresh key. A private JWK is imported
  * from `d` alone (OpenSSL derives the public half; `x` must be present but is not read), so the public
- * half is read back from the key's own JWK export. Should a Node version ever insist on a matching `x`,
- * the DER import still works.
+ * half is read back from the key's own JWK export. That OpenSSL behaviour is checked once, at load,
+ * against a known key pair (`jwkImportDerivesPublic`); should a Node version read the placeholder `x`
+ * (or insist on a matching one), the DER import is used.
  */
 function privateKeyFromRaw(privateKey: Buffer): { key: KeyObject; publicKey: Buffer } {
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: privateKey.toString('base64url'), x: UNREAD_X }, format: 'jwk' });
+    key = importPrivateFromD(privateKey);
   } catch {
-    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+    key = importPrivateDer(privateKey);
   }
   const x = key.export({ format: 'jwk' }).x;
   if (typeof x !== 'string') throw new Error('X25519 key export gave no public half');
@@ -107,6 +108,36 @@ function privateKeyFromRaw(privateKey: Buffer): { key: KeyObject; publicKey: Buf
 
 /** The placeholder public half of a private JWK import (see `privateKeyFromRaw`). */
 const UNREAD_X = Buffer.alloc(KEY_LENGTH).toString('base64url');
+
+function importPrivateJwk(privateKey: Buffer): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: privateKey.toString('base64url'), x: UNREAD_X }, format: 'jwk' });
+}
+
+function importPrivateDer(privateKey: Buffer): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+}
+
+/** RFC 7748 section 6.1, Alice's key pair: the known answer of the load-time check. */
+const VECTOR_PRIVATE = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
+const VECTOR_PUBLIC = Buffer.from('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a', 'hex');
+
+/**
+ * Whether a private JWK import with the placeholder `x` gives the key of `d`: its exported public half
+ * is the one X25519 derives from a known private key. A library keeping the placeholder as the public
+ * half would make every ephemeral `E` and ratchet key we send wrong (nothing would open) while the
+ * private half still worked, so no other symptom would show it.
+ */
+export function jwkImportDerivesPublic(importJwk: (privateKey: Buffer) => KeyObject = importPrivateJwk): boolean {
+  try {
+    const x = importJwk(VECTOR_PRIVATE).export({ format: 'jwk' }).x;
+    return typeof x === 'string' && Buffer.from(x, 'base64url').equals(VECTOR_PUBLIC);
+  } catch {
+    return false;
+  }
+}
+
+/** The import `privateKeyFromRaw` uses: the fast JWK one when it passed the check, else PKCS#8. */
+const importPrivateFromD = jwkImportDerivesPublic() ? importPrivateJwk : importPrivateDer;
 
 /**
  * A fresh X25519 key from 32 CSPRNG bytes (X25519 clamps them itself), never through
