@@ -125,21 +125,68 @@ function dh(privateKey: KeyObject, publicKey: KeyObject): Buffer | null {
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 /**
- * A one-use X25519 key from 32 CSPRNG bytes imported as PKCS#8, never through `generateKeyPairSync`:
- * on Node 20 a key pair job collected during a JWK export of the same key locks its mutex twice and the
- * thread hangs for ever (electron/core/v1/primitives.ts `freshX25519`, which this worker cannot import).
+ * The RFC 7748 section 6.1 key pair (Alice's): the load-time check that a private JWK import derives
+ * the public half from `d` (see `jwkImportDerivesPublic`).
  */
-function freshEphemeral(): { privateKey: KeyObject; publicKey: Buffer } {
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, randomBytes(32)]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  return { privateKey, publicKey: spki.subarray(spki.length - 32) };
+const VECTOR_PRIVATE = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
+const VECTOR_PUBLIC = Buffer.from('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a', 'hex');
+/** The placeholder public half of a private JWK import: JWK wants `x`, OpenSSL 3 does not read it. */
+const UNREAD_X = Buffer.alloc(KEY_LENGTH).toString('base64url');
+
+function importPrivateJwk(privateKey: Buffer): KeyObject {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: privateKey.toString('base64url'), x: UNREAD_X }, format: 'jwk' });
 }
 
-/** Seals `plaintext` (any length, padLen 0) from `sender` to `recipientPublicKey`: header || body. */
-export function sealNativeBox(sender: PreparedIdentity, recipientPublicKey: Uint8Array, plaintext: Uint8Array): Buffer {
+function importPrivateDer(privateKey: Buffer): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: 'der', type: 'pkcs8' });
+}
+
+/**
+ * Whether a private JWK import with a placeholder `x` gives the key of `d` (its public half derived
+ * from `d`, not taken from `x`): checked once against a known key pair. Were some Node or OpenSSL to
+ * keep the placeholder as the public half, every PDU sealed with such a key would name a wrong `E` and
+ * open nowhere; the PKCS#8 import, ten times dearer, is then used instead.
+ */
+export function jwkImportDerivesPublic(importJwk: (privateKey: Buffer) => KeyObject = importPrivateJwk): boolean {
+  try {
+    const x = importJwk(VECTOR_PRIVATE).export({ format: 'jwk' }).x;
+    return typeof x === 'string' && Buffer.from(x, 'base64url').equals(VECTOR_PUBLIC);
+  } catch {
+    return false;
+  }
+}
+
+const importEphemeral = jwkImportDerivesPublic() ? importPrivateJwk : importPrivateDer;
+
+/** A PDU's one-use key: the private key object and its raw public half (the header's `E`). */
+export interface NativeEphemeral {
+  privateKey: KeyObject;
+  publicKey: Buffer;
+}
+
+/**
+ * A one-use X25519 key from 32 CSPRNG bytes, never through `generateKeyPairSync`: on Node 20 a key pair
+ * job collected during a JWK export of the same key locks its mutex twice and the thread hangs for ever
+ * (electron/core/v1/primitives.ts `freshX25519`, which this worker cannot import). Imported from JWK
+ * like primitives.ts does (a PKCS#8 import goes through OpenSSL 3's decoder framework, about ten times
+ * dearer, and every sealed PDU makes one); its public half is read back from the key's JWK export.
+ */
+export function freshEphemeral(): NativeEphemeral {
+  const privateKey = importEphemeral(randomBytes(KEY_LENGTH));
+  const x = privateKey.export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new Error('X25519 key export gave no public half');
+  return { privateKey, publicKey: Buffer.from(x, 'base64url') };
+}
+
+/**
+ * Seals `plaintext` (any length, padLen 0) from `sender` to `recipientPublicKey`: header || body.
+ * `makeEphemeral` draws a fresh one-use key for each call (bench:ratchet passes a PKCS#8 one as the
+ * baseline of its v0 seal row).
+ */
+export function sealNativeBox(sender: PreparedIdentity, recipientPublicKey: Uint8Array, plaintext: Uint8Array, makeEphemeral: () => NativeEphemeral = freshEphemeral): Buffer {
   const recipient = importPublicKey(recipientPublicKey);
   const recipientRaw = asBuffer(recipientPublicKey);
-  const ephemeral = freshEphemeral();
+  const ephemeral = makeEphemeral();
   const ephemeralRaw = ephemeral.publicKey;
   const shared1 = dh(ephemeral.privateKey, recipient);
   const shared2 = dh(sender.privateKey, recipient);
