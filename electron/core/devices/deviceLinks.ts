@@ -10,112 +10,42 @@
  * of one already taken, or must open under the link's keys. Anything else (altered, forged, a second
  * device answering the same QR code) stops the link on both devices; a PDU that never comes only lets
  * the link time out. So a hostile server can make a link fail and nothing more.
+ *
+ * This file holds the open links, reads and posts to their drops and stops them; the offering side is
+ * linkOffer.ts, the joining side linkJoin.ts, the bundle's codec linkBundle.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { z } from 'zod';
-import { BACKUP_PAYLOAD_SCHEMA, BACKUP_PAYLOAD_VERSION, type BackupPayload, parseBackupPayload, parseBackupUiPart } from '../../../shared/backup/backupPayload.js';
-import { type DeviceLinkStatus, type EngineSettings, type IdentitySummary, engineSettingsSchema } from '../../../shared/ipc/contract.js';
+import type { DeviceLinkStatus, IdentitySummary } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
-import { type LinkAbortReason, type LinkFrame, LINK_VERSION, chunkFrames, formatLinkString, parseLinkString } from '../../../shared/protocol/deviceLink.js';
+import { type LinkAbortReason, LINK_VERSION, formatLinkString, parseLinkString } from '../../../shared/protocol/deviceLink.js';
 import { formatDropUrl, generateDropId, parseDropUrl } from '../../../shared/protocol/dropId.js';
-import { toHex } from '../../../shared/protocol/encoding.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
 import type { Logger } from '../../../shared/log.js';
 import { DropRequestError } from '../net/dropClient.js';
 import { BackupTransfers } from '../state/backupTransfers.js';
-import { type RawKeyPair, keyPairFromPrivate } from '../v1/primitives.js';
 import type { EngineContext } from '../engine.js';
-import { type LinkKeys, deriveLinkKeys, newLinkKeyPair, openLinkPdu, pduHash, rOf, sealLinkPdu } from './linkCipher.js';
-import { type DeviceList, type DeviceRecord, deviceListSchema, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import { deriveLinkKeys, newLinkKeyPair, pduHash, sealLinkPdu } from './linkCipher.js';
 import type { DeviceStore } from './deviceStore.js';
+import { type Link, type LinkChange, type LinkFigures, type LinkOrigin, type LinkSide, linkStatus, newLinkRecord } from './linkRecord.js';
+import { sendOnMatch, takeOffered } from './linkOffer.js';
+import { commitJoined, helloPdu, takeJoined } from './linkJoin.js';
 
-/** A link gives up this long after it began (the temporary drop's messages expire with the server's TTL). */
-export const LINK_LIFETIME_MS = 10 * 60_000;
+export { LINK_LIFETIME_MS, type LinkFigures } from './linkRecord.js';
+
 /** How often both devices read the link's drop while it is open. */
 const POLL_MS = 1000;
 /** Reads in a row that may fail (server down, network gone) before the link gives up. */
 const MAX_FAILED_READS = 30;
 /** Posts of one PDU before the link gives up. */
 const POST_ATTEMPTS = 4;
-/** PDUs posted at once while sending the bundle. */
-const POST_PARALLEL = 4;
-/** A bundle never inflates beyond this (a full backup file's bound). */
-const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 /** Finished links are kept this long for `devices/linkStatus`. */
 const KEEP_FINISHED_MS = 10 * 60_000;
-
-const BUNDLE_SCHEMA = 'deaddrop-device-link';
-const bundleSchema = z.object({
-  schema: z.literal(BUNDLE_SCHEMA),
-  version: z.literal(LINK_VERSION),
-  payload: z.unknown(),
-  settings: engineSettingsSchema,
-  devices: deviceListSchema,
-});
-
-/** What the offering device sends once the codes matched. */
-interface LinkBundle {
-  schema: typeof BUNDLE_SCHEMA;
-  version: number;
-  /** A full backup's payload, not sealed with a passphrase: the link's keys protect it. */
-  payload: BackupPayload;
-  settings: EngineSettings;
-  /** The identity's device list with the new device in it (the next epoch). */
-  devices: DeviceList;
-}
-
-interface Link {
-  id: string;
-  role: 'offer' | 'join';
-  state: DeviceLinkStatus['state'];
-  dropUrl: string;
-  serverUrl: string;
-  pair: RawKeyPair;
-  offererPublic: Uint8Array;
-  keys: LinkKeys | null;
-  deviceName: string | null;
-  chunks: { done: number; total: number } | null;
-  preview: DeviceLinkStatus['preview'];
-  error: string | null;
-  startedAt: number;
-  expiresAt: number;
-  finishedAt: number | null;
-  /** The drop's cursor: what was read already. */
-  cursor: string | null;
-  /** Hashes of the PDUs we posted and of those already taken: a repeat is skipped, never an error. */
-  known: Set<string>;
-  failedReads: number;
-  timer: NodeJS.Timeout | null;
-  reading: boolean;
-  /** The transfer with the UI's records (BackupTransfers: uploaded on the offer side, downloaded on the join side). */
-  transferId: string;
-  // Offer side
-  /** The joining device as the list will hold it, from its hello. */
-  joiner: DeviceRecord | null;
-  /** The list the bundle carries, kept here once the other device has it all. */
-  nextList: DeviceList | null;
-  identityId: string | null;
-  includeHistory: boolean;
-  cursors: Record<string, string>;
-  // Join side
-  self: { record: DeviceRecord; prekeyPrivate: string } | null;
-  received: Map<number, Uint8Array>;
-  end: Extract<LinkFrame, { kind: 'end' }> | null;
-  bundle: LinkBundle | null;
-}
-
-/** Figures of a link, for the measurements in the README. */
-export interface LinkFigures {
-  bundleBytes: number;
-  compressedBytes: number;
-  pdus: number;
-}
 
 export class DeviceLinks {
   private readonly links = new Map<string, Link>();
   /** The UI's records: uploaded by the offering UI, downloaded by the joining one. */
   private readonly transfers: BackupTransfers<null>;
+  /** What the offering and the joining side act through. */
+  private readonly side: LinkSide;
   /** The last bundle sent or received, for tests and measurements. */
   lastFigures: LinkFigures | null = null;
 
@@ -126,6 +56,19 @@ export class DeviceLinks {
     private readonly pollMs = POLL_MS,
   ) {
     this.transfers = new BackupTransfers<null>(parts.now);
+    this.side = {
+      parts,
+      devices,
+      transfers: this.transfers,
+      logger,
+      set: (link, change) => this.set(link, change),
+      fail: (link, error, tell) => this.fail(link, error, tell),
+      tampered: (link) => this.tampered(link),
+      post: (link, pdu) => this.post(link, pdu),
+      schedule: (link) => this.schedule(link),
+      finish: (link) => this.finish(link),
+      noteFigures: (figures) => void (this.lastFigures = figures),
+    };
   }
 
   /** Offer side: a temporary drop and a one-time key, shown as the link string. */
@@ -145,7 +88,7 @@ export class DeviceLinks {
     link.transferId = this.transfers.begin('export', null).id;
     this.schedule(link);
     this.logger.info('device link offered', { linkId: link.id, at: now() });
-    return { status: this.status(link), linkString: formatLinkString({ version: LINK_VERSION, dropUrl, publicKey: pair.publicKey }) };
+    return { status: linkStatus(link), linkString: formatLinkString({ version: LINK_VERSION, dropUrl, publicKey: pair.publicKey }) };
   }
 
   upload(linkId: string, offset: number, data: Buffer): number {
@@ -160,13 +103,10 @@ export class DeviceLinks {
     if (link.state !== 'compare') throw new ApiFailure('bad_input', link.state === 'failed' ? (link.error ?? 'The link stopped.') : 'There is no code to confirm yet.');
     if (!matches) {
       await this.fail(link, 'The codes did not match, so nothing was sent. Someone else may have seen the QR code: start again and keep it to yourself.', 'mismatch');
-      return this.status(link);
+      return linkStatus(link);
     }
-    link.nextList = await this.devices.withDevice(link.identityId!, link.joiner!);
-    const bundle = this.bundleOf(link, link.nextList);
-    this.set(link, { state: 'sending' });
-    void this.send(link, bundle);
-    return this.status(link);
+    await sendOnMatch(this.side, link);
+    return linkStatus(link);
   }
 
   /** Join side: answers a link string with a hello and shows the code. */
@@ -186,17 +126,15 @@ export class DeviceLinks {
     link.self = this.devices.newSelf(deviceName);
     link.deviceName = link.self.record.name;
     link.state = 'receiving';
-    const { deviceId, prekey, name } = link.self.record;
-    const hello = sealLinkPdu(keys.fromJoiner, { kind: 'hello', deviceId: Buffer.from(deviceId, 'hex'), prekey: Buffer.from(prekey, 'hex'), name }, pair.publicKey);
     try {
-      await this.post(link, hello);
+      await this.post(link, helloPdu(link));
     } catch (err) {
       this.forget(link);
       throw new ApiFailure('unavailable', `The other device's drop server could not be reached: ${err instanceof Error ? err.message : 'unknown error'}`);
     }
     link.transferId = this.transfers.begin('import', null).id;
     this.schedule(link);
-    return this.status(link);
+    return linkStatus(link);
   }
 
   download(linkId: string, offset: number): { data: Buffer; size: number } {
@@ -209,48 +147,18 @@ export class DeviceLinks {
   async commit(linkId: string): Promise<IdentitySummary> {
     const link = this.link(linkId, 'join');
     if (link.state !== 'received' || !link.bundle) throw new ApiFailure('bad_input', 'The link has not brought everything yet.');
-    const { stateStore, sessions, receiver, network } = this.parts;
-    const { payload, settings } = link.bundle;
-    const { id, alias, publicKey, privateKey, dropUrls, dropBits, createdAt, retiringDrops, dropsEpoch } = payload.identity;
-    const firstIdentity = stateStore.identities().length === 0;
-    const key = new Uint8Array(Buffer.from(privateKey, 'hex'));
-    let restored: IdentitySummary;
-    try {
-      restored = await stateStore.restoreIdentity({ id, alias, publicKey, dropUrls, dropBits, createdAt }, key, payload.cursors, {
-        retiredDrops: retiringDrops,
-        dropsEpoch,
-        now: this.parts.now(),
-      });
-    } finally {
-      key.fill(0);
-    }
-    await this.devices.adopt(id, link.bundle.devices, link.self!);
-    // This device starts without sessions of its own (PROTOCOL-V1.md 5c: sessions are per device).
-    await sessions.forgetIdentity(id);
-    // Several devices: no sessions for now, on this device as on the other (sessions/sessionSender.ts).
-    await sessions.setOwnDevices(id, link.bundle.devices.devices.length);
-    receiver.invalidate();
-    // A fresh profile takes the other device's settings; one with identities of its own keeps its own.
-    if (firstIdentity) {
-      const saved = await stateStore.setSettings(settings);
-      network.configure(saved.proxy);
-    }
-    link.bundle = null;
-    this.transfers.discard(link.transferId);
-    this.set(link, { state: 'done' });
-    this.finish(link);
-    return restored;
+    return commitJoined(this.side, link, link.bundle);
   }
 
   async cancel(linkId: string): Promise<DeviceLinkStatus> {
     const link = this.link(linkId);
     if (link.state === 'received') await this.fail(link, 'The link was cancelled on this device: nothing was added.', null);
     else await this.fail(link, 'The link was cancelled on this device.', 'cancelled');
-    return this.status(link);
+    return linkStatus(link);
   }
 
   statusOf(linkId: string): DeviceLinkStatus {
-    return this.status(this.link(linkId));
+    return linkStatus(this.link(linkId));
   }
 
   /** Stops every link's reading (the engine closes or locks). */
@@ -265,38 +173,9 @@ export class DeviceLinks {
 
   // -------------------------------------------------------------------------------------------
 
-  private newLink(role: Link['role'], fields: Pick<Link, 'dropUrl' | 'serverUrl' | 'pair' | 'offererPublic'>): Link {
+  private newLink(role: Link['role'], origin: LinkOrigin): Link {
     this.prune();
-    const now = this.parts.now();
-    const link: Link = {
-      id: randomBytes(16).toString('base64url'),
-      role,
-      state: 'waiting',
-      ...fields,
-      keys: null,
-      deviceName: null,
-      chunks: null,
-      preview: null,
-      error: null,
-      startedAt: now,
-      expiresAt: now + LINK_LIFETIME_MS,
-      finishedAt: null,
-      cursor: null,
-      known: new Set(),
-      failedReads: 0,
-      timer: null,
-      reading: false,
-      transferId: '',
-      joiner: null,
-      nextList: null,
-      self: null,
-      identityId: null,
-      includeHistory: false,
-      cursors: {},
-      received: new Map(),
-      end: null,
-      bundle: null,
-    };
+    const link = newLinkRecord(role, origin, this.parts.now());
     this.links.set(link.id, link);
     return link;
   }
@@ -307,23 +186,9 @@ export class DeviceLinks {
     return link;
   }
 
-  private status(link: Link): DeviceLinkStatus {
-    return {
-      linkId: link.id,
-      role: link.role,
-      state: link.state,
-      code: link.keys?.code ?? null,
-      deviceName: link.deviceName,
-      chunks: link.chunks ? { ...link.chunks } : null,
-      preview: link.preview,
-      error: link.error,
-      expiresAt: link.expiresAt,
-    };
-  }
-
-  private set(link: Link, change: Partial<Pick<Link, 'state' | 'chunks' | 'error' | 'deviceName' | 'preview'>>): void {
+  private set(link: Link, change: LinkChange): void {
     Object.assign(link, change);
-    this.parts.emit('devices/linkChanged', this.status(link));
+    this.parts.emit('devices/linkChanged', linkStatus(link));
   }
 
   private schedule(link: Link): void {
@@ -424,193 +289,11 @@ export class DeviceLinks {
     const hash = pduHash(pdu);
     if (link.known.has(hash)) return;
     link.known.add(hash);
-    if (link.role === 'offer') await this.takeOffered(link, pdu);
-    else await this.takeJoined(link, pdu);
+    if (link.role === 'offer') await takeOffered(this.side, link, pdu);
+    else await takeJoined(this.side, link, pdu);
   }
 
   private async tampered(link: Link): Promise<void> {
     await this.fail(link, 'A message on the link was altered or forged on the way (by the server or someone else): the link stopped and nothing more was sent. Start again.', 'failed');
-  }
-
-  /** Offer side: the joiner's hello, then only its stop or its receipt. */
-  private async takeOffered(link: Link, pdu: Uint8Array): Promise<void> {
-    const r = rOf(pdu);
-    if (!r) return this.tampered(link);
-    if (!link.keys) {
-      const keys = deriveLinkKeys(link.pair, r, link.offererPublic, r);
-      const frame = keys ? openLinkPdu(keys.fromJoiner, pdu) : null;
-      if (!keys || frame?.kind !== 'hello') return this.tampered(link);
-      link.keys = keys;
-      const name = frame.name || 'Unnamed device';
-      link.joiner = { deviceId: toHex(frame.deviceId), prekey: toHex(frame.prekey), addedDay: Math.floor(this.parts.now() / 86_400_000), name };
-      this.set(link, { state: 'compare', deviceName: name });
-      return;
-    }
-    const frame = openLinkPdu(link.keys.fromJoiner, pdu);
-    if (frame?.kind === 'abort') return this.fail(link, abortText(frame.reason), null);
-    if (frame?.kind === 'received' && (link.state === 'sent' || link.state === 'sending')) {
-      await this.devices.adopt(link.identityId!, link.nextList!);
-      // From now on this identity writes version 0 with `dd.md` (the UI tells every contact at once).
-      await this.parts.sessions.setOwnDevices(link.identityId!, link.nextList!.devices.length);
-      // Contacts and the other devices hear of the new device (devices/deviceNews.ts); a failed post
-      // leaves them behind until their next echo of our list, which makes us send it again.
-      await this.parts.devices.announce(link.identityId!).catch((err: unknown) => this.logger.warn('device list not announced', { error: err instanceof Error ? err.message : 'unknown' }));
-      this.set(link, { state: 'done' });
-      this.finish(link);
-      return;
-    }
-    if (frame === null) {
-      const other = deriveLinkKeys(link.pair, r, link.offererPublic, r);
-      if (other && openLinkPdu(other.fromJoiner, pdu)?.kind === 'hello') {
-        return this.fail(link, 'A second device answered this link: someone else has seen the QR code. Nothing was sent; start again and keep the code to yourself.', 'failed');
-      }
-    }
-    return this.tampered(link);
-  }
-
-  /** Join side: chunks in any order, each once, then the end frame that checks them all. */
-  private async takeJoined(link: Link, pdu: Uint8Array): Promise<void> {
-    const frame = openLinkPdu(link.keys!.fromOfferer, pdu);
-    if (!frame) return this.tampered(link);
-    switch (frame.kind) {
-      case 'abort':
-        return this.fail(link, abortText(frame.reason), null);
-      case 'chunk': {
-        const total = link.end?.total ?? link.chunks?.total ?? frame.total;
-        const before = link.received.get(frame.index);
-        if (frame.total !== total || (before && !Buffer.from(before).equals(frame.data))) return this.tampered(link);
-        link.received.set(frame.index, frame.data);
-        this.set(link, { chunks: { done: link.received.size, total } });
-        break;
-      }
-      case 'end':
-        if ((link.end && !Buffer.from(link.end.sha256).equals(frame.sha256)) || (link.chunks && link.chunks.total !== frame.total)) return this.tampered(link);
-        link.end = frame;
-        break;
-      default:
-        return this.tampered(link);
-    }
-    if (link.end && link.received.size === link.end.total) await this.assemble(link, link.end);
-  }
-
-  private async assemble(link: Link, end: Extract<LinkFrame, { kind: 'end' }>): Promise<void> {
-    const compressed = Buffer.concat(Array.from({ length: end.total }, (_, index) => link.received.get(index)!));
-    link.received.clear();
-    if (compressed.length !== end.length || !createHash('sha256').update(compressed).digest().equals(end.sha256)) return this.tampered(link);
-    let bundle: LinkBundle;
-    try {
-      const json = inflateRawSync(compressed, { maxOutputLength: MAX_BUNDLE_BYTES });
-      const outer = bundleSchema.parse(JSON.parse(json.toString('utf8')));
-      bundle = { ...outer, payload: parseBackupPayload(outer.payload), devices: normalizeDeviceList(outer.devices) };
-      if (!bundle.devices.devices.some((device) => device.deviceId === link.self!.record.deviceId)) throw new Error('this device is not in the device list sent');
-      this.lastFigures = { bundleBytes: json.length, compressedBytes: compressed.length, pdus: end.total + 1 };
-    } catch (err) {
-      return this.fail(link, `What the other device sent could not be read (${err instanceof Error ? err.message : 'unknown error'}): nothing was added.`, 'failed');
-    }
-    const { identity } = bundle.payload;
-    const derived = keyPairFromPrivate(Buffer.from(identity.privateKey, 'hex'));
-    if (toHex(derived.publicKey) !== identity.publicKey) return this.fail(link, 'The identity sent has a key that does not fit: nothing was added.', 'failed');
-    derived.privateKey.fill(0);
-    const here = this.parts.stateStore.identities().find((known) => known.publicKey === identity.publicKey || known.id === identity.id);
-    if (here) return this.fail(link, `${here.alias} is already on this device: nothing was added.`, 'failed');
-    link.bundle = bundle;
-    this.transfers.get(link.transferId, 'import').download = Buffer.from(JSON.stringify(bundle.payload.ui), 'utf8');
-    const { ui } = bundle.payload;
-    const preview: DeviceLinkStatus['preview'] = {
-      kind: 'full',
-      alias: identity.alias,
-      publicKey: identity.publicKey,
-      identityId: identity.id,
-      includesHistory: bundle.payload.includesHistory,
-      contacts: ui.contacts.length,
-      conversations: ui.conversations.length,
-      messages: ui.messages.length,
-      uiBytes: this.transfers.read(link.transferId, 0).size,
-    };
-    this.finish(link);
-    this.set(link, { state: 'received', preview });
-    await this.post(link, sealLinkPdu(link.keys!.fromJoiner, { kind: 'received' })).catch(() => undefined);
-  }
-
-  /** Offer side: the bundle of the identity, its cursors as noted at the start, the settings and the UI's records. */
-  private bundleOf(link: Link, devices: DeviceList): Buffer {
-    const { stateStore, now } = this.parts;
-    const identity = stateStore.identity(link.identityId!);
-    let ui: unknown;
-    try {
-      ui = JSON.parse(this.transfers.takeUpload(link.transferId).toString('utf8'));
-    } catch {
-      throw new ApiFailure('bad_input', 'The contacts and messages for the link arrived incomplete: try again.');
-    }
-    const checkedUi = parseBackupUiPart(ui, identity.id, link.includeHistory);
-    const { privateKey } = stateStore.keyPair(identity.id);
-    const retiring = stateStore.retiredDropsOf(identity.id, now());
-    const payload: BackupPayload = {
-      schema: BACKUP_PAYLOAD_SCHEMA,
-      version: BACKUP_PAYLOAD_VERSION,
-      createdAt: now(),
-      identity: {
-        id: identity.id,
-        alias: identity.alias,
-        publicKey: identity.publicKey,
-        privateKey: toHex(privateKey),
-        dropUrls: identity.dropUrls,
-        dropBits: identity.dropBits,
-        createdAt: identity.createdAt,
-        // As in a backup: the new device reads a retiring drop until its end, and carries on the drops epoch.
-        retiringDrops: retiring,
-        dropsEpoch: stateStore.dropsEpoch(identity.id),
-      },
-      cursors: Object.fromEntries(
-        Object.entries(link.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl) || retiring.some((drop) => drop.url === dropUrl)),
-      ),
-      includesHistory: link.includeHistory,
-      ui: checkedUi,
-    };
-    privateKey.fill(0);
-    const bundle: LinkBundle = { schema: BUNDLE_SCHEMA, version: LINK_VERSION, payload, settings: stateStore.settings(), devices };
-    const json = Buffer.from(JSON.stringify(bundle), 'utf8');
-    const compressed = deflateRawSync(json, { level: 9 });
-    json.fill(0);
-    this.lastFigures = { bundleBytes: json.length, compressedBytes: compressed.length, pdus: 0 };
-    return compressed;
-  }
-
-  private async send(link: Link, bundle: Buffer): Promise<void> {
-    const key = link.keys!.fromOfferer;
-    const frames = chunkFrames(bundle);
-    const pdus = [...frames.map((frame) => sealLinkPdu(key, frame)), sealLinkPdu(key, { kind: 'end', total: frames.length, length: bundle.length, sha256: createHash('sha256').update(bundle).digest() })];
-    bundle.fill(0);
-    if (this.lastFigures) this.lastFigures.pdus = pdus.length;
-    let next = 0;
-    let done = 0;
-    this.set(link, { chunks: { done, total: frames.length } });
-    const worker = async () => {
-      while (next < pdus.length && link.finishedAt === null) {
-        const pdu = pdus[next++]!;
-        await this.post(link, pdu);
-        if (link.finishedAt === null) this.set(link, { chunks: { done: Math.min(++done, frames.length), total: frames.length } });
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: POST_PARALLEL }, worker));
-    } catch (err) {
-      await this.fail(link, `Sending to the link's drop failed: ${err instanceof Error ? err.message : 'unknown error'}.`, 'failed');
-      return;
-    }
-    if (link.finishedAt !== null) return;
-    this.set(link, { state: 'sent' });
-    this.schedule(link);
-  }
-}
-
-function abortText(reason: LinkAbortReason): string {
-  switch (reason) {
-    case 'mismatch':
-      return 'The other device said the codes did not match: nothing was sent. Start again.';
-    case 'cancelled':
-      return 'The link was cancelled on the other device.';
-    case 'failed':
-      return 'The other device stopped the link (something on the way was wrong, or it timed out). Start again.';
   }
 }
