@@ -34,6 +34,7 @@ import { PROTOCOL_V1_DEFAULT, SessionSender } from './sessions/sessionSender.js'
 import { DeviceNews } from './devices/deviceNews.js';
 import { KeyRotation } from './devices/rotation.js';
 import { SiblingSync, followDropChanges } from './devices/sync.js';
+import { RemovedIdentities, guardRemovedChannels, guardRemovedOutbox } from './devices/removedGuard.js';
 
 export interface EngineOptions {
   /** Folder of the engine's state file (created if missing). */
@@ -304,7 +305,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     emit,
     logger: createLogger('files'),
   });
+  // Which identities another device removed this one from: every sending path refuses for them.
+  const removedParts = { stateStore, removedHere: (identityId: string) => devices.removedHere(identityId), logger: createLogger('devices') };
+  const removedIdentities = new RemovedIdentities(removedParts);
+  devices.onChanged((identityId) => void removedIdentities.refresh(identityId));
+  guardRemovedOutbox(sender, removedParts, (identityId) => removedIdentities.has(identityId));
   const started = async () => {
+    await removedIdentities.refresh();
     network.configure(stateStore.settings().proxy);
     sender.resumeReceipts();
     if (options.autoPoll !== false) await poller.sync();
@@ -323,14 +330,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const handlers = buildHandlers({ options, stateStore, pool, network, poller, sender, files, sessions, receiver, devices, sync, rotation, emit, now, started });
   // A drop added, moved or removed here is told to the identity's other devices (devices/sync.ts).
   followDropChanges(handlers, sync, logger);
-  // A device another device removed from an identity sends nothing more for it.
-  const { 'messages/send': sendMessage } = handlers;
-  handlers['messages/send'] = async (request) => {
-    if (!stateStore.locked && (await devices.removedHere(request.identityId))) {
-      throw new ApiFailure('bad_input', 'This device was removed from this identity by another of its devices: it sends nothing more.');
-    }
-    return sendMessage(request);
-  };
+  // A device another device removed from an identity sends nothing more for it (devices/removedGuard.ts).
+  guardRemovedChannels(handlers, removedParts);
   // The budget follows whatever changes its setting, the proxy, pausing or the lock.
   const { 'settings/set': setSettings, 'poller/setPaused': setPaused, 'app/lock': lock } = handlers;
   const followedByBudget = async <T>(result: Promise<T>): Promise<T> => {

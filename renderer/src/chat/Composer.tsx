@@ -12,6 +12,7 @@ import { formatBytes } from '../files/formatBytes.js';
 import { FileSendError, MAX_CAPTION_LENGTH, refuseFile, sendFile } from '../files/sendFile.js';
 import { watchFileProgress } from '../files/transfers.js';
 import '../files/files.css';
+import { REMOVED_READ_ONLY, useRemovedHere } from '../devices/DevicesPanelAlarm.js';
 
 /**
  * Message input: Enter sends, Shift+Enter starts a new line. A file (the attach button, dropped on
@@ -36,8 +37,13 @@ export function Composer({ identityId, contact }: { identityId: string; contact:
   const parts = usePartsNeeded(text, identity);
   const captionTooLong = attachment !== null && text.length > MAX_CAPTION_LENGTH;
   const tooLong = attachment === null && (text.length > MAX_TEXT_LENGTH || parts === null);
-  const disabledReason =
-    contact.dropUrls.length === 0 ? 'This contact did not give a drop address, so you cannot write to them yet.' : null;
+  // Another device removed this one from the identity: read only (devices/removedGuard.ts refuses anyway).
+  const removed = useRemovedHere(identityId);
+  const disabledReason = removed
+    ? REMOVED_READ_ONLY
+    : contact.dropUrls.length === 0
+      ? 'This contact did not give a drop address, so you cannot write to them yet.'
+      : null;
   const canSend = !disabledReason && !tooLong && !captionTooLong && (attachment !== null || text.trim() !== '');
 
   /** Takes the first of `files` as the attachment; a file too large is refused before anything is read. */

@@ -34,6 +34,14 @@ export function useDeviceList(identityId: string | null): { list: DeviceListStat
   return { list, error, refresh, set: setList };
 }
 
+/** What a removed device says where it would write (the composer), in place of the input. */
+export const REMOVED_READ_ONLY = 'This device was removed from this identity by another of its devices: it is read only here. To write again, link it from a device that still holds the identity.';
+
+/** Whether another device removed this one from the identity (read only then); false until known. */
+export function useRemovedHere(identityId: string | null): boolean {
+  return useDeviceList(identityId).list?.removedAt != null;
+}
+
 /** A contact's name as this identity stores it (plain text), else the start of their key. */
 export function useContactName(identityId: string, contactKey: string): string {
   return useLiveQuery(
@@ -73,8 +81,9 @@ export function DeviceAlarmBanner() {
     return (
       <div className="banner warning" role="alert" data-testid="device-removed-banner">
         <p>
-          This device was removed from {identity.alias} by another of its devices. It sends nothing more as {identity.alias}; delete
-          the identity here, or link this device again from one that still holds it.
+          This device was removed from {identity.alias} by another of its devices. It is read only: it sends nothing more as{' '}
+          {identity.alias}, no messages, files, receipts or changes. To use it again, link it from a device that still holds{' '}
+          {identity.alias} (Settings → Devices there, “Link a new device”), or delete the identity here.
         </p>
       </div>
     );
