@@ -12,6 +12,7 @@ import { confirmUpdateDelivered, resendToStragglers } from '../identities/dropMi
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { takeSiblingSync } from '../devices/syncApply.js';
+import { takeKeyRotations } from '../devices/keyRotation.js';
 import { syncIdentities } from '../devices/syncOut.js';
 import { applyHostSettings } from '../devices/syncSettings.js';
 import { notifyJoined } from '../devices/joinNotice.js';
@@ -40,8 +41,10 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         const hasSync = batch.messages.some((m) => m.content.type === 'box_sync');
         const identities = await syncIdentities(bridge, useSession.getState().identities ?? [], hasSync);
         const taken = await takeSiblingSync(db, batch, identities);
-        const { result, stored } = await withNewlyStored(db, taken.batch, () => writeInboxBatch(db, taken.batch));
-        const receipts = [...result.owedReceipts, ...taken.owedReceipts];
+        // A contact's new identity key moves the contact before its messages are stored (devices/keyRotation.ts).
+        const rotated = await takeKeyRotations(db, taken.batch);
+        const { result, stored } = await withNewlyStored(db, rotated.batch, () => writeInboxBatch(db, rotated.batch));
+        const receipts = [...result.owedReceipts, ...taken.owedReceipts, ...rotated.owedReceipts];
         const acked = await bridge.invoke('inbox/ack', { batchId: batch.batchId, receipts });
         if (!acked.ok) log.warn('batch acknowledgement failed; the engine will deliver it again', { code: acked.error.code });
         await notifyNewMessages(bridge, db, stored);
@@ -51,7 +54,7 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         for (const { identityId, item } of taken.historyRequests) await answerHistory(db, bridge, identityId, item);
         await noteOnline(db, [...new Set(batch.messages.map((m) => m.identityId))]);
         // A contact still writing to a drop we moved away from hears of the new one again.
-        await resendToStragglers(db, bridge, useSession.getState().identities ?? [], taken.batch);
+        await resendToStragglers(db, bridge, useSession.getState().identities ?? [], rotated.batch);
       }),
     ),
     // A post's copies are sent like messages, each under its own local id.
