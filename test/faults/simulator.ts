@@ -10,6 +10,10 @@
  */
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import type { EngineOptions } from '../../electron/core/engine.js';
+import { argon2id } from '../../shared/protocol/argon2id.js';
+import { TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/identityBackup.js';
+import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
+import { StateStore } from '../../electron/core/state/stateStore.js';
 import { type TestEngine, removeDir, startTestEngine } from '../engine/helpers/testEngine.js';
 import { type Cluster, SimClock, startCluster } from './cluster.js';
 import type { FaultMode } from './faultProxy.js';
@@ -17,6 +21,8 @@ import { type Random, seeded } from './random.js';
 import { type SimReport, buildReport } from './report.js';
 
 export const HOUR_MS = 3600_000;
+/** What startTestEngine seals the state file with. */
+const TEST_SECRET = 'test secret';
 export const DAY_MS = 24 * HOUR_MS;
 
 /**
@@ -77,6 +83,8 @@ export interface SimOptions {
   engine?: Partial<EngineOptions>;
   /** Print progress (the bench). */
   log?: (line: string) => void;
+  /** The proxies keep POST bodies, so a lost message's story names every POST of its copies (memory: every body of the run). */
+  trace?: boolean;
 }
 
 interface Party {
@@ -110,6 +118,23 @@ export interface SentMessage {
   outbox?: { last: unknown; delivered: boolean };
   /** When the recipient was next online after the writing (simulated ms; null: never in the run). */
   recipientBackAt?: number | null;
+  /** A message never shown: what became of it (a failure message tells it). */
+  story?: LostStory;
+}
+
+/** Simulated days since the run's start, two decimals (what a lost message's story is told in). */
+type Day = number;
+
+/** What became of a message never shown (times in simulated days since the start). */
+export interface LostStory {
+  /** Every `outbox/status` of the writer for it, with when it came. */
+  statuses: { day: Day; status: string; copies?: unknown; repost?: unknown }[];
+  /** The writer's record at the end: where each copy is, when re-posting is next due. */
+  record: { protocol: number; targets: string[]; placed: { piece: number; target: number; sealed: number; day: Day }[]; nextRepostDay: Day | null; repostUntilDay: Day | null; acked: string[]; refs: string[] } | null;
+  /** The recipient's reads after the writing. */
+  readDays: Day[];
+  /** With `trace`: every POST of one of its sealed copies the proxies saw (server index, when, whether the server got it). */
+  posts?: { server: number; day: Day; forwarded: boolean }[];
 }
 
 /** What the renderer keeps of a contact, as far as delivery goes. */
@@ -253,7 +278,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const start = Date.UTC(2026, 0, 5);
   const clock = new SimClock(start);
   const rel = () => clock.now() - start;
-  const cluster = await startCluster({ clock, random: random.fork() });
+  const cluster = await startCluster({ clock, random: random.fork(), capture: options.trace === true });
   const parties: Party[] = [];
   const messages = new Map<string, SentMessage>();
   /** The hub's contact update to each contact (by contact name), once it moved. */
@@ -261,6 +286,38 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   let duplicatesShown = 0;
   const shownIds = new Set<string>();
   const log = options.log ?? (() => undefined);
+  const day = (at: number): Day => Math.round(((at - start) / DAY_MS) * 100) / 100;
+  /** When each `outbox/status` came (simulated), by writer and localId. */
+  const statusTimes = new Map<string, LostStory['statuses']>();
+  const lostStory = async (message: SentMessage, writer: Party, recipient: Party): Promise<LostStory> => {
+    // The writer's record as its state file holds it (read by a second, read-only store: the engine does not show its own).
+    const store = await StateStore.load(writer.engine.dataDir, passphraseKeyWrap(TEST_PASSPHRASE_LIMITS, argon2id));
+    await store.unlock(TEST_SECRET);
+    const record = store.outboxRecord(message.id);
+    const sealed = new Set(record?.pieces.flatMap((piece) => piece.sealed.filter((pdu) => pdu !== '')) ?? []);
+    return {
+      statuses: statusTimes.get(`${writer.name}/${message.id}`) ?? [],
+      record: record
+        ? {
+            protocol: record.protocol,
+            targets: record.targets,
+            placed: record.pieces.flatMap((piece, index) => piece.placed.map((p) => ({ piece: index, target: p.target, sealed: p.sealed, day: day(p.at) }))),
+            nextRepostDay: record.nextRepostAt === null ? null : day(record.nextRepostAt),
+            repostUntilDay: record.repostUntil === null ? null : day(record.repostUntil),
+            acked: record.acked,
+            refs: record.refs,
+          }
+        : null,
+      readDays: recipient.readAt.filter((at) => at >= message.sentAt).map(day),
+      ...(options.trace
+        ? {
+            posts: cluster.proxies.flatMap((proxy, server) =>
+              proxy.captured.filter((post) => sealed.has(post.body.toString('base64'))).map((post) => ({ server, day: day(post.at), forwarded: post.forwarded })),
+            ),
+          }
+        : {}),
+    };
+  };
   try {
     const outageRandom = random.fork();
     cluster.proxies.forEach((proxy, i) => {
@@ -291,6 +348,14 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       await engine.call('poller/setPaused', { paused: true });
       const online = index === 0 ? 'always' : schedule(scheduleRandom.fork(), options, options.plans?.[index - 1]).map(([a, b]) => [start + a, start + b] as const);
       const party: Party = { name, engine, identity, online, ui: undefined as unknown as UiStandIn, readAt: [] };
+      engine.engine.subscribe((event) => {
+        if (event.event !== 'outbox/status') return;
+        const status = event.payload as { localId: string; status: string; copies?: unknown; repost?: unknown };
+        const key = `${name}/${status.localId}`;
+        const list = statusTimes.get(key) ?? [];
+        list.push({ day: day(clock.now()), status: status.status, copies: status.copies, repost: status.repost });
+        statusTimes.set(key, list);
+      });
       party.ui = new UiStandIn(
         () => party,
         (message) => {
@@ -397,6 +462,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       const recipient = byName.get(message.to)!;
       message.recipientBackAt =
         recipient.online === 'always' ? message.sentAt : (recipient.online.find(([, b]) => b > message.sentAt)?.[0] ?? null);
+      if (message.shownAt === null) message.story = await lostStory(message, writer, recipient);
     }
     const all = [...messages.values()];
     const report = buildReport({
