@@ -9,6 +9,7 @@ import { tellContactsOfDevices } from './tellContacts.js';
 import { tellAllSettings } from './syncSettings.js';
 import { joinNoticeText } from './joinNotice.js';
 import { CatchUpPanel } from './CatchUpPanel.js';
+import { RotateIdentityKey } from './RotateIdentityKey.js';
 import { AlarmText, useDeviceList } from './DevicesPanelAlarm.js';
 
 const DAY_MS = 86_400_000;
@@ -44,6 +45,7 @@ export function DevicesPanel() {
       {list && (list.joined ?? []).length > 0 && <JoinedNotices identity={identity} list={list} onChanged={setList} />}
       {list && <DeviceList identity={identity} list={list} onChanged={setList} />}
       {list && <CatchUpPanel identity={identity} deviceCount={list.devices.length} />}
+      {list && <RotateIdentityKey identity={identity} list={list} />}
       {list?.removedAt != null ? null : linking ? (
         <LinkNewDevice
           identity={identity}
