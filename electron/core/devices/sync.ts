@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ParsedRequestOf } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
-import type { ApiHandlers, IdentitySummary, IncomingMessage } from '../../../shared/ipc/contract.js';
+import { type ApiHandlers, type IdentitySummary, type IncomingMessage, MAX_DROPS_PER_IDENTITY } from '../../../shared/ipc/contract.js';
 import { BOX_MESSAGE, type DropMessage, NO_ACKNOWLEDGE_ID } from '../../../shared/protocol/message.js';
 import { BOX_SHARE_NOTIFICATION } from '../../../shared/protocol/payloadTypes.js';
 import { BOX_SYNC, type SyncContent, type SyncDropsItem, type SyncFile, type SyncItem, buildSyncMessages, sentItems } from '../../../shared/modules/sync.js';
@@ -127,11 +127,25 @@ export class SiblingSync {
     const view = await store.view(message.identityId);
     if (message.content.device === view.selfId) return;
     let changed = false;
+    let merged = false;
     for (const item of message.content.items) {
       if (item.kind !== 'drops') continue;
-      // The higher epoch wins: an older or replayed list never rolls a newer one back.
-      if (!dropsEpochNewer(item.epoch, stateStore.dropsEpoch(message.identityId))) continue;
-      await stateStore.adoptSiblingDrops(message.identityId, { epoch: item.epoch, dropUrls: item.dropUrls, retiring: item.retiring }, this.parts.now());
+      const ourEpoch = stateStore.dropsEpoch(message.identityId);
+      let adopt: { epoch: number; dropUrls: string[] } = { epoch: item.epoch, dropUrls: item.dropUrls };
+      if (item.epoch === ourEpoch) {
+        // The same epoch: both devices changed their drops at once (each took the next epoch of the
+        // same list). The higher device id wins; the other one (this device, when the sender's id is
+        // higher) merges both changes and announces the result at the next epoch, which the winner
+        // takes as newer. Identical lists (a replay, or the same change) change nothing.
+        const tie = this.mergeTie(message.identityId, item);
+        if (!tie || message.content.device < view.selfId) continue;
+        adopt = { epoch: (item.epoch + 1) & 0xffff, dropUrls: tie };
+        merged = true;
+      } else if (!dropsEpochNewer(item.epoch, ourEpoch)) {
+        // The higher epoch wins: an older or replayed list never rolls a newer one back.
+        continue;
+      }
+      await stateStore.adoptSiblingDrops(message.identityId, { epoch: adopt.epoch, dropUrls: adopt.dropUrls, retiring: item.retiring }, this.parts.now());
       const ours = new Map(stateStore.closedDrops(message.identityId).map((claim) => [claim.url, claim]));
       for (const claim of item.claims) {
         if (!item.dropUrls.includes(claim.url)) continue;
@@ -147,6 +161,25 @@ export class SiblingSync {
       changed = true;
     }
     if (changed) await this.parts.dropsChanged?.(message.identityId);
+    if (merged) await this.tellDrops(message.identityId);
+  }
+
+  /**
+   * Two lists of one epoch: null when they are the same (the listed drops, in order, and nothing the
+   * sibling retires that is listed here); else both changes in one list: the sibling's drops in its
+   * order, then ours it does not list, without any drop either side retires (removed or moved away
+   * from), at most MAX_DROPS_PER_IDENTITY.
+   */
+  private mergeTie(identityId: string, item: SyncDropsItem): string[] | null {
+    const { stateStore } = this.parts;
+    const ours = stateStore.identity(identityId).dropUrls;
+    const theirsRetiring = new Set(item.retiring.map((drop) => drop.url));
+    const same = ours.length === item.dropUrls.length && ours.every((url, at) => url === item.dropUrls[at]) && !ours.some((url) => theirsRetiring.has(url));
+    if (same) return null;
+    const oursRetiring = new Set(stateStore.retiredDropsOf(identityId, this.parts.now()).map((drop) => drop.url));
+    const merged = [...new Set([...item.dropUrls, ...ours])].filter((url) => !theirsRetiring.has(url) && !oursRetiring.has(url)).slice(0, MAX_DROPS_PER_IDENTITY);
+    // Never no drop at all (each side retired what the other listed): the sibling's list then.
+    return merged.length > 0 ? merged : [...item.dropUrls];
   }
 
   /** A chat text or file the outbox took for a contact: its text (or notice), time and receipt ids go to the siblings. */
