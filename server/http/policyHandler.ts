@@ -7,6 +7,13 @@
  * anyone can learn is only what a POST to the drop answers (401 Ticket required: the drop is closed),
  * never the owner key, the ticket keys or the quota. The owner key is one of the owner's per drop, so
  * it links no two drops either.
+ *
+ * An update whose `seq` is not above the stored one is refused 409 `{"error": "Policy is out of
+ * date", "seq": n}` with the stored `seq`: the owner's device may have missed the answer to an update
+ * the server took, or a sibling device of the owner's may have used that number, and without it the
+ * device could never send one the server takes. Only a policy the owner key signed gets this far, so
+ * nobody else learns the number (how many updates the drop had); clients that read only `error` see
+ * the answer they always saw.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidDropId } from '../../shared/protocol/dropId.js';
@@ -63,7 +70,7 @@ export function createPolicyHandler(deps: PolicyHandlerDeps) {
     if (current) {
       const fields = JSON.parse(current.json) as StoredPolicyFields;
       if (fields.owner !== policy.owner) return sendError(res, 403, 'Drop is claimed');
-      if (policy.seq <= current.seq) return sendError(res, 409, 'Policy is out of date');
+      if (policy.seq <= current.seq) return sendStale(res, current.seq);
     } else if (await store.newest({ dropId, since: { kind: 'all' }, notBeforeMs: 0 })) {
       // A drop that holds mail has readers who did not agree to a claim: whoever knows its ID could
       // otherwise shut its owner out. Owners claim a drop right after creating it.
@@ -86,9 +93,20 @@ export function createPolicyHandler(deps: PolicyHandlerDeps) {
     };
     const saved = await store.savePolicy(dropId, { seq: policy.seq, json: JSON.stringify(stored) }, current?.seq ?? 0, strikes);
     deps.policies.forget(dropId);
-    if (!saved) return sendError(res, 409, 'Policy is out of date');
+    if (!saved) {
+      // Another update of the drop was stored since this one was read: name the number it took.
+      const newer = await store.policy(dropId);
+      return newer ? sendStale(res, newer.seq) : sendError(res, 409, 'Policy is out of date');
+    }
     const answer = JSON.stringify({ seq: policy.seq, intro_per_day: Math.min(policy.intro_per_day, deps.introPerDay) });
     res.writeHead(200, { ...NO_STORE, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(answer)) });
+    res.end(answer);
+  }
+
+  /** 409 with the stored `seq`, so the owner can send the next update above it. */
+  function sendStale(res: ServerResponse, seq: number): void {
+    const answer = JSON.stringify({ error: 'Policy is out of date', seq });
+    res.writeHead(409, { ...NO_STORE, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(answer)) });
     res.end(answer);
   }
 

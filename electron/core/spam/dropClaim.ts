@@ -47,19 +47,25 @@ export type PolicyPost = (url: string, body: string) => Promise<{ status: number
 
 export type ClaimOutcome =
   | { ok: true; seq: number; introPerDay: number }
-  /** `claimed`: another key owns it; `stale`: a policy with this seq or higher exists; `notEmpty`: the drop holds mail; `unsupported`: an old server. */
-  | { ok: false; reason: 'claimed' | 'stale' | 'notEmpty' | 'unsupported' | 'refused'; status: number; error: string };
+  /**
+   * `claimed`: another key owns it; `stale`: a policy with this seq or higher exists (`currentSeq`: its
+   * seq, when the server names it); `notEmpty`: the drop holds mail; `unsupported`: an old server.
+   */
+  | { ok: false; reason: 'claimed' | 'stale' | 'notEmpty' | 'unsupported' | 'refused'; status: number; error: string; currentSeq?: number };
 
 /** Sends `policy` for the drop; a claim when `seq` is 1. */
 export async function sendPolicy(post: PolicyPost, dropUrl: string, policy: DropPolicy): Promise<ClaimOutcome> {
   const answer = await post(`${dropUrl}/policy`, JSON.stringify(policy));
   let error = '';
+  let currentSeq: number | undefined;
   try {
     const parsed = JSON.parse(answer.body) as { error?: unknown; seq?: unknown; intro_per_day?: unknown };
     if (answer.status === 200 && typeof parsed.seq === 'number' && typeof parsed.intro_per_day === 'number') {
       return { ok: true, seq: parsed.seq, introPerDay: parsed.intro_per_day };
     }
     error = typeof parsed.error === 'string' ? parsed.error : '';
+    // The stored policy's seq that a 409 names (policyHandler.ts); anything else is ignored.
+    if (Number.isSafeInteger(parsed.seq) && (parsed.seq as number) >= 1) currentSeq = parsed.seq as number;
   } catch {
     // Not JSON: an old server's 404 page, or a proxy's.
   }
@@ -69,7 +75,7 @@ export async function sendPolicy(post: PolicyPost, dropUrl: string, policy: Drop
     : answer.status === 409 && error === 'Only an empty drop can be claimed' ? 'notEmpty'
     : answer.status === 409 ? 'stale'
     : 'refused';
-  return { ok: false, reason, status: answer.status, error };
+  return { ok: false, reason, status: answer.status, error, ...(reason === 'stale' && currentSeq !== undefined ? { currentSeq } : {}) };
 }
 
 /** Builds and sends the first policy of a freshly created drop. */

@@ -5,11 +5,16 @@
  * signed policy update (seq + 1) and, once the server took it, forgets the contact's batches. A strike
  * the server did not take (offline, refused) stays pending and is sent again by the next flush (the
  * next revocation, or the next message the identity sends).
+ *
+ * A 409 "Policy is out of date" names the seq the server holds: the answer to an update it took was
+ * lost, or a sibling device of the identity used the number. The device records that seq and sends
+ * the same strikes again above it (a few times: a sibling may be updating at the same moment); strikes
+ * the server takes twice do no harm, its spent set holds each ticket once.
  */
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import type { StateStore } from '../state/stateStore.js';
 import { spamSecretOf } from './closedDrops.js';
-import { buildPolicy, sendPolicy, type PolicyPost } from './dropClaim.js';
+import { buildPolicy, sendPolicy, type ClaimOutcome, type PolicyPost } from './dropClaim.js';
 import { strikesFor } from './ticketBatches.js';
 
 /** Marks `contactKey` as to be revoked in every closed drop of the identity that handed it tickets; the number of such drops. */
@@ -35,6 +40,9 @@ export interface FlushOutcome {
   pending: number;
 }
 
+/** Times a strike list goes again above the seq a 409 named, before it counts as not taken this flush. */
+const STALE_RETRIES = 3;
+
 /** One flush at a time per state store: two flushes must not send the same seq. */
 const flushing = new WeakMap<StateStore, Promise<unknown>>();
 
@@ -52,8 +60,16 @@ export function flushRevocations(stateStore: StateStore, post: PolicyPost, ident
       let failed = false;
       for (const contact of claim.revoking) {
         for (const strikes of strikesFor(secret, dropId, claim.batches, contact, nowMs)) {
-          const policy = buildPolicy({ secret, dropUrl: claim.url, seq: seq + 1, keyIds: claim.keyIds, introPerDay: claim.introPerDay, strikes });
-          const answer = await sendPolicy(post, claim.url, policy).catch(() => null);
+          let answer: ClaimOutcome | null = null;
+          for (let attempt = 0; attempt <= STALE_RETRIES; attempt++) {
+            const policy = buildPolicy({ secret, dropUrl: claim.url, seq: seq + 1, keyIds: claim.keyIds, introPerDay: claim.introPerDay, strikes });
+            answer = await sendPolicy(post, claim.url, policy).catch(() => null);
+            if (answer?.ok !== false || answer.reason !== 'stale' || answer.currentSeq === undefined || answer.currentSeq < seq + 1) break;
+            // The server holds a newer policy than this device knew: go on above it, and remember it.
+            const learned = answer.currentSeq;
+            seq = learned;
+            await stateStore.updateClosedDrop(identityId, claim.url, (stored) => void (stored.seq = Math.max(stored.seq, learned)));
+          }
           if (!answer?.ok) {
             failed = true;
             break;
