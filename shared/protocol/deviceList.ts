@@ -14,8 +14,16 @@
  * renaming) takes the epoch after the highest it knows. "Higher epoch wins whole", the earlier rule,
  * dropped a device added on one device while another moved on by two epochs (test/devices).
  *
- * Bounds: at most 8 devices (the earliest added stay when a union holds more) and 8 tombstones (the
- * latest removals stay: a device removed nine removals ago could come back from a list that old).
+ * Bounds: at most 8 devices and 8 tombstones (the latest removals stay: a device removed nine removals
+ * ago could come back from a list that old). A union of more than 8 devices is no list at all
+ * (`DeviceListFull`): no device is ever dropped to make room. Dropping one by a rule on its fields
+ * (the earliest `added_day` stayed, formerly) let anyone holding the identity key push every honest
+ * device out with eight made-up ones "added" on day 0; the device holding the list keeps its own and
+ * raises the alarm instead (electron/core/devices/deviceStore.ts).
+ *
+ * Epochs are u16 serial numbers that wrap (as drops epochs do, RFC 1982): `b` is newer than `a` when it
+ * is ahead by less than half the circle. A counter that stopped at 0xffff would freeze the order: every
+ * later change would carry the same epoch and renames would stop winning.
  */
 import { z } from 'zod';
 import { bytesEqual, sha256Hex, toHex, utf8Decode, utf8Encode } from './encoding.js';
@@ -67,6 +75,25 @@ export const deviceListSchema = z.object({
 function invalid(message: string): ProtocolError {
   return new ProtocolError('invalid_message', message);
 }
+
+/** Two lists whose union holds more than MAX_DEVICES devices: not merged (see the top). */
+export class DeviceListFull extends ProtocolError {
+  constructor() {
+    super('invalid_message', `Together these device lists hold more than ${MAX_DEVICES} devices.`);
+  }
+}
+
+/** Whether epoch `a` is newer than `b` (u16 serial numbers that wrap: ahead by less than half the circle). */
+export function deviceEpochNewer(a: number, b: number): boolean {
+  const ahead = (a - b) & 0xffff;
+  return ahead > 0 && ahead < 0x8000;
+}
+
+/** The epoch after `epoch` (0xffff is followed by 0). */
+export const nextDeviceEpoch = (epoch: number): number => (epoch + 1) & 0xffff;
+
+/** The newer of two epochs; exactly half a circle apart neither is, and the larger number is taken (so the merge stays commutative). */
+const newerEpoch = (a: number, b: number): number => (deviceEpochNewer(a, b) ? a : deviceEpochNewer(b, a) ? b : Math.max(a, b));
 
 const HEX16 = /^[0-9a-f]{16}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -183,26 +210,43 @@ export async function deviceListHash(list: DeviceList): Promise<string> {
 export function mergeDeviceLists(a: DeviceList, b: DeviceList): Required<DeviceList> {
   const x = normalizeDeviceList(a);
   const y = normalizeDeviceList(b);
+  const epoch = newerEpoch(x.epoch, y.epoch);
   const tombstones = new Map<string, number>();
-  for (const tombstone of [...x.removed, ...y.removed]) tombstones.set(tombstone.deviceId, Math.max(tombstone.epoch, tombstones.get(tombstone.deviceId) ?? 0));
-  // The latest removals stay when there are more than the bound.
+  for (const tombstone of [...x.removed, ...y.removed]) {
+    const known = tombstones.get(tombstone.deviceId);
+    tombstones.set(tombstone.deviceId, known === undefined ? tombstone.epoch : newerEpoch(known, tombstone.epoch));
+  }
+  // The latest removals stay when there are more than the bound: the fewest epochs back from the list's.
+  const age = (tombstone: Tombstone): number => (epoch - tombstone.epoch) & 0xffff;
   const removed = [...tombstones.entries()]
-    .map(([deviceId, epoch]) => ({ deviceId, epoch }))
-    .sort((p, q) => q.epoch - p.epoch || byId(p, q))
+    .map(([deviceId, removedEpoch]) => ({ deviceId, epoch: removedEpoch }))
+    .sort((p, q) => age(p) - age(q) || byId(p, q))
     .slice(0, MAX_TOMBSTONES);
   const gone = new Set(removed.map((tombstone) => tombstone.deviceId));
   const records = new Map<string, DeviceRecord>();
   for (const device of [...x.devices, ...y.devices]) {
     if (gone.has(device.deviceId)) continue;
     const known = records.get(device.deviceId);
-    if (!known || recordKey(device) > recordKey(known)) records.set(device.deviceId, device);
+    if (!known || recordWins(device, known)) records.set(device.deviceId, device);
   }
-  const devices = [...records.values()].sort((p, q) => p.addedDay - q.addedDay || byId(p, q)).slice(0, MAX_DEVICES);
-  if (devices.length === 0) throw invalid('Merging two device lists removed every device.');
-  return normalizeDeviceList({ epoch: Math.max(x.epoch, y.epoch), devices, removed });
+  if (records.size > MAX_DEVICES) throw new DeviceListFull();
+  if (records.size === 0) throw invalid('Merging two device lists removed every device.');
+  return normalizeDeviceList({ epoch, devices: [...records.values()], removed });
 }
 
-/** Which of two records of one device wins: the one named last, then the later encoding. */
+/**
+ * Whether record `a` of a device wins over record `b` of the same device: the one named last (wrapping
+ * epochs), then the later encoding. Only ever two records meet (one per list), so the comparison needs
+ * no total order.
+ */
+function recordWins(a: DeviceRecord, b: DeviceRecord): boolean {
+  const p = a.nameEpoch ?? 0;
+  const q = b.nameEpoch ?? 0;
+  if (deviceEpochNewer(p, q)) return true;
+  if (deviceEpochNewer(q, p)) return false;
+  return recordKey(a) > recordKey(b);
+}
+
 function recordKey(device: DeviceRecord): string {
   return `${String(device.nameEpoch ?? 0).padStart(5, '0')} ${device.prekey} ${String(device.addedDay).padStart(5, '0')} ${device.name}`;
 }
@@ -213,9 +257,10 @@ function recordKey(device: DeviceRecord): string {
  */
 export function changedDeviceList(current: DeviceList, devices: DeviceRecord[], removedIds: readonly string[] = []): Required<DeviceList> {
   const base = normalizeDeviceList(current);
-  const epoch = Math.min(0xffff, base.epoch + 1);
+  const epoch = nextDeviceEpoch(base.epoch);
+  const age = (tombstone: Tombstone): number => (epoch - tombstone.epoch) & 0xffff;
   const removed = [...base.removed.filter((t) => !removedIds.includes(t.deviceId)), ...removedIds.map((deviceId) => ({ deviceId, epoch }))]
-    .sort((p, q) => q.epoch - p.epoch || byId(p, q))
+    .sort((p, q) => age(p) - age(q) || byId(p, q))
     .slice(0, MAX_TOMBSTONES);
   const gone = new Set(removedIds);
   return normalizeDeviceList({ epoch, devices: devices.filter((device) => !gone.has(device.deviceId)), removed });
@@ -237,5 +282,5 @@ export async function judgeContactView(
   const unknown = theirs.devices.map((device) => device.deviceId).filter((id) => !ever.has(id));
   if (unknown.length > 0) return { verdict: 'alarm', unknown };
   if ((await deviceListHash(theirs)) === (await deviceListHash(current))) return { verdict: 'same', unknown };
-  return { verdict: theirs.epoch < current.epoch ? 'behind' : 'ahead', unknown };
+  return { verdict: deviceEpochNewer(current.epoch, theirs.epoch) ? 'behind' : 'ahead', unknown };
 }

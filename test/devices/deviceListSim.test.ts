@@ -24,7 +24,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DeviceList, type DeviceRecord, changedDeviceList, deviceListHash, judgeContactView, mergeDeviceLists } from '../../shared/protocol/deviceList.js';
+import { type DeviceList, type DeviceRecord, DeviceListFull, changedDeviceList, deviceListHash, judgeContactView, mergeDeviceLists } from '../../shared/protocol/deviceList.js';
 
 const HONEST = 3;
 const CONTACT_DEVICES = 3;
@@ -53,6 +53,8 @@ interface Device {
   alarm: { unknown: string[] } | null;
   /** The contact messages whose check ended in the alarm. */
   alarmCauses: number[];
+  /** A sibling's list would have made more than eight devices: not merged (the engine raises the alarm). */
+  full: boolean;
 }
 
 type Command =
@@ -83,7 +85,7 @@ class Simulation {
   attackerId: string | null = null;
 
   constructor(initial: DeviceList) {
-    this.devices = Array.from({ length: HONEST }, () => ({ list: initial, hashes: new Set(), earlier: [], checks: new Map(), asked: new Set(), alarm: null, alarmCauses: [] }));
+    this.devices = Array.from({ length: HONEST }, () => ({ list: initial, hashes: new Set(), earlier: [], checks: new Map(), asked: new Set(), alarm: null, alarmCauses: [], full: false }));
     this.views = Array.from({ length: CONTACT_DEVICES }, () => initial);
     this.usedViews = Array.from({ length: CONTACT_DEVICES }, () => new Map());
   }
@@ -166,7 +168,13 @@ class Simulation {
       case 'sibList':
       case 'sibAnswer': {
         const device = this.devices[message.to]!;
-        const merged = mergeDeviceLists(device.list, message.list);
+        const merged = mergeOrKeep(device.list, message.list);
+        if (!merged) {
+          // More than eight devices together: the device keeps its list (the engine raises the alarm).
+          device.full = true;
+          if (message.kind === 'sibAnswer') await this.answered(message.to, message.check, [message.list, ...message.history]);
+          return;
+        }
         await this.adopt(message.to, merged);
         // Knowing more than the sender: tell it (and the others), so every sibling converges.
         if (message.kind === 'sibList' && (await deviceListHash(merged)) !== (await deviceListHash(message.list))) this.broadcast(message.to, merged);
@@ -174,7 +182,8 @@ class Simulation {
         return;
       }
       case 'toContact':
-        this.views[message.to] = mergeDeviceLists(this.views[message.to]!, message.list);
+        // A contact keeps its view when the union would hold more than eight devices.
+        this.views[message.to] = mergeOrKeep(this.views[message.to]!, message.list) ?? this.views[message.to]!;
         return;
       case 'contactMsg': {
         const device = this.devices[message.to]!;
@@ -228,6 +237,16 @@ class Simulation {
       if (steps > 100_000) throw new Error('the simulation does not settle');
       await this.deliver(this.pool.splice(Math.floor(random() * this.pool.length), 1)[0]!);
     }
+  }
+}
+
+/** The merge, or null when together the lists hold more than eight devices (never merged, see deviceList.ts). */
+function mergeOrKeep(a: DeviceList, b: DeviceList): DeviceList | null {
+  try {
+    return mergeDeviceLists(a, b);
+  } catch (err) {
+    if (err instanceof DeviceListFull) return null;
+    throw err;
   }
 }
 

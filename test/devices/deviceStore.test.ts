@@ -43,19 +43,19 @@ describe('device store', () => {
     const mine = await store.list('id-1');
     // A sibling added device 1: ours grows, the sender knew everything.
     const withOne = changedDeviceList(mine, [...mine.devices, other(1)]);
-    expect(await store.adopt('id-1', withOne)).toEqual({ changed: true, senderBehind: false, selfRemoved: false });
+    expect(await store.adopt('id-1', withOne)).toEqual({ changed: true, senderBehind: false, selfRemoved: false, alarm: false });
     // The same again: nothing changes.
-    expect(await store.adopt('id-1', withOne)).toEqual({ changed: false, senderBehind: false, selfRemoved: false });
+    expect(await store.adopt('id-1', withOne)).toEqual({ changed: false, senderBehind: false, selfRemoved: false, alarm: false });
     // A sibling that added device 2 without knowing device 1: both end with both; it is behind.
     const withTwo = changedDeviceList(mine, [...mine.devices, other(2)]);
-    expect(await store.adopt('id-1', withTwo)).toEqual({ changed: true, senderBehind: true, selfRemoved: false });
+    expect(await store.adopt('id-1', withTwo)).toEqual({ changed: true, senderBehind: true, selfRemoved: false, alarm: false });
     expect((await store.list('id-1')).devices.map((d) => d.deviceId).sort()).toEqual([first.selfId, other(1).deviceId, other(2).deviceId].sort());
     // Earlier lists are kept: a contact echoing one of them is only behind.
     expect((await store.knownHashes('id-1')).has(first.hash)).toBe(true);
     // A sibling removed this device: recorded once, with the time.
     const current = await store.list('id-1');
     const withoutMe = changedDeviceList(current, current.devices, [first.selfId]);
-    expect(await store.adopt('id-1', withoutMe)).toEqual({ changed: true, senderBehind: false, selfRemoved: true });
+    expect(await store.adopt('id-1', withoutMe)).toEqual({ changed: true, senderBehind: false, selfRemoved: true, alarm: false });
     const after = await store.view('id-1');
     expect(after.removedAt).toBe(NOW);
     expect(after.removed.map((t) => t.deviceId)).toEqual([first.selfId]);

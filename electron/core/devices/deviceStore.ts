@@ -14,10 +14,23 @@
  * Every DeviceStore of one data directory shares one copy of the file (the device handlers, sibling
  * sync and the announcements each hold one): two copies would each write what the other did not see.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type DeviceList, type DeviceRecord, type Tombstone, MAX_DEVICES, changedDeviceList, deviceListHash, deviceListSchema, mergeDeviceLists, normalizeDeviceList } from '../../../shared/protocol/deviceList.js';
+import {
+  type DeviceList,
+  type DeviceRecord,
+  type Tombstone,
+  DeviceListFull,
+  MAX_DEVICES,
+  changedDeviceList,
+  deviceListHash,
+  deviceListSchema,
+  mergeDeviceLists,
+  nextDeviceEpoch,
+  normalizeDeviceList,
+} from '../../../shared/protocol/deviceList.js';
 import { cleanDeviceName } from '../../../shared/protocol/deviceLink.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { writeFileAtomic } from '../state/atomicFile.js';
@@ -38,7 +51,7 @@ const listSchema = deviceListSchema;
 const entrySchema = z.object({
   list: listSchema,
   selfId: z.string(),
-  /** This device's prekey's private half, 64 hex (for per-device sessions, not used yet). */
+  /** This device's prekey's private half, 64 hex: opens Init PDUs addressed to this device (per-device sessions). */
   selfPrekeyPrivate: z.string(),
   /** Earlier lists of this identity, newest last. */
   earlier: z.array(listSchema),
@@ -46,7 +59,7 @@ const entrySchema = z.object({
   alarms: z.array(z.object({ contact: z.string(), unknown: z.array(z.string()), at: z.number() })).optional(),
   /** Device id → when something it sent was last read here (ms). */
   lastSeen: z.record(z.string(), z.number()).optional(),
-  /** When a list without this device arrived (another device removed it): it sends nothing since. */
+  /** When a list with this device's tombstone arrived (another device removed it): it sends nothing since. */
   removedAt: z.number().optional(),
 });
 type Entry = z.infer<typeof entrySchema>;
@@ -118,14 +131,15 @@ export class DeviceStore {
 
   /** Records an alarm (the same contact and devices once). True when it is new. */
   async raiseAlarm(identityId: string, contact: string, unknown: readonly string[]): Promise<boolean> {
-    return this.changing(async () => {
-      const entry = await this.entry(identityId);
-      const alarms = entry.alarms ?? [];
-      const sorted = [...unknown].sort();
-      if (alarms.some((alarm) => alarm.contact === contact && sorted.every((id) => alarm.unknown.includes(id)))) return false;
-      await this.write(identityId, { ...entry, alarms: [...alarms, { contact, unknown: sorted, at: this.now() }].slice(-KEPT_ALARMS) });
-      return true;
-    });
+    return this.changing(async () => this.addAlarm(identityId, await this.entry(identityId), contact, unknown));
+  }
+
+  private async addAlarm(identityId: string, entry: Entry, contact: string, unknown: readonly string[]): Promise<boolean> {
+    const alarms = entry.alarms ?? [];
+    const sorted = [...unknown].sort();
+    if (alarms.some((alarm) => alarm.contact === contact && sorted.every((id) => alarm.unknown.includes(id)))) return false;
+    await this.write(identityId, { ...entry, alarms: [...alarms, { contact, unknown: sorted, at: this.now() }].slice(-KEPT_ALARMS) });
+    return true;
   }
 
   /** Forgets the alarms (the user read them and acted: removed the device, or moved to a new identity). */
@@ -145,6 +159,32 @@ export class DeviceStore {
       if ((lastSeen[deviceId] ?? 0) + SEEN_STEP_MS > at) return;
       await this.write(identityId, { ...entry, lastSeen: { ...lastSeen, [deviceId]: at } });
     });
+  }
+
+  /**
+   * This device's id and prekey pair and the identity's list, without waiting (the version-1 sessions
+   * need them while opening a batch): null when the identity has no list here yet (one device, as
+   * before device lists; `view` makes one). Reads the file once if no store of this directory read it
+   * yet.
+   */
+  selfSync(identityId: string): { selfId: string; prekey: string; prekeyPrivate: string; list: DeviceList } | null {
+    if (!this.shared.sealed) {
+      try {
+        this.shared.sealed = fileSchema.parse(JSON.parse(readFileSync(join(this.dataDir, FILE_NAME), 'utf8'))).identities;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+        this.shared.sealed = {};
+      }
+    }
+    const sealed = this.shared.sealed[identityId];
+    const opened = sealed ? this.stateStore.openSession(identityId, SEAL_ID, sealed) : null;
+    if (!opened) return null;
+    const parsed = entrySchema.safeParse(JSON.parse(Buffer.from(opened).toString('utf8')));
+    if (!parsed.success) return null;
+    const entry = parsed.data;
+    const self = entry.list.devices.find((device) => device.deviceId === entry.selfId);
+    if (!self) return null; // removed from the list: no device of it any more
+    return { selfId: entry.selfId, prekey: self.prekey, prekeyPrivate: entry.selfPrekeyPrivate, list: entry.list };
   }
 
   /** A fresh record for this device (a joining device makes it before it has the identity). */
@@ -168,7 +208,7 @@ export class DeviceStore {
       if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
       const clean = cleanDeviceName(name);
       if (clean === '') throw new ApiFailure('bad_input', 'Give the device a name.');
-      const nameEpoch = Math.min(0xffff, entry.list.epoch + 1);
+      const nameEpoch = nextDeviceEpoch(entry.list.epoch);
       const devices = entry.list.devices.map((device) => (device.deviceId === deviceId ? { ...device, name: clean, nameEpoch } : device));
       await this.write(identityId, this.next(entry, changedDeviceList(entry.list, devices)));
       return this.view(identityId);
@@ -203,22 +243,41 @@ export class DeviceStore {
   /**
    * Takes a list a sibling sent or a link carried: merged with ours (PROTOCOL-V1.md 5c, the join of
    * shared/protocol/deviceList.ts). Answers what changed here: whether our list changed, whether the
-   * sender's list lacks something ours has (tell it back), and whether this device is no longer in it
-   * (another device removed it).
+   * sender's list lacks something ours has (tell it back), whether a tombstone in it names this device
+   * (another device removed it), and whether it raised a new alarm.
+   *
+   * A list whose union with ours holds more than MAX_DEVICES devices is not taken: ours stays whole and
+   * the alarm names the sender's devices ours lacks (a list sealed with our key that would crowd our
+   * devices out is what a thief of the key sends; two siblings adding the eighth and ninth device at
+   * once is the honest case, and the user sorts it out by removing one).
    */
-  async adopt(identityId: string, list: DeviceList, self?: { record: DeviceRecord; prekeyPrivate: string }): Promise<{ changed: boolean; senderBehind: boolean; selfRemoved: boolean }> {
+  async adopt(
+    identityId: string,
+    list: DeviceList,
+    self?: { record: DeviceRecord; prekeyPrivate: string },
+  ): Promise<{ changed: boolean; senderBehind: boolean; selfRemoved: boolean; alarm: boolean }> {
     return this.changing(async () => {
       const normalized = normalizeDeviceList(list);
       const current = await this.entryOrNull(identityId);
       if (!current) {
         await this.write(identityId, { list: normalized, selfId: self!.record.deviceId, selfPrekeyPrivate: self!.prekeyPrivate, earlier: [] });
-        return { changed: true, senderBehind: false, selfRemoved: false };
+        return { changed: true, senderBehind: false, selfRemoved: false, alarm: false };
       }
-      const merged = mergeDeviceLists(current.list, normalized);
+      let merged: Required<DeviceList>;
+      try {
+        merged = mergeDeviceLists(current.list, normalized);
+      } catch (err) {
+        if (!(err instanceof DeviceListFull)) throw err;
+        const ours = new Set(current.list.devices.map((device) => device.deviceId));
+        const unknown = normalized.devices.map((device) => device.deviceId).filter((id) => !ours.has(id));
+        const alarm = await this.addAlarm(identityId, current, this.stateStore.identity(identityId).publicKey, unknown);
+        return { changed: false, senderBehind: false, selfRemoved: false, alarm };
+      }
       const mergedHash = await deviceListHash(merged);
       const changed = mergedHash !== (await deviceListHash(current.list));
       const senderBehind = mergedHash !== (await deviceListHash(normalized));
-      const selfRemoved = !merged.devices.some((device) => device.deviceId === current.selfId);
+      // Only a tombstone removes this device: a list that merely lacks it (made before it joined) does not.
+      const selfRemoved = merged.removed.some((tombstone) => tombstone.deviceId === current.selfId);
       if (changed) {
         await this.write(identityId, {
           ...current,
@@ -227,7 +286,7 @@ export class DeviceStore {
           ...(selfRemoved && current.removedAt === undefined ? { removedAt: this.now() } : {}),
         });
       }
-      return { changed, senderBehind, selfRemoved };
+      return { changed, senderBehind, selfRemoved, alarm: false };
     });
   }
 
