@@ -165,6 +165,32 @@ describe('identity rotation reaches contacts', () => {
   });
 });
 
+describe('the old key after a rotation', () => {
+  it('is still read after a restart, and no longer once its 7 days of grace are over', async () => {
+    let ahead = 0;
+    const clock = { now: () => Date.now() + ahead };
+    let erinEngine = await startTestEngine({ protocolV1: true, clock });
+    engines.push(erinEngine);
+    const erin = await erinEngine.call('identities/create', { alias: 'erin', serverUrl: server.url });
+    const { publicKey: renewed } = await erinEngine.call('devices/rotateKey', { identityId: erin.id, contacts: [] });
+    await erinEngine.close();
+    erinEngine = await startTestEngine({ protocolV1: true, clock, dataDir: erinEngine.dataDir });
+    engines.push(erinEngine);
+    expect((await identityOf(erinEngine, erin.id)).publicKey).toBe(renewed);
+
+    const client = new DropClient({ dispatcher, timeoutMs: 5000 });
+    const stranger = generateKeyPair();
+    const post = async (to: string, text: string) => client.post(erin.dropUrls[0]!, await box(stranger, to, 'box_message', JSON.stringify({ msg: text })));
+    await post(erin.publicKey, 'old key, day 0');
+    await until(erinEngine, () => messagesOf(erinEngine).find((m) => m.text === 'old key, day 0'), 'the old key is read after a restart');
+    ahead = 8 * 24 * 3600_000;
+    await post(erin.publicKey, 'old key, day 8');
+    await post(renewed, 'new key, day 8');
+    await until(erinEngine, () => messagesOf(erinEngine).find((m) => m.text === 'new key, day 8'), 'the new key is read');
+    expect(messagesOf(erinEngine).some((m) => m.text === 'old key, day 8')).toBe(false);
+  });
+});
+
 describe('identity rotation reaches sibling devices, not the removed one', () => {
   it('the laptop gets the new key sealed to its device prekey; the removed device reads the same drops and keeps the old key', async () => {
     const [d1, d2, d3] = [await engine(), await engine(), await engine()];
