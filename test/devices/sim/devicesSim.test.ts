@@ -19,7 +19,7 @@ const TEST_RUN: Omit<DeviceSimOptions, 'seed'> = {
   session: { onlineMs: [6 * HOUR_MS, 30 * HOUR_MS], offlineMs: [6 * HOUR_MS, 48 * HOUR_MS] },
   awayAt: 2 * DAY_MS,
   awayMs: 40 * DAY_MS,
-  crashesPerDay: 0.25,
+  crashesPerDay: 0.15,
   attackAt: 4 * DAY_MS,
 };
 

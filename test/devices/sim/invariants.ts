@@ -28,7 +28,7 @@ export interface DeviceSimReport {
     /** Which measure the removal check took: the contacts' device lists (interim, version 0) or per-device sessions. */
     removalMeasure: 'device lists (interim: version 0 to a linked identity)' | 'per-device sessions';
     /** Per (device, contact): messages with the attacker's echo stored before the alarm showed, and slots to the alarm. */
-    alarms: { device: string; contact: string; before: number; slots: number | null; named: boolean }[];
+    alarms: { device: string; contact: string; before: number; slots: number | null; named: boolean; how: 'alarm' | 'removal from a sibling' | 'never' }[];
     /** Chain positions (Session PDU tags) seen with two different PDUs. */
     reusedTags: number;
     sessionPdus: number;
@@ -162,20 +162,25 @@ export function checkRun(record: SimRecord): DeviceSimReport {
   // 5. The injected device: every honest device that stored a message from a contact echoing a list
   // Alice never had (the contact merged the attacker's device) shows an alarm naming the attacker's
   // device, with at most one such message of each contact stored before it. The alarm names the
-  // contact whose view answered first; once the user removed the device (a tombstone), a later view
-  // naming it raises nothing new, so detection is per device, counted per contact.
+  // contact whose view answered first. A device that learnt the removal from a sibling first (the
+  // user acted on another device's alarm: the tombstone is in its list) has nothing left to detect:
+  // a view naming a removed device raises no alarm. So a device counts as detecting at the first
+  // step it shows the alarm or holds the list with the removal, whichever comes first.
   const alarms: DeviceSimReport['figures']['alarms'] = [];
   const attack = record.attack;
   if (attack) {
     for (const device of devicesOf('alice')) {
-      const detected = record.steps.find((s) => s.step >= attack.step && (s.alarmDevices[device] ?? []).includes(attack.deviceId));
+      const detected = record.steps.find(
+        (s) => s.step >= attack.step && ((s.alarmDevices[device] ?? []).includes(attack.deviceId) || (removal !== null && s.step >= removal.step && s.hashes[device] === removal.hash)),
+      );
       for (const contact of CONTACTS_OF_ALICE) {
         const key = ids[contact].publicKey;
         const foreign = fromContacts.filter((a) => a.device === device && a.from === key && a.step >= attack.step && a.text !== null && a.echo !== undefined && !honest.has(a.echo));
         if (foreign.length === 0) continue;
         const before = new Set(foreign.filter((a) => !detected || a.step < detected.step).map((a) => a.text)).size;
         const named = record.steps.some((s) => (s.alarms[device] ?? []).includes(key));
-        alarms.push({ device, contact, before, slots: detected ? Math.max(0, detected.step - foreign[0]!.step) : null, named });
+        const how = !detected ? 'never' : (detected.alarmDevices[device] ?? []).includes(attack.deviceId) ? 'alarm' : 'removal from a sibling';
+        alarms.push({ device, contact, before, slots: detected ? Math.max(0, detected.step - foreign[0]!.step) : null, named, how });
         if (!detected || before > 1) {
           violations.push({
             invariant: 'the injected device is detected within one incoming message',
@@ -224,7 +229,7 @@ export function formatReport(report: DeviceSimReport): string {
     `seed ${report.seed}: ${f.written} texts written, ${f.crashes} crashes, ${report.violations.length === 0 ? 'every invariant holds' : `${report.violations.length} violation(s)`}`,
     `  device lists: converged ${f.listConvergenceSlots ?? 'never'} slot(s) after everyone was online; a removal reached every running device of Alice in ${f.removalSlots ?? '-'} slot(s)`,
     `  removal acknowledged by contacts after (slots): ${Object.entries(f.removalAcked).map(([c, s]) => `${c} ${s ?? '-'}`).join(', ') || '-'}; measured: ${f.removalMeasure}; texts after the acknowledgement the stolen key still opens: ${f.afterAckReadableByStolenKey}`,
-    `  alarm (device, contact: messages before it, slots): ${f.alarms.map((a) => `${a.device}/${a.contact}: ${a.before}, ${a.slots ?? 'never'}${a.named ? '' : ' (alarm names another contact)'}`).join('; ') || 'no contact echoed the attacker'}`,
+    `  detection (device/contact: texts with the attacker's echo before it, slots, how): ${f.alarms.map((a) => `${a.device}/${a.contact}: ${a.before}, ${a.slots ?? 'never'} (${a.how}${a.how === 'alarm' && !a.named ? ', naming another contact' : ''})`).join('; ') || 'no contact echoed the attacker'}`,
     `  ratchet: ${f.sessionPdus} distinct tags posted, ${f.reusedTags} reused`,
     `  40 days away: ${f.history.shownAtEnd} of ${f.history.writtenWhileAway} texts of the absence shown at the end (${f.history.catchUps} catch-up request(s))`,
     `  rows per conversation: ${Object.entries(f.rows).map(([d, c]) => `${d} {${Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ')}}`).join(' ')}`,
