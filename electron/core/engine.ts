@@ -252,7 +252,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           receiver,
           now,
           keyPair: (identityId) => stateStore.keyPair(identityId),
-          post: (dropUrls, pdu): Promise<void> => sender.postOwn(dropUrls, pdu),
+          post: (dropUrls, pdu, to): Promise<void> => sender.postOwn(dropUrls, pdu, to),
           pingDelayMs: options.timing?.pingDelayMs,
           pingsWanted: () => stateStore.settings().sendReceipts,
           devlistEcho: (identityId, peerHex) => deviceNews?.echoFor(identityId, peerHex),
@@ -260,7 +260,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : undefined,
   });
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
-  const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, post: (dropUrls, pdu) => sender.postOwn(dropUrls, pdu), emit, now, logger: createLogger('devices') });
+  const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, post: (dropUrls, pdu, to) => sender.postOwn(dropUrls, pdu, to), emit, now, logger: createLogger('devices') });
   deviceNews = devices;
   const sync = new SiblingSync({
     stateStore,

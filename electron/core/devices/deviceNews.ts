@@ -65,8 +65,8 @@ export interface DeviceNewsParts {
   stateStore: StateStore;
   sessions: SessionStore;
   pool: Pick<CryptoPool, 'seal'>;
-  /** Posts a PDU the engine made by itself (the outbox's `postOwn`). */
-  post(dropUrls: readonly string[], pdu: Uint8Array): Promise<void>;
+  /** Posts a PDU the engine made by itself from `to.identityId` to `to.contactKey` (the outbox's `postOwn`). */
+  post(dropUrls: readonly string[], pdu: Uint8Array, to: { identityId: string; contactKey: string }): Promise<void>;
   emit: EventSink;
   now(): number;
   logger: Logger;
@@ -326,7 +326,7 @@ export class DeviceNews {
     });
     if (json.length !== PAYLOAD_LENGTH) throw new Error('a device list message has the wrong size');
     const pdu = await pool.seal(stateStore.keyPair(identityId), Buffer.from(recipientHex, 'hex'), json);
-    await post(dropUrls, pdu);
+    await post(dropUrls, pdu, { identityId, contactKey: recipientHex });
   }
 
   private warn(what: string, err: unknown): void {

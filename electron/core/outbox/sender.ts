@@ -417,18 +417,18 @@ export class Sender {
 
   /** Stops every job; unfinished messages stay resumable by re-sending their localId. */
   /**
-   * Posts a PDU the engine made by itself (a version-1 PING) with the receipts' retry policy: best
-   * effort, tracked like a receipt so closing waits for it.
+   * Posts a PDU the engine made by itself (a version-1 PING, DROPS_REQ, device news, an answer to a
+   * stale prekey) from `to.identityId` to the contact `to.contactKey`, with the receipts' retry
+   * policy: best effort, tracked like a receipt so closing waits for it.
    */
-  postOwn(dropUrls: readonly string[], pdu: Uint8Array): Promise<void> {
+  postOwn(dropUrls: readonly string[], pdu: Uint8Array, to?: { identityId: string; contactKey: string }): Promise<void> {
     const signal = this.closing.signal;
-    // A PING to a closed drop goes with a ticket of the wallet for that drop when there is one (the
-    // drop is the contact's, so any of our identities' tickets for it will do): else it would spend
-    // one of the drop's daily introductions, and a stamp.
-    const post = (url: string, bytes: Uint8Array) => {
-      const holder = this.options.stateStore.locked ? undefined : this.options.stateStore.walletHolders(url)[0];
-      return this.postOne(url, bytes, signal, undefined, holder ? this.walletFor(holder.identityId, holder.contactKey, url) : undefined, holder ? this.forgetterFor(holder.identityId, holder.contactKey, url) : undefined);
-    };
+    // A PDU to a contact's closed drop goes with a ticket that contact handed the identity it comes
+    // from, else it would spend one of the drop's daily introductions, and a stamp. Only that pair's
+    // tickets: one the contact handed another identity of ours would show the contact (whose server
+    // sees its tickets spent) that the two identities are one. Without `to`: as a stranger.
+    const post = (url: string, bytes: Uint8Array) =>
+      this.postOne(url, bytes, signal, undefined, to ? this.walletFor(to.identityId, to.contactKey, url) : undefined, to ? this.forgetterFor(to.identityId, to.contactKey, url) : undefined);
     const task: Promise<void> = postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal })
       .then(() => undefined)
       .catch((err: unknown) => this.options.logger.warn('own message not posted', { error: err instanceof Error ? err.message : 'unknown' }))

@@ -73,8 +73,11 @@ export interface SessionSenderOptions {
   now(): number;
   /** The identity's key pair (PINGs are sealed without a request that brings it). */
   keyPair(identityId: string): KeyPair;
-  /** Posts a PDU the engine made by itself (PINGs, RESET notes, answers to stale prekeys, re-sent Init bodies). */
-  post(dropUrls: readonly string[], pdu: Uint8Array): Promise<void>;
+  /**
+   * Posts a PDU the engine made by itself (PINGs, RESET notes, answers to stale prekeys, re-sent Init
+   * bodies) from `to.identityId` to the contact `to.contactKey`: only that pair's tickets are used.
+   */
+  post(dropUrls: readonly string[], pdu: Uint8Array, to: { identityId: string; contactKey: string }): Promise<void>;
   /** How long after a received message a PING waits for a reply of ours (default 30-120 s). */
   pingDelayMs?: { min: number; max: number } | undefined;
   /**
@@ -196,7 +199,7 @@ export class SessionSender {
     const dropUrls = sessions.peer(identityId, peerHex).dropUrls;
     if (!dropUrls || dropUrls.length === 0) return; // the UI never wrote to them: nowhere we were told to write
     const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], 1, false);
-    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0]);
+    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0], { identityId, contactKey: peerHex });
   }
 
   /**
@@ -224,7 +227,7 @@ export class SessionSender {
     const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [{ type: MessageType.DROPS_REQ }], 1, false);
     if (sealed.kind !== 'v1' || !sealed.pdus[0]?.[0]) return;
     await sessions.setPeer(identityId, peerHex, { dropsAskedAt: now() });
-    await this.options.post(dropUrls, sealed.pdus[0][0]);
+    await this.options.post(dropUrls, sealed.pdus[0][0], { identityId, contactKey: peerHex });
   }
 
   /**
@@ -257,7 +260,7 @@ export class SessionSender {
       false,
       true,
     );
-    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0]);
+    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0], { identityId, contactKey: peerHex });
   }
 
   /**
@@ -413,7 +416,7 @@ export class SessionSender {
       if (Object.keys(patch).length > 0) await sessions.setPeer(identityId, peerHex, patch, generation);
       if (reset && isNew) receiver.changed(identityId);
       const dropUrls = sessions.peer(identityId, peerHex).dropUrls ?? [];
-      if (note && dropUrls.length > 0) void this.options.post(dropUrls, note).catch(() => undefined);
+      if (note && dropUrls.length > 0) void this.options.post(dropUrls, note, { identityId, contactKey: peerHex }).catch(() => undefined);
       return { kind: 'v1', pdus, refs };
     });
   }
@@ -457,7 +460,7 @@ export class SessionSender {
       await sessions.commit(identityId, [sealed.state]);
       receiver.sent(identityId, sealed.state);
       await sessions.setPeer(identityId, peerHex, { staleAnsweredAt: at, ...activationPatch(sessions, identityId, peerHex, sealed.state.id, at) });
-      void this.options.post(dropUrls, sealed.pdu).catch(() => undefined);
+      void this.options.post(dropUrls, sealed.pdu, { identityId, contactKey: peerHex }).catch(() => undefined);
     });
   }
 
@@ -488,7 +491,7 @@ export class SessionSender {
       await sessions.setPeer(identityId, peerHex, { unanswered: (peer.unanswered ?? []).filter((entry) => !sessionIds.includes(entry.sessionId)) });
       return { dropUrls, pdus };
     });
-    for (const pdu of pdus) await this.options.post(dropUrls, pdu).catch(() => undefined);
+    for (const pdu of pdus) await this.options.post(dropUrls, pdu, { identityId, contactKey: peerHex }).catch(() => undefined);
   }
 }
 
