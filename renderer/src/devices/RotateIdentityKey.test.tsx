@@ -15,6 +15,7 @@ import type { ContactRecord, ContactStatus } from '../db/records.js';
 import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { useSession } from '../stores/sessionStore.js';
 import { ROTATE_EXPLAINED, RotateIdentityKey } from './RotateIdentityKey.js';
+import { ownRotationLine } from './keyRotation.js';
 
 const me: IdentitySummary = { id: 'rotate-me', alias: 'Alice', publicKey: 'a1'.repeat(32), dropUrls: ['https://drop.example/a'], dropBits: 256, createdAt: 1 };
 const list = (over: Partial<DeviceListStatus> = {}): DeviceListStatus => ({
@@ -62,6 +63,8 @@ afterEach(async () => {
   root = null;
   host.remove();
   await database().contacts.where('identityId').equals(me.id).delete();
+  await database().messages.where('[identityId+contactKey+sortAt]').between([me.id, '', -Infinity], [me.id, '\uffff', Infinity]).delete();
+  await database().conversations.where('[identityId+lastMessageAt]').between([me.id, -Infinity], [me.id, Infinity]).delete();
   await deleteTestDatabases();
 });
 
@@ -89,6 +92,10 @@ describe('replacing the identity key', () => {
     const sent = calls.find((c) => c.channel === 'devices/rotateKey')!.request as { identityId: string; contacts: { publicKey: string }[] };
     expect(sent.identityId).toBe(me.id);
     expect(sent.contacts.map((c) => c.publicKey).sort()).toEqual(['b0'.repeat(32), 'b1'.repeat(32)]);
+    // Each told contact's conversation says it.
+    const lines = await database().messages.where('[identityId+contactKey+sortAt]').between([me.id, 'b0'.repeat(32), -Infinity], [me.id, 'b0'.repeat(32), Infinity]).toArray();
+    expect(lines.map((m) => m.text)).toEqual([ownRotationLine('c3'.repeat(8))]);
+    expect(await database().conversations.get([me.id, 'b1'.repeat(32)])).toMatchObject({ messageCount: 1, lastMessageDirection: 'out' });
   });
 
   it('is not offered on a device another one removed', () => {

@@ -3,6 +3,7 @@ import type { DeviceListStatus, IdentitySummary } from '../../../shared/ipc/cont
 import type { EngineBridge } from '../bridge/transport.js';
 import { database, type DeaddropDatabase } from '../db/database.js';
 import { useSession } from '../stores/sessionStore.js';
+import { recordOwnRotation } from './keyRotation.js';
 
 /** What replacing the key does, in the words the confirmation shows. */
 export const ROTATE_EXPLAINED =
@@ -22,7 +23,9 @@ export async function rotateIdentityKey(db: DeaddropDatabase, bridge: EngineBrid
     .toArray();
   const recipients = contacts.filter((c) => c.dropUrls.length > 0).map((c) => ({ publicKey: c.publicKey, dropUrls: c.dropUrls.slice(0, 16) }));
   const result = await bridge.invoke('devices/rotateKey', { identityId: identity.id, contacts: recipients });
-  return result.ok ? { contacts: result.value.contacts, siblings: result.value.siblings } : { error: result.error.message };
+  if (!result.ok) return { error: result.error.message };
+  await recordOwnRotation(db, identity.id, result.value.publicKey, recipients.map((r) => r.publicKey), Date.now());
+  return { contacts: result.value.contacts, siblings: result.value.siblings };
 }
 
 /**

@@ -189,10 +189,22 @@ function mergeConversations(into: ConversationRecord, from: ConversationRecord):
   };
 }
 
+/** The line in each conversation of the identity that replaced its key here. */
+export function ownRotationLine(fingerprint: string): string {
+  return `You replaced your identity key (now ${fingerprint}…). Compare safety numbers again.`;
+}
+
+/** After `devices/rotateKey`: the line in the conversation with each contact that was told. */
+export async function recordOwnRotation(db: DeaddropDatabase, identityId: string, newKey: string, contactKeys: readonly string[], at: number): Promise<void> {
+  await db.transaction('rw', [db.messages, db.conversations], async () => {
+    for (const contactKey of contactKeys) await addLine(db, identityId, contactKey, `out:rotate:${newKey}:${contactKey}`, ownRotationLine(newKey.slice(0, 16)), at, 'out');
+  });
+}
+
 /** An event line in the conversation with `contactKey` (once per id). */
-async function addLine(db: DeaddropDatabase, identityId: string, contactKey: string, id: string, text: string, at: number): Promise<void> {
+async function addLine(db: DeaddropDatabase, identityId: string, contactKey: string, id: string, text: string, at: number, direction: 'in' | 'out' = 'in'): Promise<void> {
   if (await db.messages.get(id)) return;
-  const row: MessageRecord = eventRecord(id, identityId, contactKey, 'in', [text], at, BOX_KEY_ROTATE);
+  const row: MessageRecord = eventRecord(id, identityId, contactKey, direction, [text], at, BOX_KEY_ROTATE);
   await db.messages.put(row);
   const conversation = await db.conversations.get([identityId, contactKey]);
   const base: ConversationRecord = conversation ?? { identityId, contactKey, lastMessageAt: 0, lastMessagePreview: '', lastMessageDirection: 'in', unreadCount: 0, messageCount: 0 };
@@ -200,6 +212,6 @@ async function addLine(db: DeaddropDatabase, identityId: string, contactKey: str
   await db.conversations.put({
     ...base,
     messageCount: base.messageCount + 1,
-    ...(newest ? { lastMessageAt: at, lastMessagePreview: text.slice(0, 140), lastMessageDirection: 'in' as const } : {}),
+    ...(newest ? { lastMessageAt: at, lastMessagePreview: text.slice(0, 140), lastMessageDirection: direction } : {}),
   });
 }
