@@ -12,6 +12,7 @@ import { confirmUpdateDelivered, resendToStragglers } from '../identities/dropMi
 import { useSession } from '../stores/sessionStore.js';
 import { useUi } from '../stores/uiStore.js';
 import { takeSiblingSync } from '../devices/syncApply.js';
+import { revokeTickets } from '../contacts/revokeTickets.js';
 import { takeKeyRotations } from '../devices/keyRotation.js';
 import { syncIdentities } from '../devices/syncOut.js';
 import { applyHostSettings } from '../devices/syncSettings.js';
@@ -50,6 +51,8 @@ export function startEngineSync(bridge: EngineBridge, db: DeaddropDatabase): () 
         await notifyNewMessages(bridge, db, stored);
         // Settings a sibling changed that the engine keeps (the UI's were written with the batch).
         await applyHostSettings(bridge, taken.hostSettings);
+        // A contact a sibling blocked or deleted loses the tickets this device handed it too.
+        for (const contact of taken.revoke) revokeTickets(bridge, contact);
         // A sibling back from a long absence asked for history: answered once this batch is stored.
         for (const { identityId, item } of taken.historyRequests) await answerHistory(db, bridge, identityId, item);
         await noteOnline(db, [...new Set(batch.messages.map((m) => m.identityId))]);

@@ -9,7 +9,7 @@ import { deleteContact, setContactStatus } from './contactActions.js';
  * a stranger's (proof of work, within the daily introductions). Best effort: the engine keeps a
  * revocation it could not send and sends it again later; nothing here waits for a server.
  */
-export function revokeTickets(bridge: EngineBridge | null, contact: ContactRecord): void {
+export function revokeTickets(bridge: EngineBridge | null, contact: Pick<ContactRecord, 'identityId' | 'publicKey'>): void {
   void bridge?.invoke('contacts/revokeTickets', { identityId: contact.identityId, contactPublicKey: contact.publicKey }).catch(() => undefined);
 }
 

@@ -45,6 +45,12 @@ export interface TakenSync {
   historyRequests: { identityId: string; item: SyncHistoryRequestItem }[];
   /** Engine and shell settings a sibling changed (newer stamps), for syncSettings.ts `applyHostSettings`. */
   hostSettings: HostSettings;
+  /**
+   * Contacts a sibling blocked or deleted (newer stamps): their tickets for this device's closed drops
+   * are revoked as a local Block or Delete does (contacts/revokeTickets.ts), since each device hands
+   * out batches of its own.
+   */
+  revoke: { identityId: string; publicKey: string }[];
 }
 
 type SyncMessage = IncomingMessage & { content: SyncContent };
@@ -61,6 +67,7 @@ export async function takeSiblingSync(
   const historyRequests: TakenSync['historyRequests'] = [];
   let applied = 0;
   const hostSettings: HostSettings = { engine: {} };
+  const revoke: TakenSync['revoke'] = [];
   for (const message of batch.messages.filter(isSync)) {
     const identity = identities.get(message.identityId);
     // Only the identity can seal a box from itself to itself; anything else is not ours to apply.
@@ -70,7 +77,7 @@ export async function takeSiblingSync(
       owedReceipts.push({ dedupeKey: message.dedupeKey, dropUrls: identity.dropUrls.slice(0, 16) });
     }
     if (message.content.device === identity.selfDevice) continue;
-    if (await applySyncMessage(db, message, now, hostSettings)) {
+    if (await applySyncMessage(db, message, now, hostSettings, revoke)) {
       applied++;
       for (const item of message.content.items) if (item.kind === 'historyRequest') historyRequests.push({ identityId: message.identityId, item });
     }
@@ -86,13 +93,15 @@ export async function takeSiblingSync(
     applied,
     historyRequests,
     hostSettings,
+    revoke,
   };
 }
 
 /** Applies one sibling's sync message once (its dedupe key is kept in `seen`). */
-async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now: number, hostSettings: HostSettings): Promise<boolean> {
+async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now: number, hostSettings: HostSettings, revoke: TakenSync['revoke']): Promise<boolean> {
   const tables = [db.messages, db.conversations, db.contacts, db.textParts, db.pendingReceipts, db.settings, db.seen, db.posts];
-  return db.transaction('rw', tables, async () => {
+  const revoked: string[] = [];
+  const applied = await db.transaction('rw', tables, async () => {
     if (await db.seen.get([message.identityId, message.dedupeKey])) return false;
     for (const item of message.content.items) {
       const device = message.content.device;
@@ -100,12 +109,15 @@ async function applySyncMessage(db: DeaddropDatabase, message: SyncMessage, now:
       // `drops` is the engine's (it owns the identity's drops); the UI hears identities/changed.
       else if (item.kind === 'history') await applyHistory(db, message.identityId, item, now);
       else if (item.kind === 'read') await applyRead(db, message.identityId, item);
-      else if (item.kind === 'contact') await applyContact(db, message.identityId, item, device, now);
+      else if (item.kind === 'contact' && (await applyContact(db, message.identityId, item, device, now))) revoked.push(item.contact);
       else if (item.kind === 'settings') await applySettingsItem(db, message.identityId, item, device, hostSettings);
     }
     await db.seen.put({ identityId: message.identityId, dedupeKey: message.dedupeKey, messageId: `sync:${message.content.device}` });
     return true;
   });
+  // Only once the transaction committed: a change rolled back revokes nothing.
+  if (applied) for (const publicKey of revoked) revoke.push({ identityId: message.identityId, publicKey });
+  return applied;
 }
 
 /** A row a sibling told of: its text (or a fragment of it), receipt ids, time and direction. */
@@ -239,18 +251,19 @@ async function applyRead(db: DeaddropDatabase, identityId: string, item: SyncRea
   if (newer < conversation.unreadCount) await db.conversations.update(key, { unreadCount: newer });
 }
 
-async function applyContact(db: DeaddropDatabase, identityId: string, item: SyncContactItem, device: string, now: number): Promise<void> {
+/** Applies a sibling's contact change when newer; true when it blocked or deleted the contact. */
+async function applyContact(db: DeaddropDatabase, identityId: string, item: SyncContactItem, device: string, now: number): Promise<boolean> {
   await noteClock(db, identityId, item.clock);
   const key: [string, string] = [identityId, item.contact];
   const stamp = { clock: item.clock, device };
   const current = await db.contacts.get(key);
   // The last write wins: the contact's own stamp, or the deletion's when it is gone.
   const last = current ? current.syncStamp : await deletionStamp(db, identityId, item.contact);
-  if (!newerThan(stamp, last)) return;
+  if (!newerThan(stamp, last)) return false;
   if (item.op === 'del') {
     await noteDeletion(db, identityId, item.contact, stamp);
     if (current) await removeContactRows(db, key);
-    return;
+    return true;
   }
   await noteDeletion(db, identityId, item.contact, null);
   const alias = cleanAlias(item.alias ?? '') ?? current?.alias ?? 'Contact';
@@ -263,9 +276,10 @@ async function applyContact(db: DeaddropDatabase, identityId: string, item: Sync
     ...(item.v1 ? { v1: item.v1 } : {}),
     syncStamp: stamp,
   };
+  const blocked = shared.status === 'blocked';
   if (current) {
     await db.contacts.update(key, shared);
-    return;
+    return blocked;
   }
   await db.contacts.add({
     identityId,
@@ -279,4 +293,5 @@ async function applyContact(db: DeaddropDatabase, identityId: string, item: Sync
     createdAt: now,
     ...shared,
   } as ContactRecord);
+  return blocked;
 }
