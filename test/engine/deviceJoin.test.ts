@@ -93,8 +93,13 @@ describe('a device joining through a sibling', () => {
 
     await link(d1, alice, d3);
     const tablet = (await d3.call('devices/list', { identityId: alice.id })).devices.find((d) => d.self)!;
-    const atLaptop = await until([d2], async () => (await d2.call('devices/list', { identityId: alice.id })).devices.length === 3 && d2.call('devices/list', { identityId: alice.id }), 'the laptop hears of the tablet');
+    // The notice is written just after the merged list (devices/changed follows both): wait for it.
+    const atLaptop = await until([d2], async () => {
+      const status = await d2.call('devices/list', { identityId: alice.id });
+      return status.devices.length === 3 && status.joined !== undefined && status;
+    }, 'the laptop hears of the tablet');
     expect(atLaptop.joined).toEqual([{ deviceId: tablet.deviceId, name: 'Laptop', addedBy: 'Desktop', at: expect.any(Number) }]);
+    await waitFor(() => d2.of('devices/changed').some((e) => e.joined), 'the event');
     expect(d2.of('devices/changed').filter((e) => e.joined)).toEqual([{ identityId: alice.id, alarm: false, joined: [{ deviceId: tablet.deviceId, name: 'Laptop', addedBy: 'Desktop' }] }]);
     expect((await d1.call('devices/list', { identityId: alice.id })).joined).toBeUndefined();
     expect((await d3.call('devices/list', { identityId: alice.id })).joined).toBeUndefined();
@@ -129,6 +134,7 @@ describe('a device joining through a sibling', () => {
       // The list codec cleans names: the bidi override is gone; added by itself (it announced itself).
       expect(joined[0]).toMatchObject({ deviceId: THIEF, name: 'Evil laptop', addedBy: 'Evil laptop' });
     }
+    await waitFor(() => d2.of('devices/changed').some((e) => e.joined?.some((n) => n.deviceId === THIEF)), 'the event');
     const events = d2.of('devices/changed').filter((e) => e.joined?.some((n) => n.deviceId === THIEF));
     expect(events).toHaveLength(1);
 
