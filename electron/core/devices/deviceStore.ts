@@ -131,7 +131,7 @@ export class DeviceStore {
 
   /** Records an alarm (the same contact and devices once). True when it is new. */
   async raiseAlarm(identityId: string, contact: string, unknown: readonly string[]): Promise<boolean> {
-    return this.changing(async () => this.addAlarm(identityId, await this.entry(identityId), contact, unknown));
+    return this.changing(async () => this.addAlarm(identityId, await this.entryLocked(identityId), contact, unknown));
   }
 
   private async addAlarm(identityId: string, entry: Entry, contact: string, unknown: readonly string[]): Promise<boolean> {
@@ -145,7 +145,7 @@ export class DeviceStore {
   /** Forgets the alarms (the user read them and acted: removed the device, or moved to a new identity). */
   async clearAlarms(identityId: string): Promise<void> {
     return this.changing(async () => {
-      const entry = await this.entry(identityId);
+      const entry = await this.entryLocked(identityId);
       if ((entry.alarms ?? []).length > 0) await this.write(identityId, { ...entry, alarms: [] });
     });
   }
@@ -153,7 +153,7 @@ export class DeviceStore {
   /** A sibling was heard from (its announcement, its sync message). */
   async seen(identityId: string, deviceId: string, at: number): Promise<void> {
     return this.changing(async () => {
-      const entry = await this.entry(identityId);
+      const entry = await this.entryLocked(identityId);
       const lastSeen = entry.lastSeen ?? {};
       if (deviceId === entry.selfId || !entry.list.devices.some((device) => device.deviceId === deviceId)) return;
       if ((lastSeen[deviceId] ?? 0) + SEEN_STEP_MS > at) return;
@@ -204,7 +204,7 @@ export class DeviceStore {
   /** Renames a device of the list (this one or another): a new epoch, so every copy converges on it. */
   async rename(identityId: string, deviceId: string, name: string): Promise<DeviceListView> {
     return this.changing(async () => {
-      const entry = await this.entry(identityId);
+      const entry = await this.entryLocked(identityId);
       if (!entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
       const clean = cleanDeviceName(name);
       if (clean === '') throw new ApiFailure('bad_input', 'Give the device a name.');
@@ -223,7 +223,7 @@ export class DeviceStore {
    */
   async remove(identityId: string, deviceId: string): Promise<DeviceListView> {
     return this.changing(async () => {
-      const entry = await this.entry(identityId);
+      const entry = await this.entryLocked(identityId);
       if (deviceId === entry.selfId) throw new ApiFailure('bad_input', 'This device cannot remove itself: remove it from another device, or delete the identity here.');
       const named = (entry.alarms ?? []).some((alarm) => alarm.unknown.includes(deviceId));
       if (!named && !entry.list.devices.some((device) => device.deviceId === deviceId)) throw new ApiFailure('not_found', 'No such device in this identity’s list.');
@@ -300,7 +300,17 @@ export class DeviceStore {
     return { ...entry, list: normalizeDeviceList(list), earlier: [...entry.earlier, entry.list].slice(-KEPT_LISTS) };
   }
 
+  /**
+   * The identity's entry, made on first use under the change lock: two first uses at once (the list
+   * shown while a batch's echo is judged) would otherwise each make a device of their own, and the
+   * one written last would replace the id and prekey the other had already handed out.
+   */
   private async entry(identityId: string): Promise<Entry> {
+    return (await this.entryOrNull(identityId)) ?? this.changing(() => this.entryLocked(identityId));
+  }
+
+  /** `entry` for code already holding the change lock (taking it again would wait for itself). */
+  private async entryLocked(identityId: string): Promise<Entry> {
     const found = await this.entryOrNull(identityId);
     if (found) return found;
     this.stateStore.identity(identityId);
