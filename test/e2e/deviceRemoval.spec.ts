@@ -75,5 +75,7 @@ test.describe.serial('removing a device', () => {
     // And above every other screen.
     await goTo(laptop.page, 'Chats');
     await expect(laptop.page.getByTestId('device-removed-banner')).toContainText('This device was removed from Alice');
+    // Read only, and what to do next.
+    await expect(laptop.page.getByTestId('device-removed-banner')).toContainText('To use it again, link it from a device that still holds Alice');
   });
 });
