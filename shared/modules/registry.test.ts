@@ -43,7 +43,15 @@ function codeOf(work: () => unknown): string | null {
 
 describe('the payload module registry', () => {
   it('knows every type we send and read', () => {
-    expect([...knownPayloadTypes].sort()).toEqual(['box_ack', 'box_contact_update', 'box_message', 'box_microblog', 'box_share_notification', 'box_sync']);
+    expect([...knownPayloadTypes].sort()).toEqual(['box_ack', 'box_contact_update', 'box_key_rotate', 'box_message', 'box_microblog', 'box_share_notification', 'box_sync']);
+  });
+
+  it('reads a key rotation only with every field in shape', () => {
+    const good = { key: 'c3'.repeat(32), drops: ['https://drop.example/x'], at: 5, proof: 'ab'.repeat(32) };
+    expect(decodePayload('box_key_rotate', JSON.stringify(good))).toEqual({ type: 'box_key_rotate', ...good });
+    for (const bad of [{ ...good, key: 'C3'.repeat(32) }, { ...good, drops: [] }, { ...good, drops: ['javascript:alert(1)'] }, { ...good, at: -1 }, { ...good, proof: 'ab' }]) {
+      expect(() => decodePayload('box_key_rotate', JSON.stringify(bad))).toThrow(/fields its module expects/);
+    }
   });
 
   it('round-trips every module through the wire format', () => {
