@@ -262,6 +262,17 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
   const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, post: (dropUrls, pdu, to) => sender.postOwn(dropUrls, pdu, to), emit, now, logger: createLogger('devices') });
   deviceNews = devices;
+  // Per-device sessions (sessions/devices.ts) need this device's id, prekey and list while opening.
+  sessions.ownDevice = (identityId) => {
+    try {
+      return devices.store.selfSync(identityId);
+    } catch {
+      return null; // locked, or no such identity
+    }
+  };
+  sessions.ensureOwnDevice = async (identityId) => {
+    await devices.store.view(identityId);
+  };
   const sync = new SiblingSync({
     stateStore,
     sender,

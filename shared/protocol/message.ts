@@ -44,9 +44,11 @@ export interface DropMessage {
    * knows us only from an old card can answer with a version-1 session (PROTOCOL-V1.md 1c). Old
    * clients ignore unknown keys. `dh`: the 4-byte hash (8 hex) of the recipient's device list as the
    * sender knows it (PROTOCOL-V1.md 5c, the v0 form of a v1 header's `peer_devlist_hash`), so each of the
-   * recipient's devices can tell a contact that encrypts to a device it never added.
+   * recipient's devices can tell a contact that encrypts to a device it never added. `pd: 1`: the
+   * client keeps one version-1 session per device of each side (PROTOCOL-V1.md 5c), so several devices
+   * on either side no longer mean version 0 (`md` alone does, for clients without it).
    */
-  dd?: { v: number; md?: number; dh?: string };
+  dd?: { v: number; md?: number; dh?: string; pd?: number };
 }
 
 /**
@@ -114,6 +116,7 @@ const envelopeSchema = z.object({
       v: z.number().int().min(0).max(255),
       md: z.literal(1).optional().catch(undefined),
       dh: z.string().regex(/^[0-9a-f]{8}$/).optional().catch(undefined),
+      pd: z.literal(1).optional().catch(undefined),
     })
     .nullish()
     .catch(null),
@@ -133,7 +136,7 @@ export function serializeDropMessage(m: DropMessage): Uint8Array {
     drop_payload_type: m.drop_payload_type,
     acknowledge_id: m.acknowledge_id,
     ...(m.meta_data ? { meta_data: m.meta_data } : {}),
-    ...(m.dd ? { dd: { v: m.dd.v, ...(m.dd.md === 1 || severalDevices.has(m.sender) ? { md: 1 } : {}), ...(m.dd.dh ? { dh: m.dd.dh } : {}) } } : {}),
+    ...(m.dd ? { dd: { v: m.dd.v, ...(m.dd.md === 1 || severalDevices.has(m.sender) ? { md: 1 } : {}), ...(m.dd.dh ? { dh: m.dd.dh } : {}), ...(m.dd.pd === 1 ? { pd: 1 } : {}) } } : {}),
   };
   return utf8Encode(JSON.stringify(wire));
 }
@@ -227,7 +230,7 @@ export function decodeDropEnvelope(payload: Uint8Array, boxSenderPublicKey: Uint
     drop_payload_type: e.drop_payload_type,
     acknowledge_id: e.acknowledge_id,
     ...(wire ? { meta_data: wire } : {}),
-    ...(e.dd ? { dd: { v: e.dd.v, ...(e.dd.md === 1 ? { md: 1 } : {}), ...(e.dd.dh ? { dh: e.dd.dh } : {}) } } : {}),
+    ...(e.dd ? { dd: { v: e.dd.v, ...(e.dd.md === 1 ? { md: 1 } : {}), ...(e.dd.dh ? { dh: e.dd.dh } : {}), ...(e.dd.pd === 1 ? { pd: 1 } : {}) } } : {}),
   };
   return { message, meta: intro };
 }

@@ -99,13 +99,17 @@ describe('device lists between devices and contacts', () => {
     expect(list.devices).toHaveLength(2);
     expect((await d2.call('devices/list', { identityId: alice.id })).hash).toBe(list.hash);
 
-    // Bob hears the list (never shown to his UI) and writes version 0 to Alice's two devices from then on.
-    await until([bobEngine], async () => (await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey]?.reason === 'peerDevices', 'Bob knows Alice has two devices');
+    // Bob hears the list (never shown to his UI) and writes to each of Alice's two devices from then on
+    // (per-device sessions, electron/core/sessions/devices.ts), echoing the list in every message.
+    let probes = 0;
+    const atD1 = await until([bobEngine], async () => {
+      const text = `after the link ${++probes}`;
+      await send(bobEngine, bob, alice, text);
+      const got = await until([d1, d2], () => textAt(d1, text), 'at d1');
+      return got.devlistEcho === list.hash ? got : null;
+    }, 'Bob echoes Alice’s two devices');
     expect(messagesOf(bobEngine).some((m) => m.type === BOX_DEVICES)).toBe(false);
-
-    await send(bobEngine, bob, alice, 'after the link');
-    const atD1 = await until([d1, d2], () => textAt(d1, 'after the link'), 'at d1');
-    const atD2 = await until([d1, d2], () => textAt(d2, 'after the link'), 'at d2');
+    const atD2 = await until([d1, d2], () => textAt(d2, atD1.text!), 'at d2');
     // The echo is the hash of Alice's list as Bob knows it: hers.
     expect(atD1.devlistEcho).toBe(list.hash);
     expect(atD2.devlistEcho).toBe(list.hash);

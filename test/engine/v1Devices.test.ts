@@ -1,7 +1,8 @@
 /**
- * Several devices of one identity (issue 17), the interim before per-device sessions: a linked identity
- * writes version 0 only, with `dd.md`; its contacts stop writing in sessions to it (no reset), so what
- * they send reaches every device. Real engines, a real drop server, a real link between two devices.
+ * Several devices of one identity (issue 17). With a contact whose client keeps per-device sessions
+ * (`dd.pd`, electron/core/sessions/devices.ts) sessions go on, one per pair of devices; with one whose
+ * client does not, the interim: version 0 with `dd.md`, and a v0 message from such a contact is no
+ * reset. Real engines, a real drop server, a real link between two devices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
@@ -72,8 +73,8 @@ async function v0With(from: ReturnType<typeof generateKeyPair>, to: string, text
   return nativeBox.sealPdu(from, Buffer.from(to, 'hex'), payload);
 }
 
-describe('an identity on several devices (interim: version 0 with dd.md)', () => {
-  it('after the notice, the contact writes version 0 and both devices read it; no reset', async () => {
+describe('an identity on several devices', () => {
+  it('with a contact keeping per-device sessions: after a few messages every device writes in sessions of its own, both devices read everything; no reset', { timeout: 120_000 }, async () => {
     const [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
     const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
     const bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
@@ -85,49 +86,52 @@ describe('an identity on several devices (interim: version 0 with dd.md)', () =>
     expect(await receive(d1, bob, 'hi (Init)')).toMatchObject({ protocol: 1 });
     await send(d1, alice, bob, 'in the session');
     expect(await receive(bobEngine, alice, 'in the session')).toMatchObject({ protocol: 1 });
-    expect((await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey]).toMatchObject({ protocol: 1 });
 
     await link(d1, alice, d2);
-    // Both devices know the identity is on two: version 0 to everyone, and the header says why.
+    // Bob and Alice's devices learn each other's lists and per-device capability from the link's
+    // announcement and from the first messages (version 0 while a side lacks the other's list).
+    // Whatever the protocol, everything reaches both of Alice's devices and Bob.
+    let round = 0;
+    const settled = await waitFor(async () => {
+      round++;
+      await send(bobEngine, bob, alice, `to alice ${round}`);
+      const atD1 = await receive(d1, bob, `to alice ${round}`);
+      const atD2 = await receive(d2, bob, `to alice ${round}`);
+      await send(d1, alice, bob, `from the desktop ${round}`);
+      await send(d2, alice, bob, `from the laptop ${round}`);
+      const fromD1 = await receive(bobEngine, alice, `from the desktop ${round}`);
+      const fromD2 = await receive(bobEngine, alice, `from the laptop ${round}`);
+      return [atD1, atD2, fromD1, fromD2].every((m) => m.protocol === 1) ? round : null;
+    }, 'every device writes in sessions', 90_000);
+    expect(settled).toBeLessThanOrEqual(3);
+    // No reset on either side: Bob's sessions with each of Alice's devices are not a reset of the first.
+    const all = [...d1.of('inbox/batch'), ...d2.of('inbox/batch'), ...bobEngine.of('inbox/batch')].flatMap((b) => b.messages);
+    expect(all.some((m) => m.unconfirmedSession)).toBe(false);
+    const atBob = (await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey];
+    expect(atBob).toMatchObject({ protocol: 1 });
+    expect(atBob?.reason).toBeUndefined();
+    expect(atBob?.reset).toBeUndefined();
     for (const device of [d1, d2]) {
-      const status = await device.call('sessions/status', { identityId: alice.id });
-      expect(status.contacts[bob.publicKey] ?? { protocol: 0, reason: 'ownDevices' }).toMatchObject({ protocol: 0, reason: 'ownDevices' });
+      const status = (await device.call('sessions/status', { identityId: alice.id })).contacts[bob.publicKey];
+      expect(status).toMatchObject({ protocol: 1 });
+      expect(status?.reason).toBeUndefined();
     }
-    expect((await d1.call('sessions/status', { identityId: alice.id })).contacts[bob.publicKey]).toMatchObject({ protocol: 0, reason: 'ownDevices' });
+  });
 
-    // The UI tells every contact right after the link (a contact update): version 0 with dd.md.
-    await receiveAndAck(d1, 0, 'batches', bob);
-    await d1.call('messages/send', { identityId: alice.id, localId: 'notice', recipient: { publicKey: bob.publicKey, dropUrls: bob.dropUrls }, content: { type: 'box_contact_update' } });
-    const notice = await waitFor(async () => {
-      await receiveAndAck(bobEngine, 0, 'batches', alice);
-      return bobEngine
-        .of('inbox/batch')
-        .flatMap((b) => b.messages)
-        .find((m) => m.type === 'box_contact_update' && m.senderKey === alice.publicKey);
-    }, 'the notice');
-    expect(notice).toMatchObject({ protocol: 0, senderProtocol: 1 });
-    const atBob = await waitFor(async () => {
-      const entry = (await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey];
-      return entry?.reason === 'peerDevices' ? entry : null;
-    }, 'Bob marks Alice as on several devices');
-    // Not a reset: Alice's v0 message says why it is v0.
-    expect(atBob).toEqual({ protocol: 0, since: null, reason: 'peerDevices' });
-
-    // Everything Bob sends now is version 0, and reaches both of Alice's devices.
-    for (const body of ['after the notice 1', 'after the notice 2']) {
-      await send(bobEngine, bob, alice, body);
-      expect(await receive(d1, bob, body)).toMatchObject({ protocol: 0 });
-      expect(await receive(d2, bob, body)).toMatchObject({ protocol: 0 });
-    }
-    // Alice answers from the new device; Bob reads it and still asks for no reset.
-    await send(d2, alice, bob, 'from the laptop');
-    expect(await receive(bobEngine, alice, 'from the laptop')).toMatchObject({ protocol: 0, senderProtocol: 1 });
-    expect(bobEngine.of('inbox/batch').flatMap((b) => b.messages).filter((m) => m.senderKey === bob.publicKey)).toEqual([]);
-    const after = (await bobEngine.call('sessions/status', { identityId: bob.id })).contacts[alice.publicKey];
-    expect(after).toEqual({ protocol: 0, since: null, reason: 'peerDevices' });
-    // Receipts too go as v0: no Session PDU from either side after the notice.
-    const lateAtAlice = [...d1.of('inbox/batch'), ...d2.of('inbox/batch')].flatMap((b) => b.messages).filter((m) => m.text?.startsWith('after the notice'));
-    expect(lateAtAlice.every((m) => m.protocol === 0)).toBe(true);
+  it('a contact whose client keeps no per-device sessions (dd.md without dd.pd) gets version 0 and writes it (the interim)', async () => {
+    const [d1, d2] = [await engine(), await engine()];
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    await link(d1, alice, d2);
+    const other = generateKeyPair();
+    const otherHex = Buffer.from(other.publicKey).toString('hex');
+    const client = new DropClient({ dispatcher, timeoutMs: 5000 });
+    await client.post(alice.dropUrls[0]!, await v0With(other, alice.publicKey, 'an older client', { v: 1 }));
+    const status = await waitFor(async () => {
+      await receiveAndAck(d1, 0, 'batches');
+      return (await d1.call('sessions/status', { identityId: alice.id })).contacts[otherHex];
+    }, 'the older client speaks v1');
+    // Alice is on two devices, the contact's client would keep one session with one of them.
+    expect(status).toEqual({ protocol: 0, since: null, reason: 'ownDevices' });
   });
 
   it('a later dd without md (one device again) clears the mark; the upgrade applies again', async () => {

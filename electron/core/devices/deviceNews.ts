@@ -107,7 +107,7 @@ export class DeviceNews {
   take(messages: readonly IncomingMessage[]): IncomingMessage[] {
     const kept = messages.filter((m) => m.type !== BOX_DEVICES);
     // Sibling sync (devices/sync.ts, for the UI) names its sending device too: when it was last seen.
-    const news = messages.filter((m) => m.type === BOX_DEVICES || m.devlistEcho !== undefined || m.content.type === BOX_SYNC);
+    const news = messages.filter((m) => m.type === BOX_DEVICES || m.devlistEcho !== undefined || m.content.type === BOX_SYNC || this.unechoed(m));
     if (news.length > 0) {
       this.queue = this.queue
         .then(async () => {
@@ -116,6 +116,27 @@ export class DeviceNews {
         .catch(() => undefined);
     }
     return kept;
+  }
+
+  /**
+   * A contact's message naming no list of ours, while we are on several devices or they are (and keep
+   * per-device sessions): they do not know our list (a device of theirs that joined after our
+   * announcement, or we never announced one), so they cannot seal to each of our devices (per-device
+   * sessions, electron/core/sessions/devices.ts; until then they write version 0). Told our list, at
+   * most once per RATE_MS.
+   */
+  private unechoed(message: IncomingMessage): boolean {
+    if (message.devlistEcho !== undefined || message.type === BOX_DEVICES || message.content.type === BOX_SYNC || (message.senderProtocol ?? 0) < 1) return false;
+    try {
+      if (this.parts.stateStore.locked || message.senderKey === this.parts.stateStore.identity(message.identityId).publicKey) return false;
+      if (this.parts.sessions.severalDevices(message.identityId)) return true;
+      // On one device: a version-0 message from a contact on several devices keeping per-device
+      // sessions (it writes version 0 only while it lacks our list).
+      const peer = this.parts.sessions.peer(message.identityId, message.senderKey);
+      return message.protocol === 0 && peer.perDevice === true && peer.multiDevice === true;
+    } catch {
+      return false; // the identity went meanwhile
+    }
   }
 
   /** Resolves when the news taken so far is handled (tests, closing). */
@@ -175,6 +196,9 @@ export class DeviceNews {
     }
     if (message.type !== BOX_DEVICES) {
       if (senderKey !== own && message.devlistEcho) await this.echoed(identityId, senderKey, message.devlistEcho);
+      else if (this.unechoed(message) && (await this.store.view(identityId)).removedAt === null && this.due(`list ${identityId} ${senderKey} none`)) {
+        await this.sendTo(identityId, senderKey, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
+      }
       return;
     }
     let payload: DevicesPayload;
@@ -211,7 +235,8 @@ export class DeviceNews {
     const before = prior.removedAt;
     const known = new Set([...prior.devices, ...prior.earlier.flatMap((earlier) => earlier.devices)].map((device) => device.deviceId));
     for (const tombstone of prior.removed) known.add(tombstone.deviceId);
-    const { changed, senderBehind, selfRemoved } = await this.store.adopt(identityId, list);
+    const { changed, senderBehind, selfRemoved, alarm } = await this.store.adopt(identityId, list);
+    if (alarm) this.parts.emit('devices/changed', { identityId, alarm: true });
     if (changed) {
       const merged = await this.store.list(identityId);
       await this.parts.sessions.setOwnDevices(identityId, merged.devices.length);
@@ -322,7 +347,7 @@ export class DeviceNews {
       drop_payload: JSON.stringify(payload),
       drop_payload_type: BOX_DEVICES,
       acknowledge_id: NO_ACKNOWLEDGE_ID,
-      dd: { v: 1, ...(echo ? { dh: echo } : {}) },
+      dd: { v: 1, pd: 1, ...(echo ? { dh: echo } : {}) },
     });
     if (json.length !== PAYLOAD_LENGTH) throw new Error('a device list message has the wrong size');
     const pdu = await pool.seal(stateStore.keyPair(identityId), Buffer.from(recipientHex, 'hex'), json);

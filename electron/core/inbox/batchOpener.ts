@@ -206,7 +206,7 @@ export class BatchCollector {
         const identityId = identities[hit.identityIndex]!.id;
         receiver.noteV1Peer(claim, identityId, senderKey);
         // Several devices on their side (or one again): before noteV0, which skips such a peer.
-        receiver.noteDevices(claim, identityId, senderKey, decoded.message.dd?.md === 1);
+        receiver.noteDevices(claim, identityId, senderKey, decoded.message.dd?.md === 1, decoded.message.dd?.pd === 1);
         // A v1 peer we hold an answered session with writes v0 only when it lost that session.
         if (decoded.content.type !== BOX_ACK) receiver.noteV0(claim, identityId, senderKey);
       }

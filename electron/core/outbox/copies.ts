@@ -87,7 +87,9 @@ export function dropSealed(record: StoredOutboxRecord, keep: 'none' | 'placed'):
  * per piece), or in version 1 by the peer's acknowledgement vector covering its session reference.
  */
 export function pieceAcked(record: StoredOutboxRecord, index: number): boolean {
-  const ackId = record.acknowledgeIds[index];
+  // Per-device sessions (outbox/sender.ts): piece `d * parts + part` is part `part` for device d; a
+  // receipt names the part.
+  const ackId = record.acknowledgeIds[record.parts > 0 ? index % record.parts : index];
   const ref = record.refs[index];
   return (ackId !== undefined && record.acked.includes(ackId)) || (ref !== undefined && record.acked.includes(ref));
 }

@@ -329,7 +329,11 @@ export class Sender {
     const acked = [...new Set([...record.acked, ...known])];
     let next: StoredOutboxRecord = { ...record, acked, updatedAt: this.options.now() };
     // Every piece, by its receipt or (version 1) by the peer's acknowledgement vector.
-    const delivered = next.pieces.length > 0 ? next.pieces.every((_, index) => pieceAcked(next, index)) : next.acknowledgeIds.every((id) => acked.includes(id));
+    // With per-device sessions a part is in once any device of the contact acknowledged it.
+    const delivered =
+      next.pieces.length > 0
+        ? Array.from({ length: next.parts }, (_, part) => part).every((part) => devicePieces(next, part).some((index) => pieceAcked(next, index)))
+        : next.acknowledgeIds.every((id) => acked.includes(id));
     if (delivered) {
       next = { ...dropSealed(next, 'none'), pendingPdus: [], deliveredAt: this.options.now(), nextRepostAt: null };
       const job = this.jobs.get(localId);
@@ -503,11 +507,12 @@ export class Sender {
     const pair = stateStore.keyPair(identityId);
     // To a peer we have a session with, the receipt is a v1 RECEIPT; else a v0 box_ack.
     if (v1) await v1.notePeerDrops(identityId, recipientKey, dropUrls).catch(() => undefined);
-    const sessionPdu = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
-    const pdu = sessionPdu ?? (await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack, this.echo(identityId, recipientKey)) : encodeDropMessage(ack)));
+    // One RECEIPT per device of the contact with per-device sessions.
+    const sessionPdus = v1 ? await v1.sealReceipt(identityId, pair, recipientKey, [acknowledgeId]).catch(() => null) : null;
+    const pdus = sessionPdus ?? [await this.options.pool.seal(pair, fromHex(recipientKey, 32), v1 ? encodeAdvertising(ack, this.echo(identityId, recipientKey)) : encodeDropMessage(ack))];
     const signal = this.closing.signal;
     const post = (url: string, bytes: Uint8Array) => this.postOne(url, bytes, signal, undefined, this.walletFor(identityId, recipientKey, url), this.forgetterFor(identityId, recipientKey, url));
-    await postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal });
+    for (const pdu of pdus) await postWithRetry({ client: this.options.client, dropUrls, pdu, post, retry: this.options.receiptRetry, budget: this.options.retryBudget, signal });
   }
 
   /**
@@ -708,8 +713,10 @@ export class Sender {
           i === index ? { ...piece, placed: [...piece.placed, { target, sealed: chosen.get(dropUrl)!, at }] } : piece,
         );
         tied.set(chosen.get(dropUrl)!, target);
-        record = { ...current, pieces, updatedAt: at };
-        record.postedParts = record.pieces.filter((piece) => piece.placed.length > 0).length;
+        const placed = { ...current, pieces, updatedAt: at };
+        // Per-device sessions seal each part once per device of the contact: a part is posted when all are.
+        placed.postedParts = Array.from({ length: placed.parts }, (_, part) => part).filter((part) => devicePieces(placed, part).every((i) => placed.pieces[i]!.placed.length > 0)).length;
+        record = placed;
         if (isPosted(record) && record.status !== 'posted') record = this.reposter.schedule({ ...record, status: 'posted' }, at);
         await stateStore.putOutboxRecord(localId, record);
       }
@@ -790,7 +797,8 @@ function isDropUrl(url: string): boolean {
  */
 function encodeAdvertising(m: DropMessage, devlistHash?: string): Uint8Array {
   // The device list echo goes first when the PDU is too full for everything (the next message echoes).
-  for (const dd of devlistHash ? [{ v: 1, dh: devlistHash }, { v: 1 }] : [{ v: 1 }]) {
+  // `pd`: per-device sessions (PROTOCOL-V1.md 5c), so a contact on several devices keeps version 1 with us.
+  for (const dd of devlistHash ? [{ v: 1, pd: 1, dh: devlistHash }, { v: 1, pd: 1 }] : [{ v: 1, pd: 1 }]) {
     try {
       return encodeDropMessage({ ...m, dd });
     } catch {
@@ -798,6 +806,15 @@ function encodeAdvertising(m: DropMessage, devlistHash?: string): Uint8Array {
     }
   }
   return encodeDropMessage(m);
+}
+
+/**
+ * The pieces of one part: one, or (per-device sessions, sessions/devices.ts) one per device of the
+ * contact, device after device (`pieces[d * parts + part]`).
+ */
+function devicePieces(record: StoredOutboxRecord, part: number): number[] {
+  const devices = record.parts > 0 ? Math.max(1, Math.floor(record.pieces.length / record.parts)) : 1;
+  return Array.from({ length: devices }, (_, d) => d * record.parts + part).filter((index) => index < record.pieces.length);
 }
 
 function waitingReason(): SendingReason {

@@ -401,13 +401,19 @@ export class SessionReceiver {
   openInitPdu(claim: Claim, identityId: string, pair: KeyPair, dh1: Uint8Array, pdu: Uint8Array): V1Opened {
     let busy = false;
     const now = this.options.now();
+    // This device's prekey opens Init PDUs a contact addressed to this device (per-device sessions,
+    // sessions/devices.ts); the QR prekeys those written from our card.
+    const own = this.options.sessions.ownDevice(identityId);
+    const devicePrekey = own ? [{ public: b64(Buffer.from(own.prekey, 'hex')), private: b64(Buffer.from(own.prekeyPrivate, 'hex')), id: '' }] : [];
     const result = openInitWithDh(
       dh1,
       {
         ourIdentity: pair,
-        qrPrekeys: this.options.stateStore
-          .qrPrekeyPairs(identityId, now)
-          .map((prekey) => ({ public: b64(prekey.publicKey), private: b64(prekey.privateKey), id: '' })),
+        qrPrekeys: [
+          ...this.options.stateStore.qrPrekeyPairs(identityId, now).map((prekey) => ({ public: b64(prekey.publicKey), private: b64(prekey.privateKey), id: '' })),
+          ...devicePrekey,
+        ],
+        deviceId: own ? new Uint8Array(Buffer.from(own.selfId, 'hex')) : undefined,
         random: this.freshKeys('init', identityId, sha256(pdu)),
         existing: (sessionId) => {
           const state = this.current(claim, identityId, sessionId);
@@ -425,10 +431,16 @@ export class SessionReceiver {
     if (!result) return null;
     if ('duplicate' in result) return { kind: 'duplicate' };
     if ('staleQpk' in result) {
+      // On several devices, an Init none of our keys opens is most likely addressed to a sibling (keyed
+      // with its device prekey; the prekey id sits inside the part only that prekey opens): skipped
+      // silently, never answered with qpk_stale (that would reset the sibling's new session).
+      if (own && own.list.devices.length > 1) return null;
       claim.staleQpk.add(peerKey(identityId, Buffer.from(result.theirIdentityPublic).toString('hex')));
       return null;
     }
     const theirKey = hexOfB64(result.state.theirId);
+    // An Init naming its device comes from a client that keeps sessions per device.
+    if (result.theirDevice !== null && this.peerView(claim, identityId, theirKey).perDevice !== true) this.patchPeer(claim, identityId, theirKey, { perDevice: true });
     if (result.created && !this.admitNewSession(claim, identityId, theirKey, result.state, result.flags)) return null;
     this.hold(claim, identityId, result.state);
     if (result.body.type !== MessageType.PING) claim.owesPing.add(result.state.id);
@@ -452,10 +464,13 @@ export class SessionReceiver {
     const { sessions } = this.options;
     const now = this.options.now();
     const view = this.peerView(claim, identityId, peerHex);
+    // Per device of the peer (PROTOCOL-V1.md 5c): an Init from another device of theirs starts that
+    // device's session beside the others, it resets nothing. One naming no device compares with the
+    // sessions naming none (as before device ids).
     const others = sessions
       .sessionsWith(identityId, state.theirId)
       .map((s) => claim.states.get(s.id)?.state ?? s)
-      .filter((s) => s.id !== state.id && s.id !== view.pending && !(s.id in (view.retired ?? {})));
+      .filter((s) => s.id !== state.id && s.id !== view.pending && !(s.id in (view.retired ?? {})) && s.theirDevice === state.theirDevice);
     const established = others.some(peerAnswered);
     const unanswered = others.filter((s) => s.role === 'initiator' && !s.confirmed).map((s) => s.id);
     const admit = (patch: PeerInfo): void => {
@@ -464,7 +479,7 @@ export class SessionReceiver {
     };
     const take = (reset: boolean): void => {
       admit({
-        ...activationPatch(sessions, identityId, peerHex, state.id, now),
+        ...activationPatch(sessions, identityId, peerHex, state.id, now, state.theirDevice),
         ...(reset ? { reset: { pending: false, at: now }, resetReceivedAt: now, resetAnnounced: undefined } : {}),
       });
       if (reset) claim.changed.add(identityId);
@@ -498,7 +513,10 @@ export class SessionReceiver {
   noteV0(claim: Claim, identityId: string, peerHex: string): void {
     this.touch(claim, identityId);
     // A peer on several devices writes v0 on purpose (`dd.md`): not a sign that it lost its session.
-    if (this.peerView(claim, identityId, peerHex).multiDevice) return;
+    // Nor is one keeping per-device sessions while either side is on several devices: its engine-only
+    // boxes (device lists) are v0 whatever sessions exist.
+    const view = this.peerView(claim, identityId, peerHex);
+    if (view.multiDevice || (view.perDevice && (this.options.sessions.severalDevices(identityId) || (this.options.sessions.ownDevice(identityId)?.list.devices.length ?? 1) > 1))) return;
     // As far as this PDU: a session PDU they sent before it in this batch counts, one after it does not.
     const answered = this.options.sessions
       .sessionsWith(identityId, b64OfHex(peerHex))
@@ -512,9 +530,10 @@ export class SessionReceiver {
    * it: one device again). Marked, no session is written in with them (sessions/sessionSender.ts
    * `speaksV1`); cleared, the usual upgrade applies. Committed with the batch; the UI hears of a change.
    */
-  noteDevices(claim: Claim, identityId: string, peerHex: string, several: boolean): void {
-    if ((this.peerView(claim, identityId, peerHex).multiDevice === true) === several) return;
-    this.patchPeer(claim, identityId, peerHex, { multiDevice: several ? true : undefined });
+  noteDevices(claim: Claim, identityId: string, peerHex: string, several: boolean, perDevice = false): void {
+    const view = this.peerView(claim, identityId, peerHex);
+    if ((view.multiDevice === true) === several && (view.perDevice === true) === perDevice) return;
+    this.patchPeer(claim, identityId, peerHex, { multiDevice: several ? true : undefined, perDevice: perDevice ? true : undefined });
     claim.changed.add(identityId);
   }
 
@@ -595,7 +614,8 @@ export class SessionReceiver {
         }
         for (const key of claim.v0From) {
           const [identityId, peerHex] = splitKey(key);
-          if (claim.peerPatches.has(key)) continue; // a session of theirs came in the same batch
+          // A session of theirs came in the same batch (what noteDevices patched does not count).
+          if (Object.keys(claim.peerPatches.get(key) ?? {}).some((field) => field !== 'multiDevice' && field !== 'perDevice')) continue;
           // Not on its own: anyone holding their identity key can write v0 as them, and a reset of ours
           // without a prekey is keyed with that key. The user decides (sessions/confirmReset).
           this.patchPeer(claim, identityId, peerHex, { needsReset: true, reset: { pending: true, at: this.options.now() } });

@@ -57,10 +57,11 @@ export function sessionsStatus(sessions: SessionStore, identityId: string, sendi
     const key = hexOf(state.theirId);
     contacts[key] = { protocol: 1, since: peers[key]?.since ?? null };
   }
-  // Several devices (the interim before per-device sessions): version 0 whatever sessions exist.
+  // Several devices with a peer whose client keeps no per-device sessions (the interim): version 0
+  // whatever sessions exist. With one that does (`perDevice`), sessions go on.
   const own = sessions.severalDevices(identityId);
   for (const [key, peer] of Object.entries(peers)) {
-    if (!(key in contacts) || !(own || peer.multiDevice)) continue;
+    if (!(key in contacts) || !(own || peer.multiDevice) || peer.perDevice) continue;
     contacts[key] = { protocol: 0, since: null, reason: own ? 'ownDevices' : 'peerDevices' };
   }
   for (const [key, peer] of Object.entries(peers)) {
@@ -72,11 +73,17 @@ export function sessionsStatus(sessions: SessionStore, identityId: string, sendi
 }
 
 /** The patch that makes `sessionId` the one we write in with a peer, retiring the others. */
-export function activationPatch(sessions: SessionStore, identityId: string, peerHex: string, sessionId: string, now: number): PeerInfo {
+export function activationPatch(sessions: SessionStore, identityId: string, peerHex: string, sessionId: string, now: number, theirDevice?: string): PeerInfo {
   const peer = sessions.peer(identityId, peerHex);
   const retired: Record<string, number> = {};
   for (const [id, until] of Object.entries(peer.retired ?? {})) if (until > now) retired[id] = until;
-  for (const state of sessions.sessionsWith(identityId, b64Of(peerHex))) {
+  const all = sessions.sessionsWith(identityId, b64Of(peerHex));
+  // Only the sessions with the same device of the peer (per-device sessions, sessions/devices.ts): the
+  // other devices' sessions go on. `sessions.get` misses a session not committed yet (a claim's): its
+  // device is looked up in the claim's caller, which passes it.
+  const device = all.find((state) => state.id === sessionId)?.theirDevice ?? theirDevice;
+  for (const state of all) {
+    if (state.theirDevice !== device) continue;
     // A pending session stays pending (the user's answer decides it), the others retire.
     if (state.id !== sessionId && state.id !== peer.pending && !(state.id in retired)) retired[state.id] = now + RETIRED_KEEP_MS;
   }

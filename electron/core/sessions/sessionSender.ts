@@ -42,7 +42,8 @@ import { contactUpdateModule } from '../../../shared/modules/contactUpdate.js';
 import { BOX_CONTACT_UPDATE } from '../../../shared/protocol/payloadTypes.js';
 import { bodyOfDropMessage, introOverhead, receiptBody, withIntro } from './content.js';
 import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
-import { RESET_INTERVAL_MS, activationPatch, activeSession, dropRetired } from './resets.js';
+import { RESET_INTERVAL_MS, RETIRED_KEEP_MS, activationPatch, activeSession, dropRetired, sendableSessions } from './resets.js';
+import { type DeviceTarget, activeAmong, deviceTargets, devicesKnown, ownDeviceBytes, ownSeveral, perDeviceWith, sessionsOfRemovedDevices, sessionsWithDevice } from './devices.js';
 
 /** Whether engines send version 1 unless `EngineOptions.protocolV1` says otherwise. */
 export const PROTOCOL_V1_DEFAULT = true;
@@ -57,7 +58,17 @@ export const sentRefKey = (ref: SentRef): string => `${ref.sessionId}/${ref.epoc
 /** What `sealMessages` made of a send. */
 export type SealOutcome =
   /** `pdus[m][c]`: copy c of message m (each copy its own E and tag); `refs[m]`: message m's (session, epoch, n). */
-  | { kind: 'v1'; pdus: Uint8Array[][]; refs: SentRef[] }
+  | {
+      kind: 'v1';
+      /**
+       * `devices` > 1 (per-device sessions): the messages sealed once per device of the peer, device
+       * after device (`pdus[d * messages + m]`, `refs` alike); a message is delivered when any device
+       * acknowledged it.
+       */
+      pdus: Uint8Array[][];
+      refs: SentRef[];
+      devices: number;
+    }
   /** No session and no way to start one (the contact never said it speaks version 1), or a body that does not fit. */
   | { kind: 'v0' }
   /**
@@ -194,11 +205,16 @@ export class SessionSender {
     const state = sessions.get(identityId, sessionId);
     if (!state?.pingOwed || this.closed || this.options.pingsWanted?.() === false) return;
     const peerHex = unb64(state.theirId).toString('hex');
-    // Only in the session we write in: never in one that waits for the user or was replaced.
-    if (activeSession(sessions, identityId, peerHex)?.id !== sessionId) return;
+    // Only in the session we write in (with that device of theirs): never in one that waits for the
+    // user or was replaced.
+    const perDevice = perDeviceWith(sessions, identityId, peerHex);
+    const active = perDevice
+      ? activeAmong(sessionsWithDevice(sendableSessions(sessions, identityId, peerHex), state.theirDevice ?? null), sessions.peer(identityId, peerHex).active)
+      : activeSession(sessions, identityId, peerHex);
+    if (active?.id !== sessionId) return;
     const dropUrls = sessions.peer(identityId, peerHex).dropUrls;
     if (!dropUrls || dropUrls.length === 0) return; // the UI never wrote to them: nowhere we were told to write
-    const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], 1, false);
+    const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [pingBody()], 1, false, false, sessionId);
     if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0], { identityId, contactKey: peerHex });
   }
 
@@ -227,7 +243,7 @@ export class SessionSender {
     const sealed = await this.sealBodies(identityId, this.options.keyPair(identityId), { publicKey: peerHex }, () => [{ type: MessageType.DROPS_REQ }], 1, false);
     if (sealed.kind !== 'v1' || !sealed.pdus[0]?.[0]) return;
     await sessions.setPeer(identityId, peerHex, { dropsAskedAt: now() });
-    await this.options.post(dropUrls, sealed.pdus[0][0], { identityId, contactKey: peerHex });
+    for (const pdu of firstCopies(sealed.pdus)) await this.options.post(dropUrls, pdu, { identityId, contactKey: peerHex });
   }
 
   /**
@@ -260,18 +276,21 @@ export class SessionSender {
       false,
       true,
     );
-    if (sealed.kind === 'v1' && sealed.pdus[0]?.[0]) await this.options.post(dropUrls, sealed.pdus[0][0], { identityId, contactKey: peerHex });
+    if (sealed.kind === 'v1') for (const pdu of firstCopies(sealed.pdus)) await this.options.post(dropUrls, pdu, { identityId, contactKey: peerHex });
   }
 
   /**
-   * True when a message to this peer would go out in version 1 now. Never while our identity is on
-   * several devices or theirs is (`dd.md`): a Session PDU opens only on the device holding the ratchet,
-   * so until per-device sessions exist (PROTOCOL-V1.md 5c) such conversations stay version 0 (the
-   * interim, electron/core/v1/README.md "Several devices").
+   * True when a message to this peer would go out in version 1 now. While our identity is on several
+   * devices or theirs is (`dd.md`), only if their client keeps per-device sessions (`dd.pd`,
+   * sessions/devices.ts); otherwise a Session PDU would open only on the device holding the ratchet,
+   * and such conversations stay version 0 (the interim, electron/core/v1/README.md "Several devices").
    */
   speaksV1(identityId: string, recipient: Pick<Recipient, 'publicKey' | 'v1'>): boolean {
     const { sessions, now } = this.options;
-    if (sessions.severalDevices(identityId) || sessions.peer(identityId, recipient.publicKey).multiDevice === true) return false;
+    const peer = sessions.peer(identityId, recipient.publicKey);
+    // Several devices on either side: version 1 only with a client keeping per-device sessions.
+    if ((ownSeveral(sessions, identityId) || peer.multiDevice === true) && peer.perDevice !== true) return false;
+    if (perDeviceWith(sessions, identityId, recipient.publicKey) && !devicesKnown(sessions, identityId, recipient.publicKey)) return false;
     if (sessions.sessionsWith(identityId, b64OfHex(recipient.publicKey)).length > 0) return true;
     return this.prekeyOf(recipient, now()) !== null || sessions.peer(identityId, recipient.publicKey).v1 === true;
   }
@@ -300,14 +319,22 @@ export class SessionSender {
     );
   }
 
-  /** A RECEIPT for these acknowledge ids in version 1, or null (send a v0 box_ack). */
-  async sealReceipt(identityId: string, pair: KeyPair, recipientKey: string, acknowledgeIds: readonly string[]): Promise<Uint8Array | null> {
+  /**
+   * A RECEIPT for these acknowledge ids in version 1, or null (send a v0 box_ack): one PDU per device
+   * of the peer we hold a session with (each of their devices learns its message arrived, also the
+   * ones that did not send it: sibling sync told them of it).
+   */
+  async sealReceipt(identityId: string, pair: KeyPair, recipientKey: string, acknowledgeIds: readonly string[]): Promise<Uint8Array[] | null> {
     const { sessions, now } = this.options;
     // Receipts never start a session by themselves: only where one exists. `severalDevices` first: it
     // also tells the v0 encoder whether the box_ack we send instead carries `dd.md`.
-    if (sessions.severalDevices(identityId) || !activeSession(sessions, identityId, recipientKey)) return null;
+    const several = sessions.severalDevices(identityId);
+    if (!activeSession(sessions, identityId, recipientKey)) return null;
+    if (several && !perDeviceWith(sessions, identityId, recipientKey)) return null;
     const sealed = await this.sealBodies(identityId, pair, { publicKey: recipientKey }, () => [receiptBody(acknowledgeIds, now())], 1, false);
-    return sealed.kind === 'v1' ? (sealed.pdus[0]?.[0] ?? null) : null;
+    if (sealed.kind !== 'v1') return null;
+    const pdus = firstCopies(sealed.pdus);
+    return pdus.length > 0 ? pdus : null;
   }
 
   private prekeyOf(recipient: Pick<Recipient, 'v1'>, now: number): Uint8Array | null {
@@ -334,28 +361,97 @@ export class SessionSender {
     mayStart: boolean,
     /** The bodies are messages for the UI (not PINGs, receipts, requests): they may name our drops. */
     messages = mayStart,
+    /** Only in this session (a PING owed in it). */
+    only?: string,
   ): Promise<SealOutcome> {
     if (!this.speaksV1(identityId, recipient)) return { kind: 'v0' };
     const { sessions, receiver, now } = this.options;
     const peerHex = recipient.publicKey;
+    // Our Init PDUs name this device from the first (a peer on several devices keeps them apart).
+    if (!sessions.ownDevice(identityId)) await sessions.ensureOwnDevice(identityId).catch(() => undefined);
     return receiver.exclusive(async (): Promise<SealOutcome> => {
       const at = now();
       // Deleted or restored while this seal ran: nothing of it is committed (see SessionStore.generation).
       const generation = sessions.generation(identityId);
       receiver.removed(await dropRetired(sessions, identityId, peerHex, at));
-      const reset = this.resetDue(identityId, peerHex, at);
-      const active = activeSession(sessions, identityId, peerHex);
+      // A device their list removed gets nothing more: our sessions with it retire (openable for late
+      // copies, never written in), also when the peer is back on one device.
+      const gone = sessionsOfRemovedDevices(sessions, identityId, peerHex);
+      if (gone.length > 0) {
+        const retired = { ...(sessions.peer(identityId, peerHex).retired ?? {}) };
+        for (const state of gone) retired[state.id] = at + RETIRED_KEEP_MS;
+        await sessions.setPeer(identityId, peerHex, { retired }, generation);
+      }
+      if (!perDeviceWith(sessions, identityId, peerHex)) return this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, null, at, generation);
+      // Per-device sessions (PROTOCOL-V1.md 5c): one seal per device of the peer, each in the session
+      // with that device (an Init to it where there is none).
+      const onlyState = only === undefined ? undefined : sessions.get(identityId, only);
+      const targets = onlyState ? [{ deviceId: onlyState.theirDevice ?? null, prekey: null }] : deviceTargets(sessions, identityId, peerHex);
+      const pdus: Uint8Array[][] = [];
+      const refs: SentRef[] = [];
+      let full = 0;
+      let devices = 0;
+      for (const target of targets) {
+        const sealed = await this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, target, at, generation);
+        if (sealed.kind === 'windowFull') {
+          // That device has not answered 128 messages: it misses this one (its siblings get it).
+          full++;
+          continue;
+        }
+        if (sealed.kind === 'v0') {
+          if (pdus.length === 0 && targets.length === 1) return sealed;
+          continue; // cannot start a session with this device (no way to): the others still get it
+        }
+        pdus.push(...sealed.pdus);
+        refs.push(...sealed.refs);
+        devices++;
+      }
+      if (pdus.length === 0) return full > 0 ? { kind: 'windowFull' } : { kind: 'v0' };
+      return { kind: 'v1', pdus, refs, devices };
+    });
+  }
+
+  /**
+   * Seals the bodies in the session with one device of the peer (`target`; null: the peer as one
+   * device, as before per-device sessions), starting one where needed. Runs inside `exclusive`.
+   */
+  private async sealTarget(
+    identityId: string,
+    pair: KeyPair,
+    recipient: Pick<Recipient, 'publicKey' | 'v1'>,
+    bodiesFor: (capacity: number) => BodyInput[] | null,
+    copies: number,
+    mayStart: boolean,
+    messages: boolean,
+    target: DeviceTarget | null,
+    at: number,
+    generation: number,
+  ): Promise<SealOutcome> {
+    const { sessions, receiver } = this.options;
+    const peerHex = recipient.publicKey;
+    {
+      // Resets belong to the one session with the peer; per device, a lost session is started anew.
+      const reset = target === null && this.resetDue(identityId, peerHex, at);
+      const active =
+        target === null
+          ? activeSession(sessions, identityId, peerHex)
+          : activeAmong(sessionsWithDevice(sendableSessions(sessions, identityId, peerHex), target.deviceId), sessions.peer(identityId, peerHex).active);
       let state: SessionState;
       if (active && !reset) state = active;
       else if (!mayStart) return { kind: 'v0' };
+      // A device known only by its session (a PING owed in it), which is gone: nothing to start.
+      else if (target?.deviceId && !target.prekey) return { kind: 'v0' };
       else {
-        const prekey = this.prekeyOf(recipient, at);
+        // To a device of their list: its device prekey, so only that device opens it; our device id
+        // in the Init, so the peer keeps it apart from our siblings' sessions.
+        const prekey = target?.prekey ?? this.prekeyOf(recipient, at);
         state = initiate(
           {
             ourIdentity: pair,
             theirIdentityPublic: Buffer.from(peerHex, 'hex'),
             theirQrPrekey: prekey ? { public: prekey } : undefined,
             flags: reset ? INIT_FLAG_RESET : 0,
+            ...(target ? { deviceId: ownDeviceBytes(sessions, identityId), theirDevice: target.deviceId ?? undefined } : {}),
           },
           at,
         );
@@ -417,8 +513,8 @@ export class SessionSender {
       if (reset && isNew) receiver.changed(identityId);
       const dropUrls = sessions.peer(identityId, peerHex).dropUrls ?? [];
       if (note && dropUrls.length > 0) void this.options.post(dropUrls, note, { identityId, contactKey: peerHex }).catch(() => undefined);
-      return { kind: 'v1', pdus, refs };
-    });
+      return { kind: 'v1', pdus, refs, devices: 1 };
+    }
   }
 
   private keepUnanswered(identityId: string, peerHex: string, sessionId: string, bodies: readonly BodyInput[]): PeerInfo['unanswered'] {
@@ -452,7 +548,9 @@ export class SessionSender {
       const at = now();
       const peer = sessions.peer(identityId, peerHex);
       const dropUrls = peer.dropUrls ?? [];
-      if (sessions.severalDevices(identityId) || peer.multiDevice) return; // several devices: no sessions for now
+      // Several devices: we never answer (sessions/receiver.ts skips such Inits, they may be a sibling's);
+      // a peer on several devices without per-device sessions has none with us.
+      if (ownSeveral(sessions, identityId) || (peer.multiDevice && !peer.perDevice)) return;
       if (dropUrls.length === 0 || (peer.staleAnsweredAt !== undefined && at - peer.staleAnsweredAt < RESET_INTERVAL_MS)) return;
       const state = initiate({ ourIdentity: this.options.keyPair(identityId), theirIdentityPublic: Buffer.from(peerHex, 'hex'), flags: INIT_FLAG_QPK_STALE }, at);
       const sealed = seal(state, pingBody(), { dropsEpoch: receiver.ownDrops(identityId).epoch }, at);
@@ -472,7 +570,7 @@ export class SessionSender {
       const peer = sessions.peer(identityId, peerHex);
       // Several devices on either side: no sessions for now, so these bodies are not sent again (a gap
       // of the interim: Init PDUs sealed just before a link, answered with qpk_stale after it).
-      if (sessions.severalDevices(identityId) || peer.multiDevice) return { dropUrls: [], pdus: [] };
+      if ((ownSeveral(sessions, identityId) || peer.multiDevice) && !peer.perDevice) return { dropUrls: [], pdus: [] };
       const entries = (peer.unanswered ?? []).filter((entry) => sessionIds.includes(entry.sessionId));
       const dropUrls = peer.dropUrls ?? [];
       let state = activeSession(sessions, identityId, peerHex);
@@ -493,6 +591,11 @@ export class SessionSender {
     });
     for (const pdu of pdus) await this.options.post(dropUrls, pdu, { identityId, contactKey: peerHex }).catch(() => undefined);
   }
+}
+
+/** The first copy of each sealed item (PDUs the engine posts itself go once, to the peer's drops). */
+function firstCopies(pdus: readonly Uint8Array[][]): Uint8Array[] {
+  return pdus.flatMap((copies) => (copies[0] ? [copies[0]] : []));
 }
 
 function randomId(): Buffer {

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { markSeveralDevices } from '../../../shared/protocol/message.js';
+import type { DeviceList } from '../../../shared/protocol/deviceList.js';
 import { type SessionState, isStale } from '../v1/session.js';
 import { writeFileAtomic } from './atomicFile.js';
 import type { StateStore } from './stateStore.js';
@@ -80,6 +81,11 @@ export interface PeerInfo {
    * (the interim before per-device sessions, electron/core/v1/README.md "Several devices").
    */
   multiDevice?: boolean;
+  /**
+   * Their client keeps one session per device of each side (`dd.pd` of their v0 messages, or an Init
+   * naming its device): several devices on either side no longer mean version 0 with them.
+   */
+  perDevice?: boolean;
   /** Only in the entry under the identity's own key: how many devices its device list holds. */
   devices?: number;
   /**
@@ -119,6 +125,7 @@ const peersShape = z.record(
     staleAnsweredAt: z.number().optional(),
     unanswered: z.array(z.object({ sessionId: z.string(), bodies: z.array(z.string()) })).optional(),
     multiDevice: z.boolean().optional(),
+    perDevice: z.boolean().optional(),
     devices: z.number().optional(),
     devlists: z.array(z.string()).optional(),
     dropsAcked: z.number().optional(),
@@ -131,7 +138,25 @@ const peersShape = z.record(
 const PEERS_ID = 'peers';
 const hexOf = (b64: string): string => Buffer.from(b64, 'base64url').toString('hex');
 
+/** This device within its identity (electron/core/devices/deviceStore.ts `selfSync`). */
+export interface OwnDevice {
+  /** 16 hex. */
+  selfId: string;
+  /** This device's prekey, 64 hex each half. */
+  prekey: string;
+  prekeyPrivate: string;
+  list: DeviceList;
+}
+
 export class SessionStore {
+  /**
+   * Where this device's id, prekey and the identity's device list come from (set by the engine; none:
+   * one device without a list, as before device lists).
+   */
+  ownDevice: (identityId: string) => OwnDevice | null = () => null;
+  /** Makes this device's entry when the identity has none yet (before an Init names our device). */
+  ensureOwnDevice: (identityId: string) => Promise<void> = () => Promise.resolve();
+
   /** Opened states per identity (while unlocked); filled on first use. */
   private readonly open = new Map<string, Map<string, SessionState>>();
   /**

@@ -153,7 +153,14 @@ export interface SessionState {
   initKey: string;
   /** Initiator only, until confirmed: what Init PDUs need. */
   init?: { b0: string; qpkId: string; flags: number } | undefined;
+  /** Our device id (8 bytes): what our Init PDUs carry, and which of our devices this session is on. */
   deviceId: string;
+  /**
+   * The peer's device this session is with (16 hex, PROTOCOL-V1.md 5c per-device sessions): the device
+   * our Init addressed (its device prekey as the QPK), or the `device_id` of the peer's Init. Absent:
+   * a session from before device ids, or with a peer that sent none (one device, no list).
+   */
+  theirDevice?: string | undefined;
   rk: string;
   dhsPub: string;
   dhsPriv: string;
@@ -197,7 +204,19 @@ export type OpenSessionResult =
   | null;
 
 export type OpenInitResult =
-  | { state: SessionState; body: Body; theirIdentityPublic: Uint8Array; qpkId: string | null; n: number; created: boolean; flags: number; dropsEpoch: number; devlistHash: string | null }
+  | {
+      state: SessionState;
+      body: Body;
+      theirIdentityPublic: Uint8Array;
+      qpkId: string | null;
+      n: number;
+      created: boolean;
+      flags: number;
+      dropsEpoch: number;
+      devlistHash: string | null;
+      /** The sender's `device_id` (16 hex), null when zero. */
+      theirDevice: string | null;
+    }
   | { duplicate: true; sessionId: string }
   /**
    * An Init sealed to our identity key whose body opened under none of our QR prekeys nor without one:
@@ -392,6 +411,8 @@ export interface InitiateParams {
   flags?: number | undefined;
   copies?: number | undefined;
   deviceId?: Uint8Array | undefined;
+  /** The peer's device addressed (16 hex; its device prekey is `theirQrPrekey`), recorded in the state. */
+  theirDevice?: string | undefined;
   random?: RandomSource | undefined;
 }
 
@@ -423,6 +444,7 @@ export function initiate(params: InitiateParams, now: number): SessionState {
     initKey: b64(sha256(params.ourIdentity.publicKey, ra.publicKey)),
     init: { b0: b64(b0), qpkId: qpk ? qpkIdOf(qpk) : '', flags: (qpk ? INIT_FLAG_HAS_QPK : 0) | ((params.flags ?? 0) & ~INIT_FLAG_HAS_QPK) },
     deviceId: b64(params.deviceId ?? new Uint8Array(8)),
+    ...(params.theirDevice ? { theirDevice: params.theirDevice } : {}),
     rk: b64(first.rk),
     dhsPub: b64(ra.publicKey),
     dhsPriv: b64(ra.privateKey),
@@ -494,6 +516,8 @@ export interface OpenInitContext {
   existing?: ((sessionId: string) => SessionState | undefined) | undefined;
   copies?: number | undefined;
   random?: RandomSource | undefined;
+  /** Our device id (8 bytes), recorded in a session this Init creates. */
+  deviceId?: Uint8Array | undefined;
 }
 
 /** Responder side: opens an Init PDU (paying dh1 = X25519(IK_B, E) itself). */
@@ -548,11 +572,22 @@ export function openInitWithDh(dh1: Uint8Array, ctx: OpenInitContext, pdu: Uint8
   return { staleQpk: true, theirIdentityPublic: new Uint8Array(ikA) };
 }
 
-function decodeInitPlain(plain: Buffer): { n: number; body: Body; flags: number; dropsEpoch: number; devlistHash: string | null } | null {
+interface DecodedInit {
+  n: number;
+  body: Body;
+  flags: number;
+  dropsEpoch: number;
+  devlistHash: string | null;
+  theirDevice: string | null;
+}
+
+function decodeInitPlain(plain: Buffer): DecodedInit | null {
   const n = plain.readUInt16BE(17);
   if (n >= W) return null;
   const body = decodeBody(plain.subarray(INIT_PREFIX_LENGTH));
-  return body ? { n, body, flags: plain[0]!, dropsEpoch: plain.readUInt16BE(21), devlistHash: devlistOf(plain.subarray(23, 27)) } : null;
+  const device = plain.subarray(9, 17);
+  const theirDevice = device.every((byte) => byte === 0) ? null : device.toString('hex');
+  return body ? { n, body, flags: plain[0]!, dropsEpoch: plain.readUInt16BE(21), devlistHash: devlistOf(plain.subarray(23, 27)), theirDevice } : null;
 }
 
 function openInitNew(
@@ -566,7 +601,7 @@ function openInitNew(
   x: Uint8Array,
   tag: Buffer,
   now: number,
-): { state: SessionState; body: Body; n: number; created: boolean; flags: number; dropsEpoch: number; devlistHash: string | null } | null {
+): { state: SessionState; body: Body; n: number; created: boolean } & Omit<DecodedInit, 'n' | 'body'> | null {
   const b0Pair = qpkPair ?? ctx.ourIdentity;
   const dhB0 = x25519(b0Pair, ra);
   if (!dhB0) return null;
@@ -609,7 +644,8 @@ function openInitNew(
       ourId: b64(ctx.ourIdentity.publicKey),
       theirId: b64(ikA),
       initKey: b64(sha256(ikA, ra)),
-      deviceId: b64(new Uint8Array(8)),
+      deviceId: b64(ctx.deviceId ?? new Uint8Array(8)),
+      ...(decoded.theirDevice ? { theirDevice: decoded.theirDevice } : {}),
       rk: b64(second.rk),
       dhsPub: b64(b1.publicKey),
       dhsPriv: b64(b1.privateKey),
@@ -630,7 +666,7 @@ function openInitNew(
       pingOwed: decoded.body.type !== MessageType.PING,
     };
     prune(state, now);
-    return { state, body: decoded.body, n, created: true, flags: decoded.flags, dropsEpoch: decoded.dropsEpoch, devlistHash: decoded.devlistHash };
+    return { ...decoded, state, created: true };
   }
   return null;
 }
@@ -641,7 +677,7 @@ function openInitExisting(
   x: Uint8Array,
   tag: Buffer,
   now: number,
-): { state: SessionState; body: Body; n: number; created: boolean; flags: number; dropsEpoch: number; devlistHash: string | null } | 'duplicate' | null {
+): { state: SessionState; body: Body; n: number; created: boolean } & Omit<DecodedInit, 'n' | 'body'> | 'duplicate' | null {
   const state = clone(existing);
   const epoch = state.recv.find((r) => r.e === 0 && r.hk === '');
   if (!epoch) return null; // the Init chain was forgotten: nothing of it can be opened any more
@@ -680,12 +716,12 @@ function openInitExisting(
   return null;
 }
 
-function finishInit(state: SessionState, epoch: RecvEpochState, decoded: { n: number; body: Body; flags: number; dropsEpoch: number; devlistHash: string | null }, now: number) {
+function finishInit(state: SessionState, epoch: RecvEpochState, decoded: DecodedInit, now: number) {
   epoch.consumed = bitSet(epoch.consumed, decoded.n);
   if (decoded.body.type !== MessageType.PING) state.pingOwed = true;
   state.counter++;
   prune(state, now);
-  return { state, body: decoded.body, n: decoded.n, created: false, flags: decoded.flags, dropsEpoch: decoded.dropsEpoch, devlistHash: decoded.devlistHash };
+  return { ...decoded, state, created: false };
 }
 
 // ---------------------------------------------------------------------------------------------- seal
