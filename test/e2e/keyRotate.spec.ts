@@ -72,5 +72,7 @@ test.describe.serial('replacing the identity key', () => {
     await openConversationWith(bob.page, 'Alice');
     await expect(messages(bob.page).filter({ hasText: 'Thanks, Bob.' })).toHaveCount(1, { timeout: 60_000 });
     await expect(bob.page.getByTestId('conversation-item')).toHaveCount(1);
+    await openConversationWith(alice.page, 'Bob');
+    await screenshot(alice.page, 'rotate-03-after');
   });
 });
