@@ -9,9 +9,10 @@
  *   (messages, files and uploads, receipts, sibling sync, drop changes, device changes and links, key
  *   rotation, ticket revocation, session resets);
  * - underneath, the outbox itself: `send` refuses (what the engine sends by itself: a sibling sync of a
- *   sent text, drop lists to siblings) and `sendReceipt` drops the receipt (those owed through
- *   `inbox/ack`, answered again for duplicates, asked by the poller). Device news checks `removedAt`
- *   itself (deviceNews.ts).
+ *   sent text, drop lists to siblings), `sendReceipt` drops the receipt (those owed through
+ *   `inbox/ack`, answered again for duplicates, asked by the poller) and `postOwn` drops what it would
+ *   post for the identity to a contact (version-1 PINGs, drop requests, stale-prekey answers). Device
+ *   news checks `removedAt` itself (deviceNews.ts).
  * Reading, listing, exporting and deleting the identity stay possible: the UI shows the identity read
  * only and says what to do (link this device again from one that still holds the identity).
  */
@@ -69,13 +70,21 @@ export function guardRemovedChannels(handlers: Pick<ApiHandlers, (typeof SENDING
 }
 
 /**
- * Wraps the outbox's `send` (refused) and `sendReceipt` (dropped) for what the engine sends by itself,
- * below the channels. `sendReceipt` is synchronous, so it asks `removedNow`: what this device knew when
+ * Wraps the outbox's `send` (refused), `sendReceipt` and `postOwn` (dropped) for what the engine sends
+ * by itself, below the channels. `sendReceipt` is synchronous, so it asks `removedNow`: what this device knew when
  * the receipt was due (the guard's `watch` keeps it up to date).
  */
-export function guardRemovedOutbox(sender: Pick<Sender, 'send' | 'sendReceipt'>, parts: RemovedGuardParts, removedNow: (identityId: string) => boolean): void {
+export function guardRemovedOutbox(sender: Pick<Sender, 'send' | 'sendReceipt' | 'postOwn'>, parts: RemovedGuardParts, removedNow: (identityId: string) => boolean): void {
   const send = sender.send.bind(sender);
   const sendReceipt = sender.sendReceipt.bind(sender);
+  const postOwn = sender.postOwn.bind(sender);
+  sender.postOwn = (dropUrls, pdu, to) => {
+    if (to && removedNow(to.identityId)) {
+      parts.logger.info('not posted: this device was removed from the identity');
+      return Promise.resolve();
+    }
+    return postOwn(dropUrls, pdu, to);
+  };
   sender.send = async (request, built) => {
     await refuseRemoved(parts, request.identityId);
     return send(request, built);
