@@ -7,7 +7,11 @@ import { deleteTestDatabases, openTestDatabase } from '../db/testDatabase.js';
 import { loadFileSettings } from '../files/fileSettings.js';
 import { loadUiSettings } from '../settings/uiSettings.js';
 import { type SyncIdentity, takeSiblingSync } from './syncApply.js';
-import { settingsItem, settingsStampKey, syncedSettingsOf } from './syncSettings.js';
+import { applyHostSettings, settingsItem, settingsStampKey, syncedSettingsOf, tellSettings } from './syncSettings.js';
+import type { EngineBridge } from '../bridge/transport.js';
+import type { Channel } from '../../../shared/ipc/contract.js';
+import { useSession } from '../stores/sessionStore.js';
+import { useSavedSettings } from '../settings/savedSettings.js';
 
 const ME = 'e'.repeat(64);
 const OWN_DROP = 'http://127.0.0.1:1/mine';
@@ -116,5 +120,44 @@ describe('settings sync between the devices of an identity', () => {
     ]) {
       expect(syncItemSchema.safeParse({ kind: 'settings', entries: [entry] }).success, JSON.stringify(entry)).toBe(false);
     }
+  });
+
+  it('tellSettings sends each identity the keys that changed; applyHostSettings hands the engine’s to settings/set and the preview to the desktop shell', async () => {
+    let saved: EngineSettings = { ...engine, sendReceipts: false };
+    const calls: { channel: Channel; request: Record<string, unknown> }[] = [];
+    const bridge = {
+      async invoke(channel: Channel, request: Record<string, unknown>) {
+        calls.push({ channel, request });
+        if (channel === 'devices/list') return { ok: true, value: { devices: [{ deviceId: request.identityId === 'me' ? HERE : LOW, self: true }] } };
+        if (channel === 'settings/get') return { ok: true, value: saved };
+        if (channel === 'settings/set') return { ok: true, value: (saved = { ...saved, ...request }) };
+        if (channel === 'desktop/getSettings') return { ok: true, value: { notificationPreview: 'nothing' } };
+        return { ok: true, value: { messages: 1 } };
+      },
+    } as unknown as EngineBridge;
+    useSession.setState({ identities: [{ id: 'me' }, { id: 'other' }] } as never);
+    await tellSettings(db, undefined, {}, bridge);
+    const sent = calls.filter((c) => c.channel === 'devices/sync');
+    expect(sent.map((c) => c.request.identityId)).toEqual(['me', 'other']);
+    expect((sent[0]!.request.items as SyncItem[])[0]).toMatchObject({ kind: 'settings' });
+    // Saved again with one change: only that key goes, to both identities.
+    calls.length = 0;
+    saved = { ...saved, copies: 3 };
+    await tellSettings(db, saved, {}, bridge);
+    expect(calls.filter((c) => c.channel === 'devices/sync').map((c) => c.request.items)).toEqual([
+      [{ kind: 'settings', entries: [{ key: 'copies', clock: 2, value: 3 }] }],
+      [{ kind: 'settings', entries: [{ key: 'copies', clock: 2, value: 3 }] }],
+    ]);
+
+    calls.length = 0;
+    await applyHostSettings(bridge, { engine: { closedDrops: true }, notificationPreview: 'nameAndText' });
+    expect(calls.map((c) => c.channel)).toEqual(['settings/set']);
+    expect(useSavedSettings.getState().settings?.closedDrops).toBe(true);
+    // In the desktop app the preview is the shell's setting.
+    useSession.setState({ appInfo: { capabilities: { desktopSettings: true } } } as never);
+    calls.length = 0;
+    await applyHostSettings(bridge, { engine: {}, notificationPreview: 'nameAndText' });
+    expect(calls).toEqual([{ channel: 'desktop/setSettings', request: { notificationPreview: 'nameAndText' } }]);
+    useSession.setState(useSession.getInitialState(), true);
   });
 });
