@@ -8,7 +8,7 @@
  */
 import { cpus } from 'node:os';
 import { DAY_MS, HOUR_MS, type DeviceSimOptions, type Probe, runDeviceSim } from './simulator.js';
-import { type DeviceSimReport, checkRun, formatReport } from './invariants.js';
+import { type DeviceSimReport, checkRun, formatReport, isKnownFinding } from './invariants.js';
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -61,16 +61,20 @@ async function main(): Promise<void> {
   console.log(
     `| history after 40 days away: texts of the absence shown on a3 | ${reports.map((r) => `${r.figures.history.shownAtEnd}/${r.figures.history.writtenWhileAway}`).join(' | ')} | all (one sibling online) |`,
   );
-  console.log(`| violations | ${reports.map((r) => r.violations.length).join(' | ')} | 0 |`);
+  console.log(`| violations (known findings) | ${reports.map((r) => `${r.violations.length} (${r.violations.filter(isKnownFinding).length})`).join(' | ')} | 0 |`);
 
-  console.log('\nBytes per text against the recipient\'s devices m (last seed, everyone quiet; k = 2 copies; design 2149 × m × k):\n');
+  console.log(
+    "\nBytes per text against the recipient's devices m (last seed, everyone quiet; POSTs counted until the outbox settled, at most 5 s; k = 2 copies; design 2149 × m × k):\n",
+  );
   console.log('| text | m | POSTs to the recipient | bytes | design 2149·m·k | POSTs to own drops (sibling sync) | bytes |');
   console.log('|---|---|---|---|---|---|---|');
   for (const p of probes) {
     console.log(`| ${p.from} → ${p.to} | ${p.recipientDevices} | ${p.posts} | ${p.bytes} | ${2149 * p.recipientDevices * 2} | ${p.syncPosts} | ${p.syncBytes} |`);
   }
   console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  if (reports.some((r) => r.violations.length > 0)) process.exitCode = 1;
+  const unknown = reports.flatMap((r) => r.violations.filter((v) => !isKnownFinding(v)));
+  console.log(`violations not among the known findings: ${unknown.length}`);
+  if (unknown.length > 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
