@@ -24,6 +24,7 @@ import { dropsEpochNewer } from '../sessions/receiver.js';
 import type { Sender } from '../outbox/sender.js';
 import type { StateStore } from '../state/stateStore.js';
 import type { DeviceStore } from './deviceStore.js';
+import { onPolicySeqChange } from '../spam/revocation.js';
 
 /** The outbox's local ids of sync messages start with this (the UI knows no such message). */
 export const SYNC_LOCAL_ID_PREFIX = 'sync-';
@@ -43,6 +44,10 @@ export class SiblingSync {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly parts: SiblingSyncParts) {
+    // A revocation changed a closed drop's policy seq: the siblings hear the claims (revocation.ts).
+    onPolicySeqChange(parts.stateStore, (identityId) => {
+      void this.tellDrops(identityId).catch((err: unknown) => parts.logger.warn('claims not told to other devices', { error: err instanceof Error ? err.message : 'unknown' }));
+    });
     parts.sender.onAccepted((request, messages) => {
       void this.noteSent(request, messages).catch((err: unknown) => parts.logger.warn('sent message not told to other devices', { error: err instanceof Error ? err.message : 'unknown' }));
     });
@@ -130,6 +135,8 @@ export class SiblingSync {
     let merged = false;
     for (const item of message.content.items) {
       if (item.kind !== 'drops') continue;
+      // Claims of drops listed here go by their seq, whichever list wins (a revocation sends no new list).
+      await this.mergeClaims(message.identityId, item, stateStore.identity(message.identityId).dropUrls);
       const ourEpoch = stateStore.dropsEpoch(message.identityId);
       let adopt: { epoch: number; dropUrls: string[] } = { epoch: item.epoch, dropUrls: item.dropUrls };
       if (item.epoch === ourEpoch) {
@@ -162,6 +169,17 @@ export class SiblingSync {
     }
     if (changed) await this.parts.dropsChanged?.(message.identityId);
     if (merged) await this.tellDrops(message.identityId);
+  }
+
+  /** Takes the sibling's claims of drops in `listed` whose seq is higher than ours (the policy its server took later). */
+  private async mergeClaims(identityId: string, item: SyncDropsItem, listed: readonly string[]): Promise<void> {
+    const { stateStore } = this.parts;
+    const ours = new Map(stateStore.closedDrops(identityId).map((claim) => [claim.url, claim]));
+    for (const claim of item.claims) {
+      const own = ours.get(claim.url);
+      if (!own || own.seq >= claim.seq || !listed.includes(claim.url) || !item.dropUrls.includes(claim.url)) continue;
+      await stateStore.updateClosedDrop(identityId, claim.url, (kept) => Object.assign(kept, { seq: claim.seq, keyIds: [...claim.keyIds], introPerDay: claim.introPerDay }));
+    }
   }
 
   /**

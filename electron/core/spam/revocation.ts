@@ -40,6 +40,21 @@ export interface FlushOutcome {
   pending: number;
 }
 
+/** Listeners told which identity's policy seq changed (sibling sync sends its claims, devices/sync.ts). */
+const seqListeners = new WeakMap<StateStore, Set<(identityId: string) => void>>();
+
+/**
+ * Calls `listener` after a flush changed the seq of one of the identity's closed drops (a strike taken,
+ * or a newer seq learned from a 409), so the identity's other devices hear it: without it a sibling
+ * would send its next update with a number already used. Returns the removal.
+ */
+export function onPolicySeqChange(stateStore: StateStore, listener: (identityId: string) => void): () => void {
+  let listeners = seqListeners.get(stateStore);
+  if (!listeners) seqListeners.set(stateStore, (listeners = new Set()));
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
+}
+
 /** Times a strike list goes again above the seq a 409 named, before it counts as not taken this flush. */
 const STALE_RETRIES = 3;
 
@@ -54,6 +69,7 @@ export function flushRevocations(stateStore: StateStore, post: PolicyPost, ident
     const claims = stateStore.closedDrops(identityId).filter((c) => c.revoking.length > 0);
     if (claims.length === 0) return outcome;
     const secret = spamSecretOf(stateStore.keyPair(identityId).privateKey);
+    let seqChanged = false;
     for (const claim of claims) {
       const { dropId } = parseDropUrl(claim.url);
       let seq = claim.seq;
@@ -87,7 +103,9 @@ export function flushRevocations(stateStore: StateStore, post: PolicyPost, ident
       }
       if (failed) outcome.pending++;
       else outcome.struck++;
+      if (seq !== claim.seq) seqChanged = true;
     }
+    if (seqChanged) for (const listener of seqListeners.get(stateStore) ?? []) listener(identityId);
     return outcome;
   };
   const result = (flushing.get(stateStore) ?? Promise.resolve()).then(run, run);
