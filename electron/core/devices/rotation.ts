@@ -253,7 +253,12 @@ export class KeyRotation {
     if (stateStore.locked) return false;
     const content = message.content;
     // Meant for our current key, or (we rotated too) for one we replaced and still read.
-    const pairs = [stateStore.keyPair(message.identityId), ...stateStore.retiredKeyPairs(now()).filter((r) => r.id === message.identityId).map((r) => r.pair)];
+    let pairs: KeyPair[];
+    try {
+      pairs = [stateStore.keyPair(message.identityId), ...stateStore.retiredKeyPairs(now()).filter((r) => r.id === message.identityId).map((r) => r.pair)];
+    } catch {
+      return false; // the identity was deleted meanwhile: nobody to apply it to
+    }
     const own = new Set(pairs.map((pair) => hexOf(pair.publicKey)));
     if (own.has(message.senderKey)) return false; // a rotation is a contact's, never our own
     return pairs.some((pair) => rotationProofHolds(pair, message.senderKey, content));
