@@ -4,35 +4,23 @@
  * forward secrecy, and a card's prekey says the next message starts a session.
  */
 import { createElement } from 'react';
-import { flushSync } from 'react-dom';
-import { type Root, createRoot } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionsStatus } from '../../../shared/ipc/contract.js';
 import { todayDay } from '../contacts/readContact.js';
+import { reactView } from '../test/reactView.js';
 import { ForwardSecrecy } from './ChatView.js';
 
 const ALICE = 'a'.repeat(64);
 
-let host: HTMLDivElement;
-let root: Root | null = null;
-
-beforeEach(() => {
-  host = document.createElement('div');
-  document.body.append(host);
-});
-afterEach(() => {
-  root?.unmount();
-  root = null;
-  host.remove();
-});
+const view = reactView();
+beforeEach(() => view.attach());
+afterEach(() => view.detach());
 
 function shown(status: SessionsStatus, prekeyUntilDay: number | null, alias = 'Alice'): { label: string; why: string } {
-  root?.unmount();
-  root = createRoot(host);
-  flushSync(() => root!.render(createElement(ForwardSecrecy, { status, contactKey: ALICE, alias, prekeyUntilDay })));
+  view.mount(createElement(ForwardSecrecy, { status, contactKey: ALICE, alias, prekeyUntilDay }));
   return {
-    label: host.querySelector('[tabindex="0"]')?.textContent ?? '',
-    why: host.querySelector('[data-testid=chat-forward-secrecy-why]')?.textContent ?? '',
+    label: view.host.querySelector('[tabindex="0"]')?.textContent ?? '',
+    why: view.host.querySelector('[data-testid=chat-forward-secrecy-why]')?.textContent ?? '',
   };
 }
 

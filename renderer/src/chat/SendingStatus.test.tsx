@@ -5,14 +5,14 @@
  */
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
-import { type Root, createRoot } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel, EventMap, EventName } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
 import { database } from '../db/database.js';
 import type { MessageRecord } from '../db/records.js';
 import { setDatabaseKey } from '../db/sealing.js';
 import { useSession } from '../stores/sessionStore.js';
+import { reactView, until } from '../test/reactView.js';
 import { MessageBubble } from './MessageBubble.js';
 import { useStampProgress } from './stampProgress.js';
 import { useSavedSettings } from '../settings/savedSettings.js';
@@ -58,8 +58,7 @@ function sending(localId: string): MessageRecord {
   } as unknown as MessageRecord;
 }
 
-let host: HTMLDivElement;
-let root: Root | null = null;
+const view = reactView();
 
 beforeEach(async () => {
   await setDatabaseKey(TEST_KEY);
@@ -78,29 +77,20 @@ beforeEach(async () => {
   useSession.setState(useSession.getInitialState(), true);
   useStampProgress.setState(useStampProgress.getInitialState(), true);
   useSavedSettings.setState({ settings: null });
-  host = document.createElement('div');
-  document.body.append(host);
+  view.attach();
 });
 afterEach(async () => {
-  root?.unmount();
-  root = null;
-  host.remove();
+  view.detach();
   await database().contacts.clear();
   await database().messages.clear();
 });
 
-/** Waits (bounded in time, not in rounds: a loaded machine stretches every timer) until `condition` holds. */
-async function until(condition: () => boolean): Promise<void> {
-  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 10_000, interval: 10 });
-}
-
 function render(engine: ReturnType<typeof fakeEngine>, message: MessageRecord) {
   flushSync(() => useSession.getState().setBridge(engine.bridge));
-  root = createRoot(host);
-  flushSync(() => root!.render(createElement(MessageBubble, { message })));
+  view.mount(createElement(MessageBubble, { message }));
 }
 
-const progressText = () => host.querySelector('[data-testid=stamp-progress]')?.textContent ?? null;
+const progressText = () => view.host.querySelector('[data-testid=stamp-progress]')?.textContent ?? null;
 
 describe('SendingStatus: proof of work', () => {
   it('shows the stamp’s progress for the contact’s server, at most 99 %, with Cancel at hand', async () => {
@@ -116,7 +106,7 @@ describe('SendingStatus: proof of work', () => {
     await until(() => progressText() === 'Proving work for drop.example:8443… 0 %');
     engine.emit('outbox/stampProgress', { localId: 'L1', hashes: 1720, expected: 4096 });
     await until(() => progressText() === 'Proving work for drop.example:8443… 41 %');
-    expect((host.querySelector('progress') as HTMLProgressElement).value).toBe(41);
+    expect((view.host.querySelector('progress') as HTMLProgressElement).value).toBe(41);
     // An unlucky search goes past the average: still under way, so never 100 %.
     engine.emit('outbox/stampProgress', { localId: 'L1', hashes: 9000, expected: 4096 });
     await until(() => progressText() === 'Proving work for drop.example:8443… 99 %');
@@ -125,7 +115,7 @@ describe('SendingStatus: proof of work', () => {
     engine.emit('outbox/stampProgress', { localId: 'L2', hashes: 4000, expected: 4096 });
     expect(progressText()).toContain('99 %');
 
-    const cancel = [...host.querySelectorAll('button')].find((b) => b.textContent === 'Cancel sending')!;
+    const cancel = [...view.host.querySelectorAll('button')].find((b) => b.textContent === 'Cancel sending')!;
     cancel.click();
     await until(() => engine.calls.some(([channel]) => channel === 'messages/cancel'));
     expect(engine.calls.find(([channel]) => channel === 'messages/cancel')![1]).toEqual({ localId: 'L1' });
@@ -146,7 +136,7 @@ describe('SendingStatus: proof of work', () => {
     // The server still refused: the next try is scheduled and the line says why instead.
     engine.emit('outbox/status', { localId: 'L1', status: 'sending', reason: { kind: 'rateLimited', detail: 'x', retryAt: Date.now() + 60_000 } });
     await until(() => progressText() === null);
-    expect(host.querySelector('[data-testid=sending-status]')!.textContent).toContain('asked to slow down');
+    expect(view.host.querySelector('[data-testid=sending-status]')!.textContent).toContain('asked to slow down');
 
     engine.emit('outbox/stampProgress', { localId: 'L1', hashes: 100, expected: 4096 });
     await until(() => progressText() !== null);
@@ -169,10 +159,9 @@ describe('SendingStatus: proof of work', () => {
   it('follows the events once however many messages show, and stops when none does', async () => {
     const engine = fakeEngine();
     flushSync(() => useSession.getState().setBridge(engine.bridge));
-    root = createRoot(host);
-    flushSync(() => root!.render([createElement(MessageBubble, { key: 1, message: sending('L1') }), createElement(MessageBubble, { key: 2, message: sending('L2') })]));
+    view.mount([createElement(MessageBubble, { key: 1, message: sending('L1') }), createElement(MessageBubble, { key: 2, message: sending('L2') })]);
     await until(() => engine.listening('outbox/stampProgress') === 1);
-    flushSync(() => root!.render(null));
+    view.render(null);
     expect(engine.listening('outbox/stampProgress')).toBe(0);
   });
 });
@@ -182,7 +171,7 @@ describe('SendingStatus: traffic budget', () => {
     pollIntervalMs: 30_000, push: true, proxy: { kind: 'none' }, allowLocalNetwork: false, autoLockMinutes: 0, sendReceipts: true,
     trafficBudget: { preset, custom: { slotSeconds: 600, postsPerSlot: 1, page: 2 } },
   });
-  const slotText = () => host.querySelector('[data-testid=slot-wait]')?.textContent ?? null;
+  const slotText = () => view.host.querySelector('[data-testid=slot-wait]')?.textContent ?? null;
 
   it('a message waiting for a slot says so, with the longest wait left (Low: slots about 15 min apart)', async () => {
     const engine = fakeEngine({ 'settings/get': settings('low') });
@@ -195,19 +184,18 @@ describe('SendingStatus: traffic budget', () => {
     // A reason from the engine (the server is down) is the wait that counts.
     engine.emit('outbox/status', { localId: 'L1', status: 'sending', reason: { kind: 'serverError', detail: 'x', retryAt: Date.now() + 60_000 } });
     await until(() => slotText() === null);
-    expect(host.querySelector('[data-testid=sending-status]')!.textContent).toContain('has trouble');
+    expect(view.host.querySelector('[data-testid=sending-status]')!.textContent).toContain('has trouble');
   });
 
   it('High, long overdue: within a minute; Off: no slot line', async () => {
     render(fakeEngine({ 'settings/get': settings('high') }), { ...sending('L1'), sortAt: Date.now() - 10 * 60_000 });
     await until(() => slotText() !== null);
     expect(slotText()).toBe('Waiting for the next send slot, within a minute.');
-    root!.unmount();
+    view.unmount();
     useSavedSettings.setState({ settings: null });
     const off = fakeEngine({ 'settings/get': settings('off') });
-    root = createRoot(host);
     flushSync(() => useSession.getState().setBridge(off.bridge));
-    flushSync(() => root!.render(createElement(MessageBubble, { message: sending('L2') })));
+    view.mount(createElement(MessageBubble, { message: sending('L2') }));
     await until(() => useSavedSettings.getState().settings !== null);
     expect(slotText()).toBeNull();
   });

@@ -4,14 +4,13 @@
  * either is renamed apart.
  */
 import { createElement } from 'react';
-import { flushSync } from 'react-dom';
-import { type Root, createRoot } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { database } from '../db/database.js';
 import type { ContactRecord } from '../db/records.js';
 import { setDatabaseKey } from '../db/sealing.js';
 import { useLiveQuery } from '../db/useLiveQuery.js';
 import { useSession } from '../stores/sessionStore.js';
+import { reactView, until } from '../test/reactView.js';
 import { ContactDetails } from './ContactDetails.js';
 import { NameConflictNote } from './NameConflictNote.js';
 import { olderNamesake } from './lookalikeNames.js';
@@ -24,26 +23,18 @@ function contact(publicKey: string, alias: string, status: ContactRecord['status
   return { identityId: 'me', publicKey, alias, aliasLower: alias.toLowerCase(), dropUrls: ['https://drop.example/x'], offeredDropUrls: [], status, createdAt };
 }
 
-let host: HTMLDivElement;
-let root: Root | null = null;
+const view = reactView();
 
 beforeEach(async () => {
   await setDatabaseKey(TEST_KEY);
   await database().contacts.clear();
   useSession.setState(useSession.getInitialState(), true);
-  host = document.createElement('div');
-  document.body.append(host);
+  view.attach();
 });
 afterEach(async () => {
-  root?.unmount();
-  root = null;
-  host.remove();
+  view.detach();
   await database().contacts.clear();
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 10_000, interval: 10 });
-}
 
 /** The note of one stored contact, following its record as it changes. */
 function Live({ publicKey }: { publicKey: string }) {
@@ -52,12 +43,10 @@ function Live({ publicKey }: { publicKey: string }) {
 }
 
 function render(publicKey: string) {
-  root?.unmount();
-  root = createRoot(host);
-  flushSync(() => root!.render(createElement(Live, { publicKey })));
+  view.mount(createElement(Live, { publicKey }));
 }
 
-const note = () => host.querySelector('[data-testid=name-conflict]')?.textContent ?? null;
+const note = () => view.host.querySelector('[data-testid=name-conflict]')?.textContent ?? null;
 
 describe('NameConflictNote', () => {
   it('the newer of two contacts that look alike carries a note until verified or renamed apart', async () => {
@@ -88,8 +77,7 @@ describe('NameConflictNote', () => {
 
   it('shows in the contact details', async () => {
     await database().contacts.bulkPut([contact(BOB, 'Bob', 'verified', 1000), contact(FAKE, 'Bob', 'accepted', 2000)]);
-    root = createRoot(host);
-    flushSync(() => root!.render(createElement(ContactDetails, { contact: contact(FAKE, 'Bob', 'accepted', 2000) })));
+    view.mount(createElement(ContactDetails, { contact: contact(FAKE, 'Bob', 'accepted', 2000) }));
     await until(() => note() !== null);
   });
 

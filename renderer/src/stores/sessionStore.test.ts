@@ -1,10 +1,10 @@
 import { createElement } from 'react';
 import { flushSync } from 'react-dom';
-import { type Root, createRoot } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { capabilitiesOf } from '../../../shared/ipc/channels.js';
 import type { AppInfo, Capabilities, IdentitySummary, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { EngineBridge } from '../bridge/transport.js';
+import { reactView } from '../test/reactView.js';
 import type * as SessionModule from './sessionStore.js';
 import { hasCapability, useActiveIdentity, useCapability, useSession } from './sessionStore.js';
 
@@ -134,17 +134,9 @@ describe('session store: engine state', () => {
 });
 
 describe('session store hooks', () => {
-  let root: Root | null = null;
-  let host: HTMLElement;
-  beforeEach(() => {
-    host = document.createElement('div');
-    document.body.append(host);
-  });
-  afterEach(() => {
-    root?.unmount();
-    root = null;
-    host.remove();
-  });
+  const view = reactView();
+  beforeEach(() => view.attach());
+  afterEach(() => view.detach());
 
   /** Renders what the hooks return as text, re-rendered by every store change. */
   function Probe() {
@@ -154,8 +146,8 @@ describe('session store hooks', () => {
   }
 
   it('follow the store: the active identity’s summary, and capabilities', () => {
-    root = createRoot(host);
-    flushSync(() => root!.render(createElement(Probe)));
+    view.mount(createElement(Probe));
+    const { host } = view;
     expect(host.textContent).toBe('none / camera off');
     flushSync(() => useSession.getState().setIdentities([identity('a'), identity('b')]));
     expect(host.textContent).toBe('Alias a / camera off');
