@@ -193,6 +193,18 @@ export class KeyRotation {
     const at = now();
     const drops = identity.dropUrls.slice(0, MAX_ROTATE_DROP_URLS);
     const recipients = new Map(contacts.filter((c) => c.publicKey !== oldHex && c.dropUrls.length > 0).map((c) => [c.publicKey, c]));
+    // Siblings first: a contact's first message to the new key comes after their handover in our drops.
+    const siblings = view.devices.filter((device) => device.deviceId !== view.selfId);
+    const self = store.selfSync(identityId);
+    let handedOver = 0;
+    if (self && siblings.length > 0) {
+      for (const sibling of siblings) {
+        const handover = sealHandover(self, sibling.deviceId, sibling.prekey, fresh, at);
+        if (!handover) continue;
+        await this.postToOurselves(identityId, oldPair, oldHex, identity.dropUrls, handover);
+        handedOver++;
+      }
+    }
     // Sealed now, under the old key (the outbox seals before `send` resolves; a message waiting for
     // room in its session is sealed later in that session, which does not use the identity key).
     let told = 0;
@@ -209,17 +221,6 @@ export class KeyRotation {
       };
       await sender.send({ identityId, localId: `rotate:${randomUUID()}`, recipient: { publicKey: contact.publicKey, dropUrls: [...contact.dropUrls] }, wantReceipt: true }, [message]);
       told++;
-    }
-    const siblings = view.devices.filter((device) => device.deviceId !== view.selfId);
-    const self = store.selfSync(identityId);
-    let handedOver = 0;
-    if (self && siblings.length > 0) {
-      for (const sibling of siblings) {
-        const handover = sealHandover(self, sibling.deviceId, sibling.prekey, fresh, at);
-        if (!handover) continue;
-        await this.postToOurselves(identityId, oldPair, oldHex, identity.dropUrls, handover);
-        handedOver++;
-      }
     }
     await this.switchTo(identityId, fresh, at);
     this.parts.logger.info('identity key replaced', { contacts: told, siblings: handedOver });
