@@ -488,13 +488,6 @@ export class StateStore {
     return Array.from({ length: Math.floor(bytes.length / 32) }, (_, i) => bytes.slice(i * 32, (i + 1) * 32));
   }
 
-  /** The identities and contacts whose wallets hold tickets for the drop `dropUrl`. */
-  walletHolders(dropUrl: string): { identityId: string; contactKey: string }[] {
-    return this.unlocked.identities.flatMap((identity) =>
-      identity.ticketWallet.filter((w) => w.dropUrl === dropUrl).map((w) => ({ identityId: identity.id, contactKey: w.contactKey })),
-    );
-  }
-
   /** Replaces the wallet's tickets for `contactKey`'s drop `dropUrl` (none: the entry goes). */
   async setWalletTickets(id: string, contactKey: string, dropUrl: string, tickets: readonly Uint8Array[]): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
