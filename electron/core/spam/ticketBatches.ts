@@ -28,6 +28,19 @@
  * one sender (whom it cannot name); nothing about any other contact's tickets, which stay random to
  * it. Rotating the key id instead would hide even that, at the price of handing every other contact
  * new tickets.
+ *
+ * Several devices. Each device of an identity hands out batches of its own (random seeds, kept in its
+ * own state) and strikes only those. A block or delete is synced to the siblings like any contact
+ * change, and each sibling's UI then asks its engine to revoke (renderer/src/devices/syncApply.ts
+ * `revoke`), so every device strikes exactly the batches it handed out; the policy seq they share is
+ * learned from the server's 409 and told to the siblings (revocation.ts). Not chosen: seeds derived
+ * from the identity key, contact and a counter, so that any device could mint a sibling's batches
+ * again: it would have to strike every (device, counter, expiry period, key id) a sibling may have
+ * used, thousands of tickets it cannot tell from unused ones, in policy updates of MAX_STRIKES each,
+ * or have the counters synced after all; nor syncing the batches themselves: a sync message at every
+ * top-up, with every contact's live batches, more than one sync message holds. What stays open: a
+ * device that is off strikes when it is next running (its batches stay usable until then), and the
+ * batches of a device lost or removed stay usable until they expire (at most 75 days).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { dayNumber, ticketExpiryDay } from '../../../shared/spam/day.js';
