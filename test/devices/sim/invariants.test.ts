@@ -78,6 +78,7 @@ function record(): SimRecord {
       { dropId: 'x', body: Buffer.alloc(2149, 1), at: START + 1 }, // a re-post: the same bytes
     ],
     catchUps: [],
+    toAttacker: [{ contact: ids.bob.publicKey, at: START + 3 * STEP }],
     quietFrom: START + 10 * STEP,
     stepCount: 12,
     probes: [],
@@ -110,6 +111,12 @@ describe('the device simulator’s invariants', () => {
   it('a contact echoing a list with the removed device after acknowledging the removal', () => {
     const r = record();
     r.arrivals.push({ device: 'a2', step: 7, at: START + 7 * STEP, from: ids.bob.publicKey, protocol: 0, echo: 'eeee0001', text: 'sim m4 from b' });
+    expect(invariantsOf(r)).toEqual(['nothing to a removed device after the removal was acknowledged']);
+  });
+
+  it('a PDU sealed to the removed device after the contact acknowledged its removal', () => {
+    const r = record();
+    r.toAttacker.push({ contact: ids.bob.publicKey, at: START + 6 * STEP });
     expect(invariantsOf(r)).toEqual(['nothing to a removed device after the removal was acknowledged']);
   });
 

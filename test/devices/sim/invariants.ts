@@ -25,6 +25,8 @@ export interface DeviceSimReport {
     removalAcked: Record<string, number | null>;
     /** Texts from contacts after their acknowledgement that the removed device's key still opens (version 0: all). */
     afterAckReadableByStolenKey: number;
+    /** PDUs contacts sealed to the attacker's device (its prekey), in all and after their acknowledgement of its removal. */
+    toRemoved: { total: number; afterAck: number };
     /** Which measure the removal check took: the contacts' device lists (interim, version 0) or per-device sessions. */
     removalMeasure: 'device lists (interim: version 0 to a linked identity)' | 'per-device sessions';
     /** Per (device, contact): messages with the attacker's echo stored before the alarm showed, and slots to the alarm. */
@@ -134,6 +136,7 @@ export function checkRun(record: SimRecord): DeviceSimReport {
   const removalAcked: Record<string, number | null> = {};
   let removalSlots: number | null = null;
   let afterAckReadableByStolenKey = 0;
+  let toRemovedAfterAck = 0;
   let perDevice = false;
   const removal = record.removal;
   if (removal) {
@@ -144,6 +147,12 @@ export function checkRun(record: SimRecord): DeviceSimReport {
       const ack = fromContacts.find((a) => a.from === key && a.step >= removal.step && a.echo === removal.hash);
       removalAcked[contact] = ack ? ack.step - removal.step : null;
       if (!ack) continue;
+      // Per-device sessions: Init PDUs sealed to the attacker's device after this contact acknowledged.
+      const sealedAfter = record.toAttacker.filter((p) => p.contact === key && p.at > ack.at);
+      toRemovedAfterAck += sealedAfter.length;
+      if (sealedAfter.length > 0) {
+        violations.push({ invariant: 'nothing to a removed device after the removal was acknowledged', detail: `${contact} sealed ${sealedAfter.length} PDU(s) to the removed device after acknowledging at step ${ack.step} (first day ${day(sealedAfter[0]!.at)})` });
+      }
       for (const later of fromContacts.filter((a) => a.from === key && a.at > ack.at && a.text !== null)) {
         if (later.protocol === 1) perDevice = true;
         else afterAckReadableByStolenKey++;
@@ -229,6 +238,7 @@ export function checkRun(record: SimRecord): DeviceSimReport {
       removalSlots,
       removalAcked,
       afterAckReadableByStolenKey,
+      toRemoved: { total: record.toAttacker.length, afterAck: toRemovedAfterAck },
       removalMeasure: perDevice ? 'per-device sessions' : 'device lists (interim: version 0 to a linked identity)',
       alarms,
       reusedTags,
@@ -244,7 +254,7 @@ export function formatReport(report: DeviceSimReport): string {
   const lines = [
     `seed ${report.seed}: ${f.written} texts written, ${f.crashes} crashes, ${report.violations.length === 0 ? 'every invariant holds' : `${report.violations.length} violation(s)`}`,
     `  device lists: converged ${f.listConvergenceSlots ?? 'never'} slot(s) after everyone was online; a removal reached every running device of Alice in ${f.removalSlots ?? '-'} slot(s)`,
-    `  removal acknowledged by contacts after (slots): ${Object.entries(f.removalAcked).map(([c, s]) => `${c} ${s ?? '-'}`).join(', ') || '-'}; measured: ${f.removalMeasure}; texts after the acknowledgement the stolen key still opens: ${f.afterAckReadableByStolenKey}`,
+    `  removal acknowledged by contacts after (slots): ${Object.entries(f.removalAcked).map(([c, s]) => `${c} ${s ?? '-'}`).join(', ') || '-'}; measured: ${f.removalMeasure}; texts after the acknowledgement the stolen key still opens: ${f.afterAckReadableByStolenKey}; PDUs sealed to the removed device: ${f.toRemoved.total}, after the acknowledgement ${f.toRemoved.afterAck}`,
     `  detection (device/contact: texts with the attacker's echo before it, slots, how): ${f.alarms.map((a) => `${a.device}/${a.contact}: ${a.before}, ${a.slots ?? 'never'} (${a.how}${a.how === 'alarm' && !a.named ? ', naming another contact' : ''})`).join('; ') || 'no contact echoed the attacker'}`,
     `  ratchet: ${f.sessionPdus} distinct tags posted, ${f.reusedTags} reused`,
     `  40 days away: ${f.history.shownAtEnd} of ${f.history.writtenWhileAway} texts of the absence shown at the end (${f.history.catchUps} catch-up request(s))`,

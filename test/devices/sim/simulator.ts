@@ -30,6 +30,7 @@ import { decryptIdentityBackup } from '../../../shared/protocol/identityBackup.j
 import { serializeDropMessage } from '../../../shared/protocol/message.js';
 import { DropClient } from '../../../electron/core/net/dropClient.js';
 import { nativeBox } from '../../../electron/workers/nativeBox.js';
+import { newQrPrekey, openInit, type QrPrekey } from '../../../electron/core/v1/session.js';
 import { BOX_DEVICES } from '../../../electron/core/devices/deviceNews.js';
 import { finishJoin, offerLink } from '../../../renderer/src/devices/deviceLinkTransfer.js';
 import { tellContactsOfDevices } from '../../../renderer/src/devices/tellContacts.js';
@@ -151,6 +152,12 @@ export interface SimRecord {
   finalTexts: Record<string, RowText[]>;
   /** Every POST body that reached a server (to find a ratchet position sealed twice). */
   posts: { dropId: string; body: Buffer; at: number }[];
+  /**
+   * Init PDUs posted to Alice's drops that open with her (stolen) identity key and the attacker
+   * device's prekey: what contacts encrypted to the attacker's device (per-device sessions), by
+   * contact key and time.
+   */
+  toAttacker: { contact: string; at: number }[];
   /** History catch-ups: when a3 asked, and what came. */
   catchUps: { device: string; at: number; step: number }[];
   /** Bytes posted per text between a pair (from the proxies' counts), measured in the bench's probe. */
@@ -285,6 +292,7 @@ export async function runDeviceSim(options: DeviceSimOptions): Promise<SimRecord
     finalTexts: {},
     posts: [],
     catchUps: [],
+    toAttacker: [],
     quietFrom: 0,
     stepCount: 0,
     probes: [],
@@ -423,6 +431,8 @@ export async function runDeviceSim(options: DeviceSimOptions): Promise<SimRecord
     const crashRandom = random.fork();
     const attackRandom = random.fork();
     const attackerDevice = Array.from({ length: 8 }, () => attackRandom.int(0, 255).toString(16).padStart(2, '0')).join('');
+    // The attacker's device has a prekey of its own (contacts key their Init PDUs to a device with it).
+    const attackerPrekey = newQrPrekey(clock.now() + options.days * DAY_MS);
     let removalPending = false;
 
     for (step = 1; step <= steps; step++) {
@@ -450,7 +460,7 @@ export async function runDeviceSim(options: DeviceSimOptions): Promise<SimRecord
       }
 
       if (options.attackAt !== null && !record.attack && now - start >= options.attackAt) {
-        await announceAttacker(stolen.content, attackerDevice, ids, dispatcher);
+        await announceAttacker(stolen.content, attackerDevice, attackerPrekey, ids, dispatcher);
         record.attack = { at: now, step, deviceId: attackerDevice };
         removalPending = true;
         log(`step ${step}: the attacker announces device ${attackerDevice} to Bob, Carol and Dave`);
@@ -553,6 +563,7 @@ export async function runDeviceSim(options: DeviceSimOptions): Promise<SimRecord
       record.sent.splice(written);
     }
     for (const proxy of cluster.proxies) for (const post of proxy.captured) if (post.forwarded) record.posts.push({ dropId: post.dropId, body: post.body, at: post.at });
+    if (record.attack) record.toAttacker = await sealedToAttacker(record, stolen.content, attackerPrekey);
     return record;
   } finally {
     for (const device of devices) if (device.engine) await bounded(device.engine.close(), `${device.name}: closing`).catch((err: unknown) => log(String(err)));
@@ -572,10 +583,10 @@ function arrivalOf(device: SimDevice, message: IncomingMessage, step: number, at
  * The thief's announcement, as deviceListNews.test.ts makes it: a `box_devices` with a list holding
  * only its own device, sealed with Alice's stolen key, posted to each contact's drops (never hers).
  */
-async function announceAttacker(backup: string, deviceId: string, ids: Record<IdentityName, IdentitySummary>, dispatcher: Agent): Promise<void> {
+async function announceAttacker(backup: string, deviceId: string, prekey: QrPrekey, ids: Record<IdentityName, IdentitySummary>, dispatcher: Agent): Promise<void> {
   const key = await decryptIdentityBackup(backup, 'stolen backup');
   const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
-  const body = encodeDeviceList({ epoch: 1, devices: [{ deviceId, prekey: '11'.repeat(32), addedDay: 20_000, name: 'Laptop' }] });
+  const body = encodeDeviceList({ epoch: 1, devices: [{ deviceId, prekey: Buffer.from(prekey.public, 'base64url').toString('hex'), addedDay: 20_000, name: 'Laptop' }] });
   const payload = JSON.stringify({ device: deviceId, list: Buffer.from(body).toString('base64url') });
   const client = new DropClient({ dispatcher, timeoutMs: 5000 });
   for (const contact of [ids.bob, ids.carol, ids.dave]) {
@@ -592,4 +603,23 @@ async function announceAttacker(backup: string, deviceId: string, ids: Record<Id
     padded.set(json);
     for (const url of contact.dropUrls) await client.post(url, await nativeBox.sealPdu(pair, Buffer.from(contact.publicKey, 'hex'), padded));
   }
+}
+
+/**
+ * What the contacts encrypted to the attacker's device: every PDU posted to Alice's drops is tried
+ * as an Init with her identity key and the attacker device's prekey (the attacker never answers, so
+ * a contact's session with that device stays at Init PDUs). One that opens under that prekey was
+ * sealed to it; its sender is the identity the Init authenticates.
+ */
+async function sealedToAttacker(record: SimRecord, backup: string, prekey: QrPrekey): Promise<{ contact: string; at: number }[]> {
+  const key = await decryptIdentityBackup(backup, 'stolen backup');
+  const ourIdentity = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
+  const aliceDrops = new Set(record.identities.alice.dropUrls.map((url) => url.split('?')[0]!.split('/').at(-1)!));
+  const found: { contact: string; at: number }[] = [];
+  for (const post of record.posts) {
+    if (!aliceDrops.has(post.dropId) || post.at < record.attack!.at) continue;
+    const opened = openInit({ ourIdentity, qrPrekeys: [prekey] }, new Uint8Array(post.body), post.at);
+    if (opened && 'qpkId' in opened && opened.qpkId === prekey.id) found.push({ contact: Buffer.from(opened.theirIdentityPublic).toString('hex'), at: post.at });
+  }
+  return found;
 }
