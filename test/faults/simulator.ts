@@ -8,7 +8,7 @@
  * a message shown twice. The hub may move to a new drop mid-run (identities/moveDrop plus a
  * `box_contact_update` to every contact), to measure what a migration loses.
  */
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import type { IdentitySummary, IncomingMessage, RequestOf } from '../../shared/ipc/contract.js';
 import type { EngineOptions } from '../../electron/core/engine.js';
 import { argon2id } from '../../shared/protocol/argon2id.js';
 import { TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/identityBackup.js';
@@ -118,6 +118,8 @@ export interface SentMessage {
   outbox?: { last: unknown; delivered: boolean };
   /** When the recipient was next online after the writing (simulated ms; null: never in the run). */
   recipientBackAt?: number | null;
+  /** How often its writer pressed Retry after the outbox said failed (absent: never). */
+  userRetries?: number;
   /** A message never shown: what became of it (a failure message tells it). */
   story?: LostStory;
 }
@@ -382,18 +384,44 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
     }
 
     let sequence = 0;
+    /** What each message was sent with, so that a failed one can be sent again as the UI's Retry does. */
+    const requests = new Map<string, { from: Party; request: RequestOf<'messages/send'> }>();
     const send = async (from: Party, to: Party, kind: SentMessage['kind']) => {
       const id = `m${++sequence}`;
       const book = from.ui.contacts.get(to.identity.publicKey)!;
       messages.set(id, { id, from: from.name, to: to.name, sentAt: clock.now(), kind, shownAt: null, eligible: false, dropUrl: null, recipientDrops: [...book.dropUrls] });
-      await bounded(from.engine.call('messages/send', {
+      const request: RequestOf<'messages/send'> = {
         identityId: from.identity.id,
         localId: id,
         recipient: { publicKey: to.identity.publicKey, dropUrls: book.dropUrls },
         ...(kind === 'update' ? { content: { type: 'box_contact_update' as const } } : { text: `sim ${id}` }),
         wantReceipt: true,
-      }), `${from.name}: messages/send ${id}`);
+      };
+      requests.set(id, { from, request });
+      await bounded(from.engine.call('messages/send', request), `${from.name}: messages/send ${id}`);
       return id;
+    };
+    /**
+     * A message the outbox gave up on (every server of the contact refused it through all its attempts:
+     * both of a contact's servers down for hours) is shown to its writer as failed, with a Retry button
+     * (renderer/src/db/outbox.ts retryMessage: messages/send again under the same localId). The
+     * simulated user presses it the next step they are online; the message counts as written when it
+     * first was, and `userRetries` says how often this was needed.
+     */
+    const retryFailed = async (party: Party) => {
+      const last = new Map<string, string>();
+      for (const event of party.engine.events) {
+        if (event.event !== 'outbox/status') continue;
+        const status = event.payload as { localId: string; status: string };
+        last.set(status.localId, status.status);
+      }
+      for (const [localId, status] of last) {
+        const sent = requests.get(localId);
+        if (status !== 'failed' || sent?.from !== party) continue;
+        const message = messages.get(localId)!;
+        message.userRetries = (message.userRetries ?? 0) + 1;
+        await bounded(party.engine.call('messages/send', sent.request), `${party.name}: messages/send ${localId} again`);
+      }
     };
 
     const steps = Math.ceil((options.days * DAY_MS) / options.stepMs);
@@ -423,6 +451,7 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
         for (const contact of parties.slice(1)) updateIds.set(contact.name, await send(hub, contact, 'update'));
         log(`day ${(rel() / DAY_MS).toFixed(2)}: alice moved ${from} -> ${hub.identity.dropUrls[0]}`);
       }
+      for (const party of online) await retryFailed(party);
       const addressed = new Set<Party>();
       if (rel() < options.sendDays * DAY_MS) {
         for (const contact of parties.slice(1)) {
