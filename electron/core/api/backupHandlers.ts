@@ -5,13 +5,13 @@
  * UI stores its part in one transaction, then the engine adds the identity and its cursors in one write.
  */
 import { randomUUID } from 'node:crypto';
-import { BACKUP_PAYLOAD_SCHEMA, BACKUP_PAYLOAD_VERSION, type BackupPayload } from '../../../shared/backup/backupPayload.js';
+import type { BackupPayload } from '../../../shared/backup/backupPayload.js';
 import type { ApiHandlers, BackupPreview } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
-import { toHex } from '../../../shared/protocol/encoding.js';
 import type { EngineContext } from '../engine.js';
 import { type OpenedBackup, backupFileName, openBackup, sealBackup } from '../state/backupFile.js';
 import { BackupTransfers } from '../state/backupTransfers.js';
+import { identityBackupPayload } from '../state/identityBackup.js';
 import { identitiesChanged } from './identityHandlers.js';
 
 type BackupChannels =
@@ -65,30 +65,8 @@ export function backupHandlers(parts: EngineContext, requireUnlocked: () => void
         throw new ApiFailure('bad_input', 'The contacts and messages for the backup arrived incomplete: try again.');
       }
       const identity = stateStore.identity(state.identityId);
-      const retiring = stateStore.retiredDropsOf(state.identityId, now());
-      const { privateKey } = stateStore.keyPair(state.identityId);
-      const payload = {
-        schema: BACKUP_PAYLOAD_SCHEMA,
-        version: BACKUP_PAYLOAD_VERSION,
-        createdAt: now(),
-        identity: {
-          id: identity.id,
-          alias: identity.alias,
-          publicKey: identity.publicKey,
-          privateKey: toHex(privateKey),
-          dropUrls: identity.dropUrls,
-          dropBits: identity.dropBits,
-          createdAt: identity.createdAt,
-          // A move's overlap (or a removal's) goes on after a restore: the old drop is read until its end.
-          retiringDrops: retiring,
-          dropsEpoch: stateStore.dropsEpoch(state.identityId),
-        },
-        // A drop removed (or retired) since the export began has no cursor to keep.
-        cursors: Object.fromEntries(Object.entries(state.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl) || retiring.some((drop) => drop.url === dropUrl))),
-        includesHistory: state.includeHistory,
-        ui,
-      } as BackupPayload; // checked completely by sealBackup
-      privateKey.fill(0);
+      // The UI's part is checked completely by sealBackup, with the rest of the payload.
+      const payload = identityBackupPayload(stateStore, { ...state, ui: ui as BackupPayload['ui'] }, now());
       transfer.download = await sealBackup(payload, passphrase, parts.pool.argon2id, parts.options.passphraseLimits);
       return { fileName: backupFileName(identity.alias), size: transfer.download.length };
     },

@@ -4,10 +4,11 @@
  * bundle from the identity, the cursors noted at the start, the settings and the UI's records, posts
  * it, and adopts the new device list when the other device says it has everything.
  */
-import { BACKUP_PAYLOAD_SCHEMA, BACKUP_PAYLOAD_VERSION, type BackupPayload, parseBackupUiPart } from '../../../shared/backup/backupPayload.js';
+import { parseBackupUiPart } from '../../../shared/backup/backupPayload.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
 import { toHex } from '../../../shared/protocol/encoding.js';
 import type { DeviceList } from '../../../shared/protocol/deviceList.js';
+import { identityBackupPayload } from '../state/identityBackup.js';
 import { deriveLinkKeys, openLinkPdu, rOf } from './linkCipher.js';
 import { packBundle, sealBundle } from './linkBundle.js';
 import { type Link, type LinkSide, abortText } from './linkRecord.js';
@@ -65,39 +66,16 @@ export async function takeOffered(side: LinkSide, link: Link, pdu: Uint8Array): 
 /** The bundle of the identity, its cursors as noted at the start, the settings and the UI's records. */
 function bundleOf(side: LinkSide, link: Link, devices: DeviceList): { compressed: Buffer; bundleBytes: number } {
   const { stateStore, now } = side.parts;
-  const identity = stateStore.identity(link.identityId!);
+  const identityId = link.identityId!;
   let ui: unknown;
   try {
     ui = JSON.parse(side.transfers.takeUpload(link.transferId).toString('utf8'));
   } catch {
     throw new ApiFailure('bad_input', 'The contacts and messages for the link arrived incomplete: try again.');
   }
-  const checkedUi = parseBackupUiPart(ui, identity.id, link.includeHistory);
-  const { privateKey } = stateStore.keyPair(identity.id);
-  const retiring = stateStore.retiredDropsOf(identity.id, now());
-  const payload: BackupPayload = {
-    schema: BACKUP_PAYLOAD_SCHEMA,
-    version: BACKUP_PAYLOAD_VERSION,
-    createdAt: now(),
-    identity: {
-      id: identity.id,
-      alias: identity.alias,
-      publicKey: identity.publicKey,
-      privateKey: toHex(privateKey),
-      dropUrls: identity.dropUrls,
-      dropBits: identity.dropBits,
-      createdAt: identity.createdAt,
-      // As in a backup: the new device reads a retiring drop until its end, and carries on the drops epoch.
-      retiringDrops: retiring,
-      dropsEpoch: stateStore.dropsEpoch(identity.id),
-    },
-    cursors: Object.fromEntries(
-      Object.entries(link.cursors).filter(([dropUrl]) => identity.dropUrls.includes(dropUrl) || retiring.some((drop) => drop.url === dropUrl)),
-    ),
-    includesHistory: link.includeHistory,
-    ui: checkedUi,
-  };
-  privateKey.fill(0);
+  const checkedUi = parseBackupUiPart(ui, identityId, link.includeHistory);
+  // As in a backup: the new device reads a retiring drop until its end, and carries on the drops epoch.
+  const payload = identityBackupPayload(stateStore, { identityId, cursors: link.cursors, includeHistory: link.includeHistory, ui: checkedUi }, now());
   return packBundle({ payload, settings: stateStore.settings(), devices });
 }
 
