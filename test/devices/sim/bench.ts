@@ -57,6 +57,9 @@ async function main(): Promise<void> {
   console.log(
     `| alarms raised / (device, contact) pairs that saw the attacker's echo | ${reports.map((r) => `${r.figures.alarms.filter((a) => a.slots !== null && a.before <= 1).length}/${r.figures.alarms.length}`).join(' | ')} | 100 % |`,
   );
+  console.log(
+    `| PDUs sealed to the removed device: in all / after the contact acknowledged the removal | ${reports.map((r) => `${r.figures.toRemoved.total}/${r.figures.toRemoved.afterAck}`).join(' | ')} | 0 after |`,
+  );
   console.log(`| Session PDU tags posted / reused | ${reports.map((r) => `${r.figures.sessionPdus}/${r.figures.reusedTags}`).join(' | ')} | 0 reused |`);
   console.log(
     `| history after 40 days away: texts of the absence shown on a3 | ${reports.map((r) => `${r.figures.history.shownAtEnd}/${r.figures.history.writtenWhileAway}`).join(' | ')} | all (one sibling online) |`,
