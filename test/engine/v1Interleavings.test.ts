@@ -134,7 +134,7 @@ async function pairUp(): Promise<{
   a: Party;
   b: Party;
   sent: Map<string, Party>;
-  /** Messages whose only copy came late: shown at most once (one later than two round trips finds no key, by design). */
+  /** Messages whose only copy came late: shown at most once (one whose skipped seed was given up, after 14 days or beyond 3W, finds no key). */
   late: Set<string>;
   send: (from: Party, to: Party, late?: boolean) => Promise<SealOutcome>;
   /** Delivers the copies held back so far (a slow server). */
