@@ -14,9 +14,10 @@ import { formatDropUrl, generateDropId } from '../../shared/protocol/dropId.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import * as v1 from '../../electron/core/v1/session.js';
+import { MessageType } from '../../electron/core/v1/body.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { FAST_TIMING, type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
@@ -42,7 +43,8 @@ afterAll(async () => {
 });
 
 async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
+  // PINGs soon after a message (the default waits 30-120 s), so each session's PING is seen.
+  const started = await startTestEngine({ protocolV1: true, timing: { ...FAST_TIMING, pingDelayMs: { min: 200, max: 400 } } });
   engines.push(started);
   return started;
 }
@@ -208,6 +210,19 @@ describe('per-device version-1 sessions', { timeout: 180_000 }, () => {
     for (const [e, identity] of [[d1, alice], [d2, alice], [b1, bob], [b2, bob]] as const) {
       void identity;
       expect(messagesOf(e).some((m) => m.unconfirmedSession)).toBe(false);
+    }
+  });
+
+  it('PINGs go in the session that owes one, to that device', () => {
+    const mock = vi.mocked(v1.seal).mock;
+    const pings = mock.calls.filter(([, body]) => body.type === MessageType.PING).map(([state]) => state);
+    expect(pings.length).toBeGreaterThan(0);
+    // Every PING after the links is in a session with one device of the peer, and each (device, session) pair is one.
+    const perDevice = pings.filter((state) => state.theirDevice !== undefined);
+    expect(perDevice.length).toBeGreaterThan(0);
+    for (const state of perDevice) {
+      const writers = seals().filter((s) => s.sessionId === state.id && s.ourId === Buffer.from(state.ourId, 'base64url').toString('hex'));
+      expect(new Set(writers.map((s) => s.theirDevice))).toEqual(new Set([state.theirDevice]));
     }
   });
 

@@ -23,6 +23,8 @@ export interface DeviceTarget {
   deviceId: string | null;
   /** Its device prekey (32 bytes): the QPK of our Init to it. */
   prekey: Uint8Array | null;
+  /** Only this session (a PING owed in it), never a new one. */
+  sessionId?: string | undefined;
 }
 
 const b64Of = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');

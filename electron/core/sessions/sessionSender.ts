@@ -386,7 +386,7 @@ export class SessionSender {
       // Per-device sessions (PROTOCOL-V1.md 5c): one seal per device of the peer, each in the session
       // with that device (an Init to it where there is none).
       const onlyState = only === undefined ? undefined : sessions.get(identityId, only);
-      const targets = onlyState ? [{ deviceId: onlyState.theirDevice ?? null, prekey: null }] : deviceTargets(sessions, identityId, peerHex);
+      const targets: DeviceTarget[] = onlyState ? [{ deviceId: onlyState.theirDevice ?? null, prekey: null, sessionId: onlyState.id }] : deviceTargets(sessions, identityId, peerHex);
       const pdus: Uint8Array[][] = [];
       const refs: SentRef[] = [];
       let full = 0;
@@ -432,10 +432,13 @@ export class SessionSender {
     {
       // Resets belong to the one session with the peer; per device, a lost session is started anew.
       const reset = target === null && this.resetDue(identityId, peerHex, at);
+      const sendable = target === null ? [] : sessionsWithDevice(sendableSessions(sessions, identityId, peerHex), target.deviceId);
       const active =
         target === null
           ? activeSession(sessions, identityId, peerHex)
-          : activeAmong(sessionsWithDevice(sendableSessions(sessions, identityId, peerHex), target.deviceId), sessions.peer(identityId, peerHex).active);
+          : target.sessionId !== undefined
+            ? sendable.find((state) => state.id === target.sessionId)
+            : activeAmong(sendable, sessions.peer(identityId, peerHex).active);
       let state: SessionState;
       if (active && !reset) state = active;
       else if (!mayStart) return { kind: 'v0' };
