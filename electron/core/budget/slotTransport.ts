@@ -14,8 +14,8 @@ import { randomBytes, toBase64Url } from '../../../shared/protocol/encoding.js';
 import type { ProxySetting } from '../net/proxyDispatcher.js';
 import { createDispatcher } from '../net/proxyDispatcher.js';
 import type { DestinationGuard } from '../net/destinationGuard.js';
-import { type DropItem, DropRequestError, GENERIC_HEADERS, type FetchOptions, type FetchResult, type RefusalDetails } from '../net/dropClient.js';
-import { powBitsOf } from '../spam/spamPost.js';
+import { type DropItem, DropRequestError, GENERIC_HEADERS, type FetchOptions, type FetchResult } from '../net/dropClient.js';
+import { refusalDetails } from '../net/dropAnswers.js';
 
 /** Digits of a padded cursor: the server's own `X-Qabel-Latest` width on padded answers. */
 const CURSOR_DIGITS = 20;
@@ -24,8 +24,6 @@ const MAX_PAGED_BODY = 64 << 10;
 const MAX_DISCOVERY_BODY = 16 << 10;
 /** A server's unpadded page: 1000 PDUs (the server's page size) come to about 2.3 MB. */
 const MAX_PLAIN_BODY = 8 << 20;
-/** A refusal's JSON body is a few dozen bytes: more is not read for its `error`. */
-const MAX_ERROR_BODY = 1024;
 
 /**
  * Bytes on the wire (`name: value\r\n` each) of a POST's anti-spam headers with their padding. The
@@ -210,21 +208,6 @@ export function paddedExtra(extra: Readonly<Record<string, string>>): Record<str
   if (padding < 1) throw new DropRequestError('refused', 'A budget POST cannot carry headers this large.');
   headers[PAD_HEADER] = '0'.repeat(padding);
   return headers;
-}
-
-/** The refusal's `error`, `X-Drop-PoW-Bits` and `Retry-After` (as dropClient.ts reads them). */
-async function refusalDetails(response: Dispatcher.ResponseData): Promise<RefusalDetails> {
-  const retryText = header(response, 'retry-after');
-  const retryAfterS = retryText && /^\d{1,6}$/.test(retryText) ? Number(retryText) : null;
-  const powBits = powBitsOf(header(response, 'x-drop-pow-bits'));
-  let error: string | null = null;
-  try {
-    const parsed = JSON.parse(new TextDecoder().decode(await readBounded(response, MAX_ERROR_BODY))) as { error?: unknown };
-    if (typeof parsed.error === 'string') error = parsed.error;
-  } catch {
-    // Too long or not JSON (an old server's or a proxy's page): the status alone speaks.
-  }
-  return { error, powBits, retryAfterS };
 }
 
 function paddedCursor(since: string | null): string {

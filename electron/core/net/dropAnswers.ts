@@ -5,6 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { MultipartParser } from '../../../shared/protocol/multipart.js';
+import { powBitsOf } from '../spam/spamPost.js';
 import { DropRequestError, type RefusalDetails, isTimeout } from './dropErrors.js';
 
 type Response = Dispatcher.ResponseData;
@@ -100,11 +101,13 @@ export async function readParts(response: Response, boundary: string, options: F
   return { items, complete, bytes, skippedParts: parser.skippedParts };
 }
 
-/** The refusal's `error`, `X-Drop-PoW-Bits` and `Retry-After`; never more than a small body is read. */
+/**
+ * The refusal's `error`, `X-Drop-PoW-Bits` and `Retry-After`; never more than a small body is read.
+ * The traffic budget's transport (budget/slotTransport.ts) reads its refusals here too.
+ */
 export async function refusalDetails(response: Response): Promise<RefusalDetails> {
-  const powText = headerValue(response.headers['x-drop-pow-bits']);
   const retryText = headerValue(response.headers['retry-after']);
-  const powBits = powText && /^\d{1,2}$/.test(powText) && Number(powText) >= 1 && Number(powText) <= 40 ? Number(powText) : null;
+  const powBits = powBitsOf(headerValue(response.headers['x-drop-pow-bits']));
   const retryAfterS = retryText && /^\d{1,6}$/.test(retryText) ? Number(retryText) : null;
   let error: string | null = null;
   try {
