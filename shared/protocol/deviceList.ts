@@ -193,13 +193,17 @@ export function decodeDeviceList(bytes: Uint8Array): Required<DeviceList> {
   return list;
 }
 
-/** The 4-byte hash a v1 header echoes (`peer_devlist_hash`), as 8 hex. */
-export async function deviceListHash(list: DeviceList): Promise<string> {
-  const body = encodeDeviceList(list);
+/** What the list hash is taken over: "DD devlist" then the `DEVICES` body (the engine hashes it without waiting). */
+export function deviceListHashInput(body: Uint8Array): Uint8Array<ArrayBuffer> {
   const input = new Uint8Array(10 + body.length);
   input.set(utf8Encode('DD devlist'), 0);
   input.set(body, 10);
-  return (await sha256Hex(input)).slice(0, 2 * DEVLIST_HASH_LENGTH);
+  return input;
+}
+
+/** The 4-byte hash a v1 header echoes (`peer_devlist_hash`), as 8 hex: the first bytes of SHA-256 over `deviceListHashInput`. */
+export async function deviceListHash(list: DeviceList): Promise<string> {
+  return (await sha256Hex(deviceListHashInput(encodeDeviceList(list)))).slice(0, 2 * DEVLIST_HASH_LENGTH);
 }
 
 /**

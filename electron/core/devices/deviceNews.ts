@@ -29,19 +29,18 @@
  * Rate limits: each answer, ask and resend at most once per contact and hash per ten minutes, so a
  * hostile contact cannot make us write without bound.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { EventSink, IncomingMessage } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
 import { PAYLOAD_LENGTH } from '../../../shared/protocol/boxTypes.js';
-import { type DeviceList, DEVLIST_HASH_LENGTH, decodeDeviceList, encodeDeviceList, judgeContactView, mergeDeviceLists } from '../../../shared/protocol/deviceList.js';
+import { type DeviceList, decodeDeviceList, encodeDeviceList, judgeContactView, mergeDeviceLists } from '../../../shared/protocol/deviceList.js';
 import { ProtocolError } from '../../../shared/protocol/errors.js';
 import { BOX_SYNC } from '../../../shared/modules/sync.js';
 import { DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID, encodeDropMessage } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { SessionStore } from '../state/sessionStore.js';
 import type { StateStore } from '../state/stateStore.js';
-import { DeviceStore } from './deviceStore.js';
+import { DeviceStore, deviceListHashSync } from './deviceStore.js';
 import { type JoinNotice, JoinNotices } from './joinNotices.js';
 
 export const BOX_DEVICES = 'box_devices';
@@ -70,11 +69,6 @@ export interface DeviceNewsParts {
   emit: EventSink;
   now(): number;
   logger: Logger;
-}
-
-/** The 4-byte list hash, synchronously (the same as shared/protocol/deviceList.ts `deviceListHash`). */
-export function devlistHashSync(encoded: Uint8Array): string {
-  return createHash('sha256').update('DD devlist').update(encoded).digest('hex').slice(0, 2 * DEVLIST_HASH_LENGTH);
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
@@ -158,7 +152,7 @@ export class DeviceNews {
     if (this.parts.stateStore.locked) return undefined;
     const lists = this.parts.sessions.peer(identityId, peerHex).devlists;
     const newest = lists?.[lists.length - 1];
-    return newest ? devlistHashSync(unb64(newest)) : undefined;
+    return newest ? deviceListHashSync(unb64(newest)) : undefined;
   }
 
   /** Whether this device was removed from the identity by another one (it sends nothing then). */
@@ -294,7 +288,7 @@ export class DeviceNews {
   private async answerAsk(identityId: string, peerHex: string, hash: string): Promise<void> {
     const lists = this.parts.sessions.peer(identityId, peerHex).devlists ?? [];
     if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash}`)) return;
-    const named = lists.find((list) => devlistHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
+    const named = lists.find((list) => deviceListHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
     await this.sendTo(identityId, peerHex, { view: named });
   }
 
