@@ -213,7 +213,9 @@ export class DeviceNews {
       if (list) await this.fromSibling(identityId, list, payload.device);
       return;
     }
-    if (list) await this.fromContact(identityId, senderKey, list);
+    // Only a contact the UI gave drops for: a stranger's lists would each add a peer entry and rewrite
+    // the whole sessions file (300 made-up keys × 5 lists: 300 entries, 372 KB, each write all of it).
+    if (list && this.knownPeer(identityId, senderKey)) await this.fromContact(identityId, senderKey, list);
     if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask);
     const askedAt = this.asked.get(`${identityId} ${senderKey}`);
     if (view && askedAt !== undefined && this.parts.now() - askedAt < ASK_VALID_MS) await this.judge(identityId, senderKey, view);
@@ -277,7 +279,7 @@ export class DeviceNews {
     }
     // Only a peer the UI gave drops for is asked: a question recorded but never sent (a stranger) would
     // let that stranger's made-up view, arriving after the echo, count as an answer and raise the alarm.
-    if ((this.parts.sessions.peer(identityId, peerHex).dropUrls ?? []).length === 0) return;
+    if (!this.knownPeer(identityId, peerHex)) return;
     if (this.due(`ask ${identityId} ${peerHex} ${hash}`)) {
       this.asked.set(`${identityId} ${peerHex}`, this.parts.now());
       await this.sendTo(identityId, peerHex, { ask: hash });
@@ -310,6 +312,11 @@ export class DeviceNews {
   private changed(identityId: string, alarm: boolean, joined: readonly JoinNotice[] = []): void {
     this.parts.emit('devices/changed', { identityId, alarm, ...(joined.length > 0 ? { joined: joined.map(({ deviceId, name, addedBy }) => ({ deviceId, name, addedBy })) } : {}) });
     for (const listener of this.listeners) listener(identityId);
+  }
+
+  /** Whether the UI gave drops for this peer (a contact of the identity, not a stranger). */
+  private knownPeer(identityId: string, peerHex: string): boolean {
+    return (this.parts.sessions.peer(identityId, peerHex).dropUrls ?? []).length > 0;
   }
 
   private due(key: string): boolean {
