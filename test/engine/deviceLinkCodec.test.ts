@@ -185,7 +185,7 @@ describe('the DEVICES list', () => {
       { seed: 0xdd17 },
     );
     expect(checked).toBeGreaterThan(20);
-    const [a, b] = fc.sample(list, 2) as [DeviceList, DeviceList];
+    const [a, b] = fc.sample(list, { numRuns: 2, seed: 0xdd18 }) as [DeviceList, DeviceList];
     expect(await deviceListHash(mergeDeviceLists(a, b))).toBe(await deviceListHash(mergeDeviceLists(b, a)));
     expect(await deviceListHash(a)).toMatch(/^[0-9a-f]{8}$/);
   });
