@@ -104,7 +104,12 @@ export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void
     },
     'devices/sync': async ({ identityId, items }) => {
       requireUnlocked();
-      return sync.send(identityId, items);
+      const sent = await sync.send(identityId, items);
+      // A device asking for history has been away (longer than a drop keeps messages, or the user asked):
+      // a removal or link made meanwhile went out in device news that has expired since. Announcing our
+      // list makes every sibling that knows more send its own back (deviceNews `senderBehind`).
+      if (items.some((item) => item.kind === 'historyRequest')) await parts.devices.announce(identityId, 'siblings');
+      return sent;
     },
     'devices/rotateKey': async ({ identityId, contacts }) => {
       requireUnlocked();
