@@ -2,8 +2,8 @@
  * Device news against hostile senders (electron/core/devices/deviceNews.ts), driven with inbox
  * messages as the batch opener hands them over (review issue 17):
  * - a stranger's `list`s never reach the sessions file (each made a peer entry and rewrote the file);
- * - a contact's fresh made-up echo hashes and asks make us post at most once per kind per ten minutes
- *   (the rate limit was per contact and hash: 200 echoes and 200 asks made 400 posts).
+ * - a contact's fresh made-up echo hashes and asks make us post at most four times per kind per ten
+ *   minutes (the rate limit was per contact and hash: 200 echoes and 200 asks made 400 posts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from '../../shared/ipc/contract.js';
@@ -59,6 +59,10 @@ function devicesMessage(senderKey: string, payload: object): IncomingMessage {
   return { type: BOX_DEVICES, identityId: 'id-1', senderKey, payload: JSON.stringify({ device: '0123456789abcdef', ...payload }), content: { type: BOX_DEVICES }, receivedAt: NOW } as unknown as IncomingMessage;
 }
 
+function echoMessage(senderKey: string, hash: string): IncomingMessage {
+  return { type: 'box_message', identityId: 'id-1', senderKey, payload: '{}', content: { type: 'box_message' }, devlistEcho: hash, receivedAt: NOW } as unknown as IncomingMessage;
+}
+
 describe('device news from hostile senders', () => {
   it('a stranger’s device lists are not kept: no peer entry, nothing written for them', async () => {
     const { sessions, news } = await setUp();
@@ -77,5 +81,23 @@ describe('device news from hostile senders', () => {
     news.take([devicesMessage(contact, { list: listOf(1) })]);
     await news.settled();
     expect(sessions.peer('id-1', contact).devlists).toEqual([listOf(1)]);
+  });
+
+  it('a contact’s made-up echoes and asks make four posts of each kind per ten minutes, whatever the hashes', async () => {
+    const { sessions, news, posted, advance } = await setUp();
+    const contact = hexKey();
+    await sessions.setPeer('id-1', contact, { dropUrls: ['http://127.0.0.1:9/d/peer'] });
+    news.take([devicesMessage(contact, { list: listOf(1) })]);
+    await news.settled();
+    news.take(Array.from({ length: 200 }, (_, i) => echoMessage(contact, (0x10000000 + i).toString(16))));
+    news.take(Array.from({ length: 200 }, (_, i) => devicesMessage(contact, { ask: (0x20000000 + i).toString(16) })));
+    await news.settled();
+    // Four asks of ours, four answers (views) to theirs.
+    expect(posted).toHaveLength(8);
+    advance(10 * 60_000);
+    news.take([echoMessage(contact, '30000000'), devicesMessage(contact, { ask: '40000000' })]);
+    await news.settled();
+    expect(posted).toHaveLength(10);
+    expect(posted.every((p) => p.contactKey === contact)).toBe(true);
   });
 });

@@ -26,8 +26,11 @@
  * by our own identity) it is ours; the same holds for an attacker with our key, whose list merges into
  * ours only through siblings' drops, and whose device then is in our list, visible in Settings → Devices.
  *
- * Rate limits: each answer, ask and resend at most once per contact and hash per ten minutes, so a
- * hostile contact cannot make us write without bound.
+ * Rate limits: each answer, ask and resend at most once per contact and hash per ten minutes, and at
+ * most PER_CONTACT of each kind per contact in ten minutes whatever the hashes: a hostile contact making
+ * up a fresh hash per message cannot make us post without bound (keyed per hash alone, 200 echoes and
+ * 200 asks made 400 posts), while a few honest list changes in a row are still asked about at once. The alarm names the contact whose view
+ * showed the unknown device: that contact may have made the view up, so it is no proof of theft.
  */
 import { z } from 'zod';
 import type { EventSink, IncomingMessage } from '../../../shared/ipc/contract.js';
@@ -45,6 +48,8 @@ import { type JoinNotice, JoinNotices } from './joinNotices.js';
 
 export const BOX_DEVICES = 'box_devices';
 const RATE_MS = 10 * 60_000;
+/** Posts of one kind (ask, answer, resend) to one contact per RATE_MS, whatever hashes they name. */
+const PER_CONTACT = 4;
 /** How long an answer (`view`) to our `ask` is taken. */
 const ASK_VALID_MS = 60 * 60_000;
 /** Earlier lists of a peer kept beside the current one (to answer an `ask` naming one of them). */
@@ -81,6 +86,8 @@ export class DeviceNews {
   /** Incoming news is handled one at a time, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly lastDone = new Map<string, number>();
+  /** `<kind> <identity id> <peer hex>` → when each of the last posts of that kind to that peer went (within RATE_MS). */
+  private readonly perContact = new Map<string, number[]>();
   /**
    * `<identity id> <peer hex>` → when we last asked that peer which list a hash was: only an answer to
    * our own question is judged (anyone who knows our key and drop could otherwise send a `view` naming
@@ -274,13 +281,13 @@ export class DeviceNews {
     if (hash === view.hash || view.removedAt !== null) return;
     if ((await this.store.knownHashes(identityId)).has(hash)) {
       // One of our earlier lists: they are behind.
-      if (this.due(`list ${identityId} ${peerHex} ${hash}`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
+      if (this.due(`list ${identityId} ${peerHex} ${hash}`, `list ${identityId} ${peerHex}`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
       return;
     }
     // Only a peer the UI gave drops for is asked: a question recorded but never sent (a stranger) would
     // let that stranger's made-up view, arriving after the echo, count as an answer and raise the alarm.
     if (!this.knownPeer(identityId, peerHex)) return;
-    if (this.due(`ask ${identityId} ${peerHex} ${hash}`)) {
+    if (this.due(`ask ${identityId} ${peerHex} ${hash}`, `ask ${identityId} ${peerHex}`)) {
       this.asked.set(`${identityId} ${peerHex}`, this.parts.now());
       await this.sendTo(identityId, peerHex, { ask: hash });
     }
@@ -289,7 +296,7 @@ export class DeviceNews {
   /** They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. */
   private async answerAsk(identityId: string, peerHex: string, hash: string): Promise<void> {
     const lists = this.parts.sessions.peer(identityId, peerHex).devlists ?? [];
-    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash}`)) return;
+    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash}`, `view ${identityId} ${peerHex}`)) return;
     const named = lists.find((list) => deviceListHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
     await this.sendTo(identityId, peerHex, { view: named });
   }
@@ -319,10 +326,18 @@ export class DeviceNews {
     return (this.parts.sessions.peer(identityId, peerHex).dropUrls ?? []).length > 0;
   }
 
-  private due(key: string): boolean {
+  /** Whether `key` was not done within RATE_MS, and (given `contactKey`) fewer than PER_CONTACT of its kind went to that contact: then it counts as done now. */
+  private due(key: string, contactKey?: string): boolean {
     const now = this.parts.now();
     const last = this.lastDone.get(key);
     if (last !== undefined && now - last < RATE_MS) return false;
+    if (contactKey !== undefined) {
+      const recent = (this.perContact.get(contactKey) ?? []).filter((at) => now - at < RATE_MS);
+      if (recent.length >= PER_CONTACT) return false;
+      this.perContact.delete(contactKey); // re-added last: the oldest entries go first when over the bound
+      this.perContact.set(contactKey, [...recent, now]);
+      if (this.perContact.size > 4096) this.perContact.delete(this.perContact.keys().next().value!);
+    }
     this.lastDone.set(key, now);
     if (this.lastDone.size > 4096) this.lastDone.delete(this.lastDone.keys().next().value!);
     return true;

@@ -54,13 +54,25 @@ export function useContactName(identityId: string, contactKey: string): string {
   );
 }
 
-/** One alarm in words: who sends to which device we never added. */
+/**
+ * One alarm in words: whose view of our list named which device we never added. A contact's view is
+ * its own word (a hostile contact can make one up), so the text says what it showed, not that the key
+ * was stolen; an alarm under our own key is a list sealed with it naming more devices than a list holds.
+ */
 export function AlarmText({ identity, alarm }: { identity: IdentitySummary; alarm: DeviceAlarm }) {
   const name = useContactName(identity.id, alarm.contact);
+  const devices = alarm.unknownDevices.map((id) => id.slice(0, 8)).join(', ');
+  if (alarm.contact === identity.publicKey) {
+    return (
+      <p>
+        A device list sealed with the key of {identity.alias} names devices you did not add ({devices}): the key of {identity.alias} may be stolen.
+      </p>
+    );
+  }
   return (
     <p>
-      <strong>{name}</strong> is sending to a device you did not add ({alarm.unknownDevices.map((id) => id.slice(0, 8)).join(', ')}): the key of{' '}
-      {identity.alias} may be stolen.
+      <strong>{name}</strong> is sending to a device you did not add ({devices}), as {name}’s app reports it: the key of {identity.alias} may be
+      stolen, or {name} made this up.
     </p>
   );
 }
