@@ -372,11 +372,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await poller.idle();
       await sender.receiptsSettled();
       await sync.settled();
+      // Device news of the batches read so far (lists, echoes, asks) is handled after they are emitted.
+      await devices.settled();
     },
     close() {
       closed ??= (async () => {
         await budget.close();
         await poller.stop();
+        // No batch comes after the poller stopped: what device news was taken is handled (it may post) before the outbox closes.
+        await devices.settled();
         sessionSender?.close();
         await files.close();
         await sender.close();
