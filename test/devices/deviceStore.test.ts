@@ -1,8 +1,8 @@
 /**
  * The engine's device lists at rest (electron/core/devices/deviceStore.ts): what adopting a sibling's
  * list answers (changed, the sender behind, this device removed), removal with tombstones, renames
- * winning over an older name, alarms kept once, and two stores of one data directory acting as one
- * (the handlers, sibling sync and the announcements each hold one).
+ * winning over an older name, alarms kept once, concurrent changes all kept, and an identity's entry
+ * deleted with it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,9 +96,9 @@ describe('device store', () => {
     expect(renamed.devices.find((d) => d.deviceId === other(1).deviceId)!.name).toBe('New');
   });
 
-  it('two stores of one data directory act as one: concurrent changes are all kept, and the file holds no device name in the clear', async () => {
+  it('concurrent changes are all kept, a fresh store reads them from the file, and the file holds no device name in the clear', async () => {
     const { dataDir, stateStore, store } = await withStore();
-    const twin = new DeviceStore(dataDir, stateStore, () => NOW + 120_000);
+    const twin = store;
     const mine = await store.list('id-1');
     await store.adopt('id-1', changedDeviceList(mine, [...mine.devices, other(1, 'Secret laptop')]));
     // At once, from both: an alarm, a last-seen time and a removal; none may write over another.
@@ -107,7 +107,10 @@ describe('device store', () => {
     expect(view.alarms).toHaveLength(1);
     expect(view.lastSeen).toEqual({ [other(1).deviceId]: NOW + 60_000 });
     expect(view.removed.map((t) => t.deviceId)).toEqual([other(1).deviceId]);
-    expect(await twin.view('id-1')).toEqual(view);
+    expect(await new DeviceStore(dataDir, stateStore, () => NOW).view('id-1')).toEqual(view);
+    // Deleting the identity here deletes its entry, with this device's prekey private half.
+    await store.forget('id-1');
+    expect(JSON.parse(readFileSync(join(dataDir, 'engine-devices.json'), 'utf8')).identities).toEqual({});
     expect(readFileSync(join(dataDir, 'engine-devices.json'), 'utf8')).not.toContain('Secret laptop');
   });
 });

@@ -3,8 +3,11 @@
  * messages as the batch opener hands them over (review issue 17):
  * - a stranger's `list`s never reach the sessions file (each made a peer entry and rewrote the file);
  * - a contact's fresh made-up echo hashes and asks make us post at most four times per kind per ten
- *   minutes (the rate limit was per contact and hash: 200 echoes and 200 asks made 400 posts).
+ *   minutes (the rate limit was per contact and hash: 200 echoes and 200 asks made 400 posts);
+ * - deleting an identity deletes its device list entry (it kept this device's prekey private half).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from '../../shared/ipc/contract.js';
 import { argon2id } from '../../shared/protocol/argon2id.js';
@@ -15,7 +18,7 @@ import { SessionStore } from '../../electron/core/state/sessionStore.js';
 import { StateStore } from '../../electron/core/state/stateStore.js';
 import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
-import { removeDir, tempDir } from './helpers/testEngine.js';
+import { removeDir, startTestEngine, tempDir } from './helpers/testEngine.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -99,5 +102,21 @@ describe('device news from hostile senders', () => {
     await news.settled();
     expect(posted).toHaveLength(10);
     expect(posted.every((p) => p.contactKey === contact)).toBe(true);
+  });
+
+  it('identities/delete deletes the identity’s device list entry', async () => {
+    const dataDir = tempDir('deaddrop-device-delete-');
+    dirs.push(dataDir);
+    const t = await startTestEngine({ dataDir, autoPoll: false });
+    try {
+      const identity = await t.call('identities/create', { alias: 'kim', serverUrl: 'http://127.0.0.1:9', dropBits: 12 });
+      await t.call('devices/list', { identityId: identity.id });
+      const entries = () => Object.keys(JSON.parse(readFileSync(join(dataDir, 'engine-devices.json'), 'utf8')).identities);
+      expect(entries()).toEqual([identity.id]);
+      await t.call('identities/delete', { identityId: identity.id });
+      expect(entries()).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

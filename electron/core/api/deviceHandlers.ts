@@ -8,7 +8,7 @@ import type { ApiHandlers, DeviceListStatus } from '../../../shared/ipc/contract
 import { createLogger } from '../../../shared/log.js';
 import type { EngineContext } from '../engine.js';
 import { DeviceLinks } from '../devices/deviceLinks.js';
-import { type DeviceListView, DeviceStore } from '../devices/deviceStore.js';
+import type { DeviceListView } from '../devices/deviceStore.js';
 import { identitiesChanged } from './identityHandlers.js';
 
 type DeviceChannels =
@@ -29,7 +29,9 @@ type DeviceChannels =
   | 'devices/rotateKey';
 
 export function deviceHandlers(parts: EngineContext, requireUnlocked: () => void): Pick<ApiHandlers, DeviceChannels> {
-  const store = new DeviceStore(parts.options.dataDir, parts.stateStore, parts.now);
+  // The one store of the engine (device news, sibling sync and rotation use it too): two would each
+  // write what the other did not see.
+  const { store } = parts.devices;
   const links = new DeviceLinks(parts, store, createLogger('devices'));
   const { sync } = parts;
   // Devices that joined through a sibling and are not confirmed yet (devices/joinNotices.ts): only those still listed.

@@ -75,6 +75,8 @@ export function identityHandlers(parts: EngineContext, requireUnlocked: () => vo
       await stateStore.deleteIdentity(identityId);
       // Its sessions go too (a restored backup of it starts without any).
       await parts.sessions.forgetIdentity(identityId);
+      // And its device list, with this device's prekey private half (nothing else would ever remove it).
+      await parts.devices.store.forget(identityId);
       parts.receiver.invalidate();
       await changed();
       return null;

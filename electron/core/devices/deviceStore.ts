@@ -11,8 +11,9 @@
  * view, PROTOCOL-V1.md 5c "Detecting silent device injection"), alarms raised, when each sibling was
  * last heard from, and whether another device removed this one.
  *
- * Every DeviceStore of one data directory shares one copy of the file (the device handlers, sibling
- * sync and the announcements each hold one): two copies would each write what the other did not see.
+ * The engine holds one DeviceStore (device news makes it; the device handlers, sibling sync and
+ * rotation use that one, through the engine context): two stores of one directory would each write
+ * what the other did not see.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -113,14 +114,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The file's sealed entries and the write chain, one per data directory (see the top). */
+/** The file's sealed entries, the write chain and the change lock. */
 interface Shared {
   sealed: Record<string, string> | null;
   writing: Promise<void>;
   /** Changes (read, change, write) take turns, so none writes over another's. */
   changing: Promise<unknown>;
 }
-const sharedByDir = new Map<string, Shared>();
 
 export class DeviceStore {
   private readonly shared: Shared;
@@ -132,9 +132,7 @@ export class DeviceStore {
     private readonly stateStore: StateStore,
     private readonly now: () => number,
   ) {
-    let shared = sharedByDir.get(dataDir);
-    if (!shared) sharedByDir.set(dataDir, (shared = { sealed: null, writing: Promise.resolve(), changing: Promise.resolve() }));
-    this.shared = shared;
+    this.shared = { sealed: null, writing: Promise.resolve(), changing: Promise.resolve() };
   }
 
   /** The identity's list, made (this device alone) when there is none for its current life. */
@@ -226,6 +224,17 @@ export class DeviceStore {
     const self = entry.list.devices.find((device) => device.deviceId === entry.selfId);
     if (!self) return null; // removed from the list: no device of it any more
     return { selfId: entry.selfId, prekey: self.prekey, prekeyPrivate: entry.selfPrekeyPrivate, list: entry.list };
+  }
+
+  /** Deletes the identity's entry (the identity was deleted here): its list, alarms and this device's prekey private half. */
+  async forget(identityId: string): Promise<void> {
+    return this.changing(async () => {
+      const identities = await this.file();
+      this.opened.delete(identityId);
+      if (!(identityId in identities)) return;
+      delete identities[identityId];
+      await this.flush(identities);
+    });
   }
 
   /** A fresh record for this device (a joining device makes it before it has the identity). */
@@ -405,7 +414,7 @@ export class DeviceStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       sealed = {};
     }
-    // Another store of this directory may have read it meanwhile: the first copy stays.
+    // A concurrent first read (selfSync, another caller) may have filled it meanwhile: the first copy stays.
     this.shared.sealed ??= sealed;
     return this.shared.sealed;
   }
@@ -415,6 +424,10 @@ export class DeviceStore {
     const sealed = this.stateStore.sealSession(identityId, SEAL_ID, Buffer.from(JSON.stringify(entry), 'utf8'));
     identities[identityId] = sealed;
     this.remember(identityId, sealed, entry);
+    await this.flush(identities);
+  }
+
+  private async flush(identities: Record<string, string>): Promise<void> {
     // Writes go out one after the other, each with everything known by then.
     this.shared.writing = this.shared.writing.catch(() => undefined).then(() => writeFileAtomic(join(this.dataDir, FILE_NAME), JSON.stringify({ version: 1, identities })));
     await this.shared.writing;
