@@ -111,7 +111,7 @@ export function ForwardSecrecy({ status, contactKey, alias: fullAlias, prekeyUnt
             explanation: 'Forward-secret sessions are not switched on in this app yet: messages are sealed to long-term keys.',
           }
         : entry?.reason
-          ? { label: entry.reason === 'ownDevices' ? 'Not forward secret: you use several devices' : `Not forward secret: ${alias} uses several devices`, explanation: 'Sessions are for one device per identity for now: messages are sealed to long-term keys.' }
+          ? { label: entry.reason === 'ownDevices' ? 'Not forward secret: you use several devices' : `Not forward secret: ${alias} uses several devices`, explanation: `${alias}’s app does not keep a session for each device yet: messages are sealed to long-term keys.` }
           : entry
           ? {
               label: 'Not forward secret yet',
