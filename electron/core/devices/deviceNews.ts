@@ -21,12 +21,7 @@
  * contact is only behind or ahead and gets our list. Both honest devices read the same drops, so each
  * sees the echo, the answer, and raises the alarm itself.
  *
- * To a contact with whom this device holds a version-1 session, the same `box_devices` goes inside it
- * (a MODULE body, sessions/content.ts; once per session with each of their devices), authenticated by
- * the ratchet; version 0 stays for peers without a session and for our own drops, and a contact's v0
- * `box_devices` is still taken while we hold a session with them (older builds send no other).
- *
- * Authentication: a v0 `box_devices` is sealed with the sender's identity key like any v0 box, so anyone
+ * Authentication: a `box_devices` is sealed with the sender's identity key like any v0 box, so anyone
  * holding that key can announce devices: which is exactly what the alarm is for. From a sibling (sealed
  * by our own identity) it is ours; the same holds for an attacker with our key, whose list merges into
  * ours only through siblings' drops, and whose device then is in our list, visible in Settings → Devices.
@@ -47,8 +42,6 @@ import { BOX_SYNC } from '../../../shared/modules/sync.js';
 import { DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID, encodeDropMessage } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { SessionStore } from '../state/sessionStore.js';
-import { b64OfHex } from '../sessions/receiver.js';
-import type { SessionSender } from '../sessions/sessionSender.js';
 import type { StateStore } from '../state/stateStore.js';
 import { DeviceStore, deviceListHashSync } from './deviceStore.js';
 import { type JoinNotice, JoinNotices } from './joinNotices.js';
@@ -76,11 +69,6 @@ export interface DeviceNewsParts {
   stateStore: StateStore;
   sessions: SessionStore;
   pool: Pick<CryptoPool, 'seal'>;
-  /**
-   * Version-1 sessions (the outbox's SessionSender; absent when version 1 is off): a contact with whom
-   * this device holds a session gets device news inside it (each of their devices' session).
-   */
-  v1?: (() => Pick<SessionSender, 'speaksV1' | 'sealMessages'> | undefined) | undefined;
   /** Posts a PDU the engine made by itself from `to.identityId` to `to.contactKey` (the outbox's `postOwn`). */
   post(dropUrls: readonly string[], pdu: Uint8Array, to: { identityId: string; contactKey: string }): Promise<void>;
   emit: EventSink;
@@ -235,7 +223,7 @@ export class DeviceNews {
     // Only a contact the UI gave drops for: a stranger's lists would each add a peer entry and rewrite
     // the whole sessions file (300 made-up keys × 5 lists: 300 entries, 372 KB, each write all of it).
     if (list && this.knownPeer(identityId, senderKey)) await this.fromContact(identityId, senderKey, list);
-    if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask, payload.device);
+    if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask);
     const askedAt = this.asked.get(`${identityId} ${senderKey}`);
     if (view && askedAt !== undefined && this.parts.now() - askedAt < ASK_VALID_MS) await this.judge(identityId, senderKey, view);
   }
@@ -305,15 +293,10 @@ export class DeviceNews {
     }
   }
 
-  /**
-   * They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. Once
-   * per asking device (`device`): each of their devices judges only the answer to its own question,
-   * and an answer sealed in sessions may reach a device before it asked (a sibling asked first); the
-   * per-contact limit still bounds made-up device ids.
-   */
-  private async answerAsk(identityId: string, peerHex: string, hash: string, device: string): Promise<void> {
+  /** They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. */
+  private async answerAsk(identityId: string, peerHex: string, hash: string): Promise<void> {
     const lists = this.parts.sessions.peer(identityId, peerHex).devlists ?? [];
-    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash} ${device}`, `view ${identityId} ${peerHex}`)) return;
+    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash}`, `view ${identityId} ${peerHex}`)) return;
     const named = lists.find((list) => deviceListHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
     await this.sendTo(identityId, peerHex, { view: named });
   }
@@ -383,38 +366,8 @@ export class DeviceNews {
       dd: { v: 1, pd: 1, ...(echo ? { dh: echo } : {}) },
     });
     if (json.length !== PAYLOAD_LENGTH) throw new Error('a device list message has the wrong size');
-    if (recipientHex !== own.publicKey && (await this.sendInSession(identityId, recipientHex, dropUrls, payload))) return;
     const pdu = await pool.seal(stateStore.keyPair(identityId), Buffer.from(recipientHex, 'hex'), json);
     await post(dropUrls, pdu, { identityId, contactKey: recipientHex });
-  }
-
-  /**
-   * Device news to a contact with whom this device holds a version-1 session goes inside it (PROTOCOL-V1.md
-   * 5c: authenticated by the current ratchet, not only by the static key), once per session with each
-   * of their devices, as a MODULE body carrying the `box_devices` (sessions/content.ts); the receiver
-   * handles it as the version-0 box. False when it must go as version 0: no session yet (news never
-   * starts one), a conversation that stays version 0 (several devices with a client that lacks
-   * per-device sessions), a full sending window, or a body that does not fit.
-   */
-  private async sendInSession(identityId: string, peerHex: string, dropUrls: readonly string[], payload: DevicesPayload): Promise<boolean> {
-    const v1 = this.parts.v1?.();
-    const { sessions, stateStore, now, post } = this.parts;
-    if (!v1 || sessions.sessionsWith(identityId, b64OfHex(peerHex)).length === 0) return false;
-    const recipient = { publicKey: peerHex };
-    if (!v1.speaksV1(identityId, recipient)) return false;
-    const message = {
-      version: DROP_MESSAGE_VERSION,
-      time_stamp: now(),
-      sender: stateStore.identity(identityId).publicKey,
-      drop_payload: JSON.stringify(payload),
-      drop_payload_type: BOX_DEVICES,
-      acknowledge_id: NO_ACKNOWLEDGE_ID,
-    }; // no `dd`: the session PDU carries our echo of their list itself (sessions/sessionSender.ts `devlistEcho`)
-    const sealed = await v1.sealMessages(identityId, stateStore.keyPair(identityId), recipient, [message]);
-    if (sealed.kind !== 'v1') return false;
-    // Each of their devices' session (the first copy of each): the engine posts its own PDUs once.
-    for (const copies of sealed.pdus) if (copies[0]) await post(dropUrls, copies[0], { identityId, contactKey: peerHex });
-    return true;
   }
 
   private warn(what: string, err: unknown): void {
