@@ -223,7 +223,7 @@ export class DeviceNews {
     // Only a contact the UI gave drops for: a stranger's lists would each add a peer entry and rewrite
     // the whole sessions file (300 made-up keys × 5 lists: 300 entries, 372 KB, each write all of it).
     if (list && this.knownPeer(identityId, senderKey)) await this.fromContact(identityId, senderKey, list);
-    if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask);
+    if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask, payload.device);
     const askedAt = this.asked.get(`${identityId} ${senderKey}`);
     if (view && askedAt !== undefined && this.parts.now() - askedAt < ASK_VALID_MS) await this.judge(identityId, senderKey, view);
   }
@@ -293,10 +293,15 @@ export class DeviceNews {
     }
   }
 
-  /** They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. */
-  private async answerAsk(identityId: string, peerHex: string, hash: string): Promise<void> {
+  /**
+   * They ask which list of theirs `hash` is: the one we encrypt to with that hash, or our newest. Once
+   * per asking device (`device`): each of their devices judges only the answer to its own question, and
+   * one device's answer may reach a sibling before that sibling asked (it then waits for its own); the
+   * per-contact limit still bounds made-up device ids.
+   */
+  private async answerAsk(identityId: string, peerHex: string, hash: string, device: string): Promise<void> {
     const lists = this.parts.sessions.peer(identityId, peerHex).devlists ?? [];
-    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash}`, `view ${identityId} ${peerHex}`)) return;
+    if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash} ${device}`, `view ${identityId} ${peerHex}`)) return;
     const named = lists.find((list) => deviceListHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
     await this.sendTo(identityId, peerHex, { view: named });
   }
