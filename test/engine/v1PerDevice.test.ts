@@ -10,6 +10,7 @@ import { Agent } from 'undici';
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
+import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
 import { formatDropUrl, generateDropId } from '../../shared/protocol/dropId.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
@@ -269,6 +270,23 @@ describe('per-device version-1 sessions', { timeout: 180_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await receiveAndAck(b2, 0, 'batches');
     expect(messagesOf(b2).some((m) => m.text?.startsWith('after removal from'))).toBe(false);
+  });
+
+  it('a version-0 box sealed with Bob’s key but without `pd` (a thief’s) does not downgrade Alice to version 0 with him', async () => {
+    const exported = await b1.call('identities/export', { identityId: bob.id, passphrase: 'stolen backup' });
+    const key = await decryptIdentityBackup(exported.content, 'stolen backup');
+    const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
+    // As the injection thief's announcement: version 1, several devices, no per-device sessions.
+    const json = serializeDropMessage({ version: 1, time_stamp: Date.now(), sender: bob.publicKey, drop_payload: JSON.stringify({ msg: 'from the thief' }), drop_payload_type: 'box_message', acknowledge_id: '0', dd: { v: 1, md: 1 } });
+    const payload = new Uint8Array(PAYLOAD_LENGTH);
+    payload.set(json);
+    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(alice.dropUrls[0]!, await nativeBox.sealPdu(pair, Buffer.from(alice.publicKey, 'hex'), payload));
+    for (const device of [d1, d2]) await until([device], () => messagesOf(device).find((m) => m.text === 'from the thief'), 'the thief’s box read');
+    // Both of Alice's devices still write to Bob in their sessions (version 0 would open with the stolen key).
+    await send(d1, alice, bob, 'after the thief from the desktop');
+    await send(d2, alice, bob, 'after the thief from the laptop');
+    expect((await receive(b1, alice, 'after the thief from the desktop')).protocol).toBe(1);
+    expect((await receive(b1, alice, 'after the thief from the laptop')).protocol).toBe(1);
   });
 
   it('a contact whose client does not keep per-device sessions still gets version 0', async () => {

@@ -529,11 +529,16 @@ export class SessionReceiver {
    * A v0 message of the peer said whether its identity is on several devices (`dd.md`; a `dd` without
    * it: one device again). Marked, no session is written in with them (sessions/sessionSender.ts
    * `speaksV1`); cleared, the usual upgrade applies. Committed with the batch; the UI hears of a change.
+   * Per-device sessions (`dd.pd`, or an Init naming its device) once shown stay: a v0 message without
+   * `pd` does not take them back. Anyone holding the peer's identity key can seal one (the thief of the
+   * injection alarm did, with `md` alone), and clearing it made every contact of the peer write version
+   * 0, which that key opens, until the peer's next Init.
    */
   noteDevices(claim: Claim, identityId: string, peerHex: string, several: boolean, perDevice = false): void {
     const view = this.peerView(claim, identityId, peerHex);
-    if ((view.multiDevice === true) === several && (view.perDevice === true) === perDevice) return;
-    this.patchPeer(claim, identityId, peerHex, { multiDevice: several ? true : undefined, perDevice: perDevice ? true : undefined });
+    const keeps = perDevice || view.perDevice === true;
+    if ((view.multiDevice === true) === several && (view.perDevice === true) === keeps) return;
+    this.patchPeer(claim, identityId, peerHex, { multiDevice: several ? true : undefined, perDevice: keeps ? true : undefined });
     claim.changed.add(identityId);
   }
 
