@@ -9,7 +9,8 @@ import { argon2id } from '../../shared/protocol/argon2id.js';
 import { TEST_PASSPHRASE_LIMITS } from '../../shared/protocol/passphraseSeal.js';
 import { MOVE_OVERLAP_MS } from '../../electron/core/drops/retiring.js';
 import { passphraseKeyWrap } from '../../electron/core/state/passphraseKeyWrap.js';
-import { RETIRED_DROP_READ_MS, StateStore } from '../../electron/core/state/stateStore.js';
+import { RETIRED_DROP_READ_MS } from '../../electron/core/state/identityDrops.js';
+import { StateStore } from '../../electron/core/state/stateStore.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { removeDir, tempDir } from './helpers/testEngine.js';
 

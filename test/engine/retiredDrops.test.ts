@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
-import { RETIRED_DROP_READ_MS } from '../../electron/core/state/stateStore.js';
+import { RETIRED_DROP_READ_MS } from '../../electron/core/state/identityDrops.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
 import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';

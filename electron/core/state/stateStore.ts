@@ -16,10 +16,14 @@
  * Locking forgets the data key (and so every private key); the state itself holds nothing secret
  * beyond the file. A passphrase change seals the same data key under the new passphrase and replaces
  * the whole file in one atomic rename: a crash at any moment leaves the old or the new one working.
+ *
+ * This module keeps the locking, the data key and the writes, and is what the rest of the engine
+ * calls; what each part of the state holds and how it changes is in its own module: stateFile.ts
+ * (reading and checking the file), sealingContexts.ts (what each secret is sealed under),
+ * identityRecords.ts (identities and their keys), identityDrops.ts (their drops, retiring and moving),
+ * qrPrekeys.ts, closedDropRecords.ts (closed drops' claims and the ticket wallet), and
+ * outboxRecords.ts (outbox records, server health, the receipt queue).
  */
-import { generateNativeKeyPair } from './nativeKeyPair.js';
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineSettings, IdentitySummary } from '../../../shared/ipc/contract.js';
 import { ApiFailure } from '../../../shared/ipc/result.js';
@@ -28,23 +32,23 @@ import type { KeyPair } from '../../../shared/protocol/boxTypes.js';
 import { writeFileAtomic } from './atomicFile.js';
 import { CoalescedWrites } from './coalescedWrites.js';
 import { DataKey } from './dataKey.js';
-import { MOVE_OVERLAP_MS, type RetiredDrop, isKept, isRead, nextChange, retiringSummary } from '../drops/retiring.js';
+import { type RetiredDrop, isKept } from '../drops/retiring.js';
 import {
   type EngineState,
   type OutboxRecord,
   type QueuedReceipt,
   type StoredOutboxRecord,
   type ServerHealth,
-  holdsPdus,
-  retainedBytes,
-  withOutboxDefaults,
   STATE_FILE_NAME,
-  STATE_FORMAT,
-  STATE_VERSION,
   type StoredIdentity,
-  defaultSettings,
-  stateSchema,
 } from './stateSchema.js';
+import { type ClosedDropInput, openWallet, replaceWallet, storedClaim } from './closedDropRecords.js';
+import { adoptDropsOf, confirmMoveOf, dropsKeptAt, dropsReadAt, forgetCursorsNotKept, moveDropOf, nextRetirementOf, replaceDrops, withdrawDrop } from './identityDrops.js';
+import { putRecord, putServerHealth, recordIdOf, recordsHolding, withReceipt, withoutReceipt } from './outboxRecords.js';
+import { openKeyPair, openRetiredKeys, restoredRetiredDrops, rotateStoredKey, storedIdentity, summaryOf } from './identityRecords.js';
+import { openQrPrekeys, showQrPrekeyOf } from './qrPrekeys.js';
+import { DATABASE_KEY_PURPOSE, identityContext, sessionContext } from './sealingContexts.js';
+import { corrupt, freshState, readStateFile } from './stateFile.js';
 
 /** Seals the data key with the key-encryption secret (a passphrase KDF; slow on purpose). */
 export interface KeyWrap {
@@ -68,36 +72,6 @@ const DEFAULT_WRITE_DELAY_MS = 200;
 
 /** Recent dedupe keys kept across restarts. */
 const MAX_SEEN = 5000;
-/**
- * How long a removed drop is still read: twice the protocol's default TTL (7 days), for servers kept
- * longer than the default and contacts that post late.
- */
-export const RETIRED_DROP_READ_MS = 14 * 24 * 3600_000;
-/** Finished outbox records kept for idempotency. */
-const MAX_FINISHED_OUTBOX = 5000;
-/** Drop servers whose posting health is remembered. */
-const MAX_SERVER_HEALTH = 256;
-/** Receipts waiting to be posted; beyond this the oldest are given up. */
-const MAX_QUEUED_RECEIPTS = 2000;
-
-const DATABASE_KEY_PURPOSE = 'deaddrop ui database key v1';
-
-const identityContext = (id: string, publicKey: string) => `deaddrop identity ${id} ${publicKey}`;
-const walletContext = (id: string, contactKey: string, dropUrl: string) => `deaddrop tickets ${id} ${contactKey} ${dropUrl}`;
-const prekeyContext = (id: string, publicKey: string) => `deaddrop qr prekey ${id} ${publicKey}`;
-const sessionContext = (identity: StoredIdentity, sessionId: string) =>
-  `deaddrop v1 session ${identity.id} ${identity.contextKey ?? identity.publicKey} ${identity.sessionEpoch} ${sessionId}`;
-const DAY_MS = 24 * 3600_000;
-/** How long a fresh QR prekey may be offered (PROTOCOL-V1.md: a 30-day QR prekey). */
-export const QR_PREKEY_LIFETIME_MS = 30 * DAY_MS;
-/** A card shows a new prekey when the current one has less than this to live. */
-export const QR_PREKEY_RENEW_MS = 7 * DAY_MS;
-/** A prekey's private key is kept this long after its card was last shown. */
-export const QR_PREKEY_KEEP_MS = 30 * DAY_MS;
-
-/** A closed drop's claim as callers hand it in: the bookkeeping of tickets may be left out (none yet). */
-export type ClosedDropInput = Omit<StoredIdentity['closedDrops'][number], 'batches' | 'arrived' | 'revoking'> &
-  Partial<Pick<StoredIdentity['closedDrops'][number], 'batches' | 'arrived' | 'revoking'>>;
 
 export class StateStore {
   private state: EngineState | null = null;
@@ -133,26 +107,7 @@ export class StateStore {
    * @throws ApiFailure 'bad_input' when the file exists but is not a readable Deaddrop state file.
    */
   static async load(dataDir: string, keyWrap: KeyWrap, options: StateStoreOptions = {}): Promise<StateStore> {
-    const path = join(dataDir, STATE_FILE_NAME);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new StateStore(dataDir, keyWrap, null, options);
-      throw new ApiFailure('unavailable', `The engine state file ${path} cannot be read (${(err as Error).message}).`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw corrupt(path, 'it is not valid JSON');
-    }
-    const parsed = stateSchema.safeParse(json);
-    if (!parsed.success) {
-      const foreign = (json as { format?: unknown } | null)?.format !== STATE_FORMAT;
-      throw corrupt(path, foreign ? 'it is not a Deaddrop engine state file' : 'its contents are damaged');
-    }
-    return new StateStore(dataDir, keyWrap, parsed.data, options);
+    return new StateStore(dataDir, keyWrap, await readStateFile(join(dataDir, STATE_FILE_NAME)), options);
   }
 
   get locked(): boolean {
@@ -222,19 +177,7 @@ export class StateStore {
     if (this.state) return;
     if (!this.onDisk) {
       const dataKey = DataKey.generate();
-      const state: EngineState = {
-        format: STATE_FORMAT,
-        version: STATE_VERSION,
-        keyWrap: await this.keyWrap.seal(dataKey.bytes(), secret),
-        identities: [],
-        cursors: {},
-        settings: defaultSettings,
-        outbox: {},
-        receipts: [],
-        seen: [],
-        sessionCounters: {},
-        serverHealth: {},
-      };
+      const state = freshState(await this.keyWrap.seal(dataKey.bytes(), secret));
       this.dataKey = dataKey;
       this.state = state;
       await this.save();
@@ -268,11 +211,7 @@ export class StateStore {
   }
 
   identities(): IdentitySummary[] {
-    return this.unlocked.identities.map(({ sealedPrivateKey: _sealed, retiredDrops, qrPrekeys: _prekeys, closedDrops: _closed, ticketWallet: _wallet, retiredKeys: _retired, contextKey: _context, ...summary }) => ({
-      ...summary,
-      dropUrls: [...summary.dropUrls],
-      retiringDrops: retiredDrops.map(retiringSummary),
-    }));
+    return this.unlocked.identities.map(summaryOf);
   }
 
   /**
@@ -280,10 +219,7 @@ export class StateStore {
    * RETIRED_DROP_READ_MS ago, each once.
    */
   readDropUrls(now: number): string[] {
-    const identities = this.unlocked.identities;
-    // A drop moved away from is read once a day after its first week (drops/retiring.ts).
-    const retired = identities.flatMap((identity) => identity.retiredDrops.filter((drop) => isRead(drop, now)).map((drop) => drop.url));
-    return [...new Set([...identities.flatMap((identity) => identity.dropUrls), ...retired])];
+    return dropsReadAt(this.unlocked.identities, now);
   }
 
   /**
@@ -291,15 +227,12 @@ export class StateStore {
    * now and the retired ones not read between their daily windows.
    */
   keptDropUrls(now: number): string[] {
-    const identities = this.unlocked.identities;
-    const retired = identities.flatMap((identity) => identity.retiredDrops.filter((drop) => isKept(drop, now)).map((drop) => drop.url));
-    return [...new Set([...identities.flatMap((identity) => identity.dropUrls), ...retired])];
+    return dropsKeptAt(this.unlocked.identities, now);
   }
 
   /** When `readDropUrls` changes next by itself: a retired drop stops (or starts its daily window of) being read. Null: never. */
   nextRetirement(now: number): number | null {
-    const changes = this.unlocked.identities.flatMap((identity) => identity.retiredDrops.map((drop) => nextChange(drop, now))).filter((at) => at !== null);
-    return changes.length > 0 ? Math.min(...changes) : null;
+    return nextRetirementOf(this.unlocked.identities, now);
   }
 
   identity(id: string): IdentitySummary {
@@ -311,10 +244,7 @@ export class StateStore {
   keyPair(id: string): KeyPair {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
-    return {
-      publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'hex')),
-      privateKey: this.dataKey.open(stored.sealedPrivateKey, identityContext(stored.id, stored.publicKey)),
-    };
+    return openKeyPair(stored, this.dataKey);
   }
 
   /**
@@ -328,16 +258,11 @@ export class StateStore {
     if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
     const publicKey = Buffer.from(pair.publicKey).toString('hex');
     if (state.identities.some((identity) => identity.publicKey === publicKey)) throw new ApiFailure('already_exists', 'This key is already in use.');
-    const before = { ...stored, retiredKeys: stored.retiredKeys ? [...stored.retiredKeys] : undefined, qrPrekeys: [...stored.qrPrekeys] };
-    stored.retiredKeys = [...(stored.retiredKeys ?? []).filter((key) => key.until > now), { publicKey: stored.publicKey, sealedPrivateKey: stored.sealedPrivateKey, until }];
-    stored.contextKey = stored.contextKey ?? stored.publicKey;
-    stored.publicKey = publicKey;
-    stored.sealedPrivateKey = this.dataKey.seal(pair.privateKey, identityContext(id, publicKey));
-    stored.qrPrekeys = [];
+    const undo = rotateStoredKey(stored, this.dataKey, pair, until, now);
     try {
       await this.save();
     } catch (err) {
-      Object.assign(stored, before);
+      undo();
       throw err;
     }
     return this.identity(id);
@@ -347,11 +272,7 @@ export class StateStore {
   retiredKeyPairs(now: number): { id: string; pair: KeyPair }[] {
     const dataKey = this.dataKey;
     if (!dataKey) return [];
-    return this.unlocked.identities.flatMap((identity) =>
-      (identity.retiredKeys ?? [])
-        .filter((key) => key.until > now)
-        .map((key) => ({ id: identity.id, pair: { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: dataKey.open(key.sealedPrivateKey, identityContext(identity.id, key.publicKey)) } })),
-    );
+    return openRetiredKeys(this.unlocked.identities, dataKey, now);
   }
 
   async addIdentity(summary: IdentitySummary, privateKey: Uint8Array): Promise<IdentitySummary> {
@@ -359,18 +280,7 @@ export class StateStore {
     if (state.identities.some((identity) => identity.publicKey === summary.publicKey)) {
       throw new ApiFailure('already_exists', 'This identity is already in the stateStore.');
     }
-    const { retiringDrops: _retiring, ...fields } = summary;
-    const stored: StoredIdentity = {
-      ...fields,
-      dropUrls: [...summary.dropUrls],
-      sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
-      retiredDrops: [],
-      dropsEpoch: 0,
-      sessionEpoch: randomBytes(16).toString('base64url'),
-      qrPrekeys: [],
-      closedDrops: [],
-      ticketWallet: [],
-    };
+    const stored = storedIdentity(summary, this.dataKey!, privateKey, { retiredDrops: [], dropsEpoch: 0 });
     state.identities.push(stored);
     await this.save();
     return this.identity(summary.id);
@@ -395,15 +305,8 @@ export class StateStore {
     const state = this.unlocked;
     const stored = state.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    const removed = stored.dropUrls.filter((url) => !dropUrls.includes(url));
-    stored.retiredDrops = [
-      ...stored.retiredDrops.filter((drop) => drop.until > now && !dropUrls.includes(drop.url) && !removed.includes(drop.url)),
-      ...removed.map((url) => ({ url, until: now + RETIRED_DROP_READ_MS })),
-    ];
-    if (stored.dropUrls.join('\n') !== dropUrls.join('\n')) stored.dropsEpoch = nextDropsEpoch(stored.dropsEpoch);
-    stored.dropUrls = [...dropUrls];
-    const stillRead = new Set(this.keptDropUrls(now));
-    for (const dropUrl of Object.keys(state.cursors)) if (!stillRead.has(dropUrl)) delete state.cursors[dropUrl];
+    replaceDrops(stored, dropUrls, now);
+    forgetCursorsNotKept(state, now);
     await this.save();
     return this.identity(id);
   }
@@ -415,8 +318,7 @@ export class StateStore {
   async withdrawNewDrop(id: string, dropUrl: string): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    if (stored.dropUrls.includes(dropUrl)) stored.dropsEpoch = nextDropsEpoch(stored.dropsEpoch);
-    stored.dropUrls = stored.dropUrls.filter((url) => url !== dropUrl);
+    withdrawDrop(stored, dropUrl);
     delete this.unlocked.cursors[dropUrl];
     await this.save();
   }
@@ -446,14 +348,7 @@ export class StateStore {
   async setClosedDrop(id: string, claim: ClosedDropInput): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    const copy: StoredIdentity['closedDrops'][number] = {
-      ...claim,
-      keyIds: [...claim.keyIds],
-      given: [...claim.given],
-      batches: (claim.batches ?? []).map((b) => ({ ...b })),
-      arrived: { ...claim.arrived },
-      revoking: [...(claim.revoking ?? [])],
-    };
+    const copy = storedClaim(claim);
     stored.closedDrops = [...stored.closedDrops.filter((c) => c.url !== claim.url), copy];
     await this.save();
   }
@@ -482,19 +377,15 @@ export class StateStore {
   /** The tickets in the wallet for posting to `contactKey`'s drop `dropUrl`. */
   walletTickets(id: string, contactKey: string, dropUrl: string): Uint8Array[] {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
-    const entry = stored?.ticketWallet.find((w) => w.contactKey === contactKey && w.dropUrl === dropUrl);
-    if (!stored || !entry || !this.dataKey) return [];
-    const bytes = this.dataKey.open(entry.sealed, walletContext(stored.id, contactKey, dropUrl));
-    return Array.from({ length: Math.floor(bytes.length / 32) }, (_, i) => bytes.slice(i * 32, (i + 1) * 32));
+    if (!stored || !this.dataKey) return [];
+    return openWallet(stored, this.dataKey, contactKey, dropUrl);
   }
 
   /** Replaces the wallet's tickets for `contactKey`'s drop `dropUrl` (none: the entry goes). */
   async setWalletTickets(id: string, contactKey: string, dropUrl: string, tickets: readonly Uint8Array[]): Promise<void> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
-    const others = stored.ticketWallet.filter((w) => !(w.contactKey === contactKey && w.dropUrl === dropUrl));
-    const sealed = tickets.length > 0 ? [{ contactKey, dropUrl, sealed: this.dataKey.seal(Buffer.concat(tickets.map((t) => Buffer.from(t))), walletContext(stored.id, contactKey, dropUrl)) }] : [];
-    stored.ticketWallet = [...others, ...sealed];
+    replaceWallet(stored, this.dataKey, contactKey, dropUrl, tickets);
     await this.save();
   }
 
@@ -506,14 +397,7 @@ export class StateStore {
   async moveDrop(id: string, fromDropUrl: string, newDropUrl: string, now: number): Promise<IdentitySummary> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    if (!stored.dropUrls.includes(fromDropUrl)) throw new ApiFailure('not_found', 'This identity has no such drop.');
-    if (stored.dropUrls.includes(newDropUrl)) throw new ApiFailure('already_exists', 'This identity has this drop already.');
-    stored.retiredDrops = [
-      ...stored.retiredDrops.filter((drop) => drop.until > now && drop.url !== fromDropUrl && drop.url !== newDropUrl),
-      { url: fromDropUrl, until: now + MOVE_OVERLAP_MS, movedAt: now },
-    ];
-    stored.dropUrls = [newDropUrl, ...stored.dropUrls.filter((url) => url !== fromDropUrl)];
-    stored.dropsEpoch = nextDropsEpoch(stored.dropsEpoch);
+    moveDropOf(stored, fromDropUrl, newDropUrl, now);
     await this.save();
     return this.identity(id);
   }
@@ -522,9 +406,7 @@ export class StateStore {
   async moveConfirmed(id: string, fromDropUrl: string, now: number): Promise<IdentitySummary> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    const drop = stored.retiredDrops.find((retired) => retired.url === fromDropUrl && retired.movedAt !== undefined && retired.until > now);
-    if (!drop) throw new ApiFailure('not_found', 'This identity is not moving away from this drop.');
-    drop.confirmedAt ??= now;
+    confirmMoveOf(stored, fromDropUrl, now);
     await this.save();
     return this.identity(id);
   }
@@ -539,28 +421,8 @@ export class StateStore {
   async adoptSiblingDrops(id: string, change: { epoch: number; dropUrls: readonly string[]; retiring: readonly RetiredDrop[] }, now: number): Promise<IdentitySummary> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored) throw new ApiFailure('not_found', 'No identity with this id.');
-    const listed = new Set(change.dropUrls);
-    const retiring = new Map<string, RetiredDrop>();
-    const take = (drop: RetiredDrop) => {
-      if (listed.has(drop.url) || drop.until <= now) return;
-      const known = retiring.get(drop.url);
-      if (!known) {
-        retiring.set(drop.url, { ...drop });
-        return;
-      }
-      const movedAt = known.movedAt === undefined ? drop.movedAt : drop.movedAt === undefined ? known.movedAt : Math.min(known.movedAt, drop.movedAt);
-      const confirmedAt = known.confirmedAt === undefined ? drop.confirmedAt : drop.confirmedAt === undefined ? known.confirmedAt : Math.min(known.confirmedAt, drop.confirmedAt);
-      retiring.set(drop.url, { url: drop.url, until: Math.max(known.until, drop.until), ...(movedAt !== undefined ? { movedAt } : {}), ...(confirmedAt !== undefined ? { confirmedAt } : {}) });
-    };
-    for (const drop of stored.retiredDrops) take(drop);
-    for (const drop of change.retiring) take(drop);
-    // Ours, gone from the sibling's list and not retiring there (its end passed there, or it never knew it).
-    for (const url of stored.dropUrls) if (!retiring.has(url)) take({ url, until: now + RETIRED_DROP_READ_MS });
-    stored.retiredDrops = [...retiring.values()];
-    stored.dropUrls = [...change.dropUrls];
-    stored.dropsEpoch = change.epoch & 0xffff;
-    const stillRead = new Set(this.keptDropUrls(now));
-    for (const dropUrl of Object.keys(this.unlocked.cursors)) if (!stillRead.has(dropUrl)) delete this.unlocked.cursors[dropUrl];
+    adoptDropsOf(stored, change, now);
+    forgetCursorsNotKept(this.unlocked, now);
     await this.save();
     return this.identity(id);
   }
@@ -573,38 +435,16 @@ export class StateStore {
   async showQrPrekey(id: string, now: number): Promise<{ publicKey: string; expiresAt: number }> {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
-    stored.qrPrekeys = stored.qrPrekeys.filter((prekey) => now < Math.max(prekey.expiresAt, prekey.lastShownAt + QR_PREKEY_KEEP_MS));
-    let current = stored.qrPrekeys.at(-1);
-    if (!current || current.expiresAt - now <= QR_PREKEY_RENEW_MS) {
-      const pair = generateNativeKeyPair();
-      const publicKey = Buffer.from(pair.publicKey).toString('hex');
-      current = {
-        publicKey,
-        sealedPrivateKey: this.dataKey.seal(pair.privateKey, prekeyContext(stored.id, publicKey)),
-        createdAt: now,
-        // The card says a day: the prekey lives to the end of that day (UTC).
-        expiresAt: (Math.floor((now + QR_PREKEY_LIFETIME_MS) / DAY_MS) + 1) * DAY_MS - 1,
-        lastShownAt: now,
-      };
-      pair.privateKey.fill(0);
-      stored.qrPrekeys.push(current);
-    }
-    current.lastShownAt = now;
+    const shown = showQrPrekeyOf(stored, this.dataKey, now);
     await this.saveSoon();
-    return { publicKey: current.publicKey, expiresAt: current.expiresAt };
+    return shown;
   }
 
   /** The QR prekeys an Init may name (not yet deleted), private keys opened. */
   qrPrekeyPairs(id: string, now: number): { publicKey: Uint8Array; privateKey: Uint8Array; expiresAt: number }[] {
     const stored = this.unlocked.identities.find((identity) => identity.id === id);
     if (!stored || !this.dataKey) throw new ApiFailure('not_found', 'No identity with this id.');
-    return stored.qrPrekeys
-      .filter((prekey) => now < Math.max(prekey.expiresAt, prekey.lastShownAt + QR_PREKEY_KEEP_MS))
-      .map((prekey) => ({
-        publicKey: new Uint8Array(Buffer.from(prekey.publicKey, 'hex')),
-        privateKey: this.dataKey!.open(prekey.sealedPrivateKey, prekeyContext(stored.id, prekey.publicKey)),
-        expiresAt: prekey.expiresAt,
-      }));
+    return openQrPrekeys(stored, this.dataKey, now);
   }
 
   /** Seals a version-1 session state of an identity under the data key, bound to the identity's session epoch. */
@@ -674,23 +514,13 @@ export class StateStore {
       throw new ApiFailure('already_exists', `${summary.alias} is already here: delete it first to restore it from this backup.`);
     }
     if (state.identities.some((identity) => identity.id === summary.id)) throw new ApiFailure('already_exists', 'An identity with this id is already here.');
-    const { retiringDrops: _retiring, ...fields } = summary;
-    const stored: StoredIdentity = {
-      ...fields,
-      dropUrls: [...summary.dropUrls],
-      sealedPrivateKey: this.dataKey!.seal(privateKey, identityContext(summary.id, summary.publicKey)),
+    const stored = storedIdentity(summary, this.dataKey!, privateKey, {
       // A backup made while a drop was retiring (a move's overlap, a removal) keeps reading it until its
       // end, so what contacts who missed the change post there still reaches the restored device.
-      retiredDrops: (kept.retiredDrops ?? [])
-        .filter((drop) => isKept(drop, kept.now ?? Date.now()) && !summary.dropUrls.includes(drop.url))
-        .map((drop) => ({ url: drop.url, until: drop.until, ...(drop.movedAt !== undefined ? { movedAt: drop.movedAt } : {}), ...(drop.confirmedAt !== undefined ? { confirmedAt: drop.confirmedAt } : {}) })),
+      retiredDrops: restoredRetiredDrops(kept.retiredDrops ?? [], summary.dropUrls, kept.now ?? Date.now()),
       // Contacts know the epoch the backup had: a restored identity carries on from it, not from 0.
       dropsEpoch: (kept.dropsEpoch ?? 0) & 0xffff,
-      sessionEpoch: randomBytes(16).toString('base64url'),
-      qrPrekeys: [],
-      closedDrops: [],
-      ticketWallet: [],
-    };
+    });
     const previousCursors = { ...state.cursors };
     state.identities.push(stored);
     const readUrls = [...summary.dropUrls, ...stored.retiredDrops.map((drop) => drop.url)];
@@ -735,13 +565,7 @@ export class StateStore {
 
   /** A new record is on disk when this resolves (before its first POST); a changed one within the write delay. */
   async putOutboxRecord(localId: string, record: OutboxRecord): Promise<void> {
-    const outbox = this.unlocked.outbox;
-    const isNew = !(localId in outbox);
-    delete outbox[localId]; // re-insert last: insertion order is age order for pruning
-    outbox[localId] = structuredClone(withOutboxDefaults(record));
-    // A record keeping sealed pieces to re-post is not finished; the outbox bounds those itself.
-    const finished = Object.keys(outbox).filter((id) => !holdsPdus(outbox[id]!));
-    for (const id of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_OUTBOX))) delete outbox[id];
+    const isNew = putRecord(this.unlocked.outbox, localId, record);
     await (isNew ? this.save() : this.saveSoon());
   }
 
@@ -750,10 +574,7 @@ export class StateStore {
    * and whether they are kept for re-posting (rather than still being sent).
    */
   outboxHolding(): { localId: string; bytes: number; reposting: boolean }[] {
-    const outbox = this.unlocked.outbox;
-    return Object.keys(outbox)
-      .filter((id) => holdsPdus(outbox[id]!))
-      .map((localId) => ({ localId, bytes: retainedBytes(outbox[localId]!), reposting: outbox[localId]!.nextRepostAt !== null }));
+    return recordsHolding(this.unlocked.outbox);
   }
 
   /**
@@ -761,11 +582,7 @@ export class StateStore {
    * (version 1) the session reference `acknowledgeId` (null: none kept).
    */
   outboxIdOf(identityId: string, recipientKey: string, acknowledgeId: string): string | null {
-    for (const [id, record] of Object.entries(this.unlocked.outbox)) {
-      if (record.identityId !== identityId || record.recipientKey !== recipientKey) continue;
-      if (record.acknowledgeIds.includes(acknowledgeId) || record.refs.includes(acknowledgeId)) return id;
-    }
-    return null;
+    return recordIdOf(this.unlocked.outbox, identityId, recipientKey, acknowledgeId);
   }
 
   /** Posting health of drop servers (by origin), as the outbox learned it. */
@@ -775,11 +592,7 @@ export class StateStore {
 
   /** Records a server's posting health (may lag); the least recently changed beyond MAX_SERVER_HEALTH are forgotten. */
   async setServerHealth(origin: string, health: ServerHealth): Promise<void> {
-    const all = this.unlocked.serverHealth;
-    delete all[origin]; // re-insert last: insertion order is change order for pruning
-    all[origin] = { ...health };
-    const origins = Object.keys(all);
-    for (const old of origins.slice(0, Math.max(0, origins.length - MAX_SERVER_HEALTH))) delete all[old];
+    putServerHealth(this.unlocked.serverHealth, origin, health);
     await this.saveSoon();
   }
 
@@ -791,16 +604,17 @@ export class StateStore {
   /** Queues a receipt unless the same one (identity, recipient, acknowledge id) is queued already. */
   async queueReceipt(receipt: QueuedReceipt): Promise<void> {
     const state = this.unlocked;
-    if (state.receipts.some((queued) => sameReceipt(queued, receipt))) return;
-    state.receipts = [...state.receipts, structuredClone(receipt)].slice(-MAX_QUEUED_RECEIPTS);
+    const queued = withReceipt(state.receipts, receipt);
+    if (!queued) return;
+    state.receipts = queued;
     await this.save();
   }
 
   /** Takes a receipt off the queue: posted, or given up. */
   async removeReceipt(receipt: Pick<QueuedReceipt, 'identityId' | 'recipientKey' | 'acknowledgeId'>): Promise<void> {
     const state = this.unlocked;
-    const kept = state.receipts.filter((queued) => !sameReceipt(queued, receipt));
-    if (kept.length === state.receipts.length) return;
+    const kept = withoutReceipt(state.receipts, receipt);
+    if (!kept) return;
     state.receipts = kept;
     await this.saveSoon();
   }
@@ -821,17 +635,4 @@ export class StateStore {
   async flush(): Promise<void> {
     await this.writes.flush();
   }
-}
-
-function sameReceipt(a: Pick<QueuedReceipt, 'identityId' | 'recipientKey' | 'acknowledgeId'>, b: typeof a): boolean {
-  return a.identityId === b.identityId && a.recipientKey === b.recipientKey && a.acknowledgeId === b.acknowledgeId;
-}
-
-function corrupt(path: string, why: string): ApiFailure {
-  return new ApiFailure('bad_input', `The engine state file ${path} cannot be used: ${why}. It was left untouched; move it away to start afresh.`);
-}
-
-/** The drops epoch after a change of the drop list: a u16 that wraps (compared as serial numbers). */
-function nextDropsEpoch(epoch: number): number {
-  return (epoch + 1) & 0xffff;
 }
