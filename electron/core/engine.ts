@@ -260,7 +260,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : undefined,
   });
   noteReceipts = (receipts) => sender.noteReceipts(receipts);
-  const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, post: (dropUrls, pdu, to) => sender.postOwn(dropUrls, pdu, to), emit, now, logger: createLogger('devices') });
+  const devices = new DeviceNews({ dataDir: options.dataDir, stateStore, sessions, pool, v1: () => sender.v1, post: (dropUrls, pdu, to) => sender.postOwn(dropUrls, pdu, to), emit, now, logger: createLogger('devices') });
   deviceNews = devices;
   // Per-device sessions (sessions/devices.ts) need this device's id, prekey and list while opening.
   sessions.ownDevice = (identityId) => {

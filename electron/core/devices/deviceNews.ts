@@ -21,7 +21,16 @@
  * contact is only behind or ahead and gets our list. Both honest devices read the same drops, so each
  * sees the echo, the answer, and raises the alarm itself.
  *
- * Authentication: a `box_devices` is sealed with the sender's identity key like any v0 box, so anyone
+ * To a contact with whom this device holds a version-1 session, the same `box_devices` goes inside it
+ * (a MODULE body, sessions/content.ts; once per session with each of their devices), authenticated by
+ * the ratchet; version 0 stays for peers without a session and for our own drops, and a contact's v0
+ * `box_devices` is still taken while we hold a session with them (older builds send no other). A
+ * `view` goes only into the session with the asking device. A contact's list change that reached this
+ * device is relayed to our siblings (`peer` + `peerList`, sealed by our identity into our own drops):
+ * news inside sessions reaches only the devices of ours the contact knows. Within a batch, lists are
+ * handled before asks and echoes.
+ *
+ * Authentication: a v0 `box_devices` is sealed with the sender's identity key like any v0 box, so anyone
  * holding that key can announce devices: which is exactly what the alarm is for. From a sibling (sealed
  * by our own identity) it is ours; the same holds for an attacker with our key, whose list merges into
  * ours only through siblings' drops, and whose device then is in our list, visible in Settings → Devices.
@@ -42,6 +51,8 @@ import { BOX_SYNC } from '../../../shared/modules/sync.js';
 import { DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID, encodeDropMessage } from '../../../shared/protocol/message.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { SessionStore } from '../state/sessionStore.js';
+import { b64OfHex } from '../sessions/receiver.js';
+import type { SessionSender } from '../sessions/sessionSender.js';
 import type { StateStore } from '../state/stateStore.js';
 import { DeviceStore, deviceListHashSync } from './deviceStore.js';
 import { type JoinNotice, JoinNotices } from './joinNotices.js';
@@ -61,6 +72,9 @@ const payloadSchema = z.object({
   list: z.string().max(1024).optional(),
   ask: z.string().regex(HEX8).optional(),
   view: z.string().max(1024).optional(),
+  /** From a sibling: a contact's list (`peerList`) as that sibling merged it, the contact's key in `peer`. */
+  peer: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  peerList: z.string().max(1024).optional(),
 });
 type DevicesPayload = z.infer<typeof payloadSchema>;
 
@@ -69,6 +83,11 @@ export interface DeviceNewsParts {
   stateStore: StateStore;
   sessions: SessionStore;
   pool: Pick<CryptoPool, 'seal'>;
+  /**
+   * Version-1 sessions (the outbox's SessionSender; absent when version 1 is off): a contact with whom
+   * this device holds a session gets device news inside it (each of their devices' session).
+   */
+  v1?: (() => Pick<SessionSender, 'speaksV1' | 'sealMessages'> | undefined) | undefined;
   /** Posts a PDU the engine made by itself from `to.identityId` to `to.contactKey` (the outbox's `postOwn`). */
   post(dropUrls: readonly string[], pdu: Uint8Array, to: { identityId: string; contactKey: string }): Promise<void>;
   emit: EventSink;
@@ -78,6 +97,17 @@ export interface DeviceNewsParts {
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
+
+/** Whether a message is a `box_devices` carrying a list (its own, or a contact's relayed by a sibling). */
+function carriesList(message: IncomingMessage): boolean {
+  if (message.type !== BOX_DEVICES) return false;
+  try {
+    const parsed = JSON.parse(message.payload) as { list?: unknown; peerList?: unknown } | null;
+    return typeof parsed?.list === 'string' || typeof parsed?.peerList === 'string';
+  } catch {
+    return false;
+  }
+}
 
 export class DeviceNews {
   readonly store: DeviceStore;
@@ -109,6 +139,10 @@ export class DeviceNews {
     const kept = messages.filter((m) => m.type !== BOX_DEVICES);
     // Sibling sync (devices/sync.ts, for the UI) names its sending device too: when it was last seen.
     const news = messages.filter((m) => m.type === BOX_DEVICES || m.devlistEcho !== undefined || m.content.type === BOX_SYNC || this.unechoed(m));
+    // Lists first: what we answer or echo from this batch on names what the whole batch told us (an
+    // ask read before the removal that came with it would be answered into a session with the removed
+    // device). Stable otherwise: arrival order.
+    news.sort((a, b) => Number(carriesList(b)) - Number(carriesList(a)));
     if (news.length > 0) {
       this.queue = this.queue
         .then(async () => {
@@ -218,6 +252,16 @@ export class DeviceNews {
       if (payload.device === self.selfId) return; // our own announcement, read back from our drops
       await this.store.seen(identityId, payload.device, message.receivedAt);
       if (list) await this.fromSibling(identityId, list, payload.device);
+      if (payload.peer && payload.peerList && payload.peer !== own && this.knownPeer(identityId, payload.peer)) {
+        let relayed: DeviceList;
+        try {
+          relayed = decodeDeviceList(unb64(payload.peerList));
+        } catch (err) {
+          if (err instanceof ProtocolError) return;
+          throw err;
+        }
+        await this.fromContact(identityId, payload.peer, relayed, false);
+      }
       return;
     }
     // Only a contact the UI gave drops for: a stranger's lists would each add a peer entry and rewrite
@@ -252,8 +296,15 @@ export class DeviceNews {
     if (senderBehind && !selfRemoved) await this.announce(identityId, 'siblings');
   }
 
-  /** A contact's own list: merged into what we know of them; several devices means version 0 to them. */
-  private async fromContact(identityId: string, peerHex: string, list: DeviceList): Promise<void> {
+  /**
+   * A contact's own list (from them, or relayed by a sibling: `relay` false): merged into what we know
+   * of them; several devices means version 0 to them unless they keep per-device sessions. A change
+   * that came from the contact goes on to our siblings (`peerList`): news sealed inside sessions reaches
+   * only the devices of ours the contact knows (one that joined since, or whose session with them they
+   * never opened, gets none), and a sibling that kept their old list would go on encrypting to a device
+   * they removed.
+   */
+  private async fromContact(identityId: string, peerHex: string, list: DeviceList, relay = true): Promise<void> {
     const { sessions } = this.parts;
     const peer = sessions.peer(identityId, peerHex);
     const lists = peer.devlists ?? [];
@@ -273,6 +324,11 @@ export class DeviceNews {
       // Sessions are per device of ours only (the interim): a contact on several devices gets version 0.
       ...(several ? { multiDevice: true } : peer.multiDevice ? { multiDevice: undefined } : {}),
     });
+    const hash = deviceListHashSync(unb64(encoded));
+    if (relay && this.parts.sessions.severalDevices(identityId) && this.due(`relay ${identityId} ${peerHex} ${hash}`, `relay ${identityId} ${peerHex}`)) {
+      const own = this.parts.stateStore.identity(identityId);
+      await this.send(identityId, own.publicKey, own.dropUrls, { peer: peerHex, peerList: encoded });
+    }
   }
 
   /** A contact echoed `hash` for our list (`dd.dh`). */
@@ -303,7 +359,9 @@ export class DeviceNews {
     const lists = this.parts.sessions.peer(identityId, peerHex).devlists ?? [];
     if (lists.length === 0 || !this.due(`view ${identityId} ${peerHex} ${hash} ${device}`, `view ${identityId} ${peerHex}`)) return;
     const named = lists.find((list) => deviceListHashSync(unb64(list)) === hash) ?? lists[lists.length - 1]!;
-    await this.sendTo(identityId, peerHex, { view: named });
+    // Only the asking device judges it: inside sessions it goes to that device alone (the others'
+    // sessions, and a device of theirs we still encrypt to that they removed, get nothing).
+    await this.sendTo(identityId, peerHex, { view: named }, device);
   }
 
   /** A contact's view of our list: the alarm when it names a device none of our lists held. */
@@ -348,13 +406,13 @@ export class DeviceNews {
     return true;
   }
 
-  private async sendTo(identityId: string, peerHex: string, content: Omit<DevicesPayload, 'device'>): Promise<void> {
+  private async sendTo(identityId: string, peerHex: string, content: Omit<DevicesPayload, 'device'>, toDevice?: string): Promise<void> {
     const dropUrls = this.parts.sessions.peer(identityId, peerHex).dropUrls ?? [];
     // Only where the UI told us to write to them: an unknown sender cannot make us write anywhere.
-    if (dropUrls.length > 0) await this.send(identityId, peerHex, dropUrls, content);
+    if (dropUrls.length > 0) await this.send(identityId, peerHex, dropUrls, content, toDevice);
   }
 
-  private async send(identityId: string, recipientHex: string, dropUrls: readonly string[], content: Omit<DevicesPayload, 'device'>): Promise<void> {
+  private async send(identityId: string, recipientHex: string, dropUrls: readonly string[], content: Omit<DevicesPayload, 'device'>, toDevice?: string): Promise<void> {
     const { stateStore, pool, post, now } = this.parts;
     const view = await this.store.view(identityId);
     if (view.removedAt !== null || dropUrls.length === 0) return;
@@ -371,8 +429,52 @@ export class DeviceNews {
       dd: { v: 1, pd: 1, ...(echo ? { dh: echo } : {}) },
     });
     if (json.length !== PAYLOAD_LENGTH) throw new Error('a device list message has the wrong size');
+    if (recipientHex !== own.publicKey && (await this.sendInSession(identityId, recipientHex, dropUrls, payload, toDevice))) return;
     const pdu = await pool.seal(stateStore.keyPair(identityId), Buffer.from(recipientHex, 'hex'), json);
     await post(dropUrls, pdu, { identityId, contactKey: recipientHex });
+  }
+
+  /**
+   * Device news to a contact with whom this device holds a version-1 session goes inside it (PROTOCOL-V1.md
+   * 5c: authenticated by the current ratchet, not only by the static key), once per session with each
+   * of their devices, as a MODULE body carrying the `box_devices` (sessions/content.ts); the receiver
+   * handles it as the version-0 box. False when it must go as version 0: no session yet (news never
+   * starts one), a conversation that stays version 0 (several devices with a client that lacks
+   * per-device sessions), a full sending window, or a body that does not fit.
+   */
+  private async sendInSession(identityId: string, peerHex: string, dropUrls: readonly string[], payload: DevicesPayload, toDevice?: string): Promise<boolean> {
+    const v1 = this.parts.v1?.();
+    const { sessions, stateStore, now, post } = this.parts;
+    if (!v1 || sessions.sessionsWith(identityId, b64OfHex(peerHex)).length === 0) return false;
+    const recipient = { publicKey: peerHex };
+    if (!v1.speaksV1(identityId, recipient)) return false;
+    const message = {
+      version: DROP_MESSAGE_VERSION,
+      time_stamp: now(),
+      sender: stateStore.identity(identityId).publicKey,
+      drop_payload: JSON.stringify(payload),
+      drop_payload_type: BOX_DEVICES,
+      acknowledge_id: NO_ACKNOWLEDGE_ID,
+    }; // no `dd`: the session PDU carries our echo of their list itself (sessions/sessionSender.ts `devlistEcho`)
+    const sealed = await v1.sealMessages(identityId, stateStore.keyPair(identityId), recipient, [message], toDevice === undefined ? {} : { toDevice });
+    if (sealed.kind !== 'v1') return false;
+    // Each of their devices' session (the first copy of each): the engine posts its own PDUs once.
+    for (const copies of sealed.pdus) if (copies[0]) await post(dropUrls, copies[0], { identityId, contactKey: peerHex });
+    // A device of theirs we know but could not seal to (a full window, no way to start a session)
+    // would miss it: then the version-0 box goes too, which every device of theirs reads. Devices of
+    // theirs we do not know yet learn it from a sibling (`peerList`, fromContact).
+    return sealed.devices >= (toDevice === undefined ? this.knownDevices(identityId, peerHex) : 1);
+  }
+
+  /** How many devices the contact's newest list we hold names (1 when they never told us one). */
+  private knownDevices(identityId: string, peerHex: string): number {
+    const newest = this.parts.sessions.peer(identityId, peerHex).devlists?.at(-1);
+    if (!newest) return 1;
+    try {
+      return decodeDeviceList(unb64(newest)).devices.length;
+    } catch {
+      return 1;
+    }
   }
 
   private warn(what: string, err: unknown): void {

@@ -9,6 +9,8 @@
  *                    drop_payload_type (ASCII) · the drop_payload JSON (UTF-8). Ours: the design's
  *                    per-module types (SHARE, PROFILE, ...) are not defined byte for byte yet, and one
  *                    type that carries the module's own JSON keeps every module working unchanged.
+ *                    The engine's device news (`box_devices`, devices/deviceNews.ts) travels so too, not
+ *                    as DEVICES (0x07): it carries asks and views besides the list.
  *   KEY_ROTATE (0x0d) a `box_key_rotate` (shared/modules/keyRotate.ts): content = its payload JSON.
  *   PING (0x0c)      nothing for the UI (the session's ackv is all it carries).
  *   DROPS_REQ (0x05) nothing for the UI: the sender's drops epoch was newer than the list we had; the

@@ -304,7 +304,8 @@ export class SessionSender {
     pair: KeyPair,
     recipient: Pick<Recipient, 'publicKey' | 'v1'>,
     messages: readonly DropMessage[],
-    options: { copies?: number } = {},
+    /** `toDevice`: only in the session with that device of the peer (per-device sessions), else version 0. */
+    options: { copies?: number; toDevice?: string } = {},
   ): Promise<SealOutcome> {
     return this.sealBodies(
       identityId,
@@ -316,6 +317,9 @@ export class SessionSender {
       },
       options.copies ?? 1,
       true,
+      true,
+      undefined,
+      options.toDevice,
     );
   }
 
@@ -363,6 +367,8 @@ export class SessionSender {
     messages = mayStart,
     /** Only in this session (a PING owed in it). */
     only?: string,
+    /** Only to this device of the peer (per-device sessions; none: version 0). */
+    toDevice?: string,
   ): Promise<SealOutcome> {
     if (!this.speaksV1(identityId, recipient)) return { kind: 'v0' };
     const { sessions, receiver, now } = this.options;
@@ -382,11 +388,17 @@ export class SessionSender {
         for (const state of gone) retired[state.id] = at + RETIRED_KEEP_MS;
         await sessions.setPeer(identityId, peerHex, { retired }, generation);
       }
-      if (!perDeviceWith(sessions, identityId, peerHex)) return this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, null, at, generation);
+      if (!perDeviceWith(sessions, identityId, peerHex)) {
+        if (toDevice !== undefined) return { kind: 'v0' };
+        return this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, null, at, generation);
+      }
       // Per-device sessions (PROTOCOL-V1.md 5c): one seal per device of the peer, each in the session
       // with that device (an Init to it where there is none).
       const onlyState = only === undefined ? undefined : sessions.get(identityId, only);
-      const targets: DeviceTarget[] = onlyState ? [{ deviceId: onlyState.theirDevice ?? null, prekey: null, sessionId: onlyState.id }] : deviceTargets(sessions, identityId, peerHex);
+      const targets: DeviceTarget[] = onlyState
+        ? [{ deviceId: onlyState.theirDevice ?? null, prekey: null, sessionId: onlyState.id }]
+        : deviceTargets(sessions, identityId, peerHex).filter((target) => toDevice === undefined || target.deviceId === toDevice);
+      if (targets.length === 0) return { kind: 'v0' };
       const pdus: Uint8Array[][] = [];
       const refs: SentRef[] = [];
       let full = 0;
