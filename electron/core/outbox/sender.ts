@@ -253,7 +253,7 @@ export class Sender {
     if (!(HANDING_OUT in request) && !this.closing.signal.aborted) {
       // Tracked like a receipt, so closing waits for it.
       const task: Promise<void> = this.tickets
-        .after(request)
+        .handOutWith(request)
         .catch((err: unknown) => this.options.logger.warn('tickets not handed out', { error: err instanceof Error ? err.message : 'unknown' }))
         .finally(() => this.receipts.delete(task));
       this.receipts.add(task);

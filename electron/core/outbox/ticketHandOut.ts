@@ -37,7 +37,7 @@ export class TicketHandOut {
   constructor(private readonly options: TicketHandOutOptions) {}
 
   /** Hands the recipient of this message the tickets it is due, if any. */
-  async after(request: ParsedRequestOf<'messages/send'>): Promise<void> {
+  async handOutWith(request: ParsedRequestOf<'messages/send'>): Promise<void> {
     const { stateStore } = this.options;
     const contactKey = request.recipient.publicKey;
     const pair = `${request.identityId}:${contactKey}`;
@@ -52,13 +52,13 @@ export class TicketHandOut {
     const identity = stateStore.identity(request.identityId);
     this.handingOut.add(pair);
     try {
-      await this.handOut(request, identity, due);
+      await this.handOutDue(request, identity, due);
     } finally {
       this.handingOut.delete(pair);
     }
   }
 
-  private async handOut(request: ParsedRequestOf<'messages/send'>, identity: IdentitySummary, due: TicketsDue[]): Promise<void> {
+  private async handOutDue(request: ParsedRequestOf<'messages/send'>, identity: IdentitySummary, due: TicketsDue[]): Promise<void> {
     for (const { dropUrl, tickets, batch } of due) {
       if (this.options.closing().aborted) return;
       const messages = buildTicketsMessages(dropUrl, tickets, {
