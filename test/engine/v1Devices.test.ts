@@ -116,6 +116,13 @@ describe('an identity on several devices', () => {
       expect(status).toMatchObject({ protocol: 1 });
       expect(status?.reason).toBeUndefined();
     }
+
+    // A third device: the link carries what the desktop knows of Bob's devices, so its very first
+    // message to him goes in a session with his device, not as a version-0 box his key alone opens.
+    const d3 = await engine();
+    await link(d1, alice, d3);
+    await send(d3, alice, bob, 'first from the third device');
+    expect(await receive(bobEngine, alice, 'first from the third device')).toMatchObject({ protocol: 1 });
   });
 
   it('a contact whose client keeps no per-device sessions (dd.md without dd.pd) gets version 0 and writes it (the interim)', async () => {

@@ -17,6 +17,22 @@ import { sealLinkPdu } from './linkCipher.js';
 /** A bundle never inflates beyond this (a full backup file's bound). */
 const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * What the offering device knows of a contact's devices (sessions/sessionStore.ts PeerInfo): their
+ * device lists, whether they keep per-device sessions and speak version 1. With it the new device
+ * writes its first message to each contact inside a session with each of their devices, not as a
+ * version-0 box their identity key opens (sessions are not copied: they are per device).
+ */
+const peerFactsSchema = z.object({
+  v1: z.literal(true).optional(),
+  perDevice: z.literal(true).optional(),
+  multiDevice: z.literal(true).optional(),
+  devlists: z.array(z.string().max(1024)).max(5).optional(),
+});
+export type LinkPeerFacts = z.infer<typeof peerFactsSchema>;
+/** A bound on the contacts whose facts a bundle carries (the UI's own bound on contacts is lower). */
+export const MAX_LINK_PEERS = 10_000;
+
 const BUNDLE_SCHEMA = 'deaddrop-device-link';
 const bundleSchema = z.object({
   schema: z.literal(BUNDLE_SCHEMA),
@@ -24,6 +40,8 @@ const bundleSchema = z.object({
   payload: z.unknown(),
   settings: engineSettingsSchema,
   devices: deviceListSchema,
+  /** Optional (bundles from before it have none; a build that does not know it ignores it). */
+  peers: z.record(z.string().regex(/^[0-9a-f]{64}$/), peerFactsSchema).optional(),
 });
 
 /** What the offering device sends once the codes matched. */
@@ -35,12 +53,14 @@ export interface LinkBundle {
   settings: EngineSettings;
   /** The identity's device list with the new device in it (the next epoch). */
   devices: DeviceList;
+  /** Contacts' device facts by key (hex), see peerFactsSchema. */
+  peers?: Record<string, LinkPeerFacts> | undefined;
 }
 
 type EndFrame = Extract<LinkFrame, { kind: 'end' }>;
 
 /** The bundle as compressed JSON; the plain JSON is wiped, it holds the identity's private key. */
-export function packBundle(content: Pick<LinkBundle, 'payload' | 'settings' | 'devices'>): { compressed: Buffer; bundleBytes: number } {
+export function packBundle(content: Pick<LinkBundle, 'payload' | 'settings' | 'devices' | 'peers'>): { compressed: Buffer; bundleBytes: number } {
   const bundle: LinkBundle = { schema: BUNDLE_SCHEMA, version: LINK_VERSION, ...content };
   const json = Buffer.from(JSON.stringify(bundle), 'utf8');
   const compressed = deflateRawSync(json, { level: 9 });

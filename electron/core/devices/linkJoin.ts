@@ -65,6 +65,11 @@ export async function commitJoined(side: LinkSide, link: Link, bundle: LinkBundl
   await sessions.forgetIdentity(id);
   // Several devices: no sessions for now, on this device as on the other (sessions/sessionSender.ts).
   await sessions.setOwnDevices(id, bundle.devices.devices.length);
+  // What the other device knew of each contact's devices: our first message to them goes in a session
+  // with each of their devices (their drops come from the UI's records, as on the other device).
+  for (const [peerHex, facts] of Object.entries(bundle.peers ?? {})) {
+    if (peerHex !== publicKey) await sessions.setPeer(id, peerHex, facts);
+  }
   receiver.invalidate();
   // A fresh profile takes the other device's settings; one with identities of its own keeps its own.
   if (firstIdentity) {

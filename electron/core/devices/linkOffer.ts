@@ -10,7 +10,7 @@ import { toHex } from '../../../shared/protocol/encoding.js';
 import type { DeviceList } from '../../../shared/protocol/deviceList.js';
 import { identityBackupPayload } from '../state/identityBackup.js';
 import { deriveLinkKeys, openLinkPdu, rOf } from './linkCipher.js';
-import { packBundle, sealBundle } from './linkBundle.js';
+import { type LinkPeerFacts, MAX_LINK_PEERS, packBundle, sealBundle } from './linkBundle.js';
 import { type Link, type LinkSide, abortText } from './linkRecord.js';
 
 /** PDUs posted at once while sending the bundle. */
@@ -76,7 +76,26 @@ function bundleOf(side: LinkSide, link: Link, devices: DeviceList): { compressed
   const checkedUi = parseBackupUiPart(ui, identityId, link.includeHistory);
   // As in a backup: the new device reads a retiring drop until its end, and carries on the drops epoch.
   const payload = identityBackupPayload(stateStore, { identityId, cursors: link.cursors, includeHistory: link.includeHistory, ui: checkedUi }, now());
-  return packBundle({ payload, settings: stateStore.settings(), devices });
+  return packBundle({ payload, settings: stateStore.settings(), devices, peers: peerFactsOf(side, identityId) });
+}
+
+/** What this device knows of each contact's devices (linkBundle.ts peerFactsSchema); none of its sessions. */
+function peerFactsOf(side: LinkSide, identityId: string): Record<string, LinkPeerFacts> {
+  const { sessions, stateStore } = side.parts;
+  const own = stateStore.identity(identityId).publicKey;
+  const peers: Record<string, LinkPeerFacts> = {};
+  for (const peerHex of sessions.peerKeys(identityId).slice(0, MAX_LINK_PEERS)) {
+    const peer = sessions.peer(identityId, peerHex);
+    if (peerHex === own || !/^[0-9a-f]{64}$/.test(peerHex)) continue;
+    const facts: LinkPeerFacts = {
+      ...(peer.v1 === true ? { v1: true as const } : {}),
+      ...(peer.perDevice === true ? { perDevice: true as const } : {}),
+      ...(peer.multiDevice === true ? { multiDevice: true as const } : {}),
+      ...(peer.devlists && peer.devlists.length > 0 ? { devlists: peer.devlists.slice(-5) } : {}),
+    };
+    if (Object.keys(facts).length > 0) peers[peerHex] = facts;
+  }
+  return peers;
 }
 
 /** Posts the sealed bundle, a few PDUs at once, then waits for the other device's receipt. */
