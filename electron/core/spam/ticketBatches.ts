@@ -16,7 +16,7 @@
  * the header), so it estimates what a contact has left as the tickets it handed out (live batches)
  * minus the messages that came from that contact through that drop (each took one; PINGs and receipts
  * are not counted, so the estimate errs high). When the estimate falls to a third of a batch, the
- * next message the identity sends the contact carries a fresh batch (outbox/sender.ts hands it out
+ * next message the identity sends the contact carries a fresh batch (outbox/ticketHandOut.ts hands it out
  * with that message, as the first one).
  *
  * Revocation (on block or delete of a contact): the owner mints the contact's live batches again and
