@@ -10,8 +10,11 @@
  *   drops (its siblings); a contact merges it into what it knows of the sender (peer facts `devlists`),
  *   a sibling into its own list (and answers with its own when it knows more, so siblings converge).
  * - `ask`: a device list hash (8 hex) the sender did not know: "which list of mine is that?"
- * - `view`: the answer, the list of the recipient's devices the sender encrypts to (judged only from a
- *   peer this device asked within the hour).
+ * - `view`: the list of the recipient's devices the sender encrypts to: the answer to an `ask`, and
+ *   told unasked when a list the sender merged added a device of the recipient's (so the recipient's
+ *   devices judge it with the first message that echoes it, not a round trip later). Judged only from a
+ *   contact the UI gave drops for (a stranger's is skipped); a contact can always lie about its own
+ *   view, so the alarm says it is that contact's word.
  *
  * Every version-0 message we send with `dd` echoes in `dd.dh` the hash of the recipient's list as we
  * know it. A device reading an echo compares it with its own lists: the current one, nothing to do; an
@@ -61,8 +64,6 @@ export const BOX_DEVICES = 'box_devices';
 const RATE_MS = 10 * 60_000;
 /** Posts of one kind (ask, answer, resend) to one contact per RATE_MS, whatever hashes they name. */
 const PER_CONTACT = 4;
-/** How long an answer (`view`) to our `ask` is taken. */
-const ASK_VALID_MS = 60 * 60_000;
 /** Earlier lists of a peer kept beside the current one (to answer an `ask` naming one of them). */
 const KEPT_PEER_LISTS = 4;
 const HEX8 = /^[0-9a-f]{8}$/;
@@ -118,12 +119,6 @@ export class DeviceNews {
   private readonly lastDone = new Map<string, number>();
   /** `<kind> <identity id> <peer hex>` → when each of the last posts of that kind to that peer went (within RATE_MS). */
   private readonly perContact = new Map<string, number[]>();
-  /**
-   * `<identity id> <peer hex>` → when we last asked that peer which list a hash was: only an answer to
-   * our own question is judged (anyone who knows our key and drop could otherwise send a `view` naming
-   * a made-up device and raise the alarm at will).
-   */
-  private readonly asked = new Map<string, number>();
   private readonly listeners = new Set<(identityId: string) => void>();
 
   constructor(private readonly parts: DeviceNewsParts) {
@@ -268,8 +263,7 @@ export class DeviceNews {
     // the whole sessions file (300 made-up keys × 5 lists: 300 entries, 372 KB, each write all of it).
     if (list && this.knownPeer(identityId, senderKey)) await this.fromContact(identityId, senderKey, list);
     if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask, payload.device);
-    const askedAt = this.asked.get(`${identityId} ${senderKey}`);
-    if (view && askedAt !== undefined && this.parts.now() - askedAt < ASK_VALID_MS) await this.judge(identityId, senderKey, view);
+    if (view && this.knownPeer(identityId, senderKey)) await this.judge(identityId, senderKey, view);
   }
 
   /**
@@ -325,6 +319,13 @@ export class DeviceNews {
       ...(several ? { multiDevice: true } : peer.multiDevice ? { multiDevice: undefined } : {}),
     });
     const hash = deviceListHashSync(unb64(encoded));
+    // A device of theirs we did not encrypt to before: our view goes back to them at once, so each of
+    // their devices judges it (a device they never added raises their alarm) with the first message of
+    // ours that echoes it, instead of asking and waiting for us to run again. Honest links cost one PDU.
+    const before = new Set(newest ? decodeDeviceList(unb64(newest)).devices.map((device) => device.deviceId) : []);
+    if (relay && merged.devices.some((device) => !before.has(device.deviceId)) && this.due(`view ${identityId} ${peerHex} ${hash} told`, `view ${identityId} ${peerHex}`)) {
+      await this.sendTo(identityId, peerHex, { view: encoded });
+    }
     if (relay && this.parts.sessions.severalDevices(identityId) && this.due(`relay ${identityId} ${peerHex} ${hash}`, `relay ${identityId} ${peerHex}`)) {
       const own = this.parts.stateStore.identity(identityId);
       await this.send(identityId, own.publicKey, own.dropUrls, { peer: peerHex, peerList: encoded });
@@ -340,13 +341,9 @@ export class DeviceNews {
       if (this.due(`list ${identityId} ${peerHex} ${hash}`, `list ${identityId} ${peerHex}`)) await this.sendTo(identityId, peerHex, { list: b64(encodeDeviceList(await this.store.list(identityId))) });
       return;
     }
-    // Only a peer the UI gave drops for is asked: a question recorded but never sent (a stranger) would
-    // let that stranger's made-up view, arriving after the echo, count as an answer and raise the alarm.
+    // Only a peer the UI gave drops for is asked (a stranger's echo makes us post nothing).
     if (!this.knownPeer(identityId, peerHex)) return;
-    if (this.due(`ask ${identityId} ${peerHex} ${hash}`, `ask ${identityId} ${peerHex}`)) {
-      this.asked.set(`${identityId} ${peerHex}`, this.parts.now());
-      await this.sendTo(identityId, peerHex, { ask: hash });
-    }
+    if (this.due(`ask ${identityId} ${peerHex} ${hash}`, `ask ${identityId} ${peerHex}`)) await this.sendTo(identityId, peerHex, { ask: hash });
   }
 
   /**

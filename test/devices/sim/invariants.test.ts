@@ -102,7 +102,11 @@ describe('the device simulator’s invariants', () => {
 
   it('a list that does not converge once everyone is online', () => {
     const r = record();
-    for (const s of r.steps) s.hashes.a3 = 'aaaa0001';
+    // a3 keeps the list from before the removal (it showed the alarm, so the attack counts as detected there).
+    for (const s of r.steps) {
+      s.hashes.a3 = 'aaaa0001';
+      s.alarmDevices.a3 = [ATTACKER];
+    }
     expect(checkRun(r).violations).toEqual([
       { invariant: 'device lists converge within 2 slots of everyone online', detail: expect.stringContaining('a3 aaaa0001 (others aaaa0002)') as string },
     ]);
@@ -112,6 +116,23 @@ describe('the device simulator’s invariants', () => {
     const r = record();
     r.arrivals.push({ device: 'a2', step: 7, at: START + 7 * STEP, from: ids.bob.publicKey, protocol: 0, echo: 'eeee0001', text: 'sim m4 from b' });
     expect(invariantsOf(r)).toEqual(['nothing to a removed device after the removal was acknowledged']);
+  });
+
+  it('a device of Alice that ran after the attack and never detected it', () => {
+    const r = record();
+    r.arrivals = r.arrivals.filter((a) => a.device !== 'a2');
+    for (const s of r.steps) {
+      s.alarmDevices.a2 = [];
+      s.hashes.a2 = 'aaaa0001';
+    }
+    expect(invariantsOf(r)).toContain('the injected device is detected within one incoming message');
+    expect(checkRun(r).violations.find((v) => v.detail.startsWith('a2 ran after the attack'))).toBeDefined();
+  });
+
+  it('a text written before the acknowledgement, read late by a device that was away, may echo the old list', () => {
+    const r = record();
+    r.arrivals.push({ device: 'a2', step: 7, at: START + 7 * STEP, from: ids.bob.publicKey, protocol: 0, echo: 'eeee0001', text: 'sim m2 from b' });
+    expect(invariantsOf(r)).toEqual([]);
   });
 
   it('a PDU sealed to the removed device after the contact acknowledged its removal', () => {

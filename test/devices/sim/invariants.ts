@@ -31,6 +31,8 @@ export interface DeviceSimReport {
     removalMeasure: 'device lists (interim: version 0 to a linked identity)' | 'per-device sessions';
     /** Per (device, contact): messages with the attacker's echo stored before the alarm showed, and slots to the alarm. */
     alarms: { device: string; contact: string; before: number; slots: number | null; named: boolean; how: 'alarm' | 'removal from a sibling' | 'never' }[];
+    /** Every device of Alice's that ran after the attack: slots from the attack until it showed the alarm or held the removal. */
+    detections: { device: string; slots: number | null; how: 'alarm' | 'removal from a sibling' | 'never' }[];
     /** Chain positions (Session PDU tags) seen with two different PDUs. */
     reusedTags: number;
     sessionPdus: number;
@@ -129,6 +131,7 @@ export function checkRun(record: SimRecord): DeviceSimReport {
   const contactKeys = new Set(CONTACTS_OF_ALICE.map((c) => ids[c].publicKey));
   const fromContacts = record.arrivals.filter((a) => a.device.startsWith('a') && contactKeys.has(a.from));
   const removalAcked: Record<string, number | null> = {};
+  const writtenAt = new Map(record.sent.map((sent) => [sent.text, sent.at]));
   let removalSlots: number | null = null;
   let afterAckReadableByStolenKey = 0;
   let toRemovedAfterAck = 0;
@@ -148,7 +151,9 @@ export function checkRun(record: SimRecord): DeviceSimReport {
       if (sealedAfter.length > 0) {
         violations.push({ invariant: 'nothing to a removed device after the removal was acknowledged', detail: `${contact} sealed ${sealedAfter.length} PDU(s) to the removed device after acknowledging at step ${ack.step} (first day ${day(sealedAfter[0]!.at)})` });
       }
-      for (const later of fromContacts.filter((a) => a.from === key && a.at > ack.at && a.text !== null)) {
+      // Texts written after the acknowledgement arrived (a text written before it, read late by a device
+      // that was away, rightly echoes the list its sender had then).
+      for (const later of fromContacts.filter((a) => a.from === key && a.text !== null && (writtenAt.get(a.text) ?? a.at) > ack.at)) {
         if (later.protocol === 1) perDevice = true;
         else afterAckReadableByStolenKey++;
         if (later.echo !== undefined && !honest.has(later.echo)) {
@@ -186,13 +191,22 @@ export function checkRun(record: SimRecord): DeviceSimReport {
   // user acted on another device's alarm: the tombstone is in its list) has nothing left to detect:
   // a view naming a removed device raises no alarm. So a device counts as detecting at the first
   // step it shows the alarm or holds the list with the removal, whichever comes first.
+  // Contacts that merged the attacker's list tell their view back unasked (devices/deviceNews.ts), so a
+  // device may show the alarm before any text with the attacker's echo: every device of Alice's that
+  // ran after the attack must detect it, whatever it stored.
   const alarms: DeviceSimReport['figures']['alarms'] = [];
+  const detections: DeviceSimReport['figures']['detections'] = [];
   const attack = record.attack;
   if (attack) {
     for (const device of devicesOf('alice')) {
       const detected = record.steps.find(
         (s) => s.step >= attack.step && ((s.alarmDevices[device] ?? []).includes(attack.deviceId) || (removal !== null && s.step >= removal.step && s.hashes[device] === removal.hash)),
       );
+      if (record.steps.some((s) => s.step >= attack.step && s.online.includes(device))) {
+        const how = !detected ? 'never' : (detected.alarmDevices[device] ?? []).includes(attack.deviceId) ? 'alarm' : 'removal from a sibling';
+        detections.push({ device, slots: detected ? detected.step - attack.step : null, how });
+        if (!detected) violations.push({ invariant: 'the injected device is detected within one incoming message', detail: `${device} ran after the attack and never showed the alarm nor held the removal` });
+      }
       for (const contact of CONTACTS_OF_ALICE) {
         const key = ids[contact].publicKey;
         const foreign = fromContacts.filter((a) => a.device === device && a.from === key && a.step >= attack.step && a.text !== null && a.echo !== undefined && !honest.has(a.echo));
@@ -236,6 +250,7 @@ export function checkRun(record: SimRecord): DeviceSimReport {
       toRemoved: { total: record.toAttacker.length, afterAck: toRemovedAfterAck },
       removalMeasure: perDevice ? 'per-device sessions' : 'device lists (interim: version 0 to a linked identity)',
       alarms,
+      detections,
       reusedTags,
       sessionPdus: byTag.size,
       history: { writtenWhileAway: whileAway.length, shownAtEnd, catchUps: record.catchUps.length },
@@ -251,6 +266,7 @@ export function formatReport(report: DeviceSimReport): string {
     `  device lists: converged ${f.listConvergenceSlots ?? 'never'} slot(s) after everyone was online; a removal reached every running device of Alice in ${f.removalSlots ?? '-'} slot(s)`,
     `  removal acknowledged by contacts after (slots): ${Object.entries(f.removalAcked).map(([c, s]) => `${c} ${s ?? '-'}`).join(', ') || '-'}; measured: ${f.removalMeasure}; texts after the acknowledgement the stolen key still opens: ${f.afterAckReadableByStolenKey}; PDUs sealed to the removed device: ${f.toRemoved.total}, after the acknowledgement ${f.toRemoved.afterAck}`,
     `  detection (device/contact: texts with the attacker's echo before it, slots, how): ${f.alarms.map((a) => `${a.device}/${a.contact}: ${a.before}, ${a.slots ?? 'never'} (${a.how}${a.how === 'alarm' && !a.named ? ', naming another contact' : ''})`).join('; ') || 'no contact echoed the attacker'}`,
+    `  detected by every device of Alice's that ran after the attack (slots after it, how): ${f.detections.map((d) => `${d.device} ${d.slots ?? 'never'} (${d.how})`).join(', ') || '-'}`,
     `  ratchet: ${f.sessionPdus} distinct tags posted, ${f.reusedTags} reused`,
     `  40 days away: ${f.history.shownAtEnd} of ${f.history.writtenWhileAway} texts of the absence shown at the end (${f.history.catchUps} catch-up request(s))`,
     `  rows per conversation: ${Object.entries(f.rows).map(([d, c]) => `${d} {${Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ')}}`).join(' ')}`,

@@ -1,0 +1,116 @@
+/**
+ * A contact that merged a list adding a device of ours tells its view back unasked
+ * (electron/core/devices/deviceNews.ts `fromContact`), so our devices raise the injection alarm before
+ * the contact writes anything: no round trip (our ask, its answer when it next runs). Real engines and
+ * a real drop server: Alice on two linked devices, Bob, and a thief who announces a device of its own to
+ * Bob with Alice's stolen key. Bob only reads; he never writes to Alice after the theft.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
+import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
+import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
+import { serializeDropMessage } from '../../shared/protocol/message.js';
+import { DropClient } from '../../electron/core/net/dropClient.js';
+import { nativeBox } from '../../electron/workers/nativeBox.js';
+import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
+import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
+import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { receiveAndAck } from './helpers/receive.js';
+import { waitFor } from './helpers/waitFor.js';
+import { link } from './helpers/linkDevices.js';
+
+let server: ServerProcess;
+const engines: TestEngine[] = [];
+const dispatcher = new Agent();
+
+beforeAll(async () => {
+  server = await startServerProcess();
+});
+
+afterAll(async () => {
+  for (const engine of engines) await engine.close().catch(() => undefined);
+  await server?.stop();
+  await dispatcher.close();
+  for (const engine of engines) removeDir(engine.dataDir);
+});
+
+async function engine(): Promise<TestEngine> {
+  const started = await startTestEngine({ protocolV1: true });
+  engines.push(started);
+  return started;
+}
+
+let sends = 0;
+async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
+  const localId = `m-${++sends}`;
+  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
+  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
+}
+
+async function until<T>(readers: TestEngine[], condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string): Promise<T> {
+  return waitFor(async () => {
+    for (const reader of readers) await receiveAndAck(reader, 0, 'batches');
+    return condition();
+  }, what, 20_000);
+}
+
+const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
+const textAt = (e: TestEngine, text: string): IncomingMessage | undefined => messagesOf(e).find((m) => m.text === text);
+
+describe('a contact’s view told unasked', () => {
+  it('Bob merges a thief’s device into Alice’s list: both of her devices raise the alarm though Bob writes nothing after it', async () => {
+    const [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    const bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    await send(d1, alice, bob, 'hello');
+    await until([bobEngine], () => textAt(bobEngine, 'hello'), 'hello at Bob');
+    await send(bobEngine, bob, alice, 'hi');
+    await until([d1], () => textAt(d1, 'hi'), 'hi at Alice');
+    await link(d1, alice, d2);
+    // The laptop writes to Bob once (the UI gives it his drops), and Bob learns Alice's two devices.
+    await send(d2, alice, bob, 'from the laptop');
+    const list = await d1.call('devices/list', { identityId: alice.id });
+    let probes = 0;
+    await until([bobEngine], async () => {
+      const text = `before the theft ${++probes}`;
+      await send(bobEngine, bob, alice, text);
+      const got = await until([d1, d2], () => textAt(d1, text), text);
+      return got.devlistEcho === list.hash ? got : null;
+    }, 'Bob echoes Alice’s two devices');
+    await until([d1, d2], async () => (await d2.call('devices/list', { identityId: alice.id })).hash === list.hash, 'the laptop holds the list');
+    for (const device of [d1, d2]) expect((await device.call('devices/list', { identityId: alice.id })).alarms).toEqual([]);
+    const textsBefore = messagesOf(d1).length + messagesOf(d2).length;
+
+    // The thief tells Bob a list of Alice's holding a device of its own, sealed with her stolen key.
+    const exported = await d1.call('identities/export', { identityId: alice.id, passphrase: 'stolen backup' });
+    const key = await decryptIdentityBackup(exported.content, 'stolen backup');
+    const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
+    const thiefDevice = 'cd'.repeat(8);
+    const body = encodeDeviceList({ epoch: list.epoch, devices: [{ deviceId: thiefDevice, prekey: '11'.repeat(32), addedDay: 20_000, name: 'Laptop' }] });
+    const json = serializeDropMessage({
+      version: 1,
+      time_stamp: Date.now(),
+      sender: alice.publicKey,
+      drop_payload: JSON.stringify({ device: thiefDevice, list: Buffer.from(body).toString('base64url') }),
+      drop_payload_type: BOX_DEVICES,
+      acknowledge_id: '0',
+      dd: { v: 1, md: 1 },
+    });
+    const padded = new Uint8Array(PAYLOAD_LENGTH);
+    padded.set(json);
+    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(bob.dropUrls[0]!, await nativeBox.sealPdu(pair, Buffer.from(bob.publicKey, 'hex'), padded));
+
+    // Bob reads (he writes nothing); Alice's devices read what he tells them.
+    for (const device of [d1, d2]) {
+      const alarms = await until([bobEngine, d1, d2], async () => {
+        const status = await device.call('devices/list', { identityId: alice.id });
+        return status.alarms.length > 0 ? status.alarms : null;
+      }, 'the alarm');
+      expect(alarms).toEqual([{ contact: bob.publicKey, unknownDevices: [thiefDevice], at: expect.any(Number) as number }]);
+    }
+    // No text came from Bob meanwhile: the alarm came from his view alone.
+    expect(messagesOf(d1).length + messagesOf(d2).length - textsBefore).toBe(0);
+  });
+});
