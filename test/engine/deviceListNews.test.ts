@@ -4,7 +4,7 @@
  * engines and a real drop server: Alice on two linked devices, her contact Bob, and a third engine that
  * imports Alice's stolen identity and announces its device to Bob only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Agent } from 'undici';
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
@@ -13,6 +13,7 @@ import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
+import * as v1 from '../../electron/core/v1/session.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
 import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
@@ -20,6 +21,12 @@ import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngin
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
+
+// The ratchet library wrapped (not replaced): what each copy of a message echoed is checked.
+vi.mock('../../electron/core/v1/session.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof v1>();
+  return { ...actual, seal: vi.fn(actual.seal) };
+});
 
 let server: ServerProcess;
 const engines: TestEngine[] = [];
@@ -158,6 +165,15 @@ describe('device lists between devices and contacts', () => {
     expect(echoes.atD1).toMatch(/^[0-9a-f]{8}$/);
     expect(echoes.atD2).toBe(echoes.atD1);
     theftEcho = echoes.atD1;
+    // Every copy of one message of Bob's echoes one list of Alice's: the one it was sealed to.
+    const echoedBy = new Map<string, Set<string>>();
+    for (const [state, body, options] of vi.mocked(v1.seal).mock.calls) {
+      if (Buffer.from(state.ourId, 'base64url').toString('hex') !== bob.publicKey || !body.msgId) continue;
+      const id = Buffer.from(body.msgId).toString('hex');
+      echoedBy.set(id, (echoedBy.get(id) ?? new Set()).add(options.devlistHash ?? 'none'));
+    }
+    expect(echoedBy.size).toBeGreaterThan(0);
+    expect([...echoedBy.values()].filter((hashes) => hashes.size > 1)).toEqual([]);
     for (const device of [d1, d2]) {
       const alarms = await until([d1, d2, bobEngine], async () => {
         // The UI hears of it (the event follows the stored alarm).

@@ -388,9 +388,14 @@ export class SessionSender {
         for (const state of gone) retired[state.id] = at + RETIRED_KEEP_MS;
         await sessions.setPeer(identityId, peerHex, { retired }, generation);
       }
+      // Our echo of their device list, read with the devices we seal to (in the same turn): every copy of
+      // this message names the list it went to. Read per copy, a list merged while an earlier copy was
+      // committed reached the later copies only: one device of theirs saw a list the message was not
+      // sealed to, a sibling did not (and learnt of an injected device one message later).
+      const echo = this.options.devlistEcho?.(identityId, peerHex);
       if (!perDeviceWith(sessions, identityId, peerHex)) {
         if (toDevice !== undefined) return { kind: 'v0' };
-        return this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, null, at, generation);
+        return this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, null, at, generation, echo);
       }
       // Per-device sessions (PROTOCOL-V1.md 5c): one seal per device of the peer, each in the session
       // with that device (an Init to it where there is none).
@@ -404,7 +409,7 @@ export class SessionSender {
       let full = 0;
       let devices = 0;
       for (const target of targets) {
-        const sealed = await this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, target, at, generation);
+        const sealed = await this.sealTarget(identityId, pair, recipient, bodiesFor, copies, mayStart, messages, target, at, generation, echo);
         if (sealed.kind === 'windowFull') {
           // That device has not answered 128 messages: it misses this one (its siblings get it).
           full++;
@@ -438,6 +443,8 @@ export class SessionSender {
     target: DeviceTarget | null,
     at: number,
     generation: number,
+    /** `devlist_hash` for every header sealed here (see sealBodies). */
+    echo: string | undefined,
   ): Promise<SealOutcome> {
     const { sessions, receiver } = this.options;
     const peerHex = recipient.publicKey;
@@ -494,7 +501,7 @@ export class SessionSender {
         const full: BodyInput = { ...body, msgId: body.msgId ?? new Uint8Array(randomId()) };
         const wrapped = intro ? withIntro(full, intro, capacity) : full;
         if (!wrapped) return { kind: 'v0' }; // cannot happen: the capacity left room for the intro
-        const result = seal(state, wrapped, { copies: k, dropsEpoch, devlistHash: this.options.devlistEcho?.(identityId, peerHex) }, at);
+        const result = seal(state, wrapped, { copies: k, dropsEpoch, devlistHash: echo }, at);
         if ('error' in result) return { kind: 'windowFull' };
         state = result.state;
         pdus.push(result.pdus);
@@ -505,7 +512,7 @@ export class SessionSender {
       // A reset while the old session is still ours to write in: a RESET body there names the new one.
       let note: Uint8Array | null = null;
       if (reset && active && isNew) {
-        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, { dropsEpoch, devlistHash: this.options.devlistEcho?.(identityId, peerHex) }, at);
+        const announced = seal(active, { type: MessageType.RESET, content: unb64(state.id) }, { dropsEpoch, devlistHash: echo }, at);
         if (!('error' in announced)) {
           states.push(announced.state);
           note = announced.pdu;
