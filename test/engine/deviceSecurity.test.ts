@@ -49,7 +49,7 @@ async function setUp() {
     now: () => clock,
     logger: silent as never,
   });
-  return { sessions, news, posted, advance: (ms: number) => void (clock += ms) };
+  return { sessions, news, posted, store: news.store, advance: (ms: number) => void (clock += ms) };
 }
 
 /** A list of eight devices (ids from `n`), as base64url of its DEVICES body. */
@@ -102,6 +102,23 @@ describe('device news from hostile senders', () => {
     await news.settled();
     expect(posted).toHaveLength(10);
     expect(posted.every((p) => p.contactKey === contact)).toBe(true);
+  });
+
+  it('a contact’s made-up views (told unasked) raise at most four alarms per ten minutes', async () => {
+    const { sessions, news, advance, store } = await setUp();
+    const contact = hexKey();
+    await sessions.setPeer('id-1', contact, { dropUrls: ['http://127.0.0.1:9/d/peer'] });
+    const own = await news.store.list('id-1');
+    // Each view: our list plus a device of the contact's making.
+    const madeUp = (n: number) =>
+      Buffer.from(encodeDeviceList({ ...own, devices: [...own.devices, { deviceId: (0x7000 + n).toString(16).padStart(16, '0'), prekey: '44'.repeat(32), addedDay: 1, name: 'x' }] })).toString('base64url');
+    news.take(Array.from({ length: 100 }, (_, i) => devicesMessage(contact, { view: madeUp(i) })));
+    await news.settled();
+    expect((await store.view('id-1')).alarms).toHaveLength(4);
+    advance(10 * 60_000);
+    news.take([devicesMessage(contact, { view: madeUp(200) })]);
+    await news.settled();
+    expect((await store.view('id-1')).alarms).toHaveLength(5);
   });
 
   it('identities/delete deletes the identity’s device list entry', async () => {

@@ -263,7 +263,11 @@ export class DeviceNews {
     // the whole sessions file (300 made-up keys × 5 lists: 300 entries, 372 KB, each write all of it).
     if (list && this.knownPeer(identityId, senderKey)) await this.fromContact(identityId, senderKey, list);
     if (payload.ask) await this.answerAsk(identityId, senderKey, payload.ask, payload.device);
-    if (view && this.knownPeer(identityId, senderKey)) await this.judge(identityId, senderKey, view);
+    // Each view judged once, and at most PER_CONTACT a contact's in RATE_MS: a hostile contact making
+    // up a device per view raises that many alarms, not one per message.
+    if (view && this.knownPeer(identityId, senderKey) && this.due(`judge ${identityId} ${senderKey} ${payload.view}`, `judge ${identityId} ${senderKey}`)) {
+      await this.judge(identityId, senderKey, view);
+    }
   }
 
   /**
