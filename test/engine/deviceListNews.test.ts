@@ -4,9 +4,8 @@
  * engines and a real drop server: Alice on two linked devices, her contact Bob, and a third engine that
  * imports Alice's stolen identity and announces its device to Bob only.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Agent } from 'undici';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
 import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
@@ -16,10 +15,8 @@ import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import * as v1 from '../../electron/core/v1/session.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
-import { receiveAndAck } from './helpers/receive.js';
-import { waitFor } from './helpers/waitFor.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { link } from './helpers/linkDevices.js';
 
 // The ratchet library wrapped (not replaced): what each copy of a message echoed is checked.
@@ -28,44 +25,7 @@ vi.mock('../../electron/core/v1/session.js', async (importOriginal) => {
   return { ...actual, seal: vi.fn(actual.seal) };
 });
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(autoPoll = true): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true, autoPoll });
-  engines.push(started);
-  return started;
-}
-
-let sends = 0;
-async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
-  const localId = `m-${++sends}`;
-  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
-  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-}
-
-/** Every engine reads and acknowledges (as its UI would) until `condition` holds. */
-async function until<T>(readers: TestEngine[], condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string): Promise<T> {
-  return waitFor(async () => {
-    for (const reader of readers) await receiveAndAck(reader, 0, 'batches');
-    return condition();
-  }, what, 20_000);
-}
-
-const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
-const textAt = (e: TestEngine, text: string): IncomingMessage | undefined => messagesOf(e).find((m) => m.text === text);
+const { server, engine, send, until, messagesOf, textAt, dispatcher } = engineKit({ engine: { protocolV1: true } });
 
 /** A v0 box from `from` to `to` with this payload type and payload (what another client could send). */
 async function box(from: { publicKey: Uint8Array; privateKey: Uint8Array }, to: string, type: string, payload: string, dd?: { v: number; md?: number; dh?: string }): Promise<Uint8Array> {
@@ -94,8 +54,8 @@ describe('device lists between devices and contacts', () => {
 
   it('a link is announced to the contact, who echoes the list it encrypts to; no alarm', async () => {
     [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
     await send(d1, alice, bob, 'hello');
     await until([bobEngine], () => textAt(bobEngine, 'hello'), 'hello at Bob');
     await send(bobEngine, bob, alice, 'hi');
@@ -133,7 +93,7 @@ describe('device lists between devices and contacts', () => {
     // The thief imports Alice's identity from a stolen backup: a device of its own, that Alice never added.
     // Its engine never reads Alice's drops (a running copy of ours would merge her list and announce
     // itself to her devices as a sibling: then it is in her list, in plain sight in Settings → Devices).
-    const d3 = await engine(false);
+    const d3 = await engine({ autoPoll: false });
     const exported = await d1.call('identities/export', { identityId: alice.id, passphrase: 'stolen backup' });
     const stolen = await d3.call('identities/import', { backup: exported.content, passphrase: 'stolen backup' });
     const thief = await d3.call('devices/list', { identityId: stolen.id });
@@ -228,7 +188,7 @@ describe('device lists between devices and contacts', () => {
 describe('device news is hostile input', () => {
   it('malformed box_devices, a view nobody asked for and an unknown echo from a stranger: skipped, no alarm, nothing shown, the engine reads on', async () => {
     const carolEngine = await engine();
-    const carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server.url });
+    const carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server().url });
     const stranger = generateKeyPair();
     const client = new DropClient({ dispatcher, timeoutMs: 5000 });
     const made = { deviceId: 'ee'.repeat(8), prekey: '22'.repeat(32), addedDay: 20_000, name: 'Made up' };

@@ -8,9 +8,8 @@
  * The version-0 box from a contact we hold a session with is still taken: deviceListNews.test.ts (the
  * thief's box and the alarm).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Agent } from 'undici';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
 import { decodeDropEnvelope, serializeDropMessage } from '../../shared/protocol/message.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
@@ -22,9 +21,8 @@ import * as v1 from '../../electron/core/v1/session.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
 import { INTRO_BODY_TYPE, MODULE_BODY_TYPE, unwrapIntro } from '../../electron/core/sessions/content.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
-import { receiveAndAck } from './helpers/receive.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
@@ -33,43 +31,7 @@ vi.mock('../../electron/core/v1/session.js', async (importOriginal) => {
   return { ...actual, seal: vi.fn(actual.seal) };
 });
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
-  engines.push(started);
-  return started;
-}
-
-let sends = 0;
-async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
-  const localId = `m-${++sends}`;
-  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
-  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-}
-
-async function until<T>(readers: TestEngine[], condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string): Promise<T> {
-  return waitFor(async () => {
-    for (const reader of readers) await receiveAndAck(reader, 0, 'batches');
-    return condition();
-  }, what, 20_000);
-}
-
-const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
-const textAt = (e: TestEngine, text: string): IncomingMessage | undefined => messagesOf(e).find((m) => m.text === text);
+const { server, engine, send, until, messagesOf, textAt, dispatcher } = engineKit({ engine: { protocolV1: true } });
 
 /** The device list bodies sealed in sessions so far: who sealed, to which identity and device of theirs. */
 function devicesSeals(): { ourId: string; theirId: string; theirDevice: string | undefined }[] {
@@ -136,8 +98,8 @@ describe('device news inside version-1 sessions', () => {
 
   it('a rename reaches a contact with a session inside it, and no version-0 box_devices goes to their drop', async () => {
     [a1, b1] = [await engine(), await engine()];
-    alice = await a1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await b1.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    alice = await a1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await b1.call('identities/create', { alias: 'bob', serverUrl: server().url });
     // The first message goes as version 0 (Alice has no prekey of Bob's yet); a few replies open the session.
     await send(a1, alice, bob, 'hello');
     await until([b1], () => textAt(b1, 'hello'), 'hello at Bob');

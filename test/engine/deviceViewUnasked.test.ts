@@ -5,9 +5,7 @@
  * a real drop server: Alice on two linked devices, Bob, and a thief who announces a device of its own to
  * Bob with Alice's stolen key. Bob only reads; he never writes to Alice after the theft.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { describe, expect, it } from 'vitest';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
 import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
@@ -15,55 +13,16 @@ import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
-import { receiveAndAck } from './helpers/receive.js';
-import { waitFor } from './helpers/waitFor.js';
+import { engineKit } from './helpers/engineKit.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
-  engines.push(started);
-  return started;
-}
-
-let sends = 0;
-async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
-  const localId = `m-${++sends}`;
-  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
-  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-}
-
-async function until<T>(readers: TestEngine[], condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string): Promise<T> {
-  return waitFor(async () => {
-    for (const reader of readers) await receiveAndAck(reader, 0, 'batches');
-    return condition();
-  }, what, 20_000);
-}
-
-const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
-const textAt = (e: TestEngine, text: string): IncomingMessage | undefined => messagesOf(e).find((m) => m.text === text);
+const { server, engine, send, until, messagesOf, textAt, dispatcher } = engineKit({ engine: { protocolV1: true } });
 
 describe('a contact’s view told unasked', () => {
   it('Bob merges a thief’s device into Alice’s list: both of her devices raise the alarm though Bob writes nothing after it', async () => {
     const [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
-    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    const bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    const bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
     await send(d1, alice, bob, 'hello');
     await until([bobEngine], () => textAt(bobEngine, 'hello'), 'hello at Bob');
     await send(bobEngine, bob, alice, 'hi');

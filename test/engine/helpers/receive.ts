@@ -1,5 +1,5 @@
 /** Test helper: messages delivered to an engine, acknowledging each batch as the UI does once it stored it. */
-import type { IdentitySummary, IncomingMessage } from '../../../shared/ipc/contract.js';
+import type { IncomingMessage, Recipient } from '../../../shared/ipc/contract.js';
 import type { TestEngine } from './testEngine.js';
 import { waitFor } from './waitFor.js';
 
@@ -8,7 +8,7 @@ import { waitFor } from './waitFor.js';
  * again until it is acknowledged). With `sender`, the receipts that sender asked for are answered at
  * its card's drop URLs, as for an accepted contact; without, no receipt is sent.
  */
-export async function receiveAndAck(engine: TestEngine, count: number, what: string, sender?: IdentitySummary): Promise<IncomingMessage[]> {
+export async function receiveAndAck(engine: TestEngine, count: number, what: string, sender?: Pick<Recipient, 'publicKey' | 'dropUrls'>): Promise<IncomingMessage[]> {
   const acked = new Set<string>();
   return waitFor(async () => {
     const batches = engine.of('inbox/batch');
