@@ -6,8 +6,7 @@
  * devices note it (`devices/changed` `joined`, `devices/list` `joined`) until the user confirms or
  * removes it; the same announcement again raises nothing new.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { type DeviceList, encodeDeviceList } from '../../shared/protocol/deviceList.js';
@@ -16,44 +15,21 @@ import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
+const { server, engine, until, dispatcher } = engineKit({
+  engine: { protocolV1: true, autoPoll: false },
+  // No polling of its own: each read fetches once, acknowledges, and waits for what that set off.
+  read: async (reader) => {
+    await reader.engine.fetchOnce();
+    await receiveAndAck(reader, 0, 'batches');
+    await reader.engine.settled();
+  },
 });
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true, autoPoll: false });
-  engines.push(started);
-  return started;
-}
-
-/** Every engine reads and acknowledges (as its UI would) until `condition` holds. */
-async function until<T>(readers: TestEngine[], condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string): Promise<T> {
-  return waitFor(async () => {
-    for (const reader of readers) {
-      await reader.engine.fetchOnce();
-      await receiveAndAck(reader, 0, 'batches');
-      await reader.engine.settled();
-    }
-    return condition();
-  }, what, 20_000);
-}
 
 /** A v0 `box_devices` sealed with the identity's own key into its own drop: what a sibling (or a thief) sends. */
 async function announce(pair: { publicKey: Uint8Array; privateKey: Uint8Array }, identity: IdentitySummary, device: string, list: DeviceList): Promise<void> {
@@ -81,7 +57,7 @@ describe('a device joining through a sibling', () => {
 
   beforeAll(async () => {
     [d1, d2, d3] = [await engine(), await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
     const self = (await d1.call('devices/list', { identityId: alice.id })).devices[0]!;
     await d1.call('devices/rename', { identityId: alice.id, deviceId: self.deviceId, name: 'Desktop' });
   });

@@ -4,8 +4,7 @@
  * `box_sync` from the identity itself; a stranger's forgery, a replayed PDU and malformed payloads are
  * never delivered; a sibling's receipt ends the sync message's re-posting.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
@@ -13,31 +12,12 @@ import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { BOX_SYNC, type SyncContent, type SyncSentItem } from '../../shared/modules/sync.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
-  engines.push(started);
-  return started;
-}
+const { server, engine, dispatcher } = engineKit({ engine: { protocolV1: true } });
 
 async function selfId(e: TestEngine, identity: IdentitySummary): Promise<string> {
   return (await e.call('devices/list', { identityId: identity.id })).devices.find((d) => d.self)!.deviceId;
@@ -88,8 +68,8 @@ describe('sibling sync between two devices of one identity', () => {
 
   beforeAll(async () => {
     [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
   });
 
   it('sends nothing while the identity is on one device', async () => {

@@ -6,9 +6,8 @@
  * older list never rolls the newer one back, and a stranger's forged list is never applied. A file
  * sent on one device reaches the other with its notice, and the other downloads it as the recipient.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { Agent } from 'undici';
 import { FILE_CHUNK_BYTES, type IdentitySummary, type IncomingMessage } from '../../shared/ipc/contract.js';
 import { BOX_SYNC, type SyncContent, type SyncSentItem } from '../../shared/modules/sync.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
@@ -17,31 +16,12 @@ import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess('sqlite::memory:', { blobs: true });
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
-  engines.push(started);
-  return started;
-}
+const { server, engine, dispatcher } = engineKit({ engine: { protocolV1: true }, server: { blobs: true } });
 
 const syncsOf = (e: TestEngine): (IncomingMessage & { content: SyncContent })[] =>
   e.of('inbox/batch').flatMap((b) => b.messages.filter((m): m is IncomingMessage & { content: SyncContent } => m.content.type === BOX_SYNC));
@@ -84,7 +64,7 @@ describe('sibling sync of drop changes and files', () => {
    * order, so whatever came before was judged by then.
    */
   const addOnDesktop = async (): Promise<IdentitySummary> => {
-    const added = await d1.call('identities/addDrop', { identityId: alice.id, serverUrl: server.url });
+    const added = await d1.call('identities/addDrop', { identityId: alice.id, serverUrl: server().url });
     return waitFor(async () => {
       await readLaptop();
       const identity = await identityAt(d2, alice.id);
@@ -94,15 +74,15 @@ describe('sibling sync of drop changes and files', () => {
 
   beforeAll(async () => {
     [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
     await link(d1, alice, d2);
     d1Id = (await d1.call('devices/list', { identityId: alice.id })).devices.find((d) => d.self)!.deviceId;
   });
 
   it('a move on the desktop: the laptop reads the new drop at once, a contact’s message there reaches both', async () => {
     const oldDrop = alice.dropUrls[0]!;
-    const moved = await d1.call('identities/moveDrop', { identityId: alice.id, fromDropUrl: oldDrop, serverUrl: server.url });
+    const moved = await d1.call('identities/moveDrop', { identityId: alice.id, fromDropUrl: oldDrop, serverUrl: server().url });
     const newDrop = moved.dropUrls[0]!;
     expect(newDrop).not.toBe(oldDrop);
     const atLaptop = await waitFor(async () => {
@@ -157,7 +137,7 @@ describe('sibling sync of drop changes and files', () => {
     const client = new DropClient({ dispatcher, timeoutMs: 5000 });
     const stranger = generateKeyPair();
     const strangerHex = Buffer.from(stranger.publicKey).toString('hex');
-    const evil = `${server.url}/${'A'.repeat(43)}`;
+    const evil = `${server().url}/${'A'.repeat(43)}`;
     const forged = { device: d1Id, items: [{ kind: 'drops', epoch: 0x7000, dropUrls: [evil], retiring: [], claims: [] }] };
     const base = { version: 1, time_stamp: Date.now(), drop_payload_type: BOX_SYNC, acknowledge_id: '0', drop_payload: JSON.stringify(forged) };
     await client.post(before.dropUrls[0]!, await sealed(stranger, alice.publicKey, { ...base, sender: strangerHex }));
@@ -176,7 +156,7 @@ describe('sibling sync of drop changes and files', () => {
   });
 
   it('a drop removed on the laptop: the desktop stops handing it out and keeps reading it while it retires', async () => {
-    const added = await d2.call('identities/addDrop', { identityId: alice.id, serverUrl: server.url });
+    const added = await d2.call('identities/addDrop', { identityId: alice.id, serverUrl: server().url });
     const extra = added.dropUrls.at(-1)!;
     await waitFor(async () => {
       await d1.engine.fetchOnce();
@@ -228,7 +208,7 @@ describe('sibling sync of drop changes and files', () => {
   it('the claims of listed closed drops follow the list; a claim of a drop not listed is not taken', async () => {
     const current = await identityAt(d2, alice.id);
     const listed = current.dropUrls[0]!;
-    const unlisted = `${server.url}/${'B'.repeat(43)}`;
+    const unlisted = `${server().url}/${'B'.repeat(43)}`;
     const item = {
       kind: 'drops' as const,
       epoch: 100,
@@ -243,7 +223,7 @@ describe('sibling sync of drop changes and files', () => {
     // The laptop's server status names the introductions a day its claims there allow (the least of them).
     const status = await waitFor(async () => {
       await readLaptop();
-      const atServer = (await d2.call('servers/status', {})).find((s) => s.serverUrl === server.url);
+      const atServer = (await d2.call('servers/status', {})).find((s) => s.serverUrl === server().url);
       return atServer?.introPerDay !== undefined ? atServer : null;
     }, 'the claim on the laptop');
     expect(status.introPerDay).toBe(7);

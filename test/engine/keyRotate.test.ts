@@ -5,9 +5,8 @@
  * the old key is still read. Forged rotations are dropped by the engine. A sibling device gets the new
  * key, the removed device does not.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { describe, expect, it } from 'vitest';
+import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { BOX_KEY_ROTATE, type KeyRotateContent, keyRotatePayload } from '../../shared/modules/keyRotate.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
@@ -16,52 +15,20 @@ import { DropClient } from '../../electron/core/net/dropClient.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { openHandover, parseHandover, rotationProof, sealHandover } from '../../electron/core/devices/rotation.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
-import { receiveAndAck } from './helpers/receive.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(protocolV1 = true): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1 });
-  engines.push(started);
-  return started;
-}
+const kit = engineKit({ engine: { protocolV1: true } });
+const { server, engine, send, messagesOf, dispatcher } = kit;
 
 type Pair = { publicKey: Uint8Array; privateKey: Uint8Array };
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-let sends = 0;
-async function send(from: TestEngine, identity: IdentitySummary, to: { publicKey: string; dropUrls: string[] }, body: string): Promise<void> {
-  const localId = `m-${++sends}`;
-  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
-  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-}
-
-const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
-
 /** Reads and acknowledges (answering receipts to `sender`'s drops) until `condition` holds. */
-async function until<T>(reader: TestEngine, condition: () => T | null | undefined | false, what: string, sender?: IdentitySummary): Promise<T> {
-  return waitFor(async () => {
-    await receiveAndAck(reader, 0, 'batches', sender);
-    return condition();
-  }, what, 20_000);
-}
+const until = <T>(reader: TestEngine, condition: () => T | null | undefined | false, what: string, sender?: IdentitySummary): Promise<T> =>
+  kit.until([reader], condition, what, { senders: sender ? [sender] : [] });
 
 async function identityOf(e: TestEngine, id: string): Promise<IdentitySummary> {
   return (await e.call('identities/list', {})).find((identity) => identity.id === id)!;
@@ -86,10 +53,10 @@ describe('identity rotation reaches contacts', () => {
   let newKey: string;
 
   it('a version-1 contact gets it inside the session (0x0D), a version-0 contact as a box of the old key; both acknowledge', async () => {
-    [d1, bobEngine, carolEngine] = [await engine(), await engine(), await engine(false)];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
-    carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server.url });
+    [d1, bobEngine, carolEngine] = [await engine(), await engine(), await engine({ protocolV1: false })];
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
+    carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server().url });
     // A session with Bob: Alice's v0 says she speaks v1, Bob answers with an Init, Alice writes in it.
     await send(d1, alice, bob, 'hello bob');
     await until(bobEngine, () => messagesOf(bobEngine).find((m) => m.text === 'hello bob'), 'hello at Bob');
@@ -169,13 +136,11 @@ describe('the old key after a rotation', () => {
   it('is still read after a restart, and no longer once its 7 days of grace are over', async () => {
     let ahead = 0;
     const clock = { now: () => Date.now() + ahead };
-    let erinEngine = await startTestEngine({ protocolV1: true, clock });
-    engines.push(erinEngine);
-    const erin = await erinEngine.call('identities/create', { alias: 'erin', serverUrl: server.url });
+    let erinEngine = await engine({ clock });
+    const erin = await erinEngine.call('identities/create', { alias: 'erin', serverUrl: server().url });
     const { publicKey: renewed } = await erinEngine.call('devices/rotateKey', { identityId: erin.id, contacts: [] });
     await erinEngine.close();
-    erinEngine = await startTestEngine({ protocolV1: true, clock, dataDir: erinEngine.dataDir });
-    engines.push(erinEngine);
+    erinEngine = await engine({ clock, dataDir: erinEngine.dataDir });
     expect((await identityOf(erinEngine, erin.id)).publicKey).toBe(renewed);
 
     const client = new DropClient({ dispatcher, timeoutMs: 5000 });
@@ -194,7 +159,7 @@ describe('the old key after a rotation', () => {
 describe('identity rotation reaches sibling devices, not the removed one', () => {
   it('the laptop gets the new key sealed to its device prekey; the removed device reads the same drops and keeps the old key', async () => {
     const [d1, d2, d3] = [await engine(), await engine(), await engine()];
-    const dave = await d1.call('identities/create', { alias: 'dave', serverUrl: server.url });
+    const dave = await d1.call('identities/create', { alias: 'dave', serverUrl: server().url });
     await link(d1, dave, d2);
     await link(d1, dave, d3);
     const thiefDevice = (await d3.call('devices/list', { identityId: dave.id })).devices.find((d) => d.self)!.deviceId;

@@ -3,71 +3,29 @@
  * Init from a DEADDROP1 card, every module over a session, v0-only peers, crash safety between opening
  * a batch and its acknowledgement, and strangers' v1 PDUs in our drop.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { describe, expect, it } from 'vitest';
+import type { IdentitySummary, Recipient } from '../../shared/ipc/contract.js';
 import { parseContactStringV1 } from '../../shared/protocol/contacts.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { initiate, seal } from '../../electron/core/v1/session.js';
 import { generateNativeKeyPair } from '../../electron/core/state/nativeKeyPair.js';
 import { craftPdu } from './helpers/craft.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { sealed, text } from '../v1/helpers.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
+// `send` as the UI does: every batch stored and acknowledged before the user writes (a session held by
+// an unacknowledged batch waits for it before sealing).
+const kit = engineKit({ engine: { protocolV1: true }, readBeforeSend: true });
+const { engine, user, receive, dispatcher } = kit;
 const client = new DropClient({ dispatcher, timeoutMs: 5000 });
 
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function user(alias: string, overrides: Parameters<typeof startTestEngine>[0] = {}): Promise<{ engine: TestEngine; identity: IdentitySummary }> {
-  const engine = await startTestEngine({ protocolV1: true, ...overrides });
-  engines.push(engine);
-  const identity = await engine.call('identities/create', { alias, serverUrl: server.url });
-  return { engine, identity };
-}
-
-let sends = 0;
-async function send(from: { engine: TestEngine; identity: IdentitySummary }, to: IdentitySummary, body: string, v1?: { qrPrekey: string; qrPrekeyExpiresDay: number }) {
-  const localId = `m-${++sends}`;
-  // As the UI does: every batch stored and acknowledged before the user writes (a session held by an
-  // unacknowledged batch waits for it before sealing).
-  await receiveAndAck(from.engine, 0, 'batches', to);
-  const accepted = await from.engine.call('messages/send', {
-    identityId: from.identity.id,
-    localId,
-    recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls, ...(v1 ? { v1 } : {}) },
-    text: body,
-  });
-  await waitFor(() => from.engine.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-  return accepted;
-}
-
-/** Messages delivered so far whose text is `body` (each batch acknowledged, receipts answered). */
-async function receive(engine: TestEngine, sender: IdentitySummary, body: string): Promise<IncomingMessage> {
-  return waitFor(async () => {
-    const all = await receiveAndAck(engine, 0, 'batches', sender);
-    void all;
-    return engine
-      .of('inbox/batch')
-      .flatMap((b) => b.messages)
-      .find((m) => m.text === body && m.senderKey === sender.publicKey);
-  }, `"${body}" received`);
-}
+/** `v1`: the version-1 part of `to`'s card, as the UI passes it for a first message from a card. */
+const send = (from: { engine: TestEngine; identity: IdentitySummary }, to: IdentitySummary, body: string, v1?: Recipient['v1']) =>
+  kit.send(from.engine, from.identity, v1 ? { ...to, v1 } : to, body);
 
 describe('protocol version 1 between engines', () => {
   it('two engines upgrade from version 0 after one message each way, with receipts over the session', async () => {
@@ -168,8 +126,7 @@ describe('protocol version 1 between engines', () => {
     await waitFor(() => grace.engine.of('inbox/batch').flatMap((b) => b.messages).find((m) => m.text === 'one'), 'opened once');
     const dataDir = grace.engine.dataDir;
     await grace.engine.close();
-    const again = await startTestEngine({ protocolV1: true, dataDir });
-    engines.push(again);
+    const again = await engine({ dataDir });
     const replayed = await receive(again, frank.identity, 'one');
     expect(replayed.protocol).toBe(1);
     await send(frank, grace.identity, 'two');

@@ -4,58 +4,18 @@
  * client does not, the interim: version 0 with `dd.md`, and a v0 message from such a contact is no
  * reset. Real engines, a real drop server, a real link between two devices.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
 import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
-  engines.push(started);
-  return started;
-}
-
-let sends = 0;
-async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
-  const localId = `m-${++sends}`;
-  await receiveAndAck(from, 0, 'batches', to);
-  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
-  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-}
-
-async function receive(engine: TestEngine, sender: IdentitySummary, body: string): Promise<IncomingMessage> {
-  return waitFor(async () => {
-    await receiveAndAck(engine, 0, 'batches', sender);
-    return engine
-      .of('inbox/batch')
-      .flatMap((b) => b.messages)
-      .find((m) => m.text === body && m.senderKey === sender.publicKey);
-  }, `"${body}" received`);
-}
+const { server, engine, send, receive, dispatcher } = engineKit({ engine: { protocolV1: true }, readBeforeSend: true });
 
 /** A v0 text from `from` to `to` whose `dd` is as given (what another client's outbox writes). */
 async function v0With(from: ReturnType<typeof generateKeyPair>, to: string, text: string, dd: { v: number; md?: number }): Promise<Uint8Array> {
@@ -76,8 +36,8 @@ async function v0With(from: ReturnType<typeof generateKeyPair>, to: string, text
 describe('an identity on several devices', () => {
   it('with a contact keeping per-device sessions: after a few messages every device writes in sessions of its own, both devices read everything; no reset', { timeout: 120_000 }, async () => {
     const [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
-    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    const bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    const bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
 
     // A session first: Alice's v0 says she speaks v1, Bob answers with an Init, Alice writes in it.
     await send(d1, alice, bob, 'hello');
@@ -127,7 +87,7 @@ describe('an identity on several devices', () => {
 
   it('a contact whose client keeps no per-device sessions (dd.md without dd.pd) gets version 0 and writes it (the interim)', async () => {
     const [d1, d2] = [await engine(), await engine()];
-    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    const alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
     await link(d1, alice, d2);
     const other = generateKeyPair();
     const otherHex = Buffer.from(other.publicKey).toString('hex');
@@ -143,7 +103,7 @@ describe('an identity on several devices', () => {
 
   it('a later dd without md (one device again) clears the mark; the upgrade applies again', async () => {
     const carolEngine = await engine();
-    const carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server.url });
+    const carol = await carolEngine.call('identities/create', { alias: 'carol', serverUrl: server().url });
     const other = generateKeyPair();
     const otherHex = Buffer.from(other.publicKey).toString('hex');
     const client = new DropClient({ dispatcher, timeoutMs: 5000 });

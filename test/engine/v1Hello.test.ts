@@ -4,9 +4,8 @@
  * with an address to answer, as a v0 first message with `meta_data` does; the intro is checked with
  * the bounds of v0 meta, and the UI cleans its alias the same way.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
-import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
+import { describe, expect, it } from 'vitest';
+import type { IncomingMessage } from '../../shared/ipc/contract.js';
 import { parseContactStringV1 } from '../../shared/protocol/contacts.js';
 import { DropClient } from '../../electron/core/net/dropClient.js';
 import { withIntro } from '../../electron/core/sessions/content.js';
@@ -15,34 +14,14 @@ import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import { INIT_BODY_LENGTH, initiate, seal } from '../../electron/core/v1/session.js';
 import { cleanAlias } from '../../renderer/src/db/incomingMessage.js';
 import { craftPdu } from './helpers/craft.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { sealed, text } from '../v1/helpers.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
+const { user, dispatcher } = engineKit({ engine: { protocolV1: true } });
 const client = new DropClient({ dispatcher, timeoutMs: 5000 });
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function user(alias: string): Promise<{ engine: TestEngine; identity: IdentitySummary }> {
-  const engine = await startTestEngine({ protocolV1: true });
-  engines.push(engine);
-  const identity = await engine.call('identities/create', { alias, serverUrl: server.url });
-  return { engine, identity };
-}
 
 const delivered = (engine: TestEngine, senderKey: string, body: string): IncomingMessage | undefined =>
   engine

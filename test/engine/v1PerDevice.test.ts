@@ -5,8 +5,7 @@
  * can count what each device sealed to which device, and check that no (session, epoch, n) is sealed
  * twice.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Agent } from 'undici';
+import { describe, expect, it, vi } from 'vitest';
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
 import { serializeDropMessage } from '../../shared/protocol/message.js';
@@ -17,8 +16,8 @@ import { generateKeyPair } from '../../electron/core/v1/primitives.js';
 import * as v1 from '../../electron/core/v1/session.js';
 import { MessageType } from '../../electron/core/v1/body.js';
 import { nativeBox } from '../../electron/workers/nativeBox.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { FAST_TIMING, type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import { FAST_TIMING, type TestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
@@ -28,27 +27,13 @@ vi.mock('../../electron/core/v1/session.js', async (importOriginal) => {
   return { ...actual, seal: vi.fn(actual.seal), initiate: vi.fn(actual.initiate), openInitWithDh: vi.fn(actual.openInitWithDh) };
 });
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
+const kit = engineKit({
   // PINGs soon after a message (the default waits 30-120 s), so each session's PING is seen.
-  const started = await startTestEngine({ protocolV1: true, timing: { ...FAST_TIMING, pingDelayMs: { min: 200, max: 400 } } });
-  engines.push(started);
-  return started;
-}
+  engine: { protocolV1: true, timing: { ...FAST_TIMING, pingDelayMs: { min: 200, max: 400 } } },
+  readBeforeSend: true,
+  untilTimeoutMs: 30_000,
+});
+const { server, engine, send, receive, messagesOf, dispatcher } = kit;
 
 /** One seal of the ratchet library: who sealed (identity, device), in which session, to which device. */
 interface Sealed {
@@ -85,30 +70,9 @@ function seals(): Sealed[] {
   });
 }
 
-const messagesOf = (e: TestEngine): IncomingMessage[] => e.of('inbox/batch').flatMap((b) => b.messages);
-
-let sends = 0;
-async function send(from: TestEngine, identity: IdentitySummary, to: IdentitySummary, body: string): Promise<void> {
-  const localId = `m-${++sends}`;
-  await receiveAndAck(from, 0, 'batches', to);
-  await from.call('messages/send', { identityId: identity.id, localId, recipient: { publicKey: to.publicKey, dropUrls: to.dropUrls }, text: body });
-  await waitFor(() => from.of('outbox/status').find((s) => s.localId === localId && s.status === 'posted'), `${localId} posted`);
-}
-
-async function receive(engine: TestEngine, sender: IdentitySummary, body: string): Promise<IncomingMessage> {
-  return waitFor(async () => {
-    await receiveAndAck(engine, 0, 'batches', sender);
-    return messagesOf(engine).find((m) => m.text === body && m.senderKey === sender.publicKey);
-  }, `"${body}" received`);
-}
-
-/** Polls every engine until `check` holds. */
-async function until<T>(all: TestEngine[], check: () => T | null | undefined | Promise<T | null | undefined>, what: string, others: IdentitySummary[] = []): Promise<T> {
-  return waitFor(async () => {
-    for (const e of all) for (const sender of others.length > 0 ? others : [undefined]) await receiveAndAck(e, 0, 'batches', sender);
-    return check();
-  }, what, 30_000);
-}
+/** Polls every engine (answering receipts to each of `others`) until `check` holds. */
+const until = <T>(all: TestEngine[], check: () => T | null | undefined | Promise<T | null | undefined>, what: string, others: IdentitySummary[] = []): Promise<T> =>
+  kit.until(all, check, what, { senders: others });
 
 const selfOf = async (e: TestEngine, identity: IdentitySummary): Promise<string> => (await e.call('devices/list', { identityId: identity.id })).devices.find((d) => d.self)!.deviceId;
 
@@ -123,8 +87,8 @@ describe('per-device version-1 sessions', { timeout: 180_000 }, () => {
 
   it('linked devices on both sides: every message reaches every device of the other side as a v1 Session PDU', async () => {
     [d1, d2, b1, b2] = [await engine(), await engine(), await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await b1.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await b1.call('identities/create', { alias: 'bob', serverUrl: server().url });
 
     // A session on one device each first (as before device lists).
     await send(d1, alice, bob, 'hello');
@@ -292,7 +256,7 @@ describe('per-device version-1 sessions', { timeout: 180_000 }, () => {
   it('a contact whose client does not keep per-device sessions still gets version 0', async () => {
     const carol = generateKeyPair();
     const carolHex = Buffer.from(carol.publicKey).toString('hex');
-    const carolDrop = formatDropUrl(server.url, generateDropId());
+    const carolDrop = formatDropUrl(server().url, generateDropId());
     const client = new DropClient({ dispatcher, timeoutMs: 5000 });
     // Carol's client speaks version 1 on one device (dd.v, no pd).
     const json = serializeDropMessage({ version: 1, time_stamp: Date.now(), sender: carolHex, drop_payload: JSON.stringify({ msg: 'hi alice' }), drop_payload_type: 'box_message', acknowledge_id: '0', dd: { v: 1 } });

@@ -46,6 +46,8 @@ export interface EngineKit {
   server(): ServerProcess;
   /** Starts an engine that is closed, and its folder removed, after the file's tests. */
   engine(overrides?: Partial<EngineOptions>): Promise<TestEngine>;
+  /** An engine (as `engine`) with one identity created on it, its drop on the kit's server. */
+  user(alias: string, overrides?: Partial<EngineOptions>): Promise<{ engine: TestEngine; identity: IdentitySummary }>;
   /** Sends `text` from `identity` on `from` to `to` and waits until the outbox says it is posted. */
   send(from: TestEngine, identity: IdentitySummary, to: Recipient, text: string): Promise<ResponseOf<'messages/send'>>;
   /** Reads and acknowledges (answering `sender`'s receipts) until `text` from `sender` is delivered to `e`. */
@@ -82,7 +84,7 @@ export function engineKit(options: EngineKitOptions = {}): EngineKit {
     for (const engine of engines) removeDir(engine.dataDir);
   });
 
-  return {
+  const kit: EngineKit = {
     server() {
       if (!server) throw new Error('the drop server is not running (engineKit starts it in beforeAll)');
       return server;
@@ -91,6 +93,10 @@ export function engineKit(options: EngineKitOptions = {}): EngineKit {
       const started = await startTestEngine({ ...options.engine, ...overrides });
       engines.push(started);
       return started;
+    },
+    async user(alias, overrides) {
+      const engine = await kit.engine(overrides);
+      return { engine, identity: await engine.call('identities/create', { alias, serverUrl: kit.server().url }) };
     },
     async send(from, identity, to, text) {
       const localId = `m-${++sends}`;
@@ -116,4 +122,5 @@ export function engineKit(options: EngineKitOptions = {}): EngineKit {
     textAt,
     dispatcher,
   };
+  return kit;
 }
