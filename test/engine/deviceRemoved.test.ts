@@ -4,32 +4,15 @@
  * channel that would send as Alice refuses with one clear sentence, a receipt it owes for a contact's
  * message is never posted, and it still reads (the contact's message arrives) and lists.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, IdentitySummary, RequestOf } from '../../shared/ipc/contract.js';
 import { REMOVED_MESSAGE } from '../../electron/core/devices/removedGuard.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true, autoPoll: false });
-  engines.push(started);
-  return started;
-}
+const { server, engine } = engineKit({ engine: { protocolV1: true, autoPoll: false } });
 
 /** Reads and acknowledges as a UI would, but owes no receipt (`receipts` says which batches owe some). */
 const acked = new Map<TestEngine, Set<string>>();
@@ -57,8 +40,8 @@ describe('a device removed from its identity', () => {
 
   beforeAll(async () => {
     [d1, d2, bobEngine] = [await engine(), await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
-    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
+    bob = await bobEngine.call('identities/create', { alias: 'bob', serverUrl: server().url });
     await link(d1, alice, d2);
     const list = await d2.call('devices/list', { identityId: alice.id });
     laptopId = list.devices.find((d) => d.self)!.deviceId;
@@ -85,7 +68,7 @@ describe('a device removed from its identity', () => {
       'devices/rename': { identityId: alice.id, deviceId: desktopId, name: 'Mine now' },
       'devices/remove': { identityId: alice.id, deviceId: desktopId },
       'devices/linkBegin': { identityId: alice.id, includeHistory: false },
-      'identities/addDrop': { identityId: alice.id, serverUrl: server.url } as RequestOf<'identities/addDrop'>,
+      'identities/addDrop': { identityId: alice.id, serverUrl: server().url } as RequestOf<'identities/addDrop'>,
       'identities/removeDrop': { identityId: alice.id, dropUrl: alice.dropUrls[0]! } as RequestOf<'identities/removeDrop'>,
       'contacts/revokeTickets': { identityId: alice.id, contactPublicKey: bob.publicKey },
     };

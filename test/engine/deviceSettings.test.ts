@@ -6,32 +6,15 @@
  * `settings/set`, renderer/src/devices/syncSettings.ts), is the other device's setting too; an older
  * write arriving later changes nothing, and a value of the wrong form never reaches the UI.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { EngineSettings, IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { BOX_SYNC, ENGINE_SYNCED_SETTINGS, type SyncContent, type SyncSettingsItem, type SyncStamp, type SyncedSettingKey, winningSettings } from '../../shared/modules/sync.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true });
-  engines.push(started);
-  return started;
-}
+const { server, engine } = engineKit({ engine: { protocolV1: true } });
 
 const settingsSyncs = (e: TestEngine): (IncomingMessage & { content: SyncContent })[] =>
   e.of('inbox/batch').flatMap((b) => b.messages.filter((m): m is IncomingMessage & { content: SyncContent } => m.content.type === BOX_SYNC && m.content.items.some((i) => i.kind === 'settings')));
@@ -73,7 +56,7 @@ describe('settings sync between two devices of one identity', () => {
 
   beforeAll(async () => {
     [d1, d2] = [await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
     // Chosen before the link: a fresh profile takes them with it.
     await d1.call('settings/set', { copies: 1, autoLockMinutes: 15 });
     await link(d1, alice, d2);

@@ -5,32 +5,15 @@
  * and a real drop server; both devices end with the same list and epoch, both new drops in it, and
  * nothing more is sent back and forth afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { BOX_SYNC } from '../../shared/modules/sync.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { waitFor } from './helpers/waitFor.js';
 import { link } from './helpers/linkDevices.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
-
-async function engine(): Promise<TestEngine> {
-  const started = await startTestEngine({ protocolV1: true, autoPoll: false });
-  engines.push(started);
-  return started;
-}
+const { server, engine } = engineKit({ engine: { protocolV1: true, autoPoll: false } });
 
 const acked = new Map<TestEngine, Set<string>>();
 /** Reads the identity's drops and acknowledges as the UI does (a sibling's sync is owed a receipt). */
@@ -58,14 +41,14 @@ describe('a drop change made on two devices at the same epoch', () => {
 
   beforeAll(async () => {
     [d1, d2] = [await engine(), await engine()];
-    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server.url });
+    alice = await d1.call('identities/create', { alias: 'alice', serverUrl: server().url });
     await link(d1, alice, d2);
   });
 
   it('converges on one list holding both changes, at the next epoch, on both devices', async () => {
     const first = alice.dropUrls[0]!;
     // Each device adds a drop before it read the other's change.
-    const [one, two] = await Promise.all([d1.call('identities/addDrop', { identityId: alice.id, serverUrl: server.url }), d2.call('identities/addDrop', { identityId: alice.id, serverUrl: server.url })]);
+    const [one, two] = await Promise.all([d1.call('identities/addDrop', { identityId: alice.id, serverUrl: server().url }), d2.call('identities/addDrop', { identityId: alice.id, serverUrl: server().url })]);
     const added1 = one.dropUrls.find((url) => url !== first)!;
     const added2 = two.dropUrls.find((url) => url !== first)!;
     expect(added1).not.toBe(added2);

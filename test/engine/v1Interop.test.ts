@@ -8,36 +8,25 @@
  * test/v1/interop.test.ts.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IdentitySummary } from '../../shared/ipc/contract.js';
 import { FaultProxy } from '../faults/faultProxy.js';
 import { seeded } from '../faults/random.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
+const kit = engineKit();
+const { server } = kit;
 
 interface User {
   engine: TestEngine;
   identity: IdentitySummary;
 }
 
-async function user(alias: string, protocolV1: boolean, serverUrl = server.url): Promise<User> {
-  const engine = await startTestEngine({ protocolV1 });
-  engines.push(engine);
+async function user(alias: string, protocolV1: boolean, serverUrl = server().url): Promise<User> {
+  const engine = await kit.engine({ protocolV1 });
   return { engine, identity: await engine.call('identities/create', { alias, serverUrl }) };
 }
 
@@ -91,7 +80,7 @@ describe('version 1 next to version 0', () => {
 
   it('fast-check, lossy drop: two v1 engines behind a proxy that duplicates, reorders, loses and resets POSTs; every message shown at most once and as sent', async () => {
     const random = seeded(20261130);
-    const proxy = await new FaultProxy({ target: server.url, random, now: () => Date.now() }).start();
+    const proxy = await new FaultProxy({ target: server().url, random, now: () => Date.now() }).start();
     proxy.mode = { duplicateP: 0.2, reorderP: 0.2, reorderMaxMs: 300, lossyP: 0.1, resetP: 0.1 };
     try {
       const cat = await user('cat', true, proxy.url);

@@ -4,8 +4,7 @@
  * electron/core/sessions/resets.ts). Where a test needs to see which session an engine writes in, it
  * opens the engine's session store from its folder after closing it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
 import type { IdentitySummary, IncomingMessage } from '../../shared/ipc/contract.js';
 import { argon2id } from '../../shared/protocol/argon2id.js';
 import { TEST_PASSPHRASE_LIMITS, decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
@@ -17,38 +16,18 @@ import { StateStore } from '../../electron/core/state/stateStore.js';
 import { activeSession } from '../../electron/core/sessions/resets.js';
 import { keyPairFromPrivate } from '../../electron/core/v1/primitives.js';
 import { INIT_FLAG_RESET, type SessionState, initiate, openSession, seal } from '../../electron/core/v1/session.js';
-import { type ServerProcess, startServerProcess } from './helpers/serverProcess.js';
-import { type TestEngine, removeDir, startTestEngine } from './helpers/testEngine.js';
+import { engineKit } from './helpers/engineKit.js';
+import type { TestEngine } from './helpers/testEngine.js';
 import { receiveAndAck } from './helpers/receive.js';
 import { waitFor } from './helpers/waitFor.js';
 import { sealed, text, textOf } from '../v1/helpers.js';
 
-let server: ServerProcess;
-const engines: TestEngine[] = [];
-const dispatcher = new Agent();
+const { user, dispatcher } = engineKit({ engine: { protocolV1: true } });
 const client = new DropClient({ dispatcher, timeoutMs: 5000 });
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const engine of engines) await engine.close().catch(() => undefined);
-  await server?.stop();
-  await dispatcher.close();
-  for (const engine of engines) removeDir(engine.dataDir);
-});
 
 interface User {
   engine: TestEngine;
   identity: IdentitySummary;
-}
-
-async function user(alias: string): Promise<User> {
-  const engine = await startTestEngine({ protocolV1: true });
-  engines.push(engine);
-  const identity = await engine.call('identities/create', { alias, serverUrl: server.url });
-  return { engine, identity };
 }
 
 type V1Card = { qrPrekey: string; qrPrekeyExpiresDay: number };
