@@ -56,6 +56,8 @@ async function main(): Promise<void> {
   );
   console.log(
     `| Alice's devices that detected the attacker / that ran after the attack | ${reports.map((r) => `${r.figures.detections.filter((d) => d.slots !== null).length}/${r.figures.detections.length}`).join(' | ')} | 100 % |`,
+  );
+  console.log(
     `| alarms raised / (device, contact) pairs that saw the attacker's echo | ${reports.map((r) => `${r.figures.alarms.filter((a) => a.slots !== null && a.before <= 1).length}/${r.figures.alarms.length}`).join(' | ')} | 100 % |`,
   );
   console.log(
