@@ -55,6 +55,7 @@ import { DROP_MESSAGE_VERSION, NO_ACKNOWLEDGE_ID, encodeDropMessage } from '../.
 import type { CryptoPool } from '../crypto/cryptoPool.js';
 import type { SessionStore } from '../state/sessionStore.js';
 import { b64OfHex } from '../sessions/receiver.js';
+import { peerDeviceList } from '../sessions/devices.js';
 import type { SessionSender } from '../sessions/sessionSender.js';
 import type { StateStore } from '../state/stateStore.js';
 import { DeviceStore, deviceListHashSync } from './deviceStore.js';
@@ -307,9 +308,11 @@ export class DeviceNews {
     const peer = sessions.peer(identityId, peerHex);
     const lists = peer.devlists ?? [];
     const newest = lists[lists.length - 1];
+    let previous: DeviceList | null = null;
     let merged: DeviceList;
     try {
-      merged = newest ? mergeDeviceLists(decodeDeviceList(unb64(newest)), list) : list;
+      previous = newest ? decodeDeviceList(unb64(newest)) : null;
+      merged = previous ? mergeDeviceLists(previous, list) : list;
     } catch (err) {
       if (err instanceof ProtocolError) return; // a list removing every device they have: not taken
       throw err;
@@ -326,7 +329,7 @@ export class DeviceNews {
     // A device of theirs we did not encrypt to before: our view goes back to them at once, so each of
     // their devices judges it (a device they never added raises their alarm) with the first message of
     // ours that echoes it, instead of asking and waiting for us to run again. Honest links cost one PDU.
-    const before = new Set(newest ? decodeDeviceList(unb64(newest)).devices.map((device) => device.deviceId) : []);
+    const before = new Set((previous?.devices ?? []).map((device) => device.deviceId));
     if (relay && merged.devices.some((device) => !before.has(device.deviceId)) && this.due(`view ${identityId} ${peerHex} ${hash} told`, `view ${identityId} ${peerHex}`)) {
       await this.sendTo(identityId, peerHex, { view: encoded });
     }
@@ -464,18 +467,8 @@ export class DeviceNews {
     // A device of theirs we know but could not seal to (a full window, no way to start a session)
     // would miss it: then the version-0 box goes too, which every device of theirs reads. Devices of
     // theirs we do not know yet learn it from a sibling (`peerList`, fromContact).
-    return sealed.devices >= (toDevice === undefined ? this.knownDevices(identityId, peerHex) : 1);
-  }
-
-  /** How many devices the contact's newest list we hold names (1 when they never told us one). */
-  private knownDevices(identityId: string, peerHex: string): number {
-    const newest = this.parts.sessions.peer(identityId, peerHex).devlists?.at(-1);
-    if (!newest) return 1;
-    try {
-      return decodeDeviceList(unb64(newest)).devices.length;
-    } catch {
-      return 1;
-    }
+    const known = toDevice === undefined ? (peerDeviceList(sessions, identityId, peerHex)?.devices.length ?? 1) : 1;
+    return sealed.devices >= known;
   }
 
   private warn(what: string, err: unknown): void {
