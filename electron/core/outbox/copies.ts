@@ -34,8 +34,38 @@ export function isPosted(record: StoredOutboxRecord): boolean {
 
 /** Some piece lacks copies that could still go out (a resend goes on with them). */
 export function needsPosting(record: StoredOutboxRecord): boolean {
-  if (record.status === 'cancelled' || record.deliveredAt !== null || record.repostEnded !== null) return false;
-  return record.pieces.some((piece) => piece.placed.length < record.wanted && freeTargets(record, piece).length > 0 && hasBytes(piece));
+  if (record.status === 'cancelled' || record.repostEnded !== null) return false;
+  return record.pieces.some((piece, index) => !pieceDone(record, index) && piece.placed.length < record.wanted && freeTargets(record, piece).length > 0 && hasBytes(piece));
+}
+
+/**
+ * Per-device sessions (outbox/sender.ts): every part sealed once per device of the contact, piece
+ * `d * parts + part` for device d, each in its own session.
+ */
+export function isPerDevice(record: StoredOutboxRecord): boolean {
+  return record.protocol === 1 && record.parts > 0 && record.pieces.length > record.parts && record.refs.length === record.pieces.length;
+}
+
+/**
+ * Piece `index` needs no more posts. A message is delivered (for the user) once any device of the
+ * contact acknowledged each part, but with per-device sessions a piece is done only when its own
+ * device's session acknowledged it: a receipt names a part, not a device, and a copy lost on the way
+ * to one device is repaired by re-posting that device's piece, not by another device having read its own.
+ */
+export function pieceDone(record: StoredOutboxRecord, index: number): boolean {
+  if (!isPerDevice(record)) return record.deliveredAt !== null || pieceAcked(record, index);
+  return record.acked.includes(record.refs[index]!);
+}
+
+/** Something is left to post or re-post: a piece not done whose bytes are kept, and the message not cancelled or ended. */
+export function awaitsPosts(record: StoredOutboxRecord): boolean {
+  if (record.status === 'cancelled' || record.repostEnded !== null) return false;
+  return record.pieces.some((piece, index) => !pieceDone(record, index) && hasBytes(piece));
+}
+
+/** Forgets the sealed bytes of the pieces that are done. */
+export function dropDone(record: StoredOutboxRecord): StoredOutboxRecord {
+  return { ...record, pieces: record.pieces.map((piece, index) => (pieceDone(record, index) ? { ...piece, sealed: piece.sealed.map(() => '') } : piece)) };
 }
 
 /** Targets (indices) that hold no copy of this piece yet. */

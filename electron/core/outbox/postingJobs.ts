@@ -14,7 +14,7 @@ import type { RetryBudget } from '../net/retryBudget.js';
 import type { StampProgress } from '../spam/stamper.js';
 import type { StoredOutboxRecord } from '../state/stateSchema.js';
 import type { StateStore } from '../state/stateStore.js';
-import { awaitsAcknowledgement, chooseSealed, copiesOf, dropSealed, freeTargets, isPosted, sealedAt, statusEvent, tiedCopies } from './copies.js';
+import { awaitsAcknowledgement, awaitsPosts, chooseSealed, copiesOf, dropDone, dropSealed, freeTargets, isPosted, sealedAt, statusEvent, tiedCopies } from './copies.js';
 import type { DropPoster } from './dropPoster.js';
 import type { ServerHealthBook } from './health.js';
 import { type RetryPolicy, RetryNudge, postWithRetry } from './postWithRetry.js';
@@ -172,6 +172,12 @@ export class PostingJobs {
             this.options.logger.warn('copy not posted', { error: err instanceof Error ? err.message : 'unknown' });
             return this.finishCopies(localId);
           }
+          if (current.deliveredAt !== null && awaitsPosts(current)) {
+            // Per-device sessions: another device of the contact acknowledged its copy already; this
+            // device's copy waits for the re-posts (which try a free server again).
+            await stateStore.putOutboxRecord(localId, this.options.reposter.schedule(current, this.options.now()));
+            return;
+          }
           const error = err instanceof ApiFailure || err instanceof Error ? err.message : 'Sending failed.';
           await stateStore.putOutboxRecord(localId, { ...current, status: 'failed', updatedAt: this.options.now() });
           emit('outbox/status', { localId, status: 'failed', error, copies: copiesOf(current) });
@@ -208,7 +214,7 @@ export class PostingJobs {
     const all = record.pieces.every((piece) => piece.placed.length >= record.wanted || freeTargets(record, piece).length === 0);
     // Nothing acknowledges a version-0 message without receipt: its bytes go; else the copies out are kept for
     // re-posting, and spare boxes only while a copy is still missing.
-    const kept = !awaitsAcknowledgement(record) || record.deliveredAt !== null ? dropSealed(record, 'none') : all ? dropSealed(record, 'placed') : record;
+    const kept = !awaitsAcknowledgement(record) || !awaitsPosts(record) ? dropSealed(record, 'none') : dropDone(all ? dropSealed(record, 'placed') : record);
     await stateStore.putOutboxRecord(localId, { ...kept, updatedAt: this.options.now() });
     this.options.reposter.enforceBounds();
   }

@@ -25,7 +25,7 @@ import type { Logger } from '../../../shared/log.js';
 import type { DropClient } from '../net/dropClient.js';
 import type { StoredOutboxRecord } from '../state/stateSchema.js';
 import type { StateStore } from '../state/stateStore.js';
-import { awaitsAcknowledgement, chooseSealed, dropSealed, freeTargets, pieceAcked, sealedAt, statusEvent, tiedCopies } from './copies.js';
+import { awaitsAcknowledgement, awaitsPosts, chooseSealed, dropSealed, freeTargets, pieceDone, sealedAt, statusEvent, tiedCopies } from './copies.js';
 import type { ServerHealthBook } from './health.js';
 
 export interface RepostPolicy {
@@ -63,6 +63,11 @@ export interface ReposterOptions {
    * server asks); default `client().post`. @throws DropRequestError
    */
   post?(dropUrl: string, pdu: Uint8Array, record: StoredOutboxRecord): Promise<void>;
+  /**
+   * Piece `index` of `record` is for a device of the contact that their list removed since (per-device
+   * sessions): it is re-posted no more. Absent: none is.
+   */
+  gone?(record: StoredOutboxRecord, index: number): boolean;
 }
 
 export class Reposter {
@@ -100,7 +105,7 @@ export class Reposter {
 
   /** First schedule of a message whose every piece is on a server (from `postedAt`). */
   schedule(record: StoredOutboxRecord, postedAt: number): StoredOutboxRecord {
-    if (!awaitsAcknowledgement(record) || record.deliveredAt !== null || record.repostEnded !== null || record.nextRepostAt !== null) return record;
+    if (!awaitsAcknowledgement(record) || !awaitsPosts(record) || record.nextRepostAt !== null) return record;
     const { intervalMs, forMs } = this.options.policy;
     return { ...record, nextRepostAt: postedAt + intervalMs, repostUntil: postedAt + forMs };
   }
@@ -131,7 +136,8 @@ export class Reposter {
     if (!record) return null;
     const ended: StoredOutboxRecord = { ...dropSealed(record, 'none'), nextRepostAt: null, repostEnded: why, updatedAt: this.options.now() };
     void stateStore.putOutboxRecord(localId, ended).catch(() => undefined);
-    this.options.emit('outbox/status', statusEvent(localId, ended));
+    // A message the user sees delivered (a device of the contact still lacking its copy) stays so.
+    if (record.deliveredAt === null) this.options.emit('outbox/status', statusEvent(localId, ended));
     return ended;
   }
 
@@ -142,7 +148,7 @@ export class Reposter {
     for (const { localId, reposting } of stateStore.outboxHolding()) {
       if (!reposting || this.options.busy(localId) || stateStore.locked) continue;
       const record = stateStore.outboxRecord(localId);
-      if (!record || record.nextRepostAt === null || record.deliveredAt !== null) continue;
+      if (!record || record.nextRepostAt === null || !awaitsPosts(record)) continue;
       const now = this.options.now();
       if (record.repostUntil !== null && now >= record.repostUntil) {
         this.end(localId, 'timeLimit');
@@ -167,7 +173,7 @@ export class Reposter {
     const { stateStore, health } = this.options;
     const placedNow: { piece: number; target: number; sealed: number }[] = [];
     for (let index = 0; index < record.pieces.length; index++) {
-      if (pieceAcked(record, index)) continue;
+      if (pieceDone(record, index) || this.options.gone?.(record, index) === true) continue;
       const piece = record.pieces[index]!;
       for (const placed of piece.placed) {
         const bytes = new Uint8Array(Buffer.from(piece.sealed[placed.sealed] ?? '', 'base64'));
@@ -187,7 +193,7 @@ export class Reposter {
     }
     // Acknowledged or cancelled meanwhile: those changes stand, this re-post is not written over them.
     const current = stateStore.outboxRecord(localId);
-    if (!current || current.deliveredAt !== null || current.repostEnded !== null || current.nextRepostAt === null) return;
+    if (!current || !awaitsPosts(current) || current.nextRepostAt === null) return;
     const now = this.options.now();
     const pieces = current.pieces.map((piece, index) => ({
       ...piece,
@@ -195,7 +201,7 @@ export class Reposter {
     }));
     const next: StoredOutboxRecord = { ...current, pieces, nextRepostAt: now + this.options.policy.intervalMs, updatedAt: now };
     await stateStore.putOutboxRecord(localId, next);
-    this.options.emit('outbox/status', statusEvent(localId, next));
+    if (next.deliveredAt === null) this.options.emit('outbox/status', statusEvent(localId, next));
   }
 
   private async post(dropUrl: string, pdu: Uint8Array, record: StoredOutboxRecord): Promise<boolean> {

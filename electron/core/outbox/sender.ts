@@ -36,7 +36,7 @@ import { type RetryPolicy, postWithRetry } from './postWithRetry.js';
 import { DEFAULT_HEALTH, type HealthPolicy, ServerHealthBook, distinctServers } from './health.js';
 import { DEFAULT_REPOST, type RepostPolicy, Reposter } from './reposter.js';
 import type { Stamper } from '../spam/stamper.js';
-import { MAX_TARGETS, dropSealed, isPosted, needsPosting, pieceAcked, statusEvent } from './copies.js';
+import { MAX_TARGETS, awaitsPosts, dropDone, dropSealed, isPerDevice, isPosted, needsPosting, pieceAcked, statusEvent } from './copies.js';
 import { DropPoster } from './dropPoster.js';
 import { sealVersionOne, sealVersionZero, versionZeroEncoder } from './messageSealing.js';
 import { PostingJobs, devicePieces } from './postingJobs.js';
@@ -109,6 +109,7 @@ export class Sender {
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
       post: (dropUrl, pdu, record) => this.poster.post(dropUrl, pdu, this.closing.signal, { identityId: record.identityId, contactKey: record.recipientKey }),
+      gone: (record, index) => isPerDevice(record) && options.v1?.sealedToRemovedDevice(record.identityId, record.recipientKey, record.refs[index]!) === true,
     });
     this.jobs = new PostingJobs({
       stateStore: options.stateStore,
@@ -327,11 +328,19 @@ export class Sender {
   private acknowledge(localId: string, acknowledgeIds: readonly string[], via: 'receipt' | 'ackv'): void {
     const { stateStore } = this.options;
     const record = stateStore.outboxRecord(localId);
-    if (!record || record.deliveredAt !== null) return;
-    const known = acknowledgeIds.filter((id) => record.acknowledgeIds.includes(id) || record.refs.includes(id));
+    if (!record || (record.deliveredAt !== null && !isPerDevice(record))) return;
+    const known = acknowledgeIds.filter((id) => (record.acknowledgeIds.includes(id) || record.refs.includes(id)) && !record.acked.includes(id));
     if (known.length === 0) return;
     const acked = [...new Set([...record.acked, ...known])];
     let next: StoredOutboxRecord = { ...record, acked, updatedAt: this.options.now() };
+    if (record.deliveredAt !== null) {
+      // Delivered already: another device of the contact acknowledged its own copy. Its bytes go, and
+      // re-posting stops once every device has.
+      next = dropDone(next);
+      if (!awaitsPosts(next)) next = { ...dropSealed(next, 'none'), nextRepostAt: null };
+      void stateStore.putOutboxRecord(localId, next).catch(() => undefined);
+      return;
+    }
     // Every piece, by its receipt or (version 1) by the peer's acknowledgement vector.
     // With per-device sessions a part is in once any device of the contact acknowledged it.
     const delivered =
@@ -339,11 +348,19 @@ export class Sender {
         ? Array.from({ length: next.parts }, (_, part) => part).every((part) => devicePieces(next, part).some((index) => pieceAcked(next, index)))
         : next.acknowledgeIds.every((id) => acked.includes(id));
     if (delivered) {
-      next = { ...dropSealed(next, 'none'), pendingPdus: [], deliveredAt: this.options.now(), nextRepostAt: null };
-      const job = this.jobs.get(localId);
-      if (job) {
-        job.delivered = true;
-        job.abort.abort();
+      next = dropDone({ ...next, pendingPdus: [], deliveredAt: this.options.now() });
+      if (awaitsPosts(next)) {
+        // Per-device sessions: the user sees it delivered, but a device of the contact has not
+        // acknowledged its own copy. The posting job goes on with that copy if it is still out, and
+        // the re-posts carry it until that device acknowledges (or re-posting ends).
+        if (next.nextRepostAt === null && isPosted(next)) next = this.reposter.schedule(next, this.options.now());
+      } else {
+        next = { ...dropSealed(next, 'none'), nextRepostAt: null };
+        const job = this.jobs.get(localId);
+        if (job) {
+          job.delivered = true;
+          job.abort.abort();
+        }
       }
     }
     void stateStore.putOutboxRecord(localId, next).catch(() => undefined);

@@ -43,7 +43,7 @@ import { BOX_CONTACT_UPDATE } from '../../../shared/protocol/payloadTypes.js';
 import { bodyOfDropMessage, introOverhead, receiptBody, withIntro } from './content.js';
 import { type SentRef, type SessionReceiver, b64OfHex } from './receiver.js';
 import { RESET_INTERVAL_MS, RETIRED_KEEP_MS, activationPatch, activeSession, dropRetired, sendableSessions } from './resets.js';
-import { type DeviceTarget, activeAmong, deviceTargets, devicesKnown, ownDeviceBytes, ownSeveral, perDeviceWith, sessionsOfRemovedDevices, sessionsWithDevice } from './devices.js';
+import { type DeviceTarget, activeAmong, deviceTargets, devicesKnown, ownDeviceBytes, ownSeveral, perDeviceWith, removedDevices, sessionsOfRemovedDevices, sessionsWithDevice } from './devices.js';
 
 /** Whether engines send version 1 unless `EngineOptions.protocolV1` says otherwise. */
 export const PROTOCOL_V1_DEFAULT = true;
@@ -285,6 +285,19 @@ export class SessionSender {
    * sessions/devices.ts); otherwise a Session PDU would open only on the device holding the ratchet,
    * and such conversations stay version 0 (the interim, electron/core/v1/README.md "Several devices").
    */
+  /**
+   * A copy sealed in session `ref` (a `sentRefKey`) went to a device the peer's list has removed since:
+   * it is re-posted no more (a removed device gets nothing after its removal, not even old bytes).
+   */
+  sealedToRemovedDevice(identityId: string, peerHex: string, ref: string): boolean {
+    const { sessions } = this.options;
+    const removed = removedDevices(sessions, identityId, peerHex);
+    if (removed.size === 0) return false;
+    const sessionId = ref.slice(0, ref.indexOf('/'));
+    const state = sessions.sessionsWith(identityId, b64OfHex(peerHex)).find((candidate) => candidate.id === sessionId);
+    return state?.theirDevice !== undefined && removed.has(state.theirDevice);
+  }
+
   speaksV1(identityId: string, recipient: Pick<Recipient, 'publicKey' | 'v1'>): boolean {
     const { sessions, now } = this.options;
     const peer = sessions.peer(identityId, recipient.publicKey);

@@ -105,6 +105,18 @@ describe('catching up from a sibling', () => {
     expect(syncItemSchema.safeParse({ kind: 'historyRequest', request: 'bbbbbbbbbbbbbbbb', since: 0, limit: 200_000_000 }).success).toBe(false);
   });
 
+  it('every sibling answers a request once, each from its own messages', async () => {
+    const third = await openTestDatabase('history-third');
+    await desktop.messages.put(row(`in:me:${BOB}:d`, 'in', 1000, 'only the desktop has this'));
+    await third.messages.put(row(`in:me:${BOB}:t`, 'in', 1001, 'only the third device has this'));
+    const asked = { kind: 'historyRequest', request: 'dddddddddddddddd', since: 0, limit: MAX_HISTORY_MESSAGES } as const;
+    const answers: SyncItem[][] = [];
+    expect(await answerHistory(desktop, recordingBridge(answers), 'me', asked)).toBe(1);
+    expect(await answerHistory(third, recordingBridge(answers), 'me', asked)).toBe(1);
+    expect(await answerHistory(third, recordingBridge(answers), 'me', asked)).toBe(0);
+    expect(answers.flat().map((i) => (i.kind === 'history' ? i.text : ''))).toEqual(['only the desktop has this', 'only the third device has this']);
+  });
+
   it('ignores answer rows that do not name our identity or that clash with another row', async () => {
     await laptop.messages.put(row('out:X', 'out', 1, 'mine'));
     const items: SyncItem[] = [

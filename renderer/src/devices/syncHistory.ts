@@ -60,10 +60,13 @@ export async function noteHistoryRow(db: DeaddropDatabase, identityId: string, i
   await db.settings.put({ key: progressKey(identityId), value: { ...progress, total, received: Math.min(total, progress.received + 1) } });
 }
 
-const answered = new Set<string>();
+/** Requests answered, per database (one in the app; one per simulated device where several UIs share a process). */
+const answeredBy = new WeakMap<DeaddropDatabase, Set<string>>();
 
 /** Answers a sibling's request with the newest rows since its time (bounded). Never throws. */
 export async function answerHistory(db: DeaddropDatabase, bridge: EngineBridge, identityId: string, asked: SyncHistoryRequestItem): Promise<number> {
+  let answered = answeredBy.get(db);
+  if (!answered) answeredBy.set(db, (answered = new Set()));
   if (answered.has(asked.request)) return 0;
   answered.add(asked.request);
   try {
