@@ -109,7 +109,7 @@ export class Sender {
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
       post: (dropUrl, pdu, record) => this.poster.post(dropUrl, pdu, this.closing.signal, { identityId: record.identityId, contactKey: record.recipientKey }),
-      gone: (record, index) => isPerDevice(record) && options.v1?.sealedToRemovedDevice(record.identityId, record.recipientKey, record.refs[index]!) === true,
+      gone: (record, index) => isPerDevice(record) && options.v1?.sessionGoneFor(record.identityId, record.recipientKey, record.refs[index]!) === true,
     });
     this.jobs = new PostingJobs({
       stateStore: options.stateStore,

@@ -286,16 +286,17 @@ export class SessionSender {
    * and such conversations stay version 0 (the interim, electron/core/v1/README.md "Several devices").
    */
   /**
-   * A copy sealed in session `ref` (a `sentRefKey`) went to a device the peer's list has removed since:
-   * it is re-posted no more (a removed device gets nothing after its removal, not even old bytes).
+   * A copy sealed in session `ref` (a `sentRefKey`) is re-posted no more: the session went to a device the
+   * peer's list has removed since (a removed device gets nothing after its removal, not even old bytes),
+   * or we no longer hold the session at all (retired and dropped: its device was removed, or it was
+   * replaced long ago).
    */
-  sealedToRemovedDevice(identityId: string, peerHex: string, ref: string): boolean {
+  sessionGoneFor(identityId: string, peerHex: string, ref: string): boolean {
     const { sessions } = this.options;
-    const removed = removedDevices(sessions, identityId, peerHex);
-    if (removed.size === 0) return false;
     const sessionId = ref.slice(0, ref.indexOf('/'));
     const state = sessions.sessionsWith(identityId, b64OfHex(peerHex)).find((candidate) => candidate.id === sessionId);
-    return state?.theirDevice !== undefined && removed.has(state.theirDevice);
+    if (!state) return true;
+    return state.theirDevice !== undefined && removedDevices(sessions, identityId, peerHex).has(state.theirDevice);
   }
 
   speaksV1(identityId: string, recipient: Pick<Recipient, 'publicKey' | 'v1'>): boolean {
