@@ -63,10 +63,10 @@ export async function sealVersionOne(
   recipient: ParsedRequestOf<'messages/send'>['recipient'],
   messages: DropMessage[],
   copies: number,
-): Promise<{ pdus: Uint8Array[][]; refs: string[] } | 'windowFull' | null> {
+): Promise<{ pdus: Uint8Array[][]; refs: string[]; pieceDevices: (string | null)[] } | 'windowFull' | null> {
   const sealed = await v1.sealMessages(identityId, pair, recipient, messages, { copies }).catch(() => null);
   if (sealed?.kind === 'windowFull') return 'windowFull';
-  return sealed?.kind === 'v1' ? { pdus: sealed.pdus, refs: sealed.refs.map(sentRefKey) } : null;
+  return sealed?.kind === 'v1' ? { pdus: sealed.pdus, refs: sealed.refs.map(sentRefKey), pieceDevices: sealed.pieceDevices ?? [] } : null;
 }
 
 /**

@@ -64,8 +64,8 @@ export interface ReposterOptions {
    */
   post?(dropUrl: string, pdu: Uint8Array, record: StoredOutboxRecord): Promise<void>;
   /**
-   * Piece `index` of `record` is for a device of the contact that their list removed since, or in a
-   * session no longer held (per-device sessions): it is re-posted no more. Absent: none is.
+   * Piece `index` of `record` is for a device of the contact that their list removed since (per-device
+   * sessions): it is re-posted no more. Absent: none is.
    */
   gone?(record: StoredOutboxRecord, index: number): boolean;
 }

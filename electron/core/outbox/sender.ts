@@ -109,7 +109,7 @@ export class Sender {
       policy: { ...DEFAULT_REPOST, ...options.repost },
       busy: (localId) => this.jobs.has(localId),
       post: (dropUrl, pdu, record) => this.poster.post(dropUrl, pdu, this.closing.signal, { identityId: record.identityId, contactKey: record.recipientKey }),
-      gone: (record, index) => isPerDevice(record) && options.v1?.sessionGoneFor(record.identityId, record.recipientKey, record.refs[index]!) === true,
+      gone: (record, index) => isPerDevice(record) && options.v1?.copyToRemovedDevice(record.identityId, record.recipientKey, record.pieceDevices[index] ?? null, record.refs[index]!) === true,
     });
     this.jobs = new PostingJobs({
       stateStore: options.stateStore,
@@ -216,10 +216,12 @@ export class Sender {
     let protocol: 0 | 1 = 0;
     let sealed: Uint8Array[][];
     let refs: string[] = [];
+    let pieceDevices: (string | null)[] = [];
     if (session) {
       protocol = 1;
       sealed = session.pdus;
       refs = session.refs;
+      pieceDevices = session.pieceDevices;
     } else {
       // Version 0: a box per target, or one box for a message asking for no receipt (its copies
       // could not be told apart by the receiver, which dedupes those by PDU hash).
@@ -247,6 +249,7 @@ export class Sender {
       repostUntil: null,
       repostEnded: null,
       refs,
+      pieceDevices,
     };
     await stateStore.putOutboxRecord(request.localId, record);
     this.jobs.start(request.localId);

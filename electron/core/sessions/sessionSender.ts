@@ -68,6 +68,8 @@ export type SealOutcome =
       pdus: Uint8Array[][];
       refs: SentRef[];
       devices: number;
+      /** Per-device sessions: the device of the peer each of `pdus` went to (null: the peer as one device). */
+      pieceDevices?: (string | null)[];
     }
   /** No session and no way to start one (the contact never said it speaks version 1), or a body that does not fit. */
   | { kind: 'v0' }
@@ -286,17 +288,19 @@ export class SessionSender {
    * and such conversations stay version 0 (the interim, electron/core/v1/README.md "Several devices").
    */
   /**
-   * A copy sealed in session `ref` (a `sentRefKey`) is re-posted no more: the session went to a device the
-   * peer's list has removed since (a removed device gets nothing after its removal, not even old bytes),
-   * or we no longer hold the session at all (retired and dropped: its device was removed, or it was
-   * replaced long ago).
+   * A copy for device `deviceId` of the peer (per-device sessions), sealed in session `ref` (a
+   * `sentRefKey`), is re-posted no more: the peer's list has removed that device since (a removed device
+   * gets nothing after its removal, not even old bytes). A record from before copies named their device
+   * goes by the session's device, while we hold the session.
    */
-  sessionGoneFor(identityId: string, peerHex: string, ref: string): boolean {
+  copyToRemovedDevice(identityId: string, peerHex: string, deviceId: string | null, ref: string): boolean {
     const { sessions } = this.options;
+    const removed = removedDevices(sessions, identityId, peerHex);
+    if (removed.size === 0) return false;
+    if (deviceId !== null) return removed.has(deviceId);
     const sessionId = ref.slice(0, ref.indexOf('/'));
     const state = sessions.sessionsWith(identityId, b64OfHex(peerHex)).find((candidate) => candidate.id === sessionId);
-    if (!state) return true;
-    return state.theirDevice !== undefined && removedDevices(sessions, identityId, peerHex).has(state.theirDevice);
+    return state?.theirDevice !== undefined && removed.has(state.theirDevice);
   }
 
   speaksV1(identityId: string, recipient: Pick<Recipient, 'publicKey' | 'v1'>): boolean {
@@ -420,6 +424,7 @@ export class SessionSender {
       if (targets.length === 0) return { kind: 'v0' };
       const pdus: Uint8Array[][] = [];
       const refs: SentRef[] = [];
+      const pieceDevices: (string | null)[] = [];
       let full = 0;
       let devices = 0;
       for (const target of targets) {
@@ -435,10 +440,11 @@ export class SessionSender {
         }
         pdus.push(...sealed.pdus);
         refs.push(...sealed.refs);
+        pieceDevices.push(...sealed.pdus.map(() => target.deviceId));
         devices++;
       }
       if (pdus.length === 0) return full > 0 ? { kind: 'windowFull' } : { kind: 'v0' };
-      return { kind: 'v1', pdus, refs, devices };
+      return { kind: 'v1', pdus, refs, devices, pieceDevices };
     });
   }
 

@@ -145,6 +145,8 @@ const outboxRecordSchema = z.object({
   repostEnded: z.enum(['timeLimit', 'storageLimit', 'cancelled']).nullable().default(null),
   /** Version 1: the session sender's references of these messages, for its acknowledgement vectors. */
   refs: z.array(z.string()).default([]),
+  /** Version 1, per-device sessions: the contact's device each piece is sealed to (null: the contact as one device). */
+  pieceDevices: z.array(z.string().nullable()).default([]),
 });
 /** A record as it is kept (and read back): every field present. */
 export type StoredOutboxRecord = z.infer<typeof outboxRecordSchema>;
@@ -166,6 +168,7 @@ export function withOutboxDefaults(record: OutboxRecord): StoredOutboxRecord {
     repostUntil: null,
     repostEnded: null,
     refs: [],
+    pieceDevices: [],
     ...record,
   };
 }
