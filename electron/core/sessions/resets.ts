@@ -14,6 +14,7 @@
 import type { SessionsStatus } from '../../../shared/ipc/contract.js';
 import type { PeerInfo, SessionStore } from '../state/sessionStore.js';
 import { type SessionState, chooseActive } from '../v1/session.js';
+import { peerDeviceList } from './devices.js';
 
 /** A retired session stays openable this long (max server TTL + 7 days, as skipped keys). */
 export const RETIRED_KEEP_MS = 14 * 24 * 3600_000;
@@ -39,10 +40,20 @@ export function sendableSessions(sessions: SessionStore, identityId: string, pee
   return sessions.sessionsWith(identityId, b64Of(peerHex)).filter((state) => state.id !== peer.pending && !(state.id in (peer.retired ?? {})));
 }
 
-/** The session our next message to a peer goes in, if any. */
+/**
+ * The session our next message to a peer goes in, if any. A peer whose list has removed a device and
+ * that answered us in a session naming a device still listed is written to there: a session naming no
+ * device (begun before their list named devices) may be with the removed one, which alone could open it.
+ */
 export function activeSession(sessions: SessionStore, identityId: string, peerHex: string): SessionState | undefined {
   const usable = sendableSessions(sessions, identityId, peerHex);
   const chosen = sessions.peer(identityId, peerHex).active;
+  const list = peerDeviceList(sessions, identityId, peerHex);
+  if (list && list.removed.length > 0) {
+    const listed = new Set(list.devices.map((device) => device.deviceId));
+    const named = usable.filter((state) => state.theirDevice !== undefined && listed.has(state.theirDevice) && peerAnswered(state));
+    if (named.length > 0) return named.find((state) => state.id === chosen) ?? chooseActive(named);
+  }
   return usable.find((state) => state.id === chosen) ?? chooseActive(usable);
 }
 
