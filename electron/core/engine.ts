@@ -303,6 +303,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       sender.sendReceipt(identityId, senderKey, dropUrls, acknowledgeId);
     },
     receiptAgain: (...args) => void receiptsAgain.answer(...args),
+    sessionReceipts: (receipts) => sender.noteSessionReceipts(receipts),
     sessions: receiver,
     now,
     logger: createLogger('poller'),

@@ -30,8 +30,11 @@ export interface LocalIdentity {
 
 export interface OpenedBatch {
   messages: IncomingMessage[];
-  /** Receipts with their dedupe keys (a Receipt itself carries none). */
-  receipts: { receipt: Receipt; dedupeKey: string }[];
+  /**
+   * Receipts with their dedupe keys (a Receipt itself carries none); a version-1 one with the session it
+   * came in (each device of a contact answers in its own: the outbox tells their copies apart by it).
+   */
+  receipts: { receipt: Receipt; dedupeKey: string; sessionId?: string }[];
   /**
    * Messages sealed for us that were dropped unread (an envelope or payload that fails its schema, an
    * unsupported version, or a sender field other than the sealing key), each named by its PDU's
@@ -264,10 +267,11 @@ export class BatchCollector {
     }
     if (meaning.kind === 'receipts') {
       for (const acknowledgeId of meaning.acknowledgeIds) {
-        const key = `${senderKey}:v1ack:${acknowledgeId}`;
+        // Per session: a second device's receipt for the same message is news (its own copy arrived).
+        const key = `${senderKey}:v1ack:${opened.sessionId}:${acknowledgeId}`;
         if (seen.has(key) || this.inBatch.has(key)) continue;
         this.inBatch.add(key);
-        this.batch.receipts.push({ receipt: { identityId: opened.identityId, senderKey, acknowledgeId, receivedAt: now }, dedupeKey: key });
+        this.batch.receipts.push({ receipt: { identityId: opened.identityId, senderKey, acknowledgeId, receivedAt: now }, dedupeKey: key, sessionId: opened.sessionId });
       }
       return;
     }

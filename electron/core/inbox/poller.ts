@@ -9,7 +9,7 @@
  * budgeted polls. Reading a drop is dropReading.ts, the batches and their acknowledgement
  * batchLedger.ts, what the UI is told of each server serverStatusBoard.ts.
  */
-import type { EventSink, OwedReceipt, ServerStatus } from '../../../shared/ipc/contract.js';
+import type { EventSink, OwedReceipt, Receipt, ServerStatus } from '../../../shared/ipc/contract.js';
 import type { Logger } from '../../../shared/log.js';
 import { parseDropUrl } from '../../../shared/protocol/dropId.js';
 import type { CryptoPool } from '../crypto/cryptoPool.js';
@@ -41,6 +41,8 @@ export interface PollerOptions {
   sendReceipt(identityId: string, senderKey: string, dropUrls: readonly string[], acknowledgeId: string): void;
   /** A v0 message shown before came again and asks for a receipt: our receipt was lost (outbox/receiptAgain.ts). */
   receiptAgain?(identityId: string, senderKey: string, acknowledgeId: string): void;
+  /** Version-1 receipts as opened, each with the session it came in (outbox/sender.ts `noteSessionReceipts`). */
+  sessionReceipts?(receipts: readonly { receipt: Receipt; sessionId: string }[]): void;
   /** Version-1 sessions: opened with each poll, committed with each acknowledgement (absent: v0 only). */
   sessions?: SessionReceiver;
   now(): number;
@@ -254,6 +256,8 @@ export class Poller {
     });
     if (deferredForSession) this.batches.readAfterAck(dropUrl);
     for (const again of opened.shownAgain) this.options.receiptAgain?.(again.identityId, again.senderKey, again.acknowledgeId);
+    const inSessions = opened.receipts.flatMap(({ receipt, sessionId }) => (sessionId === undefined ? [] : [{ receipt, sessionId }]));
+    if (inSessions.length > 0) this.options.sessionReceipts?.(inSessions);
     this.board.countMalformed(dropUrl, opened.malformed);
     return this.batches.deliver(dropUrl, claim, opened, latest, settled);
   }

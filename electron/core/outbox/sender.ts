@@ -327,6 +327,26 @@ export class Sender {
     }
   }
 
+  /**
+   * Version-1 receipts with the session each came in. With per-device sessions a receipt from a device's
+   * session also acknowledges that device's copy of the part (the refs of the part sealed in that session):
+   * only a reader of the copy knows the acknowledge id. The session's acknowledgement vector would say the
+   * same, but it covers only the epoch the device receives in now, so a copy it opened late (a re-post
+   * after its ratchet stepped) is never in it and would be re-posted until re-posting ends.
+   */
+  noteSessionReceipts(receipts: readonly { receipt: Receipt; sessionId: string }[]): void {
+    const { stateStore } = this.options;
+    for (const { receipt, sessionId } of receipts) {
+      const localId = stateStore.outboxIdOf(receipt.identityId, receipt.senderKey, receipt.acknowledgeId);
+      const record = localId ? stateStore.outboxRecord(localId) : undefined;
+      if (!localId || !record || !isPerDevice(record)) continue;
+      const part = record.acknowledgeIds.indexOf(receipt.acknowledgeId);
+      if (part < 0) continue;
+      const refs = record.refs.filter((ref, index) => index % record.parts === part && ref.startsWith(`${sessionId}/`));
+      if (refs.length > 0) this.acknowledge(localId, refs, 'receipt');
+    }
+  }
+
   /** Marks acknowledge ids of a message as acknowledged; delivered once all are. */
   private acknowledge(localId: string, acknowledgeIds: readonly string[], via: 'receipt' | 'ackv'): void {
     const { stateStore } = this.options;
