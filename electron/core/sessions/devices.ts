@@ -62,7 +62,28 @@ export function perDeviceWith(sessions: SessionStore, identityId: string, peerHe
 export function deviceTargets(sessions: SessionStore, identityId: string, peerHex: string): DeviceTarget[] {
   const list = peerDeviceList(sessions, identityId, peerHex);
   if (!list || list.devices.length === 0) return [{ deviceId: null, prekey: null }];
-  return list.devices.map((device) => ({ deviceId: device.deviceId, prekey: new Uint8Array(Buffer.from(device.prekey, 'hex')) }));
+  const targets: DeviceTarget[] = list.devices.map((device) => ({ deviceId: device.deviceId, prekey: new Uint8Array(Buffer.from(device.prekey, 'hex')) }));
+  // A device we hold a session with stays a target until a tombstone removes it, whatever a list leaves
+  // out: a list sealed with a stolen key naming only the thief's device must not cut the honest devices
+  // off (they would never read what we write, and never see the echo that raises their alarm).
+  const listed = new Set(list.devices.map((device) => device.deviceId));
+  const named = new Set(listed);
+  const removed = new Set(list.removed.map((tombstone) => tombstone.deviceId));
+  const retired = sessions.peer(identityId, peerHex).retired ?? {};
+  const states = sessions.sessionsWith(identityId, b64Of(peerHex)).filter((state) => !(state.id in retired));
+  for (const state of states) {
+    const device = state.theirDevice;
+    if (device === undefined || named.has(device) || removed.has(device)) continue;
+    named.add(device);
+    targets.push({ deviceId: device, prekey: null });
+  }
+  // A session naming no device (one we began before their list named devices): while no device of the
+  // list has answered us in a session of its own, the device behind that session may be one the list
+  // leaves out, so it is written to there too (an honest device of theirs shows a copy once).
+  const answeredByListed = states.some((state) => state.confirmed && state.theirDevice !== undefined && listed.has(state.theirDevice));
+  const unnamed = answeredByListed ? undefined : activeAmong(states.filter((state) => state.theirDevice === undefined && state.confirmed), sessions.peer(identityId, peerHex).active);
+  if (unnamed) targets.push({ deviceId: null, prekey: null, sessionId: unnamed.id });
+  return targets;
 }
 
 /**

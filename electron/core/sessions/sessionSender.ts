@@ -482,7 +482,7 @@ export class SessionSender {
       if (active && !reset) state = active;
       else if (!mayStart) return { kind: 'v0' };
       // A device known only by its session (a PING owed in it), which is gone: nothing to start.
-      else if (target?.deviceId && !target.prekey) return { kind: 'v0' };
+      else if ((target?.deviceId && !target.prekey) || target?.sessionId !== undefined) return { kind: 'v0' };
       else {
         // To a device of their list: its device prekey, so only that device opens it; our device id
         // in the Init, so the peer keeps it apart from our siblings' sessions.
