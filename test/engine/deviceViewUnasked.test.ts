@@ -6,15 +6,9 @@
  * Bob with Alice's stolen key. Bob only reads; he never writes to Alice after the theft.
  */
 import { describe, expect, it } from 'vitest';
-import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
-import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
-import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
-import { serializeDropMessage } from '../../shared/protocol/message.js';
-import { DropClient } from '../../electron/core/net/dropClient.js';
-import { nativeBox } from '../../electron/workers/nativeBox.js';
-import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
 import { engineKit } from './helpers/engineKit.js';
 import { link } from './helpers/linkDevices.js';
+import { announceStolenList, stolenKeyPair } from './helpers/thief.js';
 
 const { server, engine, send, until, messagesOf, textAt, dispatcher } = engineKit({ engine: { protocolV1: true } });
 
@@ -43,23 +37,9 @@ describe('a contact’s view told unasked', () => {
     const textsBefore = messagesOf(d1).length + messagesOf(d2).length;
 
     // The thief tells Bob a list of Alice's holding a device of its own, sealed with her stolen key.
-    const exported = await d1.call('identities/export', { identityId: alice.id, passphrase: 'stolen backup' });
-    const key = await decryptIdentityBackup(exported.content, 'stolen backup');
-    const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
+    const pair = await stolenKeyPair(d1, alice.id);
     const thiefDevice = 'cd'.repeat(8);
-    const body = encodeDeviceList({ epoch: list.epoch, devices: [{ deviceId: thiefDevice, prekey: '11'.repeat(32), addedDay: 20_000, name: 'Laptop' }] });
-    const json = serializeDropMessage({
-      version: 1,
-      time_stamp: Date.now(),
-      sender: alice.publicKey,
-      drop_payload: JSON.stringify({ device: thiefDevice, list: Buffer.from(body).toString('base64url') }),
-      drop_payload_type: BOX_DEVICES,
-      acknowledge_id: '0',
-      dd: { v: 1, md: 1 },
-    });
-    const padded = new Uint8Array(PAYLOAD_LENGTH);
-    padded.set(json);
-    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(bob.dropUrls[0]!, await nativeBox.sealPdu(pair, Buffer.from(bob.publicKey, 'hex'), padded));
+    await announceStolenList(dispatcher, pair, alice, bob, thiefDevice, { epoch: list.epoch, devices: [{ deviceId: thiefDevice, prekey: '11'.repeat(32), addedDay: 20_000, name: 'Laptop' }] });
 
     // Bob reads (he writes nothing); Alice's devices read what he tells them.
     for (const device of [d1, d2]) {

@@ -8,16 +8,10 @@
  * that raises her alarm.
  */
 import { describe, expect, it } from 'vitest';
-import { PAYLOAD_LENGTH } from '../../shared/protocol/boxTypes.js';
-import { serializeDropMessage } from '../../shared/protocol/message.js';
-import { decryptIdentityBackup } from '../../shared/protocol/identityBackup.js';
-import { encodeDeviceList } from '../../shared/protocol/deviceList.js';
-import { DropClient } from '../../electron/core/net/dropClient.js';
-import { BOX_DEVICES } from '../../electron/core/devices/deviceNews.js';
 import { newQrPrekey } from '../../electron/core/v1/session.js';
-import { nativeBox } from '../../electron/workers/nativeBox.js';
 import { engineKit } from './helpers/engineKit.js';
 import { FAST_TIMING } from './helpers/testEngine.js';
+import { announceStolenList, stolenKeyPair } from './helpers/thief.js';
 
 const kit = engineKit({
   engine: { protocolV1: true, timing: { ...FAST_TIMING, pingDelayMs: { min: 200, max: 400 } } },
@@ -41,24 +35,11 @@ describe('a thief’s list naming only its own device', { timeout: 120_000 }, ()
     expect((await receive(d1, bob, 'before the theft')).protocol).toBe(1);
 
     // The thief: Alice's key, a device of its own with a prekey of its own, announced to Bob alone.
-    const exported = await d1.call('identities/export', { identityId: alice.id, passphrase: 'stolen backup' });
-    const key = await decryptIdentityBackup(exported.content, 'stolen backup');
-    const pair = { publicKey: new Uint8Array(Buffer.from(key.publicKey, 'hex')), privateKey: new Uint8Array(Buffer.from(key.privateKey, 'hex')) };
+    const pair = await stolenKeyPair(d1, alice.id);
     const thiefDevice = 'ab'.repeat(8);
     const thiefPrekey = newQrPrekey(Date.now() + 30 * 86_400_000);
-    const list = encodeDeviceList({ epoch: 1, devices: [{ deviceId: thiefDevice, prekey: Buffer.from(thiefPrekey.public, 'base64url').toString('hex'), addedDay: 20_000, name: 'Laptop' }] });
-    const json = serializeDropMessage({
-      version: 1,
-      time_stamp: Date.now(),
-      sender: alice.publicKey,
-      drop_payload: JSON.stringify({ device: thiefDevice, list: Buffer.from(list).toString('base64url') }),
-      drop_payload_type: BOX_DEVICES,
-      acknowledge_id: '0',
-      dd: { v: 1, md: 1 },
-    });
-    const payload = new Uint8Array(PAYLOAD_LENGTH);
-    payload.set(json);
-    await new DropClient({ dispatcher, timeoutMs: 5000 }).post(bob.dropUrls[0]!, await nativeBox.sealPdu(pair, Buffer.from(bob.publicKey, 'hex'), payload));
+    const devices = [{ deviceId: thiefDevice, prekey: Buffer.from(thiefPrekey.public, 'base64url').toString('hex'), addedDay: 20_000, name: 'Laptop' }];
+    await announceStolenList(dispatcher, pair, alice, bob, thiefDevice, { epoch: 1, devices });
     // Bob takes the thief's list: his echo of Alice's list changes.
     const before = messagesOf(d1).find((m) => m.text === 'before the theft')!.devlistEcho;
     await kit.until([b1], async () => {
